@@ -1,0 +1,3 @@
+from pagebits.cli import main
+
+main()

@@ -1,0 +1,39 @@
+"""Domains: grouping must count exactly what full enumeration counts."""
+
+from __future__ import annotations
+
+import pytest
+
+from pagebits.flags.packing import INPUT_SYMBOLS
+from pagebits.kconfig.domain import load_domain
+from pagebits.kconfig.model import load_model
+
+
+def test_grouped_counts_equal_enumeration_arm32() -> None:
+    dom = load_domain("arm32")
+    model = load_model()
+    everything = list(dom.configs())
+    assert len(everything) == dom.size() == 3456
+    assert all(not model.violations(c) for c in everything)
+    assert len(set(everything)) == len(everything)
+    for relevant in (INPUT_SYMBOLS, ("MEMCG",), ("ARM_MACH", "LRU_GEN"), ()):
+        groups = list(dom.groups(relevant))
+        assert sum(g.count for g in groups) == dom.size()
+
+
+@pytest.mark.parametrize("name", ["default", "x86_64", "i386", "arm64"])
+def test_group_counts_sum_to_size(name: str) -> None:
+    dom = load_domain(name)
+    assert sum(g.count for g in dom.groups(INPUT_SYMBOLS)) == dom.size()
+    assert dom.size() < dom.raw_size()  # some combinations are rejected
+
+
+def test_default_domain_has_every_arch() -> None:
+    archs = {g.config.arch for g in load_domain("default").groups(("ARCH",))}
+    assert archs == {"x86_64", "i386", "arm64", "arm32"}
+
+
+def test_group_representatives_are_valid() -> None:
+    model = load_model()
+    for g in load_domain("default").groups(INPUT_SYMBOLS):
+        assert not model.violations(g.config), g.config.describe()
