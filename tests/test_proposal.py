@@ -1,0 +1,44 @@
+"""Proposal files: the object check and simulate share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pagebits.errors import InputError
+from pagebits.proposal import load_proposal
+
+GOOD = """proposal: PTDESC_TYPE_KERNEL
+expr: BIT(0)
+word: ptdesc.__page_type
+kind: kernel-pgtable
+set_at: pte_free_kernel
+test_at: pagetable_free
+clear_at: never
+"""
+
+
+def test_load(tmp_path: Path) -> None:
+    p = tmp_path / "p.yaml"
+    p.write_text(GOOD)
+    prop = load_proposal(p)
+    assert (prop.name, prop.expr, prop.struct, prop.field, prop.kind) == (
+        "PTDESC_TYPE_KERNEL", "BIT(0)", "ptdesc", "__page_type", "kernel-pgtable")
+    assert prop.lifecycle
+
+
+@pytest.mark.parametrize("text, message, line", [
+    (GOOD.replace("kind: kernel-pgtable", "kind: kernel-pgtabel"), "did you mean kernel-pgtable", 4),
+    (GOOD.replace("set_at: pte_free_kernel", "set_at: somewhere"), "unknown step", 5),
+    (GOOD.replace("word: ptdesc.__page_type", "word: ptdesc"), "STRUCT.FIELD", 3),
+    (GOOD + "shell: rm -rf /\n", "unknown key 'shell'", 8),
+    ("expr: !!python/object/apply:os.system ['true']\nword: page.flags\n", "YAML error", 1),
+    ("word: page.flags\n", "`expr:` is missing", 1),
+])
+def test_bad_proposals(tmp_path: Path, text: str, message: str, line: int) -> None:
+    p = tmp_path / "p.yaml"
+    p.write_text(text)
+    with pytest.raises(InputError, match=message) as exc:
+        load_proposal(p)
+    assert exc.value.file == str(p) and exc.value.line == line
