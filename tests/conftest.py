@@ -12,6 +12,8 @@ from hypothesis import HealthCheck, settings
 
 from util.clirun import run_cli
 
+pytest_plugins = ["pytester"]
+
 # CI: bounded and deterministic. `--hypothesis-profile=fuzz` runs long locally.
 settings.register_profile(
     "ci", max_examples=40, derandomize=True, deadline=None,
