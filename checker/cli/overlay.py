@@ -94,5 +94,7 @@ def _group(word: object, bit: int) -> str:
     if " bit " in owner:
         return owner.split(" bit ")[0]
     if owner.startswith("PG_"):
-        return f"{owner} (bit {bit})"
+        flag = word.flag(owner)  # type: ignore[attr-defined]
+        aliases = ", ".join(f"{a.name} ({a.valid_for()})" for a in flag.aliases) if flag else ""
+        return f"{owner}" + (f" = {aliases}" if aliases else "")
     return owner
