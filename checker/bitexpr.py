@@ -81,6 +81,9 @@ class Evaluation:
     type: CType | None
     problems: list[tuple[str, str]]
     names: set[str]  # identifiers the expression read
+    # (count, width of the shifted type) of every shift evaluated: how close a
+    # config-dependent count (BIT(NR_PAGEFLAGS)) comes to undefined behaviour
+    shifts: list[tuple[int, int]] = field(default_factory=list)
 
     def as_word(self, word_bits: int) -> int | None:
         """The value stored into an unsigned word of `word_bits` (C conversion)."""
@@ -149,6 +152,7 @@ class _Eval:
         self.name_types = name_types or {}
         self.used: set[str] = set()
         self.problems: list[tuple[str, str]] = []
+        self.shifts: list[tuple[int, int]] = []
 
     # -- helpers --------------------------------------------------------
     def peek(self) -> tuple[str, str, int]:
@@ -259,6 +263,7 @@ class _Eval:
     def shift(self, op: str, a: CValue, b: CValue) -> CValue:
         t = a.type  # result type is the promoted left operand
         n = b.value
+        self.shifts.append((n, t.bits))
         if n < 0 or n >= t.bits:
             self.problem("undefined-shift",
                          f"shift count {n} is {'negative' if n < 0 else f'>= the width of {t.name} ({t.bits})'}")
@@ -402,7 +407,7 @@ def evaluate(text: str, names: Mapping[str, int], bits_per_long: int,
         v = ev.parse()
     except RecursionError:
         raise BitExprError("expression nested too deeply") from None
-    return Evaluation(text, v.value, v.type, ev.problems, ev.used)
+    return Evaluation(text, v.value, v.type, ev.problems, ev.used, ev.shifts)
 
 
 def identifiers(text: str) -> set[str]:

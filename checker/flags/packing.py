@@ -201,14 +201,37 @@ def _default_version() -> str:
     return load_flag_data().version
 
 
+_PRESENCE: dict[tuple[Any, ...], tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = {}
+
+
+@cache
+def _presence_inputs(version: str) -> tuple[int, ...]:
+    """Positions in INPUT_SYMBOLS of the symbols the flag/alias/zone conditions read."""
+    data = load_flag_data(version)
+    conds = [f.cond for f in data.flags] + [a.cond for a in data.aliases] + [c for _n, c in data.zones]
+    syms: set[str] = set()
+    for c in conds:
+        if c is not None:
+            syms |= set(c.symbols)
+    return tuple(i for i, s in enumerate(INPUT_SYMBOLS) if s in syms)
+
+
 @lru_cache(maxsize=65536)
 def _by_inputs(key: tuple[Any, ...], version: str, extra: int = 0) -> FlagsWord:
     # many input combinations give the same word: key it on what the formulas read
     data = load_flag_data(version)
     env = dict(zip(INPUT_SYMBOLS, key, strict=True))
-    present = tuple(i for i, f in enumerate(data.flags) if _truth(f.cond, env))
-    aliases = tuple(i for i, a in enumerate(data.aliases) if _truth(a.cond, env))
-    zones = tuple(i for i, (_n, cond) in enumerate(data.zones) if _truth(cond, env))
+    # which flags, aliases and zones exist reads a handful of symbols: evaluate
+    # the ~50 conditions once per distinct assignment of those, not per config
+    pkey = (version, *(key[i] for i in _presence_inputs(version)))
+    presence = _PRESENCE.get(pkey)
+    if presence is None:
+        presence = _PRESENCE[pkey] = (
+            tuple(i for i, f in enumerate(data.flags) if _truth(f.cond, env)),
+            tuple(i for i, a in enumerate(data.aliases) if _truth(a.cond, env)),
+            tuple(i for i, (_n, cond) in enumerate(data.zones) if _truth(cond, env)),
+        )
+    present, aliases, zones = presence
     sparsemem = bool(env.get("SPARSEMEM"))
     derived = (
         int(env["BITS_PER_LONG"]), present, aliases, zones, sparsemem, bool(env.get("SPARSEMEM_VMEMMAP")),
@@ -240,6 +263,13 @@ def _by_derived(derived: tuple[Any, ...], version: str) -> FlagsWord:
     return _compute(env, data, flags, [data.aliases[i] for i in aliases], [data.zones[i][0] for i in zones])
 
 
+@lru_cache(maxsize=4096)
+def _flag_bit(name: str, bit: int, policy: str, kinds: tuple[str, ...], tails: bool,
+              aliases: tuple[AliasSpec, ...]) -> FlagBit:
+    """FlagBits are immutable and few: thousands of configs share them."""
+    return FlagBit(name, bit, policy, kinds, tails, aliases)
+
+
 def _compute(env: Mapping[str, Any], data: FlagData, present: list[Any], valid_aliases: list[AliasSpec],
              zones: list[str]) -> FlagsWord:
     c = data.constants
@@ -248,11 +278,11 @@ def _compute(env: Mapping[str, Any], data: FlagData, present: list[Any], valid_a
     # enum pageflags: present flags numbered consecutively (kernel/bounds.c NR_PAGEFLAGS)
     bit_of = {f.name: i for i, f in enumerate(present)}
     nr = len(present)
-    flags = [
-        FlagBit(f.name, bit_of[f.name], f.policy, f.kinds, f.tails,
-                tuple(a for a in valid_aliases if a.base == f.name))
-        for f in present
-    ]
+    by_base: dict[str, list[AliasSpec]] = {}
+    for a in valid_aliases:
+        by_base.setdefault(a.base, []).append(a)
+    flags = [_flag_bit(f.name, bit_of[f.name], f.policy, f.kinds, f.tails, tuple(by_base.get(f.name, ())))
+             for f in present]
     nzones = len(zones)
     errors: list[str] = []
     # ZONES_SHIFT (page-flags-layout.h)

@@ -1,0 +1,14 @@
+"""The prover: is this bit free? Proved over every config of a domain.
+
+    from pagebits.prover import check
+    result = check(proposal, domain=load_domain("default"))
+    result.verdict, result.findings
+
+`engine` runs the domain proof, `site` says where a word sits and what it is
+for, `rules` holds one analysis per word role, `expr` prepares the C
+expression, `facts` loads the data they read.
+"""
+
+from pagebits.prover.engine import CheckResult, check
+
+__all__ = ["CheckResult", "check"]
