@@ -18,7 +18,6 @@ from pathlib import Path
 
 from pagebits.cexpr import Expr, ExprError, Value
 from pagebits.errors import InputError
-from pagebits.yamlio import load_file
 
 _ARRAY = re.compile(r"\[\s*(\d+)\s*\]\s*$")
 _NAME = re.compile(r"^(?:(struct|union|enum)\s+)?[A-Za-z_][A-Za-z0-9_]*(?:\s+[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -156,6 +155,8 @@ class TypeTable:
 
 @cache
 def load_types(path: Path) -> TypeTable:
+    from pagebits.yamlio import load_file  # here, so the BTF reader can build CTypes without YAML
+
     doc = load_file(path)
     infos: dict[str, TypeInfo] = {}
     aliases: dict[str, str] = {}

@@ -1,19 +1,35 @@
 """Print a Layout the way `pahole -C` does.
 
 Kernel developers read pahole output every day, so the text format follows
-pahole 1.24's: type padded to 26 columns at the first level, the
-`/* offset size */` comment at column 56, `/* offset: bit size */` for
-bitfields, cacheline markers, holes, and the size/members/padding summary.
-Both the YAML layouts and the BTF reader print through this one function.
+pahole 1.24's (dwarves_fprintf.c: __class__fprintf, union__fprintf,
+class_member__fprintf, class__find_holes): type padded to 26 columns at the
+first level (8 less per nesting level), the `/* offset size */` comment at
+column 56 (54 in a top-level union), `/* offset: bit size */` for bitfields,
+cacheline markers (also inside nested blocks, "was N bytes ago" when a member
+starts past the boundary), byte and bit holes after the member that precedes
+them, and the size/sum/padding summary.
+Both the YAML layouts and the BTF reader print through this one function; the
+BTF reader passes `decl` (pahole's exact type text for a member) and
+`padding` (tail padding of a member's struct type), which YAML layouts do not
+know.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from pagebits.layout.model import Layout, Member
 
 CACHELINE = 64
 COMMENT_COL = 56
 TYPE_WIDTH = 26
+NAME_WIDTH = 23
+UNION_NAME_WIDTH = 21  # pahole's name_spacing for a union printed at the top level
+
+# decl(member, type_spacing, flexible_array_ok, name) -> "type name" text, or None for the default
+DeclHook = Callable[[Member, int, bool, str], "str | None"]
+PaddingHook = Callable[[Member], int]
 
 
 def _cols(text: str) -> int:
@@ -23,12 +39,17 @@ def _cols(text: str) -> int:
     return col
 
 
+def _hex(value: int) -> str:
+    """C's %#x: no 0x prefix for zero."""
+    return f"{value:#x}" if value else "0"
+
+
 def _comment(offset: int, size: int, hex_: bool, bit: tuple[int, int] | None = None) -> str:
     if hex_:
-        off = f"{offset:#x}"
-        sz = f"{size:#x}"
+        off = _hex(offset)
+        sz = _hex(size)
         if bit is not None:
-            return f"/* {off:>5}:{bit[0]:#x} {sz:>4} */"
+            return f"/* {off:>5}:{_hex(bit[0]):>2} {sz:>2} */"
         return f"/* {off:>5} {sz:>5} */"
     if bit is not None:
         return f"/* {offset:5d}:{bit[0]:2d} {size:2d} */"
@@ -36,87 +57,309 @@ def _comment(offset: int, size: int, hex_: bool, bit: tuple[int, int] | None = N
 
 
 def _line(prefix: str, comment: str) -> str:
+    """Kept for callers that align a comment by columns (tabs count to the next stop)."""
     pad = max(COMMENT_COL - _cols(prefix), 0)
     return f"{prefix}{' ' * pad} {comment}"
 
 
+def _pad_type(type_text: str, spacing: int) -> str:
+    """pahole's "%-*s" of a type at this nesting level (struct/union/enum keyword printed first)."""
+    for kw in ("struct ", "union ", "enum "):
+        if type_text.startswith(kw) and "*" not in type_text and "(" not in type_text:
+            rest = type_text[len(kw):]
+            return kw + f"{rest:<{abs(spacing - len(kw))}}"
+    return f"{type_text:<{abs(spacing)}}"
+
+
 def _decl(m: Member, depth: int) -> str:
+    """The default member text (YAML layouts): canonical type padded, then the name and dims."""
     ct = m.ctype
     type_text = m.type
     dims = ""
     if ct is not None and ct.spelling.dims:
         type_text = ct.spelling.base + (" " + "*" * ct.spelling.pointers if ct.spelling.pointers else "")
         dims = "".join(f"[{d}]" for d in ct.spelling.dims)
-    elif "[" in type_text:
+    elif "[" in type_text and "(" not in type_text:
         type_text, _, rest = type_text.partition("[")
         dims = "[" + rest
         type_text = type_text.rstrip()
-    # pahole: "%-*s" with type_spacing = 26 - 8 per nesting level; a negative
-    # width left-justifies to its absolute value (C printf); for struct/union/
-    # enum types the keyword is printed first and the width shrinks by it.
     spacing = TYPE_WIDTH - 8 * (depth - 1)
-    for kw in ("struct ", "union ", "enum "):
-        if type_text.startswith(kw) and "*" not in type_text:
-            rest = type_text[len(kw):]
-            type_text = kw + f"{rest:<{abs(spacing - len(kw))}}"
-            break
-    else:
-        type_text = f"{type_text:<{abs(spacing)}}"
-    bits = f":{m.bit_size}" if m.bit_size is not None else ""
-    return f"{type_text} {m.name}{dims}{bits};"
+    if "(*)" in type_text:  # a function pointer: `void (*name)(args)`
+        ret, _, args = type_text.partition("(*)")
+        return f"{ret.rstrip():<{abs(spacing)}} (*{m.name}){args}{dims}"
+    return f"{_pad_type(type_text, spacing)} {m.name}{dims}"
 
 
-def _members(node: Member, depth: int, hex_: bool, out: list[str], top: bool, state: dict) -> None:
-    tabs = "\t" * depth
-    prev_end = node.offset
-    is_union = node.kind == "union"
-    for child in node.children:
-        if top:
-            line_no = child.offset // CACHELINE
-            if line_no > state["cacheline"] and child.offset % CACHELINE == 0 or line_no > state["cacheline"] + 1:
-                state["cacheline"] = line_no
-                out.append(f"{tabs}/* --- cacheline {line_no} boundary ({line_no * CACHELINE} bytes) --- */")
-            elif line_no > state["cacheline"]:
-                state["cacheline"] = line_no
-        if not is_union and child.offset > prev_end and child.bit_size is None:
-            hole = child.offset - prev_end
-            out.append(f"\n{tabs}/* XXX {hole} byte{'s' if hole != 1 else ''} hole, try to pack */\n")
-            if top:
-                state["holes"] += 1
-                state["hole_bytes"] += hole
-        if child.kind == "field" or child.name and not child.children:
-            bit = (child.bit_offset or 0, child.bit_size) if child.bit_size is not None else None
-            out.append(_line(tabs + _decl(child, depth), _comment(child.offset, child.size, hex_, bit)))
+@dataclass
+class Holes:
+    """class__find_holes() for one struct block: holes are charged to the member before them."""
+
+    pre_hole: int = 0
+    pre_bit_hole: int = 0
+    hole: dict[int, int] = field(default_factory=dict)  # child index -> bytes
+    bit_hole: dict[int, int] = field(default_factory=dict)
+    nr_holes: int = 0
+    nr_bit_holes: int = 0
+    padding: int = 0
+    bit_padding: int = 0
+
+
+def find_holes(node: Member) -> Holes:
+    out = Holes()
+    size = node.size
+    cur_bitfield_end, cur_bitfield_size = size * 8, 0
+    last_seen_bit = 0
+    in_bitfield = False
+    last = -1
+    for i, pos in enumerate(node.children):
+        byte_offset = pos.offset - node.offset
+        bitfield = pos.bit_size is not None
+        bit_start = byte_offset * 8 + (pos.bit_offset or 0 if bitfield else 0)
+        bit_end = bit_start + (pos.bit_size if bitfield and pos.bit_size is not None else pos.size * 8)
+        bit_holes = byte_holes = 0
+        if in_bitfield:
+            bitfield_end = min(bit_start, cur_bitfield_end)
+            bit_holes = bitfield_end - last_seen_bit
+            last_seen_bit = bitfield_end
+        if bitfield:
+            aligned_start = byte_offset * 8
+            if last_seen_bit < aligned_start <= bit_start:
+                byte_holes = byte_offset - last_seen_bit // 8
+                last_seen_bit = aligned_start
+            bit_holes += bit_start - last_seen_bit
         else:
-            out.append(f"{tabs}{child.kind} {{")
-            _members(child, depth + 1, hex_, out, False, state)
-            name = f" {child.name}" if child.name else ""
-            out.append(_line(f"{tabs}}}{name};", _comment(child.offset, child.size, hex_)))
-        end = child.end if child.bit_size is None else child.offset + child.size
-        if not is_union:
-            prev_end = max(prev_end, end) if child.bit_size is None else max(prev_end, end)
-        if top:
-            state["sum"] += child.size if child.bit_size is None else 0
-    state["last_end"] = prev_end
+            byte_holes = bit_start // 8 - last_seen_bit // 8
+        last_seen_bit = bit_end
+        if bitfield:
+            in_bitfield = True
+            unit_bits = pos.size * 8
+            if bit_end > cur_bitfield_end or unit_bits > cur_bitfield_size:
+                cur_bitfield_size = unit_bits
+                cur_bitfield_end = byte_offset * 8 + cur_bitfield_size
+                if bit_end > cur_bitfield_end:
+                    cur_bitfield_end += cur_bitfield_size
+        else:
+            in_bitfield = False
+            cur_bitfield_size = 0
+            cur_bitfield_end = bit_end
+        if last >= 0:
+            out.hole[last] = byte_holes
+            out.bit_hole[last] = bit_holes
+        else:
+            out.pre_hole, out.pre_bit_hole = byte_holes, bit_holes
+        if bit_holes:
+            out.nr_bit_holes += 1
+        if byte_holes > 0:
+            out.nr_holes += 1
+        last = i
+    if in_bitfield:
+        bitfield_end = min(size * 8, cur_bitfield_end)
+        out.bit_padding = bitfield_end - last_seen_bit
+        last_seen_bit = bitfield_end
+    out.padding = size - last_seen_bit // 8
+    return out
 
 
-def format_layout(layout: Layout, hex_: bool = False) -> str:
-    out = [f"struct {layout.struct} {{"]
-    state = {"cacheline": 0, "holes": 0, "hole_bytes": 0, "sum": 0, "last_end": 0}
-    _members(layout.root, 1, hex_, out, True, state)
-    members = len(layout.root.children)
-    lines = (layout.size + CACHELINE - 1) // CACHELINE
-    size = f"{layout.size:#x}" if hex_ else str(layout.size)
-    out.append("")
-    summary = f"\t/* size: {size}, cachelines: {lines}, members: {members} */"
-    out.append(summary)
-    if state["holes"]:
-        out.append(f"\t/* sum members: {layout.size - state['hole_bytes'] - (layout.size - layout.root.size)}, "
-                   f"holes: {state['holes']}, sum holes: {state['hole_bytes']} */")
-    used_end = max((c.end for c in layout.root.children), default=0)
-    if layout.size > used_end:
-        out.append(f"\t/* padding: {layout.size - used_end} */")
-    if layout.size % CACHELINE:
-        out.append(f"\t/* last cacheline: {layout.size % CACHELINE} bytes */")
-    out.append("};")
-    return "\n".join(out)
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+class _Printer:
+    def __init__(self, hex_: bool, name_spacing: int, decl: DeclHook | None, padding: PaddingHook | None):
+        self.hex = hex_
+        self.ns = name_spacing
+        self.decl_hook = decl
+        self.padding_hook = padding
+        self.out: list[str] = []
+        self.cacheline = 0
+
+    def w(self, text: str) -> None:
+        self.out.append(text)
+
+    def boundary(self, offset: int, indent: int) -> None:
+        line = offset // CACHELINE
+        if line > self.cacheline:
+            pos = offset % CACHELINE
+            if pos == 0:
+                self.w(f"/* --- cacheline {line} boundary ({offset - pos} bytes) --- */\n")
+            else:
+                self.w(f"/* --- cacheline {line} boundary ({offset - pos} bytes) was {_plural(pos, 'byte')} ago --- */\n")
+            self.w("\t" * indent)
+            self.cacheline = line
+
+    @staticmethod
+    def is_block(m: Member) -> bool:
+        return m.kind != "field"
+
+    def member(self, m: Member, indent: int, ts: int, union_member: bool, flex_ok: bool) -> None:
+        """class_member__fprintf: the line(s) of one member, without the final newline."""
+        self.boundary(m.offset, indent)
+        if self.is_block(m):
+            self.block(m, indent, ts - 8)
+            name = f" {m.name}" if m.name else ""
+            text = f"}}{name};"
+            pad = max(ts + self.ns - (len(m.name) if m.name else -1) - 3, 1)
+            self.w(f"{text}{' ' * pad}{_comment(m.offset, m.size, self.hex)}")
+            return
+        text = None
+        if self.decl_hook is not None:
+            text = self.decl_hook(m, ts, flex_ok, str(m.name or ""))
+        if text is None:
+            text = _decl(m, (TYPE_WIDTH - ts) // 8 + 1)
+        if m.bit_size is not None:
+            text += f":{m.bit_size}"
+        text += ";"
+        pad = max(ts + self.ns - len(text), 1)
+        bit = (m.bit_offset or 0, m.bit_size) if m.bit_size is not None else None
+        self.w(f"{text}{' ' * pad}{_comment(m.offset, m.size, self.hex, bit)}")
+
+    def block(self, node: Member, indent: int, ts: int) -> None:
+        """An inline (anonymous or named) struct/union body; the caller prints the closing line."""
+        self.w(f"{node.kind} {{\n")
+        if node.kind == "union":
+            self.union_body(node, indent + 1, ts)
+        else:
+            self.struct_body(node, indent + 1, ts, stats=False)
+        self.w("\t" * indent)
+
+    def union_body(self, node: Member, indent: int, ts: int) -> None:
+        start = self.cacheline
+        for child in node.children:
+            self.w("\t" * indent)
+            self.member(child, indent, ts, True, False)
+            self.w("\n")
+            self.cacheline = start
+
+    def struct_body(self, node: Member, indent: int, ts: int, stats: bool) -> dict[str, int]:
+        tabs = "\t" * indent
+        holes = find_holes(node)
+        newline = 0
+        sums = {"bytes": 0, "bits": 0, "holes": 0, "bit_holes": 0, "nr_paddings": 0, "sum_paddings": 0}
+        if holes.pre_bit_hole > 0:
+            if not newline:
+                self.w("\n")
+            newline += 1
+            self.w(f"{tabs}/* XXX {_plural(holes.pre_bit_hole, 'bit')} hole, try to pack */\n")
+            sums["bit_holes"] += holes.pre_bit_hole
+        if holes.pre_hole > 0:
+            if not newline:
+                self.w("\n")
+            newline += 1
+            self.w(f"{tabs}/* XXX {_plural(holes.pre_hole, 'byte')} hole, try to pack */\n")
+            sums["holes"] += holes.pre_hole
+        last: Member | None = None
+        last_i = -1
+        last_size = 0
+        n = len(node.children)
+        for i, pos in enumerate(node.children):
+            pos_bf = pos.bit_size is not None
+            if last is not None and last_size != 0:
+                last_bit_hole = holes.bit_hole.get(last_i, 0)
+                if last_bit_hole and pos_bf:
+                    filler = last_bit_hole
+                    if last.offset != pos.offset:
+                        self.w(f"\n{tabs}/* Force alignment to the next boundary: */\n")
+                        filler = 0
+                    self.w(tabs + self.filler(pos, ts) + f":{filler};\n")
+                last_bf = last.bit_size is not None
+                if pos.offset < last.offset or (pos.offset == last.offset and not last_bf and pos_bf):
+                    if not newline:
+                        self.w("\n")
+                    newline += 1
+                    self.w(f"{tabs}/* Bitfield combined with previous fields */\n")
+                elif 0 < pos.offset - last.offset < last_size:
+                    if not newline:
+                        self.w("\n")
+                    newline += 1
+                    self.w(f"{tabs}/* Bitfield combined with next fields */\n")
+            if newline:
+                self.w("\n")
+                newline = 0
+            self.w(tabs)
+            self.member(pos, indent, ts, False, i == n - 1 and n > 1)
+            if self.is_block(pos):
+                pad = find_holes(pos).padding if pos.kind == "struct" else 0
+            else:
+                pad = self.padding_hook(pos) if self.padding_hook is not None else 0
+            if pad > 0:
+                sums["nr_paddings"] += 1
+                sums["sum_paddings"] += pad
+                if not newline:
+                    self.w("\n")
+                newline += 1
+                self.w(f"\n{tabs}/* XXX last struct has {_plural(pad, 'byte')} of padding */")
+            bh = holes.bit_hole.get(i, 0)
+            if bh:
+                if not newline:
+                    self.w("\n")
+                newline += 1
+                self.w(f"\n{tabs}/* XXX {_plural(bh, 'bit')} hole, try to pack */")
+                sums["bit_holes"] += bh
+            h = holes.hole.get(i, 0)
+            if h > 0:
+                if not newline:
+                    self.w("\n")
+                newline += 1
+                self.w(f"\n{tabs}/* XXX {_plural(h, 'byte')} hole, try to pack */")
+                sums["holes"] += h
+            self.w("\n")
+            if pos_bf:
+                sums["bits"] += pos.bit_size or 0
+            else:
+                sums["bytes"] += pos.size
+            if last is None or last_size == 0 or last.offset != pos.offset or (last.bit_size is None and pos_bf):
+                last_size = pos.size
+            last, last_i = pos, i
+        if stats:
+            self.stats(node, holes, sums, indent)
+        return sums
+
+    def filler(self, pos: Member, ts: int) -> str:
+        """`u64                        ` of a `u64 :13;` bit-hole line (pahole prints the next member's type)."""
+        if self.decl_hook is not None:
+            text = self.decl_hook(pos, ts, False, "")
+            if text is not None:
+                return text
+        return _pad_type(pos.type, ts) + " "
+
+    def stats(self, node: Member, holes: Holes, sums: dict[str, int], indent: int) -> None:
+        tabs = "\t" * indent
+        size = node.size
+        lines = (size + CACHELINE - 1) // CACHELINE
+        self.w(f"\n{tabs}/* size: {size}, cachelines: {lines}, members: {len(node.children)} */\n")
+        if sums["holes"] > 0 or sums["bit_holes"] > 0:
+            if sums["bytes"] > 0:
+                text = f"{tabs}/* sum members: {sums['bytes']}"
+                if sums["holes"] > 0:
+                    text += f", holes: {holes.nr_holes}, sum holes: {sums['holes']}"
+                self.w(text + " */\n")
+            if sums["bits"] > 0:
+                text = f"{tabs}/* sum bitfield members: {sums['bits']} bits"
+                if sums["bit_holes"] > 0:
+                    text += f", bit holes: {holes.nr_bit_holes}, sum bit holes: {sums['bit_holes']} bits"
+                else:
+                    text += f" ({sums['bits'] // 8} bytes)"
+                self.w(text + " */\n")
+        if holes.padding > 0:
+            self.w(f"{tabs}/* padding: {holes.padding} */\n")
+        if sums["nr_paddings"] > 0:
+            self.w(f"{tabs}/* paddings: {sums['nr_paddings']}, sum paddings: {sums['sum_paddings']} */\n")
+        if holes.bit_padding > 0:
+            self.w(f"{tabs}/* bit_padding: {holes.bit_padding} bits */\n")
+        if size % CACHELINE:
+            self.w(f"{tabs}/* last cacheline: {size % CACHELINE} bytes */\n")
+
+
+def format_layout(layout: Layout, hex_: bool = False, decl: DeclHook | None = None,
+                  padding: PaddingHook | None = None) -> str:
+    root = layout.root
+    is_union = root.kind == "union"
+    p = _Printer(hex_, UNION_NAME_WIDTH if is_union else NAME_WIDTH, decl, padding)
+    keyword = "union" if is_union else "struct"
+    p.w(f"{keyword} {layout.struct} {{\n" if layout.struct else f"{keyword} {{\n")
+    if is_union:
+        p.union_body(root, 1, TYPE_WIDTH)
+    else:
+        p.struct_body(root, 1, TYPE_WIDTH, stats=True)
+    p.w("};")
+    return "".join(p.out)

@@ -1,0 +1,75 @@
+"""On-disk cache of a BTF blob's type index, keyed by the blob's SHA-256.
+
+Walking the type section of a vmlinux BTF is the one per-file cost that does
+not depend on what is printed; the walk's result (three arrays of 32-bit
+words, ~0.7 MB) is saved so the next run only hashes the blob and reads it.
+
+Where: $PAGEBITS_CACHE_DIR, else $XDG_CACHE_HOME/pagebits, else
+~/.cache/pagebits; entries live in its `btf/` directory and the whole
+directory is safe to delete. PAGEBITS_CACHE=off disables it. An entry that
+is truncated, corrupted or inconsistent with the blob is ignored (and
+rewritten); a cache that cannot be written is silently skipped, never an
+error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from pathlib import Path
+
+MAGIC = b"pagebits-btf-index 1\n"
+DIGEST = 32
+
+
+def cache_dir() -> Path | None:
+    """The cache directory for BTF indexes, or None when caching is off."""
+    if os.environ.get("PAGEBITS_CACHE", "").lower() in ("0", "off", "no", "false"):
+        return None
+    root = os.environ.get("PAGEBITS_CACHE_DIR")
+    if root:
+        base = Path(root)
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        base = Path(xdg) / "pagebits" if xdg else Path.home() / ".cache" / "pagebits"
+    return base / "btf"
+
+
+def blob_key(blob: bytes) -> str:
+    return hashlib.sha256(blob).hexdigest()
+
+
+def load(key: str) -> bytes | None:
+    """The cached index for `key`, or None (missing, unreadable or corrupt)."""
+    d = cache_dir()
+    if d is None:
+        return None
+    try:
+        raw = (d / f"{key}.idx").read_bytes()
+    except OSError:
+        return None
+    if not raw.startswith(MAGIC) or len(raw) < len(MAGIC) + DIGEST:
+        return None
+    digest = raw[len(MAGIC) : len(MAGIC) + DIGEST]
+    payload = raw[len(MAGIC) + DIGEST :]
+    if hashlib.sha256(payload).digest() != digest:
+        return None
+    return payload
+
+
+def store(key: str, payload: bytes) -> None:
+    """Save an index; any failure (read-only home, full disk) just means no cache."""
+    d = cache_dir()
+    if d is None:
+        return
+    path = d / f"{key}.idx"
+    tmp = d / f".{key}.{os.getpid()}.tmp"
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(MAGIC + hashlib.sha256(payload).digest() + payload)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
