@@ -88,17 +88,26 @@ def verify(btf_file: str, config_file: str, sets: tuple[str, ...], as_json: bool
 @click.option("--out", "out_dir", required=True, metavar="DIR", help="directory for the generated YAML files")
 @click.option("--like", "like_version", default=None, metavar="VERSION",
               help="carry `if:`/`note:` over from this shipped layout version (default: the newest, v6.18)")
+@click.option("--config", "config_file", default=None, metavar="FILE",
+              help="the kernel's .config: drop carried conditions false for it and check the files resolve "
+                   "back to the BTF")
 @click.option("--json", "as_json", is_flag=True, help="list what was written")
 @cache_option
-def import_(btf_file: str, out_dir: str, like_version: str | None, as_json: bool, no_cache: bool) -> int:
+def import_(btf_file: str, out_dir: str, like_version: str | None, config_file: str | None, as_json: bool,
+            no_cache: bool) -> int:
     """Write layout YAML (the layouts/ format) for page, folio, ptdesc, slab,
     zpdesc, ioptdesc and the page-flag enums of this kernel. BTF knows one
     config only: review the `if:` conditions before using the files."""
     from pagebits.btf import open_btf
     from pagebits.btf.importer import import_btf
 
+    config = None
+    if config_file:
+        from pagebits.cli.common import select
+
+        config = select(None, config_file, None).config
     b = open_btf(btf_file, use_cache=not no_cache)
-    result = import_btf(b, out_dir, like_version)
+    result = import_btf(b, out_dir, like_version, config)
     if as_json:
         from pagebits.cli.common import emit_json
 
