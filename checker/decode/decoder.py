@@ -364,13 +364,20 @@ def _decode_one(record: DumpRecord, number: int, words: list[int], choice: Confi
                 raise InputError(f"unknown page kind {kind!r}; known: {known}")
             why = f"--kind {kind} (the bytes alone say: {k}: {why})"
             k = kind
+        second = (dec.is_tail and not kind and len(head_words) >= 2 * len(words)
+                  and head_words[len(words):2 * len(words)] == words)
+        if second:
+            k, why = "second", why + "; it is the folio's page 1 (the second page of the head: lines)"
         dec.kind, dec.kind_why = k, why
         dec.descriptor = descriptor_of(k) if struct == "page" else struct
         if dec.head is not None:
             hk, _hwhy = page_kind(dec.head.values, word, cfg, data)
             dec.head_kind = hk
         if dec.descriptor not in ("page",) and struct == "page":
-            if dec.descriptor == "folio" and dec.head is not None and not dec.is_tail:
+            if second:
+                dec.overlay = _folio_view(lset, cfg, words_to_bytes(head_words, wb, little),
+                                          first=len(words) * wb)
+            elif dec.descriptor == "folio" and dec.head is not None and not dec.is_tail:
                 dec.overlay = _folio_view(lset, cfg, words_to_bytes(head_words, wb, little))
             elif dec.descriptor == "folio":
                 dec.overlay = _folio_view(lset, cfg, words_to_bytes(words, wb, little))
@@ -384,10 +391,13 @@ def _decode_one(record: DumpRecord, number: int, words: list[int], choice: Confi
     return dec
 
 
-def _folio_view(lset: LayoutSet, cfg: Config, blob: bytes) -> PageView:
+def _folio_view(lset: LayoutSet, cfg: Config, blob: bytes, first: int = 0) -> PageView:
+    """struct folio fields read from `blob`; with `first`, only those of the page starting there."""
     layout = lset.resolve("folio", cfg)
     values = read_struct(layout, blob)
-    values = {k: v for k, v in values.items() if not k.startswith(("page.", "__page_"))}
+    fields = layout.words
+    values = {k: v for k, v in values.items() if not k.startswith(("page.", "__page_"))
+              and (not first or first <= fields[k].offset < 2 * first)}
     return PageView(layout, values, _slots(layout, values))
 
 
@@ -411,9 +421,10 @@ def _meaning(slot: Slot, dec: Decoded, is_page: bool) -> str:
     v = slot.value
     parts: list[str] = []
     if any(n in ("flags", "pt_flags", "__page_flags", "_flags_1") for n in names):
-        if "_flags_1" in names:
-            parts.append(f"order {v & 0xff}")
-            return "; ".join(parts)
+        if "_flags_1" in names or (dec.kind == "second" and is_page):
+            second = [f.name for f in word.flags if v >> f.bit & 1 and f.bit >= 8
+                      for a in f.aliases if a.page == "second"]
+            return f"folio order {v & 0xff}" + (f"; {', '.join(dict.fromkeys(second))}" if second else "")
         return pgp_inner(v, word, data) or "no flags"
     layout = (dec.page if is_page else dec.overlay).layout  # type: ignore[union-attr]
     pn = slot_poison(slot, layout, cfg, data)
@@ -424,7 +435,8 @@ def _meaning(slot: Slot, dec: Decoded, is_page: bool) -> str:
             parts.append(f"bit 0 set: tail page, head at {pointer_text(v - 1, bits)}")
         elif not pn:
             parts.append("bit 0 clear: not a tail page")
-    if "mapping" in names and not pn:
+    tail_words = dec.is_tail and is_page  # a tail page's slots belong to the folio's page-1..3 fields
+    if "mapping" in names and not pn and not tail_words:
         tag = v & data.mapping_mask
         if tag:
             parts.append(f"{data.mapping_tags.get(tag, 'tag')} | {pointer_text(v & ~data.mapping_mask, bits)}")
@@ -432,7 +444,7 @@ def _meaning(slot: Slot, dec: Decoded, is_page: bool) -> str:
             parts.append("NULL")
         else:
             parts.append("address_space pointer")
-    if any(n in ("memcg_data", "obj_exts", "pt_memcg_data") for n in names) and v and not pn:
+    if any(n in ("memcg_data", "obj_exts", "pt_memcg_data") for n in names) and v and not pn and not tail_words:
         tags = [name for bit, name in sorted(data.memcg_bits.items()) if v >> bit & 1]
         parts.append(("|".join(tags) + " | " if tags else "") + pointer_text(v & ~data.memcg_mask, bits))
     if any(n in ("page_type", "__page_type") for n in names):

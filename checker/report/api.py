@@ -8,6 +8,7 @@ written (the HTML page, or the Markdown file followed by its SVG pictures).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,16 @@ from pagebits.report.document import Document, render_html, render_markdown
 FORMATS = ("html", "md")
 
 
+def _publish(path: Path, text: str) -> None:
+    """atomic_write, then the mode a normally created file gets (mkstemp makes it 0600)."""
+    atomic_write(path, text)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def write_document(doc: Document, out_dir: str | Path, fmt: str) -> list[Path]:
+    """Render first, then write every file; nothing is written if rendering fails."""
     if fmt not in FORMATS:
         raise InputError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
     out = Path(out_dir)
@@ -28,15 +38,15 @@ def write_document(doc: Document, out_dir: str | Path, fmt: str) -> list[Path]:
     if fmt == "html":
         html = render_html(doc)
         path = out / f"{doc.stem}.html"
-        atomic_write(path, html)
+        _publish(path, html)
         return [path]
     text, pictures = render_markdown(doc)
     written = []
     for name, svg in sorted(pictures.items()):
-        atomic_write(out / name, svg + "\n")
+        _publish(out / name, svg + "\n")
         written.append(out / name)
     path = out / f"{doc.stem}.md"
-    atomic_write(path, text)
+    _publish(path, text)
     return [path, *written]
 
 

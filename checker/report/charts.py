@@ -13,6 +13,8 @@ from pagebits.report.svg import FIELD_COLOURS, PALETTE, Svg, wrap
 
 FIELD_LABEL = {"section": "SECTION", "node": "NODE", "zone": "ZONE", "last_cpupid": "LAST_CPUPID",
                "kasan_tag": "KASAN_TAG", "lru_gen": "LRU_GEN", "lru_refs": "LRU_REFS", "alloc_tag": "ALLOC_TAG"}
+SHORT_LABEL = {"LAST_CPUPID": "CPUPID", "KASAN_TAG": "KASAN", "LRU_GEN": "GEN", "LRU_REFS": "REFS",
+               "SECTION": "SECT", "ALLOC_TAG": "TAGS", "page flags": "flags"}
 
 
 def _owner(word: FlagsWord, bit: int) -> tuple[str, str]:
@@ -80,10 +82,13 @@ def flags_map(word: FlagsWord, title: str, highlight: Iterable[int] = (), subtit
             svg.line(x1, y - 10, x1, y - 2, PALETTE["border"], 1.5)
             hib, lob = hi_bit - a, hi_bit - b
             rng = f"{hib}" if hib == lob else f"{hib}-{lob}"
-            text = {"flag": f"page flags {rng}", "gap": f"free {rng}"}.get(role, f"{label} {rng}")
-            if (b - a + 1) * cell_w < len(text) * 6.5:
-                text = label if role not in ("flag", "gap") else ("flags" if role == "flag" else "free")
-            svg.text((x0 + x1) / 2, y - 13, text, 11, "middle", weight="600", css="span")
+            name = {"flag": "page flags", "gap": "free"}.get(role, label)
+            room = (b - a + 1) * cell_w - 4
+            for text in (f"{name} {rng}", name, SHORT_LABEL.get(name, ""), ""):
+                if len(text) * 7.2 <= room:
+                    break
+            if text:
+                svg.text((x0 + x1) / 2, y - 13, text, 11, "middle", weight="600", css="span")
     # legend
     ly = height - 14
     x = left

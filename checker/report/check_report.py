@@ -40,19 +40,28 @@ def bits_of(finding: dict[str, Any]) -> list[int]:
 
 
 def config_of(label: Any) -> Config | None:
-    """A Config for a finding's config label when it names a preset."""
+    """A Config for a finding's config label: a preset name, optionally with the
+    `+SYM=VAL,SYM=VAL` overrides `--set` adds to it."""
     if not isinstance(label, str) or not label:
         return None
     from pagebits.errors import InputError
+    from pagebits.kconfig.model import load_model
     from pagebits.kconfig.presets import preset, preset_names
 
-    name = label.split("+")[0].strip()
-    if name in preset_names():
-        try:
-            return preset(name)
-        except InputError:
-            return None
-    return None
+    name, _, sets = label.partition("+")
+    name = name.strip()
+    if name not in preset_names():
+        return None
+    try:
+        cfg = preset(name)
+        if not sets:
+            return cfg
+        model = load_model()
+        values = dict(cfg.primary)
+        values.update(model.normalise(dict(kv.split("=", 1) for kv in sets.split(",") if "=" in kv)))
+        return model.make(values, name=label)
+    except (InputError, ValueError):
+        return None
 
 
 def _text(v: Any) -> str:

@@ -98,9 +98,16 @@ footer { color:var(--muted); font-size:12px; text-align:center; padding:10px; }
 
 
 def _inline(text: str) -> str:
-    """Escape, then turn `code` spans into <code>."""
+    """Escape, then turn `code` spans into <code> and **strong** into <strong>."""
     parts = escape(text).split("`")
-    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+    out = []
+    for i, p in enumerate(parts):
+        if i % 2:
+            out.append(f"<code>{p}</code>")
+        else:
+            bits = p.split("**")
+            out.append("".join(f"<strong>{b}</strong>" if j % 2 else b for j, b in enumerate(bits)))
+    return "".join(out)
 
 
 def render_html(doc: Document) -> str:
@@ -177,7 +184,7 @@ def _md_block(b: Block, stem: str, files: dict[str, str]) -> list[str]:
     if isinstance(b, Picture):
         name = f"{stem}-{b.name}.svg"
         files[name] = b.svg
-        return [f"![{b.caption or b.name}]({name})"] + ([f"_{b.caption}_"] if b.caption else [])
+        return [f"![{b.name}]({name})"] + ([f"_{b.caption}_"] if b.caption else [])
     if isinstance(b, Table):
         lines = ["| " + " | ".join(_md_cell(h) for h in b.headers) + " |",
                  "|" + "|".join("---" for _ in b.headers) + "|"]

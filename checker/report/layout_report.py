@@ -146,7 +146,7 @@ def build_layout_report(config: Config, domain: str | None = "default", lset: La
     configs.blocks.append(Picture(
         flags_strips([(n, compute(c)) for n, c in presets], "page->flags of every preset",
                      "letters are the rows of the reference table (page-flags-layout.md section 6.1)"),
-        "presets", "Hover a span for its bit range. Grey: page flags; hatched green: free; the rest are packed "
+        "presets", "Hover a span for its bit range. Light blue: page flags; hatched green: free; the rest are packed "
                    "fields (node, zone, last_cpupid, KASAN tag, LRU gen/refs, section)."))
 
     sections = [summary, flags_section(config), overlay, rules, configs]

@@ -86,10 +86,21 @@ def _show(v: Any) -> str:
     if v is None:
         return "-"
     if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 9:
-        return f"{v:#x}"
+        name = _poison(v)
+        return f"{v:#x}" + (f" ({name})" if name else "")
     if isinstance(v, (list, tuple)):
         return " ".join(_show(x) for x in v)
     return str(v)
+
+
+def _poison(v: int) -> str | None:
+    """LIST_POISON2, TAIL_MAPPING ... for a value, on the reference kernel's poison delta."""
+    from pagebits.decode.data import load_dump_data
+    from pagebits.decode.decoder import poison_name
+    from pagebits.kconfig.presets import preset
+
+    hit = poison_name(v & ((1 << 64) - 1), 8, preset("x86_64-6.18"), load_dump_data())
+    return hit[0] if hit else None
 
 
 def build_simulation_report(result: dict[str, Any]) -> Document:

@@ -1,0 +1,50 @@
+"""Inferring the config from the kernel's flags: line and the number of raw words."""
+
+from __future__ import annotations
+
+import pytest
+
+from pagebits.decode.infer import arch_hint, choose_config, fits
+from pagebits.errors import InputError
+from pagebits.kconfig.presets import preset
+
+
+def test_preset_found_from_the_flags_line():
+    c = choose_config(0x17FFFFC0000000, "node=0|zone=2|lastcpupid=0x1fffff", 64, False, 64)
+    assert c.how == "preset" and set(c.presets) == {"amd64-6.12", "x86_64-maxsmp"}
+
+
+def test_domain_config_found_when_no_preset_matches():
+    c = choose_config(0x8000000000000000, "zone=2", 64, False, 64, [0xFFFF888119A59420])
+    assert c.how == "domain" and c.config.arch == "x86_64"
+    assert 0 < c.domain_matches < c.domain_total
+    assert fits(c.config, 64)  # memcg_data present: all 64 bytes are a member
+
+
+def test_packed_fields_only_match_flags_names_from_another_kernel():
+    # x86_64-6.18's packing with bit 9 set: v6.18 calls it workingset, an older kernel slab
+    c = choose_config((1 << 9), "slab|node=0|zone=0|lastcpupid=0x0", 64, False, 64)
+    assert c.how == "preset" and "not its flag names" in c.note
+
+
+def test_nothing_matches_falls_back_and_lists_alternatives():
+    c = choose_config(0x400, "arch_1", 32, False, 36)
+    assert c.how == "default" and c.config.arch == "arm32"  # 9 words: arm32 with MEMCG, not i386 (40)
+    assert c.alternatives and all("flags" in a for a in c.alternatives)
+
+
+def test_no_flags_line_uses_the_default_for_the_size():
+    assert choose_config(None, None, 32, False, 40).config.name == "i386-highmem-flatmem"
+    assert choose_config(None, None, 64, False, 64).config.name == "x86_64-6.18"
+    c = choose_config(None, None, 32, False, 32)
+    assert fits(c.config, 32) and not c.config.on("MEMCG")
+    # x86_64 and arm64 align struct page to 16 bytes: 7 words (56 bytes) fit no v6.18 config
+    with pytest.raises(InputError, match="no 64-bit config has a struct page of 56 bytes"):
+        choose_config(None, None, 64, False, 56)
+
+
+def test_arch_hint_from_pointers():
+    assert arch_hint([0xFFFF888119A59420, 0xFFFFEA0000472B08], 64) == "x86_64"
+    assert arch_hint([0xFFFF0000DD6D9000, 0xFFFFFC0004108008], 64) == "arm64"
+    assert arch_hint([0, 1], 64) is None
+    assert preset("arm64-kasan-sw-tags").arch == "arm64"

@@ -1,0 +1,108 @@
+"""Finding dump_page output in real logs: prefixes, several reports, wrapped lines, bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from decode.dumps import dump
+from pagebits.decode.parse import parse_dump, strip_prefix
+from pagebits.errors import InputError
+
+
+@pytest.mark.parametrize("line", [
+    "[  294.055186][T10694] raw: 8000000000000000",
+    "[ T123] raw: 8000000000000000",
+    "[   26.301368] raw: 8000000000000000",
+    "<4>[    1.000000] raw: 8000000000000000",
+    "Oct 20 01:16:35 host kernel: raw: 8000000000000000",
+    "kernel: raw: 8000000000000000",
+    "> > raw: 8000000000000000",
+])
+def test_log_prefixes_are_stripped(line):
+    assert strip_prefix(line) == "raw: 8000000000000000"
+
+
+def test_seed_report_lines():
+    (rec,) = parse_dump(dump("seed-004-willy-ptdesc-memdesc.txt"))
+    assert rec.page == {"refcount": 1, "mapcount": 0, "mapping": "0000000000000000",
+                        "index": 0xFFFF888119A59420, "pfn": 0x124CCE}
+    assert rec.flags_value == 0x8000000000000000 and rec.flags_text == "zone=2"
+    assert rec.raw_words()[2] == 0xDEAD000000000122
+    assert rec.reason == "VM_BUG_ON_PAGE(1)"
+    assert rec.width == 16
+
+
+def test_journald_report_with_page_does_not_match_folio():
+    (rec,) = parse_dump(dump("lkml-2504.1-11364-hugetlb-tail.txt"))
+    assert rec.not_faithful
+    assert len(rec.raw_words()) == 8
+    assert rec.reason == "corrupted mapping in tail page"
+
+
+def test_32bit_words_eight_per_line():
+    (rec,) = parse_dump(dump("metha-14-arm32-4.19.txt"))
+    assert rec.width == 8
+    assert rec.raw_words() == [0x400, 0x100, 0x200, 0, 1, 0, 0xFFFFFFFF, 0, 0]
+    assert rec.page["refcount"] == 0  # old kernels print count:
+
+
+def test_old_head_line_memcg_anon_and_page_type_formats():
+    (rec,) = parse_dump(dump("dentos-155-arm64-5.15-slab-head.txt"))
+    assert rec.head_info == {"order": 8, "compound_mapcount": 0, "compound_pincount": 0}
+    (rec,) = parse_dump(dump("deepin-896-arm64-6.6-swapcache-hwpoison.txt"))
+    assert rec.flags_prefix == "anon" and rec.memcg == 0xFFFF0000DD6D9000
+    (rec,) = parse_dump(dump("syzkaller-pr5421-arm64-6.8.txt"))
+    assert rec.page_type_full == 0xFFFFFFFF and rec.page_type_name == ""
+    (rec,) = parse_dump(dump("syzbot-f2fs-meta-page.txt"))
+    assert rec.notes == ["aops:f2fs_meta_aops ino:2"]
+
+
+def test_many_reports_in_one_log_and_other_flags_lines_ignored():
+    text = "\n".join([
+        "vma ffff888000000000 start 0000 end 1000 mm ffff888000001000",
+        "flags: 0x8000070(read|write)",  # dump_vma's flags line: not a page
+        dump("seed-004-willy-ptdesc-memdesc.txt"),
+        "some other kernel message",
+        dump("lkml-2504.1-11364-hugetlb-tail.txt"),
+        dump("seed-004-willy-ptdesc-memdesc.txt"),
+    ])
+    recs = parse_dump(text)
+    assert len(recs) == 3
+    assert [r.flags_text for r in recs] == ["zone=2", "node=0|zone=2|lastcpupid=0x1fffff", "zone=2"]
+    assert recs[1].not_faithful and not recs[0].not_faithful and not recs[2].not_faithful
+
+
+def test_head_lines_and_mail_wrapped_raw_lines():
+    text = ("page: refcount:0 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x743\n"
+            "flags: 0x7ffff000000000(node=0|zone=0|lastcpupid=0x7ffff)\n"
+            "raw: \n007ffff000000000 c00c00000001d0c8 c00c00000001d0c8 0000000000000000\n"
+            "raw: \n0000000000000000 0000000000000000 00000000ffffffff 0000000000000000\n"
+            "head: 0000000000000040 0000000000000000 0000000000000000 0000000000000000\n"
+            "head: 0000000000000000 0000000000000000 00000000ffffffff 0000000000000001\n")
+    (rec,) = parse_dump(text)
+    assert len(rec.raw_words()) == 8 and len(rec.head_words()) == 8
+
+
+def test_bare_words_blocks():
+    recs = parse_dump("8000000000000000 0000000000000000 dead000000000122 0000000000000000\n"
+                      "ffff888119a59420 0000000000000000 00000001ffffffff 0000000000000000\n\n"
+                      "0x00000400 0x00000100\n")
+    assert len(recs) == 2 and recs[0].bare and len(recs[0].raw_words()) == 8
+    assert recs[1].width == 8
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("page: refcount:1 mapcount:0 mapping:0 index:0x0 pfn:0x1\nraw: 8000000000000000 xyz\n", 2, "not hex"),
+    ("raw: 8000000000000000 00000000\n", 1, "mixes"),
+    ("raw: 80000000000000 0000000000000000\n", 1, "14 hex digits"),
+    ("x\npage: refcount:abc mapcount:0\n", 2, "bad refcount"),
+    ("nothing here\nat all\n", None, "no dump_page output"),
+    ("page_type: zz\n", None, "no dump_page output"),
+    ("page: refcount:1 mapcount:0 mapping:0 index:0x0\npage_type: what is this\n", 2, "page_type"),
+])
+def test_malformed_input_names_the_line(text, line, words):
+    with pytest.raises(InputError) as exc:
+        parse_dump(text, "bug.txt")
+    assert exc.value.line == line
+    assert exc.value.file == "bug.txt"
+    assert words in str(exc.value)
