@@ -294,6 +294,8 @@ def prepare(proposal: Proposal, defines: Mapping[str, str] | None = None, new_fl
         check_word_name(lset, struct, word, probe if probe is not None else _probe_config())
     kinds = (proposal.kind,) if proposal.kind else default_kinds(struct, 0)
     selfs = self_names(proposal, xp)
+    # a new enum entry is PG_new<i> in the packing
+    selfs |= {f"PG_new{i + 1}" for i, n in enumerate(new_flags) if n in selfs}
     type_value = any(n.startswith("PGTY_") for n in selfs)
     label = f"{proposal.struct}.{proposal.field}" if word else proposal.expr
     ask = Ask(label, kinds, proposal.kind is not None, selfs, type_value)
@@ -346,7 +348,7 @@ def check(proposal: Proposal, *, config: Config | None = None, domain: Any = Non
         total = 1
     else:
         relevant = relevant_symbols(prover, domain)
-        groups = domain.groups(relevant)
+        groups = _domain_groups(domain, relevant)
         total = domain.size()
     aggs: dict[tuple[str, str], Aggregate] = {}
     checked = unsafe = colliding = ngroups = 0
@@ -412,6 +414,23 @@ def check(proposal: Proposal, *, config: Config | None = None, domain: Any = Non
                        time.perf_counter() - start, tuple(sorted(relevant)), lifecycle_state)
 
 
+_GROUPS: dict[tuple[int, frozenset[str]], tuple[Any, list[Group]]] = {}
+
+
+def _domain_groups(domain: Any, relevant: set[str]) -> list[Group]:
+    """The domain's groups for these symbols, kept for the next check on the same
+    question shape (a patch asks several; the domain object is load_domain()'s cached one)."""
+    key = (id(domain), frozenset(relevant))
+    hit = _GROUPS.get(key)
+    if hit is not None and hit[0] is domain:
+        return hit[1]
+    groups = list(domain.groups(relevant))
+    if len(_GROUPS) >= 4:
+        _GROUPS.pop(next(iter(_GROUPS)))
+    _GROUPS[key] = (domain, groups)
+    return groups
+
+
 def _check_buildable(config: Config) -> None:
     word = compute(config)
     if word.errors:
@@ -424,8 +443,9 @@ def _check_buildable(config: Config) -> None:
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "note": 2}
 
 
-def _order(agg: Aggregate) -> tuple[int, str, int]:
-    return (_SEVERITY_ORDER[agg.hit.severity], agg.hit.kind, -agg.count)
+def _order(agg: Aggregate) -> tuple[int, str, bool, int]:
+    # static collisions before ones a boot-time mode makes, then by how many configs
+    return (_SEVERITY_ORDER[agg.hit.severity], agg.hit.kind, bool(agg.hit.data_dict().get("runtime")), -agg.count)
 
 
 def _finding(hit: Hit, config: Config, relevant: Iterable[str]) -> Finding:
@@ -461,9 +481,12 @@ def _shift_note(prover: _Prover, worst: tuple[int, int, Config], counts: set[tup
         for k in range(1, width - word.nr_pageflags + 2):
             grown = compute(cfg, extra_flags=k)
             if grown.errors:
-                if grown.nr_pageflags <= width:
+                if grown.nr_pageflags < width:
                     msg += (f"; on that config the kernel's own {grown.errors[0]} stops the build at NR_PAGEFLAGS = "
-                            f"{grown.nr_pageflags}, before NR_PAGEFLAGS could reach {width}")
+                            f"{grown.nr_pageflags}, before the shift could become undefined")
+                elif grown.nr_pageflags == width:
+                    msg += (f"; on that config only the kernel's own {grown.errors[0]} (at NR_PAGEFLAGS = "
+                            f"{width}) keeps it from becoming undefined")
                 break
     return Hit("undefined-shift", "shift-margin", msg, prover.ask_base.label, "note", "shift count",
                (("count", count), ("width", width), ("counts", seen)))

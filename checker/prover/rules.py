@@ -236,7 +236,8 @@ def _new_flags(base: FlagsWord, word: FlagsWord, label: str, page_sizes: tuple[i
             a, b = page_sizes
             hvo = "" if b & (b - 1) == 0 else "; HugeTLB vmemmap optimisation needs a power-of-two struct page and " \
                                               "is disabled"
-            size = f": sizeof(struct page) {a} -> {b}{hvo}"
+            size = f": sizeof(struct page) {a} -> {b}{hvo}" if a != b else \
+                f" (sizeof(struct page) stays {a} on this config: the int fits in the padding)"
         hits.append(Hit("field-out-of-word", "out:last_cpupid",
                         f"with {what} LAST_CPUPID ({word.shifts['last_cpupid']} bits) no longer fits: "
                         f"LAST_CPUPID_NOT_IN_PAGE_FLAGS, int _last_cpupid is appended to struct page{size}",
