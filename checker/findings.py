@@ -15,6 +15,10 @@ KINDS = {
     "pointer-tag", "invalid-config", "match-broken", "size-assert", "cannot-build", "miscount",
     "shrinks-field", "field-out-of-word", "layout-mismatch", "missing-member", "extra-member",
     "type-mismatch", "enum-mismatch", "version-skew", "unknown-name", "non-atomic",
+    # the prover: a bit outside the allocated page flags, a value wider than its word,
+    # what a free second-page bit obliges, which memdesc types a pointer can alias,
+    # and "the lifecycle emulator was not available"
+    "unallocated-bit", "truncated", "obligation", "memdesc-alias", "lifecycle-unchecked",
     # lifecycle / emulator
     "stale-after-free", "wiped-before-test", "bad-page-at-free", "leak", "double-free",
     "iommu-use-after-free", "use-after-free", "list-corruption", "wrong-table", "memdesc-clobbered",
