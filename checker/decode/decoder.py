@@ -814,6 +814,7 @@ def to_json(dec: Decoded) -> dict[str, Any]:
         "flags": {"hex": f"{flags:#x}", "names": names, "fields": fjson,
                   "aliases": _aliases(dec, flags), "text": format_pgp(flags, dec.word, data)},
         "fields": [s.to_json() for s in page.slots],
+        "tagged_pointers": _tags_json(dec, data),
         "overlay": None if dec.overlay is None else {
             "struct": dec.overlay.layout.struct, "fields": [s.to_json() for s in dec.overlay.slots]},
         "head": _head_json(dec, data),
@@ -823,6 +824,26 @@ def to_json(dec: Decoded) -> dict[str, Any]:
     })
     if dec.depends:
         out["depends_on_config"] = dec.depends
+    return out
+
+
+def _tags_json(dec: Decoded, data: DumpData) -> dict[str, Any]:
+    """The tagged words split: compound_head bit 0, mapping and memcg_data low bits."""
+    assert dec.page is not None
+    vals, bits = dec.page.values, dec.bits
+    out: dict[str, Any] = {}
+    if "compound_head" in vals:
+        ch = vals["compound_head"]
+        out["compound_head"] = {"tail": bool(ch & 1), "head": pointer_text(ch - 1, bits) if ch & 1 else None}
+    if "mapping" in vals and not dec.is_tail:
+        m = vals["mapping"]
+        tag = m & data.mapping_mask
+        out["mapping"] = {"tag": data.mapping_tags.get(tag) if tag else None,
+                          "pointer": pointer_text(m & ~data.mapping_mask, bits)}
+    if "memcg_data" in vals and not dec.is_tail:
+        v = vals["memcg_data"]
+        out["memcg_data"] = {"flags": [n for b, n in sorted(data.memcg_bits.items()) if v >> b & 1],
+                             "pointer": pointer_text(v & ~data.memcg_mask, bits)}
     return out
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from pagebits.decode.data import load_dump_data
-from pagebits.decode.kernelfmt import pgp_inner
+from pagebits.decode.kernelfmt import Renderer, pgp_inner, render_inner, renderer
 from pagebits.errors import InputError
 from pagebits.flags.packing import INPUT_SYMBOLS, FlagsWord, compute
 from pagebits.kconfig.config import Config
@@ -100,6 +100,7 @@ def _with_size(config: Config, size: int | None) -> Config | None:
     return None
 
 
+@cache
 def _distance(config: Config) -> int:
     """How many options a config sets away from its arch's defaults (defconfig-like first)."""
     from pagebits.kconfig.model import load_model
@@ -152,6 +153,22 @@ def _domain_words(bits: int) -> tuple[tuple[FlagsWord, tuple[tuple[Config, int],
     return tuple((w, tuple(cs)) for w, cs in by_word.values())
 
 
+@cache
+def _domain_total(bits: int) -> int:
+    return sum(n for _r, ws in _domain_renderers(bits) for _w, cs in ws for _c, n in cs)
+
+
+@cache
+def _domain_renderers(bits: int) -> tuple[tuple[Renderer, tuple[tuple[FlagsWord, tuple[tuple[Config, int], ...]], ...]],
+                                          ...]:
+    """The domain's packings grouped once more by what %pGp prints (far fewer groups)."""
+    data = load_dump_data()
+    by_r: dict[Renderer, list] = {}
+    for word, cs in _domain_words(bits):
+        by_r.setdefault(renderer(word, data), []).append((word, cs))
+    return tuple((r, tuple(ws)) for r, ws in by_r.items())
+
+
 def _norm(text: str) -> str:
     return text.replace(" ", "")
 
@@ -192,15 +209,16 @@ def choose_config(flags_value: int | None, flags_text: str | None, bits: int, bi
     if flags_value is not None and flags_text is not None:
         want = _norm(flags_text)
         want_fields = _fields_of(want)
-        dom = _domain_words(bits) if not big else ()
-        total = sum(n for _w, cs in dom for _c, n in cs)
+        dom = _domain_renderers(bits) if not big else ()
+        total = _domain_total(bits) if not big else 0
         for level in ("exact", "fields"):
-            def same(word: FlagsWord, level: str = level) -> bool:
-                got = _norm(pgp_inner(flags_value, word, data))
+            def same(r: Renderer, level: str = level) -> bool:
+                got = render_inner(flags_value, r)
                 return got == want if level == "exact" else _fields_of(got) == want_fields
 
-            hits = sorted((c for c in presets if same(compute(c))), key=lambda c: c.arch != default_arch)
-            dom_hits = [(w, cs) for w, cs in dom if same(w)]
+            hits = sorted((c for c in presets if same(renderer(compute(c), data))),
+                          key=lambda c: c.arch != default_arch)
+            dom_hits = [(w, cs) for r, ws in dom if same(r) for w, cs in ws]
             matches = sum(n for _w, cs in dom_hits for _c, n in cs)
             skew = ("" if level == "exact" else
                     "; only its packed fields match, not its flag names: the dump comes from a kernel with another "

@@ -30,28 +30,56 @@ def dump_mapcount(mapcount_word: int) -> int:
     return 0 if page_type_has_type(raw) else raw + 1
 
 
-def pgp_parts(value: int, word: FlagsWord, data: DumpData) -> tuple[list[str], list[tuple[str, int, str]]]:
-    """(flag names %pGp prints, [(field name, value, formatted)]) for a flags word."""
-    main = value & ((1 << word.nr_pageflags) - 1)
-    names: list[str] = []
+# (nr_pageflags, ((bit, name) in %pGp order), ((field, lsb, width, hex) in pff order))
+Renderer = tuple[int, tuple[tuple[int, str], ...], tuple[tuple[str, int, int, bool], ...]]
+_RENDERERS: dict[int, tuple[FlagsWord, Renderer]] = {}
+
+
+def renderer(word: FlagsWord, data: DumpData) -> Renderer:
+    """What %pGp needs from a packing, as a hashable value (many configs share one)."""
+    hit = _RENDERERS.get(id(word))
+    if hit is not None and hit[0] is word:
+        return hit[1]
+    names = []
     for full in data.pageflag_names:
         f = word.flag(full)
-        if f is None or f.name != full:
-            continue
-        bit = 1 << f.bit
-        if main & bit:
-            names.append(full.removeprefix("PG_"))
-            main &= ~bit
-    if main:
-        names.append(f"{main:#x}")
+        if f is not None and f.name == full:
+            names.append((f.bit, full.removeprefix("PG_")))
     fields = []
     for ff in data.flag_fields:
         pf = word.field(ff.field)
-        if pf is None or pf.runtime or pf.width == 0:
-            continue
-        v = (value >> pf.lsb) & ((1 << pf.width) - 1)
-        fields.append((ff.name, v, f"{v:#x}" if ff.hex else str(v)))
+        if pf is not None and not pf.runtime and pf.width:
+            fields.append((ff.name, pf.lsb, pf.width, ff.hex))
+    r: Renderer = (word.nr_pageflags, tuple(names), tuple(fields))
+    _RENDERERS[id(word)] = (word, r)  # the word is kept alive, so its id stays unique
+    return r
+
+
+def render_parts(value: int, r: Renderer) -> tuple[list[str], list[tuple[str, int, str]]]:
+    nr, table, pff = r
+    main = value & ((1 << nr) - 1)
+    names: list[str] = []
+    for bit, name in table:
+        if main >> bit & 1:
+            names.append(name)
+            main &= ~(1 << bit)
+    if main:
+        names.append(f"{main:#x}")
+    fields = []
+    for name, lsb, width, hexa in pff:
+        v = (value >> lsb) & ((1 << width) - 1)
+        fields.append((name, v, f"{v:#x}" if hexa else str(v)))
     return names, fields
+
+
+def render_inner(value: int, r: Renderer) -> str:
+    names, fields = render_parts(value, r)
+    return "|".join(names + [f"{n}={t}" for n, _v, t in fields])
+
+
+def pgp_parts(value: int, word: FlagsWord, data: DumpData) -> tuple[list[str], list[tuple[str, int, str]]]:
+    """(flag names %pGp prints, [(field name, value, formatted)]) for a flags word."""
+    return render_parts(value, renderer(word, data))
 
 
 def format_pgp(value: int, word: FlagsWord, data: DumpData) -> str:
@@ -61,8 +89,7 @@ def format_pgp(value: int, word: FlagsWord, data: DumpData) -> str:
 
 
 def pgp_inner(value: int, word: FlagsWord, data: DumpData) -> str:
-    text = format_pgp(value, word, data)
-    return text[text.index("(") + 1 : -1]
+    return render_inner(value, renderer(word, data))
 
 
 def page_type_text(page_type: int, data: DumpData) -> str | None:

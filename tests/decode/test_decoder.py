@@ -106,6 +106,16 @@ def test_syzbot_f2fs_report_agrees_on_every_printed_value():
     assert j["page_type"] is None  # the kernel printed no page_type: line for this untyped page
     assert j["kind"] == "file" and j["overlay"]["struct"] == "folio"
     assert [f for f in j["findings"] if f["kind"] != "poison"] == []
+    assert j["tagged_pointers"] == {
+        "compound_head": {"tail": False, "head": None},
+        "mapping": {"tag": None, "pointer": "ffff888043b30220"},
+        "memcg_data": {"flags": [], "pointer": "ffff88801c6a8d00"}}
+
+
+def test_anon_mapping_tag_split():
+    d, j = one(dump("deepin-896-arm64-6.6-swapcache-hwpoison.txt"))
+    assert j["tagged_pointers"]["mapping"] == {"tag": "FOLIO_MAPPING_ANON", "pointer": "ffff0000e232a7c8"}
+    assert j["kind"] == "anon" and j["mapping"] == "0000000000000000"  # folio_mapping() of an anon folio
 
 
 def test_syzbot_f2fs_report_with_the_wrong_config_says_what_differs():
