@@ -119,8 +119,8 @@ def byte_map(rows: Sequence[Any], columns: Sequence[str], title: str, headers: d
     bad = set(broken)
     off_w, col_w = 60, 116
     line_h = 12.5
-    chars = 19
-    top = 58
+    chars = 17
+    top = 64
     layout_rows = []
     y = top
     for row in rows:
@@ -138,9 +138,9 @@ def byte_map(rows: Sequence[Any], columns: Sequence[str], title: str, headers: d
         x = off_w + i * col_w
         head = headers.get(col, col).split("\n")
         for k, ln in enumerate(head[:2]):
-            svg.text(x + col_w / 2, 44 + (k - len(head[:2]) + 1) * 13, ln, 11.5, "middle", weight="600",
+            svg.text(x + col_w / 2, 54 + (k - len(head[:2]) + 1) * 13, ln, 11.5, "middle", weight="600",
                      css="colhead")
-    svg.text(8, 44, "bytes", 11.5, weight="600")
+    svg.text(8, 54, "bytes", 11.5, weight="600")
     for row, ry, h in layout_rows:
         colour = _row_colour(row.cells)
         rng = f"{row.start}" if row.end - 1 == row.start else f"{row.start}-{row.end - 1}"

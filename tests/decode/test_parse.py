@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from decode.dumps import dump
 from pagebits.decode.parse import parse_dump, strip_prefix
@@ -106,3 +108,41 @@ def test_malformed_input_names_the_line(text, line, words):
     assert exc.value.line == line
     assert exc.value.file == "bug.txt"
     assert words in str(exc.value)
+
+
+def test_poisoned_struct_page_report():
+    from pagebits.decode import decode_text
+    from pagebits.decode.decoder import to_json
+
+    (d,) = decode_text("page:ffffea0000400000 is uninitialized and poisoned\n"
+                       "page dumped because: VM_BUG_ON_PAGE(PagePoisoned(p))\n")
+    j = to_json(d)
+    assert j["poisoned"] and j["kind"] is None and j["kernel"] is None
+    # older kernels still printed the raw words: all 0xff
+    (d,) = decode_text("page:ffffea0000400000 is uninitialized and poisoned\n"
+                       + "raw: ffffffffffffffff ffffffffffffffff ffffffffffffffff ffffffffffffffff\n" * 2)
+    j = to_json(d)
+    assert j["kind"] == "poisoned"
+    assert any("PAGE_POISON_PATTERN" in f["message"] for f in j["findings"])
+
+
+_DUMPISH = st.lists(st.sampled_from([
+    "page: refcount:1 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x1", "raw:", "head:",
+    "raw: 8000000000000000 0000000000000000 dead000000000122 0000000000000000",
+    "raw: 00000400 00000100", "flags: 0x0(zone=0)", "page_type: f2(table)", "memcg:ffff",
+    "page dumped because: x", "head: order:2 mapcount:1", "ffffffffffffffff", "[ T1] raw: 0x12345678",
+    "page does not match folio", "anon flags: 0x1(locked)", "", "garbage ::: (",
+]), max_size=12)
+
+
+@given(st.one_of(st.text(max_size=300), _DUMPISH.map("\n".join)))
+def test_any_text_parses_or_is_one_input_error(text):
+    """Fuzz: the parser and the decoder never fail with anything but InputError."""
+    from pagebits.decode import decode_text
+
+    try:
+        for rec in parse_dump(text):
+            assert rec.start <= rec.end
+        decode_text(text)
+    except InputError as exc:
+        assert str(exc)
