@@ -63,11 +63,11 @@ class Patch:
         return [(f, h, ln) for f in self.files for h in f.hunks for ln in h.lines if ln.kind == "+"]
 
 
-def decode(data: bytes | str) -> str:
+def decode(data: bytes | str, source: str = "-") -> str:
     """Mail bodies are UTF-8 or Latin-1; line ends CRLF, LF or CR."""
     if isinstance(data, bytes):
         if len(data) > _MAX_BYTES:
-            raise InputError(f"patch is larger than {_MAX_BYTES // (1024 * 1024)} MiB")
+            raise InputError(f"patch is larger than {_MAX_BYTES // (1024 * 1024)} MiB", file=source)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
@@ -75,7 +75,7 @@ def decode(data: bytes | str) -> str:
     else:
         text = data
     if "\x00" in text:
-        raise InputError("not a text patch (NUL bytes)")
+        raise InputError("not a text patch (NUL bytes)", file=source)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -93,7 +93,7 @@ def _path(text: str) -> str | None:
 
 def parse(data: bytes | str, source: str = "-") -> list[Patch]:
     """Every patch in the input (an mbox gives one per message)."""
-    lines = decode(data).split("\n")
+    lines = decode(data, source).split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     starts = [i for i, ln in enumerate(lines) if _FROM.match(ln)]
