@@ -100,7 +100,18 @@ def params(btf: Btf, proto: int, depth: int = 0) -> str:
     return "(" + ", ".join(parts) + (", ...)" if varargs else ")")
 
 
-def member_text(btf: Btf, tid: int, name: str, spacing: int, flex_ok: bool, depth: int = 0) -> str:
+def inline_enum(btf: Btf, tid: int, name: str, spacing: int, hex_: bool) -> str:
+    """enumeration__fprintf() of an anonymous enum member, indented for its nesting level."""
+    indent = (26 - spacing) // 8 + 1
+    values = btf.enum_values(tid)
+    width = max((len(n) for n, _ in values), default=0)
+    body = "".join(f"{chr(9) * (indent + 1)}{n:<{width}} = {(f'{v:#x}' if v else '0') if hex_ else v},\n"
+                   for n, v in values)
+    return f"enum {{\n{body}{chr(9) * indent}}}" + (f" {name}" if name else "")
+
+
+def member_text(btf: Btf, tid: int, name: str, spacing: int, flex_ok: bool, depth: int = 0,
+                hex_: bool = False) -> str:
     """type__fprintf(type, name): the member's type and name, before `:bits;`."""
     if depth > MAX_HOPS:
         raise _loop(btf, tid)
@@ -108,7 +119,9 @@ def member_text(btf: Btf, tid: int, name: str, spacing: int, flex_ok: bool, dept
         return f"{'void':<{abs(spacing)}} {name}"
     kind = btf.kind(tid)
     if kind in _TAGS:
-        return member_text(btf, btf.ref(tid), name, spacing, flex_ok, depth + 1)
+        return member_text(btf, btf.ref(tid), name, spacing, flex_ok, depth + 1, hex_)
+    if kind in (ENUM, ENUM64) and not btf.name(tid):
+        return inline_enum(btf, tid, name, spacing, hex_)
     if kind in (STRUCT, UNION, ENUM, ENUM64, FWD):
         from pagebits.btf.cnames import keyword
 
@@ -123,11 +136,11 @@ def member_text(btf: Btf, tid: int, name: str, spacing: int, flex_ok: bool, dept
     if kind == CONST:
         nxt = btf.ref(tid)
         if nxt:
-            return "const " + member_text(btf, nxt, name, spacing - 6, flex_ok, depth + 1)
+            return "const " + member_text(btf, nxt, name, spacing - 6, flex_ok, depth + 1, hex_)
     if kind == ARRAY:
         elem, _idx, n = btf.array_info(tid)
         if n == 0 and btf.kind(elem) == CONST:
             elem = btf.ref(elem)
-        inner = member_text(btf, elem, name, spacing, flex_ok, depth + 1)
+        inner = member_text(btf, elem, name, spacing, flex_ok, depth + 1, hex_)
         return inner + ("[]" if n == 0 and flex_ok else f"[{n}]")
     return f"{tag_name(btf, tid, depth + 1):<{abs(spacing)}} {name}"

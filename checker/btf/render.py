@@ -100,26 +100,42 @@ def to_json(btf: Btf, found: Found) -> dict[str, Any]:
 
 def pahole_text(btf: Btf, tid: int, hex_: bool = False, name: str | None = None) -> str:
     """A struct/union printed by the foundation's printer with pahole's exact member text."""
+    from pagebits.btf.align import Aligner, Packing
     from pagebits.btf.decl import member_text
     from pagebits.layout.pahole import find_holes, format_layout
 
-    tids: dict[int, int] = {}
-    layout = build_layout(btf, tid, name=name, tids=tids)
+    meta: dict[int, tuple[int, int]] = {}
+    layout = build_layout(btf, tid, name=name, meta=meta)
+    aligner = Aligner(btf)
+    packing = Packing(btf, aligner)
     paddings: dict[int, int] = {}
 
     def decl(m: Member, spacing: int, flex_ok: bool, mname: str) -> str | None:
-        t = tids.get(id(m))
-        return None if t is None else member_text(btf, t, mname, spacing, flex_ok)
+        t = meta.get(id(m))
+        return None if t is None else member_text(btf, t[0], mname, spacing, flex_ok, hex_=hex_)
 
     def padding(m: Member) -> int:
-        t = tids.get(id(m))
-        if t is None or btf.kind(t) != STRUCT:
+        t = meta.get(id(m))
+        if t is None or btf.kind(t[0]) != STRUCT:
             return 0
-        if t not in paddings:
-            paddings[t] = find_holes(build_layout(btf, t).root).padding
-        return paddings[t]
+        if t[0] not in paddings:
+            paddings[t[0]] = find_holes(build_layout(btf, t[0]).root).padding
+        return paddings[t[0]]
 
-    return format_layout(layout, hex_=hex_, decl=decl, padding=padding)
+    def aligned(m: Member) -> tuple[int, int, bool]:
+        """(member __aligned__, type __aligned__, type __packed__); called outer block first."""
+        t = meta.get(id(m))
+        if t is None:
+            return 0, 0, False
+        if m.kind == "union":
+            packing.union(t[0])
+            return t[1], 0, False  # union__fprintf prints no attributes
+        if m.kind != "struct":
+            return t[1], 0, False
+        packed = packing.struct(t[0])
+        return t[1], 0 if packed else aligner.struct(t[0])[0], packed
+
+    return format_layout(layout, hex_=hex_, decl=decl, padding=padding, aligned=aligned)
 
 
 def to_text(btf: Btf, found: Found, hex_: bool = False) -> str:

@@ -40,9 +40,15 @@ MAX_MEMBERS = 1 << 20  # members (leaves + blocks) per layout: far above any rea
 
 
 class _Builder:
-    def __init__(self, btf: Btf, tids: dict[int, int] | None = None):
+    def __init__(self, btf: Btf, meta: dict[int, tuple[int, int]] | None = None):
         self.btf = btf
-        self.tids = tids  # id(Member) -> BTF type id, for printers that need the type graph
+        # id(Member) -> (BTF type id, pahole's inferred member alignment), for printers
+        self.meta = meta
+        self.aligner = None
+        if meta is not None:
+            from pagebits.btf.align import Aligner
+
+            self.aligner = Aligner(btf)
         self.union_ids = count(1)
         self.nested_types: dict[str, int] = {}
         self.members = 0
@@ -59,14 +65,18 @@ class _Builder:
         is_union = kind == UNION
         uid = next(self.union_ids) if is_union else 0
         children = []
+        aligns = self.aligner.struct(tid)[1] if self.aligner is not None else []
         for i, m in enumerate(btf.members(tid)):
             self.members += 1
             if self.members > MAX_MEMBERS:
                 raise InputError(f"more than {MAX_MEMBERS} members under {btf.name_or_anon(tid)}: not a real "
                                  f"kernel type", file=btf.file)
             child_arms = arms + ((uid, i),) if is_union else arms
-            children.append(self.member(m.name, m.type, m.bit_offset, m.bitfield_size, base, child_arms,
-                                        visiting, depth))
+            child = self.member(m.name, m.type, m.bit_offset, m.bitfield_size, base, child_arms, visiting, depth)
+            if self.meta is not None:
+                ctid = m.type if child.kind == "field" else inline_type(btf, m.type)
+                self.meta[id(child)] = (ctid, aligns[i])
+            children.append(child)
         return Member(
             name=name,
             kind="union" if is_union else "struct",
@@ -81,11 +91,13 @@ class _Builder:
     def member(self, name: str, tid: int, bit_off: int, bf_size: int, base: int,
                arms: tuple[tuple[int, int], ...], visiting: frozenset[int], depth: int) -> Member:
         btf = self.btf
-        inline = btf.skip(tid, MODIFIERS)
+        inline = inline_type(btf, tid)
         if btf.kind(inline) in (STRUCT, UNION) and not btf.name(inline) and not bf_size:
             m = self.block(inline, name or None, base + bit_off // 8, arms, visiting, depth + 1)
-            if name:  # a named member of an inline type: `struct { ... } shared;`
-                return Member(m.name, m.kind, f"{m.kind} {{...}}", m.offset, m.size, m.align,
+            spelled = type_name(btf, tid)
+            if name or spelled != f"{m.kind} {{...}}":
+                # `struct { ... } shared;`, `struct { ... } vlan[2];`, `const struct { ... } x;`
+                return Member(m.name, m.kind, spelled, m.offset, btf.size(tid), m.align,
                               children=m.children, arms=arms)
             return m
         scalar = btf.strip_typedefs(tid)
@@ -107,8 +119,6 @@ class _Builder:
                 self.nested_types[name] = btf.strip_typedefs(tid)
             out = Member(name=name, kind="field", type=type_name(btf, tid), offset=base + bit_off // 8, size=size,
                          align=btf.align(tid), arms=arms, ctype=ctype)
-        if self.tids is not None:
-            self.tids[id(out)] = tid
         return out
 
     def ctype(self, tid: int) -> CType | None:
@@ -176,6 +186,16 @@ class _Builder:
         return tuple(out)
 
 
+def inline_type(btf: Btf, tid: int) -> int:
+    """The type a member is written with once modifiers and array dimensions are taken off."""
+    t = btf.skip(tid, MODIFIERS)
+    for _ in range(MAX_HOPS):
+        if btf.kind(t) != ARRAY:
+            return t
+        t = btf.skip(btf.array_info(t)[0], MODIFIERS)
+    raise InputError(f"type loop in array type {tid}", file=btf.file)
+
+
 class _LazyNested(Mapping):
     """Layouts of struct-typed members, built when first read."""
 
@@ -200,18 +220,21 @@ class _LazyNested(Mapping):
 
 
 def build_layout(btf: Btf, tid: int, source: str = "", name: str | None = None,
-                 tids: dict[int, int] | None = None) -> Layout:
+                 meta: dict[int, tuple[int, int]] | None = None) -> Layout:
     """The Layout of struct/union `tid` (typedefs and modifiers followed).
 
-    `tids`, when given, receives id(member) -> BTF type id for every field.
+    `meta`, when given, receives id(member) -> (BTF type id, pahole's inferred
+    alignment) for every member and the root: what pahole-exact printing needs.
     """
     real = btf.strip_typedefs(tid)
     if btf.kind(real) not in (STRUCT, UNION):
         raise InputError(f"type {tid} ({btf.name_or_anon(tid)}) is a {btf.kind_name(real)}, not a struct or union",
                          file=btf.file)
-    b = _Builder(btf, tids)
+    b = _Builder(btf, meta)
     label = name if name is not None else btf.name(real)
     root = b.block(real, label, 0, (), frozenset(), 0)
+    if meta is not None:
+        meta[id(root)] = (real, 0)
     return Layout(
         struct=label,
         size=root.size,

@@ -30,6 +30,14 @@ UNION_NAME_WIDTH = 21  # pahole's name_spacing for a union printed at the top le
 # decl(member, type_spacing, flexible_array_ok, name) -> "type name" text, or None for the default
 DeclHook = Callable[[Member, int, bool, str], "str | None"]
 PaddingHook = Callable[[Member], int]
+# aligned(member) -> (the member's __aligned__, its inline type's __aligned__ (0 for none),
+# whether its inline type is __packed__); called for a block before its members
+AlignedHook = Callable[[Member], tuple[int, int, bool]]
+PACKED = " __attribute__((__packed__))"
+
+
+def _attr(align: int) -> str:
+    return f" __attribute__((__aligned__({align})))" if align else ""
 
 
 def _cols(text: str) -> int:
@@ -165,11 +173,13 @@ def _plural(n: int, word: str) -> str:
 
 
 class _Printer:
-    def __init__(self, hex_: bool, name_spacing: int, decl: DeclHook | None, padding: PaddingHook | None):
+    def __init__(self, hex_: bool, name_spacing: int, decl: DeclHook | None, padding: PaddingHook | None,
+                 aligned: AlignedHook | None = None):
         self.hex = hex_
         self.ns = name_spacing
         self.decl_hook = decl
         self.padding_hook = padding
+        self.aligned_hook = aligned
         self.out: list[str] = []
         self.cacheline = 0
 
@@ -191,14 +201,27 @@ class _Printer:
     def is_block(m: Member) -> bool:
         return m.kind != "field"
 
-    def member(self, m: Member, indent: int, ts: int, union_member: bool, flex_ok: bool) -> None:
+    def member(self, m: Member, indent: int, ts: int, in_union: bool, flex_ok: bool) -> None:
         """class_member__fprintf: the line(s) of one member, without the final newline."""
         self.boundary(m.offset, indent)
+        member_align, type_align, packed = self.aligned(m)
         if self.is_block(m):
-            self.block(m, indent, ts - 8)
+            qualifier = "const " if m.type.startswith("const ") else ""
+            self.block(m, indent, ts - 8 - len(qualifier), in_union, qualifier)
             name = f" {m.name}" if m.name else ""
-            text = f"}}{name};"
-            pad = max(ts + self.ns - (len(m.name) if m.name else -1) - 3, 1)
+            dims = m.type[m.type.index("}") + 1:].strip() if "}" in m.type else ""
+            if dims.startswith("[0]") and flex_ok:
+                dims = "[]" + dims[3:]
+            if dims or qualifier:
+                # an array of, or a qualified, inline type: pahole's generic path, where the
+                # whole expansion counts towards the comment column (so one space)
+                text = f"}}{PACKED if packed else ''}{name}{_attr(type_align)}{dims}{_attr(member_align)};"
+                pad = 1
+            else:
+                text = f"}}{PACKED if packed else ''}{_attr(type_align)}{name}{_attr(member_align)};"
+                # pahole counts sizeof("__attribute__((__packed__))"), NUL included
+                slen = len(_attr(member_align)) + (len(m.name) if m.name else -1) + (len(PACKED) if packed else 0)
+                pad = max(ts + self.ns - slen - 3, 1)
             self.w(f"{text}{' ' * pad}{_comment(m.offset, m.size, self.hex)}")
             return
         text = None
@@ -208,18 +231,22 @@ class _Printer:
             text = _decl(m, (TYPE_WIDTH - ts) // 8 + 1)
         if m.bit_size is not None:
             text += f":{m.bit_size}"
-        text += ";"
-        pad = max(ts + self.ns - len(text), 1)
+        text += _attr(member_align) + ";"
+        # an inline enum body: the comment aligns after its closing line, as for a block
+        pad = max(ts + self.ns - len(text.rsplit("\n", 1)[-1].lstrip("\t")), 1)
         bit = (m.bit_offset or 0, m.bit_size) if m.bit_size is not None else None
         self.w(f"{text}{' ' * pad}{_comment(m.offset, m.size, self.hex, bit)}")
 
-    def block(self, node: Member, indent: int, ts: int) -> None:
+    def aligned(self, m: Member) -> tuple[int, int, bool]:
+        return self.aligned_hook(m) if self.aligned_hook is not None else (0, 0, False)
+
+    def block(self, node: Member, indent: int, ts: int, in_union: bool, qualifier: str = "") -> None:
         """An inline (anonymous or named) struct/union body; the caller prints the closing line."""
-        self.w(f"{node.kind} {{\n")
+        self.w(f"{qualifier}{node.kind} {{\n")
         if node.kind == "union":
             self.union_body(node, indent + 1, ts)
         else:
-            self.struct_body(node, indent + 1, ts, stats=False)
+            self.struct_body(node, indent + 1, ts, stats=False, in_union=in_union)
         self.w("\t" * indent)
 
     def union_body(self, node: Member, indent: int, ts: int) -> None:
@@ -230,11 +257,13 @@ class _Printer:
             self.w("\n")
             self.cacheline = start
 
-    def struct_body(self, node: Member, indent: int, ts: int, stats: bool) -> dict[str, int]:
+    def struct_body(self, node: Member, indent: int, ts: int, stats: bool, in_union: bool = False) -> dict[str, int]:
+        """Members of a struct; `in_union`: nested in a union, where pahole never prints `[]`."""
         tabs = "\t" * indent
         holes = find_holes(node)
         newline = 0
-        sums = {"bytes": 0, "bits": 0, "holes": 0, "bit_holes": 0, "nr_paddings": 0, "sum_paddings": 0}
+        sums = {"bytes": 0, "bits": 0, "holes": 0, "bit_holes": 0, "nr_paddings": 0, "sum_paddings": 0,
+                "forced": 0, "forced_holes": 0, "sum_forced_holes": 0}
         if holes.pre_bit_hole > 0:
             if not newline:
                 self.w("\n")
@@ -253,6 +282,12 @@ class _Printer:
         n = len(node.children)
         for i, pos in enumerate(node.children):
             pos_bf = pos.bit_size is not None
+            if self.aligned(pos)[0]:
+                forced_hole = holes.hole.get(last_i, 0) if last is not None else holes.pre_hole
+                if forced_hole:
+                    sums["forced_holes"] += 1
+                    sums["sum_forced_holes"] += forced_hole
+                sums["forced"] += 1
             if last is not None and last_size != 0:
                 last_bit_hole = holes.bit_hole.get(last_i, 0)
                 if last_bit_hole and pos_bf:
@@ -276,9 +311,10 @@ class _Printer:
                 self.w("\n")
                 newline = 0
             self.w(tabs)
-            self.member(pos, indent, ts, False, i == n - 1 and n > 1)
-            if self.is_block(pos):
-                pad = find_holes(pos).padding if pos.kind == "struct" else 0
+            self.member(pos, indent, ts, in_union, i == n - 1 and n > 1 and not in_union)
+            if self.is_block(pos):  # an inline struct, not an array of one or a const one
+                plain = pos.kind == "struct" and "]" not in pos.type and not pos.type.startswith("const ")
+                pad = find_holes(pos).padding if plain else 0
             else:
                 pad = self.padding_hook(pos) if self.padding_hook is not None else 0
             if pad > 0:
@@ -346,20 +382,26 @@ class _Printer:
             self.w(f"{tabs}/* paddings: {sums['nr_paddings']}, sum paddings: {sums['sum_paddings']} */\n")
         if holes.bit_padding > 0:
             self.w(f"{tabs}/* bit_padding: {holes.bit_padding} bits */\n")
+        if sums["forced"]:
+            text = f"{tabs}/* forced alignments: {sums['forced']}"
+            if sums["forced_holes"]:
+                text += f", forced holes: {sums['forced_holes']}, sum forced holes: {sums['sum_forced_holes']}"
+            self.w(text + " */\n")
         if size % CACHELINE:
             self.w(f"{tabs}/* last cacheline: {size % CACHELINE} bytes */\n")
 
 
 def format_layout(layout: Layout, hex_: bool = False, decl: DeclHook | None = None,
-                  padding: PaddingHook | None = None) -> str:
+                  padding: PaddingHook | None = None, aligned: AlignedHook | None = None) -> str:
     root = layout.root
     is_union = root.kind == "union"
-    p = _Printer(hex_, UNION_NAME_WIDTH if is_union else NAME_WIDTH, decl, padding)
+    p = _Printer(hex_, UNION_NAME_WIDTH if is_union else NAME_WIDTH, decl, padding, aligned)
     keyword = "union" if is_union else "struct"
+    _m_align, root_align, root_packed = p.aligned(root)  # before the body: it may mark inner types packed
     p.w(f"{keyword} {layout.struct} {{\n" if layout.struct else f"{keyword} {{\n")
     if is_union:
         p.union_body(root, 1, TYPE_WIDTH)
     else:
         p.struct_body(root, 1, TYPE_WIDTH, stats=True)
-    p.w("};")
+    p.w("}" + ("" if is_union else (PACKED if root_packed else "") + _attr(root_align)) + ";")
     return "".join(p.out)
