@@ -362,7 +362,7 @@ def check(proposal: Proposal, *, config: Config | None = None, domain: Any = Non
         ngroups += 1
         checked += count
         if ngroups == 1:
-            explanation = explain(prover, cfg, ev, site)
+            explanation = explain(prover, cfg, ev, site, relevant)
         if ev.shifts:
             shift_counts.add(tuple(c for c, _ in ev.shifts))
             for c, w in ev.shifts:
@@ -529,7 +529,7 @@ def _lifecycle(proposal: Proposal, static: list[Finding], config: Config | None,
 
 # -- what the bits are, for one config ------------------------------------------------------
 
-def explain(prover: _Prover, config: Config, ev: Value, site: Site) -> list[str]:
+def explain(prover: _Prover, config: Config, ev: Value, site: Site, relevant: Iterable[str] = ()) -> list[str]:
     """One line per proposed bit: what it is on this config (the first config of the proof)."""
     if ev.value is None or not site.exists:
         return []
@@ -538,12 +538,14 @@ def explain(prover: _Prover, config: Config, ev: Value, site: Site) -> list[str]
     head = f"{prover.ask_base.label} = {value:#x}"
     if site.page_index:
         head += f" (struct page {site.page_index} of the folio)"
-    lines.append(head + f" on {config.name or config.describe(prover.site_syms | {'BITS_PER_LONG'})}:")
+    lines.append(head + f" on {config.name or config.describe(set(relevant) or prover.site_syms)}:")
     word = compute(config, extra_flags=len(prover.xp.new_flags)) if site.role == "flags" else None
     for b in bits_of(value)[:16]:
         ab = site.anchor_bit(b)
         if site.role == "flags" and word is not None and ab is not None:
             owner = word.owner(ab)
+            if owner == "gap" and word.gap:
+                owner = f"gap (page.flags bits {word.gap[0]}-{word.gap[1]}, above NR_PAGEFLAGS)"
             if ab < word.nr_pageflags:
                 fl = word.flags[ab]
                 aliases = ", ".join(a.name for a in fl.aliases)

@@ -1,0 +1,103 @@
+"""Benchmark: `pagebits check` over a whole config domain.
+
+For each of the seeds' questions it prints the configs checked, the distinct cases
+(groups) the proof actually evaluated, the wall time and configs/second, cold (a
+fresh process's caches) and warm (the same process asking again, as `pagebits patch`
+does for a series), plus what checking config by config would cost, estimated from
+a sample. Run: python bench/bench_check.py [--domain default] [--runs 3] [--sample 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import subprocess
+import sys
+import time
+
+QUESTIONS = [
+    ("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", "ASYNC_PGTABLE_FREE_DTOR"),
+    ("PG_referenced", "ptdesc.pt_flags", "kernel-pgtable", "PT_kernel"),
+    ("BIT(0)", "ptdesc.__page_type", "kernel-pgtable", "PTDESC_TYPE_KERNEL"),
+    ("PG_uptodate", "folio._flags_1", None, "PG_new_second"),
+    ("BIT(2)", "page.mapping", None, None),
+    ("4", "page_memdesc.memdesc", None, None),
+]
+
+
+def clear_caches() -> None:
+    """What a fresh process would not have: packing results, name tables, grouped domains."""
+    from pagebits.flags import packing
+    from pagebits.names import _c_names
+    from pagebits.prover import engine
+
+    packing._by_inputs.cache_clear()
+    packing._by_derived.cache_clear()
+    packing._flag_bit.cache_clear()
+    packing._PRESENCE.clear()
+    _c_names.cache_clear()
+    engine._GROUPS.clear()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--domain", default="default")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--sample", type=int, default=2000, help="configs for the config-by-config estimate")
+    args = ap.parse_args()
+
+    from pagebits.kconfig.domain import load_domain
+    from pagebits.proposal import Proposal
+    from pagebits.prover import check
+
+    t0 = time.perf_counter()
+    dom = load_domain(args.domain)
+    size = dom.size()
+    print(f"domain {args.domain}: {size} valid configs of {dom.raw_size()} combinations "
+          f"(load + count {time.perf_counter() - t0:.2f} s)")
+    print(f"{'question':58} {'groups':>7} {'cold s':>7} {'cold cfg/s':>11} {'warm s':>7} {'warm cfg/s':>11}  verdict")
+    totals = [0.0, 0.0]
+    for expr, word, kind, name in QUESTIONS:
+        p = Proposal(expr, word, kind, name)
+        cold = []
+        for _ in range(args.runs):
+            clear_caches()
+            t = time.perf_counter()
+            r = check(p, domain=dom, lifecycle=False)
+            cold.append(time.perf_counter() - t)
+        warm = []
+        for _ in range(args.runs):
+            t = time.perf_counter()
+            r = check(p, domain=dom, lifecycle=False)
+            warm.append(time.perf_counter() - t)
+        c, w = min(cold), min(warm)
+        totals[0] += c
+        totals[1] += w
+        label = f"{name + ' = ' if name else ''}{expr} in {word}"
+        print(f"{label[:58]:58} {r.groups:>7} {c:>7.3f} {r.configs_checked / c:>11,.0f} {w:>7.3f} "
+              f"{r.configs_checked / w:>11,.0f}  {r.verdict}")
+    n = len(QUESTIONS) * size
+    print(f"{'all questions':58} {'':>7} {totals[0]:>7.3f} {n / totals[0]:>11,.0f} {totals[1]:>7.3f} "
+          f"{n / totals[1]:>11,.0f}")
+
+    # what checking config by config (no grouping) would cost
+    p = Proposal(*QUESTIONS[0])
+    sample = list(itertools.islice(dom.configs(), args.sample))
+    clear_caches()
+    t = time.perf_counter()
+    for cfg in sample:
+        check(p, config=cfg, lifecycle=False)
+    per = (time.perf_counter() - t) / len(sample)
+    print(f"config by config ({len(sample)} sampled, first question): {1 / per:,.0f} configs/s, "
+          f"{per * size:.0f} s estimated for the domain")
+
+    # the whole command, as a user runs it
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pagebits", "check", QUESTIONS[0][0], "--word", QUESTIONS[0][1],
+                    "--kind", "kernel-pgtable", "--domain", args.domain, "--json"], capture_output=True, check=False)
+    print(f"`pagebits check 'BIT(NR_PAGEFLAGS)' --word ptdesc.pt_flags` process wall time: "
+          f"{time.perf_counter() - t:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
