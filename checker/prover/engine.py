@@ -401,7 +401,7 @@ def check(proposal: Proposal, *, config: Config | None = None, domain: Any = Non
         counts.append(n)
     lifecycle_state = "not requested"
     if lifecycle and proposal.lifecycle:
-        lf, lifecycle_state = _lifecycle(proposal, findings, config, domain, relevant)
+        lf, lifecycle_state = _lifecycle(prover.proposal, findings, config, domain, relevant)
         for f, n in lf:
             findings.append(f)
             counts.append(n)
@@ -518,6 +518,11 @@ def _lifecycle(proposal: Proposal, static: list[Finding], config: Config | None,
             found = run_proposal(proposal, cfg)
         except InputError:
             raise
+        except Exception as exc:  # the static verdict stands; say why the lifecycle one is missing
+            note = Finding("lifecycle-unchecked", f"the lifecycle emulator could not run this proposal "
+                           f"({type(exc).__name__}: {exc}): only the static verdict is proved",
+                           cfg.name or cfg.describe(relevant), proposal.word, "note")
+            return [(note, 0)], "emulator failed"
         for f in found:
             if f.config is None:
                 f.config = cfg.name or cfg.describe(relevant)

@@ -1,0 +1,64 @@
+"""check calls pagebits.emu.lifecycle.run_proposal(proposal, config) when the proposal
+has set/test/clear steps; its findings join the static ones. A stand-in module plays
+the emulator here so the hook is tested whether or not the emulator is installed."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+from pagebits.findings import Finding
+from pagebits.proposal import Proposal
+from prover.helpers import config_of
+
+
+def _fake(monkeypatch, behaviour):  # type: ignore[no-untyped-def]
+    calls: list[tuple[Proposal, object]] = []
+
+    def run_proposal(proposal, config):  # type: ignore[no-untyped-def]
+        calls.append((proposal, config))
+        return behaviour(proposal, config)
+
+    mod = types.ModuleType("pagebits.emu.lifecycle")
+    mod.run_proposal = run_proposal  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pagebits.emu.lifecycle", mod)
+    return calls
+
+
+def test_lifecycle_findings_join_the_verdict(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from pagebits.prover import check
+
+    calls = _fake(monkeypatch, lambda p, c: [Finding("wiped-before-test", "pagetable_dtor() wipes the bit before "
+                                                     "pagetable_free() tests it", None, p.word)])
+    p = Proposal("BIT(0)", "ptdesc.__page_type", "kernel-pgtable", "PTDESC_TYPE_KERNEL", set_at="pte_free_kernel",
+                 test_at="pagetable_free")
+    r = check(p, config=config_of("x86_64-6.18"))
+    assert [c[0].name for c in calls] == ["PTDESC_TYPE_KERNEL"]
+    assert "wiped-before-test" in {f.kind for f in r.findings}
+    assert r.lifecycle.startswith("checked on 1")
+    assert next(f for f in r.findings if f.kind == "wiped-before-test").config == "x86_64-6.18"
+
+
+def test_domain_runs_a_few_representatives(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from pagebits.kconfig.domain import load_domain
+    from pagebits.prover import check
+
+    calls = _fake(monkeypatch, lambda p, c: [])
+    p = Proposal("PG_referenced", "ptdesc.pt_flags", "kernel-pgtable", "PT_kernel", set_at="mark",
+                 test_at="pagetable_free", clear_at="pagetable_free")
+    r = check(p, domain=load_domain("default"))
+    assert r.verdict == "safe"
+    assert 1 <= len(calls) <= 6 and {c[1]["ARCH"] for c in calls} == {"x86_64", "i386", "arm64", "arm32"}
+
+
+def test_emulator_failure_keeps_the_static_verdict(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from pagebits.prover import check
+
+    def boom(p, c):  # type: ignore[no-untyped-def]
+        raise RuntimeError("not modelled")
+
+    _fake(monkeypatch, boom)
+    p = Proposal("PG_referenced", "ptdesc.pt_flags", "kernel-pgtable", "PT_kernel", set_at="mark")
+    r = check(p, config=config_of("x86_64-6.18"))
+    assert r.verdict == "safe" and r.lifecycle == "emulator failed"
+    assert "not modelled" in r.findings[0].message
