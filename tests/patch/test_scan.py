@@ -110,3 +110,31 @@ def test_fuzzed_additions_never_crash_the_scanner() -> None:
         _fuzz_scan("\n".join(lines))
 
     run()
+
+
+def test_page_type_enum_and_packed_field_uses() -> None:
+    from pagebits.kconfig.presets import preset
+
+    text = """--- a/include/linux/page-flags.h
++++ b/include/linux/page-flags.h
+@@ -930,4 +930,6 @@ enum pagetype {
+ \tPGTY_unaccepted\t= 0xf7,
+ \tPGTY_large_kmalloc\t= 0xf8,
++\tPGTY_netpp\t= 0xf9,
++\tPGTY_dup\t= 0xf2,
+ 
+ \t/* This is the highest value */
+--- a/mm/foo.c
++++ b/mm/foo.c
+@@ -10,2 +10,4 @@ static void foo(struct folio *folio, struct page *page)
+ {
++\tset_bit(PG_uptodate, &folio->_flags_1);
++\tset_bit(NR_PAGEFLAGS, &page->flags.f);
+ }
+"""
+    (rep,) = scan_patches(parse(text, "t.patch"), config=preset("x86_64-maxsmp"), source="x86_64-maxsmp")
+    got = {(f.site.line, f.type) for f in rep.findings}
+    assert (933, "TYPE_BYTE") in got and not any(line == 932 for line, _ in got)  # 0xf9 is free, 0xf2 is table
+    assert (11, "COLLISION") in got  # bit 3 of page[1].flags is the folio order
+    assert (12, "COLLISION") in got  # B2: NR_PAGEFLAGS is LRU_REFS bit 0
+    assert "already PGTY_table" in next(f.message for f in rep.findings if f.type == "TYPE_BYTE")
