@@ -88,6 +88,7 @@ class Btf:
         self.count = len(self.offs)  # type ids are 1..count
         self._ptr_size = pointer_size
         self._names_bytes: bytes | None = None
+        self._acyclic: set[int] = set()
         self._align: dict[int, int] = {}
 
     # -- the index -------------------------------------------------------
@@ -271,6 +272,49 @@ class Btf:
             return self.name(tid) or "(anon)"
         except InputError:
             return "(bad)"
+
+    def by_value(self, tid: int) -> int:
+        """The struct/union a member of type `tid` embeds by value (0 when none)."""
+        for _ in range(MAX_HOPS):
+            t = self.skip(tid, MODIFIERS | {TYPEDEF})
+            if self.kind(t) != ARRAY:
+                return t if self.kind(t) in (STRUCT, UNION) else 0
+            tid = self.array_info(t)[0]
+        raise InputError(f"type loop in array type {tid}", file=self.file)
+
+    def check_acyclic(self, tid: int) -> None:
+        """A struct that contains itself by value (through typedefs, arrays, inline
+        members) is impossible in C: refuse it before anything recurses into it."""
+        if tid in self._acyclic:
+            return
+        path: list[int] = []
+        on_path: set[int] = set()
+        stack: list[tuple[int, Iterator[int]]] = []
+
+        def push(t: int) -> None:
+            path.append(t)
+            on_path.add(t)
+            stack.append((t, iter([self.by_value(m.type) for m in self.members(t)])))
+
+        push(tid)
+        while stack:
+            t, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                path.pop()
+                on_path.discard(t)
+                self._acyclic.add(t)
+                continue
+            if not child or child in self._acyclic:
+                continue
+            if child in on_path:
+                cycle = " -> ".join(self.name_or_anon(x) for x in path[path.index(child):] + [child])
+                raise InputError(f"type loop: {self.kind_name(child).lower()} {self.name_or_anon(child)} contains "
+                                 f"itself by value ({cycle})", file=self.file)
+            if len(stack) > 10_000:
+                raise InputError(f"types nested more than 10000 deep under type {tid}", file=self.file)
+            push(child)
 
     def pointer_size(self) -> int:
         """sizeof(void *): BTF does not record it, so take it from `long` as libbpf does."""

@@ -230,6 +230,7 @@ def build_layout(btf: Btf, tid: int, source: str = "", name: str | None = None,
     if btf.kind(real) not in (STRUCT, UNION):
         raise InputError(f"type {tid} ({btf.name_or_anon(tid)}) is a {btf.kind_name(real)}, not a struct or union",
                          file=btf.file)
+    btf.check_acyclic(real)
     b = _Builder(btf, meta)
     label = name if name is not None else btf.name(real)
     root = b.block(real, label, 0, (), frozenset(), 0)
