@@ -249,7 +249,7 @@ def plan(text: str, defines: Mapping[str, str] | None = None, new_flags: Sequenc
     defines = dict(defines or {})
     p = ExprPlan(text, defines, tuple(new_flags))
     m = _BARE.match(text)
-    if m and not text.lstrip().startswith("BIT") and m.group(1) in _enum_bit_names():
+    if m and not text.lstrip().startswith("BIT") and (m.group(1) in _enum_bit_names() or m.group(1) in new_flags):
         # `PG_referenced`, `PT_kernel`: an enum pageflags/pt_flags/slab_flags constant is a bit
         # number (what set_bit() takes), so the bit it names is BIT(it)
         p.bit_number = m.group(1)
