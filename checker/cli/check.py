@@ -16,7 +16,7 @@ def _steps_help() -> str:
 
 
 @click.command()
-@click.argument("expr", required=False, metavar="EXPR")
+@click.argument("expr", required=False, metavar="[EXPR]")
 @click.option("--word", metavar="STRUCT.FIELD",
               help="the word the bit goes in: ptdesc.pt_flags, ptdesc.__page_type, folio._flags_1, page.mapping, "
                    "page_memdesc.memdesc ...")
