@@ -122,7 +122,7 @@ def test_page_type_enum_and_packed_field_uses() -> None:
  \tPGTY_large_kmalloc\t= 0xf8,
 +\tPGTY_netpp\t= 0xf9,
 +\tPGTY_dup\t= 0xf2,
- 
+
  \t/* This is the highest value */
 --- a/mm/foo.c
 +++ b/mm/foo.c
