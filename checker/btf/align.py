@@ -89,6 +89,37 @@ class Aligner:
         return result
 
 
+class _Slot:
+    """What `layout.pahole.find_holes` reads of a member, without building a Layout."""
+
+    __slots__ = ("offset", "size", "bit_offset", "bit_size", "children")
+
+    def __init__(self, offset: int, size: int, bit_offset: int | None = None, bit_size: int | None = None):
+        self.offset, self.size, self.bit_offset, self.bit_size = offset, size, bit_offset, bit_size
+        self.children: list[_Slot] = []
+
+
+def holes(btf: Btf, tid: int) -> object:
+    """class__find_holes() of a struct type straight from its BTF members (see tolayout for the rules)."""
+    from pagebits.layout.pahole import find_holes
+
+    root = _Slot(0, btf.raw_size(tid))
+    for m in btf.members(tid):
+        t = btf.strip_typedefs(m.type)
+        size = btf.size(m.type)
+        bf = m.bitfield_size
+        if not bf and btf.kind(t) == INT:
+            _enc, int_off, nr_bits = btf.int_encoding(t)
+            if int_off or nr_bits != btf.raw_size(t) * 8:
+                bf = nr_bits
+        if bf and size and btf.kind(t) in (INT, ENUM, ENUM64):
+            unit = m.bit_offset // (size * 8) * size
+            root.children.append(_Slot(unit, size, m.bit_offset - unit * 8, bf))
+        else:
+            root.children.append(_Slot(m.bit_offset // 8, size))
+    return find_holes(root)  # type: ignore[arg-type]
+
+
 class Packing:
     """pahole's __packed__ inference (dwarves.c class__infer_packed_attributes,
     union__infer_packed_attributes, type__check_structs_at_unnatural_alignments).
@@ -124,13 +155,10 @@ class Packing:
         hit = self.known.get(tid)
         if hit is not None:
             return hit
-        from pagebits.btf.tolayout import build_layout
-        from pagebits.layout.pahole import find_holes
-
         btf = self.btf
-        holes = find_holes(build_layout(btf, tid).root)
+        found = holes(btf, tid)
         packed = False
-        if holes.padding or holes.nr_holes:
+        if found.padding or found.nr_holes:  # type: ignore[attr-defined]
             self._mark_unnatural(tid, None)
         else:
             max_natural = 1

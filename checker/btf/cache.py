@@ -1,4 +1,4 @@
-"""On-disk cache of a BTF blob's type index, keyed by the blob's SHA-256.
+"""On-disk cache of a BTF blob's type index, keyed by the blob's BLAKE2b-256 hash.
 
 Walking the type section of a vmlinux BTF is the one per-file cost that does
 not depend on what is printed; the walk's result (three arrays of 32-bit
@@ -15,11 +15,15 @@ error.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from pathlib import Path
 
-MAGIC = b"pagebits-btf-index 1\n"
+try:  # the built-in BLAKE2 spares start-up the OpenSSL initialisation hashlib does
+    from _blake2 import blake2b as _blake2b
+except ImportError:  # pragma: no cover - every CPython build has it, but be safe
+    from hashlib import blake2b as _blake2b
+
+MAGIC = b"pagebits-btf-index 2\n"
 DIGEST = 32
 
 
@@ -36,8 +40,13 @@ def cache_dir() -> Path | None:
     return base / "btf"
 
 
+def _digest(data: bytes) -> bytes:
+    return _blake2b(data, digest_size=DIGEST).digest()
+
+
 def blob_key(blob: bytes) -> str:
-    return hashlib.sha256(blob).hexdigest()
+    """The blob's BLAKE2b-256, hex: the cache entry's name."""
+    return _digest(blob).hex()
 
 
 def load(key: str) -> bytes | None:
@@ -53,7 +62,7 @@ def load(key: str) -> bytes | None:
         return None
     digest = raw[len(MAGIC) : len(MAGIC) + DIGEST]
     payload = raw[len(MAGIC) + DIGEST :]
-    if hashlib.sha256(payload).digest() != digest:
+    if _digest(payload) != digest:
         return None
     return payload
 
@@ -68,7 +77,7 @@ def store(key: str, payload: bytes) -> None:
     try:
         d.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as fh:
-            fh.write(MAGIC + hashlib.sha256(payload).digest() + payload)
+            fh.write(MAGIC + _digest(payload) + payload)
         os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):

@@ -23,8 +23,8 @@ import struct
 import sys
 from array import array
 from bisect import bisect_left
+from collections import namedtuple
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from pagebits.btf import wire
 from pagebits.btf.wire import (
@@ -55,12 +55,9 @@ INDEX_TYPECODE = "I" if array("I").itemsize == 4 else "L"
 NAMED_KINDS = frozenset({STRUCT, UNION, ENUM, ENUM64, TYPEDEF, FWD, INT, FLOAT})
 
 
-@dataclass(frozen=True)
-class BtfMember:
-    name: str
-    type: int
-    bit_offset: int  # from the start of the struct
-    bitfield_size: int  # 0: not a bitfield
+# one struct/union member: bit_offset from the start of the struct, bitfield_size 0 when
+# not a bitfield (collections.namedtuple: typing.NamedTuple costs a compile per field at start-up)
+BtfMember = namedtuple("BtfMember", "name type bit_offset bitfield_size")
 
 
 class Btf:
@@ -89,6 +86,7 @@ class Btf:
         self._ptr_size = pointer_size
         self._names_bytes: bytes | None = None
         self._acyclic: set[int] = set()
+        self._members: dict[int, list[BtfMember]] = {}
         self._align: dict[int, int] = {}
 
     # -- the index -------------------------------------------------------
@@ -200,6 +198,10 @@ class Btf:
         return self.w[p + 3], self.w[p + 4], self.w[p + 5]
 
     def members(self, tid: int) -> list[BtfMember]:
+        """A struct's or union's members (decoded once per type: printers ask many times)."""
+        hit = self._members.get(tid)
+        if hit is not None:
+            return hit
         kind, vlen, kflag, p = self.info(tid)
         if kind not in (STRUCT, UNION):
             raise InputError(f"type {tid} is a {wire.KIND_NAMES[kind]}, not a struct or union", file=self.file)
@@ -211,6 +213,7 @@ class Btf:
                 out.append(BtfMember(self.str_at(w[j]), w[j + 1], off & 0xFFFFFF, off >> 24))
             else:
                 out.append(BtfMember(self.str_at(w[j]), w[j + 1], off, 0))
+        self._members[tid] = out
         return out
 
     def enum_values(self, tid: int) -> list[tuple[str, int]]:

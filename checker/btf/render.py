@@ -9,7 +9,7 @@ anonymous struct/union body expanded in place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import namedtuple
 from typing import Any
 
 from pagebits.btf.cnames import declare, type_name
@@ -34,11 +34,8 @@ PREFIXES = {"struct": (STRUCT,), "union": (UNION,), "enum": (ENUM, ENUM64), "typ
 DEFAULT_ORDER = ((STRUCT, UNION), (TYPEDEF,), (ENUM, ENUM64))
 
 
-@dataclass(frozen=True)
-class Found:
-    query: str
-    tid: int
-    kind: int
+# a type found by name: what the user typed, its id and kind
+Found = namedtuple("Found", "query tid kind")
 
 
 def parse_names(text: str) -> list[str]:
@@ -81,7 +78,7 @@ def _suggest(btf: Btf, name: str) -> str:
 
 def to_json(btf: Btf, found: Found) -> dict[str, Any]:
     if found.kind in (STRUCT, UNION):
-        out = build_layout(btf, found.tid).to_json()
+        out = build_layout(btf, found.tid, with_ctypes=False).to_json()
         if found.kind == UNION:
             out["union"] = True
         return out
@@ -92,7 +89,7 @@ def to_json(btf: Btf, found: Found) -> dict[str, Any]:
     out = {"typedef": btf.name(found.tid), "type": type_name(btf, target), "size": btf.size(found.tid)}
     real = btf.skip(target, MODIFIERS)
     if btf.kind(real) in (STRUCT, UNION) and not btf.name(real):
-        out["members"] = build_layout(btf, real, name=btf.name(found.tid)).to_json()["members"]
+        out["members"] = build_layout(btf, real, name=btf.name(found.tid), with_ctypes=False).to_json()["members"]
     return out
 
 
@@ -100,12 +97,12 @@ def to_json(btf: Btf, found: Found) -> dict[str, Any]:
 
 def pahole_text(btf: Btf, tid: int, hex_: bool = False, name: str | None = None) -> str:
     """A struct/union printed by the foundation's printer with pahole's exact member text."""
-    from pagebits.btf.align import Aligner, Packing
+    from pagebits.btf.align import Aligner, Packing, holes
     from pagebits.btf.decl import member_text
-    from pagebits.layout.pahole import find_holes, format_layout
+    from pagebits.layout.pahole import format_layout
 
     meta: dict[int, tuple[int, int]] = {}
-    layout = build_layout(btf, tid, name=name, meta=meta)
+    layout = build_layout(btf, tid, name=name, meta=meta, with_ctypes=False)
     aligner = Aligner(btf)
     packing = Packing(btf, aligner)
     paddings: dict[int, int] = {}
@@ -119,7 +116,7 @@ def pahole_text(btf: Btf, tid: int, hex_: bool = False, name: str | None = None)
         if t is None or btf.kind(t[0]) != STRUCT:
             return 0
         if t[0] not in paddings:
-            paddings[t[0]] = find_holes(build_layout(btf, t[0]).root).padding
+            paddings[t[0]] = holes(btf, t[0]).padding  # type: ignore[attr-defined]
         return paddings[t[0]]
 
     def aligned(m: Member) -> tuple[int, int, bool]:

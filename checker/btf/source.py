@@ -9,7 +9,6 @@ time on every `pagebits btf` run for one lookup.
 
 from __future__ import annotations
 
-import mmap
 import os
 import struct
 from pathlib import Path
@@ -71,6 +70,8 @@ def _decompress(data: bytes, name: str) -> bytes:
 
 
 def _elf_btf(fh, name: str) -> bytes:
+    import mmap
+
     size = os.fstat(fh.fileno()).st_size
     if size < 64:
         raise InputError("truncated ELF header", file=name)
@@ -78,7 +79,7 @@ def _elf_btf(fh, name: str) -> bytes:
         return _elf_section(mm, size, name, ".BTF")
 
 
-def _elf_section(mm: mmap.mmap | bytes, size: int, name: str, wanted: str) -> bytes:
+def _elf_section(mm: bytes, size: int, name: str, wanted: str) -> bytes:
     """The contents of section `wanted` of an ELF image (32/64-bit, either byte order)."""
     cls, data_enc = mm[4], mm[5]
     if cls not in (1, 2) or data_enc not in (1, 2):

@@ -40,8 +40,9 @@ MAX_MEMBERS = 1 << 20  # members (leaves + blocks) per layout: far above any rea
 
 
 class _Builder:
-    def __init__(self, btf: Btf, meta: dict[int, tuple[int, int]] | None = None):
+    def __init__(self, btf: Btf, meta: dict[int, tuple[int, int]] | None = None, with_ctypes: bool = True):
         self.btf = btf
+        self.with_ctypes = with_ctypes
         # id(Member) -> (BTF type id, pahole's inferred member alignment), for printers
         self.meta = meta
         self.aligner = None
@@ -107,7 +108,7 @@ class _Builder:
             if int_off or nr_bits != btf.raw_size(scalar) * 8:
                 bf_size, bit_off = nr_bits, bit_off + int_off
         size = btf.size(tid)
-        ctype = self.ctype(tid)
+        ctype = self.ctype(tid) if self.with_ctypes else None
         if bf_size and skind in (INT, ENUM, ENUM64) and size:
             unit_bits = size * 8
             unit = bit_off // unit_bits * size
@@ -220,18 +221,20 @@ class _LazyNested(Mapping):
 
 
 def build_layout(btf: Btf, tid: int, source: str = "", name: str | None = None,
-                 meta: dict[int, tuple[int, int]] | None = None) -> Layout:
+                 meta: dict[int, tuple[int, int]] | None = None, with_ctypes: bool = True) -> Layout:
     """The Layout of struct/union `tid` (typedefs and modifiers followed).
 
     `meta`, when given, receives id(member) -> (BTF type id, pahole's inferred
     alignment) for every member and the root: what pahole-exact printing needs.
+    `with_ctypes=False` leaves `Member.ctype` empty: enough to print and to
+    compare, cheaper, but `Layout.words` then has nothing to address.
     """
     real = btf.strip_typedefs(tid)
     if btf.kind(real) not in (STRUCT, UNION):
         raise InputError(f"type {tid} ({btf.name_or_anon(tid)}) is a {btf.kind_name(real)}, not a struct or union",
                          file=btf.file)
     btf.check_acyclic(real)
-    b = _Builder(btf, meta)
+    b = _Builder(btf, meta, with_ctypes)
     label = name if name is not None else btf.name(real)
     root = b.block(real, label, 0, (), frozenset(), 0)
     if meta is not None:

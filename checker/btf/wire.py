@@ -10,7 +10,7 @@ packs vlen (bits 0-15), kind (bits 24-28) and kind_flag (bit 31).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from collections import namedtuple
 
 from pagebits.errors import InputError
 
@@ -42,16 +42,8 @@ INT_SIGNED, INT_CHAR, INT_BOOL = 1, 2, 4
 MODIFIERS = frozenset({VOLATILE, CONST, RESTRICT, TYPE_TAG})
 
 
-@dataclass(frozen=True)
-class Header:
-    little: bool
-    version: int
-    flags: int
-    hdr_len: int
-    type_off: int  # absolute, from the start of the blob
-    type_len: int
-    str_off: int  # absolute
-    str_len: int
+# the validated header; type_off and str_off are absolute (from the start of the blob)
+Header = namedtuple("Header", "little version flags hdr_len type_off type_len str_off str_len")
 
 
 def parse_header(blob: bytes, name: str) -> Header:

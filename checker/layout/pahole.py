@@ -16,10 +16,19 @@ know.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pagebits.layout.model import Layout, Member
+
+if TYPE_CHECKING:  # not at run time: typing would compile the string annotations on every start
+    from collections.abc import Callable
+
+    # decl(member, type_spacing, flexible_array_ok, name) -> "type name" text, or None for the default
+    DeclHook = Callable[[Member, int, bool, str], str | None]
+    PaddingHook = Callable[[Member], int]
+    # aligned(member) -> (the member's __aligned__, its inline type's __aligned__ (0 for none),
+    # whether its inline type is __packed__); called for a block before its members
+    AlignedHook = Callable[[Member], tuple[int, int, bool]]
 
 CACHELINE = 64
 COMMENT_COL = 56
@@ -27,12 +36,6 @@ TYPE_WIDTH = 26
 NAME_WIDTH = 23
 UNION_NAME_WIDTH = 21  # pahole's name_spacing for a union printed at the top level
 
-# decl(member, type_spacing, flexible_array_ok, name) -> "type name" text, or None for the default
-DeclHook = Callable[[Member, int, bool, str], "str | None"]
-PaddingHook = Callable[[Member], int]
-# aligned(member) -> (the member's __aligned__, its inline type's __aligned__ (0 for none),
-# whether its inline type is __packed__); called for a block before its members
-AlignedHook = Callable[[Member], tuple[int, int, bool]]
 PACKED = " __attribute__((__packed__))"
 
 
@@ -98,18 +101,17 @@ def _decl(m: Member, depth: int) -> str:
     return f"{_pad_type(type_text, spacing)} {m.name}{dims}"
 
 
-@dataclass
 class Holes:
     """class__find_holes() for one struct block: holes are charged to the member before them."""
 
-    pre_hole: int = 0
-    pre_bit_hole: int = 0
-    hole: dict[int, int] = field(default_factory=dict)  # child index -> bytes
-    bit_hole: dict[int, int] = field(default_factory=dict)
-    nr_holes: int = 0
-    nr_bit_holes: int = 0
-    padding: int = 0
-    bit_padding: int = 0
+    __slots__ = ("pre_hole", "pre_bit_hole", "hole", "bit_hole", "nr_holes", "nr_bit_holes", "padding", "bit_padding")
+
+    def __init__(self) -> None:
+        self.pre_hole = self.pre_bit_hole = 0
+        self.hole: dict[int, int] = {}  # child index -> bytes
+        self.bit_hole: dict[int, int] = {}
+        self.nr_holes = self.nr_bit_holes = 0
+        self.padding = self.bit_padding = 0
 
 
 def find_holes(node: Member) -> Holes:
