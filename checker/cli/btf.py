@@ -25,7 +25,7 @@ def btf() -> None:
     """Read kernel BTF: print types pahole-style, verify our layouts, import a kernel.
 
     The type index of a BTF file is cached under $PAGEBITS_CACHE_DIR (default
-    $XDG_CACHE_HOME/pagebits or ~/.cache/pagebits), keyed by the file's SHA-256;
+    $XDG_CACHE_HOME/pagebits or ~/.cache/pagebits), keyed by a hash of the BTF data (BLAKE2b-256);
     PAGEBITS_CACHE=off disables it. The directory is safe to delete.
     """
 
