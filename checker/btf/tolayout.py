@@ -36,7 +36,7 @@ from pagebits.layout.model import Layout, Member
 if TYPE_CHECKING:
     from pagebits.layout.ctypes import CType
 
-MAX_MEMBERS = 1 << 20  # members (leaves + blocks) per layout: far above any real struct
+MAX_MEMBERS = 20_000  # members (leaves + blocks) per layout; the most in the 6.18 vmlinux BTF is 272
 
 
 class _Builder:

@@ -144,3 +144,17 @@ def test_fuzz_mutated_reference_blob(ref_blob: bytes, data: st.DataObject) -> No
     start = time.perf_counter()
     _exercise(bytes(blob), ("page", "folio"))
     assert time.perf_counter() - start < 5
+
+
+def test_exponential_inline_expansion_is_cut_short(cli, tmp_path: Path) -> None:
+    """Anonymous structs nesting 1000 copies of each other would expand to 10^12 members."""
+    g = BtfBuilder()
+    i32 = g.int_("int", 4, signed=True)
+    inner = g.struct("", 4, [("x", i32, 0, 0)])
+    for _level in range(4):
+        inner = g.struct("", 4, [("", inner, 0, 0)] * 1000, union=True)
+    g.struct("bomb", 4, [("", inner, 0, 0)])
+    start = time.perf_counter()
+    r = _show(cli, tmp_path, g.blob(), "bomb")
+    assert_clean_error(r)
+    assert "members" in r.err and time.perf_counter() - start < 5
