@@ -163,6 +163,9 @@ class _Builder:
             fields = self.small_fields(real)
             if not fields and rkind == STRUCT and btf.name(real):
                 struct = btf.name(real)
+            if len(fields) == 1:  # atomic_t: the wrapper reads as its one (signed) word
+                only = btf.strip_typedefs(btf.members(real)[0].type)
+                signed = btf.kind(only) == INT and bool(btf.int_encoding(only)[0] & INT_SIGNED)
         return CType(TypeSpelling(spelled, pointers, tuple(dims)), elem_size * count_, btf.align(elem_tid),
                      elem_size, signed, rkind == PTR, fields, struct)
 

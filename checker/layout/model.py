@@ -211,8 +211,8 @@ class Layout:
                 word = ct.size // len(ct.fields) if len(ct.fields) > 0 else ct.size
                 for i, (sub, _t) in enumerate(ct.fields):
                     out[f"{m.name}.{sub}"] = Field(f"{m.name}.{sub}", m.offset + i * word, word, False, self.little)
-                if len(ct.fields) == 1:
-                    out[str(m.name)] = Field(str(m.name), m.offset, m.size, False, self.little)
+                if len(ct.fields) == 1:  # a one-word wrapper (atomic_t from BTF): its signedness is the word's
+                    out[str(m.name)] = Field(str(m.name), m.offset, m.size, ct.signed, self.little)
                 continue
             out[str(m.name)] = Field(str(m.name), m.offset, m.size, ct.signed, self.little, m.bit_offset, m.bit_size)
         return out
