@@ -1,0 +1,35 @@
+"""The allocator + deferred kernel page-table free emulator.
+
+Struct pages are real bytes read and written through the resolved layouts;
+on them run a buddy allocator, kernel page tables, the deferred-free design
+of a variant (or a user's marking proposal) and an IOMMU doing SVA, with the
+CPUs and the worker explored as interleaving threads.
+
+- `Machine(config, variant)`: the machine and its Python API (pagebits.emu.machine)
+- `simulate(config, variant, ...)`: a whole run, JSON-ready (pagebits.emu.simulate)
+- `VARIANTS`: the designs by CLI name (pagebits.emu.variants)
+- `pagebits.emu.lifecycle.run_proposal(proposal, config)`: lifecycle findings for `check`
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Machine", "VARIANTS", "simulate"]
+
+
+def __getattr__(name: str) -> Any:
+    # lazy: importing pagebits.emu must stay cheap for the CLI and the plugin
+    if name == "Machine":
+        from pagebits.emu.machine import Machine
+
+        return Machine
+    if name == "VARIANTS":
+        from pagebits.emu.variants import VARIANTS
+
+        return VARIANTS
+    if name == "simulate":
+        from pagebits.emu.simulate import simulate
+
+        return simulate
+    raise AttributeError(name)

@@ -1,0 +1,67 @@
+"""Lifecycle findings of a marking proposal, for `pagebits check`.
+
+`run_proposal(proposal, config)` plugs the proposal's bit (its word, C
+expression, page kind and set/test/clear steps) into the upstream deferred
+free design in place of PT_kernel and runs the workload on the emulator --
+the same path as `pagebits simulate --proposal FILE` -- on one schedule
+(every operation of the arch in turn, the worker whenever work is pending;
+with ASYNC_KERNEL_PGTABLE_FREE forced on when the proposal acts at `enqueue`
+or `worker`, steps that only exist on the deferred path).
+What comes back is what the bytes did to the bit: `wiped-before-test`,
+`stale-after-free`, `bad-page-at-free`, `always-true`, and whatever else the
+run hit because of it (an IOMMU use-after-free when tables stop being
+recognised as kernel tables, a VM_BUG_ON from __SetPageTable ...).
+
+Static problems of the expression itself (undefined shifts, sign extension)
+are the prover's; a proposal whose expression cannot be evaluated for this
+config, or whose page kind is not a page table, has no lifecycle here.
+"""
+
+from __future__ import annotations
+
+from pagebits.emu.simulate import simulate
+from pagebits.findings import Finding
+from pagebits.kconfig.config import Config
+from pagebits.proposal import Proposal
+
+# page kinds whose life the emulator runs (kinds.yaml)
+LIFECYCLE_KINDS = ("kernel-pgtable", "pgtable")
+# enough struct pages for a PMD-sized (order 9, or 10 on 2-level i386) block
+LIFECYCLE_PAGES = 2048
+
+_cache: dict[tuple[Proposal, Config], list[Finding]] = {}
+
+
+def run_proposal(proposal: Proposal, config: Config) -> list[Finding]:
+    """Lifecycle findings of `proposal` on `config` (empty when it is clean).
+    Raises pagebits.errors.InputError for a word the layouts do not have."""
+    if (proposal.kind or "kernel-pgtable") not in LIFECYCLE_KINDS:
+        return []
+    key = (proposal, config)
+    hit = _cache.get(key)
+    if hit is None:
+        from pagebits.emu.facts import facts_for
+        from pagebits.emu.marking import Marking
+
+        marking = Marking.from_proposal(proposal).resolve(facts_for(config))
+        if marking.bits == 0:
+            hit = []
+        else:
+            ops = len(facts_for(config).ops)
+            # a bit set or tested on the deferred path needs that path: run it
+            # with ASYNC_KERNEL_PGTABLE_FREE whatever the config selects
+            steps = {proposal.set_at, proposal.test_at, proposal.clear_at}
+            async_free = True if steps & {"enqueue", "worker"} else None
+            result = simulate(config, "upstream", proposal=proposal, cpus=1, ops=max(ops, 1), mode="sequential",
+                              npages=LIFECYCLE_PAGES, async_free=async_free, detail=False)
+            hit = [Finding(f["kind"], f["message"], f.get("config"), f.get("where"), f.get("severity", "error"),
+                           dict(f.get("data") or {}))
+                   for f in result["findings"] if f["kind"] not in _STATIC]
+        if len(_cache) > 4096:
+            _cache.clear()
+        _cache[key] = hit
+    return [Finding(f.kind, f.message, f.config, f.where, f.severity, dict(f.data)) for f in hit]
+
+
+# reported by the static prover from the same expression
+_STATIC = {"undefined-shift", "sign-extension", "unknown-name"}
