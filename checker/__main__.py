@@ -1,3 +1,3 @@
-from pagebits.cli import main
+from pagebits.main import main
 
 main()
