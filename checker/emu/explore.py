@@ -110,8 +110,10 @@ class Exploration:
 Progress = Callable[[int], None]
 
 
-def exhaustive(world: World, max_states: int = 200_000, progress: Progress | None = None) -> Exploration:
-    """Every interleaving, depth-first, with state-hash pruning."""
+def exhaustive(world: World, max_states: int = 200_000, progress: Progress | None = None,
+               prune: bool = True) -> Exploration:
+    """Every interleaving, depth-first, with state-hash pruning (prune=False
+    walks the full tree of schedules: for checking the pruning on tiny cases)."""
     ex = Exploration("exhaustive")
     start = time.perf_counter()
     root = world.fingerprint()
@@ -140,7 +142,7 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
             if child.m.st.crashed:
                 edges.append(None)
                 continue
-            fp = child.fingerprint()
+            fp = child.fingerprint() if prune else ex.transitions
             edges.append(fp)
             if fp in visited:
                 ex.pruned += 1
@@ -248,8 +250,10 @@ def replay(make_world: Callable[[], World], schedule: tuple[str, ...], key: tupl
             events = w.step(name)
             head = w.last_step
             steps.append({"thread": name, "step": _step_label(head, m), "notes": m.notes})
-            for text in w.iommu_notes:
-                steps.append({"thread": "iommu", "step": text, "notes": []})
+            if w.iommu_notes:
+                n = len(w.iommu_notes)
+                steps.append({"thread": "iommu", "step": f"walks the scenario's VAs: caches {n} "
+                              f"paging-structure entr{'y' if n == 1 else 'ies'}", "notes": list(w.iommu_notes)})
         for ev in events:
             if found is None and (key is None or ev.key == key):
                 found = ev

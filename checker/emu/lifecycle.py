@@ -13,12 +13,14 @@ run hit because of it (an IOMMU use-after-free when tables stop being
 recognised as kernel tables, a VM_BUG_ON from __SetPageTable ...).
 
 Static problems of the expression itself (undefined shifts, sign extension)
-are the prover's; a proposal whose expression cannot be evaluated for this
-config, or whose page kind is not a page table, has no lifecycle here.
+are the prover's. A proposal without set/test/clear steps, whose page kind is
+not a page table, whose word is not struct page bytes, or whose expression
+gives no bits on this config has no lifecycle here: the result is empty.
 """
 
 from __future__ import annotations
 
+from pagebits.emu.marking import PAGE_OVERLAYS
 from pagebits.emu.simulate import simulate
 from pagebits.findings import Finding
 from pagebits.kconfig.config import Config
@@ -35,8 +37,10 @@ _cache: dict[tuple[Proposal, Config], list[Finding]] = {}
 def run_proposal(proposal: Proposal, config: Config) -> list[Finding]:
     """Lifecycle findings of `proposal` on `config` (empty when it is clean).
     Raises pagebits.errors.InputError for a word the layouts do not have."""
-    if (proposal.kind or "kernel-pgtable") not in LIFECYCLE_KINDS:
+    if not proposal.lifecycle or (proposal.kind or "kernel-pgtable") not in LIFECYCLE_KINDS:
         return []
+    if proposal.struct not in PAGE_OVERLAYS:
+        return []  # a word that is not struct page bytes has no page-table lifecycle here
     key = (proposal, config)
     hit = _cache.get(key)
     if hit is None:

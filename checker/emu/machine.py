@@ -126,6 +126,7 @@ class Machine:
         self.notes: list[str] = []
         self.vas: list[int] = []  # VAs the IOMMU walks after every step
         self._walked = -1  # memory version of the IOMMU's last walks
+        self._in_step = False
         self.F_type = f.pw("page_type")
         self.F_flags = f.pw("flags")
         self.markers = [Marker(mk.resolve(f), i) for i, mk in enumerate(design.markings())]
@@ -324,7 +325,10 @@ class Machine:
         return pfn
 
     def free_pages(self, pfn: int, order: int = 0, who: str = "__free_pages") -> None:
-        self.buddy.free_pages(pfn, order, who)
+        if self._in_step:
+            self.buddy.free_pages(pfn, order, who)
+        else:  # API use: a BUG ends the call, the finding stays in m.findings
+            self._guard(lambda: self.buddy.free_pages(pfn, order, who))
 
     @property
     def proposal_marker(self) -> Marker | None:
@@ -508,6 +512,7 @@ class Machine:
         """Run one micro-step of the design; returns the steps it schedules next."""
         fn = getattr(self.design, "st_" + step[0])
         self.mem.writer = f"{thread}: {step[0]}"
+        self._in_step = True
         try:
             return list(fn(self, thread, *step[1:]) or ())
         except Crash:
@@ -518,6 +523,8 @@ class Machine:
         except Fault as exc:
             self._fault(exc)
             return []
+        finally:
+            self._in_step = False
 
     def _list_corruption(self, exc: ListCorruption) -> None:
         pfn = None

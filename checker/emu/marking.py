@@ -19,12 +19,14 @@ the bit on a page that never set it).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import TYPE_CHECKING
 
 from pagebits.bitexpr import evaluate
 from pagebits.errors import InputError
+from pagebits.flags.data import load_flag_data
 from pagebits.layout.model import Field
 from pagebits.layout.registry import layouts
 from pagebits.names import c_names
@@ -33,6 +35,8 @@ from pagebits.proposal import STEPS, Proposal
 if TYPE_CHECKING:
     from pagebits.emu.facts import Facts
     from pagebits.emu.machine import Machine
+
+_BARE_NAME = re.compile(r"^[A-Za-z_]\w*$")
 
 # structs that overlay struct page (their words are page bytes)
 PAGE_OVERLAYS = {"page", "folio", "ptdesc", "slab", "zpdesc", "ioptdesc", "page_sep"}
@@ -87,7 +91,7 @@ class Marking:
                              f"(use one of {', '.join(sorted(PAGE_OVERLAYS))})")
         self.field = layout.field(word)
         names, types = c_names(facts.config)
-        ev = evaluate(self.expr, names, facts.bits, types)
+        ev = evaluate(self.c_expr(), names, facts.bits, types)
         width = self.field.bit_size if self.field.bit_size is not None else self.field.size * 8
         value, extra = ev.store(width)
         self.problems = list(ev.problems) + extra
@@ -95,6 +99,15 @@ class Marking:
         self.bits &= (1 << width) - 1
         self.span = self._span()
         return self
+
+    def c_expr(self) -> str:
+        """The mask the expression means. A bare enum pageflags / pt_flags
+        constant (PG_referenced, PT_kernel) is a bit number -- what
+        set_bit() takes -- so it names BIT(it), as the prover reads it."""
+        text = self.expr.strip()
+        if _BARE_NAME.match(text) and text in load_flag_data().all_names():
+            return f"BIT({text})"
+        return text
 
     def _span(self) -> tuple[int, int]:
         """Struct bytes that hold the bits (for watching writes)."""

@@ -47,7 +47,7 @@ class Write:
     by: str
 
 
-_REBASED: dict[tuple[Field, int], Field] = {}
+_REBASED: dict[tuple[Field, int, str], Field] = {}
 
 # byte sizes of the small non-page regions (list heads, one stack per CPU)
 KDATA_BYTES = 512
@@ -238,10 +238,13 @@ class Memory:
         return f.get(self._buffer(region), off - f.offset)
 
     def _rebased(self, f: Field, rel: int) -> Field:
-        key = (f, rel)
+        """A struct member's word (a list_head's prev ...) at its place in struct
+        page, named after the first struct page word there (lru.prev)."""
+        key = (f, rel, self.f.page.struct)
         shifted = _REBASED.get(key)
         if shifted is None:
-            shifted = _REBASED[key] = Field(f.name, rel, f.size, f.signed, f.little, f.bit_offset, f.bit_size)
+            name = next((n for n, w in self.f.page.words.items() if w.offset == rel and w.size == f.size), f.name)
+            shifted = _REBASED[key] = Field(name, rel, f.size, f.signed, f.little, f.bit_offset, f.bit_size)
         return shifted
 
     def write_at(self, addr: int, f: Field, value: int) -> None:

@@ -1,0 +1,33 @@
+"""Shared setup of the emulator tests: configs with an SVA device bound."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pagebits.errors import InvalidConfigError
+from pagebits.kconfig.config import Config
+from pagebits.kconfig.model import load_model
+from pagebits.kconfig.presets import preset
+
+REF = "x86_64-6.18"
+
+
+@cache
+def sva(name: str = REF) -> Config:
+    """The preset with IOMMU_SVA=y where Kconfig allows it (what `simulate` runs)."""
+    base = preset(name)
+    values = dict(base.primary)
+    values["IOMMU_SVA"] = 1
+    try:
+        return load_model().make(values, name=f"{name}+IOMMU_SVA")
+    except InvalidConfigError:
+        return base
+
+
+def kinds(result: dict) -> set[str]:
+    return {f["kind"] for f in result["findings"]}
+
+
+def primary(result: dict) -> list[dict]:
+    """Findings no earlier error led to on their schedule."""
+    return [f for f in result["findings"] if not (f.get("data") or {}).get("follows")]

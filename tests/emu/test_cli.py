@@ -1,0 +1,99 @@
+"""pagebits simulate: verdicts and exit codes, the JSON schema, the config
+switches, and the bad-input contract."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from util.clirun import assert_clean_error, run_cli
+
+PROPOSALS = Path(__file__).parent.parent / "data" / "proposals"
+SMALL = ("--cpus", "1", "--ops", "2")
+
+
+def test_upstream_is_safe() -> None:
+    r = run_cli("simulate", *SMALL)
+    assert r.code == 0, r.err
+    assert "verdict: SAFE" in r.out
+    assert "IOMMU_SVA" in r.out  # switched on where Kconfig allows it
+
+
+def test_sync_is_unsafe_with_schedule_and_bytes() -> None:
+    r = run_cli("simulate", "--variant", "sync", "--cpus", "1", "--ops", "1")
+    assert r.code == 1
+    assert "ERROR:iommu-use-after-free:" in r.out
+    assert "schedule (" in r.out and "raw: " in r.out and "verdict: UNSAFE" in r.out
+
+
+def test_json_schema() -> None:
+    r = run_cli("simulate", "--variant", "vmemmap-order9", "--only", "hot-remove", "--cpus", "1", "--ops", "1", "--json")
+    assert r.code == 1
+    doc = r.json()
+    assert isinstance(doc, dict)
+    assert {"verdict", "variant", "config", "explored", "findings", "machine", "workload"} <= set(doc)
+    assert doc["verdict"] == "UNSAFE" and doc["variant"] == "vmemmap-order9"
+    assert {"mode", "states", "transitions", "schedules", "complete", "seconds"} <= set(doc["explored"])
+    (leak,) = [f for f in doc["findings"] if f["kind"] == "leak"]
+    assert {"kind", "message", "config", "where", "data"} <= set(leak)
+    assert leak["data"]["pages"] == 511
+    assert {"schedule", "before", "after"} <= set(leak["data"])
+
+
+def test_random_with_seed() -> None:
+    r = run_cli("simulate", "--variant", "cpa-unmarked", "--explore", "random", "--seed", "3", "--schedules", "5",
+                "--json")
+    assert r.code == 1
+    assert r.json()["explored"]["mode"] == "random" and r.json()["explored"]["seed"] == 3
+
+
+def test_async_switch_and_sva_off() -> None:
+    r = run_cli("simulate", "--set", "ASYNC_KERNEL_PGTABLE_FREE=n", "--cpus", "1", "--ops", "1", "--json")
+    assert r.code == 1 and r.json()["machine"]["async_kernel_pgtable_free"] is False
+    r = run_cli("simulate", "--variant", "sync", "--set", "IOMMU_SVA=n", "--cpus", "1", "--ops", "1")
+    assert r.code == 0, r.out
+
+
+def test_other_preset() -> None:
+    r = run_cli("simulate", "--preset", "i386-pae-sparsemem", *SMALL, "--json")
+    assert r.code == 0
+    assert r.json()["machine"]["sizeof_page"] == 40 and r.json()["machine"]["iommu_sva"] is False
+
+
+def test_proposal() -> None:
+    r = run_cli("simulate", "--proposal", str(PROPOSALS / "ptdesc_type_kernel.yaml"), "--cpus", "1", "--ops", "1",
+                "--json")
+    assert r.code == 1
+    doc = r.json()
+    assert doc["variant"] == "proposal" and doc["proposal"]["word"] == "ptdesc.__page_type"
+    assert "wiped-before-test" in {f["kind"] for f in doc["findings"]}
+
+
+def test_bad_input() -> None:
+    assert_clean_error(run_cli("simulate", "--variant", "nope"))
+    assert_clean_error(run_cli("simulate", "--proposal", "/nonexistent/p.yaml"))
+    assert_clean_error(run_cli("simulate", "--proposal", str(PROPOSALS / "pt_kernel.yaml"), "--variant", "sync"))
+    assert_clean_error(run_cli("simulate", "--preset", "no-such-preset"))
+    assert_clean_error(run_cli("simulate", "--set", "ASYNC_KERNEL_PGTABLE_FREE=maybe"))
+    assert_clean_error(run_cli("simulate", "--only", "defrag"))
+    assert_clean_error(run_cli("simulate", "--cpus", "0"))
+    assert_clean_error(run_cli("simulate", "--proposal", str(PROPOSALS / "memdesc_type4.yaml")))
+
+
+def test_bad_proposal_file(tmp_path: Path) -> None:
+    bad = tmp_path / "p.yaml"
+    bad.write_text("expr: BIT(3\nword: ptdesc.pt_flags\nset_at: mark\n")
+    assert_clean_error(run_cli("simulate", "--proposal", str(bad)))
+    bad.write_text("expr: BIT(3)\nword: ptdesc.no_such_word\nset_at: mark\n")
+    assert_clean_error(run_cli("simulate", "--proposal", str(bad)))
+
+
+def test_report(tmp_path: Path) -> None:
+    out = tmp_path / "rep"
+    r = run_cli("simulate", "--variant", "cpa-unmarked", "--only", "cpa", *SMALL, "--report", str(out),
+                "--format", "md")
+    if importlib.util.find_spec("pagebits.report.api") is None:
+        assert_clean_error(r)
+        return
+    assert r.code == 1, r.err
+    assert any(p.suffix == ".md" for p in out.iterdir())

@@ -1,0 +1,119 @@
+"""Each design comes out the way the kernel's history says
+(shared/reference/deferred-free-and-memdesc.md, "Concrete test cases"), from
+the emulated bytes and events; `upstream` is clean on every preset."""
+
+from __future__ import annotations
+
+import pytest
+
+from pagebits.emu.simulate import simulate
+from pagebits.emu.variants import VARIANTS
+from pagebits.kconfig.presets import preset, preset_names
+
+from .helpers import kinds, primary, sva
+
+# the acceptance table: variant -> kinds its first (primary) findings must include
+HISTORY = {
+    "sync": {"iommu-use-after-free"},  # section 1: freed while the IOMMU caches it
+    "nr-pageflags-bit": {"stale-after-free"},  # case 1: not an allocated bit, survives free
+    "page-type-bit0": {"wiped-before-test", "always-true"},  # case 4
+    "pmd-ptdesc": {"wrong-table"},  # case 5 (section 3.1)
+    "vmemmap-order9": {"leak"},  # case 6 (section 3.2)
+    "cpa-unmarked": {"iommu-use-after-free"},  # case 8 (section 3.4)
+    "memdesc-ptdesc": {"memdesc-clobbered"},  # case 16 (section 6)
+}
+
+
+def test_every_variant_is_covered() -> None:
+    assert set(VARIANTS) == set(HISTORY) | {"upstream", "three-lists"}
+
+
+@pytest.mark.parametrize("variant", sorted(HISTORY))
+def test_variant_shows_its_history(variant: str) -> None:
+    result = simulate(sva(), variant, mode="sequential", detail=False)
+    assert result["verdict"] == "UNSAFE"
+    assert HISTORY[variant] <= kinds(result), result["findings"]
+    # and the first thing that goes wrong is one of them, not a consequence
+    assert primary(result)[0]["kind"] in HISTORY[variant]
+
+
+def test_three_lists_is_safe() -> None:
+    """Design 2 of section 2.2 was rejected for its shape (three free functions),
+    not for a bug: every queued page is freed after the invalidation."""
+    result = simulate(sva(), "three-lists", cpus=2, ops=2, mode="exhaustive", detail=False)
+    assert result["verdict"] == "SAFE" and result["explored"]["complete"]
+
+
+def test_vmemmap_leak_is_511_pages() -> None:
+    result = simulate(sva(), "vmemmap-order9", cpus=1, ops=1, mode="sequential", detail=False, only=("hot-remove",))
+    leak = [f for f in result["findings"] if f["kind"] == "leak"]
+    assert [f["data"]["pages"] for f in leak] == [511]
+
+
+def test_pmd_ptdesc_consequences() -> None:
+    """Case 5: UAF of the live containing table and leak of the child."""
+    result = simulate(sva(), "pmd-ptdesc", cpus=1, ops=1, mode="exhaustive", detail=False, only=("huge-pmd",))
+    assert {"wrong-table", "use-after-free", "leak"} <= kinds(result)
+
+
+def test_pmd_ptdesc_pud_path_frees_pmd_sv_repeatedly() -> None:
+    result = simulate(sva(), "pmd-ptdesc", cpus=1, ops=1, mode="sequential", detail=False, only=("huge-pud",))
+    assert "double-free" in kinds(result)
+    assert any("pmd_sv" in f["where"] for f in result["findings"] if f["kind"] == "wrong-table")
+
+
+def test_cpa_unmarked_names_the_split_table() -> None:
+    result = simulate(sva(), "cpa-unmarked", cpus=1, ops=1, mode="exhaustive", detail=False, only=("cpa",))
+    assert [f["where"] for f in result["findings"]] == ["__free_pages: CPA split PTE table"]
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_upstream_is_clean_on_every_preset(name: str) -> None:
+    result = simulate(sva(name), "upstream", mode="sequential", detail=False)
+    assert result["verdict"] == "SAFE", result["findings"]
+    result = simulate(sva(name), "upstream", cpus=2, ops=2, mode="random", schedules=8, seed=1, detail=False)
+    assert result["verdict"] == "SAFE", result["findings"]
+
+
+def test_upstream_exhaustive_is_clean_and_complete() -> None:
+    result = simulate(sva(), "upstream", cpus=2, ops=2, mode="exhaustive", detail=False)
+    assert result["verdict"] == "SAFE"
+    assert result["explored"]["complete"] and result["explored"]["states"] > 1000
+
+
+def test_async_off_with_sva_frees_kernel_tables_unsafely() -> None:
+    """Case 19 / case 7: without ASYNC_KERNEL_PGTABLE_FREE pagetable_free_kernel()
+    is __pagetable_free(), which is only safe when no SVA device walks kernel tables."""
+    result = simulate(sva(), "upstream", cpus=1, ops=1, mode="sequential", detail=False, async_free=False)
+    assert "iommu-use-after-free" in kinds(result)
+    result = simulate(preset("x86_64-6.18"), "upstream", cpus=1, ops=1, mode="sequential", detail=False)
+    assert result["machine"]["async_kernel_pgtable_free"] is False and result["verdict"] == "SAFE"
+
+
+def test_sync_is_safe_without_an_sva_device() -> None:
+    assert simulate(preset("x86_64-6.18"), "sync", mode="sequential", detail=False)["verdict"] == "SAFE"
+    # arm64's SVA contexts do not walk the kernel's tables (emulator.yaml)
+    arm = simulate(sva("arm64-max"), "sync", mode="sequential", detail=False)
+    assert arm["machine"]["iommu_sva_requested"] and not arm["machine"]["iommu_sva"]
+    assert arm["verdict"] == "SAFE"
+
+
+def test_worker_stale_pt_list_is_expected() -> None:
+    """Case 11: the worker does no list_del(); what the freed page keeps in
+    pt_list is overwritten by the buddy's own list, never LIST_POISON."""
+    from pagebits.emu.machine import Machine
+
+    m = Machine(sva(), "upstream", npages=256)
+    va = m.facts.addresses["vmalloc_start"] + (1 << 21)
+    pte = m.pagetable_alloc("pte")
+    m.link(va, pte)
+    m.unlink(va)
+    m.pagetable_dtor_free(pte)
+    f = m.facts
+    # case 13: on the deferred list: type reset by the dtor, PT_kernel clear, refcount 1, mapping 0
+    assert m.mem.get(pte, f.pw("page_type")) == 0xFFFFFFFF
+    assert not m.mem.get(pte, f.pw("flags")) >> f.bit("PT_kernel") & 1
+    assert m.buddy.refcount(pte) == 1 and m.mem.get(pte, f.pw("mapping")) == 0
+    m.run_worker()
+    assert not m.findings
+    assert m.mem.get(pte, f.pw("lru.next")) != m.lists.poison1
