@@ -61,6 +61,10 @@ def _config(preset: str | None, config_file: str | None, sets: list[str]) -> Any
               help="schedules of --explore random")
 @click.option("--max-states", type=click.IntRange(10, 50_000_000), default=250_000, show_default=True,
               help="bound of --explore exhaustive")
+@click.option("--replay", "replay_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="play one schedule: a `simulate --json` result (its --finding) or a JSON list of threads")
+@click.option("--finding", "finding_index", type=click.IntRange(0), default=0, show_default=True,
+              help="which finding's schedule --replay plays")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 @click.option("--brief", is_flag=True, help="findings without their schedules and page bytes")
 @click.option("--all", "show_all", is_flag=True,
@@ -71,8 +75,8 @@ def _config(preset: str | None, config_file: str | None, sets: list[str]) -> Any
               help="report format")
 def simulate(variant: str, proposal_file: str | None, preset: str | None, config_file: str | None,
              sets: tuple[str, ...], cpus: int, ops: int, only: tuple[str, ...], mode: str, seed: int,
-             schedules: int, max_states: int, as_json: bool, brief: bool, show_all: bool,
-             report_dir: str | None, fmt: str) -> int:
+             schedules: int, max_states: int, replay_file: str | None, finding_index: int, as_json: bool,
+             brief: bool, show_all: bool, report_dir: str | None, fmt: str) -> int:
     """Run the page allocator and the deferred kernel page-table free system
     of a design on bit-exact struct pages, with CPUs, the worker and an IOMMU
     doing SVA interleaving, and report what goes wrong (iommu-use-after-free,
@@ -101,6 +105,7 @@ def simulate(variant: str, proposal_file: str | None, preset: str | None, config
         if unknown:
             raise InputError(f"--only: unknown operation {unknown[0]!r} (known: {', '.join(SETUP)})")
     report_api = _report_api() if report_dir else None
+    schedule = _read_schedule(replay_file, finding_index) if replay_file else None
 
     bar = None
     if sys.stderr.isatty():
@@ -118,7 +123,8 @@ def simulate(variant: str, proposal_file: str | None, preset: str | None, config
             bar.__enter__()
         result = run(config, variant, proposal=proposal, cpus=cpus, ops=ops, mode=mode, seed=seed,
                      schedules=schedules, max_states=max_states,
-                     async_free=emu.get("ASYNC_KERNEL_PGTABLE_FREE"), only=only, progress=progress)
+                     async_free=emu.get("ASYNC_KERNEL_PGTABLE_FREE"), only=only, progress=progress,
+                     schedule=schedule)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -132,6 +138,22 @@ def simulate(variant: str, proposal_file: str | None, preset: str | None, config
         for path in report_api(result, report_dir, fmt):
             click.echo(f"wrote {path}", err=True)
     return EXIT_FINDINGS if result["verdict"] == "UNSAFE" else EXIT_OK
+
+
+def _read_schedule(path: str, finding: int) -> tuple[str, ...]:
+    import json
+
+    from pagebits.emu.simulate import schedule_from_json
+
+    try:
+        text = open(path, encoding="utf-8").read()  # noqa: SIM115
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=path) from None
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"not JSON: {exc}", file=path) from None
+    return schedule_from_json(doc, finding, path)
 
 
 def _report_api() -> Any:

@@ -29,11 +29,30 @@ from pagebits.emu.explore import (
 from pagebits.emu.machine import DEFAULT_PAGES, Machine
 from pagebits.emu.variants import make_design
 from pagebits.emu.workload import build
+from pagebits.errors import InputError
 from pagebits.findings import Finding, blocking
 from pagebits.kconfig.config import Config
 from pagebits.proposal import Proposal
 
 MODES = ("auto", "exhaustive", "random", "sequential")
+
+
+def schedule_from_json(doc: Any, finding: int = 0, where: str = "") -> tuple[str, ...]:
+    """The thread choices of a schedule: a JSON list of thread names, or the
+    schedule of finding number `finding` of a `simulate --json` result."""
+    if isinstance(doc, dict):
+        findings = doc.get("findings")
+        if not isinstance(findings, list) or not findings:
+            raise InputError("no findings, so no schedule to replay", file=where or None)
+        if not 0 <= finding < len(findings):
+            raise InputError(f"there is no finding {finding} (0..{len(findings) - 1})", file=where or None)
+        steps = ((findings[finding].get("data") or {}).get("schedule")) or []
+        doc = [s.get("thread") for s in steps if isinstance(s, dict)]
+        doc = [t for t in doc if t != "iommu"]
+    if not isinstance(doc, list) or not all(isinstance(t, str) for t in doc) or not doc:
+        raise InputError("a schedule is a JSON list of thread names (cpu0, worker, ...) or a simulate --json "
+                         "result", file=where or None)
+    return tuple(doc)
 # above this many CPU operations "auto" explores randomly
 AUTO_EXHAUSTIVE_OPS = 8
 
@@ -85,9 +104,37 @@ def sequential(world: World) -> Exploration:
     return ex
 
 
+def fixed(world: World, schedule: tuple[str, ...]) -> Exploration:
+    """Replay one given schedule (thread names; "-" or "quiesce" for the end checks)."""
+    ex = Exploration("replay")
+    sched: tuple[str, ...] = ()
+    for i, name in enumerate(schedule, start=1):
+        if name in ("-", QUIESCE):
+            ex.record(world.finish(), (*sched, QUIESCE), world)
+            sched = (*sched, QUIESCE)
+            break
+        if world.m.st.crashed:
+            break
+        if name not in world.enabled():
+            raise InputError(f"schedule step {i}: thread {name!r} cannot run here "
+                             f"(runnable: {', '.join(world.enabled()) or 'none'}): the schedule is for another "
+                             f"variant, config or workload")
+        events = world.step(name)
+        sched = (*sched, name)
+        ex.transitions += 1
+        ex.record(events, sched, world)
+    ex.states = ex.transitions + 1
+    ex.schedules = 1
+    ex.max_depth = len(sched)
+    return ex
+
+
 def explore(setup: Setup, mode: str = "auto", *, seed: int = 0, schedules: int = 200, max_states: int = 200_000,
-            progress: Callable[[int], None] | None = None) -> tuple[Exploration, World]:
+            progress: Callable[[int], None] | None = None,
+            schedule: tuple[str, ...] | None = None) -> tuple[Exploration, World]:
     world = setup.world()
+    if schedule is not None:
+        return fixed(world, schedule), world
     if mode == "auto":
         mode = "exhaustive" if setup.cpus * setup.ops <= AUTO_EXHAUSTIVE_OPS else "random"
     if mode == "exhaustive":
@@ -130,10 +177,11 @@ def findings_of(setup: Setup, ex: Exploration, detail: bool = True) -> list[Find
 def simulate(config: Config, variant: str = "upstream", *, proposal: Proposal | None = None, cpus: int = 2,
              ops: int = 3, mode: str = "auto", seed: int = 0, schedules: int = 200, max_states: int = 200_000,
              sva: bool | None = None, async_free: bool | None = None, npages: int = DEFAULT_PAGES,
-             only: tuple[str, ...] = (), detail: bool = True,
+             only: tuple[str, ...] = (), detail: bool = True, schedule: tuple[str, ...] | None = None,
              progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     setup = Setup(config, variant, proposal, cpus, ops, sva, async_free, npages, only)
-    ex, world = explore(setup, mode, seed=seed, schedules=schedules, max_states=max_states, progress=progress)
+    ex, world = explore(setup, mode, seed=seed, schedules=schedules, max_states=max_states, progress=progress,
+                        schedule=schedule)
     found = findings_of(setup, ex, detail)
     m = world.m
     problems = []

@@ -97,3 +97,18 @@ def test_report(tmp_path: Path) -> None:
         return
     assert r.code == 1, r.err
     assert any(p.suffix == ".md" for p in out.iterdir())
+
+
+def test_replay_a_finding(tmp_path: Path) -> None:
+    first = run_cli("simulate", "--variant", "cpa-unmarked", "--only", "cpa", *SMALL, "--json")
+    path = tmp_path / "run.json"
+    path.write_text(first.out)
+    again = run_cli("simulate", "--variant", "cpa-unmarked", "--only", "cpa", *SMALL, "--replay", str(path), "--json")
+    assert again.code == 1
+    assert again.json()["explored"]["mode"] == "replay"
+    assert [f["where"] for f in again.json()["findings"]] == [f["where"] for f in first.json()["findings"]]
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text('["worker"]')
+    assert_clean_error(run_cli("simulate", "--replay", str(wrong)))
+    wrong.write_text("{not json")
+    assert_clean_error(run_cli("simulate", "--replay", str(wrong)))
