@@ -107,27 +107,15 @@ def simulate(variant: str, proposal_file: str | None, preset: str | None, config
     report_api = _report_api() if report_dir else None
     schedule = _read_schedule(replay_file, finding_index) if replay_file else None
 
-    bar = None
-    if sys.stderr.isatty():
-        length = schedules if mode == "random" else max_states
-        bar = click.progressbar(length=length, label="exploring", file=sys.stderr, show_pos=True)
-    done = [0]
-
-    def progress(n: int) -> None:
-        if bar is not None:
-            bar.update(n - done[0])
-            done[0] = n
-
+    progress = _Progress(schedules if mode == "random" else max_states) if sys.stderr.isatty() else None
     try:
-        if bar is not None:
-            bar.__enter__()
         result = run(config, variant, proposal=proposal, cpus=cpus, ops=ops, mode=mode, seed=seed,
                      schedules=schedules, max_states=max_states,
                      async_free=emu.get("ASYNC_KERNEL_PGTABLE_FREE"), only=only, progress=progress,
                      schedule=schedule)
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        if progress is not None:
+            progress.close()
     if as_json:
         emit_json(result)
     else:
@@ -138,6 +126,34 @@ def simulate(variant: str, proposal_file: str | None, preset: str | None, config
         for path in report_api(result, report_dir, fmt):
             click.echo(f"wrote {path}", err=True)
     return EXIT_FINDINGS if result["verdict"] == "UNSAFE" else EXIT_OK
+
+
+class _Progress:
+    """A click progress bar on stderr that appears only once a run has taken
+    more than a second (short runs print nothing extra)."""
+
+    def __init__(self, length: int):
+        import time
+
+        self.length = length
+        self.start = time.monotonic()
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, n: int) -> None:
+        import time
+
+        if self.bar is None:
+            if time.monotonic() - self.start < 1.0:
+                return
+            self.bar = click.progressbar(length=self.length, label="exploring", file=sys.stderr, show_pos=True)
+            self.bar.__enter__()
+        self.bar.update(n - self.done)
+        self.done = n
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
 
 
 def _read_schedule(path: str, finding: int) -> tuple[str, ...]:

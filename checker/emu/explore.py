@@ -22,16 +22,21 @@ from pagebits.emu.machine import Event, Machine
 
 QUIESCE = "quiesce"
 WORKER = "worker"
+CORRUPT = -1
+# errors after which the kernel's memory is not what the code believes
+CORRUPTING = {"wrong-table", "use-after-free", "double-free", "list-corruption", "memdesc-clobbered"}
 
 
 @dataclass
 class World:
     m: Machine
     threads: dict[str, tuple]
-    first: tuple[str, str] | None = None  # the first error found on the path to this world
+    # the first error found on the path to this world, per page it was about
+    # (key CORRUPT: the first one that corrupts memory)
+    seen: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     def clone(self) -> World:
-        return World(self.m.clone(), dict(self.threads), self.first)
+        return World(self.m.clone(), dict(self.threads), dict(self.seen))
 
     def enabled(self) -> list[str]:
         if self.m.st.crashed:
@@ -84,8 +89,13 @@ class Exploration:
     def record(self, events: list[Event], schedule: tuple[str, ...], world: World | None = None) -> None:
         """Keep each finding with its best schedule: one where no other error
         came first if there is one, else the shortest."""
-        prior = world.first if world is not None else None
         for ev in events:
+            # a finding follows an earlier error about the same page, or any
+            # earlier error that corrupts memory (after which nothing is trusted)
+            prior = None
+            if world is not None:
+                prior = world.seen.get(ev.pfn) if ev.pfn is not None else None
+                prior = prior or world.seen.get(CORRUPT)
             best = self.found.get(ev.key)
             before = self.follows.get(ev.key)
             better = (best is None or (before is not None and prior is None)
@@ -93,8 +103,11 @@ class Exploration:
             if better:
                 self.found[ev.key] = (ev, schedule)
                 self.follows[ev.key] = prior
-            if world is not None and world.first is None and ev.severity == "error":
-                world.first = prior = ev.key
+            if world is not None and ev.severity == "error":
+                if ev.pfn is not None:
+                    world.seen.setdefault(ev.pfn, ev.key)
+                if ev.kind in CORRUPTING:
+                    world.seen.setdefault(CORRUPT, ev.key)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"mode": self.mode, "states": self.states, "transitions": self.transitions,

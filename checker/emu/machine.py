@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pagebits.emu.buddy import Buddy
+from pagebits.emu.buddy import Buddy, OutOfMemory
 from pagebits.emu.facts import facts_for
 from pagebits.emu.iommu import Iommu
 from pagebits.emu.lists import ListCorruption, Lists
@@ -523,6 +523,10 @@ class Machine:
         except Fault as exc:
             self._fault(exc)
             return []
+        except OutOfMemory as exc:
+            from pagebits.errors import InputError
+
+            raise InputError(f"the emulated machine ran out of memory in {step[0]}: {exc}") from None
         finally:
             self._in_step = False
 
@@ -556,7 +560,7 @@ class Machine:
         return out
 
     # -- end-of-run checks ------------------------------------------------------------------------
-    def leak_check(self, held: set[int] = frozenset()) -> None:  # type: ignore[assignment]
+    def leak_check(self, held: frozenset[int] = frozenset()) -> None:
         """Every allocated page must be owned: reserved, a table reachable from
         the root, a page an owning leaf maps, a page a thread holds, a page the
         kernel deliberately leaked after a bad-page report. The rest leaked."""

@@ -71,10 +71,30 @@ class Setup:
     npages: int = DEFAULT_PAGES
     only: tuple[str, ...] = ()
 
+    def pages(self) -> int:
+        """Enough struct pages for the workload: each hot-remove holds a
+        PMD-sized vmemmap block, every operation a few tables."""
+        from pagebits.emu.facts import facts_for
+
+        f = facts_for(self.config)
+        n = self.cpus * self.ops
+        hot = n if self.only == ("hot-remove",) else (n + len(f.ops) - 1) // max(len(f.ops), 1)
+        need = 256 + 64 * n + (hot * (2 << f.pmd_order) if "hot-remove" in f.ops else 0)
+        pages = self.npages
+        while pages < need:
+            pages *= 2
+        return pages
+
     def world(self, trace: bool = False) -> World:
+        from pagebits.emu.buddy import OutOfMemory
+
         design = make_design(self.variant, proposal=self.proposal)
-        m = Machine(self.config, design, npages=self.npages, sva=self.sva, async_free=self.async_free, trace=trace)
-        wl = build(m, self.cpus, self.ops, self.only)
+        m = Machine(self.config, design, npages=self.pages(), sva=self.sva, async_free=self.async_free,
+                    trace=trace)
+        try:
+            wl = build(m, self.cpus, self.ops, self.only)
+        except OutOfMemory as exc:
+            raise InputError(f"the workload does not fit the emulated memory ({m.mem.npages} pages): {exc}") from None
         self.plan = wl.plan
         threads = dict(wl.programs)
         threads[WORKER] = ()

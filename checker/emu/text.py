@@ -37,14 +37,14 @@ def render(result: dict[str, Any], verbose: bool = True, full: bool = False) -> 
         sev = f.get("severity", "error").upper()
         out.append(f"{sev}:{f['kind']}: {f['message']} [{f['where']}]")
         if data.get("follows"):
-            out.append(f"  (after {data['follows']['kind']} [{data['follows']['where']}] in this schedule)")
+            out.append(f"  (after {data['follows']['kind']} [{data['follows']['where']}] on this schedule)")
         if verbose:
             out.extend(_schedule(data))
             out.extend(_bytes(data))
         out.append("")
     if later:
-        out.append(f"{len(later)} more finding(s) only in schedules where an error above came first "
-                   f"(consequences; --all or --json shows them in full):")
+        out.append(f"{len(later)} more finding(s), each after an error above about the same page or one "
+                   f"that corrupts memory (consequences; --all or --json shows them in full):")
         for f in later:
             sev = f.get("severity", "error").upper()
             out.append(f"  {sev}:{f['kind']}: [{f['where']}] after {f['data']['follows']['kind']}")
@@ -59,7 +59,7 @@ def _schedule(data: dict[str, Any]) -> list[str]:
     if not steps:
         return []
     bad = data.get("step")
-    out = [f"  schedule ({len(steps)} steps):"]
+    out = [f"  schedule ({len(steps)} step{'s' if len(steps) != 1 else ''}):"]
     for i, s in enumerate(steps, start=1):
         mark = ">" if bad is not None and i - 1 == bad else " "
         out.append(f"  {mark}{i:3} {s.get('thread', ''):7} {s.get('step', '')}")
