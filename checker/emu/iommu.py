@@ -37,38 +37,51 @@ class Iommu:
     def walk(self, va: int) -> list[str]:
         """One page walk for va; returns descriptions of newly cached entries."""
         m = self.m
-        tables = m.tables
-        levels = tables.levels
+        path = self._path(va)
         cache = self.cache
         start = 0
-        pfn = tables.root
-        for lv in range(len(levels) - 2, -1, -1):
-            hit = cache.get((lv, va >> levels[lv].shift))
+        pfn = m.tables.root
+        for lv in range(len(path) - 2, -1, -1):
+            hit = cache.get(path[lv][1])
             if hit is not None:
                 pfn = hit
                 start = lv + 1
                 break
         new: list[str] = []
-        for lv in range(start, len(levels)):
-            # through a stale cached entry the free itself was the report;
-            # through live tables a freed page is still linked (its own bug)
-            if m.mem.shadow[pfn] and lv > start:
-                m.report("iommu-use-after-free",
-                         f"the IOMMU walked VA {va:#x} into pfn {pfn:#x} ({m.role(pfn)}), which the allocator has freed: "
-                         f"it reads the page's new contents as {levels[lv].name} entries",
-                         pfn=pfn, where=f"iommu walk: {m.role(pfn, stable=True)}")
+        shadow = m.mem.shadow
+        contents = m.mem.contents
+        last = len(path) - 1
+        for lv in range(start, len(path)):
+            if shadow[pfn]:
+                # through a stale cached entry the free itself was the report;
+                # through live tables a freed page is still linked (its own bug)
+                if lv > start:
+                    name = m.facts.levels[lv].name
+                    m.report("iommu-use-after-free",
+                             f"the IOMMU walked VA {va:#x} into pfn {pfn:#x} ({m.role(pfn)}), which the allocator has "
+                             f"freed: it reads the page's new contents as {name} entries",
+                             pfn=pfn, where=f"iommu walk: {m.role(pfn, stable=True)}")
                 return new
-            if m.mem.shadow[pfn]:
-                return new
-            entry = m.mem.entries(pfn).get(levels[lv].index(va))
-            if entry is None or entry[0] != TABLE or lv == len(levels) - 1:
+            table = contents.get(pfn)
+            entry = table.get(path[lv][0]) if table is not None else None
+            if entry is None or entry[0] != TABLE or lv == last:
                 break
-            key = (lv, va >> levels[lv].shift)
+            key = path[lv][1]
             if cache.get(key) != entry[1]:
                 cache[key] = entry[1]
-                new.append(f"{levels[lv].name}[{levels[lv].index(va)}] of pfn {pfn:#x} -> pfn {entry[1]:#x}")
+                name = m.facts.levels[lv].name
+                new.append(f"{name}[{path[lv][0]}] of pfn {pfn:#x} -> pfn {entry[1]:#x}")
             pfn = entry[1]
         return new
+
+    def _path(self, va: int) -> list[tuple[int, tuple[int, int]]]:
+        """Per level: the entry index for va and the cache key (level, VA prefix)."""
+        paths = self.__dict__.setdefault("_paths", {})
+        path = paths.get(va)
+        if path is None:
+            levels = self.m.facts.levels
+            path = paths[va] = [(lv.index(va), (i, va >> lv.shift)) for i, lv in enumerate(levels)]
+        return path
 
     def invalidate(self) -> int:
         """iommu_sva_invalidate_kva_range(PAGE_OFFSET, TLB_FLUSH_ALL)."""

@@ -343,15 +343,13 @@ class Machine:
     def on_free(self, pfn: int, order: int) -> None:
         """A block passed free_pages_prepare() and is going back to the buddy
         lists: the IOMMU must not still cache a pointer to any of it."""
-        targets = set(self.st.iommu_cache.values()) if self.sva else ()
-        marks = {k[1] for k in self.st.marks} if self.st.marks else ()
+        end = pfn + (1 << order)
         kinds = self.st.kinds
-        for i in range(1 << order):
-            p = pfn + i
-            if kinds:
-                kinds.pop(p, None)
-            if p not in targets and p not in marks:
-                continue
+        for p in [p for p in kinds if pfn <= p < end]:
+            del kinds[p]
+        targets = {p for p in self.st.iommu_cache.values() if pfn <= p < end} if self.sva else set()
+        marks = {k[1] for k in self.st.marks if pfn <= k[1] < end}
+        for p in sorted(targets | marks):
             if p in targets:
                 users = [u for u in self.iommu.cached_users(p) if u not in self.st.reported_cache]
                 if users:

@@ -76,7 +76,7 @@ class Memory:
         # pfn -> {index: entry}; the inner dicts are never mutated in place
         self.contents: dict[int, dict[int, tuple]] = {}
         self.version = 0  # bumped when page contents or the shadow change
-        self._contents_hash: tuple[int, int] = (-1, 0)
+        self._contents_acc = 0  # XOR of hash((pfn, entries)) over the pages with contents
         self._kdata_next = 0
         self._stack_next = 0
         self.symbols: dict[int, str] = {}  # kdata/stack address -> C name (for messages)
@@ -148,10 +148,7 @@ class Memory:
                 hashes[pfn] = h
             self._acc = acc
             self._dirty.clear()
-        if self._contents_hash[0] != self.version:
-            self._contents_hash = (self.version, hash(frozenset(
-                (pfn, frozenset(c.items())) for pfn, c in self.contents.items())))
-        tables = self._contents_hash[1]
+        tables = self._contents_acc
         return hash((self._acc, bytes(self.kdata), bytes(self.stack), bytes(self.slab),
                      bytes(self.shadow), tables))
 
@@ -226,6 +223,9 @@ class Memory:
 
     def resolve(self, addr: int, nbytes: int) -> tuple[str, int]:
         """(region, byte offset) of an address, or Fault."""
+        off = addr - self.vmemmap
+        if off >= 0 and off + nbytes <= len(self.pages):
+            return "pages", off
         for region, base, buf in (("pages", self.vmemmap, self.pages), ("kdata", self.kdata_base, self.kdata),
                                   ("stack", self.stack_base, self.stack), ("slab", self.slab_base, self.slab)):
             if base <= addr and addr + nbytes <= base + len(buf):
@@ -296,26 +296,28 @@ class Memory:
     def entries(self, pfn: int) -> dict[int, tuple]:
         return self.contents.get(pfn, {})
 
+    def _put(self, pfn: int, new: dict[int, tuple] | None) -> None:
+        """Replace a page's contents (the dicts are never mutated in place)."""
+        old = self.contents.get(pfn)
+        if old is not None:
+            self._contents_acc ^= hash((pfn, frozenset(old.items())))
+            del self.contents[pfn]
+        if new:
+            self.contents[pfn] = new
+            self._contents_acc ^= hash((pfn, frozenset(new.items())))
+        self.version += 1
+
     def set_entry(self, pfn: int, index: int, entry: tuple | None) -> None:
-        old = self.contents.get(pfn, {})
-        new = dict(old)
+        new = dict(self.contents.get(pfn, {}))
         if entry is None:
             new.pop(index, None)
         else:
             new[index] = entry
-        if new:
-            self.contents[pfn] = new
-        else:
-            self.contents.pop(pfn, None)
-        self.version += 1
+        self._put(pfn, new)
 
     def zero_page(self, pfn: int) -> None:
-        if self.contents.pop(pfn, None) is not None:
-            self.version += 1
+        if pfn in self.contents:
+            self._put(pfn, None)
 
     def copy_page(self, dst: int, src: int) -> None:
-        if src in self.contents:
-            self.contents[dst] = self.contents[src]
-        else:
-            self.contents.pop(dst, None)
-        self.version += 1
+        self._put(dst, self.contents.get(src))
