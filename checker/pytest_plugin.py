@@ -7,7 +7,14 @@ descriptor tests, selectable per run and per test.
     @pytest.mark.pagebits_preset("i386-pae-sparsemem")
     def test_on_i386(pagebits_config): ...
 
+    @pytest.mark.pagebits_variant("sync", npages=512)
+    def test_sync_frees_at_once(pagebits_machine): ...
+
     pytest --pagebits-preset arm64-max        # or --pagebits-config /proc/config.gz
+
+Assertions that print what `pagebits check` would are in pagebits.testing;
+hypothesis strategies in pagebits.strategies; a RuleBasedStateMachine base
+for the allocator and the deferred free in pagebits.stateful.
 
 This module is imported at every pytest start-up, so it imports nothing from
 pagebits at module level: fixtures load the engine only when a test asks for
@@ -35,7 +42,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "pagebits_preset(name): run this test's pagebits fixtures on a preset")
     config.addinivalue_line("markers", "pagebits_config(path): run this test's pagebits fixtures on a .config")
     config.addinivalue_line("markers", "pagebits_set(**symbols): override config symbols for this test")
-    config.addinivalue_line("markers", "pagebits_variant(name): deferred-free design for pagebits_machine")
+    config.addinivalue_line("markers", "pagebits_variant(name, **machine_options): deferred-free design "
+                            "(pagebits simulate --variant) and Machine options (npages, sva, async_free) "
+                            "for pagebits_machine")
 
 
 def _selected_config(request: pytest.FixtureRequest) -> Any:
@@ -111,3 +120,22 @@ def pagebits_flags(pagebits_config: Any) -> Any:
     from pagebits.flags.packing import compute
 
     return compute(pagebits_config)
+
+
+@pytest.fixture
+def pagebits_machine(pagebits_config: Any, request: pytest.FixtureRequest) -> Any:
+    """A fresh emulator (pagebits.emu.Machine) on the selected config, running
+    the design of the pagebits_variant marker (default: upstream)."""
+    from pagebits.emu.machine import Machine
+    from pagebits.errors import InputError
+
+    mark = request.node.get_closest_marker("pagebits_variant")
+    variant = mark.args[0] if mark is not None and mark.args else "upstream"
+    options = dict(mark.kwargs) if mark is not None else {}
+    try:
+        return Machine(pagebits_config, variant, **options)
+    except InputError as exc:
+        problem = str(exc)
+    except TypeError as exc:  # an option Machine does not take
+        problem = f"pagebits_variant: {exc}"
+    pytest.fail(f"pagebits: {problem}", pytrace=False)

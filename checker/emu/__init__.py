@@ -6,7 +6,7 @@ of a variant (or a user's marking proposal) and an IOMMU doing SVA, with the
 CPUs and the worker explored as interleaving threads.
 
 - `Machine(config, variant)`: the machine and its Python API (pagebits.emu.machine)
-- `simulate(config, variant, ...)`: a whole run, JSON-ready (pagebits.emu.simulate)
+- `pagebits.emu.simulate.simulate(config, variant, ...)`: a whole run, JSON-ready
 - `VARIANTS`: the designs by CLI name (pagebits.emu.variants)
 - `pagebits.emu.lifecycle.run_proposal(proposal, config)`: lifecycle findings for `check`
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Machine", "VARIANTS", "simulate"]
+__all__ = ["Machine", "VARIANTS"]
 
 
 def __getattr__(name: str) -> Any:
@@ -28,8 +28,4 @@ def __getattr__(name: str) -> Any:
         from pagebits.emu.variants import VARIANTS
 
         return VARIANTS
-    if name == "simulate":
-        from pagebits.emu.simulate import simulate
-
-        return simulate
     raise AttributeError(name)

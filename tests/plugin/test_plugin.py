@@ -68,3 +68,59 @@ def test_plugin_does_not_import_engine_at_startup(pytester: pytest.Pytester) -> 
             assert "construct" not in sys.modules and "yaml" not in sys.modules
     """)
     pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_machine_fixture_and_variant_marker(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import pytest
+
+        def test_default(pagebits_machine):
+            assert pagebits_machine.design.name == "upstream"
+            assert pagebits_machine.facts.sizeof_page == 64
+
+        @pytest.mark.pagebits_preset("i386-pae-sparsemem")
+        @pytest.mark.pagebits_variant("sync", npages=96)
+        def test_variant(pagebits_machine):
+            m = pagebits_machine
+            assert m.design.name == "sync" and m.mem.npages == 96 and m.facts.sizeof_page == 40
+            pfn = m.alloc_pages(1, comp=True)
+            m.free_pages(pfn, 1)
+            assert m.findings == []
+    """)
+    pytester.runpytest_subprocess("-q").assert_outcomes(passed=2)
+
+
+def test_machine_fixture_bad_marker(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.pagebits_variant("tree-lists")
+        def test_typo(pagebits_machine):
+            pass
+
+        @pytest.mark.pagebits_variant("sync", pages=3)
+        def test_bad_option(pagebits_machine):
+            pass
+    """)
+    result = pytester.runpytest_subprocess("-q")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*pagebits: unknown variant 'tree-lists'*three-lists*",
+                                 "*pagebits: pagebits_variant:*pages*"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_helpers_fail_with_the_check_output(pytester: pytest.Pytester) -> None:
+    """What a user sees when the bit is taken: pagebits check's text in the report."""
+    pytester.makepyfile("""
+        from pagebits.testing import assert_bit_free
+
+        def test_taken():
+            assert_bit_free("PG_head", "x86_64-6.18", word="ptdesc.pt_flags", kind="kernel-pgtable",
+                            name="PT_mine")
+    """)
+    result = pytester.runpytest_subprocess("-q")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*PT_mine = PG_head in ptdesc.pt_flags (kernel-pgtable) is not free on 1 of 1*",
+                                 "*UNSAFE: PT_mine = PG_head in ptdesc.pt_flags (kernel-pgtable)*",
+                                 "*checked 1 config (x86_64-6.18*",
+                                 "*ERROR ptdesc.pt_flags bit 6 is PG_head*"])

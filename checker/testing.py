@@ -1,0 +1,175 @@
+"""Assertions for users' own tests of a page-descriptor idea.
+
+A failed assertion should teach, not just fail: each helper raises an
+AssertionError whose message is what the matching command prints (`pagebits
+check`, `pagebits btf verify`, `pagebits simulate`), so the counterexample
+config and the colliding thing are in the pytest report::
+
+    from pagebits.testing import assert_bit_free, assert_layout_matches, assert_no_findings
+
+    def test_my_bit():
+        assert_bit_free("BIT(NR_PAGEFLAGS)", word="ptdesc.pt_flags", kind="kernel-pgtable")
+
+Each helper returns the result it judged, so a test can go on asserting on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["assert_bit_free", "assert_layout_matches", "assert_no_findings", "as_proposal"]
+
+# where a failure message stops listing (the whole text is in the returned result)
+MAX_LISTED = 12
+
+
+def as_proposal(proposal: Any, *, word: str | None = None, kind: str | None = None,
+                name: str | None = None) -> Any:
+    """A Proposal from what a test has at hand: a Proposal, a C expression
+    (with `word=`), or the path of a proposal YAML file. `name` is the new
+    name the patch gives the bit (`check --as`): without it an existing flag
+    name means that flag's own use, as in `pagebits check`."""
+    from dataclasses import replace
+
+    from pagebits.proposal import Proposal, load_proposal, validate
+
+    if isinstance(proposal, Path) or (isinstance(proposal, str) and proposal.endswith((".yaml", ".yml"))):
+        p = load_proposal(proposal)
+    elif isinstance(proposal, Proposal):
+        p = proposal
+    elif isinstance(proposal, str | int):
+        if word is None:
+            raise TypeError("a C expression needs word='STRUCT.FIELD' (e.g. word='ptdesc.pt_flags')")
+        p = Proposal(expr=str(proposal), word=word)
+    else:
+        raise TypeError(f"cannot make a proposal of {type(proposal).__name__}")
+    updates = {k: v for k, v in (("word", word), ("kind", kind), ("name", name)) if v is not None}
+    return validate(replace(p, **updates) if updates else p)
+
+
+def _targets(configs: Any) -> list[tuple[str, Any]]:
+    """("config"|"domain", object) pairs: None is the default domain, a str a
+    domain or preset name, a Config one config, an iterable several."""
+    from pagebits.kconfig.config import Config
+    from pagebits.kconfig.domain import Domain, domain_names, load_domain
+    from pagebits.kconfig.presets import preset
+
+    if configs is None:
+        return [("domain", load_domain("default"))]
+    if isinstance(configs, Config):
+        return [("config", configs)]
+    if isinstance(configs, Domain):
+        return [("domain", configs)]
+    if isinstance(configs, str):
+        if configs in domain_names():
+            return [("domain", load_domain(configs))]
+        return [("config", preset(configs))]
+    if isinstance(configs, Iterable):
+        out: list[tuple[str, Any]] = []
+        for item in configs:
+            out.extend(_targets(item))
+        return out
+    raise TypeError(f"configs must be a Config, a domain or preset name, a Domain or a list, not "
+                    f"{type(configs).__name__}")
+
+
+def assert_bit_free(proposal: Any, configs: Any = None, *, word: str | None = None, kind: str | None = None,
+                    name: str | None = None, lifecycle: bool = True) -> list[Any]:
+    """Prove `proposal` free on `configs` (default: every valid config of the
+    default domain); on failure the message is `pagebits check`'s output for
+    the first unsafe target: the verdict, each finding with its counterexample
+    config and the colliding thing. Returns the CheckResults."""
+    from pagebits.prover import check
+    from pagebits.prover.text import render
+
+    p = as_proposal(proposal, word=word, kind=kind, name=name)
+    results = []
+    for what, target in _targets(configs):
+        if what == "config":
+            result = check(p, config=target, source=target.label(), lifecycle=lifecycle)
+        else:
+            result = check(p, domain=target, source=f"domain {target.name}", lifecycle=lifecycle)
+        results.append(result)
+    unsafe = [r for r in results if r.verdict == "unsafe"]
+    if unsafe:
+        head = f"{p.label()} is not free on {len(unsafe)} of {len(results)} target(s) checked; " \
+               f"pagebits check says:\n\n"
+        raise AssertionError(head + render(unsafe[0]))
+    return results
+
+
+def assert_layout_matches(layout: Any, btf: Any, *, config: Any = None) -> list[Any]:
+    """`layout` (a resolved Layout, or a struct name with `config=`) must equal
+    the struct of the same name in `btf` (a path: raw blob, ELF vmlinux,
+    /sys/kernel/btf/vmlinux; or an open Btf) member for member, as `pagebits
+    btf verify` compares them. Returns the findings (empty)."""
+    from pagebits.btf import open_btf
+    from pagebits.btf.reader import Btf
+    from pagebits.btf.render import layout_of
+    from pagebits.btf.verify import compare_layouts
+
+    if isinstance(layout, str):
+        if config is None:
+            raise TypeError("a struct name needs config= (a Config or a preset name)")
+        from pagebits.kconfig.presets import preset
+        from pagebits.layout.registry import layouts
+
+        layout = layouts().resolve(layout, preset(config) if isinstance(config, str) else config)
+    source = btf if isinstance(btf, Btf) else open_btf(btf)
+    theirs = layout_of(source, layout.struct)
+    if theirs is None:
+        raise AssertionError(f"struct {layout.struct} is not in the BTF {source.file}")
+    label = layout.config.label() if layout.config is not None else (layout.source or layout.struct)
+    found, compared = compare_layouts(layout, theirs, label)
+    if found:
+        lines = [f.line() for f in found]
+        more = len(lines) - MAX_LISTED
+        text = "\n".join(lines[:MAX_LISTED]) + (f"\n... and {more} more" if more > 0 else "")
+        raise AssertionError(f"struct {layout.struct}: {len(found)} difference(s) from the BTF "
+                             f"{source.file} ({compared} members compared); pagebits btf verify says:\n{text}")
+    return found
+
+
+def assert_no_findings(simulation: Any, *, kinds: Iterable[str] | None = None, errors_only: bool = True) -> None:
+    """No findings in `simulation`: a Machine (its findings so far), a
+    `simulate()` result, a CheckResult or a list of Findings. `kinds` limits
+    the check to those finding kinds; warnings and notes pass unless
+    errors_only=False. The message is what `pagebits simulate` prints."""
+    wanted = set(kinds) if kinds is not None else None
+    if isinstance(simulation, dict) and "findings" in simulation and "machine" in simulation:
+        _simulation_result(simulation, wanted, errors_only)
+        return
+    findings = _findings_of(simulation)
+    bad = [f for f in findings if (wanted is None or f.kind in wanted)
+           and (not errors_only or f.severity == "error")]
+    if bad:
+        lines = []
+        for f in bad[:MAX_LISTED]:
+            lines.append(f.line())
+            steps = (f.data or {}).get("schedule") or []
+            lines.extend(f"    {s.get('thread', '?')}: {s.get('step', '')}" for s in steps if isinstance(s, dict))
+        more = len(bad) - MAX_LISTED
+        if more > 0:
+            lines.append(f"... and {more} more")
+        raise AssertionError(f"{len(bad)} finding(s):\n" + "\n".join(lines))
+
+
+def _findings_of(obj: Any) -> list[Any]:
+    from pagebits.findings import Finding
+
+    if hasattr(obj, "findings") and not isinstance(obj, dict | list):
+        obj = obj.findings  # Machine (property) or CheckResult (list)
+    if isinstance(obj, list) and all(isinstance(f, Finding) for f in obj):
+        return obj
+    raise TypeError("assert_no_findings takes a Machine, a simulate() result, a CheckResult or a list of Findings")
+
+
+def _simulation_result(result: dict[str, Any], wanted: set[str] | None, errors_only: bool) -> None:
+    from pagebits.emu.text import render
+
+    bad = [f for f in result["findings"] if (wanted is None or f["kind"] in wanted)
+           and (not errors_only or f.get("severity", "error") == "error")]
+    if bad:
+        raise AssertionError(f"{len(bad)} finding(s); pagebits simulate says:\n\n" + render(result))
