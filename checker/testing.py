@@ -81,6 +81,7 @@ def assert_bit_free(proposal: Any, configs: Any = None, *, word: str | None = No
     default domain); on failure the message is `pagebits check`'s output for
     the first unsafe target: the verdict, each finding with its counterexample
     config and the colliding thing. Returns the CheckResults."""
+    __tracebackhide__ = True  # pytest: the failure points at the test, not here
     from pagebits.prover import check
     from pagebits.prover.text import render
 
@@ -105,6 +106,7 @@ def assert_layout_matches(layout: Any, btf: Any, *, config: Any = None) -> list[
     the struct of the same name in `btf` (a path: raw blob, ELF vmlinux,
     /sys/kernel/btf/vmlinux; or an open Btf) member for member, as `pagebits
     btf verify` compares them. Returns the findings (empty)."""
+    __tracebackhide__ = True  # pytest: the failure points at the test, not here
     from pagebits.btf import open_btf
     from pagebits.btf.reader import Btf
     from pagebits.btf.render import layout_of
@@ -137,6 +139,7 @@ def assert_no_findings(simulation: Any, *, kinds: Iterable[str] | None = None, e
     `simulate()` result, a CheckResult or a list of Findings. `kinds` limits
     the check to those finding kinds; warnings and notes pass unless
     errors_only=False. The message is what `pagebits simulate` prints."""
+    __tracebackhide__ = True  # pytest: the failure points at the test, not here
     wanted = set(kinds) if kinds is not None else None
     if isinstance(simulation, dict) and "findings" in simulation and "machine" in simulation:
         _simulation_result(simulation, wanted, errors_only)
@@ -167,6 +170,7 @@ def _findings_of(obj: Any) -> list[Any]:
 
 
 def _simulation_result(result: dict[str, Any], wanted: set[str] | None, errors_only: bool) -> None:
+    __tracebackhide__ = True  # pytest: the failure points at the test, not here
     from pagebits.emu.text import render
 
     bad = [f for f in result["findings"] if (wanted is None or f["kind"] in wanted)
