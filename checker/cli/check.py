@@ -65,10 +65,11 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
 
     if report_dir is not None:
         try:
-            from pagebits.report.api import write_check_report  # type: ignore[import-not-found]
+            from pagebits.report.api import check_output_dir, write_check_report
         except ImportError:
             raise click.UsageError("--report needs the report writer (pagebits.report.api), which is not "
                                    "available in this installation") from None
+        check_output_dir(report_dir)  # a directory that cannot be written fails now, not after the proof
     else:
         write_check_report = None
 

@@ -104,7 +104,7 @@ def simulate(variant: str, proposal_file: str | None, preset: str | None, config
         unknown = [o for o in only if o not in SETUP]
         if unknown:
             raise InputError(f"--only: unknown operation {unknown[0]!r} (known: {', '.join(SETUP)})")
-    report_api = _report_api() if report_dir else None
+    report_api = _report_api(report_dir) if report_dir else None
     schedule = _read_schedule(replay_file, finding_index) if replay_file else None
 
     progress = _Progress(schedules if mode == "random" else max_states) if sys.stderr.isatty() else None
@@ -116,15 +116,17 @@ def simulate(variant: str, proposal_file: str | None, preset: str | None, config
     finally:
         if progress is not None:
             progress.close()
+    written = []
+    if report_api is not None and report_dir is not None:
+        written = [str(p) for p in report_api(result, report_dir, fmt)]
     if as_json:
-        emit_json(result)
+        emit_json({**result, "report_files": written} if written else result)
     else:
         from pagebits.emu.text import render
 
         click.echo(render(result, verbose=not brief, full=show_all))
-    if report_api is not None and report_dir is not None:
-        for path in report_api(result, report_dir, fmt):
-            click.echo(f"wrote {path}", err=True)
+        for path in written:
+            click.echo(f"report: {path}")
     return EXIT_FINDINGS if result["verdict"] == "UNSAFE" else EXIT_OK
 
 
@@ -172,10 +174,11 @@ def _read_schedule(path: str, finding: int) -> tuple[str, ...]:
     return schedule_from_json(doc, finding, path)
 
 
-def _report_api() -> Any:
+def _report_api(report_dir: str) -> Any:
     try:
-        from pagebits.report.api import write_simulation_report
+        from pagebits.report.api import check_output_dir, write_simulation_report
     except (ImportError, AttributeError):
         raise click.UsageError("--report needs the report engine (pagebits.report.api.write_simulation_report), "
                                "which this installation does not have") from None
+    check_output_dir(report_dir)  # a directory that cannot be written fails now, not after the run
     return write_simulation_report

@@ -221,13 +221,14 @@ def free_bits_chart(hist: dict[str, Counter[int]], title: str, subtitle: str = "
 
 
 def timeline(steps: Sequence[dict[str, Any]], title: str, bad_step: int | None = None) -> str:
-    """One lane per actor (CPU, worker, IOMMU ...), one box per step, the failing step in red."""
+    """One lane per actor (CPU, worker, IOMMU ...), one box per step numbered from 1 (as the
+    text output numbers them), the failing step (a 0-based index) in red."""
     lanes: list[str] = []
     for s in steps:
         if s["actor"] not in lanes:
             lanes.append(s["actor"])
-    lane_h, left, top = 58, 110, 50
-    step_w = 150
+    lane_h, left, top = 66, 110, 50
+    step_w = 170
     width = left + max(1, len(steps)) * step_w + 20
     height = top + len(lanes) * lane_h + 30
     svg = Svg(width, height, title, "timeline")
@@ -240,15 +241,30 @@ def timeline(steps: Sequence[dict[str, Any]], title: str, bad_step: int | None =
         x = left + k * step_w
         y = top + lanes.index(s["actor"]) * lane_h
         is_bad = bad_step is not None and k == bad_step
-        svg.rect(x + 4, y + 8, step_w - 8, lane_h - 16, "#fee0d2" if is_bad else "#deebf7",
+        svg.rect(x + 4, y + 7, step_w - 8, lane_h - 14, "#fee0d2" if is_bad else "#deebf7",
                  PALETTE["hit"] if is_bad else "#6baed6", 2.5 if is_bad else 1, title=s["full"], css="step", rx=5)
-        for j, ln in enumerate(wrap(s["label"], 22)[:2]):
-            svg.text(x + 10, y + 24 + j * 13, ln, 10.5, css="steplabel")
-        svg.text(x + step_w / 2, top - 8, f"{k}", 10, "middle", PALETTE["muted"])
+        for j, ln in enumerate(clip_lines(s["label"], 25, 3)):
+            svg.text(x + 10, y + 22 + j * 13, ln, 10.5, css="steplabel")
+        svg.text(x + step_w / 2, top - 8, f"{k + 1}", 10, "middle", PALETTE["muted"])
         if k:
             svg.line(x, top - 4, x, height - 26, "#e0e0e0", 1, "3 3")
     svg.text(left, height - 10, "step", 10.5, fill=PALETTE["muted"])
     return svg.render()
+
+
+def clip_lines(text: str, width: int, lines: int) -> list[str]:
+    """`text` wrapped to `lines` lines of at most `width` characters: words longer than a
+    line are cut, and an ellipsis marks text left out."""
+    out: list[str] = []
+    for ln in wrap(text, width):
+        while len(ln) > width:
+            out.append(ln[:width])
+            ln = ln[width:]
+        out.append(ln)
+    if len(out) > lines:
+        out = out[:lines]
+        out[-1] = out[-1][:width - 1] + "\u2026"
+    return out
 
 
 def flags_strips(rows: Sequence[tuple[str, FlagsWord]], title: str, subtitle: str = "") -> str:
@@ -297,4 +313,53 @@ def flags_strips(rows: Sequence[tuple[str, FlagsWord]], title: str, subtitle: st
         svg.rect(lx, ly - 10, 14, 12, "url(#hatch)" if role == "gap" else PALETTE[role])
         svg.text(lx + 19, ly, label, 11)
         lx += 34 + len(label) * 6.8
+    return svg.render()
+
+
+def word_map(bits: int, spans: Sequence[tuple[str, int, int, str]], rows: Sequence[tuple[str, int]], title: str,
+             highlight: Iterable[int] = (), subtitle: str = "") -> str:
+    """A `bits`-wide word, MSB on the left: named spans (label, msb, lsb, colour) on top,
+    then one row of 0/1 cells per (label, value), the highlighted bits outlined in red."""
+    hits = set(highlight)
+    cell_w, cell_h, label_w, left = 28, 26, 190, 16
+    top = 76
+    width = left + label_w + bits * cell_w + 16
+    height = top + len(rows) * (cell_h + 8) + 58
+    svg = Svg(width, height, title, "wordmap")
+    svg.text(left, 20, title, 15, weight="600")
+    if subtitle:
+        svg.text(left, 38, subtitle, 11.5, fill=PALETTE["muted"])
+    x0 = left + label_w
+
+    def x_of(bit: int) -> float:
+        return x0 + (bits - 1 - bit) * cell_w
+
+    for label, msb, lsb, colour in spans:
+        xa, xb = x_of(msb) + 1, x_of(lsb) + cell_w - 1
+        svg.rect(xa, top - 24, xb - xa, 16, colour, title=f"bits {msb}-{lsb}: {label}", css="span")
+        room = xb - xa - 6
+        text = f"{label} {msb}-{lsb}"
+        shown = next((t for t in (text, label, "") if len(t) * 6.4 <= room), "")
+        if shown:
+            svg.text((xa + xb) / 2, top - 12, shown, 10.5, "middle", weight="600", css="spanlabel")
+    for r, (label, value) in enumerate(rows):
+        y = top + r * (cell_h + 8)
+        svg.text(left, y + cell_h / 2 + 4, label, 11.5, css="rowlabel")
+        for bit in range(bits - 1, -1, -1):
+            on = value >> bit & 1
+            x = x_of(bit)
+            svg.rect(x + 1, y, cell_w - 2, cell_h, "#6baed6" if on else "#f0f0f0",
+                     title=f"{label}: bit {bit} = {on}", css="bit")
+            svg.text(x + cell_w / 2, y + cell_h / 2 + 4, str(on), 11, "middle", "#ffffff" if on else PALETTE["muted"])
+            if bit in hits:
+                svg.rect(x - 1, y - 2, cell_w + 2, cell_h + 4, "none", PALETTE["hit"], 2.5)
+    ylab = top + len(rows) * (cell_h + 8) + 10
+    for bit in range(bits - 1, -1, -1):
+        if bit % 4 == 3 or bit == 0 or bit in hits:
+            svg.text(x_of(bit) + cell_w / 2, ylab, str(bit), 9.5, "middle", PALETTE["muted"])
+    ly = height - 14
+    svg.rect(left, ly - 10, 14, 12, "#6baed6")
+    svg.text(left + 19, ly, "bit set", 11)
+    svg.rect(left + 80, ly - 10, 14, 12, "none", PALETTE["hit"], 2.5)
+    svg.text(left + 99, ly, "bit in question", 11)
     return svg.render()

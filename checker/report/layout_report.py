@@ -23,7 +23,7 @@ COLUMN_HEADERS = {"page_sep": "memdesc RFC\n(page_sep)", "page_memdesc": "memdes
 
 
 def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:80] or "report"
+    return re.sub(r"[^A-Za-z0-9_.]+", "-", text).strip("-")[:80] or "report"
 
 
 def domain_histogram(domain_name: str) -> tuple[dict[str, Counter[int]], int, int, int]:

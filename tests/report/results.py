@@ -37,7 +37,7 @@ SIM_UNSAFE = {
         "kind": "memdesc-clobbered",
         "message": "list_del(&page->lru) wrote LIST_POISON2 over page->memdesc",
         "config": "x86_64-6.18",
-        "where": "step 4",
+        "where": "step 5",
         "data": {
             "schedule": [
                 {"cpu": 0, "op": "pagetable_alloc", "page": 3},

@@ -18,11 +18,11 @@ from report.results import CHECK_SAFE, CHECK_UNSAFE, SIM_SAFE, SIM_UNSAFE
 def test_check_report_html(tmp_path):
     (path,) = api.write_check_report(copy.deepcopy(CHECK_UNSAFE), str(tmp_path), "html")
     html = path.read_text()
-    assert path.name == "check-BIT-NR_PAGEFLAGS.html"
+    assert path.name == "check-ASYNC_PGTABLE_FREE_DTOR-ptdesc.pt_flags.html"
     assert "UNSAFE" in html and "116,736 configs checked" in html and "39,296 unsafe" in html
     assert "stale-after-free" in html and "elapsed_seconds" in html  # extra keys shown, not dropped
     # the counterexample configs drawn with the bit in question
-    assert "Counterexample: x86_64-maxsmp" in html
+    assert "<strong>1. collision</strong> on <code>x86_64-maxsmp</code>" in html
     assert "bit 25: LRU_REFS (the bit in question)" in html
     assert "alloc tag (boot option)" in html  # the --set overrides of the label were applied
 
@@ -53,8 +53,8 @@ def test_simulation_report_timeline(tmp_path):
     svg = re.search(r'<svg[^>]*class="timeline".*?</svg>', html, re.S).group(0)
     for lane in ("CPU0", "CPU1", "worker", "iommu"):
         assert f">{lane}</text>" in svg
-    # the failing step (where: "step 4") is the red one
-    assert svg.count('stroke="#de2d26"') == 1 and "step 4: CPU1: list_del" in svg
+    # the failing step (where: "step 5", numbered from 1 as printed) is the red one
+    assert svg.count('stroke="#de2d26"') == 1 and "step 5: CPU1: list_del" in svg
     # before/after with the changed fields marked and poison named
     assert "0xdead000000000122 (LIST_POISON2)" in html
     assert '<tr class="bad"><td>memdesc</td>' in html

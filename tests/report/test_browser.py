@@ -73,3 +73,16 @@ def test_check_and_simulation_reports_render(browser, reports):
     assert all(s["cls"] == "flagsmap" for s in svgs) and "LRU_GEN" in svgs[0]["text"]
     (timeline,) = load(browser, reports["sim"])
     assert timeline["cls"] == "timeline" and "list_del" in timeline["text"]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (Path(__file__).resolve().parents[2] / "reports").glob("*.html")
+                                        if p.name.startswith(("check-", "simulate-"))))
+def test_committed_check_and_simulation_examples_render(browser, name):
+    """Every committed check/simulate example loads cleanly, fits a laptop screen, and
+    its pictures (flags maps, page_type word, timelines) are laid out with their text."""
+    browser.load(Path(__file__).resolve().parents[2] / "reports" / name)
+    assert browser.problems() == []
+    assert browser.evaluate("document.documentElement.scrollWidth") <= 1366
+    for svg in browser.evaluate(MEASURE):
+        assert svg["w"] > 100 and svg["h"] > 50, (name, svg["cls"])
+        assert svg["texts"] and svg["texts_laid_out"] == svg["texts"], (name, svg["cls"])
