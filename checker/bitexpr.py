@@ -342,8 +342,11 @@ class _Eval:
         m = re.match(r"^(0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+)([uUlL]*)$", text)
         assert m
         digits, suffix = m.group(1), m.group(2).lower()
-        value = int(digits, 0) if not (digits.startswith("0") and digits.isdigit() and len(digits) > 1) else int(
-            digits, 8)
+        try:
+            value = int(digits, 0) if not (digits.startswith("0") and digits.isdigit() and len(digits) > 1) else int(
+                digits, 8)
+        except ValueError:  # 08, 09 (not octal); thousands of digits
+            raise BitExprError(f"in {self.text!r}: invalid integer constant {text[:20]!r}") from None
         unsigned = "u" in suffix
         longs = suffix.count("l")
         decimal = digits.isdigit() and not (digits.startswith("0") and len(digits) > 1)

@@ -48,15 +48,26 @@ def ilog2(n: int) -> int:
     return n.bit_length() - 1
 
 
+# C leaves shifts by the width or more undefined; a bound far above any width keeps a
+# hostile `1 << 40000000000` in a layout file from allocating gigabytes
+MAX_SHIFT = 4096
+
+
+def _shl(x: int, n: int) -> int:
+    if isinstance(n, int) and n > MAX_SHIFT:
+        raise ExprError(f"shift count {n} is too large")
+    return x << n
+
+
 FUNCTIONS: dict[str, Callable[..., int]] = {
     "max": max,
     "min": min,
     "order_base_2": order_base_2,
     "ilog2": ilog2,
-    "BIT": lambda n: 1 << n,
+    "BIT": lambda n: _shl(1, n),
     # BIT() of a flag that may be unconfigured (its value then reads -1): 0, as the
     # kernel's __PG_HWPOISON / __PG_MLOCKED are 0 without their Kconfig option
-    "BIT_IF": lambda n: 0 if n < 0 else 1 << n,
+    "BIT_IF": lambda n: 0 if n < 0 else _shl(1, n),
 }
 
 _TOKEN = re.compile(
@@ -184,9 +195,13 @@ class _Parser:
     def primary(self) -> Node:
         tok = self.take()
         if tok.kind == "num":
-            return Node("num", int(tok.text, 0), (), tok.pos)
+            return Node("num", _number(tok), (), tok.pos)
         if tok.kind == "str":
-            return Node("str", bytes(tok.text[1:-1], "utf-8").decode("unicode_escape"), (), tok.pos)
+            try:
+                text = bytes(tok.text[1:-1], "utf-8").decode("unicode_escape")
+            except UnicodeError as exc:
+                raise ExprError(f"bad string {tok.text!r}: {exc.reason}", tok.pos) from None
+            return Node("str", text, (), tok.pos)
         if tok.kind == "ident":
             if self.peek().text == "(":
                 if tok.text not in FUNCTIONS:
@@ -206,6 +221,18 @@ class _Parser:
             self.expect(")")
             return node
         raise ExprError(f"unexpected {tok.text or 'end of expression'!r}", tok.pos)
+
+
+def _number(tok: Token) -> int:
+    """A C integer constant: 0x hex, a leading 0 is octal (0644; 08 is an error), else decimal."""
+    text = tok.text
+    try:
+        if len(text) > 1 and text[0] == "0" and text[1] not in "xX":
+            return int(text, 8)
+        return int(text, 0)
+    except ValueError:
+        what = "octal constant" if text[0] == "0" else "number"
+        raise ExprError(f"invalid {what} {text[:20]!r}", tok.pos) from None
 
 
 def _symbols(node: Node, out: set[str]) -> None:
@@ -279,7 +306,7 @@ def _compile(node: Node) -> Callable[[Env], Value]:
         "-": lambda x, y: x - y,  # type: ignore[operator]
         "*": lambda x, y: x * y,  # type: ignore[operator]
         "%": lambda x, y: x % y,  # type: ignore[operator]
-        "<<": lambda x, y: x << y,  # type: ignore[operator]
+        "<<": _shl,
         ">>": lambda x, y: x >> y,  # type: ignore[operator]
         "&": lambda x, y: x & y,  # type: ignore[operator]
         "|": lambda x, y: x | y,  # type: ignore[operator]
@@ -326,6 +353,8 @@ def _py(node: Node) -> str:
         return f"(1 if (_t({a}) or _t({b})) else 0)"
     if sym == "/":
         return f"_d({a}, {b})"
+    if sym == "<<":
+        return f"_s({a}, {b})"
     if sym in ("<", "<=", ">", ">=", "==", "!="):
         return f"(1 if ({a} {sym} {b}) else 0)"
     return f"({a} {_PY_BINARY[sym]} {b})"
@@ -333,7 +362,7 @@ def _py(node: Node) -> str:
 
 def _compile_py(node: Node) -> Callable[[Env], Value]:
     src = f"lambda _e: {_py(node)}"
-    scope = {"__builtins__": {}, "_t": _truth, "_f": FUNCTIONS, "_d": _cdiv}
+    scope = {"__builtins__": {}, "_t": _truth, "_f": FUNCTIONS, "_d": _cdiv, "_s": _shl}
     return eval(compile(src, "<pagebits-expr>", "eval"), scope)  # noqa: S307 - generated from our AST
 
 
@@ -344,14 +373,17 @@ class Expr:
 
     def __init__(self, text: str):
         self.text = text.strip()
-        self.tree = _Parser(self.text).parse()
-        syms: set[str] = set()
-        _symbols(self.tree, syms)
-        self.symbols = frozenset(syms)
         try:
-            self._fn = _compile_py(self.tree)
-        except (RecursionError, MemoryError, SyntaxError):
-            self._fn = _compile(self.tree)
+            self.tree = _Parser(self.text).parse()
+            syms: set[str] = set()
+            _symbols(self.tree, syms)
+            self.symbols = frozenset(syms)
+            try:
+                self._fn = _compile_py(self.tree)
+            except (RecursionError, MemoryError, SyntaxError):
+                self._fn = _compile(self.tree)
+        except RecursionError:
+            raise ExprError("expression nested too deeply") from None
 
     def __call__(self, env: Env) -> Value:
         try:
@@ -362,6 +394,8 @@ class Expr:
             raise ExprError(f"unknown symbol {exc.args[0]!r} in {self.text!r}") from None
         except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
             raise ExprError(f"cannot evaluate {self.text!r}: {exc}") from None
+        except RecursionError:
+            raise ExprError(f"cannot evaluate {self.text[:40]!r}...: nested too deeply") from None
 
     def truth(self, env: Env) -> bool:
         return _truth(self(env))

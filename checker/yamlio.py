@@ -85,8 +85,12 @@ def load_text(text: str, name: str) -> Any:
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "malformed YAML"
         raise InputError(f"YAML error: {problem}", file=name, line=line) from None
+    except yaml.reader.ReaderError as exc:
+        # a NUL or other unprintable character: str(exc) is two lines ('in "<unicode string>"')
+        line = text.count("\n", 0, exc.position) + 1
+        raise InputError(f"YAML error: {str(exc).splitlines()[0]}", file=name, line=line) from None
     except yaml.YAMLError as exc:
-        raise InputError(f"YAML error: {exc}", file=name) from None
+        raise InputError(f"YAML error: {' '.join(str(exc).split())}", file=name) from None
     except RecursionError:
         raise InputError("YAML nesting too deep", file=name) from None
 

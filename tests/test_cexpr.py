@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pagebits.cexpr import Expr, ExprError, order_base_2
@@ -24,6 +24,8 @@ from pagebits.cexpr import Expr, ExprError, order_base_2
         ("X ? Y : 3", {"X": 0}, 3),  # the untaken arm is not evaluated
         ("max(1, min(5, 9))", {}, 5),
         ("BIT_IF(PG_x) | BIT(2)", {"PG_x": -1}, 4),
+        ("0644", {}, 420),  # a leading 0 is octal, as in C
+        ("01 + 00", {}, 1),
     ],
 )
 def test_eval(text: str, env: dict, want: int) -> None:
@@ -43,11 +45,28 @@ def test_syntax_errors(text: str) -> None:
         Expr(text)
 
 
+# found by `--hypothesis-profile=fuzz`: these raised ValueError/UnicodeDecodeError/RecursionError
+# (an "internal error" through `pagebits show --layout`) or allocated gigabytes
+@pytest.mark.parametrize("text, message", [
+    ("08", "invalid octal constant"),
+    ("1" * 5000, "invalid number"),
+    ('"\\x"', "bad string"),
+    ("(" * 3000 + "1" + ")" * 3000, "nested too deeply"),
+    ("1" + " + 1" * 2000, "nested too deeply"),
+    ("1 << 40000000000", "shift count 40000000000 is too large"),
+    ("BIT(1 << 20)", "shift count"),
+])
+def test_hostile_expressions_are_expr_errors(text: str, message: str) -> None:
+    with pytest.raises(ExprError, match=message):
+        Expr(text)({})
+
+
 def test_order_base_2() -> None:
     assert [order_base_2(n) for n in (0, 1, 2, 3, 4, 5, 256, 257)] == [0, 0, 1, 2, 2, 3, 8, 9]
 
 
-@given(st.text(alphabet="AB01()!&|?:<>=+-*/%~^ ,\"x", max_size=30))
+@given(st.text(alphabet="AB0189()!&|?:<>=+-*/%~^ ,\"\\xN", max_size=30))
+@example("01")  # int("01", 0) raised ValueError
 def test_fuzz_parse_never_crashes(text: str) -> None:
     """Any input parses or raises ExprError; evaluation raises only ExprError."""
     try:

@@ -167,6 +167,8 @@ def _read_schedule(path: str, finding: int) -> tuple[str, ...]:
         text = open(path, encoding="utf-8").read()  # noqa: SIM115
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", file=path) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", file=path) from None
     try:
         doc = json.loads(text)
     except ValueError as exc:

@@ -313,8 +313,13 @@ def decode_record(record: DumpRecord, number: int, *, config: Config | None, bit
         choice = ConfigChoice(config, "given", f"config given: {config.label()}")
     else:
         bare_size = len(words) * wb if record.bare and len(words) * wb <= 96 else None
-        choice = choose_config(record.flags_value, record.flags_text, bits, big_endian, size or bare_size,
-                               words + record.head_words())
+        try:
+            choice = choose_config(record.flags_value, record.flags_text, bits, big_endian, size or bare_size,
+                                   words + record.head_words())
+        except InputError as exc:
+            if exc.file is None:  # what the words imply (no config fits them) is a problem of this file
+                exc.file, exc.line = file, first_line
+            raise
     cfg = choice.config
     psize = lset.resolve(struct, cfg).size
     if words and not record.bare and len(words) * wb != psize:

@@ -53,6 +53,7 @@ class Marking:
     clear_at: str | None = None
     decides: str = ""  # "defer": pagetable_free() decision; "dtor": the worker's dtor choice
     from_proposal_file: bool = False
+    source: str | None = None  # the proposal file, named in errors
     # resolved for a config
     field: Field | None = None
     bits: int = 0
@@ -68,10 +69,19 @@ class Marking:
         kind = p.kind or "kernel-pgtable"
         decides = "defer" if kind == "kernel-pgtable" and p.test_at == "pagetable_free" else ""
         return cls(name=p.name or p.expr, expr=p.expr, word=p.word, kind=kind, set_at=p.set_at,
-                   test_at=p.test_at, clear_at=p.clear_at, decides=decides, from_proposal_file=True)
+                   test_at=p.test_at, clear_at=p.clear_at, decides=decides, from_proposal_file=True,
+                   source=p.source)
 
     def resolve(self, facts: Facts) -> Marking:
         """Bind to a config: the word's accessor and the bits (C semantics)."""
+        try:
+            return self._resolve(facts)
+        except InputError as exc:
+            if exc.file is None and self.source:
+                exc.file = self.source
+            raise
+
+    def _resolve(self, facts: Facts) -> Marking:
         for key in ("set_at", "test_at", "clear_at"):
             step = getattr(self, key)
             if step is not None and step not in STEPS:

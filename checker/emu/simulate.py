@@ -37,6 +37,13 @@ from pagebits.proposal import Proposal
 MODES = ("auto", "exhaustive", "random", "sequential")
 
 
+class Schedule(tuple):
+    """Thread choices read from a file: remembers the file, so a step that cannot
+    run is reported against it."""
+
+    where: str | None = None
+
+
 def schedule_from_json(doc: Any, finding: int = 0, where: str = "") -> tuple[str, ...]:
     """The thread choices of a schedule: a JSON list of thread names, or the
     schedule of finding number `finding` of a `simulate --json` result."""
@@ -46,13 +53,19 @@ def schedule_from_json(doc: Any, finding: int = 0, where: str = "") -> tuple[str
             raise InputError("no findings, so no schedule to replay", file=where or None)
         if not 0 <= finding < len(findings):
             raise InputError(f"there is no finding {finding} (0..{len(findings) - 1})", file=where or None)
-        steps = ((findings[finding].get("data") or {}).get("schedule")) or []
-        doc = [s.get("thread") for s in steps if isinstance(s, dict)]
-        doc = [t for t in doc if t != "iommu"]
+        chosen = findings[finding]
+        data = chosen.get("data") if isinstance(chosen, dict) else None
+        steps = (data.get("schedule") if isinstance(data, dict) else None) or []
+        doc = [s.get("thread") for s in steps if isinstance(s, dict)] if isinstance(steps, list) else None
+        doc = [t for t in doc if t != "iommu"] if doc is not None else None
     if not isinstance(doc, list) or not all(isinstance(t, str) for t in doc) or not doc:
         raise InputError("a schedule is a JSON list of thread names (cpu0, worker, ...) or a simulate --json "
                          "result", file=where or None)
-    return tuple(doc)
+    out = Schedule(doc)
+    out.where = where or None
+    return out
+
+
 # above this many CPU operations "auto" explores randomly
 AUTO_EXHAUSTIVE_OPS = 8
 
@@ -138,7 +151,7 @@ def fixed(world: World, schedule: tuple[str, ...]) -> Exploration:
         if name not in world.enabled():
             raise InputError(f"schedule step {i}: thread {name!r} cannot run here "
                              f"(runnable: {', '.join(world.enabled()) or 'none'}): the schedule is for another "
-                             f"variant, config or workload")
+                             f"variant, config or workload", file=getattr(schedule, "where", None))
         events = world.step(name)
         sched = (*sched, name)
         ex.transitions += 1

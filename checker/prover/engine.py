@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pagebits.errors import InputError, InvalidConfigError
 from pagebits.findings import Finding
 from pagebits.flags.packing import compute
 from pagebits.kconfig.config import Config
@@ -84,6 +85,19 @@ def check(proposal: Proposal, *, config: Config | None = None, domain: Any = Non
           defines: Mapping[str, str] | None = None, new_flags: Sequence[str] = (), lifecycle: bool = True,
           lset: LayoutSet | None = None, progress: Callable[[int, int], None] | None = None) -> CheckResult:
     """Prove a proposal over one config or every valid config of a domain."""
+    try:
+        return _check(proposal, config=config, domain=domain, source=source, defines=defines,
+                      new_flags=new_flags, lifecycle=lifecycle, lset=lset, progress=progress)
+    except InputError as exc:
+        # an unknown struct, word or name in a proposal file's expression: name the file
+        if exc.file is None and proposal.source and not isinstance(exc, InvalidConfigError):
+            exc.file = proposal.source
+        raise
+
+
+def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: str,
+           defines: Mapping[str, str] | None, new_flags: Sequence[str], lifecycle: bool,
+           lset: LayoutSet | None, progress: Callable[[int, int], None] | None) -> CheckResult:
     if (config is None) == (domain is None):
         raise ValueError("check() needs exactly one of config= and domain=")
     start = time.perf_counter()
@@ -181,8 +195,6 @@ def _domain_groups(domain: Any, relevant: set[str]) -> list[Group]:
 def _check_buildable(config: Config) -> None:
     word = compute(config)
     if word.errors:
-        from pagebits.errors import InvalidConfigError
-
         raise InvalidConfigError(f"config {config.label()} cannot build: {'; '.join(word.errors)}",
                                  failed=list(word.errors))
 

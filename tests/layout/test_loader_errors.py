@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pagebits.errors import InputError
@@ -77,6 +77,7 @@ def test_good_override_is_used(cli, tmp_path: Path) -> None:
 
 
 @given(st.text(max_size=300))
+@example("struct: x\nmembers: \x00")  # a NUL: PyYAML's ReaderError printed two lines, without the line
 def test_fuzz_layout_yaml(text: str) -> None:
     import tempfile
 
@@ -87,6 +88,7 @@ def test_fuzz_layout_yaml(text: str) -> None:
             layouts(overrides=(path,)).resolve("page", preset("x86_64-6.18"))
         except InputError as exc:
             assert str(exc).startswith(str(path)) or "page" in str(exc)
+            assert "\n" not in str(exc), str(exc)
 
 
 @given(st.lists(st.sampled_from([
