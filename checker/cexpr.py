@@ -13,6 +13,7 @@ Values are Python ints (booleans are 0/1, as in C and Kconfig) or strings.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -198,7 +199,9 @@ class _Parser:
             return Node("num", _number(tok), (), tok.pos)
         if tok.kind == "str":
             try:
-                text = bytes(tok.text[1:-1], "utf-8").decode("unicode_escape")
+                with warnings.catch_warnings():  # an unknown escape ("\|") stays as written
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    text = bytes(tok.text[1:-1], "utf-8").decode("unicode_escape")
             except UnicodeError as exc:
                 raise ExprError(f"bad string {tok.text!r}: {exc.reason}", tok.pos) from None
             return Node("str", text, (), tok.pos)
