@@ -41,13 +41,25 @@ def _fast_btf_show(args: list[str]) -> int | None:
         i += 1
     if names is None or not names.strip() or not opts["btf_file"]:
         return None
-    from pagebits.btf import open_btf
-    from pagebits.btf.render import lookup, parse_names, to_json, to_text
+    from pagebits.btf import cache, open_btf
+    from pagebits.btf.source import read_btf_bytes
     from pagebits.errors import EXIT_BAD_INPUT, InputError
 
     try:
+        blob = read_btf_bytes(opts["btf_file"])
+        use_cache = not opts["no_cache"] and cache.cache_dir() is not None
+        key = out_key = None
+        if use_cache:
+            key = cache.blob_key(blob)
+            if cache.output_cache_on():
+                out_key = cache.output_key(key, names, f"json={opts['as_json']} hex={opts['hex_']}")
+                out = cache.load_text(out_key)
+                if out is not None:
+                    return _write(out)
+        from pagebits.btf.render import lookup, parse_names, to_json, to_text
+
         queries = parse_names(names)
-        b = open_btf(opts["btf_file"], use_cache=not opts["no_cache"])
+        b = open_btf(opts["btf_file"], use_cache=use_cache, blob=blob, key=key)
         found = [lookup(b, q) for q in queries]
         if opts["as_json"]:
             import json
@@ -61,6 +73,12 @@ def _fast_btf_show(args: list[str]) -> int | None:
         return EXIT_BAD_INPUT
     except Exception:
         return None  # let the click path report it under the usual contract
+    if out_key is not None:
+        cache.store_text(out_key, out)
+    return _write(out)
+
+
+def _write(out: str) -> int:
     try:
         sys.stdout.write(out + "\n")
         sys.stdout.flush()

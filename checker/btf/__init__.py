@@ -15,16 +15,18 @@ from pathlib import Path
 from pagebits.btf.reader import Btf
 
 
-def open_btf(path: str | Path, use_cache: bool = True) -> Btf:
-    """Read and index a BTF file (raw, sysfs, ELF .BTF, .xz/.gz); InputError on bad input."""
+def open_btf(path: str | Path, use_cache: bool = True, blob: bytes | None = None, key: str | None = None) -> Btf:
+    """Read and index a BTF file (raw, sysfs, ELF .BTF, .xz/.gz); InputError on bad input.
+    A caller that already read the blob (and hashed it) passes `blob` (and `key`)."""
     from pagebits.btf import cache
     from pagebits.btf.source import read_btf_bytes
 
     name = str(path)
-    blob = read_btf_bytes(path)
+    if blob is None:
+        blob = read_btf_bytes(path)
     if not use_cache or cache.cache_dir() is None:
         return Btf(blob, name)
-    key = cache.blob_key(blob)
+    key = key or cache.blob_key(blob)
     index = cache.load(key)
     if index is not None:
         try:

@@ -4,6 +4,12 @@ Walking the type section of a vmlinux BTF is the one per-file cost that does
 not depend on what is printed; the walk's result (three arrays of 32-bit
 words, ~0.7 MB) is saved so the next run only hashes the blob and reads it.
 
+`pagebits btf show` also keeps what it printed, keyed by the blob's hash, the
+query, the options and a stamp of the code that renders it (every .py file of
+pagebits.btf and pagebits.layout, by size and mtime), so asking a kernel the
+same question again costs a hash and a read, as in ccache. Set
+PAGEBITS_OUTPUT_CACHE=off to keep only the index cache.
+
 Where: $PAGEBITS_CACHE_DIR, else $XDG_CACHE_HOME/pagebits, else
 ~/.cache/pagebits; entries live in its `btf/` directory and the whole
 directory is safe to delete. PAGEBITS_CACHE=off disables it. An entry that
@@ -24,6 +30,7 @@ except ImportError:  # pragma: no cover - every CPython build has it, but be saf
     from hashlib import blake2b as _blake2b
 
 MAGIC = b"pagebits-btf-index 2\n"
+TEXT_MAGIC = b"pagebits-btf-show 1\n"
 DIGEST = 32
 
 
@@ -69,16 +76,69 @@ def load(key: str) -> bytes | None:
 
 def store(key: str, payload: bytes) -> None:
     """Save an index; any failure (read-only home, full disk) just means no cache."""
+    _write(f"{key}.idx", MAGIC + _digest(payload) + payload)
+
+
+def _write(name: str, data: bytes) -> None:
+    """Atomic write of one entry; any failure just means no cache."""
     d = cache_dir()
     if d is None:
         return
-    path = d / f"{key}.idx"
-    tmp = d / f".{key}.{os.getpid()}.tmp"
+    tmp = d / f".{name}.{os.getpid()}.tmp"
     try:
         d.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as fh:
-            fh.write(MAGIC + _digest(payload) + payload)
-        os.replace(tmp, path)
+            fh.write(data)
+        os.replace(tmp, d / name)
     except OSError:
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+# -- printed output ---------------------------------------------------------------------------
+
+def output_cache_on() -> bool:
+    return os.environ.get("PAGEBITS_OUTPUT_CACHE", "").lower() not in ("0", "off", "no", "false")
+
+
+def code_stamp() -> str:
+    """What `btf show` output depends on besides the blob and the query: this code."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    parts = []
+    for d in (here, os.path.join(os.path.dirname(here), "layout")):
+        try:
+            with os.scandir(d) as entries:
+                for e in entries:
+                    if e.name.endswith(".py"):
+                        st = e.stat()
+                        parts.append(f"{d}/{e.name}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{d}:unreadable")
+    return "\n".join(sorted(parts))
+
+
+def output_key(blob_hex: str, query: str, options: str) -> str:
+    return _digest("\0".join((blob_hex, query, options, code_stamp())).encode()).hex()
+
+
+def load_text(key: str) -> str | None:
+    """A cached `btf show` output, or None (missing, unreadable or corrupt)."""
+    d = cache_dir()
+    if d is None:
+        return None
+    try:
+        raw = (d / f"{key}.out").read_bytes()
+    except OSError:
+        return None
+    head = len(TEXT_MAGIC) + DIGEST
+    if not raw.startswith(TEXT_MAGIC) or len(raw) < head or _digest(raw[head:]) != raw[len(TEXT_MAGIC) : head]:
+        return None
+    try:
+        return raw[head:].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def store_text(key: str, text: str) -> None:
+    payload = text.encode("utf-8")
+    _write(f"{key}.out", TEXT_MAGIC + _digest(payload) + payload)

@@ -83,3 +83,63 @@ def test_cli_no_cache_flag(cli, tmp_path: Path, btf_cache_dir: Path) -> None:
     assert not btf_cache_dir.exists()
     assert cli("btf", "show", "demo", "--btf", str(path)).code == 0
     assert btf_cache_dir.exists()
+
+
+# -- the `btf show` output cache ----------------------------------------------------------------
+
+def _show(path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
+    from pagebits.main import _fast_btf_show
+
+    assert _fast_btf_show(["demo", "--btf", str(path), *extra]) == 0
+    return capsys.readouterr().out
+
+
+def _no_render(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pagebits.btf.render as render
+
+    def boom(*_a: object, **_k: object) -> str:
+        raise AssertionError("rendered although the output was cached")
+
+    monkeypatch.setattr(render, "to_text", boom)
+    monkeypatch.setattr(render, "to_json", boom)
+
+
+def test_show_output_is_cached_per_query_and_options(tmp_path: Path, btf_cache_dir: Path,
+                                                     capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _blob(tmp_path)
+    text, js = _show(path, capsys), _show(path, capsys, "--json")
+    assert "struct demo {" in text and js.lstrip().startswith("{")
+    assert len(list((btf_cache_dir / "btf").glob("*.out"))) == 2
+    _no_render(monkeypatch)
+    assert _show(path, capsys) == text and _show(path, capsys, "--json") == js
+
+
+@pytest.mark.parametrize("damage", [b"", b"garbage", None])
+def test_corrupt_output_entry_is_ignored(tmp_path: Path, btf_cache_dir: Path, capsys: pytest.CaptureFixture[str],
+                                         damage: bytes | None) -> None:
+    path = _blob(tmp_path)
+    text = _show(path, capsys)
+    entry = next((btf_cache_dir / "btf").glob("*.out"))
+    raw = entry.read_bytes()
+    entry.write_bytes(raw[:-3] if damage is None else damage)
+    assert _show(path, capsys) == text
+    assert entry.read_bytes() == raw
+
+
+def test_output_cache_follows_code_and_can_be_off(tmp_path: Path, btf_cache_dir: Path,
+                                                  capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _blob(tmp_path)
+    _show(path, capsys)
+    monkeypatch.setattr(cache, "code_stamp", lambda: "another version of the renderer")
+    _show(path, capsys)
+    assert len(list((btf_cache_dir / "btf").glob("*.out"))) == 2  # new code, new entry
+    monkeypatch.setenv("PAGEBITS_OUTPUT_CACHE", "off")
+    other = tmp_path / "other.btf"
+    blob = sample()
+    blob.int_("extra", 4)
+    other.write_bytes(blob.blob())
+    _show(other, capsys)
+    assert len(list((btf_cache_dir / "btf").glob("*.out"))) == 2
+    assert len(list((btf_cache_dir / "btf").glob("*.idx"))) == 2  # the index cache still works
