@@ -58,20 +58,22 @@ def blob_key(blob: bytes) -> str:
 
 def load(key: str) -> bytes | None:
     """The cached index for `key`, or None (missing, unreadable or corrupt)."""
+    return _read(f"{key}.idx", MAGIC)
+
+
+def _read(name: str, magic: bytes) -> bytes | None:
+    """An entry's payload when its magic and checksum hold, else None."""
     d = cache_dir()
     if d is None:
         return None
     try:
-        raw = (d / f"{key}.idx").read_bytes()
+        raw = (d / name).read_bytes()
     except OSError:
         return None
-    if not raw.startswith(MAGIC) or len(raw) < len(MAGIC) + DIGEST:
+    head = len(magic) + DIGEST
+    if not raw.startswith(magic) or len(raw) < head or _digest(raw[head:]) != raw[len(magic) : head]:
         return None
-    digest = raw[len(MAGIC) : len(MAGIC) + DIGEST]
-    payload = raw[len(MAGIC) + DIGEST :]
-    if _digest(payload) != digest:
-        return None
-    return payload
+    return raw[head:]
 
 
 def store(key: str, payload: bytes) -> None:
@@ -123,18 +125,11 @@ def output_key(blob_hex: str, query: str, options: str) -> str:
 
 def load_text(key: str) -> str | None:
     """A cached `btf show` output, or None (missing, unreadable or corrupt)."""
-    d = cache_dir()
-    if d is None:
+    payload = _read(f"{key}.out", TEXT_MAGIC)
+    if payload is None:
         return None
     try:
-        raw = (d / f"{key}.out").read_bytes()
-    except OSError:
-        return None
-    head = len(TEXT_MAGIC) + DIGEST
-    if not raw.startswith(TEXT_MAGIC) or len(raw) < head or _digest(raw[head:]) != raw[len(TEXT_MAGIC) : head]:
-        return None
-    try:
-        return raw[head:].decode("utf-8")
+        return payload.decode("utf-8")
     except UnicodeDecodeError:
         return None
 
