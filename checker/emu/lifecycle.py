@@ -57,7 +57,7 @@ def run_proposal(proposal: Proposal, config: Config) -> list[Finding]:
             steps = {proposal.set_at, proposal.test_at, proposal.clear_at}
             async_free = True if steps & {"enqueue", "worker"} else None
             result = simulate(config, "upstream", proposal=proposal, cpus=1, ops=max(ops, 1), mode="sequential",
-                              npages=LIFECYCLE_PAGES, async_free=async_free, detail=False)
+                              npages=LIFECYCLE_PAGES, async_free=async_free, detail=True)
             hit = [Finding(f["kind"], f["message"], f.get("config"), f.get("where"), f.get("severity", "error"),
                            dict(f.get("data") or {}))
                    for f in result["findings"] if f["kind"] not in _STATIC]

@@ -36,9 +36,10 @@ def test_unsafe_check_report_has_verdict_counterexamples_and_kinds(tmp_path: Pat
     (bit,) = bits_of(collision, where_only=True)
     maps = _svg(html, "flagsmap")
     assert maps and f"bit {bit}: LRU_REFS (the bit in question)" in maps[0]
-    # the lifecycle finding's schedule (who ran; the check keeps no step details)
+    # the lifecycle finding's schedule as a timeline, with what each step did
     assert "Lifecycle: the failing schedules" in html and "stale-after-free" in html
-    assert re.search(r"Schedule \(\d+ steps?, step \d+ fails\)", html)
+    assert re.search(r"Failing schedule \(\d+ steps?, step \d+ fails\)", html)
+    assert "ASYNC_PGTABLE_FREE_DTOR: ptdesc.pt_flags |= 0x" in html  # the set, as the step did it
 
 
 def test_check_report_markdown_names_the_pictures(tmp_path: Path) -> None:
@@ -47,7 +48,13 @@ def test_check_report_markdown_names_the_pictures(tmp_path: Path) -> None:
     assert md.startswith("# pagebits check: UNSAFE") and "**❌ UNSAFE**" in md
     assert len(paths) > 1
     for p in paths[1:]:
-        assert f"]({p.name})" in md and "(the bit in question)" in p.read_text()
+        assert f"]({p.name})" in md
+        text = p.read_text()
+        if "-schedule-" in p.name:  # a lifecycle schedule's timeline
+            assert 'class="timeline"' in text and "fails" in text
+        else:  # the bit drawn on a counterexample config
+            assert "(the bit in question)" in text
+    assert any("-schedule-" in p.name for p in paths)
 
 
 def test_safe_check_report_draws_the_bit_on_the_reference_config(tmp_path: Path) -> None:
