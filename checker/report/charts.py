@@ -229,7 +229,8 @@ def timeline(steps: Sequence[dict[str, Any]], title: str, bad_step: int | None =
             lanes.append(s["actor"])
     lane_h, left, top = 66, 110, 50
     step_w = 170
-    width = left + max(1, len(steps)) * step_w + 20
+    # wide enough for the title too (about 0.6 em per character at 15 px)
+    width = max(left + max(1, len(steps)) * step_w + 20, 20 + round(len(title) * 15 * 0.6))
     height = top + len(lanes) * lane_h + 30
     svg = Svg(width, height, title, "timeline")
     svg.text(10, 22, title, 15, weight="600")
