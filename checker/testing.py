@@ -126,11 +126,9 @@ def assert_layout_matches(layout: Any, btf: Any, *, config: Any = None) -> list[
     label = layout.config.label() if layout.config is not None else (layout.source or layout.struct)
     found, compared = compare_layouts(layout, theirs, label)
     if found:
-        lines = [f.line() for f in found]
-        more = len(lines) - MAX_LISTED
-        text = "\n".join(lines[:MAX_LISTED]) + (f"\n... and {more} more" if more > 0 else "")
         raise AssertionError(f"struct {layout.struct}: {len(found)} difference(s) from the BTF "
-                             f"{source.file} ({compared} members compared); pagebits btf verify says:\n{text}")
+                             f"{source.file} ({compared} members compared); pagebits btf verify says:\n"
+                             + _listed(found))
     return found
 
 
@@ -141,22 +139,35 @@ def assert_no_findings(simulation: Any, *, kinds: Iterable[str] | None = None, e
     errors_only=False. The message is what `pagebits simulate` prints."""
     __tracebackhide__ = True  # pytest: the failure points at the test, not here
     wanted = set(kinds) if kinds is not None else None
+
+    def counts(kind: str, severity: str) -> bool:
+        return (wanted is None or kind in wanted) and (not errors_only or severity == "error")
+
     if isinstance(simulation, dict) and "findings" in simulation and "machine" in simulation:
-        _simulation_result(simulation, wanted, errors_only)
+        from pagebits.emu.text import render
+
+        bad_json = [f for f in simulation["findings"] if counts(f["kind"], f.get("severity", "error"))]
+        if bad_json:
+            raise AssertionError(f"{len(bad_json)} finding(s); pagebits simulate says:\n\n" + render(simulation))
         return
-    findings = _findings_of(simulation)
-    bad = [f for f in findings if (wanted is None or f.kind in wanted)
-           and (not errors_only or f.severity == "error")]
+    bad = [f for f in _findings_of(simulation) if counts(f.kind, f.severity)]
     if bad:
-        lines = []
-        for f in bad[:MAX_LISTED]:
-            lines.append(f.line())
-            steps = (f.data or {}).get("schedule") or []
-            lines.extend(f"    {s.get('thread', '?')}: {s.get('step', '')}" for s in steps if isinstance(s, dict))
-        more = len(bad) - MAX_LISTED
-        if more > 0:
-            lines.append(f"... and {more} more")
-        raise AssertionError(f"{len(bad)} finding(s):\n" + "\n".join(lines))
+        raise AssertionError(f"{len(bad)} finding(s):\n" + _listed(bad, with_schedules=True))
+
+
+def _listed(findings: list[Any], with_schedules: bool = False) -> str:
+    """The first MAX_LISTED findings as the commands print them (schedules as `simulate` does)."""
+    from pagebits.emu.text import schedule_lines
+
+    lines = []
+    for f in findings[:MAX_LISTED]:
+        lines.append(f.line())
+        if with_schedules:
+            lines.extend(schedule_lines(f.data or {}))
+    more = len(findings) - MAX_LISTED
+    if more > 0:
+        lines.append(f"... and {more} more")
+    return "\n".join(lines)
 
 
 def _findings_of(obj: Any) -> list[Any]:
@@ -167,13 +178,3 @@ def _findings_of(obj: Any) -> list[Any]:
     if isinstance(obj, list) and all(isinstance(f, Finding) for f in obj):
         return obj
     raise TypeError("assert_no_findings takes a Machine, a simulate() result, a CheckResult or a list of Findings")
-
-
-def _simulation_result(result: dict[str, Any], wanted: set[str] | None, errors_only: bool) -> None:
-    __tracebackhide__ = True  # pytest: the failure points at the test, not here
-    from pagebits.emu.text import render
-
-    bad = [f for f in result["findings"] if (wanted is None or f["kind"] in wanted)
-           and (not errors_only or f.get("severity", "error") == "error")]
-    if bad:
-        raise AssertionError(f"{len(bad)} finding(s); pagebits simulate says:\n\n" + render(result))

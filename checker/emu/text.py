@@ -39,7 +39,7 @@ def render(result: dict[str, Any], verbose: bool = True, full: bool = False) -> 
         if data.get("follows"):
             out.append(f"  (after {data['follows']['kind']} [{data['follows']['where']}] on this schedule)")
         if verbose:
-            out.extend(_schedule(data))
+            out.extend(schedule_lines(data))
             out.extend(_bytes(data))
         out.append("")
     if later:
@@ -54,7 +54,8 @@ def render(result: dict[str, Any], verbose: bool = True, full: bool = False) -> 
     return "\n".join(out)
 
 
-def _schedule(data: dict[str, Any]) -> list[str]:
+def schedule_lines(data: dict[str, Any]) -> list[str]:
+    """A finding's schedule, one step a line, the failing step marked with >."""
     steps = data.get("schedule") or []
     if not steps:
         return []
