@@ -1,12 +1,12 @@
-"""Whole-process timing: `pagebits btf show page,folio,ptdesc,slab,zpdesc,ioptdesc --btf BLOB`
+"""Whole-process timing: `mmbits btf show page,folio,ptdesc,slab,zpdesc,ioptdesc --btf BLOB`
 against `pahole -F btf -C page,folio,ptdesc,slab,zpdesc,ioptdesc BLOB`.
 
 Runs are interleaved (ours cold, ours cached, pahole, repeat) so machine noise
 hits all three alike; the figures are medians and ratios of medians. "Cold"
-points PAGEBITS_CACHE_DIR at an empty directory for every run; "cached" at
+points MMBITS_CACHE_DIR at an empty directory for every run; "cached" at
 a directory a previous run filled (the output cache answers: hash + read);
-"index cached" keeps only the type-index cache (PAGEBITS_OUTPUT_CACHE=off:
-what a query this kernel was not asked before costs). The start-up floor (`pagebits --version`,
+"index cached" keeps only the type-index cache (MMBITS_OUTPUT_CACHE=off:
+what a query this kernel was not asked before costs). The start-up floor (`mmbits --version`,
 the interpreter plus click) is printed too, since no subcommand can be faster.
 pahole 1.24 prints "Unknown kind 17/18" on stderr for DECL_TAG/TYPE_TAG;
 that is ignored. Without pahole, our figures are printed alone.
@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_XZ = ROOT / "tests" / "data" / "linux-6.18-x86_64.btf.xz"
 
 
-def pagebits_cmd() -> list[str]:
-    exe = shutil.which("pagebits", path=str(Path(sys.executable).parent)) or shutil.which("pagebits")
-    return [exe] if exe else [sys.executable, "-m", "pagebits"]
+def mmbits_cmd() -> list[str]:
+    exe = shutil.which("mmbits", path=str(Path(sys.executable).parent)) or shutil.which("mmbits")
+    return [exe] if exe else [sys.executable, "-m", "mmbits"]
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -63,19 +63,19 @@ def main() -> None:
             blob = work / "linux-6.18-x86_64.btf"
             with lzma.open(DEFAULT_XZ) as src, open(blob, "wb") as dst:
                 shutil.copyfileobj(src, dst)
-        ours = pagebits_cmd() + ["btf", "show", STRUCTS, "--btf", str(blob)]
-        floor = pagebits_cmd() + ["--version"]
+        ours = mmbits_cmd() + ["btf", "show", STRUCTS, "--btf", str(blob)]
+        floor = mmbits_cmd() + ["--version"]
         pahole = shutil.which("pahole")
         theirs = [pahole, "-F", "btf", "-C", STRUCTS, str(blob)] if pahole else None
-        # an installed pagebits runs from .pyc files; a checkout with PYTHONDONTWRITEBYTECODE
+        # an installed mmbits runs from .pyc files; a checkout with PYTHONDONTWRITEBYTECODE
         # would compile every module on every run, so give the children a bytecode cache
         base_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         base_env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
-        warm_env = dict(base_env, PAGEBITS_CACHE_DIR=str(work / "warm"))
+        warm_env = dict(base_env, MMBITS_CACHE_DIR=str(work / "warm"))
         for _ in range(2):  # fill the index cache and the bytecode cache
             subprocess.run(ours, stdout=subprocess.DEVNULL, env=warm_env, check=True)
             subprocess.run(floor, stdout=subprocess.DEVNULL, env=warm_env, check=True)
-        index_env = dict(warm_env, PAGEBITS_OUTPUT_CACHE="off")
+        index_env = dict(warm_env, MMBITS_OUTPUT_CACHE="off")
         wall: dict[str, list[float]] = {"cold": [], "cached": [], "index": [], "floor": [], "pahole": []}
         cpu: dict[str, list[float]] = {k: [] for k in wall}
 
@@ -85,7 +85,7 @@ def main() -> None:
             cpu[key].append(c)
 
         for i in range(args.runs):
-            run("cold", ours, dict(base_env, PAGEBITS_CACHE_DIR=str(work / f"cold{i}")))
+            run("cold", ours, dict(base_env, MMBITS_CACHE_DIR=str(work / f"cold{i}")))
             run("cached", ours, warm_env)
             run("index", ours, index_env)
             run("floor", floor, warm_env)
@@ -96,8 +96,8 @@ def main() -> None:
         size = blob.stat().st_size
         print(f"btf show {STRUCTS}: {blob.name} ({size / 1e6:.1f} MB), {args.runs} interleaved runs, medians")
         print(f"  {'':28} {'wall ms':>8} {'cpu ms':>8}")
-        rows = [("pagebits cold (no cache)", "cold"), ("pagebits cached", "cached"),
-                ("pagebits index cached", "index"),
+        rows = [("mmbits cold (no cache)", "cold"), ("mmbits cached", "cached"),
+                ("mmbits index cached", "index"),
                 ("start-up floor (--version)", "floor"), ("pahole -F btf -C", "pahole")]
         for label, key in rows:
             if key in mw:

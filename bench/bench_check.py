@@ -1,8 +1,8 @@
-"""Benchmark: `pagebits check` over a whole config domain.
+"""Benchmark: `mmbits check` over a whole config domain.
 
 For each of the seeds' questions it prints the configs checked, the distinct cases
 (groups) the proof actually evaluated, the wall time and configs/second, cold (a
-fresh process's caches) and warm (the same process asking again, as `pagebits patch`
+fresh process's caches) and warm (the same process asking again, as `mmbits patch`
 does for a series), plus what checking config by config would cost, estimated from
 a sample. Run: python bench/bench_check.py [--domain default] [--runs 3] [--sample 2000]
 """
@@ -27,9 +27,9 @@ QUESTIONS = [
 
 def clear_caches() -> None:
     """What a fresh process would not have: packing results, name tables, grouped domains."""
-    from pagebits.flags import packing
-    from pagebits.names import _c_names
-    from pagebits.prover import engine
+    from mmbits.flags import packing
+    from mmbits.names import _c_names
+    from mmbits.prover import engine
 
     packing._by_inputs.cache_clear()
     packing._by_derived.cache_clear()
@@ -46,9 +46,9 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=2000, help="configs for the config-by-config estimate")
     args = ap.parse_args()
 
-    from pagebits.kconfig.domain import load_domain
-    from pagebits.proposal import Proposal
-    from pagebits.prover import check
+    from mmbits.kconfig.domain import load_domain
+    from mmbits.proposal import Proposal
+    from mmbits.prover import check
 
     t0 = time.perf_counter()
     dom = load_domain(args.domain)
@@ -93,9 +93,9 @@ def main() -> None:
 
     # the whole command, as a user runs it
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pagebits", "check", QUESTIONS[0][0], "--word", QUESTIONS[0][1],
+    subprocess.run([sys.executable, "-m", "mmbits", "check", QUESTIONS[0][0], "--word", QUESTIONS[0][1],
                     "--kind", "kernel-pgtable", "--domain", args.domain, "--json"], capture_output=True, check=False)
-    print(f"`pagebits check 'BIT(NR_PAGEFLAGS)' --word ptdesc.pt_flags` process wall time: "
+    print(f"`mmbits check 'BIT(NR_PAGEFLAGS)' --word ptdesc.pt_flags` process wall time: "
           f"{time.perf_counter() - t:.2f} s")
 
 

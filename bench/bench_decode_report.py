@@ -28,9 +28,9 @@ def timed(label: str, fn, n: int = 1) -> float:
 
 
 def main() -> None:
-    from pagebits.decode import decode_text
-    from pagebits.kconfig.presets import preset
-    from pagebits.report import api
+    from mmbits.decode import decode_text
+    from mmbits.kconfig.presets import preset
+    from mmbits.report import api
 
     dumps = HERE.parent / "tests" / "data" / "dumps"
     seed = (dumps / "seed-004-willy-ptdesc-memdesc.txt").read_text()

@@ -1,7 +1,7 @@
 """Benchmark: the page->flags summary over a whole config domain.
 
 Prints configs, distinct groups, wall time and configs/second for
-`pagebits flags --domain NAME` (in-process, best of N) and for the whole
+`mmbits flags --domain NAME` (in-process, best of N) and for the whole
 process. Run: python bench/bench_domain.py [--domain default] [--runs 5]
 """
 
@@ -20,9 +20,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
 
-    from pagebits.flags import packing
-    from pagebits.flags.report import summarise
-    from pagebits.kconfig.domain import load_domain
+    from mmbits.flags import packing
+    from mmbits.flags.report import summarise
+    from mmbits.kconfig.domain import load_domain
 
     t0 = time.perf_counter()
     dom = load_domain(args.domain)
@@ -43,10 +43,10 @@ def main() -> None:
     procs = []
     for _ in range(3):
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "pagebits", "flags", "--domain", args.domain],
+        subprocess.run([sys.executable, "-m", "mmbits", "flags", "--domain", args.domain],
                        check=True, capture_output=True)
         procs.append(time.perf_counter() - t)
-    print(f"whole process `pagebits flags --domain {args.domain}`: median {statistics.median(procs):.3f}s")
+    print(f"whole process `mmbits flags --domain {args.domain}`: median {statistics.median(procs):.3f}s")
 
 
 if __name__ == "__main__":

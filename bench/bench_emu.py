@@ -10,7 +10,7 @@ schedule exploration.
 2. `--explore exhaustive` on 2 CPUs x 3 frees + the worker (each CPU frees
    three kernel PTE tables with pmd_free_pte_page(), the IOMMU walking every
    VA after every step): states, transitions and schedules per second. The
-   default `pagebits simulate` workload (2 CPUs x 3 mixed operations) is
+   default `mmbits simulate` workload (2 CPUs x 3 mixed operations) is
    timed too.
 
     python bench/bench_emu.py [--preset NAME] [--ops N] [--skip-mixed]
@@ -26,11 +26,11 @@ import time
 
 import construct as cs
 
-from pagebits.emu.machine import Machine
-from pagebits.emu.simulate import simulate
-from pagebits.kconfig.model import load_model
-from pagebits.kconfig.presets import preset
-from pagebits.layout.codec import build_construct, construct_decode
+from mmbits.emu.machine import Machine
+from mmbits.emu.simulate import simulate
+from mmbits.kconfig.model import load_model
+from mmbits.kconfig.presets import preset
+from mmbits.layout.codec import build_construct, construct_decode
 
 WORDS = ("flags", "compound_head", "lru.prev", "mapping", "__folio_index", "private", "page_type", "_refcount")
 

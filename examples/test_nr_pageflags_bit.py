@@ -6,7 +6,7 @@ NR_PAGEFLAGS the flags word holds the packed fields (section, node, zone,
 last_cpupid, KASAN tag, LRU gen/refs), so whether the bit is free depends on
 the config. The list settled on PT_kernel = PG_referenced instead, a page
 flag no page table uses. These tests are how a developer would settle it
-with pagebits before posting.
+with mmbits before posting.
 
     pytest examples/test_nr_pageflags_bit.py
 """
@@ -16,12 +16,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import example, given
 
-from pagebits.flags.packing import compute
-from pagebits.kconfig.presets import preset
-from pagebits.proposal import Proposal
-from pagebits.prover import check
-from pagebits.strategies import configs
-from pagebits.testing import assert_bit_free
+from mmbits.flags.packing import compute
+from mmbits.kconfig.presets import preset
+from mmbits.proposal import Proposal
+from mmbits.prover import check
+from mmbits.strategies import configs
+from mmbits.testing import assert_bit_free
 
 ASYNC_PGTABLE_FREE_DTOR = Proposal(name="ASYNC_PGTABLE_FREE_DTOR", expr="BIT(NR_PAGEFLAGS)",
                                    word="ptdesc.pt_flags", kind="kernel-pgtable")
@@ -31,7 +31,7 @@ PT_KERNEL = Proposal(name="PT_kernel", expr="PG_referenced", word="ptdesc.pt_fla
 
 def test_bit_nr_pageflags_is_not_free_on_every_config() -> None:
     """Over the whole default domain the bit lands on a packed field somewhere:
-    the failure message is `pagebits check` output with a counterexample."""
+    the failure message is `mmbits check` output with a counterexample."""
     with pytest.raises(AssertionError) as failure:
         assert_bit_free(ASYNC_PGTABLE_FREE_DTOR)
     message = str(failure.value)
@@ -41,12 +41,12 @@ def test_bit_nr_pageflags_is_not_free_on_every_config() -> None:
     assert "e.g. x86_64" in message or "e.g. arm64" in message  # with a config that shows it
 
 
-@pytest.mark.pagebits_preset("x86_64-6.18")
-def test_on_the_distro_kernel_the_bit_sits_in_the_gap(pagebits_flags) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.mmbits_preset("x86_64-6.18")
+def test_on_the_distro_kernel_the_bit_sits_in_the_gap(mmbits_flags) -> None:  # type: ignore[no-untyped-def]
     """On the 6.18 reference config the gap above the flags is wide: the
     bit only fails there because the allocator neither clears nor checks it."""
-    nr = pagebits_flags.nr_pageflags
-    first, last = pagebits_flags.gap
+    nr = mmbits_flags.nr_pageflags
+    first, last = mmbits_flags.gap
     assert first == nr and last - first + 1 >= 8
     with pytest.raises(AssertionError, match="unallocated-bit|not an allocated page flag"):
         assert_bit_free(ASYNC_PGTABLE_FREE_DTOR, "x86_64-6.18", lifecycle=False)

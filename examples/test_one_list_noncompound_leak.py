@@ -18,18 +18,18 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
 
-from pagebits.emu.simulate import simulate
-from pagebits.kconfig.presets import preset
-from pagebits.stateful import DeferredFreeMachine
-from pagebits.testing import assert_no_findings
+from mmbits.emu.simulate import simulate
+from mmbits.kconfig.presets import preset
+from mmbits.stateful import DeferredFreeMachine
+from mmbits.testing import assert_no_findings
 
 PMD_ORDER = 9  # a 2 MiB vmemmap block on x86_64
 
 
-@pytest.mark.pagebits_variant("upstream", npages=2048, async_free=True)
+@pytest.mark.mmbits_variant("upstream", npages=2048, async_free=True)
 @pytest.mark.parametrize("compound", [False, True], ids=["plain", "GFP_COMP"])
-def test_worker_frees_compound_order_only(pagebits_machine, compound: bool) -> None:  # type: ignore[no-untyped-def]
-    m = pagebits_machine
+def test_worker_frees_compound_order_only(mmbits_machine, compound: bool) -> None:  # type: ignore[no-untyped-def]
+    m = mmbits_machine
     block = m.alloc_pages(PMD_ORDER, comp=compound, who="vmemmap_alloc_block")
     m.enqueue(block)  # pagetable_free_kernel(): onto the one list
     m.quiesce()  # the worker: __free_pages(page, compound_order(page)); then the leak check

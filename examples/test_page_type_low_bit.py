@@ -6,7 +6,7 @@ __page_type, set in pte_free_kernel() and tested in pagetable_free(). The
 catch is in the bytes: __SetPageTable() stores PGTY_table << 24 with the low
 bits 0, __ClearPageTable() (the destructor, which runs between the set and
 the test) stores UINT_MAX, and every untyped page reads UINT_MAX, so after
-the destructor the bit reads 1 on every page. pagebits runs the lifecycle on
+the destructor the bit reads 1 on every page. mmbits runs the lifecycle on
 emulated struct pages and shows it.
 
     pytest examples/test_page_type_low_bit.py
@@ -18,10 +18,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pagebits.emu.machine import Machine
-from pagebits.kconfig.presets import preset
-from pagebits.proposal import Proposal
-from pagebits.testing import assert_bit_free, assert_no_findings
+from mmbits.emu.machine import Machine
+from mmbits.kconfig.presets import preset
+from mmbits.proposal import Proposal
+from mmbits.testing import assert_bit_free, assert_no_findings
 
 UINT_MAX = 0xFFFFFFFF
 
@@ -36,19 +36,19 @@ def vmalloc_va(m: Machine, slot: int = 1) -> int:
     return m.facts.addresses["vmalloc_start"] + slot * (1 << m.facts.levels[-2].shift)
 
 
-@pytest.mark.pagebits_preset("x86_64-6.18")
-def test_the_destructor_wipes_the_bit_before_pagetable_free_tests_it(pagebits_config) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.mmbits_preset("x86_64-6.18")
+def test_the_destructor_wipes_the_bit_before_pagetable_free_tests_it(mmbits_config) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(AssertionError) as failure:
-        assert_bit_free(ptdesc_type_kernel(0), pagebits_config)
+        assert_bit_free(ptdesc_type_kernel(0), mmbits_config)
     message = str(failure.value)
     assert "wiped-before-test" in message  # set at pte_free_kernel, overwritten by the dtor
     assert "always-true" in message  # and every untyped page reads it set
     assert "0xf2000001 -> 0xffffffff" in message  # the bytes that did it
 
 
-@pytest.mark.pagebits_variant("page-type-bit0", npages=256, sva=True, async_free=True)
-def test_the_bytes_of_one_table_through_its_life(pagebits_machine) -> None:  # type: ignore[no-untyped-def]
-    m = pagebits_machine
+@pytest.mark.mmbits_variant("page-type-bit0", npages=256, sva=True, async_free=True)
+def test_the_bytes_of_one_table_through_its_life(mmbits_machine) -> None:  # type: ignore[no-untyped-def]
+    m = mmbits_machine
     page_type = m.facts.pw("page_type")
     va = vmalloc_va(m)
     pte = m.pagetable_alloc("pte")
@@ -80,11 +80,11 @@ def test_no_low_bit_survives_the_destructor(bit: int) -> None:
     assert any(f.kind in ("wiped-before-test", "always-true") for f in m.findings)
 
 
-@pytest.mark.pagebits_variant("upstream", npages=256, sva=True, async_free=True)
-def test_upstream_pt_kernel_keeps_its_bit_until_pagetable_free(pagebits_machine) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.mmbits_variant("upstream", npages=256, sva=True, async_free=True)
+def test_upstream_pt_kernel_keeps_its_bit_until_pagetable_free(mmbits_machine) -> None:  # type: ignore[no-untyped-def]
     """What was merged keeps the mark in pt_flags (PG_referenced), which the
     destructor does not touch: the same life ends clean."""
-    m = pagebits_machine
+    m = mmbits_machine
     va = vmalloc_va(m)
     pte = m.pagetable_alloc("pte")
     m.link(va, pte)

@@ -27,10 +27,10 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # the BTF index cache must never touch the user's cache directory from tests
-if "PAGEBITS_CACHE_DIR" not in os.environ:
+if "MMBITS_CACHE_DIR" not in os.environ:
     import tempfile
 
-    os.environ["PAGEBITS_CACHE_DIR"] = tempfile.mkdtemp(prefix="pagebits-test-cache-")
+    os.environ["MMBITS_CACHE_DIR"] = tempfile.mkdtemp(prefix="mmbits-test-cache-")
 
 DATA = Path(__file__).parent / "data"
 REF_CONFIG = DATA / "linux-6.18-x86_64.config"

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pagebits.bitexpr import BitExprError, evaluate
-from pagebits.errors import InputError
+from mmbits.bitexpr import BitExprError, evaluate
+from mmbits.errors import InputError
 
 NAMES = {"NR_PAGEFLAGS": 24, "PG_referenced": 2, "BITS_PER_LONG": 64, "WIDE": 64}
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pagebits.cexpr import Expr, ExprError, order_base_2
+from mmbits.cexpr import Expr, ExprError, order_base_2
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def test_syntax_errors(text: str) -> None:
 
 
 # found by `--hypothesis-profile=fuzz`: these raised ValueError/UnicodeDecodeError/RecursionError
-# (an "internal error" through `pagebits show --layout`) or allocated gigabytes
+# (an "internal error" through `mmbits show --layout`) or allocated gigabytes
 @pytest.mark.parametrize("text, message", [
     ("08", "invalid octal constant"),
     ("1" * 5000, "invalid number"),

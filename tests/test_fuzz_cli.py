@@ -1,4 +1,4 @@
-"""Fuzz the parsers through the real command line (in-process, `pagebits.cli.common.run`).
+"""Fuzz the parsers through the real command line (in-process, `mmbits.cli.common.run`).
 
 Every user-supplied file (a .config, a proposal, a patch, a dump, a layout YAML, a BTF
 blob, a --replay schedule) is fed mutated: bytes flipped, the file cut short, CRLF line
@@ -13,7 +13,7 @@ profile runs a few dozen examples per test (a few seconds in all); run long with
     pytest --hypothesis-profile=fuzz tests/test_fuzz_cli.py
 
 The presets/domains/kinds data files cannot be given on the command line (only the whole
-layouts/ tree can be swapped, with $PAGEBITS_LAYOUTS, a packaging hook): they are shipped
+layouts/ tree can be swapped, with $MMBITS_LAYOUTS, a packaging hook): they are shipped
 data, not user input, and are not fuzzed here.
 """
 
@@ -104,7 +104,7 @@ def mutated(draw: st.DrawFn, seeds: list[bytes]) -> bytes:
 @functools.cache
 def _model_symbols() -> list[str]:
     """The .config names the Kconfig model reads (the ones that change a layout)."""
-    from pagebits.kconfig.model import load_model
+    from mmbits.kconfig.model import load_model
 
     return sorted((s.dotconfig or n) for n, s in load_model().symbols.items() if n != "ARCH" and not s.boot)
 
@@ -130,7 +130,7 @@ def configs_mutated(draw: st.DrawFn) -> bytes:
 
 @contextlib.contextmanager
 def _workdir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="pagebits-fuzz-") as d:
+    with tempfile.TemporaryDirectory(prefix="mmbits-fuzz-") as d:
         yield Path(d)
 
 
@@ -151,7 +151,7 @@ def assert_contract(r: CliResult, path: Path | tuple[Path, ...], out_dir: Path |
         event(f"exit {r.code}")  # --hypothesis-show-statistics: how deep the inputs got
     if r.code == 2:
         lines = r.err.splitlines()
-        assert len(lines) == 1 and lines[0].startswith("pagebits: "), shown
+        assert len(lines) == 1 and lines[0].startswith("mmbits: "), shown
         assert any(str(p) in lines[0] for p in (path if isinstance(path, tuple) else (path,))), shown
         assert r.out == "", shown
         if out_dir is not None:
@@ -266,8 +266,8 @@ def _btf_mutated() -> st.SearchStrategy[bytes]:
 
 
 def _fast_path(*args: str) -> CliResult:
-    """`pagebits btf show` through the console script, which parses plain forms without click."""
-    from pagebits.main import main
+    """`mmbits btf show` through the console script, which parses plain forms without click."""
+    from mmbits.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
@@ -284,15 +284,15 @@ def _fast_path(*args: str) -> CliResult:
 def test_btf_show(blob: bytes, gz: int, name: str, opts: list[str], fast: bool) -> None:
     with _workdir() as d:
         path = _write(d, "fuzz.btf", _maybe_gzip(blob, gz if gz < 3 else 0))
-        os.environ["PAGEBITS_CACHE_DIR"], saved = str(d / "cache"), os.environ.get("PAGEBITS_CACHE_DIR")
+        os.environ["MMBITS_CACHE_DIR"], saved = str(d / "cache"), os.environ.get("MMBITS_CACHE_DIR")
         try:
             run = _fast_path if fast else run_cli
             assert_contract(run("btf", "show", name, "--btf", str(path), *opts), path)
         finally:
             if saved is None:
-                del os.environ["PAGEBITS_CACHE_DIR"]
+                del os.environ["MMBITS_CACHE_DIR"]
             else:
-                os.environ["PAGEBITS_CACHE_DIR"] = saved
+                os.environ["MMBITS_CACHE_DIR"] = saved
 
 
 # the real 6.18 blob: words overwritten near the start of the type section and in the header

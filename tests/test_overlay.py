@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pagebits.kconfig.domain import load_domain
-from pagebits.kconfig.presets import preset, preset_names
-from pagebits.layout.model import exclusive
-from pagebits.layout.registry import DESCRIPTORS, layouts
-from pagebits.overlay import byte_map, check_rules
+from mmbits.kconfig.domain import load_domain
+from mmbits.kconfig.presets import preset, preset_names
+from mmbits.layout.model import exclusive
+from mmbits.layout.registry import DESCRIPTORS, layouts
+from mmbits.overlay import byte_map, check_rules
 
 LAYOUT_SYMBOLS = sorted({s for n in DESCRIPTORS for s in layouts().config_symbols(n)})
 
@@ -54,7 +54,7 @@ def test_overlay_coverage_property(cfg, struct) -> None:
 @given(domain_configs)
 def test_match_pairs_share_bytes_in_byte_map(cfg) -> None:
     """Every FOLIO/TABLE/SLAB/ZPDESC/IOPTDESC_MATCH pair shows up in the same byte-map row."""
-    from pagebits.overlay import load_rules
+    from mmbits.overlay import load_rules
 
     rows = byte_map(cfg)
     page = layouts().resolve("page", cfg)

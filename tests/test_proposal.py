@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pagebits.errors import InputError
-from pagebits.proposal import load_proposal
+from mmbits.errors import InputError
+from mmbits.proposal import load_proposal
 
 GOOD = """proposal: PTDESC_TYPE_KERNEL
 expr: BIT(0)

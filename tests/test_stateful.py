@@ -1,4 +1,4 @@
-"""pagebits.stateful: the RuleBasedStateMachine base users subclass."""
+"""mmbits.stateful: the RuleBasedStateMachine base users subclass."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import invariant, run_state_machine_as_test
 
-from pagebits.stateful import DeferredFreeMachine
+from mmbits.stateful import DeferredFreeMachine
 
 FAST = settings(max_examples=25, stateful_step_count=20, derandomize=True, deadline=None)
 # a test that expects a failure needs it found, not shrunk

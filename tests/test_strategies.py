@@ -5,11 +5,11 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pagebits.errors import InputError
-from pagebits.kconfig.model import load_model
-from pagebits.layout.model import exclusive
-from pagebits.proposal import STEPS, validate
-from pagebits.strategies import configs, layouts, proposals, raw_pages
+from mmbits.errors import InputError
+from mmbits.kconfig.model import load_model
+from mmbits.layout.model import exclusive
+from mmbits.proposal import STEPS, validate
+from mmbits.strategies import configs, layouts, proposals, raw_pages
 
 
 @given(configs())
@@ -26,7 +26,7 @@ def test_configs_shrink_to_simple() -> None:
     from hypothesis import find
 
     cfg = find(configs(domain="x86_64"), lambda c: True)
-    part = next(p for p in __import__("pagebits.kconfig.domain", fromlist=["x"]).load_domain("x86_64").parts)
+    part = next(p for p in __import__("mmbits.kconfig.domain", fromlist=["x"]).load_domain("x86_64").parts)
     first = {n: v[0] for n, v in part.vary}
     assert all(cfg[n] == v for n, v in first.items() if n not in ("KMSAN",))
 
@@ -62,8 +62,8 @@ def test_proposals_validate(p) -> None:
 
 @given(st.sampled_from(["pgtable", "anon", "slab", "tail", "buddy"]).flatmap(raw_pages))
 def test_raw_pages_decode(arg) -> None:
-    from pagebits.flags.packing import compute
-    from pagebits.layout.registry import layouts as lset
+    from mmbits.flags.packing import compute
+    from mmbits.layout.registry import layouts as lset
 
     cfg, raw = arg
     page = lset().resolve("page", cfg)

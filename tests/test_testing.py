@@ -1,19 +1,19 @@
-"""pagebits.testing: the assertion helpers users call from their own tests.
+"""mmbits.testing: the assertion helpers users call from their own tests.
 Their failure messages must carry what the matching command prints."""
 
 from __future__ import annotations
 
 import pytest
 
-from pagebits.emu.machine import Machine
-from pagebits.emu.simulate import simulate
-from pagebits.errors import InputError
-from pagebits.findings import Finding
-from pagebits.kconfig.dotconfig import config_from_file
-from pagebits.kconfig.presets import preset
-from pagebits.layout.registry import layouts
-from pagebits.proposal import Proposal
-from pagebits.testing import as_proposal, assert_bit_free, assert_layout_matches, assert_no_findings
+from mmbits.emu.machine import Machine
+from mmbits.emu.simulate import simulate
+from mmbits.errors import InputError
+from mmbits.findings import Finding
+from mmbits.kconfig.dotconfig import config_from_file
+from mmbits.kconfig.presets import preset
+from mmbits.layout.registry import layouts
+from mmbits.proposal import Proposal
+from mmbits.testing import as_proposal, assert_bit_free, assert_layout_matches, assert_no_findings
 
 from conftest import DATA, REF_CONFIG
 
@@ -111,7 +111,7 @@ def test_simulation_result_fails_with_simulate_text() -> None:
     with pytest.raises(AssertionError) as failure:
         assert_no_findings(result)
     text = str(failure.value)
-    assert "pagebits simulate: vmemmap-order9" in text and "verdict: UNSAFE" in text
+    assert "mmbits simulate: vmemmap-order9" in text and "verdict: UNSAFE" in text
 
 
 def test_findings_list_and_severities() -> None:

@@ -10,8 +10,8 @@ import pytest
 @pytest.fixture(autouse=True)
 def btf_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache = tmp_path / "cache"
-    monkeypatch.setenv("PAGEBITS_CACHE_DIR", str(cache))
-    monkeypatch.delenv("PAGEBITS_CACHE", raising=False)
+    monkeypatch.setenv("MMBITS_CACHE_DIR", str(cache))
+    monkeypatch.delenv("MMBITS_CACHE", raising=False)
     return cache
 
 

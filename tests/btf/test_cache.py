@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from btf.btfgen import sample
-from pagebits.btf import cache, open_btf
-from pagebits.btf.reader import Btf
+from mmbits.btf import cache, open_btf
+from mmbits.btf.reader import Btf
 
 
 def _blob(tmp_path: Path) -> Path:
@@ -57,24 +57,24 @@ def test_consistent_checksum_but_wrong_blob(tmp_path: Path, btf_cache_dir: Path)
 
 def test_cache_off_and_unwritable(tmp_path: Path, btf_cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _blob(tmp_path)
-    monkeypatch.setenv("PAGEBITS_CACHE", "off")
+    monkeypatch.setenv("MMBITS_CACHE", "off")
     open_btf(path)
     assert not btf_cache_dir.exists()
-    monkeypatch.delenv("PAGEBITS_CACHE")
+    monkeypatch.delenv("MMBITS_CACHE")
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where the cache directory should go")
-    monkeypatch.setenv("PAGEBITS_CACHE_DIR", str(blocker))
+    monkeypatch.setenv("MMBITS_CACHE_DIR", str(blocker))
     assert open_btf(path).count == sample().count  # no cache, no error
     assert open_btf(path, use_cache=False).count == sample().count
 
 
 def test_default_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("PAGEBITS_CACHE_DIR")
+    monkeypatch.delenv("MMBITS_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert cache.cache_dir() == tmp_path / "xdg" / "pagebits" / "btf"
+    assert cache.cache_dir() == tmp_path / "xdg" / "mmbits" / "btf"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert cache.cache_dir() == tmp_path / "home" / ".cache" / "pagebits" / "btf"
+    assert cache.cache_dir() == tmp_path / "home" / ".cache" / "mmbits" / "btf"
 
 
 def test_cli_no_cache_flag(cli, tmp_path: Path, btf_cache_dir: Path) -> None:
@@ -88,14 +88,14 @@ def test_cli_no_cache_flag(cli, tmp_path: Path, btf_cache_dir: Path) -> None:
 # -- the `btf show` output cache ----------------------------------------------------------------
 
 def _show(path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
-    from pagebits.main import _fast_btf_show
+    from mmbits.main import _fast_btf_show
 
     assert _fast_btf_show(["demo", "--btf", str(path), *extra]) == 0
     return capsys.readouterr().out
 
 
 def _no_render(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pagebits.btf.render as render
+    import mmbits.btf.render as render
 
     def boom(*_a: object, **_k: object) -> str:
         raise AssertionError("rendered although the output was cached")
@@ -135,7 +135,7 @@ def test_output_cache_follows_code_and_can_be_off(tmp_path: Path, btf_cache_dir:
     monkeypatch.setattr(cache, "code_stamp", lambda: "another version of the renderer")
     _show(path, capsys)
     assert len(list((btf_cache_dir / "btf").glob("*.out"))) == 2  # new code, new entry
-    monkeypatch.setenv("PAGEBITS_OUTPUT_CACHE", "off")
+    monkeypatch.setenv("MMBITS_OUTPUT_CACHE", "off")
     other = tmp_path / "other.btf"
     blob = sample()
     blob.int_("extra", 4)

@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from btf.btfgen import BtfBuilder, elf_with_section, sample
-from pagebits.btf.reader import Btf
-from pagebits.btf.render import lookup, to_json, to_text
-from pagebits.errors import InputError
+from mmbits.btf.reader import Btf
+from mmbits.btf.render import lookup, to_json, to_text
+from mmbits.errors import InputError
 
 from util.clirun import assert_clean_error
 

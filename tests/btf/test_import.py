@@ -1,4 +1,4 @@
-"""`pagebits btf import`: generated YAML loads, resolves for the kernel's .config to the BTF (and
+"""`mmbits btf import`: generated YAML loads, resolves for the kernel's .config to the BTF (and
 the pahole text) exactly, carries our conditions, says what BTF cannot know, and the enums load."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pagebits.btf import open_btf
-from pagebits.btf.render import layout_of
-from pagebits.kconfig.dotconfig import config_from_file
-from pagebits.layout.registry import load_layout_set
-from pagebits.paths import version_dir
+from mmbits.btf import open_btf
+from mmbits.btf.render import layout_of
+from mmbits.kconfig.dotconfig import config_from_file
+from mmbits.layout.registry import load_layout_set
+from mmbits.paths import version_dir
 
 from conftest import DATA, OLD_CONFIG, REF_CONFIG, REF_PAHOLE
 from util.clirun import assert_clean_error
@@ -59,16 +59,16 @@ def test_header_and_carried_conditions(imported: Path) -> None:
 def test_generated_enums_load(imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                               ref_btf: Path) -> None:
     """Drop the generated enum files into a copy of layouts/ and load them with the flags loader."""
-    from pagebits import paths
-    from pagebits.flags import data, packing
-    from pagebits.kconfig import model
+    from mmbits import paths
+    from mmbits.flags import data, packing
+    from mmbits.kconfig import model
 
     root = tmp_path / "layouts"
     shutil.copytree(paths.layouts_root(), root)
     for f in ("pageflags.yaml", "pt_flags.yaml", "pagetype.yaml"):
         shutil.copy(imported / f, root / "v6.18" / f)
     caches = (paths.layouts_root, data.load_flag_data, model.load_model, packing.compute)
-    monkeypatch.setenv("PAGEBITS_LAYOUTS", str(root))
+    monkeypatch.setenv("MMBITS_LAYOUTS", str(root))
     for c in caches:
         if hasattr(c, "cache_clear"):
             c.cache_clear()
@@ -84,7 +84,7 @@ def test_generated_enums_load(imported: Path, tmp_path: Path, monkeypatch: pytes
         assert {t.name: t.value for t in flags.page_types} == dict(b.enum_values(b.find("pagetype")[0]))
         assert {a.name for a in flags.aliases if a.enum == "pt_flags"} == {"PT_kernel", "PT_reserved"}
     finally:
-        monkeypatch.delenv("PAGEBITS_LAYOUTS")
+        monkeypatch.delenv("MMBITS_LAYOUTS")
         for c in caches:
             if hasattr(c, "cache_clear"):
                 c.cache_clear()

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pagebits.btf import open_btf
-from pagebits.btf.render import layout_of
-from pagebits.kconfig.dotconfig import config_from_file
-from pagebits.layout.registry import resolve
+from mmbits.btf import open_btf
+from mmbits.btf.render import layout_of
+from mmbits.kconfig.dotconfig import config_from_file
+from mmbits.layout.registry import resolve
 
 from conftest import REF_CONFIG
 

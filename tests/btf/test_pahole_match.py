@@ -1,6 +1,6 @@
 """Acceptance: what the reader gives for page, folio, ptdesc, slab, zpdesc, ioptdesc equals the
 pahole text shipped beside each blob (offsets, sizes, bitfields, types, declaration order),
-`pagebits btf show` prints that text byte for byte, and enum pageflags/pagetype equal the
+`mmbits btf show` prints that text byte for byte, and enum pageflags/pagetype equal the
 bpftool-derived values in the same files."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pagebits.btf import open_btf
-from pagebits.btf.render import lookup, to_json
+from mmbits.btf import open_btf
+from mmbits.btf.render import lookup, to_json
 
 from conftest import DATA, OLD_PAHOLE, REF_PAHOLE
 from util.pahole_text import parse

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from btf.btfgen import BtfBuilder, elf_with_section, sample, swap_endianness
-from pagebits.btf import open_btf, wire
-from pagebits.btf.reader import Btf
-from pagebits.btf.render import lookup, to_json
-from pagebits.errors import InputError
+from mmbits.btf import open_btf, wire
+from mmbits.btf.reader import Btf
+from mmbits.btf.render import lookup, to_json
+from mmbits.errors import InputError
 
 # bpftool btf dump file linux-6.18-x86_64.btf: ids and the type count
 REF_IDS = {"page": 190, "folio": 713, "ptdesc": 9356, "slab": 15994, "zpdesc": 17072, "ioptdesc": 34016}

@@ -1,4 +1,4 @@
-"""`pagebits btf show` as a user runs it: enums, typedefs, unions, lists, --hex, --json, errors."""
+"""`mmbits btf show` as a user runs it: enums, typedefs, unions, lists, --hex, --json, errors."""
 
 from __future__ import annotations
 

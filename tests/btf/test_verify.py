@@ -1,4 +1,4 @@
-"""`pagebits btf verify`: exactly the vendor member on 6.18; clear version skew and real differences on 6.12."""
+"""`mmbits btf verify`: exactly the vendor member on 6.18; clear version skew and real differences on 6.12."""
 
 from __future__ import annotations
 

@@ -92,10 +92,10 @@ def test_binary_config_file(cli, tmp_path) -> None:
 
 def test_console_script_end_to_end() -> None:
     """The installed entry point, as CI and users run it."""
-    out = subprocess.run([sys.executable, "-m", "pagebits", "flags", "--preset", "x86_64-6.18", "--json"],
+    out = subprocess.run([sys.executable, "-m", "mmbits", "flags", "--preset", "x86_64-6.18", "--json"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert '"nr_pageflags": 24' in out.stdout
-    bad = subprocess.run([sys.executable, "-m", "pagebits", "show", "page", "--config", "/nope"],
+    bad = subprocess.run([sys.executable, "-m", "mmbits", "show", "page", "--config", "/nope"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr

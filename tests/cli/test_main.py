@@ -12,8 +12,8 @@ import pytest
 def _run(args: list[str], fast: bool) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     if not fast:
-        env["PAGEBITS_NO_FAST_PATH"] = "1"
-    return subprocess.run([sys.executable, "-m", "pagebits", *args], capture_output=True, text=True,
+        env["MMBITS_NO_FAST_PATH"] = "1"
+    return subprocess.run([sys.executable, "-m", "mmbits", *args], capture_output=True, text=True,
                           env=env, timeout=120)
 
 
@@ -38,7 +38,7 @@ def test_errors_and_fallback_match(ref_btf, args) -> None:
 
 
 def test_fast_path_does_not_import_click(ref_btf) -> None:
-    code = ("import sys; from pagebits.main import _fast_btf_show; "
+    code = ("import sys; from mmbits.main import _fast_btf_show; "
             f"rc = _fast_btf_show(['page', '--btf', {str(ref_btf)!r}]); "
             "print(rc, 'click' in sys.modules, 'yaml' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

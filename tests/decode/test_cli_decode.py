@@ -1,4 +1,4 @@
-"""`pagebits decode` from the command line: output, JSON schema, exit status, errors."""
+"""`mmbits decode` from the command line: output, JSON schema, exit status, errors."""
 
 from __future__ import annotations
 

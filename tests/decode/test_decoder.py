@@ -8,13 +8,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from decode.dumps import dump, raw_lines
-from pagebits.decode import decode_text
-from pagebits.decode.decoder import to_json
-from pagebits.decode.infer import with_endian
-from pagebits.errors import InputError
-from pagebits.flags.packing import compute
-from pagebits.kconfig.presets import preset
-from pagebits.layout.registry import layouts
+from mmbits.decode import decode_text
+from mmbits.decode.decoder import to_json
+from mmbits.decode.infer import with_endian
+from mmbits.errors import InputError
+from mmbits.flags.packing import compute
+from mmbits.kconfig.presets import preset
+from mmbits.layout.registry import layouts
 
 
 def one(text, **kw):
@@ -53,7 +53,7 @@ def test_seed_shows_lru_prev_list_poison2_and_zone_from_flags():
 def test_seed_with_its_real_zone_layout_names_zone_normal():
     # x86_64 without NUMA and without ZONE_DEVICE: DMA, DMA32, NORMAL, MOVABLE
     cfg = preset("x86_64-defconfig-lru-gen")
-    from pagebits.kconfig.model import load_model
+    from mmbits.kconfig.model import load_model
 
     values = dict(cfg.primary)
     values.update({"NUMA": 0, "NODES_SHIFT": 0, "LRU_GEN": 0})
@@ -88,7 +88,7 @@ SYZBOT_SETS = {"NR_CPUS": 8, "NUMA_BALANCING": 1, "ZONE_DEVICE": 1, "MEMORY_HOTP
 
 
 def syzbot_config():
-    from pagebits.kconfig.model import load_model
+    from mmbits.kconfig.model import load_model
 
     values = dict(preset("x86_64-defconfig-lru-gen").primary)
     values.update(SYZBOT_SETS)

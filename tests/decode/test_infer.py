@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pagebits.decode.infer import arch_hint, choose_config, fits
-from pagebits.errors import InputError
-from pagebits.kconfig.presets import preset
+from mmbits.decode.infer import arch_hint, choose_config, fits
+from mmbits.errors import InputError
+from mmbits.kconfig.presets import preset
 
 
 def test_preset_found_from_the_flags_line():

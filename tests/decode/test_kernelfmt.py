@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from pagebits.decode.data import load_dump_data
-from pagebits.decode.kernelfmt import (
+from mmbits.decode.data import load_dump_data
+from mmbits.decode.kernelfmt import (
     dump_mapcount,
     format_pgp,
     looks_hashed,
     page_type_text,
     pgp_parts,
 )
-from pagebits.flags.packing import compute
-from pagebits.kconfig.presets import preset
+from mmbits.flags.packing import compute
+from mmbits.kconfig.presets import preset
 
 
 def word(name):

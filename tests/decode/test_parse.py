@@ -7,8 +7,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from decode.dumps import dump
-from pagebits.decode.parse import parse_dump, strip_prefix
-from pagebits.errors import InputError
+from mmbits.decode.parse import parse_dump, strip_prefix
+from mmbits.errors import InputError
 
 
 @pytest.mark.parametrize("line", [
@@ -111,8 +111,8 @@ def test_malformed_input_names_the_line(text, line, words):
 
 
 def test_poisoned_struct_page_report():
-    from pagebits.decode import decode_text
-    from pagebits.decode.decoder import to_json
+    from mmbits.decode import decode_text
+    from mmbits.decode.decoder import to_json
 
     (d,) = decode_text("page:ffffea0000400000 is uninitialized and poisoned\n"
                        "page dumped because: VM_BUG_ON_PAGE(PagePoisoned(p))\n")
@@ -139,7 +139,7 @@ _DUMPISH = st.lists(st.sampled_from([
 @example("raw: 00000400\n")  # no config has a 4-byte struct page: the error did not name the file
 def test_any_text_parses_or_is_one_input_error(text):
     """Fuzz: the parser and the decoder never fail with anything but InputError, naming the file."""
-    from pagebits.decode import decode_text
+    from mmbits.decode import decode_text
 
     try:
         for rec in parse_dump(text, "fuzz.txt"):

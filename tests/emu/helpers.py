@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 
-from pagebits.errors import InvalidConfigError
-from pagebits.kconfig.config import Config
-from pagebits.kconfig.model import load_model
-from pagebits.kconfig.presets import preset
+from mmbits.errors import InvalidConfigError
+from mmbits.kconfig.config import Config
+from mmbits.kconfig.model import load_model
+from mmbits.kconfig.presets import preset
 
 REF = "x86_64-6.18"
 

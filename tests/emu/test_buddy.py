@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from pagebits.emu.machine import Machine
+from mmbits.emu.machine import Machine
 
 from .helpers import sva
 

@@ -1,4 +1,4 @@
-"""pagebits simulate: verdicts and exit codes, the JSON schema, the config
+"""mmbits simulate: verdicts and exit codes, the JSON schema, the config
 switches, and the bad-input contract."""
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def test_report(tmp_path: Path) -> None:
     out = tmp_path / "rep"
     r = run_cli("simulate", "--variant", "cpa-unmarked", "--only", "cpa", *SMALL, "--report", str(out),
                 "--format", "md")
-    if importlib.util.find_spec("pagebits.report.api") is None:
+    if importlib.util.find_spec("mmbits.report.api") is None:
         assert_clean_error(r)
         return
     assert r.code == 1, r.err

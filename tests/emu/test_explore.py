@@ -4,8 +4,8 @@ schedule replays to the same finding."""
 
 from __future__ import annotations
 
-from pagebits.emu.explore import exhaustive, random_runs, replay
-from pagebits.emu.simulate import Setup, findings_of, simulate
+from mmbits.emu.explore import exhaustive, random_runs, replay
+from mmbits.emu.simulate import Setup, findings_of, simulate
 
 from .helpers import sva
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pagebits.emu.facts import facts_for
-from pagebits.kconfig.presets import preset
+from mmbits.emu.facts import facts_for
+from mmbits.kconfig.presets import preset
 
 
 @pytest.mark.parametrize(("name", "levels", "pmd_order", "page"), [

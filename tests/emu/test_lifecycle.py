@@ -1,4 +1,4 @@
-"""run_proposal(): the lifecycle findings `pagebits check` gets for a
+"""run_proposal(): the lifecycle findings `mmbits check` gets for a
 proposal, from the same emulator path as `simulate --proposal`."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pagebits.emu.lifecycle import run_proposal
-from pagebits.kconfig.presets import preset
-from pagebits.proposal import Proposal, load_proposal
+from mmbits.emu.lifecycle import run_proposal
+from mmbits.kconfig.presets import preset
+from mmbits.proposal import Proposal, load_proposal
 
 PROPOSALS = Path(__file__).parent.parent / "data" / "proposals"
 

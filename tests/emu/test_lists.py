@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pagebits.emu.lists import ListCorruption
-from pagebits.emu.machine import Machine
+from mmbits.emu.lists import ListCorruption
+from mmbits.emu.machine import Machine
 
 from .helpers import sva
 

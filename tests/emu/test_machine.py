@@ -3,7 +3,7 @@ docstring shows it."""
 
 from __future__ import annotations
 
-from pagebits.emu import Machine
+from mmbits.emu import Machine
 
 from .helpers import sva
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pagebits.emu.simulate import simulate
+from mmbits.emu.simulate import simulate
 
 from .helpers import sva
 
@@ -51,7 +51,7 @@ def test_seed_crash_signature() -> None:
 
 
 def test_memdesc_lives_next_to_compound_head() -> None:
-    from pagebits.emu.machine import Machine
+    from mmbits.emu.machine import Machine
 
     m = Machine(sva(), "memdesc-ptdesc", npages=128)
     f = m.facts

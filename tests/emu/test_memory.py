@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pagebits.emu.machine import Machine
-from pagebits.layout.codec import construct_decode, construct_encode
-from pagebits.layout.model import Layout
+from mmbits.emu.machine import Machine
+from mmbits.layout.codec import construct_decode, construct_encode
+from mmbits.layout.model import Layout
 
 from .helpers import sva
 

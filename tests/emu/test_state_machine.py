@@ -8,7 +8,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from pagebits.emu.machine import Machine
+from mmbits.emu.machine import Machine
 
 from .helpers import sva
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pagebits.emu.simulate import simulate
-from pagebits.emu.text import render
+from mmbits.emu.simulate import simulate
+from mmbits.emu.text import render
 
 from .helpers import sva
 
@@ -11,7 +11,7 @@ from .helpers import sva
 def test_render_primary_and_consequences() -> None:
     result = simulate(sva(), "pmd-ptdesc", cpus=1, ops=1, only=("huge-pmd",))
     text = render(result)
-    assert text.startswith("pagebits simulate: pmd-ptdesc:")
+    assert text.startswith("mmbits simulate: pmd-ptdesc:")
     assert text.count("\nERROR:") == 1  # the root cause in full ...
     assert "more finding(s)" in text and "  ERROR:leak:" in text  # ... what followed, one line each
     assert "schedule (" in text and "raw: " in text and "page: refcount:" in text

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from pagebits.emu.simulate import simulate
-from pagebits.emu.variants import VARIANTS
-from pagebits.kconfig.presets import preset, preset_names
+from mmbits.emu.simulate import simulate
+from mmbits.emu.variants import VARIANTS
+from mmbits.kconfig.presets import preset, preset_names
 
 from .helpers import kinds, primary, sva
 
@@ -101,7 +101,7 @@ def test_sync_is_safe_without_an_sva_device() -> None:
 def test_worker_stale_pt_list_is_expected() -> None:
     """Case 11: the worker does no list_del(); what the freed page keeps in
     pt_list is overwritten by the buddy's own list, never LIST_POISON."""
-    from pagebits.emu.machine import Machine
+    from mmbits.emu.machine import Machine
 
     m = Machine(sva(), "upstream", npages=256)
     va = m.facts.addresses["vmalloc_start"] + (1 << 21)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from pagebits.flags.packing import compute
-from pagebits.kconfig.presets import preset
+from mmbits.flags.packing import compute
+from mmbits.kconfig.presets import preset
 
 # preset: (BPL, NR_PAGEFLAGS, zones, ZONES_W, SEC_W, NODES (shift, width), CPUPID (shift, width),
 #          KASAN, GEN, REFS, NR_UNUSED (kernel), fields high->low as (NAME, msb, lsb), gap or None)
@@ -135,7 +135,7 @@ def test_b2_plus_three_grows_struct_page_and_miscounts() -> None:
 
 def test_compressed_alloc_tags_claim_the_gap() -> None:
     """Test case 4: with compressed tags the whole gap [NR_PAGEFLAGS, LRU_REFS_PGOFF) is taken."""
-    from pagebits.kconfig.model import load_model
+    from mmbits.kconfig.model import load_model
 
     cfg = preset("x86_64-defconfig-lru-gen")
     values = dict(cfg.primary, MEM_ALLOC_PROFILING=1, MEM_PROFILING_COMPRESSED=1)

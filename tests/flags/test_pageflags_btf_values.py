@@ -3,9 +3,9 @@ kernel's BTF gives (the bpftool-derived text shipped beside the blob)."""
 
 from __future__ import annotations
 
-from pagebits.flags.data import load_flag_data
-from pagebits.flags.packing import compute
-from pagebits.kconfig.presets import preset
+from mmbits.flags.data import load_flag_data
+from mmbits.flags.packing import compute
+from mmbits.kconfig.presets import preset
 
 from conftest import REF_PAHOLE
 from util.pahole_text import parse

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pagebits.flags.packing import INPUT_SYMBOLS
-from pagebits.kconfig.domain import load_domain
-from pagebits.kconfig.model import load_model
+from mmbits.flags.packing import INPUT_SYMBOLS
+from mmbits.kconfig.domain import load_domain
+from mmbits.kconfig.model import load_model
 
 
 def test_grouped_counts_equal_enumeration_arm32() -> None:

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pagebits.errors import InputError
-from pagebits.kconfig.dotconfig import config_from_file, parse_text
-from pagebits.kconfig.presets import preset
+from mmbits.errors import InputError
+from mmbits.kconfig.dotconfig import config_from_file, parse_text
+from mmbits.kconfig.presets import preset
 
 from conftest import OLD_CONFIG, REF_CONFIG
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pagebits.errors import InputError, InvalidConfigError
-from pagebits.kconfig.model import load_model
-from pagebits.kconfig.presets import preset, preset_names
+from mmbits.errors import InputError, InvalidConfigError
+from mmbits.kconfig.model import load_model
+from mmbits.kconfig.presets import preset, preset_names
 
 
 @pytest.mark.parametrize("name", preset_names())

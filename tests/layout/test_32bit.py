@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from pagebits.kconfig.model import load_model
-from pagebits.kconfig.presets import preset
-from pagebits.layout.registry import resolve
+from mmbits.kconfig.model import load_model
+from mmbits.kconfig.presets import preset
+from mmbits.layout.registry import resolve
 
 
 def _offsets(struct: str, cfg) -> dict[str, tuple[int, int]]:

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pagebits.kconfig.presets import preset
-from pagebits.layout.codec import construct_decode, construct_encode
-from pagebits.layout.registry import resolve
+from mmbits.kconfig.presets import preset
+from mmbits.layout.codec import construct_decode, construct_encode
+from mmbits.layout.registry import resolve
 
 PRESETS = ["x86_64-6.18", "i386-pae-sparsemem", "arm32-sparsemem", "arm64-max"]
 STRUCTS = ["page", "folio", "ptdesc", "slab", "zpdesc", "ioptdesc", "memdesc", "page_memdesc", "page_sep"]
@@ -55,7 +55,7 @@ def test_aliasing_is_real() -> None:
 
 
 def test_big_endian_words() -> None:
-    from pagebits.kconfig.model import load_model
+    from mmbits.kconfig.model import load_model
 
     be = load_model().make({"ARCH": "arm64", "CPU_BIG_ENDIAN": 1})
     page = resolve("page", be)

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pagebits.errors import InputError
-from pagebits.kconfig.presets import preset
-from pagebits.layout.registry import layouts
+from mmbits.errors import InputError
+from mmbits.kconfig.presets import preset
+from mmbits.layout.registry import layouts
 
 from util.clirun import assert_clean_error
 

@@ -1,4 +1,4 @@
-"""Acceptance (foundation issue): `pagebits show STRUCT --config <6.18 .config> --json`
+"""Acceptance (foundation issue): `mmbits show STRUCT --config <6.18 .config> --json`
 gives every member offset and size the pahole text shows for that kernel. The
 vendor-only member buddy_since is the one member the layout does not have."""
 
@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from pagebits.kconfig.dotconfig import config_from_file
-from pagebits.layout.pahole import format_layout
-from pagebits.layout.registry import resolve
+from mmbits.kconfig.dotconfig import config_from_file
+from mmbits.layout.pahole import format_layout
+from mmbits.layout.registry import resolve
 
 from conftest import DATA, REF_CONFIG, REF_PAHOLE
 from util.pahole_text import parse

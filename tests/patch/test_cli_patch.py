@@ -1,4 +1,4 @@
-"""`pagebits patch`: checkpatch-style text, --terse, --json, stdin, exit status."""
+"""`mmbits patch`: checkpatch-style text, --terse, --json, stdin, exit status."""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pagebits.errors import InputError
-from pagebits.patch.diff import parse
+from mmbits.errors import InputError
+from mmbits.patch.diff import parse
 
 DATA = Path(__file__).parent / "data"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pagebits.kconfig.domain import load_domain
-from pagebits.patch import parse, scan_patches
+from mmbits.kconfig.domain import load_domain
+from mmbits.patch import parse, scan_patches
 
 DATA = Path(__file__).parent / "data"
 
@@ -84,8 +84,8 @@ LINES = ["+#define FOO BIT(NR_PAGEFLAGS + 3)", "+\tset_bit(PG_head, &folio->_fla
 
 
 def _fuzz_scan(text: str) -> None:
-    from pagebits.errors import InputError
-    from pagebits.kconfig.presets import preset
+    from mmbits.errors import InputError
+    from mmbits.kconfig.presets import preset
 
     try:
         patches = parse(text, "fuzz.patch")
@@ -113,7 +113,7 @@ def test_fuzzed_additions_never_crash_the_scanner() -> None:
 
 
 def test_page_type_enum_and_packed_field_uses() -> None:
-    from pagebits.kconfig.presets import preset
+    from mmbits.kconfig.presets import preset
 
     text = """--- a/include/linux/page-flags.h
 +++ b/include/linux/page-flags.h

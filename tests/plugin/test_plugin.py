@@ -9,11 +9,11 @@ from conftest import REF_CONFIG
 
 def test_fixtures_default_preset(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
-        def test_sizes(pagebits_config, pagebits_layout, pagebits_flags):
-            assert pagebits_config.name == "x86_64-6.18"
-            assert pagebits_layout("page").size == 64
-            assert pagebits_layout["ptdesc"].size <= pagebits_layout("page").size
-            assert pagebits_flags.nr_pageflags == 24
+        def test_sizes(mmbits_config, mmbits_layout, mmbits_flags):
+            assert mmbits_config.name == "x86_64-6.18"
+            assert mmbits_layout("page").size == 64
+            assert mmbits_layout["ptdesc"].size <= mmbits_layout("page").size
+            assert mmbits_flags.nr_pageflags == 24
     """)
     pytester.runpytest_subprocess("-q").assert_outcomes(passed=1)
 
@@ -22,48 +22,48 @@ def test_marker_and_options(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
         import pytest
 
-        @pytest.mark.pagebits_preset("i386-pae-sparsemem")
-        def test_i386(pagebits_layout):
-            assert pagebits_layout("page").size == 40
+        @pytest.mark.mmbits_preset("i386-pae-sparsemem")
+        def test_i386(mmbits_layout):
+            assert mmbits_layout("page").size == 40
 
-        @pytest.mark.pagebits_set(LRU_GEN="y")
-        def test_set(pagebits_flags):
-            assert pagebits_flags.field("lru_gen") is not None
+        @pytest.mark.mmbits_set(LRU_GEN="y")
+        def test_set(mmbits_flags):
+            assert mmbits_flags.field("lru_gen") is not None
 
-        def test_from_option(pagebits_config):
-            assert pagebits_config.arch == "arm64"
+        def test_from_option(mmbits_config):
+            assert mmbits_config.arch == "arm64"
     """)
-    pytester.runpytest_subprocess("-q", "--pagebits-preset", "arm64-max").assert_outcomes(passed=3)
+    pytester.runpytest_subprocess("-q", "--mmbits-preset", "arm64-max").assert_outcomes(passed=3)
 
 
 def test_config_option(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
-        def test_cfg(pagebits_config):
-            assert pagebits_config["NR_CPUS"] == 256
+        def test_cfg(mmbits_config):
+            assert mmbits_config["NR_CPUS"] == 256
     """)
-    pytester.runpytest_subprocess("-q", "--pagebits-config", str(REF_CONFIG)).assert_outcomes(passed=1)
+    pytester.runpytest_subprocess("-q", "--mmbits-config", str(REF_CONFIG)).assert_outcomes(passed=1)
 
 
 def test_bad_marker_fails_cleanly(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
         import pytest
 
-        @pytest.mark.pagebits_preset("no-such-preset")
-        def test_x(pagebits_config):
+        @pytest.mark.mmbits_preset("no-such-preset")
+        def test_x(mmbits_config):
             pass
     """)
     result = pytester.runpytest_subprocess("-q")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*pagebits: unknown preset 'no-such-preset'*"])
+    result.stdout.fnmatch_lines(["*mmbits: unknown preset 'no-such-preset'*"])
     assert "Traceback" not in result.stdout.str() and "another exception" not in result.stdout.str()
 
 
 def test_plugin_does_not_import_engine_at_startup(pytester: pytest.Pytester) -> None:
-    """Off unless used: collecting a test that asks for nothing loads no pagebits engine."""
+    """Off unless used: collecting a test that asks for nothing loads no mmbits engine."""
     pytester.makepyfile("""
         import sys
         def test_nothing():
-            heavy = [m for m in sys.modules if m.startswith("pagebits.") and m != "pagebits.pytest_plugin"]
+            heavy = [m for m in sys.modules if m.startswith("mmbits.") and m != "mmbits.pytest_plugin"]
             assert heavy == [], heavy
             assert "construct" not in sys.modules and "yaml" not in sys.modules
     """)
@@ -74,14 +74,14 @@ def test_machine_fixture_and_variant_marker(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
         import pytest
 
-        def test_default(pagebits_machine):
-            assert pagebits_machine.design.name == "upstream"
-            assert pagebits_machine.facts.sizeof_page == 64
+        def test_default(mmbits_machine):
+            assert mmbits_machine.design.name == "upstream"
+            assert mmbits_machine.facts.sizeof_page == 64
 
-        @pytest.mark.pagebits_preset("i386-pae-sparsemem")
-        @pytest.mark.pagebits_variant("sync", npages=96)
-        def test_variant(pagebits_machine):
-            m = pagebits_machine
+        @pytest.mark.mmbits_preset("i386-pae-sparsemem")
+        @pytest.mark.mmbits_variant("sync", npages=96)
+        def test_variant(mmbits_machine):
+            m = mmbits_machine
             assert m.design.name == "sync" and m.mem.npages == 96 and m.facts.sizeof_page == 40
             pfn = m.alloc_pages(1, comp=True)
             m.free_pages(pfn, 1)
@@ -94,25 +94,25 @@ def test_machine_fixture_bad_marker(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
         import pytest
 
-        @pytest.mark.pagebits_variant("tree-lists")
-        def test_typo(pagebits_machine):
+        @pytest.mark.mmbits_variant("tree-lists")
+        def test_typo(mmbits_machine):
             pass
 
-        @pytest.mark.pagebits_variant("sync", pages=3)
-        def test_bad_option(pagebits_machine):
+        @pytest.mark.mmbits_variant("sync", pages=3)
+        def test_bad_option(mmbits_machine):
             pass
     """)
     result = pytester.runpytest_subprocess("-q")
     result.assert_outcomes(errors=2)
-    result.stdout.fnmatch_lines(["*pagebits: unknown variant 'tree-lists'*three-lists*",
-                                 "*pagebits: pagebits_variant:*pages*"])
+    result.stdout.fnmatch_lines(["*mmbits: unknown variant 'tree-lists'*three-lists*",
+                                 "*mmbits: mmbits_variant:*pages*"])
     assert "Traceback" not in result.stdout.str()
 
 
 def test_helpers_fail_with_the_check_output(pytester: pytest.Pytester) -> None:
-    """What a user sees when the bit is taken: pagebits check's text in the report."""
+    """What a user sees when the bit is taken: mmbits check's text in the report."""
     pytester.makepyfile("""
-        from pagebits.testing import assert_bit_free
+        from mmbits.testing import assert_bit_free
 
         def test_taken():
             assert_bit_free("PG_head", "x86_64-6.18", word="ptdesc.pt_flags", kind="kernel-pgtable",

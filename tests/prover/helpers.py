@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pagebits.kconfig.domain import load_domain
-from pagebits.kconfig.model import load_model
-from pagebits.kconfig.presets import preset
-from pagebits.proposal import Proposal
-from pagebits.prover import CheckResult, check
+from mmbits.kconfig.domain import load_domain
+from mmbits.kconfig.model import load_model
+from mmbits.kconfig.presets import preset
+from mmbits.proposal import Proposal
+from mmbits.prover import CheckResult, check
 
 
 def config_of(name: str, **sets: Any) -> Any:

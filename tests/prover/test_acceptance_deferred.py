@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pagebits.layout.registry import layouts
-from pagebits.prover.rules import produced_types
-from pagebits.prover.site import resolve_site
+from mmbits.layout.registry import layouts
+from mmbits.prover.rules import produced_types
+from mmbits.prover.site import resolve_site
 from prover.helpers import blocking, config_of, kinds, messages, prove, whats
 
 

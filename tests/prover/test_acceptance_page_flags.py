@@ -1,5 +1,5 @@
 """The acceptance table of shared/reference/page-flags-layout.md ("Concrete test cases a
-checker must get right", 1-23), for the verdicts `pagebits check` gives. Presets are the
+checker must get right", 1-23), for the verdicts `mmbits check` gives. Presets are the
 rows of that document's section 6.1 (A = x86_64-6.18, B2 = x86_64-maxsmp, D =
 arm64-kasan-sw-tags, ...). Expected answers are the document's; the code derives them."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from pagebits.errors import InvalidConfigError
-from pagebits.layout.registry import layouts
-from pagebits.prover.site import resolve_site
+from mmbits.errors import InvalidConfigError
+from mmbits.layout.registry import layouts
+from mmbits.prover.site import resolve_site
 from prover.helpers import blocking, config_of, kinds, messages, prove, whats
 
 PT = "ptdesc.pt_flags"
@@ -192,7 +192,7 @@ def test_case_21_bit_numbers_follow_the_config() -> None:
     assert arm.explanation[1].startswith("  bit 22: PG_arch_2")
 
 
-# 22 (member-set check against BTF) is `pagebits btf verify`, not a bit question.
+# 22 (member-set check against BTF) is `mmbits btf verify`, not a bit question.
 
 # 23: where _entire_mapcount lives
 @pytest.mark.parametrize("row, page, offset", [("x86_64-6.18", 1, 24), ("i386-highmem-flatmem", 2, 16),

@@ -1,4 +1,4 @@
-"""`pagebits check` on the command line: schema, exit codes, the bad-input contract."""
+"""`mmbits check` on the command line: schema, exit codes, the bad-input contract."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_invalid_config_text_mode(cli) -> None:  # type: ignore[no-untyped-def]
 def test_report_or_a_clean_usage_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "rep"
     r = cli("check", "BIT(NR_PAGEFLAGS)", "--word", "page.flags", "--preset", "x86_64-maxsmp", "--report", str(out))
-    if importlib.util.find_spec("pagebits.report.api") is None:
+    if importlib.util.find_spec("mmbits.report.api") is None:
         assert_clean_error(r)
         assert "--report" in r.err
         return

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pagebits.errors import InputError
-from pagebits.flags.packing import compute
-from pagebits.names import c_names
-from pagebits.prover.expr import _SLOW, _fast_value, parse_define, plan
-from pagebits.strategies import configs
+from mmbits.errors import InputError
+from mmbits.flags.packing import compute
+from mmbits.names import c_names
+from mmbits.prover.expr import _SLOW, _fast_value, parse_define, plan
+from mmbits.strategies import configs
 from prover.helpers import config_of, prove
 
 

@@ -1,4 +1,4 @@
-"""check calls pagebits.emu.lifecycle.run_proposal(proposal, config) when the proposal
+"""check calls mmbits.emu.lifecycle.run_proposal(proposal, config) when the proposal
 has set/test/clear steps; its findings join the static ones. A stand-in module plays
 the emulator here so the hook is tested whether or not the emulator is installed."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import sys
 import types
 
-from pagebits.findings import Finding
-from pagebits.proposal import Proposal
+from mmbits.findings import Finding
+from mmbits.proposal import Proposal
 from prover.helpers import config_of
 
 
@@ -19,14 +19,14 @@ def _fake(monkeypatch, behaviour):  # type: ignore[no-untyped-def]
         calls.append((proposal, config))
         return behaviour(proposal, config)
 
-    mod = types.ModuleType("pagebits.emu.lifecycle")
+    mod = types.ModuleType("mmbits.emu.lifecycle")
     mod.run_proposal = run_proposal  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "pagebits.emu.lifecycle", mod)
+    monkeypatch.setitem(sys.modules, "mmbits.emu.lifecycle", mod)
     return calls
 
 
 def test_lifecycle_findings_join_the_verdict(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from pagebits.prover import check
+    from mmbits.prover import check
 
     calls = _fake(monkeypatch, lambda p, c: [Finding("wiped-before-test", "pagetable_dtor() wipes the bit before "
                                                      "pagetable_free() tests it", None, p.word)])
@@ -40,8 +40,8 @@ def test_lifecycle_findings_join_the_verdict(monkeypatch) -> None:  # type: igno
 
 
 def test_domain_runs_a_few_representatives(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from pagebits.kconfig.domain import load_domain
-    from pagebits.prover import check
+    from mmbits.kconfig.domain import load_domain
+    from mmbits.prover import check
 
     calls = _fake(monkeypatch, lambda p, c: [])
     p = Proposal("PG_referenced", "ptdesc.pt_flags", "kernel-pgtable", "PT_kernel", set_at="mark",
@@ -52,7 +52,7 @@ def test_domain_runs_a_few_representatives(monkeypatch) -> None:  # type: ignore
 
 
 def test_emulator_failure_keeps_the_static_verdict(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from pagebits.prover import check
+    from mmbits.prover import check
 
     def boom(p, c):  # type: ignore[no-untyped-def]
         raise RuntimeError("not modelled")

@@ -9,11 +9,11 @@ from pathlib import Path
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pagebits.errors import InputError
-from pagebits.kconfig.model import load_model
-from pagebits.proposal import Proposal, load_proposal
-from pagebits.prover import check
-from pagebits.strategies import bit_expressions, configs
+from mmbits.errors import InputError
+from mmbits.kconfig.model import load_model
+from mmbits.proposal import Proposal, load_proposal
+from mmbits.prover import check
+from mmbits.strategies import bit_expressions, configs
 
 FLAG_WORDS = ["page.flags", "ptdesc.pt_flags", "slab.flags", "folio._flags_1"]
 IRRELEVANT = ["MEMCG", "DEBUG_SPINLOCK", "IOMMU_SVA", "KMSAN"]
@@ -64,7 +64,7 @@ def test_fuzzed_proposal_files_give_input_errors_only(doc) -> None:  # type: ign
         path.write_text(yaml.safe_dump(doc))
         try:
             p = load_proposal(path)
-            from pagebits.kconfig.presets import preset
+            from mmbits.kconfig.presets import preset
 
             r = check(p, config=preset("x86_64-6.18"), lifecycle=False)
         except InputError as exc:
@@ -76,7 +76,7 @@ def test_fuzzed_proposal_files_give_input_errors_only(doc) -> None:  # type: ign
 @given(st.text(alphabet="()|&~<>+-*/!?:,0123456789xXuUlL BITNRPGAEFSbcdeknrt_", max_size=40))
 @example("08")  # found by the fuzz profile: int("08", 8) raised ValueError, not an InputError
 def test_fuzzed_expressions_give_input_errors_only(expr) -> None:  # type: ignore[no-untyped-def]
-    from pagebits.kconfig.presets import preset
+    from mmbits.kconfig.presets import preset
 
     try:
         r = check(Proposal(expr, "page.flags"), config=preset("x86_64-6.18"), lifecycle=False)

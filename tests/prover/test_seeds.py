@@ -59,7 +59,7 @@ def test_lifecycle_steps_without_the_emulator_say_so(cli) -> None:  # type: igno
 
     r = cli("check", "--proposal", str(PROPOSALS / "pt_kernel.yaml"), "--preset", "x86_64-6.18", "--json")
     data = r.json()
-    if importlib.util.find_spec("pagebits.emu.lifecycle") is None:
+    if importlib.util.find_spec("mmbits.emu.lifecycle") is None:
         assert data["lifecycle"] == "emulator missing"
         assert [f["kind"] for f in data["findings"]] == ["lifecycle-unchecked"]
         assert r.code == 0

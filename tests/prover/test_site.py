@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from pagebits.flags.packing import INPUT_SYMBOLS
-from pagebits.layout.registry import layouts
-from pagebits.prover.site import resolve_site, site_symbols, word_of_access
+from mmbits.flags.packing import INPUT_SYMBOLS
+from mmbits.layout.registry import layouts
+from mmbits.prover.site import resolve_site, site_symbols, word_of_access
 from prover.helpers import config_of
 
 

@@ -25,7 +25,7 @@ CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-st
 
 
 def find_chromium() -> str | None:
-    env = os.environ.get("PAGEBITS_CHROMIUM")
+    env = os.environ.get("MMBITS_CHROMIUM")
     if env:
         return env if Path(env).exists() else None
     for name in CANDIDATES:
@@ -43,7 +43,7 @@ class Browser:
         self._id = 0
         self.events: list[dict[str, Any]] = []
         self._buf = b""
-        self._profile = tempfile.mkdtemp(prefix="pagebits-chromium-")
+        self._profile = tempfile.mkdtemp(prefix="mmbits-chromium-")
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
 

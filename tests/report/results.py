@@ -1,5 +1,5 @@
-"""Result dicts shaped like issue 4's `pagebits check --json` and issue 5's
-`pagebits simulate --json`, with extra keys the writers must tolerate. The
+"""Result dicts shaped like issue 4's `mmbits check --json` and issue 5's
+`mmbits simulate --json`, with extra keys the writers must tolerate. The
 contents restate the reference dossier's acceptance cases (the seeds'
 proposals): they are inputs to the report writers, not verdicts."""
 

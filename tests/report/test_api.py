@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from pagebits.errors import InputError
-from pagebits.report import api
-from pagebits.report.check_report import bits_of
-from pagebits.report.sim_report import normalise_step
+from mmbits.errors import InputError
+from mmbits.report import api
+from mmbits.report.check_report import bits_of
+from mmbits.report.sim_report import normalise_step
 from report.results import CHECK_SAFE, CHECK_UNSAFE, SIM_SAFE, SIM_UNSAFE
 
 
@@ -93,7 +93,7 @@ def test_bad_format_and_output_that_is_a_file(tmp_path):
 
 
 def test_no_partial_files_when_rendering_fails(tmp_path, monkeypatch):
-    from pagebits.report import document
+    from mmbits.report import document
 
     def boom(doc):
         raise RuntimeError("render failed")

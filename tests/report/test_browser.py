@@ -35,7 +35,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
-    from pagebits.report import api
+    from mmbits.report import api
 
     out = tmp_path_factory.mktemp("html")
     layout = api.write_layout_report(out, "html")[0]

@@ -1,4 +1,4 @@
-"""`pagebits check/simulate --report DIR`: the files written and named on stdout, and a
+"""`mmbits check/simulate --report DIR`: the files written and named on stdout, and a
 directory that cannot be written refused with one error line, exit 2, before any work
 and without leaving a file behind."""
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pagebits.errors import InputError
-from pagebits.report import api
+from mmbits.errors import InputError
+from mmbits.report import api
 from report.results import SIM_UNSAFE
 
 from util.clirun import assert_clean_error, run_cli
@@ -23,14 +23,14 @@ SIMULATE = ("simulate", "--variant", "vmemmap-order9", "--only", "hot-remove", "
 @pytest.fixture
 def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if the proof or the emulator runs: a bad --report must stop first."""
-    import pagebits.emu.simulate
-    import pagebits.prover
+    import mmbits.emu.simulate
+    import mmbits.prover
 
     def boom(*_a: object, **_k: object) -> None:
         raise AssertionError("the command ran before refusing its --report directory")
 
-    monkeypatch.setattr(pagebits.prover, "check", boom)
-    monkeypatch.setattr(pagebits.emu.simulate, "simulate", boom)
+    monkeypatch.setattr(mmbits.prover, "check", boom)
+    monkeypatch.setattr(mmbits.emu.simulate, "simulate", boom)
 
 
 def _bad_dirs(tmp_path: Path) -> dict[str, Path]:

@@ -1,13 +1,13 @@
 """The committed example reports under reports/ match what the code writes now.
 
 If this fails after a deliberate change to the layouts or the report code,
-regenerate them: `python -m pagebits.report.examples reports`."""
+regenerate them: `python -m mmbits.report.examples reports`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pagebits.report.examples import write_examples
+from mmbits.report.examples import write_examples
 
 REPORTS = Path(__file__).resolve().parents[2] / "reports"
 
@@ -17,9 +17,9 @@ def test_committed_examples_are_current(tmp_path):
     assert written
     for path in written:
         committed = REPORTS / path.name
-        assert committed.exists(), f"{path.name} is not committed; run python -m pagebits.report.examples reports"
+        assert committed.exists(), f"{path.name} is not committed; run python -m mmbits.report.examples reports"
         assert committed.read_bytes() == path.read_bytes(), (
-            f"reports/{path.name} is stale; run python -m pagebits.report.examples reports")
+            f"reports/{path.name} is stale; run python -m mmbits.report.examples reports")
         # nothing that changes between runs or machines: no paths, no wall-clock figures
         text = path.read_text()
         assert str(tmp_path) not in text and str(REPORTS.parent) not in text, path.name

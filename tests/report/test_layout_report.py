@@ -1,4 +1,4 @@
-"""`pagebits report`: the layout report is complete, self-contained and deterministic."""
+"""`mmbits report`: the layout report is complete, self-contained and deterministic."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from pagebits.layout.registry import DESCRIPTORS
+from mmbits.layout.registry import DESCRIPTORS
 
 from util.clirun import assert_clean_error
 
@@ -61,7 +61,7 @@ def test_bad_input(cli, tmp_path, args):
 
 
 def test_output_is_deterministic(tmp_path):
-    from pagebits.report.api import write_layout_report
+    from mmbits.report.api import write_layout_report
 
     a = write_layout_report(tmp_path / "a", "html")[0].read_bytes()
     b = write_layout_report(tmp_path / "b", "html")[0].read_bytes()

@@ -1,6 +1,6 @@
 """The check and simulation reports of real results: the seeds' proposals proved over
 the default domain and small exhaustive emulator runs (the same results the committed
-examples are made from, computed once per session by pagebits.report.examples)."""
+examples are made from, computed once per session by mmbits.report.examples)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pagebits.report import api
-from pagebits.report.check_report import bits_of, config_of, flags_shift
-from pagebits.report.examples import check_result, simulation_result
+from mmbits.report import api
+from mmbits.report.check_report import bits_of, config_of, flags_shift
+from mmbits.report.examples import check_result, simulation_result
 
 
 def _svg(html: str, css_class: str) -> list[str]:
@@ -45,7 +45,7 @@ def test_unsafe_check_report_has_verdict_counterexamples_and_kinds(tmp_path: Pat
 def test_check_report_markdown_names_the_pictures(tmp_path: Path) -> None:
     paths = api.write_check_report(check_result("async_pgtable_free_dtor"), tmp_path, "md")
     md = paths[0].read_text()
-    assert md.startswith("# pagebits check: UNSAFE") and "**❌ UNSAFE**" in md
+    assert md.startswith("# mmbits check: UNSAFE") and "**❌ UNSAFE**" in md
     assert len(paths) > 1
     for p in paths[1:]:
         assert f"]({p.name})" in md
@@ -78,7 +78,7 @@ def test_counterexample_config_is_rebuilt_from_its_symbols() -> None:
     collision = next(f for f in check_result("async_pgtable_free_dtor")["findings"] if f["kind"] == "collision")
     cfg = config_of(collision["config"], collision["data"]["config_symbols"])
     assert cfg is not None and cfg.label() == collision["config"]
-    from pagebits.flags.packing import compute
+    from mmbits.flags.packing import compute
 
     field = next(f for f in compute(cfg).fields if f.name == collision["data"]["field"].lower())
     assert field.lsb == collision["data"]["lsb"]

@@ -18,9 +18,9 @@ class CliResult:
 
 
 def run_cli(*args: str) -> CliResult:
-    """Run `pagebits ARGS` in-process and capture stdout, stderr, exit status."""
-    from pagebits.cli import cli
-    from pagebits.cli.common import run
+    """Run `mmbits ARGS` in-process and capture stdout, stderr, exit status."""
+    from mmbits.cli import cli
+    from mmbits.cli.common import run
 
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):

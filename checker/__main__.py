@@ -1,3 +1,0 @@
-from pagebits.main import main
-
-main()

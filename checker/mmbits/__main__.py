@@ -1,0 +1,3 @@
+from mmbits.main import main
+
+main()

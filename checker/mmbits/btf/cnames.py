@@ -1,0 +1,99 @@
+"""C spellings of BTF types, the way pahole names them.
+
+The model's `Member.type` is the canonical spelling the YAML layouts use
+(`long unsigned int`, `struct list_head *`, `mm_id_t[2]`), so that our JSON
+and the BTF reader's JSON can be diffed. Declarators are built the C way
+(`void (*)(struct callback_head *)`, `char * const`, `int (*)[4]`); the
+printer turns them into pahole's quirky text where that differs.
+"""
+
+from __future__ import annotations
+
+from mmbits.btf.reader import MAX_HOPS, Btf
+from mmbits.btf.wire import (
+    ARRAY,
+    CONST,
+    DECL_TAG,
+    ENUM,
+    ENUM64,
+    FLOAT,
+    FUNC,
+    FUNC_PROTO,
+    FWD,
+    INT,
+    PTR,
+    RESTRICT,
+    STRUCT,
+    TYPE_TAG,
+    TYPEDEF,
+    UNION,
+    VAR,
+    VOLATILE,
+)
+from mmbits.errors import InputError
+
+QUALIFIER = {CONST: "const", VOLATILE: "volatile", RESTRICT: "restrict"}
+
+
+def keyword(btf: Btf, tid: int) -> str:
+    kind, _vlen, kflag, _p = btf.info(tid)
+    if kind in (STRUCT, UNION):
+        return "struct" if kind == STRUCT else "union"
+    if kind in (ENUM, ENUM64):
+        return "enum"
+    if kind == FWD:
+        return "union" if kflag else "struct"
+    return ""
+
+
+def type_name(btf: Btf, tid: int) -> str:
+    """The abstract declarator of a type: what goes in `Member.type`."""
+    return declare(btf, tid, "")
+
+
+def declare(btf: Btf, tid: int, inner: str, _depth: int = 0) -> str:
+    """`inner` declared with type `tid` (C declarator rules)."""
+    if _depth > MAX_HOPS:
+        raise InputError(f"type loop: spelling type {tid} does not end", file=btf.file)
+    if tid == 0:
+        return _join("void", inner)
+    kind = btf.kind(tid)
+    if kind in (INT, FLOAT, TYPEDEF, FUNC):
+        return _join(btf.name(tid), inner)
+    if kind in (STRUCT, UNION, ENUM, ENUM64, FWD):
+        name = btf.name(tid)
+        return _join(f"{keyword(btf, tid)} {name}" if name else f"{keyword(btf, tid)} {{...}}", inner)
+    if kind in (TYPE_TAG, DECL_TAG, VAR):
+        return declare(btf, btf.ref(tid), inner, _depth + 1)
+    if kind in QUALIFIER:
+        target = btf.strip_modifiers(btf.ref(tid)) if kind != RESTRICT else btf.ref(tid)
+        qual = QUALIFIER[kind]
+        if btf.kind(target) == PTR:  # qualifies the pointer itself: T * const
+            return declare(btf, btf.ref(tid), f"{qual} {inner}".rstrip() if inner else qual, _depth + 1)
+        base = declare(btf, btf.ref(tid), "", _depth + 1)
+        return _join(f"{qual} {base}", inner)
+    if kind == PTR:
+        target = btf.skip(btf.ref(tid), frozenset({TYPE_TAG}))
+        tkind = btf.kind(target)
+        star = "*" + (" " + inner if inner and not inner.startswith(("*", "(", "[")) else inner)
+        if tkind in (ARRAY, FUNC_PROTO):
+            star = f"({star})"
+        return declare(btf, target, star, _depth + 1)
+    if kind == ARRAY:
+        elem, _idx, n = btf.array_info(tid)
+        return declare(btf, elem, f"{inner}[{n}]", _depth + 1)
+    if kind == FUNC_PROTO:
+        params, varargs = btf.params(tid)
+        spelled = [declare(btf, t, "", _depth + 1) for _n, t in params]
+        if varargs:
+            spelled.append("...")
+        return declare(btf, btf.ref(tid), f"{inner}({', '.join(spelled) or 'void'})", _depth + 1)
+    return _join(f"<{btf.kind_name(tid)}>", inner)
+
+
+def _join(base: str, inner: str) -> str:
+    if not inner:
+        return base
+    if inner.startswith("["):
+        return base + inner
+    return f"{base} {inner}"

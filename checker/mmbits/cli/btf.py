@@ -1,0 +1,117 @@
+"""mmbits btf show|verify|import: kernel BTF read by our own reader.
+
+Start-up matters here (kernel developers compare this with pahole), so the
+group imports only the BTF reader; YAML, the Kconfig model and the layout
+registry load only in `verify` and `import`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from mmbits.errors import EXIT_FINDINGS
+
+DEFAULT_BTF = "/sys/kernel/btf/vmlinux"
+
+btf_option = click.option(
+    "--btf", "btf_file", default=DEFAULT_BTF, show_default=True, metavar="FILE",
+    help="raw BTF (/sys/kernel/btf/vmlinux, a .btf blob, .xz/.gz of one) or an ELF vmlinux with .BTF")
+cache_option = click.option("--no-cache", is_flag=True,
+                            help="do not read or write the index cache (see MMBITS_CACHE_DIR)")
+
+
+@click.group()
+def btf() -> None:
+    """Read kernel BTF: print types pahole-style, verify our layouts, import a kernel.
+
+    The type index of a BTF file is cached under $MMBITS_CACHE_DIR (default
+    $XDG_CACHE_HOME/mmbits or ~/.cache/mmbits), keyed by a hash of the BTF data (BLAKE2b-256);
+    MMBITS_CACHE=off disables it. The directory is safe to delete.
+    """
+
+
+@btf.command()
+@click.argument("names")
+@btf_option
+@click.option("--json", "as_json", is_flag=True,
+              help='{"struct", "size", "members": [...]} per type (a list when several are named)')
+@click.option("--hex", "hex_", is_flag=True, help="offsets and sizes in hex (pahole --hex)")
+@cache_option
+def show(names: str, btf_file: str, as_json: bool, hex_: bool, no_cache: bool) -> int:
+    """Print NAMES (comma-separated: page,folio or 'enum pageflags', 'union X',
+    'typedef pgtable_t') as the kernel built them, the way pahole -C does."""
+    from mmbits.btf import open_btf
+    from mmbits.btf.render import lookup, parse_names, to_json, to_text
+
+    queries = parse_names(names)
+    b = open_btf(btf_file, use_cache=not no_cache)
+    found = [lookup(b, q) for q in queries]  # every name resolves before anything is printed
+    if as_json:
+        from mmbits.cli.common import emit_json
+
+        objs = [to_json(b, f) for f in found]
+        emit_json(objs[0] if len(objs) == 1 else objs)
+        return 0
+    click.echo("\n".join(to_text(b, f, hex_) for f in found))
+    return 0
+
+
+@btf.command()
+@btf_option
+@click.option("--config", "config_file", required=True, metavar="FILE",
+              help="the kernel's .config (plain or gzip, e.g. /proc/config.gz)")
+@click.option("--set", "sets", multiple=True, metavar="SYM=VAL", help="override a config symbol (repeatable)")
+@click.option("--json", "as_json", is_flag=True, help='{"btf", "config", "layouts", "findings": [...]}')
+@cache_option
+def verify(btf_file: str, config_file: str, sets: tuple[str, ...], as_json: bool, no_cache: bool) -> int:
+    """Compare our layouts, resolved for --config, with the kernel's BTF: one
+    finding per missing/extra member, offset/size/type difference, enum value
+    difference and broken size assert. Exit 1 if there is any."""
+    from mmbits.btf import open_btf
+    from mmbits.btf.verify import verify_btf
+    from mmbits.cli.common import select
+
+    sel = select(None, config_file, None, sets)
+    b = open_btf(btf_file, use_cache=not no_cache)
+    report = verify_btf(b, sel.config, config_file)
+    if as_json:
+        from mmbits.cli.common import emit_json
+
+        emit_json(report.to_json())
+    else:
+        click.echo(report.text())
+    return EXIT_FINDINGS if report.findings else 0
+
+
+@btf.command("import")
+@btf_option
+@click.option("--out", "out_dir", required=True, metavar="DIR", help="directory for the generated YAML files")
+@click.option("--like", "like_version", default=None, metavar="VERSION",
+              help="carry `if:`/`note:` over from this shipped layout version (default: the newest, v6.18)")
+@click.option("--config", "config_file", default=None, metavar="FILE",
+              help="the kernel's .config: drop carried conditions false for it and check the files resolve "
+                   "back to the BTF")
+@click.option("--json", "as_json", is_flag=True, help="list what was written")
+@cache_option
+def import_(btf_file: str, out_dir: str, like_version: str | None, config_file: str | None, as_json: bool,
+            no_cache: bool) -> int:
+    """Write layout YAML (the layouts/ format) for page, folio, ptdesc, slab,
+    zpdesc, ioptdesc and the page-flag enums of this kernel. BTF knows one
+    config only: review the `if:` conditions before using the files."""
+    from mmbits.btf import open_btf
+    from mmbits.btf.importer import import_btf
+
+    config = None
+    if config_file:
+        from mmbits.cli.common import select
+
+        config = select(None, config_file, None).config
+    b = open_btf(btf_file, use_cache=not no_cache)
+    result = import_btf(b, out_dir, like_version, config)
+    if as_json:
+        from mmbits.cli.common import emit_json
+
+        emit_json(result.to_json())
+    else:
+        click.echo(result.text())
+    return 0

@@ -1,0 +1,35 @@
+"""mmbits configs: the named presets and config domains."""
+
+from __future__ import annotations
+
+import click
+
+from mmbits.cli.common import emit_json
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True)
+def configs(as_json: bool) -> int:
+    """List presets (with what they set) and domains (with their sizes)."""
+    from mmbits.kconfig.domain import domain_names, load_domain
+    from mmbits.kconfig.presets import preset, preset_info, preset_names
+
+    presets = []
+    for name in preset_names():
+        cfg = preset(name)
+        presets.append({"name": name, "doc": preset_info(name).doc, "config": cfg.describe()})
+    domains = []
+    for name in domain_names():
+        dom = load_domain(name)
+        domains.append({"name": name, "doc": dom.doc, "configs": dom.size(), "combinations": dom.raw_size()})
+    if as_json:
+        emit_json({"presets": presets, "domains": domains})
+        return 0
+    click.echo(click.style("presets", bold=True))
+    for p in presets:
+        click.echo(f"  {p['name']:<26} {p['doc']}")
+        click.echo(f"  {'':<26} {p['config']}")
+    click.echo(click.style("domains", bold=True))
+    for d in domains:
+        click.echo(f"  {d['name']:<26} {d['configs']} valid configs of {d['combinations']} combinations: {d['doc']}")
+    return 0

@@ -1,0 +1,186 @@
+"""mmbits simulate: run a deferred page-table free design on the emulator."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from mmbits.cli.common import config_options, emit_json, parse_sets, select
+from mmbits.emu.variants import VARIANTS
+from mmbits.errors import EXIT_FINDINGS, EXIT_OK, InputError
+
+# emulator switches that are not Kconfig inputs (kconfig.yaml derives them)
+EMULATOR_SYMBOLS = {"ASYNC_KERNEL_PGTABLE_FREE"}
+
+
+def _split_sets(sets: tuple[str, ...]) -> tuple[list[str], dict[str, bool]]:
+    parsed = parse_sets(sets)
+    kconfig, emu = [], {}
+    for item in sets:
+        name = item.partition("=")[0].strip().removeprefix("CONFIG_")
+        if name in EMULATOR_SYMBOLS:
+            value = parsed[name].strip().lower()
+            if value not in ("y", "n", "1", "0", "yes", "no", "on", "off"):
+                raise InputError(f"--set {name}: expected y or n, got {parsed[name]!r}")
+            emu[name] = value in ("y", "1", "yes", "on")
+        else:
+            kconfig.append(item)
+    return kconfig, emu
+
+
+def _config(preset: str | None, config_file: str | None, sets: list[str]) -> Any:
+    """The config, with IOMMU_SVA=y added where Kconfig allows it unless the
+    user set IOMMU_SVA: the emulator's question is what an SVA device does."""
+    from mmbits.errors import InvalidConfigError
+
+    user_sva = any(s.partition("=")[0].strip().removeprefix("CONFIG_") == "IOMMU_SVA" for s in sets)
+    if not user_sva:
+        try:
+            return select(preset, config_file, None, [*sets, "IOMMU_SVA=y"]).config
+        except InvalidConfigError:
+            pass
+    return select(preset, config_file, None, sets).config
+
+
+@click.command()
+@click.option("--variant", default="upstream", type=click.Choice(list(VARIANTS)), show_default=True,
+              help="the deferred-free design to run")
+@click.option("--proposal", "proposal_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="a marking proposal (as for `mmbits check`) plugged into the upstream design")
+@config_options(domain=False)
+@click.option("--cpus", type=click.IntRange(1, 8), default=2, show_default=True, help="CPU threads")
+@click.option("--ops", type=click.IntRange(1, 32), default=3, show_default=True,
+              help="operations per CPU (huge-pmd, huge-pud, hot-remove, cpa, user-pte in turn)")
+@click.option("--only", multiple=True, metavar="OP", help="run only these operations (repeatable)")
+@click.option("--explore", "mode", type=click.Choice(["auto", "exhaustive", "random", "sequential"]), default="auto",
+              show_default=True, help="auto: exhaustive up to 8 operations in all, random above")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of --explore random")
+@click.option("--schedules", type=click.IntRange(1, 1_000_000), default=200, show_default=True,
+              help="schedules of --explore random")
+@click.option("--max-states", type=click.IntRange(10, 50_000_000), default=250_000, show_default=True,
+              help="bound of --explore exhaustive")
+@click.option("--replay", "replay_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="play one schedule: a `simulate --json` result (its --finding) or a JSON list of threads")
+@click.option("--finding", "finding_index", type=click.IntRange(0), default=0, show_default=True,
+              help="which finding's schedule --replay plays")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option("--brief", is_flag=True, help="findings without their schedules and page bytes")
+@click.option("--all", "show_all", is_flag=True,
+              help="show in full the findings that only follow an earlier error (consequences)")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="also write a report into DIR")
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True,
+              help="report format")
+def simulate(variant: str, proposal_file: str | None, preset: str | None, config_file: str | None,
+             sets: tuple[str, ...], cpus: int, ops: int, only: tuple[str, ...], mode: str, seed: int,
+             schedules: int, max_states: int, replay_file: str | None, finding_index: int, as_json: bool,
+             brief: bool, show_all: bool, report_dir: str | None, fmt: str) -> int:
+    """Run the page allocator and the deferred kernel page-table free system
+    of a design on bit-exact struct pages, with CPUs, the worker and an IOMMU
+    doing SVA interleaving, and report what goes wrong (iommu-use-after-free,
+    use-after-free, double-free, leak, list-corruption, bad-page-at-free,
+    stale-after-free, wiped-before-test, wrong-table, memdesc-clobbered),
+    each with the schedule that reaches it.
+
+    IOMMU_SVA is switched on where Kconfig allows it (--set IOMMU_SVA=n to
+    turn it off); --set ASYNC_KERNEL_PGTABLE_FREE=y|n forces the deferred path.
+    Exit status: 0 SAFE, 1 UNSAFE, 2 bad input."""
+    from mmbits.emu.simulate import simulate as run
+
+    proposal = None
+    if proposal_file is not None:
+        if variant != "upstream":
+            raise click.UsageError("--proposal plugs into the upstream design; it cannot be combined with --variant")
+        from mmbits.proposal import load_proposal
+
+        proposal = load_proposal(proposal_file)
+    kconfig_sets, emu = _split_sets(sets)
+    config = _config(preset, config_file, kconfig_sets)
+    if only:
+        from mmbits.emu.workload import SETUP
+
+        unknown = [o for o in only if o not in SETUP]
+        if unknown:
+            raise InputError(f"--only: unknown operation {unknown[0]!r} (known: {', '.join(SETUP)})")
+    report_api = _report_api(report_dir) if report_dir else None
+    schedule = _read_schedule(replay_file, finding_index) if replay_file else None
+
+    progress = _Progress(schedules if mode == "random" else max_states) if sys.stderr.isatty() else None
+    try:
+        result = run(config, variant, proposal=proposal, cpus=cpus, ops=ops, mode=mode, seed=seed,
+                     schedules=schedules, max_states=max_states,
+                     async_free=emu.get("ASYNC_KERNEL_PGTABLE_FREE"), only=only, progress=progress,
+                     schedule=schedule)
+    finally:
+        if progress is not None:
+            progress.close()
+    written = []
+    if report_api is not None and report_dir is not None:
+        written = [str(p) for p in report_api(result, report_dir, fmt)]
+    if as_json:
+        emit_json({**result, "report_files": written} if written else result)
+    else:
+        from mmbits.emu.text import render
+
+        click.echo(render(result, verbose=not brief, full=show_all))
+        for path in written:
+            click.echo(f"report: {path}")
+    return EXIT_FINDINGS if result["verdict"] == "UNSAFE" else EXIT_OK
+
+
+class _Progress:
+    """A click progress bar on stderr that appears only once a run has taken
+    more than a second (short runs print nothing extra)."""
+
+    def __init__(self, length: int):
+        import time
+
+        self.length = length
+        self.start = time.monotonic()
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, n: int) -> None:
+        import time
+
+        if self.bar is None:
+            if time.monotonic() - self.start < 1.0:
+                return
+            self.bar = click.progressbar(length=self.length, label="exploring", file=sys.stderr, show_pos=True)
+            self.bar.__enter__()
+        self.bar.update(n - self.done)
+        self.done = n
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def _read_schedule(path: str, finding: int) -> tuple[str, ...]:
+    import json
+
+    from mmbits.emu.simulate import schedule_from_json
+
+    try:
+        text = open(path, encoding="utf-8").read()  # noqa: SIM115
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=path) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", file=path) from None
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"not JSON: {exc}", file=path) from None
+    return schedule_from_json(doc, finding, path)
+
+
+def _report_api(report_dir: str) -> Any:
+    try:
+        from mmbits.report.api import check_output_dir, write_simulation_report
+    except (ImportError, AttributeError):
+        raise click.UsageError("--report needs the report engine (mmbits.report.api.write_simulation_report), "
+                               "which this installation does not have") from None
+    check_output_dir(report_dir)  # a directory that cannot be written fails now, not after the run
+    return write_simulation_report

@@ -1,0 +1,119 @@
+"""What dump_page() prints and which values mean something (layouts/<version>/dump_page.yaml).
+
+The decoder must reproduce the kernel's own decode line to check it, so the
+%pGp name order, the packed-field names and the page_type names are data, as
+are the poison values it names. Nothing here knows a bit number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from mmbits.errors import InputError
+from mmbits.paths import DEFAULT_KERNEL, version_dir
+from mmbits.yamlio import load_file
+
+
+@dataclass(frozen=True)
+class FlagField:
+    field: str  # packing field name (zone, last_cpupid ...)
+    name: str  # what %pGp prints (zone, lastcpupid ...)
+    hex: bool
+
+
+@dataclass(frozen=True)
+class Poison:
+    name: str
+    offset: int
+    doc: str
+
+
+@dataclass(frozen=True)
+class Pattern:
+    name: str
+    byte: int
+    doc: str
+
+
+@dataclass(frozen=True)
+class DumpData:
+    pageflag_names: tuple[str, ...]
+    flag_fields: tuple[FlagField, ...]
+    page_type_print: dict[int, str]
+    page_type_default: str
+    pointer_poison: tuple[Poison, ...]
+    patterns: tuple[Pattern, ...]
+    magic32: tuple[tuple[str, int, str], ...]
+    mapping_mask: int
+    mapping_tags: dict[int, str]
+    memcg_mask: int
+    memcg_bits: dict[int, str]
+    pp_low_bits: int
+    entirely_mapped: int
+    memdesc_tables: dict[str, dict[int, str]]
+    address_hints: dict[str, frozenset[int]]
+
+
+def _int(value: object, path: str, line: int) -> int:
+    try:
+        return int(value) if not isinstance(value, str) else int(value, 0)
+    except (TypeError, ValueError):
+        raise InputError(f"expected an integer, got {value!r}", file=path, line=line) from None
+
+
+@cache
+def load_dump_data(version: str = DEFAULT_KERNEL) -> DumpData:
+    path = version_dir(version) / "dump_page.yaml"
+    doc = load_file(path)
+    p = str(path)
+    fields = tuple(
+        FlagField(str(f["field"]), str(f["name"]), str(f.get("format", "dec")) == "hex")
+        for f in doc.get("flag_fields") or []
+    )
+    ptp = {_int(k, p, doc.line_of("page_type_print")): str(v) for k, v in (doc.get("page_type_print") or {}).items()}
+    poisons = tuple(
+        Poison(str(x["name"]), _int(x["offset"], p, doc.line_of("pointer_poison")), str(x.get("doc", "")))
+        for x in doc.get("pointer_poison") or []
+    )
+    patterns = tuple(
+        Pattern(str(x["name"]), _int(x["byte"], p, doc.line_of("pattern_poison")), str(x.get("doc", "")))
+        for x in doc.get("pattern_poison") or []
+    )
+    magic = tuple((str(x["name"]), _int(x["value"], p, doc.line_of("magic32")), str(x.get("doc", "")))
+                  for x in doc.get("magic32") or [])
+    mt = doc.get("mapping_tags") or {}
+    mc = doc.get("memcg_tags") or {}
+    return DumpData(
+        pageflag_names=tuple(str(n) for n in doc.get("pageflag_names") or []),
+        flag_fields=fields,
+        page_type_print=ptp,
+        page_type_default=str(doc.get("page_type_print_default", "unknown")),
+        pointer_poison=poisons,
+        patterns=patterns,
+        magic32=magic,
+        mapping_mask=_int(mt.get("mask", 3), p, doc.line_of("mapping_tags")),
+        mapping_tags={_int(k, p, 0): str(v) for k, v in (mt.get("values") or {}).items()},
+        memcg_mask=_int(mc.get("mask", 7), p, doc.line_of("memcg_tags")),
+        memcg_bits={_int(k, p, 0): str(v) for k, v in (mc.get("bits") or {}).items()},
+        pp_low_bits=_int(doc.get("pp_magic_low_bits", 3), p, doc.line_of("pp_magic_low_bits")),
+        entirely_mapped=_int(doc.get("entirely_mapped", 0x800000), p, doc.line_of("entirely_mapped")),
+        memdesc_tables=_memdesc_tables(),
+        address_hints={str(arch): frozenset(_int(v, p, doc.line_of("address_hints")) for v in values or [])
+                       for arch, values in (doc.get("address_hints") or {}).items()},
+    )
+
+
+def _memdesc_tables() -> dict[str, dict[int, str]]:
+    """The memdesc type tables of the public plan (layouts/memdesc/memdesc_types.yaml)."""
+    from mmbits.paths import layouts_root
+
+    path = layouts_root() / "memdesc" / "memdesc_types.yaml"
+    if not path.is_file():
+        return {}
+    doc = load_file(path)
+    out: dict[str, dict[int, str]] = {}
+    for name, table in (doc.get("tables") or {}).items():
+        types = table.get("types") or {}
+        out[str(name)] = {int(k): str(v) for k, v in types.items()}
+    return out

@@ -1,0 +1,305 @@
+"""Find dump_page() output in a kernel log (or bare raw words) and split it into reports.
+
+Real logs wrap every line in prefixes (`[  12.345678][ T123] `, `<4>`,
+`Oct 20 01:16:35 host kernel: `, mail quoting `> `) and interleave other
+messages; dump_page itself prints `page:`, `head: order:...`, `memcg:`,
+`flags:`, `page_type:`, `raw:`, `head:` and `page dumped because:` lines.
+Everything else is skipped. A line that is recognisably dump_page output but
+cannot be read (a `raw:` word that is not hex, mixed word widths) is bad input
+and raises one InputError naming the line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from mmbits.errors import InputError
+
+# log prefixes, repeated: printk timestamps/caller ids, syslog level, journald,
+# "kernel:" and mail quoting
+_PREFIX = re.compile(
+    r"^(?:\s*(?:>+\s?|<\d+>|\[[^\]]*\]|[A-Z][a-z]{2}\s+\d+\s+\d\d:\d\d:\d\d\s+\S+\s+kernel:|kernel:))+\s*"
+)
+_HEX = re.compile(r"^(?:0x)?([0-9a-fA-F]+)$")
+_KV = re.compile(r"([A-Za-z_]+):\s*(\(null\)|\(____ptrval____\)|\S+)")
+_FLAGS = re.compile(r"^(?:(anon|ksm)\s+)?flags:\s*(0x[0-9a-fA-F]+|[0-9a-fA-F]+)\((.*)\)(\s+CMA)?\s*$")
+_PAGE_TYPE_NEW = re.compile(r"^page_type:\s*([0-9a-fA-F]{1,2})\((.*)\)\s*$")
+_PAGE_TYPE_OLD = re.compile(r"^page_type:\s*(0x[0-9a-fA-F]+)\((.*)\)\s*$")
+
+
+@dataclass
+class WordLine:
+    line: int
+    words: list[int]
+    width: int  # hex digits per word: 8 (32-bit) or 16 (64-bit)
+
+
+@dataclass
+class DumpRecord:
+    """One dump_page() report as printed: the kernel's lines and the raw words."""
+
+    start: int = 0
+    end: int = 0
+    page: dict[str, object] | None = None  # refcount, mapcount, mapping (text), index, pfn
+    page_line: int | None = None
+    head_info: dict[str, int] | None = None
+    head_info_line: int | None = None
+    memcg: int | None = None
+    memcg_line: int | None = None
+    flags_prefix: str = ""  # "anon" | "ksm" | ""
+    flags_value: int | None = None
+    flags_text: str | None = None  # what is inside the parentheses
+    flags_line: int | None = None
+    cma: bool = False
+    page_type_byte: int | None = None
+    page_type_name: str | None = None
+    page_type_full: int | None = None  # older kernels print the whole word
+    page_type_line: int | None = None
+    raw: list[WordLine] = field(default_factory=list)
+    head: list[WordLine] = field(default_factory=list)
+    reason: str | None = None
+    poisoned_line: int | None = None  # "page:... is uninitialized and poisoned"
+    not_faithful: bool = False  # "page does not match folio"
+    notes: list[str] = field(default_factory=list)  # aops:/ino: lines and the like
+    bare: bool = False  # words given without any dump_page text
+
+    def raw_words(self) -> list[int]:
+        return [w for wl in self.raw for w in wl.words]
+
+    def head_words(self) -> list[int]:
+        return [w for wl in self.head for w in wl.words]
+
+    @property
+    def width(self) -> int | None:
+        lines = self.raw or self.head
+        return lines[0].width if lines else None
+
+    def has_content(self) -> bool:
+        return bool(self.raw or self.head or self.page is not None or self.poisoned_line is not None)
+
+    def raw_span(self) -> tuple[int, int] | None:
+        if not self.raw:
+            return None
+        return self.raw[0].line, self.raw[-1].line
+
+
+def strip_prefix(line: str) -> str:
+    return _PREFIX.sub("", line.rstrip("\r\n")).strip()
+
+
+def _words(tokens: list[str], lineno: int, file: str, what: str) -> WordLine:
+    words: list[int] = []
+    width = None
+    for tok in tokens:
+        m = _HEX.match(tok)
+        if not m:
+            raise InputError(f"{what} line has a word that is not hex: {tok!r}", file=file, line=lineno)
+        digits = m.group(1)
+        if len(digits) not in (8, 16):
+            raise InputError(f"{what} word {tok!r} has {len(digits)} hex digits; dump_page prints 8 (32-bit) or "
+                             f"16 (64-bit)", file=file, line=lineno)
+        if width is not None and len(digits) != width:
+            raise InputError(f"{what} line mixes {width}- and {len(digits)}-digit words", file=file, line=lineno)
+        width = len(digits)
+        words.append(int(digits, 16))
+    return WordLine(lineno, words, width or 0)
+
+
+def _is_bare_hex(text: str) -> bool:
+    tokens = text.split()
+    return bool(tokens) and all(_HEX.match(t) and len(_HEX.match(t).group(1)) in (8, 16) for t in tokens)  # type: ignore[union-attr]
+
+
+def _parse_page_line(rest: str, lineno: int, file: str) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in _KV.findall(rest):
+        out[key] = value
+    page: dict[str, object] = {}
+    for key in ("refcount", "count", "mapcount"):
+        if key in out:
+            try:
+                page["refcount" if key == "count" else key] = int(str(out[key]), 10)
+            except ValueError:
+                raise InputError(f"page: line has a bad {key} {out[key]!r}", file=file, line=lineno) from None
+    if "mapping" in out:
+        page["mapping"] = str(out["mapping"])
+    for key in ("index", "pfn"):
+        if key in out:
+            try:
+                page[key] = int(str(out[key]), 0) if str(out[key]).startswith("0x") else int(str(out[key]), 16)
+            except ValueError:
+                raise InputError(f"page: line has a bad {key} {out[key]!r}", file=file, line=lineno) from None
+    if "refcount" not in page:
+        raise InputError("page: line without refcount:/count:", file=file, line=lineno)
+    return page
+
+
+def _parse_head_info(rest: str, lineno: int, file: str) -> dict[str, int]:
+    info: dict[str, int] = {}
+    for key, value in _KV.findall(rest):
+        if key in ("order", "mapcount", "entire_mapcount", "nr_pages_mapped", "pincount", "compound_mapcount",
+                   "compound_pincount"):
+            try:
+                info[key] = int(value, 10)
+            except ValueError:
+                raise InputError(f"head: line has a bad {key} {value!r}", file=file, line=lineno) from None
+    return info
+
+
+def parse_dump(text: str, file: str = "<stdin>") -> list[DumpRecord]:
+    """Every dump_page() report in `text`, in order; bare hex words if there is none."""
+    records: list[DumpRecord] = []
+    cur = DumpRecord()
+    last_kind = ""  # the previous dump line of the current record
+    pending: str | None = None  # "raw" / "head" line that had no words (wrapped by a mailer)
+    bare_blocks: list[list[WordLine]] = [[]]
+
+    def finish() -> None:
+        """Close the current report; a report without content keeps its pending notes."""
+        nonlocal cur, last_kind
+        if not cur.has_content():
+            return
+        records.append(cur)
+        cur = DumpRecord()
+        last_kind = ""
+
+    def touch(lineno: int) -> None:
+        if not cur.start:
+            cur.start = lineno
+        cur.end = lineno
+
+    for lineno, raw_line in enumerate(text.splitlines(), start=1):
+        line = strip_prefix(raw_line)
+        if not line:
+            pending = None
+            if bare_blocks[-1]:
+                bare_blocks.append([])
+            continue
+        if pending and _is_bare_hex(line):
+            wl = _words(line.split(), lineno, file, f"{pending}:")
+            (cur.raw if pending == "raw" else cur.head).append(wl)
+            touch(lineno)
+            last_kind = pending
+            pending = None
+            continue
+        pending = None
+        low = line.lower()
+        if low.startswith("page:"):
+            rest = line[5:].strip()
+            if "uninitialized and poisoned" in rest:
+                finish()
+                cur.poisoned_line = lineno
+                touch(lineno)
+                last_kind = "page"
+                continue
+            if "refcount:" in rest or "count:" in rest:
+                finish()
+                cur.page = _parse_page_line(rest, lineno, file)
+                cur.page_line = lineno
+                touch(lineno)
+                last_kind = "page"
+            continue
+        if low.startswith("page does not match folio"):
+            finish()
+            cur.not_faithful = True
+            touch(lineno)
+            continue
+        if low.startswith("raw:"):
+            if (cur.raw and last_kind != "raw") or cur.reason is not None:
+                finish()
+            tokens = line[4:].split()
+            if not tokens:
+                pending = "raw"
+                touch(lineno)
+                last_kind = "raw"
+                continue
+            cur.raw.append(_words(tokens, lineno, file, "raw:"))
+            touch(lineno)
+            last_kind = "raw"
+            continue
+        if low.startswith("head:"):
+            rest = line[5:].strip()
+            tokens = rest.split()
+            if not tokens:
+                pending = "head"
+                touch(lineno)
+                continue
+            if "order:" in rest:
+                if cur.head_info is not None and cur.has_content():
+                    finish()
+                cur.head_info = _parse_head_info(rest, lineno, file)
+                cur.head_info_line = lineno
+                touch(lineno)
+                last_kind = "head_info"
+                continue
+            if all(_HEX.match(t) for t in tokens) and (cur.raw or cur.head or cur.page is not None):
+                cur.head.append(_words(tokens, lineno, file, "head:"))
+                touch(lineno)
+                last_kind = "head"
+            continue
+        if low.startswith("memcg:"):
+            m = re.match(r"memcg:\s*([0-9a-fA-F]+)\s*$", line)
+            if m and cur.page is not None and not cur.raw:
+                cur.memcg = int(m.group(1), 16)
+                cur.memcg_line = lineno
+                touch(lineno)
+            continue
+        m = _FLAGS.match(line)
+        if m:
+            if cur.page is None or cur.raw:
+                # some other subsystem's flags: line (dump_vma prints one too)
+                continue
+            cur.flags_prefix = m.group(1) or ""
+            cur.flags_value = int(m.group(2), 16)
+            cur.flags_text = m.group(3)
+            cur.cma = bool(m.group(4))
+            cur.flags_line = lineno
+            touch(lineno)
+            last_kind = "flags"
+            continue
+        if low.startswith("page_type:"):
+            if cur.page is None or cur.raw:
+                continue
+            m1 = _PAGE_TYPE_OLD.match(line)
+            m2 = _PAGE_TYPE_NEW.match(line)
+            if m1:
+                cur.page_type_full = int(m1.group(1), 16)
+                cur.page_type_name = m1.group(2)
+            elif m2:
+                cur.page_type_byte = int(m2.group(1), 16)
+                cur.page_type_name = m2.group(2)
+            else:
+                raise InputError(f"cannot read the page_type: line {line!r}", file=file, line=lineno)
+            cur.page_type_line = lineno
+            touch(lineno)
+            continue
+        if low.startswith("page dumped because:"):
+            if cur.has_content():
+                cur.reason = line.split(":", 1)[1].strip()
+                touch(lineno)
+                last_kind = "reason"
+            continue
+        if low.startswith(("aops:", "ino:")) and cur.page is not None and not cur.raw:
+            cur.notes.append(line)
+            continue
+        if _is_bare_hex(line):
+            bare_blocks[-1].append(_words(line.split(), lineno, file, "word"))
+            continue
+        if bare_blocks[-1]:
+            bare_blocks.append([])
+    finish()
+    if records:
+        return records
+    out = []
+    for block in bare_blocks:
+        if not block:
+            continue
+        widths = {wl.width for wl in block}
+        if len(widths) > 1:
+            raise InputError("raw words of different widths (8 and 16 hex digits) in one block",
+                             file=file, line=block[0].line)
+        out.append(DumpRecord(start=block[0].line, end=block[-1].line, raw=block, bare=True))
+    if not out:
+        raise InputError("no dump_page output (page:/raw: lines) and no raw hex words found", file=file)
+    return out

@@ -1,0 +1,139 @@
+"""Text output of a decode: dump_page-like lines first, then every field.
+
+The first lines look like the kernel's own (so they can be read side by side
+with the report), followed by the page kind, every word of struct page with
+all its union names and what the value means, the overlay valid for the kind,
+the folio head, the checks against the kernel's lines and the findings.
+"""
+
+from __future__ import annotations
+
+from mmbits.decode.data import load_dump_data
+from mmbits.decode.decoder import Decoded, Slot
+from mmbits.decode.kernelfmt import pointer_text
+
+
+def _slot_lines(slots: list[Slot], bits: int, indent: str = "  ") -> list[str]:
+    out = [f"{indent}{'off':>4} {'size':>4}  {'value':<{bits // 4}}  names (every union arm) / meaning"]
+    for s in slots:
+        if s.bit_size is not None:
+            value = f"{s.value:#x}".ljust(bits // 4)
+            off = f"{s.offset}:{s.bit_offset}"
+            size = f"{s.bit_size}b"
+        else:
+            value = f"{s.value:0{s.size * 2}x}".ljust(bits // 4)
+            off, size = str(s.offset), str(s.size)
+        names = " = ".join(s.names)
+        out.append(f"{indent}{off:>4} {size:>4}  {value}  {names}")
+        if s.meaning:
+            out.append(f"{indent}{'':>4} {'':>4}  {'':<{bits // 4}}    -> {s.meaning}")
+    return out
+
+
+def render(dec: Decoded, total: int) -> str:
+    data = load_dump_data()
+    rec = dec.record
+    lines: list[str] = []
+    span = f"input lines {rec.start}-{rec.end}" if rec.start else "input"
+    lines.append(f"=== page {dec.number} of {total} ({span}) ===")
+    endian = "little" if dec.little else "big"
+    lines.append(f"assuming {dec.bits}-bit {endian}-endian, config {dec.config.label()} "
+                 f"[{dec.choice.how}]: {dec.choice.note}")
+    if dec.page is None:
+        if rec.poisoned_line:
+            lines.append("the kernel found this struct page uninitialized and poisoned (all bytes 0xff, "
+                         "PAGE_POISON_PATTERN) and printed no raw words")
+        else:
+            lines.append("no raw: words in this report: nothing to decode")
+        return "\n".join(lines)
+    exp = dec.expected
+    if "refcount" in exp:
+        lines.append(f"page: refcount:{exp['refcount']} mapcount:{exp['mapcount']} "
+                     f"mapping:{exp['mapping'] if exp.get('mapping') is not None else '(swap cache)'} "
+                     f"index:{exp['index']:#x}" + (f" pfn:{rec.page['pfn']:#x}" if rec.page and 'pfn' in rec.page
+                                                   else ""))
+        if "head" in exp:
+            h = exp["head"]
+            lines.append("head: " + " ".join(f"{k}:{v}" for k, v in h.items()))
+        if exp.get("memcg"):
+            lines.append(f"memcg:{exp['memcg']:x}")
+        prefix = f"{exp['flags_prefix']} " if exp.get("flags_prefix") else ""
+        lines.append(f"{prefix}flags: {exp['flags']}")
+        if exp.get("page_type"):
+            lines.append(f"page_type: {exp['page_type']}")
+    else:
+        lines.append(f"page: mapcount:{exp['mapcount']} (a tail page: refcount, mapping, index and flags are the "
+                     f"folio head's, which is not in the dump)")
+    if rec.reason:
+        lines.append(f"page dumped because: {rec.reason}")
+    lines.append("")
+    lines.append(f"kind: {dec.kind} -- {dec.kind_why}")
+    if dec.descriptor != "page":
+        lines.append(f"      overlay valid for this kind: struct {dec.descriptor}")
+    lines.append("")
+    lines.append(f"struct {dec.struct} ({dec.page.layout.size} bytes, {len(dec.words)} words):")
+    lines.extend(_slot_lines(dec.page.slots, dec.bits))
+    flags = dec.page.values.get("flags", 0)
+    lines.append("")
+    lines.append(f"page->flags {flags:#x}:")
+    for f in dec.word.fields:
+        v = (flags >> f.lsb) & ((1 << f.width) - 1)
+        extra = ""
+        if f.name == "zone":
+            extra = f"  {dec.word.zones[v] if v < len(dec.word.zones) else '(no such zone)'}"
+        lines.append(f"  bits {f.msb:>2}-{f.lsb:<2} {f.name.upper():<12} {v:#x}{extra}")
+    if dec.word.gap:
+        lo, hi = dec.word.gap
+        g = (flags >> lo) & ((1 << (hi - lo + 1)) - 1)
+        lines.append(f"  bits {hi:>2}-{lo:<2} {'free gap':<12} {g:#x}")
+    set_flags = [f for f in dec.word.flags if flags >> f.bit & 1]
+    if set_flags:
+        for f in set_flags:
+            aliases = [a.name for a in f.aliases
+                       if (dec.kind in a.kinds or "any" in a.kinds)
+                       and a.page in (("any",) if dec.is_tail else ("head", "any"))]
+            alias = f"  (for {dec.kind}: {', '.join(aliases)})" if aliases else ""
+            lines.append(f"  bit {f.bit:>2}     {f.name}{alias}")
+    else:
+        lines.append("  no page flags set")
+    if dec.overlay is not None:
+        lines.append("")
+        lines.append(f"as struct {dec.overlay.layout.struct} (the overlay valid for kind {dec.kind}):")
+        lines.extend(_slot_lines(dec.overlay.slots, dec.bits))
+    if dec.head is not None:
+        lines.append("")
+        order = dec.folio.get("_flags_1", 0) & 0xFF
+        lines.append(f"folio head (head: lines, {len(rec.head_words())} words): kind {dec.head_kind}, order {order}")
+        hv = dec.head.values
+        lines.append(f"  flags {pointer_text(hv.get('flags', 0), dec.bits)}  "
+                     f"mapping {pointer_text(hv.get('mapping', 0), dec.bits)}  index {hv.get('__folio_index', 0):#x}"
+                     f"  refcount {hv.get('_refcount', 0) - (1 << 32) if hv.get('_refcount', 0) >> 31 else hv.get('_refcount', 0)}")
+        for name in ("_flags_1", "_head_1", "_large_mapcount", "_nr_pages_mapped", "_entire_mapcount", "_pincount",
+                     "_mm_ids", "_mapcount_1", "_refcount_1", "_nr_pages"):
+            if name in dec.folio:
+                v = dec.folio[name]
+                lines.append(f"  {name:<18} {v:#x}")
+    if dec.checks:
+        lines.append("")
+        lines.append("against the kernel's own lines:")
+        for c in dec.checks:
+            mark = {"agrees": "ok ", "disagrees": "DIFF", "unchecked": "--  "}[c.status]
+            why = f"  ({c.why})" if c.why else ""
+            lines.append(f"  {mark:<4} {c.item:<14} kernel {c.printed}   decoded {c.ours}{why}")
+    if dec.findings:
+        lines.append("")
+        for f in dec.findings:
+            lines.append(f.line())
+    if dec.depends:
+        lines.append("")
+        lines.append("depends on the config (none given):")
+        for d in dec.depends:
+            lines.append(f"  - {d}")
+        alts = dec.choice.alternatives
+        if alts:
+            lines.append("  the flags word under other configs:")
+            for a in alts:
+                where = ", ".join(a.get("presets", [])) or a.get("example", "")
+                lines.append(f"    {a['flags'] or '(no fields)'}   [{a['configs']} domain configs; e.g. {where}]")
+    del data
+    return "\n".join(lines)

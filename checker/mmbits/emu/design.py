@@ -1,0 +1,443 @@
+"""The merged deferred kernel page-table free design (v6.19, backported to
+6.18.y), as kernel code paths over the emulated machine.
+
+Reference: shared/reference/deferred-free-and-memdesc.md sections 2.3, 2.4
+and 4.1. Kernel tables are allocated with pagetable_alloc(__GFP_COMP |
+__GFP_ZERO), constructed, and marked PT_kernel (= PG_referenced in
+ptdesc->pt_flags) by the allocation functions (977870522af3);
+pagetable_free() tests and clears the mark and hands marked tables to
+pagetable_free_kernel(), which list_add()s pt_list onto
+kernel_pgtable_work.list under its lock and schedules the worker; the worker
+splices the list onto its stack, calls iommu_sva_invalidate_kva_range() and
+then __pagetable_free() = __free_pages(page, compound_order(page)) on each
+entry, with no list_del (v5). Without ASYNC_KERNEL_PGTABLE_FREE,
+pagetable_free_kernel() is __pagetable_free().
+
+Two follow-up fixes are part of `upstream` here, so that each variant is
+"upstream plus one change": the vmemmap pages of memory hot-remove are freed
+with their real order (free_vmemmap_pages(), David Hildenbrand 2026-04-29),
+and the tables CPA's split_large_page() allocates are marked kernel (the gap
+of section 3.4). Memory hot-remove's own tables are modelled as allocated by
+the marking kernel allocators; x86's alloc_low_page()/vmemmap_alloc_block_zero()
+do not mark (see the README notes).
+
+Every `st_*` method is one atomic step of a thread: a visible operation (a
+write another thread or the IOMMU can observe, a lock-protected section, an
+allocator call) plus the thread-private work around it. It returns the steps
+the thread runs next.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mmbits.emu.marking import Marking
+from mmbits.emu.pgtable import LEAF, TABLE
+
+if TYPE_CHECKING:
+    from mmbits.emu.machine import Machine
+
+Steps = list[tuple]
+
+
+class Design:
+    name = "upstream"
+    title = "the merged design: PT_kernel set at allocation, one list, invalidate then __free_pages"
+    separate_ptdesc = False
+    deferred = True
+
+    def __init__(self, proposal: Marking | None = None):
+        self.proposal = proposal
+
+    # -- the marking scheme ---------------------------------------------------------
+    def own_marking(self) -> Marking | None:
+        # include/linux/mm.h enum pt_flags { PT_kernel = PG_referenced } (27bfafac65d8);
+        # ptdesc_set_kernel() in the allocators, ptdesc_clear_kernel() in pagetable_free()
+        return Marking("PT_kernel", "PT_kernel", "ptdesc.pt_flags", "kernel-pgtable",
+                       set_at="mark", test_at="pagetable_free", clear_at="pagetable_free", decides="defer")
+
+    def markings(self) -> list[Marking]:
+        """The design's marking, and a proposal's: one tested in
+        pagetable_free() replaces the design's kernel-table test, any other is
+        carried along and watched."""
+        own = self.own_marking()
+        out = [own] if own is not None else []
+        if self.proposal is not None:
+            if self.proposal.decides and own is not None and own.decides == self.proposal.decides:
+                out = []
+            out.append(self.proposal)
+        return out
+
+    # -- boot --------------------------------------------------------------------------
+    def boot(self, m: Machine) -> None:
+        ptr = m.facts.ptr_size
+        m.work_head = m.mem.alloc_static("kernel_pgtable_work.list", 2 * ptr)
+        m.lists.init(m.work_head)
+        m.worker_list = m.mem.alloc_static("page_list (kernel_pgtable_work_func() stack)", 2 * ptr, on_stack=True)
+        m.lists.init(m.worker_list)
+
+    # -- ptdesc <-> page ----------------------------------------------------------------
+    def page_ptdesc(self, m: Machine, pfn: int) -> int:
+        """v6.18: struct ptdesc overlays struct page (a cast)."""
+        return m.mem.page_addr(pfn)
+
+    def ptdesc_page(self, m: Machine, ref: int) -> int:
+        return m.mem.pfn_of(ref)
+
+    def install_ptdesc(self, m: Machine, pfn: int) -> None:
+        pass
+
+    def release_ptdesc(self, m: Machine, pfn: int) -> None:
+        pass
+
+    # -- allocation -------------------------------------------------------------------
+    def alloc_table(self, m: Machine, level: int, *, kernel: bool, role: str, ctor: bool = True,
+                    mark: bool = True) -> int:
+        """pagetable_alloc(GFP_PGTABLE_KERNEL | __GFP_COMP, 0), the level's ctor,
+        then ptdesc_set_kernel() for init_mm's tables."""
+        pfn = m.alloc_pages(0, comp=True, zero=True, who="pagetable_alloc", role=role,
+                            kind="kernel-pgtable" if kernel else "pgtable")
+        m.lifecycle("realloc", pfn)
+        m.lifecycle("alloc", pfn)
+        self.install_ptdesc(m, pfn)
+        if ctor:
+            m.set_page_table(pfn, f"pagetable_{m.facts.levels[level].name}_ctor")
+            m.lifecycle("ctor", pfn)
+        if kernel and mark:
+            m.lifecycle("mark", pfn)
+        return pfn
+
+    def alloc_hotplug_table(self, m: Machine, level: int, role: str) -> int:
+        """Tables of hot-added memory: no constructor (the x86 hot-add path never
+        runs one), marked kernel (a modelling choice, see the module doc)."""
+        return self.alloc_table(m, level, kernel=True, role=role, ctor=False)
+
+    def alloc_cpa_table(self, m: Machine, role: str) -> int:
+        """split_large_page()'s new PTE table, marked kernel (the section 3.4 fix)."""
+        return self.alloc_table(m, m.tables.pte_level, kernel=True, role=role, ctor=False)
+
+    def ensure_tables(self, m: Machine, va: int, level: int, who: str) -> int:
+        """The table at `level` covering va, allocating (and linking) missing ones."""
+        pfn = m.tables.root
+        for lv in range(level):
+            idx = m.tables.index(va, lv)
+            entry = m.mem.entries(pfn).get(idx)
+            if entry is None:
+                name = m.facts.levels[lv + 1].name
+                child = self.alloc_table(m, lv + 1, kernel=True, role=f"{name} table for {va:#x} ({who})")
+                m.tables.write(pfn, idx, (TABLE, child), who)
+                entry = (TABLE, child)
+            pfn = entry[1]
+        return pfn
+
+    # -- the free paths ------------------------------------------------------------------
+    def dtor(self, m: Machine, pfn: int, who: str) -> None:
+        """pagetable_dtor(): ptlock_free(), __ClearPageTable()."""
+        if m.mem.get(pfn, m.F_type) == m.facts.page_type_none and not m.mem.shadow[pfn]:
+            m.report("wrong-table",
+                     f"{who}: pagetable_dtor() on pfn {pfn:#x} ({m.role(pfn)}), which is not a constructed page "
+                     f"table (page_type UINT_MAX): the caller passed the wrong page",
+                     pfn=pfn, where=f"{who}: dtor of {m.role(pfn, stable=True)}")
+        m.clear_page_table(pfn, f"{who}: pagetable_dtor")
+        m.lifecycle("dtor", pfn)
+
+    def kernel_table_free(self, m: Machine, t: str, pfn: int, who: str) -> Steps:
+        """pte_free_kernel() / pmd_free(&init_mm) / pagetable_dtor_free() of a kernel table."""
+        m.note(f"{who}: pagetable_dtor_free(pfn {pfn:#x})")
+        m.lifecycle("pte_free_kernel", pfn)
+        self.dtor(m, pfn, who)
+        return self.pagetable_free(m, t, pfn, who)
+
+    def check_unlinked(self, m: Machine, pfn: int, who: str) -> None:
+        """A page table being freed must not be reachable from init_mm's tables."""
+        where = m.tables.reachable().get(pfn)
+        if where is not None and pfn != m.tables.root:
+            parent, idx, lv = where
+            m.report("wrong-table",
+                     f"{who}: pagetable_free() of pfn {pfn:#x} ({m.role(pfn)}), which is still linked at "
+                     f"{m.facts.levels[lv - 1].name}[{idx}] of pfn {parent:#x}: a live table is being freed",
+                     pfn=pfn, where=f"{who}: frees live {m.role(pfn, stable=True)}")
+
+    def pagetable_free(self, m: Machine, t: str, pfn: int, who: str) -> Steps:
+        """pagetable_free(): kernel-marked tables go to pagetable_free_kernel()."""
+        self.check_unlinked(m, pfn, who)
+        kernel = m.lifecycle("pagetable_free", pfn)
+        if kernel:
+            return self.pagetable_free_kernel(m, t, pfn, who)
+        self.pagetable_free_now(m, pfn, who)
+        return []
+
+    def pagetable_free_now(self, m: Machine, pfn: int, who: str) -> None:
+        """__pagetable_free(): __free_pages(page, compound_order(page))."""
+        order = m.buddy.compound_order(pfn)
+        m.note(f"{who}: __pagetable_free(pfn {pfn:#x}) -> __free_pages(order {order})")
+        m.lifecycle("free_pages", pfn)
+        self.release_ptdesc(m, pfn)
+        m.free_pages(pfn, order, who=f"{who}: __pagetable_free")
+
+    def pagetable_free_kernel(self, m: Machine, t: str, pfn: int, who: str) -> Steps:
+        if not m.async_free:
+            # !CONFIG_ASYNC_KERNEL_PGTABLE_FREE: an inline __pagetable_free()
+            self.pagetable_free_now(m, pfn, who)
+            return []
+        m.note("spin_lock(&kernel_pgtable_work.lock); list_add(&pt->pt_list, &kernel_pgtable_work.list); "
+               "spin_unlock(); schedule_work()")
+        m.lists.add(m.pt_list_node(pfn), m.work_head)
+        m.lifecycle("enqueue", pfn)
+        m.st.work_pending = True
+        return []
+
+    def free_pagetable(self, m: Machine, pfn: int, order: int, who: str) -> None:
+        """arch/x86/mm/init_64.c free_pagetable(), non-reserved branch after
+        bf9e4e30f353: pagetable_free(page_ptdesc(page)) (the order is dropped)."""
+        m.note(f"{who}: free_pagetable(pfn {pfn:#x}, order {order}) -> pagetable_free()")
+        self.pagetable_free(m, "", pfn, who)
+
+    def free_vmemmap_pages(self, m: Machine, pfn: int, order: int, who: str) -> None:
+        """The fix: free_vmemmap_pages(page, order, NULL) -> __free_pages(page, order)."""
+        m.note(f"{who}: free_vmemmap_pages(pfn {pfn:#x}, order {order}) -> __free_pages()")
+        m.free_pages(pfn, order, who=f"{who}: free_vmemmap_pages")
+
+    # -- ops: the CPU side ---------------------------------------------------------------
+    def pte_table_of_pmd(self, m: Machine, table: int, idx: int, entry: tuple) -> int:
+        """page_ptdesc(pmd_page(*pmd)): the table the entry points to (v7)."""
+        return entry[1]
+
+    def pte_table_of_pmd_sv(self, m: Machine, sv: int, idx: int, entry: tuple) -> int:
+        """page_ptdesc(pmd_page(pmd_sv[i]))."""
+        return entry[1]
+
+    def st_pmd_free_pte_page(self, m: Machine, t: str, va: int) -> Steps:
+        """vmap_try_huge_pmd() -> pmd_free_pte_page(pmd, addr) (x86, v7 4/8)."""
+        tables = m.tables
+        loc = tables.locate(va, tables.pmd_level, "pmd_free_pte_page")
+        if loc is None:
+            return []
+        entry = tables.read(*loc)
+        if entry is None or entry[0] != TABLE:
+            return []
+        target = self.pte_table_of_pmd(m, loc[0], loc[1], entry)
+        tables.write(loc[0], loc[1], None, "pmd_free_pte_page")
+        m.note(f"pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x}); flush_tlb_kernel_range()")
+        return self.kernel_table_free(m, t, target, "pmd_free_pte_page")
+
+    def st_pmd_set_huge(self, m: Machine, t: str, va: int) -> Steps:
+        tables = m.tables
+        loc = tables.locate(va, tables.pmd_level, "pmd_set_huge")
+        if loc is None:
+            return []
+        npages = 1 << (tables.levels[tables.pmd_level].shift - m.facts.page_shift)
+        tables.write(loc[0], loc[1], (LEAF, m.device_pfn(va), npages, False), "pmd_set_huge")
+        m.note(f"pmd_set_huge(pmd[{loc[1]}] of pfn {loc[0]:#x})")
+        return []
+
+    def st_pud_free_pmd_page(self, m: Machine, t: str, va: int) -> Steps:
+        """vmap_try_huge_pud() -> pud_free_pmd_page(pud, addr) (x86, v7 4/8)."""
+        tables = m.tables
+        loc = tables.locate(va, tables.pud_level, "pud_free_pmd_page")
+        if loc is None:
+            return []
+        entry = tables.read(*loc)
+        if entry is None or entry[0] != TABLE:
+            return []
+        pmd = entry[1]
+        sv = m.alloc_pages(0, who="__get_free_page", role=f"pmd_sv (pud_free_pmd_page copy for {va:#x})")
+        m.cpu_access(pmd, "pud_free_pmd_page", "read")
+        m.mem.copy_page(sv, pmd)
+        present = sorted(m.mem.entries(sv))
+        for idx in present:
+            tables.write(pmd, idx, None, "pud_free_pmd_page")
+        tables.write(loc[0], loc[1], None, "pud_free_pmd_page")
+        m.note(f"pmd_sv = pfn {sv:#x}; copy and pmd_clear() {len(present)} entries of pfn {pmd:#x}; pud_clear(); "
+               f"flush_tlb_kernel_range()")
+        steps: Steps = [("pud_free_pte", sv, idx) for idx in present]
+        steps.append(("pud_free_tail", sv, pmd))
+        return steps
+
+    def st_pud_free_pte(self, m: Machine, t: str, sv: int, idx: int) -> Steps:
+        m.cpu_access(sv, "pud_free_pmd_page", "read")
+        entry = m.mem.entries(sv).get(idx)
+        if entry is None or entry[0] != TABLE:
+            return []
+        target = self.pte_table_of_pmd_sv(m, sv, idx, entry)
+        return self.kernel_table_free(m, t, target, "pud_free_pmd_page")
+
+    def st_pud_free_tail(self, m: Machine, t: str, sv: int, pmd: int) -> Steps:
+        """free_page((unsigned long)pmd_sv); pmd_free(&init_mm, pmd)."""
+        m.free_pages(sv, 0, who="pud_free_pmd_page: free_page(pmd_sv)")
+        return self.kernel_table_free(m, t, pmd, "pud_free_pmd_page: pmd_free(&init_mm)")
+
+    def st_pud_set_huge(self, m: Machine, t: str, va: int) -> Steps:
+        tables = m.tables
+        loc = tables.locate(va, tables.pud_level, "pud_set_huge")
+        if loc is None:
+            return []
+        npages = 1 << (tables.levels[tables.pud_level].shift - m.facts.page_shift)
+        tables.write(loc[0], loc[1], (LEAF, m.device_pfn(va), npages, False), "pud_set_huge")
+        m.note(f"pud_set_huge(pud[{loc[1]}] of pfn {loc[0]:#x})")
+        return []
+
+    def st_remove_pte_table(self, m: Machine, t: str, va: int) -> Steps:
+        """remove_pte_table() (vmemmap 4 KiB pages) then free_pte_table()."""
+        tables = m.tables
+        loc = tables.locate(va, tables.pmd_level, "remove_pagetable")
+        if loc is None:
+            return []
+        entry = tables.read(*loc)
+        if entry is None or entry[0] != TABLE:
+            return []
+        pte = entry[1]
+        m.cpu_access(pte, "remove_pte_table", "read")
+        for idx, leaf in sorted(m.mem.entries(pte).items()):
+            tables.write(pte, idx, None, "remove_pte_table")
+            if leaf[0] == LEAF and leaf[3]:
+                self.free_vmemmap_4k(m, leaf[1], "remove_pte_table")
+        tables.write(loc[0], loc[1], None, "free_pte_table")
+        m.note(f"free_pte_table(): pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x})")
+        self.free_pagetable(m, pte, 0, "free_pte_table")
+        return []
+
+    def free_vmemmap_4k(self, m: Machine, pfn: int, who: str) -> None:
+        self.free_vmemmap_pages(m, pfn, 0, who)
+
+    def free_vmemmap_block(self, m: Machine, pfn: int, order: int, who: str) -> None:
+        self.free_vmemmap_pages(m, pfn, order, who)
+
+    def st_free_huge_vmemmap(self, m: Machine, t: str, va: int) -> Steps:
+        """remove_pmd_table(): a PMD-mapped vmemmap block -> free_hugepage_table()."""
+        tables = m.tables
+        loc = tables.locate(va, tables.pmd_level, "remove_pmd_table")
+        if loc is None:
+            return []
+        entry = tables.read(*loc)
+        if entry is None or entry[0] != LEAF:
+            return []
+        tables.write(loc[0], loc[1], None, "remove_pmd_table")
+        order = (entry[2]).bit_length() - 1
+        m.note(f"pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x}); free_hugepage_table(pfn {entry[1]:#x}, order {order})")
+        self.free_vmemmap_block(m, entry[1], order, "free_hugepage_table")
+        return []
+
+    def st_cpa_split(self, m: Machine, t: str, va: int) -> Steps:
+        """split_large_page(): a PTE table replaces the direct map's huge leaf."""
+        tables = m.tables
+        loc = tables.locate(va, tables.pmd_level, "split_large_page")
+        if loc is None:
+            return []
+        entry = tables.read(*loc)
+        if entry is None or entry[0] != LEAF:
+            return []
+        pte = self.alloc_cpa_table(m, f"CPA split PTE table for {va:#x}")
+        for i in range(2):
+            tables.write(pte, i, (LEAF, entry[1] + i, 1, False), "__split_large_page")
+        tables.write(loc[0], loc[1], (TABLE, pte), "__set_pmd_pte")
+        m.note(f"split_large_page(): PTE table pfn {pte:#x} at pmd[{loc[1]}] of pfn {loc[0]:#x}")
+        return []
+
+    def st_cpa_collapse(self, m: Machine, t: str, va: int, head: int) -> Steps:
+        """collapse_pmd_page(): huge leaf back, the PTE table queued on CPA's local list."""
+        tables = m.tables
+        loc = tables.locate(va, tables.pmd_level, "collapse_large_pages")
+        if loc is None:
+            return []
+        entry = tables.read(*loc)
+        if entry is None or entry[0] != TABLE:
+            return []
+        pte = entry[1]
+        m.cpu_access(pte, "collapse_pmd_page", "read")
+        first = m.mem.entries(pte).get(0)
+        pfn = first[1] if first else m.device_pfn(va)
+        npages = 1 << (tables.levels[tables.pmd_level].shift - m.facts.page_shift)
+        tables.write(loc[0], loc[1], (LEAF, pfn, npages, False), "collapse_pmd_page")
+        m.lists.add(m.pt_list_node(pte), head)
+        m.note(f"collapse_pmd_page(): set_pmd(huge); list_add(&page_ptdesc(pfn {pte:#x})->pt_list, &pgtables)")
+        return []
+
+    def st_cpa_free(self, m: Machine, t: str, head: int) -> Steps:
+        """cpa_collapse_large_pages(): flush_tlb_all(), then for each queued table
+        list_del() and pagetable_free() (v7 6/8)."""
+        if m.lists.empty(head):
+            return []
+        node = m.lists.next(head)
+        pfn = m.pt_node_page(node)
+        m.lists.delete(node)
+        m.note(f"flush_tlb_all(); list_del(&ptdesc->pt_list); pagetable_free(pfn {pfn:#x})")
+        steps = self.cpa_release(m, t, pfn)
+        if not m.lists.empty(head):
+            return steps + [("cpa_free", head)]
+        m.pop_frame(head)
+        return steps
+
+    def cpa_release(self, m: Machine, t: str, pfn: int) -> Steps:
+        return self.pagetable_free(m, t, pfn, "cpa_collapse_large_pages")
+
+    def st_user_pte_free(self, m: Machine, t: str, pfn: int) -> Steps:
+        """pte_free(mm, pte) of a user page table -> pagetable_dtor_free()."""
+        m.note(f"pte_free(mm, pfn {pfn:#x}) -> pagetable_dtor_free()")
+        self.dtor(m, pfn, "pte_free")
+        return self.pagetable_free(m, t, pfn, "pte_free")
+
+    # API steps (Machine.pagetable_dtor_free / pagetable_free / enqueue)
+    def st_kernel_table_free(self, m: Machine, t: str, pfn: int, who: str) -> Steps:
+        return self.kernel_table_free(m, t, pfn, who)
+
+    def st_pagetable_free(self, m: Machine, t: str, pfn: int, who: str) -> Steps:
+        return self.pagetable_free(m, t, pfn, who)
+
+    def st_enqueue(self, m: Machine, t: str, pfn: int, who: str) -> Steps:
+        return self.pagetable_free_kernel(m, t, pfn, who)
+
+    # -- the worker ---------------------------------------------------------------------------
+    def st_work_start(self, m: Machine, t: str) -> Steps:
+        """kernel_pgtable_work_func(): LIST_HEAD(page_list); under the lock
+        list_splice_tail_init() onto it."""
+        m.st.work_pending = False
+        m.lists.init(m.worker_list)
+        m.lists.splice_tail(m.work_head, m.worker_list, init=True)
+        m.note("kernel_pgtable_work_func(): spin_lock(); list_splice_tail_init(&kernel_pgtable_work.list, "
+               "&page_list); spin_unlock()")
+        return [("work_invalidate",), ("work_next",)]
+
+    def st_work_invalidate(self, m: Machine, t: str) -> Steps:
+        n = m.iommu.invalidate() if m.sva else 0
+        m.note("iommu_sva_invalidate_kva_range(PAGE_OFFSET, TLB_FLUSH_ALL)"
+               + (f": {n} cached entries flushed" if m.sva else ": no SVA device bound"))
+        return []
+
+    def st_work_next(self, m: Machine, t: str) -> Steps:
+        """list_for_each_entry_safe(pt, next, &page_list, pt_list) __pagetable_free(pt):
+        the whole batch in one step (the loop touches only pages no one else
+        references any more; see mmbits.emu.explore)."""
+        node = m.lists.next(m.worker_list)
+        budget = m.mem.npages
+        while node != m.worker_list:
+            budget -= 1
+            if budget < 0:
+                m.report("list-corruption", "kernel_pgtable_work_func(): the spliced list never returns to its head "
+                         "(a freed ptdesc is still linked)", where="kernel_pgtable_work_func: list loop", crash=True)
+            node = self.work_free(m, t, node)
+        m.pop_frame(m.worker_list)
+        return []
+
+    def work_free(self, m: Machine, t: str, node: int) -> int:
+        """One iteration: n = pos->next is read before pos is freed; returns n."""
+        nxt = m.lists.next(node)
+        pfn = m.pt_node_page(node)
+        m.lifecycle("worker", pfn)
+        self.pagetable_free_now(m, pfn, "kernel_pgtable_work_func")
+        return nxt
+
+    # -- end of run ------------------------------------------------------------------------
+    def in_flight(self, m: Machine) -> set[int]:
+        """Pages queued for the worker (owned by the work list). The worker's
+        on-stack list is out of scope once the work function has returned."""
+        out = set()
+        try:
+            for node in m.lists.entries(m.work_head, limit=m.mem.npages):
+                out.add(m.pt_node_page(node))
+        except Exception:  # noqa: BLE001 - a corrupted list was reported when it happened
+            pass
+        return out
+
+    def end_checks(self, m: Machine) -> None:
+        m.leak_check()

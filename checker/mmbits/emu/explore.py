@@ -1,0 +1,290 @@
+"""Run the CPUs and the deferred-free worker as interleaving threads.
+
+A World is a machine plus each thread's pending steps. `exhaustive()` explores
+every interleaving depth-first, pruning a state whose fingerprint (all bytes,
+page contents, shadow, IOMMU caches, thread programs) was seen before: from
+equal states the futures are equal, so nothing is lost. `random_runs()` plays
+seeded random schedules. Either way, a finding is kept with the shortest
+schedule (the list of thread choices) that reached it; `replay()` plays that
+schedule again on a fresh machine with a write journal to produce the
+readable step list and the page bytes before and after the bad step.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmbits.emu.machine import Event, Machine
+
+QUIESCE = "quiesce"
+WORKER = "worker"
+CORRUPT = -1
+# errors after which the kernel's memory is not what the code believes
+CORRUPTING = {"wrong-table", "use-after-free", "double-free", "list-corruption", "memdesc-clobbered"}
+
+
+@dataclass
+class World:
+    m: Machine
+    threads: dict[str, tuple]
+    # the first error found on the path to this world, per page it was about
+    # (key CORRUPT: the first one that corrupts memory)
+    seen: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+    def clone(self) -> World:
+        return World(self.m.clone(), dict(self.threads), dict(self.seen))
+
+    def enabled(self) -> list[str]:
+        if self.m.st.crashed:
+            return []
+        out = [name for name, prog in self.threads.items() if prog and name != WORKER]
+        if self.threads.get(WORKER) or self.m.st.work_pending:
+            out.append(WORKER)
+        return out
+
+    def step(self, name: str) -> list[Event]:
+        prog = self.threads.get(name) or ()
+        if name == WORKER and not prog:
+            prog = (("work_start",),)
+        head, rest = prog[0], prog[1:]
+        more = self.m.exec_step(name, head)
+        self.threads[name] = tuple(more) + rest
+        self.last_step = head
+        self.iommu_notes = self.m.after_step()
+        events = self.m.emitted
+        self.m.emitted = []
+        return events
+
+    def finish(self) -> list[Event]:
+        """End of a schedule: the end-of-run checks (nothing is left to run)."""
+        if not self.m.st.crashed:
+            self.m._guard(lambda: self.m.design.end_checks(self.m))
+        events = self.m.emitted
+        self.m.emitted = []
+        return events
+
+    def fingerprint(self) -> int:
+        return hash((self.m.fingerprint(), frozenset(self.threads.items())))
+
+
+@dataclass
+class Exploration:
+    mode: str
+    states: int = 0
+    transitions: int = 0
+    schedules: int = 0
+    pruned: int = 0
+    max_depth: int = 0
+    complete: bool = True
+    seconds: float = 0.0
+    seed: int | None = None
+    found: dict[tuple[str, str], tuple[Event, tuple[str, ...]]] = field(default_factory=dict)
+    # the error that came first on the kept schedule of a finding (None: it came first)
+    follows: dict[tuple[str, str], tuple[str, str] | None] = field(default_factory=dict)
+
+    def record(self, events: list[Event], schedule: tuple[str, ...], world: World | None = None) -> None:
+        """Keep each finding with its best schedule: one where no other error
+        came first if there is one, else the shortest."""
+        for ev in events:
+            # a finding follows an earlier error about the same page, or any
+            # earlier error that corrupts memory (after which nothing is trusted)
+            prior = None
+            if world is not None:
+                prior = world.seen.get(ev.pfn) if ev.pfn is not None else None
+                prior = prior or world.seen.get(CORRUPT)
+            best = self.found.get(ev.key)
+            before = self.follows.get(ev.key)
+            better = (best is None or (before is not None and prior is None)
+                      or ((before is None) == (prior is None) and len(schedule) < len(best[1])))
+            if better:
+                self.found[ev.key] = (ev, schedule)
+                self.follows[ev.key] = prior
+            if world is not None and ev.severity == "error":
+                if ev.pfn is not None:
+                    world.seen.setdefault(ev.pfn, ev.key)
+                if ev.kind in CORRUPTING:
+                    world.seen.setdefault(CORRUPT, ev.key)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"mode": self.mode, "states": self.states, "transitions": self.transitions,
+                               "schedules": self.schedules, "pruned": self.pruned, "max_depth": self.max_depth,
+                               "complete": self.complete, "seconds": round(self.seconds, 3)}
+        if self.seed is not None:
+            out["seed"] = self.seed
+        if self.seconds > 0:
+            out["states_per_second"] = round(self.states / self.seconds, 1)
+        return out
+
+
+Progress = Callable[[int], None]
+
+
+def exhaustive(world: World, max_states: int = 200_000, progress: Progress | None = None,
+               prune: bool = True) -> Exploration:
+    """Every interleaving, depth-first, with state-hash pruning (prune=False
+    walks the full tree of schedules: for checking the pruning on tiny cases)."""
+    ex = Exploration("exhaustive")
+    start = time.perf_counter()
+    root = world.fingerprint()
+    visited = {root}
+    # the state graph (children per state, None for an end state) to count
+    # the complete schedules the explored states stand for
+    graph: dict[int, list[int | None]] = {}
+    stack: list[tuple[World, tuple[str, ...], int]] = [(world, (), root)]
+    ex.states = 1
+    while stack:
+        w, sched, fp0 = stack.pop()
+        ex.max_depth = max(ex.max_depth, len(sched))
+        names = w.enabled()
+        edges: list[int | None] = []
+        graph[fp0] = edges
+        if not names:
+            ex.record(w.finish(), (*sched, QUIESCE), w)
+            edges.append(None)
+            continue
+        for i, name in enumerate(names):
+            child = w.clone() if i < len(names) - 1 else w
+            events = child.step(name)
+            ex.transitions += 1
+            path = (*sched, name)
+            ex.record(events, path, child)
+            if child.m.st.crashed:
+                edges.append(None)
+                continue
+            fp = child.fingerprint() if prune else ex.transitions
+            edges.append(fp)
+            if fp in visited:
+                ex.pruned += 1
+                continue
+            visited.add(fp)
+            ex.states += 1
+            if progress is not None and ex.states % 500 == 0:
+                progress(ex.states)
+            if ex.states >= max_states:
+                ex.complete = False
+                stack.clear()
+                break
+            stack.append((child, path, fp))
+    ex.schedules = _count_paths(graph, root)
+    ex.seconds = time.perf_counter() - start
+    return ex
+
+
+def _count_paths(graph: dict[int, list[int | None]], root: int) -> int:
+    """Complete schedules from the root: the state graph is acyclic (every
+    step consumes a step of some thread's program), so count bottom-up;
+    states left unexplored (a bounded run) count as one."""
+    memo: dict[int, int] = {}
+    stack: list[tuple[int, bool]] = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if node in memo:
+            continue
+        edges = graph.get(node)
+        if edges is None:
+            memo[node] = 1
+            continue
+        if not ready:
+            stack.append((node, True))
+            stack.extend((e, False) for e in edges if e is not None and e not in memo)
+            continue
+        memo[node] = sum(1 if e is None else memo.get(e, 1) for e in edges)
+    return memo.get(root, 1)
+
+
+def random_runs(world: World, schedules: int = 100, seed: int = 0, progress: Progress | None = None) -> Exploration:
+    """Seeded random schedules from the same initial state."""
+    ex = Exploration("random", seed=seed, complete=False)
+    rng = random.Random(seed)
+    start = time.perf_counter()
+    seen: set[int] = set()
+    for n in range(schedules):
+        w = world.clone()
+        sched: tuple[str, ...] = ()
+        while True:
+            names = w.enabled()
+            if not names:
+                ex.record(w.finish(), (*sched, QUIESCE), w)
+                break
+            name = rng.choice(names)
+            events = w.step(name)
+            ex.transitions += 1
+            sched = (*sched, name)
+            ex.record(events, sched, w)
+            if w.m.st.crashed:
+                break
+            fp = w.fingerprint()
+            if fp not in seen:
+                seen.add(fp)
+        ex.schedules += 1
+        ex.max_depth = max(ex.max_depth, len(sched))
+        if progress is not None:
+            progress(n + 1)
+    ex.states = len(seen)
+    ex.seconds = time.perf_counter() - start
+    return ex
+
+
+@dataclass
+class Replayed:
+    steps: list[dict[str, Any]]
+    event: Event | None
+    before: bytes | None
+    after: bytes | None
+    step_index: int | None
+    machine: Machine
+
+
+def replay(make_world: Callable[[], World], schedule: tuple[str, ...], key: tuple[str, str] | None = None) -> Replayed:
+    """Play a schedule on a fresh world with the write journal on; return the
+    readable steps and, for the finding `key`, the page bytes around it."""
+    w = make_world()
+    m = w.m
+    m.trace = True
+    m.mem.journal = []
+    steps: list[dict[str, Any]] = []
+    found: Event | None = None
+    before = after = None
+    index = None
+    for name in schedule:
+        snapshot = bytes(m.mem.pages)
+        m.notes = []
+        if name == QUIESCE:
+            events = w.finish()
+            steps.append({"thread": "-", "step": "end of run: leak and dangling-table checks", "notes": m.notes})
+        else:
+            if name not in w.enabled():
+                steps.append({"thread": name, "step": "(not runnable: the schedule does not apply)", "notes": []})
+                break
+            events = w.step(name)
+            head = w.last_step
+            steps.append({"thread": name, "step": _step_label(head, m), "notes": m.notes})
+            if w.iommu_notes:
+                n = len(w.iommu_notes)
+                steps.append({"thread": "iommu", "step": f"walks the scenario's VAs: caches {n} "
+                              f"paging-structure entr{'y' if n == 1 else 'ies'}", "notes": list(w.iommu_notes)})
+        for ev in events:
+            if found is None and (key is None or ev.key == key):
+                found = ev
+                index = len(steps) - 1
+                if ev.pfn is not None:
+                    size = m.mem.size
+                    before = snapshot[ev.pfn * size:(ev.pfn + 1) * size]
+                    after = m.mem.page_bytes(ev.pfn)
+        if found is not None and key is not None:
+            break
+    return Replayed(steps, found, before, after, index, m)
+
+
+def _step_label(step: tuple, m: Machine) -> str:
+    args = []
+    for a in step[1:]:
+        if isinstance(a, int):
+            args.append(m.mem.describe(a) if a in m.mem.symbols else (f"pfn {a:#x}" if a < m.mem.npages else f"{a:#x}"))
+        else:
+            args.append(str(a))
+    return f"{step[0]}({', '.join(args)})"

@@ -1,0 +1,94 @@
+"""An IOMMU doing SVA on the kernel's page tables.
+
+It walks the tables from the root like the hardware does and keeps every
+non-leaf entry it used in its paging-structure caches, keyed by level and the
+VA prefix that entry covers, until iommu_sva_invalidate_kva_range() flushes
+them (reference section 1: intermediate entries are cached while valid, even
+when the final permission check fails). A walk starts from the deepest cached
+entry, so a cached pointer to a table that has since been freed sends the
+walk into freed memory.
+
+The emulator lets the IOMMU walk every VA of the scenario after every step.
+That is the most any schedule of IOMMU walks can cache, and it caches nothing
+that some real schedule could not (each entry was reachable at some moment
+since the last invalidation), so "a table went back to the allocator while a
+cached entry pointed at it" is found exactly, without exploring the IOMMU's
+own interleavings.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mmbits.emu.pgtable import TABLE
+
+if TYPE_CHECKING:
+    from mmbits.emu.machine import Machine
+
+
+class Iommu:
+    def __init__(self, m: Machine):
+        self.m = m
+
+    @property
+    def cache(self) -> dict[tuple[int, int], int]:
+        return self.m.st.iommu_cache
+
+    def walk(self, va: int) -> list[str]:
+        """One page walk for va; returns descriptions of newly cached entries."""
+        m = self.m
+        path = self._path(va)
+        cache = self.cache
+        start = 0
+        pfn = m.tables.root
+        for lv in range(len(path) - 2, -1, -1):
+            hit = cache.get(path[lv][1])
+            if hit is not None:
+                pfn = hit
+                start = lv + 1
+                break
+        new: list[str] = []
+        shadow = m.mem.shadow
+        contents = m.mem.contents
+        last = len(path) - 1
+        for lv in range(start, len(path)):
+            if shadow[pfn]:
+                # through a stale cached entry the free itself was the report;
+                # through live tables a freed page is still linked (its own bug)
+                if lv > start:
+                    name = m.facts.levels[lv].name
+                    m.report("iommu-use-after-free",
+                             f"the IOMMU walked VA {va:#x} into pfn {pfn:#x} ({m.role(pfn)}), which the allocator has "
+                             f"freed: it reads the page's new contents as {name} entries",
+                             pfn=pfn, where=f"iommu walk: {m.role(pfn, stable=True)}")
+                return new
+            table = contents.get(pfn)
+            entry = table.get(path[lv][0]) if table is not None else None
+            if entry is None or entry[0] != TABLE or lv == last:
+                break
+            key = path[lv][1]
+            if cache.get(key) != entry[1]:
+                cache[key] = entry[1]
+                name = m.facts.levels[lv].name
+                new.append(f"{name}[{path[lv][0]}] of pfn {pfn:#x} -> pfn {entry[1]:#x}")
+            pfn = entry[1]
+        return new
+
+    def _path(self, va: int) -> list[tuple[int, tuple[int, int]]]:
+        """Per level: the entry index for va and the cache key (level, VA prefix)."""
+        paths = self.__dict__.setdefault("_paths", {})
+        path = paths.get(va)
+        if path is None:
+            levels = self.m.facts.levels
+            path = paths[va] = [(lv.index(va), (i, va >> lv.shift)) for i, lv in enumerate(levels)]
+        return path
+
+    def invalidate(self) -> int:
+        """iommu_sva_invalidate_kva_range(PAGE_OFFSET, TLB_FLUSH_ALL)."""
+        n = len(self.cache)
+        self.m.st.iommu_cache = {}
+        self.m.mem.version += 1
+        return n
+
+    def cached_users(self, pfn: int) -> list[tuple[int, int]]:
+        return [key for key, target in self.cache.items() if target == pfn]

@@ -1,0 +1,135 @@
+"""include/linux/list.h on emulated memory, with CONFIG_DEBUG_LIST's checks.
+
+A list_head is addressed by its kernel virtual address; next/prev are read and
+written with the list_head accessors derived from struct page's lru, so a list
+threaded through pt_list or buddy_list rewrites exactly the bytes the other
+union arms (compound_head, memdesc, ...) read. A failed check is reported the
+way lib/list_debug.c words it and the operation is skipped, as the kernel does
+without CONFIG_BUG_ON_DATA_CORRUPTION.
+"""
+
+from __future__ import annotations
+
+from mmbits.emu.memory import Fault, Memory
+from mmbits.layout.model import Field
+
+
+class ListCorruption(Exception):
+    """A DEBUG_LIST check failed; the list operation was not performed."""
+
+    def __init__(self, message: str, entry: int):
+        super().__init__(message)
+        self.message = message
+        self.entry = entry
+
+
+class Lists:
+    def __init__(self, mem: Memory, nxt: Field, prv: Field, poison1: int, poison2: int):
+        self.mem = mem
+        self.next_f = nxt
+        self.prev_f = prv
+        self.poison1 = poison1
+        self.poison2 = poison2
+
+    def next(self, node: int) -> int:
+        return self.mem.read_at(node, self.next_f)
+
+    def prev(self, node: int) -> int:
+        return self.mem.read_at(node, self.prev_f)
+
+    def _set_next(self, node: int, value: int) -> None:
+        self.mem.write_at(node, self.next_f, value)
+
+    def _set_prev(self, node: int, value: int) -> None:
+        self.mem.write_at(node, self.prev_f, value)
+
+    def init(self, head: int) -> None:
+        """INIT_LIST_HEAD()."""
+        self._set_next(head, head)
+        self._set_prev(head, head)
+
+    def empty(self, head: int) -> bool:
+        return self.next(head) == head
+
+    def _read(self, node: int, which: str) -> int:
+        try:
+            return self.next(node) if which == "next" else self.prev(node)
+        except Fault as exc:
+            raise ListCorruption(f"list corruption: {exc}", node) from None
+
+    # __list_add_valid_or_report() / __list_add()
+    def _add(self, new: int, prev: int, nxt: int) -> None:
+        if prev == 0:
+            raise ListCorruption("list_add corruption. prev is NULL.", new)
+        if nxt == 0:
+            raise ListCorruption("list_add corruption. next is NULL.", new)
+        got = self._read(nxt, "prev")
+        if got != prev:
+            raise ListCorruption(f"list_add corruption. next->prev should be prev ({prev:#x}), but was {got:#x}. "
+                                 f"(next={nxt:#x}).", new)
+        got = self._read(prev, "next")
+        if got != nxt:
+            raise ListCorruption(f"list_add corruption. prev->next should be next ({nxt:#x}), but was {got:#x}. "
+                                 f"(prev={prev:#x}).", new)
+        if new in (prev, nxt):
+            raise ListCorruption(f"list_add double add: new={new:#x}, prev={prev:#x}, next={nxt:#x}.", new)
+        self._set_prev(nxt, new)
+        self._set_next(new, nxt)
+        self._set_prev(new, prev)
+        self._set_next(prev, new)
+
+    def add(self, new: int, head: int) -> None:
+        """list_add(): insert after head."""
+        self._add(new, head, self._read(head, "next"))
+
+    def add_tail(self, new: int, head: int) -> None:
+        self._add(new, self._read(head, "prev"), head)
+
+    def delete(self, entry: int) -> None:
+        """list_del(): unlink, then poison next/prev with LIST_POISON1/2."""
+        nxt = self._read(entry, "next")
+        prev = self._read(entry, "prev")
+        if nxt == 0 or prev == 0:
+            raise ListCorruption(f"list_del corruption, {entry:#x}->{'next' if nxt == 0 else 'prev'} is NULL", entry)
+        if nxt == self.poison1:
+            raise ListCorruption(f"list_del corruption, {entry:#x}->next is LIST_POISON1 ({nxt:#x})", entry)
+        if prev == self.poison2:
+            raise ListCorruption(f"list_del corruption, {entry:#x}->prev is LIST_POISON2 ({prev:#x})", entry)
+        got = self._read(prev, "next")
+        if got != entry:
+            raise ListCorruption(f"list_del corruption. prev->next should be {entry:#x}, but was {got:#x}. "
+                                 f"(prev={prev:#x})", entry)
+        got = self._read(nxt, "prev")
+        if got != entry:
+            raise ListCorruption(f"list_del corruption. next->prev should be {entry:#x}, but was {got:#x}. "
+                                 f"(next={nxt:#x})", entry)
+        self._set_prev(nxt, prev)
+        self._set_next(prev, nxt)
+        self._set_next(entry, self.poison1)
+        self._set_prev(entry, self.poison2)
+
+    def splice_tail(self, lst: int, head: int, init: bool = True) -> None:
+        """list_splice_tail_init() (init=False: list_splice_tail())."""
+        if self.empty(lst):
+            return
+        first = self._read(lst, "next")
+        last = self._read(lst, "prev")
+        prev = self._read(head, "prev")
+        self._set_prev(first, prev)
+        self._set_next(prev, first)
+        self._set_next(last, head)
+        self._set_prev(head, last)
+        if init:
+            self.init(lst)
+
+    def entries(self, head: int, limit: int = 100000) -> list[int]:
+        """The nodes of a list, head excluded (list_for_each); a cycle that
+        never returns to head is corruption."""
+        out = []
+        node = self._read(head, "next")
+        while node != head:
+            out.append(node)
+            if len(out) > limit:
+                raise ListCorruption(f"list at {head:#x} does not return to its head", head)
+            node = self._read(node, "next")
+        return out

@@ -1,0 +1,323 @@
+"""The emulated memory: an array of struct pages as real bytes, plus the few
+other bytes the deferred-free system touches (list heads in kernel data and on
+a stack, separately allocated ptdescs), the contents of pages used as page
+tables, and a KASAN-style shadow saying which pages are free.
+
+Every struct page access goes through a `Field` of a resolved layout (the
+foundation's fast accessor), so aliasing is real: a list_add() on a ptdesc's
+pt_list writes the bytes compound_head reads. Pointers are kernel virtual
+addresses (vmemmap, kernel data, stack, slab), resolved back to bytes here.
+
+Two cheap extras make exploration and reports possible: a running fingerprint
+of the bytes (dirty pages are rehashed lazily) for state-hash pruning, and an
+optional write journal (who wrote which word, old and new value) used when a
+finding's schedule is replayed for its report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mmbits.emu.facts import Facts
+from mmbits.layout.model import Field
+
+
+class Fault(Exception):
+    """A dereference of an address that is not emulated memory (a wild or
+    poisoned pointer): the kernel would oops."""
+
+    def __init__(self, addr: int, what: str):
+        super().__init__(f"{what}: unable to handle kernel paging request at {addr:#x}")
+        self.addr = addr
+        self.what = what
+
+
+@dataclass
+class Write:
+    """One journaled store (replay mode only)."""
+
+    region: str
+    index: int  # pfn for struct pages, byte offset otherwise
+    offset: int  # byte offset inside the struct page
+    size: int
+    word: str
+    old: int
+    new: int
+    by: str
+
+
+_REBASED: dict[tuple[Field, int, str], Field] = {}
+
+# byte sizes of the small non-page regions (list heads, one stack per CPU)
+KDATA_BYTES = 512
+STACK_BYTES = 512
+
+
+class Memory:
+    """Struct pages + page contents + shadow + small kernel regions."""
+
+    def __init__(self, facts: Facts, npages: int, slab_objects: int = 0):
+        self.f = facts
+        self.size = facts.sizeof_page
+        self.npages = npages
+        self.pages = bytearray(npages * self.size)
+        self.vmemmap = facts.addresses["vmemmap_start"]
+        self.kdata = bytearray(KDATA_BYTES)
+        self.kdata_base = facts.addresses["kernel_data"]
+        self.stack = bytearray(STACK_BYTES)
+        self.stack_base = facts.addresses["stack"]
+        self.slab_size = facts.ptdesc_object_size
+        self.slab = bytearray(slab_objects * self.slab_size)
+        self.slab_base = facts.addresses["slab"]
+        # KASAN-style shadow of the page frames: 1 = free (poisoned), 0 = allocated
+        self.shadow = bytearray(npages)
+        # contents of pages used as arrays of entries (page tables, pmd_sv copies):
+        # pfn -> {index: entry}; the inner dicts are never mutated in place
+        self.contents: dict[int, dict[int, tuple]] = {}
+        self.version = 0  # bumped when page contents or the shadow change
+        self._contents_acc = 0  # XOR of hash((pfn, entries)) over the pages with contents
+        self._kdata_next = 0
+        self._stack_next = 0
+        self.symbols: dict[int, str] = {}  # kdata/stack address -> C name (for messages)
+        # fingerprinting
+        self._hash = [0] * npages
+        self._acc = 0
+        self._dirty: set[int] = set(range(npages))
+        # pages whose list words (the lru union) were written after boot
+        self.lru_touched: set[int] = set()
+        self.lru_span = (0, 0)
+        # watched struct page bytes (pfn -> (lo, hi) byte range) and the observer
+        self.watched: dict[int, tuple[int, int]] = {}
+        self.on_watch: Callable[[int, Field, int, int, bool], None] | None = None
+        # fingerprint canonicalisation of a free page's dead bytes (set by the machine)
+        self.dead_bytes: Callable[[bytes], object] | None = None
+        # replay-mode journal
+        self.journal: list[Write] | None = None
+        self.writer = ""
+
+    # -- cloning and fingerprints -------------------------------------------
+    def clone(self) -> Memory:
+        new = Memory.__new__(Memory)
+        new.__dict__.update(self.__dict__)
+        new.pages = bytearray(self.pages)
+        new.kdata = bytearray(self.kdata)
+        new.stack = bytearray(self.stack)
+        new.slab = bytearray(self.slab)
+        new.shadow = bytearray(self.shadow)
+        new.contents = dict(self.contents)
+        new._hash = list(self._hash)
+        new._dirty = set(self._dirty)
+        new.lru_touched = set(self.lru_touched)
+        new.watched = dict(self.watched)
+        new.on_watch = None
+        new.journal = None
+        return new
+
+    def poison(self, pfn: int, free: int, count: int = 1) -> None:
+        """Set the KASAN shadow of `count` page frames (1 = free).
+
+        Only pages whose list words were written since boot are rehashed: a
+        page's hash masks its dead list words while it is free (see
+        Machine._dead_bytes), and for an untouched page masking changes
+        nothing that could tell two states apart."""
+        self.shadow[pfn:pfn + count] = bytes([free]) * count
+        touched = self.lru_touched
+        if count == 1:
+            if pfn in touched:
+                self._dirty.add(pfn)
+        else:
+            self._dirty.update(touched.intersection(range(pfn, pfn + count)))
+        self.version += 1
+
+    def fingerprint(self) -> int:
+        if self._dirty:
+            size = self.size
+            view = memoryview(self.pages)
+            acc = self._acc
+            hashes = self._hash
+            dead = self.dead_bytes
+            shadow = self.shadow
+            for pfn in self._dirty:
+                data = bytes(view[pfn * size:(pfn + 1) * size])
+                if shadow[pfn] and dead is not None:
+                    h = hash((pfn, dead(data)))
+                else:
+                    h = hash((pfn, data))
+                acc ^= hashes[pfn] ^ h
+                hashes[pfn] = h
+            self._acc = acc
+            self._dirty.clear()
+        tables = self._contents_acc
+        return hash((self._acc, bytes(self.kdata), bytes(self.stack), bytes(self.slab),
+                     bytes(self.shadow), tables))
+
+    # -- struct page words ----------------------------------------------------
+    def get(self, pfn: int, f: Field) -> int:
+        return f.get(self.pages, pfn * self.size)
+
+    def set(self, pfn: int, f: Field, value: int, rmw: bool = False) -> None:
+        """Store a word of struct page `pfn` (rmw: a read-modify-write such as
+        set_bit(), as opposed to a plain assignment)."""
+        size = self.size
+        base = pfn * size
+        off = f.offset
+        target, rel = (pfn, off) if off < size else (pfn + off // size, off % size)
+        hit = False
+        watched = self.watched
+        if watched and target in watched:
+            span = watched[target]
+            hit = rel < span[1] and span[0] < rel + f.size
+        journal = self.journal
+        if hit or journal is not None:
+            old = f.get(self.pages, base)
+        f.set(self.pages, value, base)
+        self._dirty.add(target)
+        if rel + f.size > size:
+            self._dirty.add(target + 1)
+        lo, hi = self.lru_span
+        if rel < hi and lo < rel + f.size:
+            self.lru_touched.add(target)
+        if hit or journal is not None:
+            new = f.get(self.pages, base)
+            if journal is not None:
+                journal.append(Write("pages", target, rel, f.size, f.name, old, new, self.writer))
+            if hit and self.on_watch is not None:
+                self.on_watch(target, f, old, new, rmw)
+
+    def or_bits(self, pfn: int, f: Field, bits: int) -> None:
+        old = f.get(self.pages, pfn * self.size)
+        if old | bits != old:
+            self.set(pfn, f, old | bits, rmw=True)
+
+    def clear_bits(self, pfn: int, f: Field, bits: int) -> None:
+        old = f.get(self.pages, pfn * self.size)
+        if old & bits:
+            self.set(pfn, f, old & ~bits, rmw=True)
+
+    def _journal_other(self, region: str, index: int, f: Field, value: int) -> None:
+        buf = self._buffer(region)
+        old = f.get(buf, index)
+        assert self.journal is not None
+        self.journal.append(Write(region, index, f.offset, f.size, f.name, old, value, self.writer))
+
+    def page_bytes(self, pfn: int) -> bytes:
+        return bytes(self.pages[pfn * self.size:(pfn + 1) * self.size])
+
+    # -- addresses ------------------------------------------------------------
+    def page_addr(self, pfn: int) -> int:
+        return self.vmemmap + pfn * self.size
+
+    def pfn_of(self, addr: int, member_offset: int = 0) -> int:
+        """The pfn whose struct page holds `addr` (container_of with a member offset)."""
+        off = addr - member_offset - self.vmemmap
+        if off < 0 or off % self.size or off // self.size >= self.npages:
+            raise Fault(addr, "container_of() on an address that is not a struct page member")
+        return off // self.size
+
+    def is_page_addr(self, addr: int) -> bool:
+        return self.vmemmap <= addr < self.vmemmap + self.npages * self.size
+
+    def _buffer(self, region: str) -> bytearray:
+        return {"pages": self.pages, "kdata": self.kdata, "stack": self.stack, "slab": self.slab}[region]
+
+    def resolve(self, addr: int, nbytes: int) -> tuple[str, int]:
+        """(region, byte offset) of an address, or Fault."""
+        off = addr - self.vmemmap
+        if off >= 0 and off + nbytes <= len(self.pages):
+            return "pages", off
+        for region, base, buf in (("pages", self.vmemmap, self.pages), ("kdata", self.kdata_base, self.kdata),
+                                  ("stack", self.stack_base, self.stack), ("slab", self.slab_base, self.slab)):
+            if base <= addr and addr + nbytes <= base + len(buf):
+                return region, addr - base
+        raise Fault(addr, "dereference")
+
+    def read_at(self, addr: int, f: Field) -> int:
+        """Read the word `f` of the structure that starts at `addr`."""
+        region, off = self.resolve(addr + f.offset, f.size)
+        return f.get(self._buffer(region), off - f.offset)
+
+    def _rebased(self, f: Field, rel: int) -> Field:
+        """A struct member's word (a list_head's prev ...) at its place in struct
+        page, named after the first struct page word there (lru.prev)."""
+        key = (f, rel, self.f.page.struct)
+        shifted = _REBASED.get(key)
+        if shifted is None:
+            name = next((n for n, w in self.f.page.words.items() if w.offset == rel and w.size == f.size), f.name)
+            shifted = _REBASED[key] = Field(name, rel, f.size, f.signed, f.little, f.bit_offset, f.bit_size)
+        return shifted
+
+    def write_at(self, addr: int, f: Field, value: int) -> None:
+        region, off = self.resolve(addr + f.offset, f.size)
+        base = off - f.offset
+        if region == "pages" and base % self.size == 0:
+            self.set(base // self.size, f, value)
+            return
+        if region == "pages":
+            # a struct member that is not at a struct page boundary: still page bytes
+            pfn, rel = divmod(off, self.size)
+            self.set(pfn, self._rebased(f, rel), value)
+            return
+        if self.journal is not None:
+            self._journal_other(region, base, f, value)
+        f.set(self._buffer(region), value, base)
+
+    def alloc_static(self, name: str, nbytes: int, on_stack: bool = False) -> int:
+        """Reserve bytes for a static object or an on-stack variable (a list head)."""
+        align = self.f.ptr_size
+        if on_stack:
+            off = -(-self._stack_next // align) * align
+            self._stack_next = off + nbytes
+            if self._stack_next > len(self.stack):
+                raise MemoryError("emulated stack exhausted")
+            addr = self.stack_base + off
+        else:
+            off = -(-self._kdata_next // align) * align
+            self._kdata_next = off + nbytes
+            if self._kdata_next > len(self.kdata):
+                raise MemoryError("emulated kernel data exhausted")
+            addr = self.kdata_base + off
+        self.symbols[addr] = name
+        return addr
+
+    def describe(self, addr: int) -> str:
+        """A readable name for an address (kdata symbol, struct page member, slab object)."""
+        if addr in self.symbols:
+            return self.symbols[addr]
+        if self.is_page_addr(addr):
+            pfn, rel = divmod(addr - self.vmemmap, self.size)
+            return f"page pfn {pfn:#x} +{rel}"
+        if self.slab_base <= addr < self.slab_base + len(self.slab):
+            idx, rel = divmod(addr - self.slab_base, self.slab_size)
+            return f"ptdesc object {idx} +{rel}"
+        return f"{addr:#x}"
+
+    # -- page contents (entries of tables and of pmd_sv copies) ---------------
+    def entries(self, pfn: int) -> dict[int, tuple]:
+        return self.contents.get(pfn, {})
+
+    def _put(self, pfn: int, new: dict[int, tuple] | None) -> None:
+        """Replace a page's contents (the dicts are never mutated in place)."""
+        old = self.contents.get(pfn)
+        if old is not None:
+            self._contents_acc ^= hash((pfn, frozenset(old.items())))
+            del self.contents[pfn]
+        if new:
+            self.contents[pfn] = new
+            self._contents_acc ^= hash((pfn, frozenset(new.items())))
+        self.version += 1
+
+    def set_entry(self, pfn: int, index: int, entry: tuple | None) -> None:
+        new = dict(self.contents.get(pfn, {}))
+        if entry is None:
+            new.pop(index, None)
+        else:
+            new[index] = entry
+        self._put(pfn, new)
+
+    def zero_page(self, pfn: int) -> None:
+        if pfn in self.contents:
+            self._put(pfn, None)
+
+    def copy_page(self, dst: int, src: int) -> None:
+        self._put(dst, self.contents.get(src))

@@ -1,0 +1,95 @@
+"""Kernel page tables as page contents: what a table page holds and who can
+reach it.
+
+An entry is a tuple: ("t", pfn) points at a lower-level table, ("l", pfn,
+npages, owns) maps a leaf (a 4 KiB page, or a huge mapping of `npages`);
+`owns` says the mapping is what keeps those pages allocated (a vmemmap
+block), as opposed to a view of memory someone else owns (the direct map, an
+ioremap). A table page is found the way a CPU or an IOMMU finds it: by walking
+from the root (init_mm's pgd, swapper_pg_dir), reading entries out of the
+pages on the way. Reading a page the allocator has freed is a use-after-free,
+caught by the KASAN-style shadow.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mmbits.emu.machine import Machine
+
+TABLE = "t"
+LEAF = "l"
+
+
+class KernelTables:
+    def __init__(self, m: Machine):
+        self.m = m
+        self.levels = m.facts.levels
+        self.pte_level = len(self.levels) - 1
+        self.pmd_level = len(self.levels) - 2  # the level whose entries point at PTE tables
+        self.pud_level = len(self.levels) - 3
+
+    @property
+    def root(self) -> int:
+        return self.m.st.root
+
+    def index(self, va: int, level: int) -> int:
+        return self.levels[level].index(va)
+
+    def level_size(self, level: int) -> int:
+        return 1 << self.levels[level].shift
+
+    def locate(self, va: int, level: int, who: str) -> tuple[int, int] | None:
+        """(table pfn, index) of the level-`level` entry covering va, walking
+        from the root like pXd_offset(); None when a table above is missing.
+        Every table read is checked against the shadow (a CPU use-after-free)."""
+        pfn = self.root
+        for lv in range(level):
+            self.m.cpu_access(pfn, who, "read")
+            entry = self.m.mem.entries(pfn).get(self.index(va, lv))
+            if entry is None or entry[0] != TABLE:
+                return None
+            pfn = entry[1]
+        self.m.cpu_access(pfn, who, "read")
+        return pfn, self.index(va, level)
+
+    def read(self, pfn: int, index: int) -> tuple | None:
+        return self.m.mem.entries(pfn).get(index)
+
+    def write(self, pfn: int, index: int, entry: tuple | None, who: str) -> None:
+        self.m.cpu_access(pfn, who, "write")
+        self.m.mem.set_entry(pfn, index, entry)
+
+    def reachable(self) -> dict[int, tuple[int, int, int]]:
+        """Every table reachable from the root: pfn -> (parent pfn, index, level).
+        A table page that is free is still followed (its stale contents), and
+        reported by the caller."""
+        out: dict[int, tuple[int, int, int]] = {self.root: (-1, -1, 0)}
+        stack = [(self.root, 0)]
+        mem = self.m.mem
+        while stack:
+            pfn, lv = stack.pop()
+            if lv >= self.pte_level:
+                continue
+            for idx, entry in mem.entries(pfn).items():
+                if entry[0] == TABLE and entry[1] not in out:
+                    out[entry[1]] = (pfn, idx, lv + 1)
+                    stack.append((entry[1], lv + 1))
+        return out
+
+    def owned_leaves(self, tables: dict[int, tuple[int, int, int]]) -> set[int]:
+        """Pages kept allocated by an owning leaf mapping in a reachable table."""
+        out: set[int] = set()
+        mem = self.m.mem
+        for pfn in tables:
+            for entry in mem.entries(pfn).values():
+                if entry[0] == LEAF and entry[3]:
+                    out.update(range(entry[1], entry[1] + entry[2]))
+        return out
+
+    def va_of(self, level: int, indexes: dict[int, int]) -> int:
+        va = 0
+        for lv, idx in indexes.items():
+            va |= idx << self.levels[lv].shift
+        return va

@@ -1,0 +1,253 @@
+"""One simulation: build the machine and the workload for a design and a
+config, explore the schedules, replay each finding's schedule for its report.
+
+`simulate()` returns the JSON-ready result that `mmbits simulate --json`
+prints and `mmbits.report.api.write_simulation_report()` renders::
+
+    {"verdict": "SAFE" | "UNSAFE", "variant", "proposal", "config",
+     "machine": {...}, "workload": {...}, "explored": {...},
+     "findings": [{"kind", "message", "config", "where",
+                   "data": {"schedule": [...], "before": {...}, "after": {...}, ...}}]}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mmbits.emu.dump import decode
+from mmbits.emu.explore import (
+    QUIESCE,
+    WORKER,
+    Exploration,
+    World,
+    exhaustive,
+    random_runs,
+    replay,
+)
+from mmbits.emu.machine import DEFAULT_PAGES, Machine
+from mmbits.emu.variants import make_design
+from mmbits.emu.workload import build
+from mmbits.errors import InputError
+from mmbits.findings import Finding, blocking
+from mmbits.kconfig.config import Config
+from mmbits.proposal import Proposal
+
+MODES = ("auto", "exhaustive", "random", "sequential")
+
+
+class Schedule(tuple):
+    """Thread choices read from a file: remembers the file, so a step that cannot
+    run is reported against it."""
+
+    where: str | None = None
+
+
+def schedule_from_json(doc: Any, finding: int = 0, where: str = "") -> tuple[str, ...]:
+    """The thread choices of a schedule: a JSON list of thread names, or the
+    schedule of finding number `finding` of a `simulate --json` result."""
+    if isinstance(doc, dict):
+        findings = doc.get("findings")
+        if not isinstance(findings, list) or not findings:
+            raise InputError("no findings, so no schedule to replay", file=where or None)
+        if not 0 <= finding < len(findings):
+            raise InputError(f"there is no finding {finding} (0..{len(findings) - 1})", file=where or None)
+        chosen = findings[finding]
+        data = chosen.get("data") if isinstance(chosen, dict) else None
+        steps = (data.get("schedule") if isinstance(data, dict) else None) or []
+        doc = [s.get("thread") for s in steps if isinstance(s, dict)] if isinstance(steps, list) else None
+        doc = [t for t in doc if t != "iommu"] if doc is not None else None
+    if not isinstance(doc, list) or not all(isinstance(t, str) for t in doc) or not doc:
+        raise InputError("a schedule is a JSON list of thread names (cpu0, worker, ...) or a simulate --json "
+                         "result", file=where or None)
+    out = Schedule(doc)
+    out.where = where or None
+    return out
+
+
+# above this many CPU operations "auto" explores randomly
+AUTO_EXHAUSTIVE_OPS = 8
+
+
+@dataclass
+class Setup:
+    """Everything that determines the initial world (so a schedule replays)."""
+
+    config: Config
+    variant: str = "upstream"
+    proposal: Proposal | None = None
+    cpus: int = 2
+    ops: int = 3
+    sva: bool | None = None
+    async_free: bool | None = None
+    npages: int = DEFAULT_PAGES
+    only: tuple[str, ...] = ()
+
+    def pages(self) -> int:
+        """Enough struct pages for the workload: each hot-remove holds a
+        PMD-sized vmemmap block, every operation a few tables."""
+        from mmbits.emu.facts import facts_for
+
+        f = facts_for(self.config)
+        n = self.cpus * self.ops
+        hot = n if self.only == ("hot-remove",) else (n + len(f.ops) - 1) // max(len(f.ops), 1)
+        need = 256 + 64 * n + (hot * (2 << f.pmd_order) if "hot-remove" in f.ops else 0)
+        pages = self.npages
+        while pages < need:
+            pages *= 2
+        return pages
+
+    def world(self, trace: bool = False) -> World:
+        from mmbits.emu.buddy import OutOfMemory
+
+        design = make_design(self.variant, proposal=self.proposal)
+        m = Machine(self.config, design, npages=self.pages(), sva=self.sva, async_free=self.async_free,
+                    trace=trace)
+        try:
+            wl = build(m, self.cpus, self.ops, self.only)
+        except OutOfMemory as exc:
+            raise InputError(f"the workload does not fit the emulated memory ({m.mem.npages} pages): {exc}") from None
+        self.plan = wl.plan
+        threads = dict(wl.programs)
+        threads[WORKER] = ()
+        m.after_step()  # the IOMMU has walked the tables before the threads start
+        m.emitted.clear()
+        return World(m, threads)
+
+
+def sequential(world: World) -> Exploration:
+    """One schedule: each CPU in turn runs its operations, the worker whenever
+    work is pending after a step (the lifecycle path of `mmbits check`)."""
+    ex = Exploration("sequential")
+    sched: tuple[str, ...] = ()
+    while True:
+        names = world.enabled()
+        if not names:
+            ex.record(world.finish(), (*sched, QUIESCE), world)
+            break
+        name = WORKER if WORKER in names else names[0]
+        events = world.step(name)
+        sched = (*sched, name)
+        ex.transitions += 1
+        ex.record(events, sched, world)
+    ex.states = ex.transitions + 1
+    ex.schedules = 1
+    ex.max_depth = len(sched)
+    return ex
+
+
+def fixed(world: World, schedule: tuple[str, ...]) -> Exploration:
+    """Replay one given schedule (thread names; "-" or "quiesce" for the end checks)."""
+    ex = Exploration("replay")
+    sched: tuple[str, ...] = ()
+    for i, name in enumerate(schedule, start=1):
+        if name in ("-", QUIESCE):
+            ex.record(world.finish(), (*sched, QUIESCE), world)
+            sched = (*sched, QUIESCE)
+            break
+        if world.m.st.crashed:
+            break
+        if name not in world.enabled():
+            raise InputError(f"schedule step {i}: thread {name!r} cannot run here "
+                             f"(runnable: {', '.join(world.enabled()) or 'none'}): the schedule is for another "
+                             f"variant, config or workload", file=getattr(schedule, "where", None))
+        events = world.step(name)
+        sched = (*sched, name)
+        ex.transitions += 1
+        ex.record(events, sched, world)
+    ex.states = ex.transitions + 1
+    ex.schedules = 1
+    ex.max_depth = len(sched)
+    return ex
+
+
+def explore(setup: Setup, mode: str = "auto", *, seed: int = 0, schedules: int = 200, max_states: int = 200_000,
+            progress: Callable[[int], None] | None = None,
+            schedule: tuple[str, ...] | None = None) -> tuple[Exploration, World]:
+    world = setup.world()
+    if schedule is not None:
+        return fixed(world, schedule), world
+    if mode == "auto":
+        mode = "exhaustive" if setup.cpus * setup.ops <= AUTO_EXHAUSTIVE_OPS else "random"
+    if mode == "exhaustive":
+        return exhaustive(world, max_states=max_states, progress=progress), world
+    if mode == "random":
+        return random_runs(world, schedules=schedules, seed=seed, progress=progress), world
+    return sequential(world), world
+
+
+def findings_of(setup: Setup, ex: Exploration, detail: bool = True) -> list[Finding]:
+    """Turn what an exploration found into Findings; with `detail`, replay
+    each schedule for the step list and the page bytes around the bad step."""
+    label = setup.config.label()
+    out = []
+    order = sorted(ex.found.items(), key=lambda kv: (ex.follows.get(kv[0]) is not None, len(kv[1][1]), kv[0]))
+    for key, (ev, schedule) in order:
+        data: dict[str, Any] = {}
+        follows = ex.follows.get(key)
+        data["follows"] = {"kind": follows[0], "where": follows[1]} if follows is not None else None
+        message = ev.message
+        if detail:
+            rep = replay(lambda: setup.world(trace=True), schedule, key)
+            if rep.event is not None:
+                message = rep.event.message
+                ev = rep.event
+            data["schedule"] = rep.steps
+            data["step"] = rep.step_index
+            if ev.pfn is not None:
+                data["before"] = decode(rep.machine, ev.pfn, rep.before)
+                data["after"] = decode(rep.machine, ev.pfn, rep.after)
+        else:
+            data["schedule"] = [{"thread": t} for t in schedule]
+        if ev.pfn is not None:
+            data["pfn"] = hex(ev.pfn)
+        data.update(ev.data)
+        out.append(Finding(ev.kind, message, label, ev.where, ev.severity, data))
+    return out
+
+
+def simulate(config: Config, variant: str = "upstream", *, proposal: Proposal | None = None, cpus: int = 2,
+             ops: int = 3, mode: str = "auto", seed: int = 0, schedules: int = 200, max_states: int = 200_000,
+             sva: bool | None = None, async_free: bool | None = None, npages: int = DEFAULT_PAGES,
+             only: tuple[str, ...] = (), detail: bool = True, schedule: tuple[str, ...] | None = None,
+             progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    setup = Setup(config, variant, proposal, cpus, ops, sva, async_free, npages, only)
+    ex, world = explore(setup, mode, seed=seed, schedules=schedules, max_states=max_states, progress=progress,
+                        schedule=schedule)
+    found = findings_of(setup, ex, detail)
+    m = world.m
+    problems = []
+    pm = m.proposal_marker
+    if pm is not None:
+        for kind, msg in pm.mk.problems:
+            problems.append(Finding(kind, f"{pm.mk.label()}: {msg}", config.label(), pm.mk.word))
+    found = problems + found
+    result: dict[str, Any] = {
+        "verdict": "UNSAFE" if blocking(found) else "SAFE",
+        "variant": "proposal" if proposal is not None else variant,
+        "title": m.design.title,
+        "proposal": pm.mk.to_json() if pm is not None else None,
+        "config": config.label(),
+        "machine": machine_json(m),
+        "workload": {"cpus": cpus, "ops_per_cpu": ops, "plan": setup.plan},
+        "explored": ex.to_json(),
+        "findings": [f.to_json() for f in found],
+    }
+    return result
+
+
+def machine_json(m: Machine) -> dict[str, Any]:
+    f = m.facts
+    return {
+        "arch": m.config.arch,
+        "struct_page": f.page.struct,
+        "sizeof_page": f.sizeof_page,
+        "pages": m.mem.npages,
+        "levels": [lv.name for lv in f.levels],
+        "iommu_sva": m.sva,
+        "iommu_sva_requested": m.sva_requested,
+        "async_kernel_pgtable_free": m.async_free,
+        "markings": [mk.mk.to_json() for mk in m.markers],
+        "check_pages": bool(m.config.get("CHECK_PAGES", 0)),
+    }

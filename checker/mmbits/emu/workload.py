@@ -1,0 +1,153 @@
+"""The scenario a simulation runs: kernel page tables for a few VA ranges,
+and per CPU a list of operations that free them the way the kernel does.
+
+Operations (which exist depends on the arch, emulator.yaml `ops`):
+
+- huge-pmd   vmap_try_huge_pmd(): pmd_free_pte_page() frees a PTE table, then
+             pmd_set_huge() writes the PMD table (ioremap-style promotion)
+- huge-pud   vmap_try_huge_pud(): pud_free_pmd_page() frees two PTE tables
+             and the PMD table (through a pmd_sv copy), then pud_set_huge()
+- hot-remove remove_pagetable() of a vmemmap range: a 4 KiB vmemmap page,
+             its PTE table, and a PMD-mapped vmemmap block of order
+             get_order(PMD_SIZE) allocated without __GFP_COMP
+- cpa        split_large_page() then cpa_collapse_large_pages()
+- user-pte   pte_free() of a user page table (the control: not a kernel table)
+
+CPU i runs operations i*ops .. i*ops+ops-1 of the arch's rotation, each on its
+own VA range; huge-pmd ranges share one PMD table. All setup happens before
+the threads start, so every schedule starts from the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mmbits.emu.pgtable import LEAF, TABLE
+from mmbits.errors import InputError
+
+if TYPE_CHECKING:
+    from mmbits.emu.machine import Machine
+
+
+@dataclass
+class Workload:
+    cpus: int
+    ops: int
+    programs: dict[str, tuple] = field(default_factory=dict)
+    plan: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {"cpus": self.cpus, "ops_per_cpu": self.ops, "plan": self.plan}
+
+
+def build(m: Machine, cpus: int, ops: int, only: tuple[str, ...] = ()) -> Workload:
+    kinds = tuple(k for k in m.facts.ops if not only or k in only)
+    if not kinds:
+        raise InputError(f"no operation of {list(only) or 'the workload'} exists on arch {m.config.arch} "
+                         f"(available: {', '.join(m.facts.ops) or 'none'})")
+    wl = Workload(cpus, ops)
+    count: dict[str, int] = {}
+    for c in range(cpus):
+        steps: list[tuple] = []
+        labels: list[str] = []
+        for j in range(ops):
+            kind = kinds[(c * ops + j) % len(kinds)]
+            k = count.get(kind, 0)
+            count[kind] = k + 1
+            steps.extend(SETUP[kind](m, k, c))
+            labels.append(f"{kind}#{k}")
+        wl.programs[f"cpu{c}"] = tuple(steps)
+        wl.plan[f"cpu{c}"] = labels
+    m.emitted.clear()
+    return wl
+
+
+def _sizes(m: Machine) -> tuple[int, int]:
+    t = m.tables
+    pmd = 1 << t.levels[t.pmd_level].shift
+    pud = 1 << t.levels[t.pud_level].shift if t.pud_level >= 0 else pmd * t.levels[t.pmd_level].ptrs
+    return pmd, pud
+
+
+def _pte_table(m: Machine, parent: int, va: int, role: str, leaves: int = 2) -> int:
+    d = m.design
+    t = m.tables
+    pte = d.alloc_table(m, t.pte_level, kernel=True, role=role)
+    t.write(parent, t.index(va, t.pmd_level), (TABLE, pte), "setup")
+    for i in range(leaves):
+        t.write(pte, i, (LEAF, m.device_pfn(va) + i, 1, False), "setup")
+    return pte
+
+
+def setup_huge_pmd(m: Machine, k: int, cpu: int) -> list[tuple]:
+    pmd_size, _ = _sizes(m)
+    va = m.facts.addresses["vmalloc_start"] + (k + 1) * pmd_size
+    t = m.tables
+    pmd = m.design.ensure_tables(m, va, t.pmd_level, "vmalloc area")
+    _pte_table(m, pmd, va, f"PTE table for {va:#x} (huge-pmd #{k})")
+    m.vas.append(va)
+    return [("pmd_free_pte_page", va), ("pmd_set_huge", va)]
+
+
+def setup_huge_pud(m: Machine, k: int, cpu: int) -> list[tuple]:
+    pmd_size, pud_size = _sizes(m)
+    va = m.facts.addresses["vmalloc_start"] + (k + 1) * pud_size
+    t = m.tables
+    d = m.design
+    pud = d.ensure_tables(m, va, t.pud_level, "vmalloc area")
+    pmd = d.alloc_table(m, t.pmd_level, kernel=True, role=f"PMD table for {va:#x} (huge-pud #{k})")
+    t.write(pud, t.index(va, t.pud_level), (TABLE, pmd), "setup")
+    for i in range(2):
+        sub = va + i * pmd_size
+        _pte_table(m, pmd, sub, f"PTE table for {sub:#x} (huge-pud #{k})")
+        m.vas.append(sub)
+    return [("pud_free_pmd_page", va), ("pud_set_huge", va)]
+
+
+def setup_hot_remove(m: Machine, k: int, cpu: int) -> list[tuple]:
+    pmd_size, pud_size = _sizes(m)
+    va = m.facts.addresses["vmemmap_start"] + (k + 1) * pud_size
+    t = m.tables
+    d = m.design
+    order = m.facts.pmd_order
+    # the PMD-mapped vmemmap block first: vmemmap_alloc_block() -> alloc_pages_node(), no __GFP_COMP
+    block = m.alloc_pages(order, who="vmemmap_alloc_block",
+                          role=f"vmemmap block for {va + pmd_size:#x} (order {order}, non-compound)", kind="vmemmap")
+    pmd = d.ensure_tables(m, va, t.pmd_level, "vmemmap")
+    pte = d.alloc_hotplug_table(m, t.pte_level, f"vmemmap PTE table for {va:#x} (hot-remove #{k})")
+    t.write(pmd, t.index(va, t.pmd_level), (TABLE, pte), "setup")
+    page = m.alloc_pages(0, zero=True, who="vmemmap_alloc_block_zero", role=f"vmemmap page for {va:#x}",
+                         kind="vmemmap")
+    t.write(pte, 0, (LEAF, page, 1, True), "setup")
+    t.write(pmd, t.index(va + pmd_size, t.pmd_level), (LEAF, block, 1 << order, True), "setup")
+    m.vas.extend([va, va + pmd_size])
+    return [("remove_pte_table", va), ("free_huge_vmemmap", va + pmd_size)]
+
+
+def setup_cpa(m: Machine, k: int, cpu: int) -> list[tuple]:
+    pmd_size, pud_size = _sizes(m)
+    f = m.facts
+    va = f.addresses["page_offset"] + (k + 1) * pud_size
+    t = m.tables
+    pmd = m.design.ensure_tables(m, va, t.pmd_level, "direct map")
+    pfn = (va - f.addresses["page_offset"]) >> f.page_shift
+    t.write(pmd, t.index(va, t.pmd_level), (LEAF, pfn, pmd_size >> f.page_shift, False), "setup")
+    head = m.mem.alloc_static(f"pgtables (cpa_collapse_large_pages() on cpu{cpu})", 2 * f.ptr_size, on_stack=True)
+    m.lists.init(head)
+    m.vas.append(va)
+    return [("cpa_split", va), ("cpa_collapse", va, head), ("cpa_free", head)]
+
+
+def setup_user_pte(m: Machine, k: int, cpu: int) -> list[tuple]:
+    pte = m.design.alloc_table(m, m.tables.pte_level, kernel=False, role=f"user PTE table (mm #{k})")
+    return [("user_pte_free", pte)]
+
+
+SETUP = {
+    "huge-pmd": setup_huge_pmd,
+    "huge-pud": setup_huge_pud,
+    "hot-remove": setup_hot_remove,
+    "cpa": setup_cpa,
+    "user-pte": setup_user_pte,
+}

@@ -1,0 +1,442 @@
+"""The page->flags word for a config, computed with the kernel's own formulas.
+
+Order and formulas follow include/linux/page-flags-layout.h, kernel/bounds.c and
+include/linux/mmzone.h (v6.18), restated in shared/reference/page-flags-layout.md
+sections 1.2-1.4 and 1.7. Where the kernel's bookkeeping is wrong (it counts
+LAST_CPUPID_SHIFT, not WIDTH, in NR_NON_PAGEFLAG_BITS) we compute the true gap
+ourselves and report the kernel's figure beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache, cached_property, lru_cache
+from typing import Any
+
+from mmbits.cexpr import order_base_2
+from mmbits.flags.data import AliasSpec, FlagData, FlagSpec, load_flag_data
+
+# inputs the packing reads from a config (for grouping configs in domain proofs)
+INPUT_SYMBOLS = (
+    "BITS_PER_LONG", "SPARSEMEM", "SPARSEMEM_VMEMMAP", "SECTION_SIZE_BITS", "MAX_PHYSMEM_BITS",
+    "NODES_SHIFT", "NUMA_BALANCING", "NR_CPUS_BITS", "KASAN_SW_TAGS", "KASAN_HW_TAGS", "LRU_GEN",
+    "MEM_ALLOC_PROFILING", "MEM_PROFILING_COMPRESSED", "ZONE_DMA", "ZONE_DMA32", "HIGHMEM",
+    "ZONE_DEVICE", "MMU", "MEMORY_FAILURE", "PAGE_IDLE_FLAG", "64BIT", "ARCH_USES_PG_ARCH_2",
+    "ARCH_USES_PG_ARCH_3", "TRANSPARENT_HUGEPAGE", "MIGRATION", "SWAP", "MEMORY_HOTPLUG",
+)
+
+FIELD_ORDER = ("section", "node", "zone", "last_cpupid", "kasan_tag", "lru_gen", "lru_refs")
+
+
+@dataclass(frozen=True)
+class PackedField:
+    name: str  # section | node | zone | last_cpupid | kasan_tag | lru_gen | lru_refs | alloc_tag
+    lsb: int
+    width: int
+    runtime: bool = False  # a boot-time mode claims these bits (compressed alloc tags)
+
+    @property
+    def msb(self) -> int:
+        return self.lsb + self.width - 1
+
+    @property
+    def mask(self) -> int:
+        return ((1 << self.width) - 1) << self.lsb
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "lsb": self.lsb, "width": self.width}
+        if self.runtime:
+            out["runtime"] = True
+        return out
+
+
+@dataclass(frozen=True)
+class FlagBit:
+    """A page flag present in this config, with the aliases present too."""
+
+    name: str
+    bit: int
+    policy: str
+    kinds: tuple[str, ...]
+    tails: bool
+    aliases: tuple[AliasSpec, ...]
+
+
+@dataclass
+class FlagsWord:
+    bits: int
+    nr_pageflags: int
+    flags: list[FlagBit]
+    zones: list[str]
+    shifts: dict[str, int]  # *_SHIFT (what the config asks for)
+    widths: dict[str, int]  # *_WIDTH (what fits)
+    pgoff: dict[str, int]
+    fields: list[PackedField]  # width > 0, high to low; runtime fields last
+    errors: list[str]  # the kernel's own #error lines: the config cannot build
+    nr_unused_kernel: int  # NR_UNUSED_PAGEFLAG_BITS as the kernel computes it
+    gap: tuple[int, int] | None  # [first, last] bits between the flags and the lowest field
+    node_in_flags: bool
+    last_cpupid_in_flags: bool
+    section_in_flags: bool
+    zoneid: tuple[int, int]  # (ZONEID_PGOFF, ZONEID_SHIFT)
+    alloc_tag_note: str = ""
+    _masks: dict[str, int] | None = field(default=None, repr=False)
+
+    @property
+    def masks(self) -> dict[str, int]:
+        """PAGEFLAGS_MASK, PAGE_FLAGS_CHECK_AT_FREE/PREP, PAGE_FLAGS_SECOND ... (computed on first use)."""
+        if self._masks is None:
+            self._masks = _compute_masks(self, load_flag_data())
+        return self._masks
+
+    @cached_property
+    def _by_name(self) -> dict[str, FlagBit]:
+        out: dict[str, FlagBit] = {}
+        for f in self.flags:
+            out[f.name] = f
+            for a in f.aliases:
+                out.setdefault(a.name, f)
+        return out
+
+    @property
+    def builds(self) -> bool:
+        return not self.errors
+
+    @property
+    def true_gap_bits(self) -> int:
+        return 0 if self.gap is None else self.gap[1] - self.gap[0] + 1
+
+    @property
+    def free_bits(self) -> list[int]:
+        """Gap bits no static field and no runtime mode claims."""
+        if self.gap is None:
+            return []
+        claimed = 0
+        for f in self.fields:
+            if f.runtime:
+                claimed |= f.mask
+        return [b for b in range(self.gap[0], self.gap[1] + 1) if not claimed >> b & 1]
+
+    def field(self, name: str) -> PackedField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def flag(self, name: str) -> FlagBit | None:
+        return self._by_name.get(name)
+
+    def owner(self, bit: int) -> str:
+        """What occupies a bit: a flag name, a field, the gap, or nothing."""
+        for f in self.flags:
+            if f.bit == bit:
+                return f.name
+        for f in self.fields:
+            if f.lsb <= bit <= f.msb:
+                return f"{f.name.upper()} bit {bit - f.lsb}"
+        return "gap" if self.gap and self.gap[0] <= bit <= self.gap[1] else "unused"
+
+    def symbols(self, masks: bool = True) -> dict[str, int]:
+        """Kernel macro values, for expressions (NR_PAGEFLAGS, PG_x, masks, *_PGOFF)."""
+        out: dict[str, int] = {"NR_PAGEFLAGS": self.nr_pageflags, "__NR_PAGEFLAGS": self.nr_pageflags,
+                               "BITS_PER_LONG": self.bits, "MAX_NR_ZONES": len(self.zones),
+                               "NR_UNUSED_PAGEFLAG_BITS": self.nr_unused_kernel}
+        for f in self.flags:
+            out[f.name] = f.bit
+            for a in f.aliases:
+                out[a.name] = f.bit
+        for name, value in self.pgoff.items():
+            out[f"{name.upper()}_PGOFF"] = value
+        for name in FIELD_ORDER:
+            out[f"{name.upper()}_WIDTH"] = self.widths.get(name, 0)
+        if masks:
+            out.update(self.masks)
+        for i, z in enumerate(self.zones):
+            out[z] = i
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "word_bits": self.bits,
+            "nr_pageflags": self.nr_pageflags,
+            "fields": [f.to_json() for f in self.fields],
+            "free_bits": self.free_bits,
+            "gap": list(self.gap) if self.gap else None,
+            "last_cpupid_in_flags": self.last_cpupid_in_flags,
+            "node_in_flags": self.node_in_flags,
+            "section_in_flags": self.section_in_flags,
+            "nr_unused_pageflag_bits_kernel": self.nr_unused_kernel,
+            "true_gap_bits": self.true_gap_bits,
+            "zones": self.zones,
+            "errors": self.errors,
+            "flags": [
+                {
+                    "name": f.name,
+                    "bit": f.bit,
+                    "policy": f.policy,
+                    "used_by": list(f.kinds),
+                    "aliases": [{"name": a.name, "valid_for": a.valid_for()} for a in f.aliases],
+                }
+                for f in self.flags
+            ],
+            "masks": {k: hex(v) for k, v in self.masks.items()},
+        }
+
+
+def _truth(expr: Any, env: Mapping[str, Any]) -> bool:
+    return expr is None or expr.truth(env)
+
+
+def compute(env: Mapping[str, Any], data: FlagData | None = None, extra_flags: int = 0) -> FlagsWord:
+    """The FlagsWord of a config (any mapping holding the INPUT_SYMBOLS).
+
+    `extra_flags` appends that many new enum pageflags entries (PG_new1 ...)
+    before __NR_PAGEFLAGS: "what happens if I add a flag" questions.
+    """
+    version = data.version if data is not None else _default_version()
+    key = tuple(env.get(s, 0) for s in INPUT_SYMBOLS)
+    return _by_inputs(key, version, extra_flags)
+
+
+@cache
+def _default_version() -> str:
+    return load_flag_data().version
+
+
+_PRESENCE: dict[tuple[Any, ...], tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = {}
+
+
+@cache
+def _presence_inputs(version: str) -> tuple[int, ...]:
+    """Positions in INPUT_SYMBOLS of the symbols the flag/alias/zone conditions read."""
+    data = load_flag_data(version)
+    conds = [f.cond for f in data.flags] + [a.cond for a in data.aliases] + [c for _n, c in data.zones]
+    syms: set[str] = set()
+    for c in conds:
+        if c is not None:
+            syms |= set(c.symbols)
+    return tuple(i for i, s in enumerate(INPUT_SYMBOLS) if s in syms)
+
+
+@lru_cache(maxsize=65536)
+def _by_inputs(key: tuple[Any, ...], version: str, extra: int = 0) -> FlagsWord:
+    # many input combinations give the same word: key it on what the formulas read
+    data = load_flag_data(version)
+    env = dict(zip(INPUT_SYMBOLS, key, strict=True))
+    # which flags, aliases and zones exist reads a handful of symbols: evaluate
+    # the ~50 conditions once per distinct assignment of those, not per config
+    pkey = (version, *(key[i] for i in _presence_inputs(version)))
+    presence = _PRESENCE.get(pkey)
+    if presence is None:
+        presence = _PRESENCE[pkey] = (
+            tuple(i for i, f in enumerate(data.flags) if _truth(f.cond, env)),
+            tuple(i for i, a in enumerate(data.aliases) if _truth(a.cond, env)),
+            tuple(i for i, (_n, cond) in enumerate(data.zones) if _truth(cond, env)),
+        )
+    present, aliases, zones = presence
+    sparsemem = bool(env.get("SPARSEMEM"))
+    derived = (
+        int(env["BITS_PER_LONG"]), present, aliases, zones, sparsemem, bool(env.get("SPARSEMEM_VMEMMAP")),
+        int(env["MAX_PHYSMEM_BITS"]) - int(env["SECTION_SIZE_BITS"]) if sparsemem else 0,
+        int(env.get("NODES_SHIFT", 0)),
+        int(env.get("NR_CPUS_BITS", 0)) if env.get("NUMA_BALANCING") else -1,
+        bool(env.get("KASAN_SW_TAGS")), bool(env.get("KASAN_HW_TAGS")), bool(env.get("LRU_GEN")),
+        bool(env.get("MEM_ALLOC_PROFILING") and env.get("MEM_PROFILING_COMPRESSED")),
+        extra,
+    )
+    return _by_derived(derived, version)
+
+
+@lru_cache(maxsize=16384)
+def _by_derived(derived: tuple[Any, ...], version: str) -> FlagsWord:
+    data = load_flag_data(version)
+    (bpl, present, aliases, zones, sparsemem, vmemmap, sections_shift, nodes_shift, cpu_bits,
+     sw_tags, hw_tags, lru_gen, compressed, extra) = derived
+    env: dict[str, Any] = {
+        "BITS_PER_LONG": bpl, "SPARSEMEM": sparsemem, "SPARSEMEM_VMEMMAP": vmemmap,
+        "SECTIONS_SHIFT": sections_shift, "NODES_SHIFT": nodes_shift,
+        "NUMA_BALANCING": cpu_bits >= 0, "NR_CPUS_BITS": max(cpu_bits, 0), "KASAN_SW_TAGS": sw_tags,
+        "KASAN_HW_TAGS": hw_tags, "LRU_GEN": lru_gen, "MEM_ALLOC_PROFILING": compressed,
+        "MEM_PROFILING_COMPRESSED": compressed,
+    }
+    flags = [data.flags[i] for i in present]
+    flags += [FlagSpec(f"PG_new{i + 1}", "PF_ANY", ("any",), None, True, "hypothetical new flag")
+              for i in range(extra)]
+    return _compute(env, data, flags, [data.aliases[i] for i in aliases], [data.zones[i][0] for i in zones])
+
+
+@lru_cache(maxsize=4096)
+def _flag_bit(name: str, bit: int, policy: str, kinds: tuple[str, ...], tails: bool,
+              aliases: tuple[AliasSpec, ...]) -> FlagBit:
+    """FlagBits are immutable and few: thousands of configs share them."""
+    return FlagBit(name, bit, policy, kinds, tails, aliases)
+
+
+def _compute(env: Mapping[str, Any], data: FlagData, present: list[Any], valid_aliases: list[AliasSpec],
+             zones: list[str]) -> FlagsWord:
+    c = data.constants
+    bpl = int(env["BITS_PER_LONG"])
+
+    # enum pageflags: present flags numbered consecutively (kernel/bounds.c NR_PAGEFLAGS)
+    bit_of = {f.name: i for i, f in enumerate(present)}
+    nr = len(present)
+    by_base: dict[str, list[AliasSpec]] = {}
+    for a in valid_aliases:
+        by_base.setdefault(a.base, []).append(a)
+    flags = [_flag_bit(f.name, bit_of[f.name], f.policy, f.kinds, f.tails, tuple(by_base.get(f.name, ())))
+             for f in present]
+    nzones = len(zones)
+    errors: list[str] = []
+    # ZONES_SHIFT (page-flags-layout.h)
+    if nzones < 2:
+        zones_shift = 0
+    elif nzones <= 2:
+        zones_shift = 1
+    elif nzones <= 4:
+        zones_shift = 2
+    elif nzones <= 8:
+        zones_shift = 3
+    else:
+        zones_shift = c["MAX_ZONES_SHIFT"]
+        errors.append('#error "ZONES_SHIFT -- too many zones configured"')
+
+    vmemmap = bool(env.get("SPARSEMEM_VMEMMAP"))
+    sparsemem = bool(env.get("SPARSEMEM"))
+    sections_shift = int(env["SECTIONS_SHIFT"])
+    sections_width = sections_shift if sparsemem and not vmemmap else 0
+    zones_width = zones_shift
+    nodes_shift = int(env.get("NODES_SHIFT", 0))
+    lru_gen_width = order_base_2(c["MAX_NR_GENS"] + 1) if env.get("LRU_GEN") else 0
+    lru_refs_want = c["MAX_NR_TIERS"] - 2 if env.get("LRU_GEN") else 0
+    room = bpl - nr
+
+    # NODES_WIDTH: the node test ignores KASAN and LAST_CPUPID (reference section 7 F2)
+    if zones_width + lru_gen_width + sections_width + nodes_shift <= room:
+        nodes_width = nodes_shift
+    elif vmemmap:
+        nodes_width = 0
+        errors.append('#error "Vmemmap: No space for nodes field in page flags"')
+    else:
+        nodes_width = 0
+
+    if env.get("KASAN_SW_TAGS"):
+        kasan_width = c["KASAN_SW_TAG_WIDTH"]
+    elif env.get("KASAN_HW_TAGS"):
+        kasan_width = c["KASAN_HW_TAG_WIDTH"]
+    else:
+        kasan_width = 0
+
+    cpupid_shift = c["LAST__PID_SHIFT"] + int(env.get("NR_CPUS_BITS", 0)) if env.get("NUMA_BALANCING") else 0
+    if zones_width + lru_gen_width + sections_width + nodes_width + kasan_width + cpupid_shift <= room:
+        cpupid_width = cpupid_shift
+    else:
+        cpupid_width = 0
+
+    if zones_width + lru_gen_width + sections_width + nodes_width + kasan_width + cpupid_width > room:
+        errors.append('#error "Not enough bits in page flags"')
+
+    # LRU_REFS_WIDTH is elastic: min() with what is left (reference section 7 F3)
+    lru_refs_width = min(
+        lru_refs_want,
+        room - zones_width - lru_gen_width - sections_width - nodes_width - kasan_width - cpupid_width,
+    )
+    lru_refs_width = max(lru_refs_width, 0)
+
+    widths = {
+        "section": sections_width,
+        "node": nodes_width,
+        "zone": zones_width,
+        "last_cpupid": cpupid_width,
+        "kasan_tag": kasan_width,
+        "lru_gen": lru_gen_width,
+        "lru_refs": lru_refs_width,
+    }
+    shifts = {
+        "section": sections_shift,
+        "node": nodes_shift,
+        "zone": zones_shift,
+        "last_cpupid": cpupid_shift,
+        "kasan_tag": kasan_width,
+        "lru_gen": lru_gen_width,
+        "lru_refs": lru_refs_want,
+    }
+    # *_PGOFF (mmzone.h): each field immediately below the previous one
+    pgoff: dict[str, int] = {}
+    pos = bpl
+    for name in FIELD_ORDER:
+        pos -= widths[name]
+        pgoff[name] = pos
+    fields = [PackedField(name, pgoff[name], widths[name]) for name in FIELD_ORDER if widths[name] > 0]
+
+    # NR_NON_PAGEFLAG_BITS counts LAST_CPUPID_SHIFT, not WIDTH (reference section 7 F1)
+    nr_non = sections_width + nodes_width + zones_width + cpupid_shift + kasan_width + lru_gen_width + lru_refs_width
+    nr_unused = bpl - (nr_non + nr)
+    lowest = pgoff["lru_refs"]
+    gap = (nr, lowest - 1) if lowest > nr else None
+
+    alloc_note = ""
+    if env.get("MEM_ALLOC_PROFILING") and env.get("MEM_PROFILING_COMPRESSED"):
+        # lib/alloc_tag.c: alloc_tag_ref_offs = LRU_REFS_PGOFF - NR_UNUSED_PAGEFLAG_BITS,
+        # mask (1 << NR_UNUSED_PAGEFLAG_BITS) - 1: the whole gap when the sums are right
+        if nr_unused > 0:
+            fields.append(PackedField("alloc_tag", lowest - nr_unused, nr_unused, runtime=True))
+            alloc_note = (f"compressed allocation tags (boot sysctl.vm.mem_profiling=1,compressed) claim bits "
+                          f"{lowest - nr_unused}-{lowest - 1}")
+        elif nr_unused == 0:
+            alloc_note = "compressed allocation tags: NR_UNUSED_PAGEFLAG_BITS is 0, the kernel disables compression"
+        else:
+            alloc_note = (f"compressed allocation tags: NR_UNUSED_PAGEFLAG_BITS is {nr_unused}, so the kernel "
+                          f"computes 1UL << {nr_unused} (undefined)")
+
+    node_in_flags = not (nodes_shift != 0 and nodes_width == 0)
+    cpupid_in_flags = not (cpupid_shift != 0 and cpupid_width == 0)
+    if node_in_flags:
+        zoneid_shift = nodes_shift + zones_shift
+        zoneid_pgoff = min(pgoff["node"], pgoff["zone"])
+    else:
+        zoneid_shift = sections_shift + zones_shift
+        zoneid_pgoff = min(pgoff["section"], pgoff["zone"])
+
+    word = FlagsWord(
+        bits=bpl,
+        nr_pageflags=nr,
+        flags=flags,
+        zones=zones,
+        shifts=shifts,
+        widths=widths,
+        pgoff=pgoff,
+        fields=fields,
+        errors=errors,
+        nr_unused_kernel=nr_unused,
+        gap=gap,
+        node_in_flags=node_in_flags,
+        last_cpupid_in_flags=cpupid_in_flags,
+        section_in_flags=sparsemem and not vmemmap,
+        zoneid=(zoneid_pgoff, zoneid_shift),
+        alloc_tag_note=alloc_note,
+    )
+    return word
+
+
+def _compute_masks(word: FlagsWord, data: FlagData) -> dict[str, int]:
+    """The page-flags.h masks. A flag not configured reads as -1, so BIT_IF() of it is 0
+    (what the kernel's __PG_HWPOISON / __PG_MLOCKED do)."""
+
+    def mask_of(name: str) -> int:
+        f = word.field(name)
+        return f.mask if f is not None and not f.runtime else 0
+
+    scope: dict[str, Any] = word.symbols(masks=False)
+    # every alias of a present flag is an enum constant, whatever its validity
+    for a in data.aliases:
+        base = word.flag(a.base)
+        if base is not None:
+            scope.setdefault(a.name, base.bit)
+    for f in data.flags:
+        scope.setdefault(f.name, -1)
+    scope["PAGEFLAGS_MASK"] = (1 << word.nr_pageflags) - 1
+    scope["LRU_GEN_MASK"] = mask_of("lru_gen")
+    scope["LRU_REFS_MASK"] = mask_of("lru_refs")
+    out = {"PAGEFLAGS_MASK": scope["PAGEFLAGS_MASK"], "LRU_GEN_MASK": scope["LRU_GEN_MASK"],
+           "LRU_REFS_MASK": scope["LRU_REFS_MASK"]}
+    for name, expr in data.masks:
+        scope[name] = out[name] = int(expr(scope))
+    return out

@@ -1,0 +1,286 @@
+"""The page->flags word of one config, and a summary across a config domain,
+as data (for --json and reports) and as text (for the terminal)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmbits.findings import Finding
+from mmbits.flags.packing import INPUT_SYMBOLS, FlagsWord, compute
+from mmbits.kconfig.config import Config
+
+FIELD_LABEL = {
+    "section": "SECTION",
+    "node": "NODE",
+    "zone": "ZONE",
+    "last_cpupid": "LAST_CPUPID",
+    "kasan_tag": "KASAN_TAG",
+    "lru_gen": "LRU_GEN",
+    "lru_refs": "LRU_REFS",
+    "alloc_tag": "ALLOC_TAG",
+}
+DIAGRAM_LETTER = {"section": "S", "node": "N", "zone": "Z", "last_cpupid": "C", "kasan_tag": "K",
+                  "lru_gen": "G", "lru_refs": "R", "alloc_tag": "a"}
+
+
+def page_sizes(config: Config) -> tuple[int, int]:
+    """sizeof(struct page) for this config, and what it would be with LAST_CPUPID in the word."""
+    from mmbits.layout.registry import layout_env, layouts
+
+    lset = layouts()
+    env = layout_env(config)
+    actual = lset.resolve("page", config, env).size
+    env2 = dict(env)
+    env2["LAST_CPUPID_NOT_IN_PAGE_FLAGS"] = 0
+    return actual, lset.resolve("page", config, env2).size
+
+
+def findings(word: FlagsWord, config: Config) -> list[Finding]:
+    """What a kernel developer should be told about this word (not errors in our model)."""
+    label = config.label()
+    out: list[Finding] = []
+    for err in word.errors:
+        out.append(Finding("cannot-build", f"the kernel refuses this config: {err}", label, "page.flags"))
+    if not word.last_cpupid_in_flags:
+        actual, inword = page_sizes(config)
+        hvo = "" if actual & (actual - 1) == 0 else " (not a power of two: HugeTLB vmemmap optimisation is disabled)"
+        out.append(Finding(
+            "field-out-of-word",
+            f"LAST_CPUPID needs {word.shifts['last_cpupid']} bits and does not fit: LAST_CPUPID_NOT_IN_PAGE_FLAGS, "
+            f"int _last_cpupid is appended to struct page: sizeof(struct page) {inword} -> {actual}{hvo}",
+            label, "page._last_cpupid", severity="warning"))
+    if not word.node_in_flags:
+        out.append(Finding(
+            "field-out-of-word",
+            f"NODE ({word.shifts['node']} bits) does not fit: NODE_NOT_IN_PAGE_FLAGS, memdesc_nid() looks the node "
+            f"up through the section; ZONEID is SECTION:ZONE ({word.zoneid[1]} bits at {word.zoneid[0]})",
+            label, "page.flags", severity="warning"))
+    if word.widths["lru_refs"] < word.shifts["lru_refs"]:
+        out.append(Finding(
+            "shrinks-field",
+            f"LRU_REFS is elastic and shrank from {word.shifts['lru_refs']} to {word.widths['lru_refs']} bits "
+            f"without a build error: MGLRU tier tracking is reduced",
+            label, "page.flags", severity="warning"))
+    if word.builds and word.nr_unused_kernel != word.true_gap_bits:
+        out.append(Finding(
+            "miscount",
+            f"the kernel's NR_UNUSED_PAGEFLAG_BITS is {word.nr_unused_kernel} but the true gap is "
+            f"{word.true_gap_bits} bits: NR_NON_PAGEFLAG_BITS counts LAST_CPUPID_SHIFT even when LAST_CPUPID is "
+            f"not in the word",
+            label, "page.flags", severity="warning"))
+    if word.alloc_tag_note:
+        sev = "warning" if word.nr_unused_kernel < 0 else "note"
+        out.append(Finding("collision" if sev == "warning" else "miscount", word.alloc_tag_note, label,
+                           "page.flags", severity=sev) if sev == "warning" else
+                   Finding("miscount", word.alloc_tag_note, label, "page.flags", severity="note"))
+    return out
+
+
+def diagram(word: FlagsWord) -> str:
+    """One character per bit, MSB first: field letters, '.' free, 'f' page flag."""
+    chars = []
+    for bit in range(word.bits - 1, -1, -1):
+        ch = "." if word.gap and word.gap[0] <= bit <= word.gap[1] else "?"
+        if bit < word.nr_pageflags:
+            ch = "f"
+        for f in word.fields:
+            if f.lsb <= bit <= f.msb:
+                ch = DIAGRAM_LETTER.get(f.name, "?")
+        chars.append(ch)
+    return "".join(chars)
+
+
+def to_json(word: FlagsWord, config: Config) -> dict[str, Any]:
+    out = word.to_json()
+    out["config"] = config.label()
+    out["arch"] = config.arch
+    out["findings"] = [f.to_json() for f in findings(word, config)]
+    out["page_size"] = page_sizes(config)[0]
+    return out
+
+
+def text(word: FlagsWord, config: Config) -> str:
+    lines = [
+        f"page->flags for {config.label()} ({config.arch}, BITS_PER_LONG {word.bits}, "
+        f"NR_PAGEFLAGS {word.nr_pageflags})",
+        f"  {config.describe(INPUT_SYMBOLS)}",
+        "",
+        f"  {diagram(word)}",
+        f"  {'^ bit ' + str(word.bits - 1):<{word.bits - 5}}bit 0 ^",
+        "",
+    ]
+    rows: list[tuple[int, int, str, str]] = []
+    for f in word.fields:
+        detail = {
+            "section": f"SECTIONS_SHIFT {word.shifts['section']}",
+            "node": f"NODES_SHIFT {word.shifts['node']}",
+            "zone": f"{len(word.zones)} zones: {' '.join(z.removeprefix('ZONE_') for z in word.zones)}",
+            "last_cpupid": f"{word.shifts['last_cpupid']} = 8 pid + {word.shifts['last_cpupid'] - 8} cpu bits",
+            "kasan_tag": "KASAN tag (stored XOR 0xff)",
+            "lru_gen": "MGLRU generation + 1",
+            "lru_refs": f"MGLRU tier refs ({word.widths['lru_refs']} of {word.shifts['lru_refs']} bits)",
+            "alloc_tag": "compressed allocation tags (boot-time mode)",
+        }.get(f.name, "")
+        rows.append((f.msb, f.lsb, FIELD_LABEL.get(f.name, f.name), detail))
+    if word.gap:
+        rows.append((word.gap[1], word.gap[0], "free gap", f"{word.true_gap_bits} bits"))
+    rows.append((word.nr_pageflags - 1, 0, "page flags", f"{word.nr_pageflags} flags"))
+    seen = set()
+    for msb, lsb, name, detail in sorted(rows, key=lambda r: (-r[0], r[2] == "free gap")):
+        if (msb, lsb, name) in seen:
+            continue
+        seen.add((msb, lsb, name))
+        lines.append(f"  bits {msb:>2}-{lsb:<2}  {name:<12} {detail}")
+    lines.append("")
+    lines.append(f"  {'bit':>3}  {'flag':<24} {'policy':<15} {'used by':<34} aliases (valid for)")
+    for f in word.flags:
+        aliases = "; ".join(f"{a.name} ({a.valid_for()})" for a in f.aliases) or "-"
+        lines.append(f"  {f.bit:>3}  {f.name:<24} {f.policy:<15} {','.join(f.kinds):<34} {aliases}")
+    lines.append("")
+    free = word.free_bits
+    lines.append(f"  free bits: {_ranges(free) if free else 'none'} ({len(free)})")
+    lines.append(f"  NR_UNUSED_PAGEFLAG_BITS (kernel): {word.nr_unused_kernel}; true gap: {word.true_gap_bits}")
+    lines.append(f"  LAST_CPUPID in page->flags: {'yes' if word.last_cpupid_in_flags else 'no'}; "
+                 f"NODE in page->flags: {'yes' if word.node_in_flags else 'no'}; "
+                 f"SECTION in page->flags: {'yes' if word.section_in_flags else 'no'}")
+    lines.append(f"  ZONEID: {word.zoneid[1]} bits at {word.zoneid[0]}")
+    lines.append("  masks: " + ", ".join(f"{k} {v:#x}" for k, v in word.masks.items()
+                                         if k.startswith("PAGE_FLAGS") or k.endswith("_MASK")))
+    for fnd in findings(word, config):
+        lines.append(f"  {fnd.severity.upper()}: {fnd.message}")
+    return "\n".join(lines)
+
+
+def _ranges(bits: list[int]) -> str:
+    out = []
+    start = prev = None
+    for b in bits:
+        if start is None:
+            start = prev = b
+        elif b == prev + 1:
+            prev = b
+        else:
+            out.append(f"{start}-{prev}" if start != prev else str(start))
+            start = prev = b
+    if start is not None:
+        out.append(f"{start}-{prev}" if start != prev else str(start))
+    return ",".join(out)
+
+
+# -- domain summary --------------------------------------------------------
+
+@dataclass
+class DomainSummary:
+    domain: str
+    configs: int = 0
+    combinations: int = 0
+    groups: int = 0
+    seconds: float = 0.0
+    cannot_build: list[tuple[Config, int, list[str]]] = field(default_factory=list)
+    zero_free: list[tuple[Config, int]] = field(default_factory=list)
+    zero_gap: list[tuple[Config, int]] = field(default_factory=list)
+    cpupid_out: list[tuple[Config, int]] = field(default_factory=list)
+    miscount: list[tuple[Config, int]] = field(default_factory=list)
+    refs_shrunk: list[tuple[Config, int]] = field(default_factory=list)
+    histogram: Counter = field(default_factory=Counter)  # free bits -> configs
+    gap_histogram: Counter = field(default_factory=Counter)  # static gap -> configs
+    min_free: int | None = None
+    min_gap: int | None = None
+    per_arch: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, items: list[tuple[Any, ...]]) -> int:
+        return sum(i[1] for i in items)
+
+    def to_json(self, examples: int = 5) -> dict[str, Any]:
+        def ex(items: list[tuple[Any, ...]]) -> dict[str, Any]:
+            return {"count": self.count(items),
+                    "examples": [{"config": i[0].describe(INPUT_SYMBOLS), "configs": i[1]} for i in items[:examples]]}
+
+        cb = ex(self.cannot_build)
+        for e, item in zip(cb["examples"], self.cannot_build, strict=False):
+            e["errors"] = item[2]
+        return {
+            "domain": self.domain,
+            "configs": self.configs,
+            "combinations": self.combinations,
+            "rejected": self.combinations - self.configs,
+            "groups": self.groups,
+            "seconds": round(self.seconds, 4),
+            "min_free_bits": self.min_free,
+            "min_static_gap": self.min_gap,
+            "zero_free_bits": ex(self.zero_free),
+            "zero_static_gap": ex(self.zero_gap),
+            "cannot_build": cb,
+            "last_cpupid_out_of_word": ex(self.cpupid_out),
+            "kernel_miscount": ex(self.miscount),
+            "lru_refs_shrunk": ex(self.refs_shrunk),
+            "free_bits_histogram": {str(k): v for k, v in sorted(self.histogram.items())},
+            "static_gap_histogram": {str(k): v for k, v in sorted(self.gap_histogram.items())},
+            "per_arch": self.per_arch,
+        }
+
+
+def summarise(domain: Any, progress: Any = None) -> DomainSummary:
+    t0 = time.perf_counter()
+    s = DomainSummary(domain.name, combinations=domain.raw_size())
+    for group in domain.groups(INPUT_SYMBOLS):
+        if progress is not None:
+            progress(group.count)
+        cfg, n = group.config, group.count
+        word = compute(cfg)
+        s.groups += 1
+        s.configs += n
+        arch = s.per_arch.setdefault(cfg.arch, {"configs": 0, "cannot_build": 0, "min_free_bits": 10**9})
+        arch["configs"] += n
+        if not word.builds:
+            s.cannot_build.append((cfg, n, word.errors))
+            arch["cannot_build"] += n
+            continue
+        free = len(word.free_bits)
+        gap = word.true_gap_bits
+        s.histogram[free] += n
+        s.gap_histogram[gap] += n
+        arch["min_free_bits"] = min(arch["min_free_bits"], free)
+        s.min_free = free if s.min_free is None else min(s.min_free, free)
+        s.min_gap = gap if s.min_gap is None else min(s.min_gap, gap)
+        if free == 0:
+            s.zero_free.append((cfg, n))
+        if gap == 0:
+            s.zero_gap.append((cfg, n))
+        if not word.last_cpupid_in_flags:
+            s.cpupid_out.append((cfg, n))
+        if word.nr_unused_kernel != gap:
+            s.miscount.append((cfg, n))
+        if word.widths["lru_refs"] < word.shifts["lru_refs"]:
+            s.refs_shrunk.append((cfg, n))
+    s.seconds = time.perf_counter() - t0
+    return s
+
+
+def summary_text(s: DomainSummary, examples: int = 3) -> str:
+    def ex(items: list[tuple[Any, ...]]) -> list[str]:
+        return [f"      {i[0].describe(INPUT_SYMBOLS)}  [{i[1]} configs]" for i in items[:examples]]
+
+    lines = [
+        f"domain {s.domain}: {s.configs} valid configs ({s.combinations} combinations, "
+        f"{s.combinations - s.configs} rejected by Kconfig rules), {s.groups} distinct page->flags inputs, "
+        f"{s.seconds:.2f}s",
+        f"  min free bits: {s.min_free} (static gap, boot-time modes ignored: {s.min_gap})",
+        f"  zero static gap: {s.count(s.zero_gap)} configs",
+        *ex(s.zero_gap),
+        f"  zero free bits (incl. compressed alloc tags claiming the gap): {s.count(s.zero_free)} configs",
+        f"  cannot build (#error): {s.count(s.cannot_build)} configs",
+        *[line + f"  {item[2][0]}" for line, item in zip(ex(s.cannot_build), s.cannot_build, strict=False)],
+        f"  LAST_CPUPID out of the word (struct page grows): {s.count(s.cpupid_out)} configs",
+        *ex(s.cpupid_out),
+        f"  kernel NR_UNUSED_PAGEFLAG_BITS differs from the true gap: {s.count(s.miscount)} configs",
+        f"  LRU_REFS silently shrunk: {s.count(s.refs_shrunk)} configs",
+        "  static gap histogram (bits: configs): "
+        + ", ".join(f"{k}: {v}" for k, v in sorted(s.gap_histogram.items())),
+        "  per arch: " + "; ".join(f"{a} {d['configs']} configs, min free {d['min_free_bits']}, "
+                                   f"cannot build {d['cannot_build']}" for a, d in s.per_arch.items()),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,104 @@
+"""A resolved configuration: every symbol a layout or formula may read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+from mmbits.cexpr import Value
+
+
+class Config(Mapping[str, Value]):
+    """Immutable symbol -> value map (bools as 0/1), plus where it came from.
+
+    `primary` is the part a user chose (or a .config gave); everything else is
+    arch facts and derived symbols, recomputed by the model, so two configs
+    with equal primaries are the same config.
+    """
+
+    __slots__ = ("name", "_values", "_primary", "_key")
+
+    def __init__(self, values: Mapping[str, Value], primary: Mapping[str, Value], name: str | None):
+        self.name = name
+        self._values = dict(values)
+        self._primary = dict(primary)
+        self._key = tuple(sorted(self._primary.items()))
+
+    def __getitem__(self, key: str) -> Value:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Config) and self._key == other._key
+
+    @property
+    def primary(self) -> dict[str, Value]:
+        return dict(self._primary)
+
+    @property
+    def arch(self) -> str:
+        return str(self._values["ARCH"])
+
+    @property
+    def bits(self) -> int:
+        return int(self._values["BITS_PER_LONG"])
+
+    @property
+    def big_endian(self) -> bool:
+        return bool(self._values.get("CPU_BIG_ENDIAN", 0))
+
+    def on(self, symbol: str) -> bool:
+        value = self._values.get(symbol, 0)
+        return bool(value) if isinstance(value, int) else value not in ("", "n")
+
+    def describe(self, symbols: Iterable[str] | None = None) -> str:
+        """Kconfig-style summary: the arch, then the options that matter.
+
+        `symbols` (derived ones included) limits it to what an analysis reads;
+        they are traced back to the primary symbols a user sets. Bools show
+        where they differ from the arch defaults (SYM on, !SYM off).
+        """
+        from mmbits.kconfig.model import load_model
+
+        model = load_model()
+        names = model.primaries_behind(symbols) if symbols is not None else frozenset(self._primary)
+        arch_defaults = model.archs[self.arch].defaults if self.arch in model.archs else {}
+        parts = [self.arch]
+        for name in model.symbols:
+            if name == "ARCH" or name not in names or name not in self._primary:
+                continue
+            sym = model.symbols[name]
+            value = self._primary[name]
+            if sym.type == "bool":
+                # relative to the arch defaults, the way "defconfig + X" reads
+                if value and not arch_defaults.get(name):
+                    parts.append(name)
+                elif not value and arch_defaults.get(name):
+                    parts.append(f"!{name}")
+            elif sym.type == "int":
+                default = arch_defaults.get(name, sym.default)
+                if name == "NR_CPUS" and not self._primary.get("SMP", 0):
+                    continue
+                if name == "NODES_SHIFT" and not value:
+                    continue
+                if name in ("NR_CPUS", "NODES_SHIFT") or value != default:
+                    parts.append(f"{name}={value}")
+            elif value != sym.default:
+                parts.append(f"{name}={value}")
+        return " ".join(parts)
+
+    def label(self) -> str:
+        return self.name or self.describe()
+
+    def to_json(self) -> dict[str, object]:
+        return {"name": self.name, "arch": self.arch, "symbols": dict(sorted(self._primary.items()))}
+
+    def __repr__(self) -> str:
+        return f"Config({self.label()!r})"

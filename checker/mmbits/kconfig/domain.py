@@ -1,0 +1,258 @@
+"""Config domains: every valid combination over declared ranges, counted fast.
+
+A domain is far too big to lay out config by config, and most options do not
+touch a given question (MEMCG does not move a page->flags bit). So a domain
+part is split into *components*: groups of varied symbols tied together by a
+Kconfig rule. Validity factorises over components, so each component's valid
+assignments are enumerated once. An analysis names the symbols it reads; only
+the components holding those are enumerated jointly, and the rest contribute a
+multiplicity. `groups()` yields one representative Config per distinct
+assignment of the relevant symbols, with how many domain configs it stands for.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from math import prod
+
+from mmbits.cexpr import Expr, ExprError, Value, suggest
+from mmbits.errors import InputError
+from mmbits.kconfig.config import Config
+from mmbits.kconfig.model import KconfigModel, Rule, load_model
+from mmbits.paths import DEFAULT_KERNEL, version_dir
+from mmbits.yamlio import LDict, load_file
+
+
+@dataclass(frozen=True)
+class Group:
+    """A representative config and the number of domain configs it stands for."""
+
+    config: Config
+    count: int
+    part: str
+
+
+@dataclass
+class DomainPart:
+    name: str
+    arch: str
+    vary: tuple[tuple[str, tuple[Value, ...]], ...]
+    sets: tuple[tuple[str, Expr], ...]
+    model: KconfigModel
+    _components: list[_Component] | None = None
+    _base_rules_ok: bool | None = None
+
+    @property
+    def var_names(self) -> tuple[str, ...]:
+        return tuple(n for n, _ in self.vary)
+
+    def raw_size(self) -> int:
+        return prod(len(v) for _, v in self.vary)
+
+    def primary(self, assignment: Mapping[str, Value]) -> dict[str, Value]:
+        values: dict[str, Value] = {"ARCH": self.arch}
+        values.update(assignment)
+        env = dict(values)
+        for name, expr in self.sets:
+            env[name] = values[name] = expr(env)
+        return values
+
+    # -- components ---------------------------------------------------------
+    def _owners(self, symbols: Iterable[str]) -> set[str]:
+        """The varied symbols behind a set of symbols (through derived and `set`)."""
+        prims = self.model.primaries_behind(symbols)
+        owners = {p for p in prims if p in dict(self.vary)}
+        for name, expr in self.sets:
+            if name in prims:
+                owners |= self._owners(expr.symbols) if expr.symbols else set()
+        return owners
+
+    def components(self) -> list[_Component]:
+        if self._components is not None:
+            return self._components
+        names = self.var_names
+        parent = {n: n for n in names}
+
+        def find(n: str) -> str:
+            while parent[n] != n:
+                parent[n] = parent[parent[n]]
+                n = parent[n]
+            return n
+
+        rule_vars: list[tuple[Rule, set[str]]] = []
+        for rule in self.model.rules:
+            owners = self._owners(rule.symbols)
+            rule_vars.append((rule, owners))
+            owned = sorted(owners)
+            for a, b in itertools.pairwise(owned):
+                parent[find(a)] = find(b)
+        groups: dict[str, list[str]] = {}
+        for n in names:
+            groups.setdefault(find(n), []).append(n)
+        base = {n: vals[0] for n, vals in self.vary}
+        comps = []
+        for members in groups.values():
+            rules = [r for r, owners in rule_vars if owners and owners <= set(members)]
+            comps.append(_Component(self, tuple(members), tuple(rules)))
+        # rules with no varied symbol hold or fail for the whole part
+        fixed_rules = [r for r, owners in rule_vars if not owners]
+        env = self.model.complete(self.model.primary_of(self.primary(base)))
+        self._base_rules_ok = all(r.holds(env) for r in fixed_rules)
+        self._components = comps
+        return comps
+
+    def size(self) -> int:
+        comps = self.components()
+        if not self._base_rules_ok:
+            return 0
+        return prod(len(c.valid()) for c in comps)
+
+    def groups(self, relevant: Iterable[str]) -> Iterator[Group]:
+        comps = self.components()
+        if not self._base_rules_ok:
+            return
+        rel_vars = self._owners(relevant)
+        joint = [c for c in comps if set(c.members) & rel_vars]
+        others = [c for c in comps if c not in joint]
+        multiplier = prod(len(c.valid()) for c in others)
+        if multiplier == 0 or any(not c.valid() for c in joint):
+            return
+        rest: dict[str, Value] = {}
+        for c in others:
+            rest.update(c.valid()[0])
+        rel_order = [n for n in self.var_names if n in rel_vars]
+        counts: dict[tuple[Value, ...], int] = {}
+        firsts: dict[tuple[Value, ...], dict[str, Value]] = {}
+        for combo in itertools.product(*(c.valid() for c in joint)):
+            assignment: dict[str, Value] = {}
+            for part in combo:
+                assignment.update(part)
+            key = tuple(assignment[n] for n in rel_order)
+            if key in counts:
+                counts[key] += 1
+            else:
+                counts[key] = 1
+                firsts[key] = assignment
+        for key, count in counts.items():
+            values = dict(rest)
+            values.update(firsts[key])
+            cfg = self.model.make_unchecked(self.primary(values), name=None)
+            yield Group(cfg, count * multiplier, self.name)
+
+    def configs(self) -> Iterator[Config]:
+        """Every valid config of the part, one by one (slow; for tests and sampling)."""
+        comps = self.components()
+        if not self._base_rules_ok:
+            return
+        for combo in itertools.product(*(c.valid() for c in comps)):
+            values: dict[str, Value] = {}
+            for part in combo:
+                values.update(part)
+            yield self.model.make_unchecked(self.primary(values))
+
+
+@dataclass
+class _Component:
+    part: DomainPart
+    members: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    _valid: list[dict[str, Value]] | None = field(default=None, repr=False)
+
+    def valid(self) -> list[dict[str, Value]]:
+        if self._valid is not None:
+            return self._valid
+        vary = dict(self.part.vary)
+        base = {n: vals[0] for n, vals in self.part.vary}
+        out = []
+        for combo in itertools.product(*(vary[m] for m in self.members)):
+            assignment = dict(zip(self.members, combo, strict=True))
+            values = dict(base)
+            values.update(assignment)
+            env = self.part.model.complete(self.part.model.primary_of(self.part.primary(values)))
+            if all(r.holds(env) for r in self.rules):
+                out.append(assignment)
+        self._valid = out
+        return out
+
+
+@dataclass
+class Domain:
+    name: str
+    doc: str
+    parts: list[DomainPart]
+    fixed: list[Config] = field(default_factory=list)
+
+    def size(self) -> int:
+        return sum(p.size() for p in self.parts) + len(self.fixed)
+
+    def raw_size(self) -> int:
+        return sum(p.raw_size() for p in self.parts) + len(self.fixed)
+
+    def groups(self, relevant: Iterable[str]) -> Iterator[Group]:
+        relevant = tuple(relevant)
+        for part in self.parts:
+            yield from part.groups(relevant)
+        for cfg in self.fixed:
+            yield Group(cfg, 1, cfg.name or "preset")
+
+    def configs(self) -> Iterator[Config]:
+        for part in self.parts:
+            yield from part.configs()
+        yield from self.fixed
+
+
+def _part(name: str, spec: LDict, model: KconfigModel, path: str) -> DomainPart:
+    arch = str(spec.get("arch", ""))
+    if arch not in model.archs:
+        raise InputError(f"domain part {name}: unknown arch {arch!r}", file=path, line=spec.line)
+    vary = []
+    for sym, values in (spec.get("vary") or {}).items():
+        if sym not in model.symbols:
+            raise InputError(f"domain part {name}: unknown symbol {sym}{suggest(sym, model.symbols)}",
+                             file=path, line=spec["vary"].line_of(sym))
+        if not isinstance(values, list) or not values:
+            raise InputError(f"domain part {name}: {sym} needs a non-empty list", file=path,
+                             line=spec["vary"].line_of(sym))
+        vary.append((str(sym), tuple(model.symbols[sym].coerce(v, f"{sym}=") for v in values)))
+    sets = []
+    for sym, text in (spec.get("set") or {}).items():
+        if sym not in model.symbols:
+            raise InputError(f"domain part {name}: unknown symbol {sym}", file=path, line=spec["set"].line_of(sym))
+        try:
+            expr = Expr(str(text))
+            expr.check_names([n for n, _ in vary] + [n for n, _ in sets])
+        except ExprError as exc:
+            raise InputError(f"domain part {name}: {sym}: {exc}", file=path, line=spec["set"].line_of(sym)) from None
+        sets.append((str(sym), expr))
+    return DomainPart(f"{name}:{arch}", arch, tuple(vary), tuple(sets), model)
+
+
+@cache
+def load_domain(name: str, version: str = DEFAULT_KERNEL) -> Domain:
+    path = version_dir(version) / "domains.yaml"
+    doc = load_file(path)
+    if name not in doc:
+        raise InputError(f"unknown domain {name!r}{suggest(name, doc)}; known: {', '.join(doc)}")
+    spec = doc[name]
+    model = load_model(version)
+    parts: list[DomainPart] = []
+    fixed: list[Config] = []
+    if spec.get("presets") == "all":
+        from mmbits.kconfig.presets import preset, preset_names
+
+        fixed = [preset(n, version) for n in preset_names(version)]
+    for i, pspec in enumerate(spec.get("parts") or []):
+        if "ref" in pspec:
+            dom_name, _, arch = str(pspec["ref"]).partition(":")
+            parts += [p for p in load_domain(dom_name, version).parts if p.arch == arch]
+            continue
+        parts.append(_part(name, pspec, model, str(path)))
+        del i
+    return Domain(name, str(spec.get("doc", "")), parts, fixed)
+
+
+def domain_names(version: str = DEFAULT_KERNEL) -> list[str]:
+    return list(load_file(version_dir(version) / "domains.yaml"))

@@ -1,0 +1,139 @@
+"""Read a kernel .config (plain or gzip, e.g. /proc/config.gz) into a Config.
+
+A .config is complete: a bool that is absent is off, so arch defaults do not
+apply here (they only fill in presets and domains). Boot-time modes are never
+in a .config; they default to off and can be set with --set.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from mmbits.cexpr import Value
+from mmbits.errors import InputError
+from mmbits.kconfig.config import Config
+from mmbits.kconfig.model import KconfigModel, load_model
+
+MAX_CONFIG_BYTES = 32 * 1024 * 1024
+_SET = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$")
+_UNSET = re.compile(r"^# CONFIG_([A-Za-z0-9_]+) is not set$")
+_VERSION = re.compile(r"^# Linux/\S+ (\S+) Kernel Configuration")
+
+
+@dataclass(frozen=True)
+class DotConfig:
+    """The raw symbols of a .config and the kernel version its header names."""
+
+    path: str
+    symbols: dict[str, str]  # name without CONFIG_ -> raw value ('n' for "is not set")
+    kernel_version: str | None
+    lines: dict[str, int]  # where each symbol was set
+
+
+def read_bytes(path: str | Path) -> bytes:
+    name = str(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", file=name) from None
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            raw = dec.decompress(raw, MAX_CONFIG_BYTES + 1)
+        except (zlib.error, gzip.BadGzipFile, EOFError) as exc:
+            raise InputError(f"bad gzip data: {exc}", file=name) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise InputError("too large for a kernel .config", file=name)
+    return raw
+
+
+def parse_text(text: str, name: str) -> DotConfig:
+    symbols: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    version = None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.rstrip("\r")
+        stripped = line.strip()
+        if not stripped:
+            continue
+        m = _SET.match(stripped)
+        if m:
+            symbols[m.group(1)] = m.group(2)
+            lines[m.group(1)] = lineno
+            continue
+        m = _UNSET.match(stripped)
+        if m:
+            symbols[m.group(1)] = "n"
+            lines[m.group(1)] = lineno
+            continue
+        if stripped.startswith("#"):
+            v = _VERSION.match(stripped)
+            if v and version is None:
+                version = v.group(1)
+            continue
+        raise InputError(f"not a .config line: {stripped[:60]!r}", file=name, line=lineno)
+    if not symbols:
+        raise InputError("no CONFIG_ symbols: not a kernel .config", file=name)
+    return DotConfig(name, symbols, version, lines)
+
+
+def parse_file(path: str | Path) -> DotConfig:
+    raw = read_bytes(path)
+    if b"\0" in raw:
+        raise InputError("binary data, not a kernel .config", file=str(path))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    return parse_text(text, str(path))
+
+
+def _arch(dot: DotConfig, model: KconfigModel) -> str:
+    for name, arch in model.archs.items():
+        if dot.symbols.get(arch.dotconfig, "n") == "y":
+            return name
+    wanted = ", ".join(f"CONFIG_{a.dotconfig}" for a in model.archs.values())
+    raise InputError(f"cannot tell the architecture: none of {wanted} is set", file=dot.path)
+
+
+def primaries(dot: DotConfig, model: KconfigModel) -> dict[str, Value]:
+    """Map the .config onto the model's primary symbols."""
+    arch = _arch(dot, model)
+    values: dict[str, Value] = {"ARCH": arch}
+    for name, sym in model.symbols.items():
+        if name == "ARCH" or sym.boot:
+            continue
+        if name == "ARM_MACH":
+            if arch == "arm32":
+                if dot.symbols.get("ARCH_SA1100") == "y":
+                    values[name] = "sa1100"
+                elif dot.symbols.get("ARCH_RPC") == "y":
+                    values[name] = "rpc"
+            continue
+        raw = dot.symbols.get(sym.dotconfig or name)
+        if raw is None:
+            # absent from a complete .config: a bool is off, an int/str takes
+            # the symbol's own default (NR_CPUS 1 without SMP, NODES_SHIFT 0)
+            values[name] = 0 if sym.type == "bool" else sym.default
+            continue
+        try:
+            values[name] = sym.coerce(raw, "CONFIG_")
+        except InputError as exc:
+            raise InputError(exc.message, file=dot.path, line=dot.lines.get(sym.dotconfig or name)) from None
+    return values
+
+
+def config_from_file(path: str | Path, overrides: dict[str, Value] | None = None,
+                     model: KconfigModel | None = None) -> tuple[Config, DotConfig]:
+    model = model or load_model()
+    dot = parse_file(path)
+    values = primaries(dot, model)
+    if overrides:
+        values.update(overrides)
+    cfg = model.make(values, name=Path(str(path)).name, source=str(path))
+    return cfg, dot

@@ -1,0 +1,295 @@
+"""Load the Kconfig facts of one kernel version and turn choices into Configs.
+
+The data (symbols, arch facts, derived symbols, dependency rules) is in
+layouts/<version>/kconfig.yaml; this module only interprets it. Invalid
+combinations are rejected with the dependency that fails, never laid out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from mmbits.cexpr import Expr, ExprError, Value
+from mmbits.errors import InputError, InvalidConfigError
+from mmbits.kconfig.config import Config
+from mmbits.paths import DEFAULT_KERNEL, version_dir
+from mmbits.yamlio import LDict, load_file
+
+
+@dataclass(frozen=True)
+class Symbol:
+    name: str
+    type: str  # bool | int | str
+    default: Value
+    choices: tuple[Value, ...] | None = None
+    min: int | None = None
+    max: int | None = None
+    dotconfig: str | None = None
+    boot: bool = False
+    doc: str = ""
+
+    def coerce(self, raw: object, where: str = "") -> Value:
+        """Turn a user/.config value into the model's value, or raise InputError."""
+        ctx = f"{where}{self.name}"
+        if self.type == "bool":
+            if isinstance(raw, bool):
+                return int(raw)
+            if isinstance(raw, int) and raw in (0, 1):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("y", "yes", "true", "1", "on", "m"):
+                return 1
+            if text in ("n", "no", "false", "0", "off", ""):
+                return 0
+            raise InputError(f"{ctx}: expected y or n, got {raw!r}")
+        if self.type == "int":
+            try:
+                value = raw if isinstance(raw, int) and not isinstance(raw, bool) else int(str(raw).strip().strip('"'), 0)
+            except ValueError:
+                raise InputError(f"{ctx}: expected an integer, got {raw!r}") from None
+            if self.min is not None and value < self.min:
+                raise InputError(f"{ctx}: {value} is below the minimum {self.min}")
+            if self.max is not None and value > self.max:
+                raise InputError(f"{ctx}: {value} is above the maximum {self.max}")
+            if self.choices is not None and value not in self.choices:
+                raise InputError(f"{ctx}: {value} is not one of {list(self.choices)}")
+            return value
+        text = str(raw).strip().strip('"')
+        if self.choices is not None and text not in self.choices:
+            raise InputError(f"{ctx}: {text!r} is not one of {', '.join(map(str, self.choices))}")
+        return text
+
+
+@dataclass(frozen=True)
+class Rule:
+    require: Expr
+    why: str
+    when: Expr | None = None
+
+    @property
+    def symbols(self) -> frozenset[str]:
+        syms = set(self.require.symbols)
+        if self.when is not None:
+            syms |= self.when.symbols
+        return frozenset(syms)
+
+    def holds(self, env: Mapping[str, Value]) -> bool:
+        if self.when is not None and not self.when.truth(env):
+            return True
+        return self.require.truth(env)
+
+    def describe(self) -> str:
+        cond = f"{self.when.text} requires " if self.when is not None else "requires "
+        return f"{cond}{self.require.text}: {self.why}"
+
+
+@dataclass(frozen=True)
+class Arch:
+    name: str
+    dotconfig: str
+    facts: dict[str, Value]
+    defaults: dict[str, Value]
+    derived: tuple[tuple[str, Expr], ...]
+
+
+@dataclass
+class KconfigModel:
+    version: str
+    path: Path
+    archs: dict[str, Arch]
+    symbols: dict[str, Symbol]
+    derived: tuple[tuple[str, Expr], ...]
+    rules: tuple[Rule, ...]
+    _dep_cache: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    # -- building configs -------------------------------------------------
+    def complete(self, primary: Mapping[str, Value]) -> dict[str, Value]:
+        """All symbols: primaries (with defaults), arch facts, derived."""
+        arch_name = str(primary.get("ARCH", "x86_64"))
+        arch = self.archs.get(arch_name)
+        if arch is None:
+            raise InputError(f"unknown arch {arch_name!r} (known: {', '.join(self.archs)})")
+        env: dict[str, Value] = {name: sym.default for name, sym in self.symbols.items()}
+        env.update(arch.defaults)
+        env.update(primary)
+        env["ARCH"] = arch_name
+        env.update(arch.facts)
+        for name, expr in arch.derived:
+            env[name] = expr(env)
+        for name, expr in self.derived:
+            env[name] = expr(env)
+        return env
+
+    def normalise(self, values: Mapping[str, object], where: str = "") -> dict[str, Value]:
+        """Coerce user values to the model's types; unknown symbols are an error."""
+        out: dict[str, Value] = {}
+        for name, raw in values.items():
+            sym = self.symbols.get(name)
+            if sym is None:
+                from mmbits.cexpr import suggest
+
+                fixed = self.fact_names()
+                if name in fixed:
+                    raise InputError(f"{where}{name} is fixed by the arch and cannot be set")
+                raise InputError(f"{where}unknown config symbol {name!r}{suggest(name, self.symbols)}")
+            out[name] = sym.coerce(raw, where)
+        return out
+
+    def primary_of(self, values: Mapping[str, Value]) -> dict[str, Value]:
+        """The full primary assignment (defaults filled) for a partial one."""
+        arch_name = str(values.get("ARCH", "x86_64"))
+        arch = self.archs.get(arch_name)
+        if arch is None:
+            raise InputError(f"unknown arch {arch_name!r} (known: {', '.join(self.archs)})")
+        out: dict[str, Value] = {name: sym.default for name, sym in self.symbols.items()}
+        out.update(arch.defaults)
+        out.update(values)
+        out["ARCH"] = arch_name
+        return out
+
+    def violations(self, env: Mapping[str, Value]) -> list[Rule]:
+        return [rule for rule in self.rules if not rule.holds(env)]
+
+    def make(self, values: Mapping[str, Value], name: str | None = None, source: str | None = None) -> Config:
+        """Validate and build a Config; raise InvalidConfigError naming each failed dependency."""
+        primary = self.primary_of(values)
+        env = self.complete(primary)
+        bad = self.violations(env)
+        if bad:
+            label = name or source or "config"
+            reasons = "; ".join(rule.describe() for rule in bad)
+            raise InvalidConfigError(
+                f"invalid configuration {label}: {reasons}",
+                failed=[rule.describe() for rule in bad],
+                file=source,
+            )
+        return Config(env, primary, name)
+
+    def make_unchecked(self, values: Mapping[str, Value], name: str | None = None) -> Config:
+        primary = self.primary_of(values)
+        return Config(self.complete(primary), primary, name)
+
+    # -- dependency analysis (for grouping configs) -------------------------
+    def fact_names(self) -> set[str]:
+        names: set[str] = set()
+        for arch in self.archs.values():
+            names |= set(arch.facts)
+            names |= {n for n, _ in arch.derived}
+        names |= {n for n, _ in self.derived}
+        return names
+
+    def known_names(self) -> set[str]:
+        return set(self.symbols) | self.fact_names()
+
+    def primaries_behind(self, names: Iterable[str]) -> frozenset[str]:
+        """The primary symbols a set of (possibly derived) symbols depends on."""
+        out: set[str] = set()
+        for name in names:
+            out |= self._primaries_of(name)
+        return frozenset(out)
+
+    def _primaries_of(self, name: str) -> frozenset[str]:
+        hit = self._dep_cache.get(name)
+        if hit is not None:
+            return hit
+        self._dep_cache[name] = frozenset()  # cycle guard
+        if name in self.symbols:
+            result = frozenset({name})
+        else:
+            deps: set[str] = {"ARCH"}
+            exprs = [e for n, e in self.derived if n == name]
+            for arch in self.archs.values():
+                exprs += [e for n, e in arch.derived if n == name]
+            for expr in exprs:
+                for sym in expr.symbols:
+                    deps |= self._primaries_of(sym)
+            result = frozenset(deps)
+        self._dep_cache[name] = result
+        return result
+
+
+def _expr(text: object, path: Path, line: int | None, known: set[str]) -> Expr:
+    try:
+        expr = Expr(str(text))
+        expr.check_names(known)
+        return expr
+    except ExprError as exc:
+        raise InputError(f"bad expression {str(text)!r}: {exc}", file=str(path), line=line) from None
+
+
+def _parse(path: Path) -> KconfigModel:
+    doc = load_file(path)
+    if not isinstance(doc, LDict):
+        raise InputError("expected a mapping at top level", file=str(path))
+    symbols: dict[str, Symbol] = {}
+    for name, spec in (doc.get("symbols") or {}).items():
+        if not isinstance(spec, dict) or spec.get("type") not in ("bool", "int", "str"):
+            raise InputError(f"symbol {name}: needs type bool|int|str", file=str(path), line=doc["symbols"].line_of(name))
+        default = spec.get("default", 0 if spec["type"] != "str" else "")
+        if spec["type"] == "bool":
+            default = int(bool(default))
+        choices = tuple(spec["choices"]) if "choices" in spec else None
+        symbols[str(name)] = Symbol(
+            name=str(name),
+            type=spec["type"],
+            default=default,
+            choices=choices,
+            min=spec.get("min"),
+            max=spec.get("max"),
+            dotconfig=spec.get("dotconfig"),
+            boot=bool(spec.get("boot", False)),
+            doc=str(spec.get("doc", "")),
+        )
+    fact_names: set[str] = set()
+    derived_names: set[str] = set()
+    for arch in (doc.get("archs") or {}).values():
+        fact_names |= set((arch or {}).get("facts") or {})
+        derived_names |= set((arch or {}).get("derived") or {})
+    derived_names |= set(doc.get("derived") or {})
+    known = set(symbols) | fact_names | derived_names | {"ARCH"}
+    archs: dict[str, Arch] = {}
+    for name, spec in (doc.get("archs") or {}).items():
+        derived = tuple(
+            (str(k), _expr(v, path, spec["derived"].line_of(k), known)) for k, v in (spec.get("derived") or {}).items()
+        )
+        defaults = {}
+        for k, v in (spec.get("defaults") or {}).items():
+            if k not in symbols:
+                raise InputError(f"arch {name}: default for unknown symbol {k}", file=str(path), line=spec.line)
+            defaults[str(k)] = symbols[k].coerce(v)
+        archs[str(name)] = Arch(
+            name=str(name),
+            dotconfig=str(spec.get("dotconfig", name)),
+            facts={str(k): (int(v) if isinstance(v, bool) else v) for k, v in (spec.get("facts") or {}).items()},
+            defaults=defaults,
+            derived=derived,
+        )
+    derived = tuple((str(k), _expr(v, path, doc["derived"].line_of(k), known)) for k, v in (doc.get("derived") or {}).items())
+    rules = []
+    for i, spec in enumerate(doc.get("rules") or []):
+        line = doc["rules"].line_of(i)
+        if not isinstance(spec, dict) or "require" not in spec:
+            raise InputError("rule needs `require`", file=str(path), line=line)
+        rules.append(
+            Rule(
+                require=_expr(spec["require"], path, line, known),
+                when=_expr(spec["when"], path, line, known) if "when" in spec else None,
+                why=str(spec.get("why", "")),
+            )
+        )
+    return KconfigModel(
+        version=str(doc.get("kernel", path.parent.name)),
+        path=path,
+        archs=archs,
+        symbols=symbols,
+        derived=derived,
+        rules=tuple(rules),
+    )
+
+
+@cache
+def load_model(version: str = DEFAULT_KERNEL) -> KconfigModel:
+    return _parse(version_dir(version) / "kconfig.yaml")

@@ -1,0 +1,171 @@
+"""All layout files of a kernel version, resolved per config on demand.
+
+`resolve("ptdesc", config)` is the entry point the rest of mmbits uses. A
+layout only depends on the few symbols its conditions and types read, so
+results are cached on exactly those values: a domain proof over 100k configs
+resolves each distinct layout once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from mmbits.errors import InputError
+from mmbits.kconfig.config import Config
+from mmbits.kconfig.model import load_model
+from mmbits.layout.ctypes import TypeTable, load_types
+from mmbits.layout.model import Layout
+from mmbits.layout.resolve import resolve_spec
+from mmbits.layout.spec import LayoutSpec, parse_layout
+from mmbits.paths import DEFAULT_KERNEL, layouts_root, version_dir
+from mmbits.yamlio import LDict, load_file
+
+# symbols the flags packing adds to a config for layout conditions
+PACKING_SYMBOLS = ("LAST_CPUPID_NOT_IN_PAGE_FLAGS", "NODE_NOT_IN_PAGE_FLAGS", "SECTION_IN_PAGE_FLAGS", "NR_PAGEFLAGS")
+
+# the descriptors of a v6.18 struct page, in the order reports show them
+DESCRIPTORS = ("page", "folio", "ptdesc", "slab", "zpdesc", "ioptdesc")
+
+
+def layout_env(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config plus what the page->flags packing decides (LAST_CPUPID_NOT_IN_PAGE_FLAGS ...)."""
+    from mmbits.flags.packing import compute
+
+    word = compute(config)
+    env = dict(config)
+    env["LAST_CPUPID_NOT_IN_PAGE_FLAGS"] = int(not word.last_cpupid_in_flags)
+    env["NODE_NOT_IN_PAGE_FLAGS"] = int(not word.node_in_flags)
+    env["SECTION_IN_PAGE_FLAGS"] = int(word.section_in_flags)
+    env["NR_PAGEFLAGS"] = word.nr_pageflags
+    return env
+
+
+@dataclass
+class LayoutSet:
+    version: str
+    types: TypeTable
+    specs: dict[str, LayoutSpec]
+    _cache: dict[tuple[Any, ...], Layout] = field(default_factory=dict)
+    _symbols: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _resolving: set[str] = field(default_factory=set)
+
+    def names(self) -> list[str]:
+        return list(self.specs)
+
+    def spec(self, name: str) -> LayoutSpec:
+        key = name.removeprefix("struct ").strip()
+        if key not in self.specs:
+            from mmbits.cexpr import suggest
+
+            raise InputError(f"no layout for struct {key!r}{suggest(key, self.specs)}; known: {', '.join(self.specs)}")
+        return self.specs[key]
+
+    def symbols(self, name: str) -> tuple[str, ...]:
+        """Every config symbol a struct's layout can depend on (nested structs included)."""
+        if name in self._symbols:
+            return self._symbols[name]
+        spec = self.spec(name)
+        out = set(spec.symbols()) | set(self.types.symbols()) | {"BITS_PER_LONG", "CPU_BIG_ENDIAN"}
+        self._symbols[name] = tuple(sorted(out))  # cycle guard
+        for ref in spec.struct_refs():
+            if ref in self.specs and ref != name:
+                out |= set(self.symbols(ref))
+        self._symbols[name] = tuple(sorted(out))
+        return self._symbols[name]
+
+    def config_symbols(self, name: str) -> frozenset[str]:
+        """The symbols of `symbols()` expressed as Kconfig-model symbols (packing ones expanded)."""
+        from mmbits.flags.packing import INPUT_SYMBOLS
+
+        out = set(self.symbols(name))
+        if out & set(PACKING_SYMBOLS):
+            out -= set(PACKING_SYMBOLS)
+            out |= set(INPUT_SYMBOLS)
+        return frozenset(out)
+
+    def resolve(self, name: str, config: Config | Mapping[str, Any], env: Mapping[str, Any] | None = None) -> Layout:
+        spec = self.spec(name)
+        env = env if env is not None else layout_env(config)
+        key = (spec.name, *(env.get(s) for s in self.symbols(spec.name)))
+        hit = self._cache.get(key)
+        if hit is not None:
+            if hit.config is config or not isinstance(config, Config):
+                return hit
+            return _with_config(hit, config)
+        if spec.name in self._resolving:
+            raise InputError(f"struct {spec.name} contains itself", file=str(spec.path))
+        self._resolving.add(spec.name)
+        try:
+            def struct_layout(ref: str) -> Layout:
+                if ref not in self.specs:
+                    raise InputError(f"struct {ref} has no layout here")
+                return self.resolve(ref, config, env)
+
+            layout = resolve_spec(spec, env, self.types, struct_layout,
+                                  config=config if isinstance(config, Config) else None)
+        finally:
+            self._resolving.discard(spec.name)
+        self._cache[key] = layout
+        return layout
+
+
+def _with_config(layout: Layout, config: Config) -> Layout:
+    from dataclasses import replace
+
+    return replace(layout, config=config)
+
+
+def _struct_files(dirs: Iterable[Path]) -> list[tuple[Path, LDict]]:
+    out = []
+    for d in dirs:
+        if not d.is_dir():
+            continue
+        for path in sorted(d.glob("*.yaml")):
+            doc = load_file(path)
+            if isinstance(doc, LDict) and "struct" in doc:
+                out.append((path, doc))
+    return out
+
+
+def load_layout_set(dirs: Iterable[Path], types_path: Path, version: str,
+                    overrides: Iterable[Path] = ()) -> LayoutSet:
+    """Layouts from `dirs`; each file in `overrides` replaces the struct it defines."""
+    types = load_types(types_path)
+    model = load_model(version)
+    known = model.known_names() | {"ARCH", *PACKING_SYMBOLS}
+    files = _struct_files(dirs)
+    extra: list[tuple[Path, LDict]] = []
+    for path in overrides:
+        doc = load_file(path)
+        if not isinstance(doc, LDict) or "struct" not in doc:
+            raise InputError("not a layout file: needs `struct:` and `members:`", file=str(path), line=1)
+        extra.append((Path(path), doc))
+    replaced = {str(doc["struct"]) for _, doc in extra}
+    files = [(p, d) for p, d in files if str(d["struct"]) not in replaced] + extra
+    names = {str(doc["struct"]) for _, doc in files}
+    specs: dict[str, LayoutSpec] = {}
+    for path, doc in files:
+        spec = parse_layout(path, types, known, names, doc)
+        if spec.name in specs:
+            raise InputError(f"struct {spec.name} is defined twice (also in {specs[spec.name].path})", file=str(path))
+        specs[spec.name] = spec
+    return LayoutSet(version, types, specs)
+
+
+@cache
+def layouts(version: str = DEFAULT_KERNEL, overrides: tuple[Path, ...] = ()) -> LayoutSet:
+    """The shipped layouts of a version plus the memdesc (future) layouts.
+
+    `overrides` are user layout files (a proposal's modified struct) that
+    replace the shipped struct of the same name.
+    """
+    vdir = version_dir(version)
+    return load_layout_set([vdir, layouts_root() / "memdesc"], vdir / "types.yaml", version, overrides)
+
+
+def resolve(name: str, config: Config, version: str = DEFAULT_KERNEL) -> Layout:
+    return layouts(version).resolve(name, config)

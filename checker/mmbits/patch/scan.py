@@ -1,0 +1,275 @@
+"""Run the prover on what a patch adds, and say it the way checkpatch does.
+
+Every candidate the extractor finds becomes a Proposal (the bit, the word it
+is used on, the name the patch gives it) and is proved over the config
+domain. Static findings are reported where the bit is chosen (the #define or
+enum entry, when the patch adds it), use-specific ones (a non-atomic
+read-modify-write, an always-true condition) where the word is used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmbits.errors import InputError
+from mmbits.kconfig.config import Config
+from mmbits.layout.registry import layouts
+from mmbits.patch.diff import Patch
+from mmbits.patch.extract import BIT_ENUMS, ENUM_END, TYPE_ENUMS, Site, Use, extract
+from mmbits.proposal import Proposal
+from mmbits.prover.engine import CheckResult, check
+from mmbits.prover.facts import load_word_facts
+from mmbits.prover.site import resolve_site, word_of_access
+
+LEVEL = {"error": "ERROR", "warning": "WARNING", "note": "CHECK"}
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+
+@dataclass
+class PatchFinding:
+    level: str  # ERROR | WARNING | CHECK
+    kind: str
+    message: str
+    site: Site
+    result: dict[str, Any] | None = None
+
+    @property
+    def type(self) -> str:
+        return self.kind.upper().replace("-", "_")
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"level": self.level, "type": self.type, "kind": self.kind, "message": self.message,
+                               "file": self.site.file, "line": self.site.line, "patch_line": self.site.patch_line,
+                               "source": self.site.text}
+        if self.result is not None:
+            out["check"] = self.result
+        return out
+
+
+@dataclass
+class PatchReport:
+    patch: Patch
+    findings: list[PatchFinding] = field(default_factory=list)
+
+    def count(self, level: str) -> int:
+        return sum(1 for f in self.findings if f.level == level)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.patch.index, "subject": self.patch.subject,
+                "files": [f.path for f in self.patch.files], "lines_checked": self.patch.lines_checked,
+                "errors": self.count("ERROR"), "warnings": self.count("WARNING"), "checks": self.count("CHECK"),
+                "findings": [f.to_json() for f in self.findings]}
+
+
+@dataclass
+class _Candidate:
+    proposal: Proposal
+    new_flags: tuple[str, ...]
+    site: Site  # where static findings are reported
+    uses: list[Use] = field(default_factory=list)
+
+
+class Scanner:
+    """Scans patches against one config or a domain; results are shared across patches of a series."""
+
+    def __init__(self, config: Config | None = None, domain: Any = None, source: str = ""):
+        self.config = config
+        self.domain = domain
+        self.source = source
+        self.lset = layouts()
+        from mmbits.cli.common import DEFAULT_PRESET
+        from mmbits.kconfig.presets import preset
+
+        self.probe = config if config is not None else preset(DEFAULT_PRESET)
+        self._results: dict[tuple[Any, ...], CheckResult | InputError] = {}
+
+    def run(self, proposal: Proposal, defines: dict[str, str], new_flags: tuple[str, ...]) -> CheckResult:
+        key = (proposal, tuple(sorted(defines.items())), new_flags)
+        hit = self._results.get(key)
+        if hit is None:
+            try:
+                hit = check(proposal, config=self.config, domain=self.domain, source=self.source, defines=defines,
+                            new_flags=new_flags, lifecycle=False)
+            except InputError as exc:
+                hit = exc
+            self._results[key] = hit
+        if isinstance(hit, InputError):
+            raise hit
+        return hit
+
+    # -- one patch ------------------------------------------------------------------------
+    def scan(self, patch: Patch) -> PatchReport:
+        ex = extract(patch)
+        report = PatchReport(patch)
+        defines = {name: d.expr for name, d in ex.defines.items()}
+        def_sites = {name: d.site for name, d in ex.defines.items()}
+        new_flags: list[str] = []
+        enum_value: dict[str, str] = {}
+        for e in ex.enum_entries:
+            def_sites.setdefault(e.name, e.site)
+            if e.enum == "pageflags" and e.value is None and e.name not in ENUM_END and not e.name.startswith("__"):
+                new_flags.append(e.name)
+            elif e.value is not None and e.enum in BIT_ENUMS:
+                enum_value[e.name] = e.value
+        for name, value in enum_value.items():
+            defines.setdefault(name, value)
+        candidates: dict[tuple[Any, ...], _Candidate] = {}
+        reported: set[tuple[Any, ...]] = set()
+
+        def add(proposal: Proposal, site: Site, use: Use | None, flags: tuple[str, ...] = ()) -> None:
+            key = (proposal.expr, proposal.word, proposal.kind, proposal.name, flags)
+            cand = candidates.get(key)
+            if cand is None:
+                cand = candidates[key] = _Candidate(proposal, flags, site)
+            if use is not None:
+                cand.uses.append(use)
+
+        # enum entries: the bit is chosen here
+        for e in ex.enum_entries:
+            if e.enum == "pageflags" and e.name in new_flags:
+                add(Proposal(f"BIT({e.name})", "page.flags", None, e.name), e.site, None, tuple(new_flags))
+            elif e.enum in BIT_ENUMS and e.value is not None and e.enum != "pageflags":
+                add(Proposal(f"BIT({e.value})", BIT_ENUMS[e.enum], None, e.name), e.site, None)
+            elif e.enum in TYPE_ENUMS and e.value is not None:
+                add(Proposal(e.value, TYPE_ENUMS[e.enum], None, e.name), e.site, None)
+        # FOLIO_FLAG(foo, FOLIO_SECOND_PAGE): the flag lives in page[1]
+        for ff in ex.folio_flags:
+            name = f"PG_{ff.name}"
+            word = "folio._flags_1" if ff.page == "FOLIO_SECOND_PAGE" else "folio.flags"
+            add(Proposal(f"BIT({name})", word, None, name), def_sites.get(name, ff.site), None,
+                tuple(new_flags) if name in new_flags else ())
+        # uses on descriptor words
+        for use in ex.uses:
+            found = word_of_access(use.access, self.lset, self.probe, ex.declared)
+            if found is None:
+                if use.op == "condition":
+                    # not a word mmbits knows, but `x | C` is still a condition to check
+                    add(Proposal(f"{use.access} | {use.expr}", "", None, None), use.site, use)
+                continue
+            struct, word = found
+            bare = _bare(use.expr)
+            name = bare if bare and (bare in def_sites) else None
+            site = def_sites.get(name, use.site) if name else use.site
+            flags = tuple(new_flags) if bare in new_flags else ()
+            if use.op == "condition":
+                add(Proposal(f"{use.access} | {use.expr}", f"{struct}.{word}", None, name), use.site, use, flags)
+            else:
+                add(Proposal(use.expr, f"{struct}.{word}", None, name), site, use, flags)
+        for cand in candidates.values():
+            self._report(cand, defines, report, reported)
+        report.findings.sort(key=lambda f: f.site.patch_line)
+        return report
+
+    def _report(self, cand: _Candidate, defines: dict[str, str], report: PatchReport,
+                reported: set[tuple[Any, ...]]) -> None:
+        p = cand.proposal
+        needed = _needed_defines(p.expr, defines)
+        try:
+            result = self.run(p, needed, cand.new_flags)
+        except InputError as exc:
+            if cand.uses or cand.new_flags:
+                key = (cand.site.patch_line, "unknown-name")
+                if key not in reported:
+                    reported.add(key)
+                    report.findings.append(PatchFinding(
+                        "WARNING", "unknown-name",
+                        f"cannot check {p.expr!r} on {p.word}: {exc.message}"
+                        + (" (in a condition, `x | C` is always true unless C is 0)"
+                           if any(u.op == "condition" for u in cand.uses) else ""), cand.site))
+            return
+        summary = _summary(result)
+        by_kind: dict[tuple[str, str], list[int]] = {}
+        for i, f in enumerate(result.findings):
+            by_kind.setdefault((f.kind, f.severity), []).append(i)
+        for (kind, _sev), idx in by_kind.items():
+            site = cand.site
+            if kind == "always-true" and cand.uses and any(u.op == "condition" for u in cand.uses):
+                site = next(u.site for u in cand.uses if u.op == "condition")
+            if kind == "always-true" and any(result.findings[i].data.get("what", "").startswith("`|")
+                                             for i in idx):
+                site = next((u.site for u in cand.uses if u.op == "condition"), site)
+            key = (site.patch_line, kind, tuple(sorted(result.findings[i].message for i in idx)))
+            if key in reported:
+                continue
+            reported.add(key)
+            first = result.findings[idx[0]]
+            n = result.counts[idx[0]]
+            things = [result.findings[i].data.get("what", "") for i in idx[1:] if result.findings[i].data.get("what")]
+            scope = _scope(result, n, first.config)
+            also = f" (also: {', '.join(dict.fromkeys(things))})" if things else ""
+            msg = f"{_label(p, needed)}: {first.message}{also}{scope}"
+            report.findings.append(PatchFinding(LEVEL[first.severity], kind, msg, site, summary))
+        self._use_findings(cand, result, report, reported)
+
+    def _use_findings(self, cand: _Candidate, result: CheckResult, report: PatchReport,
+                      reported: set[tuple[Any, ...]]) -> None:
+        """A plain read-modify-write of a word other CPUs update atomically."""
+        facts = load_word_facts()
+        for use in cand.uses:
+            if use.atomic:
+                continue
+            struct, _, word = cand.proposal.word.partition(".")
+            site_ = resolve_site(self.lset, struct, word, self.probe) if word else None
+            if site_ is None or site_.anchor not in facts.atomic_words:
+                continue
+            key = (use.site.patch_line, "non-atomic")
+            if key in reported:
+                continue
+            reported.add(key)
+            how = f"__{use.op}_bit()" if use.op in ("set", "clear", "change") else \
+                {"or-assign": "`|=`", "and-assign": "`&=`", "xor-assign": "`^=`"}.get(use.op, use.op)
+            report.findings.append(PatchFinding(
+                "WARNING", "non-atomic",
+                f"{how} on {cand.proposal.word} is a plain read-modify-write of page.{site_.anchor}: "
+                f"{facts.atomic_words[site_.anchor]}, so their updates can be lost; use set_bit()/clear_bit()",
+                use.site, None))
+
+
+def _bare(expr: str) -> str | None:
+    m = re.fullmatch(r"\s*(?:BIT\s*\(\s*)?([A-Za-z_]\w*)\s*\)?\s*", expr)
+    return m.group(1) if m else None
+
+
+def _needed_defines(expr: str, defines: dict[str, str]) -> dict[str, str]:
+    """The patch's macros an expression reads, transitively, in patch order."""
+    want: set[str] = set()
+    todo = set(_IDENT.findall(expr))
+    while todo:
+        name = todo.pop()
+        if name in defines and name not in want:
+            want.add(name)
+            todo |= set(_IDENT.findall(defines[name]))
+    return {k: v for k, v in defines.items() if k in want}
+
+
+def _label(p: Proposal, defines: dict[str, str]) -> str:
+    """`ASYNC_PGTABLE_FREE_DTOR = BIT(NR_PAGEFLAGS) in ptdesc.pt_flags`."""
+    bare = _bare(p.expr)
+    expr = p.expr
+    if bare and bare in defines:
+        expr = f"{bare} = {defines[bare]}"
+    elif p.name and p.name not in p.expr:
+        expr = f"{p.name} = {p.expr}"
+    return f"{expr} in {p.word}" if p.word else expr
+
+
+def _scope(result: CheckResult, n: int, config: str | None) -> str:
+    if result.configs_checked <= 1:
+        return f" [config: {config}]" if config else ""
+    eg = f"; e.g. {config}" if config else ""
+    return f" [{n} of {result.configs_checked} configs{eg}]"
+
+
+def _summary(result: CheckResult) -> dict[str, Any]:
+    return {"verdict": result.verdict, "proposal": result.proposal.to_json(),
+            "configs_checked": result.configs_checked, "configs_unsafe": result.configs_unsafe,
+            "configs_colliding": result.configs_colliding}
+
+
+def scan_patches(patches: Iterable[Patch], config: Config | None = None, domain: Any = None,
+                 source: str = "") -> list[PatchReport]:
+    scanner = Scanner(config, domain, source)
+    return [scanner.scan(p) for p in patches]

@@ -1,0 +1,277 @@
+"""One config's answer: where the word sits, what the expression is there, and
+what each role's analysis finds, cached on the real inputs of each step.
+
+`prepare()` turns a Proposal into a `Prover` (the expression planned once, the
+word checked against the layouts, the page kinds and the names the proposal
+is); `Prover.analyse(config)` gives that config's Hits. `relevant_symbols()`
+says which config symbols the answer can depend on, for grouping a domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from mmbits.flags.data import load_flag_data
+from mmbits.flags.packing import INPUT_SYMBOLS, compute
+from mmbits.kconfig.config import Config
+from mmbits.layout.registry import LayoutSet, layout_env, layouts
+from mmbits.proposal import Proposal
+from mmbits.prover import rules
+from mmbits.prover.expr import ExprPlan, Value, plan
+from mmbits.prover.facts import load_memdesc_facts, load_word_facts
+from mmbits.prover.hits import Ask, Hit, bit_text, bits_of
+from mmbits.prover.site import (
+    Site,
+    canonical_word,
+    check_word_name,
+    resolve_site,
+    site_symbols,
+    word_of_access,
+)
+
+
+def default_kinds(struct: str, page_index: int) -> tuple[str, ...]:
+    """Page kinds a word of `struct` is used on when the proposal names none."""
+    data = load_flag_data()
+    if page_index == 1:
+        return ("second",)
+    if page_index >= 2:
+        return ("tail",)
+    if struct == "page":
+        return tuple(k for k, v in data.kinds.items() if v.position in ("head", "any"))
+    own = tuple(k for k, v in data.kinds.items() if v.descriptor == struct and v.position in ("head", "any"))
+    return own or tuple(k for k, v in data.kinds.items() if v.position in ("head", "any"))
+
+
+def self_names(proposal: Proposal, xp: ExprPlan) -> frozenset[str]:
+    if proposal.name:
+        return frozenset({proposal.name})
+    bare = xp.bare_name
+    return frozenset({bare}) if bare else frozenset()
+
+
+@dataclass
+class Prover:
+    proposal: Proposal
+    struct: str
+    word: str
+    xp: ExprPlan
+    lset: LayoutSet
+    ask_base: Ask
+    site_syms: frozenset[str]
+    _sites: dict[tuple[Any, ...], Site] = field(default_factory=dict)
+    _analyses: dict[tuple[Any, ...], tuple[Any, list[Hit]]] = field(default_factory=dict)
+    _site_env_keys: tuple[str, ...] = ()
+    _needs_env: bool = False
+
+    def __post_init__(self) -> None:
+        from mmbits.layout.registry import PACKING_SYMBOLS
+        from mmbits.prover.site import _LSETS, _site_symbols
+
+        _LSETS[id(self.lset)] = self.lset
+        raw = _site_symbols(id(self.lset), self.struct, self.word) if self.word else frozenset()
+        self._needs_env = bool(set(raw) & set(PACKING_SYMBOLS))
+        self._site_env_keys = tuple(sorted(raw))
+
+    def site(self, config: Config) -> Site:
+        if self._needs_env:
+            env = layout_env(config)
+            key = tuple(env.get(s) for s in self._site_env_keys)
+        else:
+            env = None
+            key = tuple(config.get(s) for s in self._site_env_keys)
+        hit = self._sites.get(key)
+        if hit is None:
+            hit = resolve_site(self.lset, self.struct, self.word, config, env)
+            self._sites[key] = hit
+        return hit
+
+    def ask_for(self, site: Site) -> Ask:
+        if self.ask_base.kind_given or not site.exists:
+            return self.ask_base
+        kinds = default_kinds(self.struct, site.page_index)
+        if kinds == self.ask_base.kinds:
+            return self.ask_base
+        return Ask(self.ask_base.label, kinds, False, self.ask_base.self_names, self.ask_base.type_value)
+
+    def analyse(self, config: Config) -> tuple[list[Hit], Value, Site]:
+        word = compute(config, extra_flags=len(self.xp.new_flags))
+        ev = self.xp.evaluate(config, word)
+        if not self.word:
+            return self._generic(ev, _NO_SITE, self.ask_base), ev, _NO_SITE
+        site = self.site(config)
+        if not site.exists:
+            return [Hit("missing-member", "absent-word",
+                        f"{self.ask_base.label} does not exist in this config: the proposal cannot apply there",
+                        self.ask_base.label, "note", self.ask_base.label)], ev, site
+        ask = self.ask_for(site)
+        hits = self._generic(ev, site, ask)
+        if ev.value is None:
+            return hits, ev, site
+        value = ev.value & ((1 << site.bits) - 1)
+        key: tuple[Any, ...]
+        if site.role == "flags":
+            base = compute(config) if self.xp.new_flags else word
+            key = ("flags", id(word), id(base), site.signature(), value, ask.kinds,
+                   bool(config.get("MEM_ALLOC_PROFILING")), bool(config.get("MEM_PROFILING_COMPRESSED")))
+            cached = self._analyses.get(key)
+            if cached is None:
+                sizes = self._page_sizes(config) if base is not word and not word.last_cpupid_in_flags else None
+                found = rules.analyse_flags(word, base, site, value, ask, config, sizes)
+                found += rules.analyse_arms(site, value, ask)
+                cached = ((word, base), found)
+                self._analyses[key] = cached
+        elif site.role == "page_type":
+            key = ("page_type", site.signature(), value, ask.kinds)
+            cached = self._analyses.get(key)
+            if cached is None:
+                found = rules.analyse_page_type(site, value, ask, load_word_facts()) + rules.analyse_arms(site, value, ask)
+                cached = (None, found)
+                self._analyses[key] = cached
+        elif site.role == "pointer":
+            facts = load_word_facts()
+            pw = facts.pointers.get(site.anchor or "")
+            env_key = tuple(config.get(s) for s in sorted(_pointer_symbols(pw))) if pw else ()
+            key = ("pointer", site.signature(), value, env_key)
+            cached = self._analyses.get(key)
+            if cached is None:
+                # the other arms over a pointer word are pointer views of the same word: analyse_pointer covers them
+                found = rules.analyse_pointer(site, value, ask, facts, config)
+                cached = (None, found)
+                self._analyses[key] = cached
+        elif site.role == "memdesc":
+            layout = self.lset.resolve(self.struct, config)
+            key = ("memdesc", id(layout), site.signature(), value)
+            cached = self._analyses.get(key)
+            if cached is None:
+                found = rules.analyse_memdesc(site, value, ask, load_memdesc_facts(), layout)
+                cached = (layout, found)
+                self._analyses[key] = cached
+        else:
+            key = ("plain", site.signature(), site.others, value)
+            cached = self._analyses.get(key)
+            if cached is None:
+                cached = (None, rules.analyse_arms(site, value, ask))
+                self._analyses[key] = cached
+        return hits + cached[1], ev, site
+
+    def _generic(self, ev: Value, site: Site, ask: Ask) -> list[Hit]:
+        key = ("generic", id(ev), site.bits if site.exists else 0, ask.label)
+        cached = self._analyses.get(key)
+        if cached is None:
+            cached = self._analyses[key] = (ev, _generic(ev, site, ask))
+        return cached[1]
+
+    def _page_sizes(self, config: Config) -> tuple[int, int]:
+        env = layout_env(config)
+        before = self.lset.resolve("page", config, env).size
+        env2 = dict(env)
+        env2["LAST_CPUPID_NOT_IN_PAGE_FLAGS"] = 1
+        return before, self.lset.resolve("page", config, env2).size
+
+
+_NO_SITE = Site("", "", False, 0, 0, 0, 0, 0, False, None, 0, 0, "plain", "all", (), "")
+
+
+def _pointer_symbols(pw: Any) -> set[str]:
+    out = set(pw.target_align.symbols)
+    for t in pw.tags:
+        if t.cond is not None:
+            out |= set(t.cond.symbols)
+    return out
+
+
+def _generic(ev: Value, site: Site | None, ask: Ask) -> list[Hit]:
+    """What the expression itself does: undefined shifts, sign extension, truncation, absent names, always true."""
+    width = site.bits if site is not None and site.exists else 0
+    out: list[Hit] = []
+    label = ask.label
+    if ev.absent:
+        names = ", ".join(ev.absent)
+        out.append(Hit("unknown-name", f"absent:{names}",
+                       f"{names} {'does' if len(ev.absent) == 1 else 'do'} not exist in this config: the expression "
+                       f"does not compile there (guard it, or the patch breaks the build)", label, "warning", names))
+    for kind, msg in ev.problems:
+        out.append(Hit(kind, f"expr:{kind}:{msg.split(':')[0]}", msg, label, "error", "the expression"))
+    if ev.always_true:
+        out.append(Hit("always-true", "condition",
+                       f"the condition is always true: `{ev.constant_true}` is non-zero and `|` (not `&`) keeps it, "
+                       f"whatever the descriptor word holds (did you mean `&`?)", label, "error",
+                       f"`| {ev.constant_true}`"))
+    if ev.value is not None and width:
+        raw = ev.value
+        if raw < 0 and ev.type is not None:
+            from mmbits.bitexpr import c_types
+
+            tbits = c_types(width)[ev.type].bits if ev.type in c_types(width) else width
+            if width > tbits and not any(k == "sign-extension" for k, _ in ev.problems):
+                out.append(Hit("sign-extension", "sign-extension",
+                               f"{ev.type} value {raw} stored in the {width}-bit {label} becomes "
+                               f"{raw & ((1 << width) - 1):#x}: bits {tbits}-{width - 1} are set too", label, "error",
+                               "the expression"))
+        elif raw >> width:
+            lost = bits_of(raw >> width << width)
+            out.append(Hit("truncated", "truncated",
+                           f"{raw:#x} does not fit the {width}-bit {label}: {bit_text(lost)} "
+                           f"{'is' if len(lost) == 1 else 'are'} lost", label, "error", f"{width}-bit word"))
+    return out
+
+
+def prepare(proposal: Proposal, defines: Mapping[str, str] | None = None, new_flags: Sequence[str] = (),
+            lset: LayoutSet | None = None, probe: Config | None = None) -> Prover:
+    lset = lset or layouts()
+    xp = plan(proposal.expr, defines, new_flags)
+    struct, word = canonical_word(proposal.struct, proposal.field) if proposal.word else ("", "")
+    if not word and xp.runtime:
+        # a condition on a descriptor word names its word: ptdesc->__page_type & X
+        for access in xp.runtime:
+            found = word_of_access(access, lset, probe if probe is not None else _probe_config())
+            if found is not None:
+                struct, word = found
+                proposal = replace(proposal, word=f"{struct}.{word}")
+                break
+    if word:
+        check_word_name(lset, struct, word, probe if probe is not None else _probe_config())
+    kinds = (proposal.kind,) if proposal.kind else default_kinds(struct, 0)
+    selfs = self_names(proposal, xp)
+    # a new enum entry is PG_new<i> in the packing
+    selfs |= {f"PG_new{i + 1}" for i, n in enumerate(new_flags) if n in selfs}
+    type_value = any(n.startswith("PGTY_") for n in selfs)
+    label = f"{proposal.struct}.{proposal.field}" if word else proposal.expr
+    ask = Ask(label, kinds, proposal.kind is not None, selfs, type_value)
+    return Prover(proposal, struct, word, xp, lset, ask, site_symbols(lset, struct, word) if word else frozenset())
+
+
+def _probe_config() -> Config:
+    from mmbits.cli.common import DEFAULT_PRESET
+    from mmbits.kconfig.presets import preset
+
+    return preset(DEFAULT_PRESET)
+
+
+def relevant_symbols(prover: Prover, domain: Any = None, config: Config | None = None) -> set[str]:
+    """Symbols a domain proof groups on: the site, each role the word takes somewhere, the expression."""
+    rel = set(prover.site_syms) | {"BITS_PER_LONG", "ARCH"}
+    if prover.xp.config_dependent():
+        rel |= set(INPUT_SYMBOLS)
+    roles: set[str] = set()
+    anchors: set[str] = set()
+    if prover.word:
+        probes = [g.config for g in domain.groups(prover.site_syms or {"ARCH"})] if domain is not None else [config]
+        for cfg in probes:
+            s = prover.site(cfg)
+            roles.add(s.role)
+            if s.anchor:
+                anchors.add(s.anchor)
+    if "flags" in roles:
+        rel |= set(INPUT_SYMBOLS)
+    if "pointer" in roles:
+        facts = load_word_facts()
+        for a in anchors:
+            if a in facts.pointers:
+                rel |= _pointer_symbols(facts.pointers[a])
+    return rel
+
+

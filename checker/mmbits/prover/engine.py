@@ -1,0 +1,253 @@
+"""The domain proof: one proposal, every config of a domain, one verdict.
+
+Configs are grouped on the symbols the question can read (where the word
+sits, what its role needs, what the expression's names depend on), so the
+cost follows the number of distinct answers, not the domain's raw size; and
+each analysis is cached on its actual inputs (the FlagsWord object, the
+expression's value, the word's site), so 100k configs run a few hundred
+analyses. Hits are aggregated per colliding thing with one counterexample.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mmbits.errors import InputError, InvalidConfigError
+from mmbits.findings import Finding
+from mmbits.flags.packing import compute
+from mmbits.kconfig.config import Config
+from mmbits.kconfig.domain import Group
+from mmbits.layout.registry import LayoutSet
+from mmbits.proposal import Proposal
+from mmbits.prover.analyse import Prover, prepare, relevant_symbols
+from mmbits.prover.explain import explain
+from mmbits.prover.hits import Hit
+from mmbits.prover.lifecycle import run_lifecycle
+
+COLLIDING = {"collision", "tail-marker", "type-byte", "pointer-tag"}
+
+
+@dataclass
+class Aggregate:
+    """One finding across the domain: the first config it was seen on, and how many configs."""
+
+    hit: Hit
+    config: Config
+    count: int = 0
+    groups: int = 0
+
+
+@dataclass
+class CheckResult:
+    proposal: Proposal
+    source: str  # what was checked: a domain name, a preset, a .config
+    verdict: str  # safe | unsafe
+    configs_checked: int
+    configs_unsafe: int
+    configs_colliding: int
+    groups: int
+    findings: list[Finding]
+    counts: list[int]  # configs per finding, same order
+    explanation: list[str]
+    seconds: float
+    relevant: tuple[str, ...] = ()
+    lifecycle: str = "not requested"  # checked | not requested | emulator missing
+
+    def to_json(self) -> dict[str, Any]:
+        findings = []
+        for f, n in zip(self.findings, self.counts, strict=True):
+            item: dict[str, Any] = {"kind": f.kind, "message": f.message, "config": f.config, "where": f.where,
+                                    "severity": f.severity, "what": f.data.get("what", ""), "configs": n}
+            extra = {k: v for k, v in f.data.items() if k not in ("what",)}
+            if extra:
+                item["data"] = extra
+            findings.append(item)
+        return {
+            "verdict": self.verdict,
+            "proposal": self.proposal.to_json(),
+            "checked": self.source,
+            "configs_checked": self.configs_checked,
+            "configs_unsafe": self.configs_unsafe,
+            "configs_colliding": self.configs_colliding,
+            "groups": self.groups,
+            "lifecycle": self.lifecycle,
+            "findings": findings,
+            "explanation": self.explanation,
+        }
+
+
+# -- the proof -------------------------------------------------------------------------
+
+def check(proposal: Proposal, *, config: Config | None = None, domain: Any = None, source: str = "",
+          defines: Mapping[str, str] | None = None, new_flags: Sequence[str] = (), lifecycle: bool = True,
+          lset: LayoutSet | None = None, progress: Callable[[int, int], None] | None = None) -> CheckResult:
+    """Prove a proposal over one config or every valid config of a domain."""
+    try:
+        return _check(proposal, config=config, domain=domain, source=source, defines=defines,
+                      new_flags=new_flags, lifecycle=lifecycle, lset=lset, progress=progress)
+    except InputError as exc:
+        # an unknown struct, word or name in a proposal file's expression: name the file
+        if exc.file is None and proposal.source and not isinstance(exc, InvalidConfigError):
+            exc.file = proposal.source
+        raise
+
+
+def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: str,
+           defines: Mapping[str, str] | None, new_flags: Sequence[str], lifecycle: bool,
+           lset: LayoutSet | None, progress: Callable[[int, int], None] | None) -> CheckResult:
+    if (config is None) == (domain is None):
+        raise ValueError("check() needs exactly one of config= and domain=")
+    start = time.perf_counter()
+    prover = prepare(proposal, defines, new_flags, lset, probe=config)
+    if config is not None:
+        _check_buildable(config)
+        groups: Iterable[Group] = [Group(config, 1, "config")]
+        relevant: set[str] = set(relevant_symbols(prover, config=config))
+        total = 1
+    else:
+        relevant = relevant_symbols(prover, domain)
+        groups = _domain_groups(domain, relevant)
+        total = domain.size()
+    aggs: dict[tuple[str, str], Aggregate] = {}
+    checked = unsafe = colliding = ngroups = 0
+    shift_counts: set[tuple[int, ...]] = set()
+    worst_shift: tuple[int, int, Config] | None = None  # (count, width, config)
+    explanation: list[str] = []
+    undefined_seen = False
+    for group in groups:
+        cfg, count = group.config, group.count
+        hits, ev, site = prover.analyse(cfg)
+        ngroups += 1
+        checked += count
+        if ngroups == 1:
+            explanation = explain(prover, cfg, ev, site, relevant)
+        if ev.shifts:
+            shift_counts.add(tuple(c for c, _ in ev.shifts))
+            for c, w in ev.shifts:
+                if worst_shift is None or w - c < worst_shift[1] - worst_shift[0]:
+                    worst_shift = (c, w, cfg)
+        blocking = False
+        collides = False
+        for h in hits:
+            agg = aggs.get((h.kind, h.key))
+            if agg is None:
+                agg = aggs[(h.kind, h.key)] = Aggregate(h, cfg)
+            agg.count += count
+            agg.groups += 1
+            if h.severity == "error":
+                blocking = True
+                if h.kind in COLLIDING:
+                    collides = True
+            if h.kind == "undefined-shift" and h.severity == "error":
+                undefined_seen = True
+        unsafe += count if blocking else 0
+        colliding += count if collides else 0
+        if progress is not None and ngroups % 512 == 0:
+            progress(checked, total)
+    if progress is not None:
+        progress(checked, total)
+    extra: list[tuple[Hit, Config, int]] = []
+    if len(shift_counts) > 1 and worst_shift is not None and not undefined_seen:
+        extra.append((_shift_note(prover, worst_shift, shift_counts), worst_shift[2], checked))
+    findings: list[Finding] = []
+    counts: list[int] = []
+    for agg in sorted(aggs.values(), key=_order):
+        findings.append(_finding(agg.hit, agg.config, relevant))
+        counts.append(agg.count)
+    for hit, cfg, n in extra:
+        findings.append(_finding(hit, cfg, relevant))
+        counts.append(n)
+    lifecycle_state = "not requested"
+    if lifecycle and proposal.lifecycle:
+        lf, lifecycle_state = run_lifecycle(prover.proposal, findings, config, domain, relevant)
+        for f, n in lf:
+            findings.append(f)
+            counts.append(n)
+            if f.severity == "error":
+                unsafe = max(unsafe, n)
+    verdict = "unsafe" if any(f.severity == "error" for f in findings) else "safe"
+    if verdict == "unsafe" and unsafe == 0:
+        unsafe = checked
+    return CheckResult(prover.proposal, source, verdict, checked, unsafe, colliding, ngroups, findings, counts, explanation,
+                       time.perf_counter() - start, tuple(sorted(relevant)), lifecycle_state)
+
+
+_GROUPS: dict[tuple[int, frozenset[str]], tuple[Any, list[Group]]] = {}
+
+
+def _domain_groups(domain: Any, relevant: set[str]) -> list[Group]:
+    """The domain's groups for these symbols, kept for the next check on the same
+    question shape (a patch asks several; the domain object is load_domain()'s cached one)."""
+    key = (id(domain), frozenset(relevant))
+    hit = _GROUPS.get(key)
+    if hit is not None and hit[0] is domain:
+        return hit[1]
+    groups = list(domain.groups(relevant))
+    if len(_GROUPS) >= 4:
+        _GROUPS.pop(next(iter(_GROUPS)))
+    _GROUPS[key] = (domain, groups)
+    return groups
+
+
+def _check_buildable(config: Config) -> None:
+    word = compute(config)
+    if word.errors:
+        raise InvalidConfigError(f"config {config.label()} cannot build: {'; '.join(word.errors)}",
+                                 failed=list(word.errors))
+
+
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "note": 2}
+
+
+def _order(agg: Aggregate) -> tuple[int, str, bool, int]:
+    # static collisions before ones a boot-time mode makes, then by how many configs
+    return (_SEVERITY_ORDER[agg.hit.severity], agg.hit.kind, bool(agg.hit.data_dict().get("runtime")), -agg.count)
+
+
+def _finding(hit: Hit, config: Config, relevant: Iterable[str]) -> Finding:
+    data = dict(hit.data)
+    data["what"] = hit.what
+    data["config_symbols"] = {k: v for k, v in sorted(config.primary.items())
+                              if k in _primaries(tuple(sorted(relevant)))}
+    if config.name:
+        data["config_name"] = config.name
+    return Finding(hit.kind, hit.message, config.name or config.describe(relevant), hit.where, hit.severity, data)
+
+
+_PRIM: dict[tuple[str, ...], frozenset[str]] = {}
+
+
+def _primaries(relevant: tuple[str, ...]) -> frozenset[str]:
+    hit = _PRIM.get(relevant)
+    if hit is None:
+        from mmbits.kconfig.model import load_model
+
+        hit = _PRIM[relevant] = load_model().primaries_behind(relevant) | {"ARCH"}
+    return hit
+
+
+def _shift_note(prover: Prover, worst: tuple[int, int, Config], counts: set[tuple[int, ...]]) -> Hit:
+    count, width, cfg = worst
+    seen = sorted({c for cs in counts for c in cs})
+    msg = (f"the shift count depends on the config ({seen[0]}..{seen[-1]} over the configs checked) and is defined on "
+           f"all of them: the closest is {count} against a {width}-bit type; it becomes undefined once the count "
+           f"reaches {width}, and nothing in the expression guards that")
+    if "NR_PAGEFLAGS" in prover.xp.idents:
+        word = compute(cfg)
+        for k in range(1, width - word.nr_pageflags + 2):
+            grown = compute(cfg, extra_flags=k)
+            if grown.errors:
+                if grown.nr_pageflags < width:
+                    msg += (f"; on that config the kernel's own {grown.errors[0]} stops the build at NR_PAGEFLAGS = "
+                            f"{grown.nr_pageflags}, before the shift could become undefined")
+                elif grown.nr_pageflags == width:
+                    msg += (f"; on that config only the kernel's own {grown.errors[0]} (at NR_PAGEFLAGS = "
+                            f"{width}) keeps it from becoming undefined")
+                break
+    return Hit("undefined-shift", "shift-margin", msg, prover.ask_base.label, "note", "shift count",
+               (("count", count), ("width", width), ("counts", seen)))
+
+
