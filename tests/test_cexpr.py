@@ -75,3 +75,9 @@ def test_fuzz_parse_never_crashes(text: str) -> None:
         return
     with contextlib.suppress(ExprError):
         e({"A": 1, "B": 0, "x": 3})
+
+
+def test_release_literals_compare_as_releases() -> None:
+    """`VERSION >= 6.15`: releases are MAJOR * 1000 + MINOR, so 7.0 sorts after 6.19."""
+    since_6_15 = Expr("VERSION >= 6.15 && VERSION < 7.0")
+    assert [since_6_15({"VERSION": v}) for v in (6001, 6014, 6015, 6019, 7000)] == [0, 0, 1, 1, 0]

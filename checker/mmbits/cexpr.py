@@ -75,6 +75,7 @@ _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
   | (?P<str>"(?:[^"\\]|\\.)*")
+  | (?P<ver>[0-9]{1,3}\.[0-9]{1,3}\b)
   | (?P<num>0[xX][0-9a-fA-F]+\b|[0-9]+\b)
   | (?P<ident>[A-Za-z0-9_]+)
   | (?P<op>&&|\|\||==|!=|<=|>=|<<|>>|[-+*/%<>!~&|^?:(),])
@@ -197,6 +198,8 @@ class _Parser:
         tok = self.take()
         if tok.kind == "num":
             return Node("num", _number(tok), (), tok.pos)
+        if tok.kind == "ver":
+            return Node("num", version_number(tok.text), (), tok.pos)
         if tok.kind == "str":
             try:
                 with warnings.catch_warnings():  # an unknown escape ("\|") stays as written
@@ -224,6 +227,16 @@ class _Parser:
             self.expect(")")
             return node
         raise ExprError(f"unexpected {tok.text or 'end of expression'!r}", tok.pos)
+
+
+def version_number(text: str) -> int:
+    """A kernel release `MAJOR.MINOR` as one comparable integer, MAJOR * 1000 + MINOR.
+
+    The data files compare the config's VERSION symbol with release literals
+    (`VERSION >= 6.15`); 7.0 must sort after 6.19, which a float would not do.
+    """
+    major, _, minor = text.partition(".")
+    return int(major) * 1000 + int(minor)
 
 
 def _number(tok: Token) -> int:
