@@ -4,7 +4,7 @@ free system of a design, and an IOMMU doing SVA.
 This is also the Python API for tests and the pytest plugin::
 
     from mmbits.emu import Machine
-    m = Machine(preset("x86_64-6.18"), "upstream", sva=True)
+    m = Machine(preset("x86_64-6.18"), "v6.19", sva=True)
     pte = m.pagetable_alloc("pte")          # pagetable_alloc + ctor + kernel marking
     m.link(va, pte)                          # pmd entry -> pte table
     m.iommu_walk(va)                         # the IOMMU caches the pmd entry
@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mmbits.emu.buddy import Buddy, OutOfMemory
+from mmbits.emu.design import Queues
 from mmbits.emu.facts import facts_for
 from mmbits.emu.iommu import Iommu
 from mmbits.emu.lists import ListCorruption, Lists
@@ -72,7 +73,7 @@ class MState:
 
     root: int = 0
     kinds: dict[int, str] = field(default_factory=dict)
-    marks: dict[int, tuple] = field(default_factory=dict)
+    marks: dict[tuple[int, int], tuple[Any, ...]] = field(default_factory=dict)
     iommu_cache: dict[tuple[int, int], int] = field(default_factory=dict)
     slab_used: int = 0  # bitmap of ptdesc objects in use (separate-ptdesc model)
     work_pending: bool = False
@@ -96,7 +97,7 @@ class MState:
 
 
 class Machine:
-    def __init__(self, config: Config, design: Design | str = "upstream", *, npages: int = DEFAULT_PAGES,
+    def __init__(self, config: Config, design: Design | str = "v6.19", *, npages: int = DEFAULT_PAGES,
                  sva: bool | None = None, async_free: bool | None = None, trace: bool = False,
                  proposal: Any = None):
         from mmbits.emu.variants import make_design
@@ -113,10 +114,13 @@ class Machine:
         self.sva = bool(sva) and f.sva_walks_kernel_tables
         self.sva_requested = bool(sva)
         self.async_free = bool(config.get("ASYNC_KERNEL_PGTABLE_FREE", 0)) if async_free is None else async_free
+        if not design.deferred:
+            self.async_free = False  # a design without the deferred path has no such switch
         self.mem = Memory(f, npages, SLAB_OBJECTS if f.separate_ptdesc else 0)
         nxt, prv = f.list_head()
         self.lists = Lists(self.mem, nxt, prv, f.poison["LIST_POISON1"], f.poison["LIST_POISON2"])
         self.st = MState()
+        self.queues = Queues()
         self.buddy = Buddy(self)
         self.tables = KernelTables(self)
         self.iommu = Iommu(self)
