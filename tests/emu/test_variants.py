@@ -59,12 +59,12 @@ def test_pmd_ptdesc_consequences() -> None:
 def test_pmd_ptdesc_pud_path_frees_pmd_sv_repeatedly() -> None:
     result = simulate(sva(), "pmd-ptdesc", cpus=1, ops=1, mode="sequential", detail=False, only=("huge-pud",))
     assert "double-free" in kinds(result)
-    assert any("pmd_sv" in f["where"] for f in result["findings"] if f["kind"] == "wrong-table")
+    assert any("pmd_sv" in f["where"]["detail"] for f in result["findings"] if f["kind"] == "wrong-table")
 
 
 def test_cpa_unmarked_names_the_split_table() -> None:
     result = simulate(sva(), "cpa-unmarked", cpus=1, ops=1, mode="exhaustive", detail=False, only=("cpa",))
-    assert [f["where"] for f in result["findings"]] == ["__free_pages: CPA split PTE table"]
+    assert [f["where"]["detail"] for f in result["findings"]] == ["__free_pages: CPA split PTE table"]
 
 
 @pytest.mark.parametrize("name", preset_names())
