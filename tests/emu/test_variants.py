@@ -46,7 +46,7 @@ def test_v6_19_as_merged_fails_for_the_historical_reasons() -> None:
     """Section 3.2: 511 of 512 vmemmap pages leak; section 3.4: the CPA split
     table goes back to the allocator while the IOMMU caches it."""
     result = simulate(sva(), "v6.19", mode="sequential", detail=False)
-    wheres = {(f["kind"], f["where"]) for f in result["findings"]}
+    wheres = {(f["kind"], f["where"]["detail"]) for f in result["findings"]}
     assert ("iommu-use-after-free", "__free_pages: CPA split PTE table") in wheres
     leak = [f for f in result["findings"] if f["kind"] == "leak"]
     assert [f["data"]["pages"] for f in leak] == [511]
@@ -55,7 +55,7 @@ def test_v6_19_as_merged_fails_for_the_historical_reasons() -> None:
     assert "leak" not in kinds(fixed)
     marked = simulate(sva(), "v6.19+cpa-mark", mode="sequential", detail=False)
     assert ("iommu-use-after-free", "__free_pages: CPA split PTE table") not in {
-        (f["kind"], f["where"]) for f in marked["findings"]}
+        (f["kind"], f["where"]["detail"]) for f in marked["findings"]}
 
 
 def test_unmarked_hot_add_tables_skip_the_invalidation() -> None:
@@ -63,14 +63,14 @@ def test_unmarked_hot_add_tables_skip_the_invalidation() -> None:
     frees the vmemmap PTE table through __pagetable_free() at once."""
     result = simulate(sva(), "v6.19+vmemmap-fix", cpus=1, ops=1, mode="exhaustive", detail=False,
                       only=("hot-remove",))
-    assert [f["where"] for f in result["findings"]] == ["__free_pages: vmemmap PTE table (hot-remove)"]
+    assert [f["where"]["detail"] for f in result["findings"]] == ["__free_pages: vmemmap PTE table (hot-remove)"]
 
 
 def test_three_lists_as_posted_frees_before_any_invalidation() -> None:
     """The 2025-08-23 draft splices and frees with no IOMMU invalidation, so
     the queued PTE table of a huge-pmd promotion is freed under the IOMMU."""
     result = simulate(sva(), "three-lists", cpus=1, ops=1, mode="exhaustive", detail=False, only=("huge-pmd",))
-    assert [(f["kind"], f["where"]) for f in result["findings"]] == [
+    assert [(f["kind"], f["where"]["detail"]) for f in result["findings"]] == [
         ("iommu-use-after-free", "__free_pages: PTE table (huge-pmd)")]
 
 
@@ -103,12 +103,12 @@ def test_pmd_ptdesc_consequences() -> None:
 def test_pmd_ptdesc_pud_path_frees_pmd_sv_repeatedly() -> None:
     result = simulate(sva(), "pmd-ptdesc", cpus=1, ops=1, mode="sequential", detail=False, only=("huge-pud",))
     assert "double-free" in kinds(result)
-    assert any("pmd_sv" in f["where"] for f in result["findings"] if f["kind"] == "wrong-table")
+    assert any("pmd_sv" in f["where"]["detail"] for f in result["findings"] if f["kind"] == "wrong-table")
 
 
 def test_cpa_unmarked_names_the_split_table() -> None:
     result = simulate(sva(), "v6.19+vmemmap-fix", cpus=1, ops=1, mode="exhaustive", detail=False, only=("cpa",))
-    assert [f["where"] for f in result["findings"]] == ["__free_pages: CPA split PTE table"]
+    assert [f["where"]["detail"] for f in result["findings"]] == ["__free_pages: CPA split PTE table"]
 
 
 @pytest.mark.parametrize("name", preset_names())

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
-from mmbits.cli.common import config_options, emit_json, parse_sets, select
+from mmbits.cli.common import color_option, config_options, emit_json, finish, parse_sets, select
 from mmbits.emu.variants import PROPOSAL_BASE, VARIANTS
-from mmbits.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from mmbits.errors import EXIT_OK, InputError
 
 # emulator switches that are not Kconfig inputs (kconfig.yaml derives them)
 EMULATOR_SYMBOLS = {"ASYNC_KERNEL_PGTABLE_FREE"}
@@ -74,6 +73,7 @@ def _config(preset: str | None, config_file: str | None, sets: list[str]) -> Any
               help="also write a report into DIR")
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True,
               help="report format")
+@color_option
 def simulate(variant: str, list_variants: bool, proposal_file: str | None, preset: str | None, config_file: str | None,
              sets: tuple[str, ...], cpus: int, ops: int, only: tuple[str, ...], mode: str, seed: int,
              schedules: int, max_states: int, replay_file: str | None, finding_index: int, as_json: bool,
@@ -87,7 +87,7 @@ def simulate(variant: str, list_variants: bool, proposal_file: str | None, prese
 
     IOMMU_SVA is switched on where Kconfig allows it (--set IOMMU_SVA=n to
     turn it off); --set ASYNC_KERNEL_PGTABLE_FREE=y|n forces the deferred path.
-    Exit status: 0 SAFE, 1 UNSAFE, 2 bad input."""
+    Exit status: 0 SAFE, 1 a warning or error finding (UNSAFE), 2 bad input."""
     from mmbits.emu.simulate import simulate as run
 
     if list_variants:
@@ -115,55 +115,55 @@ def simulate(variant: str, list_variants: bool, proposal_file: str | None, prese
     report_api = _report_api(report_dir) if report_dir else None
     schedule = _read_schedule(replay_file, finding_index) if replay_file else None
 
-    progress = _Progress(schedules if mode == "random" else max_states) if sys.stderr.isatty() else None
+    from mmbits.progress import Progress
+
+    if mode == "random":
+        progress = Progress(schedules, "schedules", "exploring")
+    else:  # states: the bound is all we know before the run (the emulator may refine it)
+        progress = Progress(max_states, "states", "exploring", estimate=True)
     try:
         result = run(config, variant, proposal=proposal, cpus=cpus, ops=ops, mode=mode, seed=seed,
                      schedules=schedules, max_states=max_states,
                      async_free=emu.get("ASYNC_KERNEL_PGTABLE_FREE"), only=only, progress=progress,
                      schedule=schedule)
-    finally:
-        if progress is not None:
-            progress.close()
+    except BaseException:
+        progress.close()
+        raise
+    data: dict[str, Any] = result.to_json() if hasattr(result, "to_json") else result
+    explored = data.get("explored") or {}
+    progress.close(f"{explored.get('states', 0)} states, {explored.get('schedules', 0)} schedules")
     written = []
     if report_api is not None and report_dir is not None:
-        written = [str(p) for p in report_api(result, report_dir, fmt)]
+        written = [str(p) for p in report_api(data, report_dir, fmt)]
     if as_json:
-        emit_json({**result, "report_files": written} if written else result)
+        emit_json({**data, "report_files": written} if written else data)
     else:
         from mmbits.emu.text import render
 
-        click.echo(render(result, verbose=not brief, full=show_all))
+        click.echo(_colour(render(result, verbose=not brief, full=show_all)))
         for path in written:
             click.echo(f"report: {path}")
-    return EXIT_FINDINGS if result["verdict"] == "UNSAFE" else EXIT_OK
+    return finish(_findings(result, data), str(data.get("verdict")))
 
 
-class _Progress:
-    """A click progress bar on stderr that appears only once a run has taken
-    more than a second (short runs print nothing extra)."""
+def _findings(result: Any, data: dict[str, Any]) -> list[Any]:
+    from mmbits.findings import Finding
 
-    def __init__(self, length: int):
-        import time
+    typed = getattr(result, "findings", None)
+    if isinstance(typed, list) and all(isinstance(f, Finding) for f in typed):
+        return typed
+    return [Finding.from_json(f) for f in data.get("findings") or []]
 
-        self.length = length
-        self.start = time.monotonic()
-        self.bar: Any = None
-        self.done = 0
 
-    def __call__(self, n: int) -> None:
-        import time
+def _colour(text: str) -> str:
+    """Verdict and finding levels in colour (stripped unless --color allows)."""
+    import re
 
-        if self.bar is None:
-            if time.monotonic() - self.start < 1.0:
-                return
-            self.bar = click.progressbar(length=self.length, label="exploring", file=sys.stderr, show_pos=True)
-            self.bar.__enter__()
-        self.bar.update(n - self.done)
-        self.done = n
+    from mmbits.cli.common import styled
 
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
+    text = re.sub(r"\b(SAFE|UNSAFE|UNKNOWN)\b", lambda m: styled(m.group(1), m.group(1)), text)
+    return re.sub(r"^(\s*)(ERROR|WARNING|NOTE)(?=:)", lambda m: m.group(1) + styled(m.group(2), m.group(2).lower()),
+                  text, flags=re.M)
 
 
 def _read_schedule(path: str, finding: int) -> tuple[str, ...]:

@@ -116,7 +116,7 @@ def build_layout_report(config: Config, domain: str | None = "default", lset: La
     columns_structs = [*DESCRIPTORS, *[m for m in MEMDESC_COLUMNS if m in lset.specs]]
     rows = overlay_rows(config, columns_structs, lset)
     cols = [c for c in rows[0].cells] if rows else []
-    bad_where = {s.finding.where for s in broken if s.finding and s.finding.where}
+    bad_where = {f"{w.struct}.{w.field}" for s in broken if s.finding and (w := s.finding.where) and w.field}
     overlay = Section("overlays", "struct page overlays")
     overlay.blocks.append(Picture(
         byte_map(rows, cols, f"Every descriptor over the bytes of a struct page ({label})", COLUMN_HEADERS, bad_where),
@@ -170,4 +170,4 @@ def build_layout_report(config: Config, domain: str | None = "default", lset: La
     sections.append(descs)
     return Document(f"mmbits layout report: {label}",
                     f"Linux {lset.version} page descriptors for `{label}`: layouts, overlays, rules and the "
-                    f"page->flags word.", sections, f"layout-{slug(label)}")
+                    f"page->flags word.", sections, f"layout-{slug('-'.join(x for x in (label, f'domain-{domain}' if domain else '') if x))}")

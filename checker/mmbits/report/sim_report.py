@@ -16,13 +16,13 @@ import re
 from typing import Any
 
 from mmbits.report.charts import timeline
+from mmbits.report.check_report import where_of, where_text
 from mmbits.report.document import Banner, Block, Document, Para, Picture, Pre, Section, Table
 from mmbits.report.layout_report import slug
 
 ACTOR_KEYS = ("actor", "cpu", "thread", "who", "lane", "context")
 OP_KEYS = ("op", "action", "event", "call", "what", "name", "fn")
 NOTE_KEYS = ("notes", "detail", "details")
-_STEP = re.compile(r"\bstep\s+#?(\d+)\b")
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
 # explored keys that change from run to run (a report may be committed and compared)
 VOLATILE_KEYS = ("seconds", "states_per_second", "elapsed_seconds")
@@ -68,17 +68,17 @@ def _notes(step: dict[str, Any]) -> list[str]:
 
 
 def bad_step_of(finding: dict[str, Any], n: int) -> int | None:
-    """The 0-based index of the failing step: data.bad_step/failing_step/step, else a
-    'step N' in where/message (numbered from 1, as printed), else the last step."""
+    """The 0-based index of the failing step: where.step (numbered from 1, as printed),
+    else data.bad_step/failing_step/step (0-based), else the last step. Never parsed
+    out of message text."""
+    w = where_of(finding)
+    if w is not None and w.step is not None and 1 <= w.step <= n:
+        return w.step - 1
     data = finding.get("data") if isinstance(finding.get("data"), dict) else {}
     for key in ("bad_step", "failing_step", "step"):
         v = data.get(key) if data else None
         if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < n:
             return v
-    for text in (str(finding.get("where") or ""), str(finding.get("message") or "")):
-        m = _STEP.search(text)
-        if m and 1 <= int(m.group(1)) <= n:
-            return int(m.group(1)) - 1
     return n - 1 if n else None
 
 
@@ -276,7 +276,7 @@ def build_simulation_report(result: dict[str, Any]) -> Document:
     if explored.get("schedules") is not None:
         n = explored["schedules"]
         detail += f" in {_plural(n, 'schedule') if isinstance(n, int) else n} explored"
-    summary.blocks.append(Banner("SAFE" if verdict == "safe" else "UNSAFE" if verdict == "unsafe" else verdict.upper(),
+    summary.blocks.append(Banner(verdict.upper(),
                                  verdict == "safe", detail))
     setup = _setup_table(result)
     if setup is not None:
@@ -292,7 +292,7 @@ def build_simulation_report(result: dict[str, Any]) -> Document:
     if findings:
         summary.blocks.append(Table(
             ["#", "kind", "message", "where"],
-            [[str(i), str(f.get("kind")), str(f.get("message") or ""), str(f.get("where") or "")]
+            [[str(i), str(f.get("kind")), str(f.get("message") or ""), where_text(f)]
              for i, f in enumerate(findings, start=1)],
             ["bad" if str(f.get("severity", "error")) == "error" else "warn" for f in findings]))
     elif verdict == "safe":
@@ -304,8 +304,8 @@ def build_simulation_report(result: dict[str, Any]) -> Document:
         sec = Section(f"finding-{i}", f"Finding {i}: {f.get('kind')}")
         sec.blocks.append(Para(str(f.get("message") or "")))
         facts = []
-        if f.get("where"):
-            facts.append(f"where: `{f.get('where')}`")
+        if where_text(f):
+            facts.append(f"where: `{where_text(f)}`")
         if f.get("config"):
             facts.append(f"config {f.get('config')}")
         follows = data.get("follows") if data else None
@@ -332,4 +332,4 @@ def build_simulation_report(result: dict[str, Any]) -> Document:
     sections.append(raw)
     return Document(f"mmbits simulate: {variant}: {verdict.upper()}",
                     f"Deferred page-table free emulator, variant `{variant}`" + (f", {cfg_label}" if cfg_label else ""),
-                    sections, f"simulate-{slug(variant)}")
+                    sections, f"simulate-{slug('-'.join(str(x) for x in (variant, cfg_label) if x))}")
