@@ -34,16 +34,18 @@ the thread runs next.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mmbits.emu.marking import Marking
 from mmbits.emu.pgtable import LEAF, TABLE
+from mmbits.emu.steps import Step, handlers_of, step
 
 if TYPE_CHECKING:
     from mmbits.emu.machine import Machine
 
-Steps = list[tuple]
+Steps = list[Step]
 
 
 @dataclass
@@ -59,6 +61,11 @@ class Queues:
 
 
 class Design:
+    step_handlers: dict[str, Callable[..., Steps]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.step_handlers = handlers_of(cls)
     name = "v6.19"
     title = "as merged in v6.19: PT_kernel set by the generic allocators, one list, invalidate then __free_pages"
     separate_ptdesc = False
@@ -230,6 +237,7 @@ class Design:
         """page_ptdesc(pmd_page(pmd_sv[i]))."""
         return entry[1]
 
+    @step("pmd_free_pte_page", "va")
     def st_pmd_free_pte_page(self, m: Machine, t: str, va: int) -> Steps:
         """vmap_try_huge_pmd() -> pmd_free_pte_page(pmd, addr) (x86, v7 4/8)."""
         tables = m.tables
@@ -244,6 +252,7 @@ class Design:
         m.note(f"pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x}); flush_tlb_kernel_range()")
         return self.kernel_table_free(m, t, target, "pmd_free_pte_page")
 
+    @step("pmd_set_huge", "va")
     def st_pmd_set_huge(self, m: Machine, t: str, va: int) -> Steps:
         tables = m.tables
         loc = tables.locate(va, tables.pmd_level, "pmd_set_huge")
@@ -254,6 +263,7 @@ class Design:
         m.note(f"pmd_set_huge(pmd[{loc[1]}] of pfn {loc[0]:#x})")
         return []
 
+    @step("pud_free_pmd_page", "va")
     def st_pud_free_pmd_page(self, m: Machine, t: str, va: int) -> Steps:
         """vmap_try_huge_pud() -> pud_free_pmd_page(pud, addr) (x86, v7 4/8)."""
         tables = m.tables
@@ -273,10 +283,11 @@ class Design:
         tables.write(loc[0], loc[1], None, "pud_free_pmd_page")
         m.note(f"pmd_sv = pfn {sv:#x}; copy and pmd_clear() {len(present)} entries of pfn {pmd:#x}; pud_clear(); "
                f"flush_tlb_kernel_range()")
-        steps: Steps = [("pud_free_pte", sv, idx) for idx in present]
-        steps.append(("pud_free_tail", sv, pmd))
+        steps: Steps = [Step("pud_free_pte", (sv, idx)) for idx in present]
+        steps.append(Step("pud_free_tail", (sv, pmd)))
         return steps
 
+    @step("pud_free_pte", "pfn", "index")
     def st_pud_free_pte(self, m: Machine, t: str, sv: int, idx: int) -> Steps:
         m.cpu_access(sv, "pud_free_pmd_page", "read")
         entry = m.mem.entries(sv).get(idx)
@@ -285,11 +296,13 @@ class Design:
         target = self.pte_table_of_pmd_sv(m, sv, idx, entry)
         return self.kernel_table_free(m, t, target, "pud_free_pmd_page")
 
+    @step("pud_free_tail", "pfn", "pfn")
     def st_pud_free_tail(self, m: Machine, t: str, sv: int, pmd: int) -> Steps:
         """free_page((unsigned long)pmd_sv); pmd_free(&init_mm, pmd)."""
         m.free_pages(sv, 0, who="pud_free_pmd_page: free_page(pmd_sv)")
         return self.kernel_table_free(m, t, pmd, "pud_free_pmd_page: pmd_free(&init_mm)")
 
+    @step("pud_set_huge", "va")
     def st_pud_set_huge(self, m: Machine, t: str, va: int) -> Steps:
         tables = m.tables
         loc = tables.locate(va, tables.pud_level, "pud_set_huge")
@@ -300,6 +313,7 @@ class Design:
         m.note(f"pud_set_huge(pud[{loc[1]}] of pfn {loc[0]:#x})")
         return []
 
+    @step("remove_pte_table", "va")
     def st_remove_pte_table(self, m: Machine, t: str, va: int) -> Steps:
         """remove_pte_table() (vmemmap 4 KiB pages) then free_pte_table()."""
         tables = m.tables
@@ -328,6 +342,7 @@ class Design:
         """free_hugepage_table(): free_pagetable(page, get_order(PMD_SIZE)) (v6.19)."""
         self.free_pagetable(m, pfn, order, who)
 
+    @step("free_huge_vmemmap", "va")
     def st_free_huge_vmemmap(self, m: Machine, t: str, va: int) -> Steps:
         """remove_pmd_table(): a PMD-mapped vmemmap block -> free_hugepage_table()."""
         tables = m.tables
@@ -343,6 +358,7 @@ class Design:
         self.free_vmemmap_block(m, entry[1], order, "free_hugepage_table")
         return []
 
+    @step("cpa_split", "va")
     def st_cpa_split(self, m: Machine, t: str, va: int) -> Steps:
         """split_large_page(): a PTE table replaces the direct map's huge leaf."""
         tables = m.tables
@@ -359,6 +375,7 @@ class Design:
         m.note(f"split_large_page(): PTE table pfn {pte:#x} at pmd[{loc[1]}] of pfn {loc[0]:#x}")
         return []
 
+    @step("cpa_collapse", "va", "addr")
     def st_cpa_collapse(self, m: Machine, t: str, va: int, head: int) -> Steps:
         """collapse_pmd_page(): huge leaf back, the PTE table queued on CPA's local list."""
         tables = m.tables
@@ -378,6 +395,7 @@ class Design:
         m.note(f"collapse_pmd_page(): set_pmd(huge); list_add(&page_ptdesc(pfn {pte:#x})->pt_list, &pgtables)")
         return []
 
+    @step("cpa_free", "addr")
     def st_cpa_free(self, m: Machine, t: str, head: int) -> Steps:
         """cpa_collapse_large_pages(): flush_tlb_all(), then for each queued table
         list_del() and pagetable_free() (v7 6/8)."""
@@ -389,13 +407,14 @@ class Design:
         m.note(f"flush_tlb_all(); list_del(&ptdesc->pt_list); pagetable_free(pfn {pfn:#x})")
         steps = self.cpa_release(m, t, pfn)
         if not m.lists.empty(head):
-            return steps + [("cpa_free", head)]
+            return steps + [Step("cpa_free", (head,))]
         m.pop_frame(head)
         return steps
 
     def cpa_release(self, m: Machine, t: str, pfn: int) -> Steps:
         return self.pagetable_free(m, t, pfn, "cpa_collapse_large_pages")
 
+    @step("user_pte_free", "pfn")
     def st_user_pte_free(self, m: Machine, t: str, pfn: int) -> Steps:
         """pte_free(mm, pte) of a user page table -> pagetable_dtor_free()."""
         m.note(f"pte_free(mm, pfn {pfn:#x}) -> pagetable_dtor_free()")
@@ -403,16 +422,20 @@ class Design:
         return self.pagetable_free(m, t, pfn, "pte_free")
 
     # API steps (Machine.pagetable_dtor_free / pagetable_free / enqueue)
+    @step("kernel_table_free", "pfn", "text")
     def st_kernel_table_free(self, m: Machine, t: str, pfn: int, who: str) -> Steps:
         return self.kernel_table_free(m, t, pfn, who)
 
+    @step("pagetable_free", "pfn", "text")
     def st_pagetable_free(self, m: Machine, t: str, pfn: int, who: str) -> Steps:
         return self.pagetable_free(m, t, pfn, who)
 
+    @step("enqueue", "pfn", "text")
     def st_enqueue(self, m: Machine, t: str, pfn: int, who: str) -> Steps:
         return self.pagetable_free_kernel(m, t, pfn, who)
 
     # -- the worker ---------------------------------------------------------------------------
+    @step("work_start")
     def st_work_start(self, m: Machine, t: str) -> Steps:
         """kernel_pgtable_work_func(): LIST_HEAD(page_list); under the lock
         list_splice_tail_init() onto it."""
@@ -421,14 +444,16 @@ class Design:
         m.lists.splice_tail(m.queues.work_head, m.queues.worker_list, init=True)
         m.note("kernel_pgtable_work_func(): spin_lock(); list_splice_tail_init(&kernel_pgtable_work.list, "
                "&page_list); spin_unlock()")
-        return [("work_invalidate",), ("work_next",)]
+        return [Step("work_invalidate"), Step("work_next")]
 
+    @step("work_invalidate")
     def st_work_invalidate(self, m: Machine, t: str) -> Steps:
         n = m.iommu.invalidate() if m.sva else 0
         m.note("iommu_sva_invalidate_kva_range(PAGE_OFFSET, TLB_FLUSH_ALL)"
                + (f": {n} cached entries flushed" if m.sva else ": no SVA device bound"))
         return []
 
+    @step("work_next")
     def st_work_next(self, m: Machine, t: str) -> Steps:
         """list_for_each_entry_safe(pt, next, &page_list, pt_list) __pagetable_free(pt):
         the whole batch in one step (the loop touches only pages no one else
@@ -466,3 +491,6 @@ class Design:
 
     def end_checks(self, m: Machine) -> None:
         m.leak_check()
+
+
+Design.step_handlers = handlers_of(Design)

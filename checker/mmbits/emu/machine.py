@@ -32,6 +32,7 @@ from mmbits.emu.lists import ListCorruption, Lists
 from mmbits.emu.marking import Marker
 from mmbits.emu.memory import Fault, Memory
 from mmbits.emu.pgtable import TABLE, KernelTables
+from mmbits.emu.steps import Step
 from mmbits.findings import Finding
 from mmbits.kconfig.config import Config
 
@@ -460,21 +461,21 @@ class Machine:
 
     def pagetable_dtor_free(self, pfn: int) -> None:
         """pagetable_dtor_free(): the destructor, then pagetable_free()."""
-        self._run(("kernel_table_free", pfn, "API"))
+        self._run(Step("kernel_table_free", (pfn, "API")))
 
     def pagetable_free(self, pfn: int) -> None:
-        self._run(("pagetable_free", pfn, "API"))
+        self._run(Step("pagetable_free", (pfn, "API")))
 
     def enqueue(self, pfn: int) -> None:
         """pagetable_free_kernel() of the design (queue for the worker)."""
-        self._run(("enqueue", pfn, "API"))
+        self._run(Step("enqueue", (pfn, "API")))
 
     def run_worker(self) -> None:
         """Run the deferred-free worker until the work is no longer pending."""
         guard = 0
         while self.st.work_pending and guard < 1000:
             guard += 1
-            self._run(("work_start",), thread="worker")
+            self._run(Step("work_start"), thread="worker")
 
     def iommu_walk(self, va: int) -> list[str]:
         if not self.sva:
@@ -501,7 +502,7 @@ class Machine:
             self._fault(exc)
             return None
 
-    def _run(self, step: tuple, thread: str = "cpu0") -> None:
+    def _run(self, step: Step, thread: str = "cpu0") -> None:
         """Run a step and every step it schedules, to completion (API use)."""
         pending = [step]
         while pending and not self.st.crashed:
@@ -510,13 +511,13 @@ class Machine:
             pending[:0] = more
 
     # -- one step ----------------------------------------------------------------------------------
-    def exec_step(self, thread: str, step: tuple) -> list[tuple]:
+    def exec_step(self, thread: str, step: Step) -> list[Step]:
         """Run one micro-step of the design; returns the steps it schedules next."""
-        fn = getattr(self.design, "st_" + step[0])
-        self.mem.writer = f"{thread}: {step[0]}"
+        handler = self.design.step_handlers[step.name]
+        self.mem.writer = f"{thread}: {step.name}"
         self._in_step = True
         try:
-            return list(fn(self, thread, *step[1:]) or ())
+            return list(handler(self.design, self, thread, *step.args) or ())
         except Crash:
             return []
         except ListCorruption as exc:
@@ -528,7 +529,7 @@ class Machine:
         except OutOfMemory as exc:
             from mmbits.errors import InputError
 
-            raise InputError(f"the emulated machine ran out of memory in {step[0]}: {exc}") from None
+            raise InputError(f"the emulated machine ran out of memory in {step.name}: {exc}") from None
         finally:
             self._in_step = False
 

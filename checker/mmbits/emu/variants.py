@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from mmbits.emu.design import Design, Steps
 from mmbits.emu.marking import Marking
+from mmbits.emu.steps import Step, step
 from mmbits.errors import InputError
 
 if TYPE_CHECKING:
@@ -175,9 +176,10 @@ class ThreeLists(Sync):
         pages = m.st.lists3
         m.st.lists3 = ()
         m.note("spin_lock(); splice the dtor, page and pages lists onto the stack; spin_unlock()")
-        steps: Steps = [("work_invalidate",)] if self.invalidates else []
-        return [*steps, ("work_free3", pages)]
+        steps: Steps = [Step("work_invalidate")] if self.invalidates else []
+        return [*steps, Step("work_free3", (pages,))]
 
+    @step("work_free3", "pages")
     def st_work_free3(self, m: Machine, t: str, pages: tuple) -> Steps:
         """The three loops: pagetable_dtor_free() the dtor list, __free_page()
         the page list (list_del first), free_pages() each async_free_data."""
