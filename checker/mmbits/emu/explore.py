@@ -42,7 +42,8 @@ class World:
     def enabled(self) -> list[str]:
         if self.m.st.crashed:
             return []
-        out = [name for name, prog in self.threads.items() if prog and name != WORKER]
+        can_run = self.m.design.can_run
+        out = [name for name, prog in self.threads.items() if prog and name != WORKER and can_run(self.m, name, prog[0])]
         if self.threads.get(WORKER) or self.m.st.work_pending:
             out.append(WORKER)
         return out
@@ -60,8 +61,22 @@ class World:
         self.m.emitted = []
         return events
 
+    def blocked(self) -> dict[str, Step]:
+        """Threads with steps left that cannot run (all of them, once nothing can run)."""
+        return {name: prog[0] for name, prog in self.threads.items() if prog}
+
     def finish(self) -> list[Event]:
-        """End of a schedule: the end-of-run checks (nothing is left to run)."""
+        """End of a schedule: nothing can run. With steps left that is a
+        deadlock; otherwise the end-of-run checks."""
+        blocked = self.blocked() if not self.m.st.crashed else {}
+        if blocked:
+            m = self.m
+            who = "; ".join(f"{name} waits in {nxt.label(m.mem.describe)}" for name, nxt in blocked.items())
+            ev = Event("deadlock", f"deadlock: no thread can run and work is left: {who}; "
+                       f"{m.design.lock_state(m)}", "deadlock: " + ", ".join(
+                           f"{name} in {nxt.name}" for name, nxt in sorted(blocked.items())))
+            m.all_events.append(ev)
+            return [ev]
         if not self.m.st.crashed:
             self.m._guard(lambda: self.m.design.end_checks(self.m))
         events = self.m.emitted
