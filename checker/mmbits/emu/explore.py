@@ -96,6 +96,7 @@ class Exploration:
     pruned: int = 0
     max_depth: int = 0
     complete: bool = True
+    cut_short: bool = False  # an exhaustive run stopped at its state bound
     seconds: float = 0.0
     seed: int | None = None
     found: dict[tuple[str, str], tuple[Event, tuple[str, ...]]] = field(default_factory=dict)
@@ -128,7 +129,8 @@ class Exploration:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"mode": self.mode, "states": self.states, "transitions": self.transitions,
                                "schedules": self.schedules, "pruned": self.pruned, "max_depth": self.max_depth,
-                               "complete": self.complete, "seconds": round(self.seconds, 3)}
+                               "complete": self.complete, "cut_short": self.cut_short,
+                               "seconds": round(self.seconds, 3)}
         if self.seed is not None:
             out["seed"] = self.seed
         if self.seconds > 0:
@@ -136,7 +138,8 @@ class Exploration:
         return out
 
 
-Progress = Callable[[int], None]
+# called with the work done so far and, when known, an estimate of the total
+Progress = Callable[..., None]
 
 
 def exhaustive(world: World, max_states: int = 200_000, progress: Progress | None = None,
@@ -179,9 +182,11 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
             visited.add(fp)
             ex.states += 1
             if progress is not None and ex.states % 500 == 0:
-                progress(ex.states)
+                # states so far, and so far + frontier as a (low) estimate of the total
+                progress(ex.states, ex.states + len(stack))
             if ex.states >= max_states:
                 ex.complete = False
+                ex.cut_short = True
                 stack.clear()
                 break
             stack.append((child, path, fp))
