@@ -24,6 +24,14 @@ def sva(name: str = REF) -> Config:
         return base
 
 
+@cache
+def debug_vm(name: str = REF) -> Config:
+    """The preset with DEBUG_VM=y: CHECK_PAGES on, so free_page_is_bad() runs."""
+    values = dict(preset(name).primary)
+    values["DEBUG_VM"] = 1
+    return load_model().make(values, name=f"{name}+DEBUG_VM")
+
+
 def kinds(result: dict) -> set[str]:
     return {f["kind"] for f in result["findings"]}
 

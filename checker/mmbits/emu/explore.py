@@ -74,7 +74,8 @@ class World:
             who = "; ".join(f"{name} waits in {nxt.label(m.mem.describe)}" for name, nxt in blocked.items())
             ev = Event("deadlock", f"deadlock: no thread can run and work is left: {who}; "
                        f"{m.design.lock_state(m)}", "deadlock: " + ", ".join(
-                           f"{name} in {nxt.name}" for name, nxt in sorted(blocked.items())))
+                           f"{name} in {nxt.name}" for name, nxt in sorted(blocked.items())),
+                       data={"detected_by": "emulator (the kernel hangs: hung-task warning, lockdep if enabled)"})
             m.all_events.append(ev)
             return [ev]
         if not self.m.st.crashed:
