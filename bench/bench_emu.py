@@ -125,7 +125,7 @@ def exploration(name: str, ops: int, mixed: bool) -> None:
     for label, only in cases:
         start = time.perf_counter()
         r = simulate(config, "v6.19+fixes", cpus=2, ops=ops, mode="exhaustive", only=only, detail=False,
-                     max_states=2_000_000)
+                     max_states=2_000_000).to_json()
         wall = time.perf_counter() - start
         ex = r["explored"]
         print(f"exhaustive, {label}, {config.label()}:")

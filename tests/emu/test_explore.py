@@ -5,9 +5,10 @@ schedule replays to the same finding."""
 from __future__ import annotations
 
 from mmbits.emu.explore import exhaustive, random_runs, replay
-from mmbits.emu.simulate import Setup, findings_of, simulate
+from mmbits.emu.simulate import Setup, findings_of
 from mmbits.kconfig.presets import preset
 
+from .helpers import simulate_json as simulate
 from .helpers import sva
 
 

@@ -9,7 +9,10 @@ from typing import Any
 from mmbits.findings import Where
 
 
-def render(result: dict[str, Any], verbose: bool = True, full: bool = False) -> str:
+def render(result: Any, verbose: bool = True, full: bool = False) -> str:
+    """`result`: a SimulationResult or its JSON form."""
+    if hasattr(result, "to_json"):
+        result = result.to_json()
     out: list[str] = []
     m = result["machine"]
     ex = result["explored"]
