@@ -139,6 +139,7 @@ class Machine:
         self.vas: list[int] = []  # VAs the IOMMU walks after every step
         self._walked = -1  # memory version of the IOMMU's last walks
         self._in_step = False
+        self.free_then_clear = -1  # a table its caller frees before unlinking it (free_pte_table())
         self.F_type = f.pw("page_type")
         self.F_flags = f.pw("flags")
         self.markers = [Marker(mk.resolve(f), i) for i, mk in enumerate(design.markings())]
