@@ -23,6 +23,7 @@ from mmbits.emu.explore import (
     WORKER,
     Exploration,
     World,
+    drive,
     exhaustive,
     random_runs,
     replay,
@@ -121,45 +122,32 @@ def sequential(world: World) -> Exploration:
     """One schedule: each CPU in turn runs its operations, the worker whenever
     work is pending after a step (the lifecycle path of `mmbits check`)."""
     ex = Exploration("sequential")
-    sched: tuple[str, ...] = ()
-    while True:
-        names = world.enabled()
-        if not names:
-            ex.record(world.finish(), (*sched, QUIESCE), world)
-            break
-        name = WORKER if WORKER in names else names[0]
-        events = world.step(name)
-        sched = (*sched, name)
-        ex.transitions += 1
-        ex.record(events, sched, world)
+    drive(world, lambda _w, names: WORKER if WORKER in names else names[0], ex)
     ex.states = ex.transitions + 1
     ex.schedules = 1
-    ex.max_depth = len(sched)
     return ex
 
 
 def fixed(world: World, schedule: tuple[str, ...]) -> Exploration:
     """Replay one given schedule (thread names; "-" or "quiesce" for the end checks)."""
     ex = Exploration("replay")
-    sched: tuple[str, ...] = ()
-    for i, name in enumerate(schedule, start=1):
+    todo = iter(enumerate(schedule, start=1))
+
+    def choose(w: World, names: list[str]) -> str | None:
+        i, name = next(todo, (0, None))
+        if name is None:
+            return None
         if name in ("-", QUIESCE):
-            ex.record(world.finish(), (*sched, QUIESCE), world)
-            sched = (*sched, QUIESCE)
-            break
-        if world.m.st.crashed:
-            break
-        if name not in world.enabled():
+            return QUIESCE
+        if name not in names:
             raise InputError(f"schedule step {i}: thread {name!r} cannot run here "
-                             f"(runnable: {', '.join(world.enabled()) or 'none'}): the schedule is for another "
+                             f"(runnable: {', '.join(names) or 'none'}): the schedule is for another "
                              f"variant, config or workload", file=getattr(schedule, "where", None))
-        events = world.step(name)
-        sched = (*sched, name)
-        ex.transitions += 1
-        ex.record(events, sched, world)
+        return name
+
+    drive(world, choose, ex)
     ex.states = ex.transitions + 1
     ex.schedules = 1
-    ex.max_depth = len(sched)
     return ex
 
 
