@@ -4,7 +4,7 @@ by kind (each with its counterexample config), the failing lifecycle
 schedules, and the bit in question drawn on the flags word of each
 counterexample config (when the word overlays page->flags).
 
-Reads the JSON-shaped result dict of `mmbits check --json` (issue 4) and
+Reads the JSON-shaped result dict of `mmbits check --json` (mmbits schema check) and
 tolerates extra keys and missing optional ones."""
 
 from __future__ import annotations
@@ -363,6 +363,7 @@ def build_check_report(result: dict[str, Any]) -> Document:
     sections.extend(pictures or _reference_picture({"expr": expr, "word": word, "kind": kind, "name": name}))
 
     raw = Section("raw", "Result (JSON)")
-    raw.blocks.append(Pre(json.dumps(result, indent=2, sort_keys=True, default=str)))
+    raw.blocks.append(Pre(json.dumps(result, indent=2, sort_keys=True, default=str),
+                          collapsed="the result as `mmbits check --json` prints it"))
     sections.append(raw)
     return Document(f"mmbits check: {label}", what, sections, f"check-{stem}")
