@@ -94,8 +94,11 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
         result = prove(proposal, config=sel.config, domain=sel.domain, source=sel.source, defines=parsed,
                        new_flags=new_flags, lifecycle=not static_only, progress=progress)
     except InvalidConfigError as exc:
-        progress.close()
+        progress.abandon()
         return _invalid(exc, proposal, as_json)
+    except BaseException:
+        progress.abandon()
+        raise
     progress.close(f"{result.configs_checked} configs ({result.groups} distinct cases)")
     data = result.to_json()
     written = []

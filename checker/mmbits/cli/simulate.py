@@ -119,7 +119,7 @@ def simulate(variant: str, proposal_file: str | None, preset: str | None, config
                      async_free=emu.get("ASYNC_KERNEL_PGTABLE_FREE"), only=only, progress=progress,
                      schedule=schedule)
     except BaseException:
-        progress.close()
+        progress.abandon()
         raise
     data: dict[str, Any] = result.to_json() if hasattr(result, "to_json") else result
     explored = data.get("explored") or {}
