@@ -12,8 +12,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import DATA, REF_CONFIG
 from mmbits.schemas import COMMANDS, load, validate
+
+from conftest import DATA, REF_CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -25,7 +26,7 @@ def _json_runs(ref_btf: Path, tmp_path: Path) -> dict[str, list[tuple[str, ...]]
     """`mmbits COMMAND ... --json` invocations, at least one per schema."""
     return {
         "show": [("show", "ptdesc", "--preset", "i386-pae-sparsemem")],
-        "flags": [("flags", "--preset", "arm64-max"), ("flags", "--domain", "arm64")],
+        "flags": [("flags", "--preset", "arm64-max"), ("flags", "--domain", "presets")],
         "overlay": [("overlay",)],
         "configs": [("configs",)],
         "check": [("check", "BIT(NR_PAGEFLAGS)", "--word", "ptdesc.pt_flags", "--kind", "kernel-pgtable",
