@@ -28,7 +28,7 @@ KINDS = {
     "stale-after-free", "wiped-before-test", "bad-page-at-free", "leak", "double-free",
     "iommu-use-after-free", "use-after-free", "list-corruption", "wrong-table", "memdesc-clobbered",
     # decoder
-    "poison", "inconsistent", "kernel-disagrees",
+    "poison", "inconsistent", "kernel-disagrees", "config-mismatch",
 }
 
 

@@ -522,15 +522,27 @@ def _findings(dec: Decoded, data: DumpData) -> None:
         lo, hi = word.gap
         gap_bits = [b for b in range(lo, hi + 1) if flags >> b & 1]
         if gap_bits and flags != (1 << bits) - 1:
-            out.append(Finding("inconsistent", f"page->flags has bit(s) {', '.join(map(str, gap_bits))} set in the "
+            # the model's own gap: whether the kernel had a flag there is a question of
+            # version and config, so a note; a bit the kernel itself could not name is
+            # checked below from its own %pGp text
+            out.append(Finding("version-skew", f"page->flags has bit(s) {', '.join(map(str, gap_bits))} set in the "
                                f"free gap {lo}-{hi} that no v6.18 flag or field owns for {label} (a different "
-                               f"kernel or config, or a proposal's extra bit)", label, "page.flags", "warning"))
+                               f"kernel or config, or a proposal's extra bit)", label, "page.flags", "note"))
+    leftover = _unnamed_bits(dec.record.flags_text)
+    if leftover:
+        out.append(Finding("inconsistent", f"the kernel's own %pGp could not name flag bits {leftover}: "
+                           f"page->flags has bits set that no enum pageflags entry of that kernel owns "
+                           f"(lib/vsprintf.c format_flags() prints the unnamed rest in hex)", label, "page.flags",
+                           "warning"))
     zone = word.field("zone")
     if zone is not None:
         z = (flags >> zone.lsb) & ((1 << zone.width) - 1)
         if z >= len(word.zones) and flags != (1 << bits) - 1:
-            out.append(Finding("inconsistent", f"zone {z} in page->flags but {label} has only {len(word.zones)} "
-                               f"zones", label, "page.flags", "warning"))
+            sure = dec.choice.how == "given"
+            out.append(Finding("inconsistent" if sure else "version-skew",
+                               f"zone {z} in page->flags but {label} has only {len(word.zones)} zones"
+                               + ("" if sure else " (the config was inferred: the kernel had more zones)"),
+                               label, "page.flags", "warning" if sure else "note"))
     ref = s32(vals.get("_refcount", 0))
     if ref < 0:
         out.append(Finding("inconsistent", f"_refcount is negative ({ref}): a put without a get", label,
@@ -565,6 +577,14 @@ def _findings(dec: Decoded, data: DumpData) -> None:
     if flags == (1 << bits) - 1:
         out.append(Finding("poison", "the flags word is all ones: PAGE_POISON_PATTERN, the struct page was never "
                            "initialised (or was poisoned on hot-remove)", label, "page.flags", "warning"))
+
+
+def _unnamed_bits(flags_text: str | None) -> str | None:
+    """The hex rest %pGp printed after the flag names it knew (`0x...` among the names)."""
+    if not flags_text:
+        return None
+    rest = [t for t in flags_text.split("|") if t.startswith("0x") and "=" not in t]
+    return ", ".join(rest) or None
 
 
 def _valid_names(dec: Decoded, slot: Slot) -> list[str]:
@@ -719,11 +739,16 @@ def _compare(dec: Decoded, data: DumpData) -> None:
             if key in exp["head"]:
                 checks.append(Check(f"head {key}", str(exp["head"][key]), str(value),
                                     "agrees" if exp["head"][key] == value else "disagrees"))
+    # dump_page() prints from the same snapshot its raw: lines show (a memcpy of the
+    # page, mm/debug.c since v5.19), so where our reading of the words differs from
+    # its lines, our model of that kernel (version, config) is what is wrong: a note
     for c in checks:
         if c.status == "disagrees" and c.item != "flags":
-            dec.findings.append(Finding("kernel-disagrees",
-                                        f"the kernel printed {c.item} {c.printed}, the raw words give {c.ours}"
-                                        + (f" ({c.why})" if c.why else ""), label, f"dump_page.{c.item}", "warning"))
+            dec.findings.append(Finding("version-skew",
+                                        f"the kernel printed {c.item} {c.printed}; mmbits' model ({label}) reads "
+                                        f"{c.ours} from the raw words" + (f" ({c.why})" if c.why else "")
+                                        + ": the model does not match that kernel here", label,
+                                        f"dump_page.{c.item}", "note"))
 
 
 def _flag_skew(dec: Decoded, value: int, printed_text: str, data: DumpData) -> None:
@@ -746,15 +771,15 @@ def _flag_skew(dec: Decoded, value: int, printed_text: str, data: DumpData) -> N
             "version-skew",
             msgs[-1] + ": the dump comes from a kernel whose enum pageflags differs from v6.18 (bit numbers after "
             "PG_dropbehind move with the config; older kernels had PG_error, PG_slab ...)",
-            label, "page.flags", "warning", {"kernel": printed_names, "decoded": ours_names}))
+            label, "page.flags", "note", {"kernel": printed_names, "decoded": ours_names}))
     ours_f = {n: t for n, _v, t in ours_fields}
     if ours_f != printed_fields:
         dec.findings.append(Finding(
-            "kernel-disagrees",
+            "config-mismatch",
             f"the kernel's flags fields are {'|'.join(f'{k}={v}' for k, v in printed_fields.items()) or '(none)'}, "
             f"the packing of {label} gives {'|'.join(f'{k}={v}' for k, v in ours_f.items()) or '(none)'}: the "
             f"config's page->flags packing is not the kernel's (give --config, or let mmbits infer it)",
-            label, "page.flags", "warning", {"kernel": printed_fields, "decoded": ours_f}))
+            label, "page.flags", "note", {"kernel": printed_fields, "decoded": ours_f}))
 
 
 def _depends(dec: Decoded) -> None:
