@@ -57,6 +57,7 @@ class DumpData:
     arch_hints: tuple[ArchHint, ...] = ()
     arch_families: dict[str, dict[int, str]] | None = None
     big_endian_archs: frozenset[str] = frozenset()
+    typed_mapcount_zero_since: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,16 @@ def load_dump_data(version: str = DEFAULT_KERNEL) -> DumpData:
         arch_families={str(f): {int(b): str(a) for b, a in m.items()}
                        for f, m in (doc.get("arch_families") or {}).items()},
         big_endian_archs=frozenset(str(a) for a in doc.get("big_endian_archs") or []),
+        typed_mapcount_zero_since=_release(doc.get("typed_mapcount_zero_since")),
     )
+
+
+def _release(value: object) -> tuple[int, int] | None:
+    """'6.9' -> (6, 9)."""
+    if value is None:
+        return None
+    major, _, minor = str(value).partition(".")
+    return int(major), int(minor or 0)
 
 
 def _memdesc_tables() -> dict[str, dict[int, str]]:

@@ -29,6 +29,7 @@ from mmbits.decode.kernelfmt import (
     s32,
 )
 from mmbits.decode.parse import DumpRecord
+from mmbits.decode.reasons import PageFacts, judge
 from mmbits.errors import InputError
 from mmbits.findings import Finding
 from mmbits.flags.data import load_flag_data
@@ -403,8 +404,9 @@ def decode_record(record: DumpRecord, number: int, *, config: Config | None, bit
         chunks = [words[i:i + per] for i in range(0, len(words), per)]
     out = []
     for i, chunk in enumerate(chunks):
-        dec = _decode_one(record, number + i, chunk, choice, bits, not big_endian, kind, struct, lset, data)
-        dec.context, dec.endian_why = context, endian_why
+        dec = _decode_one(record, number + i, chunk, choice, bits, not big_endian, kind, struct, lset, data,
+                          context)
+        dec.endian_why = endian_why
         out.append(dec)
     return out
 
@@ -416,11 +418,13 @@ def _view(lset: LayoutSet, struct: str, cfg: Config, blob: bytes, base: int = 0)
 
 
 def _decode_one(record: DumpRecord, number: int, words: list[int], choice: ConfigChoice, bits: int, little: bool,
-                kind: str | None, struct: str, lset: LayoutSet, data: DumpData) -> Decoded:
+                kind: str | None, struct: str, lset: LayoutSet, data: DumpData,
+                context: KernelContext | None = None) -> Decoded:
     cfg = choice.config
     word = compute(cfg)
     wb = bits // 8
-    dec = Decoded(number, record, bits, little, choice, words, word, None, struct=struct)
+    dec = Decoded(number, record, bits, little, choice, words, word, None, struct=struct,
+                  context=context or KernelContext())
     if words:
         blob = words_to_bytes(words, wb, little)
         dec.page = _view(lset, struct, cfg, blob)
@@ -463,8 +467,49 @@ def _decode_one(record: DumpRecord, number: int, words: list[int], choice: Confi
         _findings(dec, data)
     _expected(dec, data)
     _compare(dec, data)
+    _kernel_reason(dec, data)
     _depends(dec)
     return dec
+
+
+def _kernel_reason(dec: Decoded, data: DumpData) -> None:
+    """The kernel's `page dumped because:` verdict, re-checked on the words (decode/reasons.py)."""
+    rec, page = dec.record, dec.page
+    if page is None or not rec.reason:
+        return
+    vals, exp = page.values, dec.expected
+    printed = printed_of(rec)
+    tail_mapping = None
+    tail = next((p.offset for p in data.pointer_poison if p.name == "TAIL_MAPPING"), None)
+    if "mapping" in vals and tail is not None:
+        delta = int(dec.config.get("POISON_POINTER_DELTA", 0) or 0)
+        tail_mapping = vals["mapping"] == (delta + tail) & ((1 << dec.bits) - 1)
+    facts = PageFacts(
+        mapcount_raw=s32(vals["_mapcount"]) if "_mapcount" in vals else None,
+        mapcount=exp.get("mapcount"), refcount=exp.get("refcount"), mapping=vals.get("mapping"),
+        pincount=exp.get("head", {}).get("pincount"), is_tail=dec.is_tail, tail_mapping=tail_mapping,
+        kind=dec.kind, flag_names=printed.names if printed is not None else frozenset(),
+        pp_signature=dec.kind == "page_pool")
+    verdict = judge(rec.reason, facts)
+    label = dec.config.label()
+    where = f"page.{verdict.field}" if verdict is not None else "page"
+    said = f"the kernel reported '{rec.reason}'"
+    if verdict is None:
+        return
+    if verdict.confirmed:
+        dec.findings.append(Finding(
+            "bad-page-at-free" if verdict.bad_page else "inconsistent",
+            f"{said} and the words show it: {verdict.detail}", label, where, "error",
+            {"reason": rec.reason}))
+    elif verdict.confirmed is None:
+        dec.findings.append(Finding(
+            "version-skew", f"{said}; the dumped words do not hold what it checked ({verdict.field}), so mmbits "
+            f"cannot confirm it", label, where, "note", {"reason": rec.reason}))
+    else:
+        dec.findings.append(Finding(
+            "version-skew", f"{said}, but mmbits' reading of the words with {label} does not show it"
+            + (f" ({verdict.detail})" if verdict.detail else "") + ": the model may not match that kernel here",
+            label, where, "note", {"reason": rec.reason}))
 
 
 def _folio_view(lset: LayoutSet, cfg: Config, blob: bytes, first: int = 0) -> PageView:
@@ -685,6 +730,10 @@ def _expected(dec: Decoded, data: DumpData) -> None:
     # treats the page itself as an order-0 folio
     folio = dec.head if dec.head is not None else (page if not dec.is_tail or dec.record.not_faithful else None)
     exp: dict[str, Any] = {"mapcount": dump_mapcount(page.values.get("_mapcount", 0xFFFFFFFF))}
+    since, version = data.typed_mapcount_zero_since, dec.context.version
+    if dec.record.page_type_full is not None and dec.record.page_type_name and since and version \
+            and version >= since:
+        exp["mapcount"] = 0  # the old type encoding, printed by a kernel whose page_mapcount() gives 0
     if folio is not None:
         fv = folio.values
         flags = fv.get("flags", 0)
