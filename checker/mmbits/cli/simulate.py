@@ -127,7 +127,7 @@ def simulate(variant: str, list_variants: bool, proposal_file: str | None, prese
                      async_free=emu.get("ASYNC_KERNEL_PGTABLE_FREE"), only=only, progress=progress,
                      schedule=schedule)
     except BaseException:
-        progress.close()
+        progress.abandon()
         raise
     data: dict[str, Any] = result.to_json() if hasattr(result, "to_json") else result
     explored = data.get("explored") or {}
