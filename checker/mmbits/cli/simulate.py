@@ -129,7 +129,7 @@ def simulate(variant: str, list_variants: bool, proposal_file: str | None, prese
     except BaseException:
         progress.abandon()
         raise
-    data: dict[str, Any] = result.to_json() if hasattr(result, "to_json") else result
+    data: dict[str, Any] = result.to_json()
     explored = data.get("explored") or {}
     progress.close(f"{explored.get('states', 0)} states, {explored.get('transitions', 0)} transitions, "
                    f"{explored.get('pruned', 0)} pruned, {explored.get('schedules', 0)} schedules"

@@ -14,7 +14,7 @@ straight to the buddy lists), nor are migratetypes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mmbits.emu.machine import Machine
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 # tail bytes of blocks that passed the checks, by (facts, pfn, order): the
 # same block is freed with the same bytes in many explored schedules
-_CLEAN_TAILS: dict[tuple, bytes] = {}
+_CLEAN_TAILS: dict[tuple[Any, ...], bytes] = {}
 
 
 class OutOfMemory(Exception):
@@ -285,13 +285,14 @@ class Buddy:
         return reason
 
     @property
-    def _fast(self) -> tuple | None:
+    def _fast(self) -> tuple[Any, ...] | None:
         """A struct.Struct reading every checked word of one struct page at
         once (in offset order, the flags word first) and the values the
         other words must hold: page_expected_state() as one tuple compare.
         None if the words overlap, are bitfields, or flags is not first."""
         if "_fast_cache" in self.__dict__:
-            return self.__dict__["_fast_cache"]
+            cached: tuple[Any, ...] | None = self.__dict__["_fast_cache"]
+            return cached
         import struct as _struct
 
         fast = None
@@ -315,7 +316,7 @@ class Buddy:
         return fast
 
     @property
-    def _checks(self) -> list:
+    def _checks(self) -> list[Any]:
         checks = self.__dict__.get("_checks_cache")
         if checks is None:
             checks = [(self.f.page.words[c.word], c) for c in self.f.bad_page_checks if c.word in self.f.page.words]

@@ -234,13 +234,13 @@ class Design(LockSteps):
         m.free_pages(pfn, order, who=f"{who}: free_vmemmap_pages")
 
     # -- ops: the CPU side ---------------------------------------------------------------
-    def pte_table_of_pmd(self, m: Machine, table: int, idx: int, entry: tuple) -> int:
+    def pte_table_of_pmd(self, m: Machine, table: int, idx: int, entry: tuple[Any, ...]) -> int:
         """page_ptdesc(pmd_page(*pmd)): the table the entry points to (v7)."""
-        return entry[1]
+        return int(entry[1])
 
-    def pte_table_of_pmd_sv(self, m: Machine, sv: int, idx: int, entry: tuple) -> int:
+    def pte_table_of_pmd_sv(self, m: Machine, sv: int, idx: int, entry: tuple[Any, ...]) -> int:
         """page_ptdesc(pmd_page(pmd_sv[i]))."""
-        return entry[1]
+        return int(entry[1])
 
     @step("pmd_free_pte_page", "va")
     def st_pmd_free_pte_page(self, m: Machine, t: str, va: int) -> Steps:

@@ -76,7 +76,7 @@ class Iommu:
 
     def _path(self, va: int) -> list[tuple[int, tuple[int, int]]]:
         """Per level: the entry index for va and the cache key (level, VA prefix)."""
-        paths = self.__dict__.setdefault("_paths", {})
+        paths: dict[int, list[tuple[int, tuple[int, int]]]] = self.__dict__.setdefault("_paths", {})
         path = paths.get(va)
         if path is None:
             levels = self.m.facts.levels

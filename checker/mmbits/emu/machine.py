@@ -80,7 +80,7 @@ class MState:
     work_pending: bool = False
     crashed: str = ""
     bad_pages: frozenset[int] = frozenset()
-    lists3: tuple = ()  # three-lists design: the `pages` list (addr, order) entries
+    lists3: tuple[Any, ...] = ()  # three-lists design: the `pages` list (addr, order) entries
     # init_mm.mmap_lock (an rwsem, mmbits.emu.locks): reader threads, the
     # writer, writers queued in order; arm64's ptdump static key
     mmap_readers: tuple[str, ...] = ()
@@ -90,7 +90,7 @@ class MState:
     # metadata (not fingerprinted): what each page was allocated for, and
     # the stale IOMMU cache entries already reported
     roles: dict[int, str] = field(default_factory=dict)
-    reported_cache: frozenset = frozenset()
+    reported_cache: frozenset[Any] = frozenset()
 
     def clone(self) -> MState:
         return MState(self.root, dict(self.kinds), dict(self.marks), dict(self.iommu_cache), self.slab_used,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mmbits.emu.facts import Facts
 from mmbits.layout.model import Field
@@ -74,7 +75,7 @@ class Memory:
         self.shadow = bytearray(npages)
         # contents of pages used as arrays of entries (page tables, pmd_sv copies):
         # pfn -> {index: entry}; the inner dicts are never mutated in place
-        self.contents: dict[int, dict[int, tuple]] = {}
+        self.contents: dict[int, dict[int, tuple[Any, ...]]] = {}
         self.version = 0  # bumped when page contents or the shadow change
         self._contents_acc = 0  # XOR of hash((pfn, entries)) over the pages with contents
         self._kdata_next = 0
@@ -293,10 +294,10 @@ class Memory:
         return f"{addr:#x}"
 
     # -- page contents (entries of tables and of pmd_sv copies) ---------------
-    def entries(self, pfn: int) -> dict[int, tuple]:
+    def entries(self, pfn: int) -> dict[int, tuple[Any, ...]]:
         return self.contents.get(pfn, {})
 
-    def _put(self, pfn: int, new: dict[int, tuple] | None) -> None:
+    def _put(self, pfn: int, new: dict[int, tuple[Any, ...]] | None) -> None:
         """Replace a page's contents (the dicts are never mutated in place)."""
         old = self.contents.get(pfn)
         if old is not None:
@@ -307,7 +308,7 @@ class Memory:
             self._contents_acc ^= hash((pfn, frozenset(new.items())))
         self.version += 1
 
-    def set_entry(self, pfn: int, index: int, entry: tuple | None) -> None:
+    def set_entry(self, pfn: int, index: int, entry: tuple[Any, ...] | None) -> None:
         new = dict(self.contents.get(pfn, {}))
         if entry is None:
             new.pop(index, None)

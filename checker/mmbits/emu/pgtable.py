@@ -13,7 +13,7 @@ caught by the KASAN-style shadow.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mmbits.emu.machine import Machine
@@ -54,10 +54,10 @@ class KernelTables:
         self.m.cpu_access(pfn, who, "read")
         return pfn, self.index(va, level)
 
-    def read(self, pfn: int, index: int) -> tuple | None:
+    def read(self, pfn: int, index: int) -> tuple[Any, ...] | None:
         return self.m.mem.entries(pfn).get(index)
 
-    def write(self, pfn: int, index: int, entry: tuple | None, who: str) -> None:
+    def write(self, pfn: int, index: int, entry: tuple[Any, ...] | None, who: str) -> None:
         self.m.cpu_access(pfn, who, "write")
         self.m.mem.set_entry(pfn, index, entry)
 

@@ -39,7 +39,7 @@ from mmbits.proposal import Proposal
 MODES = ("auto", "exhaustive", "random", "sequential")
 
 
-class Schedule(tuple):
+class Schedule(tuple[Any, ...]):
     """Thread choices read from a file: remembers the file, so a step that cannot
     run is reported against it."""
 

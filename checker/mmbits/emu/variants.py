@@ -14,7 +14,7 @@ ptdump-arm64-both (2026-07); memdesc-ptdesc (the 2025-10 RFC).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mmbits.emu.design import Design, Steps
 from mmbits.emu.marking import Marking
@@ -187,7 +187,7 @@ class ThreeLists(Sync):
         return [*steps, Step("work_free3", (pages,))]
 
     @step("work_free3", "pages")
-    def st_work_free3(self, m: Machine, t: str, pages: tuple) -> Steps:
+    def st_work_free3(self, m: Machine, t: str, pages: tuple[Any, ...]) -> Steps:
         """The three loops: pagetable_dtor_free() the dtor list, __free_page()
         the page list (list_del first), free_pages() each async_free_data."""
         q = m.queues
@@ -361,10 +361,10 @@ class PmdPtdesc(Design):
     name = "pmd-ptdesc"
     title = "v6: pmd_ptdesc(pmd) frees the table containing the entry, not the one it points to"
 
-    def pte_table_of_pmd(self, m: Machine, table: int, idx: int, entry: tuple) -> int:
+    def pte_table_of_pmd(self, m: Machine, table: int, idx: int, entry: tuple[Any, ...]) -> int:
         return table
 
-    def pte_table_of_pmd_sv(self, m: Machine, sv: int, idx: int, entry: tuple) -> int:
+    def pte_table_of_pmd_sv(self, m: Machine, sv: int, idx: int, entry: tuple[Any, ...]) -> int:
         return sv
 
 
