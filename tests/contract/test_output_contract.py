@@ -214,3 +214,10 @@ def test_shell_completion_as_documented(tmp_path: Path) -> None:
     words = subprocess.run([sys.executable, "-m", "mmbits"], env=env, capture_output=True, text=True,
                            cwd=tmp_path, timeout=60)
     assert "simulate" in words.stdout
+
+
+def test_schema_doc_is_current() -> None:
+    from mmbits.schemas import markdown
+
+    doc = ROOT / "docs" / "json-schemas.md"
+    assert doc.read_text() == markdown(), "docs/json-schemas.md is stale: python -m mmbits.schemas > docs/json-schemas.md"
