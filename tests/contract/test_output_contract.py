@@ -114,11 +114,13 @@ def _exit_cases(ref_btf: Path, old_btf: Path, tmp_path: Path) -> dict[str, dict[
         "patch": {0: ("patch", str(PATCHES / "0004-merged-pt-kernel.patch"), "--preset", "x86_64-6.18"),
                   1: ("patch", str(PATCHES / "0007-nonatomic-set-bit.patch"), "--preset", "x86_64-6.18"),
                   2: ("patch", missing)},
-        "simulate": {0: ("simulate", "--variant", "v6.19", "--only", "huge-pmd", "--cpus", "1", "--ops", "1"),
-                     1: ("simulate", "--variant", "v6.19", "--only", "hot-remove", "--cpus", "1", "--ops", "1"),
+        "simulate": {0: ("simulate", "--variant", "v6.19+fixes", "--only", "hot-remove", "--cpus", "1", "--ops", "1"),
+                     1: ("simulate", "--variant", "v6.19", "--only", "hot-remove", "--cpus", "1",
+                         "--ops", "1"),
                      2: ("simulate", "--only", "nosuch")},
-        "decode": {0: ("decode", str(DUMPS / "seed-004-willy-ptdesc-memdesc.txt")),  # poisons are notes
-                   1: ("decode", str(DUMPS / "syzkaller-pr5421-arm64-6.8.txt")),
+        "decode": {0: ("decode", str(DUMPS / "syzbot-f2fs-meta-page.txt")),
+                   # a real inconsistency: LKML 2504.1/11364, mapping not TAIL_MAPPING
+                   1: ("decode", str(DUMPS / "lkml-2504.1-11364-hugetlb-tail.txt")),
                    2: ("decode", missing)},
         "report": {0: ("report", "--out", str(tmp_path / "r0")),
                    1: ("report", "--preset", "arm64-max", "--out", str(tmp_path / "r1")),
