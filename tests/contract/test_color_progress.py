@@ -38,6 +38,12 @@ def test_color_always_never_and_no_color(cli, monkeypatch, args) -> None:
     assert ESC in cli("--color", "always", *args).out  # the group option, before the command
 
 
+def test_btf_import_colours_its_heading(cli, ref_btf, tmp_path) -> None:
+    args = ("btf", "import", "--btf", str(ref_btf), "--out", str(tmp_path / "imp"))
+    assert ESC in cli(*args, "--color", "always").out
+    assert ESC not in cli(*args, "--color", "never").out
+
+
 def test_btf_verify_colours_its_findings(cli, old_btf) -> None:
     r = cli("btf", "verify", "--btf", str(old_btf), "--config", str(REF_CONFIG).replace("6.18-x86_64", "6.12-amd64"),
             "--color", "always")
