@@ -86,6 +86,14 @@ def test_progress_on_a_terminal_shows_the_true_denominator_and_clears() -> None:
     assert err.getvalue().endswith("\r")  # the line is wiped, nothing is left behind
 
 
+def test_progress_without_summary_is_silent_off_a_terminal() -> None:
+    err = io.StringIO()  # what b4 gives `mmbits patch`: every stderr line would fail the patch
+    with Progress(2, "patches", "checking", stream=err, delay=0, summary=False) as p:
+        p.advance()
+        p.advance()
+    assert err.getvalue() == ""
+
+
 def test_progress_is_silent_for_short_runs_and_failures() -> None:
     err = io.StringIO()
     with Progress(3, "reports", "writing", stream=err):
