@@ -22,8 +22,10 @@ def _steps_help() -> str:
                    "page_memdesc.memdesc ...")
 @click.option("--kind", metavar="KIND", help="page kind the bit is used on (kinds.yaml: pgtable, kernel-pgtable, "
                                              "slab, anon, file, zsmalloc, second, tail ...)")
-@click.option("--as", "as_name", metavar="NAME", help="the name the proposal gives the bit (PT_kernel): its own "
-                                                      "existing definition is not a collision")
+@click.option("--as", "as_name", metavar="NAME", help="the name the proposal gives the bit (PT_kernel). When the "
+                                                      "kernel checked already defines NAME as this bit for this page "
+                                                      "kind, that existing definition is checked for consistency; "
+                                                      "every other use of the bit still counts")
 @click.option("--set-at", metavar="STEP", help=_steps_help())
 @click.option("--test-at", metavar="STEP", help=_steps_help())
 @click.option("--clear-at", metavar="STEP", help=_steps_help())
@@ -108,6 +110,10 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
         click.echo(render(result, colour=sys.stdout.isatty()))
         for path in written:
             click.echo(f"report: {path}")
+    if result.verdict == "unknown":
+        for reason in result.unknown:
+            click.echo(f"mmbits: unknown: {reason}", err=True)
+        return EXIT_BAD_INPUT
     return EXIT_FINDINGS if result.verdict == "unsafe" else EXIT_OK
 
 

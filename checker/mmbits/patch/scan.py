@@ -151,7 +151,9 @@ class Scanner:
                 continue
             struct, word = found
             bare = _bare(use.expr)
-            name = bare if bare and (bare in def_sites) else None
+            # a name the patch defines is that definition's bit; a name the kernel already has
+            # (set_bit(PG_referenced, ...)) is the existing definition, checked for consistency
+            name = bare if bare and (bare in def_sites or bare in _existing_names()) else None
             site = def_sites.get(name, use.site) if name else use.site
             flags = tuple(new_flags) if bare in new_flags else ()
             if use.op == "condition":
@@ -185,6 +187,8 @@ class Scanner:
         for i, f in enumerate(result.findings):
             by_kind.setdefault((f.kind, f.severity), []).append(i)
         for (kind, _sev), idx in by_kind.items():
+            if kind == "existing-definition":
+                continue  # the kernel's own definition: nothing for the patch author to fix
             site = cand.site
             if kind == "always-true" and cand.uses and any(u.op == "condition" for u in cand.uses):
                 site = next(u.site for u in cand.uses if u.op == "condition")
@@ -226,6 +230,12 @@ class Scanner:
                 f"{how} on {cand.proposal.word} is a plain read-modify-write of page.{site_.anchor}: "
                 f"{facts.atomic_words[site_.anchor]}, so their updates can be lost; use set_bit()/clear_bit()",
                 use.site, None))
+
+
+def _existing_names() -> frozenset[str]:
+    from mmbits.flags.data import load_flag_data
+
+    return frozenset(load_flag_data().all_names())
 
 
 def _bare(expr: str) -> str | None:

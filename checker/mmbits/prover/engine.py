@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mmbits.errors import InputError, InvalidConfigError
@@ -44,7 +44,7 @@ class Aggregate:
 class CheckResult:
     proposal: Proposal
     source: str  # what was checked: a domain name, a preset, a .config
-    verdict: str  # safe | unsafe
+    verdict: str  # safe | unsafe | unknown (a part of the analysis could not run: see `unknown`)
     configs_checked: int
     configs_unsafe: int
     configs_colliding: int
@@ -54,7 +54,8 @@ class CheckResult:
     explanation: list[str]
     seconds: float
     relevant: tuple[str, ...] = ()
-    lifecycle: str = "not requested"  # checked | not requested | emulator missing
+    lifecycle: str = "not requested"  # checked | not requested | emulator missing | emulator failed
+    unknown: list[str] = field(default_factory=list)  # why the verdict cannot be SAFE
 
     def to_json(self) -> dict[str, Any]:
         findings = []
@@ -74,6 +75,7 @@ class CheckResult:
             "configs_colliding": self.configs_colliding,
             "groups": self.groups,
             "lifecycle": self.lifecycle,
+            "unknown": list(self.unknown),
             "findings": findings,
             "explanation": self.explanation,
         }
@@ -117,12 +119,23 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     worst_shift: tuple[int, int, Config] | None = None  # (count, width, config)
     explanation: list[str] = []
     undefined_seen = False
+    unknown: list[str] = []
     for group in groups:
         cfg, count = group.config, group.count
-        hits, ev, site = prover.analyse(cfg)
+        try:
+            hits, ev, site = prover.analyse(cfg)
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - fail closed: an analysis that cannot run is no proof
+            if len(unknown) < 3:
+                unknown.append(f"the static analysis failed on {cfg.name or cfg.describe(relevant)} "
+                               f"({type(exc).__name__}: {exc})")
+            ngroups += 1
+            checked += count
+            continue
         ngroups += 1
         checked += count
-        if ngroups == 1:
+        if not explanation:
             explanation = explain(prover, cfg, ev, site, relevant)
         if ev.shifts:
             shift_counts.add(tuple(c for c, _ in ev.shifts))
@@ -160,19 +173,25 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     for hit, cfg, n in extra:
         findings.append(_finding(hit, cfg, relevant))
         counts.append(n)
+    for reason in unknown:
+        findings.append(Finding("unknown", reason, None, prover.ask_base.label, "warning"))
+        counts.append(0)
     lifecycle_state = "not requested"
     if lifecycle and proposal.lifecycle:
-        lf, lifecycle_state = run_lifecycle(prover.proposal, findings, config, domain, relevant)
-        for f, n in lf:
+        outcome = run_lifecycle(prover.proposal, config, domain, relevant)
+        lifecycle_state = outcome.state
+        unknown += outcome.unknown
+        for f, n in outcome.findings:
             findings.append(f)
             counts.append(n)
             if f.severity == "error":
                 unsafe = max(unsafe, n)
-    verdict = "unsafe" if any(f.severity == "error" for f in findings) else "safe"
+    # UNSAFE stands on its counterexample; anything short of a full proof is UNKNOWN, never SAFE
+    verdict = "unsafe" if any(f.severity == "error" for f in findings) else ("unknown" if unknown else "safe")
     if verdict == "unsafe" and unsafe == 0:
         unsafe = checked
     return CheckResult(prover.proposal, source, verdict, checked, unsafe, colliding, ngroups, findings, counts, explanation,
-                       time.perf_counter() - start, tuple(sorted(relevant)), lifecycle_state)
+                       time.perf_counter() - start, tuple(sorted(relevant)), lifecycle_state, unknown)
 
 
 _GROUPS: dict[tuple[int, frozenset[str]], tuple[Any, list[Group]]] = {}
