@@ -7,7 +7,7 @@ import sys
 import click
 
 from mmbits.cli.common import config_options, emit_json, select
-from mmbits.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from mmbits.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, InputError
 
 
 @click.command()
@@ -51,5 +51,7 @@ def patch(patch_file: str, preset: str | None, config_file: str | None, domain: 
             click.echo(text)
     else:
         click.echo(checkpatch(reports, source))
+    if any(r.unknown for r in reports):
+        return EXIT_BAD_INPUT  # a proposal the engine could not prove: UNKNOWN, never clean
     found = any(r.count("ERROR") or r.count("WARNING") for r in reports)
     return EXIT_FINDINGS if found else EXIT_OK

@@ -53,6 +53,13 @@ class PatchFinding:
 class PatchReport:
     patch: Patch
     findings: list[PatchFinding] = field(default_factory=list)
+    # every proposal the patch's definitions and uses derive, with the engine's verdict:
+    # the same answer `mmbits check` gives for that proposal
+    proposals: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def unknown(self) -> bool:
+        return any(p["verdict"] == "unknown" for p in self.proposals)
 
     def count(self, level: str) -> int:
         return sum(1 for f in self.findings if f.level == level)
@@ -61,7 +68,7 @@ class PatchReport:
         return {"index": self.patch.index, "subject": self.patch.subject,
                 "files": [f.path for f in self.patch.files], "lines_checked": self.patch.lines_checked,
                 "errors": self.count("ERROR"), "warnings": self.count("WARNING"), "checks": self.count("CHECK"),
-                "findings": [f.to_json() for f in self.findings]}
+                "findings": [f.to_json() for f in self.findings], "proposals": self.proposals}
 
 
 @dataclass
@@ -131,6 +138,10 @@ class Scanner:
         for e in ex.enum_entries:
             if e.enum == "pageflags" and e.name in new_flags:
                 add(Proposal(f"BIT({e.name})", "page.flags", None, e.name), e.site, None, tuple(new_flags))
+            elif e.enum == "pageflags" and e.value is not None and e.block in ("alias", "second"):
+                # an alias names an existing bit; its block says which page: page[1] in the second-page block
+                word = "folio._flags_1" if e.block == "second" else "page.flags"
+                add(Proposal(f"BIT({e.value})", word, None, e.name), e.site, None)
             elif e.enum in BIT_ENUMS and e.value is not None and e.enum != "pageflags":
                 add(Proposal(f"BIT({e.value})", BIT_ENUMS[e.enum], None, e.name), e.site, None)
             elif e.enum in TYPE_ENUMS and e.value is not None:
@@ -162,6 +173,9 @@ class Scanner:
                 add(Proposal(use.expr, f"{struct}.{word}", None, name), site, use, flags)
         for cand in candidates.values():
             self._report(cand, defines, report, reported)
+        for bad in patch.malformed:
+            report.findings.append(PatchFinding("WARNING", "malformed-hunk", bad.message,
+                                                Site(bad.file, None, bad.patch_line, bad.header)))
         report.findings.sort(key=lambda f: f.site.patch_line)
         return report
 
@@ -183,12 +197,16 @@ class Scanner:
                            if any(u.op == "condition" for u in cand.uses) else ""), cand.site))
             return
         summary = _summary(result)
+        report.proposals.append({**summary, "where": cand.site.patch_line, "unknown": list(result.unknown)})
+        if result.verdict == "unknown":
+            report.findings.append(PatchFinding("WARNING", "unknown", f"{_label(p, needed)}: cannot prove: "
+                                                + "; ".join(result.unknown), cand.site, summary))
         by_kind: dict[tuple[str, str], list[int]] = {}
         for i, f in enumerate(result.findings):
             by_kind.setdefault((f.kind, f.severity), []).append(i)
         for (kind, _sev), idx in by_kind.items():
-            if kind == "existing-definition":
-                continue  # the kernel's own definition: nothing for the patch author to fix
+            if all(result.findings[i].data.get("existing") for i in idx):
+                continue  # about the kernel's own definition: nothing for the patch author to fix
             site = cand.site
             if kind == "always-true" and cand.uses and any(u.op == "condition" for u in cand.uses):
                 site = next(u.site for u in cand.uses if u.op == "condition")

@@ -116,7 +116,8 @@ class Prover:
         if site.role == "flags":
             base = compute(config) if self.xp.new_flags else word
             key = ("flags", id(word), id(base), site.signature(), value, ask.kinds,
-                   bool(config.get("MEM_ALLOC_PROFILING")), bool(config.get("MEM_PROFILING_COMPRESSED")))
+                   bool(config.get("MEM_ALLOC_PROFILING")), bool(config.get("MEM_PROFILING_COMPRESSED")),
+                   bool(config.get("CHECK_PAGES")))
             cached = self._analyses.get(key)
             if cached is None:
                 sizes = self._page_sizes(config) if base is not word and not word.last_cpupid_in_flags else None
@@ -267,7 +268,8 @@ def relevant_symbols(prover: Prover, domain: Any = None, config: Config | None =
             if s.anchor:
                 anchors.add(s.anchor)
     if "flags" in roles:
-        rel |= set(INPUT_SYMBOLS)
+        # DEBUG_VM: whether the free-time checks catch a flag left set ("Bad page state")
+        rel |= set(INPUT_SYMBOLS) | {"DEBUG_VM"}
     if "pointer" in roles:
         facts = load_word_facts()
         for a in anchors:

@@ -198,7 +198,8 @@ def _fast_value(word: Any, name: str, new_flags: Sequence[str]) -> Any:
     return _SLOW
 
 
-def _strip_parens(text: str) -> str:
+def strip_parens(text: str) -> str:
+    """`((a | b))` -> `a | b`; `(a) | (b)` stays (the outer parens are not one pair)."""
     text = text.strip()
     while text.startswith("(") and text.endswith(")"):
         depth = 0
@@ -256,7 +257,7 @@ def plan(text: str, defines: Mapping[str, str] | None = None, new_flags: Sequenc
         p.text = text = f"BIT({m.group(1)})"
     runtime = [m.group(0) for m in _RUNTIME.finditer(text)]
     if runtime:
-        body = _strip_parens(text)
+        body = strip_parens(text)
         op, parts = split_top(body)
         if op not in ("|", "||", "&"):
             raise InputError(f"{text!r}: a condition on a descriptor word must be `WORD | CONST` or "

@@ -162,7 +162,8 @@ def _existing_note(fl: Any, ask: Ask, kinds: tuple[str, ...], b: int, ab: int, w
     return Hit("existing-definition", f"existing:{ask.as_name}",
                f"{ask.as_name}{base} is already page.flags bit {ab} for {', '.join(kinds)} pages in {version}: "
                f"existing definition, checked for consistency (every other use of the bit still counts)",
-               where, "note", str(ask.as_name), (("name", ask.as_name), ("bit", ab), ("kinds", list(kinds))))
+               where, "note", str(ask.as_name),
+               (("name", ask.as_name), ("bit", ab), ("kinds", list(kinds)), ("existing", True)))
 
 
 def _flag_bit(fl: Any, b: int, ab: int, pos: str, ask: Ask, word: FlagsWord, data: FlagData,
@@ -250,7 +251,7 @@ def _flag_bit(fl: Any, b: int, ab: int, pos: str, ask: Ask, word: FlagsWord, dat
             notes.append(Hit("bad-page-at-free", f"check-at-free:{fl.name}",
                              f"{fl.name} is in PAGE_FLAGS_CHECK_AT_FREE: the kernel's own {ask.as_name} users must "
                              f"clear it before the page reaches __free_pages() (an existing definition: its free path "
-                             f"is the kernel's, not this proposal's)", where, "note", fl.name))
+                             f"is the kernel's, not this proposal's)", where, "note", fl.name, (("existing", True),)))
         else:
             hits.append(_bad_page(fl, label, b, where, env))
     return hits + notes
