@@ -63,7 +63,7 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
 
     from mmbits.proposal import Proposal, load_proposal, validate
     from mmbits.prover import check as prove
-    from mmbits.prover.expr import _RUNTIME, parse_define
+    from mmbits.prover.expr import has_runtime, parse_define
 
     if report_dir is not None:
         try:
@@ -85,7 +85,7 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
     proposal = replace(base, **updates)
     if proposal.word:
         validate(proposal)
-    elif not _RUNTIME.search(proposal.expr):
+    elif not has_runtime(proposal.expr):
         raise click.UsageError("--word STRUCT.FIELD is required (unless EXPR is a condition on a descriptor word)")
     parsed = dict(parse_define(d) for d in defines)
 

@@ -240,18 +240,27 @@ def _code_line(ex: Extract, fd: FileDiff, ln: Line, code: str) -> None:
 
 def _condition(ex: Extract, fd: FileDiff, ln: Line, cond: str) -> None:
     """`x->w & M` tests a mask; `x->w | M` is a condition the prover checks for always-true."""
-    from mmbits.prover.expr import split_top, strip_parens
+    from mmbits.expression.syntax import ExprError, flatten, parse_tree, walk
 
     for part in re.split(r"&&|\|\|", cond):
-        body = strip_parens(strip_parens(part).lstrip("!"))
-        if not re.search(_ACCESS, body):
+        text = " ".join(part.split())
+        try:
+            tree = parse_tree(text)
+        except ExprError:
+            continue  # not an expression of constants and one word (a cast of a pointer, a string ...)
+        while tree.op == "un" and tree.value == "!":
+            tree = tree.args[0]
+        if tree.op != "bin" or tree.value not in ("|", "&"):
             continue
-        if re.search(r"\b(?!BIT(?:_ULL)?\b)\w+\s*\(", body):
-            continue  # a function call (BIT() is a constant): not a plain word and mask
-        op, operands = split_top(body)
-        accesses = [o for o in operands if re.fullmatch(_ACCESS, o.strip().strip("()"))]
-        consts = [o for o in operands if o not in accesses]
-        if op not in ("|", "&") or len(accesses) != 1 or not consts:
+        op = str(tree.value)
+        operands = flatten(tree, op)
+        accesses = [o for o in operands if o.op == "member"]
+        consts = [o for o in operands if o.op != "member"]
+        if len(accesses) != 1 or not consts:
             continue
-        ex.uses.append(Use("condition" if op == "|" else "test-mask", " | ".join(consts) if op == "|" else
-                           " & ".join(consts), accesses[0].strip().strip("()"), True, _site(fd, ln), body))
+        inner = [n for c in consts for n in walk(c)]
+        if any(n.op == "member" or (n.op == "call" and n.value not in ("BIT", "BIT_ULL")) for n in inner):
+            continue  # a function call or a second word: not a plain word and mask
+        mask = f" {op} ".join(c.source(text) for c in consts)
+        ex.uses.append(Use("condition" if op == "|" else "test-mask", mask, str(accesses[0].value).lstrip("&"),
+                           True, _site(fd, ln), tree.source(text)))
