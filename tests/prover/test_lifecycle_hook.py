@@ -88,3 +88,28 @@ def test_a_kind_the_emulator_does_not_run_is_unknown() -> None:
     r = check(p, config=config_of("x86_64-6.18"))
     assert r.verdict in ("unknown", "unsafe")
     assert any("does not model the life of slab pages" in u for u in r.unknown)
+
+
+def test_the_lifecycle_explores_schedules(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """While run_proposal() runs one sequential schedule, check also explores every
+    interleaving of two CPUs x two operations (as `mmbits simulate` does) and says how many."""
+    from mmbits.prover import check
+
+    calls = _fake(monkeypatch, lambda p, c: [])
+    p = Proposal("PG_referenced", "ptdesc.pt_flags", "kernel-pgtable", "PT_kernel", set_at="mark",
+                 test_at="pagetable_free", clear_at="pagetable_free")
+    r = check(p, config=config_of("x86_64-6.18"))
+    assert len(calls) == 1 and r.verdict == "safe"
+    n = int(r.lifecycle.split(", ")[1].split(" ")[0])
+    assert n > 1 and "cut short" not in r.lifecycle
+
+
+def test_a_cut_short_exploration_is_unknown(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from mmbits.prover import check, lifecycle
+
+    _fake(monkeypatch, lambda p, c: [])
+    monkeypatch.setattr(lifecycle, "MAX_STATES", 5)
+    p = Proposal("PG_referenced", "ptdesc.pt_flags", "kernel-pgtable", "PT_kernel", set_at="mark",
+                 test_at="pagetable_free", clear_at="pagetable_free")
+    r = check(p, config=config_of("x86_64-6.18"))
+    assert r.verdict == "unknown" and "cut short" in r.unknown[0]

@@ -20,6 +20,13 @@ from mmbits.proposal import Proposal
 
 # representative configs the emulator runs: one per domain part (arch), at most
 MAX_CONFIGS = 6
+# the proposal workload explored over every interleaving: two CPUs, two operations
+# each (what `mmbits simulate` explores exhaustively), bounded in states
+EXPLORE_CPUS = 2
+EXPLORE_OPS = 2
+MAX_STATES = 20_000
+# reported by the static prover from the same expression
+_STATIC = {"undefined-shift", "sign-extension", "unknown-name"}
 
 
 @dataclass
@@ -58,6 +65,23 @@ def _unpack(result: Any) -> tuple[list[Finding], int, bool]:
     return findings, schedules, cut
 
 
+def explore_schedules(proposal: Proposal, config: Config) -> tuple[list[Finding], int, bool]:
+    """Every schedule of the small proposal workload (EXPLORE_CPUS x EXPLORE_OPS), as
+    `mmbits simulate --mode exhaustive` explores them, bounded at MAX_STATES states.
+    Used while the emulator's own run_proposal() runs a single sequential schedule."""
+    from mmbits.emu.simulate import simulate
+
+    steps = {proposal.set_at, proposal.test_at, proposal.clear_at}
+    async_free = True if steps & {"enqueue", "worker"} else None
+    result = simulate(config, "upstream", proposal=proposal, cpus=EXPLORE_CPUS, ops=EXPLORE_OPS, mode="exhaustive",
+                      max_states=MAX_STATES, async_free=async_free, detail=False)
+    explored = result["explored"]
+    found = [Finding(f["kind"], f["message"], f.get("config"), f.get("where"), f.get("severity", "error"),
+                     dict(f.get("data") or {}))
+             for f in result["findings"] if f["kind"] not in _STATIC]
+    return found, int(explored.get("schedules", 0)), not explored.get("complete", False)
+
+
 def run_lifecycle(proposal: Proposal, config: Config | None, domain: Any,
                   relevant: Iterable[str]) -> LifecycleOutcome:
     """Run the emulator on a few representative configs; fail closed."""
@@ -87,7 +111,11 @@ def run_lifecycle(proposal: Proposal, config: Config | None, domain: Any,
     for cfg in configs:
         label = cfg.name or cfg.describe(relevant)
         try:
-            found, schedules, cut = _unpack(run_proposal(proposal, cfg))
+            raw = run_proposal(proposal, cfg)
+            found, schedules, cut = _unpack(raw)
+            if isinstance(raw, list):  # one sequential schedule: explore the interleavings too
+                more, schedules, cut = explore_schedules(proposal, cfg)
+                found = found + more
         except InputError:
             raise
         except Exception as exc:  # noqa: BLE001 - any emulator failure makes the verdict unknown, never SAFE
@@ -104,7 +132,8 @@ def run_lifecycle(proposal: Proposal, config: Config | None, domain: Any,
                       f"schedules it did not reach are unchecked")
             out.unknown.append(reason)
             out.findings.append((Finding("unknown", reason, label, proposal.word, "warning"), 1))
-        for f in found:
+        once = {(f.kind, f.message): f for f in found}  # the sequential run and the exploration agree
+        for f in once.values():
             if f.config is None:
                 f.config = label
             key = (f.kind, f.message)
