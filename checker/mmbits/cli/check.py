@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import time
+from typing import Any
 
 import click
 
@@ -59,12 +61,6 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
       mmbits check 4 --word page_memdesc.memdesc
       mmbits check 'ptdesc->pt_flags.f | PTDESC_KERNEL' --define PTDESC_KERNEL='BIT(0)'
     """
-    from dataclasses import replace
-
-    from mmbits.proposal import Proposal, load_proposal, validate
-    from mmbits.prover import check as prove
-    from mmbits.prover.expr import has_runtime, parse_define
-
     if report_dir is not None:
         try:
             from mmbits.report.api import check_output_dir, write_check_report
@@ -75,28 +71,27 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
     else:
         write_check_report = None
 
-    base = load_proposal(proposal_file) if proposal_file else None
-    if base is None and expr is None:
-        raise click.UsageError("give EXPR or --proposal FILE")
-    if base is None:
-        base = Proposal(expr=expr or "", word=word or "")
-    updates = {k: v for k, v in (("expr", expr), ("word", word), ("kind", kind), ("name", as_name),
-                                  ("set_at", set_at), ("test_at", test_at), ("clear_at", clear_at)) if v is not None}
-    proposal = replace(base, **updates)
-    if proposal.word:
-        validate(proposal)
-    elif not has_runtime(proposal.expr):
-        raise click.UsageError("--word STRUCT.FIELD is required (unless EXPR is a condition on a descriptor word)")
-    parsed = dict(parse_define(d) for d in defines)
+    from mmbits.prover import cache as answers
+    from mmbits.prover.result import CheckResult
 
-    try:
-        sel = select(preset, config_file, domain, sets, default="domain")
-        result = prove(proposal, config=sel.config, domain=sel.domain, source=sel.source, defines=parsed,
-                       new_flags=new_flags, lifecycle=not static_only, progress=_progress(sel.is_domain))
-    except InvalidConfigError as exc:
-        return _invalid(exc, proposal, as_json)
-    finally:
-        _progress_done()
+    t0 = time.perf_counter()
+    loaded = sys.modules.get("mmbits.emu.lifecycle")  # a stand-in emulator (tests) is another question
+    emulator = "not loaded" if loaded is None else getattr(loaded, "__file__", None) or f"in memory {id(loaded)}"
+    question = {"expr": expr, "word": word, "kind": kind, "as": as_name, "set_at": set_at, "test_at": test_at,
+                "clear_at": clear_at, "defines": list(defines), "new_flags": list(new_flags), "preset": preset,
+                "domain": domain, "sets": list(sets), "static": static_only, "emulator": emulator}
+    key = answers.key_of(question, {"proposal": proposal_file, "config": config_file})
+    cached = answers.load(key)
+    if cached is not None:
+        result = CheckResult.from_json(cached, time.perf_counter() - t0)
+        result.cached = True
+    else:
+        result = _prove(expr, word, kind, as_name, set_at, test_at, clear_at, proposal_file, defines, new_flags,
+                        preset, config_file, domain, sets, static_only, as_json)
+        if isinstance(result, int):
+            return result
+        if result.verdict in ("safe", "unsafe"):  # UNKNOWN is about this run (an emulator crash): ask again
+            answers.store(key, result.to_json())
     data = result.to_json()
     written = []
     if write_check_report is not None and report_dir is not None:
@@ -115,6 +110,40 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
             click.echo(f"mmbits: unknown: {reason}", err=True)
         return EXIT_BAD_INPUT
     return EXIT_FINDINGS if result.verdict == "unsafe" else EXIT_OK
+
+
+def _prove(expr: str | None, word: str | None, kind: str | None, as_name: str | None, set_at: str | None,
+           test_at: str | None, clear_at: str | None, proposal_file: str | None, defines: tuple[str, ...],
+           new_flags: tuple[str, ...], preset: str | None, config_file: str | None, domain: str | None,
+           sets: tuple[str, ...], static_only: bool, as_json: bool) -> Any:
+    """The proof itself (no cached answer): a CheckResult, or the exit code of an invalid config."""
+    from dataclasses import replace
+
+    from mmbits.proposal import Proposal, load_proposal, validate
+    from mmbits.prover import check as prove
+    from mmbits.prover.expr import has_runtime, parse_define
+
+    base = load_proposal(proposal_file) if proposal_file else None
+    if base is None and expr is None:
+        raise click.UsageError("give EXPR or --proposal FILE")
+    if base is None:
+        base = Proposal(expr=expr or "", word=word or "")
+    updates = {k: v for k, v in (("expr", expr), ("word", word), ("kind", kind), ("name", as_name),
+                                  ("set_at", set_at), ("test_at", test_at), ("clear_at", clear_at)) if v is not None}
+    proposal = replace(base, **updates)
+    if proposal.word:
+        validate(proposal)
+    elif not has_runtime(proposal.expr):
+        raise click.UsageError("--word STRUCT.FIELD is required (unless EXPR is a condition on a descriptor word)")
+    parsed = dict(parse_define(d) for d in defines)
+    try:
+        sel = select(preset, config_file, domain, sets, default="domain")
+        return prove(proposal, config=sel.config, domain=sel.domain, source=sel.source, defines=parsed,
+                     new_flags=new_flags, lifecycle=not static_only, progress=_progress(sel.is_domain))
+    except InvalidConfigError as exc:
+        return _invalid(exc, proposal, as_json)
+    finally:
+        _progress_done()
 
 
 def _invalid(exc: InputError, proposal: object, as_json: bool) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mmbits.errors import InputError, InvalidConfigError
@@ -26,6 +26,7 @@ from mmbits.prover.analyse import Prover, prepare, relevant_symbols
 from mmbits.prover.explain import explain
 from mmbits.prover.hits import Hit
 from mmbits.prover.lifecycle import run_lifecycle
+from mmbits.prover.result import CheckResult
 
 COLLIDING = {"collision", "tail-marker", "type-byte", "pointer-tag"}
 
@@ -38,47 +39,6 @@ class Aggregate:
     config: Config
     count: int = 0
     groups: int = 0
-
-
-@dataclass
-class CheckResult:
-    proposal: Proposal
-    source: str  # what was checked: a domain name, a preset, a .config
-    verdict: str  # safe | unsafe | unknown (a part of the analysis could not run: see `unknown`)
-    configs_checked: int
-    configs_unsafe: int
-    configs_colliding: int
-    groups: int
-    findings: list[Finding]
-    counts: list[int]  # configs per finding, same order
-    explanation: list[str]
-    seconds: float
-    relevant: tuple[str, ...] = ()
-    lifecycle: str = "not requested"  # checked | not requested | emulator missing | emulator failed
-    unknown: list[str] = field(default_factory=list)  # why the verdict cannot be SAFE
-
-    def to_json(self) -> dict[str, Any]:
-        findings = []
-        for f, n in zip(self.findings, self.counts, strict=True):
-            item: dict[str, Any] = {"kind": f.kind, "message": f.message, "config": f.config, "where": f.where,
-                                    "severity": f.severity, "what": f.data.get("what", ""), "configs": n}
-            extra = {k: v for k, v in f.data.items() if k not in ("what",)}
-            if extra:
-                item["data"] = extra
-            findings.append(item)
-        return {
-            "verdict": self.verdict,
-            "proposal": self.proposal.to_json(),
-            "checked": self.source,
-            "configs_checked": self.configs_checked,
-            "configs_unsafe": self.configs_unsafe,
-            "configs_colliding": self.configs_colliding,
-            "groups": self.groups,
-            "lifecycle": self.lifecycle,
-            "unknown": list(self.unknown),
-            "findings": findings,
-            "explanation": self.explanation,
-        }
 
 
 # -- the proof -------------------------------------------------------------------------

@@ -7,8 +7,8 @@ import textwrap
 
 import click
 
-from mmbits.prover.engine import CheckResult
 from mmbits.prover.hits import plural
+from mmbits.prover.result import CheckResult
 
 _LEVEL = {"error": "ERROR", "warning": "WARNING", "note": "NOTE"}
 _COLOUR = {"error": "red", "warning": "yellow", "note": "cyan"}
@@ -34,7 +34,8 @@ def render(result: CheckResult, colour: bool = False) -> str:
     for reason in result.unknown:
         lines.append(_wrap(f"unknown: {reason}", ""))
     lines.append(f"checked {plural(result.configs_checked, 'config')} ({result.source}, "
-                 f"{plural(result.groups, 'distinct case')}, {result.seconds:.2f} s): "
+                 f"{plural(result.groups, 'distinct case')}, {result.seconds:.2f} s"
+                 f"{', answer cached' if result.cached else ''}): "
                  f"unsafe on {result.configs_unsafe}, collides on {result.configs_colliding}")
     if result.lifecycle != "not requested":
         lines.append(f"lifecycle: {result.lifecycle}")
