@@ -26,7 +26,7 @@ from mmbits.testing import assert_no_findings
 PMD_ORDER = 9  # a 2 MiB vmemmap block on x86_64
 
 
-@pytest.mark.mmbits_variant("upstream", npages=2048, async_free=True)
+@pytest.mark.mmbits_variant("v6.19+fixes", npages=2048, async_free=True)
 @pytest.mark.parametrize("compound", [False, True], ids=["plain", "GFP_COMP"])
 def test_worker_frees_compound_order_only(mmbits_machine, compound: bool) -> None:  # type: ignore[no-untyped-def]
     m = mmbits_machine
@@ -41,12 +41,12 @@ def test_worker_frees_compound_order_only(mmbits_machine, compound: bool) -> Non
         assert leaks[0].data["pages"] == (1 << PMD_ORDER) - 1  # all but the head page
 
 
-@pytest.mark.parametrize("variant", ["vmemmap-order9", "upstream"])
+@pytest.mark.parametrize("variant", ["v6.19+cpa-mark", "v6.19+fixes"])
 def test_hot_remove_of_a_vmemmap_block(variant: str) -> None:
     """The same question through the whole hot-remove path (remove_pagetable()
     -> free_hugepage_table()), before and after the fix."""
     result = simulate(preset("x86_64-6.18"), variant, only=("hot-remove",), cpus=1, ops=1, mode="sequential")
-    if variant == "upstream":
+    if variant == "v6.19+fixes":
         assert_no_findings(result)
     else:
         with pytest.raises(AssertionError, match=r"511 page\(s\) leaked"):

@@ -37,7 +37,7 @@ def test_seed_shows_lru_prev_list_poison2_and_zone_from_flags():
     prev = slot(j, "lru.prev")
     assert prev["value"] == "dead000000000122"
     assert "LIST_POISON2" in prev["meaning"]
-    assert any(f["kind"] == "poison" and f["where"] == "page.lru.prev" for f in j["findings"])
+    assert any(f["kind"] == "poison" and (f["where"]["struct"], f["where"]["field"]) == ("page", "lru.prev") for f in j["findings"])
     assert j["flags"]["fields"]["zone"] == 2
     assert j["flags"]["names"] == []
     # no config given: inferred from the kernel's own flags line, and said so

@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from mmbits.cli.common import config_options, emit_json, select
-from mmbits.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, InputError, InvalidConfigError
+from mmbits.cli.common import color_option, config_options, emit_json, finish, select, styled
+from mmbits.errors import EXIT_BAD_INPUT, InputError, InvalidConfigError
 from mmbits.proposal import STEPS
 
 
@@ -43,6 +43,7 @@ def _steps_help() -> str:
 @click.option("--report", "report_dir", metavar="DIR", help="also write a report into DIR")
 @click.option("--format", "report_format", type=click.Choice(["md", "html"]), default="md", show_default=True,
               help="report format for --report")
+@color_option
 def check(expr: str | None, word: str | None, kind: str | None, as_name: str | None, set_at: str | None,
           test_at: str | None, clear_at: str | None, proposal_file: str | None, defines: tuple[str, ...],
           new_flags: tuple[str, ...], preset: str | None, config_file: str | None, domain: str | None,
@@ -86,10 +87,11 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
         result = CheckResult.from_json(cached, time.perf_counter() - t0)
         result.cached = True
     else:
-        result = _prove(expr, word, kind, as_name, set_at, test_at, clear_at, proposal_file, defines, new_flags,
+        proved = _prove(expr, word, kind, as_name, set_at, test_at, clear_at, proposal_file, defines, new_flags,
                         preset, config_file, domain, sets, static_only, as_json)
-        if isinstance(result, int):
-            return result
+        if isinstance(proved, int):
+            return proved
+        result = proved
         if result.verdict in ("safe", "unsafe"):  # UNKNOWN is about this run (an emulator crash): ask again
             answers.store(key, result.to_json())
     data = result.to_json()
@@ -102,14 +104,12 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
     else:
         from mmbits.prover.text import render
 
-        click.echo(render(result, colour=sys.stdout.isatty()))
+        click.echo(render(result, colour=True))  # click.echo strips the escapes unless --color says otherwise
         for path in written:
             click.echo(f"report: {path}")
-    if result.verdict == "unknown":
-        for reason in result.unknown:
-            click.echo(f"mmbits: unknown: {reason}", err=True)
-        return EXIT_BAD_INPUT
-    return EXIT_FINDINGS if result.verdict == "unsafe" else EXIT_OK
+    for reason in result.unknown:
+        click.echo(f"mmbits: unknown: {reason}", err=True)
+    return finish(result.findings, data["verdict"])
 
 
 def _prove(expr: str | None, word: str | None, kind: str | None, as_name: str | None, set_at: str | None,
@@ -119,6 +119,7 @@ def _prove(expr: str | None, word: str | None, kind: str | None, as_name: str | 
     """The proof itself (no cached answer): a CheckResult, or the exit code of an invalid config."""
     from dataclasses import replace
 
+    from mmbits.progress import Progress
     from mmbits.proposal import Proposal, load_proposal, validate
     from mmbits.prover import check as prove
     from mmbits.prover.expr import has_runtime, parse_define
@@ -136,43 +137,26 @@ def _prove(expr: str | None, word: str | None, kind: str | None, as_name: str | 
     elif not has_runtime(proposal.expr):
         raise click.UsageError("--word STRUCT.FIELD is required (unless EXPR is a condition on a descriptor word)")
     parsed = dict(parse_define(d) for d in defines)
+    progress = Progress(None, "configs", "checking")
     try:
         sel = select(preset, config_file, domain, sets, default="domain")
-        return prove(proposal, config=sel.config, domain=sel.domain, source=sel.source, defines=parsed,
-                     new_flags=new_flags, lifecycle=not static_only, progress=_progress(sel.is_domain))
+        result = prove(proposal, config=sel.config, domain=sel.domain, source=sel.source, defines=parsed,
+                       new_flags=new_flags, lifecycle=not static_only, progress=progress)
     except InvalidConfigError as exc:
+        progress.close()
         return _invalid(exc, proposal, as_json)
-    finally:
-        _progress_done()
+    progress.close(f"{result.configs_checked} configs ({result.groups} distinct cases)")
+    return result
 
 
 def _invalid(exc: InputError, proposal: object, as_json: bool) -> int:
     """A config Kconfig refuses (or the kernel's #error rejects) is bad input: the
-    verdict is `invalid`, one error line, exit 2; --json also prints the finding."""
+    verdict is UNKNOWN, one error line, exit 2; --json also prints the finding."""
     if as_json:
-        emit_json({"verdict": "invalid", "proposal": proposal.to_json(),  # type: ignore[attr-defined]
-                   "configs_checked": 0, "findings": [
-                       {"kind": "invalid-config", "message": str(exc.message), "config": None, "where": None,
-                        "severity": "error"}]})
-    click.echo(f"mmbits: error: invalid-config: {exc}", err=True)
+        from mmbits.findings import Finding, Verdict
+
+        finding = Finding("invalid-config", str(exc.message))
+        emit_json({"verdict": Verdict.UNKNOWN.value, "proposal": proposal.to_json(),  # type: ignore[attr-defined]
+                   "checked": "", "configs_checked": 0, "findings": [finding.to_json()]})
+    click.echo(f"mmbits: error: {styled('invalid-config', 'error')}: {exc}", err=True)
     return EXIT_BAD_INPUT
-
-
-_SHOWN = [False]
-
-
-def _progress(domain: bool):  # type: ignore[no-untyped-def]
-    if not domain or not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        _SHOWN[0] = True
-        click.echo(f"\r  checked {done}/{total} configs", err=True, nl=False)
-
-    return show
-
-
-def _progress_done() -> None:
-    if _SHOWN[0]:
-        click.echo("\r" + " " * 40 + "\r", err=True, nl=False)
-        _SHOWN[0] = False

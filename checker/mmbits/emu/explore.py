@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmbits.emu.machine import Event, Machine
+from mmbits.emu.steps import Step
 
 QUIESCE = "quiesce"
 WORKER = "worker"
@@ -30,7 +31,7 @@ CORRUPTING = {"wrong-table", "use-after-free", "double-free", "list-corruption",
 @dataclass
 class World:
     m: Machine
-    threads: dict[str, tuple]
+    threads: dict[str, tuple[Step, ...]]
     # the first error found on the path to this world, per page it was about
     # (key CORRUPT: the first one that corrupts memory)
     seen: dict[int, tuple[str, str]] = field(default_factory=dict)
@@ -49,7 +50,7 @@ class World:
     def step(self, name: str) -> list[Event]:
         prog = self.threads.get(name) or ()
         if name == WORKER and not prog:
-            prog = (("work_start",),)
+            prog = (Step("work_start"),)
         head, rest = prog[0], prog[1:]
         more = self.m.exec_step(name, head)
         self.threads[name] = tuple(more) + rest
@@ -262,7 +263,7 @@ def replay(make_world: Callable[[], World], schedule: tuple[str, ...], key: tupl
                 break
             events = w.step(name)
             head = w.last_step
-            steps.append({"thread": name, "step": _step_label(head, m), "notes": m.notes})
+            steps.append({"thread": name, "step": head.label(m.mem.describe), "notes": m.notes})
             if w.iommu_notes:
                 n = len(w.iommu_notes)
                 steps.append({"thread": "iommu", "step": f"walks the scenario's VAs: caches {n} "
@@ -278,13 +279,3 @@ def replay(make_world: Callable[[], World], schedule: tuple[str, ...], key: tupl
         if found is not None and key is not None:
             break
     return Replayed(steps, found, before, after, index, m)
-
-
-def _step_label(step: tuple, m: Machine) -> str:
-    args = []
-    for a in step[1:]:
-        if isinstance(a, int):
-            args.append(m.mem.describe(a) if a in m.mem.symbols else (f"pfn {a:#x}" if a < m.mem.npages else f"{a:#x}"))
-        else:
-            args.append(str(a))
-    return f"{step[0]}({', '.join(args)})"

@@ -75,7 +75,7 @@ class Setup:
     """Everything that determines the initial world (so a schedule replays)."""
 
     config: Config
-    variant: str = "upstream"
+    variant: str = "v6.19"
     proposal: Proposal | None = None
     cpus: int = 2
     ops: int = 3
@@ -207,7 +207,7 @@ def findings_of(setup: Setup, ex: Exploration, detail: bool = True) -> list[Find
     return out
 
 
-def simulate(config: Config, variant: str = "upstream", *, proposal: Proposal | None = None, cpus: int = 2,
+def simulate(config: Config, variant: str = "v6.19", *, proposal: Proposal | None = None, cpus: int = 2,
              ops: int = 3, mode: str = "auto", seed: int = 0, schedules: int = 200, max_states: int = 200_000,
              sva: bool | None = None, async_free: bool | None = None, npages: int = DEFAULT_PAGES,
              only: tuple[str, ...] = (), detail: bool = True, schedule: tuple[str, ...] | None = None,

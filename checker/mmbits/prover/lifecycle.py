@@ -69,11 +69,13 @@ def explore_schedules(proposal: Proposal, config: Config) -> tuple[list[Finding]
     """Every schedule of the small proposal workload (EXPLORE_CPUS x EXPLORE_OPS), as
     `mmbits simulate --mode exhaustive` explores them, bounded at MAX_STATES states.
     Used while the emulator's own run_proposal() runs a single sequential schedule."""
+    from mmbits.emu import variants
     from mmbits.emu.simulate import simulate
 
+    base = getattr(variants, "PROPOSAL_BASE", "upstream")  # the design run_proposal() plugs the bit into
     steps = {proposal.set_at, proposal.test_at, proposal.clear_at}
     async_free = True if steps & {"enqueue", "worker"} else None
-    result = simulate(config, "upstream", proposal=proposal, cpus=EXPLORE_CPUS, ops=EXPLORE_OPS, mode="exhaustive",
+    result = simulate(config, base, proposal=proposal, cpus=EXPLORE_CPUS, ops=EXPLORE_OPS, mode="exhaustive",
                       max_states=MAX_STATES, async_free=async_free, detail=False)
     explored = result["explored"]
     found = [Finding(f["kind"], f["message"], f.get("config"), f.get("where"), f.get("severity", "error"),

@@ -35,26 +35,25 @@ class CheckResult:
         proposal = Proposal(p["expr"], p["word"], p.get("kind"), p.get("name"), p.get("set_at"), p.get("test_at"),
                             p.get("clear_at"))
         findings, counts = [], []
-        for f in data["findings"]:
-            extra = dict(f.get("data") or {})
-            extra["what"] = f.get("what", "")
-            findings.append(Finding(f["kind"], f["message"], f.get("config"), f.get("where"), f["severity"], extra))
-            counts.append(int(f["configs"]))
-        return cls(proposal, data["checked"], data["verdict"], data["configs_checked"], data["configs_unsafe"],
-                   data["configs_colliding"], data["groups"], findings, counts, list(data["explanation"]), seconds,
-                   tuple(data.get("relevant", ())), data["lifecycle"], list(data.get("unknown", [])))
+        for item in data["findings"]:
+            extra = dict(item.get("data") or {})
+            counts.append(int(extra.pop("configs")))
+            findings.append(Finding(item["kind"], item["message"], item.get("config"), item.get("where"),
+                                    item["severity"], extra))
+        return cls(proposal, data["checked"], str(data["verdict"]).lower(), data["configs_checked"],
+                   data["configs_unsafe"], data["configs_colliding"], data["groups"], findings, counts,
+                   list(data["explanation"]), seconds, tuple(data.get("relevant", ())), data["lifecycle"],
+                   list(data.get("unknown", [])))
 
     def to_json(self) -> dict[str, Any]:
         findings = []
         for f, n in zip(self.findings, self.counts, strict=True):
-            item: dict[str, Any] = {"kind": f.kind, "message": f.message, "config": f.config, "where": f.where,
-                                    "severity": f.severity, "what": f.data.get("what", ""), "configs": n}
-            extra = {k: v for k, v in f.data.items() if k not in ("what",)}
-            if extra:
-                item["data"] = extra
+            item = f.to_json()
+            # the colliding thing and how many configs the finding stands for
+            item["data"] = {**item["data"], "what": f.data.get("what", ""), "configs": n}
             findings.append(item)
         return {
-            "verdict": self.verdict,
+            "verdict": self.verdict.upper(),  # findings.Verdict: SAFE | UNSAFE | UNKNOWN
             "proposal": self.proposal.to_json(),
             "checked": self.source,
             "configs_checked": self.configs_checked,
