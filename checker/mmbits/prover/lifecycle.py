@@ -134,7 +134,9 @@ def run_lifecycle(proposal: Proposal, config: Config | None, domain: Any,
                       f"schedules it did not reach are unchecked")
             out.unknown.append(reason)
             out.findings.append((Finding("unknown", reason, label, proposal.word, "warning"), 1))
-        once = {(f.kind, f.message): f for f in found}  # the sequential run and the exploration agree
+        once: dict[tuple[str, str], Finding] = {}
+        for f in found:  # the sequential run's finding first: it carries the detailed schedule and page bytes
+            once.setdefault((f.kind, f.message), f)
         for f in once.values():
             if f.config is None:
                 f.config = label
