@@ -15,6 +15,7 @@ with the order for exactly this.
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
 
@@ -70,11 +71,24 @@ class QueuesPlainBlocks(QueuesVmemmapBlocks):
     compound_blocks = False
 
 
+# short runs: a leak needs two steps (queue a block, let the worker free it);
+# `pytest --hypothesis-profile=fuzz` or `-m slow` runs the long searches
+SHORT = settings(max_examples=15, stateful_step_count=8)
+
+
 def test_state_machine_with_compound_blocks_finds_nothing() -> None:
-    run_state_machine_as_test(QueuesVmemmapBlocks)
+    run_state_machine_as_test(QueuesVmemmapBlocks, settings=SHORT)
 
 
 def test_state_machine_finds_the_leak_of_plain_blocks() -> None:
     """hypothesis finds (and shrinks to) a run that leaks: one plain block queued."""
+    with pytest.raises(AssertionError, match=r"leak: \d+ page\(s\) leaked"):
+        run_state_machine_as_test(QueuesPlainBlocks, settings=SHORT)
+
+
+@pytest.mark.slow
+def test_state_machine_long_runs() -> None:
+    """The same two questions with hypothesis's default search length."""
+    run_state_machine_as_test(QueuesVmemmapBlocks)
     with pytest.raises(AssertionError, match=r"leak: \d+ page\(s\) leaked"):
         run_state_machine_as_test(QueuesPlainBlocks)

@@ -32,7 +32,7 @@ KINDS = {
     "iommu-use-after-free", "use-after-free", "list-corruption", "wrong-table", "memdesc-clobbered",
     "walker-use-after-free", "deadlock",
     # decoder
-    "poison", "inconsistent", "kernel-disagrees",
+    "poison", "inconsistent", "kernel-disagrees", "config-mismatch",
 }
 
 

@@ -120,3 +120,13 @@ def test_replay_a_finding(tmp_path: Path) -> None:
     assert_clean_error(run_cli("simulate", "--replay", str(wrong)))
     wrong.write_text("{not json")
     assert_clean_error(run_cli("simulate", "--replay", str(wrong)))
+
+
+def test_cut_short_exploration_is_unknown() -> None:
+    """A bounded exhaustive run that found nothing proves nothing: text, JSON and exit 2 say so."""
+    args = ("simulate", "--variant", "v6.19+fixes", "--only", "huge-pmd", "--cpus", "2", "--ops", "2",
+            "--max-states", "50")
+    r = run_cli(*args)
+    assert r.code == 2 and "verdict: UNKNOWN" in r.out and "stopped at its bound" in r.out
+    doc = run_cli(*args, "--json").json()
+    assert doc["verdict"] == "UNKNOWN" and doc["explored"]["cut_short"] is True

@@ -30,7 +30,7 @@ HISTORY = {
 
 
 def test_every_variant_is_covered() -> None:
-    assert set(VARIANTS) == set(HISTORY) | {"v6.19+fixes"}
+    assert set(VARIANTS) == set(HISTORY) | {"v6.19+fixes", "ptdump-race", "ptdump-fixed", "ptdump-arm64-both"}
 
 
 @pytest.mark.parametrize("variant", sorted(HISTORY))

@@ -70,7 +70,7 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
                                    "available in this installation") from None
         check_output_dir(report_dir)  # a directory that cannot be written fails now, not after the proof
     else:
-        write_check_report = None
+        write_check_report = None  # type: ignore[assignment]  # no --report: nothing to write
 
     from mmbits.prover import cache as answers
     from mmbits.prover.result import CheckResult
@@ -129,8 +129,9 @@ def _prove(expr: str | None, word: str | None, kind: str | None, as_name: str | 
         raise click.UsageError("give EXPR or --proposal FILE")
     if base is None:
         base = Proposal(expr=expr or "", word=word or "")
-    updates = {k: v for k, v in (("expr", expr), ("word", word), ("kind", kind), ("name", as_name),
-                                  ("set_at", set_at), ("test_at", test_at), ("clear_at", clear_at)) if v is not None}
+    updates: dict[str, Any] = {k: v for k, v in (("expr", expr), ("word", word), ("kind", kind), ("name", as_name),
+                                                 ("set_at", set_at), ("test_at", test_at), ("clear_at", clear_at))
+                               if v is not None}
     proposal = replace(base, **updates)
     if proposal.word:
         validate(proposal)
@@ -143,8 +144,11 @@ def _prove(expr: str | None, word: str | None, kind: str | None, as_name: str | 
         result = prove(proposal, config=sel.config, domain=sel.domain, source=sel.source, defines=parsed,
                        new_flags=new_flags, lifecycle=not static_only, progress=progress)
     except InvalidConfigError as exc:
-        progress.close()
+        progress.abandon()
         return _invalid(exc, proposal, as_json)
+    except BaseException:
+        progress.abandon()
+        raise
     progress.close(f"{result.configs_checked} configs ({result.groups} distinct cases)")
     return result
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from mmbits.cli.common import (
@@ -15,7 +13,6 @@ from mmbits.cli.common import (
     layout_set,
     select,
 )
-from mmbits.errors import InputError
 
 
 @click.command()
@@ -42,19 +39,11 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
     config is inferred from the kernel's flags: line. Exit 1 when something is
     inconsistent or disagrees with the kernel, 0 otherwise."""
     from mmbits.decode.api import decode_text
+    from mmbits.decode.reading import read_input
     from mmbits.decode.render import render
     from mmbits.results import DecodeResult
 
-    if file == "-":
-        text = sys.stdin.read()
-        name = "<stdin>"
-    else:
-        try:
-            with open(file, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror}", file=file) from None
-        name = file
+    text, name = read_input(file)
     cfg = None
     if preset or config_file or sets:
         cfg = select(preset, config_file, None, sets).config

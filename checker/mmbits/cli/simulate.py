@@ -127,11 +127,13 @@ def simulate(variant: str, list_variants: bool, proposal_file: str | None, prese
                      async_free=emu.get("ASYNC_KERNEL_PGTABLE_FREE"), only=only, progress=progress,
                      schedule=schedule)
     except BaseException:
-        progress.close()
+        progress.abandon()
         raise
     data: dict[str, Any] = result.to_json() if hasattr(result, "to_json") else result
     explored = data.get("explored") or {}
-    progress.close(f"{explored.get('states', 0)} states, {explored.get('schedules', 0)} schedules")
+    progress.close(f"{explored.get('states', 0)} states, {explored.get('transitions', 0)} transitions, "
+                   f"{explored.get('pruned', 0)} pruned, {explored.get('schedules', 0)} schedules"
+                   + (" (cut short at --max-states: UNKNOWN)" if explored.get("cut_short") else ""))
     written = []
     if report_api is not None and report_dir is not None:
         written = [str(p) for p in report_api(data, report_dir, fmt)]

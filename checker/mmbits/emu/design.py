@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mmbits.emu.locks import LockSteps
 from mmbits.emu.marking import Marking
 from mmbits.emu.pgtable import LEAF, TABLE
 from mmbits.emu.steps import Step, handlers_of, step
@@ -60,7 +61,7 @@ class Queues:
     worker_page_list: int = 0
 
 
-class Design:
+class Design(LockSteps):
     step_handlers: dict[str, Callable[..., Steps]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -70,6 +71,7 @@ class Design:
     title = "as merged in v6.19: PT_kernel set by the generic allocators, one list, invalidate then __free_pages"
     separate_ptdesc = False
     deferred = True
+    ptdump_walker = False  # a ptdump thread walks huge-pmd #0's range
 
     def __init__(self, proposal: Marking | None = None):
         self.proposal = proposal
@@ -250,7 +252,42 @@ class Design:
         target = self.pte_table_of_pmd(m, loc[0], loc[1], entry)
         tables.write(loc[0], loc[1], None, "pmd_free_pte_page")
         m.note(f"pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x}); flush_tlb_kernel_range()")
-        return self.kernel_table_free(m, t, target, "pmd_free_pte_page")
+        return self.free_unlinked_pte_table(m, t, target)
+
+    def free_unlinked_pte_table(self, m: Machine, t: str, pfn: int) -> Steps:
+        """pmd_free_pte_page() after pmd_clear() and the flush: pagetable_dtor_free()."""
+        return self.kernel_table_free(m, t, pfn, "pmd_free_pte_page")
+
+    @step("free_pte_table_of_pmd", "pfn")
+    def st_free_pte_table_of_pmd(self, m: Machine, t: str, pfn: int) -> Steps:
+        return self.kernel_table_free(m, t, pfn, "pmd_free_pte_page")
+
+    def vmap_huge_pmd_steps(self, va: int) -> list[Step]:
+        """vmap_try_huge_pmd() as merged: no lock against software walkers."""
+        return [Step("pmd_free_pte_page", (va,)), Step("pmd_set_huge", (va,))]
+
+    # -- ptdump: a software walker of the kernel page tables --------------------------------
+    def ptdump_steps(self, va: int, root: int) -> list[Step]:
+        """ptdump_walk_pgd() (mm/ptdump.c): mmap_write_lock(&init_mm), walk, unlock."""
+        return [Step("mmap_write_lock"), Step("ptdump_walk", (va, 0, root)), Step("mmap_write_unlock")]
+
+    @step("ptdump_walk", "va", "level", "pfn")
+    def st_ptdump_walk(self, m: Machine, t: str, va: int, level: int, table: int) -> Steps:
+        """One level of walk_page_range_debug(): read the entry for va in
+        `table`; a table entry sends the walk one level down (next step)."""
+        lv = m.facts.levels[level]
+        if m.mem.shadow[table]:
+            m.report("walker-use-after-free",
+                     f"BUG: KASAN: use-after-free read in ptdump_walk_pgd(): the walk reads {lv.name}[...] of pfn "
+                     f"{table:#x} ({m.role(table)}), freed after the walk read the entry pointing at it; "
+                     f"{self.lock_state(m)}", pfn=table, where=f"ptdump_walk_pgd: read {m.role(table, stable=True)}")
+            return []
+        idx = m.tables.index(va, level)
+        entry = m.mem.entries(table).get(idx)
+        m.note(f"ptdump: {lv.name}[{idx}] of pfn {table:#x} = {entry!r}")
+        if entry is None or entry[0] != TABLE or level + 1 >= len(m.facts.levels):
+            return []
+        return [Step("ptdump_walk", (va, level + 1, entry[1]))]
 
     @step("pmd_set_huge", "va")
     def st_pmd_set_huge(self, m: Machine, t: str, va: int) -> Steps:

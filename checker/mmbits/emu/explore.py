@@ -42,7 +42,8 @@ class World:
     def enabled(self) -> list[str]:
         if self.m.st.crashed:
             return []
-        out = [name for name, prog in self.threads.items() if prog and name != WORKER]
+        can_run = self.m.design.can_run
+        out = [name for name, prog in self.threads.items() if prog and name != WORKER and can_run(self.m, name, prog[0])]
         if self.threads.get(WORKER) or self.m.st.work_pending:
             out.append(WORKER)
         return out
@@ -60,8 +61,22 @@ class World:
         self.m.emitted = []
         return events
 
+    def blocked(self) -> dict[str, Step]:
+        """Threads with steps left that cannot run (all of them, once nothing can run)."""
+        return {name: prog[0] for name, prog in self.threads.items() if prog}
+
     def finish(self) -> list[Event]:
-        """End of a schedule: the end-of-run checks (nothing is left to run)."""
+        """End of a schedule: nothing can run. With steps left that is a
+        deadlock; otherwise the end-of-run checks."""
+        blocked = self.blocked() if not self.m.st.crashed else {}
+        if blocked:
+            m = self.m
+            who = "; ".join(f"{name} waits in {nxt.label(m.mem.describe)}" for name, nxt in blocked.items())
+            ev = Event("deadlock", f"deadlock: no thread can run and work is left: {who}; "
+                       f"{m.design.lock_state(m)}", "deadlock: " + ", ".join(
+                           f"{name} in {nxt.name}" for name, nxt in sorted(blocked.items())))
+            m.all_events.append(ev)
+            return [ev]
         if not self.m.st.crashed:
             self.m._guard(lambda: self.m.design.end_checks(self.m))
         events = self.m.emitted
@@ -81,6 +96,7 @@ class Exploration:
     pruned: int = 0
     max_depth: int = 0
     complete: bool = True
+    cut_short: bool = False  # an exhaustive run stopped at its state bound
     seconds: float = 0.0
     seed: int | None = None
     found: dict[tuple[str, str], tuple[Event, tuple[str, ...]]] = field(default_factory=dict)
@@ -113,7 +129,8 @@ class Exploration:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"mode": self.mode, "states": self.states, "transitions": self.transitions,
                                "schedules": self.schedules, "pruned": self.pruned, "max_depth": self.max_depth,
-                               "complete": self.complete, "seconds": round(self.seconds, 3)}
+                               "complete": self.complete, "cut_short": self.cut_short,
+                               "seconds": round(self.seconds, 3)}
         if self.seed is not None:
             out["seed"] = self.seed
         if self.seconds > 0:
@@ -121,7 +138,8 @@ class Exploration:
         return out
 
 
-Progress = Callable[[int], None]
+# called with the work done so far and, when known, an estimate of the total
+Progress = Callable[..., None]
 
 
 def exhaustive(world: World, max_states: int = 200_000, progress: Progress | None = None,
@@ -164,9 +182,11 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
             visited.add(fp)
             ex.states += 1
             if progress is not None and ex.states % 500 == 0:
-                progress(ex.states)
+                # states so far, and so far + frontier as a (low) estimate of the total
+                progress(ex.states, ex.states + len(stack))
             if ex.states >= max_states:
                 ex.complete = False
+                ex.cut_short = True
                 stack.clear()
                 break
             stack.append((child, path, fp))

@@ -81,6 +81,12 @@ class MState:
     crashed: str = ""
     bad_pages: frozenset[int] = frozenset()
     lists3: tuple = ()  # three-lists design: the `pages` list (addr, order) entries
+    # init_mm.mmap_lock (an rwsem, mmbits.emu.locks): reader threads, the
+    # writer, writers queued in order; arm64's ptdump static key
+    mmap_readers: tuple[str, ...] = ()
+    mmap_writer: str = ""
+    mmap_waiters: tuple[str, ...] = ()
+    ptdump_key: bool = False
     # metadata (not fingerprinted): what each page was allocated for, and
     # the stale IOMMU cache entries already reported
     roles: dict[int, str] = field(default_factory=dict)
@@ -88,13 +94,14 @@ class MState:
 
     def clone(self) -> MState:
         return MState(self.root, dict(self.kinds), dict(self.marks), dict(self.iommu_cache), self.slab_used,
-                      self.work_pending, self.crashed, self.bad_pages, self.lists3, dict(self.roles),
-                      self.reported_cache)
+                      self.work_pending, self.crashed, self.bad_pages, self.lists3, self.mmap_readers,
+                      self.mmap_writer, self.mmap_waiters, self.ptdump_key, dict(self.roles), self.reported_cache)
 
     def fingerprint(self) -> int:
         return hash((self.root, frozenset(self.kinds.items()), frozenset(self.marks.items()),
                      frozenset(self.iommu_cache.items()), self.slab_used, self.work_pending, self.crashed,
-                     self.bad_pages, self.lists3))
+                     self.bad_pages, self.lists3, self.mmap_readers, self.mmap_writer, self.mmap_waiters,
+                     self.ptdump_key))
 
 
 class Machine:

@@ -224,7 +224,8 @@ def simulate(config: Config, variant: str = "v6.19", *, proposal: Proposal | Non
             problems.append(Finding(kind, f"{pm.mk.label()}: {msg}", config.label(), pm.mk.word))
     found = problems + found
     result: dict[str, Any] = {
-        "verdict": "UNSAFE" if blocking(found) else "SAFE",
+        # a bounded exhaustive run that found nothing proves nothing: UNKNOWN (exit 2)
+        "verdict": "UNSAFE" if blocking(found) else ("UNKNOWN" if ex.cut_short else "SAFE"),
         "variant": "proposal" if proposal is not None else variant,
         "title": m.design.title,
         "proposal": pm.mk.to_json() if pm is not None else None,

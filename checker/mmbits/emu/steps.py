@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-# how each argument of a step prints: "va", "pfn", "index", "addr" (a symbol
+# how each argument of a step prints: "va", "pfn", "index", "level", "addr" (a symbol
 # such as an on-stack list head), "text", "pages" (a tuple of (pfn, order))
 ARG_KINDS: dict[str, tuple[str, ...]] = {}
 
@@ -35,6 +35,8 @@ class Step:
                 out.append(f"pfn {arg:#x}")
             elif kind == "index":
                 out.append(f"[{arg}]")
+            elif kind == "level":
+                out.append(f"level {arg}")
             elif kind == "va":
                 out.append(f"{arg:#x}")
             elif kind == "addr":

@@ -53,6 +53,10 @@ def render(result: dict[str, Any], verbose: bool = True, full: bool = False) -> 
         out.append("")
     n = len(result["findings"])
     out.append(f"verdict: {result['verdict']}" + (f" ({n} finding{'s' if n != 1 else ''})" if n else ""))
+    if ex.get("cut_short"):
+        out.append(f"the exhaustive exploration stopped at its bound ({ex['states']} states, --max-states) before "
+                   f"every interleaving was reached: " + ("the findings above are real, others may be missed"
+                                                           if n else "no verdict (exit 2)"))
     return "\n".join(out)
 
 

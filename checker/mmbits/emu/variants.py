@@ -430,6 +430,68 @@ class MemdescPtdesc(Fixes):
         return m.mem.pfn_of(m.mem.read_at(ref, m.facts.pd("pt_page")))
 
 
+class PtdumpRace(Fixes):
+    """syzbot+fd95a72470f5a44e464c and "mm: fix UAF caused by race between
+    ptdump and vmap pgtable freeing" (Lorenzo Stoakes, v1 2026-07-10 .. v3
+    2026-07-14; reference section 3.3): ptdump walks the kernel page tables
+    under the init_mm mmap write lock, one level at a time, while
+    vmap_try_huge_pmd() -> pmd_free_pte_page() unlinks and frees the PTE table
+    holding no lock that excludes the walker. The deferred free only waits for
+    the worker, not for the walker: it is not an RCU grace period. The rest is
+    v6.19+fixes."""
+
+    name = "ptdump-race"
+    title = "v6.19+fixes with a ptdump walk: vmap huge promotion frees a table the walker is about to read"
+    ptdump_walker = True
+
+
+class PtdumpFixed(PtdumpRace):
+    """The fix (v3, 2026-07-14): vmap_try_huge_pmd() takes
+    mmap_read_trylock(&init_mm) around pmd_free_pte_page() + pmd_set_huge()
+    and gives the promotion up when it fails (the CPA collapse hunk of the
+    series is not modelled here)."""
+
+    name = "ptdump-fixed"
+    title = "ptdump-race plus the fix: init_mm mmap read lock (trylock) around free + set_huge"
+
+    def vmap_huge_pmd_steps(self, va: int) -> list[Step]:
+        return [Step("vmap_huge_pmd_locked", (va,))]
+
+    @step("vmap_huge_pmd_locked", "va")
+    def st_vmap_huge_pmd_locked(self, m: Machine, t: str, va: int) -> Steps:
+        if not self.mmap_read_trylock(m, t):
+            m.note("vmap_try_huge_pmd(): the read lock is not free, keep the PTE table (no promotion)")
+            return []
+        return [*super().vmap_huge_pmd_steps(va), Step("mmap_read_unlock")]
+
+
+class PtdumpArm64Both(PtdumpFixed):
+    """The fix applied together with arm64's own earlier mitigation
+    (fa93b45fd397: ptdump enables arm64_ptdump_lock_key before it takes the
+    write lock, and pmd_free_pte_page() then does mmap_read_lock(&init_mm);
+    mmap_read_unlock() before freeing). Lorenzo's series leaves arm64 out for
+    this reason: the promotion already holds the read lock, ptdump queues for
+    the write lock, and the nested read lock waits behind the queued writer."""
+
+    name = "ptdump-arm64-both"
+    title = "ptdump-fixed plus arm64's nested mmap_read_lock when ptdump runs: rwsem writer preference deadlocks"
+
+    def ptdump_steps(self, va: int, root: int) -> list[Step]:
+        return [Step("ptdump_key", (1,)), *super().ptdump_steps(va, root), Step("ptdump_key", (0,))]
+
+    @step("ptdump_key", "text")
+    def st_ptdump_key(self, m: Machine, t: str, on: int) -> Steps:
+        m.st.ptdump_key = bool(on)
+        m.note(f"static_branch_{'enable' if on else 'disable'}(&arm64_ptdump_lock_key)")
+        return []
+
+    def free_unlinked_pte_table(self, m: Machine, t: str, pfn: int) -> Steps:
+        if not m.st.ptdump_key:
+            return super().free_unlinked_pte_table(m, t, pfn)
+        m.note("arm64_ptdump_lock_key is on: mmap_read_lock(&init_mm); mmap_read_unlock() before the free")
+        return [Step("mmap_read_lock"), Step("mmap_read_unlock"), Step("free_pte_table_of_pmd", (pfn,))]
+
+
 class ProposalDesign(Fixes):
     """v6.19+fixes with a user's marking scheme in place of PT_kernel: every
     other path is the fixed kernel's, so what goes wrong is the marking's."""
@@ -440,7 +502,8 @@ class ProposalDesign(Fixes):
 
 VARIANTS: dict[str, type[Design]] = {
     cls.name: cls for cls in (Design, VmemmapFix, CpaMark, Fixes, Sync, TwoLists, ThreeLists, NrPageflagsBit,
-                              PageTypeBit0Sketch, PageTypeBit0Baolu, PmdPtdesc, MemdescPtdesc)
+                              PageTypeBit0Sketch, PageTypeBit0Baolu, PmdPtdesc, MemdescPtdesc, PtdumpRace,
+                              PtdumpFixed, PtdumpArm64Both)
 }
 # the design a proposal plugs into
 PROPOSAL_BASE = Fixes.name

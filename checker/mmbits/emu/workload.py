@@ -60,6 +60,12 @@ def build(m: Machine, cpus: int, ops: int, only: tuple[str, ...] = ()) -> Worklo
             labels.append(f"{kind}#{k}")
         wl.programs[f"cpu{c}"] = tuple(steps)
         wl.plan[f"cpu{c}"] = labels
+    if m.design.ptdump_walker:
+        if "huge-pmd" not in count:
+            raise InputError(f"variant {m.design.name} walks the range of a huge-pmd operation; the workload has none")
+        va = m.facts.addresses["vmalloc_start"] + _sizes(m)[0]  # huge-pmd #0
+        wl.programs["ptdump"] = tuple(m.design.ptdump_steps(va, m.tables.root))
+        wl.plan["ptdump"] = [f"ptdump of huge-pmd#0 ({va:#x})"]
     m.emitted.clear()
     return wl
 
@@ -88,7 +94,7 @@ def setup_huge_pmd(m: Machine, k: int, cpu: int) -> list[Step]:
     pmd = m.design.ensure_tables(m, va, t.pmd_level, "vmalloc area")
     _pte_table(m, pmd, va, f"PTE table for {va:#x} (huge-pmd #{k})")
     m.vas.append(va)
-    return [Step("pmd_free_pte_page", (va,)), Step("pmd_set_huge", (va,))]
+    return m.design.vmap_huge_pmd_steps(va)
 
 
 def setup_huge_pud(m: Machine, k: int, cpu: int) -> list[Step]:

@@ -154,15 +154,15 @@ def extract(patch: Patch) -> Extract:
         for hunk in fd.hunks:
             enum = None
             block = "flags"
-            m = _ENUM_OPEN.search(hunk.func)
-            if m:
-                enum = m.group(1)
+            opened = _ENUM_OPEN.search(hunk.func)
+            if opened:
+                enum = opened.group(1)
             for ln, text in _logical_lines(hunk):
                 code = _strip_comments(text)
-                m = _ENUM_OPEN.search(code)
-                if m:
-                    enum, block = m.group(1), "flags"
-                    code = code[m.end():]
+                opened = _ENUM_OPEN.search(code)
+                if opened:
+                    enum, block = opened.group(1), "flags"
+                    code = code[opened.end():]
                 if enum == "pageflags" and ln.kind != "-":
                     block = _block_after(block, text, code, second_names)
                 if enum is not None and "}" in code:

@@ -20,8 +20,9 @@ from mmbits.layout.registry import layouts
 from mmbits.patch.diff import Patch
 from mmbits.patch.extract import BIT_ENUMS, ENUM_END, TYPE_ENUMS, Site, Use, extract
 from mmbits.proposal import Proposal
-from mmbits.prover.engine import CheckResult, check
+from mmbits.prover.engine import check
 from mmbits.prover.facts import load_word_facts
+from mmbits.prover.result import CheckResult
 from mmbits.prover.site import resolve_site, word_of_access
 
 LEVEL = {"error": "ERROR", "warning": "WARNING", "note": "CHECK"}
@@ -164,13 +165,13 @@ class Scanner:
             bare = _bare(use.expr)
             # a name the patch defines is that definition's bit; a name the kernel already has
             # (set_bit(PG_referenced, ...)) is the existing definition, checked for consistency
-            name = bare if bare and (bare in def_sites or bare in _existing_names()) else None
-            site = def_sites.get(name, use.site) if name else use.site
+            named = bare if bare and (bare in def_sites or bare in _existing_names()) else None
+            site = def_sites.get(named, use.site) if named is not None else use.site
             flags = tuple(new_flags) if bare in new_flags else ()
             if use.op == "condition":
-                add(Proposal(f"{use.access} | {use.expr}", f"{struct}.{word}", None, name), use.site, use, flags)
+                add(Proposal(f"{use.access} | {use.expr}", f"{struct}.{word}", None, named), use.site, use, flags)
             else:
-                add(Proposal(use.expr, f"{struct}.{word}", None, name), site, use, flags)
+                add(Proposal(use.expr, f"{struct}.{word}", None, named), site, use, flags)
         for cand in candidates.values():
             self._report(cand, defines, report, reported)
         for bad in patch.malformed:
@@ -187,7 +188,7 @@ class Scanner:
             result = self.run(p, needed, cand.new_flags)
         except InputError as exc:
             if cand.uses or cand.new_flags:
-                key = (cand.site.patch_line, "unknown-name")
+                key: tuple[Any, ...] = (cand.site.patch_line, "unknown-name")
                 if key not in reported:
                     reported.add(key)
                     report.findings.append(PatchFinding(

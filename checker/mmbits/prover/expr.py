@@ -65,9 +65,9 @@ class ExprPlan:
     tree: Node | None = None  # the expression, parsed once (value mode)
     operand_trees: tuple[Node, ...] = ()  # the constant operands, parsed once (condition mode)
     define_trees: dict[str, Node] = field(default_factory=dict)
-    _cache: dict[tuple, Value] = field(default_factory=dict, repr=False)
-    _names: dict[int, tuple] = field(default_factory=dict, repr=False)
-    _fast: dict[int, tuple] = field(default_factory=dict, repr=False)
+    _cache: dict[tuple[Any, ...], Value] = field(default_factory=dict, repr=False)
+    _names: dict[int, tuple[Any, ...]] = field(default_factory=dict, repr=False)
+    _fast: dict[int, tuple[Any, ...]] = field(default_factory=dict, repr=False)
 
     @property
     def bare_name(self) -> str | None:
@@ -87,7 +87,7 @@ class ExprPlan:
         return any(i not in constant for i in self.idents)
 
     # -- evaluation --------------------------------------------------------------
-    def names_for(self, config: Mapping, word: Any = None) -> tuple[dict[str, int], dict[str, str]]:
+    def names_for(self, config: Mapping[str, Any], word: Any = None) -> tuple[dict[str, int], dict[str, str]]:
         # c_names() depends on the config only through its FlagsWord: key on that object
         # (held in the cache, so its id stays unique) instead of on the raw inputs
         if word is None:
@@ -104,7 +104,7 @@ class ExprPlan:
             names[name] = names[f"PG_new{i + 1}"]
         return names, types
 
-    def evaluate(self, config: Mapping, word: Any = None) -> Value:
+    def evaluate(self, config: Mapping[str, Any], word: Any = None) -> Value:
         """`word`: the config's FlagsWord with the new flags, if the caller has it already."""
         if word is None:
             word = compute(config, extra_flags=len(self.new_flags))

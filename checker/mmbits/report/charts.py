@@ -22,9 +22,9 @@ def _owner(word: FlagsWord, bit: int) -> tuple[str, str]:
     for f in word.fields:
         if f.lsb <= bit <= f.msb and not f.runtime:
             return f.name, FIELD_LABEL.get(f.name, f.name)
-    for f in word.flags:
-        if f.bit == bit:
-            return "flag", f.name.removeprefix("PG_")
+    for flag in word.flags:
+        if flag.bit == bit:
+            return "flag", flag.name.removeprefix("PG_")
     for f in word.fields:
         if f.lsb <= bit <= f.msb and f.runtime:
             return "alloc_tag", "alloc tag (boot option)"
@@ -136,7 +136,7 @@ def byte_map(rows: Sequence[Any], columns: Sequence[str], title: str, headers: d
     chars = 17
     top = 64
     layout_rows = []
-    y = top
+    y: float = top
     for row in rows:
         lines = 1
         for col in columns:
@@ -205,7 +205,7 @@ def free_bits_chart(hist: dict[str, Counter[int]], title: str, subtitle: str = "
     svg.line(left, top + plot_h, width - 30, top + plot_h, PALETTE["border"])
     for b in range(maxbits + 1):
         x = left + b * bar_w
-        base = top + plot_h
+        base: float = top + plot_h
         for i, arch in enumerate(archs):
             n = hist[arch].get(b, 0)
             if not n:

@@ -71,9 +71,9 @@ def flags_section(config: Config, highlight: tuple[int, ...] = (), sid: str = "f
     rows.append([f"{word.nr_pageflags - 1}-0", "page flags", f"{word.nr_pageflags} flags"])
     sec.blocks.append(Table(["bits", "field", "width"], rows))
     frows = []
-    for f in word.flags:
-        aliases = "; ".join(f"`{a.name}` ({a.valid_for()})" for a in f.aliases) or "-"
-        frows.append([str(f.bit), f"`{f.name}`", f.policy, ", ".join(f.kinds), aliases])
+    for flag in word.flags:
+        aliases = "; ".join(f"`{a.name}` ({a.valid_for()})" for a in flag.aliases) or "-"
+        frows.append([str(flag.bit), f"`{flag.name}`", flag.policy, ", ".join(flag.kinds), aliases])
     sec.blocks.append(Table(["bit", "flag", "policy", "used by", "aliases (valid for)"], frows))
     notes = flags_report.findings(word, config)
     if notes:

@@ -41,20 +41,20 @@ def normalise_step(step: Any, index: int) -> dict[str, Any]:
         if op is None and isinstance(step.get("step"), str):
             op = step["step"]  # the emulator's {"thread", "step", "notes"}
         notes = _notes(step)
-        rest = {k: v for k, v in step.items()
-                if k not in ACTOR_KEYS and k not in OP_KEYS and k not in NOTE_KEYS and k not in ("step", "index")}
-        args = ", ".join(f"{k}={v}" for k, v in rest.items() if not isinstance(v, (dict, list)))
+        others = {k: v for k, v in step.items()
+                  if k not in ACTOR_KEYS and k not in OP_KEYS and k not in NOTE_KEYS and k not in ("step", "index")}
+        args = ", ".join(f"{k}={v}" for k, v in others.items() if not isinstance(v, (dict, list)))
         label = (op or "runs") + (f"({args})" if args and len(args) < 40 else "")
         full = f"step {n}: {actor}: {label}" + "".join(f"\n  {x}" for x in notes)
         return {"actor": actor, "label": label, "notes": notes, "full": full}
     if isinstance(step, (list, tuple)) and len(step) >= 2:
         return {"actor": str(step[0]), "label": " ".join(str(x) for x in step[1:]), "notes": [],
                 "full": f"step {n}: " + " ".join(str(x) for x in step)}
-    text = str(step)
-    actor, sep, rest = text.partition(":")
+    text_form = str(step)
+    actor, sep, rest = text_form.partition(":")
     if sep and len(actor) <= 16 and " " not in actor.strip():
-        return {"actor": actor.strip(), "label": rest.strip(), "notes": [], "full": f"step {n}: {text}"}
-    return {"actor": "main", "label": text, "notes": [], "full": f"step {n}: {text}"}
+        return {"actor": actor.strip(), "label": rest.strip(), "notes": [], "full": f"step {n}: {text_form}"}
+    return {"actor": "main", "label": text_form, "notes": [], "full": f"step {n}: {text_form}"}
 
 
 def _notes(step: dict[str, Any]) -> list[str]:
@@ -280,7 +280,8 @@ def build_simulation_report(result: dict[str, Any], all_fields: bool = False) ->
     config = result.get("config")
     cfg_label = config.get("name") if isinstance(config, dict) else config
     findings = [f for f in result.get("findings") or [] if isinstance(f, dict)]
-    explored = result.get("explored") if isinstance(result.get("explored"), dict) else {}
+    raw_explored = result.get("explored")
+    explored: dict[str, Any] = raw_explored if isinstance(raw_explored, dict) else {}
     errors = [f for f in findings if str(f.get("severity", "error")) == "error"]
     summary = Section("verdict", "Verdict")
     detail = f"variant `{variant}`" + (f" ({title})" if title else "") + \
