@@ -4,6 +4,8 @@ schedule replays to the same finding."""
 
 from __future__ import annotations
 
+import pytest
+
 from mmbits.emu.explore import exhaustive, random_runs, replay
 from mmbits.emu.simulate import Setup, findings_of
 from mmbits.kconfig.presets import preset
@@ -30,8 +32,12 @@ def test_random_is_reproducible() -> None:
     assert {k: s for k, (_e, s) in a.found.items()} == {k: s for k, (_e, s) in b.found.items()}
 
 
-def test_schedule_replays_to_its_finding() -> None:
-    setup = Setup(sva(), "v6.19+vmemmap-fix", cpus=2, ops=2)
+@pytest.mark.parametrize("workload", [
+    {"cpus": 2, "ops": 1, "only": ("cpa", "huge-pmd")},
+    pytest.param({"cpus": 2, "ops": 2}, marks=pytest.mark.slow),
+])
+def test_schedule_replays_to_its_finding(workload: dict) -> None:
+    setup = Setup(sva(), "v6.19+vmemmap-fix", **workload)
     ex = exhaustive(setup.world())
     assert ex.found
     for key, (_ev, schedule) in ex.found.items():
