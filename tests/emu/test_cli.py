@@ -130,3 +130,15 @@ def test_cut_short_exploration_is_unknown() -> None:
     assert r.code == 2 and "verdict: UNKNOWN" in r.out and "stopped at its bound" in r.out
     doc = run_cli(*args, "--json").json()
     assert doc["verdict"] == "UNKNOWN" and doc["explored"]["cut_short"] is True
+
+
+def test_ptdump_variants_run_their_own_small_workload() -> None:
+    """Without --cpus/--ops/--only a walker variant explores its walk and one
+    promotion of the walked range completely; exit codes follow the verdicts."""
+    race = run_cli("simulate", "--variant", "ptdump-race", "--json")
+    doc = race.json()
+    assert race.code == 1 and doc["explored"]["complete"] and doc["workload"]["cpus"] == 1
+    assert [f["kind"] for f in doc["findings"]] == ["walker-use-after-free"]
+    assert run_cli("simulate", "--variant", "ptdump-fixed").code == 0
+    both = run_cli("simulate", "--variant", "ptdump-arm64-both")
+    assert both.code == 1 and "ERROR:deadlock:" in both.out

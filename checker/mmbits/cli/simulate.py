@@ -104,6 +104,14 @@ def simulate(variant: str, list_variants: bool, proposal_file: str | None, prese
         from mmbits.proposal import load_proposal
 
         proposal = load_proposal(proposal_file)
+    if VARIANTS[variant].default_only and not only:
+        # a walker variant's own workload: its walk and one promotion of the walked range,
+        # explored completely, unless --cpus/--ops/--only ask for more
+        ctx = click.get_current_context()
+        for name in ("cpus", "ops"):
+            source = ctx.get_parameter_source(name)
+            if source is None or source.name == "DEFAULT":
+                cpus, ops = (1, ops) if name == "cpus" else (cpus, 1)
     kconfig_sets, emu = _split_sets(sets)
     config = _config(preset, config_file, kconfig_sets)
     if only:

@@ -73,6 +73,7 @@ class Design(LockSteps):
     deferred = True
     ptdump_walker = False  # a ptdump thread walks huge-pmd #0's range
     clear_before_free = False  # free_pte_table(): the kernel frees, then clears the pmd
+    default_only: tuple[str, ...] = ()  # the operations a run uses when the caller names none
 
     def __init__(self, proposal: Marking | None = None):
         self.proposal = proposal

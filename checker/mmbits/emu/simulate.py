@@ -225,6 +225,10 @@ def simulate(config: Config, variant: str = "v6.19", *, proposal: Proposal | Non
              sva: bool | None = None, async_free: bool | None = None, npages: int = DEFAULT_PAGES,
              only: tuple[str, ...] = (), detail: bool = True, schedule: tuple[str, ...] | None = None,
              progress: Callable[..., None] | None = None) -> SimulationResult:
+    if not only and proposal is None:
+        from mmbits.emu.variants import VARIANTS
+
+        only = VARIANTS[variant].default_only if variant in VARIANTS else ()
     setup = Setup(config, variant, proposal, cpus, ops, sva, async_free, npages, only)
     ex, world = explore(setup, mode, seed=seed, schedules=schedules, max_states=max_states, progress=progress,
                         schedule=schedule)

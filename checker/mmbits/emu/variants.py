@@ -450,6 +450,8 @@ class PtdumpRace(Fixes):
     name = "ptdump-race"
     title = "v6.19+fixes with a ptdump walk: vmap huge promotion frees a table the walker is about to read"
     ptdump_walker = True
+    # the walker and a vmap promotion of its range: small enough to explore every interleaving
+    default_only = ("huge-pmd",)
 
 
 class PtdumpFixed(PtdumpRace):
