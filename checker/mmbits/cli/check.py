@@ -86,6 +86,8 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
     if cached is not None:
         result = CheckResult.from_json(cached, time.perf_counter() - t0)
         result.cached = True
+        # stdout is the same whether the answer is cached or not; say it where progress goes
+        click.echo("mmbits: checking: answer read from the cache (MMBITS_CACHE=off to prove again)", err=True)
     else:
         proved = _prove(expr, word, kind, as_name, set_at, test_at, clear_at, proposal_file, defines, new_flags,
                         preset, config_file, domain, sets, static_only, as_json)
