@@ -69,10 +69,12 @@ def exit_code(findings: Iterable[Finding], verdict: str | None = None) -> int:
 
 
 # "ptdesc.pt_flags bit 24", "page.flags bits 25-26", "ptdesc.pt_flags bit 0x1000000: free_pages",
+# "ptdesc.pt_flags bit 24 (0x1000000): worker", "ptdesc.pt_flags mask 0x88: free_pages",
 # "ptdesc.__page_type" -- the string form analyses used to give `where`
 _WHERE = re.compile(
     r"^(?P<struct>[A-Za-z_]\w*)\.(?P<field>[A-Za-z_][\w.\[\]]*)"
-    r"(?:\s+bits?\s+(?P<lo>0x[0-9a-fA-F]+|\d+)(?:\s*-\s*(?P<hi>\d+))?)?"
+    r"(?:\s+(?:bits?\s+(?P<lo>0x[0-9a-fA-F]+|\d+)(?:\s*-\s*(?P<hi>\d+))?(?:\s*\(0x[0-9a-fA-F]+\))?"
+    r"|mask\s+(?P<mask>0x[0-9a-fA-F]+)))?"
     r"(?::\s*(?P<detail>.*))?$")
 
 
@@ -101,7 +103,7 @@ class Where:
         if m is None:
             return cls(detail=text)
         bits: tuple[int, ...] = ()
-        lo = m.group("lo")
+        lo = m.group("lo") or m.group("mask")
         if lo is not None and lo.lower().startswith("0x"):
             mask = int(lo, 16)
             bits = tuple(b for b in range(min(mask.bit_length(), 128)) if mask >> b & 1)

@@ -39,9 +39,10 @@ def patch(patch_file: str, preset: str | None, config_file: str | None, domain: 
     added line, `total: N errors, M warnings, K lines checked`. Exit 1 when an
     ERROR or WARNING is reported (CHECKs are notes). As a b4 per-patch check:
     `git config b4.prep-perpatch-check-cmd "mmbits patch --terse -"`."""
-    from mmbits.patch import parse, scan_patches
+    from mmbits.patch import parse
     from mmbits.patch.output import checkpatch
     from mmbits.patch.output import terse as terse_text
+    from mmbits.patch.scan import Scanner
     from mmbits.results import PatchResult
 
     source = "<stdin>" if patch_file == "-" else patch_file
@@ -55,7 +56,15 @@ def patch(patch_file: str, preset: str | None, config_file: str | None, domain: 
             raise InputError(f"cannot read: {exc.strerror}", file=patch_file) from None
     patches = parse(data, source)
     sel = select(preset, config_file, domain, sets, default="domain")
-    reports = scan_patches(patches, config=sel.config, domain=sel.domain, source=sel.source)
+    from mmbits.progress import Progress
+
+    # on a terminal only: b4 runs this per patch and counts every stderr line as a failure
+    with Progress(len(patches), "patches", "checking", summary=False) as progress:
+        scanner = Scanner(sel.config, sel.domain, sel.source)  # one scanner: results shared across the series
+        reports = []
+        for one in patches:
+            reports.append(scanner.scan(one))
+            progress.advance()
     result = PatchResult(source, reports)
     if as_json:
         emit_json(result.to_json())
