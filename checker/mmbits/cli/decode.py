@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from mmbits.cli.common import config_options, emit_json, layout_options, layout_set, select
-from mmbits.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from mmbits.errors import EXIT_FINDINGS, EXIT_OK
 
 
 @click.command()
@@ -35,17 +33,11 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
     from mmbits.decode.api import decode_text
     from mmbits.decode.decoder import to_json
     from mmbits.decode.render import render
+    from mmbits.inputs import display_name, iter_lines
 
-    if file == "-":
-        text = sys.stdin.read()
-        name = "<stdin>"
-    else:
-        try:
-            with open(file, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror}", file=file) from None
-        name = file
+    # read one line at a time (bounded per line and in all), never the whole log at once
+    text = iter_lines(file, "a kernel log")
+    name = display_name(file)
     cfg = None
     if preset or config_file or sets:
         cfg = select(preset, config_file, None, sets).config

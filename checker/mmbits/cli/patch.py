@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from mmbits.cli.common import config_options, emit_json, select
-from mmbits.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from mmbits.errors import EXIT_FINDINGS, EXIT_OK
 
 
 @click.command()
@@ -27,19 +25,13 @@ def patch(patch_file: str, preset: str | None, config_file: str | None, domain: 
     Output is checkpatch's: `LEVEL:TYPE: message`, `#N: FILE: path:line:`, the
     added line, `total: N errors, M warnings, K lines checked`. Exit 1 when anything
     is reported."""
+    from mmbits.inputs import LIMIT_PATCH, display_name, read_bytes
     from mmbits.patch import parse, scan_patches
     from mmbits.patch.output import checkpatch, to_json
     from mmbits.patch.output import terse as terse_text
 
-    source = "<stdin>" if patch_file == "-" else patch_file
-    if patch_file == "-":
-        data = sys.stdin.buffer.read()
-    else:
-        try:
-            with open(patch_file, "rb") as fh:
-                data = fh.read()
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror}", file=patch_file) from None
+    source = display_name(patch_file)
+    data = read_bytes(patch_file, LIMIT_PATCH, "a patch or mbox")
     patches = parse(data, source)
     sel = select(preset, config_file, domain, sets, default="domain")
     reports = scan_patches(patches, config=sel.config, domain=sel.domain, source=sel.source)

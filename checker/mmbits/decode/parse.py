@@ -12,6 +12,7 @@ and raises one InputError naming the line.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mmbits.errors import InputError
@@ -22,7 +23,7 @@ _PREFIX = re.compile(
     r"^(?:\s*(?:>+\s?|<\d+>|\[[^\]]*\]|[A-Z][a-z]{2}\s+\d+\s+\d\d:\d\d:\d\d\s+\S+\s+kernel:|kernel:))+\s*"
 )
 _HEX = re.compile(r"^(?:0x)?([0-9a-fA-F]+)$")
-_KV = re.compile(r"([A-Za-z_]+):\s*(\(null\)|\(____ptrval____\)|\S+)")
+_KV = re.compile(r"(?<![A-Za-z_])([A-Za-z_]++):\s*(\(null\)|\(____ptrval____\)|\S+)")
 _FLAGS = re.compile(r"^(?:(anon|ksm)\s+)?flags:\s*(0x[0-9a-fA-F]+|[0-9a-fA-F]+)\((.*)\)(\s+CMA)?\s*$")
 _PAGE_TYPE_NEW = re.compile(r"^page_type:\s*([0-9a-fA-F]{1,2})\((.*)\)\s*$")
 _PAGE_TYPE_OLD = re.compile(r"^page_type:\s*(0x[0-9a-fA-F]+)\((.*)\)\s*$")
@@ -147,8 +148,9 @@ def _parse_head_info(rest: str, lineno: int, file: str) -> dict[str, int]:
     return info
 
 
-def parse_dump(text: str, file: str = "<stdin>") -> list[DumpRecord]:
-    """Every dump_page() report in `text`, in order; bare hex words if there is none."""
+def parse_dump(text: str | Iterable[str], file: str = "<stdin>") -> list[DumpRecord]:
+    """Every dump_page() report in `text` (or in an iterable of its lines, so a long log
+    is read one line at a time), in order; bare hex words if there is none."""
     records: list[DumpRecord] = []
     cur = DumpRecord()
     last_kind = ""  # the previous dump line of the current record
@@ -169,7 +171,8 @@ def parse_dump(text: str, file: str = "<stdin>") -> list[DumpRecord]:
             cur.start = lineno
         cur.end = lineno
 
-    for lineno, raw_line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines() if isinstance(text, str) else (ln.rstrip("\r\n") for ln in text)
+    for lineno, raw_line in enumerate(lines, start=1):
         line = strip_prefix(raw_line)
         if not line:
             pending = None

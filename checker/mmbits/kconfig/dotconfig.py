@@ -35,12 +35,11 @@ class DotConfig:
 
 
 def read_bytes(path: str | Path) -> bytes:
-    name = str(path)
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", file=name) from None
+    from mmbits.inputs import display_name
+    from mmbits.inputs import read_bytes as read_bounded
+
+    name = display_name(str(path))
+    raw = read_bounded(str(path), MAX_CONFIG_BYTES, "a kernel .config")
     if raw[:2] == b"\x1f\x8b":
         try:
             dec = zlib.decompressobj(16 + zlib.MAX_WBITS)

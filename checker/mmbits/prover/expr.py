@@ -26,8 +26,10 @@ from mmbits.errors import InputError
 from mmbits.flags.packing import compute
 from mmbits.names import c_names
 
-# a runtime operand: a member access chain (ptdesc->pt_flags.f, folio->_flags_1)
-_RUNTIME = re.compile(r"[A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*(?:\s*\[[^\]]*\])?)+")
+# a runtime operand: a member access chain (ptdesc->pt_flags.f, folio->_flags_1). Linear
+# time: a match starts only at the start of a name (lookbehind) and possessive runs never
+# give characters back, so a 100,000-character name costs one pass, not one per position
+_RUNTIME = re.compile(r"(?<!\w)[A-Za-z_]\w*+(?:\s*+(?:->|\.)\s*+[A-Za-z_]\w*+(?:\s*+\[[^\][]*\])?)+")
 _BARE = re.compile(r"^\s*(?:BIT(?:_ULL)?\s*\(\s*)?([A-Za-z_]\w*)\s*\)?\s*$")
 
 
