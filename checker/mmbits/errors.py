@@ -41,6 +41,29 @@ class InputError(Exception):
         return f"{where}{clip(self.message, MAX_MESSAGE)}"
 
 
+class Interrupted(BaseException):
+    """Ctrl-C, raised by mmbits' own SIGINT handler. Not a KeyboardInterrupt, so click does
+    not turn it into "Aborted!" (exit 1/2): the CLI prints `mmbits: interrupted`, exits 130,
+    and every `except BaseException` cleanup (temp files, temp dirs) still runs."""
+
+
+class OutputError(InputError):
+    """Standard output or an output file cannot be written (disk full, /dev/full, EROFS):
+    one error line, exit 2, like bad input."""
+
+
+def install_interrupt_handler() -> None:
+    """Make SIGINT raise Interrupted (main thread of the console script only)."""
+    import contextlib
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        raise Interrupted()
+
+    with contextlib.suppress(ValueError, OSError):  # not the main thread, or no signals here
+        signal.signal(signal.SIGINT, handler)
+
+
 class InvalidConfigError(InputError):
     """A configuration Kconfig would refuse (a dependency fails)."""
 
