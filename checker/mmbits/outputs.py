@@ -20,6 +20,7 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from mmbits.errors import OutputError, clip
@@ -49,7 +50,7 @@ def recover(out: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_set(out_dir: str | Path, files: list[tuple[str, str | bytes]], *, label: str = "output") -> list[Path]:
+def write_set(out_dir: str | Path, files: Sequence[tuple[str, str | bytes]], *, label: str = "output") -> list[Path]:
     """Write every (name, content) into `out_dir` (created if missing) as one set."""
     out = Path(out_dir)
     try:
@@ -79,10 +80,9 @@ def write_set(out_dir: str | Path, files: list[tuple[str, str | bytes]], *, labe
         tmp = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{label}.", dir=out))
         for name, content in files:
             current = out / name
-            mode = "wb" if isinstance(content, bytes) else "w"
-            with open(tmp / name, mode, **({} if isinstance(content, bytes) else
-                                            {"encoding": "utf-8", "newline": "\n"})) as fh:
-                fh.write(content)
+            data = content if isinstance(content, bytes) else content.encode("utf-8")
+            with open(tmp / name, "wb") as fh:
+                fh.write(data)
             os.chmod(tmp / name, 0o666 & ~umask)  # what a plain open() would have made
         current = out
         commit = tmp / f".{COMMIT}"
