@@ -13,7 +13,7 @@ import os
 import stat
 import sys
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from mmbits.errors import InputError, clip
 
@@ -170,3 +170,30 @@ def _iter_stream(fh: BinaryIO, name: str, limit: int, line_limit: int, what: str
         raise _read_error(exc, name) from None
     except ValueError:
         raise InputError("standard input is closed", file=name) from None
+
+
+def decompress_whole(data: bytes, name: str, limit: int, what: str) -> bytes:
+    """Decompress one whole gzip or xz stream, refusing what zcat/xzcat would complain
+    about and what they would silently accept: a stream cut short (no end marker or
+    trailer), a second gzip member or xz stream, trailing bytes. One stream is what
+    /proc/config.gz and a .btf.xz are; concatenation is refused rather than guessed at."""
+    import lzma
+    import zlib
+
+    gz = data[:2] == b"\x1f\x8b"
+    kind = "gzip" if gz else "xz"
+    dec: Any = zlib.decompressobj(16 + zlib.MAX_WBITS) if gz else lzma.LZMADecompressor()
+    try:
+        out = dec.decompress(data, limit + 1)
+    except (zlib.error, lzma.LZMAError, EOFError) as exc:
+        raise InputError(f"bad {kind} data: {clip(exc, 120)}", file=name) from None
+    if len(out) > limit:
+        raise InputError(f"decompresses to more than {human(limit)}, the limit for {what}", file=name)
+    if not dec.eof:
+        raise InputError(f"{kind} stream is truncated (no end of stream)", file=name)
+    if dec.unused_data:
+        extra = "a second gzip member" if gz and dec.unused_data[:2] == b"\x1f\x8b" else (
+            "a second xz stream" if dec.unused_data[:6] == b"\xfd7zXZ\x00" else "trailing bytes")
+        raise InputError(f"{len(dec.unused_data)} bytes after the end of the {kind} stream ({extra}); "
+                         "only one stream is read", file=name)
+    return bytes(out)
