@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from mmbits.errors import InputError
+from mmbits.errors import InputError, clip
 
 
 class LDict(dict):
@@ -164,6 +164,9 @@ def load_text(text: str, name: str) -> Any:
         raise InputError(f"YAML error: {' '.join(str(exc).split())}", file=name) from None
     except RecursionError:
         raise InputError("YAML nesting too deep", file=name) from None
+    except (ValueError, OverflowError) as exc:
+        # a 5,000-digit number: int() refuses past 4,300 digits (CVE-2020-10735 limit)
+        raise InputError(f"YAML error: a value cannot be read ({clip(exc, 80)})", file=name) from None
 
 
 _CACHE: dict[tuple[str, int, int], Any] = {}

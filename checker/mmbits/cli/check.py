@@ -86,6 +86,7 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
     elif not _RUNTIME.search(proposal.expr):
         raise click.UsageError("--word STRUCT.FIELD is required (unless EXPR is a condition on a descriptor word)")
     parsed = dict(parse_define(d) for d in defines)
+    _refuse_define_cycle(parsed)
 
     try:
         sel = select(preset, config_file, domain, sets, default="domain")
@@ -109,6 +110,37 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
         for path in written:
             click.echo(f"report: {path}")
     return EXIT_FINDINGS if result.verdict == "unsafe" else EXIT_OK
+
+
+def _refuse_define_cycle(defines: dict[str, str]) -> None:
+    """`--define A=B --define B=A`: C stops expanding a macro inside its own expansion, so
+    A ends as the undeclared name A; that is an error in the question, not a SAFE bit."""
+    import re
+
+    from mmbits.errors import clip
+
+    edges = {name: [n for n in re.findall(r"[A-Za-z_]\w*+", value) if n in defines]
+             for name, value in defines.items()}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in edges:
+        if state.get(start):
+            continue
+        path = [start]
+        todo = [iter(edges[start])]
+        state[start] = 1
+        while todo:
+            nxt = next(todo[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                todo.pop()
+            elif state.get(nxt) == 1:
+                cycle = path[path.index(nxt):] + [nxt]
+                raise InputError(f"--define: {clip(' -> '.join(cycle), 200)} expand to each other; a macro "
+                                 "that refers to itself has no value")
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                todo.append(iter(edges[nxt]))
 
 
 def _invalid(exc: InputError, proposal: object, as_json: bool) -> int:
