@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from btf.btfgen import BtfBuilder
+
 from util.clirun import assert_clean_error
 
 
