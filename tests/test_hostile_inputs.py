@@ -233,3 +233,32 @@ def test_long_identifier_check_and_patch(tmp_path: Path) -> None:
     r = run_bounded(["patch", str(patch), "--preset", "x86_64-6.18"])
     assert r.seconds < 10 and r.code in (0, 1, 2), r.err[-300:]
     assert "Traceback" not in r.err.decode()
+
+
+def test_ansi_colour_codes_are_dropped(tmp_path: Path) -> None:
+    # issue #16: dumps with ANSI colour codes were not recognised
+    from util.clirun import run_cli
+
+    dump = Path(__file__).parent / "data" / "dumps" / "deepin-896-arm64-6.6-swapcache-hwpoison.txt"
+    coloured = tmp_path / "coloured.txt"
+    coloured.write_text("".join(f"\x1b[1;33m{line}\x1b[0m\n" for line in dump.read_text().splitlines()))
+    plain, colour = run_cli("decode", str(dump)), run_cli("decode", str(coloured))
+    assert plain.code == colour.code and plain.out == colour.out
+
+
+def test_define_cycle_is_an_error() -> None:
+    from util.clirun import assert_clean_error, run_cli
+
+    r = run_cli("check", "A", "--word", "page.flags", "--define", "A=B", "--define", "B=A", "--preset", "x86_64-6.18")
+    assert_clean_error(r)
+    assert "A -> B -> A" in r.err
+
+
+def test_five_thousand_digit_number_in_a_layout(tmp_path: Path) -> None:
+    from util.clirun import assert_clean_error, run_cli
+
+    lay = tmp_path / "at.yaml"
+    lay.write_text("struct: ptdesc\nkernel: v6.18\nmembers:\n  - pt_flags: memdesc_flags_t\n    at: " + "1" * 5000 + "\n")
+    r = run_cli("show", "ptdesc", "--layout", str(lay))
+    assert_clean_error(r)
+    assert str(lay) in r.err and len(r.err) < 600

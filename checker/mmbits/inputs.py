@@ -10,6 +10,7 @@ Every refusal is one InputError that names the file and, for size, the limit.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterator
@@ -30,6 +31,15 @@ LIMIT_JSON = 16 * MB  # a --replay schedule
 LIMIT_CONFIG = 32 * MB  # an allyesconfig .config is ~300 KB
 LIMIT_LOG_LINE = 64 * 1024  # one line of a kernel log; longer lines are not dump_page output
 LIMIT_LOG = 64 * MB  # a whole log, streamed line by line (a busy machine's dmesg of a day is ~50 MB)
+
+
+# terminal colour/cursor sequences (CSI ... final byte) that a coloured `dmesg` or a
+# terminal copy leaves in a log; possessive runs keep it linear on hostile lines
+_ANSI = re.compile(r"\x1b\[[0-9;?]*+[ -/]*+[@-~]|\x1b[@-Z\\-_]")
+
+
+def strip_ansi(line: str) -> str:
+    return _ANSI.sub("", line) if "\x1b" in line else line
 
 
 def human(limit: int) -> str:

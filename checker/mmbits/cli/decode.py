@@ -33,10 +33,11 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
     from mmbits.decode.api import decode_text
     from mmbits.decode.decoder import to_json
     from mmbits.decode.render import render
-    from mmbits.inputs import display_name, iter_lines
+    from mmbits.inputs import display_name, iter_lines, strip_ansi
 
-    # read one line at a time (bounded per line and in all), never the whole log at once
-    text = iter_lines(file, "a kernel log")
+    # read one line at a time (bounded per line and in all), never the whole log at once;
+    # colour codes of `dmesg --color=always` or a terminal copy are dropped
+    text = (strip_ansi(line) for line in iter_lines(file, "a kernel log"))
     name = display_name(file)
     cfg = None
     if preset or config_file or sets:
