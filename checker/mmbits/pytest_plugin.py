@@ -133,7 +133,7 @@ def mmbits_machine(mmbits_config: Any, request: pytest.FixtureRequest) -> Any:
     from mmbits.errors import InputError
 
     mark = request.node.get_closest_marker("mmbits_variant")
-    variant = mark.args[0] if mark is not None and mark.args else "upstream"
+    variant = mark.args[0] if mark is not None and mark.args else "v6.19+fixes"
     options = dict(mark.kwargs) if mark is not None else {}
     npages = options.get("npages")
     if npages is not None and (not isinstance(npages, int) or not 1 <= npages <= MAX_NPAGES):
