@@ -172,13 +172,9 @@ def _read_schedule(path: str, finding: int) -> tuple[str, ...]:
     import json
 
     from mmbits.emu.simulate import schedule_from_json
+    from mmbits.inputs import LIMIT_JSON, read_text
 
-    try:
-        text = open(path, encoding="utf-8").read()  # noqa: SIM115
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", file=path) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", file=path) from None
+    text = read_text(path, LIMIT_JSON, "a --replay schedule")
     try:
         doc = json.loads(text)
     except ValueError as exc:
