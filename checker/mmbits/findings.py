@@ -24,6 +24,9 @@ KINDS = {
     # what a free second-page bit obliges, which memdesc types a pointer can alias,
     # and "the lifecycle emulator was not available"
     "unallocated-bit", "truncated", "obligation", "memdesc-alias", "lifecycle-unchecked",
+    # `--as NAME` where NAME already is this bit for these kinds; an analysis that could not
+    # run (the verdict is UNKNOWN); a patch hunk shorter or longer than its header says
+    "existing-definition", "unknown", "malformed-hunk",
     # lifecycle / emulator
     "stale-after-free", "wiped-before-test", "bad-page-at-free", "leak", "double-free",
     "iommu-use-after-free", "use-after-free", "list-corruption", "wrong-table", "memdesc-clobbered",

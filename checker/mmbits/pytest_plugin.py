@@ -125,7 +125,7 @@ def mmbits_flags(mmbits_config: Any) -> Any:
 @pytest.fixture
 def mmbits_machine(mmbits_config: Any, request: pytest.FixtureRequest) -> Any:
     """A fresh emulator (mmbits.emu.Machine) on the selected config, running
-    the design of the mmbits_variant marker (default: upstream)."""
+    the design of the mmbits_variant marker (default: v6.19+fixes)."""
     from mmbits.emu.machine import Machine
     from mmbits.errors import InputError
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from mmbits.emu.simulate import simulate
 from mmbits.emu.variants import VARIANTS
 from mmbits.kconfig.presets import preset, preset_names
 
 from .helpers import kinds, primary, sva
+from .helpers import simulate_json as simulate
 
 # variant -> kinds its first (primary) findings must include, from the kernel's
 # history (reference sections and the messages the variants' docstrings cite)

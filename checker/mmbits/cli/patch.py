@@ -74,4 +74,5 @@ def patch(patch_file: str, preset: str | None, config_file: str | None, domain: 
             click.echo(_colour(text))
     else:
         click.echo(_colour(checkpatch(reports, source)))
-    return finish(result.findings)
+    # a proposal the engine could not prove is UNKNOWN (exit 2), never clean
+    return finish(result.findings, "UNKNOWN" if any(r.unknown for r in reports) else None)
