@@ -140,6 +140,7 @@ def _prove(expr: str | None, word: str | None, kind: str | None, as_name: str | 
     elif not has_runtime(proposal.expr):
         raise click.UsageError("--word STRUCT.FIELD is required (unless EXPR is a condition on a descriptor word)")
     parsed = dict(parse_define(d) for d in defines)
+    _refuse_define_cycle(parsed)
     progress = Progress(None, "configs", "checking")
     try:
         sel = select(preset, config_file, domain, sets, default="domain")
@@ -153,6 +154,37 @@ def _prove(expr: str | None, word: str | None, kind: str | None, as_name: str | 
         raise
     progress.close(f"{result.configs_checked} configs ({result.groups} distinct cases)")
     return result
+
+
+def _refuse_define_cycle(defines: dict[str, str]) -> None:
+    """`--define A=B --define B=A`: C stops expanding a macro inside its own expansion, so
+    A ends as the undeclared name A; that is an error in the question, not a SAFE bit."""
+    import re
+
+    from mmbits.errors import clip
+
+    edges = {name: [n for n in re.findall(r"[A-Za-z_]\w*+", value) if n in defines]
+             for name, value in defines.items()}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in edges:
+        if state.get(start):
+            continue
+        path = [start]
+        todo = [iter(edges[start])]
+        state[start] = 1
+        while todo:
+            nxt = next(todo[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                todo.pop()
+            elif state.get(nxt) == 1:
+                cycle = path[path.index(nxt):] + [nxt]
+                raise InputError(f"--define: {clip(' -> '.join(cycle), 200)} expand to each other; a macro "
+                                 "that refers to itself has no value")
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                todo.append(iter(edges[nxt]))
 
 
 def _invalid(exc: InputError, proposal: object, as_json: bool) -> int:
