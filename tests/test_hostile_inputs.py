@@ -262,3 +262,36 @@ def test_five_thousand_digit_number_in_a_layout(tmp_path: Path) -> None:
     r = run_cli("show", "ptdesc", "--layout", str(lay))
     assert_clean_error(r)
     assert str(lay) in r.err and len(r.err) < 600
+
+
+@given(levels=st.integers(1, 9), fanout=st.integers(1, 9), where=st.sampled_from(["layout", "proposal"]))
+def test_structure_sharing_through_the_cli(tmp_path_factory: pytest.TempPathFactory, levels: int, fanout: int,
+                                           where: str) -> None:
+    """Fuzz shape: alias graphs of every size through the real command line (in-process): the
+    contract holds (0/1/2; on 2 one line naming the file) and nothing takes long."""
+    from util.clirun import run_cli
+
+    d = tmp_path_factory.mktemp("share")
+    path = d / f"{where}.yaml"
+    if where == "layout":
+        path.write_bytes(layout_alias_bomb(levels, fanout))
+        args = ["show", "ptdesc", "--layout", str(path)]
+    else:  # the proposal loader every command uses (the prover's run time is not the question here)
+        from mmbits.proposal import load_proposal
+
+        path.write_bytes(proposal_alias_bomb(levels, fanout))
+        start = time.perf_counter()
+        with pytest.raises(InputError) as info:  # the bomb's anchor keys are unknown keys when it loads
+            load_proposal(path)
+        assert str(info.value).startswith(f"{path}:")
+        assert "alias" in str(info.value) or "unknown key" in str(info.value)
+        assert time.perf_counter() - start < 2
+        return
+    start = time.perf_counter()
+    r = run_cli(*args)
+    assert time.perf_counter() - start < 10
+    assert r.code in (0, 1, 2), r.err
+    assert "Traceback" not in r.err and "internal error" not in r.err, r.err
+    if r.code == 2:
+        lines = [ln for ln in r.err.splitlines() if ln.strip()]
+        assert len(lines) == 1 and str(path) in lines[0], lines
