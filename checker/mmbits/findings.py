@@ -36,6 +36,11 @@ KINDS = {
 }
 
 
+# The kinds as an enum (built from KINDS, so a kind added there is a member here);
+# a member compares and hashes as its string, so `f.kind == "leak"` keeps working.
+Kind = StrEnum("Kind", {k.upper().replace("-", "_"): k for k in sorted(KINDS)})  # type: ignore[misc]
+
+
 class Severity(StrEnum):
     """How bad a finding is; `error` and `warning` make a command exit 1, `note` never does."""
 
@@ -151,7 +156,7 @@ class Finding:
 
     __slots__ = ("kind", "message", "config", "where", "severity", "data")
 
-    kind: str
+    kind: Kind
     message: str
     config: str | None
     where: Where | None
@@ -162,19 +167,19 @@ class Finding:
                  where: Where | str | Mapping[str, Any] | None = None, severity: Severity | str = Severity.ERROR,
                  data: Mapping[str, Any] | None = None) -> None:
         if kind not in KINDS:
-            raise ValueError(f"unknown finding kind {kind!r} (add it to mmbits.findings.KINDS)")
+            raise ValueError(f"unknown finding kind {str(kind)!r} (add it to mmbits.findings.KINDS)")
         try:
             self.severity = Severity(severity)
         except ValueError:
             raise ValueError(f"bad severity {severity!r} (one of {', '.join(SEVERITIES)})") from None
-        self.kind = kind
+        self.kind = Kind(kind)
         self.message = message
         self.config = config
         self.where = Where.of(where)
         self.data = dict(data or {})
 
     def __repr__(self) -> str:
-        return (f"Finding({self.kind!r}, {self.message!r}, {self.config!r}, {str(self.where) if self.where else None!r}, "
+        return (f"Finding({self.kind.value!r}, {self.message!r}, {self.config!r}, {str(self.where) if self.where else None!r}, "
                 f"{self.severity.value!r}, {self.data!r})")
 
     def __eq__(self, other: object) -> bool:
@@ -190,7 +195,7 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         """The finding object of every command's --json (schemas/common.json#/$defs/finding)."""
-        return {"kind": self.kind, "severity": self.severity.value, "message": self.message, "config": self.config,
+        return {"kind": self.kind.value, "severity": self.severity.value, "message": self.message, "config": self.config,
                 "where": self.where.to_json() if self.where else None, "data": _plain(self.data)}
 
     @classmethod

@@ -132,5 +132,5 @@ def load_proposal(path: str | Path) -> Proposal:
 
     p = Proposal(expr=str(doc["expr"]), word=str(doc["word"]), kind=opt("kind"), name=opt("proposal"),
                  set_at=opt("set_at"), test_at=opt("test_at"), clear_at=opt("clear_at"),
-                 doc=str(doc.get("doc") or ""), source=where)
+                 doc=opt("doc") or "", source=where)
     return validate(p, where, doc.line_of)

@@ -81,13 +81,14 @@ def test_the_answer_cache(cli, tmp_path, monkeypatch) -> None:  # type: ignore[n
     assert first.code == again.code == 1 and first.json() == again.json()
     entries = list((tmp_path / "check").glob("*.json"))
     assert len(entries) == 1
-    assert "answer cached" in cli(*args).out
+    hit = cli(*args)
+    assert "answer read from the cache" in hit.err and "answer read" not in hit.out
     monkeypatch.setenv("MMBITS_CACHE", "off")
-    assert "answer cached" not in cli(*args).out
+    assert "answer read from the cache" not in cli(*args).err
     monkeypatch.delenv("MMBITS_CACHE")
     entries[0].write_text("{not json")
     fresh = cli(*args)
-    assert fresh.code == 1 and "answer cached" not in fresh.out
+    assert fresh.code == 1 and "answer read from the cache" not in fresh.err
     # another question is another entry
     assert cli("check", "PG_head", "--word", "ptdesc.pt_flags", "--kind", "anon", "--preset", "x86_64-6.18").code == 1
     assert len(list((tmp_path / "check").glob("*.json"))) == 2

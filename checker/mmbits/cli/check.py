@@ -86,6 +86,8 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
     if cached is not None:
         result = CheckResult.from_json(cached, time.perf_counter() - t0)
         result.cached = True
+        # stdout is the same whether the answer is cached or not; say it where progress goes
+        click.echo("mmbits: checking: answer read from the cache (MMBITS_CACHE=off to prove again)", err=True)
     else:
         proved = _prove(expr, word, kind, as_name, set_at, test_at, clear_at, proposal_file, defines, new_flags,
                         preset, config_file, domain, sets, static_only, as_json)
@@ -138,6 +140,7 @@ def _prove(expr: str | None, word: str | None, kind: str | None, as_name: str | 
     elif not has_runtime(proposal.expr):
         raise click.UsageError("--word STRUCT.FIELD is required (unless EXPR is a condition on a descriptor word)")
     parsed = dict(parse_define(d) for d in defines)
+    _refuse_define_cycle(parsed)
     progress = Progress(None, "configs", "checking")
     try:
         sel = select(preset, config_file, domain, sets, default="domain")
@@ -151,6 +154,37 @@ def _prove(expr: str | None, word: str | None, kind: str | None, as_name: str | 
         raise
     progress.close(f"{result.configs_checked} configs ({result.groups} distinct cases)")
     return result
+
+
+def _refuse_define_cycle(defines: dict[str, str]) -> None:
+    """`--define A=B --define B=A`: C stops expanding a macro inside its own expansion, so
+    A ends as the undeclared name A; that is an error in the question, not a SAFE bit."""
+    import re
+
+    from mmbits.errors import clip
+
+    edges = {name: [n for n in re.findall(r"[A-Za-z_]\w*+", value) if n in defines]
+             for name, value in defines.items()}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in edges:
+        if state.get(start):
+            continue
+        path = [start]
+        todo = [iter(edges[start])]
+        state[start] = 1
+        while todo:
+            nxt = next(todo[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                todo.pop()
+            elif state.get(nxt) == 1:
+                cycle = path[path.index(nxt):] + [nxt]
+                raise InputError(f"--define: {clip(' -> '.join(cycle), 200)} expand to each other; a macro "
+                                 "that refers to itself has no value")
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                todo.append(iter(edges[nxt]))
 
 
 def _invalid(exc: InputError, proposal: object, as_json: bool) -> int:

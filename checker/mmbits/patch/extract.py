@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 
 from mmbits.patch.diff import FileDiff, Hunk, Line, Patch
 
-_IDENT = r"[A-Za-z_]\w*"
-_ACCESS = rf"&?\s*\(?\s*{_IDENT}\s*\)?\s*->\s*{_IDENT}(?:\s*\.\s*{_IDENT})*"
+# Every pattern here runs on hostile lines (a 200 KB name, 100 KB of blanks): a name starts
+# a match only at its first character and possessive runs (`*+`) never give characters
+# back, so each line costs one pass instead of one per starting position
+_IDENT = r"(?<!\w)[A-Za-z_]\w*+"
+_ACCESS = rf"(?:&\s*+)?(?:\(\s*+)?{_IDENT}\s*+\)?\s*+->\s*+{_IDENT}(?:\s*+\.\s*+{_IDENT})*"
 _DECL = re.compile(rf"\bstruct\s+({_IDENT})\s*\*\s*(?:const\s+)?({_IDENT})")
-_DEFINE = re.compile(rf"^\s*#\s*define\s+({_IDENT})\s+(.+?)\s*$")
+_DEFINE = re.compile(rf"^\s*#\s*define\s+({_IDENT})\s+(.*\S)\s*$")
 _ENUM_OPEN = re.compile(rf"\benum\s+({_IDENT})\s*\{{")
-_ENUM_ENTRY = re.compile(rf"^\s*({_IDENT})\s*(?:=\s*([^,/]+?))?\s*,?\s*(?:/[/*].*)?$")
+_ENUM_ENTRY = re.compile(rf"^\s*+({_IDENT})\s*+(?:=\s*+([^,/]*[^,/\s]))?\s*+,?\s*+(?:/[/*].*)?$")
 _BITOP = re.compile(rf"\b(__)?((?:test_and_)?(?:set|clear|change)_bit(?:_lock|_unlock)?|test_bit(?:_acquire)?)"
                     rf"\s*\(\s*(.+?)\s*,\s*({_ACCESS})\s*\)")
 _ASSIGN_OP = re.compile(rf"({_ACCESS})\s*(\|=|&=|\^=)\s*(~?)\s*(.+?)\s*;")

@@ -77,9 +77,9 @@ def explore_schedules(proposal: Proposal, config: Config) -> tuple[list[Finding]
     async_free = True if steps & {"enqueue", "worker"} else None
     result = simulate(config, base, proposal=proposal, cpus=EXPLORE_CPUS, ops=EXPLORE_OPS, mode="exhaustive",
                       max_states=MAX_STATES, async_free=async_free, detail=False)
-    # simulate() returns a typed SimulationResult (findings are Finding objects)
+    # the emulator's typed SimulationResult: its findings are already Findings
     found = [f for f in result.findings if f.kind not in _STATIC]
-    return found, result.explored.schedules, not result.explored.complete
+    return found, int(result.explored.schedules), not result.explored.complete
 
 
 def run_lifecycle(proposal: Proposal, config: Config | None, domain: Any,

@@ -34,8 +34,7 @@ def render(result: CheckResult, colour: bool = False) -> str:
     for reason in result.unknown:
         lines.append(_wrap(f"unknown: {reason}", ""))
     lines.append(f"checked {plural(result.configs_checked, 'config')} ({result.source}, "
-                 f"{plural(result.groups, 'distinct case')}, {result.seconds:.2f} s"
-                 f"{', answer cached' if result.cached else ''}): "
+                 f"{plural(result.groups, 'distinct case')}, {result.seconds:.2f} s): "
                  f"unsafe on {result.configs_unsafe}, collides on {result.configs_colliding}")
     if result.lifecycle != "not requested":
         lines.append(f"lifecycle: {result.lifecycle}")
