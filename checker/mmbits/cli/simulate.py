@@ -137,11 +137,7 @@ def simulate(variant: str, list_variants: bool, proposal_file: str | None, prese
     except BaseException:
         progress.abandon()
         raise
-<<<<<<< HEAD
-    data: dict[str, Any] = result.to_json()
-=======
-    data = result.to_json()  # the typed SimulationResult; JSON only here, at the edge
->>>>>>> main
+    data: dict[str, Any] = result.to_json()  # the typed SimulationResult; JSON only here, at the edge
     explored = data.get("explored") or {}
     progress.close(f"{explored.get('states', 0)} states, {explored.get('transitions', 0)} transitions, "
                    f"{explored.get('pruned', 0)} pruned, {explored.get('schedules', 0)} schedules"
