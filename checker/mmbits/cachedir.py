@@ -1,11 +1,26 @@
-"""Where mmbits keeps its caches: $MMBITS_CACHE_DIR, else $XDG_CACHE_HOME/mmbits, else
-~/.cache/mmbits; MMBITS_CACHE=off turns every cache off. Import-light on purpose:
-a cache hit must not pay for the modules it saves running."""
+"""Where mmbits keeps its caches, and the only way any cache reads or writes an entry.
+
+$MMBITS_CACHE_DIR, else $XDG_CACHE_HOME/mmbits, else ~/.cache/mmbits;
+MMBITS_CACHE=off turns every cache off. Import-light on purpose: a cache hit
+must not pay for the modules it saves running.
+
+Every cache (BTF index, `btf show` output, `check` answers) goes through
+`private_dir`, `read_entry` and `write_entry`, so none can be turned against its
+user (issue #16): a directory that is not the user's own or that others can
+write is refused with one warning; only regular files of ours, opened without
+following symlinks and within a size limit, are read; entries are written
+through mkstemp (0600) and renamed into place, directories are created 0700.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
+import sys
 from pathlib import Path
+
+_checked: dict[Path, bool] = {}
 
 
 def cache_root() -> Path | None:
@@ -16,3 +31,92 @@ def cache_root() -> Path | None:
         return Path(root)
     xdg = os.environ.get("XDG_CACHE_HOME")
     return Path(xdg) / "mmbits" if xdg else Path.home() / ".cache" / "mmbits"
+
+
+def configured_dir(sub: str) -> Path | None:
+    """Where the `sub` cache is meant to live, or None when MMBITS_CACHE turns it off."""
+    root = cache_root()
+    return None if root is None else root / sub
+
+
+def private_dir(sub: str) -> Path | None:
+    """The `sub` cache directory, or None: off, not creatable, or refused as unsafe (with
+    one warning per directory and process)."""
+    d = configured_dir(sub)
+    if d is None:
+        return None
+    ok = _checked.get(d)
+    if ok is None:
+        ok = _checked[d] = _safe_dir(d)
+    return d if ok else None
+
+
+def _safe_dir(d: Path) -> bool:
+    try:
+        # every directory we create is 0700, the parents included (pathlib gives those 0777 & ~umask)
+        missing = [p for p in (d, *d.parents) if not os.path.lexists(p)]
+        for p in reversed(missing):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(p, 0o700)
+        st = os.lstat(d)
+        parent = os.lstat(d.parent)
+    except OSError:
+        return False  # read-only home, no permission: no cache, quietly
+    me = os.geteuid()
+    problem = None
+    if not stat.S_ISDIR(st.st_mode):
+        problem = "is not a directory (a symlink?)"
+    elif st.st_uid != me:
+        problem = f"is owned by uid {st.st_uid}, not by you"
+    elif st.st_mode & 0o022:
+        problem = "is writable by other users"
+    elif parent.st_uid not in (me, 0) or (parent.st_mode & 0o022 and not parent.st_mode & stat.S_ISVTX):
+        problem = "lies in a directory other users can rename it in"
+    if problem is None:
+        return True
+    sys.stderr.write(f"mmbits: warning: cache directory {d} {problem}; running without a cache "
+                     "(set MMBITS_CACHE_DIR to a private directory, or MMBITS_CACHE=off)\n")
+    return False
+
+
+def read_entry(path: Path, limit: int) -> bytes | None:
+    """A regular file of ours within `limit` bytes, read whole, else None (a symlink, a
+    FIFO, /dev/zero, someone else's file, a file that changed size while read)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > limit:
+            return None
+        parts = []
+        total = 0
+        while total <= st.st_size:
+            chunk = os.read(fd, min(1 << 20, st.st_size + 1 - total))
+            if not chunk:
+                break
+            parts.append(chunk)
+            total += len(chunk)
+        return b"".join(parts) if total == st.st_size else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def write_entry(d: Path, name: str, data: bytes) -> None:
+    """Atomic write of one entry through a private temp file; any failure means no cache."""
+    import tempfile
+
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=d)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, d / name)
+    except OSError:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)

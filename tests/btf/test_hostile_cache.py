@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from btf.btfgen import sample
+from mmbits import cachedir
 from mmbits.btf import cache, open_btf
 from mmbits.main import _fast_btf_show
 
@@ -37,7 +38,7 @@ def _show(path: Path, capsys: pytest.CaptureFixture[str], name: str = "demo") ->
 
 @pytest.fixture(autouse=True)
 def _fresh_checks() -> None:
-    cache._checked.clear()
+    cachedir._checked.clear()
 
 
 def test_swapped_output_entries_are_misses(tmp_path: Path, btf_cache_dir: Path,
@@ -174,7 +175,7 @@ def test_second_user_cannot_plant_output_or_redirect_writes(tmp_path: Path, monk
         assert victim.read_text() == "mine\n"
         # the same user's own cache next to it still works
         monkeypatch.setenv("MMBITS_CACHE_DIR", str(tmp_path / "own"))
-        cache._checked.clear()
+        cachedir._checked.clear()
         assert _show(blob, capsys)[1] == out
     finally:
         shutil.rmtree(shared, ignore_errors=True)

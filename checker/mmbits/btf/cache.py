@@ -31,12 +31,10 @@ be written is silently skipped, never an error.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import stat
-import sys
-import tempfile
 from pathlib import Path
+
+from mmbits import cachedir
 
 try:  # the built-in BLAKE2 spares start-up the OpenSSL initialisation hashlib does
     from _blake2 import blake2b as _blake2b
@@ -50,60 +48,15 @@ KEY_BYTES = 2 * DIGEST  # a key is a hex BLAKE2b-256
 MAX_INDEX_BYTES = 256 * 1024 * 1024  # an allyesconfig index is ~5 MB
 MAX_TEXT_BYTES = 64 * 1024 * 1024
 
-_checked: dict[Path, bool] = {}
-
-
 def configured_dir() -> Path | None:
     """Where the cache is meant to live, or None when MMBITS_CACHE turns it off."""
-    if os.environ.get("MMBITS_CACHE", "").lower() in ("0", "off", "no", "false"):
-        return None
-    root = os.environ.get("MMBITS_CACHE_DIR")
-    if root:
-        base = Path(root)
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        base = Path(xdg) / "mmbits" if xdg else Path.home() / ".cache" / "mmbits"
-    return base / "btf"
+    return cachedir.configured_dir("btf")
 
 
 def cache_dir() -> Path | None:
     """The cache directory for BTF entries, or None: off, not creatable, or refused as
     unsafe (with one warning per process)."""
-    d = configured_dir()
-    if d is None:
-        return None
-    ok = _checked.get(d)
-    if ok is None:
-        ok = _checked[d] = _safe_dir(d)
-    return d if ok else None
-
-
-def _safe_dir(d: Path) -> bool:
-    try:
-        # every directory we create is 0700, the parents included (pathlib gives those 0777 & ~umask)
-        missing = [p for p in (d, *d.parents) if not os.path.lexists(p)]
-        for p in reversed(missing):
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(p, 0o700)
-        st = os.lstat(d)
-        parent = os.lstat(d.parent)
-    except OSError:
-        return False  # read-only home, no permission: no cache, quietly
-    me = os.geteuid()
-    problem = None
-    if not stat.S_ISDIR(st.st_mode):
-        problem = "is not a directory (a symlink?)"
-    elif st.st_uid != me:
-        problem = f"is owned by uid {st.st_uid}, not by you"
-    elif st.st_mode & 0o022:
-        problem = "is writable by other users"
-    elif parent.st_uid not in (me, 0) or (parent.st_mode & 0o022 and not parent.st_mode & stat.S_ISVTX):
-        problem = "lies in a directory other users can rename it in"
-    if problem is None:
-        return True
-    sys.stderr.write(f"mmbits: warning: cache directory {d} {problem}; running without a cache "
-                     "(set MMBITS_CACHE_DIR to a private directory, or MMBITS_CACHE=off)\n")
-    return False
+    return cachedir.private_dir("btf")
 
 
 def _digest(data: bytes) -> bytes:
@@ -141,28 +94,7 @@ def _read(key: str, suffix: str, magic: bytes, limit: int) -> bytes | None:
 
 
 def _read_regular(path: Path, limit: int) -> bytes | None:
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > limit:
-            return None
-        parts = []
-        total = 0
-        while total <= st.st_size:
-            chunk = os.read(fd, min(1 << 20, st.st_size + 1 - total))
-            if not chunk:
-                break
-            parts.append(chunk)
-            total += len(chunk)
-        return b"".join(parts) if total == st.st_size else None
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    return cachedir.read_entry(path, limit)
 
 
 def _entry(key: str, magic: bytes, payload: bytes) -> bytes:
@@ -178,18 +110,8 @@ def store(key: str, payload: bytes) -> None:
 def _write(name: str, data: bytes) -> None:
     """Atomic write of one entry through a private temp file; any failure means no cache."""
     d = cache_dir()
-    if d is None:
-        return
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=d)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, d / name)
-    except OSError:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    if d is not None:
+        cachedir.write_entry(d, name, data)
 
 
 # -- printed output ---------------------------------------------------------------------------

@@ -16,14 +16,14 @@ corrupt or foreign entry is ignored; a cache that cannot be written is skipped.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
+import stat
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from mmbits.cachedir import cache_root
+from mmbits.cachedir import private_dir, read_entry, write_entry
 from mmbits.paths import layouts_root
 
 try:  # the built-in BLAKE2 spares start-up the OpenSSL initialisation hashlib does
@@ -34,9 +34,12 @@ except ImportError:  # pragma: no cover
 MAGIC = "mmbits-check-result 1"
 
 
+MAX_ENTRY_BYTES = 64 * 1024 * 1024  # a full-domain answer with schedules is ~100 KB
+MAX_KEYED_FILE_BYTES = 32 * 1024 * 1024  # inputs.LIMIT_CONFIG: a larger input is refused anyway
+
+
 def cache_dir() -> Path | None:
-    base = cache_root()
-    return None if base is None else base / "check"
+    return private_dir("check")
 
 
 def _digest(data: bytes) -> bytes:
@@ -74,11 +77,16 @@ def _data_stamp() -> bytes:
 def _file_digest(path: str | None) -> str | None:
     if path is None:
         return None
+    # only a regular file within the input limit is hashed: /dev/zero, a FIFO or stdin
+    # is not cached (the run itself then reads it with its bounds and reports it)
     try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_KEYED_FILE_BYTES:
+            return None
         with open(path, "rb") as fh:
-            return _digest(fh.read()).hex()
+            return _digest(fh.read(MAX_KEYED_FILE_BYTES + 1)).hex()
     except OSError:
-        return None  # the run itself reports the unreadable file
+        return None
 
 
 def key_of(question: dict[str, Any], files: dict[str, str | None]) -> str | None:
@@ -100,10 +108,12 @@ def load(key: str | None) -> dict[str, Any] | None:
     base = cache_dir()
     if key is None or base is None:
         return None
+    raw = read_entry(base / f"{key}.json", MAX_ENTRY_BYTES)
+    if raw is None:
+        return None
     try:
-        raw = (base / f"{key}.json").read_text()
         doc = json.loads(raw)
-    except (OSError, ValueError):
+    except ValueError:
         return None
     if not isinstance(doc, dict) or doc.get("magic") != MAGIC or doc.get("key") != key:
         return None
@@ -115,8 +125,4 @@ def store(key: str | None, result: dict[str, Any]) -> None:
     base = cache_dir()
     if key is None or base is None:
         return
-    with contextlib.suppress(OSError):
-        base.mkdir(parents=True, exist_ok=True)
-        tmp = base / f".{key}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps({"magic": MAGIC, "key": key, "result": result}))
-        os.replace(tmp, base / f"{key}.json")
+    write_entry(base, f"{key}.json", json.dumps({"magic": MAGIC, "key": key, "result": result}).encode())
