@@ -128,7 +128,7 @@ MAX_NPAGES = 1 << 20  # 64 MB of 64-byte struct pages; the emulator's tests use 
 @pytest.fixture
 def mmbits_machine(mmbits_config: Any, request: pytest.FixtureRequest) -> Any:
     """A fresh emulator (mmbits.emu.Machine) on the selected config, running
-    the design of the mmbits_variant marker (default: upstream)."""
+    the design of the mmbits_variant marker (default: v6.19+fixes)."""
     from mmbits.emu.machine import Machine
     from mmbits.errors import InputError
 

@@ -38,7 +38,7 @@ class StructCheck:
 
 
 @dataclass
-class VerifyReport:
+class VerifyResult:
     btf: str
     config: str
     layouts: str
@@ -295,13 +295,13 @@ def _skew(dot_version: str | None, layouts_version: str, structs: list[StructChe
                    data={"layouts": layouts_version, "kernel": dot_version, "absent": absent})
 
 
-def verify_btf(btf: Btf, config: Config, config_path: str | Path) -> VerifyReport:
+def verify_btf(btf: Btf, config: Config, config_path: str | Path) -> VerifyResult:
     from mmbits.kconfig.dotconfig import parse_file
     from mmbits.layout.registry import DESCRIPTORS, layouts
 
     lset = layouts()
     label = config.label()
-    report = VerifyReport(btf=btf.file, config=str(config_path), layouts=lset.version,
+    report = VerifyResult(btf=btf.file, config=str(config_path), layouts=lset.version,
                           kernel=parse_file(config_path).kernel_version)
     found: list[Finding] = []
     btf_layouts: dict[str, Layout] = {}
@@ -326,3 +326,6 @@ def verify_btf(btf: Btf, config: Config, config_path: str | Path) -> VerifyRepor
     skew = _skew(report.kernel, lset.version, report.structs, label, len(found))
     report.findings = ([skew] if skew else []) + found
     return report
+
+
+VerifyReport = VerifyResult  # the name before results were called results

@@ -24,6 +24,7 @@ INPUT_SYMBOLS = (
     "MEM_ALLOC_PROFILING", "MEM_PROFILING_COMPRESSED", "ZONE_DMA", "ZONE_DMA32", "HIGHMEM",
     "ZONE_DEVICE", "MMU", "MEMORY_FAILURE", "PAGE_IDLE_FLAG", "64BIT", "ARCH_USES_PG_ARCH_2",
     "ARCH_USES_PG_ARCH_3", "TRANSPARENT_HUGEPAGE", "MIGRATION", "SWAP", "MEMORY_HOTPLUG",
+    "XEN", "XEN_PV",  # Xen page-flag aliases (PG_pinned ...) exist only in Xen guests
 )
 
 FIELD_ORDER = ("section", "node", "zone", "last_cpupid", "kasan_tag", "lru_gen", "lru_refs")
