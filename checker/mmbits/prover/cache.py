@@ -74,9 +74,18 @@ def _data_stamp() -> bytes:
 def _file_digest(path: str | None) -> str | None:
     if path is None:
         return None
+    import stat
+
     try:
+        # only a regular file is hashed, in chunks: /dev/zero, a FIFO or a huge file is not
+        # read here (no cache for it; the bounded reader of the run itself reports it)
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        h = _blake2b(digest_size=32)
         with open(path, "rb") as fh:
-            return _digest(fh.read()).hex()
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()
     except OSError:
         return None  # the run itself reports the unreadable file
 
