@@ -96,8 +96,8 @@ def test_word_over_compound_head_breaks_tail_marker(cli, tmp_path: Path) -> None
     path.write_text(BROKEN_PTDESC)
     result = cli("overlay", "ptdesc", "--layout", str(path), "--json")
     assert result.code == 1
-    kinds = {(f["kind"], f["where"]) for f in result.json()["findings"]}
-    assert ("tail-marker", "ptdesc.pt_kernel_flags") in kinds
+    kinds = {(f["kind"], f["where"]["struct"], f["where"]["field"]) for f in result.json()["findings"]}
+    assert ("tail-marker", "ptdesc", "pt_kernel_flags") in kinds
 
 
 def test_moved_field_breaks_match(cli, tmp_path: Path) -> None:

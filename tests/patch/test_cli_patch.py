@@ -38,8 +38,10 @@ def test_json_and_series(cli) -> None:  # type: ignore[no-untyped-def]
     r = cli("patch", "--json", str(DATA / "series-mixed.mbox"))
     data = r.json()
     assert r.code == 1 and data["errors"] == 2 and len(data["patches"]) == 2
-    f = data["patches"][1]["findings"][0]
-    assert set(f) >= {"level", "type", "kind", "message", "file", "line", "patch_line", "source", "check"}
+    f = data["findings"][data["patches"][1]["findings"][0]]  # per-patch groups point into findings
+    assert set(f) == {"kind", "severity", "message", "config", "where", "data"}
+    assert set(f["data"]) >= {"patch", "level", "type", "file", "line", "patch_line", "source", "check"}
+    assert f["data"]["patch"] == 2 and f["data"]["level"] == "ERROR" and f["severity"] == "error"
     text = cli("patch", str(DATA / "series-mixed.mbox")).out
     assert "patch 2/2: [PATCH RFC v3.1] mm: Defer kernel page table freeing through one list" in text
 

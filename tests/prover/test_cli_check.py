@@ -15,13 +15,13 @@ def test_json_schema(cli) -> None:  # type: ignore[no-untyped-def]
     assert r.code == 1
     data = r.json()
     assert set(data) >= {"verdict", "configs_checked", "findings", "proposal", "configs_unsafe"}
-    assert data["verdict"] == "unsafe" and data["configs_checked"] == 1
+    assert data["verdict"] == "UNSAFE" and data["configs_checked"] == 1
     for f in data["findings"]:
         assert set(f) >= {"kind", "message", "config", "where"}
         assert f["config"] == "x86_64-maxsmp"
     safe = cli("check", "PG_referenced", "--as", "PT_kernel", "--word", "ptdesc.pt_flags", "--kind",
                "kernel-pgtable", "--domain", "arm64", "--json")
-    assert safe.code == 0 and safe.json()["verdict"] == "safe" and safe.json()["configs_checked"] == 40320
+    assert safe.code == 0 and safe.json()["verdict"] == "SAFE" and safe.json()["configs_checked"] == 40320
 
 
 @pytest.mark.parametrize("args, message", [

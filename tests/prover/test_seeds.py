@@ -13,11 +13,11 @@ def test_one_list_draft_bit_nr_pageflags_is_unsafe_and_names_configs(cli) -> Non
             "--as", "ASYNC_PGTABLE_FREE_DTOR", "--json")
     assert r.code == 1
     data = r.json()
-    assert data["verdict"] == "unsafe" and data["configs_checked"] == 116736
-    lru = next(f for f in data["findings"] if f["what"] == "page.flags bits 25-26 = LRU_REFS")
+    assert data["verdict"] == "UNSAFE" and data["configs_checked"] == 116736
+    lru = next(f for f in data["findings"] if f["data"]["what"] == "page.flags bits 25-26 = LRU_REFS")
     # the counterexample: x86_64 MAXSMP-like with LRU_GEN (reference row B2)
     assert lru["config"].startswith("x86_64 NR_CPUS=8192 NODES_SHIFT=10")
-    assert "LRU_GEN" in lru["config"] and lru["where"] == "ptdesc.pt_flags bit 25"
+    assert "LRU_GEN" in lru["config"] and (lru["where"]["struct"], lru["where"]["field"], lru["where"]["bit"]) == ("ptdesc", "pt_flags", 25)
     assert lru["data"]["config_symbols"]["LRU_GEN"] == 1
     # NR_PAGEFLAGS never reaches the word width in a config that builds: said as a note, not hidden
     shift = next(f for f in data["findings"] if f["kind"] == "undefined-shift" and f["severity"] == "note")
@@ -51,7 +51,7 @@ def test_bitwise_or_condition_is_always_true(cli) -> None:  # type: ignore[no-un
              "--kind", "kernel-pgtable", "--json")
     data = r2.json()
     assert data["proposal"]["word"] == "ptdesc.__page_type"
-    assert [f["what"] for f in data["findings"]] == ["page_type = 0xffffffff (UINT_MAX) on every untyped page"]
+    assert [f["data"]["what"] for f in data["findings"]] == ["page_type = 0xffffffff (UINT_MAX) on every untyped page"]
 
 
 def test_lifecycle_steps_without_the_emulator_say_so(cli) -> None:  # type: ignore[no-untyped-def]

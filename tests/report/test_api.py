@@ -18,7 +18,7 @@ from report.results import CHECK_SAFE, CHECK_UNSAFE, SIM_SAFE, SIM_UNSAFE
 def test_check_report_html(tmp_path):
     (path,) = api.write_check_report(copy.deepcopy(CHECK_UNSAFE), str(tmp_path), "html")
     html = path.read_text()
-    assert path.name == "check-ASYNC_PGTABLE_FREE_DTOR-ptdesc.pt_flags.html"
+    assert path.name == "check-ASYNC_PGTABLE_FREE_DTOR-ptdesc.pt_flags-kernel-pgtable.html"  # unique per question
     assert "UNSAFE" in html and "116,736 configs checked" in html and "39,296 unsafe" in html
     assert "stale-after-free" in html and "elapsed_seconds" in html  # extra keys shown, not dropped
     # the counterexample configs drawn with the bit in question
@@ -49,7 +49,7 @@ def test_safe_check_and_minimal_dicts(tmp_path):
 def test_simulation_report_timeline(tmp_path):
     (path,) = api.write_simulation_report(copy.deepcopy(SIM_UNSAFE), str(tmp_path), "html")
     html = path.read_text()
-    assert path.name == "simulate-memdesc-ptdesc.html"
+    assert path.name == "simulate-memdesc-ptdesc-x86_64-6.18.html"  # variant and config
     svg = re.search(r'<svg[^>]*class="timeline".*?</svg>', html, re.S).group(0)
     for lane in ("CPU0", "CPU1", "worker", "iommu"):
         assert f">{lane}</text>" in svg
@@ -78,9 +78,11 @@ def test_steps_in_any_shape(step, actor, label):
 
 def test_bits_of_findings():
     assert bits_of({"data": {"bit": 25}}) == [25]
-    assert bits_of({"where": "page.flags bits 22-24"}) == [22, 23, 24]
-    assert bits_of({"message": "lands on bit 3"}) == [3]
-    assert bits_of({"message": "no number here"}) == []
+    assert bits_of({"where": "page.flags bits 22-24"}) == [22, 23, 24]  # the older string form
+    where = {"struct": "ptdesc", "field": "pt_flags", "bit": 24, "bits": [24], "step": None, "detail": None}
+    assert bits_of({"where": where, "message": "bit 3"}) == [24]
+    # message text is never parsed: a bit named only there is not the finding's bit
+    assert bits_of({"message": "lands on bit 3"}) == []
 
 
 def test_bad_format_and_output_that_is_a_file(tmp_path):

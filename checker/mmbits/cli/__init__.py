@@ -14,6 +14,7 @@ import sys
 import click
 
 from mmbits import __version__
+from mmbits.cli.common import color_option
 
 # name -> (module, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -27,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "simulate": ("mmbits.cli.simulate", "simulate", "Run the allocator and deferred page-table free emulator."),
     "decode": ("mmbits.cli.decode", "decode", "Decode dump_page raw: lines from a bug report."),
     "report": ("mmbits.cli.report", "report", "Write Markdown/HTML reports with SVG bit maps."),
+    "schema": ("mmbits.cli.schema", "schema", "Print the JSON Schema of a command's --json output."),
 }
 
 
@@ -41,7 +43,8 @@ class LazyGroup(click.Group):
         mod_name, attr, _ = entry
         if importlib.util.find_spec(mod_name) is None:
             return None
-        return getattr(importlib.import_module(mod_name), attr)
+        command: click.Command = getattr(importlib.import_module(mod_name), attr)
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
@@ -52,11 +55,18 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="mmbits")
+@color_option
 def cli() -> None:
     """mmbits: bit-exact page descriptor layouts, a bit-collision prover and a
     deferred page-table free emulator for Linux mm developers.
 
-    Exit status: 0 nothing found / safe, 1 findings / unsafe, 2 bad input or usage.
+    \b
+    Exit status (every command):
+      0  nothing at warning level or above (notes never change it)
+      1  a warning or error finding (an UNSAFE verdict)
+      2  bad input or usage, or an UNKNOWN verdict
+    --json output follows `mmbits schema COMMAND`. Shell completion:
+    eval "$(_MMBITS_COMPLETE=bash_source mmbits)" (zsh_source, fish_source).
     """
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from mmbits.cli.common import _kernel_option as kernel_callback
-from mmbits.errors import EXIT_FINDINGS
+from mmbits.cli.common import color_option
 
 DEFAULT_BTF = "/sys/kernel/btf/vmlinux"
 
@@ -22,6 +22,7 @@ cache_option = click.option("--no-cache", is_flag=True,
 
 
 @click.group()
+@color_option
 def btf() -> None:
     """Read kernel BTF: print types pahole-style, verify our layouts, import a kernel.
 
@@ -38,9 +39,11 @@ def btf() -> None:
               help='{"struct", "size", "members": [...]} per type (a list when several are named)')
 @click.option("--hex", "hex_", is_flag=True, help="offsets and sizes in hex (pahole --hex)")
 @cache_option
+@color_option
 def show(names: str, btf_file: str, as_json: bool, hex_: bool, no_cache: bool) -> int:
     """Print NAMES (comma-separated: page,folio or 'enum pageflags', 'union X',
-    'typedef pgtable_t') as the kernel built them, the way pahole -C does."""
+    'typedef pgtable_t') as the kernel built them, the way pahole -C does
+    (byte for byte, so the text is never coloured)."""
     from mmbits.btf import open_btf
     from mmbits.btf.render import lookup, parse_names, to_json, to_text
 
@@ -67,15 +70,16 @@ def show(names: str, btf_file: str, as_json: bool, hex_: bool, no_cache: bool) -
                    "release whose layouts the BTF matches best)")
 @click.option("--json", "as_json", is_flag=True, help='{"btf", "config", "layouts", "findings": [...]}')
 @cache_option
+@color_option
 def verify(btf_file: str, config_file: str, sets: tuple[str, ...], as_json: bool, no_cache: bool) -> int:
     """Compare our layouts, resolved for --config, with the kernel's BTF: one
     finding per missing/extra member, offset/size/type difference, enum value
-    difference and broken size assert. Exit 1 if there is any. The release is
-    the .config header's (or --kernel); a .config without one gets the
-    modelled release the BTF matches best, and the output says so."""
+    difference and broken size assert. Exit 1 if there is a warning or error.
+    The release is the .config header's (or --kernel); a .config without one
+    gets the modelled release the BTF matches best, and the output says so."""
     from mmbits.btf import open_btf
     from mmbits.btf.verify import pick_release, verify_btf
-    from mmbits.cli.common import requested_kernel, select
+    from mmbits.cli.common import finding_line, finish, requested_kernel, select
 
     sel = select(None, config_file, None, sets)
     b = open_btf(btf_file, use_cache=not no_cache)
@@ -90,8 +94,12 @@ def verify(btf_file: str, config_file: str, sets: tuple[str, ...], as_json: bool
 
         emit_json(report.to_json())
     else:
-        click.echo(report.text())
-    return EXIT_FINDINGS if report.findings else 0
+        lines = report.text().splitlines()
+        text_of = {f.line(): finding_line(f) for f in report.findings}
+        click.echo(click.style(lines[0], bold=True) if lines else "")
+        for line in lines[1:]:
+            click.echo(text_of.get(line, line))
+    return finish(report.findings)
 
 
 @btf.command("import")
@@ -104,6 +112,7 @@ def verify(btf_file: str, config_file: str, sets: tuple[str, ...], as_json: bool
                    "back to the BTF")
 @click.option("--json", "as_json", is_flag=True, help="list what was written")
 @cache_option
+@color_option
 def import_(btf_file: str, out_dir: str, like_version: str | None, config_file: str | None, as_json: bool,
             no_cache: bool) -> int:
     """Write layout YAML (the layouts/ format) for page, folio, ptdesc, slab,
@@ -122,7 +131,7 @@ def import_(btf_file: str, out_dir: str, like_version: str | None, config_file: 
     if as_json:
         from mmbits.cli.common import emit_json
 
-        emit_json(result.to_json())
+        emit_json({**result.to_json(), "findings": []})
     else:
         click.echo(result.text())
     return 0

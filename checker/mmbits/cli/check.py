@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
+from typing import Any
 
 import click
 
-from mmbits.cli.common import config_options, emit_json, select
-from mmbits.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, InputError, InvalidConfigError
+from mmbits.cli.common import color_option, config_options, emit_json, finish, select, styled
+from mmbits.errors import EXIT_BAD_INPUT, InputError, InvalidConfigError
 from mmbits.proposal import STEPS
 
 
@@ -39,6 +39,7 @@ def _steps_help() -> str:
 @click.option("--report", "report_dir", metavar="DIR", help="also write a report into DIR")
 @click.option("--format", "report_format", type=click.Choice(["md", "html"]), default="md", show_default=True,
               help="report format for --report")
+@color_option
 def check(expr: str | None, word: str | None, kind: str | None, as_name: str | None, set_at: str | None,
           test_at: str | None, clear_at: str | None, proposal_file: str | None, defines: tuple[str, ...],
           new_flags: tuple[str, ...], preset: str | None, config_file: str | None, domain: str | None,
@@ -71,14 +72,14 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
                                    "available in this installation") from None
         check_output_dir(report_dir)  # a directory that cannot be written fails now, not after the proof
     else:
-        write_check_report = None
+        write_check_report = None  # type: ignore[assignment]  # no --report: nothing to write
 
     base = load_proposal(proposal_file) if proposal_file else None
     if base is None and expr is None:
         raise click.UsageError("give EXPR or --proposal FILE")
     if base is None:
         base = Proposal(expr=expr or "", word=word or "")
-    updates = {k: v for k, v in (("expr", expr), ("word", word), ("kind", kind), ("name", as_name),
+    updates: dict[str, Any] = {k: v for k, v in (("expr", expr), ("word", word), ("kind", kind), ("name", as_name),
                                   ("set_at", set_at), ("test_at", test_at), ("clear_at", clear_at)) if v is not None}
     proposal = replace(base, **updates)
     if proposal.word:
@@ -87,14 +88,20 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
         raise click.UsageError("--word STRUCT.FIELD is required (unless EXPR is a condition on a descriptor word)")
     parsed = dict(parse_define(d) for d in defines)
 
+    from mmbits.progress import Progress
+
+    progress = Progress(None, "configs", "checking")
     try:
         sel = select(preset, config_file, domain, sets, default="domain")
         result = prove(proposal, config=sel.config, domain=sel.domain, source=sel.source, defines=parsed,
-                       new_flags=new_flags, lifecycle=not static_only, progress=_progress(sel.is_domain))
+                       new_flags=new_flags, lifecycle=not static_only, progress=progress)
     except InvalidConfigError as exc:
+        progress.abandon()
         return _invalid(exc, proposal, as_json)
-    finally:
-        _progress_done()
+    except BaseException:
+        progress.abandon()
+        raise
+    progress.close(f"{result.configs_checked} configs ({result.groups} distinct cases)")
     data = result.to_json()
     written = []
     if write_check_report is not None and report_dir is not None:
@@ -105,39 +112,20 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
     else:
         from mmbits.prover.text import render
 
-        click.echo(render(result, colour=sys.stdout.isatty()))
+        click.echo(render(result, colour=True))  # click.echo strips the escapes unless --color says otherwise
         for path in written:
             click.echo(f"report: {path}")
-    return EXIT_FINDINGS if result.verdict == "unsafe" else EXIT_OK
+    return finish(result.findings, data["verdict"])
 
 
 def _invalid(exc: InputError, proposal: object, as_json: bool) -> int:
     """A config Kconfig refuses (or the kernel's #error rejects) is bad input: the
-    verdict is `invalid`, one error line, exit 2; --json also prints the finding."""
+    verdict is UNKNOWN, one error line, exit 2; --json also prints the finding."""
     if as_json:
-        emit_json({"verdict": "invalid", "proposal": proposal.to_json(),  # type: ignore[attr-defined]
-                   "configs_checked": 0, "findings": [
-                       {"kind": "invalid-config", "message": str(exc.message), "config": None, "where": None,
-                        "severity": "error"}]})
-    click.echo(f"mmbits: error: invalid-config: {exc}", err=True)
+        from mmbits.findings import Finding, Verdict
+
+        finding = Finding("invalid-config", str(exc.message))
+        emit_json({"verdict": Verdict.UNKNOWN.value, "proposal": proposal.to_json(),  # type: ignore[attr-defined]
+                   "checked": "", "configs_checked": 0, "findings": [finding.to_json()]})
+    click.echo(f"mmbits: error: {styled('invalid-config', 'error')}: {exc}", err=True)
     return EXIT_BAD_INPUT
-
-
-_SHOWN = [False]
-
-
-def _progress(domain: bool):  # type: ignore[no-untyped-def]
-    if not domain or not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        _SHOWN[0] = True
-        click.echo(f"\r  checked {done}/{total} configs", err=True, nl=False)
-
-    return show
-
-
-def _progress_done() -> None:
-    if _SHOWN[0]:
-        click.echo("\r" + " " * 40 + "\r", err=True, nl=False)
-        _SHOWN[0] = False

@@ -154,10 +154,12 @@ def select(preset: str | None, config: str | None, domain: str | None, sets: Seq
     return Selection(config=cfg, source=name)
 
 
-def config_options(domain: bool = True, default_note: str = f"default: --preset {DEFAULT_PRESET}") -> Callable:
+def config_options(domain: bool = True,
+                   default_note: str = f"default: --preset {DEFAULT_PRESET}") -> Callable[[Callable[..., Any]],
+                                                                                    Callable[..., Any]]:
     """--preset/--config/--domain/--set, added to a command."""
 
-    def deco(fn: Callable) -> Callable:
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         opts = [
             click.option("--preset", metavar="NAME", help=f"a named config (mmbits configs); {default_note}"),
             click.option("--config", "config_file", metavar="FILE",
@@ -178,7 +180,7 @@ def config_options(domain: bool = True, default_note: str = f"default: --preset 
     return deco
 
 
-def layout_options(fn: Callable) -> Callable:
+def layout_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--layout", "layout_files", multiple=True, metavar="FILE",
                         type=click.Path(dir_okay=False),
                         help="a layout YAML that replaces the shipped struct of the same name (repeatable)")(fn)
@@ -228,3 +230,67 @@ def atomic_write(path: str | Path, data: str | bytes) -> None:
 
 def heading(text: str) -> str:
     return click.style(text, bold=True)
+
+
+# -- colour -------------------------------------------------------------------
+
+COLOR_CHOICES = ("auto", "always", "never")
+
+
+def color_enabled(choice: str, stream_is_tty: bool) -> bool:
+    """`--color`: always/never as said; auto means a terminal and no NO_COLOR (no-color.org)."""
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    return stream_is_tty and not os.environ.get("NO_COLOR")
+
+
+def _color_callback(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is None:  # not given here: keep what the group (or the default) decided
+        if ctx.color is None:
+            ctx.color = color_enabled("auto", sys.stdout.isatty())
+        return
+    ctx.color = color_enabled(value, sys.stdout.isatty())
+
+
+def color_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--color auto|always|never. click.echo then strips or keeps the escapes that
+    click.style (and our text renderers) put in, so renderers always style."""
+    return click.option("--color", "--colour", type=click.Choice(COLOR_CHOICES), default=None, metavar="WHEN",
+                        expose_value=False, is_eager=True, callback=_color_callback,
+                        help="colour the text output: auto (a terminal, unless NO_COLOR is set), always, never")(fn)
+
+
+def use_color() -> bool:
+    """Whether the current command colours its output (for renderers that need to know)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.color is not None:
+        return bool(ctx.color)
+    return color_enabled("auto", sys.stdout.isatty())
+
+
+SEVERITY_STYLE: dict[str, dict[str, Any]] = {
+    "error": {"fg": "red", "bold": True}, "warning": {"fg": "yellow", "bold": True}, "note": {"fg": "cyan"},
+    "SAFE": {"fg": "green", "bold": True}, "UNSAFE": {"fg": "red", "bold": True},
+    "UNKNOWN": {"fg": "yellow", "bold": True},
+}
+
+
+def styled(text: str, key: str) -> str:
+    """`text` in the colour of a severity or verdict (stripped by click.echo when colour is off)."""
+    return click.style(text, **SEVERITY_STYLE.get(key, {}))
+
+
+def finding_line(finding: Any) -> str:
+    """Finding.line() with its level coloured."""
+    line: str = finding.line()
+    level, sep, rest = line.partition(":")
+    return styled(level, str(finding.severity)) + sep + rest if sep else line
+
+
+def finish(findings: Any, verdict: str | None = None) -> int:
+    """The one exit rule (mmbits.findings.exit_code): 0, 1 on a warning or error, 2 on UNKNOWN."""
+    from mmbits.findings import exit_code
+
+    return exit_code(findings, verdict)

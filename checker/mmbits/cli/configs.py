@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from mmbits.cli.common import emit_json
+from mmbits.cli.common import color_option, emit_json
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output (mmbits schema configs)")
+@color_option
 def configs(as_json: bool) -> int:
     """List presets (with what they set) and domains (with their sizes)."""
     from mmbits.kconfig.domain import domain_names, load_domain
@@ -23,13 +24,13 @@ def configs(as_json: bool) -> int:
         dom = load_domain(name)
         domains.append({"name": name, "doc": dom.doc, "configs": dom.size(), "combinations": dom.raw_size()})
     if as_json:
-        emit_json({"presets": presets, "domains": domains})
+        emit_json({"presets": presets, "domains": domains, "findings": []})
         return 0
     click.echo(click.style("presets", bold=True))
     for p in presets:
-        click.echo(f"  {p['name']:<26} {p['doc']}")
+        click.echo("  " + click.style(f"{p['name']:<26}", fg="cyan") + f" {p['doc']}")
         click.echo(f"  {'':<26} {p['config']}")
     click.echo(click.style("domains", bold=True))
     for d in domains:
-        click.echo(f"  {d['name']:<26} {d['configs']} valid configs of {d['combinations']} combinations: {d['doc']}")
+        click.echo("  " + click.style(f"{d['name']:<26}", fg="cyan") + f" {d['configs']} valid configs of {d['combinations']} combinations: {d['doc']}")
     return 0

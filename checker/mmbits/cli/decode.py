@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from mmbits.cli.common import config_options, emit_json, layout_options, layout_set, select
-from mmbits.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from mmbits.cli.common import (
+    color_option,
+    config_options,
+    emit_json,
+    finish,
+    layout_options,
+    layout_set,
+    select,
+)
 
 
 @click.command()
@@ -20,7 +25,8 @@ from mmbits.errors import EXIT_FINDINGS, EXIT_OK, InputError
               "inferring it from the bytes")
 @click.option("--as", "struct", default="page", metavar="STRUCT",
               help="decode the words as another struct page layout, e.g. page_sep (memdesc next to compound_head)")
-@click.option("--json", "as_json", is_flag=True, help='{"pages": [...]} (see the README)')
+@click.option("--json", "as_json", is_flag=True, help='{"pages": [...], "findings": [...]} (mmbits schema decode)')
+@color_option
 def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[str, ...],
            layout_files: tuple[str, ...], bits: str | None, endian: str | None, kind: str | None, struct: str,
            as_json: bool) -> int:
@@ -33,19 +39,11 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
     config is inferred from the kernel's flags: line. Exit 1 when something is
     inconsistent or disagrees with the kernel, 0 otherwise."""
     from mmbits.decode.api import decode_text
-    from mmbits.decode.decoder import to_json
+    from mmbits.decode.reading import read_input
     from mmbits.decode.render import render
+    from mmbits.results import DecodeResult
 
-    if file == "-":
-        text = sys.stdin.read()
-        name = "<stdin>"
-    else:
-        try:
-            with open(file, encoding="utf-8", errors="replace") as fh:
-                text = fh.read()
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror}", file=file) from None
-        name = file
+    text, name = read_input(file)
     cfg = None
     if preset or config_file or sets:
         cfg = select(preset, config_file, None, sets).config
@@ -53,9 +51,19 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
     lset.spec(struct)
     pages = decode_text(text, file=name, config=cfg, bits=int(bits) if bits else None,
                         big=None if endian is None else endian == "big", kind=kind, struct=struct, lset=lset)
-    bad = any(f.severity in ("error", "warning") for d in pages for f in d.findings)
+    result = DecodeResult(pages)
     if as_json:
-        emit_json({"pages": [to_json(d) for d in pages]})
+        emit_json(result.to_json())
     else:
-        click.echo("\n\n".join(render(d, len(pages)) for d in pages))
-    return EXIT_FINDINGS if bad else EXIT_OK
+        click.echo(_colour("\n\n".join(render(d, len(pages)) for d in pages)))
+    return finish(result.findings)
+
+
+def _colour(text: str) -> str:
+    """Headings bold and finding levels in colour (stripped unless --color allows)."""
+    import re
+
+    from mmbits.cli.common import styled
+
+    text = re.sub(r"^(\S.*:)$", lambda m: click.style(m.group(1), bold=True), text, flags=re.M)
+    return re.sub(r"\b(ERROR|WARNING|NOTE)(?=:)", lambda m: styled(m.group(1), m.group(1).lower()), text)

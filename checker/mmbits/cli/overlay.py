@@ -5,14 +5,16 @@ from __future__ import annotations
 import click
 
 from mmbits.cli.common import (
+    color_option,
     config_options,
     emit_json,
+    finding_line,
+    finish,
     heading,
     layout_options,
     layout_set,
     select,
 )
-from mmbits.errors import EXIT_FINDINGS, EXIT_OK
 
 
 @click.command()
@@ -20,7 +22,8 @@ from mmbits.errors import EXIT_FINDINGS, EXIT_OK
 @config_options(domain=False)
 @layout_options
 @click.option("--all", "show_all", is_flag=True, help="list every rule, not only the broken ones")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output (mmbits schema overlay)")
+@color_option
 def overlay(structs: tuple[str, ...], preset: str | None, config_file: str | None, sets: tuple[str, ...],
             layout_files: tuple[str, ...], show_all: bool, as_json: bool) -> int:
     """Which fields of which descriptor cover each byte of a struct page (and
@@ -43,6 +46,7 @@ def overlay(structs: tuple[str, ...], preset: str | None, config_file: str | Non
     statuses = check_rules(cfg, lset, names)
     word = compute(cfg)
     broken = [s for s in statuses if not s.ok]
+    found = [s.finding for s in broken if s.finding]
     if as_json:
         emit_json({
             "config": cfg.label(),
@@ -51,9 +55,9 @@ def overlay(structs: tuple[str, ...], preset: str | None, config_file: str | Non
             "flags_bits": [{"bit": b, "owner": word.owner(b)} for b in range(word.bits)],
             "page_type_bits": [{"lsb": lo, "msb": hi, "meaning": m} for lo, hi, m in page_type_bits(cfg)],
             "rules": [{"rule": s.rule, "ok": s.ok, "detail": s.detail} for s in statuses],
-            "findings": [s.finding.to_json() for s in broken if s.finding],
+            "findings": [f.to_json() for f in found],
         })
-        return EXIT_FINDINGS if broken else EXIT_OK
+        return finish(found)
     page_size = lset.resolve("page", cfg).size
     click.echo(heading(f"struct page overlays for {cfg.label()} (sizeof(struct page) = {page_size})"))
     for r in rows:
@@ -83,18 +87,17 @@ def overlay(structs: tuple[str, ...], preset: str | None, config_file: str | Non
         if show_all or not s.ok:
             mark = click.style("ok  ", fg="green") if s.ok else click.style("FAIL", fg="red", bold=True)
             click.echo(f"  {mark} {s.rule}: {s.detail}")
-    for s in broken:
-        if s.finding:
-            click.echo(f"ERROR:{s.finding.kind}: {s.finding.message}")
-    return EXIT_FINDINGS if broken else EXIT_OK
+    for f in found:
+        click.echo(finding_line(f))
+    return finish(found)
 
 
 def _group(word: object, bit: int) -> str:
-    owner = word.owner(bit)  # type: ignore[attr-defined]
+    owner = str(word.owner(bit))  # type: ignore[attr-defined]
     if " bit " in owner:
         return owner.split(" bit ")[0]
     if owner.startswith("PG_"):
         flag = word.flag(owner)  # type: ignore[attr-defined]
         aliases = ", ".join(f"{a.name} ({a.valid_for()})" for a in flag.aliases) if flag else ""
-        return f"{owner}" + (f" = {aliases}" if aliases else "")
+        return owner + (f" = {aliases}" if aliases else "")
     return owner

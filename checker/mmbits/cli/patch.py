@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import click
 
-from mmbits.cli.common import config_options, emit_json, select
-from mmbits.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from mmbits.cli.common import color_option, config_options, emit_json, finish, select, styled
+from mmbits.errors import InputError
+
+_LEVEL_LINE = re.compile(r"^(?:(?P<pre>\S+:\d+: ))?(?P<level>ERROR|WARNING|CHECK)(?=:)", re.M)
+_STYLE_KEY = {"ERROR": "error", "WARNING": "warning", "CHECK": "note"}
+
+
+def _colour(text: str) -> str:
+    """checkpatch's level words in colour (click.echo strips them unless --color allows)."""
+    return _LEVEL_LINE.sub(lambda m: (m.group("pre") or "") + styled(m.group("level"), _STYLE_KEY[m.group("level")]),
+                           text)
 
 
 @click.command()
@@ -15,6 +25,7 @@ from mmbits.errors import EXIT_FINDINGS, EXIT_OK, InputError
 @config_options(default_note="default: every valid config of --domain default")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 @click.option("--terse", is_flag=True, help="one line per finding: FILE:LINE: LEVEL:TYPE: message")
+@color_option
 def patch(patch_file: str, preset: str | None, config_file: str | None, domain: str | None,
           sets: tuple[str, ...], as_json: bool, terse: bool) -> int:
     """Check what a patch adds to page descriptor bit space: new #define X BIT(...)
@@ -25,11 +36,13 @@ def patch(patch_file: str, preset: str | None, config_file: str | None, domain: 
     plain diffs and mboxes with several patches (CRLF too).
 
     Output is checkpatch's: `LEVEL:TYPE: message`, `#N: FILE: path:line:`, the
-    added line, `total: N errors, M warnings, K lines checked`. Exit 1 when anything
-    is reported."""
+    added line, `total: N errors, M warnings, K lines checked`. Exit 1 when an
+    ERROR or WARNING is reported (CHECKs are notes). As a b4 per-patch check:
+    `git config b4.prep-perpatch-check-cmd "mmbits patch --terse -"`."""
     from mmbits.patch import parse, scan_patches
-    from mmbits.patch.output import checkpatch, to_json
+    from mmbits.patch.output import checkpatch
     from mmbits.patch.output import terse as terse_text
+    from mmbits.results import PatchResult
 
     source = "<stdin>" if patch_file == "-" else patch_file
     if patch_file == "-":
@@ -43,13 +56,13 @@ def patch(patch_file: str, preset: str | None, config_file: str | None, domain: 
     patches = parse(data, source)
     sel = select(preset, config_file, domain, sets, default="domain")
     reports = scan_patches(patches, config=sel.config, domain=sel.domain, source=sel.source)
+    result = PatchResult(source, reports)
     if as_json:
-        emit_json(to_json(reports, source))
+        emit_json(result.to_json())
     elif terse:
         text = terse_text(reports)
         if text:
-            click.echo(text)
+            click.echo(_colour(text))
     else:
-        click.echo(checkpatch(reports, source))
-    found = any(r.count("ERROR") or r.count("WARNING") for r in reports)
-    return EXIT_FINDINGS if found else EXIT_OK
+        click.echo(_colour(checkpatch(reports, source)))
+    return finish(result.findings)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
-from mmbits.cli.common import config_options, emit_json, parse_sets, select
-from mmbits.emu.variants import VARIANTS
-from mmbits.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from mmbits.cli.common import color_option, config_options, emit_json, finish, parse_sets, select
+from mmbits.emu.variants import PROPOSAL_BASE, VARIANTS
+from mmbits.errors import EXIT_OK, InputError
 
 # emulator switches that are not Kconfig inputs (kconfig.yaml derives them)
 EMULATOR_SYMBOLS = {"ASYNC_KERNEL_PGTABLE_FREE"}
@@ -45,10 +44,11 @@ def _config(preset: str | None, config_file: str | None, sets: list[str]) -> Any
 
 
 @click.command()
-@click.option("--variant", default="upstream", type=click.Choice(list(VARIANTS)), show_default=True,
-              help="the deferred-free design to run")
+@click.option("--variant", default="v6.19", type=click.Choice(list(VARIANTS)), show_default=True,
+              help="the deferred-free design to run (--list shows them)")
+@click.option("--list", "list_variants", is_flag=True, help="list the variants, one line each, and exit")
 @click.option("--proposal", "proposal_file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="a marking proposal (as for `mmbits check`) plugged into the upstream design")
+              help=f"a marking proposal (as for `mmbits check`) plugged into {PROPOSAL_BASE}")
 @config_options(domain=False)
 @click.option("--cpus", type=click.IntRange(1, 8), default=2, show_default=True, help="CPU threads")
 @click.option("--ops", type=click.IntRange(1, 32), default=3, show_default=True,
@@ -73,7 +73,8 @@ def _config(preset: str | None, config_file: str | None, sets: list[str]) -> Any
               help="also write a report into DIR")
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True,
               help="report format")
-def simulate(variant: str, proposal_file: str | None, preset: str | None, config_file: str | None,
+@color_option
+def simulate(variant: str, list_variants: bool, proposal_file: str | None, preset: str | None, config_file: str | None,
              sets: tuple[str, ...], cpus: int, ops: int, only: tuple[str, ...], mode: str, seed: int,
              schedules: int, max_states: int, replay_file: str | None, finding_index: int, as_json: bool,
              brief: bool, show_all: bool, report_dir: str | None, fmt: str) -> int:
@@ -86,13 +87,20 @@ def simulate(variant: str, proposal_file: str | None, preset: str | None, config
 
     IOMMU_SVA is switched on where Kconfig allows it (--set IOMMU_SVA=n to
     turn it off); --set ASYNC_KERNEL_PGTABLE_FREE=y|n forces the deferred path.
-    Exit status: 0 SAFE, 1 UNSAFE, 2 bad input."""
+    Exit status: 0 SAFE, 1 a warning or error finding (UNSAFE), 2 bad input."""
     from mmbits.emu.simulate import simulate as run
 
+    if list_variants:
+        width = max(len(name) for name in VARIANTS)
+        for name, cls in VARIANTS.items():
+            click.echo(f"{name:{width}}  {cls.title}")
+        return EXIT_OK
     proposal = None
     if proposal_file is not None:
-        if variant != "upstream":
-            raise click.UsageError("--proposal plugs into the upstream design; it cannot be combined with --variant")
+        given = click.get_current_context().get_parameter_source("variant")
+        if given is not None and given.name != "DEFAULT":
+            raise click.UsageError(f"--proposal plugs into {PROPOSAL_BASE}; it cannot be combined with --variant")
+        variant = PROPOSAL_BASE
         from mmbits.proposal import load_proposal
 
         proposal = load_proposal(proposal_file)
@@ -107,55 +115,57 @@ def simulate(variant: str, proposal_file: str | None, preset: str | None, config
     report_api = _report_api(report_dir) if report_dir else None
     schedule = _read_schedule(replay_file, finding_index) if replay_file else None
 
-    progress = _Progress(schedules if mode == "random" else max_states) if sys.stderr.isatty() else None
+    from mmbits.progress import Progress
+
+    if mode == "random":
+        progress = Progress(schedules, "schedules", "exploring")
+    else:  # states: the bound is all we know before the run (the emulator may refine it)
+        progress = Progress(max_states, "states", "exploring", estimate=True)
     try:
         result = run(config, variant, proposal=proposal, cpus=cpus, ops=ops, mode=mode, seed=seed,
                      schedules=schedules, max_states=max_states,
                      async_free=emu.get("ASYNC_KERNEL_PGTABLE_FREE"), only=only, progress=progress,
                      schedule=schedule)
-    finally:
-        if progress is not None:
-            progress.close()
+    except BaseException:
+        progress.abandon()
+        raise
+    data: dict[str, Any] = result.to_json() if hasattr(result, "to_json") else result
+    explored = data.get("explored") or {}
+    progress.close(f"{explored.get('states', 0)} states, {explored.get('transitions', 0)} transitions, "
+                   f"{explored.get('pruned', 0)} pruned, {explored.get('schedules', 0)} schedules"
+                   + (" (cut short at --max-states: UNKNOWN)" if explored.get("cut_short") else ""))
     written = []
     if report_api is not None and report_dir is not None:
-        written = [str(p) for p in report_api(result, report_dir, fmt)]
+        written = [str(p) for p in report_api(data, report_dir, fmt)]
     if as_json:
-        emit_json({**result, "report_files": written} if written else result)
+        emit_json({**data, "report_files": written} if written else data)
     else:
         from mmbits.emu.text import render
 
-        click.echo(render(result, verbose=not brief, full=show_all))
+        click.echo(_colour(render(result, verbose=not brief, full=show_all)))
         for path in written:
             click.echo(f"report: {path}")
-    return EXIT_FINDINGS if result["verdict"] == "UNSAFE" else EXIT_OK
+    return finish(_findings(result, data), str(data.get("verdict")))
 
 
-class _Progress:
-    """A click progress bar on stderr that appears only once a run has taken
-    more than a second (short runs print nothing extra)."""
+def _findings(result: Any, data: dict[str, Any]) -> list[Any]:
+    from mmbits.findings import Finding
 
-    def __init__(self, length: int):
-        import time
+    typed = getattr(result, "findings", None)
+    if isinstance(typed, list) and all(isinstance(f, Finding) for f in typed):
+        return typed
+    return [Finding.from_json(f) for f in data.get("findings") or []]
 
-        self.length = length
-        self.start = time.monotonic()
-        self.bar: Any = None
-        self.done = 0
 
-    def __call__(self, n: int) -> None:
-        import time
+def _colour(text: str) -> str:
+    """Verdict and finding levels in colour (stripped unless --color allows)."""
+    import re
 
-        if self.bar is None:
-            if time.monotonic() - self.start < 1.0:
-                return
-            self.bar = click.progressbar(length=self.length, label="exploring", file=sys.stderr, show_pos=True)
-            self.bar.__enter__()
-        self.bar.update(n - self.done)
-        self.done = n
+    from mmbits.cli.common import styled
 
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
+    text = re.sub(r"\b(SAFE|UNSAFE|UNKNOWN)\b", lambda m: styled(m.group(1), m.group(1)), text)
+    return re.sub(r"^(\s*)(ERROR|WARNING|NOTE)(?=:)", lambda m: m.group(1) + styled(m.group(2), m.group(2).lower()),
+                  text, flags=re.M)
 
 
 def _read_schedule(path: str, finding: int) -> tuple[str, ...]:

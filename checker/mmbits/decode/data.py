@@ -7,6 +7,7 @@ are the poison values it names. Nothing here knows a bit number.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -53,11 +54,24 @@ class DumpData:
     entirely_mapped: int
     memdesc_tables: dict[str, dict[int, str]]
     address_hints: dict[str, frozenset[int]]
+    arch_hints: tuple[ArchHint, ...] = ()
+    arch_families: dict[str, dict[int, str]] | None = None
+    big_endian_archs: frozenset[str] = frozenset()
+    typed_mapcount_zero_since: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class ArchHint:
+    """A log line that names the architecture (or its family, sized by the words)."""
+
+    pattern: re.Pattern[str]
+    arch: str | None
+    family: str | None
 
 
 def _int(value: object, path: str, line: int) -> int:
     try:
-        return int(value) if not isinstance(value, str) else int(value, 0)
+        return int(value, 0) if isinstance(value, str) else int(str(value))
     except (TypeError, ValueError):
         raise InputError(f"expected an integer, got {value!r}", file=path, line=line) from None
 
@@ -101,7 +115,21 @@ def load_dump_data(version: str = DEFAULT_KERNEL) -> DumpData:
         memdesc_tables=_memdesc_tables(),
         address_hints={str(arch): frozenset(_int(v, p, doc.line_of("address_hints")) for v in values or [])
                        for arch, values in (doc.get("address_hints") or {}).items()},
+        arch_hints=tuple(ArchHint(re.compile(str(h["line"])), h.get("arch"), h.get("family"))
+                         for h in doc.get("arch_hints") or []),
+        arch_families={str(f): {int(b): str(a) for b, a in m.items()}
+                       for f, m in (doc.get("arch_families") or {}).items()},
+        big_endian_archs=frozenset(str(a) for a in doc.get("big_endian_archs") or []),
+        typed_mapcount_zero_since=_release(doc.get("typed_mapcount_zero_since")),
     )
+
+
+def _release(value: object) -> tuple[int, int] | None:
+    """'6.9' -> (6, 9)."""
+    if value is None:
+        return None
+    major, _, minor = str(value).partition(".")
+    return int(major), int(minor or 0)
 
 
 def _memdesc_tables() -> dict[str, dict[int, str]]:

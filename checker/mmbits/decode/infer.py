@@ -1,48 +1,46 @@
 """Which config produced a dump, when the user does not say.
 
 dump_page's own `flags:` line is a fingerprint of the config: the packed
-fields it prints (node=, zone=, lastcpupid=, section=, kasantag=) and the
-flag names depend on the page->flags packing and on enum pageflags. So we
-look for the configs whose %pGp of the raw flags word is exactly what the
-kernel printed: first the presets, then every config of the default domain
-(grouped by the packing inputs, so each distinct word is rendered once).
-The number of raw words narrows it further (sizeof(struct page)).
+fields it prints (node=, zone=, lastcpupid=, section=, kasantag=) fix the
+page->flags packing (decode/solve.py solves for the widths), the flag names
+follow enum pageflags. A preset that prints the line exactly is taken as
+is; otherwise the solved widths become Kconfig values on the architecture
+the log names (decode/context.py) and the model checks them. The number of
+raw words narrows it further (sizeof(struct page)).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
+from typing import Any
 
 from mmbits.decode.data import load_dump_data
-from mmbits.decode.kernelfmt import Renderer, pgp_inner, render_inner, renderer
+from mmbits.decode.kernelfmt import render_inner, renderer
+from mmbits.decode.solve import Packing, printed_fields, solve
 from mmbits.errors import InputError
-from mmbits.flags.packing import INPUT_SYMBOLS, FlagsWord, compute
+from mmbits.flags.packing import INPUT_SYMBOLS, compute
 from mmbits.kconfig.config import Config
 
 DEFAULT_PRESET = {64: "x86_64-6.18", 32: "i386-highmem-flatmem"}
-DEFAULT_DOMAIN = "default"
 
 
 @dataclass
 class ConfigChoice:
+    """The config a dump is decoded with, how it was found and what else would fit."""
+
     config: Config
-    how: str  # given | preset | domain | default
+    how: str  # given | preset | solved | default
     note: str
     presets: list[str] = field(default_factory=list)  # presets that reproduce the flags line
-    domain_matches: int = 0  # default-domain configs that reproduce it
-    domain_total: int = 0
-    alternatives: list[dict] = field(default_factory=list)  # other decodes of the flags word
+    alternatives: list[dict[str, str]] = field(default_factory=list)  # other packings printing the same fields
 
-    def to_json(self) -> dict:
-        out = {"name": self.config.label(), "arch": self.config.arch, "how": self.how, "note": self.note,
-               "symbols": self.config.describe(INPUT_SYMBOLS)}
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.config.label(), "arch": self.config.arch, "how": self.how,
+                               "note": self.note, "symbols": self.config.describe(INPUT_SYMBOLS)}
         if self.presets:
             out["matching_presets"] = self.presets
-        if self.domain_total:
-            out["domain_matches"] = self.domain_matches
-            out["domain_total"] = self.domain_total
         if self.alternatives:
             out["alternatives"] = self.alternatives
         return out
@@ -136,39 +134,6 @@ def _presets(bits: int, big: bool) -> tuple[Config, ...]:
     return tuple(out)
 
 
-@cache
-def _domain_words(bits: int) -> tuple[tuple[FlagsWord, tuple[tuple[Config, int], ...]], ...]:
-    """Default-domain configs of a word size, grouped by their page->flags packing."""
-    from mmbits.kconfig.domain import load_domain
-
-    by_word: dict[int, tuple[FlagsWord, list[tuple[Config, int]]]] = {}
-    for group in load_domain(DEFAULT_DOMAIN).groups(INPUT_SYMBOLS):
-        if group.config.bits != bits:
-            continue
-        word = compute(group.config)
-        if not word.builds:
-            continue
-        entry = by_word.setdefault(id(word), (word, []))
-        entry[1].append((group.config, group.count))
-    return tuple((w, tuple(cs)) for w, cs in by_word.values())
-
-
-@cache
-def _domain_total(bits: int) -> int:
-    return sum(n for _r, ws in _domain_renderers(bits) for _w, cs in ws for _c, n in cs)
-
-
-@cache
-def _domain_renderers(bits: int) -> tuple[tuple[Renderer, tuple[tuple[FlagsWord, tuple[tuple[Config, int], ...]], ...]],
-                                          ...]:
-    """The domain's packings grouped once more by what %pGp prints (far fewer groups)."""
-    data = load_dump_data()
-    by_r: dict[Renderer, list] = {}
-    for word, cs in _domain_words(bits):
-        by_r.setdefault(renderer(word, data), []).append((word, cs))
-    return tuple((r, tuple(ws)) for r, ws in by_r.items())
-
-
 def _norm(text: str) -> str:
     return text.replace(" ", "")
 
@@ -195,74 +160,186 @@ def arch_hint(words: list[int], bits: int) -> str | None:
     return arch if not rest or rest[0][1] < n else None
 
 
+@dataclass(frozen=True)
+class Solved:
+    """A config the packing solver found, with what it rests on."""
+
+    config: Config
+    packing: Packing
+    others: tuple[Packing, ...]  # further packings that print the same fields
+    zone_names: tuple[tuple[str, int], ...] = ()  # (name of the printed zone, configs) when they differ
+
+
 def choose_config(flags_value: int | None, flags_text: str | None, bits: int, big: bool,
-                  size: int | None, words: list[int] | None = None) -> ConfigChoice:
-    """The config that explains a dump: by the kernel's flags line if there is one."""
+                  size: int | None, words: list[int] | None = None, arch: str | None = None) -> ConfigChoice:
+    """The config that explains a dump: solved from the kernel's flags line if there is one.
+
+    Memoised on what it reads (the flags value and text, word size, byte order,
+    struct page size and the architecture named by the log or the pointers), so a
+    log of many reports from one kernel solves once."""
+    hint = arch or arch_hint(words or [], bits)
+    return _choose(flags_value, flags_text, bits, big, size, hint)
+
+
+@lru_cache(maxsize=4096)
+def _choose(flags_value: int | None, flags_text: str | None, bits: int, big: bool, size: int | None,
+            hint: str | None) -> ConfigChoice:
     data = load_dump_data()
-    hint = arch_hint(words or [], bits)
-    default_arch = hint or _default_arch(bits)
-
-    def rank(cfg: Config) -> tuple[int, int]:
-        return (cfg.arch != default_arch, _distance(cfg))
-
+    model_arch, proxy = model_arch_for(hint, bits, big)
+    default_arch = model_arch
+    proxy_note = (f"; the model has no {hint}, so its struct page is read with {model_arch}'s layout"
+                  f"{' in big-endian' if big else ''} (same words for the fields dump_page prints)") if proxy else ""
     presets = [c for c in _presets(bits, big) if size is None or page_size(c) == size]
     if flags_value is not None and flags_text is not None:
         want = _norm(flags_text)
         want_fields = _fields_of(want)
-        dom = _domain_renderers(bits) if not big else ()
-        total = _domain_total(bits) if not big else 0
-        for level in ("exact", "fields"):
-            def same(r: Renderer, level: str = level) -> bool:
-                got = render_inner(flags_value, r)
-                return got == want if level == "exact" else _fields_of(got) == want_fields
-
-            hits = sorted((c for c in presets if same(renderer(compute(c), data))),
-                          key=lambda c: c.arch != default_arch)
-            dom_hits = [(w, cs) for r, ws in dom if same(r) for w, cs in ws]
-            matches = sum(n for _w, cs in dom_hits for _c, n in cs)
-            skew = ("" if level == "exact" else
-                    "; only its packed fields match, not its flag names: the dump comes from a kernel with another "
-                    "enum pageflags")
-            if hits:
-                return ConfigChoice(hits[0], "preset",
-                                    f"preset {hits[0].label()} reproduces the kernel's flags line"
-                                    + (f" (so do {', '.join(c.label() for c in hits[1:])})" if hits[1:] else "")
-                                    + skew, [c.label() for c in hits], matches, total)
-            ranked = sorted((cfg for _w, cs in dom_hits for cfg, _n in cs), key=rank)
-            zone_names = _zone_names(flags_value, dom_hits)
-            for cfg in ranked:
-                sized = _with_size(cfg, size)
-                if sized is not None:
-                    return ConfigChoice(sized, "domain",
-                                        f"no preset reproduces the kernel's flags line; {matches} of {total} "
-                                        f"{bits}-bit configs of domain '{DEFAULT_DOMAIN}' do; decoding with the one "
-                                        f"closest to the {default_arch} defaults"
-                                        + (" (its pointers are " + hint + " kernel addresses)" if hint else "")
-                                        + zone_names + skew, [], matches, total)
+        fields = tuple(sorted(printed_fields(flags_text).items()))
+        solved = _solve_config(bits, flags_value, fields, model_arch, big, size)
+        if solved is None and not hint:
+            # nothing named the arch: the other arch of this word size may have the
+            # struct page size the words show (x86 aligns struct page, arm64 does not)
+            for other in _other_archs(model_arch, bits):
+                solved = _solve_config(bits, flags_value, fields, other, big, size)
+                if solved is not None:
+                    proxy_note = (f"; no line names the architecture and only {other}'s struct page has "
+                                  f"{size} bytes among the model's {bits}-bit archs")
+                    break
+        exact = [c for c in presets if render_inner(flags_value, renderer(compute(c), data)) == want
+                 and (not hint or c.arch == model_arch)]
+        if exact and (solved is None or exact[0].arch == solved.config.arch):
+            return ConfigChoice(exact[0], "preset", f"preset {exact[0].label()} reproduces the kernel's flags line"
+                                + (f" (so do {', '.join(c.label() for c in exact[1:])})" if exact[1:] else "")
+                                + proxy_note, [c.label() for c in exact])
+        if solved is not None:
+            alts = [{"packing": p.describe()} for p in solved.others[:6]]
+            note = (f"solved from the flags line: {solved.packing.describe()}; decoding with "
+                    f"{solved.config.label()}" + proxy_note)
+            if solved.zone_names:
+                chosen = compute(solved.config).zones
+                z = printed_fields(flags_text)["zone"]
+                note += (f"; zone={z} is {chosen[z] if z < len(chosen) else '?'} here, but the zone's name depends "
+                         f"on the zone options, which the flags line does not show: "
+                         + ", ".join(f"{n} in {k} of the configs that fit" for n, k in solved.zone_names))
+            if solved.others:
+                note += (f"; {len(solved.others)} other packing(s) print the same fields (listed as alternatives): "
+                         f"what depends on them is uncertain")
+            return ConfigChoice(solved.config, "solved", note, alternatives=alts)
+        fields_hits = [c for c in presets if _fields_of(render_inner(flags_value, renderer(compute(c), data)))
+                       == want_fields]
+        if fields_hits:
+            return ConfigChoice(fields_hits[0], "preset",
+                                f"preset {fields_hits[0].label()} reproduces the packed fields of the kernel's flags "
+                                f"line; only its packed fields match, not its flag names: the dump comes from a "
+                                f"kernel with another enum pageflags" + proxy_note, [c.label() for c in fields_hits])
         fallback = _default(bits, big, size, default_arch)
         return ConfigChoice(fallback, "default",
-                            f"no preset and no config of domain '{DEFAULT_DOMAIN}' prints the kernel's flags line "
-                            f"for these bits, not even its packed fields (another kernel version, or a config "
-                            f"outside the domain); decoding with {fallback.label()}",
-                            [], 0, total, alternatives(flags_value, bits, big, size))
+                            f"no packing the model can build prints the kernel's flags fields "
+                            f"({'|'.join(f'{k}={v}' for k, v in want_fields.items()) or 'none'}) for these bits "
+                            f"(another kernel version, or a config outside the model); decoding with "
+                            f"{fallback.label()}" + proxy_note)
     cfg = _default(bits, big, size, default_arch)
     return ConfigChoice(cfg, "default",
-                        f"no config given and no flags: line to infer one from; assuming {cfg.label()}",
-                        alternatives=alternatives(None, bits, big, size))
+                        f"no config given and no flags: line to infer one from; assuming {cfg.label()}" + proxy_note)
 
 
-def _zone_names(value: int, hits: list) -> str:
-    """', where zone=N is ZONE_X in n configs and ZONE_Y in m' when the name depends on the config."""
-    names: Counter[str] = Counter()
-    for word, cs in hits:
-        zone = word.field("zone")
-        if zone is None:
-            continue
-        z = (value >> zone.lsb) & ((1 << zone.width) - 1)
-        names[word.zones[z] if z < len(word.zones) else "no such zone"] += sum(n for _c, n in cs)
-    if len(names) < 2:
-        return ""
-    return "; the zone's name depends on the config: " + ", ".join(f"{k} in {v}" for k, v in names.most_common())
+def _other_archs(arch: str, bits: int) -> list[str]:
+    from mmbits.kconfig.model import load_model
+
+    return [a for a in load_model().archs if a != arch and (a in ("x86_64", "arm64")) == (bits == 64)]
+
+
+def model_arch_for(arch: str | None, bits: int, big: bool) -> tuple[str, bool]:
+    """(the model's arch to read the words with, whether that is a stand-in for `arch`)."""
+    from mmbits.kconfig.model import load_model
+
+    archs = load_model().archs
+    if arch in archs and (not big or arch in ("arm64", "arm32")):
+        return arch, False
+    if arch is None:
+        return ("arm64" if big else _default_arch(64)) if bits == 64 else ("arm32" if big else _default_arch(32)), \
+            False
+    if bits == 64:
+        return ("arm64" if big or arch not in ("um",) else "x86_64"), True
+    return ("arm32" if big or arch.startswith(("arm", "riscv", "parisc", "powerpc")) else "i386"), True
+
+
+def _cpupid_rank(packing: Packing, printed: dict[str, int]) -> int:
+    """0 when lastcpupid reads all ones at the packing's width: page_cpupid_reset_last()
+    stores -1 (include/linux/mm.h), which is what nearly every dumped page holds, so a
+    width whose all-ones value is the printed one is the kernel's; leading zeros would
+    fit any wider field."""
+    value = printed.get("lastcpupid")
+    if value is None or not packing.lastcpupid:
+        return 0
+    return 0 if value == (1 << packing.lastcpupid) - 1 else 1
+
+
+_ZONE_OPTIONS = ("ZONE_DMA", "ZONE_DMA32", "HIGHMEM", "ZONE_DEVICE")
+
+
+@lru_cache(maxsize=1024)
+def _solve_config(bits: int, value: int, fields: tuple[tuple[str, int], ...], arch: str, big: bool,
+                  size: int | None) -> Solved | None:
+    """The config closest to `arch`'s defaults whose packing prints exactly these fields."""
+    from itertools import product
+
+    from mmbits.kconfig.model import load_model
+
+    data = load_dump_data()
+    packings = solve(bits, value, fields)
+    if not packings:
+        return None
+    model = load_model()
+    defaults = dict(model.archs[arch].defaults) if arch in model.archs else {}
+    want = dict(fields)
+    found: list[tuple[tuple[int, int, int], Config, Packing]] = []
+    for packing in packings[:64]:
+        base: dict[str, object] = {**defaults, "ARCH": arch, "MEMCG": 1}
+        if arch in ("arm64", "arm32"):
+            base["CPU_BIG_ENDIAN"] = int(big)
+        base["NUMA"] = int(packing.node > 0 or packing.lastcpupid > 0)
+        if packing.node:
+            base["NODES_SHIFT"] = packing.node
+        base["NUMA_BALANCING"] = int(packing.lastcpupid > 0)
+        base["KASAN_SW_TAGS"] = int(packing.kasantag == 8)
+        base["KASAN_HW_TAGS"] = int(packing.kasantag == 4)
+        if packing.section:
+            base["SPARSEMEM"], base["SPARSEMEM_VMEMMAP"] = 1, 0
+        cpus_bits = packing.nr_cpus_bits
+        cpus = [defaults.get("NR_CPUS", 8)] if cpus_bits is None else \
+            sorted({1 << cpus_bits, max(1, 1 << max(cpus_bits - 1, 0))})
+        for ncpus, zone_opts in product(cpus, product((0, 1), repeat=len(_ZONE_OPTIONS))):
+            values = dict(base)
+            values["NR_CPUS"] = ncpus
+            values["SMP"] = int(int(ncpus) > 1) if "SMP" in model.symbols else values.get("SMP", 1)  # type: ignore[call-overload]
+            values.update(zip(_ZONE_OPTIONS, zone_opts, strict=True))
+            if values["ZONE_DEVICE"]:
+                values["MEMORY_HOTPLUG"] = 1
+            try:
+                cfg = model.make(values, name=None)  # type: ignore[arg-type]
+            except InputError:
+                continue
+            word = compute(cfg)
+            if not word.builds:
+                continue
+            got = printed_fields(render_inner(value, renderer(word, data)))
+            if got != want:
+                continue
+            sized = _with_size(cfg, size)
+            if sized is None:
+                continue
+            found.append(((_cpupid_rank(packing, want), _distance(sized), len(found)), sized, packing))
+    if not found:
+        return None
+    found.sort(key=lambda t: t[0])
+    best = found[0]
+    others = tuple(dict.fromkeys(p for _k, _c, p in found if p != best[2]))
+    zones: Counter[str] = Counter()
+    if "zone" in want:
+        for _k, cfg, _p in found:
+            names = compute(cfg).zones
+            zones[names[want["zone"]] if want["zone"] < len(names) else "no such zone"] += 1
+    return Solved(best[1], best[2], others, tuple(zones.most_common()) if len(zones) > 1 else ())
 
 
 def _default_arch(bits: int) -> str:
@@ -294,29 +371,3 @@ def _default(bits: int, big: bool, size: int | None, arch: str | None = None) ->
         raise InputError(f"no {bits}-bit config has a struct page of {size} bytes "
                          f"({(size or 0) // (bits // 8)} raw words); give --config or --preset")
     return sized
-
-
-def alternatives(flags_value: int | None, bits: int, big: bool, size: int | None, limit: int = 6) -> list[dict]:
-    """How the flags word decodes across the presets and the domain (the config-dependent part)."""
-    if flags_value is None:
-        return []
-    data = load_dump_data()
-    counts: Counter[str] = Counter()
-    example: dict[str, str] = {}
-    for word, cs in _domain_words(bits) if not big else ():
-        text = pgp_inner(flags_value, word, data)
-        n = sum(c for _cfg, c in cs)
-        counts[text] += n
-        example.setdefault(text, cs[0][0].describe(INPUT_SYMBOLS))
-    out = [{"flags": text, "configs": n, "example": example[text]} for text, n in counts.most_common(limit)]
-    for cfg in _presets(bits, big):
-        if size is not None and page_size(cfg) != size:
-            continue
-        text = pgp_inner(flags_value, compute(cfg), data)
-        for entry in out:
-            if entry["flags"] == text:
-                entry.setdefault("presets", []).append(cfg.label())
-                break
-        else:
-            out.append({"flags": text, "configs": 0, "presets": [cfg.label()], "example": cfg.label()})
-    return out

@@ -14,13 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from mmbits.decode.reading import SourceLine, source_lines, strip_prefix
 from mmbits.errors import InputError
 
-# log prefixes, repeated: printk timestamps/caller ids, syslog level, journald,
-# "kernel:" and mail quoting
-_PREFIX = re.compile(
-    r"^(?:\s*(?:>+\s?|<\d+>|\[[^\]]*\]|[A-Z][a-z]{2}\s+\d+\s+\d\d:\d\d:\d\d\s+\S+\s+kernel:|kernel:))+\s*"
-)
+__all__ = ["DumpRecord", "WordLine", "parse_dump", "parse_lines", "strip_prefix"]
+
 _HEX = re.compile(r"^(?:0x)?([0-9a-fA-F]+)$")
 _KV = re.compile(r"([A-Za-z_]+):\s*(\(null\)|\(____ptrval____\)|\S+)")
 _FLAGS = re.compile(r"^(?:(anon|ksm)\s+)?flags:\s*(0x[0-9a-fA-F]+|[0-9a-fA-F]+)\((.*)\)(\s+CMA)?\s*$")
@@ -84,10 +82,6 @@ class DumpRecord:
         return self.raw[0].line, self.raw[-1].line
 
 
-def strip_prefix(line: str) -> str:
-    return _PREFIX.sub("", line.rstrip("\r\n")).strip()
-
-
 def _words(tokens: list[str], lineno: int, file: str, what: str) -> WordLine:
     words: list[int] = []
     width = None
@@ -149,6 +143,11 @@ def _parse_head_info(rest: str, lineno: int, file: str) -> dict[str, int]:
 
 def parse_dump(text: str, file: str = "<stdin>") -> list[DumpRecord]:
     """Every dump_page() report in `text`, in order; bare hex words if there is none."""
+    return parse_lines(source_lines(text), file)
+
+
+def parse_lines(lines: list[SourceLine], file: str = "<stdin>") -> list[DumpRecord]:
+    """Every dump_page() report in the kernel's lines, in order; bare hex words if there is none."""
     records: list[DumpRecord] = []
     cur = DumpRecord()
     last_kind = ""  # the previous dump line of the current record
@@ -169,8 +168,8 @@ def parse_dump(text: str, file: str = "<stdin>") -> list[DumpRecord]:
             cur.start = lineno
         cur.end = lineno
 
-    for lineno, raw_line in enumerate(text.splitlines(), start=1):
-        line = strip_prefix(raw_line)
+    for src in lines:
+        lineno, line = src.number, src.text
         if not line:
             pending = None
             if bare_blocks[-1]:

@@ -39,6 +39,8 @@ def render(dec: Decoded, total: int) -> str:
     endian = "little" if dec.little else "big"
     lines.append(f"assuming {dec.bits}-bit {endian}-endian, config {dec.config.label()} "
                  f"[{dec.choice.how}]: {dec.choice.note}")
+    for ev in dec.context.evidence:
+        lines.append(f"inferred {ev.describe()}")
     if dec.page is None:
         if rec.poisoned_line:
             lines.append("the kernel found this struct page uninitialized and poisoned (all bytes 0xff, "
@@ -88,12 +90,12 @@ def render(dec: Decoded, total: int) -> str:
         lines.append(f"  bits {hi:>2}-{lo:<2} {'free gap':<12} {g:#x}")
     set_flags = [f for f in dec.word.flags if flags >> f.bit & 1]
     if set_flags:
-        for f in set_flags:
-            aliases = [a.name for a in f.aliases
+        for fb in set_flags:
+            aliases = [a.name for a in fb.aliases
                        if (dec.kind in a.kinds or "any" in a.kinds)
                        and a.page in (("any",) if dec.is_tail else ("head", "any"))]
             alias = f"  (for {dec.kind}: {', '.join(aliases)})" if aliases else ""
-            lines.append(f"  bit {f.bit:>2}     {f.name}{alias}")
+            lines.append(f"  bit {fb.bit:>2}     {fb.name}{alias}")
     else:
         lines.append("  no page flags set")
     if dec.overlay is not None:
@@ -122,8 +124,8 @@ def render(dec: Decoded, total: int) -> str:
             lines.append(f"  {mark:<4} {c.item:<14} kernel {c.printed}   decoded {c.ours}{why}")
     if dec.findings:
         lines.append("")
-        for f in dec.findings:
-            lines.append(f.line())
+        for finding in dec.findings:
+            lines.append(finding.line())
     if dec.depends:
         lines.append("")
         lines.append("depends on the config (none given):")
@@ -131,9 +133,8 @@ def render(dec: Decoded, total: int) -> str:
             lines.append(f"  - {d}")
         alts = dec.choice.alternatives
         if alts:
-            lines.append("  the flags word under other configs:")
+            lines.append("  other packings that print the same flags fields (alternatives):")
             for a in alts:
-                where = ", ".join(a.get("presets", [])) or a.get("example", "")
-                lines.append(f"    {a['flags'] or '(no fields)'}   [{a['configs']} domain configs; e.g. {where}]")
+                lines.append(f"    {a['packing']}")
     del data
     return "\n".join(lines)

@@ -59,14 +59,12 @@ class CheckResult:
     def to_json(self) -> dict[str, Any]:
         findings = []
         for f, n in zip(self.findings, self.counts, strict=True):
-            item: dict[str, Any] = {"kind": f.kind, "message": f.message, "config": f.config, "where": f.where,
-                                    "severity": f.severity, "what": f.data.get("what", ""), "configs": n}
-            extra = {k: v for k, v in f.data.items() if k not in ("what",)}
-            if extra:
-                item["data"] = extra
+            item = f.to_json()
+            # the colliding thing and how many configs the finding stands for
+            item["data"] = {**item["data"], "what": f.data.get("what", ""), "configs": n}
             findings.append(item)
         return {
-            "verdict": self.verdict,
+            "verdict": self.verdict.upper(),  # findings.Verdict: SAFE | UNSAFE | UNKNOWN
             "proposal": self.proposal.to_json(),
             "checked": self.source,
             "configs_checked": self.configs_checked,

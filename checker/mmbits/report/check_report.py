@@ -4,44 +4,44 @@ by kind (each with its counterexample config), the failing lifecycle
 schedules, and the bit in question drawn on the flags word of each
 counterexample config (when the word overlays page->flags).
 
-Reads the JSON-shaped result dict of `mmbits check --json` (issue 4) and
+Reads the JSON-shaped result dict of `mmbits check --json` (mmbits schema check) and
 tolerates extra keys and missing optional ones."""
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
+from mmbits.findings import Where
 from mmbits.kconfig.config import Config
 from mmbits.report.charts import flags_map, word_map
 from mmbits.report.document import Banner, Document, Para, Picture, Pre, Section, Table
 from mmbits.report.layout_report import slug
 
-# "bit 25", "bits 22-24", or a mask "bit 0x200000" (the lifecycle findings' where)
-_BIT = re.compile(r"\bbits?\s+(0x[0-9a-fA-F]+|\d+)(?:\s*-\s*(\d+))?\b")
 SEVERITY_CSS = {"error": "bad", "warning": "warn", "note": ""}
 MAX_PICTURES = 5
 REFERENCE_PRESET = "x86_64-6.18"
 
 
-def _bits_in(text: str) -> list[int]:
-    m = _BIT.search(text)
-    if not m:
-        return []
-    if m.group(1).lower().startswith("0x"):
-        mask = int(m.group(1), 16)
-        return [b for b in range(mask.bit_length()) if mask >> b & 1] if mask.bit_length() <= 64 else []
-    lo = int(m.group(1))
-    hi = int(m.group(2)) if m.group(2) else lo
-    lo, hi = min(lo, hi), max(lo, hi)
-    return list(range(lo, hi + 1)) if hi - lo <= 64 else []
+def where_of(finding: dict[str, Any]) -> Where | None:
+    """The structured `where` of a finding (the JSON object, or an older string form)."""
+    w = finding.get("where")
+    return Where.of(w) if isinstance(w, (dict, str)) else None
+
+
+def where_text(finding: dict[str, Any]) -> str:
+    w = where_of(finding)
+    return str(w) if w else ""
 
 
 def bits_of(finding: dict[str, Any], where_only: bool = False) -> list[int]:
-    """The bit numbers a finding points at: data.bit/bits, else 'bit N' / 'bits N-M' /
-    'bit 0xMASK' in where (the bit of the proposal), else (unless where_only) in the
-    message, which may name the colliding field's bits instead."""
+    """The bit numbers a finding points at: where.bits (the bit of the proposal),
+    else data.bit/bits unless `where_only`. Never parsed out of message text."""
+    w = where_of(finding)
+    if w is not None and w.bits:
+        return sorted(set(w.bits))
+    if where_only:
+        return []
     data = finding.get("data") if isinstance(finding.get("data"), dict) else {}
     out: list[int] = []
     for key in ("bit", "bits"):
@@ -49,15 +49,8 @@ def bits_of(finding: dict[str, Any], where_only: bool = False) -> list[int]:
         if isinstance(v, int) and not isinstance(v, bool):
             out.append(v)
         elif isinstance(v, (list, tuple)):
-            out.extend(int(x) for x in v if isinstance(x, int))
-    if out:
-        return sorted(set(out))
-    texts = [str(finding.get("where") or "")] + ([] if where_only else [str(finding.get("message") or "")])
-    for text in texts:
-        bits = _bits_in(text)
-        if bits:
-            return bits
-    return []
+            out.extend(int(x) for x in v if isinstance(x, int) and not isinstance(x, bool))
+    return sorted(set(out))
 
 
 def config_of(label: Any, symbols: Any = None) -> Config | None:
@@ -124,9 +117,10 @@ def findings_table(findings: list[dict[str, Any]]) -> Table:
     configs it stands for, where."""
     rows, css = [], []
     for f in findings:
-        n = f.get("configs")
+        data = f.get("data") if isinstance(f.get("data"), dict) else {}
+        n = data.get("configs") if data else None
         rows.append([_severity(f), _text(f.get("message")), _text(f.get("config")) or "any",
-                     f"{n:,}" if isinstance(n, int) and not isinstance(n, bool) else "", _text(f.get("where"))])
+                     f"{n:,}" if isinstance(n, int) and not isinstance(n, bool) else "", where_text(f)])
         css.append(SEVERITY_CSS.get(_severity(f), "warn"))
     return Table(["severity", "message", "counterexample config", "configs", "where"], rows, css)
 
@@ -200,12 +194,12 @@ def _pictures(findings: list[dict[str, Any]], word: Any) -> list[Section]:
     sec = Section("counterexamples", "The bit on the counterexample configs")
     sec.blocks.append(Para("The proposal's bit (outlined in red) on the page->flags word of each counterexample "
                            "config: the first finding of each kind first."))
-    for n, (f, cfg, bits) in enumerate(chosen, start=1):
+    for n, (f, cfg, chosen_bits) in enumerate(chosen, start=1):
         fw = compute(cfg)
-        where = ", ".join(str(b) for b in bits)
+        where = ", ".join(str(b) for b in chosen_bits)
         sec.blocks.append(Para(f"**{n}. {f.get('kind')}** on `{cfg.label()}`: {f.get('message')}"))
         sec.blocks.append(Picture(
-            flags_map(fw, f"page->flags on counterexample {n} ({f.get('kind')})", bits,
+            flags_map(fw, f"page->flags on counterexample {n} ({f.get('kind')})", chosen_bits,
                       f"NR_PAGEFLAGS {fw.nr_pageflags}, {len(fw.free_bits)} free bits"
                       + ("" if fw.last_cpupid_in_flags else ", LAST_CPUPID out of the word")),
             f"cex{n}-map", f"Bit {where} of page->flags on counterexample {n}."))
@@ -308,7 +302,8 @@ def build_check_report(result: dict[str, Any]) -> Document:
     verdict = str(result.get("verdict", "unknown")).lower()
     findings = [f for f in result.get("findings") or [] if isinstance(f, dict)]
     n = result.get("configs_checked")
-    proposal = result.get("proposal") if isinstance(result.get("proposal"), dict) else {}
+    raw_proposal = result.get("proposal")
+    proposal: dict[str, Any] = raw_proposal if isinstance(raw_proposal, dict) else {}
     expr = result.get("expr") or proposal.get("expr") or proposal.get("name")
     word = result.get("word") or proposal.get("word")
     kind = result.get("kind") or proposal.get("kind")
@@ -317,7 +312,10 @@ def build_check_report(result: dict[str, Any]) -> Document:
                                 f"on {kind} pages" if kind else "") if x) or "the proposal"
     if name and name != expr:
         what = f"`{name}` = {what}"
-    stem = slug("-".join(str(x) for x in (name or expr or "proposal", word) if x))
+    # what makes the file unique: the proposal, its word and page kind, and what was checked
+    # (a domain, a preset, a .config), so two runs never overwrite each other
+    checked = result.get("checked")
+    stem = slug("-".join(str(x) for x in (name or expr or "proposal", word, kind, checked) if x))
 
     summary = Section("verdict", "Verdict")
     detail = f"{what}: " + (f"{n:,} configs checked" if isinstance(n, int) else "configs checked: unknown")
@@ -326,7 +324,7 @@ def build_check_report(result: dict[str, Any]) -> Document:
         detail += f", unsafe on {unsafe:,}"
     if isinstance(collide, int):
         detail += f", collides on {collide:,}" if isinstance(unsafe, int) else f", {collide:,} unsafe"
-    label = "SAFE" if verdict == "safe" else "UNSAFE" if verdict == "unsafe" else verdict.upper()
+    label = verdict.upper()
     summary.blocks.append(Banner(label, verdict == "safe", detail))
     ptable = _proposal_table(result, proposal)
     if ptable is not None:
@@ -366,6 +364,7 @@ def build_check_report(result: dict[str, Any]) -> Document:
     sections.extend(pictures or _reference_picture({"expr": expr, "word": word, "kind": kind, "name": name}))
 
     raw = Section("raw", "Result (JSON)")
-    raw.blocks.append(Pre(json.dumps(result, indent=2, sort_keys=True, default=str)))
+    raw.blocks.append(Pre(json.dumps(result, indent=2, sort_keys=True, default=str),
+                          collapsed="the result as `mmbits check --json` prints it"))
     sections.append(raw)
     return Document(f"mmbits check: {label}", what, sections, f"check-{stem}")

@@ -1,0 +1,97 @@
+"""What the lines around a dump say about the kernel: its release and its architecture.
+
+The `CPU: … Not tainted 6.12.0-rc7-syzkaller` line (lib/dump_stack.c
+dump_stack_print_info(), printed by every dump_stack()) gives the release,
+`Hardware name:` and the arch's register dump give the architecture. A
+report's dump_page() block sits next to these lines, before them (Bad page
+state, VM_BUG_ON) or after them (KASAN's "The buggy address belongs to the
+physical page"), so the nearest such line between the neighbouring dumps
+is the one that belongs to it. Every inference keeps the line it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mmbits.decode.data import load_dump_data
+from mmbits.decode.reading import SourceLine
+
+_RELEASE = re.compile(r"(?:Not tainted|Tainted:[A-Z\s]*?)\s+\(?(\d+)\.(\d+)(?:\.(\d+))?([-+][^\s)]*)?")
+_LINUX_VERSION = re.compile(r"^Linux version (\d+)\.(\d+)(?:\.(\d+))?(\S*)")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One inferred fact and the input line that says it."""
+
+    fact: str  # "version" | "arch"
+    value: str
+    line: int
+    text: str
+
+    def describe(self) -> str:
+        return f"{self.fact} {self.value} from line {self.line}: {self.text[:100]}"
+
+
+@dataclass(frozen=True)
+class KernelContext:
+    """The release (MAJOR, MINOR) and architecture a dump's neighbours name, with their lines."""
+
+    version: tuple[int, int] | None = None
+    release: str | None = None
+    arch: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def version_text(self) -> str | None:
+        return None if self.version is None else f"{self.version[0]}.{self.version[1]}"
+
+
+def release_of(text: str) -> tuple[tuple[int, int], str] | None:
+    """((major, minor), full release) from a `CPU: … [Not t|T]ainted <release>` or `Linux version` line."""
+    m = _RELEASE.search(text) or _LINUX_VERSION.match(text)
+    if not m:
+        return None
+    major, minor = int(m.group(1)), int(m.group(2))
+    if not (2 <= major <= 9 and minor < 100):
+        return None
+    full = f"{major}.{minor}" + (f".{m.group(3)}" if m.group(3) else "") + (m.group(4) or "")
+    return (major, minor), full
+
+
+def arch_of(text: str, bits: int | None) -> str | None:
+    """The architecture a log line names (its family sized by `bits`), if it names one."""
+    data = load_dump_data()
+    for hint in data.arch_hints:
+        if not hint.pattern.search(text):
+            continue
+        if hint.arch:
+            return hint.arch
+        if hint.family and bits is not None and data.arch_families:
+            return data.arch_families.get(hint.family, {}).get(bits)
+    return None
+
+
+def context_for(lines: list[SourceLine], lo: int, hi: int, start: int, end: int,
+                bits: int | None) -> KernelContext:
+    """The context of the dump on input lines start..end, from lines lo..hi (its neighbourhood)."""
+    best_version: tuple[int, Evidence, tuple[int, int]] | None = None
+    best_arch: tuple[int, Evidence] | None = None
+    for src in lines:
+        if src.number < lo or src.number > hi or not src.text:
+            continue
+        distance = start - src.number if src.number < start else max(0, src.number - end)
+        text = src.text
+        if "ainted" in text or text.startswith("Linux version"):
+            rel = release_of(text)
+            if rel is not None and (best_version is None or distance < best_version[0]):
+                best_version = (distance, Evidence("version", rel[1], src.number, text), rel[0])
+        arch = arch_of(text, bits)
+        if arch is not None and (best_arch is None or distance < best_arch[0]):
+            best_arch = (distance, Evidence("arch", arch, src.number, text))
+    evidence = tuple(e for e in ((best_version[1] if best_version else None), (best_arch[1] if best_arch else None))
+                     if e is not None)
+    return KernelContext(version=best_version[2] if best_version else None,
+                         release=best_version[1].value if best_version else None,
+                         arch=best_arch[1].value if best_arch else None, evidence=evidence)

@@ -1,0 +1,96 @@
+"""Turn what people paste into the kernel's own lines, each with its input line number.
+
+Reports arrive as whole emails (quoted-printable, `> ` quoting, CRLF),
+dmesg with `[  123.456]` timestamps and `[  T1234]` caller ids, syslog and
+journald prefixes, `| ` pipes from log viewers and ANSI colours from
+terminals. Everything after this module sees only the kernel's text and the
+line number it came from, so every page can say which input lines it used.
+Reading the bytes (files, stdin) is kept here too, in one small function,
+so a caller that must bound the input (size limits, streaming) wraps it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from mmbits.errors import InputError
+
+# log prefixes, repeated: mail quoting, log-viewer pipes, printk timestamps and
+# caller ids ([  12.345678], [ T123], [  C1]), syslog levels (<4>), syslog and
+# journald "Mon DD HH:MM:SS host kernel:", ISO-8601 syslog stamps, "kernel:"
+_PREFIX = re.compile(
+    r"^(?:\s*(?:>+\s?|\|\s|<\d+>|\[[^\]]*\]"
+    r"|[A-Z][a-z]{2}\s+\d+\s+\d\d:\d\d:\d\d\s+\S+\s+kernel:"
+    r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S*\s+\S+\s+kernel:"
+    r"|kernel:))+\s*"
+)
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_QP_ESCAPE = re.compile(r"=([0-9A-F]{2})")
+_QP_HINT = re.compile(r"(?im)^content-transfer-encoding:\s*quoted-printable\s*$")
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    """One line of the kernel's text and where it started in the input (1-based)."""
+
+    number: int
+    text: str
+
+
+def strip_prefix(line: str) -> str:
+    """The kernel's text of one log line: colours and every log/mail prefix removed."""
+    if "\x1b" in line:
+        line = _ANSI.sub("", line)
+    return _PREFIX.sub("", line.rstrip("\r\n")).strip()
+
+
+def looks_quoted_printable(text: str) -> bool:
+    """A mail body in quoted-printable: its header says so, or soft breaks and =3D escapes show it."""
+    if _QP_HINT.search(text):
+        return True
+    lines = text.splitlines()
+    soft = sum(1 for ln in lines if ln.endswith("=") and not ln.endswith("=="))
+    return soft >= 2 and "=3D" in text
+
+
+def _qp_lines(lines: list[str]) -> Iterator[tuple[int, str]]:
+    """Quoted-printable decoded: soft line breaks joined (numbered by their first line)."""
+    start: int | None = None
+    parts: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        if start is None:
+            start = number
+        if line.endswith("=") and not line.endswith("=="):
+            parts.append(line[:-1])
+            continue
+        parts.append(line)
+        joined = "".join(parts)
+        yield start, _QP_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), joined)
+        start, parts = None, []
+    if parts and start is not None:
+        yield start, "".join(parts)
+
+
+def source_lines(text: str) -> list[SourceLine]:
+    """The input's lines with prefixes removed (blank lines kept, so numbers stay the input's)."""
+    raw = text.splitlines()
+    numbered = _qp_lines(raw) if looks_quoted_printable(text) else enumerate(raw, start=1)
+    return [SourceLine(number, strip_prefix(line)) for number, line in numbered]
+
+
+def read_input(path: str) -> tuple[str, str]:
+    """(text, name) of a file, or of stdin for '-'; a terminal on stdin is a usage error,
+    not a silent wait for input nobody is going to type."""
+    if path == "-":
+        if sys.stdin.isatty():
+            raise InputError("reading the report from stdin, but stdin is a terminal: paste into a file "
+                             "and pass its name, or pipe the report in (… | mmbits decode -)", file="<stdin>")
+        return sys.stdin.read(), "<stdin>"
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read(), path
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=path) from None
