@@ -119,8 +119,13 @@ def select(preset: str | None, config: str | None, domain: str | None, sets: Seq
     kernel = kernel if kernel is not None else requested_kernel()
     raw_sets = parse_sets(sets) if sets else {}
     if kernel is not None:
+        import re
+
         raw_sets["VERSION"] = kernel
-    overrides = model.normalise(raw_sets, where="--kernel " if set(raw_sets) == {"VERSION"} else "--set ") \
+        # 6.12.117 also names the stable sublevel; a bare 6.12 means its newest stable
+        sub = re.match(r"^v?\d+\.\d+\.(\d+)", kernel.strip())
+        raw_sets["SUBLEVEL"] = str(min(int(sub.group(1)), 999)) if sub else "999"
+    overrides = model.normalise(raw_sets, where="--kernel " if set(raw_sets) <= {"VERSION", "SUBLEVEL"} else "--set ") \
         if raw_sets else {}
     if config:
         from mmbits.kconfig.dotconfig import config_from_file
@@ -128,7 +133,7 @@ def select(preset: str | None, config: str | None, domain: str | None, sets: Seq
         cfg, _dot = config_from_file(config, overrides, model)
         return Selection(config=cfg, source=config)
     if domain or (default == "domain" and not preset):
-        if set(overrides) - {"VERSION"}:
+        if set(overrides) - {"VERSION", "SUBLEVEL"}:
             raise click.UsageError("--set applies to --preset or --config, not to a domain")
         from mmbits.kconfig.domain import load_domain
 
@@ -145,7 +150,8 @@ def select(preset: str | None, config: str | None, domain: str | None, sets: Seq
     if overrides:
         values = dict(cfg.primary)
         values.update(overrides)
-        suffix = ",".join(f"{k}={release_name(int(v)) if k == 'VERSION' else v}" for k, v in overrides.items())
+        suffix = ",".join(f"{k}={release_name(int(v)) if k == 'VERSION' else v}" for k, v in overrides.items()
+                          if k != "SUBLEVEL" or int(v) != 999)
         cfg = model.make(values, name=f"{name}+{suffix}")
         cfg.version_from = (f"Linux {release_name(cfg.kernel)} (--kernel)" if "VERSION" in overrides
                             else f"Linux {release_name(cfg.kernel)} (preset {name})")

@@ -43,9 +43,15 @@ class AliasSpec:
     enum: str
     doc: str
     span: Expr | None = None  # since:/until: only: the releases where the constant exists at all
+    enum_if: Expr | None = None  # the #ifdef around the constant in the enum (existence, not validity)
+
+    def in_release(self, env: Mapping[str, Value]) -> bool:
+        """The constant exists in the config's release (needs only VERSION)."""
+        return self.span is None or self.span.truth(env)
 
     def exists(self, env: Mapping[str, Value]) -> bool:
-        return self.span is None or self.span.truth(env)
+        """The constant exists for this config (release and the enum's own #ifdef)."""
+        return self.in_release(env) and (self.enum_if is None or self.enum_if.truth(env))
 
     def valid_for(self) -> str:
         where = {"head": "head page", "second": "second page", "any": "any page", "tail": "tail page"}[self.page]
@@ -226,8 +232,10 @@ def load_flag_data(version: str = DEFAULT_KERNEL) -> FlagData:
             if bad:
                 raise InputError(f"{name}: unknown page kind(s) {sorted(bad)}", file=str(path), line=line)
             span = _guarded({"since": spec.get("since"), "until": spec.get("until")}, path, line, known)
+            # enum_if: the #ifdef around the constant in the enum itself (existence, not validity)
+            enum_if = _cond(spec["enum_if"], path, line, known) if "enum_if" in spec else None
             aliases.append(AliasSpec(name, base, akinds, page, _guarded(spec, path, line, known),
-                                     str(spec.get("enum", default_enum)), str(spec.get("doc", "")), span))
+                                     str(spec.get("enum", default_enum)), str(spec.get("doc", "")), span, enum_if))
 
     read_aliases(doc.get("aliases"), pf_path, doc, "aliases", "pageflags")
     pt_path = vdir / "pt_flags.yaml"

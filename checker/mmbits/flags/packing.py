@@ -438,7 +438,7 @@ def _compute_masks(word: FlagsWord, data: FlagData) -> dict[str, int]:
     span_env = {"VERSION": word.kernel}
     for a in data.aliases:
         base = word.flag(a.base)
-        if base is not None and (word.kernel == 0 or a.exists(span_env)):
+        if base is not None and (word.kernel == 0 or a.in_release(span_env)):
             scope.setdefault(a.name, base.bit)
     for a in data.aliases:
         scope.setdefault(a.name, -1)

@@ -132,6 +132,12 @@ def _page_size(dot: DotConfig, sym: Symbol) -> Value:
     return sym.default
 
 
+def _sublevel(version: str | None, sym: Symbol) -> Value:
+    """6.12.117 -> 117; a header without one (6.12, 6.12.0-rc3 is 0) or none at all: the default."""
+    m = re.match(r"^v?\d+\.\d+\.(\d+)", version or "")
+    return sym.coerce(min(int(m.group(1)), 999)) if m else sym.default
+
+
 def version_origin(dot: DotConfig, cfg: Config, overridden: bool) -> str:
     """Where the config's kernel release came from, for the output (never silent)."""
     from mmbits.kconfig.release import release_name
@@ -154,6 +160,9 @@ def primaries(dot: DotConfig, model: KconfigModel) -> dict[str, Value]:
             continue
         if sym.type == "release":
             values[name] = _release(dot, sym)
+            continue
+        if name == "SUBLEVEL":
+            values[name] = _sublevel(dot.kernel_version, sym)
             continue
         if name == "PAGE_SIZE_KB":
             values[name] = _page_size(dot, sym)
