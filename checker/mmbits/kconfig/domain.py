@@ -169,12 +169,27 @@ class _Component:
             return self._valid
         vary = dict(self.part.vary)
         base = {n: vals[0] for n, vals in self.part.vary}
+        model = self.part.model
+        # the full env once; per combination only the primaries and the derived
+        # symbols that read them change (a multi-release domain has large
+        # components: recomputing every derived symbol each time dominated)
+        base_env = model.complete(model.primary_of(self.part.primary(base)))
+        arch = model.archs[self.part.arch]
+        touched = set(self.members) | {n for n, e in self.part.sets if self.part._owners(e.symbols) & set(self.members)}
+        derived = [(n, e) for n, e in (*arch.derived, *model.derived)
+                   if model.primaries_behind([n]) & touched]
+        fixed_facts = set(arch.facts)
         out = []
         for combo in itertools.product(*(vary[m] for m in self.members)):
             assignment = dict(zip(self.members, combo, strict=True))
             values = dict(base)
             values.update(assignment)
-            env = self.part.model.complete(self.part.model.primary_of(self.part.primary(values)))
+            env = dict(base_env)
+            for name, value in self.part.primary(values).items():
+                if name not in fixed_facts:
+                    env[name] = value
+            for name, expr in derived:
+                env[name] = expr(env)
             if all(r.holds(env) for r in self.rules):
                 out.append(assignment)
         self._valid = out
