@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from mmbits.cexpr import Expr, ExprError, Value
 from mmbits.errors import InputError
@@ -170,7 +171,7 @@ def _cond(text: object, path: Path, line: int, known: set[str]) -> Expr:
 _BIT_IF = re.compile(r"BIT_IF\(\s*(\w+)\s*\)")
 
 
-def _guarded(spec: dict, path: Path, line: int, known: set[str]) -> Expr | None:
+def _guarded(spec: dict[str, Any], path: Path, line: int, known: set[str]) -> Expr | None:
     """`if:` with `since:`/`until:` folded in (kconfig.release.guard)."""
     try:
         text = guard(spec)

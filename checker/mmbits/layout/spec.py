@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mmbits.cexpr import Expr, ExprError
 from mmbits.errors import InputError
@@ -164,7 +165,7 @@ class _Parser:
     def key_line(item: dict, key: str, line: int) -> int:
         return item.line_of(key) if isinstance(item, LDict) else line
 
-    def guard(self, item: dict, line: int) -> str | None:
+    def guard(self, item: dict[str, Any], line: int) -> str | None:
         from mmbits.kconfig.release import guard
 
         try:
