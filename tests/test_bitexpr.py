@@ -67,3 +67,34 @@ def test_bit_matches_python_when_defined(n: int, bits: int) -> None:
         assert e.value == 1 << n and not e.problems
     else:
         assert e.problems[0][0] == "undefined-shift"
+
+
+@pytest.mark.parametrize("text, value, kinds", [
+    # C11 6.5.13-6.5.15: only the taken operand is evaluated (issue 14)
+    ("1 ? BIT(2) : (1 << 40)", 4, []),
+    ("0 ? (1 << 40) : BIT(2)", 4, []),
+    ("0 && (1 << 40)", 0, []),
+    ("1 || (1 << 40)", 1, []),
+    ("1 && (1 << 40)", 0, ["undefined-shift"]),  # taken: the shift is evaluated
+    ("0 ? 1 : (1 << 40)", 0, ["undefined-shift"]),
+])
+def test_short_circuit_evaluates_only_the_taken_operand(text: str, value: int, kinds: list[str]) -> None:
+    e = evaluate(text, NAMES, 64)
+    assert e.value == value and sorted({k for k, _ in e.problems}) == kinds
+
+
+def test_untaken_operand_still_types_the_conditional() -> None:
+    """`1 ? -1 : 0UL` is unsigned long (the usual conversions of both arms): the -1 widens."""
+    e = evaluate("1 ? -1 : 0UL", NAMES, 64)
+    assert e.type.name == "unsigned long" and e.value == 0xFFFFFFFFFFFFFFFF
+    assert e.shifts == [] and evaluate("0 ? BIT(3) : 1", NAMES, 64).shifts == []
+
+
+def test_one_parser_for_both_languages() -> None:
+    """The data language and C share the tree: the same text parses to the same shape."""
+    from mmbits.cexpr import Expr
+    from mmbits.expression.syntax import parse_tree
+
+    text = "A ? (B << 2) | 1 : !C && D"
+    assert Expr(text).tree is parse_tree(text)
+    assert evaluate(text, {"A": 1, "B": 3, "C": 0, "D": 1}, 64).value == Expr(text)({"A": 1, "B": 3, "C": 0, "D": 1})

@@ -23,6 +23,9 @@ def test_where_string_forms_become_fields() -> None:
     assert (w.struct, w.field, w.bit, w.bits) == ("page", "flags", 25, (25, 26))
     mask = Where.parse("ptdesc.pt_flags bit 0x1000000: free_pages")
     assert (mask.bits, mask.detail) == ((24,), "free_pages")
+    both = Where.parse("ptdesc.pt_flags bit 24 (0x1000000): worker")  # the emulator's marking form
+    assert (both.struct, both.field, both.bits, both.detail) == ("ptdesc", "pt_flags", (24,), "worker")
+    assert Where.parse("ptdesc.pt_flags mask 0x88: free_pages").bits == (3, 7)
     free = Where.parse("kernel_pgtable_work_func: list loop")
     assert free.struct is None and free.detail == "kernel_pgtable_work_func: list loop"
     assert str(Where.parse("page.flags bits 25-26")) == "page.flags bits 25-26"

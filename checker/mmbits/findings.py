@@ -24,6 +24,9 @@ KINDS = {
     # what a free second-page bit obliges, which memdesc types a pointer can alias,
     # and "the lifecycle emulator was not available"
     "unallocated-bit", "truncated", "obligation", "memdesc-alias", "lifecycle-unchecked",
+    # `--as NAME` where NAME already is this bit for these kinds; an analysis that could not
+    # run (the verdict is UNKNOWN); a patch hunk shorter or longer than its header says
+    "existing-definition", "unknown", "malformed-hunk",
     # lifecycle / emulator
     "stale-after-free", "wiped-before-test", "bad-page-at-free", "leak", "double-free",
     "iommu-use-after-free", "use-after-free", "list-corruption", "wrong-table", "memdesc-clobbered",
@@ -31,6 +34,11 @@ KINDS = {
     # decoder
     "poison", "inconsistent", "kernel-disagrees", "config-mismatch",
 }
+
+
+# The kinds as an enum (built from KINDS, so a kind added there is a member here);
+# a member compares and hashes as its string, so `f.kind == "leak"` keeps working.
+Kind = StrEnum("Kind", {k.upper().replace("-", "_"): k for k in sorted(KINDS)})  # type: ignore[misc]
 
 
 class Severity(StrEnum):
@@ -66,10 +74,12 @@ def exit_code(findings: Iterable[Finding], verdict: str | None = None) -> int:
 
 
 # "ptdesc.pt_flags bit 24", "page.flags bits 25-26", "ptdesc.pt_flags bit 0x1000000: free_pages",
+# "ptdesc.pt_flags bit 24 (0x1000000): worker", "ptdesc.pt_flags mask 0x88: free_pages",
 # "ptdesc.__page_type" -- the string form analyses used to give `where`
 _WHERE = re.compile(
     r"^(?P<struct>[A-Za-z_]\w*)\.(?P<field>[A-Za-z_][\w.\[\]]*)"
-    r"(?:\s+bits?\s+(?P<lo>0x[0-9a-fA-F]+|\d+)(?:\s*-\s*(?P<hi>\d+))?)?"
+    r"(?:\s+(?:bits?\s+(?P<lo>0x[0-9a-fA-F]+|\d+)(?:\s*-\s*(?P<hi>\d+))?(?:\s*\(0x[0-9a-fA-F]+\))?"
+    r"|mask\s+(?P<mask>0x[0-9a-fA-F]+)))?"
     r"(?::\s*(?P<detail>.*))?$")
 
 
@@ -98,7 +108,7 @@ class Where:
         if m is None:
             return cls(detail=text)
         bits: tuple[int, ...] = ()
-        lo = m.group("lo")
+        lo = m.group("lo") or m.group("mask")
         if lo is not None and lo.lower().startswith("0x"):
             mask = int(lo, 16)
             bits = tuple(b for b in range(min(mask.bit_length(), 128)) if mask >> b & 1)
@@ -146,7 +156,7 @@ class Finding:
 
     __slots__ = ("kind", "message", "config", "where", "severity", "data")
 
-    kind: str
+    kind: Kind
     message: str
     config: str | None
     where: Where | None
@@ -157,19 +167,19 @@ class Finding:
                  where: Where | str | Mapping[str, Any] | None = None, severity: Severity | str = Severity.ERROR,
                  data: Mapping[str, Any] | None = None) -> None:
         if kind not in KINDS:
-            raise ValueError(f"unknown finding kind {kind!r} (add it to mmbits.findings.KINDS)")
+            raise ValueError(f"unknown finding kind {str(kind)!r} (add it to mmbits.findings.KINDS)")
         try:
             self.severity = Severity(severity)
         except ValueError:
             raise ValueError(f"bad severity {severity!r} (one of {', '.join(SEVERITIES)})") from None
-        self.kind = kind
+        self.kind = Kind(kind)
         self.message = message
         self.config = config
         self.where = Where.of(where)
         self.data = dict(data or {})
 
     def __repr__(self) -> str:
-        return (f"Finding({self.kind!r}, {self.message!r}, {self.config!r}, {str(self.where) if self.where else None!r}, "
+        return (f"Finding({self.kind.value!r}, {self.message!r}, {self.config!r}, {str(self.where) if self.where else None!r}, "
                 f"{self.severity.value!r}, {self.data!r})")
 
     def __eq__(self, other: object) -> bool:
@@ -185,7 +195,7 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         """The finding object of every command's --json (schemas/common.json#/$defs/finding)."""
-        return {"kind": self.kind, "severity": self.severity.value, "message": self.message, "config": self.config,
+        return {"kind": self.kind.value, "severity": self.severity.value, "message": self.message, "config": self.config,
                 "where": self.where.to_json() if self.where else None, "data": _plain(self.data)}
 
     @classmethod

@@ -47,7 +47,7 @@ def _fast_btf_show(args: list[str]) -> int | None:
         return None
     from mmbits.btf import cache, open_btf
     from mmbits.btf.source import read_btf_bytes
-    from mmbits.errors import EXIT_BAD_INPUT, InputError
+    from mmbits.errors import EXIT_BAD_INPUT, InputError, Interrupted
 
     try:
         blob = read_btf_bytes(opts["btf_file"])
@@ -75,6 +75,8 @@ def _fast_btf_show(args: list[str]) -> int | None:
     except InputError as exc:
         sys.stderr.write(f"mmbits: error: {exc}\n")
         return EXIT_BAD_INPUT
+    except (KeyboardInterrupt, Interrupted):
+        raise
     except Exception:
         return None  # let the click path report it under the usual contract
     if out_key is not None:
@@ -83,21 +85,49 @@ def _fast_btf_show(args: list[str]) -> int | None:
 
 
 def _write(out: str) -> int:
+    """Print; a reader that went away (| head) is not an error (exit 0, what the command had),
+    an output that cannot be written (/dev/full) is one error line, exit 2."""
     try:
         sys.stdout.write(out + "\n")
         sys.stdout.flush()
     except BrokenPipeError:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), sys.stdout.fileno())
+        _to_devnull()
+    except OSError as exc:
+        _to_devnull()
+        sys.stderr.write(f"mmbits: error: <stdout>: cannot write: {exc.strerror or exc}\n")
+        return 2
     return 0
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else list(argv)
-    if args[:2] == ["btf", "show"] and not os.environ.get("MMBITS_NO_FAST_PATH"):
-        rc = _fast_btf_show(args[2:])
-        if rc is not None:
-            sys.exit(rc)
-    from mmbits.cli import main as click_main
+def _to_devnull() -> None:
+    """Point fd 1 at /dev/null so the flush at exit has nowhere to fail."""
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), sys.stdout.fileno())
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
 
-    click_main(args)
+
+def main(argv: list[str] | None = None) -> None:
+    from mmbits.errors import EXIT_INTERRUPTED, Interrupted, install_interrupt_handler
+
+    install_interrupt_handler()
+    try:
+        args = sys.argv[1:] if argv is None else list(argv)
+        if args[:2] == ["btf", "show"] and not os.environ.get("MMBITS_NO_FAST_PATH"):
+            rc = _fast_btf_show(args[2:])
+            if rc is not None:
+                sys.exit(rc)
+        from mmbits.cli import main as click_main
+
+        click_main(args)
+    except (Interrupted, KeyboardInterrupt):
+        # Ctrl-C on any path, the click-free one included: one line, 130, no traceback
+        try:
+            sys.stderr.write("mmbits: interrupted\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        _to_devnull()
+        os._exit(EXIT_INTERRUPTED)

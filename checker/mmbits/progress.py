@@ -27,13 +27,14 @@ class Progress:
     """
 
     def __init__(self, total: int | None, unit: str, verb: str = "processing", *, estimate: bool = False,
-                 stream: TextIO | None = None, delay: float = DELAY) -> None:
+                 stream: TextIO | None = None, delay: float = DELAY, summary: bool = True) -> None:
         self.total = total
         self.unit = unit
         self.verb = verb
         self.estimate = estimate
         self.stream = stream if stream is not None else sys.stderr
         self.delay = delay
+        self.summary = summary  # False: nothing at all when stderr is not a terminal (b4 reads stderr)
         self.done = 0
         self.start = time.monotonic()
         self._shown = False
@@ -88,7 +89,7 @@ class Progress:
             if self._shown:
                 self._write("\r" + " " * self._width + "\r")
             return
-        if elapsed >= self.delay:
+        if elapsed >= self.delay and self.summary:
             what = summary or f"{self.done} {self.unit if self.done != 1 else self.unit.removesuffix('s')}"
             self._write(f"mmbits: {self.verb}: {what} in {elapsed:.1f} s\n")
 

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from mmbits.errors import InputError
-from mmbits.yamlio import LDict, load_file
 
 # Where in a kernel page table's life a bit can be set, tested or cleared
 # (shared/reference/deferred-free-and-memdesc.md section 4.1). The emulator
@@ -107,6 +106,8 @@ def validate(p: Proposal, where: str = "", line_of: Any = None) -> Proposal:
 
 
 def load_proposal(path: str | Path) -> Proposal:
+    from mmbits.yamlio import LDict, load_file
+
     doc = load_file(path)
     where = str(path)
     if not isinstance(doc, LDict):
@@ -131,5 +132,5 @@ def load_proposal(path: str | Path) -> Proposal:
 
     p = Proposal(expr=str(doc["expr"]), word=str(doc["word"]), kind=opt("kind"), name=opt("proposal"),
                  set_at=opt("set_at"), test_at=opt("test_at"), clear_at=opt("clear_at"),
-                 doc=str(doc.get("doc") or ""), source=where)
+                 doc=opt("doc") or "", source=where)
     return validate(p, where, doc.line_of)

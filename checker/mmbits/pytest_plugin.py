@@ -122,20 +122,30 @@ def mmbits_flags(mmbits_config: Any) -> Any:
     return compute(mmbits_config)
 
 
+MAX_NPAGES = 1 << 20  # 64 MB of 64-byte struct pages; the emulator's tests use a few hundred
+
+
 @pytest.fixture
 def mmbits_machine(mmbits_config: Any, request: pytest.FixtureRequest) -> Any:
     """A fresh emulator (mmbits.emu.Machine) on the selected config, running
-    the design of the mmbits_variant marker (default: upstream)."""
+    the design of the mmbits_variant marker (default: v6.19+fixes)."""
     from mmbits.emu.machine import Machine
     from mmbits.errors import InputError
 
     mark = request.node.get_closest_marker("mmbits_variant")
     variant = mark.args[0] if mark is not None and mark.args else "v6.19+fixes"
     options = dict(mark.kwargs) if mark is not None else {}
+    npages = options.get("npages")
+    if npages is not None and (not isinstance(npages, int) or not 1 <= npages <= MAX_NPAGES):
+        # 10**12 struct pages would be a raw MemoryError (64 TB of emulated struct pages)
+        pytest.fail(f"mmbits: mmbits_variant: npages={str(npages)[:40]} is not between 1 and {MAX_NPAGES} "
+                    "(each emulated page is a real struct page in memory)", pytrace=False)
     try:
         return Machine(mmbits_config, variant, **options)
     except InputError as exc:
         problem = str(exc)
+    except MemoryError:
+        problem = f"mmbits_variant: not enough memory for npages={npages}"
     except TypeError as exc:  # an option Machine does not take
         problem = f"mmbits_variant: {exc}"
     pytest.fail(f"mmbits: {problem}", pytrace=False)

@@ -2,7 +2,7 @@
 the shape every result shares: `findings` (the one `Finding` type) and
 `to_json()` that follows the command's schema in `mmbits/schemas/`.
 
-`CheckResult` lives in `prover.engine`, `VerifyResult` in `btf.verify` and
+`CheckResult` lives in `prover.result`, `VerifyResult` in `btf.verify` and
 `SimulationResult` in `emu`; `PatchResult` and `DecodeResult` wrap what the
 patch scanner and the decoder produce, so that JSON is made here, at the edge.
 """

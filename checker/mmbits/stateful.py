@@ -43,7 +43,7 @@ class DeferredFreeMachine(RuleBasedStateMachine):
     config: Any = "x86_64-6.18"
     #: a design name (`mmbits simulate --variant`), or "proposal" with `proposal`
     variant: str = "v6.19+fixes"
-    #: a mmbits.proposal.Proposal plugged into the upstream design (or None)
+    #: a mmbits.proposal.Proposal plugged into the design (v6.19+fixes by default) (or None)
     proposal: Any = None
     npages: int = 256
     #: an SVA-bound IOMMU walking kernel tables (where the arch shares them)

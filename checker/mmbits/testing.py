@@ -143,6 +143,10 @@ def assert_no_findings(simulation: Any, *, kinds: Iterable[str] | None = None, e
     def counts(kind: str, severity: str) -> bool:
         return (wanted is None or kind in wanted) and (not errors_only or severity == "error")
 
+    from mmbits.emu.simulate import SimulationResult
+
+    if isinstance(simulation, SimulationResult):
+        simulation = simulation.to_json()
     if isinstance(simulation, dict) and "findings" in simulation and "machine" in simulation:
         from mmbits.emu.text import render
 

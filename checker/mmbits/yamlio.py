@@ -1,8 +1,17 @@
-"""Safe YAML loading that remembers line numbers.
+"""Safe YAML loading that remembers line numbers and refuses alias bombs.
 
 Layout files and proposal files come from people and mailing lists: they are
-loaded with a safe loader only, and every error must point at FILE:LINE. The
-loader returns plain dict/list subclasses that carry the line of each node.
+loaded with a safe loader only (libyaml's CSafeLoader when PyYAML has it, for
+speed; its nodes carry the same line marks), and every error must point at
+FILE:LINE. The loader returns plain dict/list subclasses that carry the line of
+each node.
+
+Anchors and aliases let 500 bytes describe 9**9 nodes: PyYAML builds each
+shared node once, but everything that walks the result (the layout resolver, a
+str() of it) pays for the expansion. So before anything is constructed, the
+document's size *as if every alias were expanded* is counted over the node
+graph (linear in its distinct nodes, merge keys included) and a document whose
+expansion exceeds MAX_EXPANDED_NODES, or that refers to itself, is refused.
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from mmbits.errors import InputError
+from mmbits.errors import InputError, clip
 
 
 class LDict(dict):
@@ -35,8 +44,67 @@ class LList(list):
         return self.line
 
 
-class _Loader(yaml.SafeLoader):
-    pass
+MAX_EXPANDED_NODES = 50_000  # the largest shipped data file expands to under 1,000 nodes
+
+
+def _base_loader() -> type:
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_base_loader()):  # type: ignore[misc]
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        expanded_size(node)
+        return self.construct_document(node)
+
+
+class AliasBombError(yaml.YAMLError):
+    def __init__(self, message: str, mark: Any):
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+
+def expanded_size(root: yaml.Node, budget: int = MAX_EXPANDED_NODES) -> int:
+    """How many nodes `root` stands for once aliases are expanded; AliasBombError past
+    `budget` or on a node that contains itself. Each distinct node is visited once."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            on_path.discard(key)
+            total = 1 + sum(sizes[id(c)] for c in children)
+            if total > budget:
+                raise AliasBombError(f"aliases expand to more than {budget:,} nodes (an alias bomb?)",
+                                     node.start_mark)
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise AliasBombError("an alias refers to a node that contains it", node.start_mark)
+        on_path.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in on_path:
+                raise AliasBombError("an alias refers to a node that contains it", child.start_mark)
+            if id(child) not in sizes:
+                stack.append((child, False))
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LDict:
@@ -77,9 +145,12 @@ MAX_YAML_BYTES = 4 * 1024 * 1024
 def load_text(text: str, name: str) -> Any:
     """Parse YAML text; raise InputError naming `name` and the line on any problem."""
     if len(text) > MAX_YAML_BYTES:
-        raise InputError(f"file too large for a layout/proposal ({len(text)} bytes)", file=name)
+        raise InputError(f"larger than {MAX_YAML_BYTES >> 20} MB, the limit for a layout/proposal YAML",
+                         file=name)
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except AliasBombError as exc:
+        raise InputError(f"YAML error: {exc.message}", file=name, line=exc.mark.line + 1) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -93,6 +164,9 @@ def load_text(text: str, name: str) -> Any:
         raise InputError(f"YAML error: {' '.join(str(exc).split())}", file=name) from None
     except RecursionError:
         raise InputError("YAML nesting too deep", file=name) from None
+    except (ValueError, OverflowError) as exc:
+        # a 5,000-digit number: int() refuses past 4,300 digits (CVE-2020-10735 limit)
+        raise InputError(f"YAML error: a value cannot be read ({clip(exc, 80)})", file=name) from None
 
 
 _CACHE: dict[tuple[str, int, int], Any] = {}
@@ -115,15 +189,10 @@ def load_file(path: str | Path) -> Any:
 
 
 def _load_file(path: Path) -> Any:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from None
-    return load_text(text, str(path))
+    from mmbits.inputs import display_name, read_text
+
+    text = read_text(str(path), MAX_YAML_BYTES, "a layout/proposal YAML")
+    return load_text(text, display_name(str(path)))
 
 
 def line_of(node: Any, key: Any = None) -> int | None:

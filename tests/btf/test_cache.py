@@ -51,7 +51,7 @@ def test_consistent_checksum_but_wrong_blob(tmp_path: Path, btf_cache_dir: Path)
     other = sample()
     other.int_("extra", 4)
     payload = Btf(other.blob(), "other").index_bytes()
-    entry.write_bytes(cache.MAGIC + cache._digest(payload) + payload)
+    entry.write_bytes(cache._entry(entry.stem, cache.MAGIC, payload))
     assert open_btf(path).count == sample().count
 
 

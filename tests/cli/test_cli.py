@@ -44,7 +44,7 @@ def test_flags_cannot_build(cli) -> None:
 
 def test_flags_domain(cli) -> None:
     d = cli("flags", "--domain", "default", "--json").json()
-    assert d["configs"] == 116736
+    assert d["configs"] == 185856
     assert d["min_static_gap"] == 0 and d["zero_static_gap"]["count"] > 0
     assert d["last_cpupid_out_of_word"]["count"] > 0
     assert sum(d["static_gap_histogram"].values()) + d["cannot_build"]["count"] == d["configs"]

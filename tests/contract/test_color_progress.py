@@ -38,6 +38,12 @@ def test_color_always_never_and_no_color(cli, monkeypatch, args) -> None:
     assert ESC in cli("--color", "always", *args).out  # the group option, before the command
 
 
+def test_btf_import_colours_its_heading(cli, ref_btf, tmp_path) -> None:
+    args = ("btf", "import", "--btf", str(ref_btf), "--out", str(tmp_path / "imp"))
+    assert ESC in cli(*args, "--color", "always").out
+    assert ESC not in cli(*args, "--color", "never").out
+
+
 def test_btf_verify_colours_its_findings(cli, old_btf) -> None:
     r = cli("btf", "verify", "--btf", str(old_btf), "--config", str(REF_CONFIG).replace("6.18-x86_64", "6.12-amd64"),
             "--kernel", "6.18", "--color", "always")
@@ -45,10 +51,11 @@ def test_btf_verify_colours_its_findings(cli, old_btf) -> None:
 
 
 def _timeless(text: str) -> str:
-    """Output with wall-clock figures masked (they differ between two runs)."""
+    """Output with wall-clock figures masked and check's cache note dropped (the second of
+    two identical runs is answered from the cache)."""
     import re
 
-    return re.sub(r"\d+(\.\d+)? (s\b|states/s)", "N", text)
+    return re.sub(r"\d+(\.\d+)? (s\b|states/s)", "N", text).replace(", answer cached", "")
 
 
 def _strip(text: str) -> str:
@@ -78,6 +85,14 @@ def test_progress_on_a_terminal_shows_the_true_denominator_and_clears() -> None:
     assert "250/~1000 states (~25%)" in err.getvalue()
     p.close()
     assert err.getvalue().endswith("\r")  # the line is wiped, nothing is left behind
+
+
+def test_progress_without_summary_is_silent_off_a_terminal() -> None:
+    err = io.StringIO()  # what b4 gives `mmbits patch`: every stderr line would fail the patch
+    with Progress(2, "patches", "checking", stream=err, delay=0, summary=False) as p:
+        p.advance()
+        p.advance()
+    assert err.getvalue() == ""
 
 
 def test_progress_is_silent_for_short_runs_and_failures() -> None:

@@ -194,3 +194,34 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert f"\n{block}\n" in ci
     assert "export CI=true" in ci and "exit 1" in ci.split("could not install chromium", 1)[1].split("\n", 1)[0]
+
+
+def test_help_lists_every_command_with_its_purpose(cli) -> None:
+    from mmbits.cli import COMMANDS as CLI_COMMANDS
+
+    out = cli("--help").out
+    for name, (_mod, _attr, purpose) in CLI_COMMANDS.items():
+        assert re.search(rf"^\s+{name}\s+{re.escape(purpose.split()[0])}", out, re.M), name
+
+
+def test_shell_completion_as_documented(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    assert "_MMBITS_COMPLETE=bash_source mmbits" in README.read_text()
+    env = dict(os.environ, _MMBITS_COMPLETE="bash_source")
+    script = subprocess.run([sys.executable, "-m", "mmbits"], env=env, capture_output=True, text=True,
+                            cwd=tmp_path, timeout=60)
+    assert script.returncode == 0 and "complete " in script.stdout and "_MMBITS_COMPLETE" in script.stdout
+    env.update(_MMBITS_COMPLETE="bash_complete", COMP_WORDS="mmbits sim", COMP_CWORD="1")
+    words = subprocess.run([sys.executable, "-m", "mmbits"], env=env, capture_output=True, text=True,
+                           cwd=tmp_path, timeout=60)
+    assert "simulate" in words.stdout
+
+
+def test_schema_doc_is_current() -> None:
+    from mmbits.schemas import markdown
+
+    doc = ROOT / "docs" / "json-schemas.md"
+    assert doc.read_text() == markdown(), "docs/json-schemas.md is stale: python -m mmbits.schemas > docs/json-schemas.md"

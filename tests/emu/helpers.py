@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from mmbits.errors import InvalidConfigError
 from mmbits.kconfig.config import Config
@@ -22,6 +23,21 @@ def sva(name: str = REF) -> Config:
         return load_model().make(values, name=f"{name}+IOMMU_SVA")
     except InvalidConfigError:
         return base
+
+
+def simulate_json(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """mmbits.emu.simulate.simulate(), as the JSON document the CLI prints."""
+    from mmbits.emu.simulate import simulate
+
+    return simulate(*args, **kwargs).to_json()
+
+
+@cache
+def debug_vm(name: str = REF) -> Config:
+    """The preset with DEBUG_VM=y: CHECK_PAGES on, so free_page_is_bad() runs."""
+    values = dict(preset(name).primary)
+    values["DEBUG_VM"] = 1
+    return load_model().make(values, name=f"{name}+DEBUG_VM")
 
 
 def kinds(result: dict) -> set[str]:

@@ -9,7 +9,7 @@ import pytest
 
 from mmbits.emu.machine import Machine
 
-from .helpers import sva
+from .helpers import debug_vm, sva
 
 
 @pytest.fixture
@@ -77,13 +77,30 @@ def test_free_clears_check_at_prep_flags_type_and_cpupid(m: Machine) -> None:
     ("memcg_data", 0xFFFF888100000002, "page still charged to cgroup"),
     ("_mapcount", 0, "nonzero mapcount"),
 ])
-def test_bad_page_reasons(m: Machine, word: str, value: int, reason: str) -> None:
+def test_bad_page_reasons(word: str, value: int, reason: str) -> None:
+    """With check_pages (DEBUG_VM) the kernel prints "Bad page state" and leaks the page."""
+    m = Machine(debug_vm(), "v6.19+fixes", npages=256)
+    assert m.config.get("CHECK_PAGES")
     pfn = m.alloc_pages(0)
     m.mem.set(pfn, m.facts.pw(word), value)
     m.free_pages(pfn, 0)
     bad = [f for f in m.findings if f.kind == "bad-page-at-free"]
-    assert len(bad) == 1 and reason in bad[0].message
+    assert len(bad) == 1 and reason in bad[0].message and "Bad page state" in bad[0].message
+    assert bad[0].data["kernel_reports"] is True
     assert not m.mem.shadow[pfn]  # a bad page is not freed
+
+
+def test_without_check_pages_the_kernel_frees_a_bad_page_silently(m: Machine) -> None:
+    """is_check_pages_enabled() off (no DEBUG_VM, no page debugging): no report,
+    the flags are cleared and the page goes back; the emulator says so."""
+    assert not m.config.get("CHECK_PAGES")
+    pfn = m.alloc_pages(0)
+    m.mem.set(pfn, m.facts.pw("mapping"), 0xFFFF888100000000)
+    m.free_pages(pfn, 0)
+    bad = [f for f in m.findings if f.kind == "bad-page-at-free"]
+    assert bad and bad[0].data["kernel_reports"] is False and bad[0].data["detected_by"] == "emulator"
+    assert "does not report" in bad[0].message and "Bad page state" not in bad[0].message
+    assert m.mem.shadow[pfn]  # freed
 
 
 def test_reserved_flag_is_check_at_free(m: Machine) -> None:

@@ -8,8 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mmbits.emu.simulate import simulate
-
+from .helpers import simulate_json as simulate
 from .helpers import sva
 
 SEED = Path(__file__).parent.parent / "data" / "seeds" / "004_56616265fdc3b62f.txt"

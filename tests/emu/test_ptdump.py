@@ -7,8 +7,7 @@ promotion and the worker over the bytes and the lock state."""
 
 from __future__ import annotations
 
-from mmbits.emu.simulate import simulate
-
+from .helpers import simulate_json as simulate
 from .helpers import sva
 
 SMALL = {"cpus": 1, "ops": 1, "only": ("huge-pmd",), "mode": "exhaustive"}

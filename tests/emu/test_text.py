@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from mmbits.emu.simulate import simulate
 from mmbits.emu.text import render
 
+from .helpers import simulate_json as simulate
 from .helpers import sva
 
 

@@ -55,10 +55,12 @@ def test_stdin_and_preset(cli, monkeypatch) -> None:  # type: ignore[no-untyped-
     assert "[config: x86_64-6.18]" in r.out and "COLLISION" not in r.out  # reference row A: bit 24 is in the gap
 
 
-def test_malformed_is_one_error_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    r = cli("patch", str(DATA / "truncated-hunk.patch"))
-    assert_clean_error(r)
-    assert "truncated-hunk.patch:17: malformed hunk" in r.err
+def test_truncated_hunk_is_a_warning_not_a_refusal(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = cli("patch", str(DATA / "truncated-hunk.patch"), "--preset", "x86_64-6.18")
+    assert r.code == 1 and r.err == ""
+    assert "WARNING:MALFORMED_HUNK: malformed hunk @@ -406,3 +406,60 @@ in mm/pgtable-generic.c: 0 old and 39 new " \
+           "lines missing" in r.out
+    assert "#17: FILE: mm/pgtable-generic.c:" in r.out
     assert_clean_error(cli("patch", str(tmp_path / "missing.patch")))
     empty = tmp_path / "empty.patch"
     empty.write_text("")

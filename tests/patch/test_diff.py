@@ -47,7 +47,7 @@ def test_plain_diff_without_mail_headers() -> None:
 
 @pytest.mark.parametrize("text, message, line", [
     ("just some text\n", "no unified diff found", None),
-    ("--- a/x.c\n+++ b/x.c\n@@ -1,3 +1,4 @@\n a\n+b\n", "malformed hunk", 3),
+    ("--- a/x.c\n+++ b/x.c\n@@ -1,3 +1,4 @@\n", "malformed hunk", 3),  # nothing readable
     ("@@ -1 +1 @@\n-a\n+b\n", "hunk before any", 1),
     ("+++ b/x.c\n@@ -1 +1 @@\n", "'+++' file header without", 1),
     (b"\x00\x01binary", "NUL bytes", None),
@@ -56,6 +56,13 @@ def test_malformed(text: str | bytes, message: str, line: int | None) -> None:
     with pytest.raises(InputError, match=re.escape(message)) as exc:
         parse(text, "x.patch")
     assert exc.value.file == "x.patch" and exc.value.line == line
+
+
+def test_short_hunk_is_read_as_far_as_it_goes() -> None:
+    (p,) = parse("--- a/x.c\n+++ b/x.c\n@@ -1,3 +1,4 @@\n a\n+b\n", "x.patch")
+    assert [ln.text for ln in p.files[0].hunks[0].lines] == ["a", "b"]
+    (bad,) = p.malformed
+    assert bad.patch_line == 3 and bad.file == "x.c" and "2 old and 2 new lines missing" in bad.message
 
 
 FIXTURES = sorted(p.read_text() for p in DATA.glob("*.patch") if "crlf" not in p.name)

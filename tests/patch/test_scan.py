@@ -27,7 +27,7 @@ def test_one_list_draft() -> None:
     assert ("WARNING", "NON_ATOMIC", "mm/pgtable-generic.c", 450) in got  # ptdesc->__page_flags |= ...
     collision = next(f for f in rep.findings if f.type == "COLLISION")
     assert collision.message.startswith("ASYNC_PGTABLE_FREE_DTOR = BIT(NR_PAGEFLAGS) in ptdesc.pt_flags: ")
-    assert "LRU_REFS" in collision.message and "of 116736 configs" in collision.message
+    assert "LRU_REFS" in collision.message and "of 185856 configs" in collision.message
     assert collision.result["verdict"] == "unsafe"
     assert rep.count("ERROR") == 2
 

@@ -21,9 +21,12 @@ def test_case_1_bit_nr_pageflags_in_pt_flags_is_unsafe() -> None:
 
 def test_case_2_pt_kernel_is_pg_referenced_and_safe() -> None:
     r = prove("PG_referenced", "ptdesc.pt_flags", "kernel-pgtable", "PT_kernel", domain="default")
-    assert r.verdict == "safe" and r.findings == []
-    # naming itself: the merged PT_kernel is its own definition, not a collision
-    assert prove("PT_kernel", "ptdesc.pt_flags", domain="default").verdict == "safe"
+    assert r.verdict == "safe" and kinds(r) == {"existing-definition"}
+    # naming itself: `--as PT_kernel` is v6.18's own definition, checked for consistency ...
+    assert prove("PT_kernel", "ptdesc.pt_flags", name="PT_kernel", domain="default").verdict == "safe"
+    # ... but a bare `PT_kernel` is a new use of bit 2, and PT_kernel already lives there on kernel page tables
+    bare = prove("PT_kernel", "ptdesc.pt_flags", domain="default")
+    assert bare.verdict == "unsafe" and whats(bare, "collision") == ["PT_kernel"]
     # PT_reserved = PG_reserved is its own use of PG_reserved on page tables, but in CHECK_AT_FREE
     res = prove("PG_reserved", "ptdesc.pt_flags", "kernel-pgtable", "PT_reserved")
     assert res.verdict == "safe" and "PAGE_FLAGS_CHECK_AT_FREE" in messages(res, "bad-page-at-free")

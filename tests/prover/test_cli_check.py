@@ -69,3 +69,25 @@ def test_report_or_a_clean_usage_error(cli, tmp_path: Path) -> None:  # type: ig
     written = [ln.split(": ", 1)[1] for ln in r.out.splitlines() if ln.startswith("report: ")]
     assert written and all(Path(w).is_file() for w in written)
     assert "UNSAFE" in Path(written[0]).read_text()
+
+
+def test_the_answer_cache(cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The same question twice: the second answer is read back, identical; MMBITS_CACHE=off
+    or a corrupt entry means a fresh proof; an UNKNOWN answer is never kept."""
+    monkeypatch.setenv("MMBITS_CACHE_DIR", str(tmp_path))
+    args = ("check", "PG_head", "--word", "ptdesc.pt_flags", "--kind", "pgtable", "--preset", "x86_64-6.18")
+    first = cli(*args, "--json")
+    again = cli(*args, "--json")
+    assert first.code == again.code == 1 and first.json() == again.json()
+    entries = list((tmp_path / "check").glob("*.json"))
+    assert len(entries) == 1
+    assert "answer cached" in cli(*args).out
+    monkeypatch.setenv("MMBITS_CACHE", "off")
+    assert "answer cached" not in cli(*args).out
+    monkeypatch.delenv("MMBITS_CACHE")
+    entries[0].write_text("{not json")
+    fresh = cli(*args)
+    assert fresh.code == 1 and "answer cached" not in fresh.out
+    # another question is another entry
+    assert cli("check", "PG_head", "--word", "ptdesc.pt_flags", "--kind", "anon", "--preset", "x86_64-6.18").code == 1
+    assert len(list((tmp_path / "check").glob("*.json"))) == 2

@@ -51,7 +51,9 @@ def test_domain_runs_a_few_representatives(monkeypatch) -> None:  # type: ignore
     assert 1 <= len(calls) <= 6 and {c[1]["ARCH"] for c in calls} == {"x86_64", "i386", "arm64", "arm32"}
 
 
-def test_emulator_failure_keeps_the_static_verdict(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_emulator_failure_makes_the_verdict_unknown(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Fail closed: a proposal the static analysis finds clean (PT_kernel is v6.18's own
+    definition of bit 2 for kernel page tables) is UNKNOWN, not SAFE, when the emulator crashes."""
     from mmbits.prover import check
 
     def boom(p, c):  # type: ignore[no-untyped-def]
@@ -59,6 +61,55 @@ def test_emulator_failure_keeps_the_static_verdict(monkeypatch) -> None:  # type
 
     _fake(monkeypatch, boom)
     p = Proposal("PG_referenced", "ptdesc.pt_flags", "kernel-pgtable", "PT_kernel", set_at="mark")
+    static = check(p, config=config_of("x86_64-6.18"), lifecycle=False)
+    assert static.verdict == "safe"
     r = check(p, config=config_of("x86_64-6.18"))
-    assert r.verdict == "safe" and r.lifecycle == "emulator failed"
-    assert "not modelled" in r.findings[0].message
+    assert r.verdict == "unknown" and r.lifecycle == "emulator failed"
+    assert len(r.unknown) == 1 and "RuntimeError: not modelled" in r.unknown[0]
+    assert "unknown" in {f.kind for f in r.findings}
+
+
+def test_emulator_failure_cli_exits_2(monkeypatch, cli) -> None:  # type: ignore[no-untyped-def]
+    def boom(p, c):  # type: ignore[no-untyped-def]
+        raise RuntimeError("not modelled")
+
+    _fake(monkeypatch, boom)
+    r = cli("check", "PG_referenced", "--as", "PT_kernel", "--word", "ptdesc.pt_flags", "--kind", "kernel-pgtable",
+            "--set-at", "mark", "--preset", "x86_64-6.18")
+    assert r.code == 2, r.out
+    assert r.out.startswith("UNKNOWN: ") and "RuntimeError: not modelled" in r.out
+
+
+def test_a_kind_the_emulator_does_not_run_is_unknown() -> None:
+    """Steps on a slab page: the emulator runs page-table lives only, so nothing checked them."""
+    from mmbits.prover import check
+
+    p = Proposal("BIT(0)", "slab.flags", "slab", "SL_new", set_at="alloc")
+    r = check(p, config=config_of("x86_64-6.18"))
+    assert r.verdict in ("unknown", "unsafe")
+    assert any("does not model the life of slab pages" in u for u in r.unknown)
+
+
+def test_the_lifecycle_explores_schedules(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """While run_proposal() runs one sequential schedule, check also explores every
+    interleaving of two CPUs x two operations (as `mmbits simulate` does) and says how many."""
+    from mmbits.prover import check
+
+    calls = _fake(monkeypatch, lambda p, c: [])
+    p = Proposal("PG_referenced", "ptdesc.pt_flags", "kernel-pgtable", "PT_kernel", set_at="mark",
+                 test_at="pagetable_free", clear_at="pagetable_free")
+    r = check(p, config=config_of("x86_64-6.18"))
+    assert len(calls) == 1 and r.verdict == "safe"
+    n = int(r.lifecycle.split(", ")[1].split(" ")[0])
+    assert n > 1 and "cut short" not in r.lifecycle
+
+
+def test_a_cut_short_exploration_is_unknown(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from mmbits.prover import check, lifecycle
+
+    _fake(monkeypatch, lambda p, c: [])
+    monkeypatch.setattr(lifecycle, "MAX_STATES", 5)
+    p = Proposal("PG_referenced", "ptdesc.pt_flags", "kernel-pgtable", "PT_kernel", set_at="mark",
+                 test_at="pagetable_free", clear_at="pagetable_free")
+    r = check(p, config=config_of("x86_64-6.18"))
+    assert r.verdict == "unknown" and "cut short" in r.unknown[0]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from mmbits.btf.reader import MAX_HOPS, Btf
 from mmbits.btf.wire import ARRAY, ENUM, ENUM64, FLOAT, INT, PTR, STRUCT, UNION
-from mmbits.errors import InputError
 
 CACHELINE = 64
 
@@ -33,7 +32,7 @@ class Aligner:
         if hit is not None:
             return hit
         if depth > MAX_HOPS:
-            raise InputError(f"type loop: type {tid} contains itself", file=btf.file)
+            raise btf.deep_or_loop(tid, "aligning")
         kind = btf.kind(tid)
         out = 1
         if kind == PTR:

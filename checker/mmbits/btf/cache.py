@@ -12,16 +12,30 @@ MMBITS_OUTPUT_CACHE=off to keep only the index cache.
 
 Where: $MMBITS_CACHE_DIR, else $XDG_CACHE_HOME/mmbits, else
 ~/.cache/mmbits; entries live in its `btf/` directory and the whole
-directory is safe to delete. MMBITS_CACHE=off disables it. An entry that
-is truncated, corrupted or inconsistent with the blob is ignored (and
-rewritten); a cache that cannot be written is silently skipped, never an
-error.
+directory is safe to delete. MMBITS_CACHE=off disables it.
+
+The cache must not lie and must not be turned against its user (issue #16):
+- each entry holds its own key next to the payload, both under the checksum,
+  and is used only when that key is the one asked for (a swapped or copied
+  entry is a miss, never another blob's answer);
+- only regular files owned by the user, opened without following symlinks,
+  within a size limit, are read (a symlink to /dev/zero or a FIFO is a miss);
+- entries are written through mkstemp (0600) in the cache directory and
+  renamed into place; directories are created 0700;
+- a cache directory that is not the user's own, or that others can write to
+  (umask 000, a shared XDG_CACHE_HOME), is refused with one warning on stderr
+  and the run goes on without a cache.
+A corrupt or mismatched entry is ignored (and rewritten); a cache that cannot
+be written is silently skipped, never an error.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
+import sys
+import tempfile
 from pathlib import Path
 
 try:  # the built-in BLAKE2 spares start-up the OpenSSL initialisation hashlib does
@@ -29,13 +43,18 @@ try:  # the built-in BLAKE2 spares start-up the OpenSSL initialisation hashlib d
 except ImportError:  # pragma: no cover - every CPython build has it, but be safe
     from hashlib import blake2b as _blake2b
 
-MAGIC = b"mmbits-btf-index 2\n"
-TEXT_MAGIC = b"mmbits-btf-show 1\n"
+MAGIC = b"mmbits-btf-index 3\n"
+TEXT_MAGIC = b"mmbits-btf-show 2\n"
 DIGEST = 32
+KEY_BYTES = 2 * DIGEST  # a key is a hex BLAKE2b-256
+MAX_INDEX_BYTES = 256 * 1024 * 1024  # an allyesconfig index is ~5 MB
+MAX_TEXT_BYTES = 64 * 1024 * 1024
+
+_checked: dict[Path, bool] = {}
 
 
-def cache_dir() -> Path | None:
-    """The cache directory for BTF indexes, or None when caching is off."""
+def configured_dir() -> Path | None:
+    """Where the cache is meant to live, or None when MMBITS_CACHE turns it off."""
     if os.environ.get("MMBITS_CACHE", "").lower() in ("0", "off", "no", "false"):
         return None
     root = os.environ.get("MMBITS_CACHE_DIR")
@@ -45,6 +64,46 @@ def cache_dir() -> Path | None:
         xdg = os.environ.get("XDG_CACHE_HOME")
         base = Path(xdg) / "mmbits" if xdg else Path.home() / ".cache" / "mmbits"
     return base / "btf"
+
+
+def cache_dir() -> Path | None:
+    """The cache directory for BTF entries, or None: off, not creatable, or refused as
+    unsafe (with one warning per process)."""
+    d = configured_dir()
+    if d is None:
+        return None
+    ok = _checked.get(d)
+    if ok is None:
+        ok = _checked[d] = _safe_dir(d)
+    return d if ok else None
+
+
+def _safe_dir(d: Path) -> bool:
+    try:
+        # every directory we create is 0700, the parents included (pathlib gives those 0777 & ~umask)
+        missing = [p for p in (d, *d.parents) if not os.path.lexists(p)]
+        for p in reversed(missing):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(p, 0o700)
+        st = os.lstat(d)
+        parent = os.lstat(d.parent)
+    except OSError:
+        return False  # read-only home, no permission: no cache, quietly
+    me = os.geteuid()
+    problem = None
+    if not stat.S_ISDIR(st.st_mode):
+        problem = "is not a directory (a symlink?)"
+    elif st.st_uid != me:
+        problem = f"is owned by uid {st.st_uid}, not by you"
+    elif st.st_mode & 0o022:
+        problem = "is writable by other users"
+    elif parent.st_uid not in (me, 0) or (parent.st_mode & 0o022 and not parent.st_mode & stat.S_ISVTX):
+        problem = "lies in a directory other users can rename it in"
+    if problem is None:
+        return True
+    sys.stderr.write(f"mmbits: warning: cache directory {d} {problem}; running without a cache "
+                     "(set MMBITS_CACHE_DIR to a private directory, or MMBITS_CACHE=off)\n")
+    return False
 
 
 def _digest(data: bytes) -> bytes:
@@ -57,44 +116,80 @@ def blob_key(blob: bytes) -> str:
 
 
 def load(key: str) -> bytes | None:
-    """The cached index for `key`, or None (missing, unreadable or corrupt)."""
-    return _read(f"{key}.idx", MAGIC)
+    """The cached index for `key`, or None (missing, unreadable, corrupt or another key's)."""
+    return _read(key, ".idx", MAGIC, MAX_INDEX_BYTES)
 
 
-def _read(name: str, magic: bytes) -> bytes | None:
-    """An entry's payload when its magic and checksum hold, else None."""
+def _read(key: str, suffix: str, magic: bytes, limit: int) -> bytes | None:
+    """An entry's payload when it is a regular file of ours within `limit` whose magic,
+    stored key and checksum hold for `key`, else None."""
     d = cache_dir()
     if d is None:
         return None
+    raw = _read_regular(d / f"{key}{suffix}", limit)
+    if raw is None:
+        return None
+    head = len(magic) + KEY_BYTES + DIGEST
+    if len(raw) < head or not raw.startswith(magic):
+        return None
+    stored_key = raw[len(magic) : len(magic) + KEY_BYTES]
+    checksum = raw[len(magic) + KEY_BYTES : head]
+    payload = raw[head:]
+    if stored_key != key.encode() or _digest(stored_key + payload) != checksum:
+        return None
+    return payload
+
+
+def _read_regular(path: Path, limit: int) -> bytes | None:
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        raw = (d / name).read_bytes()
+        fd = os.open(path, flags)
     except OSError:
         return None
-    head = len(magic) + DIGEST
-    if not raw.startswith(magic) or len(raw) < head or _digest(raw[head:]) != raw[len(magic) : head]:
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > limit:
+            return None
+        parts = []
+        total = 0
+        while total <= st.st_size:
+            chunk = os.read(fd, min(1 << 20, st.st_size + 1 - total))
+            if not chunk:
+                break
+            parts.append(chunk)
+            total += len(chunk)
+        return b"".join(parts) if total == st.st_size else None
+    except OSError:
         return None
-    return raw[head:]
+    finally:
+        os.close(fd)
+
+
+def _entry(key: str, magic: bytes, payload: bytes) -> bytes:
+    stored_key = key.encode()
+    return magic + stored_key + _digest(stored_key + payload) + payload
 
 
 def store(key: str, payload: bytes) -> None:
     """Save an index; any failure (read-only home, full disk) just means no cache."""
-    _write(f"{key}.idx", MAGIC + _digest(payload) + payload)
+    _write(f"{key}.idx", _entry(key, MAGIC, payload))
 
 
 def _write(name: str, data: bytes) -> None:
-    """Atomic write of one entry; any failure just means no cache."""
+    """Atomic write of one entry through a private temp file; any failure means no cache."""
     d = cache_dir()
     if d is None:
         return
-    tmp = d / f".{name}.{os.getpid()}.tmp"
+    tmp = None
     try:
-        d.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=d)
+        with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, d / name)
     except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 # -- printed output ---------------------------------------------------------------------------
@@ -125,7 +220,7 @@ def output_key(blob_hex: str, query: str, options: str) -> str:
 
 def load_text(key: str) -> str | None:
     """A cached `btf show` output, or None (missing, unreadable or corrupt)."""
-    payload = _read(f"{key}.out", TEXT_MAGIC)
+    payload = _read(key, ".out", TEXT_MAGIC, MAX_TEXT_BYTES)
     if payload is None:
         return None
     try:
@@ -135,5 +230,4 @@ def load_text(key: str) -> str | None:
 
 
 def store_text(key: str, text: str) -> None:
-    payload = text.encode("utf-8")
-    _write(f"{key}.out", TEXT_MAGIC + _digest(payload) + payload)
+    _write(f"{key}.out", _entry(key, TEXT_MAGIC, text.encode("utf-8")))

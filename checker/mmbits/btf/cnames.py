@@ -30,7 +30,6 @@ from mmbits.btf.wire import (
     VAR,
     VOLATILE,
 )
-from mmbits.errors import InputError
 
 QUALIFIER = {CONST: "const", VOLATILE: "volatile", RESTRICT: "restrict"}
 
@@ -54,7 +53,7 @@ def type_name(btf: Btf, tid: int) -> str:
 def declare(btf: Btf, tid: int, inner: str, _depth: int = 0) -> str:
     """`inner` declared with type `tid` (C declarator rules)."""
     if _depth > MAX_HOPS:
-        raise InputError(f"type loop: spelling type {tid} does not end", file=btf.file)
+        raise btf.deep_or_loop(tid, "spelling")
     if tid == 0:
         return _join("void", inner)
     kind = btf.kind(tid)

@@ -39,7 +39,7 @@ _TAGS = frozenset({TYPE_TAG, DECL_TAG})
 
 
 def _loop(btf: Btf, tid: int) -> InputError:
-    return InputError(f"type loop: printing type {tid} does not end", file=btf.file)
+    return btf.deep_or_loop(tid, "printing")
 
 
 def tag_name(btf: Btf, tid: int, depth: int = 0) -> str:

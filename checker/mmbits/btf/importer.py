@@ -31,6 +31,34 @@ _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_ *\[\]]*$")
 _PLAIN_FLOW = re.compile(r"^[A-Za-z_][A-Za-z0-9_ *]*$")
 
 
+# BTF names are hostile input: a member or enum constant is written into YAML as a key,
+# so only C identifiers (C11 6.4.2.1, ASCII; 128 characters is far past any kernel name)
+# are accepted, and every refused name is reported instead of written
+_C_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def is_c_identifier(name: str) -> bool:
+    return _C_IDENT.fullmatch(name) is not None
+
+
+def _bad_member_names(members: tuple[Member, ...] | list[Member]) -> list[str]:
+    bad: list[str] = []
+    stack = list(members)
+    while stack:
+        m = stack.pop()
+        if m.name and not is_c_identifier(m.name):
+            bad.append(m.name)
+        stack.extend(m.children)
+    return bad
+
+
+def _refused(names: list[str]) -> str:
+    from mmbits.errors import clip
+
+    shown = ", ".join(json.dumps(clip(n, 40)) for n in names[:3])
+    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
 def _q(text: str, flow: bool = False) -> str:
     """A YAML scalar: plain when safe, else a JSON (= YAML double-quoted) string."""
     ok = _PLAIN_FLOW if flow else _PLAIN
@@ -249,9 +277,16 @@ def _shipped_entries(doc: Any, key: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _enum(btf: Btf, name: str) -> list[tuple[str, int]] | None:
+def _enum(btf: Btf, name: str, refused: list[str] | None = None) -> list[tuple[str, int]] | None:
+    """The constants of enum `name`; names that are not C identifiers go to `refused`."""
     ids = btf.find(name, (ENUM, ENUM64))
-    return btf.enum_values(ids[0]) if ids else None
+    if not ids:
+        return None
+    values = btf.enum_values(ids[0])
+    good = [(n, v) for n, v in values if is_c_identifier(n)]
+    if refused is not None:
+        refused.extend(n for n, _v in values if not is_c_identifier(n))
+    return good
 
 
 def _pageflags_yaml(btf: Btf, like: str, shipped: Any, shipped_pt: Any, stats: Written) -> str:
@@ -385,6 +420,10 @@ def import_btf(btf: Btf, out_dir: str | Path, like: str | None = None, config: A
         if layout is None:
             result.skipped.append(f"struct {name} (not in this BTF)")
             continue
+        bad = _bad_member_names(layout.members)
+        if bad:
+            result.skipped.append(f"struct {name} (refused member names that are not C identifiers: {_refused(bad)})")
+            continue
         btf_layouts[name] = layout
         writer = _StructWriter(shipped.specs.get(name), like, env)
         try:
@@ -394,7 +433,8 @@ def import_btf(btf: Btf, out_dir: str | Path, like: str | None = None, config: A
         writer.stats.path = f"{name}.yaml"
         writer.stats.what = f"struct {name}, {layout.size} bytes, {len(layout.members)} members"
         texts[f"{name}.yaml"] = (text, writer.stats)
-    pageflags = _enum(btf, "pageflags")
+    refused: list[str] = []
+    pageflags = _enum(btf, "pageflags", refused)
     if pageflags is not None:
         stats = Written("pageflags.yaml", f"enum pageflags, {len(pageflags)} constants")
         texts["pageflags.yaml"] = (_pageflags_yaml(btf, like, load_file(vdir / "pageflags.yaml"),
@@ -402,7 +442,7 @@ def import_btf(btf: Btf, out_dir: str | Path, like: str | None = None, config: A
     else:
         result.skipped.append("enum pageflags (not in this BTF)")
     for enum, writer_fn in (("pt_flags", _pt_flags_yaml), ("pagetype", _pagetype_yaml)):
-        values = _enum(btf, enum)
+        values = _enum(btf, enum, refused)
         if values is None:
             result.skipped.append(f"enum {enum} (not in this BTF)")
             continue
@@ -410,11 +450,14 @@ def import_btf(btf: Btf, out_dir: str | Path, like: str | None = None, config: A
         old = load_file(path) if path.is_file() else None
         texts[f"{enum}.yaml"] = (writer_fn(btf, like, old, values),
                                  Written(f"{enum}.yaml", f"enum {enum}, {len(values)} constants"))
+    if refused:
+        result.warnings.append(f"refused enum constants that are not C identifiers: {_refused(refused)}")
     _check_loads(texts, vdir, like, load_layout_set, result, config, btf_layouts)
-    from mmbits.cli.common import atomic_write
+    from mmbits.outputs import write_set
 
-    for fname, (text, stats) in texts.items():
-        atomic_write(out / fname, text)
+    # all files or none, never a mix of this import and an older one
+    write_set(out, [(fname, text) for fname, (text, _stats) in texts.items()], label="import")
+    for fname, (_text, stats) in texts.items():
         stats.path = str(out / fname)
         result.files.append(stats)
     return result

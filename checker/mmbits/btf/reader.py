@@ -257,12 +257,17 @@ class Btf:
     def skip(self, tid: int, kinds: frozenset[int]) -> int:
         """Follow references while the type's kind is in `kinds` (loop-safe)."""
         start = tid
+        seen: set[int] = set()
         for _ in range(MAX_HOPS):
             if tid == 0 or self.kind(tid) not in kinds:
                 return tid
+            if tid in seen:
+                raise InputError(f"type loop: following type {start} ({self.name_or_anon(start)}) does not end",
+                                 file=self.file)
+            seen.add(tid)
             tid = self.ref(tid)
-        raise InputError(f"type loop: following type {start} ({self.name_or_anon(start)}) does not end",
-                         file=self.file)
+        raise InputError(f"type {start} ({self.name_or_anon(start)}): a chain of more than {MAX_HOPS} "
+                         "typedefs/modifiers (the kernel's are under 6)", file=self.file)
 
     def strip_modifiers(self, tid: int) -> int:
         return self.skip(tid, MODIFIERS)
@@ -284,6 +289,36 @@ class Btf:
                 return t if self.kind(t) in (STRUCT, UNION) else 0
             tid = self.array_info(t)[0]
         raise InputError(f"type loop in array type {tid}", file=self.file)
+
+    def deep_or_loop(self, tid: int, what: str) -> InputError:
+        """The error for a walk that went past MAX_HOPS levels at `tid`: a type loop when
+        `tid` can reach itself (through references, array elements or members), else
+        honest nesting that is too deep (issue #16: 65 nested structs are not a loop)."""
+        seen: set[int] = set()
+        todo = list(self._edges(tid))
+        while todo and len(seen) < 100_000:
+            t = todo.pop()
+            if t == tid:
+                return InputError(f"type loop: {what} type {tid} ({self.name_or_anon(tid)}) contains itself",
+                                  file=self.file)
+            if t and t not in seen:
+                seen.add(t)
+                todo.extend(self._edges(t))
+        return InputError(f"{what} type {tid} ({self.name_or_anon(tid)}): nested more than {MAX_HOPS} levels deep "
+                          "(the kernel's types nest under 10)", file=self.file)
+
+    def _edges(self, tid: int) -> list[int]:
+        try:
+            kind = self.kind(tid)
+            if kind in (STRUCT, UNION):
+                return [m.type for m in self.members(tid)]
+            if kind == ARRAY:
+                return [self.array_info(tid)[0]]
+            if kind in MODIFIERS or kind in (TYPEDEF, PTR):
+                return [self.ref(tid)]
+        except (InputError, IndexError, ValueError):
+            pass
+        return []
 
     def check_acyclic(self, tid: int) -> None:
         """A struct that contains itself by value (through typedefs, arrays, inline

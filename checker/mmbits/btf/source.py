@@ -56,21 +56,10 @@ def read_btf_bytes(path: str | Path) -> bytes:
 
 
 def _decompress(data: bytes, name: str) -> bytes:
-    try:
-        if data.startswith(GZ_MAGIC):
-            import zlib
+    """One whole gzip/xz stream: truncated, multi-member and trailing data are refused."""
+    from mmbits.inputs import decompress_whole
 
-            dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            out = dec.decompress(data, MAX_BTF_BYTES + 1)
-        else:
-            import lzma
-
-            out = lzma.LZMADecompressor().decompress(data, MAX_BTF_BYTES + 1)
-    except Exception as exc:  # lzma.LZMAError, zlib.error, EOFError
-        raise InputError(f"bad compressed data: {exc}", file=name) from None
-    if len(out) > MAX_BTF_BYTES:
-        raise InputError(f"decompresses to more than {MAX_BTF_BYTES >> 20} MB", file=name)
-    return out
+    return decompress_whole(data, name, MAX_BTF_BYTES, "a kernel BTF blob")
 
 
 def _elf_btf(fh: BinaryIO, name: str) -> bytes:

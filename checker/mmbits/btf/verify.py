@@ -38,7 +38,7 @@ class StructCheck:
 
 
 @dataclass
-class VerifyReport:
+class VerifyResult:
     btf: str
     config: str
     layouts: str
@@ -303,14 +303,14 @@ def _skew(dot_version: str | None, layouts_version: str, structs: list[StructChe
                    data={"layouts": layouts_version, "kernel": dot_version, "absent": absent})
 
 
-def verify_btf(btf: Btf, config: Config, config_path: str | Path) -> VerifyReport:
+def verify_btf(btf: Btf, config: Config, config_path: str | Path) -> VerifyResult:
     from mmbits.kconfig.dotconfig import parse_file
     from mmbits.kconfig.release import release_name
     from mmbits.layout.registry import DESCRIPTORS, layouts
 
     lset = layouts()
     label = config.label()
-    report = VerifyReport(btf=btf.file, config=str(config_path), layouts=f"v{release_name(config.kernel)}",
+    report = VerifyResult(btf=btf.file, config=str(config_path), layouts=f"v{release_name(config.kernel)}",
                           kernel=parse_file(config_path).kernel_version)
     found: list[Finding] = []
     btf_layouts: dict[str, Layout] = {}
@@ -346,7 +346,7 @@ def verify_btf(btf: Btf, config: Config, config_path: str | Path) -> VerifyRepor
     return report
 
 
-def pick_release(btf: Btf, config: Config, config_path: str | Path) -> VerifyReport:
+def pick_release(btf: Btf, config: Config, config_path: str | Path) -> VerifyResult:
     """Verify at the modelled release whose layouts and enums the BTF matches best.
 
     For a .config without a version header: the BTF itself says which
@@ -357,7 +357,7 @@ def pick_release(btf: Btf, config: Config, config_path: str | Path) -> VerifyRep
     from mmbits.kconfig.release import release_name
 
     model = load_model()
-    best: tuple[int, int, VerifyReport] | None = None
+    best: tuple[int, int, VerifyResult] | None = None
     scores: list[tuple[int, int]] = []
     for release in model.releases:
         cfg = model.make(dict(config.primary, VERSION=release), name=config.name)
@@ -377,3 +377,6 @@ def pick_release(btf: Btf, config: Config, config_path: str | Path) -> VerifyRep
         note += f"; next best Linux {release_name(runner_up[1])} with {runner_up[0]}"
     report.release_note = note
     return report
+
+
+VerifyReport = VerifyResult  # the name before results were called results

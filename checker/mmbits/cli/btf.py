@@ -133,5 +133,6 @@ def import_(btf_file: str, out_dir: str, like_version: str | None, config_file: 
 
         emit_json({**result.to_json(), "findings": []})
     else:
-        click.echo(result.text())
+        head, _, rest = result.text().partition("\n")
+        click.echo(click.style(head, bold=True) + ("\n" + rest if rest else ""))
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from typing import Any
 
 import click
@@ -22,8 +24,10 @@ def _steps_help() -> str:
                    "page_memdesc.memdesc ...")
 @click.option("--kind", metavar="KIND", help="page kind the bit is used on (kinds.yaml: pgtable, kernel-pgtable, "
                                              "slab, anon, file, zsmalloc, second, tail ...)")
-@click.option("--as", "as_name", metavar="NAME", help="the name the proposal gives the bit (PT_kernel): its own "
-                                                      "existing definition is not a collision")
+@click.option("--as", "as_name", metavar="NAME", help="the name the proposal gives the bit (PT_kernel). When the "
+                                                      "kernel checked already defines NAME as this bit for this page "
+                                                      "kind, that existing definition is checked for consistency; "
+                                                      "every other use of the bit still counts")
 @click.option("--set-at", metavar="STEP", help=_steps_help())
 @click.option("--test-at", metavar="STEP", help=_steps_help())
 @click.option("--clear-at", metavar="STEP", help=_steps_help())
@@ -58,12 +62,6 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
       mmbits check 4 --word page_memdesc.memdesc
       mmbits check 'ptdesc->pt_flags.f | PTDESC_KERNEL' --define PTDESC_KERNEL='BIT(0)'
     """
-    from dataclasses import replace
-
-    from mmbits.proposal import Proposal, load_proposal, validate
-    from mmbits.prover import check as prove
-    from mmbits.prover.expr import _RUNTIME, parse_define
-
     if report_dir is not None:
         try:
             from mmbits.report.api import check_output_dir, write_check_report
@@ -74,34 +72,28 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
     else:
         write_check_report = None  # type: ignore[assignment]  # no --report: nothing to write
 
-    base = load_proposal(proposal_file) if proposal_file else None
-    if base is None and expr is None:
-        raise click.UsageError("give EXPR or --proposal FILE")
-    if base is None:
-        base = Proposal(expr=expr or "", word=word or "")
-    updates: dict[str, Any] = {k: v for k, v in (("expr", expr), ("word", word), ("kind", kind), ("name", as_name),
-                                  ("set_at", set_at), ("test_at", test_at), ("clear_at", clear_at)) if v is not None}
-    proposal = replace(base, **updates)
-    if proposal.word:
-        validate(proposal)
-    elif not _RUNTIME.search(proposal.expr):
-        raise click.UsageError("--word STRUCT.FIELD is required (unless EXPR is a condition on a descriptor word)")
-    parsed = dict(parse_define(d) for d in defines)
+    from mmbits.prover import cache as answers
+    from mmbits.prover.result import CheckResult
 
-    from mmbits.progress import Progress
-
-    progress = Progress(None, "configs", "checking")
-    try:
-        sel = select(preset, config_file, domain, sets, default="domain")
-        result = prove(proposal, config=sel.config, domain=sel.domain, source=sel.source, defines=parsed,
-                       new_flags=new_flags, lifecycle=not static_only, progress=progress)
-    except InvalidConfigError as exc:
-        progress.abandon()
-        return _invalid(exc, proposal, as_json)
-    except BaseException:
-        progress.abandon()
-        raise
-    progress.close(f"{result.configs_checked} configs ({result.groups} distinct cases)")
+    t0 = time.perf_counter()
+    loaded = sys.modules.get("mmbits.emu.lifecycle")  # a stand-in emulator (tests) is another question
+    emulator = "not loaded" if loaded is None else getattr(loaded, "__file__", None) or f"in memory {id(loaded)}"
+    question = {"expr": expr, "word": word, "kind": kind, "as": as_name, "set_at": set_at, "test_at": test_at,
+                "clear_at": clear_at, "defines": list(defines), "new_flags": list(new_flags), "preset": preset,
+                "domain": domain, "sets": list(sets), "static": static_only, "emulator": emulator}
+    key = answers.key_of(question, {"proposal": proposal_file, "config": config_file})
+    cached = answers.load(key)
+    if cached is not None:
+        result = CheckResult.from_json(cached, time.perf_counter() - t0)
+        result.cached = True
+    else:
+        proved = _prove(expr, word, kind, as_name, set_at, test_at, clear_at, proposal_file, defines, new_flags,
+                        preset, config_file, domain, sets, static_only, as_json)
+        if isinstance(proved, int):
+            return proved
+        result = proved
+        if result.verdict in ("safe", "unsafe"):  # UNKNOWN is about this run (an emulator crash): ask again
+            answers.store(key, result.to_json())
     data = result.to_json()
     written = []
     if write_check_report is not None and report_dir is not None:
@@ -115,7 +107,82 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
         click.echo(render(result, colour=True))  # click.echo strips the escapes unless --color says otherwise
         for path in written:
             click.echo(f"report: {path}")
+    for reason in result.unknown:
+        click.echo(f"mmbits: unknown: {reason}", err=True)
     return finish(result.findings, data["verdict"])
+
+
+def _prove(expr: str | None, word: str | None, kind: str | None, as_name: str | None, set_at: str | None,
+           test_at: str | None, clear_at: str | None, proposal_file: str | None, defines: tuple[str, ...],
+           new_flags: tuple[str, ...], preset: str | None, config_file: str | None, domain: str | None,
+           sets: tuple[str, ...], static_only: bool, as_json: bool) -> Any:
+    """The proof itself (no cached answer): a CheckResult, or the exit code of an invalid config."""
+    from dataclasses import replace
+
+    from mmbits.progress import Progress
+    from mmbits.proposal import Proposal, load_proposal, validate
+    from mmbits.prover import check as prove
+    from mmbits.prover.expr import has_runtime, parse_define
+
+    base = load_proposal(proposal_file) if proposal_file else None
+    if base is None and expr is None:
+        raise click.UsageError("give EXPR or --proposal FILE")
+    if base is None:
+        base = Proposal(expr=expr or "", word=word or "")
+    updates: dict[str, Any] = {k: v for k, v in (("expr", expr), ("word", word), ("kind", kind), ("name", as_name),
+                                                 ("set_at", set_at), ("test_at", test_at), ("clear_at", clear_at))
+                               if v is not None}
+    proposal = replace(base, **updates)
+    if proposal.word:
+        validate(proposal)
+    elif not has_runtime(proposal.expr):
+        raise click.UsageError("--word STRUCT.FIELD is required (unless EXPR is a condition on a descriptor word)")
+    parsed = dict(parse_define(d) for d in defines)
+    _refuse_define_cycle(parsed)
+    progress = Progress(None, "configs", "checking")
+    try:
+        sel = select(preset, config_file, domain, sets, default="domain")
+        result = prove(proposal, config=sel.config, domain=sel.domain, source=sel.source, defines=parsed,
+                       new_flags=new_flags, lifecycle=not static_only, progress=progress)
+    except InvalidConfigError as exc:
+        progress.abandon()
+        return _invalid(exc, proposal, as_json)
+    except BaseException:
+        progress.abandon()
+        raise
+    progress.close(f"{result.configs_checked} configs ({result.groups} distinct cases)")
+    return result
+
+
+def _refuse_define_cycle(defines: dict[str, str]) -> None:
+    """`--define A=B --define B=A`: C stops expanding a macro inside its own expansion, so
+    A ends as the undeclared name A; that is an error in the question, not a SAFE bit."""
+    import re
+
+    from mmbits.errors import clip
+
+    edges = {name: [n for n in re.findall(r"[A-Za-z_]\w*+", value) if n in defines]
+             for name, value in defines.items()}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in edges:
+        if state.get(start):
+            continue
+        path = [start]
+        todo = [iter(edges[start])]
+        state[start] = 1
+        while todo:
+            nxt = next(todo[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                todo.pop()
+            elif state.get(nxt) == 1:
+                cycle = path[path.index(nxt):] + [nxt]
+                raise InputError(f"--define: {clip(' -> '.join(cycle), 200)} expand to each other; a macro "
+                                 "that refers to itself has no value")
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                todo.append(iter(edges[nxt]))
 
 
 def _invalid(exc: InputError, proposal: object, as_json: bool) -> int:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-import sys
 
 import click
 
 from mmbits.cli.common import color_option, config_options, emit_json, finish, select, styled
-from mmbits.errors import InputError
 
 _LEVEL_LINE = re.compile(r"^(?:(?P<pre>\S+:\d+: ))?(?P<level>ERROR|WARNING|CHECK)(?=:)", re.M)
 _STYLE_KEY = {"ERROR": "error", "WARNING": "warning", "CHECK": "note"}
@@ -39,23 +37,26 @@ def patch(patch_file: str, preset: str | None, config_file: str | None, domain: 
     added line, `total: N errors, M warnings, K lines checked`. Exit 1 when an
     ERROR or WARNING is reported (CHECKs are notes). As a b4 per-patch check:
     `git config b4.prep-perpatch-check-cmd "mmbits patch --terse -"`."""
-    from mmbits.patch import parse, scan_patches
+    from mmbits.inputs import LIMIT_PATCH, display_name, read_bytes
+    from mmbits.patch import parse
     from mmbits.patch.output import checkpatch
     from mmbits.patch.output import terse as terse_text
+    from mmbits.patch.scan import Scanner
     from mmbits.results import PatchResult
 
-    source = "<stdin>" if patch_file == "-" else patch_file
-    if patch_file == "-":
-        data = sys.stdin.buffer.read()
-    else:
-        try:
-            with open(patch_file, "rb") as fh:
-                data = fh.read()
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror}", file=patch_file) from None
+    source = display_name(patch_file)
+    data = read_bytes(patch_file, LIMIT_PATCH, "a patch or mbox")
     patches = parse(data, source)
     sel = select(preset, config_file, domain, sets, default="domain")
-    reports = scan_patches(patches, config=sel.config, domain=sel.domain, source=sel.source)
+    from mmbits.progress import Progress
+
+    # on a terminal only: b4 runs this per patch and counts every stderr line as a failure
+    with Progress(len(patches), "patches", "checking", summary=False) as progress:
+        scanner = Scanner(sel.config, sel.domain, sel.source)  # one scanner: results shared across the series
+        reports = []
+        for one in patches:
+            reports.append(scanner.scan(one))
+            progress.advance()
     result = PatchResult(source, reports)
     if as_json:
         emit_json(result.to_json())
@@ -65,4 +66,5 @@ def patch(patch_file: str, preset: str | None, config_file: str | None, domain: 
             click.echo(_colour(text))
     else:
         click.echo(_colour(checkpatch(reports, source)))
-    return finish(result.findings)
+    # a proposal the engine could not prove is UNKNOWN (exit 2), never clean
+    return finish(result.findings, "UNKNOWN" if any(r.unknown for r in reports) else None)

@@ -129,7 +129,7 @@ def simulate(variant: str, list_variants: bool, proposal_file: str | None, prese
     except BaseException:
         progress.abandon()
         raise
-    data: dict[str, Any] = result.to_json() if hasattr(result, "to_json") else result
+    data = result.to_json()  # the typed SimulationResult; JSON only here, at the edge
     explored = data.get("explored") or {}
     progress.close(f"{explored.get('states', 0)} states, {explored.get('transitions', 0)} transitions, "
                    f"{explored.get('pruned', 0)} pruned, {explored.get('schedules', 0)} schedules"
@@ -145,16 +145,7 @@ def simulate(variant: str, list_variants: bool, proposal_file: str | None, prese
         click.echo(_colour(render(result, verbose=not brief, full=show_all)))
         for path in written:
             click.echo(f"report: {path}")
-    return finish(_findings(result, data), str(data.get("verdict")))
-
-
-def _findings(result: Any, data: dict[str, Any]) -> list[Any]:
-    from mmbits.findings import Finding
-
-    typed = getattr(result, "findings", None)
-    if isinstance(typed, list) and all(isinstance(f, Finding) for f in typed):
-        return typed
-    return [Finding.from_json(f) for f in data.get("findings") or []]
+    return finish(result.findings, result.verdict)
 
 
 def _colour(text: str) -> str:
@@ -172,13 +163,9 @@ def _read_schedule(path: str, finding: int) -> tuple[str, ...]:
     import json
 
     from mmbits.emu.simulate import schedule_from_json
+    from mmbits.inputs import LIMIT_JSON, read_text
 
-    try:
-        text = open(path, encoding="utf-8").read()  # noqa: SIM115
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", file=path) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", file=path) from None
+    text = read_text(path, LIMIT_JSON, "a --replay schedule")
     try:
         doc = json.loads(text)
     except ValueError as exc:

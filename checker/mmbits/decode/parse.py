@@ -20,7 +20,7 @@ from mmbits.errors import InputError
 __all__ = ["DumpRecord", "WordLine", "parse_dump", "parse_lines", "strip_prefix"]
 
 _HEX = re.compile(r"^(?:0x)?([0-9a-fA-F]+)$")
-_KV = re.compile(r"([A-Za-z_]+):\s*(\(null\)|\(____ptrval____\)|\S+)")
+_KV = re.compile(r"(?<![A-Za-z_])([A-Za-z_]++):\s*(\(null\)|\(____ptrval____\)|\S+)")
 _FLAGS = re.compile(r"^(?:(anon|ksm)\s+)?flags:\s*(0x[0-9a-fA-F]+|[0-9a-fA-F]+)\((.*)\)(\s+CMA)?\s*$")
 _PAGE_TYPE_NEW = re.compile(r"^page_type:\s*([0-9a-fA-F]{1,2})\((.*)\)\s*$")
 _PAGE_TYPE_OLD = re.compile(r"^page_type:\s*(0x[0-9a-fA-F]+)\((.*)\)\s*$")

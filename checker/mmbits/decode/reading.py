@@ -83,14 +83,13 @@ def source_lines(text: str) -> list[SourceLine]:
 
 def read_input(path: str) -> tuple[str, str]:
     """(text, name) of a file, or of stdin for '-'; a terminal on stdin is a usage error,
-    not a silent wait for input nobody is going to type."""
-    if path == "-":
-        if sys.stdin.isatty():
-            raise InputError("reading the report from stdin, but stdin is a terminal: paste into a file "
-                             "and pass its name, or pipe the report in (… | mmbits decode -)", file="<stdin>")
-        return sys.stdin.read(), "<stdin>"
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read(), path
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", file=path) from None
+    not a silent wait for input nobody is going to type. The read is bounded
+    (mmbits.inputs: /dev/zero, a FIFO, a directory or a closed stdin is one error line)
+    and terminal colour codes (`dmesg --color=always`) are dropped."""
+    from mmbits.inputs import LIMIT_LOG, display_name, read_text, strip_ansi
+
+    if path == "-" and sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty():
+        raise InputError("reading the report from stdin, but stdin is a terminal: paste into a file "
+                         "and pass its name, or pipe the report in (… | mmbits decode -)", file="<stdin>")
+    text = read_text(path, LIMIT_LOG, "a kernel log", errors="replace")
+    return strip_ansi(text), display_name(path)

@@ -336,6 +336,13 @@ class Buddy:
                      where=f"free_pages_prepare: PageTail: {m.role(pfn, stable=True)}", crash=True)
             return False
         compound = self.is_head(pfn)
+        if compound and self.compound_order(pfn) != order and m.config.get("DEBUG_VM", 0):
+            # free_pages_prepare(): VM_BUG_ON_PAGE(compound && compound_order(page) != order, page)
+            m.report("bad-page-at-free", f"free_pages_prepare(): VM_BUG_ON_PAGE(compound && compound_order(page) != "
+                     f"order) for pfn {pfn:#x} ({m.role(pfn)}): compound order {self.compound_order(pfn)}, freed "
+                     f"with order {order}", pfn=pfn, where=f"free_pages_prepare: compound order: "
+                     f"{m.role(pfn, stable=True)}", crash=True)
+            return False
         if order:
             if compound:
                 mem.clear_bits(pfn + 1, self.F_flags, self.SECOND)
@@ -349,16 +356,14 @@ class Buddy:
                 if compound:
                     bad += self._free_tail_page_prepare(pfn, pfn + i, head_addr, i)
                 reason = self.bad_reason(pfn + i, self.CHECK_AT_FREE, at_free=True)
-                if reason is not None:
-                    m.report_bad_page(pfn + i, reason, at="free_pages_prepare")
+                if reason is not None and m.report_bad_page(pfn + i, reason, at="free_pages_prepare"):
                     bad += 1
                     continue
                 mem.clear_bits(pfn + i, self.F_flags, self.CHECK_AT_PREP)
         if self.f.free_resets_page_type and self.page_has_type(pfn):
             mem.set(pfn, self.F_type, self.UINT_MAX)
         reason = self.bad_reason(pfn, self.CHECK_AT_FREE, at_free=True)
-        if reason is not None:
-            m.report_bad_page(pfn, reason, at="free_pages_prepare")
+        if reason is not None and m.report_bad_page(pfn, reason, at="free_pages_prepare"):
             bad += 1
         if bad:
             self.bad_pages.add(pfn)
@@ -398,14 +403,11 @@ class Buddy:
         bad = 0
         tail_mapping = self.f.poison["TAIL_MAPPING"]
         if index >= 3 and mem.get(pfn, self.F_mapping) != tail_mapping:
-            self.m.report_bad_page(pfn, "corrupted mapping in tail page", at="free_tail_page_prepare")
-            bad = 1
+            bad = int(self.m.report_bad_page(pfn, "corrupted mapping in tail page", at="free_tail_page_prepare"))
         elif not self.is_tail(pfn):
-            self.m.report_bad_page(pfn, "PageTail not set", at="free_tail_page_prepare")
-            bad = 1
+            bad = int(self.m.report_bad_page(pfn, "PageTail not set", at="free_tail_page_prepare"))
         elif mem.get(pfn, self.F_head) != head_addr | 1:
-            self.m.report_bad_page(pfn, "compound_head not consistent", at="free_tail_page_prepare")
-            bad = 1
+            bad = int(self.m.report_bad_page(pfn, "compound_head not consistent", at="free_tail_page_prepare"))
         mem.set(pfn, self.F_mapping, 0)
         mem.set(pfn, self.F_head, 0)
         return bad

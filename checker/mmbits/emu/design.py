@@ -72,6 +72,7 @@ class Design(LockSteps):
     separate_ptdesc = False
     deferred = True
     ptdump_walker = False  # a ptdump thread walks huge-pmd #0's range
+    clear_before_free = False  # free_pte_table(): the kernel frees, then clears the pmd
 
     def __init__(self, proposal: Marking | None = None):
         self.proposal = proposal
@@ -182,6 +183,8 @@ class Design(LockSteps):
 
     def check_unlinked(self, m: Machine, pfn: int, who: str) -> None:
         """A page table being freed must not be reachable from init_mm's tables."""
+        if pfn == m.free_then_clear:
+            return  # the kernel's own order in free_pte_table(): clear after the free
         where = m.tables.reachable().get(pfn)
         if where is not None and pfn != m.tables.root:
             parent, idx, lv = where
@@ -366,9 +369,30 @@ class Design(LockSteps):
             tables.write(pte, idx, None, "remove_pte_table")
             if leaf[0] == LEAF and leaf[3]:
                 self.free_vmemmap_4k(m, leaf[1], "remove_pte_table")
+        # free_pte_table() (arch/x86/mm/init_64.c, v6.19) frees first --
+        # free_pagetable(pmd_page(*pmd), 0) -- and clears the pmd after, under
+        # init_mm.page_table_lock: the freed table is still linked meanwhile
+        if self.clear_before_free:
+            tables.write(loc[0], loc[1], None, "free_pte_table")
+            m.note(f"free_pte_table(): pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x}) before the free")
+            self.free_pagetable(m, pte, 0, "free_pte_table")
+            return []
+        m.free_then_clear = pte
+        try:
+            self.free_pagetable(m, pte, 0, "free_pte_table")
+        finally:
+            m.free_then_clear = -1
+        return [Step("free_pte_table_clear", (va,))]
+
+    @step("free_pte_table_clear", "va")
+    def st_free_pte_table_clear(self, m: Machine, t: str, va: int) -> Steps:
+        """free_pte_table(): spin_lock(&init_mm.page_table_lock); pmd_clear(pmd); spin_unlock()."""
+        tables = m.tables
+        loc = tables.locate(va, tables.pmd_level, "free_pte_table")
+        if loc is None:
+            return []
         tables.write(loc[0], loc[1], None, "free_pte_table")
-        m.note(f"free_pte_table(): pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x})")
-        self.free_pagetable(m, pte, 0, "free_pte_table")
+        m.note(f"free_pte_table(): pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x}) after the free")
         return []
 
     def free_vmemmap_4k(self, m: Machine, pfn: int, who: str) -> None:

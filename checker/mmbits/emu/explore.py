@@ -74,7 +74,8 @@ class World:
             who = "; ".join(f"{name} waits in {nxt.label(m.mem.describe)}" for name, nxt in blocked.items())
             ev = Event("deadlock", f"deadlock: no thread can run and work is left: {who}; "
                        f"{m.design.lock_state(m)}", "deadlock: " + ", ".join(
-                           f"{name} in {nxt.name}" for name, nxt in sorted(blocked.items())))
+                           f"{name} in {nxt.name}" for name, nxt in sorted(blocked.items())),
+                       data={"detected_by": "emulator (the kernel hangs: hung-task warning, lockdep if enabled)"})
             m.all_events.append(ev)
             return [ev]
         if not self.m.st.crashed:
@@ -217,6 +218,43 @@ def _count_paths(graph: dict[int, list[int | None]], root: int) -> int:
     return memo.get(root, 1)
 
 
+# picks the next thread among the runnable ones (called just before the step);
+# QUIESCE ends the schedule with the end-of-run checks, None stops it
+Chooser = Callable[[World, list[str]], "str | None"]
+# called after each step (and after the end checks) with the thread and its
+# events; returning True stops the schedule
+Observer = Callable[[str, list[Event]], bool]
+
+
+def drive(world: World, chooser: Chooser, ex: Exploration, observe: Observer | None = None) -> tuple[str, ...]:
+    """Play one schedule on `world`: the one loop of every single-schedule
+    mode (sequential, random, a given schedule, replay). When nothing can run
+    the schedule ends with World.finish() (end checks, or a deadlock)."""
+    sched: tuple[str, ...] = ()
+    while True:
+        names = world.enabled()
+        name = chooser(world, names) if names else QUIESCE
+        if name is None:
+            break
+        if name == QUIESCE:
+            events = world.finish()
+            sched = (*sched, QUIESCE)
+            ex.record(events, sched, world)
+            if observe is not None:
+                observe(QUIESCE, events)
+            break
+        events = world.step(name)
+        ex.transitions += 1
+        sched = (*sched, name)
+        ex.record(events, sched, world)
+        if observe is not None and observe(name, events):
+            break
+        if world.m.st.crashed:
+            break
+    ex.max_depth = max(ex.max_depth, len(sched))
+    return sched
+
+
 def random_runs(world: World, schedules: int = 100, seed: int = 0, progress: Progress | None = None) -> Exploration:
     """Seeded random schedules from the same initial state."""
     ex = Exploration("random", seed=seed, complete=False)
@@ -225,24 +263,14 @@ def random_runs(world: World, schedules: int = 100, seed: int = 0, progress: Pro
     seen: set[int] = set()
     for n in range(schedules):
         w = world.clone()
-        sched: tuple[str, ...] = ()
-        while True:
-            names = w.enabled()
-            if not names:
-                ex.record(w.finish(), (*sched, QUIESCE), w)
-                break
-            name = rng.choice(names)
-            events = w.step(name)
-            ex.transitions += 1
-            sched = (*sched, name)
-            ex.record(events, sched, w)
-            if w.m.st.crashed:
-                break
-            fp = w.fingerprint()
-            if fp not in seen:
-                seen.add(fp)
+
+        def observe(name: str, events: list[Event], w: World = w) -> bool:
+            if name != QUIESCE:
+                seen.add(w.fingerprint())
+            return False
+
+        drive(w, lambda _w, names: rng.choice(names), ex, observe)
         ex.schedules += 1
-        ex.max_depth = max(ex.max_depth, len(sched))
         if progress is not None:
             progress(n + 1)
     ex.states = len(seen)
@@ -268,34 +296,50 @@ def replay(make_world: Callable[[], World], schedule: tuple[str, ...], key: tupl
     m.trace = True
     m.mem.journal = []
     steps: list[dict[str, Any]] = []
-    found: Event | None = None
-    before = after = None
-    index = None
-    for name in schedule:
+    out = Replayed(steps, None, None, None, None, m)
+    todo = iter(schedule)
+    snapshot = b""
+
+    def choose(world: World, names: list[str]) -> str | None:
+        nonlocal snapshot
+        name = next(todo, None)
+        if name is not None and name != QUIESCE and name not in names:
+            steps.append({"thread": name, "step": "(not runnable: the schedule does not apply)", "notes": []})
+            return None
         snapshot = bytes(m.mem.pages)
         m.notes = []
+        mark(0)
+        return name
+
+    def observe(name: str, events: list[Event]) -> bool:
+        nonlocal snapshot
         if name == QUIESCE:
-            events = w.finish()
-            steps.append({"thread": "-", "step": "end of run: leak and dangling-table checks", "notes": m.notes})
+            # the end checks run without a choice (nothing could run): only their own notes
+            steps.append({"thread": "-", "step": "end of run: leak and dangling-table checks",
+                          "notes": m.notes[noted:]})
         else:
-            if name not in w.enabled():
-                steps.append({"thread": name, "step": "(not runnable: the schedule does not apply)", "notes": []})
-                break
-            events = w.step(name)
-            head = w.last_step
-            steps.append({"thread": name, "step": head.label(m.mem.describe), "notes": m.notes})
+            steps.append({"thread": name, "step": w.last_step.label(m.mem.describe), "notes": m.notes})
             if w.iommu_notes:
                 n = len(w.iommu_notes)
                 steps.append({"thread": "iommu", "step": f"walks the scenario's VAs: caches {n} "
                               f"paging-structure entr{'y' if n == 1 else 'ies'}", "notes": list(w.iommu_notes)})
         for ev in events:
-            if found is None and (key is None or ev.key == key):
-                found = ev
-                index = len(steps) - 1
+            if out.event is None and (key is None or ev.key == key):
+                out.event = ev
+                out.step_index = len(steps) - 1
                 if ev.pfn is not None:
                     size = m.mem.size
-                    before = snapshot[ev.pfn * size:(ev.pfn + 1) * size]
-                    after = m.mem.page_bytes(ev.pfn)
-        if found is not None and key is not None:
-            break
-    return Replayed(steps, found, before, after, index, m)
+                    out.before = snapshot[ev.pfn * size:(ev.pfn + 1) * size]
+                    out.after = m.mem.page_bytes(ev.pfn)
+        mark(len(m.notes))
+        snapshot = bytes(m.mem.pages)
+        return out.event is not None and key is not None
+
+    noted = 0
+
+    def mark(n: int) -> None:
+        nonlocal noted
+        noted = n
+
+    drive(w, choose, Exploration("replay"), observe)
+    return out

@@ -20,6 +20,8 @@ gives no bits on this config has no lifecycle here: the result is empty.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mmbits.emu.marking import PAGE_OVERLAYS
 from mmbits.emu.simulate import simulate
 from mmbits.emu.variants import PROPOSAL_BASE
@@ -32,17 +34,37 @@ LIFECYCLE_KINDS = ("kernel-pgtable", "pgtable")
 # enough struct pages for a PMD-sized (order 9, or 10 on 2-level i386) block
 LIFECYCLE_PAGES = 2048
 
-_cache: dict[tuple[Proposal, Config], list[Finding]] = {}
+_cache: dict[tuple[Proposal, Config, str, int], LifecycleResult] = {}
 
 
-def run_proposal(proposal: Proposal, config: Config) -> list[Finding]:
-    """Lifecycle findings of `proposal` on `config` (empty when it is clean).
-    Raises mmbits.errors.InputError for a word the layouts do not have."""
+@dataclass(frozen=True)
+class LifecycleResult:
+    """What the lifecycle run found, and how much of the schedule space it covered."""
+
+    findings: tuple[Finding, ...]
+    mode: str  # "sequential" (one schedule) or "exhaustive"
+    complete: bool  # every interleaving of the workload was explored (always False for sequential)
+    states: int = 0
+    schedules: int = 0
+
+
+def explore_proposal(proposal: Proposal, config: Config, *, mode: str = "exhaustive",
+                     max_states: int = 20_000) -> LifecycleResult:
+    """Lifecycle findings of `proposal` on `config` over the schedules of the
+    proposal workload: one CPU running every operation of the arch, the
+    worker and the IOMMU. `exhaustive` explores every interleaving of the
+    CPU and the worker, up to `max_states` (then `complete` is False: the
+    caller must not read "no finding" as a proof); `sequential` runs the one
+    schedule `mmbits check` has always run. Exceptions propagate (bad words
+    raise mmbits.errors.InputError; anything else is a bug the caller reports
+    as UNKNOWN)."""
+    if mode not in ("exhaustive", "sequential"):
+        raise ValueError(f"mode must be exhaustive or sequential, not {mode!r}")
     if not proposal.lifecycle or (proposal.kind or "kernel-pgtable") not in LIFECYCLE_KINDS:
-        return []
+        return LifecycleResult((), mode, True)
     if proposal.struct not in PAGE_OVERLAYS:
-        return []  # a word that is not struct page bytes has no page-table lifecycle here
-    key = (proposal, config)
+        return LifecycleResult((), mode, True)  # a word that is not struct page bytes has no page-table lifecycle
+    key = (proposal, config, mode, max_states)
     hit = _cache.get(key)
     if hit is None:
         from mmbits.emu.facts import facts_for
@@ -50,22 +72,30 @@ def run_proposal(proposal: Proposal, config: Config) -> list[Finding]:
 
         marking = Marking.from_proposal(proposal).resolve(facts_for(config))
         if marking.bits == 0:
-            hit = []
+            hit = LifecycleResult((), mode, True)
         else:
             ops = len(facts_for(config).ops)
             # a bit set or tested on the deferred path needs that path: run it
             # with ASYNC_KERNEL_PGTABLE_FREE whatever the config selects
             steps = {proposal.set_at, proposal.test_at, proposal.clear_at}
             async_free = True if steps & {"enqueue", "worker"} else None
-            result = simulate(config, PROPOSAL_BASE, proposal=proposal, cpus=1, ops=max(ops, 1), mode="sequential",
-                              npages=LIFECYCLE_PAGES, async_free=async_free, detail=True)
-            hit = [Finding(f["kind"], f["message"], f.get("config"), f.get("where"), f.get("severity", "error"),
-                           dict(f.get("data") or {}))
-                   for f in result["findings"] if f["kind"] not in _STATIC]
+            result = simulate(config, PROPOSAL_BASE, proposal=proposal, cpus=1, ops=max(ops, 1), mode=mode,
+                              npages=LIFECYCLE_PAGES, async_free=async_free, detail=True, max_states=max_states)
+            ex = result.explored
+            hit = LifecycleResult(tuple(f for f in result.findings if f.kind not in _STATIC), mode,
+                                  ex.complete if mode == "exhaustive" else False, ex.states, ex.schedules)
         if len(_cache) > 4096:
             _cache.clear()
         _cache[key] = hit
-    return [Finding(f.kind, f.message, f.config, f.where, f.severity, dict(f.data)) for f in hit]
+    return hit
+
+
+def run_proposal(proposal: Proposal, config: Config) -> list[Finding]:
+    """Lifecycle findings of `proposal` on `config` on the one sequential
+    schedule (empty when it is clean). Raises mmbits.errors.InputError for a
+    word the layouts do not have."""
+    found = explore_proposal(proposal, config, mode="sequential").findings
+    return [Finding(f.kind, f.message, f.config, f.where, f.severity, dict(f.data)) for f in found]
 
 
 # reported by the static prover from the same expression

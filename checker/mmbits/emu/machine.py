@@ -139,6 +139,7 @@ class Machine:
         self.vas: list[int] = []  # VAs the IOMMU walks after every step
         self._walked = -1  # memory version of the IOMMU's last walks
         self._in_step = False
+        self.free_then_clear = -1  # a table its caller frees before unlinking it (free_pte_table())
         self.F_type = f.pw("page_type")
         self.F_flags = f.pw("flags")
         self.markers = [Marker(mk.resolve(f), i) for i, mk in enumerate(design.markings())]
@@ -202,7 +203,8 @@ class Machine:
 
     # -- reporting ----------------------------------------------------------------------
     def report(self, kind: str, message: str, *, pfn: int | None = None, where: str = "", crash: bool = False,
-               severity: str = "error", **data: Any) -> None:
+               severity: str = "error", detected_by: str = "", **data: Any) -> None:
+        data["detected_by"] = detected_by or detector(kind, message)
         ev = Event(kind, message, where or kind, pfn, severity, crash, dict(data))
         self.emitted.append(ev)
         self.all_events.append(ev)
@@ -210,14 +212,26 @@ class Machine:
             self.st.crashed = message
             raise Crash(message)
 
-    def report_bad_page(self, pfn: int, reason: str, at: str) -> None:
-        checks = "on" if self.config.get("CHECK_PAGES", 0) else "off"
+    def report_bad_page(self, pfn: int, reason: str, at: str) -> bool:
+        """A page that fails page_bad_reason()'s checks at free. The kernel
+        checks only when is_check_pages_enabled() (CHECK_PAGES: DEBUG_VM or
+        page debugging, mm/page_alloc.c v6.18): then it prints "Bad page
+        state" and leaks the page (True); otherwise it clears the flags and
+        frees the page, and only the emulator notices (False)."""
+        if self.config.get("CHECK_PAGES", 0):
+            self.report("bad-page-at-free",
+                        f"BUG: Bad page state in {at}: pfn:{pfn:05x} ({self.role(pfn)}), page dumped because: "
+                        f"{reason} (check_pages is on: the kernel reports it and leaks the page)",
+                        pfn=pfn, where=f"{at}: {reason}: {self.role(pfn, stable=True)}",
+                        detected_by="kernel (free_page_is_bad, check_pages)", kernel_reports=True)
+            self.st.bad_pages = self.st.bad_pages | {pfn}
+            return True
         self.report("bad-page-at-free",
-                    f"BUG: Bad page state in {at}: pfn:{pfn:05x} ({self.role(pfn)}), page dumped because: {reason} "
-                    f"(this config's check_pages is {checks}: "
-                    f"{'reported' if checks == 'on' else 'the kernel only reports it with DEBUG_VM or page debugging'})",
-                    pfn=pfn, where=f"{at}: {reason}: {self.role(pfn, stable=True)}")
-        self.st.bad_pages = self.st.bad_pages | {pfn}
+                    f"pfn {pfn:#x} ({self.role(pfn)}) reaches {at} in a state page_bad_reason() calls \"{reason}\"; "
+                    f"this config has no check_pages (no DEBUG_VM or page debugging), so the kernel does not report "
+                    f"it: it clears the flags and frees the page",
+                    pfn=pfn, where=f"{at}: {reason}: {self.role(pfn, stable=True)}", kernel_reports=False)
+        return False
 
     def last_writer(self, pfn: int, f: Any) -> str:
         """Who last stored over the bytes of word f of page pfn (replay mode only)."""
@@ -546,13 +560,15 @@ class Machine:
             pfn = (exc.entry - self.mem.vmemmap) // self.mem.size
         where = self.role(pfn, stable=True) if pfn is not None else self.mem.describe(exc.entry)
         ev = Event("list-corruption", f"{exc.message} [DEBUG_LIST: the operation was skipped]",
-                   f"{self.mem.writer.split(': ', 1)[-1]}: {where}", pfn)
+                   f"{self.mem.writer.split(': ', 1)[-1]}: {where}", pfn,
+                   data={"detected_by": "kernel (DEBUG_LIST)"})
         self.emitted.append(ev)
         self.all_events.append(ev)
 
     def _fault(self, exc: Fault) -> None:
         ev = Event("use-after-free" if exc.addr else "list-corruption",
-                   f"BUG: {exc} (in {self.mem.writer}); oops", f"{self.mem.writer}: wild pointer", None, crash=True)
+                   f"BUG: {exc} (in {self.mem.writer}); oops", f"{self.mem.writer}: wild pointer", None, crash=True,
+                   data={"detected_by": "kernel (page fault: oops)"})
         self.emitted.append(ev)
         self.all_events.append(ev)
         self.st.crashed = str(exc)
@@ -595,6 +611,18 @@ class Machine:
                             f"{len(pfns)} page(s) leaked: {role}: allocated, no longer reachable from any page "
                             f"table or owner, never returned to the allocator (pfns {_ranges(pfns)})",
                             pfn=pfns[0], where=f"end of run: {role}", pages=len(pfns))
+
+
+def detector(kind: str, message: str) -> str:
+    """Who reports a finding: the kernel (with the debug option that makes it
+    check) or only the emulator (a check the kernel does not have)."""
+    if message.startswith("BUG: KASAN"):
+        return "kernel (KASAN)"
+    if "VM_BUG_ON" in message:
+        return "kernel (DEBUG_VM)"
+    if kind == "list-corruption":
+        return "kernel (DEBUG_LIST)"
+    return "emulator"
 
 
 def _ranges(pfns: list[int]) -> str:

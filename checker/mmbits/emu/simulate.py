@@ -1,8 +1,9 @@
 """One simulation: build the machine and the workload for a design and a
 config, explore the schedules, replay each finding's schedule for its report.
 
-`simulate()` returns the JSON-ready result that `mmbits simulate --json`
-prints and `mmbits.report.api.write_simulation_report()` renders::
+`simulate()` returns a SimulationResult; its `to_json()` is what
+`mmbits simulate --json` prints and `mmbits.report.api.write_simulation_report()`
+renders::
 
     {"verdict": "SAFE" | "UNSAFE", "variant", "proposal", "config",
      "machine": {...}, "workload": {...}, "explored": {...},
@@ -22,6 +23,7 @@ from mmbits.emu.explore import (
     WORKER,
     Exploration,
     World,
+    drive,
     exhaustive,
     random_runs,
     replay,
@@ -120,50 +122,37 @@ def sequential(world: World) -> Exploration:
     """One schedule: each CPU in turn runs its operations, the worker whenever
     work is pending after a step (the lifecycle path of `mmbits check`)."""
     ex = Exploration("sequential")
-    sched: tuple[str, ...] = ()
-    while True:
-        names = world.enabled()
-        if not names:
-            ex.record(world.finish(), (*sched, QUIESCE), world)
-            break
-        name = WORKER if WORKER in names else names[0]
-        events = world.step(name)
-        sched = (*sched, name)
-        ex.transitions += 1
-        ex.record(events, sched, world)
+    drive(world, lambda _w, names: WORKER if WORKER in names else names[0], ex)
     ex.states = ex.transitions + 1
     ex.schedules = 1
-    ex.max_depth = len(sched)
     return ex
 
 
 def fixed(world: World, schedule: tuple[str, ...]) -> Exploration:
     """Replay one given schedule (thread names; "-" or "quiesce" for the end checks)."""
     ex = Exploration("replay")
-    sched: tuple[str, ...] = ()
-    for i, name in enumerate(schedule, start=1):
+    todo = iter(enumerate(schedule, start=1))
+
+    def choose(w: World, names: list[str]) -> str | None:
+        i, name = next(todo, (0, None))
+        if name is None:
+            return None
         if name in ("-", QUIESCE):
-            ex.record(world.finish(), (*sched, QUIESCE), world)
-            sched = (*sched, QUIESCE)
-            break
-        if world.m.st.crashed:
-            break
-        if name not in world.enabled():
+            return QUIESCE
+        if name not in names:
             raise InputError(f"schedule step {i}: thread {name!r} cannot run here "
-                             f"(runnable: {', '.join(world.enabled()) or 'none'}): the schedule is for another "
+                             f"(runnable: {', '.join(names) or 'none'}): the schedule is for another "
                              f"variant, config or workload", file=getattr(schedule, "where", None))
-        events = world.step(name)
-        sched = (*sched, name)
-        ex.transitions += 1
-        ex.record(events, sched, world)
+        return name
+
+    drive(world, choose, ex)
     ex.states = ex.transitions + 1
     ex.schedules = 1
-    ex.max_depth = len(sched)
     return ex
 
 
 def explore(setup: Setup, mode: str = "auto", *, seed: int = 0, schedules: int = 200, max_states: int = 200_000,
-            progress: Callable[[int], None] | None = None,
+            progress: Callable[..., None] | None = None,
             schedule: tuple[str, ...] | None = None) -> tuple[Exploration, World]:
     world = setup.world()
     if schedule is not None:
@@ -207,11 +196,35 @@ def findings_of(setup: Setup, ex: Exploration, detail: bool = True) -> list[Find
     return out
 
 
+@dataclass
+class SimulationResult:
+    """One simulation, typed; `to_json()` is the `simulate --json` document."""
+
+    verdict: str  # SAFE, UNSAFE, or UNKNOWN (an exhaustive run cut short that found nothing)
+    variant: str
+    title: str
+    config: str
+    machine: dict[str, Any]
+    workload: dict[str, Any]
+    explored: Exploration
+    findings: list[Finding]
+    proposal: dict[str, object] | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.explored.complete
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "variant": self.variant, "title": self.title, "proposal": self.proposal,
+                "config": self.config, "machine": self.machine, "workload": self.workload,
+                "explored": self.explored.to_json(), "findings": [f.to_json() for f in self.findings]}
+
+
 def simulate(config: Config, variant: str = "v6.19", *, proposal: Proposal | None = None, cpus: int = 2,
              ops: int = 3, mode: str = "auto", seed: int = 0, schedules: int = 200, max_states: int = 200_000,
              sva: bool | None = None, async_free: bool | None = None, npages: int = DEFAULT_PAGES,
              only: tuple[str, ...] = (), detail: bool = True, schedule: tuple[str, ...] | None = None,
-             progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+             progress: Callable[..., None] | None = None) -> SimulationResult:
     setup = Setup(config, variant, proposal, cpus, ops, sva, async_free, npages, only)
     ex, world = explore(setup, mode, seed=seed, schedules=schedules, max_states=max_states, progress=progress,
                         schedule=schedule)
@@ -223,19 +236,12 @@ def simulate(config: Config, variant: str = "v6.19", *, proposal: Proposal | Non
         for kind, msg in pm.mk.problems:
             problems.append(Finding(kind, f"{pm.mk.label()}: {msg}", config.label(), pm.mk.word))
     found = problems + found
-    result: dict[str, Any] = {
-        # a bounded exhaustive run that found nothing proves nothing: UNKNOWN (exit 2)
-        "verdict": "UNSAFE" if blocking(found) else ("UNKNOWN" if ex.cut_short else "SAFE"),
-        "variant": "proposal" if proposal is not None else variant,
-        "title": m.design.title,
-        "proposal": pm.mk.to_json() if pm is not None else None,
-        "config": config.label(),
-        "machine": machine_json(m),
-        "workload": {"cpus": cpus, "ops_per_cpu": ops, "plan": setup.plan},
-        "explored": ex.to_json(),
-        "findings": [f.to_json() for f in found],
-    }
-    return result
+    # a bounded exhaustive run that found nothing proves nothing: UNKNOWN (exit 2)
+    verdict = "UNSAFE" if blocking(found) else ("UNKNOWN" if ex.cut_short else "SAFE")
+    return SimulationResult(verdict=verdict, variant="proposal" if proposal is not None else variant,
+                            title=m.design.title, config=config.label(), machine=machine_json(m),
+                            workload={"cpus": cpus, "ops_per_cpu": ops, "plan": setup.plan}, explored=ex,
+                            findings=found, proposal=pm.mk.to_json() if pm is not None else None)
 
 
 def machine_json(m: Machine) -> dict[str, Any]:

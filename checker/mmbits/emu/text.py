@@ -9,7 +9,10 @@ from typing import Any
 from mmbits.findings import Where
 
 
-def render(result: dict[str, Any], verbose: bool = True, full: bool = False) -> str:
+def render(result: Any, verbose: bool = True, full: bool = False) -> str:
+    """`result`: a SimulationResult or its JSON form."""
+    if hasattr(result, "to_json"):
+        result = result.to_json()
     out: list[str] = []
     m = result["machine"]
     ex = result["explored"]
@@ -37,7 +40,9 @@ def render(result: dict[str, Any], verbose: bool = True, full: bool = False) -> 
             later.append(f)
             continue
         sev = f.get("severity", "error").upper()
-        out.append(f"{sev}:{f['kind']}: {f['message']} [{_where(f['where'])}]")
+        by = data.get("detected_by") or ""
+        label = " (emulator check: the kernel does not report this)" if by.startswith("emulator") else ""
+        out.append(f"{sev}:{f['kind']}: {f['message']} [{_where(f['where'])}]{label}")
         if data.get("follows"):
             out.append(f"  (after {data['follows']['kind']} [{_where(data['follows']['where'])}] on this schedule)")
         if verbose:

@@ -56,15 +56,22 @@ class CpaMark(Design):
 
 
 class Fixes(VmemmapFix, CpaMark):
-    """v6.19 with both fixes above, and the tables of hot-added memory marked
-    kernel at allocation. The last one is no upstream patch we know of:
-    alloc_low_pages() and vmemmap_alloc_block_zero() never mark (v6.19), so
-    hot-remove frees those tables through __pagetable_free() without the
-    IOMMU invalidation (the `v6.19+vmemmap-fix` and `v6.19+cpa-mark` runs
-    show it); the v7 8/8 commit message calls hot-unplug an uncovered corner."""
+    """v6.19 with both fixes above, and two changes to memory hot-remove that
+    are no upstream patch we know of (the v7 8/8 commit message calls
+    hot-unplug an uncovered corner):
+    - the tables of hot-added memory are marked kernel at allocation:
+      alloc_low_pages() and vmemmap_alloc_block_zero() never mark (v6.19), so
+      hot-remove frees them through __pagetable_free() without the IOMMU
+      invalidation;
+    - free_pte_table() clears the pmd before freeing the table: the kernel
+      frees first and clears after, so even a deferred free can have the
+      worker invalidate the IOMMU while the table is still linked, the IOMMU
+      walk it again, and the worker free it under the fresh cache entry.
+    The `v6.19*` runs above show both."""
 
     name = "v6.19+fixes"
-    title = "v6.19 with the vmemmap fix, marked CPA tables and marked hot-add tables"
+    title = "v6.19 with the vmemmap fix, marked CPA and hot-add tables, and clear-before-free in hot-remove"
+    clear_before_free = True
 
     def alloc_hotplug_table(self, m: Machine, level: int, role: str) -> int:
         return self.alloc_table(m, level, kernel=True, role=role, ctor=False)

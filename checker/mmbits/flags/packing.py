@@ -25,6 +25,7 @@ INPUT_SYMBOLS = (
     "ZONE_DEVICE", "MMU", "MEMORY_FAILURE", "PAGE_IDLE_FLAG", "64BIT", "ARCH_USES_PG_ARCH_2",
     "ARCH_USES_PG_ARCH_3", "TRANSPARENT_HUGEPAGE", "MIGRATION", "SWAP", "MEMORY_HOTPLUG",
     "VERSION", "ARCH_USES_PG_UNCACHED", "KASAN_TAG_WIDTH",
+    "XEN", "XEN_PV",  # Xen page-flag aliases (PG_pinned ...) exist only in Xen guests
 )
 
 FIELD_ORDER = ("section", "node", "zone", "last_cpupid", "kasan_tag", "lru_gen", "lru_refs")

@@ -7,9 +7,7 @@ in a .config; they default to off and can be set with --set.
 
 from __future__ import annotations
 
-import gzip
 import re
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,25 +33,22 @@ class DotConfig:
 
 
 def read_bytes(path: str | Path) -> bytes:
-    name = str(path)
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", file=name) from None
-    if raw[:6] == b"\xfd7zXZ\x00":
+    from mmbits.inputs import display_name
+    from mmbits.inputs import read_bytes as read_bounded
+
+    name = display_name(str(path))
+    raw = read_bounded(str(path), MAX_CONFIG_BYTES, "a kernel .config")
+    if raw[:2] == b"\x1f\x8b":
+        from mmbits.inputs import decompress_whole
+
+        raw = decompress_whole(raw, name, MAX_CONFIG_BYTES, "a kernel .config")
+    elif raw[:6] == b"\xfd7zXZ\x00":
         import lzma
 
         try:
             raw = lzma.LZMADecompressor().decompress(raw, MAX_CONFIG_BYTES + 1)
         except lzma.LZMAError as exc:
             raise InputError(f"bad xz data: {exc}", file=name) from None
-    elif raw[:2] == b"\x1f\x8b":
-        try:
-            dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            raw = dec.decompress(raw, MAX_CONFIG_BYTES + 1)
-        except (zlib.error, gzip.BadGzipFile, EOFError) as exc:
-            raise InputError(f"bad gzip data: {exc}", file=name) from None
     if len(raw) > MAX_CONFIG_BYTES:
         raise InputError("too large for a kernel .config", file=name)
     return raw

@@ -3,8 +3,9 @@ mboxes holding a series, CRLF line ends (quoted-printable already decoded).
 
 The parser keeps what a checker needs to point at a line the way checkpatch
 does: each added line with its number in the new file and in the patch text.
-A hunk whose line counts do not match its body is malformed input (one error
-naming the patch line), never silently half-read.
+A hunk whose line counts do not match its body (a truncated paste, a hand-edited
+hunk) is read as far as it goes and recorded as malformed, the way checkpatch
+scans what is there; the input is refused only when no hunk line can be read.
 """
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ class FileDiff:
         return self.new_path or self.old_path or "?"
 
 
+@dataclass(frozen=True)
+class Malformed:
+    """A hunk whose body is shorter or longer than its header says."""
+
+    file: str
+    patch_line: int  # the @@ header's line in the input
+    header: str
+    message: str
+
+
 @dataclass
 class Patch:
     index: int
@@ -54,6 +65,7 @@ class Patch:
     start_line: int
     end_line: int
     files: list[FileDiff] = field(default_factory=list)
+    malformed: list[Malformed] = field(default_factory=list)
 
     @property
     def lines_checked(self) -> int:
@@ -107,6 +119,9 @@ def parse(data: bytes | str, source: str = "-") -> list[Patch]:
             patches.append(patch)
     if not patches:
         raise InputError("no unified diff found (expected '--- a/FILE', '+++ b/FILE' and '@@' hunks)", file=source)
+    bad = [m for p in patches for m in p.malformed]
+    if bad and not any(h.lines for p in patches for f in p.files for h in f.hunks):
+        raise InputError(bad[0].message, file=source, line=bad[0].patch_line)
     return patches
 
 
@@ -139,7 +154,7 @@ def _parse_message(lines: list[str], start: int, end: int, source: str, index: i
         if m:
             if current is None:
                 raise InputError("hunk before any '--- a/FILE' / '+++ b/FILE' header", file=source, line=i + 1)
-            i = _parse_hunk(lines, i, end, m, current, source)
+            i = _parse_hunk(lines, i, end, m, current, patch)
             continue
         if ln.startswith("+++ ") and (i == start or not lines[i - 1].startswith("--- ")):
             raise InputError("'+++' file header without a '---' line before it", file=source, line=i + 1)
@@ -147,7 +162,7 @@ def _parse_message(lines: list[str], start: int, end: int, source: str, index: i
     return patch if patch.files else None
 
 
-def _parse_hunk(lines: list[str], i: int, end: int, m: re.Match[str], fd: FileDiff, source: str) -> int:
+def _parse_hunk(lines: list[str], i: int, end: int, m: re.Match[str], fd: FileDiff, patch: Patch) -> int:
     old_left = int(m.group(2)) if m.group(2) is not None else 1
     new_left = int(m.group(4)) if m.group(4) is not None else 1
     new_no = int(m.group(3))
@@ -177,9 +192,34 @@ def _parse_hunk(lines: list[str], i: int, end: int, m: re.Match[str], fd: FileDi
         else:
             break
         i += 1
+    head = lines[header_line - 1].split(" @@")[0] + " @@"
     if old_left > 0 or new_left > 0:
-        raise InputError(f"malformed hunk {lines[header_line - 1].split(' @@')[0]} @@ in {fd.path}: "
-                         f"{old_left} old and {new_left} new lines missing", file=source, line=header_line)
+        patch.malformed.append(Malformed(fd.path, header_line, lines[header_line - 1],
+                                         f"malformed hunk {head} in {fd.path}: {old_left} old and {new_left} new "
+                                         f"lines missing (scanned the {len(hunk.lines)} that are there)"))
+        return i
+    # more body than the header counts: keep reading added/removed lines as checkpatch would
+    extra = 0
+    while i < end and _body_line(lines[i]):
+        ln = lines[i]
+        if ln.startswith("+"):
+            hunk.lines.append(Line("+", ln[1:], new_no, i + 1))
+            new_no += 1
+        else:
+            hunk.lines.append(Line("-", ln[1:], None, i + 1))
+        extra += 1
+        i += 1
+    if extra:
+        patch.malformed.append(Malformed(fd.path, header_line, lines[header_line - 1],
+                                         f"malformed hunk {head} in {fd.path}: {extra} line(s) more than the header "
+                                         f"counts (scanned them too)"))
     while i < end and lines[i].startswith("\\"):
         i += 1
     return i
+
+
+def _body_line(ln: str) -> bool:
+    """An added or removed line past a hunk's count (never a file header or a mail signature)."""
+    if ln.startswith("+"):
+        return not ln.startswith("+++ ")
+    return ln.startswith("-") and not ln.startswith("--- ") and ln.rstrip() != "--"

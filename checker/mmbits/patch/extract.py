@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 
 from mmbits.patch.diff import FileDiff, Hunk, Line, Patch
 
-_IDENT = r"[A-Za-z_]\w*"
-_ACCESS = rf"&?\s*\(?\s*{_IDENT}\s*\)?\s*->\s*{_IDENT}(?:\s*\.\s*{_IDENT})*"
+# Every pattern here runs on hostile lines (a 200 KB name, 100 KB of blanks): a name starts
+# a match only at its first character and possessive runs (`*+`) never give characters
+# back, so each line costs one pass instead of one per starting position
+_IDENT = r"(?<!\w)[A-Za-z_]\w*+"
+_ACCESS = rf"(?:&\s*+)?(?:\(\s*+)?{_IDENT}\s*+\)?\s*+->\s*+{_IDENT}(?:\s*+\.\s*+{_IDENT})*"
 _DECL = re.compile(rf"\bstruct\s+({_IDENT})\s*\*\s*(?:const\s+)?({_IDENT})")
-_DEFINE = re.compile(rf"^\s*#\s*define\s+({_IDENT})\s+(.+?)\s*$")
+_DEFINE = re.compile(rf"^\s*#\s*define\s+({_IDENT})\s+(.*\S)\s*$")
 _ENUM_OPEN = re.compile(rf"\benum\s+({_IDENT})\s*\{{")
-_ENUM_ENTRY = re.compile(rf"^\s*({_IDENT})\s*(?:=\s*([^,/]+?))?\s*,?\s*(?:/[/*].*)?$")
+_ENUM_ENTRY = re.compile(rf"^\s*+({_IDENT})\s*+(?:=\s*+([^,/]*[^,/\s]))?\s*+,?\s*+(?:/[/*].*)?$")
 _BITOP = re.compile(rf"\b(__)?((?:test_and_)?(?:set|clear|change)_bit(?:_lock|_unlock)?|test_bit(?:_acquire)?)"
                     rf"\s*\(\s*(.+?)\s*,\s*({_ACCESS})\s*\)")
 _ASSIGN_OP = re.compile(rf"({_ACCESS})\s*(\|=|&=|\^=)\s*(~?)\s*(.+?)\s*;")
@@ -32,6 +35,9 @@ BIT_ENUMS = {"pageflags": "page.flags", "pt_flags": "ptdesc.pt_flags", "slab_fla
 TYPE_ENUMS = {"pagetype": "page.page_type"}
 # what ends an enum pageflags: entries after it are aliases or counters
 ENUM_END = {"__NR_PAGEFLAGS"}
+# include/linux/page-flags.h (v6.18) heads the second-page aliases with "Flags only valid
+# for compound pages.  Stored in first tail page's flags word."
+_SECOND_BLOCK = re.compile(r"valid for compound pages|first tail page", re.IGNORECASE)
 
 
 @dataclass
@@ -69,6 +75,10 @@ class EnumEntry:
     name: str
     value: str | None
     site: Site
+    # where in enum pageflags it sits: "flags" (a new bit before __NR_PAGEFLAGS), "alias"
+    # (after it: `PG_x = PG_y` names an existing bit), "second" (the block page-flags.h
+    # heads "Flags only valid for compound pages. Stored in first tail page's flags word")
+    block: str = "flags"
 
 
 @dataclass
@@ -142,41 +152,66 @@ def extract(patch: Patch) -> Extract:
             for text in [hunk.func, *(ln.text for ln in hunk.lines)]:
                 for m in _DECL.finditer(text):
                     ex.declared.setdefault(m.group(2), m.group(1))
+    second_names = _second_page_aliases()
     for fd in patch.files:
         for hunk in fd.hunks:
             enum = None
-            m = _ENUM_OPEN.search(hunk.func)
-            if m:
-                enum = m.group(1)
+            block = "flags"
+            opened = _ENUM_OPEN.search(hunk.func)
+            if opened:
+                enum = opened.group(1)
             for ln, text in _logical_lines(hunk):
                 code = _strip_comments(text)
-                m = _ENUM_OPEN.search(code)
-                if m:
-                    enum = m.group(1)
-                    code = code[m.end():]
+                opened = _ENUM_OPEN.search(code)
+                if opened:
+                    enum, block = opened.group(1), "flags"
+                    code = code[opened.end():]
+                if enum == "pageflags" and ln.kind != "-":
+                    block = _block_after(block, text, code, second_names)
                 if enum is not None and "}" in code:
                     before = code.split("}", 1)[0]
                     if ln.kind == "+" and before.strip():
-                        _enum_line(ex, enum, fd, ln, before)
+                        _enum_line(ex, enum, fd, ln, before, block)
                     enum = None
                     continue
                 if ln.kind != "+":
                     continue
                 if enum is not None:
-                    _enum_line(ex, enum, fd, ln, code)
+                    _enum_line(ex, enum, fd, ln, code, block)
                     continue
                 _code_line(ex, fd, ln, code)
     return ex
 
 
-def _enum_line(ex: Extract, enum: str, fd: FileDiff, ln: Line, code: str) -> None:
+def _second_page_aliases() -> frozenset[str]:
+    from mmbits.flags.data import load_flag_data
+
+    return frozenset(a.name for a in load_flag_data().aliases if a.page == "second")
+
+
+def _block_after(block: str, text: str, code: str, second_names: frozenset[str]) -> str:
+    """The enum pageflags block a line leaves us in: its comment or an entry we know."""
+    if _SECOND_BLOCK.search(text):
+        return "second"
+    first = code.strip().split("=", 1)[0].strip().rstrip(",")
+    if first in ENUM_END and block == "flags":
+        return "alias"
+    if first in second_names:
+        return "second"
+    return block
+
+
+def _enum_line(ex: Extract, enum: str, fd: FileDiff, ln: Line, code: str, block: str = "flags") -> None:
     if code.strip().startswith("#") or not code.strip():
         return
     for part in code.split(","):
         m = _ENUM_ENTRY.match(part.strip() + ",") if part.strip() else None
         if m:
-            ex.enum_entries.append(EnumEntry(enum, m.group(1), m.group(2).strip() if m.group(2) else None,
-                                             _site(fd, ln)))
+            value = m.group(2).strip() if m.group(2) else None
+            where = block if enum == "pageflags" else "flags"
+            if where == "flags" and enum == "pageflags" and value is not None and re.fullmatch(_IDENT, value):
+                where = "alias"  # `PG_x = PG_y` names an existing bit wherever it sits
+            ex.enum_entries.append(EnumEntry(enum, m.group(1), value, _site(fd, ln), where))
 
 
 def _code_line(ex: Extract, fd: FileDiff, ln: Line, code: str) -> None:
@@ -208,18 +243,27 @@ def _code_line(ex: Extract, fd: FileDiff, ln: Line, code: str) -> None:
 
 def _condition(ex: Extract, fd: FileDiff, ln: Line, cond: str) -> None:
     """`x->w & M` tests a mask; `x->w | M` is a condition the prover checks for always-true."""
-    from mmbits.prover.expr import split_top
+    from mmbits.expression.syntax import ExprError, flatten, parse_tree, walk
 
     for part in re.split(r"&&|\|\|", cond):
-        body = part.strip().strip("()! ")
-        if not re.search(_ACCESS, body):
+        text = " ".join(part.split())
+        try:
+            tree = parse_tree(text)
+        except ExprError:
+            continue  # not an expression of constants and one word (a cast of a pointer, a string ...)
+        while tree.op == "un" and tree.value == "!":
+            tree = tree.args[0]
+        if tree.op != "bin" or tree.value not in ("|", "&"):
             continue
-        if re.search(r"\b\w+\s*\(", body):
-            continue  # a function call: not a plain word and mask
-        op, operands = split_top(body)
-        accesses = [o for o in operands if re.fullmatch(_ACCESS, o.strip().strip("()"))]
-        consts = [o for o in operands if o not in accesses]
-        if op not in ("|", "&") or len(accesses) != 1 or not consts:
+        op = str(tree.value)
+        operands = flatten(tree, op)
+        accesses = [o for o in operands if o.op == "member"]
+        consts = [o for o in operands if o.op != "member"]
+        if len(accesses) != 1 or not consts:
             continue
-        ex.uses.append(Use("condition" if op == "|" else "test-mask", " | ".join(consts) if op == "|" else
-                           " & ".join(consts), accesses[0].strip().strip("()"), True, _site(fd, ln), body))
+        inner = [n for c in consts for n in walk(c)]
+        if any(n.op == "member" or (n.op == "call" and n.value not in ("BIT", "BIT_ULL")) for n in inner):
+            continue  # a function call or a second word: not a plain word and mask
+        mask = f" {op} ".join(c.source(text) for c in consts)
+        ex.uses.append(Use("condition" if op == "|" else "test-mask", mask, str(accesses[0].value).lstrip("&"),
+                           True, _site(fd, ln), tree.source(text)))

@@ -19,7 +19,7 @@ def checkpatch(reports: list[PatchReport], source: str) -> str:
             out.append(f"{f.level}:{f.type}: {f.message}")
             where = f"{f.site.file}:{f.site.line}:" if f.site.line is not None else f"{f.site.file}:"
             out.append(f"#{f.site.patch_line}: FILE: {where}")
-            out.append(f"+{f.site.text}")
+            out.append(f.site.text if f.kind == "malformed-hunk" else f"+{f.site.text}")
             out.append("")
         checks = rep.count("CHECK")
         out.append(f"total: {rep.count('ERROR')} errors, {rep.count('WARNING')} warnings, "

@@ -20,8 +20,9 @@ from mmbits.layout.registry import layouts
 from mmbits.patch.diff import Patch
 from mmbits.patch.extract import BIT_ENUMS, ENUM_END, TYPE_ENUMS, Site, Use, extract
 from mmbits.proposal import Proposal
-from mmbits.prover.engine import CheckResult, check
+from mmbits.prover.engine import check
 from mmbits.prover.facts import load_word_facts
+from mmbits.prover.result import CheckResult
 from mmbits.prover.site import resolve_site, word_of_access
 
 LEVEL = {"error": "ERROR", "warning": "WARNING", "note": "CHECK"}
@@ -53,6 +54,13 @@ class PatchFinding:
 class PatchReport:
     patch: Patch
     findings: list[PatchFinding] = field(default_factory=list)
+    # every proposal the patch's definitions and uses derive, with the engine's verdict:
+    # the same answer `mmbits check` gives for that proposal
+    proposals: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def unknown(self) -> bool:
+        return any(p["verdict"] == "unknown" for p in self.proposals)
 
     def count(self, level: str) -> int:
         return sum(1 for f in self.findings if f.level == level)
@@ -61,7 +69,7 @@ class PatchReport:
         return {"index": self.patch.index, "subject": self.patch.subject,
                 "files": [f.path for f in self.patch.files], "lines_checked": self.patch.lines_checked,
                 "errors": self.count("ERROR"), "warnings": self.count("WARNING"), "checks": self.count("CHECK"),
-                "findings": [f.to_json() for f in self.findings]}
+                "findings": [f.to_json() for f in self.findings], "proposals": self.proposals}
 
 
 @dataclass
@@ -131,6 +139,10 @@ class Scanner:
         for e in ex.enum_entries:
             if e.enum == "pageflags" and e.name in new_flags:
                 add(Proposal(f"BIT({e.name})", "page.flags", None, e.name), e.site, None, tuple(new_flags))
+            elif e.enum == "pageflags" and e.value is not None and e.block in ("alias", "second"):
+                # an alias names an existing bit; its block says which page: page[1] in the second-page block
+                word = "folio._flags_1" if e.block == "second" else "page.flags"
+                add(Proposal(f"BIT({e.value})", word, None, e.name), e.site, None)
             elif e.enum in BIT_ENUMS and e.value is not None and e.enum != "pageflags":
                 add(Proposal(f"BIT({e.value})", BIT_ENUMS[e.enum], None, e.name), e.site, None)
             elif e.enum in TYPE_ENUMS and e.value is not None:
@@ -151,15 +163,20 @@ class Scanner:
                 continue
             struct, word = found
             bare = _bare(use.expr)
-            name = bare if bare and (bare in def_sites) else None
-            site = def_sites.get(name, use.site) if name else use.site
+            # a name the patch defines is that definition's bit; a name the kernel already has
+            # (set_bit(PG_referenced, ...)) is the existing definition, checked for consistency
+            named = bare if bare and (bare in def_sites or bare in _existing_names()) else None
+            site = def_sites.get(named, use.site) if named is not None else use.site
             flags = tuple(new_flags) if bare in new_flags else ()
             if use.op == "condition":
-                add(Proposal(f"{use.access} | {use.expr}", f"{struct}.{word}", None, name), use.site, use, flags)
+                add(Proposal(f"{use.access} | {use.expr}", f"{struct}.{word}", None, named), use.site, use, flags)
             else:
-                add(Proposal(use.expr, f"{struct}.{word}", None, name), site, use, flags)
+                add(Proposal(use.expr, f"{struct}.{word}", None, named), site, use, flags)
         for cand in candidates.values():
             self._report(cand, defines, report, reported)
+        for bad in patch.malformed:
+            report.findings.append(PatchFinding("WARNING", "malformed-hunk", bad.message,
+                                                Site(bad.file, None, bad.patch_line, bad.header)))
         report.findings.sort(key=lambda f: f.site.patch_line)
         return report
 
@@ -171,7 +188,7 @@ class Scanner:
             result = self.run(p, needed, cand.new_flags)
         except InputError as exc:
             if cand.uses or cand.new_flags:
-                key = (cand.site.patch_line, "unknown-name")
+                key: tuple[Any, ...] = (cand.site.patch_line, "unknown-name")
                 if key not in reported:
                     reported.add(key)
                     report.findings.append(PatchFinding(
@@ -181,10 +198,16 @@ class Scanner:
                            if any(u.op == "condition" for u in cand.uses) else ""), cand.site))
             return
         summary = _summary(result)
+        report.proposals.append({**summary, "where": cand.site.patch_line, "unknown": list(result.unknown)})
+        if result.verdict == "unknown":
+            report.findings.append(PatchFinding("WARNING", "unknown", f"{_label(p, needed)}: cannot prove: "
+                                                + "; ".join(result.unknown), cand.site, summary))
         by_kind: dict[tuple[str, str], list[int]] = {}
         for i, f in enumerate(result.findings):
             by_kind.setdefault((f.kind, f.severity), []).append(i)
         for (kind, _sev), idx in by_kind.items():
+            if all(result.findings[i].data.get("existing") for i in idx):
+                continue  # about the kernel's own definition: nothing for the patch author to fix
             site = cand.site
             if kind == "always-true" and cand.uses and any(u.op == "condition" for u in cand.uses):
                 site = next(u.site for u in cand.uses if u.op == "condition")
@@ -226,6 +249,12 @@ class Scanner:
                 f"{how} on {cand.proposal.word} is a plain read-modify-write of page.{site_.anchor}: "
                 f"{facts.atomic_words[site_.anchor]}, so their updates can be lost; use set_bit()/clear_bit()",
                 use.site, None))
+
+
+def _existing_names() -> frozenset[str]:
+    from mmbits.flags.data import load_flag_data
+
+    return frozenset(load_flag_data().all_names())
 
 
 def _bare(expr: str) -> str | None:

@@ -11,6 +11,25 @@ read, `lifecycle` hands set/test/clear steps to the emulator, `text` and
 `explain` print the result.
 """
 
-from mmbits.prover.engine import CheckResult, check
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mmbits.prover.engine import check
+    from mmbits.prover.result import CheckResult
 
 __all__ = ["CheckResult", "check"]
+
+
+def __getattr__(name: str) -> Any:
+    # lazy: printing a cached answer (mmbits.prover.cache) must not import the engine
+    if name == "check":
+        from mmbits.prover.engine import check
+
+        return check
+    if name == "CheckResult":
+        from mmbits.prover.result import CheckResult
+
+        return CheckResult
+    raise AttributeError(name)

@@ -45,11 +45,12 @@ def default_kinds(struct: str, page_index: int) -> tuple[str, ...]:
     return own or tuple(k for k, v in data.kinds.items() if v.position in ("head", "any"))
 
 
-def self_names(proposal: Proposal, xp: ExprPlan) -> frozenset[str]:
-    if proposal.name:
-        return frozenset({proposal.name})
-    bare = xp.bare_name
-    return frozenset({bare}) if bare else frozenset()
+def self_names(proposal: Proposal, new_flags: Sequence[str]) -> frozenset[str]:
+    """Names the proposal itself creates: its new enum pageflags entries (PG_new<i> in
+    the packing). A name the expression merely reads (`PG_head`, `BIT(PG_head)`) is an
+    existing use of the bit and counts against the proposal."""
+    out = {f"PG_new{i + 1}" for i in range(len(new_flags))} | set(new_flags)
+    return frozenset(out)
 
 
 @dataclass
@@ -94,7 +95,7 @@ class Prover:
         kinds = default_kinds(self.struct, site.page_index)
         if kinds == self.ask_base.kinds:
             return self.ask_base
-        return Ask(self.ask_base.label, kinds, False, self.ask_base.self_names, self.ask_base.type_value)
+        return replace(self.ask_base, kinds=kinds, kind_given=False)
 
     def analyse(self, config: Config) -> tuple[list[Hit], Value, Site]:
         word = compute(config, extra_flags=len(self.xp.new_flags))
@@ -115,7 +116,8 @@ class Prover:
         if site.role == "flags":
             base = compute(config) if self.xp.new_flags else word
             key = ("flags", id(word), id(base), site.signature(), value, ask.kinds,
-                   bool(config.get("MEM_ALLOC_PROFILING")), bool(config.get("MEM_PROFILING_COMPRESSED")))
+                   bool(config.get("MEM_ALLOC_PROFILING")), bool(config.get("MEM_PROFILING_COMPRESSED")),
+                   bool(config.get("CHECK_PAGES")))
             cached = self._analyses.get(key)
             if cached is None:
                 sizes = self._page_sizes(config) if base is not word and not word.last_cpupid_in_flags else None
@@ -235,12 +237,11 @@ def prepare(proposal: Proposal, defines: Mapping[str, str] | None = None, new_fl
     if word:
         check_word_name(lset, struct, word, probe if probe is not None else _probe_config())
     kinds = (proposal.kind,) if proposal.kind else default_kinds(struct, 0)
-    selfs = self_names(proposal, xp)
-    # a new enum entry is PG_new<i> in the packing
-    selfs |= {f"PG_new{i + 1}" for i, n in enumerate(new_flags) if n in selfs}
-    type_value = any(n.startswith("PGTY_") for n in selfs)
+    selfs = self_names(proposal, new_flags)
+    bare = xp.bare_name
+    type_value = any(n.startswith("PGTY_") for n in (proposal.name or "", bare or ""))
     label = f"{proposal.struct}.{proposal.field}" if word else proposal.expr
-    ask = Ask(label, kinds, proposal.kind is not None, selfs, type_value)
+    ask = Ask(label, kinds, proposal.kind is not None, selfs, type_value, as_name=proposal.name)
     return Prover(proposal, struct, word, xp, lset, ask, site_symbols(lset, struct, word) if word else frozenset())
 
 
@@ -259,14 +260,16 @@ def relevant_symbols(prover: Prover, domain: Any = None, config: Config | None =
     roles: set[str] = set()
     anchors: set[str] = set()
     if prover.word:
-        probes = [g.config for g in domain.groups(prover.site_syms or {"ARCH"})] if domain is not None else [config]
+        probes = [g.config for g in domain.groups(prover.site_syms or {"ARCH"})] if domain is not None else \
+            [config] if config is not None else []
         for cfg in probes:
             s = prover.site(cfg)
             roles.add(s.role)
             if s.anchor:
                 anchors.add(s.anchor)
     if "flags" in roles:
-        rel |= set(INPUT_SYMBOLS)
+        # DEBUG_VM: whether the free-time checks catch a flag left set ("Bad page state")
+        rel |= set(INPUT_SYMBOLS) | {"DEBUG_VM"}
     if "pointer" in roles:
         facts = load_word_facts()
         for a in anchors:

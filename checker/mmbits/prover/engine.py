@@ -26,6 +26,7 @@ from mmbits.prover.analyse import Prover, prepare, relevant_symbols
 from mmbits.prover.explain import explain
 from mmbits.prover.hits import Hit
 from mmbits.prover.lifecycle import run_lifecycle
+from mmbits.prover.result import CheckResult
 
 COLLIDING = {"collision", "tail-marker", "type-byte", "pointer-tag"}
 
@@ -38,43 +39,6 @@ class Aggregate:
     config: Config
     count: int = 0
     groups: int = 0
-
-
-@dataclass
-class CheckResult:
-    proposal: Proposal
-    source: str  # what was checked: a domain name, a preset, a .config
-    verdict: str  # safe | unsafe
-    configs_checked: int
-    configs_unsafe: int
-    configs_colliding: int
-    groups: int
-    findings: list[Finding]
-    counts: list[int]  # configs per finding, same order
-    explanation: list[str]
-    seconds: float
-    relevant: tuple[str, ...] = ()
-    lifecycle: str = "not requested"  # checked | not requested | emulator missing
-
-    def to_json(self) -> dict[str, Any]:
-        findings = []
-        for f, n in zip(self.findings, self.counts, strict=True):
-            item = f.to_json()
-            # the colliding thing and how many configs the finding stands for
-            item["data"] = {**item["data"], "what": f.data.get("what", ""), "configs": n}
-            findings.append(item)
-        return {
-            "verdict": self.verdict.upper(),  # findings.Verdict: SAFE | UNSAFE | UNKNOWN
-            "proposal": self.proposal.to_json(),
-            "checked": self.source,
-            "configs_checked": self.configs_checked,
-            "configs_unsafe": self.configs_unsafe,
-            "configs_colliding": self.configs_colliding,
-            "groups": self.groups,
-            "lifecycle": self.lifecycle,
-            "findings": findings,
-            "explanation": self.explanation,
-        }
 
 
 # -- the proof -------------------------------------------------------------------------
@@ -115,12 +79,23 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     worst_shift: tuple[int, int, Config] | None = None  # (count, width, config)
     explanation: list[str] = []
     undefined_seen = False
+    unknown: list[str] = []
     for group in groups:
         cfg, count = group.config, group.count
-        hits, ev, site = prover.analyse(cfg)
+        try:
+            hits, ev, site = prover.analyse(cfg)
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - fail closed: an analysis that cannot run is no proof
+            if len(unknown) < 3:
+                unknown.append(f"the static analysis failed on {cfg.name or cfg.describe(relevant)} "
+                               f"({type(exc).__name__}: {exc})")
+            ngroups += 1
+            checked += count
+            continue
         ngroups += 1
         checked += count
-        if ngroups == 1:
+        if not explanation:
             explanation = explain(prover, cfg, ev, site, relevant)
         if ev.shifts:
             shift_counts.add(tuple(c for c, _ in ev.shifts))
@@ -158,19 +133,25 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     for hit, cfg, n in extra:
         findings.append(_finding(hit, cfg, relevant))
         counts.append(n)
+    for reason in unknown:
+        findings.append(Finding("unknown", reason, None, prover.ask_base.label, "warning"))
+        counts.append(0)
     lifecycle_state = "not requested"
     if lifecycle and proposal.lifecycle:
-        lf, lifecycle_state = run_lifecycle(prover.proposal, findings, config, domain, relevant)
-        for f, n in lf:
+        outcome = run_lifecycle(prover.proposal, config, domain, relevant)
+        lifecycle_state = outcome.state
+        unknown += outcome.unknown
+        for f, n in outcome.findings:
             findings.append(f)
             counts.append(n)
             if f.severity == "error":
                 unsafe = max(unsafe, n)
-    verdict = "unsafe" if any(f.severity == "error" for f in findings) else "safe"
+    # UNSAFE stands on its counterexample; anything short of a full proof is UNKNOWN, never SAFE
+    verdict = "unsafe" if any(f.severity == "error" for f in findings) else ("unknown" if unknown else "safe")
     if verdict == "unsafe" and unsafe == 0:
         unsafe = checked
     return CheckResult(prover.proposal, source, verdict, checked, unsafe, colliding, ngroups, findings, counts, explanation,
-                       time.perf_counter() - start, tuple(sorted(relevant)), lifecycle_state)
+                       time.perf_counter() - start, tuple(sorted(relevant)), lifecycle_state, unknown)
 
 
 _GROUPS: dict[tuple[int, frozenset[str]], tuple[Any, list[Group]]] = {}

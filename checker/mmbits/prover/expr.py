@@ -20,15 +20,22 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from mmbits.bitexpr import BitExprError, evaluate, identifiers
-from mmbits.cexpr import suggest
 from mmbits.errors import InputError
+from mmbits.expression.compiled import suggest
+from mmbits.expression.csem import BitExprError, evaluate, identifiers, tree_of
+from mmbits.expression.syntax import Node, flatten, has_member, walk
 from mmbits.flags.packing import compute
 from mmbits.names import c_names
 
-# a runtime operand: a member access chain (ptdesc->pt_flags.f, folio->_flags_1)
-_RUNTIME = re.compile(r"[A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*(?:\s*\[[^\]]*\])?)+")
-_BARE = re.compile(r"^\s*(?:BIT(?:_ULL)?\s*\(\s*)?([A-Za-z_]\w*)\s*\)?\s*$")
+_DEFINE_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+def has_runtime(text: str) -> bool:
+    """Whether an expression reads a descriptor word (`ptdesc->pt_flags.f | X`)."""
+    try:
+        return has_member(tree_of(" ".join(str(text).split())))
+    except BitExprError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -55,17 +62,22 @@ class ExprPlan:
     operands: tuple[str, ...] = ()  # constant operands of the condition
     idents: tuple[str, ...] = ()
     bit_number: str | None = None  # the expression was an enum bit number (PG_referenced): evaluated as BIT(it)
-    _cache: dict[tuple, Value] = field(default_factory=dict, repr=False)
-    _names: dict[int, tuple] = field(default_factory=dict, repr=False)
-    _fast: dict[int, tuple] = field(default_factory=dict, repr=False)
+    tree: Node | None = None  # the expression, parsed once (value mode)
+    operand_trees: tuple[Node, ...] = ()  # the constant operands, parsed once (condition mode)
+    define_trees: dict[str, Node] = field(default_factory=dict)
+    _cache: dict[tuple[Any, ...], Value] = field(default_factory=dict, repr=False)
+    _names: dict[int, tuple[Any, ...]] = field(default_factory=dict, repr=False)
+    _fast: dict[int, tuple[Any, ...]] = field(default_factory=dict, repr=False)
 
     @property
     def bare_name(self) -> str | None:
         """`PT_kernel` or `BIT(PG_referenced)`: the name the expression is, if it is one."""
-        if self.mode != "value":
+        if self.mode != "value" or self.tree is None:
             return None
-        m = _BARE.match(self.text)
-        return m.group(1) if m and not m.group(1).isdigit() else None
+        node = self.tree
+        if node.op == "call" and node.value in ("BIT", "BIT_ULL") and len(node.args) == 1:
+            node = node.args[0]
+        return str(node.value) if node.op == "sym" else None
 
     def config_dependent(self) -> bool:
         """Whether any name read can change with the config (PGTY_* and UINT_MAX cannot)."""
@@ -75,7 +87,7 @@ class ExprPlan:
         return any(i not in constant for i in self.idents)
 
     # -- evaluation --------------------------------------------------------------
-    def names_for(self, config: Mapping, word: Any = None) -> tuple[dict[str, int], dict[str, str]]:
+    def names_for(self, config: Mapping[str, Any], word: Any = None) -> tuple[dict[str, int], dict[str, str]]:
         # c_names() depends on the config only through its FlagsWord: key on that object
         # (held in the cache, so its id stays unique) instead of on the raw inputs
         if word is None:
@@ -92,7 +104,7 @@ class ExprPlan:
             names[name] = names[f"PG_new{i + 1}"]
         return names, types
 
-    def evaluate(self, config: Mapping, word: Any = None) -> Value:
+    def evaluate(self, config: Mapping[str, Any], word: Any = None) -> Value:
         """`word`: the config's FlagsWord with the new flags, if the caller has it already."""
         if word is None:
             word = compute(config, extra_flags=len(self.new_flags))
@@ -127,21 +139,22 @@ class ExprPlan:
         if self.defines:
             names, types = dict(names), dict(types)
             for name, text in self.defines.items():
-                missing = sorted(identifiers(text) - set(names))
+                tree = self.define_trees[name]
+                missing = sorted(identifiers(tree) - set(names))
                 if missing:
                     return Value(None, None, (), tuple(missing))
-                ev = evaluate(text, names, bpl, types)
+                ev = evaluate(tree, names, bpl, types, text)
                 problems += [(k, f"{name}: {m}") for k, m in ev.problems]
                 shifts += ev.shifts
                 names[name] = ev.value if ev.value is not None else 0
                 if ev.type is not None:
                     types[name] = ev.type.name
-        texts = [self.text] if self.mode == "value" else list(self.operands)
-        missing = sorted(set().union(*(identifiers(t) for t in texts)) - set(names)) if texts else []
+        trees = [self.tree] if self.mode == "value" and self.tree is not None else list(self.operand_trees)
+        missing = sorted(set().union(*(identifiers(t) for t in trees)) - set(names)) if trees else []
         if missing:
             return Value(None, None, (), tuple(missing))
-        if self.mode == "value":
-            ev = evaluate(self.text, names, bpl, types)
+        if self.mode == "value" and self.tree is not None:
+            ev = evaluate(self.tree, names, bpl, types, self.text)
             problems += ev.problems
             shifts += ev.shifts
             return Value(ev.value, ev.type.name if ev.type else None, tuple(problems), (), tuple(shifts))
@@ -149,8 +162,8 @@ class ExprPlan:
         combined: int | None = None
         ctype = None
         true_by = ""
-        for text in self.operands:
-            ev = evaluate(text, names, bpl, types)
+        for text, tree in zip(self.operands, self.operand_trees, strict=True):
+            ev = evaluate(tree, names, bpl, types, text)
             problems += ev.problems
             shifts += ev.shifts
             if ev.value is None:
@@ -198,82 +211,44 @@ def _fast_value(word: Any, name: str, new_flags: Sequence[str]) -> Any:
     return _SLOW
 
 
-def _strip_parens(text: str) -> str:
-    text = text.strip()
-    while text.startswith("(") and text.endswith(")"):
-        depth = 0
-        for i, ch in enumerate(text):
-            depth += ch == "("
-            depth -= ch == ")"
-            if depth == 0 and i < len(text) - 1:
-                return text
-        text = text[1:-1].strip()
-    return text
-
-
-def split_top(text: str) -> tuple[str, list[str]]:
-    """The lowest-precedence binary operator at paren depth 0 among || && | &, and its operands."""
-    for op in ("||", "&&", "|", "&"):
-        parts: list[str] = []
-        depth = 0
-        start = 0
-        i = 0
-        found = False
-        while i < len(text):
-            ch = text[i]
-            if ch in "([":
-                depth += 1
-            elif ch in ")]":
-                depth -= 1
-            elif depth == 0 and text.startswith(op, i):
-                doubled = op in ("|", "&") and (text[i + 1:i + 2] == op or (i > 0 and text[i - 1] == op))
-                if not doubled:
-                    parts.append(text[start:i])
-                    start = i + len(op)
-                    i += len(op)
-                    found = True
-                    continue
-            i += 1
-        if found:
-            parts.append(text[start:])
-            return op, [p.strip() for p in parts]
-    return "", [text]
-
-
 def plan(text: str, defines: Mapping[str, str] | None = None, new_flags: Sequence[str] = (),
          universe: set[str] | None = None) -> ExprPlan:
-    """Prepare an expression; unknown names (in no config at all) are bad input, with close matches."""
+    """Parse an expression once; unknown names (in no config at all) are bad input, with close matches."""
     text = " ".join(str(text).split())
     if not text:
         raise InputError("the bit expression is empty")
     defines = dict(defines or {})
     p = ExprPlan(text, defines, tuple(new_flags))
-    m = _BARE.match(text)
-    if m and not text.lstrip().startswith("BIT") and (m.group(1) in _enum_bit_names() or m.group(1) in new_flags):
+    tree = tree_of(text)
+    if tree.op == "sym" and (tree.value in _enum_bit_names() or tree.value in new_flags):
         # `PG_referenced`, `PT_kernel`: an enum pageflags/pt_flags/slab_flags constant is a bit
         # number (what set_bit() takes), so the bit it names is BIT(it)
-        p.bit_number = m.group(1)
-        p.text = text = f"BIT({m.group(1)})"
-    runtime = [m.group(0) for m in _RUNTIME.finditer(text)]
-    if runtime:
-        body = _strip_parens(text)
-        op, parts = split_top(body)
+        p.bit_number = str(tree.value)
+        p.text = text = f"BIT({tree.value})"
+        tree = tree_of(text)
+    if has_member(tree):
+        op = str(tree.value) if tree.op == "bin" else ""
+        runtime = [str(n.value) for n in walk(tree) if n.op == "member"]
         if op not in ("|", "||", "&"):
             raise InputError(f"{text!r}: a condition on a descriptor word must be `WORD | CONST` or "
                              f"`WORD & CONST` (found runtime operand {runtime[0]!r})")
-        consts = [q for q in parts if not _RUNTIME.search(q)]
+        consts = [o for o in flatten(tree, op) if not has_member(o)]
         if not consts:
             raise InputError(f"{text!r}: no constant operand to check")
-        p.mode, p.runtime, p.operator, p.operands = "condition", tuple(runtime), op, tuple(consts)
-        texts = consts
+        p.mode, p.runtime, p.operator = "condition", tuple(runtime), op
+        p.operands = tuple(o.source(text) for o in consts)
+        p.operand_trees = tuple(consts)
+        trees = consts
     else:
-        texts = [text]
-    idents: set[str] = set()
+        p.tree = tree
+        trees = [tree]
     try:
-        for t in [*texts, *defines.values()]:
-            idents |= identifiers(t)
+        p.define_trees = {name: tree_of(" ".join(body.split())) for name, body in defines.items()}
     except BitExprError as exc:
         raise InputError(str(exc)) from None
+    idents: set[str] = set()
+    for t in [*trees, *p.define_trees.values()]:
+        idents |= identifiers(t)
     idents -= set(defines)
     p.idents = tuple(sorted(idents))
     known = (universe if universe is not None else name_universe()) | set(new_flags)
@@ -311,6 +286,6 @@ def name_universe() -> set[str]:
 def parse_define(item: str) -> tuple[str, str]:
     name, sep, value = item.partition("=")
     name = name.strip()
-    if not sep or not re.fullmatch(r"[A-Za-z_]\w*", name) or not value.strip():
+    if not sep or not _DEFINE_NAME.fullmatch(name) or not value.strip():
         raise InputError(f"--define expects NAME=EXPR, got {item!r}")
     return name, value.strip()

@@ -7,7 +7,7 @@ flags and page_type words, renamed fields) and layouts/memdesc/memdesc_types.yam
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -54,6 +54,8 @@ class WordFacts:
     pointers: dict[str, PointerWord]
     renamed: dict[str, str]
     variables: dict[str, str]
+    head_flag: str = "PG_head"
+    compound_kinds: dict[str, str] = field(default_factory=dict)  # kind -> why its pages can be compound
 
     def anchors(self) -> tuple[str, ...]:
         return (self.flags_word, self.page_type_word, *self.pointers)
@@ -102,6 +104,8 @@ def load_word_facts(version: str = DEFAULT_KERNEL) -> WordFacts:
         pointers=pointers,
         renamed={str(k): str(v) for k, v in (doc.get("renamed") or {}).items()},
         variables={str(k): str(v) for k, v in (doc.get("variables") or {}).items()},
+        head_flag=str(doc.get("head_flag", "PG_head")),
+        compound_kinds={str(k): " ".join(str(v).split()) for k, v in (doc.get("compound_kinds") or {}).items()},
     )
 
 

@@ -32,8 +32,14 @@ class Ask:
     label: str  # STRUCT.FIELD as the user wrote it
     kinds: tuple[str, ...]  # page kinds the bit is used on
     kind_given: bool
-    self_names: frozenset[str]  # names the proposal is (its own existing definition)
+    # names the proposal itself creates (its new enum pageflags entries, PG_new<i> in the
+    # packing): the bit they get is theirs, not an existing use
+    self_names: frozenset[str]
     type_value: bool = False  # the value is a page type (PGTY_x), not bits of the word
+    # the name the proposal gives the bit (`--as NAME`, the patch's #define or enum entry).
+    # It exempts nothing by itself: only when the kernel checked already defines NAME as
+    # this bit for these page kinds is it that existing definition, checked for consistency
+    as_name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -50,19 +56,13 @@ def bits_of(value: int) -> list[int]:
 
 def ranges(bits: list[int]) -> str:
     """[1, 2, 3, 7] -> '1-3, 7'."""
-    out = []
-    start = prev = None
+    runs: list[list[int]] = []
     for b in sorted(bits):
-        if start is None:
-            start = prev = b
-        elif b == prev + 1:
-            prev = b
+        if runs and b == runs[-1][1] + 1:
+            runs[-1][1] = b
         else:
-            out.append(f"{start}" if start == prev else f"{start}-{prev}")
-            start = prev = b
-    if start is not None:
-        out.append(f"{start}" if start == prev else f"{start}-{prev}")
-    return ", ".join(out)
+            runs.append([b, b])
+    return ", ".join(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in runs)
 
 
 def plural(n: int, word: str) -> str:

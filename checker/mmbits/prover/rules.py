@@ -115,7 +115,7 @@ def analyse_flags(word: FlagsWord, base: FlagsWord, site: Site, value: int, ask:
 
     for b, ab in flag_bits:
         fl = word.flags[ab]
-        hits += _flag_bit(fl, b, ab, pos, ask, word, data, label)
+        hits += _flag_bit(fl, b, ab, pos, ask, word, data, label, env)
 
     hits += _new_flags(base, word, label, page_sizes)
     return hits
@@ -136,79 +136,159 @@ def _kinds_using(kinds: tuple[str, ...], users: tuple[str, ...]) -> list[str]:
     return [k for k in kinds if k in users]
 
 
+def existing_kinds(fl: Any, ask: Ask, pos: str) -> tuple[str, ...]:
+    """The asked page kinds on which `--as NAME` is already this bit's own definition in
+    the kernel checked: NAME is the flag or one of its aliases present in this config,
+    valid at this position for that kind. Empty when NAME is new (or names another bit)."""
+    name = ask.as_name
+    if not name:
+        return ()
+    out: list[str] = []
+    if name == fl.name and pos == "head":
+        out += _kinds_using(ask.kinds, fl.kinds)
+    for a in fl.aliases:
+        if a.name != name:
+            continue
+        if (pos == "head" and a.page in ("head", "any")) or (pos != "head" and a.page in (pos, "any")):
+            out += [k for k in ask.kinds if k in a.kinds or "any" in a.kinds or pos != "head"]
+    return tuple(dict.fromkeys(out))
+
+
+def _existing_note(fl: Any, ask: Ask, kinds: tuple[str, ...], b: int, ab: int, where: str) -> Hit:
+    base = "" if ask.as_name == fl.name else f" (= {fl.name})"
+    from mmbits.flags.data import load_flag_data
+
+    version = load_flag_data().version
+    return Hit("existing-definition", f"existing:{ask.as_name}",
+               f"{ask.as_name}{base} is already page.flags bit {ab} for {', '.join(kinds)} pages in {version}: "
+               f"existing definition, checked for consistency (every other use of the bit still counts)",
+               where, "note", str(ask.as_name),
+               (("name", ask.as_name), ("bit", ab), ("kinds", list(kinds)), ("existing", True)))
+
+
 def _flag_bit(fl: Any, b: int, ab: int, pos: str, ask: Ask, word: FlagsWord, data: FlagData,
-              label: str) -> list[Hit]:
+              label: str, env: Mapping[str, Any] | None = None) -> list[Hit]:
+    """Everything already in the bit counts against the proposal, the flag its expression
+    names included; only an existing definition (`--as` an alias of this bit for these
+    kinds) is exempt, and then only its own use."""
     hits: list[Hit] = []
     masks = word.masks
     where = f"{label} bit {b}"
     bit = 1 << ab
-    mine = fl.name in ask.self_names or any(a.name in ask.self_names for a in fl.aliases)
-    if pos == "second":
-        for name, lo, hi, doc in data.second_page_reserved:
-            if lo <= ab <= hi:
-                what = f"page[1].flags {_span(lo, hi)} = {name}"
-                hits.append(Hit("collision", f"second:{name}",
-                                f"{label} bit {b} is in the {name} of a large folio: {what} ({doc})",
-                                where, "error", what))
-                return hits
-        if fl.policy == "PF_ANY" and fl.tails and fl.name not in ask.self_names:
-            what = f"{fl.name} (PF_ANY: set per page, on tail pages too)"
-            hits.append(Hit("collision", f"pf-any:{fl.name}",
-                            f"{label} bit {b} is {fl.name}, a PF_ANY flag that is set on tail pages, so page[1] may "
-                            f"carry it (page-flags.h: second-page flags cannot use a PF_ANY flag)", where, "error",
-                            what))
-        for a in fl.aliases:
-            if a.page == "second" and a.name not in ask.self_names:
-                hits.append(Hit("collision", f"second:{a.name}",
-                                f"{label} bit {b} is already the second-page flag {a.name}", where, "error", a.name))
-        if hits:
-            return hits
-        second = masks.get("PAGE_FLAGS_SECOND", 0)
-        if not bit & second:
-            hits.append(Hit("obligation", "second-page",
-                            f"{label} bit {b} ({fl.name}) is free on page[1]; add it to PAGE_FLAGS_SECOND so "
-                            f"free_pages_prepare() clears it, and clear or move it on THP split", where, "note",
-                            fl.name))
-            if bit & masks.get("PAGE_FLAGS_CHECK_AT_FREE", 0):
-                hits.append(Hit("bad-page-at-free", f"check-at-free:{fl.name}",
-                                f"{fl.name} is in PAGE_FLAGS_CHECK_AT_FREE: until the new flag is in "
-                                f"PAGE_FLAGS_SECOND, freeing a large folio with it set gives 'Bad page state ... "
-                                f"PAGE_FLAGS_CHECK_AT_FREE flag(s) set' on the tail page when check_pages is on",
-                                where, "warning", fl.name))
-        return hits
-    if pos == "tail":
+    mine = fl.name in ask.self_names  # the proposal's own new enum entry
+    existing = existing_kinds(fl, ask, pos) if not mine else ()
+    notes: list[Hit] = [_existing_note(fl, ask, existing, b, ab, where)] if existing else []
+    if pos in ("second", "tail"):
+        page = "page[1]" if pos == "second" else "a tail page"
+        if pos == "second":
+            for name, lo, hi, doc in data.second_page_reserved:
+                if lo <= ab <= hi:
+                    what = f"page[1].flags {_span(lo, hi)} = {name}"
+                    hits.append(Hit("collision", f"second:{name}",
+                                    f"{label} bit {b} is in the {name} of a large folio: {what} ({doc})",
+                                    where, "error", what))
+                    return hits
         if fl.policy == "PF_ANY" and fl.tails and not mine:
             what = f"{fl.name} (PF_ANY: set per page, on tail pages too)"
+            rule = " (page-flags.h: second-page flags cannot use a PF_ANY flag)" if pos == "second" else ""
             hits.append(Hit("collision", f"pf-any:{fl.name}",
-                            f"{label} bit {b} is {fl.name}, which is set per page on tail pages", where, "error",
-                            what))
+                            f"{label} bit {b} is {fl.name}, a PF_ANY flag that is set per page, on tail pages too, "
+                            f"so {page} may carry it{rule}", where, "error", what))
+        for a in fl.aliases:
+            if a.name == ask.as_name and existing:
+                continue
+            if a.page == "any":
+                what = f"{a.name} (= {fl.name}; per page, on tail pages too)"
+                hits.append(Hit("collision", f"per-page:{a.name}",
+                                f"{label} bit {b} is {a.name} (= {fl.name}, bit {ab}), a per-page flag of "
+                                f"{', '.join(a.kinds)} pages that is set on tail pages too, so {page} may carry it",
+                                where, "error", what, (("flag", a.name), ("used_by", list(a.kinds)))))
+            elif a.page == pos:
+                hits.append(Hit("collision", f"{pos}:{a.name}",
+                                f"{label} bit {b} is already the {'second' if pos == 'second' else 'tail'}-page "
+                                f"flag {a.name} (= {fl.name}, bit {ab})", where, "error", a.name))
+        if hits or pos == "tail":
+            return hits + notes
+        second = masks.get("PAGE_FLAGS_SECOND", 0)
+        if existing:
+            if not bit & second:
+                notes.append(Hit("obligation", "second-page",
+                                 f"{ask.as_name} (page[1] bit {ab}) is not in PAGE_FLAGS_SECOND: free_pages_prepare() "
+                                 f"does not clear it on page[1]", where, "warning", str(ask.as_name)))
+            return notes
+        if not bit & second:
+            hits.append(Hit("obligation", "second-page",
+                            f"nothing uses {label} bit {b} (page.flags bit {ab}, {fl.name}'s bit) on page[1]; add "
+                            f"it to PAGE_FLAGS_SECOND so free_pages_prepare() clears it, and clear or move it on THP "
+                            f"split", where, "note", fl.name))
+            if bit & masks.get("PAGE_FLAGS_CHECK_AT_FREE", 0):
+                hits.append(_bad_page(fl, label, b, where, env, second_page=True))
         return hits
-    # head (or order-0) page. A proposal that *is* an alias of this flag (PT_reserved =
-    # PG_reserved) is the base flag's use on the alias's kinds: not a collision with itself.
-    excused = {k for a in fl.aliases if a.name in ask.self_names for k in a.kinds}
-    if fl.name not in ask.self_names:
+    # head (or order-0) page. An existing definition (PT_reserved = PG_reserved on page
+    # tables) is the base flag's own use on the definition's kinds.
+    excused = set(existing)
+    if not mine:
         users = [k for k in _kinds_using(ask.kinds, fl.kinds) if k not in excused]
         if users:
             by = "every page kind" if "any" in fl.kinds else ", ".join(users) + " pages"
+            why = _compound_reason(fl.name, users)
             hits.append(Hit("collision", f"flag:{fl.name}",
-                            f"{label} bit {b} is {fl.name} (page.flags bit {ab}), in use on {by}", where, "error",
+                            f"{label} bit {b} is {fl.name} (page.flags bit {ab}), in use on {by}{why}", where, "error",
                             fl.name, (("flag", fl.name), ("used_by", list(fl.kinds)))))
     for a in fl.aliases:
-        if a.name in ask.self_names or a.page not in ("head", "any"):
+        if (a.name == ask.as_name and existing) or a.page not in ("head", "any"):
             continue
         users = [k for k in ask.kinds if k in a.kinds]
         if users:
             hits.append(Hit("collision", f"flag:{a.name}",
                             f"{label} bit {b} is {a.name} (= {fl.name}, bit {ab}), in use on {', '.join(users)} "
-                            f"pages", where, "error", a.name, (("flag", a.name), ("used_by", list(a.kinds)))))
+                            f"pages{_alias_reason(a)}", where, "error", a.name,
+                            (("flag", a.name), ("used_by", list(a.kinds)))))
     if hits:
-        return hits
+        return hits + notes
     if bit & masks.get("PAGE_FLAGS_CHECK_AT_FREE", 0):
-        hits.append(Hit("bad-page-at-free", f"check-at-free:{fl.name}",
-                        f"{label} bit {b} ({fl.name}) is in PAGE_FLAGS_CHECK_AT_FREE: it must be clear when the page "
-                        f"reaches __free_pages(), else 'Bad page state ... PAGE_FLAGS_CHECK_AT_FREE flag(s) set'",
-                        where, "warning", fl.name))
-    return hits
+        if existing:
+            notes.append(Hit("bad-page-at-free", f"check-at-free:{fl.name}",
+                             f"{fl.name} is in PAGE_FLAGS_CHECK_AT_FREE: the kernel's own {ask.as_name} users must "
+                             f"clear it before the page reaches __free_pages() (an existing definition: its free path "
+                             f"is the kernel's, not this proposal's)", where, "note", fl.name, (("existing", True),)))
+        else:
+            hits.append(_bad_page(fl, label, b, where, env))
+    return hits + notes
+
+
+def _bad_page(fl: Any, label: str, b: int, where: str, env: Mapping[str, Any] | None,
+              second_page: bool = False) -> Hit:
+    """A flag in PAGE_FLAGS_CHECK_AT_FREE set at free: caught only when free-time checks run."""
+    checks = bool(env.get("CHECK_PAGES")) if env is not None else False
+    catch = ("this config runs the free-time checks (CHECK_PAGES: DEBUG_VM), so the kernel reports 'Bad page state "
+             "... PAGE_FLAGS_CHECK_AT_FREE flag(s) set' and leaks the page" if checks else
+             "this config does not run the free-time checks (no DEBUG_VM or page debugging): free_pages_prepare() "
+             "clears the bit silently, and a debug kernel reports 'Bad page state ... PAGE_FLAGS_CHECK_AT_FREE "
+             "flag(s) set'")
+    if second_page:
+        msg = (f"{fl.name} is in PAGE_FLAGS_CHECK_AT_FREE: until the new flag is in PAGE_FLAGS_SECOND, freeing a "
+               f"large folio with it set on the tail page trips the check; {catch}")
+    else:
+        msg = (f"{label} bit {b} ({fl.name}) is in PAGE_FLAGS_CHECK_AT_FREE: it must be clear when the page reaches "
+               f"__free_pages(); {catch}")
+    return Hit("bad-page-at-free", f"check-at-free:{fl.name}:{int(checks)}", msg, where, "warning", fl.name,
+               (("caught", checks),))
+
+
+def _compound_reason(flag: str, kinds: list[str]) -> str:
+    """Why a flag of every page reaches this kind: compound pages of this kind (kinds data)."""
+    from mmbits.prover.facts import load_word_facts
+
+    if flag != load_word_facts().head_flag:
+        return ""
+    compound = load_word_facts().compound_kinds
+    why = [compound[k] for k in kinds if k in compound]
+    return f" ({why[0]})" if why else ""
+
+
+def _alias_reason(a: Any) -> str:
+    return f" ({' '.join(a.doc.split())})" if a.doc else ""
 
 
 def _new_flags(base: FlagsWord, word: FlagsWord, label: str, page_sizes: tuple[int, int] | None) -> list[Hit]:
@@ -336,7 +416,7 @@ def _type_value(value: int, ask: Ask, data: FlagData) -> list[Hit]:
                     f"{lo:#x}-{hi:#x} (below is a mapcount, {0xff:#x} the untyped/underflow range)", label,
                     "error", "PGTY type byte")]
     for t in data.page_types:
-        if t.value == value and t.name not in ask.self_names:
+        if t.value == value and t.name != ask.as_name:
             hits.append(Hit("type-byte", f"type:{t.name}", f"page type {value:#x} is already {t.name}", label,
                             "error", t.name))
     return hits
@@ -399,8 +479,9 @@ def analyse_arms(site: Site, value: int, ask: Ask) -> list[Hit]:
         hits.append(Hit("collision", f"arm:{lists[0].name}",
                         f"{ask.label} {bit_text(wbits)} share{'s' if len(wbits) == 1 else ''} bytes with {names} in "
                         f"another union arm of struct {site.struct}: list_add() writes a pointer there and list_del() "
-                        f"writes LIST_POISON", f"{ask.label} {bit_text(wbits)}", "error" if site.role == "plain" else
-                        "warning", f"{site.struct}.{lists[0].name}"))
+                        f"writes LIST_POISON", f"{ask.label} {bit_text(wbits)}",
+                        # a pointer word's own analysis covers its list view (compound_head is lru.next)
+                        "warning" if site.role == "pointer" else "error", f"{site.struct}.{lists[0].name}"))
     if ptrs:
         names = ", ".join(f"{o.name} ({o.type})" for o in ptrs)
         hits.append(Hit("collision", f"arm:{ptrs[0].name}",
@@ -431,7 +512,7 @@ def analyse_memdesc(site: Site, value: int, ask: Ask, md: MemdescFacts, layout: 
                         f"{label}: value {value:#x} sets memdesc {bit_text(high)}, the descriptor pointer: memdescs are "
                         f"{md.descriptor_align}-byte aligned, so only bits 0-{md.type_bits - 1} are the type", label,
                         "error", f"memdesc bits {md.type_bits}+ = descriptor address"))
-    selfs = {n.lower() for n in ask.self_names}
+    selfs = {ask.as_name.lower()} if ask.as_name else set()
     tables = md.table_for(site.struct)
     for i, table in enumerate(tables):
         if table.overlapping_pointer:

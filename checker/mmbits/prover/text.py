@@ -7,8 +7,8 @@ import textwrap
 
 import click
 
-from mmbits.prover.engine import CheckResult
 from mmbits.prover.hits import plural
+from mmbits.prover.result import CheckResult
 
 _LEVEL = {"error": "ERROR", "warning": "WARNING", "note": "NOTE"}
 _COLOUR = {"error": "red", "warning": "yellow", "note": "cyan"}
@@ -27,9 +27,15 @@ def render(result: CheckResult, colour: bool = False) -> str:
     lines = []
     verdict = result.verdict.upper()
     label = p.label() if p.word else p.expr
-    lines.append(style(f"{verdict}: {label}", bold=True, fg="red" if result.verdict == "unsafe" else "green"))
+    fg = {"unsafe": "red", "unknown": "yellow"}.get(result.verdict, "green")
+    existing = [f for f in result.findings if f.kind == "existing-definition"]
+    tail = " (existing definition, checked for consistency)" if existing and result.verdict == "safe" else ""
+    lines.append(style(f"{verdict}: {label}{tail}", bold=True, fg=fg))
+    for reason in result.unknown:
+        lines.append(_wrap(f"unknown: {reason}", ""))
     lines.append(f"checked {plural(result.configs_checked, 'config')} ({result.source}, "
-                 f"{plural(result.groups, 'distinct case')}, {result.seconds:.2f} s): "
+                 f"{plural(result.groups, 'distinct case')}, {result.seconds:.2f} s"
+                 f"{', answer cached' if result.cached else ''}): "
                  f"unsafe on {result.configs_unsafe}, collides on {result.configs_colliding}")
     if result.lifecycle != "not requested":
         lines.append(f"lifecycle: {result.lifecycle}")
@@ -57,7 +63,8 @@ def render(result: CheckResult, colour: bool = False) -> str:
     if result.explanation:
         lines.append("")
         lines.extend(result.explanation)
-    if not result.findings:
+    if not result.findings and result.verdict == "safe":
         lines.append("")
-        lines.append("no finding: the bit is free for this use on every config checked")
+        on_kind = f" on {p.kind} pages" if p.kind else ""
+        lines.append(f"no finding: nothing else uses these bits{on_kind} on any config checked")
     return "\n".join(lines)

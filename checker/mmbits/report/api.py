@@ -11,9 +11,7 @@ work so that the user hears it at once.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -46,43 +44,12 @@ def check_output_dir(out_dir: str | Path) -> Path:
 
 
 def _write_all(out: Path, files: list[tuple[str, str]]) -> list[Path]:
-    """Write every file or none: each goes to a temporary file beside it first and all
-    are renamed into place at the end; on any failure the temporary files (and the
-    directory, if this call created it) are removed and an InputError names the path."""
+    """Write the report's files as one set (mmbits.outputs.write_set): the old report or
+    the new one, never a mix; any failure is one error naming the path."""
+    from mmbits.outputs import write_set
+
     check_output_dir(out)
-    created = not out.exists()
-    umask = os.umask(0)
-    os.umask(umask)
-    temps: list[tuple[str, Path]] = []
-    done: list[Path] = []
-    current = out
-    try:
-        if created:
-            out.mkdir()
-        for name, text in files:
-            current = out / name
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=str(out))
-            temps.append((tmp, current))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-            # mkstemp makes 0600 files; give the report the mode a plain open() would
-            os.chmod(tmp, 0o666 & ~umask)
-        for tmp, path in temps:
-            current = path
-            os.replace(tmp, path)
-            done.append(path)
-    except OSError as exc:
-        for tmp, _path in temps:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        if created:
-            for path in done:
-                with contextlib.suppress(OSError):
-                    path.unlink()
-            with contextlib.suppress(OSError):
-                out.rmdir()
-        raise InputError(f"cannot write the report: {exc.strerror or exc}", file=str(current)) from None
-    return [path for _tmp, path in temps]
+    return write_set(out, files, label="report")
 
 
 def write_document(doc: Document, out_dir: str | Path, fmt: str) -> list[Path]:

@@ -81,7 +81,7 @@ def simulation_result(variant: str) -> dict[str, Any]:
     from mmbits.emu.simulate import simulate
 
     config = select(SIM_PRESET, None, None, ["IOMMU_SVA=y"]).config
-    result = simulate(config, variant, mode="exhaustive", **SIMULATIONS[variant])
+    result = simulate(config, variant, mode="exhaustive", **SIMULATIONS[variant]).to_json()
     explored = result.get("explored")
     if isinstance(explored, dict):
         result["explored"] = {k: v for k, v in explored.items() if k not in VOLATILE_KEYS}

@@ -66,3 +66,62 @@ def validate(command: str, document: Any) -> None:
     import jsonschema
 
     jsonschema.validate(document, load(command), cls=jsonschema.Draft202012Validator)
+
+
+def _type_text(node: dict[str, Any]) -> str:
+    if "$ref" in node:
+        return str(node["$ref"]).rsplit("/", 1)[-1]
+    if "enum" in node:
+        return " | ".join(json.dumps(v) for v in node["enum"])
+    if "oneOf" in node or "anyOf" in node:
+        return " or ".join(_type_text(n) for n in node.get("oneOf", node.get("anyOf", [])))
+    if "allOf" in node:
+        return " and ".join(_type_text(n) for n in node["allOf"] if "$ref" in n) or "object"
+    kind = node.get("type", "any")
+    if kind == "array" and isinstance(node.get("items"), dict):
+        return f"array of {_type_text(node['items'])}"
+    return " | ".join(kind) if isinstance(kind, list) else str(kind)
+
+
+def markdown() -> str:
+    """docs/json-schemas.md: every command's top-level keys, from the shipped schemas
+    (python -m mmbits.schemas > docs/json-schemas.md; a test keeps the file current)."""
+    out = ["# JSON output of every command", "",
+           "Generated from `mmbits/schemas/*.json` by `python -m mmbits.schemas`; `mmbits schema COMMAND`",
+           "prints the full schema. Required keys are marked *.", ""]
+    common = _read("common.json")["$defs"]
+    for name in ("finding", "where"):
+        out.append(f"## {name} (every command)")
+        out.append("")
+        out.append(str(common[name].get("description", "")))
+        out.append("")
+        required = set(common[name].get("required", []))
+        for key, node in common[name]["properties"].items():
+            star = "*" if key in required else ""
+            out.append(f"- `{key}`{star}: {_type_text(node)}" + (f" -- {node['description']}"
+                                                                  if node.get("description") else ""))
+        out.append("")
+    for command, file in COMMANDS.items():
+        schema = _read(file)
+        out.append(f"## mmbits {command} --json")
+        out.append("")
+        out.append(str(schema.get("title", "")).split(": ", 1)[-1] + ".")
+        if schema.get("description"):
+            out.append(str(schema["description"]) + ".")
+        out.append("")
+        variants = schema.get("oneOf") or [schema]
+        for variant in variants:
+            if "properties" not in variant:
+                out.append(f"- {_type_text(variant)}")
+                continue
+            if len(variants) > 1:
+                out.append(f"{variant.get('title', '')}:")
+                out.append("")
+            required = set(variant.get("required", []))
+            for key, node in variant["properties"].items():
+                star = "*" if key in required else ""
+                out.append(f"- `{key}`{star}: {_type_text(node)}")
+            out.append("")
+        if out[-1] != "":
+            out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"

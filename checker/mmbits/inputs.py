@@ -1,0 +1,209 @@
+"""Bounded reads of every file (or stdin) a user hands to mmbits.
+
+A layout, a proposal, a patch, a dump, a --replay schedule or a .config can be
+/dev/zero, a FIFO, a directory, a 10 GB log or a closed stdin. Each read here is
+streamed in chunks and stops one byte past its limit, so memory never grows past
+the limit; a regular file's size is checked with fstat before anything is read.
+Every refusal is one InputError that names the file and, for size, the limit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import sys
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from mmbits.errors import InputError, clip
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+CHUNK = 1 << 16
+
+# limits per kind of input: generous for real data, small enough that a hostile
+# input is refused in well under a second and a few tens of MB
+MB = 1 << 20
+LIMIT_YAML = 4 * MB  # the largest shipped layout file is ~60 KB
+LIMIT_PATCH = 32 * MB  # a long mbox series; linux-next's whole daily diff is ~20 MB
+LIMIT_JSON = 16 * MB  # a --replay schedule
+LIMIT_CONFIG = 32 * MB  # an allyesconfig .config is ~300 KB
+LIMIT_LOG_LINE = 64 * 1024  # one line of a kernel log; longer lines are not dump_page output
+LIMIT_LOG = 64 * MB  # a whole log, streamed line by line (a busy machine's dmesg of a day is ~50 MB)
+
+
+# terminal colour/cursor sequences (CSI ... final byte) that a coloured `dmesg` or a
+# terminal copy leaves in a log; possessive runs keep it linear on hostile lines
+_ANSI = re.compile(r"\x1b\[[0-9;?]*+[ -/]*+[@-~]|\x1b[@-Z\\-_]")
+
+
+def strip_ansi(line: str) -> str:
+    return _ANSI.sub("", line) if "\x1b" in line else line
+
+
+def human(limit: int) -> str:
+    """A size limit as people write it: 4 MB, 64 KB, 512 bytes."""
+    if limit >= MB and limit % MB == 0:
+        return f"{limit // MB} MB"
+    if limit >= 1024 and limit % 1024 == 0:
+        return f"{limit // 1024} KB"
+    return f"{limit} bytes"
+
+
+def display_name(path: str) -> str:
+    return STDIN_NAME if path == STDIN else clip(path, 200)
+
+
+def _too_large(name: str, limit: int, what: str) -> InputError:
+    return InputError(f"larger than {human(limit)}, the limit for {what}", file=name)
+
+
+def _stdin_binary(name: str) -> BinaryIO:
+    stream = sys.stdin
+    if stream is None or getattr(stream, "closed", False):
+        raise InputError("standard input is closed", file=name)
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:  # a text-only replacement (tests, embedding): encode what it gives
+        import io
+
+        return io.BytesIO(stream.read().encode("utf-8", "surrogateescape"))
+    return buffer
+
+
+def _open_checked(path: str, limit: int, what: str) -> int:
+    """An fd for `path` that is a readable non-directory within `limit` when regular."""
+    name = display_name(path)
+    try:
+        # O_NONBLOCK: opening a FIFO nobody writes to returns at once instead of hanging
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", file=name) from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError("is a directory, not a file", file=name)
+        if stat.S_ISREG(st.st_mode) and st.st_size > limit:
+            raise _too_large(name, limit, what)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_bytes(path: str, limit: int, what: str) -> bytes:
+    """All of `path` (or stdin for "-"), refused past `limit` bytes without reading on."""
+    name = display_name(path)
+    if path == STDIN:
+        return _read_stream(_stdin_binary(name), name, limit, what)
+    fd = _open_checked(path, limit, what)
+    with os.fdopen(fd, "rb", buffering=0) as fh:
+        return _read_stream(fh, name, limit, what)
+
+
+def _read_stream(fh: BinaryIO, name: str, limit: int, what: str) -> bytes:
+    parts: list[bytes] = []
+    total = 0
+    try:
+        while True:
+            chunk = fh.read(min(CHUNK, limit + 1 - total))
+            if not chunk:
+                break
+            parts.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise _too_large(name, limit, what)
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", file=name) from None
+    except OSError as exc:
+        raise _read_error(exc, name) from None
+    except ValueError:  # read on a closed stream
+        raise InputError("standard input is closed", file=name) from None
+    return b"".join(parts)
+
+
+def _read_error(exc: OSError, name: str) -> InputError:
+    import errno
+
+    if exc.errno == errno.EBADF and name == STDIN_NAME:
+        return InputError("standard input is closed", file=name)
+    return InputError(f"cannot read: {exc.strerror or exc}", file=name)
+
+
+def read_text(path: str, limit: int, what: str, *, errors: str = "strict") -> str:
+    """`read_bytes` decoded as UTF-8; a decoding error names the file and the byte."""
+    raw = read_bytes(path, limit, what)
+    try:
+        return raw.decode("utf-8", errors)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", file=display_name(path)) from None
+
+
+def iter_lines(path: str, what: str, *, limit: int = LIMIT_LOG,
+               line_limit: int = LIMIT_LOG_LINE) -> Iterator[str]:
+    """The lines of a log of any length, one at a time (memory: one line).
+
+    A line longer than `line_limit` is cut to the limit (a log line that long is
+    not what mmbits reads); bytes that are not UTF-8 are replaced."""
+    name = display_name(path)
+    if path == STDIN:
+        yield from _iter_stream(_stdin_binary(name), name, limit, line_limit, what)
+        return
+    fd = _open_checked(path, limit, what)
+    with os.fdopen(fd, "rb") as fh:
+        yield from _iter_stream(fh, name, limit, line_limit, what)
+
+
+def _iter_stream(fh: BinaryIO, name: str, limit: int, line_limit: int, what: str) -> Iterator[str]:
+    total = 0
+    try:
+        while True:
+            line = fh.readline(line_limit + 1)
+            if not line:
+                return
+            total += len(line)
+            if len(line) > line_limit and not line.endswith(b"\n"):
+                # skip the rest of the over-long line without holding it
+                while total <= limit:
+                    rest = fh.readline(CHUNK)
+                    total += len(rest)
+                    if not rest or rest.endswith(b"\n"):
+                        break
+                line = line[:line_limit] + b"\n"
+            if total > limit:
+                raise _too_large(name, limit, what)
+            yield line.decode("utf-8", "replace")
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", file=name) from None
+    except OSError as exc:
+        raise _read_error(exc, name) from None
+    except ValueError:
+        raise InputError("standard input is closed", file=name) from None
+
+
+def decompress_whole(data: bytes, name: str, limit: int, what: str) -> bytes:
+    """Decompress one whole gzip or xz stream, refusing what zcat/xzcat would complain
+    about and what they would silently accept: a stream cut short (no end marker or
+    trailer), a second gzip member or xz stream, trailing bytes. One stream is what
+    /proc/config.gz and a .btf.xz are; concatenation is refused rather than guessed at."""
+    import lzma
+    import zlib
+
+    gz = data[:2] == b"\x1f\x8b"
+    kind = "gzip" if gz else "xz"
+    dec: Any = zlib.decompressobj(16 + zlib.MAX_WBITS) if gz else lzma.LZMADecompressor()
+    try:
+        out = dec.decompress(data, limit + 1)
+    except (zlib.error, lzma.LZMAError, EOFError) as exc:
+        raise InputError(f"bad {kind} data: {clip(exc, 120)}", file=name) from None
+    if len(out) > limit:
+        raise InputError(f"decompresses to more than {human(limit)}, the limit for {what}", file=name)
+    if not dec.eof:
+        raise InputError(f"{kind} stream is truncated (no end of stream)", file=name)
+    if dec.unused_data:
+        extra = "a second gzip member" if gz and dec.unused_data[:2] == b"\x1f\x8b" else (
+            "a second xz stream" if dec.unused_data[:6] == b"\xfd7zXZ\x00" else "trailing bytes")
+        raise InputError(f"{len(dec.unused_data)} bytes after the end of the {kind} stream ({extra}); "
+                         "only one stream is read", file=name)
+    return bytes(out)

@@ -1,0 +1,5 @@
+"""python -m mmbits.schemas > docs/json-schemas.md"""
+
+from mmbits.schemas import markdown
+
+print(markdown(), end="")

@@ -1,0 +1,120 @@
+"""Issue #16, signals and pipes, on real processes: Ctrl-C gives one line
+`mmbits: interrupted` and exit 130 on every path (the click-free `btf show` one too),
+a reader that goes away (`| head -c 10`) gives the exit code the command would have
+had, and an unwritable stdout (/dev/full) gives one error line and exit 2."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DUMP = ROOT / "tests" / "data" / "dumps" / "deepin-896-arm64-6.6-swapcache-hwpoison.txt"
+
+
+def _mmbits(*args: str, **kw: object) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.pop("MMBITS_DEBUG", None)
+    return subprocess.Popen([sys.executable, "-m", "mmbits", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=str(ROOT), **kw)  # type: ignore[call-overload]
+
+
+def _interrupt_while_reading(tmp_path: Path, args_for: object) -> tuple[int, list[str], bytes]:
+    """Start mmbits reading a FIFO whose writer never writes, Ctrl-C it once it waits."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # a writer that stays silent
+    try:
+        proc = _mmbits(*args_for(str(fifo)))  # type: ignore[operator]
+        deadline = time.monotonic() + 20
+        # wait until the child has the FIFO open (its fd shows up in /proc), then interrupt
+        while time.monotonic() < deadline and not _has_open(proc.pid, fifo):
+            time.sleep(0.05)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        os.close(writer)
+    return proc.returncode, [ln for ln in err.decode().splitlines() if ln.strip()], out
+
+
+def _has_open(pid: int, path: Path) -> bool:
+    try:
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}") == str(path) for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("args", [
+    lambda f: ["btf", "show", "page", "--btf", f],  # the click-free fast path
+    lambda f: ["patch", f],
+    lambda f: ["decode", f],
+    lambda f: ["check", "--proposal", f],
+], ids=["btf-show-fast", "patch", "decode", "check"])
+def test_ctrl_c_is_one_line_and_130(tmp_path: Path, args: object) -> None:
+    code, err, out = _interrupt_while_reading(tmp_path, args)
+    assert code == 130, (code, err)
+    assert err == ["mmbits: interrupted"]
+    assert out == b""
+
+
+def test_ctrl_c_during_report_leaves_no_partial_files(tmp_path: Path) -> None:
+    out_dir = tmp_path / "report"
+    proc = _mmbits("report", "--out", str(out_dir), "--domain", "default")
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 130:
+        assert [ln for ln in err.decode().splitlines() if ln.strip()] == ["mmbits: interrupted"]
+        leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
+        assert leftovers == [], leftovers  # no report, no half report, no temp file
+    else:  # finished before the signal: a whole report
+        assert proc.returncode in (0, 1), err
+
+
+@pytest.mark.parametrize(("args", "code"), [
+    (["show", "page"], 0),
+    (["decode", str(DUMP)], 1),
+])
+def test_broken_pipe_keeps_the_commands_exit_code(args: list[str], code: int) -> None:
+    # issue #16: `show ... | head -c 10` exited 1 ("findings") through click's EPIPE handling
+    proc = _mmbits(*args)
+    assert proc.stdout is not None
+    proc.stdout.read(10)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, (proc.returncode, err)
+    assert err == b""
+
+
+def test_broken_pipe_fast_path(tmp_path: Path, ref_btf: Path) -> None:
+    proc = _mmbits("btf", "show", "page,folio,ptdesc,slab", "--btf", str(ref_btf), "--no-cache")
+    assert proc.stdout is not None
+    proc.stdout.read(10)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and err == b""
+
+
+@pytest.mark.parametrize("args", [["show", "page"], ["decode", str(DUMP)], ["configs"]])
+def test_dev_full_is_one_error_line_exit_2(args: list[str]) -> None:
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mmbits", *args], stdout=full, stderr=subprocess.PIPE, cwd=str(ROOT), timeout=60)
+    err = [ln for ln in proc.stderr.decode().splitlines() if ln.strip()]
+    assert proc.returncode == 2, (proc.returncode, err)
+    assert len(err) == 1 and "<stdout>" in err[0] and "No space left" in err[0], err
+
+
+def test_dev_full_fast_path(ref_btf: Path) -> None:
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([sys.executable, "-m", "mmbits", "btf", "show", "page", "--btf", str(ref_btf)],
+                              stdout=full, stderr=subprocess.PIPE, timeout=60)
+    err = [ln for ln in proc.stderr.decode().splitlines() if ln.strip()]
+    assert proc.returncode == 2 and len(err) == 1 and "<stdout>" in err[0], err

@@ -1,0 +1,118 @@
+"""Hostile input shapes (issue #16) and a bounded subprocess runner, shared by the
+tests/test_hostile_*.py tests and bench/bench_hostile.py.
+
+Each shape is built from a few bytes of structure (aliases, repetition) so the
+files stay tiny in the repository while standing for huge documents."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BOUND_SECONDS = 10.0
+BOUND_BYTES = 512 * 1024 * 1024
+
+
+def proposal_alias_bomb(levels: int = 9, fanout: int = 9) -> bytes:
+    """A valid proposal whose `doc:` is fanout**levels strings through nested aliases
+    (issue #16: 479 bytes, 9**9, `check` past 60 s and 2.4 GB)."""
+    lines = ["proposal: PTDESC_TYPE_KERNEL", "expr: BIT(0)", "word: ptdesc.__page_type",
+             "kind: kernel-pgtable", 'a0: &a0 ["lol"]']
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * fanout) + "]")
+    lines.append("doc: [" + ",".join([f"*a{levels - 1}"] * fanout) + "]")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def layout_alias_bomb(levels: int = 7, fanout: int = 6) -> bytes:
+    """A struct ptdesc layout whose members are `levels` nested aliased unions, each
+    `fanout` copies of the one before (issue #16: 598 bytes, 60 s and 1.7 GB in
+    show/overlay/decode)."""
+    lines = ["struct: ptdesc", "kernel: v6.18", "members:", "  - pt_flags: memdesc_flags_t",
+             "  - union: &u0", "      - x0: unsigned long", "      - y0: unsigned long"]
+    for i in range(1, levels):
+        lines.append(f"  - union: &u{i}")
+        lines.extend(f"      - union: *u{i - 1}" for _ in range(fanout))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def long_identifier(n: int) -> str:
+    return "a" * n
+
+
+@dataclass
+class Bounded:
+    code: int
+    out: bytes
+    err: bytes
+    seconds: float
+    peak_bytes: int
+
+    @property
+    def err_lines(self) -> list[str]:
+        return [ln for ln in self.err.decode("utf-8", "replace").splitlines() if ln.strip()]
+
+
+def _limits(memory: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+
+def run_bounded(args: list[str], *, stdin: bytes | int | None = None, env: dict[str, str] | None = None,
+                timeout: float = BOUND_SECONDS * 3, memory: int = BOUND_BYTES, cwd: str | None = None,
+                stdout: int | None = None) -> Bounded:
+    """Run `python -m mmbits ARGS` under an address-space limit; its time and its own peak
+    RSS (wait4 of that child). A run past `timeout` is killed (code -9)."""
+    import tempfile
+
+    full_env = dict(os.environ)
+    full_env.pop("MMBITS_DEBUG", None)
+    if env:
+        full_env.update(env)
+    with tempfile.TemporaryFile() as fin, tempfile.TemporaryFile() as fout, tempfile.TemporaryFile() as ferr:
+        if isinstance(stdin, bytes):
+            fin.write(stdin)
+            fin.seek(0)
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "mmbits", *args],
+                                stdin=fin if isinstance(stdin, bytes) else stdin,
+                                stdout=fout if stdout is None else stdout, stderr=ferr, env=full_env, cwd=cwd,
+                                preexec_fn=lambda: _limits(memory))  # noqa: PLW1509 - no threads here
+        status, usage = _wait(proc.pid, start + timeout)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        fout.seek(0)
+        ferr.seek(0)
+        return Bounded(proc.returncode, fout.read(), ferr.read(), seconds, usage.ru_maxrss * 1024)
+
+
+def _wait(pid: int, deadline: float) -> tuple[int, resource.struct_rusage]:
+    while True:
+        got, status, usage = os.wait4(pid, os.WNOHANG)
+        if got:
+            return status, usage
+        if time.perf_counter() > deadline:
+            os.kill(pid, 9)
+            _, status, usage = os.wait4(pid, 0)
+            return status, usage
+        time.sleep(0.01)
+
+
+def assert_bounded_error(r: Bounded, name: str, *, code: int = 2, words: tuple[str, ...] = ()) -> None:
+    """Issue #16's contract: in time, in memory, exactly one error line naming `name`,
+    the exit code, nothing on stdout."""
+    assert r.seconds <= BOUND_SECONDS, (r.seconds, r.err[-300:])
+    assert r.code == code, (r.code, r.err[-500:])
+    lines = r.err_lines
+    assert len(lines) == 1, lines[:5]
+    assert name in lines[0], lines[0]
+    assert "Traceback" not in lines[0] and "internal error" not in lines[0], lines[0]
+    assert len(lines[0]) < 600, len(lines[0])
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    assert r.out == b"", r.out[:200]
