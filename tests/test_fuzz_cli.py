@@ -52,7 +52,7 @@ CONFIGS = _seeds(REF_CONFIG, OLD_CONFIG)
 PROPOSALS = _seeds(*sorted((DATA / "proposals").glob("*.yaml")))
 PATCHES = _seeds(*sorted(p for p in (ROOT / "tests" / "patch" / "data").iterdir() if p.is_file()))
 DUMPS = _seeds(*sorted((DATA / "dumps").glob("*.txt")))
-LAYOUTS = _seeds(*(ROOT / "layouts" / "v6.18" / f"{n}.yaml" for n in ("ptdesc", "page", "slab", "folio")))
+LAYOUTS = _seeds(*(ROOT / "layouts" / "kernel" / f"{n}.yaml" for n in ("ptdesc", "page", "slab", "folio")))
 BTF_SAMPLE = sample().blob()
 BTF_SEEDS = [BTF_SAMPLE, elf_with_section(BTF_SAMPLE)]
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from mmbits.kconfig.domain import load_domain
 from mmbits.kconfig.presets import preset, preset_names
 from mmbits.layout.model import exclusive
-from mmbits.layout.registry import DESCRIPTORS, layouts
+from mmbits.layout.registry import DESCRIPTORS, layout_env, layouts
 from mmbits.overlay import byte_map, check_rules
 
 LAYOUT_SYMBOLS = sorted({s for n in DESCRIPTORS for s in layouts().config_symbols(n)})
@@ -62,7 +62,7 @@ def test_match_pairs_share_bytes_in_byte_map(cfg) -> None:
         if r.page_index or r.desc == "folio":
             continue
         member = page.by_name.get(r.page)
-        if member is None:
+        if member is None or (r.cond is not None and not r.cond.truth(layout_env(cfg))):
             continue
         row = next(x for x in rows if x.start <= member.offset < x.end)
         cells = " ".join(row.cells.get(r.desc, []))

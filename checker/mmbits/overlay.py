@@ -120,7 +120,8 @@ def check_rules(
     lset = lset or layouts()
     env = layout_env(config)
     rules = load_rules(lset.version)
-    resolved = {name: lset.resolve(name, config, env) for name in DESCRIPTORS if name in lset.specs}
+    resolved = {name: lset.resolve(name, config, env) for name in DESCRIPTORS
+                if name in lset.specs and lset.exists(name, config)}
     page = resolved["page"]
     label = config.label()
     out: list[RuleStatus] = []
@@ -242,6 +243,8 @@ def columns(config: Config, structs: Sequence[str] = DESCRIPTORS, lset: LayoutSe
     page = lset.resolve("page", config, env)
     cols = []
     for name in structs:
+        if name in lset.specs and not lset.exists(name, config):
+            continue  # this release has no such struct (ptdesc before 6.6, zpdesc before 6.14 ...)
         layout = lset.resolve(name, config, env)
         if name == "folio":
             for k in range(max(1, layout.size // page.size)):

@@ -1,10 +1,19 @@
-"""Where the declarative data lives, installed or in a source checkout."""
+"""Where the declarative data lives, installed or in a source checkout.
+
+One data set, `layouts/kernel/`, covers every modelled release: the kernel
+version is the config symbol VERSION, not a directory. `version` arguments
+name a data set; the old per-release names ("v6.18") still find it.
+"""
 
 from __future__ import annotations
 
 import os
 from functools import cache
 from pathlib import Path
+
+DATA_SET = "kernel"
+# kept for callers that pass it through: the one data set
+DEFAULT_KERNEL = DATA_SET
 
 
 @cache
@@ -15,13 +24,15 @@ def layouts_root() -> Path:
         return Path(env)
     here = Path(__file__).resolve().parent
     for candidate in (here / "layouts", here.parent / "layouts"):
-        if (candidate / "v6.18").is_dir():
+        if (candidate / DATA_SET).is_dir():
             return candidate
     raise FileNotFoundError("mmbits: cannot find the layouts/ data directory")
 
 
-DEFAULT_KERNEL = "v6.18"
-
-
 def version_dir(version: str = DEFAULT_KERNEL) -> Path:
-    return layouts_root() / version
+    """The data directory of a data set; a release name ("v6.18") maps to the one set."""
+    root = layouts_root()
+    direct = root / version
+    if version != DATA_SET and not direct.is_dir() and version.startswith("v"):
+        return root / DATA_SET
+    return direct

@@ -27,7 +27,8 @@ def imported(ref_btf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from util.clirun import run_cli
 
     out = tmp_path_factory.mktemp("import") / "v6.18-imported"
-    r = run_cli("btf", "import", "--btf", str(ref_btf), "--out", str(out), "--config", str(REF_CONFIG))
+    r = run_cli("btf", "import", "--btf", str(ref_btf), "--out", str(out), "--config", str(REF_CONFIG),
+                "--like", "v6.18")
     assert r.code == 0, r.err
     assert "warning" not in r.out, r.out  # the self-check: every file resolves back to the BTF
     return out
@@ -66,7 +67,7 @@ def test_generated_enums_load(imported: Path, tmp_path: Path, monkeypatch: pytes
     root = tmp_path / "layouts"
     shutil.copytree(paths.layouts_root(), root)
     for f in ("pageflags.yaml", "pt_flags.yaml", "pagetype.yaml"):
-        shutil.copy(imported / f, root / "v6.18" / f)
+        shutil.copy(imported / f, root / "kernel" / f)
     caches = (paths.layouts_root, data.load_flag_data, model.load_model, packing.compute)
     monkeypatch.setenv("MMBITS_LAYOUTS", str(root))
     for c in caches:

@@ -31,8 +31,18 @@ def test_reference_kernel_has_exactly_the_vendor_member(cli, ref_btf: Path) -> N
     assert "ERROR:extra-member: struct page: the BTF has a member our layout lacks: buddy_since" in text.out
 
 
-def test_old_kernel_says_skew_and_reports_real_differences(cli, old_btf: Path) -> None:
+def test_old_kernel_at_its_release_is_clean(cli, old_btf: Path) -> None:
+    """The .config header says 6.12.117: the 6.12 layouts and enums equal the BTF."""
     r = cli("btf", "verify", "--btf", str(old_btf), "--config", str(OLD_CONFIG), "--json")
+    assert r.code == 0, r.out + r.err
+    d = r.json()
+    assert d["layouts"] == "v6.12" and d["kernel"] == "6.12.117" and d["findings"] == []
+    assert {s["struct"] for s in d["structs"]} == {"page", "folio", "ptdesc", "slab"}
+    assert {"pageflags", "pagetype"} == set(d["enums"])
+
+
+def test_old_kernel_read_as_6_18_says_skew_and_reports_real_differences(cli, old_btf: Path) -> None:
+    r = cli("btf", "verify", "--btf", str(old_btf), "--config", str(OLD_CONFIG), "--kernel", "6.18", "--json")
     assert r.code == 1 and r.err == ""
     findings = r.json()["findings"]
     first = findings[0]
@@ -64,3 +74,22 @@ def test_verify_bad_input(cli, ref_btf: Path, tmp_path: Path) -> None:
     bad.write_bytes(b"\x9f\xeb\x01\x00" + bytes(4))
     assert_clean_error(cli("btf", "verify", "--btf", str(bad), "--config", str(REF_CONFIG)))
     assert_clean_error(cli("btf", "verify", "--btf", str(ref_btf)))  # --config is required
+
+
+def test_release_is_picked_from_the_btf_without_a_header(cli, old_btf: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "config"
+    bare.write_text("".join(ln for ln in OLD_CONFIG.read_text().splitlines(True) if not ln.startswith("# Linux")))
+    r = cli("btf", "verify", "--btf", str(old_btf), "--config", str(bare), "--json")
+    assert r.code == 0, r.out + r.err
+    d = r.json()
+    assert d["layouts"] == "v6.12" and d["findings"] == []
+    assert d["release"].startswith("Linux 6.12 picked from the BTF")
+
+
+def test_unmodelled_release_is_refused(cli, tmp_path: Path) -> None:
+    future = tmp_path / "config"
+    future.write_text(REF_CONFIG.read_text().replace("6.18.44 Kernel Configuration", "9.3.1 Kernel Configuration"))
+    r = cli("flags", "--config", str(future))
+    assert_clean_error(r)
+    assert "Linux 9.3 is not modelled" in r.err and "--kernel" in r.err
+    assert cli("flags", "--config", str(future), "--kernel", "6.18").code == 0

@@ -43,6 +43,7 @@ class VerifyResult:
     config: str
     layouts: str
     kernel: str | None  # from the .config header
+    release_note: str = ""  # how the modelled release was chosen
     structs: list[StructCheck] = field(default_factory=list)
     enums: dict[str, int] = field(default_factory=dict)  # enum -> constants compared
     findings: list[Finding] = field(default_factory=list)
@@ -53,6 +54,7 @@ class VerifyResult:
             "config": self.config,
             "layouts": self.layouts,
             "kernel": self.kernel,
+            "release": self.release_note,
             "structs": [{"struct": s.name, "size": s.ours, "btf_size": s.btf, "members": s.members,
                          "differences": s.differences} for s in self.structs],
             "enums": self.enums,
@@ -62,6 +64,8 @@ class VerifyResult:
     def text(self) -> str:
         kernel = f" (Linux {self.kernel})" if self.kernel else ""
         out = [f"BTF {self.btf} vs layouts {self.layouts} resolved for {self.config}{kernel}"]
+        if self.release_note:
+            out.append(f"  release: {self.release_note}")
         for s in self.structs:
             if s.btf is None:
                 out.append(f"  struct {s.name:<10} not in this BTF")
@@ -168,9 +172,13 @@ def _our_enums(config: Config) -> dict[str, dict[str, int]]:
     # an alias is an enum constant whatever its validity condition (page-flags.h
     # defines them unconditionally); it cannot exist when its base flag does not
     for a in data.aliases:
-        if a.base in bits:
+        if a.base in bits and a.exists(config):
             out.setdefault(a.enum, {})[a.name] = bits[a.base]
-    out["pagetype"] = {t.name: t.value for t in data.page_types}
+    # enum pagetype exists from 6.12 (the top-byte encoding); before, page
+    # types are #defines (PG_buddy ...) that BTF does not carry
+    encoding = data.page_type_encoding(config)
+    if encoding is not None and encoding.style == "top-byte":
+        out["pagetype"] = {t.name: t.value for t in data.present_page_types(config)}
     return out
 
 
@@ -291,25 +299,35 @@ def _skew(dot_version: str | None, layouts_version: str, structs: list[StructChe
         evidence += f"; the BTF has no struct {', '.join(absent)}"
     return Finding("version-skew", f"our layouts are for {layouts_version}, this .config is for Linux {dot_version} "
                    f"({evidence}): expect what changed between the two kernels, not errors in either; "
-                   f"`mmbits btf import` writes layouts for this kernel", label, None, severity="warning",
+                   f"drop --kernel to read it as its own release", label, None, severity="warning",
                    data={"layouts": layouts_version, "kernel": dot_version, "absent": absent})
 
 
 def verify_btf(btf: Btf, config: Config, config_path: str | Path) -> VerifyResult:
     from mmbits.kconfig.dotconfig import parse_file
+    from mmbits.kconfig.release import release_name
     from mmbits.layout.registry import DESCRIPTORS, layouts
 
     lset = layouts()
     label = config.label()
-    report = VerifyResult(btf=btf.file, config=str(config_path), layouts=lset.version,
+    report = VerifyResult(btf=btf.file, config=str(config_path), layouts=f"v{release_name(config.kernel)}",
                           kernel=parse_file(config_path).kernel_version)
     found: list[Finding] = []
     btf_layouts: dict[str, Layout] = {}
     for name in DESCRIPTORS:
         if name not in lset.specs:
             continue
-        ours = lset.resolve(name, config)
         theirs = layout_of(btf, name)
+        if not lset.exists(name, config):
+            # the release has no such struct: fine if the BTF agrees
+            if theirs is not None:
+                btf_layouts[name] = theirs
+                report.structs.append(StructCheck(name, None, theirs.size, differences=1))
+                found.append(Finding("layout-mismatch", f"struct {name} is in the BTF ({theirs.size} bytes) but our "
+                                     f"data says Linux {release_name(config.kernel)} has none "
+                                     f"({lset.spec(name).span_note})", label, name))
+            continue
+        ours = lset.resolve(name, config)
         check = StructCheck(name, ours.size, theirs.size if theirs is not None else None)
         report.structs.append(check)
         if theirs is None:
@@ -323,8 +341,41 @@ def verify_btf(btf: Btf, config: Config, config_path: str | Path) -> VerifyResul
         found.extend(diffs)
     found.extend(compare_enums(btf, config, label, report.enums))
     found.extend(check_asserts(config, btf_layouts, label))
-    skew = _skew(report.kernel, lset.version, report.structs, label, len(found))
+    skew = _skew(report.kernel, report.layouts, report.structs, label, len(found))
     report.findings = ([skew] if skew else []) + found
+    return report
+
+
+def pick_release(btf: Btf, config: Config, config_path: str | Path) -> VerifyResult:
+    """Verify at the modelled release whose layouts and enums the BTF matches best.
+
+    For a .config without a version header: the BTF itself says which
+    release it is (struct members, enum pageflags). Releases whose data is
+    identical for this kernel tie; the oldest of them is used and the tie said.
+    """
+    from mmbits.kconfig.model import load_model
+    from mmbits.kconfig.release import release_name
+
+    model = load_model()
+    best: tuple[int, int, VerifyResult] | None = None
+    scores: list[tuple[int, int]] = []
+    for release in model.releases:
+        cfg = model.make(dict(config.primary, VERSION=release), name=config.name)
+        report = verify_btf(btf, cfg, config_path)
+        n = len(report.findings)
+        scores.append((n, release))
+        if best is None or n < best[0]:
+            best = (n, release, report)
+    assert best is not None
+    n, release, report = best
+    tied = [r for s, r in scores if s == n]
+    runner_up = min((s for s in scores if s[0] != n), default=None)
+    note = f"Linux {release_name(release)} picked from the BTF (the .config has no version header): {n} difference(s)"
+    if len(tied) > 1:
+        note += f"; Linux {', '.join(release_name(r) for r in tied[1:])} fit as well"
+    if runner_up is not None:
+        note += f"; next best Linux {release_name(runner_up[1])} with {runner_up[0]}"
+    report.release_note = note
     return report
 
 

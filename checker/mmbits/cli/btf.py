@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from mmbits.cli.common import _kernel_option as kernel_callback
 from mmbits.cli.common import color_option
 
 DEFAULT_BTF = "/sys/kernel/btf/vmlinux"
@@ -64,20 +65,30 @@ def show(names: str, btf_file: str, as_json: bool, hex_: bool, no_cache: bool) -
 @click.option("--config", "config_file", required=True, metavar="FILE",
               help="the kernel's .config (plain or gzip, e.g. /proc/config.gz)")
 @click.option("--set", "sets", multiple=True, metavar="SYM=VAL", help="override a config symbol (repeatable)")
+@click.option("--kernel", metavar="VERSION", expose_value=False, callback=kernel_callback, is_eager=True,
+              help="read the kernel as this release (default: the .config header's; without one, the "
+                   "release whose layouts the BTF matches best)")
 @click.option("--json", "as_json", is_flag=True, help='{"btf", "config", "layouts", "findings": [...]}')
 @cache_option
 @color_option
 def verify(btf_file: str, config_file: str, sets: tuple[str, ...], as_json: bool, no_cache: bool) -> int:
     """Compare our layouts, resolved for --config, with the kernel's BTF: one
     finding per missing/extra member, offset/size/type difference, enum value
-    difference and broken size assert. Exit 1 if there is a warning or error."""
+    difference and broken size assert. Exit 1 if there is a warning or error.
+    The release is the .config header's (or --kernel); a .config without one
+    gets the modelled release the BTF matches best, and the output says so."""
     from mmbits.btf import open_btf
-    from mmbits.btf.verify import verify_btf
-    from mmbits.cli.common import finding_line, finish, select
+    from mmbits.btf.verify import pick_release, verify_btf
+    from mmbits.cli.common import finding_line, finish, requested_kernel, select
 
     sel = select(None, config_file, None, sets)
     b = open_btf(btf_file, use_cache=not no_cache)
-    report = verify_btf(b, sel.config, config_file)
+    from mmbits.kconfig.dotconfig import parse_file
+
+    if requested_kernel() is None and parse_file(config_file).kernel_version is None:
+        report = pick_release(b, sel.config, config_file)
+    else:
+        report = verify_btf(b, sel.config, config_file)
     if as_json:
         from mmbits.cli.common import emit_json
 

@@ -171,28 +171,60 @@ def parse_sets(items: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def _kernel_option(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """--kernel is read by select(), so commands need no parameter for it."""
+    if value is not None:
+        ctx.meta["mmbits.kernel"] = value
+
+
+def requested_kernel() -> str | None:
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get("mmbits.kernel") if ctx is not None else None
+
+
 def select(preset: str | None, config: str | None, domain: str | None, sets: Sequence[str] = (),
-           default: str = "preset") -> Selection:
-    """Resolve --preset / --config / --domain (+ --set overrides) into a Selection."""
+           default: str = "preset", kernel: str | None = None) -> Selection:
+    """Resolve --preset / --config / --domain (+ --set, --kernel) into a Selection.
+
+    The kernel release is a config symbol (VERSION): --kernel sets it; a
+    .config's header gives it otherwise (a release outside the model is an
+    error unless --kernel is given); presets carry their own; a domain spans
+    what it declares. `Config.version_from` says which, for the output.
+    """
     from mmbits.kconfig.model import load_model
+    from mmbits.kconfig.release import release_name
 
     given = [n for n, v in (("--preset", preset), ("--config", config), ("--domain", domain)) if v]
     if len(given) > 1:
         raise click.UsageError(f"{' and '.join(given)} are mutually exclusive")
     model = load_model()
-    overrides = model.normalise(parse_sets(sets), where="--set ") if sets else {}
+    kernel = kernel if kernel is not None else requested_kernel()
+    raw_sets = parse_sets(sets) if sets else {}
+    if kernel is not None:
+        import re
+
+        raw_sets["VERSION"] = kernel
+        # 6.12.117 also names the stable sublevel; a bare 6.12 means its newest stable
+        sub = re.match(r"^v?\d+\.\d+\.(\d+)", kernel.strip())
+        raw_sets["SUBLEVEL"] = str(min(int(sub.group(1)), 999)) if sub else "999"
+    overrides = model.normalise(raw_sets, where="--kernel " if set(raw_sets) <= {"VERSION", "SUBLEVEL"} else "--set ") \
+        if raw_sets else {}
     if config:
         from mmbits.kconfig.dotconfig import config_from_file
 
         cfg, _dot = config_from_file(config, overrides, model)
         return Selection(config=cfg, source=config)
     if domain or (default == "domain" and not preset):
-        if overrides:
+        if set(overrides) - {"VERSION", "SUBLEVEL"}:
             raise click.UsageError("--set applies to --preset or --config, not to a domain")
         from mmbits.kconfig.domain import load_domain
 
         name = domain or "default"
-        return Selection(domain=load_domain(name), source=f"domain {name}")
+        dom = load_domain(name)
+        if "VERSION" in overrides:
+            dom = dom.at_release(int(overrides["VERSION"]))
+            name = f"{name} at Linux {release_name(int(overrides['VERSION']))}"
+        return Selection(domain=dom, source=f"domain {name}")
     from mmbits.kconfig.presets import preset as get_preset
 
     name = preset or DEFAULT_PRESET
@@ -200,8 +232,13 @@ def select(preset: str | None, config: str | None, domain: str | None, sets: Seq
     if overrides:
         values = dict(cfg.primary)
         values.update(overrides)
-        suffix = ",".join(f"{k}={v}" for k, v in overrides.items())
+        suffix = ",".join(f"{k}={release_name(int(v)) if k == 'VERSION' else v}" for k, v in overrides.items()
+                          if k != "SUBLEVEL" or int(v) != 999)
         cfg = model.make(values, name=f"{name}+{suffix}")
+        cfg.version_from = (f"Linux {release_name(cfg.kernel)} (--kernel)" if "VERSION" in overrides
+                            else f"Linux {release_name(cfg.kernel)} (preset {name})")
+    else:
+        cfg.version_from = f"Linux {release_name(cfg.kernel)} (preset {name})"
     return Selection(config=cfg, source=name)
 
 
@@ -217,6 +254,10 @@ def config_options(domain: bool = True,
                          help="a kernel .config (plain or gzip, e.g. /proc/config.gz)"),
             click.option("--set", "sets", multiple=True, metavar="SYM=VAL",
                          help="override a config symbol (repeatable), e.g. --set LRU_GEN=y"),
+            click.option("--kernel", metavar="VERSION", expose_value=False, callback=_kernel_option,
+                         is_eager=True,
+                         help="kernel release to model, e.g. 6.12 (default: a .config's header, a preset's "
+                              "own, else the newest modelled; `mmbits configs` lists them)"),
         ]
         if domain:
             opts.insert(2, click.option("--domain", metavar="NAME", help="every valid config of a domain"))

@@ -20,9 +20,11 @@ def configs(as_json: bool) -> int:
         cfg = preset(name)
         presets.append({"name": name, "doc": preset_info(name).doc, "config": cfg.describe()})
     domains = []
+    spans: dict[str, str] = {}
     for name in domain_names():
         dom = load_domain(name)
         domains.append({"name": name, "doc": dom.doc, "configs": dom.size(), "combinations": dom.raw_size()})
+        spans[name] = _span(dom.releases())
     if as_json:
         emit_json({"presets": presets, "domains": domains, "findings": []})
         return 0
@@ -33,4 +35,18 @@ def configs(as_json: bool) -> int:
     click.echo(click.style("domains", bold=True))
     for d in domains:
         click.echo("  " + click.style(f"{d['name']:<26}", fg="cyan") + f" {d['configs']} valid configs of {d['combinations']} combinations: {d['doc']}")
+        click.echo(f"  {'':<26} Linux {spans[d['name']]}")
+    from mmbits.kconfig.model import load_model
+
+    model = load_model()
+    click.echo(click.style("kernels", bold=True))
+    click.echo(f"  Linux {_span(list(model.releases))} (--kernel VERSION; default Linux "
+               f"{_span([int(model.symbols['VERSION'].default)])}; --domain 6.12 is the default domain at 6.12)")
+    click.echo(f"  architectures: {', '.join(model.archs)}")
     return 0
+
+
+def _span(releases: list[int]) -> str:
+    from mmbits.kconfig.release import release_name
+
+    return ", ".join(release_name(r) for r in releases)

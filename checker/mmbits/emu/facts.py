@@ -146,6 +146,14 @@ def facts_for(config: Config, *, separate_ptdesc: bool = False, version: str = D
     """The Facts of a config; `separate_ptdesc` selects the memdesc model
     (struct page_sep + a ptdesc_sep object per table) instead of v6.18's overlay."""
     path, doc = _emulator_data(version)
+    if doc.get("since") is not None:
+        from mmbits.kconfig.release import parse_release, release_name
+
+        first = parse_release(doc["since"])
+        if config.get("VERSION") and int(config["VERSION"]) < first:
+            raise InputError(f"the emulator models Linux {release_name(first)} and later; {config.label()} is "
+                             f"Linux {release_name(int(config['VERSION']))} (give --kernel {release_name(first)} "
+                             f"to emulate this config there)", file=path)
     arch = config.arch
     arches = doc.get("arches") or {}
     if arch not in arches:

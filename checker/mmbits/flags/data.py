@@ -6,13 +6,17 @@ All of it is YAML under layouts/<version>/; nothing here knows a bit number.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from mmbits.cexpr import Expr, ExprError
+from mmbits.cexpr import Expr, ExprError, Value
 from mmbits.errors import InputError
 from mmbits.kconfig.model import load_model
+from mmbits.kconfig.release import guard
 from mmbits.paths import DEFAULT_KERNEL, version_dir
 from mmbits.yamlio import LDict, load_file
 
@@ -39,6 +43,16 @@ class AliasSpec:
     cond: Expr | None
     enum: str
     doc: str
+    span: Expr | None = None  # since:/until: only: the releases where the constant exists at all
+    enum_if: Expr | None = None  # the #ifdef around the constant in the enum (existence, not validity)
+
+    def in_release(self, env: Mapping[str, Value]) -> bool:
+        """The constant exists in the config's release (needs only VERSION)."""
+        return self.span is None or self.span.truth(env)
+
+    def exists(self, env: Mapping[str, Value]) -> bool:
+        """The constant exists for this config (release and the enum's own #ifdef)."""
+        return self.in_release(env) and (self.enum_if is None or self.enum_if.truth(env))
 
     def valid_for(self) -> str:
         where = {"head": "head page", "second": "second page", "any": "any page", "tail": "tail page"}[self.page]
@@ -52,6 +66,46 @@ class PageType:
     kind: str | None
     low_bits: int
     low_use: str
+    cond: Expr | None = None  # since:/until: (PGTY_large_kmalloc from 6.17)
+
+
+@dataclass(frozen=True)
+class PageTypeEncoding:
+    """How page->page_type says a page's type in a range of releases.
+
+    `top-byte` (6.12 on): value << shift, the low bits the owner's. `inverted`
+    (before): page_type starts at -1 and a type *clears* its mask bit; a page
+    is of type T when (page_type & (base | T.value)) == base.
+    """
+
+    name: str
+    style: str  # top-byte | inverted
+    cond: Expr | None
+    base: int
+    mapcount_reserve: int
+    types: tuple[PageType, ...]
+
+    def applies(self, env: Mapping[str, Value]) -> bool:
+        return self.cond is None or self.cond.truth(env)
+
+    def type_of(self, page_type: int, env: Mapping[str, Value], shift: int = 24) -> PageType | None:
+        """The type a 32-bit page_type word names here, or None."""
+        page_type &= 0xFFFFFFFF
+        for t in self.types:
+            if t.cond is not None and not t.cond.truth(env):
+                continue
+            if self.style == "top-byte":
+                if page_type >> shift == t.value:
+                    return t
+            elif page_type & (self.base | t.value) == self.base:
+                return t
+        return None
+
+    def stored(self, t: PageType, shift: int = 24) -> int:
+        """The page_type word of a freshly typed page (owner bits clear / untouched)."""
+        if self.style == "top-byte":
+            return t.value << shift
+        return 0xFFFFFFFF & ~t.value
 
 
 @dataclass(frozen=True)
@@ -70,7 +124,7 @@ class FlagData:
     aliases: list[AliasSpec]
     masks: list[tuple[str, Expr]]
     second_page_reserved: list[tuple[str, int, int, str]]
-    page_types: list[PageType]
+    page_types: list[PageType]  # enum pagetype (top-byte encoding; each with its cond)
     page_type_shift: int
     page_type_none: int
     page_type_names: dict[str, str]
@@ -78,6 +132,25 @@ class FlagData:
     zones: list[tuple[str, Expr | None]]
     constants: dict[str, int]
     paths: dict[str, Path] = field(default_factory=dict)
+    page_type_encodings: list[PageTypeEncoding] = field(default_factory=list)
+    second_page_reserved_conds: list[Expr | None] = field(default_factory=list)
+    mask_optional: frozenset[str] = frozenset()  # names only used as BIT_IF(name) in masks
+
+    def second_page_reserved_for(self, env: Mapping[str, Value]) -> list[tuple[str, int, int, str]]:
+        """second_page_reserved entries that exist in a config's release."""
+        conds = self.second_page_reserved_conds or [None] * len(self.second_page_reserved)
+        return [r for r, c in zip(self.second_page_reserved, conds, strict=True) if c is None or c.truth(env)]
+
+    def page_type_encoding(self, env: Mapping[str, Value]) -> PageTypeEncoding | None:
+        """The page_type encoding of a config's release (None if the data has none for it)."""
+        return next((e for e in self.page_type_encodings if e.applies(env)), None)
+
+    def present_page_types(self, env: Mapping[str, Value]) -> list[PageType]:
+        """The page types this config's release has, in its encoding's terms."""
+        enc = self.page_type_encoding(env)
+        if enc is None:
+            return []
+        return [t for t in enc.types if t.cond is None or t.cond.truth(env)]
 
     def flag_names(self) -> set[str]:
         return {f.name for f in self.flags}
@@ -93,6 +166,18 @@ def _cond(text: object, path: Path, line: int, known: set[str]) -> Expr:
         return e
     except ExprError as exc:
         raise InputError(f"bad condition {text!r}: {exc}", file=str(path), line=line) from None
+
+
+_BIT_IF = re.compile(r"BIT_IF\(\s*(\w+)\s*\)")
+
+
+def _guarded(spec: dict[str, Any], path: Path, line: int, known: set[str]) -> Expr | None:
+    """`if:` with `since:`/`until:` folded in (kconfig.release.guard)."""
+    try:
+        text = guard(spec)
+    except InputError as exc:
+        raise InputError(exc.message, file=str(path), line=line) from None
+    return _cond(text, path, line, known) if text is not None else None
 
 
 def _one_key(item: object, path: Path, line: int) -> tuple[str, dict]:
@@ -128,7 +213,7 @@ def load_flag_data(version: str = DEFAULT_KERNEL) -> FlagData:
         bad = set(fkinds) - kind_names
         if bad:
             raise InputError(f"{name}: unknown page kind(s) {sorted(bad)}", file=str(pf_path), line=line)
-        flags.append(FlagSpec(name, policy, fkinds, _cond(spec["if"], pf_path, line, known) if "if" in spec else None,
+        flags.append(FlagSpec(name, policy, fkinds, _guarded(spec, pf_path, line, known),
                               bool(spec.get("tails", True)), str(spec.get("doc", ""))))
     flag_names = {f.name for f in flags}
     aliases: list[AliasSpec] = []
@@ -147,9 +232,11 @@ def load_flag_data(version: str = DEFAULT_KERNEL) -> FlagData:
             bad = set(akinds) - kind_names
             if bad:
                 raise InputError(f"{name}: unknown page kind(s) {sorted(bad)}", file=str(path), line=line)
-            aliases.append(AliasSpec(name, base, akinds, page,
-                                     _cond(spec["if"], path, line, known) if "if" in spec else None,
-                                     str(spec.get("enum", default_enum)), str(spec.get("doc", ""))))
+            span = _guarded({"since": spec.get("since"), "until": spec.get("until")}, path, line, known)
+            # enum_if: the #ifdef around the constant in the enum itself (existence, not validity)
+            enum_if = _cond(spec["enum_if"], path, line, known) if "enum_if" in spec else None
+            aliases.append(AliasSpec(name, base, akinds, page, _guarded(spec, path, line, known),
+                                     str(spec.get("enum", default_enum)), str(spec.get("doc", "")), span, enum_if))
 
     read_aliases(doc.get("aliases"), pf_path, doc, "aliases", "pageflags")
     pt_path = vdir / "pt_flags.yaml"
@@ -159,6 +246,10 @@ def load_flag_data(version: str = DEFAULT_KERNEL) -> FlagData:
     mask_known = known | flag_names | {a.name for a in aliases} | {
         "LRU_GEN_MASK", "LRU_REFS_MASK", "PAGEFLAGS_MASK", "NR_PAGEFLAGS"}
     masks = []
+    # BIT_IF(PG_x) is 0 when the flag is absent, also from a release or a data
+    # file without it: such names are allowed and read as -1
+    optional = {m for text in (doc.get("masks") or {}).values() for m in _BIT_IF.findall(str(text))}
+    mask_known |= optional
     for name, text in (doc.get("masks") or {}).items():
         line = doc["masks"].line_of(name)
         masks.append((str(name), _cond(text, pf_path, line, mask_known)))
@@ -167,20 +258,36 @@ def load_flag_data(version: str = DEFAULT_KERNEL) -> FlagData:
         (str(r["name"]), int(r["bits"][0]), int(r["bits"][1]), str(r.get("doc", "")))
         for r in doc.get("second_page_reserved") or []
     ]
+    reserved_conds = [_guarded(r, pf_path, doc.line_of("second_page_reserved"), known)
+                      for r in doc.get("second_page_reserved") or []]
 
     pt_path2 = vdir / "pagetype.yaml"
     ptd = load_file(pt_path2)
     page_types = [
-        PageType(str(t["name"]), int(t["value"]), t.get("kind"), int(t.get("low_bits", 0)), str(t.get("low_use", "")))
-        for t in ptd.get("types") or []
+        PageType(str(t["name"]), int(t["value"]), t.get("kind"), int(t.get("low_bits", 0)), str(t.get("low_use", "")),
+                 _guarded(t, pt_path2, ptd["types"].line_of(i), known))
+        for i, t in enumerate(ptd.get("types") or [])
     ]
+    encodings = []
+    for i, e in enumerate(ptd.get("encodings") or []):
+        line = ptd["encodings"].line_of(i)
+        style = str(e.get("style", ""))
+        if style not in ("top-byte", "inverted"):
+            raise InputError("encoding style must be top-byte or inverted", file=str(pt_path2), line=line)
+        if style == "top-byte":
+            etypes = tuple(page_types)
+        else:
+            etypes = tuple(
+                PageType(str(t["name"]), int(t["mask"]), t.get("kind"), int(t.get("low_bits", 0)), "",
+                         _guarded(t, pt_path2, line, known))
+                for t in e.get("types") or [])
+        encodings.append(PageTypeEncoding(str(e.get("name", style)), style, _guarded(e, pt_path2, line, known),
+                                          int(e.get("base", 0)), int(e.get("mapcount_reserve", 0)), etypes))
 
     pk_path = vdir / "packing.yaml"
     pk = load_file(pk_path)
-    zones = [
-        (str(z["name"]), _cond(z["if"], pk_path, pk["zones"].line_of(i), known) if "if" in z else None)
-        for i, z in enumerate(pk.get("zones") or [])
-    ]
+    zones = [(str(z["name"]), _guarded(z, pk_path, pk["zones"].line_of(i), known))
+             for i, z in enumerate(pk.get("zones") or [])]
     constants = {str(k): int(v) for k, v in (pk.get("constants") or {}).items()}
     return FlagData(
         version=version,
@@ -196,4 +303,7 @@ def load_flag_data(version: str = DEFAULT_KERNEL) -> FlagData:
         zones=zones,
         constants=constants,
         paths={"pageflags": pf_path, "pt_flags": pt_path, "pagetype": pt_path2, "packing": pk_path, "kinds": kinds_path},
+        page_type_encodings=encodings,
+        second_page_reserved_conds=reserved_conds,
+        mask_optional=frozenset(optional),
     )

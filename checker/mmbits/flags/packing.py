@@ -24,6 +24,7 @@ INPUT_SYMBOLS = (
     "MEM_ALLOC_PROFILING", "MEM_PROFILING_COMPRESSED", "ZONE_DMA", "ZONE_DMA32", "HIGHMEM",
     "ZONE_DEVICE", "MMU", "MEMORY_FAILURE", "PAGE_IDLE_FLAG", "64BIT", "ARCH_USES_PG_ARCH_2",
     "ARCH_USES_PG_ARCH_3", "TRANSPARENT_HUGEPAGE", "MIGRATION", "SWAP", "MEMORY_HOTPLUG",
+    "VERSION", "ARCH_USES_PG_UNCACHED", "KASAN_TAG_WIDTH",
     "XEN", "XEN_PV",  # Xen page-flag aliases (PG_pinned ...) exist only in Xen guests
 )
 
@@ -82,6 +83,7 @@ class FlagsWord:
     section_in_flags: bool
     zoneid: tuple[int, int]  # (ZONEID_PGOFF, ZONEID_SHIFT)
     alloc_tag_note: str = ""
+    kernel: int = 0  # the release (VERSION) this word is for
     _masks: dict[str, int] | None = field(default=None, repr=False)
 
     @property
@@ -242,6 +244,7 @@ def _by_inputs(key: tuple[Any, ...], version: str, extra: int = 0) -> FlagsWord:
         bool(env.get("KASAN_SW_TAGS")), bool(env.get("KASAN_HW_TAGS")), bool(env.get("LRU_GEN")),
         bool(env.get("MEM_ALLOC_PROFILING") and env.get("MEM_PROFILING_COMPRESSED")),
         extra,
+        int(env.get("VERSION") or 0), env.get("KASAN_TAG_WIDTH"),
     )
     return _by_derived(derived, version)
 
@@ -250,13 +253,13 @@ def _by_inputs(key: tuple[Any, ...], version: str, extra: int = 0) -> FlagsWord:
 def _by_derived(derived: tuple[Any, ...], version: str) -> FlagsWord:
     data = load_flag_data(version)
     (bpl, present, aliases, zones, sparsemem, vmemmap, sections_shift, nodes_shift, cpu_bits,
-     sw_tags, hw_tags, lru_gen, compressed, extra) = derived
+     sw_tags, hw_tags, lru_gen, compressed, extra, kernel, kasan_tag_width) = derived
     env: dict[str, Any] = {
         "BITS_PER_LONG": bpl, "SPARSEMEM": sparsemem, "SPARSEMEM_VMEMMAP": vmemmap,
         "SECTIONS_SHIFT": sections_shift, "NODES_SHIFT": nodes_shift,
         "NUMA_BALANCING": cpu_bits >= 0, "NR_CPUS_BITS": max(cpu_bits, 0), "KASAN_SW_TAGS": sw_tags,
         "KASAN_HW_TAGS": hw_tags, "LRU_GEN": lru_gen, "MEM_ALLOC_PROFILING": compressed,
-        "MEM_PROFILING_COMPRESSED": compressed,
+        "MEM_PROFILING_COMPRESSED": compressed, "VERSION": kernel, "KASAN_TAG_WIDTH": kasan_tag_width,
     }
     flags = [data.flags[i] for i in present]
     flags += [FlagSpec(f"PG_new{i + 1}", "PF_ANY", ("any",), None, True, "hypothetical new flag")
@@ -318,7 +321,10 @@ def _compute(env: Mapping[str, Any], data: FlagData, present: list[Any], valid_a
     else:
         nodes_width = 0
 
-    if env.get("KASAN_SW_TAGS"):
+    if env.get("KASAN_TAG_WIDTH") is not None:
+        # kconfig.yaml derives it per release (HW tags: 8 bits, then 4)
+        kasan_width = int(env["KASAN_TAG_WIDTH"])
+    elif env.get("KASAN_SW_TAGS"):
         kasan_width = c["KASAN_SW_TAG_WIDTH"]
     elif env.get("KASAN_HW_TAGS"):
         kasan_width = c["KASAN_HW_TAG_WIDTH"]
@@ -413,6 +419,7 @@ def _compute(env: Mapping[str, Any], data: FlagData, present: list[Any], valid_a
         section_in_flags=sparsemem and not vmemmap,
         zoneid=(zoneid_pgoff, zoneid_shift),
         alloc_tag_note=alloc_note,
+        kernel=int(env.get("VERSION") or 0),
     )
     return word
 
@@ -426,11 +433,18 @@ def _compute_masks(word: FlagsWord, data: FlagData) -> dict[str, int]:
         return f.mask if f is not None and not f.runtime else 0
 
     scope: dict[str, Any] = word.symbols(masks=False)
+    scope["VERSION"] = word.kernel
     # every alias of a present flag is an enum constant, whatever its validity
+    # (if it exists in this release at all)
+    span_env = {"VERSION": word.kernel}
     for a in data.aliases:
         base = word.flag(a.base)
-        if base is not None:
+        if base is not None and (word.kernel == 0 or a.in_release(span_env)):
             scope.setdefault(a.name, base.bit)
+    for a in data.aliases:
+        scope.setdefault(a.name, -1)
+    for name in data.mask_optional:
+        scope.setdefault(name, -1)
     for f in data.flags:
         scope.setdefault(f.name, -1)
     scope["PAGEFLAGS_MASK"] = (1 << word.nr_pageflags) - 1

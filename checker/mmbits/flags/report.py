@@ -64,7 +64,8 @@ def findings(word: FlagsWord, config: Config) -> list[Finding]:
             f"LRU_REFS is elastic and shrank from {word.shifts['lru_refs']} to {word.widths['lru_refs']} bits "
             f"without a build error: MGLRU tier tracking is reduced",
             label, "page.flags", severity="warning"))
-    if word.builds and word.nr_unused_kernel != word.true_gap_bits:
+    # NR_UNUSED_PAGEFLAG_BITS exists from 6.12 (page-flags-layout.h; absent in 6.1.192)
+    if word.builds and word.nr_unused_kernel != word.true_gap_bits and (not word.kernel or word.kernel >= 6012):
         out.append(Finding(
             "miscount",
             f"the kernel's NR_UNUSED_PAGEFLAG_BITS is {word.nr_unused_kernel} but the true gap is "
@@ -99,7 +100,15 @@ def to_json(word: FlagsWord, config: Config) -> dict[str, Any]:
     out["arch"] = config.arch
     out["findings"] = [f.to_json() for f in findings(word, config)]
     out["page_size"] = page_sizes(config)[0]
+    out["kernel"] = _kernel_line(config)
     return out
+
+
+def _kernel_line(config: Config) -> str:
+    """Which release the answer is for, and how it was chosen (never silent)."""
+    from mmbits.kconfig.release import release_name
+
+    return config.version_from or f"Linux {release_name(config.kernel)}"
 
 
 def text(word: FlagsWord, config: Config) -> str:
@@ -107,6 +116,7 @@ def text(word: FlagsWord, config: Config) -> str:
         f"page->flags for {config.label()} ({config.arch}, BITS_PER_LONG {word.bits}, "
         f"NR_PAGEFLAGS {word.nr_pageflags})",
         f"  {config.describe(INPUT_SYMBOLS)}",
+        f"  kernel: {_kernel_line(config)}",
         "",
         f"  {diagram(word)}",
         f"  {'^ bit ' + str(word.bits - 1):<{word.bits - 5}}bit 0 ^",
@@ -190,6 +200,7 @@ class DomainSummary:
     min_free: int | None = None
     min_gap: int | None = None
     per_arch: dict[str, dict[str, int]] = field(default_factory=dict)
+    per_release: dict[int, int] = field(default_factory=dict)  # VERSION -> configs
 
     def count(self, items: list[tuple[Any, ...]]) -> int:
         return sum(i[1] for i in items)
@@ -220,7 +231,14 @@ class DomainSummary:
             "free_bits_histogram": {str(k): v for k, v in sorted(self.histogram.items())},
             "static_gap_histogram": {str(k): v for k, v in sorted(self.gap_histogram.items())},
             "per_arch": self.per_arch,
+            "kernels": {_release(k): v for k, v in sorted(self.per_release.items())},
         }
+
+
+def _release(value: int) -> str:
+    from mmbits.kconfig.release import release_name
+
+    return release_name(value)
 
 
 def summarise(domain: Any, progress: Any = None) -> DomainSummary:
@@ -252,8 +270,9 @@ def summarise(domain: Any, progress: Any = None) -> DomainSummary:
             s.zero_gap.append((cfg, n))
         if not word.last_cpupid_in_flags:
             s.cpupid_out.append((cfg, n))
-        if word.nr_unused_kernel != gap:
+        if word.nr_unused_kernel != gap and cfg.kernel >= 6012:
             s.miscount.append((cfg, n))
+        s.per_release[cfg.kernel] = s.per_release.get(cfg.kernel, 0) + n
         if word.widths["lru_refs"] < word.shifts["lru_refs"]:
             s.refs_shrunk.append((cfg, n))
     s.seconds = time.perf_counter() - t0
@@ -280,6 +299,7 @@ def summary_text(s: DomainSummary, examples: int = 3) -> str:
         f"  LRU_REFS silently shrunk: {s.count(s.refs_shrunk)} configs",
         "  static gap histogram (bits: configs): "
         + ", ".join(f"{k}: {v}" for k, v in sorted(s.gap_histogram.items())),
+        "  kernels: " + ", ".join(f"{_release(k)} ({v} configs)" for k, v in sorted(s.per_release.items())),
         "  per arch: " + "; ".join(f"{a} {d['configs']} configs, min free {d['min_free_bits']}, "
                                    f"cannot build {d['cannot_build']}" for a, d in s.per_arch.items()),
     ]

@@ -15,10 +15,12 @@ class Config(Mapping[str, Value]):
     with equal primaries are the same config.
     """
 
-    __slots__ = ("name", "_values", "_primary", "_key")
+    __slots__ = ("name", "_values", "_primary", "_key", "version_from")
 
     def __init__(self, values: Mapping[str, Value], primary: Mapping[str, Value], name: str | None):
         self.name = name
+        # how the kernel release was chosen, said in the output ("" = the model's default)
+        self.version_from = ""
         self._values = dict(values)
         self._primary = dict(primary)
         self._key = tuple(sorted(self._primary.items()))
@@ -45,6 +47,11 @@ class Config(Mapping[str, Value]):
     @property
     def arch(self) -> str:
         return str(self._values["ARCH"])
+
+    @property
+    def kernel(self) -> int:
+        """The release this config is for (VERSION: 6.12 is 6012)."""
+        return int(self._values.get("VERSION", 0))
 
     @property
     def bits(self) -> int:
@@ -78,9 +85,10 @@ class Config(Mapping[str, Value]):
             value = self._primary[name]
             if sym.type == "bool":
                 # relative to the arch defaults, the way "defconfig + X" reads
-                if value and not arch_defaults.get(name):
+                default = arch_defaults.get(name, sym.default)
+                if value and not default:
                     parts.append(name)
-                elif not value and arch_defaults.get(name):
+                elif not value and default:
                     parts.append(f"!{name}")
             elif sym.type == "int":
                 default = arch_defaults.get(name, sym.default)
@@ -90,6 +98,11 @@ class Config(Mapping[str, Value]):
                     continue
                 if name in ("NR_CPUS", "NODES_SHIFT") or value != default:
                     parts.append(f"{name}={value}")
+            elif sym.type == "release":
+                if value != sym.default:
+                    from mmbits.kconfig.release import release_name
+
+                    parts.insert(1, f"v{release_name(int(value))}")
             elif value != sym.default:
                 parts.append(f"{name}={value}")
         return " ".join(parts)

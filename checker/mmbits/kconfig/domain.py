@@ -13,6 +13,7 @@ assignment of the relevant symbols, with how many domain configs it stands for.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -24,6 +25,8 @@ from mmbits.kconfig.config import Config
 from mmbits.kconfig.model import KconfigModel, Rule, load_model
 from mmbits.paths import DEFAULT_KERNEL, version_dir
 from mmbits.yamlio import LDict, load_file
+
+_RELEASE_NAME = re.compile(r"^v?\d+\.\d+$")
 
 
 @dataclass(frozen=True)
@@ -166,12 +169,27 @@ class _Component:
             return self._valid
         vary = dict(self.part.vary)
         base = {n: vals[0] for n, vals in self.part.vary}
+        model = self.part.model
+        # the full env once; per combination only the primaries and the derived
+        # symbols that read them change (a multi-release domain has large
+        # components: recomputing every derived symbol each time dominated)
+        base_env = model.complete(model.primary_of(self.part.primary(base)))
+        arch = model.archs[self.part.arch]
+        touched = set(self.members) | {n for n, e in self.part.sets if self.part._owners(e.symbols) & set(self.members)}
+        derived = [(n, e) for n, e in (*arch.derived, *model.derived)
+                   if model.primaries_behind([n]) & touched]
+        fixed_facts = set(arch.facts)
         out = []
         for combo in itertools.product(*(vary[m] for m in self.members)):
             assignment = dict(zip(self.members, combo, strict=True))
             values = dict(base)
             values.update(assignment)
-            env = self.part.model.complete(self.part.model.primary_of(self.part.primary(values)))
+            env = dict(base_env)
+            for name, value in self.part.primary(values).items():
+                if name not in fixed_facts:
+                    env[name] = value
+            for name, expr in derived:
+                env[name] = expr(env)
             if all(r.holds(env) for r in self.rules):
                 out.append(assignment)
         self._valid = out
@@ -202,6 +220,53 @@ class Domain:
         for part in self.parts:
             yield from part.configs()
         yield from self.fixed
+
+    def at_release(self, release: int) -> Domain:
+        """The same domain with the kernel release fixed (--kernel with --domain)."""
+        parts = [p for p in (_with_releases(p, (release,)) for p in self.parts) if p is not None]
+        fixed = [c for c in self.fixed if c.kernel == release]
+        return Domain(self.name, self.doc, parts, fixed)
+
+    def releases(self) -> list[int]:
+        """The kernel releases the domain spans."""
+        out: set[int] = {c.kernel for c in self.fixed}
+        for p in self.parts:
+            vary = dict(p.vary)
+            if "VERSION" in vary:
+                out |= {int(v) for v in vary["VERSION"]}
+            else:
+                out.add(int(p.model.symbols["VERSION"].default))
+        return sorted(out)
+
+
+def _with_releases(part: DomainPart, releases: tuple[int, ...]) -> DomainPart | None:
+    """`part` with VERSION varied over `releases` (kept to those it already allows)."""
+    vary = dict(part.vary)
+    if "VERSION" in vary:
+        releases = tuple(r for r in vary["VERSION"] if r in releases)
+        if not releases:
+            return None
+    new_vary = tuple((n, v) for n, v in part.vary if n != "VERSION") + (("VERSION", releases),)
+    return DomainPart(part.name, part.arch, new_vary, part.sets, part.model)
+
+
+def _release_list(spec: object, model: KconfigModel, path: str, line: int | None) -> tuple[int, ...]:
+    """`kernels: all | lts | [6.1, "6.12", ...]` of a domain."""
+    sym = model.symbols["VERSION"]
+    if spec == "all":
+        return model.releases
+    if spec == "lts":
+        return tuple(r for r in model.releases if r in LTS)
+    if not isinstance(spec, list) or not spec:
+        raise InputError("kernels: expected all, lts or a list of releases", file=path, line=line)
+    try:
+        return tuple(int(sym.coerce(v)) for v in spec)
+    except InputError as exc:
+        raise InputError(exc.message, file=path, line=line) from None
+
+
+# the longterm releases in the modelled span (kernel.org/category/releases.html)
+LTS = frozenset({6001, 6006, 6012, 6018})
 
 
 def _part(name: str, spec: LDict, model: KconfigModel, path: str) -> DomainPart:
@@ -234,6 +299,14 @@ def _part(name: str, spec: LDict, model: KconfigModel, path: str) -> DomainPart:
 def load_domain(name: str, version: str = DEFAULT_KERNEL) -> Domain:
     path = version_dir(version) / "domains.yaml"
     doc = load_file(path)
+    if name not in doc and _RELEASE_NAME.match(name):
+        # a release name ("6.12") is the default domain at that release
+        from mmbits.kconfig.release import parse_release
+
+        model = load_model(version)
+        release = int(model.symbols["VERSION"].coerce(parse_release(name, "domain ")))
+        base = load_domain("default", version).at_release(release)
+        return Domain(name, f"the default domain at Linux {name}", base.parts, base.fixed)
     if name not in doc:
         raise InputError(f"unknown domain {name!r}{suggest(name, doc)}; known: {', '.join(doc)}")
     spec = doc[name]
@@ -251,6 +324,9 @@ def load_domain(name: str, version: str = DEFAULT_KERNEL) -> Domain:
             continue
         parts.append(_part(name, pspec, model, str(path)))
         del i
+    if "kernels" in spec:
+        releases = _release_list(spec["kernels"], model, str(path), spec.line_of("kernels"))
+        parts = [p for p in (_with_releases(p, releases) for p in parts) if p is not None]
     return Domain(name, str(spec.get("doc", "")), parts, fixed)
 
 

@@ -1,4 +1,4 @@
-"""Read a kernel .config (plain or gzip, e.g. /proc/config.gz) into a Config.
+"""Read a kernel .config (plain, gzip such as /proc/config.gz, or xz) into a Config.
 
 A .config is complete: a bool that is absent is off, so arch defaults do not
 apply here (they only fill in presets and domains). Boot-time modes are never
@@ -14,7 +14,7 @@ from pathlib import Path
 from mmbits.cexpr import Value
 from mmbits.errors import InputError
 from mmbits.kconfig.config import Config
-from mmbits.kconfig.model import KconfigModel, load_model
+from mmbits.kconfig.model import KconfigModel, Symbol, load_model
 
 MAX_CONFIG_BYTES = 32 * 1024 * 1024
 _SET = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$")
@@ -42,6 +42,13 @@ def read_bytes(path: str | Path) -> bytes:
         from mmbits.inputs import decompress_whole
 
         raw = decompress_whole(raw, name, MAX_CONFIG_BYTES, "a kernel .config")
+    elif raw[:6] == b"\xfd7zXZ\x00":
+        import lzma
+
+        try:
+            raw = lzma.LZMADecompressor().decompress(raw, MAX_CONFIG_BYTES + 1)
+        except lzma.LZMAError as exc:
+            raise InputError(f"bad xz data: {exc}", file=name) from None
     if len(raw) > MAX_CONFIG_BYTES:
         raise InputError("too large for a kernel .config", file=name)
     return raw
@@ -96,12 +103,64 @@ def _arch(dot: DotConfig, model: KconfigModel) -> str:
     raise InputError(f"cannot tell the architecture: none of {wanted} is set", file=dot.path)
 
 
+def _release(dot: DotConfig, sym: Symbol) -> Value:
+    """VERSION from the header line; a release outside the model stops here (exit 2)."""
+    if dot.kernel_version is None:
+        return sym.default
+    try:
+        return sym.coerce(dot.kernel_version)
+    except InputError as exc:
+        raise InputError(f"{exc.message.replace('VERSION: ', '')} (from the header line "
+                         f"'Linux {dot.kernel_version}'); give --kernel VERSION to read it as a modelled release",
+                         file=dot.path) from None
+
+
+# the base page size: the generic choice (6.9 on) or the arch's own
+_PAGE_SIZES = (("PAGE_SIZE_{}KB", "ARM64_{}K_PAGES", "PPC_{}K_PAGES"))
+
+
+def _page_size(dot: DotConfig, sym: Symbol) -> Value:
+    for kb in (4, 16, 64, 256):
+        for pattern in _PAGE_SIZES:
+            if dot.symbols.get(pattern.format(kb)) == "y":
+                return sym.coerce(kb, "page size: ") if kb != 256 else sym.coerce(kb)
+    return sym.default
+
+
+def _sublevel(version: str | None, sym: Symbol) -> Value:
+    """6.12.117 -> 117; a header without one (6.12, 6.12.0-rc3 is 0) or none at all: the default."""
+    m = re.match(r"^v?\d+\.\d+\.(\d+)", version or "")
+    return sym.coerce(min(int(m.group(1)), 999)) if m else sym.default
+
+
+def version_origin(dot: DotConfig, cfg: Config, overridden: bool) -> str:
+    """Where the config's kernel release came from, for the output (never silent)."""
+    from mmbits.kconfig.release import release_name
+
+    chosen = release_name(cfg.kernel)
+    if overridden:
+        said = f", its header says Linux {dot.kernel_version}" if dot.kernel_version else ""
+        return f"Linux {chosen} (--kernel{said})"
+    if dot.kernel_version:
+        return f"Linux {chosen} (from the .config header: Linux {dot.kernel_version})"
+    return f"Linux {chosen} (the .config has no version header: assumed the newest modelled release)"
+
+
 def primaries(dot: DotConfig, model: KconfigModel) -> dict[str, Value]:
     """Map the .config onto the model's primary symbols."""
     arch = _arch(dot, model)
     values: dict[str, Value] = {"ARCH": arch}
     for name, sym in model.symbols.items():
         if name == "ARCH" or sym.boot:
+            continue
+        if sym.type == "release":
+            values[name] = _release(dot, sym)
+            continue
+        if name == "SUBLEVEL":
+            values[name] = _sublevel(dot.kernel_version, sym)
+            continue
+        if name == "PAGE_SIZE_KB":
+            values[name] = _page_size(dot, sym)
             continue
         if name == "ARM_MACH":
             if arch == "arm32":
@@ -127,8 +186,14 @@ def config_from_file(path: str | Path, overrides: dict[str, Value] | None = None
                      model: KconfigModel | None = None) -> tuple[Config, DotConfig]:
     model = model or load_model()
     dot = parse_file(path)
-    values = primaries(dot, model)
+    overridden = any(model.symbols[n].type == "release" for n in (overrides or {}) if n in model.symbols)
+    if overridden:
+        # --kernel: the header may name a release the model lacks; it is not read
+        values = primaries(DotConfig(dot.path, dot.symbols, None, dot.lines), model)
+    else:
+        values = primaries(dot, model)
     if overrides:
         values.update(overrides)
     cfg = model.make(values, name=Path(str(path)).name, source=str(path))
+    cfg.version_from = version_origin(dot, cfg, overridden)
     return cfg, dot

@@ -15,6 +15,7 @@ from pathlib import Path
 from mmbits.cexpr import Expr, ExprError, Value
 from mmbits.errors import InputError, InvalidConfigError
 from mmbits.kconfig.config import Config
+from mmbits.kconfig.release import guard, parse_release, release_name
 from mmbits.paths import DEFAULT_KERNEL, version_dir
 from mmbits.yamlio import LDict, load_file
 
@@ -22,7 +23,7 @@ from mmbits.yamlio import LDict, load_file
 @dataclass(frozen=True)
 class Symbol:
     name: str
-    type: str  # bool | int | str
+    type: str  # bool | int | str | release (VERSION: MAJOR * 1000 + MINOR)
     default: Value
     choices: tuple[Value, ...] | None = None
     min: int | None = None
@@ -34,6 +35,12 @@ class Symbol:
     def coerce(self, raw: object, where: str = "") -> Value:
         """Turn a user/.config value into the model's value, or raise InputError."""
         ctx = f"{where}{self.name}"
+        if self.type == "release":
+            value = parse_release(raw, f"{ctx}: ")
+            if self.choices is not None and value not in self.choices:
+                known = ", ".join(release_name(int(v)) for v in self.choices)
+                raise InputError(f"{ctx}: Linux {release_name(value)} is not modelled (modelled: {known})")
+            return value
         if self.type == "bool":
             if isinstance(raw, bool):
                 return int(raw)
@@ -103,6 +110,7 @@ class KconfigModel:
     symbols: dict[str, Symbol]
     derived: tuple[tuple[str, Expr], ...]
     rules: tuple[Rule, ...]
+    releases: tuple[int, ...] = ()  # modelled kernel releases, oldest first (VERSION values)
     _dep_cache: dict[str, frozenset[str]] = field(default_factory=dict)
 
     # -- building configs -------------------------------------------------
@@ -225,13 +233,24 @@ def _parse(path: Path) -> KconfigModel:
     if not isinstance(doc, LDict):
         raise InputError("expected a mapping at top level", file=str(path))
     symbols: dict[str, Symbol] = {}
+    releases: tuple[int, ...] = ()
+    try:
+        releases = tuple(sorted(parse_release(r, "kernels: ") for r in (doc.get("kernels") or [])))
+    except InputError as exc:
+        raise InputError(exc.message, file=str(path), line=doc.line_of("kernels")) from None
     for name, spec in (doc.get("symbols") or {}).items():
-        if not isinstance(spec, dict) or spec.get("type") not in ("bool", "int", "str"):
-            raise InputError(f"symbol {name}: needs type bool|int|str", file=str(path), line=doc["symbols"].line_of(name))
+        if not isinstance(spec, dict) or spec.get("type") not in ("bool", "int", "str", "release"):
+            raise InputError(f"symbol {name}: needs type bool|int|str|release", file=str(path),
+                             line=doc["symbols"].line_of(name))
         default = spec.get("default", 0 if spec["type"] != "str" else "")
         if spec["type"] == "bool":
             default = int(bool(default))
         choices = tuple(spec["choices"]) if "choices" in spec else None
+        if spec["type"] == "release":
+            if not releases:
+                raise InputError(f"symbol {name}: a release symbol needs the `kernels:` list", file=str(path))
+            choices = releases
+            default = parse_release(spec["default"]) if "default" in spec else releases[-1]
         symbols[str(name)] = Symbol(
             name=str(name),
             type=spec["type"],
@@ -273,10 +292,11 @@ def _parse(path: Path) -> KconfigModel:
         line = doc["rules"].line_of(i)
         if not isinstance(spec, dict) or "require" not in spec:
             raise InputError("rule needs `require`", file=str(path), line=line)
+        when = guard({"if": spec.get("when"), "since": spec.get("since"), "until": spec.get("until")})
         rules.append(
             Rule(
                 require=_expr(spec["require"], path, line, known),
-                when=_expr(spec["when"], path, line, known) if "when" in spec else None,
+                when=_expr(when, path, line, known) if when is not None else None,
                 why=str(spec.get("why", "")),
             )
         )
@@ -287,6 +307,7 @@ def _parse(path: Path) -> KconfigModel:
         symbols=symbols,
         derived=derived,
         rules=tuple(rules),
+        releases=releases,
     )
 
 

@@ -70,6 +70,8 @@ class LayoutSet:
             return self._symbols[name]
         spec = self.spec(name)
         out = set(spec.symbols()) | set(self.types.symbols()) | {"BITS_PER_LONG", "CPU_BIG_ENDIAN"}
+        if spec.exists is not None:
+            out |= spec.exists.symbols
         self._symbols[name] = tuple(sorted(out))  # cycle guard
         for ref in spec.struct_refs():
             if ref in self.specs and ref != name:
@@ -87,8 +89,18 @@ class LayoutSet:
             out |= set(INPUT_SYMBOLS)
         return frozenset(out)
 
+    def exists(self, name: str, config: Config | Mapping[str, Any]) -> bool:
+        """Whether the config's kernel release has this struct (ptdesc from 6.6, zpdesc from 6.14 ...)."""
+        return self.spec(name).exists_in(config)
+
     def resolve(self, name: str, config: Config | Mapping[str, Any], env: Mapping[str, Any] | None = None) -> Layout:
         spec = self.spec(name)
+        if not spec.exists_in(config):
+            from mmbits.kconfig.release import release_name
+
+            raise InputError(f"struct {spec.name} does not exist in Linux "
+                             f"{release_name(int(config.get('VERSION') or 0))}"
+                             f"{_span_text(spec)}", file=str(spec.path))
         env = env if env is not None else layout_env(config)
         key = (spec.name, *(env.get(s) for s in self.symbols(spec.name)))
         hit = self._cache.get(key)
@@ -111,6 +123,10 @@ class LayoutSet:
             self._resolving.discard(spec.name)
         self._cache[key] = layout
         return layout
+
+
+def _span_text(spec: LayoutSpec) -> str:
+    return f" (it exists {spec.span_note})" if spec.span_note else ""
 
 
 def _with_config(layout: Layout, config: Config) -> Layout:

@@ -9,18 +9,20 @@ naming FILE:LINE. Nothing here depends on a config; `resolve` does that.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mmbits.cexpr import Expr, ExprError
 from mmbits.errors import InputError
 from mmbits.layout.ctypes import TypeSpelling, TypeTable
 from mmbits.yamlio import LDict, LList, load_file
 
-MEMBER_KEYS = {"if", "note", "bits", "at", "arm"}
-BLOCK_KEYS = {"union", "struct", "if", "note", "at", "arm", "name", "align"}
-TOP_KEYS = {"struct", "kernel", "doc", "members", "align", "overlays", "expect_size", "source", "generated"}
+MEMBER_KEYS = {"if", "since", "until", "note", "bits", "at", "arm"}
+BLOCK_KEYS = {"union", "struct", "if", "since", "until", "note", "at", "arm", "name", "align"}
+TOP_KEYS = {"struct", "kernel", "doc", "members", "align", "overlays", "expect_size", "source", "generated",
+            "since", "until"}
 
 
 @dataclass
@@ -54,6 +56,11 @@ class LayoutSpec:
     overlays: str | None
     expect_size: Expr | None
     generated: bool = False
+    exists: Expr | None = None  # top-level since:/until: the releases that have the struct
+    span_note: str = ""  # "since 6.6", for messages
+
+    def exists_in(self, env: Mapping[str, object]) -> bool:
+        return self.exists is None or self.exists.truth(env)  # type: ignore[arg-type]
 
     def symbols(self) -> frozenset[str]:
         """Config symbols the conditions and expressions of this file read."""
@@ -158,9 +165,19 @@ class _Parser:
     def key_line(item: dict, key: str, line: int) -> int:
         return item.line_of(key) if isinstance(item, LDict) else line
 
+    def guard(self, item: dict[str, Any], line: int) -> str | None:
+        from mmbits.kconfig.release import guard
+
+        try:
+            return guard(item)
+        except InputError as exc:
+            raise self.fail(exc.message, line) from None
+
     def common(self, node: SpecNode, item: dict, line: int) -> None:
-        if "if" in item:
-            node.cond = self.expr(item["if"], self.key_line(item, "if", line), "condition")
+        cond = self.guard(item, line)
+        if cond is not None:
+            key = "if" if "if" in item else "since" if "since" in item else "until"
+            node.cond = self.expr(cond, self.key_line(item, key, line), "condition")
         if "at" in item:
             node.at = self.expr(item["at"], self.key_line(item, "at", line), "offset")
         node.note = str(item.get("note", "") or "")
@@ -193,6 +210,8 @@ def parse_layout(
     if "align" in doc:
         root.align = p.expr(doc["align"], doc.line_of("align"), "alignment")
     expect = p.expr(doc["expect_size"], doc.line_of("expect_size"), "size assert") if "expect_size" in doc else None
+    span = p.guard({"since": doc.get("since"), "until": doc.get("until")}, doc.line)
+    exists = p.expr(span, doc.line, "since/until") if span is not None else None
     return LayoutSpec(
         name=name,
         path=path,
@@ -202,4 +221,6 @@ def parse_layout(
         overlays=doc.get("overlays"),
         expect_size=expect,
         generated=bool(doc.get("generated", False)),
+        exists=exists,
+        span_note=" ".join(f"{k} {doc[k]}" for k in ("since", "until") if doc.get(k) is not None),
     )

@@ -96,7 +96,7 @@ def build_layout_report(config: Config, domain: str | None = "default", lset: La
     statuses = check_rules(config, lset)
     broken = [s for s in statuses if not s.ok]
     sizes = [[f"`struct {n}`", str(lset.resolve(n, config).size)] for n in (*DESCRIPTORS, "memdesc", *MEMDESC_COLUMNS)
-             if n in lset.specs]
+             if n in lset.specs and lset.exists(n, config)]
 
     summary = Section("summary", "Summary")
     summary.blocks.append(Banner(
@@ -131,7 +131,7 @@ def build_layout_report(config: Config, domain: str | None = "default", lset: La
 
     descs = Section("descriptors", "Descriptors (pahole)")
     for name in (*DESCRIPTORS, "memdesc", *MEMDESC_COLUMNS):
-        if name in lset.specs:
+        if name in lset.specs and lset.exists(name, config):
             layout = lset.resolve(name, config)
             descs.blocks.append(Pre(format_layout(layout),
                                     f"`struct {name}` for {label}; source: {lset.specs[name].path.name}"))
