@@ -62,6 +62,15 @@ def test_xen_pv_collisions_are_charged_to_xen_pv_configs_only() -> None:
     assert prove("PG_owner_priv_1", "ptdesc.pt_flags", "pgtable", "PT_x", domain="arm64").verdict == "safe"
 
 
+def test_a_renamed_word_is_asked_under_the_releases_name() -> None:
+    """Linux 6.12 calls the word ptdesc.__page_flags (Debian 6.12.117 amd64 BTF,
+    tests/data/linux-6.12-amd64.pahole.txt); 6.18 renamed it pt_flags (commit 522abd92279a).
+    Either spelling asks about the same bits; neither may come back SAFE on the Xen PV build."""
+    for word in ("ptdesc.pt_flags", "ptdesc.__page_flags"):
+        r = prove("PG_owner_priv_1", word, "kernel-pgtable", "PT_x", on="amd64-6.12")
+        assert r.verdict == "unsafe" and whats(r, "collision") == ["PG_pinned"], word
+
+
 def test_xen_pv_exists_only_on_x86_64() -> None:
     with pytest.raises(InvalidConfigError):
         prove("BIT(0)", "page.flags", on="arm64-kasan-sw-tags", sets={"XEN": 1, "XEN_PV": 1})

@@ -133,6 +133,14 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     for hit, cfg, n in extra:
         findings.append(_finding(hit, cfg, relevant))
         counts.append(n)
+    # a word that does not exist in some configs (another release's name for it, a struct
+    # the release lacks) is a question the model cannot answer there: never SAFE
+    absent = [(f, n) for f, n in zip(findings, counts, strict=True) if f.kind == "missing-member"]
+    if absent:
+        f, n = absent[0]
+        unknown.append(f"{prover.ask_base.label} does not exist on {n} of the configs checked (e.g. {f.config}): "
+                       "nothing is proved there; ask about the word that release has (mmbits show STRUCT "
+                       "--kernel VERSION lists it)")
     for reason in unknown:
         findings.append(Finding("unknown", reason, None, prover.ask_base.label, "warning"))
         counts.append(0)

@@ -113,7 +113,27 @@ def _bit_rule_pages() -> dict[str, str]:
 def resolve_site(lset: LayoutSet, struct: str, word: str, config: Any, env: Any = None) -> Site:
     layout = lset.resolve(struct, config, env)
     page = lset.resolve("page", config, env) if "page" in lset.specs else layout
-    return _site(layout, page, struct, word)
+    site = _site(layout, page, struct, word)
+    if not site.exists:
+        # a renamed word (ptdesc.__page_flags became pt_flags in 6.18) is the same bits under
+        # the name this release has: ask the question of that member
+        for other in _same_word(struct, word):
+            alt = _site(layout, page, struct, other)
+            if alt.exists:
+                return alt
+    return site
+
+
+def _same_word(struct: str, word: str) -> list[str]:
+    """The other names `words.yaml: renamed` gives this struct's word, in either direction."""
+    full = f"{struct}.{word}"
+    out = []
+    for old, new in load_word_facts().renamed.items():
+        if new == full and old.startswith(struct + "."):
+            out.append(old.split(".", 1)[1])
+        elif old == full and new.startswith(struct + "."):
+            out.append(new.split(".", 1)[1])
+    return out
 
 
 _SITES: dict[tuple[int, int, str], Site] = {}
