@@ -59,8 +59,25 @@ class Bounded:
         return [ln for ln in self.err.decode("utf-8", "replace").splitlines() if ln.strip()]
 
 
-def _limits(memory: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+# The launcher runs mmbits as its own child and writes that child's rusage to a file.
+# A process forked from a big pytest worker inherits the worker's RSS in ru_maxrss
+# (Linux keeps the old mm's high-water mark across fork and exec); a child of the
+# small launcher starts from the launcher's few MB, so its peak is mmbits' own.
+_LAUNCH = (
+    "import os, resource, sys\n"
+    "m, report = int(sys.argv[1]), sys.argv[2]\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    resource.setrlimit(resource.RLIMIT_AS, (m, m))\n"
+    "    os.execv(sys.executable, [sys.executable, '-m', 'mmbits', *sys.argv[3:]])\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "with open(report, 'w') as fh:\n"
+    "    fh.write(str(usage.ru_maxrss))\n"
+    "code = os.waitstatus_to_exitcode(status)\n"
+    "if code < 0:\n"
+    "    os.kill(os.getpid(), -code)\n"
+    "sys.exit(code)\n"
+)
 
 
 def run_bounded(args: list[str], *, stdin: bytes | int | None = None, env: dict[str, str] | None = None,
@@ -79,16 +96,28 @@ def run_bounded(args: list[str], *, stdin: bytes | int | None = None, env: dict[
             fin.write(stdin)
             fin.seek(0)
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "mmbits", *args],
+        # No preexec_fn: that forces fork(), and on Linux a forked child's ru_maxrss starts at
+        # the parent's RSS (a pytest worker grown to 700 MB would count against mmbits). A
+        # small launcher started with vfork sets the limit and execs mmbits instead.
+        report = tempfile.NamedTemporaryFile(delete=False)  # noqa: SIM115 - read after the run
+        report.close()
+        proc = subprocess.Popen([sys.executable, "-c", _LAUNCH, str(memory), report.name, *args],
                                 stdin=fin if isinstance(stdin, bytes) else stdin,
                                 stdout=fout if stdout is None else stdout, stderr=ferr, env=full_env, cwd=cwd,
-                                preexec_fn=lambda: _limits(memory))  # noqa: PLW1509 - no threads here
+                                start_new_session=True)
         status, usage = _wait(proc.pid, start + timeout)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         fout.seek(0)
         ferr.seek(0)
-        return Bounded(proc.returncode, fout.read(), ferr.read(), seconds, usage.ru_maxrss * 1024)
+        try:
+            with open(report.name) as fh:
+                peak_kb = int(fh.read() or usage.ru_maxrss)
+        except (OSError, ValueError):
+            peak_kb = usage.ru_maxrss  # the launcher was killed at the deadline
+        finally:
+            os.unlink(report.name)
+        return Bounded(proc.returncode, fout.read(), ferr.read(), seconds, peak_kb * 1024)
 
 
 def _wait(pid: int, deadline: float) -> tuple[int, resource.struct_rusage]:
@@ -97,7 +126,7 @@ def _wait(pid: int, deadline: float) -> tuple[int, resource.struct_rusage]:
         if got:
             return status, usage
         if time.perf_counter() > deadline:
-            os.kill(pid, 9)
+            os.killpg(pid, 9)  # the launcher and mmbits under it
             _, status, usage = os.wait4(pid, 0)
             return status, usage
         time.sleep(0.01)
