@@ -109,6 +109,17 @@ def _to_devnull() -> None:
         pass
 
 
+def _ignore_late_interrupts() -> None:
+    """The command has finished and its exit code is decided: a Ctrl-C now must not turn it
+    into a death by SIGINT (-2) while the interpreter shuts down (finalization restores
+    SIG_DFL for Python-level handlers, but leaves SIG_IGN alone)."""
+    import contextlib
+    import signal
+
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def main(argv: list[str] | None = None) -> None:
     from mmbits.errors import EXIT_INTERRUPTED, Interrupted, install_interrupt_handler
 
@@ -122,6 +133,9 @@ def main(argv: list[str] | None = None) -> None:
         from mmbits.cli import main as click_main
 
         click_main(args)
+    except SystemExit:
+        _ignore_late_interrupts()
+        raise
     except (Interrupted, KeyboardInterrupt):
         # Ctrl-C on any path, the click-free one included: one line, 130, no traceback
         try:
