@@ -63,7 +63,7 @@ def _stdin_binary(name: str) -> BinaryIO:
     stream = sys.stdin
     if stream is None or getattr(stream, "closed", False):
         raise InputError("standard input is closed", file=name)
-    buffer = getattr(stream, "buffer", None)
+    buffer: BinaryIO | None = getattr(stream, "buffer", None)
     if buffer is None:  # a text-only replacement (tests, embedding): encode what it gives
         import io
 

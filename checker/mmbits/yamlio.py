@@ -24,7 +24,7 @@ import yaml
 from mmbits.errors import InputError, clip
 
 
-class LDict(dict):
+class LDict(dict[Any, Any]):
     """A mapping with the 1-based line of itself and of each key."""
 
     line: int = 0
@@ -34,7 +34,7 @@ class LDict(dict):
         return self.key_lines.get(key, self.line)
 
 
-class LList(list):
+class LList(list[Any]):
     line: int = 0
     item_lines: list[int]
 

@@ -19,13 +19,16 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmbits.btf.reader import Btf
 from mmbits.btf.render import layout_of
 from mmbits.btf.wire import ENUM, ENUM64
 from mmbits.errors import InputError
 from mmbits.layout.model import Layout, Member
+
+if TYPE_CHECKING:
+    from mmbits.layout.spec import SpecNode
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_ *\[\]]*$")
 _PLAIN_FLOW = re.compile(r"^[A-Za-z_][A-Za-z0-9_ *]*$")
@@ -122,7 +125,7 @@ class _StructWriter:
         self.env = env  # the config's layout environment when --config was given
         self.stats = Written("", "")
 
-    def holds(self, node: Any) -> bool | None:
+    def holds(self, node: SpecNode) -> bool | None:
         """Whether a carried condition is true for --config (None: no config to tell)."""
         if self.env is None or node.cond is None:
             return None

@@ -35,7 +35,7 @@ def configs(as_json: bool) -> int:
     click.echo(click.style("domains", bold=True))
     for d in domains:
         click.echo("  " + click.style(f"{d['name']:<26}", fg="cyan") + f" {d['configs']} valid configs of {d['combinations']} combinations: {d['doc']}")
-        click.echo(f"  {'':<26} Linux {spans[d['name']]}")
+        click.echo(f"  {'':<26} Linux {spans[str(d['name'])]}")
     from mmbits.kconfig.model import load_model
 
     model = load_model()

@@ -311,7 +311,7 @@ def _solve_config(bits: int, value: int, fields: tuple[tuple[str, int], ...], ar
         for ncpus, zone_opts in product(cpus, product((0, 1), repeat=len(_ZONE_OPTIONS))):
             values = dict(base)
             values["NR_CPUS"] = ncpus
-            values["SMP"] = int(int(ncpus) > 1) if "SMP" in model.symbols else values.get("SMP", 1)  # type: ignore[call-overload]
+            values["SMP"] = int(int(ncpus) > 1) if "SMP" in model.symbols else values.get("SMP", 1)
             values.update(zip(_ZONE_OPTIONS, zone_opts, strict=True))
             if values["ZONE_DEVICE"]:
                 values["MEMORY_HOTPLUG"] = 1

@@ -180,7 +180,7 @@ def _guarded(spec: dict[str, Any], path: Path, line: int, known: set[str]) -> Ex
     return _cond(text, path, line, known) if text is not None else None
 
 
-def _one_key(item: object, path: Path, line: int) -> tuple[str, dict]:
+def _one_key(item: object, path: Path, line: int) -> tuple[str, dict[Any, Any]]:
     if not isinstance(item, dict) or len(item) != 1:
         raise InputError("expected `- NAME: {...}`", file=str(path), line=line)
     (name, spec), = item.items()
@@ -218,7 +218,7 @@ def load_flag_data(version: str = DEFAULT_KERNEL) -> FlagData:
     flag_names = {f.name for f in flags}
     aliases: list[AliasSpec] = []
 
-    def read_aliases(items: list, path: Path, doc_node: LDict, key: str, default_enum: str) -> None:
+    def read_aliases(items: list[Any] | None, path: Path, doc_node: LDict, key: str, default_enum: str) -> None:
         for i, item in enumerate(items or []):
             line = doc_node[key].line_of(i)
             name, spec = _one_key(item, path, line)

@@ -132,9 +132,9 @@ class FlagsWord:
         for f in self.flags:
             if f.bit == bit:
                 return f.name
-        for f in self.fields:
-            if f.lsb <= bit <= f.msb:
-                return f"{f.name.upper()} bit {bit - f.lsb}"
+        for pf in self.fields:
+            if pf.lsb <= bit <= pf.msb:
+                return f"{pf.name.upper()} bit {bit - pf.lsb}"
         return "gap" if self.gap and self.gap[0] <= bit <= self.gap[1] else "unused"
 
     def symbols(self, masks: bool = True) -> dict[str, int]:

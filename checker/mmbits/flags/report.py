@@ -146,9 +146,9 @@ def text(word: FlagsWord, config: Config) -> str:
         lines.append(f"  bits {msb:>2}-{lsb:<2}  {name:<12} {detail}")
     lines.append("")
     lines.append(f"  {'bit':>3}  {'flag':<24} {'policy':<15} {'used by':<34} aliases (valid for)")
-    for f in word.flags:
-        aliases = "; ".join(f"{a.name} ({a.valid_for()})" for a in f.aliases) or "-"
-        lines.append(f"  {f.bit:>3}  {f.name:<24} {f.policy:<15} {','.join(f.kinds):<34} {aliases}")
+    for fb in word.flags:
+        aliases = "; ".join(f"{a.name} ({a.valid_for()})" for a in fb.aliases) or "-"
+        lines.append(f"  {fb.bit:>3}  {fb.name:<24} {fb.policy:<15} {','.join(fb.kinds):<34} {aliases}")
     lines.append("")
     free = word.free_bits
     lines.append(f"  free bits: {_ranges(free) if free else 'none'} ({len(free)})")
@@ -166,9 +166,10 @@ def text(word: FlagsWord, config: Config) -> str:
 
 def _ranges(bits: list[int]) -> str:
     out = []
-    start = prev = None
+    start: int | None = None
+    prev: int | None = None
     for b in bits:
-        if start is None:
+        if start is None or prev is None:  # both are set together
             start = prev = b
         elif b == prev + 1:
             prev = b
@@ -195,8 +196,8 @@ class DomainSummary:
     cpupid_out: list[tuple[Config, int]] = field(default_factory=list)
     miscount: list[tuple[Config, int]] = field(default_factory=list)
     refs_shrunk: list[tuple[Config, int]] = field(default_factory=list)
-    histogram: Counter = field(default_factory=Counter)  # free bits -> configs
-    gap_histogram: Counter = field(default_factory=Counter)  # static gap -> configs
+    histogram: Counter[int] = field(default_factory=Counter)  # free bits -> configs
+    gap_histogram: Counter[int] = field(default_factory=Counter)  # static gap -> configs
     min_free: int | None = None
     min_gap: int | None = None
     per_arch: dict[str, dict[str, int]] = field(default_factory=dict)

@@ -282,7 +282,7 @@ def _part(name: str, spec: LDict, model: KconfigModel, path: str) -> DomainPart:
             raise InputError(f"domain part {name}: {sym} needs a non-empty list", file=path,
                              line=spec["vary"].line_of(sym))
         vary.append((str(sym), tuple(model.symbols[sym].coerce(v, f"{sym}=") for v in values)))
-    sets = []
+    sets: list[tuple[str, Expr]] = []
     for sym, text in (spec.get("set") or {}).items():
         if sym not in model.symbols:
             raise InputError(f"domain part {name}: unknown symbol {sym}", file=path, line=spec["set"].line_of(sym))

@@ -116,7 +116,8 @@ def construct_encode(layout: Layout, values: dict[str, int]) -> bytes:
         for k, group in enumerate(_disjoint(fields)):
             obj[f"@unit{offset}_{k}"] = {f.name: int(values.get(f.name, 0)) & ((1 << (f.bit_size or 0)) - 1)
                                          for f in group}
-    return con.build(obj)
+    built: bytes = con.build(obj)
+    return built
 
 
 def _wrap(value: int, f: Field) -> int:

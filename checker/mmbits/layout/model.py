@@ -14,7 +14,7 @@ import struct as _struct
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from mmbits.errors import InputError
 
@@ -114,7 +114,8 @@ class Field:
         fmt = self._fmt
         if self.bit_size is None:
             if fmt is not None:
-                return fmt.unpack_from(buf, base + self.offset)[0]
+                value: int = fmt.unpack_from(buf, base + self.offset)[0]
+                return value
             start = base + self.offset
             return int.from_bytes(buf[start : start + self.size], "little" if self.little else "big", signed=self.signed)
         start = base + self.offset
@@ -148,7 +149,7 @@ class Field:
             buf[start : start + self.size] = (value & self.mask).to_bytes(self.size, "little" if self.little else "big")
             return
         start = base + self.offset
-        order = "little" if self.little else "big"
+        order: Literal["little", "big"] = "little" if self.little else "big"
         unit = int.from_bytes(buf[start : start + self.size], order)
         mask = self.mask << self._shift
         unit = (unit & ~mask) | ((value << self._shift) & mask)

@@ -226,11 +226,8 @@ class _Printer:
                 pad = max(ts + self.ns - slen - 3, 1)
             self.w(f"{text}{' ' * pad}{_comment(m.offset, m.size, self.hex)}")
             return
-        text = None
-        if self.decl_hook is not None:
-            text = self.decl_hook(m, ts, flex_ok, str(m.name or ""))
-        if text is None:
-            text = _decl(m, (TYPE_WIDTH - ts) // 8 + 1)
+        hooked = self.decl_hook(m, ts, flex_ok, str(m.name or "")) if self.decl_hook is not None else None
+        text = hooked if hooked is not None else _decl(m, (TYPE_WIDTH - ts) // 8 + 1)
         if m.bit_size is not None:
             text += f":{m.bit_size}"
         text += _attr(member_align) + ";"

@@ -162,7 +162,7 @@ class _Parser:
         return node
 
     @staticmethod
-    def key_line(item: dict, key: str, line: int) -> int:
+    def key_line(item: dict[str, Any], key: str, line: int) -> int:
         return item.line_of(key) if isinstance(item, LDict) else line
 
     def guard(self, item: dict[str, Any], line: int) -> str | None:
@@ -173,7 +173,7 @@ class _Parser:
         except InputError as exc:
             raise self.fail(exc.message, line) from None
 
-    def common(self, node: SpecNode, item: dict, line: int) -> None:
+    def common(self, node: SpecNode, item: dict[str, Any], line: int) -> None:
         cond = self.guard(item, line)
         if cond is not None:
             key = "if" if "if" in item else "since" if "since" in item else "until"
