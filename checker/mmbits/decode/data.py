@@ -58,6 +58,22 @@ class DumpData:
     arch_families: dict[str, dict[int, str]] | None = None
     big_endian_archs: frozenset[str] = frozenset()
     typed_mapcount_zero_since: tuple[int, int] | None = None
+    old_page_types: OldPageTypes | None = None
+
+
+@dataclass(frozen=True)
+class OldPageTypes:
+    """The pre-v6.12 page_type encoding: a cleared bit under `base` names the type."""
+
+    until: tuple[int, int]
+    base: int
+    bits: dict[int, str]
+
+    def names(self, page_type: int) -> list[str]:
+        """The types a page_type word holds in this encoding ([] for none)."""
+        if page_type & self.base != self.base:
+            return []
+        return [name for bit, name in sorted(self.bits.items()) if not page_type & bit]
 
 
 @dataclass(frozen=True)
@@ -121,7 +137,18 @@ def load_dump_data(version: str = DEFAULT_KERNEL) -> DumpData:
                        for f, m in (doc.get("arch_families") or {}).items()},
         big_endian_archs=frozenset(str(a) for a in doc.get("big_endian_archs") or []),
         typed_mapcount_zero_since=_release(doc.get("typed_mapcount_zero_since")),
+        old_page_types=_old_page_types(doc.get("old_page_types"), p),
     )
+
+
+def _old_page_types(doc: object, path: str) -> OldPageTypes | None:
+    if not isinstance(doc, dict):
+        return None
+    until = _release(doc.get("until"))
+    if until is None:
+        return None
+    return OldPageTypes(until, _int(doc.get("base", 0xF0000000), path, 0),
+                        {_int(k, path, 0): str(v) for k, v in (doc.get("bits") or {}).items()})
 
 
 def _release(value: object) -> tuple[int, int] | None:

@@ -124,6 +124,27 @@ class Decoded:
 
 # -- reading words ------------------------------------------------------------
 
+_RESOLVED: dict[tuple[int, str, Config], Layout] = {}
+_LABELS: dict[Config, str] = {}
+
+
+def _resolve(lset: LayoutSet, struct: str, cfg: Config) -> Layout:
+    """lset.resolve(), kept per (layout set, struct, config): a log of reports from one
+    kernel resolves each struct once, and the layout's cached word table is reused."""
+    key = (id(lset), struct, cfg)
+    hit = _RESOLVED.get(key)
+    if hit is None:
+        hit = _RESOLVED[key] = lset.resolve(struct, cfg)
+    return hit
+
+
+def _label(cfg: Config) -> str:
+    hit = _LABELS.get(cfg)
+    if hit is None:
+        hit = _LABELS[cfg] = cfg.label()
+    return hit
+
+
 def words_to_bytes(words: list[int], word_bytes: int, little: bool) -> bytes:
     order: Literal["little", "big"] = "little" if little else "big"
     return b"".join((w & ((1 << (8 * word_bytes)) - 1)).to_bytes(word_bytes, order) for w in words)
@@ -243,7 +264,8 @@ def printed_of(record: DumpRecord) -> Printed | None:
 
 
 def page_kind(values: dict[str, int], word: FlagsWord, config: Config, data: DumpData,
-              faithful: bool = True, printed: Printed | None = None) -> tuple[str, str]:
+              faithful: bool = True, printed: Printed | None = None,
+              version: tuple[int, int] | None = None) -> tuple[str, str]:
     """(kind, why) from the bytes: type byte, tail bit, PG_head, mapping tag, pp_magic, flags.
 
     Where the kernel named the flags (and the page type) of these very bytes, its
@@ -283,6 +305,13 @@ def page_kind(values: dict[str, int], word: FlagsWord, config: Config, data: Dum
                         return "kernel-pgtable", why + " with PT_kernel set in pt_flags"
                 return kind, why
         return "page", f"page_type {pt:08x}: type byte {byte:#x} has no v6.18 page type"
+    old_types = data.old_page_types
+    if old_types is not None and version is not None and version < old_types.until:
+        for name in old_types.names(pt):
+            for t in fd.page_types:
+                if t.kind and t.name.removeprefix("PGTY_") == name:
+                    return t.kind, (f"page_type {pt:08x}: {name} in the encoding before v6.12 (a cleared bit under "
+                                    f"{old_types.base:#x}; the kernel is {version[0]}.{version[1]})")
     if printed is not None and printed.page_type_name and printed.flags_value == flags:
         for t in fd.page_types:
             if t.kind and t.name.removeprefix("PGTY_") == printed.page_type_name:
@@ -390,17 +419,17 @@ def decode_record(record: DumpRecord, number: int, *, config: Config | None, bit
                 exc.file, exc.line = file, first_line
             raise
     cfg = choice.config
-    psize = lset.resolve(struct, cfg).size
+    psize = _resolve(lset, struct, cfg).size
     if words and not record.bare and len(words) * wb != psize:
         raise InputError(f"raw: lines {record.raw[0].line}-{record.raw[-1].line} hold {len(words)} words "
-                         f"({len(words) * wb} bytes) but struct {struct} is {psize} bytes for {cfg.label()}",
+                         f"({len(words) * wb} bytes) but struct {struct} is {psize} bytes for {_label(cfg)}",
                          file=file, line=record.raw[0].line)
     chunks: list[list[int]] = [words]
     if record.bare:
         per = psize // wb
         if len(words) % per:
             raise InputError(f"{len(words)} raw words are not a whole number of struct {struct}s "
-                             f"({per} words each for {cfg.label()})", file=file, line=record.start)
+                             f"({per} words each for {_label(cfg)})", file=file, line=record.start)
         chunks = [words[i:i + per] for i in range(0, len(words), per)]
     out = []
     for i, chunk in enumerate(chunks):
@@ -412,7 +441,7 @@ def decode_record(record: DumpRecord, number: int, *, config: Config | None, bit
 
 
 def _view(lset: LayoutSet, struct: str, cfg: Config, blob: bytes, base: int = 0) -> PageView:
-    layout = lset.resolve(struct, cfg)
+    layout = _resolve(lset, struct, cfg)
     values = read_struct(layout, blob, base)
     return PageView(layout, values, _slots(layout, values))
 
@@ -432,11 +461,12 @@ def _decode_one(record: DumpRecord, number: int, words: list[int], choice: Confi
     if head_words:
         hblob = words_to_bytes(head_words, wb, little)
         dec.head = _view(lset, "page", cfg, hblob)
-        folio_layout = lset.resolve("folio", cfg)
+        folio_layout = _resolve(lset, "folio", cfg)
         dec.folio = read_struct(folio_layout, hblob)
     if dec.page is not None:
         printed = printed_of(record)
-        k, why = page_kind(dec.page.values, word, cfg, data, not record.not_faithful, printed)
+        k, why = page_kind(dec.page.values, word, cfg, data, not record.not_faithful, printed,
+                           dec.context.version)
         dec.is_tail = k == "tail"
         if kind:
             if kind not in load_flag_data().kinds:
@@ -451,7 +481,7 @@ def _decode_one(record: DumpRecord, number: int, words: list[int], choice: Confi
         dec.kind, dec.kind_why = k, why
         dec.descriptor = descriptor_of(k) if struct == "page" else struct
         if dec.head is not None:
-            hk, _hwhy = page_kind(dec.head.values, word, cfg, data, printed=printed)
+            hk, _hwhy = page_kind(dec.head.values, word, cfg, data, printed=printed, version=dec.context.version)
             dec.head_kind = hk
         if dec.descriptor not in ("page",) and struct == "page":
             if second:
@@ -491,7 +521,7 @@ def _kernel_reason(dec: Decoded, data: DumpData) -> None:
         kind=dec.kind, flag_names=printed.names if printed is not None else frozenset(),
         pp_signature=dec.kind == "page_pool")
     verdict = judge(rec.reason, facts)
-    label = dec.config.label()
+    label = _label(dec.config)
     where = f"page.{verdict.field}" if verdict is not None else "page"
     said = f"the kernel reported '{rec.reason}'"
     if verdict is None:
@@ -514,7 +544,7 @@ def _kernel_reason(dec: Decoded, data: DumpData) -> None:
 
 def _folio_view(lset: LayoutSet, cfg: Config, blob: bytes, first: int = 0) -> PageView:
     """struct folio fields read from `blob`; with `first`, only those of the page starting there."""
-    layout = lset.resolve("folio", cfg)
+    layout = _resolve(lset, "folio", cfg)
     values = read_struct(layout, blob)
     fields = layout.words
     values = {k: v for k, v in values.items() if not k.startswith(("page.", "__page_"))
@@ -598,7 +628,7 @@ def _memdesc_meaning(v: int, data: DumpData) -> str:
 
 def _findings(dec: Decoded, data: DumpData) -> None:
     cfg, word, bits = dec.config, dec.word, dec.bits
-    label = cfg.label()
+    label = _label(cfg)
     page = dec.page
     assert page is not None
     vals = page.values
@@ -755,6 +785,11 @@ def _expected(dec: Decoded, data: DumpData) -> None:
         tag = mapping & data.mapping_mask
         exp["flags_prefix"] = "ksm" if tag == 0x3 else "anon" if tag & 0x1 else ""
         exp["page_type"] = page_type_text(fv.get("page_type", 0xFFFFFFFF), data)
+        old_types, version = data.old_page_types, dec.context.version
+        if old_types is not None and version is not None and version < old_types.until:
+            pt = fv.get("page_type", 0xFFFFFFFF)
+            if old_types.names(pt):
+                exp["page_type"] = f"{pt:#x}({'|'.join(old_types.names(pt))})"  # %pGt, the whole word
         memcg = fv.get("memcg_data")
         exp["memcg"] = memcg if memcg else None
         if dec.folio and (dec.head is not None) and _flag_set(word, flags, "PG_head"):
@@ -775,7 +810,7 @@ def _expected(dec: Decoded, data: DumpData) -> None:
 def _compare(dec: Decoded, data: DumpData) -> None:
     rec, exp, bits = dec.record, dec.expected, dec.bits
     checks = dec.checks
-    label = dec.config.label()
+    label = _label(dec.config)
     if dec.page is None:
         return
     no_folio = "a tail page without head: lines: the kernel printed the folio head's value, not in the dump"
@@ -874,7 +909,7 @@ def _compare(dec: Decoded, data: DumpData) -> None:
 
 def _flag_skew(dec: Decoded, value: int, printed_text: str, data: DumpData) -> None:
     """Say why our %pGp differs from the kernel's: flag names (enum) or fields (packing)."""
-    label = dec.config.label()
+    label = _label(dec.config)
     ours_names, ours_fields = pgp_parts(value, dec.word, data)
     tokens = [t for t in printed_text.split("|") if t]
     printed_fields = {t.split("=", 1)[0]: t.split("=", 1)[1] for t in tokens if "=" in t}
