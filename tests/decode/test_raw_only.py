@@ -19,7 +19,7 @@ WORDS = re.compile(r"\b(raw|head): ((?:[0-9a-f]{8}|[0-9a-f]{16})(?: (?:[0-9a-f]{
 PAGE = re.compile(r"page: ?(?:[0-9a-f]+ |\(ptrval\) )?refcount:(-?\d+) mapcount:(-?\d+) mapping:(\S+) index:(0x[0-9a-f]+)")
 PAGE_TYPE = re.compile(r"page_type: (?:0x)?([0-9a-f]+)\(([a-z_]*)\)")
 FLAGS = re.compile(r"flags: 0x[0-9a-f]+\(([^)]*)\)")
-HEAD = re.compile(r"head: order:(\d+) (.*)$")
+HEAD = re.compile(r"head: ?(?:[0-9a-f]{8,16} )?order:(\d+) (.*)$")
 ARCH = {"x86_64": "x86_64", "arm": "arm32", "arm64": "arm64", "powerpc32": "powerpc32", "riscv64": "riscv64",
         "s390x": "s390x", "parisc": "parisc32", "i386": "i386", "riscv": "riscv32", "ppc64": "powerpc64",
         "um": "um"}

@@ -308,8 +308,8 @@ def _solve_config(bits: int, value: int, fields: tuple[tuple[str, int], ...], ar
     model = load_model()
     defaults = dict(model.archs[arch].defaults) if arch in model.archs else {}
     zone_choices = []
-    for opts in product((0, 1), repeat=len(_ZONE_OPTIONS)):
-        options = dict(zip(_ZONE_OPTIONS, opts, strict=True))
+    for bits_on in product((0, 1), repeat=len(_ZONE_OPTIONS)):
+        options = dict(zip(_ZONE_OPTIONS, bits_on, strict=True))
         names = _zone_names(options)
         away = sum(options[o] != int(bool(defaults.get(o, 0))) for o in _ZONE_OPTIONS)
         zone_choices.append((away, options, names))
