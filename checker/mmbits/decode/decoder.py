@@ -138,6 +138,16 @@ def _resolve(lset: LayoutSet, struct: str, cfg: Config) -> Layout:
     return hit
 
 
+_WORDS: dict[Config, FlagsWord] = {}
+
+
+def _word_of(cfg: Config) -> FlagsWord:
+    hit = _WORDS.get(cfg)
+    if hit is None:
+        hit = _WORDS[cfg] = compute(cfg)
+    return hit
+
+
 def _label(cfg: Config) -> str:
     hit = _LABELS.get(cfg)
     if hit is None:
@@ -150,28 +160,52 @@ def words_to_bytes(words: list[int], word_bytes: int, little: bool) -> bytes:
     return b"".join((w & ((1 << (8 * word_bytes)) - 1)).to_bytes(word_bytes, order) for w in words)
 
 
+_READ_PLANS: dict[int, tuple[Layout, list[tuple[str, Any]]]] = {}
+_SLOT_PLANS: dict[int, tuple[Layout, list[tuple[tuple[int, int, int | None, int | None], list[str]]]]] = {}
+
+
+def _read_plan(layout: Layout) -> list[tuple[str, Any]]:
+    """(name, field) of every word, once per resolved layout (the layout is kept alive
+    beside its id, so the id stays its own)."""
+    hit = _READ_PLANS.get(id(layout))
+    if hit is None or hit[0] is not layout:
+        hit = _READ_PLANS[id(layout)] = (layout, list(layout.words.items()))
+    return hit[1]
+
+
 def read_struct(layout: Layout, data: bytes, base: int = 0) -> dict[str, int]:
     """Every word of `layout` that lies inside `data` (a dump may hold only part of a folio)."""
     out = {}
-    for name, f in layout.words.items():
-        if base + f.offset + f.size <= len(data):
+    end = len(data)
+    for name, f in _read_plan(layout):
+        if base + f.offset + f.size <= end:
             out[name] = f.get(data, base) & f.mask  # unsigned; s32() where the kernel reads an int
     return out
 
 
-def _slots(layout: Layout, values: dict[str, int]) -> list[Slot]:
+def _slot_plan(layout: Layout) -> list[tuple[tuple[int, int, int | None, int | None], list[str]]]:
+    """The layout's words grouped by the bytes they cover, sorted by offset: once per layout."""
+    hit = _SLOT_PLANS.get(id(layout))
+    if hit is not None and hit[0] is layout:
+        return hit[1]
     groups: dict[tuple[int, int, int | None, int | None], list[str]] = {}
     fields = layout.words
     for name, f in fields.items():
-        if name not in values:
-            continue
         head, _, _rest = name.rpartition(".")
         if head and head in fields and fields[head].offset == f.offset and fields[head].size == f.size:
             continue  # the one-member struct wrapper (flags.f, pcp_llist.next): keep the outer name
         groups.setdefault((f.offset, f.size, f.bit_offset, f.bit_size), []).append(name)
+    plan = sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[0][1], kv[0][2] or 0))
+    _SLOT_PLANS[id(layout)] = (layout, plan)
+    return plan
+
+
+def _slots(layout: Layout, values: dict[str, int]) -> list[Slot]:
     out = []
-    for (off, size, bo, bs), names in sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[0][1], kv[0][2] or 0)):
-        out.append(Slot(off, size, names, values[names[0]], bit_offset=bo, bit_size=bs))
+    for (off, size, bo, bs), all_names in _slot_plan(layout):
+        names = [n for n in all_names if n in values]
+        if names:
+            out.append(Slot(off, size, names, values[names[0]], bit_offset=bo, bit_size=bs))
     return out
 
 
@@ -195,15 +229,26 @@ def is_pointer_slot(layout: Layout, names: list[str]) -> bool:
     return False
 
 
+_POISON_ABLE: dict[tuple[int, tuple[str, ...], Config], bool] = {}
+
+
 def slot_poison(slot: Slot, layout: Layout, config: Config, data: DumpData) -> tuple[str, str] | None:
     """A poison name for a slot: never for counters and flag words; on 32-bit (no poison
     delta, so poisons are small numbers) only where an arm declares a pointer."""
-    if any(n.split(".")[0] in NOT_POINTERS for n in slot.names) and not is_pointer_slot(layout, slot.names):
-        return None
-    delta = int(config.get("POISON_POINTER_DELTA", 0) or 0)
-    if not delta and not is_pointer_slot(layout, slot.names):
+    key = (id(layout), tuple(slot.names), config)
+    able = _POISON_ABLE.get(key)
+    if able is None:
+        pointer = is_pointer_slot(layout, slot.names)
+        counter = any(n.split(".")[0] in NOT_POINTERS for n in slot.names)
+        delta = int(config.get("POISON_POINTER_DELTA", 0) or 0)
+        able = _POISON_ABLE[key] = not (counter and not pointer) and (bool(delta) or pointer)
+        _LAYOUTS_SEEN.append(layout)  # keeps the id unique while the entry lives
+    if not able:
         return None
     return poison_name(slot.value, slot.size, config, data)
+
+
+_LAYOUTS_SEEN: list[Layout] = []
 
 
 def poison_name(value: int, size: int, config: Config, data: DumpData) -> tuple[str, str] | None:
@@ -450,7 +495,7 @@ def _decode_one(record: DumpRecord, number: int, words: list[int], choice: Confi
                 kind: str | None, struct: str, lset: LayoutSet, data: DumpData,
                 context: KernelContext | None = None) -> Decoded:
     cfg = choice.config
-    word = compute(cfg)
+    word = _word_of(cfg)
     wb = bits // 8
     dec = Decoded(number, record, bits, little, choice, words, word, None, struct=struct,
                   context=context or KernelContext())
