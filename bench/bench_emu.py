@@ -47,7 +47,7 @@ def sva_config(name: str):  # noqa: ANN201 - a Config
 
 def field_ops(name: str, n_ops: int) -> None:
     config = sva_config(name)
-    m = Machine(config, "upstream", npages=256)
+    m = Machine(config, "v6.19+fixes", npages=256)
     layout = m.facts.page
     size = layout.size
     fields = [layout.field(w) for w in WORDS if w in layout.words]
@@ -124,7 +124,7 @@ def exploration(name: str, ops: int, mixed: bool) -> None:
         cases.append((f"2 CPUs x {ops} mixed operations (simulate's default) + worker", ()))
     for label, only in cases:
         start = time.perf_counter()
-        r = simulate(config, "upstream", cpus=2, ops=ops, mode="exhaustive", only=only, detail=False,
+        r = simulate(config, "v6.19+fixes", cpus=2, ops=ops, mode="exhaustive", only=only, detail=False,
                      max_states=2_000_000)
         wall = time.perf_counter() - start
         ex = r["explored"]

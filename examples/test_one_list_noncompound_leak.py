@@ -15,6 +15,7 @@ with the order for exactly this.
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
 
@@ -26,7 +27,7 @@ from mmbits.testing import assert_no_findings
 PMD_ORDER = 9  # a 2 MiB vmemmap block on x86_64
 
 
-@pytest.mark.mmbits_variant("upstream", npages=2048, async_free=True)
+@pytest.mark.mmbits_variant("v6.19+fixes", npages=2048, async_free=True)
 @pytest.mark.parametrize("compound", [False, True], ids=["plain", "GFP_COMP"])
 def test_worker_frees_compound_order_only(mmbits_machine, compound: bool) -> None:  # type: ignore[no-untyped-def]
     m = mmbits_machine
@@ -41,12 +42,12 @@ def test_worker_frees_compound_order_only(mmbits_machine, compound: bool) -> Non
         assert leaks[0].data["pages"] == (1 << PMD_ORDER) - 1  # all but the head page
 
 
-@pytest.mark.parametrize("variant", ["vmemmap-order9", "upstream"])
+@pytest.mark.parametrize("variant", ["v6.19+cpa-mark", "v6.19+fixes"])
 def test_hot_remove_of_a_vmemmap_block(variant: str) -> None:
     """The same question through the whole hot-remove path (remove_pagetable()
     -> free_hugepage_table()), before and after the fix."""
     result = simulate(preset("x86_64-6.18"), variant, only=("hot-remove",), cpus=1, ops=1, mode="sequential")
-    if variant == "upstream":
+    if variant == "v6.19+fixes":
         assert_no_findings(result)
     else:
         with pytest.raises(AssertionError, match=r"511 page\(s\) leaked"):
@@ -70,11 +71,24 @@ class QueuesPlainBlocks(QueuesVmemmapBlocks):
     compound_blocks = False
 
 
+# short runs: a leak needs two steps (queue a block, let the worker free it);
+# `pytest --hypothesis-profile=fuzz` or `-m slow` runs the long searches
+SHORT = settings(max_examples=15, stateful_step_count=8)
+
+
 def test_state_machine_with_compound_blocks_finds_nothing() -> None:
-    run_state_machine_as_test(QueuesVmemmapBlocks)
+    run_state_machine_as_test(QueuesVmemmapBlocks, settings=SHORT)
 
 
 def test_state_machine_finds_the_leak_of_plain_blocks() -> None:
     """hypothesis finds (and shrinks to) a run that leaks: one plain block queued."""
+    with pytest.raises(AssertionError, match=r"leak: \d+ page\(s\) leaked"):
+        run_state_machine_as_test(QueuesPlainBlocks, settings=SHORT)
+
+
+@pytest.mark.slow
+def test_state_machine_long_runs() -> None:
+    """The same two questions with hypothesis's default search length."""
+    run_state_machine_as_test(QueuesVmemmapBlocks)
     with pytest.raises(AssertionError, match=r"leak: \d+ page\(s\) leaked"):
         run_state_machine_as_test(QueuesPlainBlocks)

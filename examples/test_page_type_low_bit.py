@@ -46,7 +46,7 @@ def test_the_destructor_wipes_the_bit_before_pagetable_free_tests_it(mmbits_conf
     assert "0xf2000001 -> 0xffffffff" in message  # the bytes that did it
 
 
-@pytest.mark.mmbits_variant("page-type-bit0", npages=256, sva=True, async_free=True)
+@pytest.mark.mmbits_variant("page-type-bit0-sketch", npages=256, sva=True, async_free=True)
 def test_the_bytes_of_one_table_through_its_life(mmbits_machine) -> None:  # type: ignore[no-untyped-def]
     m = mmbits_machine
     page_type = m.facts.pw("page_type")
@@ -72,7 +72,7 @@ def test_no_low_bit_survives_the_destructor(bit: int) -> None:
     """Any owner bit below the type byte: the destructor's UINT_MAX makes it
     read set on every page, so none can mark a table past pagetable_dtor()."""
     config = preset("x86_64-6.18")
-    m = Machine(config, "upstream", npages=128, async_free=True, proposal=ptdesc_type_kernel(bit))
+    m = Machine(config, "v6.19+fixes", npages=128, async_free=True, proposal=ptdesc_type_kernel(bit))
     pte = m.pagetable_alloc("pte")
     m.pagetable_dtor_free(pte)  # queued for the worker: no owner, no type
     assert m.mem.get(pte, m.facts.pw("page_type")) == UINT_MAX
@@ -80,7 +80,7 @@ def test_no_low_bit_survives_the_destructor(bit: int) -> None:
     assert any(f.kind in ("wiped-before-test", "always-true") for f in m.findings)
 
 
-@pytest.mark.mmbits_variant("upstream", npages=256, sva=True, async_free=True)
+@pytest.mark.mmbits_variant("v6.19+fixes", npages=256, sva=True, async_free=True)
 def test_upstream_pt_kernel_keeps_its_bit_until_pagetable_free(mmbits_machine) -> None:  # type: ignore[no-untyped-def]
     """What was merged keeps the mark in pt_flags (PG_referenced), which the
     destructor does not touch: the same life ends clean."""

@@ -349,7 +349,7 @@ REPLAYS = [b'{"verdict": "UNSAFE", "findings": [{"kind": "use-after-free", "mess
 def test_simulate_replay(data: bytes, finding: str) -> None:
     with _workdir() as d:
         path = _write(d, "replay.json", data)
-        r = run_cli("simulate", "--variant", "page-type-bit0", "--ops", "1", "--cpus", "1", "--replay", str(path),
+        r = run_cli("simulate", "--variant", "page-type-bit0-sketch", "--ops", "1", "--cpus", "1", "--replay", str(path),
                     "--finding", finding)
         assert_contract(r, path)
 

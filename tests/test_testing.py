@@ -91,13 +91,13 @@ def test_layout_of_another_config_does_not_match(ref_btf) -> None:  # type: igno
 # -- assert_no_findings ---------------------------------------------------------------------------
 
 def test_clean_machine_passes() -> None:
-    m = Machine(preset("x86_64-6.18"), "upstream", npages=128)
+    m = Machine(preset("x86_64-6.18"), "v6.19+fixes", npages=128)
     m.free_pages(m.alloc_pages(2, comp=True), 2)
     assert_no_findings(m)
 
 
 def test_machine_findings_fail_with_their_lines() -> None:
-    m = Machine(preset("x86_64-6.18"), "upstream", npages=1024, async_free=True)
+    m = Machine(preset("x86_64-6.18"), "v6.19+fixes", npages=1024, async_free=True)
     m.enqueue(m.alloc_pages(9))  # a plain order-9 block freed with compound_order() == 0
     m.quiesce()
     with pytest.raises(AssertionError, match=r"1 finding\(s\):\nERROR:leak: 511 page\(s\) leaked"):
@@ -106,12 +106,12 @@ def test_machine_findings_fail_with_their_lines() -> None:
 
 
 def test_simulation_result_fails_with_simulate_text() -> None:
-    result = simulate(preset("x86_64-6.18"), "vmemmap-order9", only=("hot-remove",), cpus=1, ops=1,
+    result = simulate(preset("x86_64-6.18"), "v6.19+cpa-mark", only=("hot-remove",), cpus=1, ops=1,
                       mode="sequential")
     with pytest.raises(AssertionError) as failure:
         assert_no_findings(result)
     text = str(failure.value)
-    assert "mmbits simulate: vmemmap-order9" in text and "verdict: UNSAFE" in text
+    assert "mmbits simulate: v6.19+cpa-mark" in text and "verdict: UNSAFE" in text
 
 
 def test_findings_list_and_severities() -> None:

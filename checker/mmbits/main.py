@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 FLAGS = {"--json": "as_json", "--hex": "hex_", "--no-cache": "no_cache"}
 
@@ -19,7 +23,7 @@ FLAGS = {"--json": "as_json", "--hex": "hex_", "--no-cache": "no_cache"}
 def _fast_btf_show(args: list[str]) -> int | None:
     """Run `btf show` without click, or return None to let click handle it."""
     names = None
-    opts = {"as_json": False, "hex_": False, "no_cache": False, "btf_file": "/sys/kernel/btf/vmlinux"}
+    opts: dict[str, Any] = {"as_json": False, "hex_": False, "no_cache": False, "btf_file": "/sys/kernel/btf/vmlinux"}
     seen: set[str] = set()
     i = 0
     while i < len(args):

@@ -257,7 +257,7 @@ def byte_map(config: Config, structs: Sequence[str] = DESCRIPTORS, lset: LayoutS
     page_size = lset.resolve("page", config).size
     per_byte: list[tuple[tuple[str, ...], ...]] = []
     for b in range(page_size):
-        cells = []
+        cells: list[tuple[str, ...]] = []
         for col in cols:
             names = tuple(
                 _label(m, b, b + 1, col.base)
@@ -267,11 +267,11 @@ def byte_map(config: Config, structs: Sequence[str] = DESCRIPTORS, lset: LayoutS
             cells.append(names)
         per_byte.append(tuple(cells))
     rows: list[MapRow] = []
-    for b, cells in enumerate(per_byte):
-        if rows and per_byte[b - 1] == cells and _same_word(rows[-1].start, b, config):
+    for b, byte_cells in enumerate(per_byte):
+        if rows and per_byte[b - 1] == byte_cells and _same_word(rows[-1].start, b, config):
             rows[-1].end = b + 1
             continue
-        rows.append(MapRow(b, b + 1, {c.name: list(n) for c, n in zip(cols, cells, strict=True)}))
+        rows.append(MapRow(b, b + 1, {c.name: list(n) for c, n in zip(cols, byte_cells, strict=True)}))
     # relabel sub-words over the whole row
     for row in rows:
         for col in cols:

@@ -92,11 +92,20 @@ class Progress:
             what = summary or f"{self.done} {self.unit if self.done != 1 else self.unit.removesuffix('s')}"
             self._write(f"mmbits: {self.verb}: {what} in {elapsed:.1f} s\n")
 
+    def abandon(self) -> None:
+        """The run failed: clear the terminal line and say nothing more (the error is the one line)."""
+        if self.tty and self._shown:
+            self._write("\r" + " " * self._width + "\r")
+        self._shown = False
+
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abandon()
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -130,7 +130,7 @@ def mmbits_machine(mmbits_config: Any, request: pytest.FixtureRequest) -> Any:
     from mmbits.errors import InputError
 
     mark = request.node.get_closest_marker("mmbits_variant")
-    variant = mark.args[0] if mark is not None and mark.args else "upstream"
+    variant = mark.args[0] if mark is not None and mark.args else "v6.19+fixes"
     options = dict(mark.kwargs) if mark is not None else {}
     try:
         return Machine(mmbits_config, variant, **options)

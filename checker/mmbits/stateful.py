@@ -42,7 +42,7 @@ class DeferredFreeMachine(RuleBasedStateMachine):
     #: a preset name or a mmbits Config
     config: Any = "x86_64-6.18"
     #: a design name (`mmbits simulate --variant`), or "proposal" with `proposal`
-    variant: str = "upstream"
+    variant: str = "v6.19+fixes"
     #: a mmbits.proposal.Proposal plugged into the upstream design (or None)
     proposal: Any = None
     npages: int = 256
@@ -139,4 +139,4 @@ class DeferredFreeMachine(RuleBasedStateMachine):
     def queued(self) -> list[int]:
         """The pfns on the deferred-free work list, in list order."""
         m = self.machine
-        return [m.pt_node_page(node) for node in m.lists.entries(m.work_head, limit=m.mem.npages)]
+        return [m.pt_node_page(node) for node in m.lists.entries(m.queues.work_head, limit=m.mem.npages)]

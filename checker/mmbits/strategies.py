@@ -51,8 +51,10 @@ def configs(domain: str = "default", arch: str | None = None) -> st.SearchStrate
                 values.update(comp.valid()[i % len(comp.valid())])
             return part.model.make_unchecked(part.primary(values), name=None)
 
-        choices.append(st.tuples(*(st.integers(0, len(c.valid()) - 1) for c in comps)).map(
-            lambda t, b=build: b(list(t))))
+        def from_indices(t: tuple[int, ...], b: Any = build) -> Any:
+            return b(list(t))
+
+        choices.append(st.tuples(*(st.integers(0, len(c.valid()) - 1) for c in comps)).map(from_indices))
     if fixed:
         choices.append(st.sampled_from(fixed))
     return st.one_of(*choices)
@@ -208,10 +210,13 @@ def raw_pages(draw: st.DrawFn, kind: str = "pgtable", config: Any = None) -> tup
         limit = len(word.zones) - 1 if f.name == "zone" else (1 << f.width) - 1
         flags |= draw(st.integers(0, limit)) << f.lsb
     usable = [f for f in word.flags if kind in f.kinds or any(kind in a.kinds for a in f.aliases)]
-    for f in draw(st.lists(st.sampled_from(usable), max_size=4, unique=True)) if usable else []:
-        flags |= 1 << f.bit
+    for flag in draw(st.lists(st.sampled_from(usable), max_size=4, unique=True)) if usable else []:
+        flags |= 1 << flag.bit
     values["flags"] = flags
-    ptr = st.integers(0, (1 << 20) - 1).map(lambda i, b=bits: KERNEL_BASE[b] + i * (16 if b == 64 else 8))
+    def pointer(i: int, b: int = bits) -> int:
+        return KERNEL_BASE[b] + i * (16 if b == 64 else 8)
+
+    ptr = st.integers(0, (1 << 20) - 1).map(pointer)
     info = data.kinds[kind]
     pgty = next((t for t in data.page_types if t.name == info.page_type), None)
     values["page_type"] = (pgty.value << data.page_type_shift) if pgty else 0xFFFFFFFF

@@ -45,7 +45,7 @@ def as_proposal(proposal: Any, *, word: str | None = None, kind: str | None = No
         p = Proposal(expr=str(proposal), word=word)
     else:
         raise TypeError(f"cannot make a proposal of {type(proposal).__name__}")
-    updates = {k: v for k, v in (("word", word), ("kind", kind), ("name", name)) if v is not None}
+    updates: dict[str, Any] = {k: v for k, v in (("word", word), ("kind", kind), ("name", name)) if v is not None}
     return validate(replace(p, **updates) if updates else p)
 
 

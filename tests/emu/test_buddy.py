@@ -14,7 +14,7 @@ from .helpers import sva
 
 @pytest.fixture
 def m() -> Machine:
-    return Machine(sva(), "upstream", npages=256)
+    return Machine(sva(), "v6.19+fixes", npages=256)
 
 
 def _kinds(m: Machine) -> list[str]:

@@ -12,8 +12,8 @@ PROPOSALS = Path(__file__).parent.parent / "data" / "proposals"
 SMALL = ("--cpus", "1", "--ops", "2")
 
 
-def test_upstream_is_safe() -> None:
-    r = run_cli("simulate", *SMALL)
+def test_fixed_design_is_safe() -> None:
+    r = run_cli("simulate", "--variant", "v6.19+fixes", *SMALL)
     assert r.code == 0, r.err
     assert "verdict: SAFE" in r.out
     assert "IOMMU_SVA" in r.out  # switched on where Kconfig allows it
@@ -26,13 +26,21 @@ def test_sync_is_unsafe_with_schedule_and_bytes() -> None:
     assert "schedule (" in r.out and "raw: " in r.out and "verdict: UNSAFE" in r.out
 
 
+def test_list_names_every_variant() -> None:
+    r = run_cli("simulate", "--list")
+    assert r.code == 0
+    names = [line.split()[0] for line in r.out.splitlines()]
+    assert names[:4] == ["v6.19", "v6.19+vmemmap-fix", "v6.19+cpa-mark", "v6.19+fixes"]
+    assert {"sync", "two-lists", "three-lists", "page-type-bit0-sketch", "page-type-bit0-baolu"} <= set(names)
+
+
 def test_json_schema() -> None:
-    r = run_cli("simulate", "--variant", "vmemmap-order9", "--only", "hot-remove", "--cpus", "1", "--ops", "1", "--json")
+    r = run_cli("simulate", "--variant", "v6.19", "--only", "hot-remove", "--cpus", "1", "--ops", "1", "--json")
     assert r.code == 1
     doc = r.json()
     assert isinstance(doc, dict)
     assert {"verdict", "variant", "config", "explored", "findings", "machine", "workload"} <= set(doc)
-    assert doc["verdict"] == "UNSAFE" and doc["variant"] == "vmemmap-order9"
+    assert doc["verdict"] == "UNSAFE" and doc["variant"] == "v6.19"
     assert {"mode", "states", "transitions", "schedules", "complete", "seconds"} <= set(doc["explored"])
     (leak,) = [f for f in doc["findings"] if f["kind"] == "leak"]
     assert {"kind", "message", "config", "where", "data"} <= set(leak)
@@ -41,7 +49,7 @@ def test_json_schema() -> None:
 
 
 def test_random_with_seed() -> None:
-    r = run_cli("simulate", "--variant", "cpa-unmarked", "--explore", "random", "--seed", "3", "--schedules", "5",
+    r = run_cli("simulate", "--variant", "v6.19+vmemmap-fix", "--explore", "random", "--seed", "3", "--schedules", "5",
                 "--json")
     assert r.code == 1
     assert r.json()["explored"]["mode"] == "random" and r.json()["explored"]["seed"] == 3
@@ -90,7 +98,7 @@ def test_bad_proposal_file(tmp_path: Path) -> None:
 
 def test_report(tmp_path: Path) -> None:
     out = tmp_path / "rep"
-    r = run_cli("simulate", "--variant", "cpa-unmarked", "--only", "cpa", *SMALL, "--report", str(out),
+    r = run_cli("simulate", "--variant", "v6.19+vmemmap-fix", "--only", "cpa", *SMALL, "--report", str(out),
                 "--format", "md")
     if importlib.util.find_spec("mmbits.report.api") is None:
         assert_clean_error(r)
@@ -100,10 +108,10 @@ def test_report(tmp_path: Path) -> None:
 
 
 def test_replay_a_finding(tmp_path: Path) -> None:
-    first = run_cli("simulate", "--variant", "cpa-unmarked", "--only", "cpa", *SMALL, "--json")
+    first = run_cli("simulate", "--variant", "v6.19+vmemmap-fix", "--only", "cpa", *SMALL, "--json")
     path = tmp_path / "run.json"
     path.write_text(first.out)
-    again = run_cli("simulate", "--variant", "cpa-unmarked", "--only", "cpa", *SMALL, "--replay", str(path), "--json")
+    again = run_cli("simulate", "--variant", "v6.19+vmemmap-fix", "--only", "cpa", *SMALL, "--replay", str(path), "--json")
     assert again.code == 1
     assert again.json()["explored"]["mode"] == "replay"
     assert [f["where"] for f in again.json()["findings"]] == [f["where"] for f in first.json()["findings"]]
@@ -112,3 +120,13 @@ def test_replay_a_finding(tmp_path: Path) -> None:
     assert_clean_error(run_cli("simulate", "--replay", str(wrong)))
     wrong.write_text("{not json")
     assert_clean_error(run_cli("simulate", "--replay", str(wrong)))
+
+
+def test_cut_short_exploration_is_unknown() -> None:
+    """A bounded exhaustive run that found nothing proves nothing: text, JSON and exit 2 say so."""
+    args = ("simulate", "--variant", "v6.19+fixes", "--only", "huge-pmd", "--cpus", "2", "--ops", "2",
+            "--max-states", "50")
+    r = run_cli(*args)
+    assert r.code == 2 and "verdict: UNKNOWN" in r.out and "stopped at its bound" in r.out
+    doc = run_cli(*args, "--json").json()
+    assert doc["verdict"] == "UNKNOWN" and doc["explored"]["cut_short"] is True

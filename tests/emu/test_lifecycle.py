@@ -29,7 +29,7 @@ def test_nr_pageflags_bit_survives_free() -> None:
     free_pages_prepare() leaves it for the next owner."""
     found = run_proposal(load_proposal(PROPOSALS / "async_pgtable_free_dtor.yaml"), preset("x86_64-6.18"))
     assert {f.kind for f in found} == {"stale-after-free"}
-    assert "0x1000000" in found[0].where  # BIT(24): NR_PAGEFLAGS of this config
+    assert "bit 24 (0x1000000)" in str(found[0].where)  # BIT(24): NR_PAGEFLAGS of this config
 
 
 def test_page_type_bit0_is_wiped_and_always_true() -> None:

@@ -12,7 +12,7 @@ from .helpers import sva
 
 @pytest.fixture
 def m() -> Machine:
-    return Machine(sva(), "upstream", npages=128)
+    return Machine(sva(), "v6.19+fixes", npages=128)
 
 
 def _head(m: Machine, name: str) -> int:
@@ -59,8 +59,8 @@ def test_ptdesc_on_two_lists_corrupts_the_first(m: Machine) -> None:
     other = m.pt_list_node(m.pagetable_alloc("pte"))
     m.lists.add(node, cpa)
     m.lists.add(other, cpa)
-    m.lists.add(node, m.work_head)  # the missing list_del()
-    assert m.lists.entries(m.work_head) == [node]  # the work list looks fine ...
+    m.lists.add(node, m.queues.work_head)  # the missing list_del()
+    assert m.lists.entries(m.queues.work_head) == [node]  # the work list looks fine ...
     with pytest.raises(ListCorruption, match="next->prev should be"):
         m.lists.delete(other)  # ... CPA's list is broken: other->next->prev is not other
 

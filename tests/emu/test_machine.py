@@ -9,7 +9,7 @@ from .helpers import sva
 
 
 def test_docstring_walkthrough() -> None:
-    m = Machine(sva(), "upstream", sva=True)
+    m = Machine(sva(), "v6.19+fixes", sva=True)
     va = m.facts.addresses["vmalloc_start"] + (1 << m.facts.levels[-2].shift)
     pte = m.pagetable_alloc("pte")
     m.link(va, pte)

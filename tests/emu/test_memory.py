@@ -21,7 +21,7 @@ VA = 0xFFFFC90000200000
 
 @pytest.fixture
 def m() -> Machine:
-    return Machine(sva(), "upstream", npages=256)
+    return Machine(sva(), "v6.19+fixes", npages=256)
 
 
 def test_pt_list_writes_the_word_compound_head_reads(m: Machine) -> None:
@@ -31,7 +31,7 @@ def test_pt_list_writes_the_word_compound_head_reads(m: Machine) -> None:
     m.unlink(VA)
     m.pagetable_dtor_free(pte)  # kernel-marked: list_add() on pt_list
     node = m.mem.get(pte, f.pd("pt_list.next"))
-    assert node == m.work_head  # the only entry: its next is the list head
+    assert node == m.queues.work_head  # the only entry: its next is the list head
     assert m.mem.get(pte, f.pw("compound_head")) == node  # the same bytes
     assert m.mem.get(pte, f.pw("lru.next")) == node
     assert node & 1 == 0  # not mistaken for a tail page (reference case 10)
@@ -71,7 +71,7 @@ def _check_codec(layout: Layout, data: bytes) -> None:
 
 @pytest.mark.parametrize("name", ["x86_64-6.18", "i386-pae-sparsemem", "arm64-max"])
 def test_field_path_and_construct_give_identical_bytes(name: str) -> None:
-    m = Machine(sva(name), "upstream", npages=256)
+    m = Machine(sva(name), "v6.19+fixes", npages=256)
     f = m.facts
     pte = m.pagetable_alloc("pte")
     va = f.addresses["vmalloc_start"] + (1 << f.levels[-2].shift)
@@ -92,7 +92,7 @@ def test_sizes_per_config() -> None:
 
 @cache
 def _machine() -> Machine:
-    return Machine(sva(), "upstream", npages=64)
+    return Machine(sva(), "v6.19+fixes", npages=64)
 
 
 @given(st.data())

@@ -17,7 +17,7 @@ SLOTS = 2  # PTE-table slots in one PMD table of the vmalloc area
 
 
 class Deferred(RuleBasedStateMachine):
-    design = "upstream"
+    design = "v6.19+fixes"
 
     @initialize()
     def boot(self) -> None:
@@ -84,7 +84,7 @@ class Deferred(RuleBasedStateMachine):
     # -- invariants, after every step ---------------------------------------------
     @invariant()
     def nothing_found(self) -> None:
-        if self.design == "upstream":
+        if self.design == "v6.19+fixes":
             assert self.m.findings == [], [f.line() for f in self.m.findings]
 
     @invariant()
@@ -115,7 +115,7 @@ class Deferred(RuleBasedStateMachine):
         refcount 1, mapping 0, pt_list linked (bit 0 clear)."""
         m = self.m
         f = m.facts
-        for node in m.lists.entries(m.work_head):
+        for node in m.lists.entries(m.queues.work_head):
             pfn = m.pt_node_page(node)
             assert not m.mem.shadow[pfn]
             assert m.mem.get(pfn, f.pw("page_type")) == f.page_type_none

@@ -21,5 +21,5 @@ def test_render_primary_and_consequences() -> None:
 
 
 def test_render_safe_brief() -> None:
-    text = render(simulate(sva(), "upstream", cpus=1, ops=1), verbose=False)
+    text = render(simulate(sva(), "v6.19+fixes", cpus=1, ops=1), verbose=False)
     assert text.rstrip().endswith("verdict: SAFE")

@@ -1,6 +1,6 @@
 """Each design comes out the way the kernel's history says
 (shared/reference/deferred-free-and-memdesc.md, "Concrete test cases"), from
-the emulated bytes and events; `upstream` is clean on every preset."""
+the emulated bytes and events; `v6.19+fixes` is clean on every preset."""
 
 from __future__ import annotations
 
@@ -12,20 +12,25 @@ from mmbits.kconfig.presets import preset, preset_names
 
 from .helpers import kinds, primary, sva
 
-# the acceptance table: variant -> kinds its first (primary) findings must include
+# variant -> kinds its first (primary) findings must include, from the kernel's
+# history (reference sections and the messages the variants' docstrings cite)
 HISTORY = {
+    "v6.19": {"iommu-use-after-free", "leak"},  # sections 3.2 (511-page leak) and 3.4 (CPA)
+    "v6.19+vmemmap-fix": {"iommu-use-after-free"},  # section 3.4: CPA split table still unmarked
+    "v6.19+cpa-mark": {"leak", "iommu-use-after-free"},  # section 3.2 leak; hot-add tables unmarked
     "sync": {"iommu-use-after-free"},  # section 1: freed while the IOMMU caches it
+    "two-lists": {"use-after-free", "iommu-use-after-free"},  # list_move() of the head; no invalidation
+    "three-lists": {"iommu-use-after-free"},  # as posted: no invalidation in the worker
     "nr-pageflags-bit": {"stale-after-free"},  # case 1: not an allocated bit, survives free
-    "page-type-bit0": {"wiped-before-test", "always-true"},  # case 4
+    "page-type-bit0-sketch": {"wiped-before-test", "always-true"},  # case 4
+    "page-type-bit0-baolu": {"always-true"},  # case 4: UINT_MAX has bit 0 set
     "pmd-ptdesc": {"wrong-table"},  # case 5 (section 3.1)
-    "vmemmap-order9": {"leak"},  # case 6 (section 3.2)
-    "cpa-unmarked": {"iommu-use-after-free"},  # case 8 (section 3.4)
     "memdesc-ptdesc": {"memdesc-clobbered"},  # case 16 (section 6)
 }
 
 
 def test_every_variant_is_covered() -> None:
-    assert set(VARIANTS) == set(HISTORY) | {"upstream", "three-lists"}
+    assert set(VARIANTS) == set(HISTORY) | {"v6.19+fixes", "ptdump-race", "ptdump-fixed", "ptdump-arm64-both"}
 
 
 @pytest.mark.parametrize("variant", sorted(HISTORY))
@@ -37,15 +42,54 @@ def test_variant_shows_its_history(variant: str) -> None:
     assert primary(result)[0]["kind"] in HISTORY[variant]
 
 
-def test_three_lists_is_safe() -> None:
-    """Design 2 of section 2.2 was rejected for its shape (three free functions),
-    not for a bug: every queued page is freed after the invalidation."""
-    result = simulate(sva(), "three-lists", cpus=2, ops=2, mode="exhaustive", detail=False)
-    assert result["verdict"] == "SAFE" and result["explored"]["complete"]
+def test_v6_19_as_merged_fails_for_the_historical_reasons() -> None:
+    """Section 3.2: 511 of 512 vmemmap pages leak; section 3.4: the CPA split
+    table goes back to the allocator while the IOMMU caches it."""
+    result = simulate(sva(), "v6.19", mode="sequential", detail=False)
+    wheres = {(f["kind"], f["where"]["detail"]) for f in result["findings"]}
+    assert ("iommu-use-after-free", "__free_pages: CPA split PTE table") in wheres
+    leak = [f for f in result["findings"] if f["kind"] == "leak"]
+    assert [f["data"]["pages"] for f in leak] == [511]
+    # the fixes remove exactly their own finding
+    fixed = simulate(sva(), "v6.19+vmemmap-fix", mode="sequential", detail=False)
+    assert "leak" not in kinds(fixed)
+    marked = simulate(sva(), "v6.19+cpa-mark", mode="sequential", detail=False)
+    assert ("iommu-use-after-free", "__free_pages: CPA split PTE table") not in {
+        (f["kind"], f["where"]["detail"]) for f in marked["findings"]}
+
+
+def test_unmarked_hot_add_tables_skip_the_invalidation() -> None:
+    """alloc_low_pages() / vmemmap_alloc_block_zero() never mark: hot-remove
+    frees the vmemmap PTE table through __pagetable_free() at once."""
+    result = simulate(sva(), "v6.19+vmemmap-fix", cpus=1, ops=1, mode="exhaustive", detail=False,
+                      only=("hot-remove",))
+    assert [f["where"]["detail"] for f in result["findings"]] == ["__free_pages: vmemmap PTE table (hot-remove)"]
+
+
+def test_three_lists_as_posted_frees_before_any_invalidation() -> None:
+    """The 2025-08-23 draft splices and frees with no IOMMU invalidation, so
+    the queued PTE table of a huge-pmd promotion is freed under the IOMMU."""
+    result = simulate(sva(), "three-lists", cpus=1, ops=1, mode="exhaustive", detail=False, only=("huge-pmd",))
+    assert [(f["kind"], f["where"]["detail"]) for f in result["findings"]] == [
+        ("iommu-use-after-free", "__free_pages: PTE table (huge-pmd)")]
+
+
+def test_two_lists_links_a_dead_stack_head() -> None:
+    result = simulate(sva(), "two-lists", cpus=1, ops=1, mode="sequential", only=("cpa",))
+    (f,) = result["findings"]
+    assert f["kind"] == "use-after-free" and "not a struct page member" in f["message"]
+    steps = [s["step"] for s in f["data"]["schedule"]]
+    assert any(s.startswith("cpa_free") for s in steps) and steps[-1].startswith("work_free3")
+
+
+def test_page_type_bit0_baolu_sees_every_untyped_page_as_kernel() -> None:
+    """UINT_MAX has bit 0 set: the worker runs the dtor on CPA's alloc_pages() table."""
+    result = simulate(sva(), "page-type-bit0-baolu", cpus=1, ops=1, mode="sequential", detail=False, only=("cpa",))
+    assert {f["kind"] for f in result["findings"]} >= {"always-true"}
 
 
 def test_vmemmap_leak_is_511_pages() -> None:
-    result = simulate(sva(), "vmemmap-order9", cpus=1, ops=1, mode="sequential", detail=False, only=("hot-remove",))
+    result = simulate(sva(), "v6.19", cpus=1, ops=1, mode="sequential", detail=False, only=("hot-remove",))
     leak = [f for f in result["findings"] if f["kind"] == "leak"]
     assert [f["data"]["pages"] for f in leak] == [511]
 
@@ -63,20 +107,20 @@ def test_pmd_ptdesc_pud_path_frees_pmd_sv_repeatedly() -> None:
 
 
 def test_cpa_unmarked_names_the_split_table() -> None:
-    result = simulate(sva(), "cpa-unmarked", cpus=1, ops=1, mode="exhaustive", detail=False, only=("cpa",))
+    result = simulate(sva(), "v6.19+vmemmap-fix", cpus=1, ops=1, mode="exhaustive", detail=False, only=("cpa",))
     assert [f["where"]["detail"] for f in result["findings"]] == ["__free_pages: CPA split PTE table"]
 
 
 @pytest.mark.parametrize("name", preset_names())
 def test_upstream_is_clean_on_every_preset(name: str) -> None:
-    result = simulate(sva(name), "upstream", mode="sequential", detail=False)
+    result = simulate(sva(name), "v6.19+fixes", mode="sequential", detail=False)
     assert result["verdict"] == "SAFE", result["findings"]
-    result = simulate(sva(name), "upstream", cpus=2, ops=2, mode="random", schedules=8, seed=1, detail=False)
+    result = simulate(sva(name), "v6.19+fixes", cpus=2, ops=2, mode="random", schedules=8, seed=1, detail=False)
     assert result["verdict"] == "SAFE", result["findings"]
 
 
 def test_upstream_exhaustive_is_clean_and_complete() -> None:
-    result = simulate(sva(), "upstream", cpus=2, ops=2, mode="exhaustive", detail=False)
+    result = simulate(sva(), "v6.19+fixes", cpus=2, ops=2, mode="exhaustive", detail=False)
     assert result["verdict"] == "SAFE"
     assert result["explored"]["complete"] and result["explored"]["states"] > 1000
 
@@ -84,9 +128,9 @@ def test_upstream_exhaustive_is_clean_and_complete() -> None:
 def test_async_off_with_sva_frees_kernel_tables_unsafely() -> None:
     """Case 19 / case 7: without ASYNC_KERNEL_PGTABLE_FREE pagetable_free_kernel()
     is __pagetable_free(), which is only safe when no SVA device walks kernel tables."""
-    result = simulate(sva(), "upstream", cpus=1, ops=1, mode="sequential", detail=False, async_free=False)
+    result = simulate(sva(), "v6.19+fixes", cpus=1, ops=1, mode="sequential", detail=False, async_free=False)
     assert "iommu-use-after-free" in kinds(result)
-    result = simulate(preset("x86_64-6.18"), "upstream", cpus=1, ops=1, mode="sequential", detail=False)
+    result = simulate(preset("x86_64-6.18"), "v6.19+fixes", cpus=1, ops=1, mode="sequential", detail=False)
     assert result["machine"]["async_kernel_pgtable_free"] is False and result["verdict"] == "SAFE"
 
 
@@ -103,7 +147,7 @@ def test_worker_stale_pt_list_is_expected() -> None:
     pt_list is overwritten by the buddy's own list, never LIST_POISON."""
     from mmbits.emu.machine import Machine
 
-    m = Machine(sva(), "upstream", npages=256)
+    m = Machine(sva(), "v6.19+fixes", npages=256)
     va = m.facts.addresses["vmalloc_start"] + (1 << 21)
     pte = m.pagetable_alloc("pte")
     m.link(va, pte)

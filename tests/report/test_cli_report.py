@@ -17,7 +17,7 @@ from util.clirun import assert_clean_error, run_cli
 
 CHECK = ("check", "BIT(NR_PAGEFLAGS)", "--word", "ptdesc.pt_flags", "--kind", "kernel-pgtable",
          "--preset", "x86_64-maxsmp")
-SIMULATE = ("simulate", "--variant", "vmemmap-order9", "--only", "hot-remove", "--cpus", "1", "--ops", "1")
+SIMULATE = ("simulate", "--variant", "v6.19", "--only", "hot-remove", "--cpus", "1", "--ops", "1")
 
 
 @pytest.fixture

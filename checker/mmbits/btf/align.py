@@ -132,7 +132,7 @@ class Packing:
     def __init__(self, btf: Btf, aligner: Aligner):
         self.btf = btf
         self.aligner = aligner
-        self.known: dict[int, bool] = {}
+        self.known: dict[int | tuple[str, int], bool] = {}
 
     def _mark_unnatural(self, tid: int, union_size: int | None) -> None:
         btf = self.btf
@@ -148,7 +148,7 @@ class Packing:
     def union(self, tid: int) -> None:
         if ("u", tid) in self.known:
             return
-        self.known[("u", tid)] = True  # type: ignore[index]
+        self.known[("u", tid)] = True
         self._mark_unnatural(tid, self.btf.raw_size(tid))
 
     def struct(self, tid: int) -> bool:

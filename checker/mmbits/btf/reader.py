@@ -72,7 +72,7 @@ class Btf:
         self._order = "<" if h.little else ">"
         raw = memoryview(blob)[h.type_off : h.type_off + h.type_len]
         if h.little == (sys.byteorder == "little"):
-            self.w: memoryview | array = raw.cast("I")
+            self.w: memoryview | array[int] = raw.cast("I")
         else:
             words = array("I")
             words.frombytes(raw)
@@ -90,7 +90,7 @@ class Btf:
         self._align: dict[int, int] = {}
 
     # -- the index -------------------------------------------------------
-    def _walk(self) -> tuple[array, array, array]:
+    def _walk(self) -> tuple[array[int], array[int], array[int]]:
         """Word position of every type record (validating each record's kind and
         length), plus the positions and name offsets of the named kinds `find` serves."""
         w, n = self.w, self.nwords
@@ -122,7 +122,7 @@ class Btf:
     def _safe_vlen(self, pos: int) -> int:
         return self.w[pos + 1] & 0xFFFF if pos + 1 < self.nwords else 0
 
-    def _load_index(self, index: bytes) -> tuple[array, array, array]:
+    def _load_index(self, index: bytes) -> tuple[array[int], array[int], array[int]]:
         """The three arrays of `_walk` from `index_bytes()` (a cache entry)."""
         head = array(INDEX_TYPECODE)
         head.frombytes(index[: 3 * head.itemsize])
@@ -151,7 +151,7 @@ class Btf:
         if not 0 < tid <= self.count:
             raise InputError(f"type id {tid} out of range (this BTF has {self.count} types; split module BTF "
                              f"needs its vmlinux base)", file=self.file)
-        return self.offs[tid - 1]
+        return int(self.offs[tid - 1])
 
     def info(self, tid: int) -> tuple[int, int, int, int]:
         """(kind, vlen, kind_flag, word position)."""

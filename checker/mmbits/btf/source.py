@@ -12,6 +12,10 @@ from __future__ import annotations
 import os
 import struct
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    import mmap
 
 from mmbits.errors import InputError
 
@@ -69,7 +73,7 @@ def _decompress(data: bytes, name: str) -> bytes:
     return out
 
 
-def _elf_btf(fh, name: str) -> bytes:
+def _elf_btf(fh: BinaryIO, name: str) -> bytes:
     import mmap
 
     size = os.fstat(fh.fileno()).st_size
@@ -79,7 +83,7 @@ def _elf_btf(fh, name: str) -> bytes:
         return _elf_section(mm, size, name, ".BTF")
 
 
-def _elf_section(mm: bytes, size: int, name: str, wanted: str) -> bytes:
+def _elf_section(mm: bytes | mmap.mmap, size: int, name: str, wanted: str) -> bytes:
     """The contents of section `wanted` of an ELF image (32/64-bit, either byte order)."""
     cls, data_enc = mm[4], mm[5]
     if cls not in (1, 2) or data_enc not in (1, 2):

@@ -200,7 +200,7 @@ def inline_type(btf: Btf, tid: int) -> int:
     raise InputError(f"type loop in array type {tid}", file=btf.file)
 
 
-class _LazyNested(Mapping):
+class _LazyNested(Mapping[str, Layout]):
     """Layouts of struct-typed members, built when first read."""
 
     def __init__(self, btf: Btf, types: dict[str, int], source: str):

@@ -123,12 +123,12 @@ def compare_layouts(ours: Layout, theirs: Layout, label: str) -> tuple[list[Find
                 break
     taken = {str(e.name) for e in renamed.values()}
     for m in missing:
-        e = renamed.get(str(m.name))
-        if e is not None:
-            retyped = f"; our type is {m.type}" if _norm(m.type) != _norm(e.type) else ""
-            found.append(Finding("missing-member", f"struct {name}: our member {m.name} is called {e.name} in the BTF "
-                                 f"({_desc(e)}{retyped})", label, f"{name}.{m.name}",
-                                 data={"btf_name": e.name, "btf_type": e.type, "type": m.type}))
+        btf_member = renamed.get(str(m.name))
+        if btf_member is not None:
+            retyped = f"; our type is {m.type}" if _norm(m.type) != _norm(btf_member.type) else ""
+            found.append(Finding("missing-member", f"struct {name}: our member {m.name} is called {btf_member.name} "
+                                 f"in the BTF ({_desc(btf_member)}{retyped})", label, f"{name}.{m.name}",
+                                 data={"btf_name": btf_member.name, "btf_type": btf_member.type, "type": m.type}))
         else:
             found.append(Finding("missing-member", f"struct {name}: our member {m.name} ({_desc(m)}) is not in the BTF",
                                  label, f"{name}.{m.name}"))
@@ -139,9 +139,10 @@ def compare_layouts(ours: Layout, theirs: Layout, label: str) -> tuple[list[Find
                                  data={"offset": e.offset, "size": e.size, "type": e.type}))
     compared = 0
     for m in ours.members:
-        e = btf.get(m.name)
-        if e is None:
+        matched = btf.get(str(m.name))
+        if matched is None:
             continue
+        e = matched
         compared += 1
         if not _same_place(m, e):
             found.append(Finding("layout-mismatch", f"struct {name}.{m.name}: ours {_desc(m)}; BTF {_desc(e)}",

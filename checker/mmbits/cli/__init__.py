@@ -43,7 +43,8 @@ class LazyGroup(click.Group):
         mod_name, attr, _ = entry
         if importlib.util.find_spec(mod_name) is None:
             return None
-        return getattr(importlib.import_module(mod_name), attr)
+        command: click.Command = getattr(importlib.import_module(mod_name), attr)
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from mmbits.cli.common import color_option, config_options, emit_json, finish, select, styled
@@ -70,14 +72,14 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
                                    "available in this installation") from None
         check_output_dir(report_dir)  # a directory that cannot be written fails now, not after the proof
     else:
-        write_check_report = None
+        write_check_report = None  # type: ignore[assignment]  # no --report: nothing to write
 
     base = load_proposal(proposal_file) if proposal_file else None
     if base is None and expr is None:
         raise click.UsageError("give EXPR or --proposal FILE")
     if base is None:
         base = Proposal(expr=expr or "", word=word or "")
-    updates = {k: v for k, v in (("expr", expr), ("word", word), ("kind", kind), ("name", as_name),
+    updates: dict[str, Any] = {k: v for k, v in (("expr", expr), ("word", word), ("kind", kind), ("name", as_name),
                                   ("set_at", set_at), ("test_at", test_at), ("clear_at", clear_at)) if v is not None}
     proposal = replace(base, **updates)
     if proposal.word:
@@ -94,8 +96,11 @@ def check(expr: str | None, word: str | None, kind: str | None, as_name: str | N
         result = prove(proposal, config=sel.config, domain=sel.domain, source=sel.source, defines=parsed,
                        new_flags=new_flags, lifecycle=not static_only, progress=progress)
     except InvalidConfigError as exc:
-        progress.close()
+        progress.abandon()
         return _invalid(exc, proposal, as_json)
+    except BaseException:
+        progress.abandon()
+        raise
     progress.close(f"{result.configs_checked} configs ({result.groups} distinct cases)")
     data = result.to_json()
     written = []

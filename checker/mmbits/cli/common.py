@@ -123,10 +123,12 @@ def select(preset: str | None, config: str | None, domain: str | None, sets: Seq
     return Selection(config=cfg, source=name)
 
 
-def config_options(domain: bool = True, default_note: str = f"default: --preset {DEFAULT_PRESET}") -> Callable:
+def config_options(domain: bool = True,
+                   default_note: str = f"default: --preset {DEFAULT_PRESET}") -> Callable[[Callable[..., Any]],
+                                                                                    Callable[..., Any]]:
     """--preset/--config/--domain/--set, added to a command."""
 
-    def deco(fn: Callable) -> Callable:
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         opts = [
             click.option("--preset", metavar="NAME", help=f"a named config (mmbits configs); {default_note}"),
             click.option("--config", "config_file", metavar="FILE",
@@ -143,7 +145,7 @@ def config_options(domain: bool = True, default_note: str = f"default: --preset 
     return deco
 
 
-def layout_options(fn: Callable) -> Callable:
+def layout_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--layout", "layout_files", multiple=True, metavar="FILE",
                         type=click.Path(dir_okay=False),
                         help="a layout YAML that replaces the shipped struct of the same name (repeatable)")(fn)

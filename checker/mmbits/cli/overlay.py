@@ -93,11 +93,11 @@ def overlay(structs: tuple[str, ...], preset: str | None, config_file: str | Non
 
 
 def _group(word: object, bit: int) -> str:
-    owner = word.owner(bit)  # type: ignore[attr-defined]
+    owner = str(word.owner(bit))  # type: ignore[attr-defined]
     if " bit " in owner:
         return owner.split(" bit ")[0]
     if owner.startswith("PG_"):
         flag = word.flag(owner)  # type: ignore[attr-defined]
         aliases = ", ".join(f"{a.name} ({a.valid_for()})" for a in flag.aliases) if flag else ""
-        return f"{owner}" + (f" = {aliases}" if aliases else "")
+        return owner + (f" = {aliases}" if aliases else "")
     return owner

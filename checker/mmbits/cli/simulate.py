@@ -7,8 +7,8 @@ from typing import Any
 import click
 
 from mmbits.cli.common import color_option, config_options, emit_json, finish, parse_sets, select
-from mmbits.emu.variants import VARIANTS
-from mmbits.errors import InputError
+from mmbits.emu.variants import PROPOSAL_BASE, VARIANTS
+from mmbits.errors import EXIT_OK, InputError
 
 # emulator switches that are not Kconfig inputs (kconfig.yaml derives them)
 EMULATOR_SYMBOLS = {"ASYNC_KERNEL_PGTABLE_FREE"}
@@ -44,10 +44,11 @@ def _config(preset: str | None, config_file: str | None, sets: list[str]) -> Any
 
 
 @click.command()
-@click.option("--variant", default="upstream", type=click.Choice(list(VARIANTS)), show_default=True,
-              help="the deferred-free design to run")
+@click.option("--variant", default="v6.19", type=click.Choice(list(VARIANTS)), show_default=True,
+              help="the deferred-free design to run (--list shows them)")
+@click.option("--list", "list_variants", is_flag=True, help="list the variants, one line each, and exit")
 @click.option("--proposal", "proposal_file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="a marking proposal (as for `mmbits check`) plugged into the upstream design")
+              help=f"a marking proposal (as for `mmbits check`) plugged into {PROPOSAL_BASE}")
 @config_options(domain=False)
 @click.option("--cpus", type=click.IntRange(1, 8), default=2, show_default=True, help="CPU threads")
 @click.option("--ops", type=click.IntRange(1, 32), default=3, show_default=True,
@@ -73,7 +74,7 @@ def _config(preset: str | None, config_file: str | None, sets: list[str]) -> Any
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True,
               help="report format")
 @color_option
-def simulate(variant: str, proposal_file: str | None, preset: str | None, config_file: str | None,
+def simulate(variant: str, list_variants: bool, proposal_file: str | None, preset: str | None, config_file: str | None,
              sets: tuple[str, ...], cpus: int, ops: int, only: tuple[str, ...], mode: str, seed: int,
              schedules: int, max_states: int, replay_file: str | None, finding_index: int, as_json: bool,
              brief: bool, show_all: bool, report_dir: str | None, fmt: str) -> int:
@@ -89,10 +90,17 @@ def simulate(variant: str, proposal_file: str | None, preset: str | None, config
     Exit status: 0 SAFE, 1 a warning or error finding (UNSAFE), 2 bad input."""
     from mmbits.emu.simulate import simulate as run
 
+    if list_variants:
+        width = max(len(name) for name in VARIANTS)
+        for name, cls in VARIANTS.items():
+            click.echo(f"{name:{width}}  {cls.title}")
+        return EXIT_OK
     proposal = None
     if proposal_file is not None:
-        if variant != "upstream":
-            raise click.UsageError("--proposal plugs into the upstream design; it cannot be combined with --variant")
+        given = click.get_current_context().get_parameter_source("variant")
+        if given is not None and given.name != "DEFAULT":
+            raise click.UsageError(f"--proposal plugs into {PROPOSAL_BASE}; it cannot be combined with --variant")
+        variant = PROPOSAL_BASE
         from mmbits.proposal import load_proposal
 
         proposal = load_proposal(proposal_file)
@@ -119,11 +127,13 @@ def simulate(variant: str, proposal_file: str | None, preset: str | None, config
                      async_free=emu.get("ASYNC_KERNEL_PGTABLE_FREE"), only=only, progress=progress,
                      schedule=schedule)
     except BaseException:
-        progress.close()
+        progress.abandon()
         raise
     data: dict[str, Any] = result.to_json() if hasattr(result, "to_json") else result
     explored = data.get("explored") or {}
-    progress.close(f"{explored.get('states', 0)} states, {explored.get('schedules', 0)} schedules")
+    progress.close(f"{explored.get('states', 0)} states, {explored.get('transitions', 0)} transitions, "
+                   f"{explored.get('pruned', 0)} pruned, {explored.get('schedules', 0)} schedules"
+                   + (" (cut short at --max-states: UNKNOWN)" if explored.get("cut_short") else ""))
     written = []
     if report_api is not None and report_dir is not None:
         written = [str(p) for p in report_api(data, report_dir, fmt)]

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mmbits.decode.data import load_dump_data
+from mmbits.decode.kernelfmt import format_pgp, page_type_text
+
 if TYPE_CHECKING:
     from mmbits.emu.machine import Machine
 
@@ -31,15 +34,14 @@ def summary(m: Machine, pfn: int, data: bytes) -> str:
     width = f.ptr_size * 2
     line = (f"page: refcount:{ref} mapcount:{mapcount} mapping:{words.get('mapping', 0):0{width}x} "
             f"index:{index:#x} pfn:{pfn:#x}")
-    flags = words.get("flags", 0)
-    parts = []
-    for fld in f.flags_word.fields:
-        if fld.runtime or fld.name in ("lru_gen", "lru_refs"):
-            continue
-        parts.append(f"{fld.name.replace('_', '')}={(flags >> fld.lsb) & ((1 << fld.width) - 1)}")
-    line += f"\nflags: {flags:#x}({','.join(parts)})"
-    if typed:
-        line += f"\npage_type: {ptype >> f.page_type_shift:x}"
+    # mm/debug.c __dump_page() (v6.18): "flags: %pGp" (lib/vsprintf.c
+    # format_page_flags(): names, then name=value fields, '|'-separated) and
+    # "page_type: %x(%s)" -- the decoder's formatters, one text for both
+    data_fmt = load_dump_data(f.version)
+    line += "\nflags: " + format_pgp(words.get("flags", 0), f.flags_word, data_fmt)
+    type_text = page_type_text(ptype, data_fmt) if typed else None
+    if type_text is not None:
+        line += f"\npage_type: {type_text}"
     return line
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmbits.emu.machine import Event, Machine
+from mmbits.emu.steps import Step
 
 QUIESCE = "quiesce"
 WORKER = "worker"
@@ -30,7 +31,7 @@ CORRUPTING = {"wrong-table", "use-after-free", "double-free", "list-corruption",
 @dataclass
 class World:
     m: Machine
-    threads: dict[str, tuple]
+    threads: dict[str, tuple[Step, ...]]
     # the first error found on the path to this world, per page it was about
     # (key CORRUPT: the first one that corrupts memory)
     seen: dict[int, tuple[str, str]] = field(default_factory=dict)
@@ -41,7 +42,8 @@ class World:
     def enabled(self) -> list[str]:
         if self.m.st.crashed:
             return []
-        out = [name for name, prog in self.threads.items() if prog and name != WORKER]
+        can_run = self.m.design.can_run
+        out = [name for name, prog in self.threads.items() if prog and name != WORKER and can_run(self.m, name, prog[0])]
         if self.threads.get(WORKER) or self.m.st.work_pending:
             out.append(WORKER)
         return out
@@ -49,7 +51,7 @@ class World:
     def step(self, name: str) -> list[Event]:
         prog = self.threads.get(name) or ()
         if name == WORKER and not prog:
-            prog = (("work_start",),)
+            prog = (Step("work_start"),)
         head, rest = prog[0], prog[1:]
         more = self.m.exec_step(name, head)
         self.threads[name] = tuple(more) + rest
@@ -59,8 +61,22 @@ class World:
         self.m.emitted = []
         return events
 
+    def blocked(self) -> dict[str, Step]:
+        """Threads with steps left that cannot run (all of them, once nothing can run)."""
+        return {name: prog[0] for name, prog in self.threads.items() if prog}
+
     def finish(self) -> list[Event]:
-        """End of a schedule: the end-of-run checks (nothing is left to run)."""
+        """End of a schedule: nothing can run. With steps left that is a
+        deadlock; otherwise the end-of-run checks."""
+        blocked = self.blocked() if not self.m.st.crashed else {}
+        if blocked:
+            m = self.m
+            who = "; ".join(f"{name} waits in {nxt.label(m.mem.describe)}" for name, nxt in blocked.items())
+            ev = Event("deadlock", f"deadlock: no thread can run and work is left: {who}; "
+                       f"{m.design.lock_state(m)}", "deadlock: " + ", ".join(
+                           f"{name} in {nxt.name}" for name, nxt in sorted(blocked.items())))
+            m.all_events.append(ev)
+            return [ev]
         if not self.m.st.crashed:
             self.m._guard(lambda: self.m.design.end_checks(self.m))
         events = self.m.emitted
@@ -80,6 +96,7 @@ class Exploration:
     pruned: int = 0
     max_depth: int = 0
     complete: bool = True
+    cut_short: bool = False  # an exhaustive run stopped at its state bound
     seconds: float = 0.0
     seed: int | None = None
     found: dict[tuple[str, str], tuple[Event, tuple[str, ...]]] = field(default_factory=dict)
@@ -112,7 +129,8 @@ class Exploration:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"mode": self.mode, "states": self.states, "transitions": self.transitions,
                                "schedules": self.schedules, "pruned": self.pruned, "max_depth": self.max_depth,
-                               "complete": self.complete, "seconds": round(self.seconds, 3)}
+                               "complete": self.complete, "cut_short": self.cut_short,
+                               "seconds": round(self.seconds, 3)}
         if self.seed is not None:
             out["seed"] = self.seed
         if self.seconds > 0:
@@ -120,7 +138,8 @@ class Exploration:
         return out
 
 
-Progress = Callable[[int], None]
+# called with the work done so far and, when known, an estimate of the total
+Progress = Callable[..., None]
 
 
 def exhaustive(world: World, max_states: int = 200_000, progress: Progress | None = None,
@@ -163,9 +182,11 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
             visited.add(fp)
             ex.states += 1
             if progress is not None and ex.states % 500 == 0:
-                progress(ex.states)
+                # states so far, and so far + frontier as a (low) estimate of the total
+                progress(ex.states, ex.states + len(stack))
             if ex.states >= max_states:
                 ex.complete = False
+                ex.cut_short = True
                 stack.clear()
                 break
             stack.append((child, path, fp))
@@ -262,7 +283,7 @@ def replay(make_world: Callable[[], World], schedule: tuple[str, ...], key: tupl
                 break
             events = w.step(name)
             head = w.last_step
-            steps.append({"thread": name, "step": _step_label(head, m), "notes": m.notes})
+            steps.append({"thread": name, "step": head.label(m.mem.describe), "notes": m.notes})
             if w.iommu_notes:
                 n = len(w.iommu_notes)
                 steps.append({"thread": "iommu", "step": f"walks the scenario's VAs: caches {n} "
@@ -278,13 +299,3 @@ def replay(make_world: Callable[[], World], schedule: tuple[str, ...], key: tupl
         if found is not None and key is not None:
             break
     return Replayed(steps, found, before, after, index, m)
-
-
-def _step_label(step: tuple, m: Machine) -> str:
-    args = []
-    for a in step[1:]:
-        if isinstance(a, int):
-            args.append(m.mem.describe(a) if a in m.mem.symbols else (f"pfn {a:#x}" if a < m.mem.npages else f"{a:#x}"))
-        else:
-            args.append(str(a))
-    return f"{step[0]}({', '.join(args)})"

@@ -1,8 +1,8 @@
 """Lifecycle findings of a marking proposal, for `mmbits check`.
 
 `run_proposal(proposal, config)` plugs the proposal's bit (its word, C
-expression, page kind and set/test/clear steps) into the upstream deferred
-free design in place of PT_kernel and runs the workload on the emulator --
+expression, page kind and set/test/clear steps) into the fixed v6.19 deferred
+free design (mmbits.emu.variants.PROPOSAL_BASE) in place of PT_kernel and runs the workload on the emulator --
 the same path as `mmbits simulate --proposal FILE` -- on one schedule
 (every operation of the arch in turn, the worker whenever work is pending;
 with ASYNC_KERNEL_PGTABLE_FREE forced on when the proposal acts at `enqueue`
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from mmbits.emu.marking import PAGE_OVERLAYS
 from mmbits.emu.simulate import simulate
+from mmbits.emu.variants import PROPOSAL_BASE
 from mmbits.findings import Finding
 from mmbits.kconfig.config import Config
 from mmbits.proposal import Proposal
@@ -56,7 +57,7 @@ def run_proposal(proposal: Proposal, config: Config) -> list[Finding]:
             # with ASYNC_KERNEL_PGTABLE_FREE whatever the config selects
             steps = {proposal.set_at, proposal.test_at, proposal.clear_at}
             async_free = True if steps & {"enqueue", "worker"} else None
-            result = simulate(config, "upstream", proposal=proposal, cpus=1, ops=max(ops, 1), mode="sequential",
+            result = simulate(config, PROPOSAL_BASE, proposal=proposal, cpus=1, ops=max(ops, 1), mode="sequential",
                               npages=LIFECYCLE_PAGES, async_free=async_free, detail=True)
             hit = [Finding(f["kind"], f["message"], f.get("config"), f.get("where"), f.get("severity", "error"),
                            dict(f.get("data") or {}))

@@ -4,7 +4,7 @@ free system of a design, and an IOMMU doing SVA.
 This is also the Python API for tests and the pytest plugin::
 
     from mmbits.emu import Machine
-    m = Machine(preset("x86_64-6.18"), "upstream", sva=True)
+    m = Machine(preset("x86_64-6.18"), "v6.19", sva=True)
     pte = m.pagetable_alloc("pte")          # pagetable_alloc + ctor + kernel marking
     m.link(va, pte)                          # pmd entry -> pte table
     m.iommu_walk(va)                         # the IOMMU caches the pmd entry
@@ -25,12 +25,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mmbits.emu.buddy import Buddy, OutOfMemory
+from mmbits.emu.design import Queues
 from mmbits.emu.facts import facts_for
 from mmbits.emu.iommu import Iommu
 from mmbits.emu.lists import ListCorruption, Lists
 from mmbits.emu.marking import Marker
 from mmbits.emu.memory import Fault, Memory
 from mmbits.emu.pgtable import TABLE, KernelTables
+from mmbits.emu.steps import Step
 from mmbits.findings import Finding
 from mmbits.kconfig.config import Config
 
@@ -72,13 +74,19 @@ class MState:
 
     root: int = 0
     kinds: dict[int, str] = field(default_factory=dict)
-    marks: dict[int, tuple] = field(default_factory=dict)
+    marks: dict[tuple[int, int], tuple[Any, ...]] = field(default_factory=dict)
     iommu_cache: dict[tuple[int, int], int] = field(default_factory=dict)
     slab_used: int = 0  # bitmap of ptdesc objects in use (separate-ptdesc model)
     work_pending: bool = False
     crashed: str = ""
     bad_pages: frozenset[int] = frozenset()
     lists3: tuple = ()  # three-lists design: the `pages` list (addr, order) entries
+    # init_mm.mmap_lock (an rwsem, mmbits.emu.locks): reader threads, the
+    # writer, writers queued in order; arm64's ptdump static key
+    mmap_readers: tuple[str, ...] = ()
+    mmap_writer: str = ""
+    mmap_waiters: tuple[str, ...] = ()
+    ptdump_key: bool = False
     # metadata (not fingerprinted): what each page was allocated for, and
     # the stale IOMMU cache entries already reported
     roles: dict[int, str] = field(default_factory=dict)
@@ -86,17 +94,18 @@ class MState:
 
     def clone(self) -> MState:
         return MState(self.root, dict(self.kinds), dict(self.marks), dict(self.iommu_cache), self.slab_used,
-                      self.work_pending, self.crashed, self.bad_pages, self.lists3, dict(self.roles),
-                      self.reported_cache)
+                      self.work_pending, self.crashed, self.bad_pages, self.lists3, self.mmap_readers,
+                      self.mmap_writer, self.mmap_waiters, self.ptdump_key, dict(self.roles), self.reported_cache)
 
     def fingerprint(self) -> int:
         return hash((self.root, frozenset(self.kinds.items()), frozenset(self.marks.items()),
                      frozenset(self.iommu_cache.items()), self.slab_used, self.work_pending, self.crashed,
-                     self.bad_pages, self.lists3))
+                     self.bad_pages, self.lists3, self.mmap_readers, self.mmap_writer, self.mmap_waiters,
+                     self.ptdump_key))
 
 
 class Machine:
-    def __init__(self, config: Config, design: Design | str = "upstream", *, npages: int = DEFAULT_PAGES,
+    def __init__(self, config: Config, design: Design | str = "v6.19", *, npages: int = DEFAULT_PAGES,
                  sva: bool | None = None, async_free: bool | None = None, trace: bool = False,
                  proposal: Any = None):
         from mmbits.emu.variants import make_design
@@ -113,10 +122,13 @@ class Machine:
         self.sva = bool(sva) and f.sva_walks_kernel_tables
         self.sva_requested = bool(sva)
         self.async_free = bool(config.get("ASYNC_KERNEL_PGTABLE_FREE", 0)) if async_free is None else async_free
+        if not design.deferred:
+            self.async_free = False  # a design without the deferred path has no such switch
         self.mem = Memory(f, npages, SLAB_OBJECTS if f.separate_ptdesc else 0)
         nxt, prv = f.list_head()
         self.lists = Lists(self.mem, nxt, prv, f.poison["LIST_POISON1"], f.poison["LIST_POISON2"])
         self.st = MState()
+        self.queues = Queues()
         self.buddy = Buddy(self)
         self.tables = KernelTables(self)
         self.iommu = Iommu(self)
@@ -456,21 +468,21 @@ class Machine:
 
     def pagetable_dtor_free(self, pfn: int) -> None:
         """pagetable_dtor_free(): the destructor, then pagetable_free()."""
-        self._run(("kernel_table_free", pfn, "API"))
+        self._run(Step("kernel_table_free", (pfn, "API")))
 
     def pagetable_free(self, pfn: int) -> None:
-        self._run(("pagetable_free", pfn, "API"))
+        self._run(Step("pagetable_free", (pfn, "API")))
 
     def enqueue(self, pfn: int) -> None:
         """pagetable_free_kernel() of the design (queue for the worker)."""
-        self._run(("enqueue", pfn, "API"))
+        self._run(Step("enqueue", (pfn, "API")))
 
     def run_worker(self) -> None:
         """Run the deferred-free worker until the work is no longer pending."""
         guard = 0
         while self.st.work_pending and guard < 1000:
             guard += 1
-            self._run(("work_start",), thread="worker")
+            self._run(Step("work_start"), thread="worker")
 
     def iommu_walk(self, va: int) -> list[str]:
         if not self.sva:
@@ -497,7 +509,7 @@ class Machine:
             self._fault(exc)
             return None
 
-    def _run(self, step: tuple, thread: str = "cpu0") -> None:
+    def _run(self, step: Step, thread: str = "cpu0") -> None:
         """Run a step and every step it schedules, to completion (API use)."""
         pending = [step]
         while pending and not self.st.crashed:
@@ -506,13 +518,13 @@ class Machine:
             pending[:0] = more
 
     # -- one step ----------------------------------------------------------------------------------
-    def exec_step(self, thread: str, step: tuple) -> list[tuple]:
+    def exec_step(self, thread: str, step: Step) -> list[Step]:
         """Run one micro-step of the design; returns the steps it schedules next."""
-        fn = getattr(self.design, "st_" + step[0])
-        self.mem.writer = f"{thread}: {step[0]}"
+        handler = self.design.step_handlers[step.name]
+        self.mem.writer = f"{thread}: {step.name}"
         self._in_step = True
         try:
-            return list(fn(self, thread, *step[1:]) or ())
+            return list(handler(self.design, self, thread, *step.args) or ())
         except Crash:
             return []
         except ListCorruption as exc:
@@ -524,7 +536,7 @@ class Machine:
         except OutOfMemory as exc:
             from mmbits.errors import InputError
 
-            raise InputError(f"the emulated machine ran out of memory in {step[0]}: {exc}") from None
+            raise InputError(f"the emulated machine ran out of memory in {step.name}: {exc}") from None
         finally:
             self._in_step = False
 

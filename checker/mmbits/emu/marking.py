@@ -137,6 +137,12 @@ class Marking:
     def label(self) -> str:
         return f"{self.name} ({self.expr} in {self.word})"
 
+    def bits_label(self) -> str:
+        """"bit 24 (0x1000000)" for one bit, "mask 0x..." for several: a mask is not a bit number."""
+        if self.bits and self.bits & (self.bits - 1) == 0:
+            return f"bit {self.bits.bit_length() - 1} ({self.bits:#x})"
+        return f"mask {self.bits:#x}"
+
     def to_json(self) -> dict[str, object]:
         return {"name": self.name, "expr": self.expr, "word": self.word, "kind": self.kind,
                 "set_at": self.set_at, "test_at": self.test_at, "clear_at": self.clear_at,
@@ -205,12 +211,12 @@ class Marker:
             m.report("wiped-before-test",
                      f"{mk.label()} was set at {mk.set_at} on pfn {pfn:#x} ({m.role(pfn)}), then {writer} overwrote "
                      f"{mk.word} ({old:#x} -> {new:#x}) before the test at {mk.test_at}: {how}",
-                     pfn=pfn, where=f"{mk.word} bit {mk.bits:#x}: {mk.test_at}")
+                     pfn=pfn, where=f"{mk.word} {mk.bits_label()}: {mk.test_at}")
         elif state is None and hit:
             m.report("always-true",
                      f"the test at {mk.test_at} reads {mk.label()} set on pfn {pfn:#x} ({m.role(pfn)}, a {kind} page) "
                      f"that never set it: {mk.word} = {value:#x}; the test cannot tell the pages apart",
-                     pfn=pfn, where=f"{mk.word} bit {mk.bits:#x}: {mk.test_at}: {kind}")
+                     pfn=pfn, where=f"{mk.word} {mk.bits_label()}: {mk.test_at}: {kind}")
         m.note(f"{mk.name}: test {mk.word} & {mk.bits:#x} on pfn {pfn:#x} -> {int(hit)}")
         return hit
 
@@ -260,7 +266,7 @@ class Marker:
                      f"allocator: free_pages_prepare() clears only PAGE_FLAGS_CHECK_AT_PREP "
                      f"({m.facts.masks['PAGE_FLAGS_CHECK_AT_PREP']:#x}), so the next owner gets {mk.word} = "
                      f"{self.read(m, pfn):#x}",
-                     pfn=pfn, where=f"{mk.word} bit {mk.bits:#x}: free_pages")
+                     pfn=pfn, where=f"{mk.word} {mk.bits_label()}: free_pages")
         self._unwatch(m, pfn)
         self._forget(m, pfn)
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mmbits.findings import Where
+
 
 def render(result: dict[str, Any], verbose: bool = True, full: bool = False) -> str:
     out: list[str] = []
@@ -35,9 +37,9 @@ def render(result: dict[str, Any], verbose: bool = True, full: bool = False) -> 
             later.append(f)
             continue
         sev = f.get("severity", "error").upper()
-        out.append(f"{sev}:{f['kind']}: {f['message']} [{f['where']}]")
+        out.append(f"{sev}:{f['kind']}: {f['message']} [{_where(f['where'])}]")
         if data.get("follows"):
-            out.append(f"  (after {data['follows']['kind']} [{data['follows']['where']}] on this schedule)")
+            out.append(f"  (after {data['follows']['kind']} [{_where(data['follows']['where'])}] on this schedule)")
         if verbose:
             out.extend(schedule_lines(data))
             out.extend(_bytes(data))
@@ -47,10 +49,14 @@ def render(result: dict[str, Any], verbose: bool = True, full: bool = False) -> 
                    f"that corrupts memory (consequences; --all or --json shows them in full):")
         for f in later:
             sev = f.get("severity", "error").upper()
-            out.append(f"  {sev}:{f['kind']}: [{f['where']}] after {f['data']['follows']['kind']}")
+            out.append(f"  {sev}:{f['kind']}: [{_where(f['where'])}] after {f['data']['follows']['kind']}")
         out.append("")
     n = len(result["findings"])
     out.append(f"verdict: {result['verdict']}" + (f" ({n} finding{'s' if n != 1 else ''})" if n else ""))
+    if ex.get("cut_short"):
+        out.append(f"the exhaustive exploration stopped at its bound ({ex['states']} states, --max-states) before "
+                   f"every interleaving was reached: " + ("the findings above are real, others may be missed"
+                                                           if n else "no verdict (exit 2)"))
     return "\n".join(out)
 
 
@@ -79,3 +85,12 @@ def _bytes(data: dict[str, Any]) -> list[str]:
         out.extend(f"    {line}" for line in page.get("dump") or [])
         out.extend(f"    {line}" for line in page.get("raw") or [])
     return out
+
+
+def _where(where: Any) -> str:
+    """A finding's `where` (the JSON object, or an older plain string) as text."""
+    if where is None:
+        return ""
+    if isinstance(where, str):
+        return where
+    return str(Where.of(where))

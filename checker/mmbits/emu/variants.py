@@ -1,7 +1,15 @@
-"""The designs argued in the seeds and the kernel's history, each as the
-upstream design with one change (shared/reference/deferred-free-and-memdesc.md
-sections 2.2, 3 and 6). What each one gets wrong is not written here: the
-emulator finds it in the bytes.
+"""The kernel's history and the designs argued on the lists, each one code
+change from its neighbour (shared/reference/deferred-free-and-memdesc.md
+sections 2.2, 2.3, 3 and 6; the threads in shared/seeds/). The base class
+mmbits.emu.design.Design is v6.19 as merged. What each variant gets wrong is
+not written here: the emulator finds it in the bytes, the locks and the
+IOMMU's caches.
+
+History: sync (before the series) -> two-lists / three-lists (2025-08 drafts)
+-> nr-pageflags-bit, page-type-bit0-sketch, page-type-bit0-baolu (one list,
+2025-08-27/28) -> pmd-ptdesc (v6) -> v6.19 (merged) -> v6.19+vmemmap-fix,
+v6.19+cpa-mark -> v6.19+fixes; ptdump-race / ptdump-fixed /
+ptdump-arm64-both (2026-07); memdesc-ptdesc (the 2025-10 RFC).
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from mmbits.emu.design import Design, Steps
 from mmbits.emu.marking import Marking
+from mmbits.emu.steps import Step, step
 from mmbits.errors import InputError
 
 if TYPE_CHECKING:
@@ -17,9 +26,59 @@ if TYPE_CHECKING:
     from mmbits.proposal import Proposal
 
 
+class VmemmapFix(Design):
+    """David Hildenbrand, "[PATCH v2] x86/mm: fix freeing of PMD-sized vmemmap
+    pages", 2026-04-29 (Message-ID 20260429-vmemmap-v2-1-8dfcacffd877@kernel.org):
+    vmemmap pages are freed by free_vmemmap_pages(page, order, altmap) ->
+    __free_pages(page, order), no longer through free_pagetable()."""
+
+    name = "v6.19+vmemmap-fix"
+    title = "v6.19 plus free_vmemmap_pages(): hot-remove frees vmemmap blocks with their order"
+
+    def free_vmemmap_4k(self, m: Machine, pfn: int, who: str) -> None:
+        self.free_vmemmap_pages(m, pfn, 0, who)
+
+    def free_vmemmap_block(self, m: Machine, pfn: int, order: int, who: str) -> None:
+        self.free_vmemmap_pages(m, pfn, order, who)
+
+
+class CpaMark(Design):
+    """The gap Kiryl Shutsemau and Lorenzo Stoakes named on 2026-07-13 ("mm: fix
+    UAF caused by race between ptdump and vmap pgtable freeing" thread; "I'll
+    send a patch", status unverified): split_large_page() allocates its table
+    with pagetable_alloc() and ptdesc_set_kernel(), so collapse defers it."""
+
+    name = "v6.19+cpa-mark"
+    title = "v6.19 plus kernel-marked CPA split tables (collapse defers them past the IOMMU flush)"
+
+    def alloc_cpa_table(self, m: Machine, role: str) -> int:
+        return self.alloc_table(m, m.tables.pte_level, kernel=True, role=role, ctor=False)
+
+
+class Fixes(VmemmapFix, CpaMark):
+    """v6.19 with both fixes above, and the tables of hot-added memory marked
+    kernel at allocation. The last one is no upstream patch we know of:
+    alloc_low_pages() and vmemmap_alloc_block_zero() never mark (v6.19), so
+    hot-remove frees those tables through __pagetable_free() without the
+    IOMMU invalidation (the `v6.19+vmemmap-fix` and `v6.19+cpa-mark` runs
+    show it); the v7 8/8 commit message calls hot-unplug an uncovered corner."""
+
+    name = "v6.19+fixes"
+    title = "v6.19 with the vmemmap fix, marked CPA tables and marked hot-add tables"
+
+    def alloc_hotplug_table(self, m: Machine, level: int, role: str) -> int:
+        return self.alloc_table(m, level, kernel=True, role=role, ctor=False)
+
+
 class Sync(Design):
+    """v6.18 before the series (and every arch without
+    ASYNC_KERNEL_PGTABLE_FREE): no kernel-table mark, pte_free_kernel() ->
+    pagetable_dtor_free() -> __free_pages() at once, free_pagetable() ->
+    __free_pages(page, order) (before bf9e4e30f353), CPA collapse ->
+    __free_page(). No IOMMU invalidation anywhere (section 1)."""
+
     name = "sync"
-    title = "before the fix: kernel tables freed at once, no IOMMU invalidation"
+    title = "before the series: kernel tables freed at once, no IOMMU invalidation"
     deferred = False
 
     def own_marking(self) -> Marking | None:
@@ -31,47 +90,51 @@ class Sync(Design):
         self.pagetable_free_now(m, pfn, who)
         return []
 
+    def free_pagetable(self, m: Machine, pfn: int, order: int, who: str) -> None:
+        """arch/x86/mm/init_64.c free_pagetable() before bf9e4e30f353: __free_pages(page, order)."""
+        m.note(f"{who}: free_pagetable(pfn {pfn:#x}, order {order}) -> __free_pages(order {order})")
+        m.free_pages(pfn, order, who=f"{who}: free_pagetable")
 
-class ThreeLists(Design):
-    """Baolu Lu, 2025-08-23 (design 2 of section 2.2): `dtor` ptdescs whose
-    destructor runs in the worker, `page` order-0 pages (CPA collapse), `pages`
-    free_pages(addr, order) requests carried in kzalloc'd async_free_data;
-    one lock; the worker splices all three, invalidates, then frees each with
-    its own function (list_del first, as in the drafts)."""
+
+class ThreeLists(Sync):
+    """Lu Baolu, 2025-08-23 (Message-ID e321d374-38a7-4f60-b991-58458a2761b9;
+    reference section 2.2 item 2), as posted: `kernel_pgtable_work` with the
+    lists `dtor` (pte_free_kernel(): the destructor runs in the worker),
+    `page` (order-0 pages: CPA collapse hands its whole `pgtables` list over
+    with list_splice_tail()) and `pages` (free_pagetable(): an
+    async_free_data {addr, order} from kzalloc(GFP_ATOMIC); when that fails
+    the page is freed at once -- the emulator's kzalloc does not fail); one
+    spinlock; the worker splices the three lists and frees each entry with
+    its own function. There is no IOMMU invalidation: the commit message
+    leaves it to "a future patch"."""
 
     name = "three-lists"
-    title = "three lists (dtor / page / pages) with per-list free functions"
-
-    def own_marking(self) -> Marking | None:
-        return None
+    title = "three lists (dtor / page / pages), as posted 2025-08-23: no IOMMU invalidation in the worker"
+    deferred = True
+    invalidates = False
 
     def boot(self, m: Machine) -> None:
+        super().boot(m)
         ptr = m.facts.ptr_size
-        m.work_head = m.mem.alloc_static("kernel_pgtable_work.dtor", 2 * ptr)
-        m.page_head = m.mem.alloc_static("kernel_pgtable_work.page", 2 * ptr)
-        m.worker_list = m.mem.alloc_static("dtor_list (work func stack)", 2 * ptr, on_stack=True)
-        m.worker_page_list = m.mem.alloc_static("page_list (work func stack)", 2 * ptr, on_stack=True)
-        for head in (m.work_head, m.page_head, m.worker_list, m.worker_page_list):
-            m.lists.init(head)
+        q = m.queues
+        q.page_head = m.mem.alloc_static("kernel_pgtable_work.page", 2 * ptr)
+        q.worker_page_list = m.mem.alloc_static("page_list (work func stack)", 2 * ptr, on_stack=True)
+        m.lists.init(q.page_head)
+        m.lists.init(q.worker_page_list)
 
     def kernel_table_free(self, m: Machine, t: str, pfn: int, who: str) -> Steps:
         """pte_free_kernel(&init_mm) / pmd_free(&init_mm) -> kernel_pgtable_async_free_dtor()."""
         m.lifecycle("pte_free_kernel", pfn)
         self.check_unlinked(m, pfn, who)
         m.note("kernel_pgtable_async_free_dtor(): list_add(&ptdesc->pt_list, &kernel_pgtable_work.dtor)")
-        m.lists.add(m.pt_list_node(pfn), m.work_head)
+        m.lists.add(m.pt_list_node(pfn), m.queues.work_head)
         m.lifecycle("enqueue", pfn)
         m.st.work_pending = True
         return []
 
-    def pagetable_free(self, m: Machine, t: str, pfn: int, who: str) -> Steps:
-        self.check_unlinked(m, pfn, who)
-        m.lifecycle("pagetable_free", pfn)
-        self.pagetable_free_now(m, pfn, who)
-        return []
-
     def free_pagetable(self, m: Machine, pfn: int, order: int, who: str) -> None:
-        m.note(f"{who}: kernel_pgtable_async_free_pages(pfn {pfn:#x}, order {order}) (async_free_data)")
+        m.note(f"{who}: kernel_pgtable_async_free_pages(pfn {pfn:#x}, order {order}): "
+               f"kzalloc(GFP_ATOMIC) async_free_data, list_add(&kernel_pgtable_work.pages)")
         m.st.lists3 = (*m.st.lists3, (pfn, order))
         m.st.work_pending = True
 
@@ -81,36 +144,48 @@ class ThreeLists(Design):
     def free_vmemmap_block(self, m: Machine, pfn: int, order: int, who: str) -> None:
         self.free_pagetable(m, pfn, order, who)
 
-    def cpa_release(self, m: Machine, t: str, pfn: int) -> Steps:
-        m.note("kernel_pgtable_async_free_page(): list_add(&ptdesc->pt_list, &kernel_pgtable_work.page)")
-        m.lists.add(m.pt_list_node(pfn), m.page_head)
+    def st_cpa_free(self, m: Machine, t: str, head: int) -> Steps:
+        """cpa_collapse_large_pages(): flush_tlb_all();
+        kernel_pgtable_async_free_page_list(&pgtables) = list_splice_tail(&pgtables,
+        &kernel_pgtable_work.page) under the lock (the on-stack head is not
+        re-initialised: it dies with the frame)."""
+        if m.lists.empty(head):
+            m.pop_frame(head)
+            return []
+        m.note("flush_tlb_all(); spin_lock(); list_splice_tail(&pgtables, &kernel_pgtable_work.page); spin_unlock()")
+        m.lists.splice_tail(head, m.queues.page_head, init=False)
         m.st.work_pending = True
+        m.pop_frame(head)
         return []
 
     def in_flight(self, m: Machine) -> set[int]:
         out = super().in_flight(m)
-        for node in m.lists.entries(m.page_head, limit=m.mem.npages):
+        for node in m.lists.entries(m.queues.page_head, limit=m.mem.npages):
             out.add(m.pt_node_page(node))
         for pfn, order in m.st.lists3:
             out.update(range(pfn, pfn + (1 << order)))
         return out
 
     def st_work_start(self, m: Machine, t: str) -> Steps:
+        q = m.queues
         m.st.work_pending = False
-        m.lists.init(m.worker_list)
-        m.lists.init(m.worker_page_list)
-        m.lists.splice_tail(m.work_head, m.worker_list, init=True)
-        m.lists.splice_tail(m.page_head, m.worker_page_list, init=True)
+        m.lists.init(q.worker_list)
+        m.lists.init(q.worker_page_list)
+        m.lists.splice_tail(q.work_head, q.worker_list, init=True)
+        m.lists.splice_tail(q.page_head, q.worker_page_list, init=True)
         pages = m.st.lists3
         m.st.lists3 = ()
-        m.note("spin_lock(); splice dtor, page and pages lists; spin_unlock()")
-        return [("work_invalidate",), ("work_free3", pages)]
+        m.note("spin_lock(); splice the dtor, page and pages lists onto the stack; spin_unlock()")
+        steps: Steps = [Step("work_invalidate")] if self.invalidates else []
+        return [*steps, Step("work_free3", (pages,))]
 
+    @step("work_free3", "pages")
     def st_work_free3(self, m: Machine, t: str, pages: tuple) -> Steps:
         """The three loops: pagetable_dtor_free() the dtor list, __free_page()
         the page list (list_del first), free_pages() each async_free_data."""
+        q = m.queues
         budget = m.mem.npages
-        for which, head in (("dtor", m.worker_list), ("page", m.worker_page_list)):
+        for which, head in (("dtor", q.worker_list), ("page", q.worker_page_list)):
             while not m.lists.empty(head):
                 budget -= 1
                 if budget < 0:
@@ -129,34 +204,73 @@ class ThreeLists(Design):
         for pfn, order in pages:
             m.note(f"free_pages(pfn {pfn:#x}, order {order}); kfree(async_free_data)")
             m.free_pages(pfn, order, who="kernel_pgtable_work_func: free_pages")
-        m.pop_frame(m.worker_list)
-        m.pop_frame(m.worker_page_list)
+        m.pop_frame(q.worker_list)
+        m.pop_frame(q.worker_page_list)
+        return []
+
+
+class TwoLists(ThreeLists):
+    """The two-list draft that preceded the 2025-08-23 three-list version
+    (reference section 2.2; its code is not in shared/seeds/ -- modelled from
+    the review in issue #15): a `dtor` and a `page` list, higher-order pages
+    freed at once with free_pages(addr, order), and CPA's list handed over
+    with list_move(&pgtables, &kernel_pgtable_work.page) -- which moves the
+    caller's on-stack list HEAD onto the global list, not its entries."""
+
+    name = "two-lists"
+    title = "two lists (dtor / page); CPA hands its list over with list_move() of the list head"
+
+    def free_pagetable(self, m: Machine, pfn: int, order: int, who: str) -> None:
+        if order:
+            m.note(f"{who}: free_pages(pfn {pfn:#x}, order {order}) at once")
+            m.free_pages(pfn, order, who=f"{who}: free_pages")
+            return
+        m.note(f"{who}: list_add(&page->lru, &kernel_pgtable_work.page)")
+        m.lists.add(m.pt_list_node(pfn), m.queues.page_head)
+        m.st.work_pending = True
+
+    def st_cpa_free(self, m: Machine, t: str, head: int) -> Steps:
+        if m.lists.empty(head):
+            m.pop_frame(head)
+            return []
+        m.note("flush_tlb_all(); spin_lock(); list_move(&pgtables, &kernel_pgtable_work.page); spin_unlock()")
+        m.lists.delete(head)
+        m.lists.add(head, m.queues.page_head)
+        m.st.work_pending = True
+        m.pop_frame(head)
         return []
 
 
 class NrPageflagsBit(Design):
-    """Baolu Lu, 2025-08-27 (design 3, seed 000): one list; pte_free_kernel()
-    queues with ASYNC_PGTABLE_FREE_DTOR = BIT(NR_PAGEFLAGS) set in the flags
-    word, other kernel pages are queued without it; the worker tests the bit
-    to choose pagetable_dtor_free() or __free_page()."""
+    """Lu Baolu, 2025-08-27 (Message-ID c69950ee-660b-4f51-9277-522470d0ce5d,
+    quoted in seed 001; reference section 2.2 item 3): one list;
+    kernel_pgtable_async_free_dtor() sets ASYNC_PGTABLE_FREE_DTOR =
+    BIT(NR_PAGEFLAGS) in __page_flags and list_add()s; other kernel pages are
+    queued without it; the worker invalidates, then list_del()s each entry and
+    tests the bit to choose pagetable_dtor_free() or __free_page(). Dave
+    Hansen's reply (seed 001): "Don't you need to _allocate_ a new bit?"."""
 
     name = "nr-pageflags-bit"
-    title = "one list, ASYNC_PGTABLE_FREE_DTOR = BIT(NR_PAGEFLAGS) in the flags word"
+    title = "one list, ASYNC_PGTABLE_FREE_DTOR = BIT(NR_PAGEFLAGS) in the flags word (2025-08-27)"
+    set_step = "enqueue"
 
     def own_marking(self) -> Marking | None:
         return Marking("ASYNC_PGTABLE_FREE_DTOR", "BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags",
-                                        "kernel-pgtable", set_at="enqueue", test_at="worker", clear_at=None,
-                                        decides="dtor")
+                       "kernel-pgtable", set_at="enqueue", test_at="worker", clear_at=None, decides="dtor")
 
     def kernel_table_free(self, m: Machine, t: str, pfn: int, who: str) -> Steps:
         """kernel_pgtable_async_free_dtor(): set the bit, list_add (the dtor runs later)."""
         m.lifecycle("pte_free_kernel", pfn)
         self.check_unlinked(m, pfn, who)
-        m.note("kernel_pgtable_async_free_dtor(): __page_flags |= ASYNC_PGTABLE_FREE_DTOR; list_add()")
-        m.lists.add(m.pt_list_node(pfn), m.work_head)
+        m.note(f"kernel_pgtable_async_free_dtor(): {self.own_marking_name()} |= bit; list_add()")
+        m.lists.add(m.pt_list_node(pfn), m.queues.work_head)
         m.lifecycle("enqueue", pfn)
         m.st.work_pending = True
         return []
+
+    def own_marking_name(self) -> str:
+        own = self.own_marking()
+        return own.name if own is not None else ""
 
     def pagetable_free(self, m: Machine, t: str, pfn: int, who: str) -> Steps:
         self.check_unlinked(m, pfn, who)
@@ -166,7 +280,7 @@ class NrPageflagsBit(Design):
 
     def _queue_page(self, m: Machine, pfn: int, who: str) -> None:
         m.note(f"{who}: kernel_pgtable_async_free_page(pfn {pfn:#x}): list_add()")
-        m.lists.add(m.pt_list_node(pfn), m.work_head)
+        m.lists.add(m.pt_list_node(pfn), m.queues.work_head)
         m.st.work_pending = True
 
     def free_pagetable(self, m: Machine, pfn: int, order: int, who: str) -> None:
@@ -182,32 +296,60 @@ class NrPageflagsBit(Design):
         m.lists.delete(node)
         dtor = m.lifecycle("worker", pfn)
         if dtor:
-            m.note(f"list_del(); ASYNC_PGTABLE_FREE_DTOR set: pagetable_dtor_free(pfn {pfn:#x})")
+            m.note(f"list_del(); {self.own_marking_name()} set: pagetable_dtor_free(pfn {pfn:#x})")
             self.dtor(m, pfn, "kernel_pgtable_work_func")
         else:
-            m.note(f"list_del(); __free_page(pfn {pfn:#x})")
+            m.note(f"list_del(); __free_pages(pfn {pfn:#x}, compound_order)")
         self.pagetable_free_now(m, pfn, "kernel_pgtable_work_func")
         return nxt
 
 
-class PageTypeBit0(Design):
-    """Dave Hansen's suggestion as Baolu Lu wrote it, 2025-08-28 (design 4):
-    PTDESC_TYPE_KERNEL = BIT(0) of ptdesc->__page_type, set in
-    pte_free_kernel(), tested in pagetable_free()."""
+class PageTypeBit0Sketch(Design):
+    """Dave Hansen's sketch, 2025-08-27 (Message-ID
+    400cf9ab-de3f-4e8a-ab0a-4ac68c534bb8, seed 001): "#define
+    PTDESC_TYPE_KERNEL BIT(0)" in ptdesc->__page_type ("the lower 24 bits
+    ... are free"), set "as late as" pte_free_kernel() before
+    pagetable_dtor_free(), tested in pagetable_free()."""
 
-    name = "page-type-bit0"
-    title = "PTDESC_TYPE_KERNEL = BIT(0) of __page_type, set in pte_free_kernel, tested in pagetable_free"
+    name = "page-type-bit0-sketch"
+    title = "PTDESC_TYPE_KERNEL = BIT(0) of __page_type, set in pte_free_kernel, tested in pagetable_free (08-27)"
 
     def own_marking(self) -> Marking | None:
         return Marking("PTDESC_TYPE_KERNEL", "BIT(0)", "ptdesc.__page_type", "kernel-pgtable",
-                                        set_at="pte_free_kernel", test_at="pagetable_free", clear_at=None,
-                                        decides="defer")
+                       set_at="pte_free_kernel", test_at="pagetable_free", clear_at=None, decides="defer")
+
+
+class PageTypeBit0Baolu(NrPageflagsBit):
+    """Lu Baolu, 2025-08-28 13:31 +0800 (Message-ID
+    ee44764b-b9fe-431d-8b84-08fce6b5df75; reference section 2.2 item 4):
+    pte_free_kernel() and pud_free_pmd_page() set PTDESC_TYPE_KERNEL = BIT(0)
+    in __page_type and queue the table WITHOUT running the destructor; the
+    worker tests the bit to choose pagetable_dtor_free() or
+    __free_pages(page, compound_order(page)); free_pagetable() defers only
+    order-0 pages (higher orders are freed at once, as before)."""
+
+    name = "page-type-bit0-baolu"
+    title = "PTDESC_TYPE_KERNEL = BIT(0) of __page_type set without the dtor, tested in the worker (08-28)"
+
+    def own_marking(self) -> Marking | None:
+        return Marking("PTDESC_TYPE_KERNEL", "BIT(0)", "ptdesc.__page_type", "kernel-pgtable",
+                       set_at="enqueue", test_at="worker", clear_at=None, decides="dtor")
+
+    def free_pagetable(self, m: Machine, pfn: int, order: int, who: str) -> None:
+        if order:
+            m.note(f"{who}: free_pages(pfn {pfn:#x}, order {order}) at once (only order 0 is deferred)")
+            m.free_pages(pfn, order, who=f"{who}: free_pages")
+            return
+        self._queue_page(m, pfn, who)
 
 
 class PmdPtdesc(Design):
-    """v6 3/7 (section 3.1): pmd_ptdesc(pmd) -- the page that CONTAINS the pmd
-    entry -- instead of page_ptdesc(pmd_page(*pmd)), the table it points to;
-    in pud_free_pmd_page() pmd_ptdesc(&pmd_sv[i])."""
+    """v6 3/7, "x86/mm: Use 'ptdesc' when freeing PMD pages" (2025-10-14,
+    series 20251014130437.1090448-1; reference section 3.1, found by "[syzbot
+    ci] Re: Fix stale IOTLB entries for kernel address space", 2025-10-14):
+    pmd_ptdesc(pmd) -- the page that CONTAINS the pmd entry -- instead of
+    page_ptdesc(pmd_page(*pmd)), the table it points to; in
+    pud_free_pmd_page() pmd_ptdesc(&pmd_sv[i]). Otherwise the merged code."""
 
     name = "pmd-ptdesc"
     title = "v6: pmd_ptdesc(pmd) frees the table containing the entry, not the one it points to"
@@ -219,49 +361,20 @@ class PmdPtdesc(Design):
         return sv
 
 
-class VmemmapOrder9(Design):
-    """bf9e4e30f353 before its fix (section 3.2): free_hugepage_table() ->
-    free_pagetable(page, get_order(PMD_SIZE)) -> pagetable_free(page_ptdesc(page))
-    on a block vmemmap_alloc_block() allocated without __GFP_COMP."""
-
-    name = "vmemmap-order9"
-    title = "hot-remove frees a non-compound order-9 vmemmap block through __pagetable_free"
-
-    def free_vmemmap_4k(self, m: Machine, pfn: int, who: str) -> None:
-        self.free_pagetable(m, pfn, 0, who)
-
-    def free_vmemmap_block(self, m: Machine, pfn: int, order: int, who: str) -> None:
-        self.free_pagetable(m, pfn, order, who)
-
-
-class CpaUnmarked(Design):
-    """Section 3.4: split_large_page()'s tables are never marked kernel, so
-    collapse frees them through __pagetable_free() without the IOMMU flush."""
-
-    name = "cpa-unmarked"
-    title = "CPA split tables never marked kernel: collapse frees them without invalidation"
-
-    def alloc_cpa_table(self, m: Machine, role: str) -> int:
-        return self.alloc_table(m, m.tables.pte_level, kernel=True, role=role, ctor=False, mark=False)
-
-
-class MemdescPtdesc(Design):
+class MemdescPtdesc(Fixes):
     """Willy's "Separate ptdesc from struct page" (section 6): struct page
     keeps memdesc next to compound_head (layouts/memdesc/page_sep.yaml), a
     page table's ptdesc is a 16-byte-aligned slab object (ptdesc_sep.yaml)
     reached through memdesc = pointer | PageTable, with a debug copy of the
     pointer in page->__folio_index. struct page's lru union still has users
     (the buddy allocator's free lists), and allocation sites that are not
-    converted to ptdescs remain: CPA's split_large_page() uses alloc_pages()."""
+    converted to ptdescs remain: CPA's split_large_page() uses alloc_pages().
+    Everything else is v6.19+fixes, so the separation is the one change."""
 
     name = "memdesc-ptdesc"
     title = "ptdesc separated from struct page, memdesc next to compound_head, page->lru still used"
     separate_ptdesc = True
-
-    def alloc_cpa_table(self, m: Machine, role: str) -> int:
-        # 6.18's split_large_page(): base = alloc_pages(GFP_KERNEL, 0), not a ptdesc
-        pfn = m.alloc_pages(0, who="split_large_page: alloc_pages", role=role, kind="kernel-pgtable")
-        return pfn
+    alloc_cpa_table = Design.alloc_cpa_table  # split_large_page(): alloc_pages(GFP_KERNEL, 0)
 
     def _slab_alloc(self, m: Machine) -> int:
         used = m.st.slab_used
@@ -317,25 +430,92 @@ class MemdescPtdesc(Design):
         return m.mem.pfn_of(m.mem.read_at(ref, m.facts.pd("pt_page")))
 
 
-class ProposalDesign(Design):
-    """The upstream design with a user's marking scheme in place of PT_kernel."""
+class PtdumpRace(Fixes):
+    """syzbot+fd95a72470f5a44e464c and "mm: fix UAF caused by race between
+    ptdump and vmap pgtable freeing" (Lorenzo Stoakes, v1 2026-07-10 .. v3
+    2026-07-14; reference section 3.3): ptdump walks the kernel page tables
+    under the init_mm mmap write lock, one level at a time, while
+    vmap_try_huge_pmd() -> pmd_free_pte_page() unlinks and frees the PTE table
+    holding no lock that excludes the walker. The deferred free only waits for
+    the worker, not for the walker: it is not an RCU grace period. The rest is
+    v6.19+fixes."""
+
+    name = "ptdump-race"
+    title = "v6.19+fixes with a ptdump walk: vmap huge promotion frees a table the walker is about to read"
+    ptdump_walker = True
+
+
+class PtdumpFixed(PtdumpRace):
+    """The fix (v3, 2026-07-14): vmap_try_huge_pmd() takes
+    mmap_read_trylock(&init_mm) around pmd_free_pte_page() + pmd_set_huge()
+    and gives the promotion up when it fails (the CPA collapse hunk of the
+    series is not modelled here)."""
+
+    name = "ptdump-fixed"
+    title = "ptdump-race plus the fix: init_mm mmap read lock (trylock) around free + set_huge"
+
+    def vmap_huge_pmd_steps(self, va: int) -> list[Step]:
+        return [Step("vmap_huge_pmd_locked", (va,))]
+
+    @step("vmap_huge_pmd_locked", "va")
+    def st_vmap_huge_pmd_locked(self, m: Machine, t: str, va: int) -> Steps:
+        if not self.mmap_read_trylock(m, t):
+            m.note("vmap_try_huge_pmd(): the read lock is not free, keep the PTE table (no promotion)")
+            return []
+        return [*super().vmap_huge_pmd_steps(va), Step("mmap_read_unlock")]
+
+
+class PtdumpArm64Both(PtdumpFixed):
+    """The fix applied together with arm64's own earlier mitigation
+    (fa93b45fd397: ptdump enables arm64_ptdump_lock_key before it takes the
+    write lock, and pmd_free_pte_page() then does mmap_read_lock(&init_mm);
+    mmap_read_unlock() before freeing). Lorenzo's series leaves arm64 out for
+    this reason: the promotion already holds the read lock, ptdump queues for
+    the write lock, and the nested read lock waits behind the queued writer."""
+
+    name = "ptdump-arm64-both"
+    title = "ptdump-fixed plus arm64's nested mmap_read_lock when ptdump runs: rwsem writer preference deadlocks"
+
+    def ptdump_steps(self, va: int, root: int) -> list[Step]:
+        return [Step("ptdump_key", (1,)), *super().ptdump_steps(va, root), Step("ptdump_key", (0,))]
+
+    @step("ptdump_key", "text")
+    def st_ptdump_key(self, m: Machine, t: str, on: int) -> Steps:
+        m.st.ptdump_key = bool(on)
+        m.note(f"static_branch_{'enable' if on else 'disable'}(&arm64_ptdump_lock_key)")
+        return []
+
+    def free_unlinked_pte_table(self, m: Machine, t: str, pfn: int) -> Steps:
+        if not m.st.ptdump_key:
+            return super().free_unlinked_pte_table(m, t, pfn)
+        m.note("arm64_ptdump_lock_key is on: mmap_read_lock(&init_mm); mmap_read_unlock() before the free")
+        return [Step("mmap_read_lock"), Step("mmap_read_unlock"), Step("free_pte_table_of_pmd", (pfn,))]
+
+
+class ProposalDesign(Fixes):
+    """v6.19+fixes with a user's marking scheme in place of PT_kernel: every
+    other path is the fixed kernel's, so what goes wrong is the marking's."""
 
     name = "proposal"
-    title = "upstream with a proposed marking"
+    title = "v6.19+fixes with a proposed marking"
 
 
 VARIANTS: dict[str, type[Design]] = {
-    cls.name: cls for cls in (Design, Sync, ThreeLists, NrPageflagsBit, PageTypeBit0, PmdPtdesc, VmemmapOrder9,
-                              CpaUnmarked, MemdescPtdesc)
+    cls.name: cls for cls in (Design, VmemmapFix, CpaMark, Fixes, Sync, TwoLists, ThreeLists, NrPageflagsBit,
+                              PageTypeBit0Sketch, PageTypeBit0Baolu, PmdPtdesc, MemdescPtdesc, PtdumpRace,
+                              PtdumpFixed, PtdumpArm64Both)
 }
+# the design a proposal plugs into
+PROPOSAL_BASE = Fixes.name
 
 
 def make_design(name: str, proposal: Proposal | Marking | None = None) -> Design:
-    """A design by CLI name; with a proposal, the upstream design using it."""
+    """A design by CLI name; with a proposal, that design (v6.19+fixes by
+    default) using the proposal's marking."""
     if proposal is not None:
         marking = proposal if isinstance(proposal, Marking) else Marking.from_proposal(proposal)
-        base = VARIANTS.get(name, Design) if name != "proposal" else Design
-        return ProposalDesign(marking) if base is Design else base(marking)
+        base = VARIANTS.get(name, Fixes) if name != "proposal" else Fixes
+        return ProposalDesign(marking) if base is Fixes else base(marking)
     if name not in VARIANTS:
         from mmbits.cexpr import suggest
 

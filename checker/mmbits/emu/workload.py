@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mmbits.emu.pgtable import LEAF, TABLE
+from mmbits.emu.steps import Step
 from mmbits.errors import InputError
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 class Workload:
     cpus: int
     ops: int
-    programs: dict[str, tuple] = field(default_factory=dict)
+    programs: dict[str, tuple[Step, ...]] = field(default_factory=dict)
     plan: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
@@ -49,7 +50,7 @@ def build(m: Machine, cpus: int, ops: int, only: tuple[str, ...] = ()) -> Worklo
     wl = Workload(cpus, ops)
     count: dict[str, int] = {}
     for c in range(cpus):
-        steps: list[tuple] = []
+        steps: list[Step] = []
         labels: list[str] = []
         for j in range(ops):
             kind = kinds[(c * ops + j) % len(kinds)]
@@ -59,6 +60,12 @@ def build(m: Machine, cpus: int, ops: int, only: tuple[str, ...] = ()) -> Worklo
             labels.append(f"{kind}#{k}")
         wl.programs[f"cpu{c}"] = tuple(steps)
         wl.plan[f"cpu{c}"] = labels
+    if m.design.ptdump_walker:
+        if "huge-pmd" not in count:
+            raise InputError(f"variant {m.design.name} walks the range of a huge-pmd operation; the workload has none")
+        va = m.facts.addresses["vmalloc_start"] + _sizes(m)[0]  # huge-pmd #0
+        wl.programs["ptdump"] = tuple(m.design.ptdump_steps(va, m.tables.root))
+        wl.plan["ptdump"] = [f"ptdump of huge-pmd#0 ({va:#x})"]
     m.emitted.clear()
     return wl
 
@@ -80,17 +87,17 @@ def _pte_table(m: Machine, parent: int, va: int, role: str, leaves: int = 2) -> 
     return pte
 
 
-def setup_huge_pmd(m: Machine, k: int, cpu: int) -> list[tuple]:
+def setup_huge_pmd(m: Machine, k: int, cpu: int) -> list[Step]:
     pmd_size, _ = _sizes(m)
     va = m.facts.addresses["vmalloc_start"] + (k + 1) * pmd_size
     t = m.tables
     pmd = m.design.ensure_tables(m, va, t.pmd_level, "vmalloc area")
     _pte_table(m, pmd, va, f"PTE table for {va:#x} (huge-pmd #{k})")
     m.vas.append(va)
-    return [("pmd_free_pte_page", va), ("pmd_set_huge", va)]
+    return m.design.vmap_huge_pmd_steps(va)
 
 
-def setup_huge_pud(m: Machine, k: int, cpu: int) -> list[tuple]:
+def setup_huge_pud(m: Machine, k: int, cpu: int) -> list[Step]:
     pmd_size, pud_size = _sizes(m)
     va = m.facts.addresses["vmalloc_start"] + (k + 1) * pud_size
     t = m.tables
@@ -102,10 +109,10 @@ def setup_huge_pud(m: Machine, k: int, cpu: int) -> list[tuple]:
         sub = va + i * pmd_size
         _pte_table(m, pmd, sub, f"PTE table for {sub:#x} (huge-pud #{k})")
         m.vas.append(sub)
-    return [("pud_free_pmd_page", va), ("pud_set_huge", va)]
+    return [Step("pud_free_pmd_page", (va,)), Step("pud_set_huge", (va,))]
 
 
-def setup_hot_remove(m: Machine, k: int, cpu: int) -> list[tuple]:
+def setup_hot_remove(m: Machine, k: int, cpu: int) -> list[Step]:
     pmd_size, pud_size = _sizes(m)
     va = m.facts.addresses["vmemmap_start"] + (k + 1) * pud_size
     t = m.tables
@@ -122,10 +129,10 @@ def setup_hot_remove(m: Machine, k: int, cpu: int) -> list[tuple]:
     t.write(pte, 0, (LEAF, page, 1, True), "setup")
     t.write(pmd, t.index(va + pmd_size, t.pmd_level), (LEAF, block, 1 << order, True), "setup")
     m.vas.extend([va, va + pmd_size])
-    return [("remove_pte_table", va), ("free_huge_vmemmap", va + pmd_size)]
+    return [Step("remove_pte_table", (va,)), Step("free_huge_vmemmap", (va + pmd_size,))]
 
 
-def setup_cpa(m: Machine, k: int, cpu: int) -> list[tuple]:
+def setup_cpa(m: Machine, k: int, cpu: int) -> list[Step]:
     pmd_size, pud_size = _sizes(m)
     f = m.facts
     va = f.addresses["page_offset"] + (k + 1) * pud_size
@@ -136,12 +143,12 @@ def setup_cpa(m: Machine, k: int, cpu: int) -> list[tuple]:
     head = m.mem.alloc_static(f"pgtables (cpa_collapse_large_pages() on cpu{cpu})", 2 * f.ptr_size, on_stack=True)
     m.lists.init(head)
     m.vas.append(va)
-    return [("cpa_split", va), ("cpa_collapse", va, head), ("cpa_free", head)]
+    return [Step("cpa_split", (va,)), Step("cpa_collapse", (va, head)), Step("cpa_free", (head,))]
 
 
-def setup_user_pte(m: Machine, k: int, cpu: int) -> list[tuple]:
+def setup_user_pte(m: Machine, k: int, cpu: int) -> list[Step]:
     pte = m.design.alloc_table(m, m.tables.pte_level, kernel=False, role=f"user PTE table (mm #{k})")
-    return [("user_pte_free", pte)]
+    return [Step("user_pte_free", (pte,))]
 
 
 SETUP = {

@@ -109,14 +109,16 @@ def write_layout_report(out_dir: str | Path, fmt: str = "html", config: Config |
 
 
 def write_check_report(result: dict[str, Any], out_dir: str | Path, fmt: str) -> list[Path]:
-    """The report of a `mmbits check` result dict (issue 4's JSON schema)."""
+    """The report of a `mmbits check` result dict (mmbits schema check)."""
     from mmbits.report.check_report import build_check_report
 
     return write_document(build_check_report(result), out_dir, fmt)
 
 
-def write_simulation_report(result: dict[str, Any], out_dir: str | Path, fmt: str) -> list[Path]:
-    """The report of a `mmbits simulate` result dict (issue 5's JSON schema), with the failing timeline."""
+def write_simulation_report(result: dict[str, Any], out_dir: str | Path, fmt: str,
+                            all_fields: bool = False) -> list[Path]:
+    """The report of a `mmbits simulate` result dict (mmbits schema simulate), with the failing timeline;
+    before/after tables list the changed fields only, unless `all_fields`."""
     from mmbits.report.sim_report import build_simulation_report
 
-    return write_document(build_simulation_report(result), out_dir, fmt)
+    return write_document(build_simulation_report(result, all_fields), out_dir, fmt)

@@ -22,9 +22,9 @@ def _owner(word: FlagsWord, bit: int) -> tuple[str, str]:
     for f in word.fields:
         if f.lsb <= bit <= f.msb and not f.runtime:
             return f.name, FIELD_LABEL.get(f.name, f.name)
-    for f in word.flags:
-        if f.bit == bit:
-            return "flag", f.name.removeprefix("PG_")
+    for flag in word.flags:
+        if flag.bit == bit:
+            return "flag", flag.name.removeprefix("PG_")
     for f in word.fields:
         if f.lsb <= bit <= f.msb and f.runtime:
             return "alloc_tag", "alloc tag (boot option)"
@@ -89,18 +89,32 @@ def flags_map(word: FlagsWord, title: str, highlight: Iterable[int] = (), subtit
                     break
             if text:
                 svg.text((x0 + x1) / 2, y - 13, text, 11, "middle", weight="600", css="span")
-    # legend
-    ly = height - 14
-    x = left
-    for role, label in (("flag", "page flag"), ("gap", "free gap"), ("node", "packed field"), ("hit", "bit in question")):
-        fill = "url(#hatch)" if role == "gap" else PALETTE[role]
-        if role == "hit":
-            svg.rect(x, ly - 10, 14, 12, "none", PALETTE["hit"], 2.5)
-        else:
-            svg.rect(x, ly - 10, 14, 12, fill)
-        svg.text(x + 19, ly, label, 11)
-        x += 30 + len(label) * 6.6
+    present = [role for role in dict.fromkeys(_owner(word, b)[0] for b in range(word.bits - 1, -1, -1))]
+    _legend(svg, left, height - 14, present + (["hit"] if hits else []))
     return svg.render()
+
+
+LEGEND_LABEL = {"flag": "page flags", "gap": "free", "none": "unused", "hit": "bit in question",
+                "alloc_tag": "alloc tag (boot option)"}
+
+
+def _legend(svg: Svg, x0: float, y: float, roles: Sequence[str]) -> None:
+    """One swatch per colour the picture uses (wrapping onto more lines, the picture
+    grows to fit), so every colour is explained."""
+    x = x0
+    for role in roles:
+        label = LEGEND_LABEL.get(role) or FIELD_LABEL.get(role, role)
+        need = 34 + len(label) * 6.8
+        if x > x0 and x + need > svg.width - x0:
+            x, y = x0, y + 18
+            svg.height += 18
+        if role == "hit":
+            svg.rect(x, y - 10, 14, 12, "none", PALETTE["hit"], 2.5)
+        else:
+            svg.rect(x, y - 10, 14, 12, "url(#hatch)" if role == "gap" else PALETTE.get(role, PALETTE["none"]),
+                     PALETTE["border"] if role == "none" else "none", 1 if role == "none" else 0)
+        svg.text(x + 19, y, label, 11)
+        x += need
 
 
 def _row_colour(cells: dict[str, list[str]]) -> str:
@@ -122,7 +136,7 @@ def byte_map(rows: Sequence[Any], columns: Sequence[str], title: str, headers: d
     chars = 17
     top = 64
     layout_rows = []
-    y = top
+    y: float = top
     for row in rows:
         lines = 1
         for col in columns:
@@ -191,7 +205,7 @@ def free_bits_chart(hist: dict[str, Counter[int]], title: str, subtitle: str = "
     svg.line(left, top + plot_h, width - 30, top + plot_h, PALETTE["border"])
     for b in range(maxbits + 1):
         x = left + b * bar_w
-        base = top + plot_h
+        base: float = top + plot_h
         for i, arch in enumerate(archs):
             n = hist[arch].get(b, 0)
             if not n:
@@ -308,12 +322,8 @@ def flags_strips(rows: Sequence[tuple[str, FlagsWord]], title: str, subtitle: st
                 dark = role in ("node", "section", "zone", "kasan_tag")
                 svg.text(x + w / 2, y + row_h / 2 + 4, text, 10.5, "middle", "#ffffff" if dark else PALETTE["text"],
                          css="spanlabel")
-    lx, ly = 10, height - 14
-    for role in ("section", "node", "zone", "last_cpupid", "kasan_tag", "lru_gen", "lru_refs", "gap", "flag"):
-        label = {"gap": "free", "flag": "page flags"}.get(role, FIELD_LABEL.get(role, role))
-        svg.rect(lx, ly - 10, 14, 12, "url(#hatch)" if role == "gap" else PALETTE[role])
-        svg.text(lx + 19, ly, label, 11)
-        lx += 34 + len(label) * 6.8
+    used = dict.fromkeys(_owner(w, b)[0] for _label, w in rows for b in range(w.bits - 1, -1, -1))
+    _legend(svg, 10, height - 14, list(used))
     return svg.render()
 
 

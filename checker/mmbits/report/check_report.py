@@ -4,7 +4,7 @@ by kind (each with its counterexample config), the failing lifecycle
 schedules, and the bit in question drawn on the flags word of each
 counterexample config (when the word overlays page->flags).
 
-Reads the JSON-shaped result dict of `mmbits check --json` (issue 4) and
+Reads the JSON-shaped result dict of `mmbits check --json` (mmbits schema check) and
 tolerates extra keys and missing optional ones."""
 
 from __future__ import annotations
@@ -194,12 +194,12 @@ def _pictures(findings: list[dict[str, Any]], word: Any) -> list[Section]:
     sec = Section("counterexamples", "The bit on the counterexample configs")
     sec.blocks.append(Para("The proposal's bit (outlined in red) on the page->flags word of each counterexample "
                            "config: the first finding of each kind first."))
-    for n, (f, cfg, bits) in enumerate(chosen, start=1):
+    for n, (f, cfg, chosen_bits) in enumerate(chosen, start=1):
         fw = compute(cfg)
-        where = ", ".join(str(b) for b in bits)
+        where = ", ".join(str(b) for b in chosen_bits)
         sec.blocks.append(Para(f"**{n}. {f.get('kind')}** on `{cfg.label()}`: {f.get('message')}"))
         sec.blocks.append(Picture(
-            flags_map(fw, f"page->flags on counterexample {n} ({f.get('kind')})", bits,
+            flags_map(fw, f"page->flags on counterexample {n} ({f.get('kind')})", chosen_bits,
                       f"NR_PAGEFLAGS {fw.nr_pageflags}, {len(fw.free_bits)} free bits"
                       + ("" if fw.last_cpupid_in_flags else ", LAST_CPUPID out of the word")),
             f"cex{n}-map", f"Bit {where} of page->flags on counterexample {n}."))
@@ -302,7 +302,8 @@ def build_check_report(result: dict[str, Any]) -> Document:
     verdict = str(result.get("verdict", "unknown")).lower()
     findings = [f for f in result.get("findings") or [] if isinstance(f, dict)]
     n = result.get("configs_checked")
-    proposal = result.get("proposal") if isinstance(result.get("proposal"), dict) else {}
+    raw_proposal = result.get("proposal")
+    proposal: dict[str, Any] = raw_proposal if isinstance(raw_proposal, dict) else {}
     expr = result.get("expr") or proposal.get("expr") or proposal.get("name")
     word = result.get("word") or proposal.get("word")
     kind = result.get("kind") or proposal.get("kind")
@@ -363,6 +364,7 @@ def build_check_report(result: dict[str, Any]) -> Document:
     sections.extend(pictures or _reference_picture({"expr": expr, "word": word, "kind": kind, "name": name}))
 
     raw = Section("raw", "Result (JSON)")
-    raw.blocks.append(Pre(json.dumps(result, indent=2, sort_keys=True, default=str)))
+    raw.blocks.append(Pre(json.dumps(result, indent=2, sort_keys=True, default=str),
+                          collapsed="the result as `mmbits check --json` prints it"))
     sections.append(raw)
     return Document(f"mmbits check: {label}", what, sections, f"check-{stem}")

@@ -4,6 +4,7 @@ script, no network) and Markdown with the pictures as sibling .svg files."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html import escape
 
@@ -20,6 +21,7 @@ class Para:
 class Pre:
     text: str
     caption: str = ""
+    collapsed: str = ""  # when set: folded away under this summary (raw JSON, long dumps)
 
 
 @dataclass
@@ -135,10 +137,12 @@ def _html_block(b: Block) -> str:
         return f'<p class="{b.css}">{_inline(b.text)}</p>' if b.css else f"<p>{_inline(b.text)}</p>"
     if isinstance(b, Pre):
         cap = f'<div class="caption">{_inline(b.caption)}</div>' if b.caption else ""
+        if b.collapsed:
+            return f"<details><summary>{_inline(b.collapsed)}</summary><pre>{escape(b.text)}</pre>{cap}</details>"
         return f"<pre>{escape(b.text)}</pre>{cap}"
     if isinstance(b, Picture):
         cap = f'<div class="caption">{_inline(b.caption)}</div>' if b.caption else ""
-        return f'<div class="figure">{b.svg}</div>{cap}'
+        return f'<div class="figure">{_own_ids(b.svg, b.name)}</div>{cap}'
     if isinstance(b, Table):
         head = "".join(f"<th>{escape(h)}</th>" for h in b.headers)
         rows = []
@@ -152,6 +156,17 @@ def _html_block(b: Block) -> str:
         detail = f"<span>{_inline(b.detail)}</span>" if b.detail else ""
         return f'<div class="banner {cls}">{escape(b.text)}{detail}</div>'
     raise TypeError(type(b).__name__)
+
+
+_SVG_ID = re.compile(r'(\bid="|url\(#|href="#)([A-Za-z][\w.-]*)')
+
+
+def _own_ids(svg: str, name: str) -> str:
+    """Prefix every id an inline SVG defines and refers to with the picture's name,
+    so several pictures on one HTML page never share an id (each has its own hatch
+    pattern); a sibling .svg file keeps its ids as they are."""
+    prefix = re.sub(r"[^\w-]", "-", name)
+    return _SVG_ID.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", svg)
 
 
 def render_markdown(doc: Document) -> tuple[str, dict[str, str]]:
@@ -179,8 +194,10 @@ def _md_block(b: Block, stem: str, files: dict[str, str]) -> list[str]:
     if isinstance(b, Para):
         return [b.text]
     if isinstance(b, Pre):
-        lines = ["```", b.text, "```"]
-        return lines + ([f"_{b.caption}_"] if b.caption else [])
+        lines = ["```", b.text, "```"] + ([f"_{b.caption}_"] if b.caption else [])
+        if b.collapsed:
+            return [f"<details><summary>{escape(b.collapsed)}</summary>", "", *lines, "", "</details>"]
+        return lines
     if isinstance(b, Picture):
         name = f"{stem}-{b.name}.svg"
         files[name] = b.svg

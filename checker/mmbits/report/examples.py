@@ -51,15 +51,16 @@ PROPOSALS: dict[str, Proposal] = {
 
 # (variant, keyword arguments of mmbits.emu.simulate.simulate): small exhaustive runs
 SIMULATIONS: dict[str, dict[str, Any]] = {
-    # the merged design: every interleaving of three CPUs (a huge PMD mapping, memory
+    # v6.19 with its fixes: every interleaving of three CPUs (a huge PMD mapping, memory
     # hot-remove, a CPA split and collapse), the worker and the IOMMU: the operations
     # the two failing variants below fail on
-    "upstream": {"cpus": 3, "ops": 1, "only": ("huge-pmd", "hot-remove", "cpa")},
+    "v6.19+fixes": {"cpus": 3, "ops": 1, "only": ("huge-pmd", "hot-remove", "cpa")},
     # seeds/004: ptdesc separated from struct page while page->lru is still used; the
     # CPA split table of collapse_large_pages() has LIST_POISON2 in page->memdesc
     "memdesc-ptdesc": {"cpus": 2, "ops": 1, "only": ("huge-pmd", "cpa")},
-    # seeds/000-002: a non-compound order-9 vmemmap block through the one list (leaks)
-    "vmemmap-order9": {"cpus": 1, "ops": 1, "only": ("hot-remove",)},
+    # v6.19 as merged (section 3.2): hot-remove frees a non-compound order-9 vmemmap
+    # block through pagetable_free(), which frees compound_order() = 0 pages
+    "v6.19": {"cpus": 1, "ops": 1, "only": ("hot-remove",)},
 }
 SIM_PRESET = "x86_64-6.18"
 

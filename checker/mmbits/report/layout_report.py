@@ -47,14 +47,9 @@ def domain_histogram(domain_name: str) -> tuple[dict[str, Counter[int]], int, in
 
 
 def preset_words() -> list[tuple[str, Config]]:
-    from mmbits.kconfig.presets import preset, preset_info, preset_names
+    from mmbits.kconfig.presets import preset, preset_names
 
-    out = []
-    for name in preset_names():
-        doc = preset_info(name).doc
-        letter = doc.split(":")[0] if ":" in doc and len(doc.split(":")[0]) <= 3 else ""
-        out.append((f"{letter + ' ' if letter else ''}{name}", preset(name)))
-    return out
+    return [(name, preset(name)) for name in preset_names()]
 
 
 def flags_section(config: Config, highlight: tuple[int, ...] = (), sid: str = "flags",
@@ -76,9 +71,9 @@ def flags_section(config: Config, highlight: tuple[int, ...] = (), sid: str = "f
     rows.append([f"{word.nr_pageflags - 1}-0", "page flags", f"{word.nr_pageflags} flags"])
     sec.blocks.append(Table(["bits", "field", "width"], rows))
     frows = []
-    for f in word.flags:
-        aliases = "; ".join(f"`{a.name}` ({a.valid_for()})" for a in f.aliases) or "-"
-        frows.append([str(f.bit), f"`{f.name}`", f.policy, ", ".join(f.kinds), aliases])
+    for flag in word.flags:
+        aliases = "; ".join(f"`{a.name}` ({a.valid_for()})" for a in flag.aliases) or "-"
+        frows.append([str(flag.bit), f"`{flag.name}`", flag.policy, ", ".join(flag.kinds), aliases])
     sec.blocks.append(Table(["bit", "flag", "policy", "used by", "aliases (valid for)"], frows))
     notes = flags_report.findings(word, config)
     if notes:
@@ -145,7 +140,7 @@ def build_layout_report(config: Config, domain: str | None = "default", lset: La
     configs = Section("configs", "The flags word per config")
     configs.blocks.append(Picture(
         flags_strips([(n, compute(c)) for n, c in presets], "page->flags of every preset",
-                     "letters are the rows of the reference table (page-flags-layout.md section 6.1)"),
+                     "one row per preset (mmbits configs lists what each sets)"),
         "presets", "Hover a span for its bit range. Light blue: page flags; hatched green: free; the rest are packed "
                    "fields (node, zone, last_cpupid, KASAN tag, LRU gen/refs, section)."))
 

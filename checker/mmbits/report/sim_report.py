@@ -4,7 +4,7 @@ schedule (one lane per CPU / worker / IOMMU, the bad step in red, each step
 with what it did) and the page's bytes before and after the bad step, as
 dump_page prints them and field by field with poison values named.
 
-Reads the JSON-shaped result dict of `mmbits simulate --json` (issue 5);
+Reads the JSON-shaped result dict of `mmbits simulate --json` (mmbits schema simulate);
 every key past verdict/findings is optional and extra keys are shown, not
 rejected. Steps are numbered from 1 as the text output numbers them; a
 finding's `data.step` is the 0-based index of the bad step."""
@@ -41,20 +41,20 @@ def normalise_step(step: Any, index: int) -> dict[str, Any]:
         if op is None and isinstance(step.get("step"), str):
             op = step["step"]  # the emulator's {"thread", "step", "notes"}
         notes = _notes(step)
-        rest = {k: v for k, v in step.items()
-                if k not in ACTOR_KEYS and k not in OP_KEYS and k not in NOTE_KEYS and k not in ("step", "index")}
-        args = ", ".join(f"{k}={v}" for k, v in rest.items() if not isinstance(v, (dict, list)))
+        others = {k: v for k, v in step.items()
+                  if k not in ACTOR_KEYS and k not in OP_KEYS and k not in NOTE_KEYS and k not in ("step", "index")}
+        args = ", ".join(f"{k}={v}" for k, v in others.items() if not isinstance(v, (dict, list)))
         label = (op or "runs") + (f"({args})" if args and len(args) < 40 else "")
         full = f"step {n}: {actor}: {label}" + "".join(f"\n  {x}" for x in notes)
         return {"actor": actor, "label": label, "notes": notes, "full": full}
     if isinstance(step, (list, tuple)) and len(step) >= 2:
         return {"actor": str(step[0]), "label": " ".join(str(x) for x in step[1:]), "notes": [],
                 "full": f"step {n}: " + " ".join(str(x) for x in step)}
-    text = str(step)
-    actor, sep, rest = text.partition(":")
+    text_form = str(step)
+    actor, sep, rest = text_form.partition(":")
     if sep and len(actor) <= 16 and " " not in actor.strip():
-        return {"actor": actor.strip(), "label": rest.strip(), "notes": [], "full": f"step {n}: {text}"}
-    return {"actor": "main", "label": text, "notes": [], "full": f"step {n}: {text}"}
+        return {"actor": actor.strip(), "label": rest.strip(), "notes": [], "full": f"step {n}: {text_form}"}
+    return {"actor": "main", "label": text_form, "notes": [], "full": f"step {n}: {text_form}"}
 
 
 def _notes(step: dict[str, Any]) -> list[str]:
@@ -120,13 +120,14 @@ def schedule_blocks(finding: dict[str, Any], name: str) -> list[Block]:
     ]
 
 
-def state_blocks(before: Any, after: Any) -> list[Block]:
+def state_blocks(before: Any, after: Any, all_fields: bool = False) -> list[Block]:
     """The page before and after the bad step: the dump_page lines of each, then a
     field table with the changed fields marked and poison values named."""
     if before is None and after is None:
         return []
     if not isinstance(before, dict) or not isinstance(after, dict):
-        return [Pre(json.dumps({"before": before, "after": after}, indent=2, sort_keys=True, default=str))]
+        return [Pre(json.dumps({"before": before, "after": after}, indent=2, sort_keys=True, default=str),
+                    collapsed="the page before and after the step")]
     blocks: list[Block] = []
     pfn = before.get("pfn") or after.get("pfn")
     where = f"pfn {pfn}" if pfn is not None else "the page"
@@ -148,26 +149,37 @@ def state_blocks(before: Any, after: Any) -> list[Block]:
                if emulator and isinstance(before.get(k, after.get(k)), dict)]
     for struct in structs:
         b, a = before.get(struct), after.get(struct)
-        blocks.append(Para(f"`struct {struct}` of {where}, field by field (changed fields in red, poison values "
-                           "named):"))
-        blocks.append(_field_table(_flatten(b) if isinstance(b, dict) else {},
-                                   _flatten(a) if isinstance(a, dict) else {}))
+        blocks.append(Para(f"`struct {struct}` of {where}, field by field ("
+                           + ("changed fields in red, poison values named" if all_fields else
+                              "only the fields the step changed, in red, and those holding a named poison value")
+                           + "):"))
+        blocks.extend(_field_table(_flatten(b) if isinstance(b, dict) else {},
+                                   _flatten(a) if isinstance(a, dict) else {}, all_fields))
     rest_b = {k: v for k, v in before.items() if k not in structs and k not in ("dump", "raw", "pfn")}
     rest_a = {k: v for k, v in after.items() if k not in structs and k not in ("dump", "raw", "pfn")}
     if rest_b or rest_a:
         if not structs:
             blocks.append(Para(f"{where} before and after the bad step (changed fields marked):"))
-        blocks.append(_field_table(_flatten(rest_b), _flatten(rest_a)))
+        blocks.extend(_field_table(_flatten(rest_b), _flatten(rest_a), all_fields))
     return blocks
 
 
-def _field_table(flat_b: dict[str, Any], flat_a: dict[str, Any]) -> Table:
+def _field_table(flat_b: dict[str, Any], flat_a: dict[str, Any], all_fields: bool = False) -> list[Block]:
+    """Before/after per field: the fields that changed and those holding a poison value
+    (they explain the finding); every field with `all_fields`."""
     rows, css = [], []
+    hidden = 0
     for k in dict.fromkeys([*flat_b, *flat_a]):
         b, a = flat_b.get(k), flat_a.get(k)
+        if b == a and not all_fields and not _value_name(a):
+            hidden += 1
+            continue
         rows.append([k, _show(b), _show(a)])
         css.append("bad" if b != a else "warn" if _value_name(a) else "")
-    return Table(["field", "before", "after"], rows, css)
+    out: list[Block] = [Table(["field", "before", "after"], rows, css)] if rows else []
+    if hidden:
+        out.append(Para(f"{_plural(hidden, 'other field')} unchanged" + ("." if rows else " (the step changed no field).")))
+    return out
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -259,7 +271,7 @@ def _setup_table(result: dict[str, Any]) -> Table | None:
 KNOWN_KEYS = ("verdict", "variant", "config", "explored", "findings", "machine", "workload", "title", "proposal")
 
 
-def build_simulation_report(result: dict[str, Any]) -> Document:
+def build_simulation_report(result: dict[str, Any], all_fields: bool = False) -> Document:
     if not isinstance(result, dict):
         raise TypeError("a simulation result is a dict")
     verdict = str(result.get("verdict", "unknown")).lower()
@@ -268,7 +280,8 @@ def build_simulation_report(result: dict[str, Any]) -> Document:
     config = result.get("config")
     cfg_label = config.get("name") if isinstance(config, dict) else config
     findings = [f for f in result.get("findings") or [] if isinstance(f, dict)]
-    explored = result.get("explored") if isinstance(result.get("explored"), dict) else {}
+    raw_explored = result.get("explored")
+    explored: dict[str, Any] = raw_explored if isinstance(raw_explored, dict) else {}
     errors = [f for f in findings if str(f.get("severity", "error")) == "error"]
     summary = Section("verdict", "Verdict")
     detail = f"variant `{variant}`" + (f" ({title})" if title else "") + \
@@ -316,19 +329,21 @@ def build_simulation_report(result: dict[str, Any]) -> Document:
         if facts:
             sec.blocks.append(Para("; ".join(facts)))
         sec.blocks.extend(schedule_blocks(f, f"timeline-{i}"))
-        states = state_blocks(data.get("before") if data else None, data.get("after") if data else None)
+        states = state_blocks(data.get("before") if data else None, data.get("after") if data else None, all_fields)
         if states:
             sec.blocks.append(Para("**The page before and after the bad step**"))
             sec.blocks.extend(states)
         others = {k: v for k, v in (data or {}).items() if k not in ("schedule", "before", "after", "step", "follows")}
         if others:
-            sec.blocks.append(Pre(json.dumps(others, indent=2, sort_keys=True, default=str), "other data"))
+            sec.blocks.append(Pre(json.dumps(others, indent=2, sort_keys=True, default=str),
+                                  collapsed="other data of this finding"))
         sections.append(sec)
     if errors and explored.get("mode") not in (None, "replay"):
         sections[0].blocks.append(Para("Replay a finding's schedule with `mmbits simulate --json ... > run.json` "
                                        "and `mmbits simulate ... --replay run.json --finding N` (N counts the findings from 0)."))
     raw = Section("raw", "Result (JSON)")
-    raw.blocks.append(Pre(json.dumps(result, indent=2, sort_keys=True, default=str)))
+    raw.blocks.append(Pre(json.dumps(result, indent=2, sort_keys=True, default=str),
+                          collapsed="the result as `mmbits simulate --json` prints it"))
     sections.append(raw)
     return Document(f"mmbits simulate: {variant}: {verdict.upper()}",
                     f"Deferred page-table free emulator, variant `{variant}`" + (f", {cfg_label}" if cfg_label else ""),
