@@ -23,7 +23,7 @@ from mmbits.decode.kernelfmt import (
     s32,
 )
 from mmbits.decode.model import Check, Decoded, PageView, Slot
-from mmbits.decode.naming import LIST_WORDS, _list_alias, poison_name, slot_poison
+from mmbits.decode.naming import _list_alias, poison_name, slot_poison
 from mmbits.decode.output import to_json
 from mmbits.decode.parse import DumpRecord
 from mmbits.decode.reasons import PageFacts, judge
@@ -321,7 +321,7 @@ def _findings(dec: Decoded, data: DumpData) -> None:
         if name.endswith("fill"):
             out.append(Finding("poison", f"{' = '.join(slot.names[:3])} is a {name} ({doc})", label,
                                f"page.{slot.names[0]}", "warning", {"offset": slot.offset}))
-        elif alias and (not valid or any(n.split('.')[0] in LIST_WORDS for n in valid)):
+        elif alias and (not valid or any(n.split('.')[0] in data.list_heads for n in valid)):
             out.append(Finding("poison", f"{alias} = {name} ({slot.value:#x}): {doc}; the page was unlinked from "
                                f"that list", label, f"page.{alias}", "note", {"offset": slot.offset}))
         else:

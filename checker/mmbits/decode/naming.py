@@ -4,30 +4,21 @@ words can hold a pointer at all (a poison is never read into a counter or a flag
 
 from __future__ import annotations
 
-from mmbits.decode.data import DumpData
+from mmbits.decode.data import DumpData, load_dump_data
 from mmbits.decode.model import Slot
 from mmbits.kconfig.config import Config
 from mmbits.layout.model import Layout
 
-LIST_WORDS = ("lru", "buddy_list", "pcp_list", "pt_list", "slab_list", "iopt_freelist_elm", "_deferred_list")
-
-
-POINTER_TYPES = ("*", "list_head", "llist_node", "callback_head", "rcu_head")
-
-
-NOT_POINTERS = ("flags", "pt_flags", "__page_flags", "_flags_1", "_flags_2", "_flags_3", "page_type", "__page_type",
-                "_mapcount", "_refcount", "__page_refcount", "counters", "first_obj_offset")
-
 
 def is_pointer_slot(layout: Layout, names: list[str]) -> bool:
     """Whether a union arm declares these bytes as a pointer (or a pointer-holding word)."""
+    data = load_dump_data()
     for n in names:
         top = n.split(".")[0].split("[")[0]
         m = layout.by_name.get(top)
-        if m is not None and any(t in m.type for t in POINTER_TYPES):
+        if m is not None and any(t in m.type for t in data.pointer_types):
             return True
-        if top in ("compound_head", "pp_magic", "memcg_data", "obj_exts", "pt_memcg_data", "_head_1", "_head_2",
-                   "_head_3", "memdesc", "movable_ops", "__page_mapping"):
+        if top in data.pointer_words:
             return True
     return False
 
@@ -42,7 +33,7 @@ def slot_poison(slot: Slot, layout: Layout, config: Config, data: DumpData) -> t
     able = _POISON_ABLE.get(key)
     if able is None:
         pointer = is_pointer_slot(layout, slot.names)
-        counter = any(n.split(".")[0] in NOT_POINTERS for n in slot.names)
+        counter = any(n.split(".")[0] in data.counters for n in slot.names)
         delta = int(config.get("POISON_POINTER_DELTA", 0) or 0)
         able = _POISON_ABLE[key] = not (counter and not pointer) and (bool(delta) or pointer)
         _LAYOUTS_SEEN.append(layout)  # keeps the id unique while the entry lives
@@ -80,7 +71,8 @@ def _list_alias(names: list[str], poison: str) -> str | None:
     want = ".next" if poison == "LIST_POISON1" else ".prev" if poison.startswith("LIST_POISON2") else None
     if want is None:
         return None
-    listy = [n for n in names if n.endswith(want) and n.split(".")[0] in LIST_WORDS]
+    heads = load_dump_data().list_heads
+    listy = [n for n in names if n.endswith(want) and n.split(".")[0] in heads]
     if listy:
         return listy[0]
     return next((n for n in names if n.endswith(want)), None)
