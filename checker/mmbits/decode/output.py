@@ -27,6 +27,13 @@ def to_json(dec: Decoded) -> dict[str, Any]:
         "bits": dec.bits,
         "endian": "little" if dec.little else "big",
         "config": dec.choice.to_json(),
+        "inferred": [{"fact": e.fact, "value": e.value, "line": e.line, "text": e.text}
+                     for e in dec.context.evidence]
+        + ([{"fact": "packing", "value": dec.choice.how, "line": rec.flags_line,
+             "text": f"flags: {rec.flags_value:#x}({rec.flags_text})"}]
+           if dec.choice.how in ("solved", "preset") and rec.flags_line else [])
+        + ([{"fact": "endian", "value": "little" if dec.little else "big", "line": 0, "text": dec.endian_why}]
+           if dec.endian_why and dec.endian_why != "given" else []),
         "struct": dec.struct,
         "words": [f"{w:0{dec.bits // 4}x}" for w in dec.words],
     }

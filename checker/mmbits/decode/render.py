@@ -42,6 +42,11 @@ def render(dec: Decoded, total: int) -> str:
                  f"[{dec.choice.how}]: {dec.choice.note}")
     for ev in dec.context.evidence:
         lines.append(f"inferred {ev.describe()}")
+    if dec.choice.how in ("solved", "preset") and rec.flags_line:
+        lines.append(f"inferred the page->flags packing from line {rec.flags_line}: flags: "
+                     f"{rec.flags_value:#x}({rec.flags_text})")
+    if dec.endian_why and dec.endian_why != "given":
+        lines.append(f"inferred {'little' if dec.little else 'big'}-endian: {dec.endian_why}")
     if dec.page is None:
         if rec.poisoned_line:
             lines.append("the kernel found this struct page uninitialized and poisoned (all bytes 0xff, "
