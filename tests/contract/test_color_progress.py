@@ -21,7 +21,7 @@ TEXT_RUNS = [
     ("check", "BIT(NR_PAGEFLAGS)", "--word", "ptdesc.pt_flags", "--kind", "kernel-pgtable", "--preset",
      "x86_64-maxsmp"),
     ("patch", "--terse", "tests/patch/data/0007-nonatomic-set-bit.patch", "--preset", "x86_64-6.18"),
-    ("simulate", "--variant", "vmemmap-order9", "--only", "hot-remove", "--cpus", "1", "--ops", "1", "--brief"),
+    ("simulate", "--variant", "v6.19", "--only", "hot-remove", "--cpus", "1", "--ops", "1", "--brief"),
     ("decode", "tests/data/dumps/syzbot-f2fs-meta-page.txt"),
 ]
 

@@ -34,7 +34,7 @@ def _json_runs(ref_btf: Path, tmp_path: Path) -> dict[str, list[tuple[str, ...]]
                   ("check", "BIT(NR_PAGEFLAGS)", "--word", "page.flags", "--preset", "i386-pae-sparsemem",
                    "--set", "LRU_GEN=y")],
         "patch": [("patch", str(PATCHES / "series-mixed.mbox"), "--preset", "x86_64-6.18")],
-        "simulate": [("simulate", "--variant", "vmemmap-order9", "--only", "hot-remove", "--cpus", "1", "--ops", "1")],
+        "simulate": [("simulate", "--variant", "v6.19", "--only", "hot-remove", "--cpus", "1", "--ops", "1")],
         "decode": [("decode", str(DUMPS / "seed-004-willy-ptdesc-memdesc.txt"))],
         "report": [("report", "--format", "md", "--out", str(tmp_path / "r"))],
         "btf show": [("btf", "show", "page", "--btf", str(ref_btf)),
@@ -114,13 +114,12 @@ def _exit_cases(ref_btf: Path, old_btf: Path, tmp_path: Path) -> dict[str, dict[
         "patch": {0: ("patch", str(PATCHES / "0004-merged-pt-kernel.patch"), "--preset", "x86_64-6.18"),
                   1: ("patch", str(PATCHES / "0007-nonatomic-set-bit.patch"), "--preset", "x86_64-6.18"),
                   2: ("patch", missing)},
-        "simulate": {0: ("simulate", "--variant", "upstream", "--only", "hot-remove", "--cpus", "1", "--ops", "1"),
-                     1: ("simulate", "--variant", "vmemmap-order9", "--only", "hot-remove", "--cpus", "1",
+        "simulate": {0: ("simulate", "--variant", "v6.19+fixes", "--only", "hot-remove", "--cpus", "1", "--ops", "1"),
+                     1: ("simulate", "--variant", "v6.19", "--only", "hot-remove", "--cpus", "1",
                          "--ops", "1"),
                      2: ("simulate", "--only", "nosuch")},
-        # exit 1 only for a real inconsistency: the lkml report is a Bad page state whose
-        # words show its reason (a tail page's mapping is not TAIL_MAPPING)
         "decode": {0: ("decode", str(DUMPS / "syzbot-f2fs-meta-page.txt")),
+                   # a real inconsistency: LKML 2504.1/11364, mapping not TAIL_MAPPING
                    1: ("decode", str(DUMPS / "lkml-2504.1-11364-hugetlb-tail.txt")),
                    2: ("decode", missing)},
         "report": {0: ("report", "--out", str(tmp_path / "r0")),
