@@ -17,6 +17,8 @@ import pytest
 from mmbits.decode.api import decode_text
 from mmbits.errors import InputError
 from mmbits.findings import exit_code
+from mmbits.results import DecodeResult
+from mmbits.schemas import validate
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "dumps" / "real"
 FILES = sorted(p.name for p in REAL.glob("*.txt"))
@@ -88,6 +90,9 @@ def test_full_text_decode_exit_code_is_the_pages_own(name):
     assert not any(f.kind == "kernel-disagrees" for f in findings)  # never blame the kernel for our skew
     if name in UNCONFIRMED:
         assert any(UNCONFIRMED[name] in f.message and f.severity == "note" for f in findings)
+    doc = DecodeResult(pages).to_json()
+    validate("decode", doc)  # the shipped schema, with what was inferred from which line
+    assert all(e["line"] >= 0 and e["text"] for p in doc["pages"] for e in p.get("inferred", []))
 
 
 @pytest.mark.parametrize("name", sorted(set(FILES) - NOT_MODELLED))

@@ -21,6 +21,10 @@ from mmbits.cli.common import (
 @layout_options
 @click.option("--bits", type=click.Choice(["32", "64"]), help="word size (default: from the words' width)")
 @click.option("--endian", type=click.Choice(["little", "big"]), help="byte order (default: little, or the config's)")
+@click.option("--kernel", metavar="RELEASE", help="the kernel release that printed the dump, e.g. 6.12 (default: "
+              "from the report's CPU: ... tainted line)")
+@click.option("--arch", metavar="ARCH", help="the architecture (x86_64, i386, arm64, arm32, riscv64, powerpc32, "
+              "powerpc64, s390x, parisc32, ...; default: from Hardware name:/register lines or pointers)")
 @click.option("--kind", metavar="KIND", help="force the page kind (pgtable, slab, iommu-pgtable ...) instead of "
               "inferring it from the bytes")
 @click.option("--as", "struct", default="page", metavar="STRUCT",
@@ -28,8 +32,8 @@ from mmbits.cli.common import (
 @click.option("--json", "as_json", is_flag=True, help='{"pages": [...], "findings": [...]} (mmbits schema decode)')
 @color_option
 def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[str, ...],
-           layout_files: tuple[str, ...], bits: str | None, endian: str | None, kind: str | None, struct: str,
-           as_json: bool) -> int:
+           layout_files: tuple[str, ...], bits: str | None, endian: str | None, kernel: str | None,
+           arch: str | None, kind: str | None, struct: str, as_json: bool) -> int:
     """Decode dump_page() output from a bug report (FILE, or - for stdin):
     `page:`, `flags:`, `page_type:`, `raw:` and `head:` lines with their log
     prefixes, or bare raw words. Prints every field of struct page with all its
@@ -50,7 +54,8 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
     lset = layout_set(layout_files)
     lset.spec(struct)
     pages = decode_text(text, file=name, config=cfg, bits=int(bits) if bits else None,
-                        big=None if endian is None else endian == "big", kind=kind, struct=struct, lset=lset)
+                        big=None if endian is None else endian == "big", kind=kind, struct=struct, lset=lset,
+                        kernel=kernel, arch=arch)
     result = DecodeResult(pages)
     if as_json:
         emit_json(result.to_json())

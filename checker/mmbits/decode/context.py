@@ -12,10 +12,13 @@ is the one that belongs to it. Every inference keeps the line it came from.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mmbits.decode.data import load_dump_data
 from mmbits.decode.reading import SourceLine
+from mmbits.errors import InputError
 
 _RELEASE = re.compile(r"(?:Not tainted|Tainted:[A-Z\s]*?)\s+\(?(\d+)\.(\d+)(?:\.(\d+))?([-+][^\s)]*)?")
 _LINUX_VERSION = re.compile(r"^Linux version (\d+)\.(\d+)(?:\.(\d+))?(\S*)")
@@ -31,6 +34,8 @@ class Evidence:
     text: str
 
     def describe(self) -> str:
+        if self.line == 0:
+            return f"{self.fact} {self.value} given ({self.text})"
         return f"{self.fact} {self.value} from line {self.line}: {self.text[:100]}"
 
 
@@ -60,6 +65,13 @@ def release_of(text: str) -> tuple[tuple[int, int], str] | None:
     return (major, minor), full
 
 
+# the first characters of the lines that can name a release or an arch (CPU:, Linux
+# version, Hardware name:, RIP:/EIP:, pc :/PC is at, epc :, NIP:, Krnl PSW, IAOQ,
+# Modules linked in:, REGS: ... Not tainted): everything else is skipped unread
+_FIRST_CHARS = frozenset("CLHREpPeNKIMr")
+
+
+@lru_cache(maxsize=8192)
 def arch_of(text: str, bits: int | None) -> str | None:
     """The architecture a log line names (its family sized by `bits`), if it names one."""
     data = load_dump_data()
@@ -78,8 +90,10 @@ def context_for(lines: list[SourceLine], lo: int, hi: int, start: int, end: int,
     """The context of the dump on input lines start..end, from lines lo..hi (its neighbourhood)."""
     best_version: tuple[int, Evidence, tuple[int, int]] | None = None
     best_arch: tuple[int, Evidence] | None = None
-    for src in lines:
-        if src.number < lo or src.number > hi or not src.text:
+    first = bisect_left(lines, lo, key=lambda s: s.number)
+    last = bisect_right(lines, hi, key=lambda s: s.number)
+    for src in lines[first:last]:
+        if not src.text or src.text[0] not in _FIRST_CHARS:
             continue
         distance = start - src.number if src.number < start else max(0, src.number - end)
         text = src.text
@@ -95,3 +109,44 @@ def context_for(lines: list[SourceLine], lo: int, hi: int, start: int, end: int,
     return KernelContext(version=best_version[2] if best_version else None,
                          release=best_version[1].value if best_version else None,
                          arch=best_arch[1].value if best_arch else None, evidence=evidence)
+
+
+@lru_cache(maxsize=1)
+def known_archs() -> frozenset[str]:
+    """Every architecture name the hints, the families and the model use."""
+    from mmbits.kconfig.model import load_model
+
+    data = load_dump_data()
+    names = set(load_model().archs) | set(data.big_endian_archs) | {"um"}
+    names |= {h.arch for h in data.arch_hints if h.arch}
+    for members in (data.arch_families or {}).values():
+        names |= set(members.values())
+    return frozenset(names)
+
+
+def given_context(kernel: str | None, arch: str | None) -> KernelContext | None:
+    """What the user said (`--kernel 6.12 --arch arm64`), as context with its source."""
+    if kernel is None and arch is None:
+        return None
+    version = None
+    if kernel is not None:
+        m = re.fullmatch(r"(\d+)\.(\d+)(?:\.\d+)?(?:[-+]\S*)?", kernel.strip())
+        if not m:
+            raise InputError(f"--kernel {kernel!r}: give a release like 6.12 or 6.12.0-rc7")
+        version = (int(m.group(1)), int(m.group(2)))
+    if arch is not None and arch not in known_archs():
+        raise InputError(f"--arch {arch!r}: not an architecture mmbits knows; known: {', '.join(sorted(known_archs()))}")
+    evidence = tuple(Evidence(fact, value, 0, f"--{opt} {value}") for fact, opt, value in
+                     (("version", "kernel", kernel), ("arch", "arch", arch)) if value is not None)
+    return KernelContext(version=version, release=kernel, arch=arch, evidence=evidence)
+
+
+def merge(found: KernelContext, given: KernelContext | None) -> KernelContext:
+    """The log's context with what the user gave put over it."""
+    if given is None:
+        return found
+    keep = tuple(e for e in found.evidence
+                 if not (e.fact == "version" and given.version is not None)
+                 and not (e.fact == "arch" and given.arch is not None))
+    return KernelContext(version=given.version or found.version, release=given.release or found.release,
+                         arch=given.arch or found.arch, evidence=keep + given.evidence)

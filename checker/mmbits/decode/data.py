@@ -58,6 +58,26 @@ class DumpData:
     arch_families: dict[str, dict[int, str]] | None = None
     big_endian_archs: frozenset[str] = frozenset()
     typed_mapcount_zero_since: tuple[int, int] | None = None
+    old_page_types: OldPageTypes | None = None
+    pointer_types: tuple[str, ...] = ()
+    pointer_words: frozenset[str] = frozenset()  # dump_page.yaml decode_words + words.yaml pointers
+    counters: frozenset[str] = frozenset()
+    list_heads: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OldPageTypes:
+    """The pre-v6.12 page_type encoding: a cleared bit under `base` names the type."""
+
+    until: tuple[int, int]
+    base: int
+    bits: dict[int, str]
+
+    def names(self, page_type: int) -> list[str]:
+        """The types a page_type word holds in this encoding ([] for none)."""
+        if page_type & self.base != self.base:
+            return []
+        return [name for bit, name in sorted(self.bits.items()) if not page_type & bit]
 
 
 @dataclass(frozen=True)
@@ -97,6 +117,7 @@ def load_dump_data(version: str = DEFAULT_KERNEL) -> DumpData:
     magic = tuple((str(x["name"]), _int(x["value"], p, doc.line_of("magic32")), str(x.get("doc", "")))
                   for x in doc.get("magic32") or [])
     mt = doc.get("mapping_tags") or {}
+    words = doc.get("decode_words") or {}
     mc = doc.get("memcg_tags") or {}
     return DumpData(
         pageflag_names=tuple(str(n) for n in doc.get("pageflag_names") or []),
@@ -121,7 +142,30 @@ def load_dump_data(version: str = DEFAULT_KERNEL) -> DumpData:
                        for f, m in (doc.get("arch_families") or {}).items()},
         big_endian_archs=frozenset(str(a) for a in doc.get("big_endian_archs") or []),
         typed_mapcount_zero_since=_release(doc.get("typed_mapcount_zero_since")),
+        old_page_types=_old_page_types(doc.get("old_page_types"), p),
+        pointer_types=tuple(str(t) for t in words.get("pointer_types") or []),
+        pointer_words=frozenset(str(w) for w in words.get("pointer_words") or []) | _words_yaml_pointers(version),
+        counters=frozenset(str(w) for w in words.get("counters") or []),
+        list_heads=tuple(str(w) for w in words.get("list_heads") or []),
     )
+
+
+def _old_page_types(doc: object, path: str) -> OldPageTypes | None:
+    if not isinstance(doc, dict):
+        return None
+    until = _release(doc.get("until"))
+    if until is None:
+        return None
+    return OldPageTypes(until, _int(doc.get("base", 0xF0000000), path, 0),
+                        {_int(k, path, 0): str(v) for k, v in (doc.get("bits") or {}).items()})
+
+
+def _words_yaml_pointers(version: str) -> frozenset[str]:
+    """The pointer words words.yaml describes (compound_head, mapping, memcg_data in v6.18)."""
+    path = version_dir(version) / "words.yaml"
+    if not path.is_file():
+        return frozenset()
+    return frozenset(str(k) for k in (load_file(path).get("pointers") or {}))
 
 
 def _release(value: object) -> tuple[int, int] | None:

@@ -20,6 +20,7 @@ from mmbits.decode.data import load_dump_data
 from mmbits.decode.kernelfmt import render_inner, renderer
 from mmbits.decode.solve import Packing, printed_fields, solve
 from mmbits.errors import InputError
+from mmbits.flags.data import load_flag_data
 from mmbits.flags.packing import INPUT_SYMBOLS, compute
 from mmbits.kconfig.config import Config
 
@@ -277,23 +278,51 @@ def _cpupid_rank(packing: Packing, printed: dict[str, int]) -> int:
 _ZONE_OPTIONS = ("ZONE_DMA", "ZONE_DMA32", "HIGHMEM", "ZONE_DEVICE")
 
 
+def _zone_names(options: dict[str, int]) -> tuple[str, ...]:
+    """enum zone_type for these zone options (packing.yaml `zones`, in the kernel's order)."""
+    return tuple(name for name, cond in load_flag_data().zones if cond is None or cond.truth(options))
+
+
+def _zones_shift(count: int) -> int:
+    """ZONES_SHIFT of include/linux/page-flags-layout.h for MAX_NR_ZONES = count."""
+    return 0 if count <= 1 else 1 if count <= 2 else 2 if count <= 4 else 3
+
+
 @lru_cache(maxsize=1024)
 def _solve_config(bits: int, value: int, fields: tuple[tuple[str, int], ...], arch: str, big: bool,
                   size: int | None) -> Solved | None:
-    """The config closest to `arch`'s defaults whose packing prints exactly these fields."""
+    """The config closest to `arch`'s defaults whose packing prints exactly these fields.
+
+    Packings are tried most plausible first (lastcpupid all ones), zone options only
+    where their count gives the solved ZONES_SHIFT and holds the printed zone, and the
+    first config the model builds and verifies is kept: the rest are alternatives."""
     from itertools import product
 
     from mmbits.kconfig.model import load_model
 
     data = load_dump_data()
-    packings = solve(bits, value, fields)
+    want = dict(fields)
+    packings = sorted(solve(bits, value, fields), key=lambda p: _cpupid_rank(p, want))
     if not packings:
         return None
     model = load_model()
     defaults = dict(model.archs[arch].defaults) if arch in model.archs else {}
-    want = dict(fields)
-    found: list[tuple[tuple[int, int, int], Config, Packing]] = []
+    zone_choices = []
+    for bits_on in product((0, 1), repeat=len(_ZONE_OPTIONS)):
+        options = dict(zip(_ZONE_OPTIONS, bits_on, strict=True))
+        names = _zone_names(options)
+        away = sum(options[o] != int(bool(defaults.get(o, 0))) for o in _ZONE_OPTIONS)
+        zone_choices.append((away, options, names))
+    zone_choices.sort(key=lambda z: z[0])
+    best: tuple[Config, Packing] | None = None
+    zones: Counter[str] = Counter()
     for packing in packings[:64]:
+        fitting = [(opts, names) for _a, opts, names in zone_choices
+                   if _zones_shift(len(names)) == packing.zone and want.get("zone", 0) < len(names)]
+        if best is not None:
+            for _opts, names in fitting:
+                zones[names[want["zone"]] if "zone" in want else "-"] += 1
+            continue
         base: dict[str, object] = {**defaults, "ARCH": arch, "MEMCG": 1}
         if arch in ("arm64", "arm32"):
             base["CPU_BIG_ENDIAN"] = int(big)
@@ -308,38 +337,33 @@ def _solve_config(bits: int, value: int, fields: tuple[tuple[str, int], ...], ar
         cpus_bits = packing.nr_cpus_bits
         cpus = [defaults.get("NR_CPUS", 8)] if cpus_bits is None else \
             sorted({1 << cpus_bits, max(1, 1 << max(cpus_bits - 1, 0))})
-        for ncpus, zone_opts in product(cpus, product((0, 1), repeat=len(_ZONE_OPTIONS))):
-            values = dict(base)
-            values["NR_CPUS"] = ncpus
-            values["SMP"] = int(int(ncpus) > 1) if "SMP" in model.symbols else values.get("SMP", 1)
-            values.update(zip(_ZONE_OPTIONS, zone_opts, strict=True))
-            if values["ZONE_DEVICE"]:
-                values["MEMORY_HOTPLUG"] = 1
-            try:
-                cfg = model.make(values, name=None)  # type: ignore[arg-type]
-            except InputError:
+        for opts, names in fitting:
+            found = None
+            for ncpus in cpus:
+                values = {**base, **opts, "NR_CPUS": ncpus}
+                if "SMP" in model.symbols:
+                    values["SMP"] = int(int(ncpus) > 1)
+                if opts["ZONE_DEVICE"]:
+                    values["MEMORY_HOTPLUG"] = 1
+                try:
+                    cfg = model.make(values)  # type: ignore[arg-type]
+                except InputError:
+                    continue
+                word = compute(cfg)
+                if not word.builds or printed_fields(render_inner(value, renderer(word, data))) != want:
+                    continue
+                found = _with_size(cfg, size)
+                if found is not None:
+                    break
+            if found is None:
                 continue
-            word = compute(cfg)
-            if not word.builds:
-                continue
-            got = printed_fields(render_inner(value, renderer(word, data)))
-            if got != want:
-                continue
-            sized = _with_size(cfg, size)
-            if sized is None:
-                continue
-            found.append(((_cpupid_rank(packing, want), _distance(sized), len(found)), sized, packing))
-    if not found:
+            if best is None:
+                best = (found, packing)
+            zones[names[want["zone"]] if "zone" in want else "-"] += 1
+    if best is None:
         return None
-    found.sort(key=lambda t: t[0])
-    best = found[0]
-    others = tuple(dict.fromkeys(p for _k, _c, p in found if p != best[2]))
-    zones: Counter[str] = Counter()
-    if "zone" in want:
-        for _k, cfg, _p in found:
-            names = compute(cfg).zones
-            zones[names[want["zone"]] if want["zone"] < len(names) else "no such zone"] += 1
-    return Solved(best[1], best[2], others, tuple(zones.most_common()) if len(zones) > 1 else ())
+    others = tuple(p for p in packings if p != best[1])
+    return Solved(best[0], best[1], others, tuple(zones.most_common()) if len(zones) > 1 else ())
 
 
 def _default_arch(bits: int) -> str:
@@ -348,9 +372,30 @@ def _default_arch(bits: int) -> str:
     return preset(DEFAULT_PRESET[bits]).arch
 
 
+def _arch_defaults(arch: str, big: bool, size: int | None) -> Config | None:
+    """The arch's own Kconfig defaults (its defconfig-like config), sized to the words."""
+    from mmbits.kconfig.model import load_model
+
+    model = load_model()
+    if arch not in model.archs:
+        return None
+    values: dict[str, object] = {**model.archs[arch].defaults, "ARCH": arch, "MEMCG": 1}
+    if arch in ("arm64", "arm32"):
+        values["CPU_BIG_ENDIAN"] = int(big)
+    try:
+        cfg = model.make(values)  # type: ignore[arg-type]
+    except InputError:
+        return None
+    return _with_size(cfg, size)
+
+
 def _default(bits: int, big: bool, size: int | None, arch: str | None = None) -> Config:
     from mmbits.kconfig.presets import preset
 
+    if arch is not None and big:
+        plain = _arch_defaults(arch, big, size)
+        if plain is not None:
+            return plain
     presets = [c for c in _presets(bits, big) if fits(c, size)] or \
         [c for c in _presets(bits, big) if size is None or page_size(c) == size]
     if presets:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from mmbits.decode.data import load_dump_data
 from mmbits.decode.decoder import Decoded, Slot
 from mmbits.decode.kernelfmt import pointer_text
+from mmbits.dumpfmt import kernel_lines
 
 
 def _slot_lines(slots: list[Slot], bits: int, indent: str = "  ") -> list[str]:
@@ -41,6 +42,11 @@ def render(dec: Decoded, total: int) -> str:
                  f"[{dec.choice.how}]: {dec.choice.note}")
     for ev in dec.context.evidence:
         lines.append(f"inferred {ev.describe()}")
+    if dec.choice.how in ("solved", "preset") and rec.flags_line:
+        lines.append(f"inferred the page->flags packing from line {rec.flags_line}: flags: "
+                     f"{rec.flags_value:#x}({rec.flags_text})")
+    if dec.endian_why and dec.endian_why != "given":
+        lines.append(f"inferred {'little' if dec.little else 'big'}-endian: {dec.endian_why}")
     if dec.page is None:
         if rec.poisoned_line:
             lines.append("the kernel found this struct page uninitialized and poisoned (all bytes 0xff, "
@@ -50,19 +56,7 @@ def render(dec: Decoded, total: int) -> str:
         return "\n".join(lines)
     exp = dec.expected
     if "refcount" in exp:
-        lines.append(f"page: refcount:{exp['refcount']} mapcount:{exp['mapcount']} "
-                     f"mapping:{exp['mapping'] if exp.get('mapping') is not None else '(swap cache)'} "
-                     f"index:{exp['index']:#x}" + (f" pfn:{rec.page['pfn']:#x}" if rec.page and 'pfn' in rec.page
-                                                   else ""))
-        if "head" in exp:
-            h = exp["head"]
-            lines.append("head: " + " ".join(f"{k}:{v}" for k, v in h.items()))
-        if exp.get("memcg"):
-            lines.append(f"memcg:{exp['memcg']:x}")
-        prefix = f"{exp['flags_prefix']} " if exp.get("flags_prefix") else ""
-        lines.append(f"{prefix}flags: {exp['flags']}")
-        if exp.get("page_type"):
-            lines.append(f"page_type: {exp['page_type']}")
+        lines.extend(kernel_lines(exp, int(str(rec.page["pfn"])) if rec.page and "pfn" in rec.page else None))
     else:
         lines.append(f"page: mapcount:{exp['mapcount']} (a tail page: refcount, mapping, index and flags are the "
                      f"folio head's, which is not in the dump)")

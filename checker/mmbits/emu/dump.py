@@ -45,13 +45,27 @@ def summary(m: Machine, pfn: int, data: bytes) -> str:
     return line
 
 
+def kernel_text(m: Machine, pfn: int, data: bytes) -> str:
+    """dump_page()'s first lines through the one printer decode also uses (mmbits.dumpfmt),
+    where the emulated struct page is the kernel's own (not a memdesc sketch)."""
+    f = m.facts
+    if f.page.struct != "page":
+        return summary(m, pfn, data)
+    from mmbits.dumpfmt import format_dump
+
+    words = [int.from_bytes(data[i:i + f.ptr_size], "little" if f.little else "big")
+             for i in range(0, len(data), f.ptr_size)]
+    text = format_dump(words, m.config, little=f.little, pfn=pfn)
+    return "\n".join(ln for ln in text.splitlines() if not ln.startswith(("raw:", "head:")))
+
+
 def decode(m: Machine, pfn: int, data: bytes | None) -> dict[str, Any] | None:
     if data is None:
         return None
     f = m.facts
     out: dict[str, Any] = {
         "pfn": hex(pfn),
-        "dump": summary(m, pfn, data).splitlines(),
+        "dump": kernel_text(m, pfn, data).splitlines(),
         "raw": raw_lines(data, f.ptr_size, f.little),
         f.page.struct: {k: hex(v) if v >= 0 else str(v) for k, v in f.page.decode(data).items()},
     }

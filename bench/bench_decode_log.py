@@ -1,0 +1,115 @@
+"""Decode throughput on a 10,000-report log made from the real reports (prints numbers).
+
+Run by hand: python bench/bench_decode_log.py [N]
+
+The log is built from tests/data/dumps/real (the UML one aside: the model has
+no 7-word struct page): each variant changes what differs between real
+reports of one kernel, consistently in the kernel's lines and the raw words:
+the pfn and the hashed page pointer on the page: line, and the page index
+(raw word 4 and `index:`) where the page is not a tail. Timings are whole
+process (`mmbits decode LOG`, start-up and output included) and in process
+(decode_text only), for the config inferred per report and with
+--kernel/--arch given (x86_64 reports only, since one --arch covers one
+architecture).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REAL = HERE.parent / "tests" / "data" / "dumps" / "real"
+PAGE_LINE = re.compile(r"(page:\s*)([0-9a-f]{8,16})?(\s*refcount:.*index:)(0x[0-9a-f]+)(.*pfn:)(0x[0-9a-f]+)")
+RAW_LINE = re.compile(r"raw: ([0-9a-f]{8}|[0-9a-f]{16})")
+
+
+def _variant(text: str, k: int) -> str:
+    """The report with pfn, page pointer and (for non-tail pages) index shifted by k."""
+    lines = text.splitlines()
+    raw_seen = 0
+    out = []
+    vary_index = "head: " not in text
+    for line in lines:
+        m = PAGE_LINE.search(line)
+        if m:
+            pfn = int(m.group(6), 16) + k
+            ptr = m.group(2)
+            ptr2 = f"{(int(ptr, 16) + 64 * k) & ((1 << (4 * len(ptr))) - 1):0{len(ptr)}x}" if ptr else ""
+            index = int(m.group(4), 16) + (k if vary_index else 0)
+            line = line[:m.start()] + f"{m.group(1)}{ptr2}{m.group(3)}{index:#x}{m.group(5)}{pfn:#x}" + line[m.end():]
+        elif vary_index and RAW_LINE.search(line):
+            raw_seen += 1
+            if raw_seen == 2:  # the second raw: line starts with word 4, the index
+                start = line.index("raw: ") + 5
+                word = line[start:].split()[0]
+                new = f"{(int(word, 16) + k) & ((1 << (4 * len(word))) - 1):0{len(word)}x}"
+                line = line[:start] + new + line[start + len(word):]
+        out.append(line)
+    return "\n".join(out)
+
+
+def build_log(n: int, only: str | None = None) -> str:
+    names = sorted(p for p in REAL.glob("*.txt") if not p.name.startswith("um-")
+                   and (only is None or p.name.startswith(only)))
+    bodies = ["\n".join(ln for ln in p.read_text(encoding="utf-8").splitlines() if not ln.startswith("#"))
+              for p in names]
+    reports = []
+    k = 0
+    while len(reports) < n:
+        for body in bodies:
+            reports.append(_variant(body, k))
+            if len(reports) == n:
+                break
+        k += 1
+    return "\n\n".join(reports) + "\n"
+
+
+def _count(text: str) -> int:
+    return text.count("page dumped because:")
+
+
+def whole_process(log: Path, args: list[str]) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "mmbits", "decode", str(log), *args], capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    if r.returncode not in (0, 1):
+        raise SystemExit(f"mmbits decode failed ({r.returncode}): {r.stderr.strip()[:300]}")
+    return dt, r.stdout.count("=== page ")
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    from mmbits.decode import decode_text
+
+    with tempfile.TemporaryDirectory() as tmp:
+        mixed = Path(tmp) / "mixed.log"
+        mixed.write_text(build_log(n))
+        x86 = Path(tmp) / "x86_64.log"
+        x86.write_text(build_log(n, only="x86_64"))
+        reports_mixed, reports_x86 = _count(mixed.read_text()), _count(x86.read_text())
+        print(f"log: {reports_mixed} reports from {len(list(REAL.glob('*.txt'))) - 1} real ones "
+              f"({mixed.stat().st_size / 1e6:.1f} MB); x86_64 log: {reports_x86} reports")
+        for label, log, args, count in (
+                ("inferred per report (mixed arches)", mixed, [], reports_mixed),
+                ("--kernel 6.12 --arch x86_64 (x86_64 reports)", x86, ["--kernel", "6.12", "--arch", "x86_64"],
+                 reports_x86)):
+            dt, pages = whole_process(log, args)
+            print(f"whole process, {label:<46} {dt:7.2f} s  {count / dt:9.0f} reports/s  ({pages} pages)")
+        for label, log, kw in (("inferred per report (mixed arches)", mixed, {}),
+                               ("--kernel 6.12 --arch x86_64 (x86_64 reports)", x86,
+                                {"kernel": "6.12", "arch": "x86_64"})):
+            text = log.read_text()
+            t0 = time.perf_counter()
+            pages = decode_text(text, **kw)  # type: ignore[arg-type]
+            dt = time.perf_counter() - t0
+            print(f"in process,    {label:<46} {dt:7.2f} s  {_count(text) / dt:9.0f} reports/s  "
+                  f"({len(pages)} pages)")
+
+
+if __name__ == "__main__":
+    main()

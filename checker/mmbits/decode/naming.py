@@ -1,0 +1,78 @@
+"""Names for values: pointer poisons, fill patterns and 32-bit magics, and which
+words can hold a pointer at all (a poison is never read into a counter or a flags word).
+"""
+
+from __future__ import annotations
+
+from mmbits.decode.data import DumpData, load_dump_data
+from mmbits.decode.model import Slot
+from mmbits.kconfig.config import Config
+from mmbits.layout.model import Layout
+
+
+def is_pointer_slot(layout: Layout, names: list[str]) -> bool:
+    """Whether a union arm declares these bytes as a pointer (or a pointer-holding word)."""
+    data = load_dump_data()
+    for n in names:
+        top = n.split(".")[0].split("[")[0]
+        m = layout.by_name.get(top)
+        if m is not None and any(t in m.type for t in data.pointer_types):
+            return True
+        if top in data.pointer_words:
+            return True
+    return False
+
+
+_POISON_ABLE: dict[tuple[int, tuple[str, ...], Config], bool] = {}
+
+
+def slot_poison(slot: Slot, layout: Layout, config: Config, data: DumpData) -> tuple[str, str] | None:
+    """A poison name for a slot: never for counters and flag words; on 32-bit (no poison
+    delta, so poisons are small numbers) only where an arm declares a pointer."""
+    key = (id(layout), tuple(slot.names), config)
+    able = _POISON_ABLE.get(key)
+    if able is None:
+        pointer = is_pointer_slot(layout, slot.names)
+        counter = any(n.split(".")[0] in data.counters for n in slot.names)
+        delta = int(config.get("POISON_POINTER_DELTA", 0) or 0)
+        able = _POISON_ABLE[key] = not (counter and not pointer) and (bool(delta) or pointer)
+        _LAYOUTS_SEEN.append(layout)  # keeps the id unique while the entry lives
+    if not able:
+        return None
+    return poison_name(slot.value, slot.size, config, data)
+
+
+_LAYOUTS_SEEN: list[Layout] = []
+
+
+def poison_name(value: int, size: int, config: Config, data: DumpData) -> tuple[str, str] | None:
+    """(name, doc) of a pointer poison or fill pattern equal to `value`, if any."""
+    delta = int(config.get("POISON_POINTER_DELTA", 0) or 0)
+    mask = (1 << (8 * size)) - 1
+    if size >= config.bits // 8:
+        for p in data.pointer_poison:
+            if value == (delta + p.offset) & mask:
+                return p.name, p.doc
+    for pat in data.patterns:
+        # an all-ones word is -1 (page_type "no type", a -1 counter); 0xff fill is
+        # only recognised on the whole flags word (see _findings)
+        if size == config.bits // 8 and pat.byte != 0xFF and value == int.from_bytes(bytes([pat.byte]) * size,
+                                                                                      "little"):
+            return f"{pat.name} fill", pat.doc
+    if size == 4:
+        for name, v, doc in data.magic32:
+            if value == v:
+                return name, doc
+    return None
+
+
+def _list_alias(names: list[str], poison: str) -> str | None:
+    """The list_head member whose list_del() writes `poison` into this slot."""
+    want = ".next" if poison == "LIST_POISON1" else ".prev" if poison.startswith("LIST_POISON2") else None
+    if want is None:
+        return None
+    heads = load_dump_data().list_heads
+    listy = [n for n in names if n.endswith(want) and n.split(".")[0] in heads]
+    if listy:
+        return listy[0]
+    return next((n for n in names if n.endswith(want)), None)

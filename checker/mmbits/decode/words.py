@@ -1,0 +1,121 @@
+"""Raw words -> bytes -> named fields, through the resolved layouts.
+
+The words are turned into the bytes the kernel had (each word in the config's
+byte order) and read back through the layouts, so every union arm is decoded from
+the same bytes. Resolved layouts, their read plans and slot groupings are kept per
+(layout set, struct, config): a log of reports from one kernel builds them once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from mmbits.decode.model import PageView, Slot
+from mmbits.flags.packing import FlagsWord, compute
+from mmbits.kconfig.config import Config
+from mmbits.layout.model import Layout
+from mmbits.layout.registry import LayoutSet
+
+_RESOLVED: dict[tuple[int, str, Config], Layout] = {}
+
+
+_LABELS: dict[Config, str] = {}
+
+
+def _resolve(lset: LayoutSet, struct: str, cfg: Config) -> Layout:
+    """lset.resolve(), kept per (layout set, struct, config): a log of reports from one
+    kernel resolves each struct once, and the layout's cached word table is reused."""
+    key = (id(lset), struct, cfg)
+    hit = _RESOLVED.get(key)
+    if hit is None:
+        hit = _RESOLVED[key] = lset.resolve(struct, cfg)
+    return hit
+
+
+_WORDS: dict[Config, FlagsWord] = {}
+
+
+def _word_of(cfg: Config) -> FlagsWord:
+    hit = _WORDS.get(cfg)
+    if hit is None:
+        hit = _WORDS[cfg] = compute(cfg)
+    return hit
+
+
+def _label(cfg: Config) -> str:
+    hit = _LABELS.get(cfg)
+    if hit is None:
+        hit = _LABELS[cfg] = cfg.label()
+    return hit
+
+
+def words_to_bytes(words: list[int], word_bytes: int, little: bool) -> bytes:
+    order: Literal["little", "big"] = "little" if little else "big"
+    return b"".join((w & ((1 << (8 * word_bytes)) - 1)).to_bytes(word_bytes, order) for w in words)
+
+
+_READ_PLANS: dict[int, tuple[Layout, list[tuple[str, Any]]]] = {}
+
+
+_SLOT_PLANS: dict[int, tuple[Layout, list[tuple[tuple[int, int, int | None, int | None], list[str]]]]] = {}
+
+
+def _read_plan(layout: Layout) -> list[tuple[str, Any]]:
+    """(name, field) of every word, once per resolved layout (the layout is kept alive
+    beside its id, so the id stays its own)."""
+    hit = _READ_PLANS.get(id(layout))
+    if hit is None or hit[0] is not layout:
+        hit = _READ_PLANS[id(layout)] = (layout, list(layout.words.items()))
+    return hit[1]
+
+
+def read_struct(layout: Layout, data: bytes, base: int = 0) -> dict[str, int]:
+    """Every word of `layout` that lies inside `data` (a dump may hold only part of a folio)."""
+    out = {}
+    end = len(data)
+    for name, f in _read_plan(layout):
+        if base + f.offset + f.size <= end:
+            out[name] = f.get(data, base) & f.mask  # unsigned; s32() where the kernel reads an int
+    return out
+
+
+def _slot_plan(layout: Layout) -> list[tuple[tuple[int, int, int | None, int | None], list[str]]]:
+    """The layout's words grouped by the bytes they cover, sorted by offset: once per layout."""
+    hit = _SLOT_PLANS.get(id(layout))
+    if hit is not None and hit[0] is layout:
+        return hit[1]
+    groups: dict[tuple[int, int, int | None, int | None], list[str]] = {}
+    fields = layout.words
+    for name, f in fields.items():
+        head, _, _rest = name.rpartition(".")
+        if head and head in fields and fields[head].offset == f.offset and fields[head].size == f.size:
+            continue  # the one-member struct wrapper (flags.f, pcp_llist.next): keep the outer name
+        groups.setdefault((f.offset, f.size, f.bit_offset, f.bit_size), []).append(name)
+    plan = sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[0][1], kv[0][2] or 0))
+    _SLOT_PLANS[id(layout)] = (layout, plan)
+    return plan
+
+
+def _slots(layout: Layout, values: dict[str, int]) -> list[Slot]:
+    out = []
+    for (off, size, bo, bs), all_names in _slot_plan(layout):
+        names = [n for n in all_names if n in values]
+        if names:
+            out.append(Slot(off, size, names, values[names[0]], bit_offset=bo, bit_size=bs))
+    return out
+
+
+def _view(lset: LayoutSet, struct: str, cfg: Config, blob: bytes, base: int = 0) -> PageView:
+    layout = _resolve(lset, struct, cfg)
+    values = read_struct(layout, blob, base)
+    return PageView(layout, values, _slots(layout, values))
+
+
+def _folio_view(lset: LayoutSet, cfg: Config, blob: bytes, first: int = 0) -> PageView:
+    """struct folio fields read from `blob`; with `first`, only those of the page starting there."""
+    layout = _resolve(lset, "folio", cfg)
+    values = read_struct(layout, blob)
+    fields = layout.words
+    values = {k: v for k, v in values.items() if not k.startswith(("page.", "__page_"))
+              and (not first or first <= fields[k].offset < 2 * first)}
+    return PageView(layout, values, _slots(layout, values))
