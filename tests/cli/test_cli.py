@@ -99,3 +99,29 @@ def test_console_script_end_to_end() -> None:
     bad = subprocess.run([sys.executable, "-m", "mmbits", "show", "page", "--config", "/nope"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_no_command_declares_an_option_twice() -> None:
+    """Two `--kernel` options on decode (the config one and the dump's release) made newer
+    click print a UserWarning on every run, breaking the one-error-line contract."""
+    import importlib
+
+    import click
+
+    from mmbits.cli import COMMANDS
+
+    def walk(cmd: click.Command, path: str) -> list[str]:
+        seen: dict[str, int] = {}
+        for p in cmd.params:
+            for opt in getattr(p, "opts", []):
+                seen[opt] = seen.get(opt, 0) + 1
+        dupes = [f"{path} {opt}" for opt, n in seen.items() if n > 1]
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                dupes += walk(sub, f"{path} {name}")
+        return dupes
+
+    dupes: list[str] = []
+    for name, (mod, attr, _help) in COMMANDS.items():
+        dupes += walk(getattr(importlib.import_module(mod), attr), name)
+    assert dupes == []

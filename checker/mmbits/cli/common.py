@@ -243,9 +243,10 @@ def select(preset: str | None, config: str | None, domain: str | None, sets: Seq
 
 
 def config_options(domain: bool = True,
-                   default_note: str = f"default: --preset {DEFAULT_PRESET}") -> Callable[[Callable[..., Any]],
-                                                                                    Callable[..., Any]]:
-    """--preset/--config/--domain/--set, added to a command."""
+                   default_note: str = f"default: --preset {DEFAULT_PRESET}",
+                   kernel: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--preset/--config/--domain/--set/--kernel, added to a command (`decode` reads its
+    own --kernel: the release that printed the dump)."""
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         opts = [
@@ -259,6 +260,8 @@ def config_options(domain: bool = True,
                          help="kernel release to model, e.g. 6.12 (default: a .config's header, a preset's "
                               "own, else the newest modelled; `mmbits configs` lists them)"),
         ]
+        if not kernel:
+            opts.pop()
         if domain:
             opts.insert(2, click.option("--domain", metavar="NAME", help="every valid config of a domain"))
         for opt in reversed(opts):

@@ -17,7 +17,7 @@ from mmbits.cli.common import (
 
 @click.command()
 @click.argument("file", required=False, default="-")
-@config_options(domain=False, default_note="default: inferred from the kernel's flags: line")
+@config_options(domain=False, default_note="default: inferred from the kernel's flags: line", kernel=False)
 @layout_options
 @click.option("--bits", type=click.Choice(["32", "64"]), help="word size (default: from the words' width)")
 @click.option("--endian", type=click.Choice(["little", "big"]), help="byte order (default: little, or the config's)")
