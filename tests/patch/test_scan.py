@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from mmbits.kconfig.domain import load_domain
 from mmbits.patch import parse, scan_patches
 
@@ -58,8 +60,17 @@ def test_new_page_flag_consequences() -> None:
     assert all(f.site.line == 110 for f in rep.findings)
 
 
-def test_second_page_flags() -> None:
-    (rep,) = _scan("0006-second-page-flags.patch")
+@pytest.mark.parametrize("where", ["x86_64-6.18", pytest.param("default", marks=pytest.mark.slow)])
+def test_second_page_flags(where: str) -> None:
+    """The whole default domain takes ~50 s (every derived proposal through check's engine):
+    the slow tier; one preset in the default run."""
+    if where == "default":
+        (rep,) = _scan("0006-second-page-flags.patch")
+    else:
+        from mmbits.kconfig.presets import preset
+
+        name = "0006-second-page-flags.patch"
+        (rep,) = scan_patches(parse((DATA / name).read_bytes(), name), config=preset(where), source=where)
     got = _by(rep)
     assert ("ERROR", "COLLISION", "include/linux/page-flags.h", 174) in got  # PG_zero_pending = PG_uptodate
     assert ("CHECK", "OBLIGATION", "include/linux/page-flags.h", 175) in got  # PG_zero_queued = PG_swapbacked
