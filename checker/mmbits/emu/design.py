@@ -295,14 +295,7 @@ class Design(LockSteps):
 
     @step("pmd_set_huge", "va")
     def st_pmd_set_huge(self, m: Machine, t: str, va: int) -> Steps:
-        tables = m.tables
-        loc = tables.locate(va, tables.pmd_level, "pmd_set_huge")
-        if loc is None:
-            return []
-        npages = 1 << (tables.levels[tables.pmd_level].shift - m.facts.page_shift)
-        tables.write(loc[0], loc[1], (LEAF, m.device_pfn(va), npages, False), "pmd_set_huge")
-        m.note(f"pmd_set_huge(pmd[{loc[1]}] of pfn {loc[0]:#x})")
-        return []
+        return _set_huge(m, va, m.tables.pmd_level, "pmd")
 
     @step("pud_free_pmd_page", "va")
     def st_pud_free_pmd_page(self, m: Machine, t: str, va: int) -> Steps:
@@ -345,14 +338,7 @@ class Design(LockSteps):
 
     @step("pud_set_huge", "va")
     def st_pud_set_huge(self, m: Machine, t: str, va: int) -> Steps:
-        tables = m.tables
-        loc = tables.locate(va, tables.pud_level, "pud_set_huge")
-        if loc is None:
-            return []
-        npages = 1 << (tables.levels[tables.pud_level].shift - m.facts.page_shift)
-        tables.write(loc[0], loc[1], (LEAF, m.device_pfn(va), npages, False), "pud_set_huge")
-        m.note(f"pud_set_huge(pud[{loc[1]}] of pfn {loc[0]:#x})")
-        return []
+        return _set_huge(m, va, m.tables.pud_level, "pud")
 
     @step("remove_pte_table", "va")
     def st_remove_pte_table(self, m: Machine, t: str, va: int) -> Steps:
@@ -556,3 +542,15 @@ class Design(LockSteps):
 
 
 Design.step_handlers = handlers_of(Design)
+
+
+def _set_huge(m: Machine, va: int, level: int, name: str) -> Steps:
+    """pmd_set_huge() / pud_set_huge(): one leaf entry maps the whole range at `level`."""
+    tables = m.tables
+    loc = tables.locate(va, level, f"{name}_set_huge")
+    if loc is None:
+        return []
+    npages = 1 << (tables.levels[level].shift - m.facts.page_shift)
+    tables.write(loc[0], loc[1], (LEAF, m.device_pfn(va), npages, False), f"{name}_set_huge")
+    m.note(f"{name}_set_huge({name}[{loc[1]}] of pfn {loc[0]:#x})")
+    return []
