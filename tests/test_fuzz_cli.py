@@ -187,14 +187,22 @@ def test_show_config(data: bytes, struct_name: str, as_json: bool) -> None:
 
 # -- proposal files ---------------------------------------------------------------------
 
+# The default run checks proposal files statically (`--static`): a valid mutant of the
+# one-list draft costs ~6 s in the lifecycle emulator's exhaustive exploration, most of this
+# test's time, and the emulator meets the same mutated proposals in test_simulate_proposal
+# below (the path `check` runs them through). The slow tier runs the lifecycle here too.
+@pytest.mark.parametrize("lifecycle", [
+    pytest.param(False, id="static"),
+    pytest.param(True, id="lifecycle", marks=pytest.mark.slow),
+])
 @given(mutated(PROPOSALS), st.booleans())
 @example(b"expr: BIT(0)\nword: qtdesc.pt_flags\n", False)  # the prover's error did not name the file
 @example(b"expr: BIT(0)\nword: ptdesc.pt_flags\n\x00", True)  # PyYAML's ReaderError: two lines
-def test_check_proposal(data: bytes, report: bool) -> None:
+def test_check_proposal(lifecycle: bool, data: bytes, report: bool) -> None:
     with _workdir() as d:
         path = _write(d, "fuzz.yaml", data)
         out = d / "report"
-        extra = ["--report", str(out)] if report else []
+        extra = (["--report", str(out)] if report else []) + ([] if lifecycle else ["--static"])
         assert_contract(run_cli("check", "--proposal", str(path), "--preset", PRESET, *extra), path,
                         out if report else None)
 

@@ -200,8 +200,11 @@ class Finding:
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Finding:
+        """A finding read back from JSON (a cached answer), its typed data rebuilt."""
+        from mmbits.schedule import typed_data
+
         return cls(obj["kind"], obj["message"], obj.get("config"), obj.get("where"), obj.get("severity", "error"),
-                   obj.get("data") or {})
+                   typed_data(obj.get("data") or {}))
 
     def line(self) -> str:
         where = f" [{self.where}]" if self.where else ""

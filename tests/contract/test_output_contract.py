@@ -218,6 +218,11 @@ def test_shell_completion_as_documented(tmp_path: Path) -> None:
     words = subprocess.run([sys.executable, "-m", "mmbits"], env=env, capture_output=True, text=True,
                            cwd=tmp_path, timeout=60)
     assert "simulate" in words.stdout
+    # preset names come from the shipped presets.yaml
+    env.update(COMP_WORDS="mmbits show --preset i386-pae", COMP_CWORD="3")
+    names = subprocess.run([sys.executable, "-m", "mmbits"], env=env, capture_output=True, text=True,
+                           cwd=tmp_path, timeout=60)
+    assert "plain,i386-pae-sparsemem" in names.stdout.splitlines()
 
 
 def test_schema_doc_is_current() -> None:

@@ -47,7 +47,7 @@ def test_schedule_replays_to_its_finding(workload: dict) -> None:
         # the bad step changed the page -- except an IOMMU walk into a page an
         # earlier step freed while it was still linked (free_pte_table() order)
         assert rep.before != rep.after or key[1].startswith("iommu walk")
-        assert rep.steps[rep.step_index]["thread"] in ("cpu0", "cpu1", "worker", "iommu")
+        assert rep.steps[rep.step_index].thread in ("cpu0", "cpu1", "worker", "iommu")
 
 
 def test_findings_carry_schedule_and_decoded_bytes() -> None:

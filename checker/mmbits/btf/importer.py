@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from mmbits.btf.reader import Btf
 from mmbits.btf.render import layout_of
-from mmbits.btf.wire import ENUM, ENUM64
+from mmbits.btf.wire import ENUMS
 from mmbits.errors import InputError
 from mmbits.layout.model import Layout, Member
 
@@ -282,7 +282,7 @@ def _shipped_entries(doc: Any, key: str) -> dict[str, dict[str, Any]]:
 
 def _enum(btf: Btf, name: str, refused: list[str] | None = None) -> list[tuple[str, int]] | None:
     """The constants of enum `name`; names that are not C identifiers go to `refused`."""
-    ids = btf.find(name, (ENUM, ENUM64))
+    ids = btf.find(name, ENUMS)
     if not ids:
         return None
     values = btf.enum_values(ids[0])

@@ -20,6 +20,7 @@ from typing import Any
 
 from mmbits.emu.machine import Event, Machine
 from mmbits.emu.steps import Step
+from mmbits.schedule import ScheduleStep
 
 QUIESCE = "quiesce"
 WORKER = "worker"
@@ -280,7 +281,7 @@ def random_runs(world: World, schedules: int = 100, seed: int = 0, progress: Pro
 
 @dataclass
 class Replayed:
-    steps: list[dict[str, Any]]
+    steps: list[ScheduleStep]
     event: Event | None
     before: bytes | None
     after: bytes | None
@@ -295,7 +296,7 @@ def replay(make_world: Callable[[], World], schedule: tuple[str, ...], key: tupl
     m = w.m
     m.trace = True
     m.mem.journal = []
-    steps: list[dict[str, Any]] = []
+    steps: list[ScheduleStep] = []
     out = Replayed(steps, None, None, None, None, m)
     todo = iter(schedule)
     snapshot = b""
@@ -304,7 +305,7 @@ def replay(make_world: Callable[[], World], schedule: tuple[str, ...], key: tupl
         nonlocal snapshot
         name = next(todo, None)
         if name is not None and name != QUIESCE and name not in names:
-            steps.append({"thread": name, "step": "(not runnable: the schedule does not apply)", "notes": []})
+            steps.append(ScheduleStep(name, "(not runnable: the schedule does not apply)"))
             return None
         snapshot = bytes(m.mem.pages)
         m.notes = []
@@ -315,14 +316,13 @@ def replay(make_world: Callable[[], World], schedule: tuple[str, ...], key: tupl
         nonlocal snapshot
         if name == QUIESCE:
             # the end checks run without a choice (nothing could run): only their own notes
-            steps.append({"thread": "-", "step": "end of run: leak and dangling-table checks",
-                          "notes": m.notes[noted:]})
+            steps.append(ScheduleStep("-", "end of run: leak and dangling-table checks", tuple(m.notes[noted:])))
         else:
-            steps.append({"thread": name, "step": w.last_step.label(m.mem.describe), "notes": m.notes})
+            steps.append(ScheduleStep(name, w.last_step.label(m.mem.describe), tuple(m.notes)))
             if w.iommu_notes:
                 n = len(w.iommu_notes)
-                steps.append({"thread": "iommu", "step": f"walks the scenario's VAs: caches {n} "
-                              f"paging-structure entr{'y' if n == 1 else 'ies'}", "notes": list(w.iommu_notes)})
+                steps.append(ScheduleStep("iommu", f"walks the scenario's VAs: caches {n} "
+                                          f"paging-structure entr{'y' if n == 1 else 'ies'}", tuple(w.iommu_notes)))
         for ev in events:
             if out.event is None and (key is None or ev.key == key):
                 out.event = ev

@@ -35,6 +35,7 @@ from mmbits.errors import InputError
 from mmbits.findings import Finding, blocking
 from mmbits.kconfig.config import Config
 from mmbits.proposal import Proposal
+from mmbits.schedule import ScheduleStep, steps_of, threads
 
 MODES = ("auto", "exhaustive", "random", "sequential")
 
@@ -57,9 +58,7 @@ def schedule_from_json(doc: Any, finding: int = 0, where: str = "") -> tuple[str
             raise InputError(f"there is no finding {finding} (0..{len(findings) - 1})", file=where or None)
         chosen = findings[finding]
         data = chosen.get("data") if isinstance(chosen, dict) else None
-        steps = (data.get("schedule") if isinstance(data, dict) else None) or []
-        doc = [s.get("thread") for s in steps if isinstance(s, dict)] if isinstance(steps, list) else None
-        doc = [t for t in doc if t != "iommu"] if doc is not None else None
+        doc = threads(steps_of(data.get("schedule"))) if isinstance(data, dict) else None
     if not isinstance(doc, list) or not all(isinstance(t, str) for t in doc) or not doc:
         raise InputError("a schedule is a JSON list of thread names (cpu0, worker, ...) or a simulate --json "
                          "result", file=where or None)
@@ -182,13 +181,13 @@ def findings_of(setup: Setup, ex: Exploration, detail: bool = True) -> list[Find
             if rep.event is not None:
                 message = rep.event.message
                 ev = rep.event
-            data["schedule"] = rep.steps
+            data["schedule"] = tuple(rep.steps)
             data["step"] = rep.step_index
             if ev.pfn is not None:
                 data["before"] = decode(rep.machine, ev.pfn, rep.before)
                 data["after"] = decode(rep.machine, ev.pfn, rep.after)
         else:
-            data["schedule"] = [{"thread": t} for t in schedule]
+            data["schedule"] = tuple(ScheduleStep(t) for t in schedule)
         if ev.pfn is not None:
             data["pfn"] = hex(ev.pfn)
         data.update(ev.data)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from mmbits.findings import Where
+from mmbits.schedule import steps_of
 
 
 def render(result: Any, verbose: bool = True, full: bool = False) -> str:
@@ -67,15 +68,15 @@ def render(result: Any, verbose: bool = True, full: bool = False) -> str:
 
 def schedule_lines(data: dict[str, Any]) -> list[str]:
     """A finding's schedule, one step a line, the failing step marked with >."""
-    steps = data.get("schedule") or []
+    steps = steps_of(data.get("schedule"))
     if not steps:
         return []
     bad = data.get("step")
     out = [f"  schedule ({len(steps)} step{'s' if len(steps) != 1 else ''}):"]
     for i, s in enumerate(steps, start=1):
         mark = ">" if bad is not None and i - 1 == bad else " "
-        out.append(f"  {mark}{i:3} {s.get('thread', ''):7} {s.get('step', '')}")
-        for note in s.get("notes") or []:
+        out.append(f"  {mark}{i:3} {s.thread:7} {s.step or ''}")
+        for note in s.notes:
             out.append(f"              {note}")
     return out
 
