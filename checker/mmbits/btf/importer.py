@@ -213,7 +213,13 @@ def import_btf(btf: Btf, config_path: str, kernel: str | None = None) -> ImportR
         if ed is None:
             ed = editors[spec.path] = YamlText(spec.path.read_text(encoding="utf-8"), str(spec.path))
         for u in diff.until:
-            ed.add_key(u.node.line, "until", name_r)
+            try:
+                ed.add_key(u.node.line, "until", name_r)
+            except InputError as exc:  # already ends later: the data and this BTF disagree on a span
+                result.findings.append(_review("missing-member", f"{u.path} is live at {name_r} but not in this BTF; "
+                                               f"{spec.path.name}:{u.node.line} {exc.message}: fix its span by hand",
+                                               u.path))
+                continue
             result.changes.append(Change(spec.path.name, f'until "{name_r}"', u.path))
         for ins in diff.inserts:
             items = [yaml_item(m, preferred, name_r) for m in ins.items]
@@ -223,14 +229,33 @@ def import_btf(btf: Btf, config_path: str, kernel: str | None = None) -> ImportR
                 assert ins.before is not None
                 ed.insert_items(items, before=ins.before.line)
             result.changes.extend(Change(spec.path.name, f'since "{name_r}"', p) for p in ins.paths)
+    from mmbits.kconfig.model import load_model
+
+    newest = max(load_model().releases)
+    if result.changes and release < newest:
+        result.findings.append(_review("version-skew", f"Linux {name_r} is older than the newest modelled release "
+                                       f"({release_name(newest)}): each `since:`/`until:` written here also holds "
+                                       f"for the releases after it; check them"))
     _add_release(release, data, editors, result)
     refused = _refused_enums(btf, result)
     _enum_review(btf, config, refused, result)
     for path, ed in editors.items():
         if ed.changed:
-            result.files[path.name] = (ed.text, ed.result())
+            new = ed.result()
+            _loads(new, path)
+            result.files[path.name] = (ed.text, new)
     _check(result, lset, config, btf_layouts, data)
     return result
+
+
+def _loads(text: str, path: Path) -> None:
+    """An edited file must still be YAML for the safe loader (a bug here, never the BTF's fault)."""
+    import yaml
+
+    try:
+        yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise AssertionError(f"btf import made {path.name} unreadable: {exc}") from None
 
 
 def _add_release(release: int, data: Path, editors: dict[Path, Any], result: ImportResult) -> None:
@@ -251,10 +276,6 @@ def _add_release(release: int, data: Path, editors: dict[Path, Any], result: Imp
     listed.sort(key=lambda r: parse_release(r))
     ed.replace_value("kernels", listed)
     result.changes.append(Change(path.name, "release", f"kernels: + \"{release_name(release)}\""))
-    if release < max(model.releases):
-        result.findings.append(_review("version-skew", f"Linux {release_name(release)} is older than the newest "
-                                       f"modelled release ({release_name(max(model.releases))}): every `since:` "
-                                       f"written here also holds for the releases after it; review them"))
 
 
 def _enum_review(btf: Btf, config: Any, refused: set[str], result: ImportResult) -> None:

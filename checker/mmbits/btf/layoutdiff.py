@@ -143,9 +143,11 @@ def preferred_spellings(aliases: dict[str, list[str]]) -> dict[str, str]:
     out = {}
     for canonical, akas in aliases.items():
         words = canonical.split()
+        if words[0] not in ("long", "short"):  # pahole's size-first order only; `unsigned int` stays
+            continue
         for aka in akas:
             aw = aka.split()
-            if set(aw) <= set(words) and set(words) - set(aw) <= {"int"} and aw != words:
+            if sorted(aw + ["int"]) == sorted(words):
                 out[canonical] = aka
                 break
     return out

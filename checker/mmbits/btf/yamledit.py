@@ -20,9 +20,9 @@ import yaml
 from mmbits.errors import InputError
 
 
-def dump(data: Any, flow: bool | None = False) -> list[str]:
+def dump(data: Any, flow: bool | None = False, width: int = 4096) -> list[str]:
     """`data` as YAML lines (no trailing newlines), through the safe dumper only."""
-    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=flow, width=4096, allow_unicode=False)
+    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=flow, width=width, allow_unicode=False)
     return text.removesuffix("\n").removesuffix("...").rstrip("\n").split("\n")
 
 
@@ -132,11 +132,11 @@ class YamlText:
         where = self._last_line(anchor) + 1 if after is not None else anchor.start_mark.line
         self._insert(where, text)
 
-    def replace_value(self, key: str, value: Any, flow: bool | None = True) -> None:
-        """Replace a top-level key's value (the `kernels:` list)."""
-        for k, v in self.root.value:  # type: ignore[attr-defined]
+    def replace_value(self, key: str, value: Any) -> None:
+        """Replace a top-level key's value (the `kernels:` list, written as a flow list)."""
+        for k, v in self.root.value:
             if isinstance(k, yaml.ScalarNode) and k.value == key:
-                lines = dump({key: value}, flow=flow)
+                lines = dump({key: value}, flow=None, width=100)
                 end = (v.end_mark.line, v.end_mark.column)
                 self._replaces.append(_Replace((k.start_mark.line, k.start_mark.column), end, "\n".join(lines)))
                 return
