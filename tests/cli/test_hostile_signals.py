@@ -119,3 +119,66 @@ def test_dev_full_fast_path(ref_btf: Path) -> None:
                               stdout=full, stderr=subprocess.PIPE, timeout=60)
     err = [ln for ln in proc.stderr.decode().splitlines() if ln.strip()]
     assert proc.returncode == 2 and len(err) == 1 and "<stdout>" in err[0], err
+
+
+def _interrupt_after_import(args: list[str], delay: float, entry: str) -> tuple[int, list[str], bytes]:
+    """Run mmbits with PYTHONPROFILEIMPORTTIME=1 and Ctrl-C it `delay` seconds after the
+    `mmbits` package has been imported (the importtime line for it is the anchor): the
+    interpreter's own start-up before that is not ours to guard, everything after is."""
+    import threading
+
+    env = dict(os.environ, PYTHONPROFILEIMPORTTIME="1", MMBITS_CACHE="off")
+    env.pop("MMBITS_DEBUG", None)
+    script = Path(sys.executable).with_name("mmbits")
+    cmd = [str(script), *args] if entry == "script" else [sys.executable, "-m", "mmbits", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=str(ROOT))
+    assert proc.stderr is not None and proc.stdout is not None
+    err: list[str] = []
+    anchor = threading.Event()
+
+    def drain() -> None:  # importtime writes a lot: keep the pipe empty
+        for raw in proc.stderr:  # type: ignore[union-attr]
+            line = raw.decode(errors="replace").rstrip("\n")
+            if line.startswith("import time:"):
+                if line.rstrip().endswith("| mmbits"):
+                    anchor.set()
+            elif line.strip():
+                err.append(line)
+        anchor.set()
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    assert anchor.wait(30), "mmbits never started"
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    out = proc.stdout.read()
+    code = proc.wait(timeout=60)
+    reader.join(10)
+    return code, err, out
+
+
+def _assert_interrupted_or_done(code: int, err: list[str], out: bytes) -> None:
+    if code == 0:  # it finished before the signal: its normal output, no trace of the signal
+        assert not any("Traceback" in ln or "interrupted" in ln for ln in err), err
+        return
+    assert (code, err, out) == (130, ["mmbits: interrupted"], b""), (code, err, out[:200])
+
+
+FIRST_IMPORTS = [["show", "page"], ["btf", "show", "page", "--btf", str(ROOT / "tests/data/linux-6.18-x86_64.btf.xz")]]
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.2])
+@pytest.mark.parametrize("args", FIRST_IMPORTS, ids=["click-path", "btf-show-fast-path"])
+def test_ctrl_c_during_the_first_imports(args: list[str], delay: float) -> None:
+    """Ctrl-C while the CLI is still importing (click, the command modules, the BTF reader)."""
+    _assert_interrupted_or_done(*_interrupt_after_import(args, delay, "script"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", ["script", "module"])
+@pytest.mark.parametrize("delay", [0.0, 0.01, 0.02, 0.04, 0.08, 0.12, 0.16, 0.24, 0.32, 0.5, 0.8])
+@pytest.mark.parametrize("args", [*FIRST_IMPORTS, ["btf", "import", str(ROOT / "tests/data/linux-6.12-amd64.btf.xz"),
+                                                   "--config", str(ROOT / "tests/data/linux-6.12-amd64.config")]],
+                         ids=["click-path", "btf-show-fast-path", "btf-import"])
+def test_ctrl_c_at_every_delay(args: list[str], delay: float, entry: str) -> None:
+    _assert_interrupted_or_done(*_interrupt_after_import(args, delay, entry))
