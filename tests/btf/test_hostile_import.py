@@ -138,3 +138,25 @@ def test_enospc_leaves_no_partial_files(tmp_path: Path, old_btf: Path) -> None:
                         sys.executable, str(btf), str(OLD_CONFIG)], capture_output=True, text=True, timeout=120)
     lines = r.stdout.split()
     assert lines == ["rc=2"], r.stdout + r.stderr  # no out/, no temp dir, no half page.yaml
+
+
+def _limit_file_size() -> None:  # pragma: no cover - runs in the child before exec
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+
+@pytest.mark.parametrize("command", ["btf import", "report"])
+def test_efbig_is_one_line_and_leaves_nothing(tmp_path: Path, old_btf: Path, command: str) -> None:
+    """RLIMIT_FSIZE of 4 KB (Python ignores SIGXFSZ, so the write fails with EFBIG): page.yaml
+    and a report's Markdown are larger; one error line, exit 2, nothing left in DIR."""
+    out = tmp_path / "out"
+    if command == "btf import":
+        args = ["btf", "import", str(_changed_btf(tmp_path, old_btf)), "--config", str(OLD_CONFIG), "--out", str(out)]
+    else:
+        args = ["report", "--format", "md", "--out", str(out)]
+    r = subprocess.run([sys.executable, "-m", "mmbits", *args], capture_output=True, text=True, timeout=120,
+                       preexec_fn=_limit_file_size, env={**os.environ, "MMBITS_CACHE": "off"})
+    err = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 2 and len(err) == 1 and "File too large" in err[0], (r.returncode, err)
+    assert not out.exists() or list(out.iterdir()) == []

@@ -42,6 +42,28 @@ def layout_alias_bomb(levels: int = 7, fanout: int = 6) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def big_log(path: Path, megabytes: int = 50) -> Path:
+    """A kernel log of `megabytes` MB: one real dump_page() report amid ordinary dmesg lines
+    (issue #16: decode of a 50 MB log took 53 s and 2.4 GB)."""
+    report = (ROOT / "tests" / "data" / "dumps" / "deepin-896-arm64-6.6-swapcache-hwpoison.txt").read_text()
+    noise = "[12345.678901] e1000e 0000:00:19.0 eth0: NIC Link is Up 1000 Mbps Full Duplex, Flow Control: Rx/Tx\n"
+    half = (megabytes << 20) // len(noise) // 2
+    with open(path, "w") as fh:
+        fh.write(noise * half)
+        fh.write(report)
+        fh.write(noise * half)
+    return path
+
+
+def many_defines(path: Path, count: int = 1000, distinct: int = 8) -> Path:
+    """A patch adding `count` page-flag #defines over `distinct` expressions (issue #16: 1,000
+    defines in 95 KB, 8 distinct expressions, ran past 60 s; the cost must follow the distinct ones)."""
+    lines = ["--- a/include/linux/page-flags.h", "+++ b/include/linux/page-flags.h", f"@@ -1,1 +1,{count + 1} @@", " x"]
+    lines += [f"+#define PG_hostile_{i:04d}_{'x' * 60} BIT({20 + i % distinct})" for i in range(count)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def long_identifier(n: int) -> str:
     return "a" * n
 
