@@ -160,3 +160,12 @@ def test_efbig_is_one_line_and_leaves_nothing(tmp_path: Path, old_btf: Path, com
     err = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert r.returncode == 2 and len(err) == 1 and "File too large" in err[0], (r.returncode, err)
     assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(("name", "ok"), [("_refcount", True), ("PG_locked", True), ("a" * 128, True),
+                                          ("a" * 129, False), ("int", False), ("_Bool", False), ("9lives", False),
+                                          ("caf\u00e9", False), ("a b", False), ("", False), ("x-y", False)])
+def test_c_identifier_rule(name: str, ok: bool) -> None:
+    from mmbits.btf.importer import is_c_identifier
+
+    assert is_c_identifier(name) is ok

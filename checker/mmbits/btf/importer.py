@@ -40,8 +40,16 @@ _C_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 ENUMS = ("pageflags", "pt_flags", "pagetype", "slab_flags")
 
 
+# C11 6.4.1 (and C23's new ones): a keyword is never an identifier, so never a member name
+_C_KEYWORDS = frozenset("""auto break case char const continue default do double else enum extern float for goto
+if inline int long register restrict return short signed sizeof static struct switch typedef union unsigned void
+volatile while _Alignas _Alignof _Atomic _Bool _Complex _Generic _Imaginary _Noreturn _Static_assert _Thread_local
+alignas alignof bool constexpr false nullptr static_assert thread_local true typeof typeof_unqual""".split())
+
+
 def is_c_identifier(name: str) -> bool:
-    return _C_IDENT.fullmatch(name) is not None
+    """C's rule (C11 6.4.2.1, ASCII only, no keyword), at most 128 characters."""
+    return _C_IDENT.fullmatch(name) is not None and name not in _C_KEYWORDS
 
 
 def shown(name: str) -> str:
