@@ -133,3 +133,23 @@ def test_import_bad_input_is_one_line(ref_btf: Path, tmp_path: Path) -> None:
     assert_clean_error(run_cli("btf", "import", str(ref_btf), "--config", str(headless)))  # which release?
     r = run_cli("btf", "import", str(ref_btf), "--btf", str(ref_btf), "--config", str(REF_CONFIG))
     assert r.code == 2 and "once" in r.err
+
+
+def test_one_renamed_page_flag_is_one_until_since_pair(old_btf: Path, tmp_path: Path) -> None:
+    """enum pageflags in the 6.12 BTF with PG_workingset renamed: pageflags.yaml gets the pair,
+    the new flag the loosest policy and kinds and a finding to set them."""
+    renamed = tmp_path / "renamed.btf"
+    renamed.write_bytes(rename_member(old_btf.read_bytes(), "pageflags", "PG_workingset", "PG_workset"))
+    out = tmp_path / "out"
+    r = run_cli("btf", "import", str(renamed), "--config", str(OLD_CONFIG), "--out", str(out), "--json")
+    d = r.json()
+    assert [(c["what"], c["path"]) for c in d["changes"]] == [('until "6.12"', "pageflags.PG_workingset"),
+                                                               ('since "6.12"', "pageflags.PG_workset")]
+    assert sorted((f["kind"], f["where"]["field"] if f["where"] else None) for f in d["findings"]) == [
+        ("enum-mismatch", "PG_workset"), ("version-skew", None)]
+    shipped = (version_dir() / "pageflags.yaml").read_text()
+    written = (out / "pageflags.yaml").read_text()
+    changed = [ln[:1] + ln[2:] for ln in difflib.ndiff(shipped.splitlines(), written.splitlines()) if ln[:1] in "+-"]
+    assert changed == ["-  - PG_workingset: {policy: PF_HEAD, kinds: [anon, file]}",
+                       "+  - PG_workingset: {policy: PF_HEAD, kinds: [anon, file], until: '6.12'}",
+                       "+  - PG_workset:", "+      since: '6.12'", "+      policy: PF_ANY", "+      kinds: [any]"]

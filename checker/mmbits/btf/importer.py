@@ -41,10 +41,14 @@ ENUMS = ("pageflags", "pt_flags", "pagetype", "slab_flags")
 
 
 # C11 6.4.1 (and C23's new ones): a keyword is never an identifier, so never a member name
-_C_KEYWORDS = frozenset("""auto break case char const continue default do double else enum extern float for goto
-if inline int long register restrict return short signed sizeof static struct switch typedef union unsigned void
-volatile while _Alignas _Alignof _Atomic _Bool _Complex _Generic _Imaginary _Noreturn _Static_assert _Thread_local
-alignas alignof bool constexpr false nullptr static_assert thread_local true typeof typeof_unqual""".split())
+_C_KEYWORDS = frozenset({
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
+    "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
+    "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Alignas",
+    "_Alignof", "_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary", "_Noreturn", "_Static_assert",
+    "_Thread_local", "alignas", "alignof", "bool", "constexpr", "false", "nullptr", "static_assert", "thread_local",
+    "true", "typeof", "typeof_unqual",
+})
 
 
 def is_c_identifier(name: str) -> bool:
@@ -237,6 +241,8 @@ def import_btf(btf: Btf, config_path: str, kernel: str | None = None) -> ImportR
                 assert ins.before is not None
                 ed.insert_items(items, before=ins.before.line)
             result.changes.extend(Change(spec.path.name, f'since "{name_r}"', p) for p in ins.paths)
+    refused = _refused_enums(btf, result)
+    flags_done = _pageflags(btf, config, env, data, name_r, refused, result)
     from mmbits.kconfig.model import load_model
 
     newest = max(load_model().releases)
@@ -245,8 +251,7 @@ def import_btf(btf: Btf, config_path: str, kernel: str | None = None) -> ImportR
                                        f"({release_name(newest)}): each `since:`/`until:` written here also holds "
                                        f"for the releases after it; check them"))
     _add_release(release, data, editors, result)
-    refused = _refused_enums(btf, result)
-    _enum_review(btf, config, refused, result)
+    _enum_review(btf, config, refused, flags_done, result)
     for path, ed in editors.items():
         if ed.changed:
             new = ed.result()
@@ -286,14 +291,45 @@ def _add_release(release: int, data: Path, editors: dict[Path, Any], result: Imp
     result.changes.append(Change(path.name, "release", f"kernels: + \"{release_name(release)}\""))
 
 
-def _enum_review(btf: Btf, config: Any, refused: set[str], result: ImportResult) -> None:
-    """Enum differences are not written (their policy, kinds and aliases need a human): listed."""
+def _pageflags(btf: Btf, config: Any, env: dict[str, Any], data: Path, release: str, refused: set[str],
+               result: ImportResult) -> set[str]:
+    """enum pageflags' differences written into pageflags.yaml; the flag names now accounted for."""
+    from mmbits.btf.flagdiff import btf_flag_order, diff_flags
+    from mmbits.flags.packing import compute
+
+    ids = btf.find("pageflags", (ENUM, ENUM64))
+    theirs = btf_flag_order(btf.enum_values(ids[0])) if ids and "pageflags" not in refused else None
+    if theirs is None:
+        return set()
+    ours = [f.name for f in sorted(compute(config).flags, key=lambda f: f.bit)]
+    path = data / "pageflags.yaml"
+    edits = diff_flags(path, env, theirs, release, ours)
+    if edits.problem:
+        result.findings.append(_review("enum-mismatch", f"enum pageflags: {edits.problem}", "pageflags"))
+        return set()
+    for n in edits.until:
+        result.changes.append(Change(path.name, f'until "{release}"', f"pageflags.{n}"))
+    for n in edits.since:
+        result.changes.append(Change(path.name, f'since "{release}"', f"pageflags.{n}"))
+        result.findings.append(_review("enum-mismatch", f"enum pageflags: {n} is new in {release}: written with the "
+                                       f"loosest policy and kinds (PF_ANY, any); set them from "
+                                       f"include/linux/page-flags.h", f"pageflags.{n}"))
+    if edits.text is not None:
+        result.files[path.name] = (path.read_text(encoding="utf-8"), edits.text)
+    return set(ours) | set(theirs) | {"__NR_PAGEFLAGS"}
+
+
+def _enum_review(btf: Btf, config: Any, refused: set[str], flags_done: set[str], result: ImportResult) -> None:
+    """Differences in the other enums (aliases, page types, pt_flags, slab_flags) are not written:
+    which pages an alias applies to, or a page type's meaning, needs a human. Listed."""
     from mmbits.btf.verify import compare_enums
 
     counts: dict[str, int] = {}
     for f in compare_enums(btf, config, config.label(), counts):
         enum = f.where.struct if f.where is not None else None
         if enum in refused:
+            continue
+        if enum == "pageflags" and f.where is not None and (f.where.field in flags_done):
             continue
         result.findings.append(_review("enum-mismatch", f"{f.message} (not imported: edit the enum's file in "
                                        f"{Path(result.data).name}/ by hand)", str(f.where) if f.where else None,
@@ -311,8 +347,9 @@ def _check(result: ImportResult, lset: Any, config: Any, btf_layouts: dict[str, 
 
     with tempfile.TemporaryDirectory(prefix="mmbits-import-") as tmp:
         overrides = []
+        struct_files = {spec.path.name for spec in lset.specs.values()}
         for name, (_old, new) in result.files.items():
-            if name == "kconfig.yaml":
+            if name not in struct_files:
                 continue
             p = Path(tmp) / name
             p.write_text(new, encoding="utf-8")

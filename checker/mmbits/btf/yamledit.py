@@ -108,9 +108,14 @@ class YamlText:
 
     # -- edits -------------------------------------------------------------------
 
-    def add_key(self, line: int, key: str, value: Any) -> None:
-        """Add `key: value` to the mapping starting on `line` (block: a new line; flow: rewritten)."""
+    def add_key(self, line: int, key: str, value: Any, inner: bool = False) -> None:
+        """Add `key: value` to the mapping starting on `line` (block: a new line; flow: rewritten).
+        `inner`: to the mapping that is the value of its one key (`- PG_x: {policy: ...}`)."""
         node = self.mapping_at(line)
+        if inner:
+            if len(node.value) != 1 or not isinstance(node.value[0][1], yaml.MappingNode):
+                raise InputError("expected `- NAME: {...}`", file=self.path, line=line)
+            node = node.value[0][1]
         if any(isinstance(k, yaml.ScalarNode) and k.value == key for k, _v in node.value):
             raise InputError(f"already has `{key}:`", file=self.path, line=line)
         if node.flow_style:
