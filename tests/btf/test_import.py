@@ -137,13 +137,16 @@ def test_import_bad_input_is_one_line(ref_btf: Path, tmp_path: Path) -> None:
 
 def test_one_renamed_page_flag_is_one_until_since_pair(old_btf: Path, tmp_path: Path) -> None:
     """enum pageflags in the 6.12 BTF with PG_workingset renamed: pageflags.yaml gets the pair,
-    the new flag the loosest policy and kinds and a finding to set them."""
+    the new flag the loosest policy and kinds and a finding to set them; the alias on it
+    (PG_large_rmappable, still 9 in the BTF) moves to the renamed flag the same way."""
     renamed = tmp_path / "renamed.btf"
     renamed.write_bytes(rename_member(old_btf.read_bytes(), "pageflags", "PG_workingset", "PG_workset"))
     out = tmp_path / "out"
     r = run_cli("btf", "import", str(renamed), "--config", str(OLD_CONFIG), "--out", str(out), "--json")
     d = r.json()
+    moved = "pageflags.PG_large_rmappable (alias, base moved)"
     assert [(c["what"], c["path"]) for c in d["changes"]] == [('until "6.12"', "pageflags.PG_workingset"),
+                                                               ('until "6.12"', moved), ('since "6.12"', moved),
                                                                ('since "6.12"', "pageflags.PG_workset")]
     assert sorted((f["kind"], f["where"]["field"] if f["where"] else None) for f in d["findings"]) == [
         ("enum-mismatch", "PG_workset"), ("version-skew", None)]
@@ -152,4 +155,32 @@ def test_one_renamed_page_flag_is_one_until_since_pair(old_btf: Path, tmp_path: 
     changed = [ln[:1] + ln[2:] for ln in difflib.ndiff(shipped.splitlines(), written.splitlines()) if ln[:1] in "+-"]
     assert changed == ["-  - PG_workingset: {policy: PF_HEAD, kinds: [anon, file]}",
                        "+  - PG_workingset: {policy: PF_HEAD, kinds: [anon, file], until: '6.12'}",
-                       "+  - PG_workset:", "+      since: '6.12'", "+      policy: PF_ANY", "+      kinds: [any]"]
+                       "+  - PG_workset:", "+      since: '6.12'", "+      policy: PF_ANY", "+      kinds: [any]",
+                       '-  - PG_large_rmappable: {base: PG_workingset, since: "6.6", kinds: [anon, file], page: second, '
+                       "if: TRANSPARENT_HUGEPAGE}",
+                       "+  - PG_large_rmappable: {base: PG_workingset, since: '6.6', kinds: [anon, file], page: second, "
+                       "if: TRANSPARENT_HUGEPAGE, until: '6.12'}",
+                       "+  - PG_large_rmappable:", "+      base: PG_workset", "+      since: '6.12'",
+                       "+      kinds: [anon, file]", "+      page: second", "+      if: TRANSPARENT_HUGEPAGE"]
+
+
+def test_btf_verify_agrees_after_an_import_in_place(old_btf: Path, tmp_path: Path) -> None:
+    """The end-to-end loop of a kernel developer: import into the checkout, then `btf verify`
+    finds nothing (the 6.12 BTF with a renamed page member and a renamed page flag)."""
+    blob = rename_member(old_btf.read_bytes(), "page", "_refcount", "_refs")
+    changed = tmp_path / "changed.btf"
+    changed.write_bytes(rename_member(blob, "pageflags", "PG_workingset", "PG_workset"))
+    root = tmp_path / "layouts"
+    shutil.copytree(ROOT / "layouts", root, symlinks=True)
+    env = {**os.environ, "MMBITS_LAYOUTS": str(root), "MMBITS_CACHE": "off"}
+
+    def mmbits(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "mmbits", *args], capture_output=True, text=True, env=env,
+                              timeout=120)
+
+    before = mmbits("btf", "verify", "--btf", str(changed), "--config", str(OLD_CONFIG))
+    assert before.returncode == 1 and "page: our member _refcount is called _refs" in before.stdout
+    imp = mmbits("btf", "import", str(changed), "--config", str(OLD_CONFIG), "--out", str(root / "kernel"))
+    assert imp.returncode == 1 and "wrote 2 files" in imp.stdout, imp.stdout + imp.stderr
+    after = mmbits("btf", "verify", "--btf", str(changed), "--config", str(OLD_CONFIG))
+    assert after.returncode == 0 and after.stdout.rstrip().endswith("BTF and layouts agree"), after.stdout

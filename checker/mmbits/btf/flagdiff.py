@@ -27,6 +27,7 @@ from mmbits.yamlio import LList, load_text
 class FlagEdits:
     until: list[str] = field(default_factory=list)
     since: list[str] = field(default_factory=list)
+    aliases: list[tuple[str, str]] = field(default_factory=list)  # (alias, "until"/"since"), base moved
     text: str | None = None  # the edited file, when it checks out
     problem: str = ""  # why nothing is written
 
@@ -60,8 +61,10 @@ def btf_flag_order(values: list[tuple[str, int]]) -> list[str] | None:
     return [first[v] for v in sorted(first)]
 
 
-def diff_flags(path: Path, env: dict[str, Any], theirs: list[str], release: str, ours_check: list[str]) -> FlagEdits:
-    """Edits of pageflags.yaml making its live flags at `env` equal `theirs`."""
+def diff_flags(path: Path, env: dict[str, Any], values: list[tuple[str, int]], theirs: list[str], release: str,
+               ours_check: list[str]) -> FlagEdits:
+    """Edits of pageflags.yaml making its live flags at `env` equal `theirs` (the BTF's, from
+    its enum `values`), and moving the aliases of a flag that ends to the flag now at their value."""
     from mmbits.btf.yamledit import YamlText
 
     text = path.read_text(encoding="utf-8")
@@ -86,6 +89,7 @@ def diff_flags(path: Path, env: dict[str, Any], theirs: list[str], release: str,
             else:
                 ed.insert_items(items, before=first_line, flow=None)
             edits.since.extend(theirs[j1:j2])
+    _move_aliases(ed, text, str(path), env, dict(values), theirs, set(edits.until), release, edits)
     if not ed.changed:
         return edits
     new = ed.result()
@@ -96,3 +100,41 @@ def diff_flags(path: Path, env: dict[str, Any], theirs: list[str], release: str,
         return edits
     edits.text = new
     return edits
+
+
+def _plain(obj: Any) -> Any:
+    """LDict/LList as plain dict/list, which the safe dumper represents."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _move_aliases(ed: Any, text: str, name: str, env: dict[str, Any], btf: dict[str, int], theirs: list[str],
+                  ended: set[str], release: str, edits: FlagEdits) -> None:
+    """An alias whose base flag ends here ends too (`until:`); when the BTF still has it, a copy
+    with the flag now at its value as base starts here (`since:`), as the data writes
+    PG_anon_exclusive's move from PG_mappedtodisk to PG_owner_2."""
+    if not ended:
+        return
+    doc = load_text(text, name)
+    items: LList = doc.get("aliases") or LList()
+    for i, item in enumerate(items):
+        (alias, spec), = item.items()
+        spec = _plain(spec or {})
+        if spec.get("base") not in ended:
+            continue
+        span = guard({"since": spec.get("since"), "until": spec.get("until")})
+        if span is not None and not Expr(span).truth(env):
+            continue
+        line = items.line_of(i)
+        ed.add_key(line, "until", release, inner=True)
+        edits.aliases.append((str(alias), "until"))
+        value = btf.get(str(alias))
+        if value is None or not 0 <= value < len(theirs):
+            continue
+        moved = {"base": theirs[value], "since": release,
+                 **{k: v for k, v in spec.items() if k not in ("base", "since", "until")}}
+        ed.insert_items([{str(alias): moved}], after=line, flow=None)
+        edits.aliases.append((str(alias), "since"))

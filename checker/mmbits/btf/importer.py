@@ -298,17 +298,20 @@ def _pageflags(btf: Btf, config: Any, env: dict[str, Any], data: Path, release: 
     from mmbits.flags.packing import compute
 
     ids = btf.find("pageflags", (ENUM, ENUM64))
-    theirs = btf_flag_order(btf.enum_values(ids[0])) if ids and "pageflags" not in refused else None
+    values = btf.enum_values(ids[0]) if ids and "pageflags" not in refused else []
+    theirs = btf_flag_order(values)
     if theirs is None:
         return set()
     ours = [f.name for f in sorted(compute(config).flags, key=lambda f: f.bit)]
     path = data / "pageflags.yaml"
-    edits = diff_flags(path, env, theirs, release, ours)
+    edits = diff_flags(path, env, values, theirs, release, ours)
     if edits.problem:
         result.findings.append(_review("enum-mismatch", f"enum pageflags: {edits.problem}", "pageflags"))
         return set()
     for n in edits.until:
         result.changes.append(Change(path.name, f'until "{release}"', f"pageflags.{n}"))
+    for alias, what in edits.aliases:
+        result.changes.append(Change(path.name, f'{what} "{release}"', f"pageflags.{alias} (alias, base moved)"))
     for n in edits.since:
         result.changes.append(Change(path.name, f'since "{release}"', f"pageflags.{n}"))
         result.findings.append(_review("enum-mismatch", f"enum pageflags: {n} is new in {release}: written with the "
