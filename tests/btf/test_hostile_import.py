@@ -32,6 +32,8 @@ def _hostile_btf(tmp_path: Path) -> Path:
     ulong = b.int_("long unsigned int", 8)
     uint = b.int_("unsigned int", 4)
     b.struct("page", 16, [("flags", ulong, 0, 0), (EVIL_MEMBER, ulong, 64, 0)])
+    evil_type = b.struct("x\u202e: !!python/name:os.system", 8, [("word", ulong, 0, 0)])
+    b.struct("slab", 16, [("flags", ulong, 0, 0), ("evil", evil_type, 64, 0)])
     b.struct("ptdesc", 16, [("pt_flags", ulong, 0, 0), ("__page_type", uint, 64, 0), ("__page_refcount", uint, 96, 0)])
     b.enum("pageflags", [("PG_locked", 0), (EVIL_ENUM, 1), ("a" * 3000, 2), ("__NR_PAGEFLAGS", 3)])
     b.enum("slab_flags", [("SL_locked", 0), (EVIL_SLAB, 1)])
@@ -46,12 +48,13 @@ def test_hostile_names_are_refused_and_listed(tmp_path: Path) -> None:
     assert "Traceback" not in r.err and "internal error" not in r.err, r.err
     assert r.code == 1  # findings to review, under the exit rule
     refused = [ln for ln in r.out.splitlines() if ln.startswith("WARNING:refused-name:")]
-    assert len(refused) == 4, r.out  # one line per refused name
-    assert any("struct page: refused member name" in ln and "python/object/apply" in ln for ln in refused)
+    assert len(refused) == 5, r.out  # one line per refused name
+    assert any("struct page: refused name" in ln and "python/object/apply" in ln for ln in refused)
+    assert any("struct slab: refused name" in ln and "python/name:os.system" in ln for ln in refused)  # a type name
     assert any("enum pageflags: refused constant" in ln and "PG_evil" in ln for ln in refused)
     assert any("enum slab_flags: refused constant" in ln and "SL_x\\n\\u001b[31mred" in ln for ln in refused)
     assert "\x1b" not in r.out and len(max(r.out.splitlines(), key=len)) < 400  # escaped, and the long name cut
-    assert "page.yaml" not in os.listdir(out)  # the struct with a refused name is not imported
+    assert {"page.yaml", "slab.yaml"}.isdisjoint(os.listdir(out))  # structs with a refused name are not imported
     for p in out.iterdir():
         text = p.read_text()
         assert "!!python" not in text and "PG_evil" not in text and "SL_x" not in text
@@ -61,7 +64,7 @@ def test_hostile_names_are_refused_and_listed(tmp_path: Path) -> None:
 def test_json_lists_refused_names(tmp_path: Path) -> None:
     r = run_cli("btf", "import", str(_hostile_btf(tmp_path)), "--config", str(OLD_CONFIG), "--json")
     kinds = [f["kind"] for f in r.json()["findings"]]  # type: ignore[index]
-    assert kinds.count("refused-name") == 4 and r.code == 1
+    assert kinds.count("refused-name") == 5 and r.code == 1
 
 
 def _changed_btf(tmp_path: Path, old_btf: Path) -> Path:

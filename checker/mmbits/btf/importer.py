@@ -61,13 +61,26 @@ def shown(name: str) -> str:
     return json.dumps(clip(name, 60))
 
 
+_TYPE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}|[0-9]{1,20}|\.\.\.")
+
+
+def _plausible_type(text: str) -> bool:
+    """A type as the renderer spells it (`struct list_head`, `void (*)(struct page *)`,
+    `long unsigned int[2]`): only C words, numbers and declarator punctuation."""
+    return all(_TYPE_WORD.fullmatch(w) for w in re.split(r"[\s*\[\](),]+", text) if w)
+
+
 def _bad_member_names(members: tuple[Member, ...] | list[Member]) -> list[str]:
+    """Member names that are not C identifiers, and type spellings with a name that is not one
+    (a struct or typedef named by the BTF is as hostile as a member)."""
     bad: list[str] = []
     stack = list(members)
     while stack:
         m = stack.pop()
         if m.name and not is_c_identifier(m.name):
             bad.append(m.name)
+        if m.kind == "field" and not _plausible_type(m.type):
+            bad.append(m.type)
         stack.extend(m.children)
     return bad
 
@@ -208,8 +221,9 @@ def import_btf(btf: Btf, config_path: str, kernel: str | None = None) -> ImportR
         bad = _bad_member_names(theirs.members)
         if bad:
             for n in bad:
-                result.findings.append(_review("refused-name", f"struct {name}: refused member name {shown(n)} (not a "
-                                               f"C identifier); struct {name} not imported", name))
+                result.findings.append(_review("refused-name", f"struct {name}: refused name {shown(n)} (not a C "
+                                               f"identifier, or a type spelled with one); struct {name} not imported",
+                                               name))
             continue
         if not live:
             result.findings.append(_review("extra-member", f"struct {name} is in this BTF but the layouts say Linux "
