@@ -149,7 +149,7 @@ def _limit_file_size() -> None:  # pragma: no cover - runs in the child before e
     resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
 
-@pytest.mark.parametrize("command", ["btf import", "report"])
+@pytest.mark.parametrize("command", ["btf import", pytest.param("report", marks=pytest.mark.slow)])
 def test_efbig_is_one_line_and_leaves_nothing(tmp_path: Path, old_btf: Path, command: str) -> None:
     """RLIMIT_FSIZE of 4 KB (Python ignores SIGXFSZ, so the write fails with EFBIG): page.yaml
     and a report's Markdown are larger; one error line, exit 2, nothing left in DIR."""
