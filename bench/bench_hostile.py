@@ -79,7 +79,7 @@ def main() -> None:
     ap.add_argument("--only", default="", help="run the cases whose name contains this")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="mmbits-bench-hostile-") as tmp:
-        print(f"{'case':36} {'s':>6} {'peak MB':>8} {'exit':>4}  first stderr line")
+        print(f"{'case':36} {'s':>6} {'cpu s':>6} {'peak MB':>8} {'exit':>4}  first stderr line")
         for name, argv, stdin in cases(Path(tmp)):
             if args.only not in name:
                 continue
@@ -89,7 +89,8 @@ def main() -> None:
             else:
                 r = run_bounded(argv, cwd=str(ROOT))
             first = r.err_lines[0] if r.err_lines else ""
-            print(f"{name:36} {r.seconds:6.2f} {r.peak_bytes / 2**20:8.1f} {r.code:4}  {first[:90]}", flush=True)
+            print(f"{name:36} {r.seconds:6.2f} {r.cpu_seconds:6.2f} {r.peak_bytes / 2**20:8.1f} {r.code:4}  {first[:90]}",
+                  flush=True)
     print(f"(python {sys.version.split()[0]}, {os.cpu_count()} cpus; bounds asserted by tests: 10 s, 512 MB)")
 
 

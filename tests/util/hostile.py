@@ -56,10 +56,13 @@ def big_log(path: Path, megabytes: int = 50) -> Path:
 
 
 def many_defines(path: Path, count: int = 1000, distinct: int = 8) -> Path:
-    """A patch adding `count` page-flag #defines over `distinct` expressions (issue #16: 1,000
-    defines in 95 KB, 8 distinct expressions, ran past 60 s; the cost must follow the distinct ones)."""
-    lines = ["--- a/include/linux/page-flags.h", "+++ b/include/linux/page-flags.h", f"@@ -1,1 +1,{count + 1} @@", " x"]
-    lines += [f"+#define PG_hostile_{i:04d}_{'x' * 60} BIT({20 + i % distinct})" for i in range(count)]
+    """A patch adding `count` #defines over `distinct` expressions, each set on folio->flags
+    (issue #16: 1,000 defines in 95 KB, 8 distinct expressions, ran past 60 s; each define
+    becomes a checked proposal here, and the cost must follow the distinct expressions)."""
+    names = [f"HOSTILE_{i:04d}_{'x' * 40}" for i in range(count)]
+    lines = ["--- a/mm/hostile.c", "+++ b/mm/hostile.c", f"@@ -1,1 +1,{2 * count + 1} @@", " x"]
+    lines += [f"+#define {n} BIT({20 + i % distinct})" for i, n in enumerate(names)]
+    lines += [f"+\tfolio->flags |= {n};" for n in names]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -75,6 +78,7 @@ class Bounded:
     err: bytes
     seconds: float
     peak_bytes: int
+    cpu_seconds: float = 0.0  # user + system of mmbits and the launcher: wall time without the machine's load
 
     @property
     def err_lines(self) -> list[str]:
@@ -139,7 +143,8 @@ def run_bounded(args: list[str], *, stdin: bytes | int | None = None, env: dict[
             peak_kb = usage.ru_maxrss  # the launcher was killed at the deadline
         finally:
             os.unlink(report.name)
-        return Bounded(proc.returncode, fout.read(), ferr.read(), seconds, peak_kb * 1024)
+        return Bounded(proc.returncode, fout.read(), ferr.read(), seconds, peak_kb * 1024,
+                       usage.ru_utime + usage.ru_stime)
 
 
 def _wait(pid: int, deadline: float) -> tuple[int, resource.struct_rusage]:
