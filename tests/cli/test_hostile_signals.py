@@ -82,6 +82,9 @@ def test_ctrl_c_during_report_leaves_no_partial_files(tmp_path: Path) -> None:
     (["show", "page"], 0),
     # a real inconsistency (LKML 2504.1/11364: mapping not TAIL_MAPPING) exits 1 under the exit rule
     (["decode", str(ROOT / "tests" / "data" / "dumps" / "lkml-2504.1-11364-hugetlb-tail.txt")], 1),
+    # the 6.18 vendor build's import (one member since 6.18, a release before the newest: exit 1)
+    (["btf", "import", str(ROOT / "tests/data/linux-6.18-x86_64.btf.xz"), "--config",
+      str(ROOT / "tests/data/linux-6.18-x86_64.config"), "--json"], 1),
 ])
 def test_broken_pipe_keeps_the_commands_exit_code(args: list[str], code: int) -> None:
     # issue #16: `show ... | head -c 10` exited 1 ("findings") through click's EPIPE handling
@@ -103,7 +106,9 @@ def test_broken_pipe_fast_path(tmp_path: Path, ref_btf: Path) -> None:
     assert proc.returncode == 0 and err == b""
 
 
-@pytest.mark.parametrize("args", [["show", "page"], ["decode", str(DUMP)], ["configs"]])
+@pytest.mark.parametrize("args", [["show", "page"], ["decode", str(DUMP)], ["configs"],
+                                  ["btf", "import", str(ROOT / "tests/data/linux-6.18-x86_64.btf.xz"), "--config",
+                                   str(ROOT / "tests/data/linux-6.18-x86_64.config")]])
 def test_dev_full_is_one_error_line_exit_2(args: list[str]) -> None:
     with open("/dev/full", "wb") as full:
         proc = subprocess.run(
