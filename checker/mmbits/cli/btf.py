@@ -119,12 +119,17 @@ def verify(btf_file: str, config_file: str, sets: tuple[str, ...], as_json: bool
 @color_option
 def import_(btf_path: str | None, btf_file: str | None, config_file: str | None, out_dir: str | None,
             as_json: bool, no_cache: bool) -> int:
-    """Write what this kernel changed into the layouts: members it dropped gain
-    `until: "RELEASE"`, members it added are inserted with `since: "RELEASE"`;
-    nothing else is touched. The edited layouts, resolved for the .config at
-    RELEASE, are checked to equal the BTF (pahole-exact) and unchanged for every
-    older release before anything is written. Enum differences and refused
-    names (not C identifiers) are listed for review (exit 1)."""
+    """Write what this kernel changed into the layouts: members (and enum
+    pageflags flags) it dropped gain `until: "RELEASE"`, ones it added are
+    inserted with `since: "RELEASE"`; nothing else is touched. The edited
+    layouts, resolved for the .config at RELEASE, are checked to equal the BTF
+    (pahole-exact) and unchanged for every older release before anything is
+    written. Other enum differences and refused names (not C identifiers) are
+    listed for review (exit 1).
+
+    \b
+    mmbits btf import vmlinux --kernel 6.20 > 6.20.patch    (then git apply)
+    mmbits btf import vmlinux --kernel 6.20 --out layouts/kernel"""
     import sys
 
     from mmbits.btf import open_btf
