@@ -42,6 +42,31 @@ def layout_alias_bomb(levels: int = 7, fanout: int = 6) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def big_log(path: Path, megabytes: int = 50) -> Path:
+    """A kernel log of `megabytes` MB: one real dump_page() report amid ordinary dmesg lines
+    (issue #16: decode of a 50 MB log took 53 s and 2.4 GB)."""
+    report = (ROOT / "tests" / "data" / "dumps" / "deepin-896-arm64-6.6-swapcache-hwpoison.txt").read_text()
+    noise = "[12345.678901] e1000e 0000:00:19.0 eth0: NIC Link is Up 1000 Mbps Full Duplex, Flow Control: Rx/Tx\n"
+    half = (megabytes << 20) // len(noise) // 2
+    with open(path, "w") as fh:
+        fh.write(noise * half)
+        fh.write(report)
+        fh.write(noise * half)
+    return path
+
+
+def many_defines(path: Path, count: int = 1000, distinct: int = 8) -> Path:
+    """A patch adding `count` #defines over `distinct` expressions, each set on folio->flags
+    (issue #16: 1,000 defines in 95 KB, 8 distinct expressions, ran past 60 s; each define
+    becomes a checked proposal here, and the cost must follow the distinct expressions)."""
+    names = [f"HOSTILE_{i:04d}_{'x' * 40}" for i in range(count)]
+    lines = ["--- a/mm/hostile.c", "+++ b/mm/hostile.c", f"@@ -1,1 +1,{2 * count + 1} @@", " x"]
+    lines += [f"+#define {n} BIT({20 + i % distinct})" for i, n in enumerate(names)]
+    lines += [f"+\tfolio->flags |= {n};" for n in names]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def long_identifier(n: int) -> str:
     return "a" * n
 
@@ -53,6 +78,7 @@ class Bounded:
     err: bytes
     seconds: float
     peak_bytes: int
+    cpu_seconds: float = 0.0  # user + system of mmbits and the launcher: wall time without the machine's load
 
     @property
     def err_lines(self) -> list[str]:
@@ -117,7 +143,8 @@ def run_bounded(args: list[str], *, stdin: bytes | int | None = None, env: dict[
             peak_kb = usage.ru_maxrss  # the launcher was killed at the deadline
         finally:
             os.unlink(report.name)
-        return Bounded(proc.returncode, fout.read(), ferr.read(), seconds, peak_kb * 1024)
+        return Bounded(proc.returncode, fout.read(), ferr.read(), seconds, peak_kb * 1024,
+                       usage.ru_utime + usage.ru_stime)
 
 
 def _wait(pid: int, deadline: float) -> tuple[int, resource.struct_rusage]:
