@@ -72,6 +72,7 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     else:
         relevant = relevant_symbols(prover, domain)
         groups = _domain_groups(domain, relevant)
+        prover.config_memo = _group_memo(groups)
         total = domain.size()
     aggs: dict[tuple[str, str], Aggregate] = {}
     checked = unsafe = colliding = ngroups = 0
@@ -162,7 +163,7 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
                        time.perf_counter() - start, tuple(sorted(relevant)), lifecycle_state, unknown)
 
 
-_GROUPS: dict[tuple[int, frozenset[str]], tuple[Any, list[Group]]] = {}
+_GROUPS: dict[tuple[int, frozenset[str]], tuple[Any, list[Group], dict[tuple[Any, ...], Any]]] = {}
 
 
 def _domain_groups(domain: Any, relevant: set[str]) -> list[Group]:
@@ -175,8 +176,17 @@ def _domain_groups(domain: Any, relevant: set[str]) -> list[Group]:
     groups = list(domain.groups(relevant))
     if len(_GROUPS) >= 4:
         _GROUPS.pop(next(iter(_GROUPS)))
-    _GROUPS[key] = (domain, groups)
+    _GROUPS[key] = (domain, groups, {})
     return groups
+
+
+def _group_memo(groups: list[Group]) -> dict[tuple[Any, ...], Any] | None:
+    """The per-config memo (FlagsWord, Site by config id) that lives as long as this cached
+    group list, which holds the configs: later checks of a patch on the same groups reuse it."""
+    for _domain, cached, memo in _GROUPS.values():
+        if cached is groups:
+            return memo
+    return None
 
 
 def _check_buildable(config: Config) -> None:
