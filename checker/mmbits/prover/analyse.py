@@ -173,9 +173,11 @@ class Prover:
         key: tuple[Any, ...]
         if site.role == "flags":
             base = self.flags_word(config, 0) if self.xp.new_flags else word
+            inputs = rules.flag_bits_inputs(word, base, site, value, config)
             key = ("flags", id(word), id(base), site.signature(), value, ask.kinds,
                    bool(config.get("MEM_ALLOC_PROFILING")), bool(config.get("MEM_PROFILING_COMPRESSED")),
-                   bool(config.get("CHECK_PAGES")))
+                   bool(config.get("CHECK_PAGES"))) if inputs is None else \
+                ("flag-bits", site.signature(), value, ask.kinds, inputs)
             cached = self._analyses.get(key)
             if cached is None:
                 sizes = self._page_sizes(config) if base is not word and not word.last_cpupid_in_flags else None
@@ -343,12 +345,26 @@ def _roles(prover: Prover, domain: Any, config: Config | None) -> tuple[set[str]
         hit = _ROLES.get(key)
         if hit is not None and hit[0] is domain and hit[1] is prover.lset:
             return hit[2], hit[3]
-    probes = (g.config for g in domain.groups(prover.site_syms or {"ARCH"})) if domain is not None else \
-        iter([config] if config is not None else [])
     roles: set[str] = set()
     anchors: set[str] = set()
-    for cfg in probes:
-        s = prover.site_of(cfg)
+    if domain is not None and prover._needs_env:
+        # the site reads the packing, so the probe splits on every packing input: as the
+        # proof will when the word holds flags (plus DEBUG_VM). Probing on that grouping,
+        # through the engine's cache, lets the proof reuse the groups and the sites found
+        from mmbits.prover.engine import cached_groups
+
+        groups, memo = cached_groups(domain, set(prover.site_syms) | set(INPUT_SYMBOLS)
+                                     | {"DEBUG_VM", "BITS_PER_LONG", "ARCH"})
+        saved, prover.config_memo = prover.config_memo, memo
+        try:
+            sites = [prover.site(g.config) for g in groups]
+        finally:
+            prover.config_memo = saved
+    else:
+        probes = (g.config for g in domain.groups(prover.site_syms or {"ARCH"})) if domain is not None else \
+            iter([config] if config is not None else [])
+        sites = [prover.site_of(cfg) for cfg in probes]
+    for s in sites:
         roles.add(s.role)
         if s.anchor:
             anchors.add(s.anchor)

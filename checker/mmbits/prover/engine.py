@@ -71,8 +71,7 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
         total = 1
     else:
         relevant = relevant_symbols(prover, domain)
-        groups = _domain_groups(domain, relevant)
-        prover.config_memo = _group_memo(groups)
+        groups, prover.config_memo = cached_groups(domain, relevant)
         total = domain.size()
     aggs: dict[tuple[str, str], Aggregate] = {}
     checked = unsafe = colliding = ngroups = 0
@@ -178,6 +177,12 @@ def _domain_groups(domain: Any, relevant: set[str]) -> list[Group]:
         _GROUPS.pop(next(iter(_GROUPS)))
     _GROUPS[key] = (domain, groups, {})
     return groups
+
+
+def cached_groups(domain: Any, relevant: set[str]) -> tuple[list[Group], dict[tuple[Any, ...], Any] | None]:
+    """The domain's cached groups for these symbols and their per-config memo."""
+    groups = _domain_groups(domain, relevant)
+    return groups, _group_memo(groups)
 
 
 def _group_memo(groups: list[Group]) -> dict[tuple[Any, ...], Any] | None:
