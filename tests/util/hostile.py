@@ -42,6 +42,25 @@ def layout_alias_bomb(levels: int = 7, fanout: int = 6) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+# eight bodies a patch author might give a bit: flags of every kind, the gap, packed fields
+MACRO_BODIES = ("BIT(NR_PAGEFLAGS)", "BIT(PG_owner_priv_1)", "(1UL << 3)", "BIT(PG_head)",
+                "(1UL << (NR_PAGEFLAGS + 1))", "BIT(PG_arch_1)", "0x100", "BIT(PG_reserved)")
+MACRO_WORDS = ("ptdesc->pt_flags.f", "folio->flags.f", "page->flags.f")
+
+
+def many_macros(count: int = 1000, bodies: tuple[str, ...] = MACRO_BODIES) -> bytes:
+    """A patch adding `count` #defines over a few distinct bodies, each used once on a
+    descriptor word (issue #16: 1,000 defines, 8 bodies, ~95 KB, past 60 s)."""
+    lines = []
+    for i in range(count):
+        name = f"MMBITS_HOSTILE_FLAG_{i:04d}"
+        lines.append(f"+#define {name}\t{bodies[i % len(bodies)]}")
+        lines.append(f"+\t{MACRO_WORDS[i % len(MACRO_WORDS)]} |= {name};")
+    head = (f"--- a/mm/hostile.c\n+++ b/mm/hostile.c\n@@ -1,1 +1,{len(lines) + 1} @@ "
+            "void f(struct ptdesc *ptdesc, struct folio *folio, struct page *page)\n x\n")
+    return (head + "\n".join(lines) + "\n").encode()
+
+
 def long_identifier(n: int) -> str:
     return "a" * n
 
