@@ -55,16 +55,23 @@ def big_log(path: Path, megabytes: int = 50) -> Path:
     return path
 
 
-def many_defines(path: Path, count: int = 1000, distinct: int = 8) -> Path:
-    """A patch adding `count` #defines over `distinct` expressions, each set on folio->flags
-    (issue #16: 1,000 defines in 95 KB, 8 distinct expressions, ran past 60 s; each define
-    becomes a checked proposal here, and the cost must follow the distinct expressions)."""
-    names = [f"HOSTILE_{i:04d}_{'x' * 40}" for i in range(count)]
-    lines = ["--- a/mm/hostile.c", "+++ b/mm/hostile.c", f"@@ -1,1 +1,{2 * count + 1} @@", " x"]
-    lines += [f"+#define {n} BIT({20 + i % distinct})" for i, n in enumerate(names)]
-    lines += [f"+\tfolio->flags |= {n};" for n in names]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+# eight bodies a patch author might give a bit: flags of every kind, the gap, packed fields
+MACRO_BODIES = ("BIT(NR_PAGEFLAGS)", "BIT(PG_owner_priv_1)", "(1UL << 3)", "BIT(PG_head)",
+                "(1UL << (NR_PAGEFLAGS + 1))", "BIT(PG_arch_1)", "0x100", "BIT(PG_reserved)")
+MACRO_WORDS = ("ptdesc->pt_flags.f", "folio->flags.f", "page->flags.f")
+
+
+def many_macros(count: int = 1000, bodies: tuple[str, ...] = MACRO_BODIES) -> bytes:
+    """A patch adding `count` #defines over a few distinct bodies, each used once on a
+    descriptor word (issue #16: 1,000 defines, 8 bodies, ~95 KB, past 60 s)."""
+    lines = []
+    for i in range(count):
+        name = f"MMBITS_HOSTILE_FLAG_{i:04d}"
+        lines.append(f"+#define {name}\t{bodies[i % len(bodies)]}")
+        lines.append(f"+\t{MACRO_WORDS[i % len(MACRO_WORDS)]} |= {name};")
+    head = (f"--- a/mm/hostile.c\n+++ b/mm/hostile.c\n@@ -1,1 +1,{len(lines) + 1} @@ "
+            "void f(struct ptdesc *ptdesc, struct folio *folio, struct page *page)\n x\n")
+    return (head + "\n".join(lines) + "\n").encode()
 
 
 def long_identifier(n: int) -> str:
