@@ -34,6 +34,7 @@ def clear_caches() -> None:
 
     packing._by_inputs.cache_clear()
     packing._by_derived.cache_clear()
+    packing._core.cache_clear()
     packing._flag_bit.cache_clear()
     packing._PRESENCE.clear()
     _c_names.cache_clear()

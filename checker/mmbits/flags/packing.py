@@ -10,12 +10,14 @@ ourselves and report the kernel's figure beside it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, lru_cache
+from operator import itemgetter
 from typing import Any
 
 from mmbits.cexpr import order_base_2
 from mmbits.flags.data import AliasSpec, FlagData, FlagSpec, load_flag_data
+from mmbits.kconfig.config import Config
 
 # inputs the packing reads from a config (for grouping configs in domain proofs)
 INPUT_SYMBOLS = (
@@ -195,8 +197,15 @@ def compute(env: Mapping[str, Any], data: FlagData | None = None, extra_flags: i
     before __NR_PAGEFLAGS: "what happens if I add a flag" questions.
     """
     version = data.version if data is not None else _default_version()
-    key = tuple(env.get(s, 0) for s in INPUT_SYMBOLS)
+    try:
+        # a Config holds every input symbol: one C-level lookup of all of them
+        key = _INPUTS(env.symbols if isinstance(env, Config) else env)
+    except KeyError:
+        key = tuple(env.get(s, 0) for s in INPUT_SYMBOLS)
     return _by_inputs(key, version, extra_flags)
+
+
+_INPUTS = itemgetter(*INPUT_SYMBOLS)
 
 
 @cache
@@ -251,15 +260,27 @@ def _by_inputs(key: tuple[Any, ...], version: str, extra: int = 0) -> FlagsWord:
 
 @lru_cache(maxsize=16384)
 def _by_derived(derived: tuple[Any, ...], version: str) -> FlagsWord:
+    # the release only labels the word (and its masks, computed on first use, read it):
+    # the packing itself is shared by every release with the same derived inputs, so a
+    # domain over 19 releases computes each distinct packing once, not 19 times
+    kernel = derived[14]
+    core = _core(derived[:14] + derived[15:], version)
+    if core.kernel == kernel:
+        return core
+    return replace(core, kernel=kernel, _masks=None)
+
+
+@lru_cache(maxsize=16384)
+def _core(derived: tuple[Any, ...], version: str) -> FlagsWord:
     data = load_flag_data(version)
     (bpl, present, aliases, zones, sparsemem, vmemmap, sections_shift, nodes_shift, cpu_bits,
-     sw_tags, hw_tags, lru_gen, compressed, extra, kernel, kasan_tag_width) = derived
+     sw_tags, hw_tags, lru_gen, compressed, extra, kasan_tag_width) = derived
     env: dict[str, Any] = {
         "BITS_PER_LONG": bpl, "SPARSEMEM": sparsemem, "SPARSEMEM_VMEMMAP": vmemmap,
         "SECTIONS_SHIFT": sections_shift, "NODES_SHIFT": nodes_shift,
         "NUMA_BALANCING": cpu_bits >= 0, "NR_CPUS_BITS": max(cpu_bits, 0), "KASAN_SW_TAGS": sw_tags,
         "KASAN_HW_TAGS": hw_tags, "LRU_GEN": lru_gen, "MEM_ALLOC_PROFILING": compressed,
-        "MEM_PROFILING_COMPRESSED": compressed, "VERSION": kernel, "KASAN_TAG_WIDTH": kasan_tag_width,
+        "MEM_PROFILING_COMPRESSED": compressed, "KASAN_TAG_WIDTH": kasan_tag_width,
     }
     flags = [data.flags[i] for i in present]
     flags += [FlagSpec(f"PG_new{i + 1}", "PF_ANY", ("any",), None, True, "hypothetical new flag")

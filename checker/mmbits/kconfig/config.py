@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from mmbits.cexpr import Value
@@ -66,6 +67,12 @@ class Config(Mapping[str, Value]):
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Config) and self._identity() == other._identity()
+
+    @property
+    def symbols(self) -> Mapping[str, Value]:
+        """Every symbol, read-only and without a copy: C-level lookups (operator.itemgetter)
+        for the hot paths that read many symbols of many configs."""
+        return MappingProxyType(self._values)
 
     @property
     def primary(self) -> dict[str, Value]:

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from math import prod
+from typing import Any
 
 from mmbits.cexpr import Expr, ExprError, Value, suggest
 from mmbits.errors import InputError
+from mmbits.kconfig import index
 from mmbits.kconfig.config import Config
 from mmbits.kconfig.model import KconfigModel, Rule, load_model
 from mmbits.paths import DEFAULT_KERNEL, version_dir
@@ -47,6 +49,7 @@ class DomainPart:
     model: KconfigModel
     _components: list[_Component] | None = None
     _base_rules_ok: bool | None = None
+    _size: int | None = None
 
     @property
     def var_names(self) -> tuple[str, ...]:
@@ -107,22 +110,61 @@ class DomainPart:
         self._components = comps
         return comps
 
+    def identity(self) -> tuple[Any, ...]:
+        """What the part is, for cache keys (the data stamp covers the model behind it)."""
+        return (self.model.version, self.name, self.arch, self.vary, tuple((n, e.text) for n, e in self.sets))
+
     def size(self) -> int:
+        if self._size is None:
+            key = index.key_of(self.identity(), "size")
+            body = index.load(key)
+            size = body.get("size") if body is not None else None
+            if not isinstance(size, int) or size < 0:
+                size = self._count()
+                index.store(key, {"size": size})
+            self._size = size
+        return self._size
+
+    def _count(self) -> int:
         comps = self.components()
         if not self._base_rules_ok:
             return 0
         return prod(len(c.valid()) for c in comps)
 
     def groups(self, relevant: Iterable[str]) -> Iterator[Group]:
+        """One representative config per distinct assignment of the varied symbols behind
+        `relevant`, with how many of the part's valid configs it stands for. Read from the
+        on-disk index when this part was grouped on these symbols before (kconfig.index)."""
+        rel_vars = self._owners(relevant)
+        key = index.key_of(self.identity(), ["groups", *sorted(rel_vars)])
+        body = index.load(key)
+        if body is None or not index.valid_groups(body):
+            body = self._group_rows(rel_vars)
+            index.store(key, body)
+        names, env_names = body["names"], body["env_names"]
+        base_primary, base_env = body["base_primary"], body["base_env"]
+        split = 1 + len(names)
+        for row in body["rows"]:
+            primary = dict(base_primary)
+            primary.update(zip(names, row[1:split], strict=True))
+            env = dict(base_env)
+            env.update(zip(env_names, row[split:], strict=True))
+            yield Group(Config.adopt(env, primary, None), row[0], self.name)
+
+    def _group_rows(self, rel_vars: set[str]) -> dict[str, Any]:
+        """The groups as rows of the symbols that differ from a base config (see
+        kconfig.index): only the varied primaries of the joint components (with the `set:`
+        symbols read from them) and the derived symbols behind those are recomputed per
+        group, in the model's order, so each equals `model.make_unchecked(primary)`."""
+        empty: dict[str, Any] = {"names": [], "env_names": [], "rows": [], "base_primary": {}, "base_env": {}}
         comps = self.components()
         if not self._base_rules_ok:
-            return
-        rel_vars = self._owners(relevant)
+            return empty
         joint = [c for c in comps if set(c.members) & rel_vars]
         others = [c for c in comps if c not in joint]
         multiplier = prod(len(c.valid()) for c in others)
         if multiplier == 0 or any(not c.valid() for c in joint):
-            return
+            return empty
         rest: dict[str, Value] = {}
         for c in others:
             rest.update(c.valid()[0])
@@ -139,51 +181,34 @@ class DomainPart:
             else:
                 counts[key] = 1
                 firsts[key] = assignment
-        maker = self._maker(tuple(m for c in joint for m in c.members), rest,
-                            firsts[next(iter(counts))] if counts else {})
-        for key, count in counts.items():
-            values = dict(rest)
-            values.update(firsts[key])
-            yield Group(maker(values), count * multiplier, self.name)
-
-    def _maker(self, varying: tuple[str, ...], rest: Mapping[str, Value],
-               first: Mapping[str, Value]) -> Callable[[Mapping[str, Value]], Config]:
-        """Build the configs of one grouping fast: the symbols that stay fixed are computed
-        once, and per config only the varied primaries (with the `set:` symbols read from
-        them) and the derived symbols behind those are recomputed, in the model's order.
-        Equal, value for value, to `model.make_unchecked(self.primary(values))`."""
         model = self.model
         base_values = dict(rest)
-        base_values.update(first)
+        base_values.update(firsts[next(iter(counts))])
         base_primary = model.primary_of(self.primary(base_values))
         base_env = model.complete(base_primary)
         arch = model.archs[self.arch]
-        changing = set(varying)  # ARCH is the part's: every derived symbol reads it, none changes with it
-        changing |= {n for n, e in self.sets if self._owners(e.symbols) & set(varying)}
-        # every name in the part's assignment that a config may change: the varied symbols
-        # of the joint components and the `set:` symbols read from them (only those differ
-        # from the base; every other varied symbol holds `rest`'s value in every group)
-        names = tuple(n for n in base_primary if n in changing)
-        facts = arch.facts
+        varying = {m for c in joint for m in c.members}
+        # ARCH is the part's: every derived symbol reads it, none changes with it
+        changing = varying | {n for n, e in self.sets if self._owners(e.symbols) & varying}
+        names = [n for n in base_primary if n in changing]
         derived = [(n, e) for n, e in (*arch.derived, *model.derived) if model.primaries_behind([n]) & changing]
-        sets = self.sets
-
-        def make(values: Mapping[str, Value]) -> Config:
-            primary = dict(base_primary)
-            env = dict(base_env)
-            assigned = dict(values)
-            for name, expr in sets:
+        in_env = [n for n in names if n not in arch.facts]
+        env_names = in_env + [n for n, _ in derived]
+        rows: list[list[Any]] = []
+        for key, count in counts.items():
+            assigned = dict(rest)
+            assigned.update(firsts[key])
+            for name, expr in self.sets:
                 assigned[name] = expr(assigned)
-            for name in names:
-                value = assigned.get(name, base_primary[name])
-                primary[name] = value
-                if name not in facts:
-                    env[name] = value
+            env = dict(base_env)
+            for name in in_env:
+                env[name] = assigned.get(name, base_primary[name])
             for name, expr in derived:
                 env[name] = expr(env)
-            return Config.adopt(env, primary, None)
-
-        return make
+            rows.append([count * multiplier, *(assigned.get(n, base_primary[n]) for n in names),
+                         *(env[n] for n in env_names)])
+        return {"names": names, "env_names": env_names, "rows": rows,
+                "base_primary": base_primary, "base_env": base_env}
 
     def configs(self) -> Iterator[Config]:
         """Every valid config of the part, one by one (slow; for tests and sampling)."""
