@@ -87,12 +87,23 @@ class FlagsWord:
     alloc_tag_note: str = ""
     kernel: int = 0  # the release (VERSION) this word is for
     _masks: dict[str, int] | None = field(default=None, repr=False)
+    # which flags and aliases are present (indices into the flag data) and how many new
+    # ones: with the release and the LRU field masks, all the mask formulas read
+    _shape: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
     def masks(self) -> dict[str, int]:
-        """PAGEFLAGS_MASK, PAGE_FLAGS_CHECK_AT_FREE/PREP, PAGE_FLAGS_SECOND ... (computed on first use)."""
+        """PAGEFLAGS_MASK, PAGE_FLAGS_CHECK_AT_FREE/PREP, PAGE_FLAGS_SECOND ... (computed on
+        first use, shared by every word of the same shape: do not modify)."""
         if self._masks is None:
-            self._masks = _compute_masks(self, load_flag_data())
+            data = load_flag_data()
+            key = _mask_key(self, data)
+            hit = _MASKS.get(key) if key is not None else None
+            if hit is None:
+                hit = _compute_masks(self, data)
+                if key is not None:
+                    _MASKS[key] = hit
+            self._masks = hit
         return self._masks
 
     @cached_property
@@ -285,7 +296,9 @@ def _core(derived: tuple[Any, ...], version: str) -> FlagsWord:
     flags = [data.flags[i] for i in present]
     flags += [FlagSpec(f"PG_new{i + 1}", "PF_ANY", ("any",), None, True, "hypothetical new flag")
               for i in range(extra)]
-    return _compute(env, data, flags, [data.aliases[i] for i in aliases], [data.zones[i][0] for i in zones])
+    word = _compute(env, data, flags, [data.aliases[i] for i in aliases], [data.zones[i][0] for i in zones])
+    word._shape = (version, present, aliases, extra)
+    return word
 
 
 @lru_cache(maxsize=4096)
@@ -443,6 +456,33 @@ def _compute(env: Mapping[str, Any], data: FlagData, present: list[Any], valid_a
         kernel=int(env.get("VERSION") or 0),
     )
     return word
+
+
+_MASKS: dict[tuple[Any, ...], dict[str, int]] = {}
+
+
+@cache
+def _mask_reads(version: str) -> tuple[str, ...]:
+    """The names the mask formulas read beyond the flags, aliases, the masks themselves,
+    PAGEFLAGS_MASK, the LRU field masks and VERSION (none today; were one to read, say,
+    BITS_PER_LONG, its value joins the key instead of the key going wrong)."""
+    data = load_flag_data(version)
+    known = {f.name for f in data.flags} | {a.name for a in data.aliases} | set(data.mask_optional)
+    known |= {n for n, _ in data.masks} | {"PAGEFLAGS_MASK", "LRU_GEN_MASK", "LRU_REFS_MASK", "VERSION"}
+    reads: set[str] = set()
+    for _n, expr in data.masks:
+        reads |= set(expr.symbols)
+    return tuple(sorted(reads - known))
+
+
+def _mask_key(word: FlagsWord, data: FlagData) -> tuple[Any, ...] | None:
+    """What the masks of `word` depend on; None for a word built outside `_core`."""
+    if word._shape is None or word._shape[0] != data.version:
+        return None
+    extra = _mask_reads(data.version)
+    values = word.symbols(masks=False) if extra else {}
+    lru = tuple(f.mask for f in word.fields if f.name in ("lru_gen", "lru_refs") and not f.runtime)
+    return (word._shape, word.kernel, lru, tuple(f.name for f in word.fields), tuple(values.get(n) for n in extra))
 
 
 def _compute_masks(word: FlagsWord, data: FlagData) -> dict[str, int]:

@@ -253,12 +253,17 @@ def _probe_config() -> Config:
 
 
 def relevant_symbols(prover: Prover, domain: Any = None, config: Config | None = None) -> set[str]:
-    """Symbols a domain proof groups on: the site, each role the word takes somewhere, the expression."""
-    rel = set(prover.site_syms) | {"BITS_PER_LONG", "ARCH"}
+    """Symbols a domain proof groups on: the site, each role the word takes somewhere, the expression.
+
+    A symbol that only moves the word's site (SPINLOCK_SIZE moves ptdesc's ptl, not its
+    pt_flags) is dropped when, over the whole domain, the site is the same wherever the
+    other symbols agree: it cannot change the answer, so it does not split the groups."""
+    other = {"BITS_PER_LONG", "ARCH"}
     if prover.xp.config_dependent():
-        rel |= set(INPUT_SYMBOLS)
+        other |= set(INPUT_SYMBOLS)
     roles: set[str] = set()
     anchors: set[str] = set()
+    probes: list[Config] = []
     if prover.word:
         probes = [g.config for g in domain.groups(prover.site_syms or {"ARCH"})] if domain is not None else \
             [config] if config is not None else []
@@ -269,12 +274,28 @@ def relevant_symbols(prover: Prover, domain: Any = None, config: Config | None =
                 anchors.add(s.anchor)
     if "flags" in roles:
         # DEBUG_VM: whether the free-time checks catch a flag left set ("Bad page state")
-        rel |= set(INPUT_SYMBOLS) | {"DEBUG_VM"}
+        other |= set(INPUT_SYMBOLS) | {"DEBUG_VM"}
     if "pointer" in roles:
         facts = load_word_facts()
         for a in anchors:
             if a in facts.pointers:
-                rel |= _pointer_symbols(facts.pointers[a])
-    return rel
+                other |= _pointer_symbols(facts.pointers[a])
+    only_site = set(prover.site_syms) - other
+    # memdesc analyses resolve the whole struct, new flags resize struct page: those read
+    # more of the layout than the site, so their site symbols all stay
+    if only_site and domain is not None and roles <= {"flags", "page_type", "pointer", "plain"} \
+            and not prover.xp.new_flags and _site_follows(prover, probes, sorted(set(prover.site_syms) - only_site)):
+        return other
+    return other | set(prover.site_syms)
 
 
+def _site_follows(prover: Prover, probes: list[Config], kept: list[str]) -> bool:
+    """Whether every probe config's site is determined by the `kept` symbols' values.
+    `probes` are the domain grouped on all the site's symbols: one per distinct site input."""
+    seen: dict[tuple[Any, ...], Site] = {}
+    for cfg in probes:
+        key = tuple(cfg.get(s) for s in kept)
+        site = prover.site(cfg)
+        if seen.setdefault(key, site) != site:
+            return False
+    return True
