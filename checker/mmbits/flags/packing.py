@@ -293,12 +293,27 @@ def _core(derived: tuple[Any, ...], version: str) -> FlagsWord:
         "KASAN_HW_TAGS": hw_tags, "LRU_GEN": lru_gen, "MEM_ALLOC_PROFILING": compressed,
         "MEM_PROFILING_COMPRESSED": compressed, "KASAN_TAG_WIDTH": kasan_tag_width,
     }
-    flags = [data.flags[i] for i in present]
-    flags += [FlagSpec(f"PG_new{i + 1}", "PF_ANY", ("any",), None, True, "hypothetical new flag")
-              for i in range(extra)]
-    word = _compute(env, data, flags, [data.aliases[i] for i in aliases], [data.zones[i][0] for i in zones])
+    word = _compute(env, data, _flag_bits(version, present, aliases, extra), [data.zones[i][0] for i in zones])
     word._shape = (version, present, aliases, extra)
     return word
+
+
+@lru_cache(maxsize=4096)
+def _flag_bits(version: str, present: tuple[int, ...], aliases: tuple[int, ...], extra: int) -> tuple[FlagBit, ...]:
+    """enum pageflags for one set of present flags and valid aliases: present flags numbered
+    consecutively (kernel/bounds.c NR_PAGEFLAGS), each with its aliases. Thousands of
+    packings share a few of these, so they are built once each."""
+    data = load_flag_data(version)
+    specs = [data.flags[i] for i in present]
+    specs += [FlagSpec(f"PG_new{i + 1}", "PF_ANY", ("any",), None, True, "hypothetical new flag")
+              for i in range(extra)]
+    by_base: dict[str, list[AliasSpec]] = {}
+    for i in aliases:
+        a = data.aliases[i]
+        by_base.setdefault(a.base, []).append(a)
+    bit_of = {f.name: i for i, f in enumerate(specs)}
+    return tuple(_flag_bit(f.name, bit_of[f.name], f.policy, f.kinds, f.tails, tuple(by_base.get(f.name, ())))
+                 for f in specs)
 
 
 @lru_cache(maxsize=4096)
@@ -308,19 +323,11 @@ def _flag_bit(name: str, bit: int, policy: str, kinds: tuple[str, ...], tails: b
     return FlagBit(name, bit, policy, kinds, tails, aliases)
 
 
-def _compute(env: Mapping[str, Any], data: FlagData, present: list[Any], valid_aliases: list[AliasSpec],
-             zones: list[str]) -> FlagsWord:
+def _compute(env: Mapping[str, Any], data: FlagData, flag_bits: tuple[FlagBit, ...], zones: list[str]) -> FlagsWord:
     c = data.constants
     bpl = int(env["BITS_PER_LONG"])
-
-    # enum pageflags: present flags numbered consecutively (kernel/bounds.c NR_PAGEFLAGS)
-    bit_of = {f.name: i for i, f in enumerate(present)}
-    nr = len(present)
-    by_base: dict[str, list[AliasSpec]] = {}
-    for a in valid_aliases:
-        by_base.setdefault(a.base, []).append(a)
-    flags = [_flag_bit(f.name, bit_of[f.name], f.policy, f.kinds, f.tails, tuple(by_base.get(f.name, ())))
-             for f in present]
+    flags = list(flag_bits)
+    nr = len(flags)
     nzones = len(zones)
     errors: list[str] = []
     # ZONES_SHIFT (page-flags-layout.h)
