@@ -10,7 +10,7 @@ ourselves and report the kernel's figure beside it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from operator import itemgetter
 from typing import Any
@@ -219,6 +219,11 @@ def compute(env: Mapping[str, Any], data: FlagData | None = None, extra_flags: i
 _INPUTS = itemgetter(*INPUT_SYMBOLS)
 
 
+def compute_inputs(values: tuple[Any, ...], extra_flags: int = 0) -> FlagsWord:
+    """The FlagsWord for the values of INPUT_SYMBOLS, in that order (a domain index row)."""
+    return _by_inputs(tuple(values), _default_version(), extra_flags)
+
+
 @cache
 def _default_version() -> str:
     return load_flag_data().version
@@ -239,32 +244,41 @@ def _presence_inputs(version: str) -> tuple[int, ...]:
     return tuple(i for i, s in enumerate(INPUT_SYMBOLS) if s in syms)
 
 
+_AT = {s: i for i, s in enumerate(INPUT_SYMBOLS)}
+(_BPL, _SPARSE, _VMEMMAP, _PHYS, _SECTION, _NODES, _BALANCING, _CPUS, _SW, _HW, _LRU, _PROFILING, _COMPRESSED,
+ _VERSION, _TAG_WIDTH) = (_AT[n] for n in (
+    "BITS_PER_LONG", "SPARSEMEM", "SPARSEMEM_VMEMMAP", "MAX_PHYSMEM_BITS", "SECTION_SIZE_BITS", "NODES_SHIFT",
+    "NUMA_BALANCING", "NR_CPUS_BITS", "KASAN_SW_TAGS", "KASAN_HW_TAGS", "LRU_GEN", "MEM_ALLOC_PROFILING",
+    "MEM_PROFILING_COMPRESSED", "VERSION", "KASAN_TAG_WIDTH"))
+
+
 @lru_cache(maxsize=65536)
 def _by_inputs(key: tuple[Any, ...], version: str, extra: int = 0) -> FlagsWord:
     # many input combinations give the same word: key it on what the formulas read
-    data = load_flag_data(version)
-    env = dict(zip(INPUT_SYMBOLS, key, strict=True))
+    # (read by position: a domain over every release asks this 177k times)
     # which flags, aliases and zones exist reads a handful of symbols: evaluate
     # the ~50 conditions once per distinct assignment of those, not per config
     pkey = (version, *(key[i] for i in _presence_inputs(version)))
     presence = _PRESENCE.get(pkey)
     if presence is None:
+        data = load_flag_data(version)
+        env = dict(zip(INPUT_SYMBOLS, key, strict=True))
         presence = _PRESENCE[pkey] = (
             tuple(i for i, f in enumerate(data.flags) if _truth(f.cond, env)),
             tuple(i for i, a in enumerate(data.aliases) if _truth(a.cond, env)),
             tuple(i for i, (_n, cond) in enumerate(data.zones) if _truth(cond, env)),
         )
     present, aliases, zones = presence
-    sparsemem = bool(env.get("SPARSEMEM"))
+    sparsemem = bool(key[_SPARSE])
     derived = (
-        int(env["BITS_PER_LONG"]), present, aliases, zones, sparsemem, bool(env.get("SPARSEMEM_VMEMMAP")),
-        int(env["MAX_PHYSMEM_BITS"]) - int(env["SECTION_SIZE_BITS"]) if sparsemem else 0,
-        int(env.get("NODES_SHIFT", 0)),
-        int(env.get("NR_CPUS_BITS", 0)) if env.get("NUMA_BALANCING") else -1,
-        bool(env.get("KASAN_SW_TAGS")), bool(env.get("KASAN_HW_TAGS")), bool(env.get("LRU_GEN")),
-        bool(env.get("MEM_ALLOC_PROFILING") and env.get("MEM_PROFILING_COMPRESSED")),
+        int(key[_BPL]), present, aliases, zones, sparsemem, bool(key[_VMEMMAP]),
+        int(key[_PHYS]) - int(key[_SECTION]) if sparsemem else 0,
+        int(key[_NODES]),
+        int(key[_CPUS]) if key[_BALANCING] else -1,
+        bool(key[_SW]), bool(key[_HW]), bool(key[_LRU]),
+        bool(key[_PROFILING] and key[_COMPRESSED]),
         extra,
-        int(env.get("VERSION") or 0), env.get("KASAN_TAG_WIDTH"),
+        int(key[_VERSION] or 0), key[_TAG_WIDTH],
     )
     return _by_derived(derived, version)
 
@@ -278,7 +292,13 @@ def _by_derived(derived: tuple[Any, ...], version: str) -> FlagsWord:
     core = _core(derived[:14] + derived[15:], version)
     if core.kernel == kernel:
         return core
-    return replace(core, kernel=kernel, _masks=None)
+    # a shallow copy with another label (dataclasses.replace re-runs __init__: 5x slower)
+    word = object.__new__(FlagsWord)
+    word.__dict__.update(core.__dict__)
+    word.__dict__.pop("_by_name", None)  # the cached_property is per object
+    word.kernel = kernel
+    word._masks = None
+    return word
 
 
 @lru_cache(maxsize=16384)

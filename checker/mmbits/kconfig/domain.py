@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from math import prod
+from operator import itemgetter
 from typing import Any
 
 from mmbits.cexpr import Expr, ExprError, Value, suggest
@@ -135,21 +136,59 @@ class DomainPart:
         """One representative config per distinct assignment of the varied symbols behind
         `relevant`, with how many of the part's valid configs it stands for. Read from the
         on-disk index when this part was grouped on these symbols before (kconfig.index)."""
+        body = self._rows(relevant)
+        make = self._config_maker(body)
+        for row in body["rows"]:
+            yield Group(make(row), row[0], self.name)
+
+    def grouped(self, relevant: Iterable[str],
+                names: Sequence[str]) -> Iterator[tuple[int, tuple[Value, ...], Callable[[], Config]]]:
+        """The groups of `groups(relevant)` without building their configs: each group's
+        count, the values of `names` (0 for a symbol the config lacks, as `env.get(name, 0)`)
+        and a function that builds the config when one is wanted (an example to print).
+        For whole-domain summaries, which read a few symbols of 100k groups."""
+        body = self._rows(relevant)
+        make = self._config_maker(body)
+        env_names, base_env = body["env_names"], body["base_env"]
+        width = 1 + len(body["names"]) + len(env_names)
+        at = {n: i for i, n in enumerate(env_names)}
+        consts: list[Value] = []
+        positions: list[int] = []
+        for name in names:
+            if name in at:
+                positions.append(1 + len(body["names"]) + at[name])
+            else:
+                positions.append(width + len(consts))
+                consts.append(base_env.get(name, 0))
+        pick = itemgetter(*positions)
+        single = len(positions) == 1
+        for row in body["rows"]:
+            values = pick(row + consts)
+            yield row[0], ((values,) if single else values), partial(make, row)
+
+    def _rows(self, relevant: Iterable[str]) -> dict[str, Any]:
         rel_vars = self._owners(relevant)
         key = index.key_of(self.identity(), ["groups", *sorted(rel_vars)])
         body = index.load(key)
         if body is None or not index.valid_groups(body):
             body = self._group_rows(rel_vars)
             index.store(key, body)
+        return body
+
+    @staticmethod
+    def _config_maker(body: Mapping[str, Any]) -> Callable[[list[Any]], Config]:
         names, env_names = body["names"], body["env_names"]
         base_primary, base_env = body["base_primary"], body["base_env"]
         split = 1 + len(names)
-        for row in body["rows"]:
+
+        def make(row: list[Any]) -> Config:
             primary = dict(base_primary)
             primary.update(zip(names, row[1:split], strict=True))
             env = dict(base_env)
             env.update(zip(env_names, row[split:], strict=True))
-            yield Group(Config.adopt(env, primary, None), row[0], self.name)
+            return Config.adopt(env, primary, None)
+
+        return make
 
     def _group_rows(self, rel_vars: set[str]) -> dict[str, Any]:
         """The groups as rows of the symbols that differ from a base config (see
