@@ -115,7 +115,12 @@ class Prover:
         key: tuple[Any, ...]
         if site.role == "flags":
             base = compute(config) if self.xp.new_flags else word
-            key = ("flags", id(word), id(base), site.signature(), value, ask.kinds,
+            # the rules read the packing and its masks, not the release the word is labelled
+            # with: releases that share both share the analysis (flags.packing shares the
+            # fields list between a packing's copies, and a masks dict per mask shape; the
+            # words are kept in the cached entry, so these ids stay theirs)
+            shared = (id(word), id(base)) if self.xp.new_flags else (id(word.fields), id(word.masks))
+            key = ("flags", shared, site.signature(), value, ask.kinds,
                    bool(config.get("MEM_ALLOC_PROFILING")), bool(config.get("MEM_PROFILING_COMPRESSED")),
                    bool(config.get("CHECK_PAGES")))
             cached = self._analyses.get(key)
