@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
+from typing import Any
 
 from mmbits.cexpr import Value
 
@@ -23,10 +25,30 @@ class Config(Mapping[str, Value]):
         self.version_from = ""
         self._values = dict(values)
         self._primary = dict(primary)
-        self._key = tuple(sorted(self._primary.items()))
+        self._key: tuple[tuple[str, Value], ...] | None = None
+
+    @classmethod
+    def adopt(cls, values: dict[str, Value], primary: dict[str, Value], name: str | None) -> Config:
+        """A Config that takes ownership of two fresh dicts (no copies): a domain builds
+        tens of thousands of configs, and each copy of ~80 symbols showed in its profile."""
+        self = cls.__new__(cls)
+        self.name = name
+        self.version_from = ""
+        self._values = values
+        self._primary = primary
+        self._key = None
+        return self
 
     def __getitem__(self, key: str) -> Value:
         return self._values[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        # Mapping.get goes through __getitem__ and a try/except: the analyses call this
+        # a million times over a domain
+        return self._values.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
@@ -34,11 +56,23 @@ class Config(Mapping[str, Value]):
     def __len__(self) -> int:
         return len(self._values)
 
+    def _identity(self) -> tuple[tuple[str, Value], ...]:
+        # sorted on first use only: most configs of a domain are never hashed or compared
+        if self._key is None:
+            self._key = tuple(sorted(self._primary.items()))
+        return self._key
+
     def __hash__(self) -> int:
-        return hash(self._key)
+        return hash(self._identity())
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Config) and self._key == other._key
+        return isinstance(other, Config) and self._identity() == other._identity()
+
+    @property
+    def symbols(self) -> Mapping[str, Value]:
+        """Every symbol, read-only and without a copy: C-level lookups (operator.itemgetter)
+        for the hot paths that read many symbols of many configs."""
+        return MappingProxyType(self._values)
 
     @property
     def primary(self) -> dict[str, Value]:

@@ -174,7 +174,12 @@ class Prover:
         if site.role == "flags":
             base = self.flags_word(config, 0) if self.xp.new_flags else word
             inputs = rules.flag_bits_inputs(word, base, site, value, config)
-            key = ("flags", id(word), id(base), site.signature(), value, ask.kinds,
+            # the rules read the packing and its masks, not the release the word is labelled
+            # with: releases that share both share the analysis (flags.packing shares the
+            # fields list between a packing's copies, and a masks dict per mask shape; the
+            # words are kept in the cached entry, so these ids stay theirs)
+            shared = (id(word), id(base)) if self.xp.new_flags else (id(word.fields), id(word.masks))
+            key = ("flags", shared, site.signature(), value, ask.kinds,
                    bool(config.get("MEM_ALLOC_PROFILING")), bool(config.get("MEM_PROFILING_COMPRESSED")),
                    bool(config.get("CHECK_PAGES"))) if inputs is None else \
                 ("flag-bits", site.signature(), value, ask.kinds, inputs)
@@ -313,38 +318,49 @@ def _probe_config() -> Config:
 
 
 def relevant_symbols(prover: Prover, domain: Any = None, config: Config | None = None) -> set[str]:
-    """Symbols a domain proof groups on: the site, each role the word takes somewhere, the expression."""
-    rel = set(prover.site_syms) | {"BITS_PER_LONG", "ARCH"}
+    """Symbols a domain proof groups on: the site, each role the word takes somewhere, the expression.
+
+    A symbol that only moves the word's site (SPINLOCK_SIZE moves ptdesc's ptl, not its
+    pt_flags) is dropped when, over the whole domain, the site is the same wherever the
+    other symbols agree: it cannot change the answer, so it does not split the groups."""
+    other = {"BITS_PER_LONG", "ARCH"}
     if prover.xp.config_dependent():
-        rel |= set(INPUT_SYMBOLS)
+        other |= set(INPUT_SYMBOLS)
     roles: set[str] = set()
     anchors: set[str] = set()
+    probes: list[Config] = []
     if prover.word:
-        roles, anchors = _roles(prover, domain, config)
+        roles, anchors, probes = _roles(prover, domain, config)
     if "flags" in roles:
         # DEBUG_VM: whether the free-time checks catch a flag left set ("Bad page state")
-        rel |= set(INPUT_SYMBOLS) | {"DEBUG_VM"}
+        other |= set(INPUT_SYMBOLS) | {"DEBUG_VM"}
     if "pointer" in roles:
         facts = load_word_facts()
         for a in anchors:
             if a in facts.pointers:
-                rel |= _pointer_symbols(facts.pointers[a])
-    return rel
-
-
+                other |= _pointer_symbols(facts.pointers[a])
+    only_site = set(prover.site_syms) - other
+    # memdesc analyses resolve the whole struct, new flags resize struct page: those read
+    # more of the layout than the site, so their site symbols all stay
+    if only_site and domain is not None and roles <= {"flags", "page_type", "pointer", "plain"} \
+            and not prover.xp.new_flags and _site_follows(prover, probes, sorted(set(prover.site_syms) - only_site)):
+        return other
+    return other | set(prover.site_syms)
 
 
 # (domain, layout set, struct, word) -> the roles and anchors the word takes over the domain:
 # a patch asks many questions of one word, and the probe groups every site symbol
-_ROLES: dict[tuple[Any, ...], tuple[Any, LayoutSet, set[str], set[str]]] = {}
+_ROLES: dict[tuple[Any, ...], tuple[Any, LayoutSet, set[str], set[str], list[Config]]] = {}
 
 
-def _roles(prover: Prover, domain: Any, config: Config | None) -> tuple[set[str], set[str]]:
+def _roles(prover: Prover, domain: Any, config: Config | None) -> tuple[set[str], set[str], list[Config]]:
+    """The roles and anchors the word takes, and the configs probed: one per distinct
+    assignment of (at least) the site's symbols, so they can stand in for the domain's sites."""
     key = (id(domain), id(prover.lset), prover.struct, prover.word)
     if domain is not None:
         hit = _ROLES.get(key)
         if hit is not None and hit[0] is domain and hit[1] is prover.lset:
-            return hit[2], hit[3]
+            return hit[2], hit[3], hit[4]
     roles: set[str] = set()
     anchors: set[str] = set()
     if domain is not None and prover._needs_env:
@@ -355,14 +371,15 @@ def _roles(prover: Prover, domain: Any, config: Config | None) -> tuple[set[str]
 
         groups, memo = cached_groups(domain, set(prover.site_syms) | set(INPUT_SYMBOLS)
                                      | {"DEBUG_VM", "BITS_PER_LONG", "ARCH"})
+        probes = [g.config for g in groups]
         saved, prover.config_memo = prover.config_memo, memo
         try:
-            sites = [prover.site(g.config) for g in groups]
+            sites = [prover.site(cfg) for cfg in probes]
         finally:
             prover.config_memo = saved
     else:
-        probes = (g.config for g in domain.groups(prover.site_syms or {"ARCH"})) if domain is not None else \
-            iter([config] if config is not None else [])
+        probes = [g.config for g in domain.groups(prover.site_syms or {"ARCH"})] if domain is not None else \
+            [config] if config is not None else []
         sites = [prover.site_of(cfg) for cfg in probes]
     for s in sites:
         roles.add(s.role)
@@ -371,5 +388,17 @@ def _roles(prover: Prover, domain: Any, config: Config | None) -> tuple[set[str]
     if domain is not None:
         if len(_ROLES) >= 64:
             _ROLES.pop(next(iter(_ROLES)))
-        _ROLES[key] = (domain, prover.lset, roles, anchors)
-    return roles, anchors
+        _ROLES[key] = (domain, prover.lset, roles, anchors, probes)
+    return roles, anchors, probes
+
+
+def _site_follows(prover: Prover, probes: list[Config], kept: list[str]) -> bool:
+    """Whether every probe config's site is determined by the `kept` symbols' values.
+    `probes` are the domain grouped on all the site's symbols: one per distinct site input."""
+    seen: dict[tuple[Any, ...], Site] = {}
+    for cfg in probes:
+        key = tuple(cfg.get(s) for s in kept)
+        site = prover.site_of(cfg)
+        if seen.setdefault(key, site) != site:
+            return False
+    return True
