@@ -65,10 +65,14 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
 
 
 def _colour(text: str) -> str:
-    """Headings bold and finding levels in colour (stripped unless --color allows)."""
+    """Headings bold and finding levels in colour (only when --color allows: click.echo
+    would strip them again, and styling a long log costs more than decoding it)."""
     import re
 
-    from mmbits.cli.common import styled
+    from mmbits.cli.common import styled, use_color
+
+    if not use_color():
+        return text
 
     text = re.sub(r"^(\S.*:)$", lambda m: click.style(m.group(1), bold=True), text, flags=re.M)
     return re.sub(r"\b(ERROR|WARNING|NOTE)(?=:)", lambda m: styled(m.group(1), m.group(1).lower()), text)

@@ -31,9 +31,9 @@ from mmbits.decode.words import (
     _folio_view,
     _label,
     _resolve,
-    _view,
     _word_of,
     read_struct,
+    view_words,
     words_to_bytes,
 )
 from mmbits.errors import InputError
@@ -139,14 +139,11 @@ def _decode_one(record: DumpRecord, number: int, words: list[int], choice: Confi
     dec = Decoded(number, record, bits, little, choice, words, word, None, struct=struct,
                   context=context or KernelContext())
     if words:
-        blob = words_to_bytes(words, wb, little)
-        dec.page = _view(lset, struct, cfg, blob)
+        dec.page = view_words(lset, struct, cfg, words, wb, little)
     head_words = record.head_words()
     if head_words:
-        hblob = words_to_bytes(head_words, wb, little)
-        dec.head = _view(lset, "page", cfg, hblob)
-        folio_layout = _resolve(lset, "folio", cfg)
-        dec.folio = read_struct(folio_layout, hblob)
+        dec.head = view_words(lset, "page", cfg, head_words, wb, little)
+        dec.folio = _folio_values(lset, cfg, head_words, wb, little)
     if dec.page is not None:
         printed = printed_of(record)
         k, why = page_kind(dec.page.values, word, cfg, data, not record.not_faithful, printed,
@@ -176,7 +173,7 @@ def _decode_one(record: DumpRecord, number: int, words: list[int], choice: Confi
             elif dec.descriptor == "folio":
                 dec.overlay = _folio_view(lset, cfg, words_to_bytes(words, wb, little))
             else:
-                dec.overlay = _view(lset, dec.descriptor, cfg, words_to_bytes(words, wb, little))
+                dec.overlay = view_words(lset, dec.descriptor, cfg, words, wb, little)
         _meanings(dec, data)
         _findings(dec, data)
     _expected(dec, data)
@@ -226,12 +223,45 @@ def _kernel_reason(dec: Decoded, data: DumpData) -> None:
             label, where, "note", {"reason": rec.reason}))
 
 
+_FOLIO: dict[tuple[int, Config, tuple[int, ...], int, bool], dict[str, int]] = {}
+# (slot, kind, tail, page-or-overlay) -> the slot with its meaning; the key's slot is kept alive in the value
+_MEANT: dict[tuple[int, str, bool, bool], tuple[Slot, Slot]] = {}
+_MEMO_MAX = 1 << 16
+
+
+def _folio_values(lset: LayoutSet, cfg: Config, head_words: list[int], wb: int, little: bool) -> dict[str, int]:
+    """struct folio's words read from the head: lines, memoised on them (a folio's head
+    lines repeat across the reports of its pages)."""
+    key = (id(lset), cfg, tuple(head_words), wb, little)
+    hit = _FOLIO.get(key)
+    if hit is None:
+        if len(_FOLIO) >= _MEMO_MAX:
+            _FOLIO.clear()
+        hit = _FOLIO[key] = read_struct(_resolve(lset, "folio", cfg), words_to_bytes(head_words, wb, little))
+    return hit
+
+
 def _meanings(dec: Decoded, data: DumpData) -> None:
-    _cfg, _word, _bits = dec.config, dec.word, dec.bits
-    views = [v for v in (dec.page, dec.overlay) if v is not None]
-    for view in views:
+    """Each slot's meaning: it depends on the slot (layout, offset, value), the page's kind
+    and whether it is a tail, so it is worked out once per such tuple. Slots from
+    words.view_words are shared, so the view gets the meant copies."""
+    kind, tail = dec.kind, dec.is_tail
+    for view in (dec.page, dec.overlay):
+        if view is None:
+            continue
+        is_page = view is dec.page
+        out = []
         for slot in view.slots:
-            slot.meaning = _meaning(slot, dec, view is dec.page)
+            key = (id(slot), kind, tail, is_page)
+            hit = _MEANT.get(key)
+            if hit is None or hit[0] is not slot:
+                meant = Slot(slot.offset, slot.size, slot.names, slot.value, _meaning(slot, dec, is_page),
+                             slot.bit_offset, slot.bit_size)
+                if len(_MEANT) >= _MEMO_MAX:
+                    _MEANT.clear()
+                hit = _MEANT[key] = (slot, meant)
+            out.append(hit[1])
+        view.slots = out
 
 
 def _meaning(slot: Slot, dec: Decoded, is_page: bool) -> str:

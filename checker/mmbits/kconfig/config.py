@@ -15,7 +15,7 @@ class Config(Mapping[str, Value]):
     with equal primaries are the same config.
     """
 
-    __slots__ = ("name", "_values", "_primary", "_key", "version_from")
+    __slots__ = ("name", "_values", "_primary", "_key", "_hash", "version_from")
 
     def __init__(self, values: Mapping[str, Value], primary: Mapping[str, Value], name: str | None):
         self.name = name
@@ -24,6 +24,7 @@ class Config(Mapping[str, Value]):
         self._values = dict(values)
         self._primary = dict(primary)
         self._key = tuple(sorted(self._primary.items()))
+        self._hash = hash(self._key)  # configs key every decode memo: hash once
 
     def __getitem__(self, key: str) -> Value:
         return self._values[key]
@@ -35,10 +36,10 @@ class Config(Mapping[str, Value]):
         return len(self._values)
 
     def __hash__(self) -> int:
-        return hash(self._key)
+        return self._hash
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Config) and self._key == other._key
+        return self is other or (isinstance(other, Config) and self._hash == other._hash and self._key == other._key)
 
     @property
     def primary(self) -> dict[str, Value]:
