@@ -82,6 +82,12 @@ class DumpRecord:
         return self.raw[0].line, self.raw[-1].line
 
 
+_HEX_FIRST = frozenset("0123456789abcdefABCDEF")
+# the first characters of every line dump_page prints (page:, head:, raw:, memcg:, flags:,
+# anon/ksm flags:, page_type:, aops:, ino:, page does not match folio) and of bare words
+_DUMP_FIRST = frozenset("prhmfakiPRHMFAKI") | _HEX_FIRST
+
+
 def _words(tokens: list[str], lineno: int, file: str, what: str) -> WordLine:
     words: list[int] = []
     width = None
@@ -101,8 +107,10 @@ def _words(tokens: list[str], lineno: int, file: str, what: str) -> WordLine:
 
 
 def _is_bare_hex(text: str) -> bool:
+    if text[:1] not in _HEX_FIRST:
+        return False
     tokens = text.split()
-    return bool(tokens) and all(_HEX.match(t) and len(_HEX.match(t).group(1)) in (8, 16) for t in tokens)  # type: ignore[union-attr]
+    return bool(tokens) and len(tokens[0]) in (8, 10, 16, 18) and all(_HEX.match(t) and len(_HEX.match(t).group(1)) in (8, 16) for t in tokens)  # type: ignore[union-attr]
 
 
 def _parse_page_line(rest: str, lineno: int, file: str) -> dict[str, object]:
@@ -183,6 +191,10 @@ def parse_lines(lines: list[SourceLine], file: str = "<stdin>") -> list[DumpReco
             pending = None
             continue
         pending = None
+        if line[0] not in _DUMP_FIRST:
+            if bare_blocks[-1]:
+                bare_blocks.append([])
+            continue
         low = line.lower()
         if low.startswith("page:"):
             rest = line[5:].strip()

@@ -40,10 +40,16 @@ class SourceLine:
     text: str
 
 
+# every prefix above starts with one of these; a line starting otherwise has none
+_PREFIX_FIRST = frozenset(" \t>|<[k0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
 def strip_prefix(line: str) -> str:
     """The kernel's text of one log line: colours and every log/mail prefix removed."""
     if "\x1b" in line:
         line = _ANSI.sub("", line)
+    if not line or line[0] not in _PREFIX_FIRST:
+        return line.strip()
     return _PREFIX.sub("", line.rstrip("\r\n")).strip()
 
 

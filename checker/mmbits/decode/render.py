@@ -13,21 +13,35 @@ from mmbits.decode.decoder import Decoded, Slot
 from mmbits.decode.kernelfmt import pointer_text
 from mmbits.dumpfmt import kernel_lines
 
+# (slot, bits) -> its lines; the decoder shares slot objects between reports with the same word
+_SLOT_TEXT: dict[tuple[int, int], tuple[Slot, list[str]]] = {}
+
 
 def _slot_lines(slots: list[Slot], bits: int, indent: str = "  ") -> list[str]:
     out = [f"{indent}{'off':>4} {'size':>4}  {'value':<{bits // 4}}  names (every union arm) / meaning"]
     for s in slots:
-        if s.bit_size is not None:
-            value = f"{s.value:#x}".ljust(bits // 4)
-            off = f"{s.offset}:{s.bit_offset}"
-            size = f"{s.bit_size}b"
-        else:
-            value = f"{s.value:0{s.size * 2}x}".ljust(bits // 4)
-            off, size = str(s.offset), str(s.size)
-        names = " = ".join(s.names)
-        out.append(f"{indent}{off:>4} {size:>4}  {value}  {names}")
-        if s.meaning:
-            out.append(f"{indent}{'':>4} {'':>4}  {'':<{bits // 4}}    -> {s.meaning}")
+        key = (id(s), bits)
+        hit = _SLOT_TEXT.get(key)
+        if hit is None or hit[0] is not s:
+            if len(_SLOT_TEXT) >= 1 << 16:
+                _SLOT_TEXT.clear()
+            hit = _SLOT_TEXT[key] = (s, _one_slot(s, bits, indent))
+        out.extend(hit[1])
+    return out
+
+
+def _one_slot(s: Slot, bits: int, indent: str) -> list[str]:
+    if s.bit_size is not None:
+        value = f"{s.value:#x}".ljust(bits // 4)
+        off = f"{s.offset}:{s.bit_offset}"
+        size = f"{s.bit_size}b"
+    else:
+        value = f"{s.value:0{s.size * 2}x}".ljust(bits // 4)
+        off, size = str(s.offset), str(s.size)
+    names = " = ".join(s.names)
+    out = [f"{indent}{off:>4} {size:>4}  {value}  {names}"]
+    if s.meaning:
+        out.append(f"{indent}{'':>4} {'':>4}  {'':<{bits // 4}}    -> {s.meaning}")
     return out
 
 

@@ -15,7 +15,7 @@ class Config(Mapping[str, Value]):
     with equal primaries are the same config.
     """
 
-    __slots__ = ("name", "_values", "_primary", "_key", "_hash", "version_from")
+    __slots__ = ("name", "_values", "_primary", "_key", "_hash", "_summary", "version_from")
 
     def __init__(self, values: Mapping[str, Value], primary: Mapping[str, Value], name: str | None):
         self.name = name
@@ -25,6 +25,7 @@ class Config(Mapping[str, Value]):
         self._primary = dict(primary)
         self._key = tuple(sorted(self._primary.items()))
         self._hash = hash(self._key)  # configs key every decode memo: hash once
+        self._summary: str | None = None  # describe() of the whole primary, made once (label() of unnamed configs)
 
     def __getitem__(self, key: str) -> Value:
         return self._values[key]
@@ -109,7 +110,11 @@ class Config(Mapping[str, Value]):
         return " ".join(parts)
 
     def label(self) -> str:
-        return self.name or self.describe()
+        if self.name:
+            return self.name
+        if self._summary is None:
+            self._summary = self.describe()
+        return self._summary
 
     def to_json(self) -> dict[str, object]:
         return {"name": self.name, "arch": self.arch, "symbols": dict(sorted(self._primary.items()))}
