@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -109,6 +110,40 @@ def context_for(lines: list[SourceLine], lo: int, hi: int, start: int, end: int,
     return KernelContext(version=best_version[2] if best_version else None,
                          release=best_version[1].value if best_version else None,
                          arch=best_arch[1].value if best_arch else None, evidence=evidence)
+
+
+class ContextWindow:
+    """The lines that could name a release or an arch, kept while a log streams past.
+
+    Only lines starting like one (`_FIRST_CHARS`) are kept, and of those between two
+    reports only the first and the last `keep`: the nearest line wins (context_for), so
+    a long stretch of unrelated log between two reports costs no memory."""
+
+    def __init__(self, keep: int = 128) -> None:
+        self.keep = keep
+        self._lines: list[SourceLine] = []
+
+    def feed(self, lines: Iterable[SourceLine]) -> Iterator[SourceLine]:
+        """Pass the lines through, keeping the candidates."""
+        keep, buf = self.keep, self._lines
+        for src in lines:
+            text = src.text
+            if text and text[0] in _FIRST_CHARS:
+                buf.append(src)
+                if len(buf) > 2 * keep:
+                    del buf[keep]
+            yield src
+
+    def context(self, lo: int, hi: int, start: int, end: int, bits: int | None) -> KernelContext:
+        """context_for() over the kept lines."""
+        return context_for(self._lines, lo, hi, start, end, bits)
+
+    def drop_through(self, line: int) -> None:
+        """Forget the lines up to `line` (the end of a decoded report: no later report looks back past it)."""
+        buf = self._lines
+        cut = bisect_right(buf, line, key=lambda s: s.number)
+        if cut:
+            del buf[:cut]
 
 
 @lru_cache(maxsize=1)

@@ -45,12 +45,15 @@ def _one_slot(s: Slot, bits: int, indent: str) -> list[str]:
     return out
 
 
-def render(dec: Decoded, total: int) -> str:
+def render(dec: Decoded, total: int | None = None) -> str:
+    """One page's text; `total` (pages in the input) only when known before printing:
+    decode prints each page as it is read, so it gives none."""
     data = load_dump_data()
     rec = dec.record
     lines: list[str] = []
     span = f"input lines {rec.start}-{rec.end}" if rec.start else "input"
-    lines.append(f"=== page {dec.number} of {total} ({span}) ===")
+    of = f" of {total}" if total is not None else ""
+    lines.append(f"=== page {dec.number}{of} ({span}) ===")
     endian = "little" if dec.little else "big"
     lines.append(f"assuming {dec.bits}-bit {endian}-endian, config {dec.config.label()} "
                  f"[{dec.choice.how}]: {dec.choice.note}")
