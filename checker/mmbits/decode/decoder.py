@@ -226,7 +226,7 @@ def _kernel_reason(dec: Decoded, data: DumpData) -> None:
 _FOLIO: dict[tuple[int, Config, tuple[int, ...], int, bool], dict[str, int]] = {}
 # (slot, kind, tail, page-or-overlay) -> the slot with its meaning; the key's slot is kept alive in the value
 _MEANT: dict[tuple[int, str, bool, bool], tuple[Slot, Slot]] = {}
-_MEMO_MAX = 1 << 16
+_MEMO_MAX = 1 << 13  # each memo is emptied when full: a long log of distinct words stays in bounded memory
 
 
 def _folio_values(lset: LayoutSet, cfg: Config, head_words: list[int], wb: int, little: bool) -> dict[str, int]:

@@ -44,7 +44,7 @@ def slot_poison(slot: Slot, layout: Layout, config: Config, data: DumpData) -> t
     vkey = (slot.value, slot.size, config)
     if vkey in _POISON_OF:
         return _POISON_OF[vkey]
-    if len(_POISON_OF) >= 1 << 16:
+    if len(_POISON_OF) >= 1 << 13:
         _POISON_OF.clear()
     hit = _POISON_OF[vkey] = poison_name(slot.value, slot.size, config, data)
     return hit

@@ -101,10 +101,18 @@ def stream_source_lines(raw: Iterable[str]) -> Iterator[SourceLine]:
     it = iter(raw)
     head = [strip_ansi(line.rstrip("\r\n")) for line in islice(it, _QP_LOOKAHEAD)]
     rest = (strip_ansi(line.rstrip("\r\n")) for line in it)
-    lines = chain(head, rest)
-    numbered = _qp_lines(lines) if looks_quoted_printable("\n".join(head)) else enumerate(lines, start=1)
+    qp = looks_quoted_printable("\n".join(head))
+    head.reverse()
+    lines = chain(_drain(head), rest)
+    numbered = _qp_lines(lines) if qp else enumerate(lines, start=1)
     for number, line in numbered:
         yield SourceLine(number, strip_prefix(line))
+
+
+def _drain(reversed_lines: list[str]) -> Iterator[str]:
+    """The look-ahead lines in order, each let go once read."""
+    while reversed_lines:
+        yield reversed_lines.pop()
 
 
 def stream_input(path: str) -> tuple[Iterator[SourceLine], str]:

@@ -23,7 +23,7 @@ def _slot_lines(slots: list[Slot], bits: int, indent: str = "  ") -> list[str]:
         key = (id(s), bits)
         hit = _SLOT_TEXT.get(key)
         if hit is None or hit[0] is not s:
-            if len(_SLOT_TEXT) >= 1 << 16:
+            if len(_SLOT_TEXT) >= 1 << 13:
                 _SLOT_TEXT.clear()
             hit = _SLOT_TEXT[key] = (s, _one_slot(s, bits, indent))
         out.extend(hit[1])

@@ -117,7 +117,7 @@ _WordPlan = list[tuple[list[tuple[str, Any]], list[tuple[tuple[int, int, int | N
 _WORD_PLANS: dict[tuple[int, int], tuple[Layout, _WordPlan | None]] = {}
 # (layout id, word size, word index, value, little) -> (that word's field values, its slots)
 _WORD_MEMO: dict[tuple[int, int, int, int, bool], tuple[dict[str, int], list[Slot]]] = {}
-_WORD_MEMO_MAX = 1 << 17  # entries; a log of a million distinct words starts over, never grows without bound
+_WORD_MEMO_MAX = 1 << 13  # entries (~1 KB each); emptied when full, so a long log of distinct words stays bounded
 
 
 def _word_plan(layout: Layout, wb: int) -> _WordPlan | None:
@@ -192,7 +192,7 @@ def _folio_view(lset: LayoutSet, cfg: Config, blob: bytes, first: int = 0) -> Pa
         fields = layout.words
         values = {k: v for k, v in values.items() if not k.startswith(("page.", "__page_"))
                   and (not first or first <= fields[k].offset < 2 * first)}
-        if len(_FOLIO_VIEWS) >= 1 << 14:
+        if len(_FOLIO_VIEWS) >= 1 << 11:
             _FOLIO_VIEWS.clear()
         hit = _FOLIO_VIEWS[key] = (layout, values, _slots(layout, values))
     return PageView(layout, dict(hit[1]), hit[2])
