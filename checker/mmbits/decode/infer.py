@@ -196,14 +196,21 @@ def _choose(flags_value: int | None, flags_text: str | None, bits: int, big: boo
         want_fields = _fields_of(want)
         fields = tuple(sorted(printed_fields(flags_text).items()))
         solved = _solve_config(bits, flags_value, fields, model_arch, big, size)
-        if solved is None and not hint:
-            # nothing named the arch: the other arch of this word size may have the
-            # struct page size the words show (x86 aligns struct page, arm64 does not)
+        if solved is None and (not hint or proxy):
+            # nothing named the arch, or the model lacks it (UML's 7-word page): the other
+            # arch of this word size may have the struct page size the words show (x86
+            # aligns struct page to 16 bytes, arm64 and UML do not)
             for other in _other_archs(model_arch, bits):
+                if not _can_be(other, big):
+                    continue
                 solved = _solve_config(bits, flags_value, fields, other, big, size)
                 if solved is not None:
-                    proxy_note = (f"; no line names the architecture and only {other}'s struct page has "
-                                  f"{size} bytes among the model's {bits}-bit archs")
+                    proxy_note = ((f"; no line names the architecture and only {other}'s struct page has "
+                                   f"{size} bytes among the model's {bits}-bit archs") if not proxy else
+                                  (f"; the model has no {hint}; {other} is the first of its {bits}-bit archs with a "
+                                   f"{size}-byte struct page (the words' count), so the page is read with {other}'s "
+                                   f"layout: the generic struct page, same words for the fields dump_page prints; "
+                                   f"arch-specific flag bits are not {hint}'s"))
                     break
         exact = [c for c in presets if render_inner(flags_value, renderer(compute(c), data)) == want
                  and (not hint or c.arch == model_arch)]
@@ -239,23 +246,49 @@ def _choose(flags_value: int | None, flags_text: str | None, bits: int, big: boo
                             f"(another kernel version, or a config outside the model); decoding with "
                             f"{fallback.label()}" + proxy_note)
     cfg = _default(bits, big, size, default_arch)
+    if cfg.arch != model_arch and (hint or size):
+        proxy_note = ((f"; the model has no {hint}; " if proxy else f"; {hint or 'the default arch'}'s struct page "
+                       f"is not {size} bytes; ") + f"{cfg.arch} is the first of its {bits}-bit archs with a {size}-byte "
+                      f"struct page (the words' count), so the page is read with {cfg.arch}'s layout")
     return ConfigChoice(cfg, "default",
                         f"no config given and no flags: line to infer one from; assuming {cfg.label()}" + proxy_note)
 
 
 def _other_archs(arch: str, bits: int) -> list[str]:
-    from mmbits.kconfig.model import load_model
-
-    return [a for a in load_model().archs if a != arch and (a in ("x86_64", "arm64")) == (bits == 64)]
-
-
-def model_arch_for(arch: str | None, bits: int, big: bool) -> tuple[str, bool]:
-    """(the model's arch to read the words with, whether that is a stand-in for `arch`)."""
+    """The model's other archs of this word size (kconfig.yaml facts 64BIT), x86_64 and arm64 first."""
     from mmbits.kconfig.model import load_model
 
     archs = load_model().archs
-    if arch in archs and (not big or arch in ("arm64", "arm32")):
-        return arch, False
+    same = [a for a in archs if a != arch and bool(archs[a].facts.get("64BIT")) == (bits == 64)]
+    return sorted(same, key=lambda a: a not in ("x86_64", "arm64", "i386", "arm32"))
+
+
+def _can_be(arch: str, big: bool) -> bool:
+    """Whether the model's `arch` builds in this byte order: BIG_ENDIAN_ONLY archs only
+    big, the bi-endian ones (arm, ppc64: CPU_BIG_ENDIAN settable) either, the rest little."""
+    from mmbits.kconfig.model import load_model
+
+    a = load_model().archs[arch]
+    if a.facts.get("BIG_ENDIAN_ONLY"):
+        return big
+    return not big or arch in _BI_ENDIAN
+
+
+# the model's archs whose CPU_BIG_ENDIAN is a choice (arch/arm64, arch/arm, arch/powerpc Kconfig)
+_BI_ENDIAN = ("arm64", "arm32", "ppc64")
+
+
+def model_arch_for(arch: str | None, bits: int, big: bool) -> tuple[str, bool]:
+    """(the model's arch to read the words with, whether that is a stand-in for `arch`).
+    The log's name is mapped to the model's (powerpc64 is ppc64: dump_page.yaml
+    model_arch_names); an arch the model lacks (parisc, UML, m68k) is read with a
+    model arch of the same word size and byte order, and said so."""
+    from mmbits.kconfig.model import load_model
+
+    archs = load_model().archs
+    name = load_dump_data().model_arch_names.get(arch or "", arch)
+    if name in archs and load_model().archs[name].facts.get("64BIT", 0) == (bits == 64) and _can_be(name, big):
+        return name, False
     if arch is None:
         return ("arm64" if big else _default_arch(64)) if bits == 64 else ("arm32" if big else _default_arch(32)), \
             False
@@ -324,7 +357,7 @@ def _solve_config(bits: int, value: int, fields: tuple[tuple[str, int], ...], ar
                 zones[names[want["zone"]] if "zone" in want else "-"] += 1
             continue
         base: dict[str, object] = {**defaults, "ARCH": arch, "MEMCG": 1}
-        if arch in ("arm64", "arm32"):
+        if arch in _BI_ENDIAN:
             base["CPU_BIG_ENDIAN"] = int(big)
         base["NUMA"] = int(packing.node > 0 or packing.lastcpupid > 0)
         if packing.node:
@@ -380,7 +413,7 @@ def _arch_defaults(arch: str, big: bool, size: int | None) -> Config | None:
     if arch not in model.archs:
         return None
     values: dict[str, object] = {**model.archs[arch].defaults, "ARCH": arch, "MEMCG": 1}
-    if arch in ("arm64", "arm32"):
+    if arch in _BI_ENDIAN:
         values["CPU_BIG_ENDIAN"] = int(big)
     try:
         cfg = model.make(values)  # type: ignore[arg-type]
@@ -413,6 +446,13 @@ def _default(bits: int, big: bool, size: int | None, arch: str | None = None) ->
             sized = _with_size(c, size)
             if sized is not None:
                 return sized
+        # no preset: the defaults of the model's archs of this word size and byte order
+        # (UML's 7-word page is the generic struct page without 16-byte alignment)
+        for other in ([arch] if arch is not None else []) + _other_archs(arch or "", bits):
+            if _can_be(other, big):
+                sized = _arch_defaults(other, big, size)
+                if sized is not None:
+                    return sized
         raise InputError(f"no {bits}-bit config has a struct page of {size} bytes "
                          f"({(size or 0) // (bits // 8)} raw words); give --config or --preset")
     return sized
