@@ -54,6 +54,11 @@ class KernelContext:
         return None if self.version is None else f"{self.version[0]}.{self.version[1]}"
 
 
+def _is_next(suffix: str) -> bool:
+    """A linux-next release suffix (-rc6-next-20230817, -next)."""
+    return "-next-" in suffix or suffix.endswith("-next")
+
+
 def release_of(text: str) -> tuple[tuple[int, int], str] | None:
     """((major, minor), full release) from a `CPU: … [Not t|T]ainted <release>` or `Linux version` line."""
     m = _RELEASE.search(text) or _LINUX_VERSION.match(text)
@@ -63,6 +68,11 @@ def release_of(text: str) -> tuple[tuple[int, int], str] | None:
     if not (2 <= major <= 9 and minor < 100):
         return None
     full = f"{major}.{minor}" + (f".{m.group(3)}" if m.group(3) else "") + (m.group(4) or "")
+    if _is_next(m.group(4) or ""):
+        # linux-next (6.5.0-rc6-next-20230817) carries the next merge window's code: its
+        # struct page and flags are the next release's (real fixtures: 6.5-rc6-next has
+        # 6.6's PG_head at bit 6, 6.11-rc5-next 6.12's PG_owner_2)
+        return (major, minor + 1), f"{full} (linux-next: read as {major}.{minor + 1})"
     return (major, minor), full
 
 
@@ -169,6 +179,8 @@ def given_context(kernel: str | None, arch: str | None) -> KernelContext | None:
         if not m:
             raise InputError(f"--kernel {kernel!r}: give a release like 6.12 or 6.12.0-rc7")
         version = (int(m.group(1)), int(m.group(2)))
+        if _is_next(kernel.strip()):  # linux-next: the next release's code (release_of)
+            version = (version[0], version[1] + 1)
     if arch is not None and arch not in known_archs():
         raise InputError(f"--arch {arch!r}: not an architecture mmbits knows; known: {', '.join(sorted(known_archs()))}")
     evidence = tuple(Evidence(fact, value, 0, f"--{opt} {value}") for fact, opt, value in

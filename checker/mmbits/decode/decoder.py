@@ -17,6 +17,8 @@ from mmbits.decode.context import KernelContext
 from mmbits.decode.data import DumpData, load_dump_data
 from mmbits.decode.infer import ConfigChoice, choose_config, page_size, with_endian
 from mmbits.decode.kernelfmt import (
+    folio_order,
+    has_folio_order,
     page_type_has_type,
     pgp_inner,
     pointer_text,
@@ -103,7 +105,7 @@ def decode_record(record: DumpRecord, number: int, *, config: Config | None, bit
         bare_size = len(words) * wb if record.bare and len(words) * wb <= 96 else None
         try:
             choice = choose_config(record.flags_value, record.flags_text, bits, big_endian, size or bare_size,
-                                   words + record.head_words(), context.arch)
+                                   words + record.head_words(), context.arch, context.version)
         except InputError as exc:
             if exc.file is None:  # what the words imply (no config fits them) is a problem of this file
                 exc.file, exc.line = file, first_line
@@ -160,6 +162,11 @@ def _decode_one(record: DumpRecord, number: int, words: list[int], choice: Confi
         if second:
             k, why = "second", why + "; it is the folio's page 1 (the second page of the head: lines)"
         dec.kind, dec.kind_why = k, why
+        if dec.is_tail and dec.head is not None and len(head_words) == len(words) and _is_page_one(record, dec.head):
+            # before v6.6 dump_page printed only the head page: when the dumped tail is the
+            # folio's page 1 (its printed index is the head's plus one), its own words are
+            # the folio's page-1 fields (order, mapcounts, pincount)
+            dec.folio = _folio_values(lset, cfg, head_words + words, wb, little)
         dec.descriptor = descriptor_of(k) if struct == "page" else struct
         if dec.head is not None:
             hk, _hwhy = page_kind(dec.head.values, word, cfg, data, printed=printed, version=dec.context.version)
@@ -227,6 +234,13 @@ _FOLIO: dict[tuple[int, Config, tuple[int, ...], int, bool], dict[str, int]] = {
 # (slot, kind, tail, page-or-overlay) -> the slot with its meaning; the key's slot is kept alive in the value
 _MEANT: dict[tuple[int, str, bool, bool], tuple[Slot, Slot]] = {}
 _MEMO_MAX = 1 << 13  # each memo is emptied when full: a long log of distinct words stays in bounded memory
+
+
+def _is_page_one(record: DumpRecord, head: PageView) -> bool:
+    """The kernel's page: line says the dumped page is its folio's page 1 (index = head index + 1)."""
+    index = record.page.get("index") if record.page is not None else None
+    head_index = head.values.get("__folio_index", head.values.get("index"))
+    return isinstance(index, int) and head_index is not None and index - head_index == 1
 
 
 def _folio_values(lset: LayoutSet, cfg: Config, head_words: list[int], wb: int, little: bool) -> dict[str, int]:
@@ -413,7 +427,7 @@ def _findings(dec: Decoded, data: DumpData) -> None:
                                    f"to {pointer_text(h1, bits)}", label, "page.compound_head", "error"))
     head_flags = dec.head.values.get("flags", 0) if dec.head is not None else 0
     if dec.head is not None and not dec.is_tail and _flag_set(word, head_flags, "PG_head") \
-            and (dec.folio.get("_flags_1", 0) & 0xFF) == 0:
+            and has_folio_order(dec.folio) and folio_order(dec.folio) == 0:
         out.append(Finding("inconsistent", "PG_head is set but the folio order (page 1 flags & 0xff) is 0",
                                label, "folio._flags_1", "warning"))
     if dec.record.not_faithful:

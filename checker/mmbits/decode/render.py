@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from mmbits.decode.data import load_dump_data
 from mmbits.decode.decoder import Decoded, Slot
-from mmbits.decode.kernelfmt import pointer_text
+from mmbits.decode.kernelfmt import folio_order, has_folio_order, pointer_text
 from mmbits.dumpfmt import kernel_lines
 
 # (slot, bits) -> its lines; the decoder shares slot objects between reports with the same word
@@ -115,11 +115,12 @@ def render(dec: Decoded, total: int | None = None) -> str:
         lines.extend(_slot_lines(dec.overlay.slots, dec.bits))
     if dec.head is not None:
         lines.append("")
-        order = dec.folio.get("_flags_1", 0) & 0xFF
-        lines.append(f"folio head (head: lines, {len(rec.head_words())} words): kind {dec.head_kind}, order {order}")
+        order = folio_order(dec.folio)
+        order_text = str(order) if has_folio_order(dec.folio) else "? (the folio's page 1 is not in the dump)"
+        lines.append(f"folio head (head: lines, {len(rec.head_words())} words): kind {dec.head_kind}, order {order_text}")
         hv = dec.head.values
         lines.append(f"  flags {pointer_text(hv.get('flags', 0), dec.bits)}  "
-                     f"mapping {pointer_text(hv.get('mapping', 0), dec.bits)}  index {hv.get('__folio_index', 0):#x}"
+                     f"mapping {pointer_text(hv.get('mapping', 0), dec.bits)}  index {hv.get('__folio_index', hv.get('index', 0)):#x}"
                      f"  refcount {hv.get('_refcount', 0) - (1 << 32) if hv.get('_refcount', 0) >> 31 else hv.get('_refcount', 0)}")
         for name in ("_flags_1", "_head_1", "_large_mapcount", "_nr_pages_mapped", "_entire_mapcount", "_pincount",
                      "_mm_ids", "_mapcount_1", "_refcount_1", "_nr_pages"):
