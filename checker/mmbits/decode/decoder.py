@@ -470,6 +470,10 @@ def _depends(dec: Decoded) -> None:
     if dec.choice.how != "preset":
         dep.append("the flags word: which bits are node/zone/last_cpupid/section/kasan tag/lru gen, and the bit "
                    "numbers of every flag after PG_dropbehind (mlocked, hwpoison, young, idle, arch_2, arch_3)")
+    if dec.context.version is None:
+        dep.append("the kernel release: no line names it (no CPU: ... tainted / Linux version line) and no --kernel "
+                   "was given, so the model's newest release is used; enum pageflags, page_type values and the "
+                   "page[1] fields moved between releases (give --kernel to decode an older one exactly)")
     dep.append(f"the zone name (zone numbers follow the configured zones: {', '.join(word.zones)} here)")
     dep.append("which struct page words exist (memcg_data with MEMCG or SLAB_OBJ_EXT, virtual, _last_cpupid when "
                "it leaves page->flags, KMSAN shadow) and so how many raw words one page has")
