@@ -59,6 +59,7 @@ def _is_next(suffix: str) -> bool:
     return "-next-" in suffix or suffix.endswith("-next")
 
 
+@lru_cache(maxsize=4096)
 def release_of(text: str) -> tuple[tuple[int, int], str] | None:
     """((major, minor), full release) from a `CPU: … [Not t|T]ainted <release>` or `Linux version` line."""
     m = _RELEASE.search(text) or _LINUX_VERSION.match(text)

@@ -185,6 +185,7 @@ def choose_config(flags_value: int | None, flags_text: str | None, bits: int, bi
     return _choose(flags_value, flags_text, bits, big, size, hint, _version_code(version))
 
 
+@lru_cache(maxsize=256)
 def _version_code(version: tuple[int, int] | None) -> int:
     """VERSION for a release (6.12 is 6012); 0 (the model's default, its newest release) when
     unknown or outside the releases the model has (kconfig.yaml `kernels:`)."""
