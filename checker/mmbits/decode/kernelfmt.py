@@ -114,3 +114,16 @@ def looks_hashed(printed: str, value: int, bits: int) -> bool:
     except ValueError:
         return False
     return bits == 64 and v >> 32 == 0 and v != value
+
+
+def folio_order(folio: dict[str, int]) -> int:
+    """The folio's order from its page-1 words: `_folio_order` where the release has that
+    byte (v6.3 .. v6.5, folio.yaml), else the low byte of `_flags_1` (v6.6+ folio_order())."""
+    if "_folio_order" in folio:
+        return folio["_folio_order"]
+    return folio.get("_flags_1", 0) & 0xFF
+
+
+def has_folio_order(folio: dict[str, int]) -> bool:
+    """Whether the dumped words reach the folio's page 1, where its order is kept."""
+    return "_folio_order" in folio or "_flags_1" in folio

@@ -8,6 +8,7 @@ from typing import Any
 from mmbits.decode.data import DumpData, load_dump_data
 from mmbits.decode.kernelfmt import (
     dump_mapcount,
+    folio_order,
     format_pgp,
     page_type_text,
     pgp_parts,
@@ -64,7 +65,7 @@ def to_json(dec: Decoded) -> dict[str, Any]:
         "refcount": exp.get("refcount", s32(vals.get("_refcount", 0))),
         "mapcount": exp.get("mapcount"),
         "mapping": exp.get("mapping", pointer_text(vals.get("mapping", 0), dec.bits)),
-        "index": hex(exp.get("index", vals.get("__folio_index", 0))),
+        "index": hex(exp.get("index", vals.get("__folio_index", vals.get("index", 0)))),
         "page_type": exp.get("page_type") if "page_type" in exp else page_type_text(vals.get("page_type", 0), data),
         "flags": {"hex": f"{flags:#x}", "names": names, "fields": fjson,
                   "aliases": _aliases(dec, flags), "text": format_pgp(flags, dec.word, data)},
@@ -126,7 +127,7 @@ def _head_json(dec: Decoded, data: DumpData) -> dict[str, Any] | None:
         "refcount": s32(hv.get("_refcount", 0)),
         "mapcount": dump_mapcount(hv.get("_mapcount", 0xFFFFFFFF)),
         "mapping": pointer_text(hv.get("mapping", 0), dec.bits),
-        "index": hex(hv.get("__folio_index", 0)),
+        "index": hex(hv.get("__folio_index", hv.get("index", 0))),
         "page_type": page_type_text(hv.get("page_type", 0xFFFFFFFF), data),
         "flags": {"hex": f"{flags:#x}", "names": pgp_parts(flags, dec.word, data)[0],
                   "text": format_pgp(flags, dec.word, data)},
@@ -137,7 +138,7 @@ def _head_json(dec: Decoded, data: DumpData) -> dict[str, Any] | None:
                       "_mm_ids", "_mapcount_1", "_refcount_1", "_nr_pages")},
     }
     if "_flags_1" in dec.folio:
-        out["order"] = dec.folio["_flags_1"] & 0xFF
+        out["order"] = folio_order(dec.folio)
     return out
 
 
