@@ -391,6 +391,7 @@ class MemdescPtdesc(Fixes):
                 m.st.slab_used = used | (1 << i)
                 addr = m.mem.slab_base + i * m.mem.slab_size
                 off = i * m.mem.slab_size
+                m.mem.touch_raw("slab", off, m.mem.slab_size, write=True)
                 m.mem.slab[off:off + m.mem.slab_size] = bytes(m.mem.slab_size)  # kmem_cache_zalloc
                 return addr
         raise MemoryError("ptdesc slab exhausted")
