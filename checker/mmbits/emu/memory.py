@@ -169,8 +169,12 @@ class Memory:
 
     # -- struct page words ----------------------------------------------------
     def get(self, pfn: int, f: Field) -> int:
-        if self.fp is not None:
-            self._touch(self.fp.reads, pfn, f)
+        fp = self.fp
+        if fp is not None:
+            if f.offset + f.size <= self.size:
+                fp.reads.add(("p", pfn))
+            else:
+                self._touch(fp.reads, pfn, f)
         return f.get(self.pages, pfn * self.size)
 
     def _touch(self, into: set[tuple[Any, ...]], pfn: int, f: Field) -> None:
@@ -198,7 +202,12 @@ class Memory:
         """Record a raw access to the words of kdata/stack/slab bytes off .. off+nbytes."""
         fp = self.fp
         if fp is not None:
-            (fp.writes if write else fp.reads).update(("m", region, w) for w in range(off >> 3, (off + nbytes + 7) >> 3))
+            into = fp.writes if write else fp.reads
+            first, end = off >> 3, (off + nbytes + 7) >> 3
+            if end == first + 1:
+                into.add(("m", region, first))
+            else:
+                into.update(("m", region, w) for w in range(first, end))
 
     def set(self, pfn: int, f: Field, value: int, rmw: bool = False) -> None:
         """Store a word of struct page `pfn` (rmw: a read-modify-write such as
@@ -213,8 +222,11 @@ class Memory:
             span = watched[target]
             hit = rel < span[1] and span[0] < rel + f.size
         journal = self.journal
-        if self.fp is not None:
-            self._touch(self.fp.writes, pfn, f)
+        fp = self.fp
+        if fp is not None:
+            fp.writes.add(("p", target))
+            if rel + f.size > size:
+                fp.writes.add(("p", target + 1))
         if hit or journal is not None:
             old = f.get(self.pages, base)
         f.set(self.pages, value, base)
@@ -269,7 +281,8 @@ class Memory:
         return self.vmemmap <= addr < self.vmemmap + self.npages * self.size
 
     def _buffer(self, region: str) -> bytearray:
-        return {"pages": self.pages, "kdata": self.kdata, "stack": self.stack, "slab": self.slab}[region]
+        buf: bytearray = getattr(self, region)  # the regions are named after their buffers
+        return buf
 
     def resolve(self, addr: int, nbytes: int) -> tuple[str, int]:
         """(region, byte offset) of an address, or Fault."""
@@ -284,6 +297,11 @@ class Memory:
 
     def read_at(self, addr: int, f: Field) -> int:
         """Read the word `f` of the structure that starts at `addr`."""
+        base = addr - self.vmemmap
+        if base >= 0 and base + f.offset + f.size <= len(self.pages):  # struct page bytes (most lists)
+            if self.fp is not None:
+                self.fp.reads.add(("p", (base + f.offset) // self.size))
+            return f.get(self.pages, base)
         region, off = self.resolve(addr + f.offset, f.size)
         if self.fp is not None:
             if region == "pages":
