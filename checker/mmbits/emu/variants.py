@@ -237,34 +237,65 @@ class ThreeLists(Sync):
 
 
 class TwoLists(ThreeLists):
-    """The two-list draft that preceded the 2025-08-23 three-list version
-    (reference section 2.2; its code is not in shared/seeds/ -- modelled from
-    the review in issue #15): a `dtor` and a `page` list, higher-order pages
-    freed at once with free_pages(addr, order), and CPA's list handed over
-    with list_move(&pgtables, &kernel_pgtable_work.page) -- which moves the
-    caller's on-stack list HEAD onto the global list, not its entries."""
+    """The two-list draft Lu Baolu posted before the three-list version, as
+    posted: "[PATCH v3 1/1] iommu/sva: Invalidate KVA range on kernel TLB
+    flush" thread (iommu@lists.linux.dev, linux-kernel, stable), Baolu Lu
+    2025-08-18 ("Perhaps a separate list is needed? What about something like
+    the following?"), kept in the archive as quoted in Kevin Tian's reply of
+    2025-08-21 and in Baolu's 2025-08-23 message (Message-ID
+    e321d374-38a7-4f60-b991-58458a2761b9):
+
+    - kernel_pte_work has two lists: `list` (pte_free_kernel_async():
+      list_add(&ptdesc->pt_list), the destructor runs in the worker) and
+      `pages` (kernel_pgtable_free_pages_async(page, order): every one of the
+      1 << order pages list_add()ed on its own; kernel_pgtable_free_list_async():
+      CPA's pgtables list_splice_tail()ed);
+    - the worker calls iommu_sva_invalidate_kva_range(0, TLB_FLUSH_ALL)
+      first, then under the lock list_move(&kernel_pte_work.list,
+      &free_list) and list_move(&kernel_pte_work.pages, &pages_list) -- which
+      move the global list HEADS onto the stack lists, not their entries --
+      and frees each entry with list_del() + pagetable_dtor_free() or
+      __free_page().
+
+    The emulator runs that code; what the two list_move()s and the
+    invalidate-before-take order do is found in the bytes, not written here."""
 
     name = "two-lists"
-    title = "two lists (dtor / page); CPA hands its list over with list_move() of the list head"
+    title = "two lists (list / pages), 2025-08-18 draft: list_move() of the global heads, invalidate before taking"
 
     def free_pagetable(self, m: Machine, pfn: int, order: int, who: str) -> None:
-        if order:
-            m.note(f"{who}: free_pages(pfn {pfn:#x}, order {order}) at once")
-            m.free_pages(pfn, order, who=f"{who}: free_pages")
-            return
-        m.note(f"{who}: list_add(&page->lru, &kernel_pgtable_work.page)")
-        m.lists.add(m.pt_list_node(pfn), m.queues.page_head)
+        """kernel_pgtable_free_pages_async(): each page of the block on `pages`."""
+        m.note(f"{who}: kernel_pgtable_free_pages_async(pfn {pfn:#x}, order {order}): list_add() "
+               f"{1 << order} page(s) to kernel_pte_work.pages")
+        for i in range(1 << order):
+            m.lists.add(m.pt_list_node(pfn + i), m.queues.page_head)
         m.st.work_pending = True
 
-    def st_cpa_free(self, m: Machine, t: str, head: int) -> Steps:
-        if m.lists.empty(head):
-            m.pop_frame(head)
-            return []
-        m.note("flush_tlb_all(); spin_lock(); list_move(&pgtables, &kernel_pgtable_work.page); spin_unlock()")
-        m.lists.delete(head)
-        m.lists.add(head, m.queues.page_head)
-        m.st.work_pending = True
-        m.pop_frame(head)
+    def in_flight(self, m: Machine) -> set[int]:
+        out = Design.in_flight(self, m)
+        for node in m.lists.entries(m.queues.page_head, limit=m.mem.npages):
+            out.add(m.pt_node_page(node))
+        return out
+
+    def st_work_start(self, m: Machine, t: str) -> Steps:
+        """kernel_pte_work_func(): LIST_HEAD(free_list); LIST_HEAD(pages_list);
+        the invalidation comes first, before the lists are taken."""
+        m.st.work_pending = False
+        m.note("kernel_pte_work_func(): iommu_sva_invalidate_kva_range() before taking the lists")
+        return [Step("work_invalidate"), Step("work_take_two"), Step("work_free3", ((),))]
+
+    @step("work_take_two")
+    def st_work_take_two(self, m: Machine, t: str) -> Steps:
+        """spin_lock(); list_move(&kernel_pte_work.list, &free_list);
+        list_move(&kernel_pte_work.pages, &pages_list); spin_unlock()."""
+        q = m.queues
+        m.lists.init(q.worker_list)
+        m.lists.init(q.worker_page_list)
+        m.note("spin_lock(); list_move(&kernel_pte_work.list, &free_list); "
+               "list_move(&kernel_pte_work.pages, &pages_list); spin_unlock()")
+        for head, stack in ((q.work_head, q.worker_list), (q.page_head, q.worker_page_list)):
+            m.lists.delete(head)  # list_move() = list_del() + list_add() of the entry given: the head
+            m.lists.add(head, stack)
         return []
 
 
