@@ -192,64 +192,94 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
     # the state graph (children per state, None for an end state) to count
     # the complete schedules the explored states stand for
     graph: dict[int, list[int | None]] = {}
-    # a world, its schedule and hash, its sleep set (thread -> footprint of
-    # the transition asleep), and threads not to run (explored at an earlier visit)
-    stack: list[tuple[World, tuple[str, ...], int, dict[str, Footprint], frozenset[str]]] = [
-        (world, (), root, {}, frozenset())]
     ex.states = 1
+    # depth-first with one frame per depth: a child world is made (cloned)
+    # only when it is explored, and the last child takes over its parent's
+    # world, so memory holds one world per depth, not every pending sibling
+    stack: list[_Frame] = []
+    frame = _open(world, (), root, {}, frozenset(), graph, ex)
+    if frame is not None:
+        stack.append(frame)
     while stack:
-        w, sched, fp0, sleep, skip = stack.pop()
-        ex.max_depth = max(ex.max_depth, len(sched))
-        names = w.enabled()
-        edges = graph.setdefault(fp0, [])
-        if not names:
-            end(w, ex, sched)
-            edges.append(None)
+        fr = stack[-1]
+        name = fr.todo[fr.next]
+        fr.next += 1
+        if fr.next == len(fr.todo):
+            stack.pop()
+            child = fr.world
+        else:
+            child = fr.world.clone()
+        foot = Footprint() if reduce else None
+        path = advance(child, name, ex, fr.sched, foot)
+        if child.m.st.crashed:
+            fr.edges.append(None)
             continue
-        todo = [n for n in names if n not in sleep and n not in skip]
-        ex.slept += sum(1 for n in names if n in sleep)
-        done: dict[str, Footprint] = {}
-        for i, name in enumerate(todo):
-            child = w.clone() if i < len(todo) - 1 else w
-            foot = Footprint() if reduce else None
-            path = advance(child, name, ex, sched, foot)
-            if child.m.st.crashed:
-                edges.append(None)
+        child_sleep: dict[str, Footprint] = {}
+        if foot is not None:
+            for z, zf in (*fr.sleep.items(), *fr.done.items()):
+                if not zf.conflicts(foot):
+                    child_sleep[z] = zf
+            fr.done[name] = foot
+        fp = child.fingerprint() if prune else ex.transitions
+        fr.edges.append(fp)
+        before = visited.get(fp)
+        skip: frozenset[str] = frozenset()
+        if before is not None:
+            asleep = frozenset(n for n in before if n in child_sleep)
+            if asleep == before:
+                ex.pruned += 1
                 continue
-            child_sleep: dict[str, Footprint] = {}
-            if foot is not None:
-                for z, zf in (*sleep.items(), *done.items()):
-                    if not zf.conflicts(foot):
-                        child_sleep[z] = zf
-                done[name] = foot
-            fp = child.fingerprint() if prune else ex.transitions
-            edges.append(fp)
-            before = visited.get(fp)
-            if before is not None:
-                asleep = frozenset(n for n in before if n in child_sleep)
-                if asleep == before:
-                    ex.pruned += 1
-                    continue
-                # asleep at the earlier visit, awake now: explore those from it
-                visited[fp] = asleep
-                ex.revisits += 1
-                awake = before - child_sleep.keys()
-                stack.append((child, path, fp, child_sleep, frozenset(n for n in child.enabled() if n not in awake)))
-                continue
+            # asleep at the earlier visit, awake now: explore those from it
+            visited[fp] = asleep
+            ex.revisits += 1
+            awake = before - child_sleep.keys()
+            skip = frozenset(n for n in child.enabled() if n not in awake)
+        else:
             visited[fp] = frozenset(child_sleep)
             ex.states += 1
             if progress is not None and ex.states % 500 == 0:
-                # states so far, and so far + frontier as a (low) estimate of the total
-                progress(ex.states, ex.states + len(stack))
+                # states so far, and so far + the transitions still to take as a (low) estimate
+                progress(ex.states, ex.states + sum(len(f.todo) - f.next for f in stack))
             if ex.states >= max_states:
                 ex.complete = False
                 ex.cut_short = True
-                stack.clear()
                 break
-            stack.append((child, path, fp, child_sleep, frozenset()))
+        frame = _open(child, path, fp, child_sleep, skip, graph, ex)
+        if frame is not None:
+            stack.append(frame)
     ex.schedules = _count_paths(graph, root)
     ex.seconds = time.perf_counter() - start
     return ex
+
+
+@dataclass
+class _Frame:
+    """A state being explored: its world, the transitions to take from it
+    (in order), the footprints of those taken (later siblings sleep on them)."""
+
+    world: World
+    sched: tuple[str, ...]
+    sleep: dict[str, Footprint]
+    todo: list[str]
+    edges: list[int | None]
+    done: dict[str, Footprint] = field(default_factory=dict)
+    next: int = 0
+
+
+def _open(w: World, sched: tuple[str, ...], fp: int, sleep: dict[str, Footprint], skip: frozenset[str],
+          graph: dict[int, list[int | None]], ex: Exploration) -> _Frame | None:
+    """Start exploring a state: an end state gets its end checks (None: nothing
+    to take); otherwise the frame of the transitions awake and not skipped."""
+    ex.max_depth = max(ex.max_depth, len(sched))
+    names = w.enabled()
+    edges = graph.setdefault(fp, [])
+    if not names:
+        end(w, ex, sched)
+        edges.append(None)
+        return None
+    todo = [n for n in names if n not in sleep and n not in skip]
+    ex.slept += sum(1 for n in names if n in sleep)
+    return _Frame(w, sched, sleep, todo, edges) if todo else None
 
 
 def advance(world: World, name: str, ex: Exploration, sched: tuple[str, ...],
