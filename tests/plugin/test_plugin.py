@@ -80,7 +80,7 @@ def test_machine_fixture_and_variant_marker(pytester: pytest.Pytester) -> None:
         import pytest
 
         def test_default(mmbits_machine):
-            assert mmbits_machine.design.name == "v6.19+fixes"
+            assert mmbits_machine.design.name == "v6.19+fixes+hotplug"
             assert mmbits_machine.facts.sizeof_page == 64
 
         @pytest.mark.mmbits_preset("i386-pae-sparsemem")

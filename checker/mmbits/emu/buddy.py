@@ -268,6 +268,7 @@ class Buddy:
         """page_bad_reason(): the LAST failing check wins (emulator.yaml)."""
         pages = self.mem.pages
         base = pfn * self.mem.size
+        self.mem.touch_pages(pfn, 1)
         # fast path: page_expected_state() as one comparison
         fast = self._fast
         if fast is not None:
@@ -383,6 +384,7 @@ class Buddy:
         st, expected = fast
         size = self.mem.size
         n = 1 << order
+        self.mem.touch_pages(pfn + 1, n - 1)
         tails = bytes(memoryview(self.mem.pages)[(pfn + 1) * size:(pfn + n) * size])
         key = (self.f.config, self.f.page.struct, pfn, order)
         if _CLEAN_TAILS.get(key) == tails:  # the same bytes already passed (another schedule)
