@@ -66,7 +66,7 @@ def page_kind(values: dict[str, int], word: FlagsWord, config: Config, data: Dum
     flags = values.get("flags", 0)
     if flags == full:
         return "poisoned", "flags word is all ones: PAGE_POISON_PATTERN, an uninitialised struct page"
-    ch = values.get("compound_head", 0)
+    ch = values.get("compound_head", values.get("compound_info", 0))  # compound_info from 7.1
     if faithful is False and ch:
         return "tail", (f"dump_page said 'page does not match folio' and printed compound_head with bit 0 cleared: "
                         f"a tail page whose head struct page is at {pointer_text(ch, bits)}")
