@@ -135,3 +135,23 @@ def test_memory_hotplug_needs_vmemmap_from_7_1() -> None:
     for version, ok in (("7.0", True), ("7.1", False)):
         values = model.normalise({"VERSION": version, "ARCH": "loongarch64", "MEMORY_HOTPLUG": 1}, where="test: ")
         assert (not model.violations(model.complete(model.primary_of(values)))) == ok, version
+
+
+def test_7_1_x86_64_defconfig_flags_equal_the_compiler() -> None:
+    # job 7.1/x86_64/x86_64_defconfig of the 7.1.5 truth campaign (gcc 12.2.0 on the
+    # 7.1.5 tree): NUMA, NODES_SHIFT 6, NR_CPUS 64, SPARSEMEM_VMEMMAP, ZONE_DMA/DMA32,
+    # ARCH_USES_PG_ARCH_2 (X86_PAT), no NUMA_BALANCING/MEMCG/LRU_GEN/KASAN/THP
+    from mmbits.flags.packing import compute
+
+    cfg = config("7.1", ARCH="x86_64", NUMA=1, NODES_SHIFT=6, NR_CPUS=64, HUGETLB_PAGE=1, MEMCG=0, X86_PAT=1)
+    word = compute(cfg)
+    assert word.nr_pageflags == 22
+    assert (word.widths["node"], word.widths["zone"], word.widths["section"], word.widths["last_cpupid"]) == \
+        (6, 2, 0, 0)
+    assert (word.pgoff["node"], word.pgoff["zone"]) == (58, 56)
+    assert word.masks["PAGEFLAGS_MASK"] == 0x3FFFFF
+    assert word.masks["PAGE_FLAGS_CHECK_AT_FREE"] == 0x14E123
+    assert word.masks["PAGE_FLAGS_CHECK_AT_PREP"] == 0x3FFFFF
+    bits = {f.name: f.bit for f in word.flags}
+    assert (bits["PG_locked"], bits["PG_head"], bits["PG_dropbehind"], bits["PG_mlocked"], bits["PG_arch_2"]) == \
+        (0, 6, 19, 20, 21)
