@@ -38,3 +38,16 @@ def test_7_1_buddy_page_is_not_a_tail() -> None:
     (d,) = decode_text(raw_lines(raw), config=cfg)
     j = to_json(d)
     assert j["kind"] == "buddy" and j["tagged_pointers"]["compound_info"]["tail"] is False
+
+
+def test_7_1_hvo_mask_is_named_a_mask_not_a_head_address() -> None:
+    # 7.1.5 set_compound_head() with HUGETLB_PAGE_OPTIMIZE_VMEMMAP and sizeof(struct
+    # page) 64: shift = order + order_base_2(64); for order 2, GENMASK(63, 8) | 1
+    cfg = config_71()
+    page = layouts().resolve("page", cfg)
+    raw = page.encode({"compound_info": 0xFFFFFFFFFFFFFF01, "_mapcount": 0xFFFFFFFF, "page_type": 0xFFFFFFFF})
+    (d,) = decode_text(raw_lines(raw), config=cfg)
+    j = to_json(d)
+    assert j["kind"] == "tail"
+    head = j["tagged_pointers"]["compound_info"]["head"]
+    assert "ffffffffffffff00" in head and "mask" in head

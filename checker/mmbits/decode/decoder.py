@@ -21,6 +21,7 @@ from mmbits.decode.kernelfmt import (
     pgp_inner,
     pointer_text,
     s32,
+    tail_head_text,
 )
 from mmbits.decode.model import Check, Decoded, PageView, Slot
 from mmbits.decode.naming import _list_alias, poison_name, slot_poison
@@ -253,7 +254,7 @@ def _meaning(slot: Slot, dec: Decoded, is_page: bool) -> str:
     if any(n in ("compound_head", "compound_info", "_head_1", "_head_2", "_head_3") for n in names) \
             and slot.bit_size is None:
         if v & 1:
-            parts.append(f"bit 0 set: tail page, head at {pointer_text(v - 1, bits)}")
+            parts.append(f"bit 0 set: tail page, head at {tail_head_text(v, bits)}")
         elif not pn:
             parts.append("bit 0 clear: not a tail page")
     tail_words = dec.is_tail and is_page  # a tail page's slots belong to the folio's page-1..3 fields

@@ -13,6 +13,7 @@ from mmbits.decode.kernelfmt import (
     pgp_parts,
     pointer_text,
     s32,
+    tail_head_text,
 )
 from mmbits.decode.model import Decoded
 from mmbits.decode.parse import DumpRecord
@@ -90,7 +91,7 @@ def _tags_json(dec: Decoded, data: DumpData) -> dict[str, Any]:
     for word in ("compound_head", "compound_info"):  # compound_info from 7.1
         if word in vals:
             ch = vals[word]
-            out[word] = {"tail": bool(ch & 1), "head": pointer_text(ch - 1, bits) if ch & 1 else None}
+            out[word] = {"tail": bool(ch & 1), "head": tail_head_text(ch, bits) if ch & 1 else None}
     if "mapping" in vals and not dec.is_tail:
         m = vals["mapping"]
         tag = m & data.mapping_mask
