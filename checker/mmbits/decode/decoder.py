@@ -23,6 +23,7 @@ from mmbits.decode.kernelfmt import (
     pgp_inner,
     pointer_text,
     s32,
+    tail_head_text,
 )
 from mmbits.decode.model import Check, Decoded, PageView, Slot
 from mmbits.decode.naming import _list_alias, poison_name, slot_poison
@@ -294,9 +295,10 @@ def _meaning(slot: Slot, dec: Decoded, is_page: bool) -> str:
     pn = slot_poison(slot, layout, cfg, data)
     if pn:
         parts.append(pn[0])
-    if any(n in ("compound_head", "_head_1", "_head_2", "_head_3") for n in names) and slot.bit_size is None:
+    if any(n in ("compound_head", "compound_info", "_head_1", "_head_2", "_head_3") for n in names) \
+            and slot.bit_size is None:
         if v & 1:
-            parts.append(f"bit 0 set: tail page, head at {pointer_text(v - 1, bits)}")
+            parts.append(f"bit 0 set: tail page, head at {tail_head_text(v, bits)}")
         elif not pn:
             parts.append("bit 0 clear: not a tail page")
     tail_words = dec.is_tail and is_page  # a tail page's slots belong to the folio's page-1..3 fields
@@ -420,10 +422,11 @@ def _findings(dec: Decoded, data: DumpData) -> None:
                 out.append(Finding("inconsistent", "a tail page whose head page (head: lines) does not have PG_head",
                                    label, "page.compound_head", "error"))
             h1 = dec.folio.get("_head_1")
-            if h1 is not None and h1 != vals.get("compound_head"):
+            tail_word = vals.get("compound_head", vals.get("compound_info"))  # compound_info from 7.1
+            if h1 is not None and h1 != tail_word:
                 out.append(Finding("inconsistent",
                                    f"a tail page whose head does not match: its compound_head is "
-                                   f"{pointer_text(vals.get('compound_head', 0), bits)}, the folio's page 1 points "
+                                   f"{pointer_text(tail_word or 0, bits)}, the folio's page 1 points "
                                    f"to {pointer_text(h1, bits)}", label, "page.compound_head", "error"))
     head_flags = dec.head.values.get("flags", 0) if dec.head is not None else 0
     if dec.head is not None and not dec.is_tail and _flag_set(word, head_flags, "PG_head") \
@@ -451,7 +454,7 @@ def _valid_names(dec: Decoded, slot: Slot) -> list[str]:
     """The names the overlay valid for this page's kind gives these bytes."""
     ov = dec.overlay
     if ov is None:
-        arm = {"tail": ("compound_head",), "buddy": ("buddy_list", "private"), "page_pool": ("pp",)}.get(dec.kind)
+        arm = {"tail": ("compound_head", "compound_info"), "buddy": ("buddy_list", "private"), "page_pool": ("pp",)}.get(dec.kind)
         if arm:
             return [n for n in slot.names if n.split(".")[0] in arm or n.startswith(arm)]
         return []

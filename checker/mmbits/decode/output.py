@@ -14,6 +14,7 @@ from mmbits.decode.kernelfmt import (
     pgp_parts,
     pointer_text,
     s32,
+    tail_head_text,
 )
 from mmbits.decode.model import Decoded
 from mmbits.decode.parse import DumpRecord
@@ -88,9 +89,10 @@ def _tags_json(dec: Decoded, data: DumpData) -> dict[str, Any]:
     assert dec.page is not None
     vals, bits = dec.page.values, dec.bits
     out: dict[str, Any] = {}
-    if "compound_head" in vals:
-        ch = vals["compound_head"]
-        out["compound_head"] = {"tail": bool(ch & 1), "head": pointer_text(ch - 1, bits) if ch & 1 else None}
+    for word in ("compound_head", "compound_info"):  # compound_info from 7.1
+        if word in vals:
+            ch = vals[word]
+            out[word] = {"tail": bool(ch & 1), "head": tail_head_text(ch, bits) if ch & 1 else None}
     if "mapping" in vals and not dec.is_tail:
         m = vals["mapping"]
         tag = m & data.mapping_mask

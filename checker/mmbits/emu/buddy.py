@@ -41,7 +41,8 @@ class Buddy:
         self.F_type = f.pw("page_type")
         self.F_private = f.pw("private")
         self.F_mapping = f.pw("mapping")
-        self.F_head = f.pw("compound_head")
+        # struct page names the tail word compound_info from 7.1 (layouts/kernel/page.yaml)
+        self.F_head = f.pw("compound_info" if "compound_info" in f.page.words else "compound_head")
         member = "buddy_list" if "buddy_list.next" in f.page.words else "lru"
         self.buddy_off = f.pw(f"{member}.next").offset
         self.buddy_member = member
