@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 KEEP = ("version", "arch", "arch_variant", "cc", "config_source", "config", "ok", "defined",
-        "values", "pageflags", "overrides_not_applied")
+        "values", "pageflags", "overrides_not_applied", "not_constant")
 KEEP_FAIL = ("version", "arch", "arch_variant", "cross", "config_source", "ok", "failed_step", "error")
 
 
