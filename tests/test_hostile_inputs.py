@@ -69,7 +69,7 @@ def test_expansion_is_counted_not_built(levels: int, fanout: int) -> None:
     """The loader refuses exactly the documents whose expansion passes the budget, fast."""
     text = proposal_alias_bomb(levels, fanout).decode()
     expanded = sum(fanout ** i for i in range(1, levels + 1)) + fanout ** (levels - 1)
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds: not the machine's load
     try:
         doc = load_text(text, "p.yaml")
     except InputError as exc:
@@ -78,7 +78,7 @@ def test_expansion_is_counted_not_built(levels: int, fanout: int) -> None:
     else:
         assert doc["expr"] == "BIT(0)"
         assert expanded < MAX_EXPANDED_NODES * 2
-    assert time.perf_counter() - start < 1
+    assert time.process_time() - start < 1
 
 
 def test_recursive_alias_and_merge_bomb() -> None:
@@ -148,7 +148,7 @@ def test_special_files_in_process(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     start = time.perf_counter()
     assert read_bytes(str(fifo), 100, "a patch") == b""  # nobody writes: empty, not a hang
-    assert time.perf_counter() - start < 1
+    assert time.perf_counter() - start < 5  # wall time: a hang uses no CPU
     link = tmp_path / "dangling"
     link.symlink_to(tmp_path / "missing")
     with pytest.raises(InputError, match="dangling: cannot read"):
@@ -211,11 +211,12 @@ def test_patterns_are_linear(shape: str) -> None:
     measured 15.7 s for a 30,000-character name in `_RUNTIME`)."""
     text = HOSTILE_LINES[shape]
     for pattern in _patterns():
-        start = time.perf_counter()
+        # CPU time of this process: wall time on 2 shared cores measures the machine's load
+        start = time.process_time()
         for _ in pattern.finditer(text):
             pass
         pattern.match(text)
-        assert time.perf_counter() - start < 0.5, (shape, pattern.pattern)
+        assert time.process_time() - start < 0.5, (shape, pattern.pattern)
 
 
 def test_linear_patterns_still_match() -> None:
@@ -289,16 +290,16 @@ def test_structure_sharing_through_the_cli(tmp_path_factory: pytest.TempPathFact
         from mmbits.proposal import load_proposal
 
         path.write_bytes(proposal_alias_bomb(levels, fanout))
-        start = time.perf_counter()
+        start = time.process_time()  # CPU seconds (in process): not the machine's load
         with pytest.raises(InputError) as info:  # the bomb's anchor keys are unknown keys when it loads
             load_proposal(path)
         assert str(info.value).startswith(f"{path}:")
         assert "alias" in str(info.value) or "unknown key" in str(info.value)
-        assert time.perf_counter() - start < 2
+        assert time.process_time() - start < 2
         return
-    start = time.perf_counter()
+    start = time.process_time()
     r = run_cli(*args)
-    assert time.perf_counter() - start < 10
+    assert time.process_time() - start < 10
     assert r.code in (0, 1, 2), r.err
     assert "Traceback" not in r.err and "internal error" not in r.err, r.err
     if r.code == 2:

@@ -266,7 +266,7 @@ def find_in(buf, depth=0, trail=()):
             continue
         if len(out) < MIN_DECOMP:
             continue
-        r = find_in(out, depth + 1, trail + ('%s@0x%x' % (name, off),))
+        r = find_in(out, depth + 1, trail + (f'{name}@0x{off:x}',))
         if r:
             return r
     return None
