@@ -187,3 +187,66 @@ def test_ctrl_c_during_the_first_imports(args: list[str], delay: float) -> None:
                          ids=["click-path", "btf-show-fast-path", "btf-import"])
 def test_ctrl_c_at_every_delay(args: list[str], delay: float, entry: str) -> None:
     _assert_interrupted_or_done(*_interrupt_after_import(args, delay, entry))
+
+
+# -- every command (issue #16's Done-when): the commands the tests above leave out ---------
+
+_REF_BTF = str(ROOT / "tests/data/linux-6.18-x86_64.btf.xz")
+_REF_CONFIG = str(ROOT / "tests/data/linux-6.18-x86_64.config")
+_PROPOSAL = str(ROOT / "tests/data/proposals/pt_kernel.yaml")
+
+READING_A_FILE = {  # each blocks reading a FIFO nobody writes to, where Ctrl-C lands
+    "show": lambda f: ["show", "page", "--layout", f],
+    "flags": lambda f: ["flags", "--config", f],
+    "overlay": lambda f: ["overlay", "--config", f],
+    "simulate": lambda f: ["simulate", "--replay", f],
+    "report": lambda f: ["report", "--config", f, "--out", f + ".d"],
+    "btf-show-click": lambda f: ["btf", "show", "page", "--btf", f, "--hex", "--hex"],  # repeated: the click path
+    "btf-verify": lambda f: ["btf", "verify", "--btf", _REF_BTF, "--config", f],
+    "btf-import": lambda f: ["btf", "import", f, "--config", _REF_CONFIG],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(READING_A_FILE))
+def test_ctrl_c_on_every_command(tmp_path: Path, name: str) -> None:
+    code, err, out = _interrupt_while_reading(tmp_path, READING_A_FILE[name])
+    assert (code, err, out) == (130, ["mmbits: interrupted"], b""), (code, err)
+
+
+EVERY_COMMAND = {  # (args, the exit code the command has on its own)
+    "flags": (["flags", "--preset", "x86_64-6.18"], 0),
+    "overlay": (["overlay", "--preset", "x86_64-6.18"], 0),
+    "check": (["check", "--proposal", _PROPOSAL, "--preset", "x86_64-6.18"], None),
+    "schema": (["schema", "check"], 0),
+    "btf-show": (["btf", "show", "page,folio", "--btf", _REF_BTF], 0),
+    "btf-verify": (["btf", "verify", "--btf", _REF_BTF, "--config", _REF_CONFIG], 1),
+    "simulate": (["simulate", "--variant", "v6.19", "--only", "hot-remove", "--cpus", "1", "--ops", "1"], None),
+}
+
+
+def _own_code(args: list[str]) -> int:
+    with open(os.devnull, "wb") as null:
+        return subprocess.run([sys.executable, "-m", "mmbits", *args], stdout=null, stderr=subprocess.DEVNULL,
+                              cwd=str(ROOT), timeout=120).returncode
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(EVERY_COMMAND))
+def test_pipes_and_dev_full_on_every_command(name: str) -> None:
+    args, code = EVERY_COMMAND[name]
+    code = _own_code(args) if code is None else code
+    proc = _mmbits(*args)  # | head -c 10: the reader goes away, the exit code stays
+    assert proc.stdout is not None
+    proc.stdout.read(10)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code and b"Traceback" not in err, (proc.returncode, err[-300:])
+    with open("/dev/full", "wb") as full:  # > /dev/full: one line, exit 2
+        r = subprocess.run([sys.executable, "-m", "mmbits", *args], stdout=full, stderr=subprocess.PIPE,
+                           cwd=str(ROOT), timeout=120)
+    # (check's progress summary goes to stderr too, by design: a line, not an error)
+    lines = [ln for ln in r.stderr.decode().splitlines() if ln.startswith("mmbits: error")]
+    assert r.returncode == 2 and len(lines) == 1 and "<stdout>" in lines[0] and "No space left" in lines[0], \
+        (r.returncode, r.stderr[-300:])
+    assert b"Traceback" not in r.stderr

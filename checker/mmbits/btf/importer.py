@@ -85,14 +85,26 @@ def _bad_member_names(members: tuple[Member, ...] | list[Member]) -> list[str]:
     return bad
 
 
+def readable(path: str) -> str:
+    """`page.(union).(struct).(union).buddy_since` -> `page.buddy_since`; an anonymous block
+    itself -> `folio.<anonymous union>`: the C names a kernel developer greps for."""
+    parts = path.split(".")
+    named = [p for p in parts if not p.startswith("(")]
+    if parts[-1].startswith("("):
+        named.append(f"<anonymous {parts[-1].strip('()')}>")
+    return ".".join(named)
+
+
 @dataclass
 class Change:
     file: str
-    what: str  # "since" | "until" | "release"
-    path: str  # page.mapping
+    what: str  # until "R" | since "R" | release
+    path: str  # page.mapping (anonymous blocks left out)
+    at: int | None = None  # line in the shipped file: the member's, or the one the new member follows
 
     def line(self) -> str:
-        return f"  {self.file}: {self.what}: {self.path}"
+        where = f"{self.file}:{self.at}" if self.at else self.file
+        return f"  {where}: {self.what}: {self.path}"
 
 
 @dataclass
@@ -246,7 +258,7 @@ def import_btf(btf: Btf, config_path: str, kernel: str | None = None) -> ImportR
                                                f"{spec.path.name}:{u.node.line} {exc.message}: fix its span by hand",
                                                u.path))
                 continue
-            result.changes.append(Change(spec.path.name, f'until "{name_r}"', u.path))
+            result.changes.append(Change(spec.path.name, f'until "{name_r}"', readable(u.path), u.node.line))
         for ins in diff.inserts:
             items = [yaml_item(m, preferred, name_r) for m in ins.items]
             if ins.after is not None:
@@ -254,7 +266,8 @@ def import_btf(btf: Btf, config_path: str, kernel: str | None = None) -> ImportR
             else:
                 assert ins.before is not None
                 ed.insert_items(items, before=ins.before.line)
-            result.changes.extend(Change(spec.path.name, f'since "{name_r}"', p) for p in ins.paths)
+            at = ins.after.line if ins.after is not None else None
+            result.changes.extend(Change(spec.path.name, f'since "{name_r}"', readable(p), at) for p in ins.paths)
     refused = _refused_enums(btf, result)
     flags_done = _pageflags(btf, config, env, data, name_r, refused, result)
     from mmbits.kconfig.model import load_model
