@@ -291,7 +291,7 @@ def _page_type_picture(word: Any, kind: Any, findings: list[dict[str, Any]], exp
 
 
 KNOWN_KEYS = ("verdict", "findings", "configs_checked", "configs_unsafe", "configs_colliding", "proposal",
-              "checked", "groups", "lifecycle", "explanation", "expr", "word", "kind", "by_release")
+              "checked", "groups", "lifecycle", "explanation", "expr", "word", "kind", "by_release", "releases")
 
 
 def build_check_report(result: dict[str, Any]) -> Document:
@@ -324,6 +324,9 @@ def build_check_report(result: dict[str, Any]) -> Document:
         detail += f", unsafe on {unsafe:,}"
     if isinstance(collide, int):
         detail += f", collides on {collide:,}" if isinstance(unsafe, int) else f", {collide:,} unsafe"
+    by_release = result.get("by_release")
+    if isinstance(by_release, str) and by_release:
+        detail += f"; by release: {by_release}"
     label = verdict.upper()
     summary.blocks.append(Banner(label, verdict == "safe", detail))
     ptable = _proposal_table(result, proposal)
@@ -339,9 +342,6 @@ def build_check_report(result: dict[str, Any]) -> Document:
     if isinstance(explanation, list) and explanation:
         summary.blocks.append(Para("How the bit reads on the first config checked:"))
         summary.blocks.append(Pre("\n".join(str(x) for x in explanation)))
-    by_release = result.get("by_release")
-    if isinstance(by_release, str) and by_release:  # empty when the domain holds one release
-        summary.blocks.append(Para(f"By release: {by_release}."))
     extras = {k: v for k, v in result.items() if k not in KNOWN_KEYS and isinstance(v, (str, int, float))}
     if extras:
         summary.blocks.append(Table(["key", "value"], [[k, str(v)] for k, v in sorted(extras.items())]))
