@@ -15,7 +15,7 @@ with the order for exactly this.
 from __future__ import annotations
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
 
@@ -74,6 +74,9 @@ class QueuesPlainBlocks(QueuesVmemmapBlocks):
 # short runs: a leak needs two steps (queue a block, let the worker free it);
 # `pytest --hypothesis-profile=fuzz` or `-m slow` runs the long searches
 SHORT = settings(max_examples=15, stateful_step_count=8)
+# finding the leak takes two machines; shrinking it to the smallest run takes ~60 more,
+# so the default run only finds it and test_state_machine_long_runs (slow) also shrinks
+FIND = settings(SHORT, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 
 def test_state_machine_with_compound_blocks_finds_nothing() -> None:
@@ -81,14 +84,15 @@ def test_state_machine_with_compound_blocks_finds_nothing() -> None:
 
 
 def test_state_machine_finds_the_leak_of_plain_blocks() -> None:
-    """hypothesis finds (and shrinks to) a run that leaks: one plain block queued."""
+    """hypothesis finds a run that leaks: a plain block queued and freed by the worker."""
     with pytest.raises(AssertionError, match=r"leak: \d+ page\(s\) leaked"):
-        run_state_machine_as_test(QueuesPlainBlocks, settings=SHORT)
+        run_state_machine_as_test(QueuesPlainBlocks, settings=FIND)
 
 
 @pytest.mark.slow
 def test_state_machine_long_runs() -> None:
-    """The same two questions with hypothesis's default search length."""
+    """The same two questions with hypothesis's default search length; the leak is
+    shrunk to its smallest run (one plain block queued, the worker frees it)."""
     run_state_machine_as_test(QueuesVmemmapBlocks)
     with pytest.raises(AssertionError, match=r"leak: \d+ page\(s\) leaked"):
         run_state_machine_as_test(QueuesPlainBlocks)

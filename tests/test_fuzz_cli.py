@@ -187,14 +187,22 @@ def test_show_config(data: bytes, struct_name: str, as_json: bool) -> None:
 
 # -- proposal files ---------------------------------------------------------------------
 
+# The default run checks proposal files statically (`--static`): a valid mutant of the
+# one-list draft costs ~6 s in the lifecycle emulator's exhaustive exploration, most of this
+# test's time, and the emulator meets the same mutated proposals in test_simulate_proposal
+# below (the path `check` runs them through). The slow tier runs the lifecycle here too.
+@pytest.mark.parametrize("lifecycle", [
+    pytest.param(False, id="static"),
+    pytest.param(True, id="lifecycle", marks=pytest.mark.slow),
+])
 @given(mutated(PROPOSALS), st.booleans())
 @example(b"expr: BIT(0)\nword: qtdesc.pt_flags\n", False)  # the prover's error did not name the file
 @example(b"expr: BIT(0)\nword: ptdesc.pt_flags\n\x00", True)  # PyYAML's ReaderError: two lines
-def test_check_proposal(data: bytes, report: bool) -> None:
+def test_check_proposal(lifecycle: bool, data: bytes, report: bool) -> None:
     with _workdir() as d:
         path = _write(d, "fuzz.yaml", data)
         out = d / "report"
-        extra = ["--report", str(out)] if report else []
+        extra = (["--report", str(out)] if report else []) + ([] if lifecycle else ["--static"])
         assert_contract(run_cli("check", "--proposal", str(path), "--preset", PRESET, *extra), path,
                         out if report else None)
 
@@ -316,7 +324,8 @@ def test_btf_import_leaves_nothing_on_bad_input(blob: bytes) -> None:
     with _workdir() as d:
         path = _write(d, "fuzz.btf", blob)
         out = d / "v6.99"
-        assert_contract(run_cli("btf", "import", "--btf", str(path), "--out", str(out), "--no-cache"), path, out)
+        assert_contract(run_cli("btf", "import", "--btf", str(path), "--config", str(OLD_CONFIG), "--out", str(out),
+                                "--no-cache"), path, out)
 
 
 # -- report --out with a bad .config ----------------------------------------------------
@@ -371,7 +380,7 @@ def test_degenerate_files_every_command(name: str) -> None:
         for args in (["flags", "--config"], ["show", "page", "--config"], ["check", "--preset", PRESET, "--proposal"],
                      ["patch"], ["decode"], ["btf", "show", "page", "--btf"], ["show", "page", "--layout"],
                      ["simulate", "--replay"], ["simulate", "--proposal"], ["report", "--out", str(d / "r"), "--config"],
-                     ["btf", "import", "--out", str(d / "i"), "--btf"]):
+                     ["btf", "import", "--config", str(OLD_CONFIG), "--out", str(d / "i"), "--btf"]):
             r = run_cli(*args, str(path))
             assert r.code == 2, (args, r.code, r.err)
             assert_contract(r, path, d / ("r" if "report" in args else "i"))

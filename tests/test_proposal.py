@@ -42,3 +42,24 @@ def test_bad_proposals(tmp_path: Path, text: str, message: str, line: int) -> No
     with pytest.raises(InputError, match=message) as exc:
         load_proposal(p)
     assert exc.value.file == str(p) and exc.value.line == line
+
+
+def test_readme_documents_every_key_and_step_and_its_example_loads(tmp_path: Path) -> None:
+    """README "Proposal files": a row for every key the loader accepts, every lifecycle step
+    named, and the example is a proposal the loader takes as it stands."""
+    import re
+
+    from mmbits.proposal import KEYS, STEPS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("\n## Proposal files\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    documented = {k for line in rows for k in re.findall(r"`(\w+)`", line.split("|")[1])}
+    assert documented == set(KEYS)
+    steps_row = next(line for line in rows if line.startswith("| `set_at`"))
+    assert set(STEPS) <= set(re.findall(r"`(\w+)`", steps_row.split("|")[3]))
+    (example,) = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    path = tmp_path / "example.yaml"
+    path.write_text(example)
+    prop = load_proposal(path)
+    assert (prop.name, prop.expr, prop.word) == ("PTDESC_TYPE_KERNEL", "BIT(0)", "ptdesc.__page_type")

@@ -9,6 +9,7 @@ from mmbits.expression.compiled import (
     Expr,
     ExprError,
     Value,
+    data_expr,
     ilog2,
     order_base_2,
     parse,
@@ -16,5 +17,5 @@ from mmbits.expression.compiled import (
     version_number,
 )
 
-__all__ = ["FUNCTIONS", "MAX_SHIFT", "Env", "Expr", "ExprError", "Value", "ilog2", "order_base_2", "parse",
+__all__ = ["FUNCTIONS", "MAX_SHIFT", "Env", "Expr", "ExprError", "Value", "data_expr", "ilog2", "order_base_2", "parse",
            "suggest", "version_number"]

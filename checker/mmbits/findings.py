@@ -27,6 +27,8 @@ KINDS = {
     # `--as NAME` where NAME already is this bit for these kinds; an analysis that could not
     # run (the verdict is UNKNOWN); a patch hunk shorter or longer than its header says
     "existing-definition", "unknown", "malformed-hunk",
+    # `btf import`: a BTF name that is not a C identifier, refused and not imported
+    "refused-name",
     # lifecycle / emulator
     "stale-after-free", "wiped-before-test", "bad-page-at-free", "leak", "double-free",
     "iommu-use-after-free", "use-after-free", "list-corruption", "wrong-table", "memdesc-clobbered",
@@ -200,8 +202,11 @@ class Finding:
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Finding:
+        """A finding read back from JSON (a cached answer), its typed data rebuilt."""
+        from mmbits.schedule import typed_data
+
         return cls(obj["kind"], obj["message"], obj.get("config"), obj.get("where"), obj.get("severity", "error"),
-                   obj.get("data") or {})
+                   typed_data(obj.get("data") or {}))
 
     def line(self) -> str:
         where = f" [{self.where}]" if self.where else ""

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from mmbits.cexpr import Expr, ExprError
-from mmbits.errors import InputError
+from mmbits.cexpr import Expr, data_expr
 from mmbits.findings import Finding
 from mmbits.kconfig.config import Config
 from mmbits.layout.model import Layout, Member
@@ -83,12 +82,7 @@ def load_rules(version: str = DEFAULT_KERNEL) -> RuleSet:
                                                   "NODE_NOT_IN_PAGE_FLAGS", "SECTION_IN_PAGE_FLAGS"}
 
     def expr(text: object, line: int, extra: Iterable[str] = ()) -> Expr:
-        try:
-            e = Expr(str(text))
-            e.check_names(known | set(extra))
-            return e
-        except ExprError as exc:
-            raise InputError(f"bad expression {text!r}: {exc}", file=str(path), line=line) from None
+        return data_expr(text, known | set(extra), path, line)
 
     match = []
     for i, m in enumerate(doc.get("match") or []):

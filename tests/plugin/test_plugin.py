@@ -1,4 +1,9 @@
-"""The pytest plugin as a user meets it: fixtures, options, markers, off unless used."""
+"""The pytest plugin as a user meets it: fixtures, options, markers, off unless used.
+
+The inner pytest runs in this process (pytester's in-process run loads the plugin through
+its entry point, as a fresh session does), except where a fresh interpreter is the point:
+what importing the plugin costs at start-up. A fresh interpreter per inner run cost more
+than the runs themselves."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ def test_fixtures_default_preset(pytester: pytest.Pytester) -> None:
             assert mmbits_layout["ptdesc"].size <= mmbits_layout("page").size
             assert mmbits_flags.nr_pageflags == 24
     """)
-    pytester.runpytest_subprocess("-q").assert_outcomes(passed=1)
+    pytester.runpytest_inprocess("-q").assert_outcomes(passed=1)
 
 
 def test_marker_and_options(pytester: pytest.Pytester) -> None:
@@ -33,7 +38,7 @@ def test_marker_and_options(pytester: pytest.Pytester) -> None:
         def test_from_option(mmbits_config):
             assert mmbits_config.arch == "arm64"
     """)
-    pytester.runpytest_subprocess("-q", "--mmbits-preset", "arm64-max").assert_outcomes(passed=3)
+    pytester.runpytest_inprocess("-q", "--mmbits-preset", "arm64-max").assert_outcomes(passed=3)
 
 
 def test_config_option(pytester: pytest.Pytester) -> None:
@@ -41,7 +46,7 @@ def test_config_option(pytester: pytest.Pytester) -> None:
         def test_cfg(mmbits_config):
             assert mmbits_config["NR_CPUS"] == 256
     """)
-    pytester.runpytest_subprocess("-q", "--mmbits-config", str(REF_CONFIG)).assert_outcomes(passed=1)
+    pytester.runpytest_inprocess("-q", "--mmbits-config", str(REF_CONFIG)).assert_outcomes(passed=1)
 
 
 def test_bad_marker_fails_cleanly(pytester: pytest.Pytester) -> None:
@@ -52,7 +57,7 @@ def test_bad_marker_fails_cleanly(pytester: pytest.Pytester) -> None:
         def test_x(mmbits_config):
             pass
     """)
-    result = pytester.runpytest_subprocess("-q")
+    result = pytester.runpytest_inprocess("-q")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*mmbits: unknown preset 'no-such-preset'*"])
     assert "Traceback" not in result.stdout.str() and "another exception" not in result.stdout.str()
@@ -75,7 +80,7 @@ def test_machine_fixture_and_variant_marker(pytester: pytest.Pytester) -> None:
         import pytest
 
         def test_default(mmbits_machine):
-            assert mmbits_machine.design.name == "v6.19+fixes"
+            assert mmbits_machine.design.name == "v6.19+fixes+hotplug"
             assert mmbits_machine.facts.sizeof_page == 64
 
         @pytest.mark.mmbits_preset("i386-pae-sparsemem")
@@ -87,7 +92,7 @@ def test_machine_fixture_and_variant_marker(pytester: pytest.Pytester) -> None:
             m.free_pages(pfn, 1)
             assert m.findings == []
     """)
-    pytester.runpytest_subprocess("-q").assert_outcomes(passed=2)
+    pytester.runpytest_inprocess("-q").assert_outcomes(passed=2)
 
 
 def test_machine_fixture_bad_marker(pytester: pytest.Pytester) -> None:
@@ -102,7 +107,7 @@ def test_machine_fixture_bad_marker(pytester: pytest.Pytester) -> None:
         def test_bad_option(mmbits_machine):
             pass
     """)
-    result = pytester.runpytest_subprocess("-q")
+    result = pytester.runpytest_inprocess("-q")
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(["*mmbits: unknown variant 'tree-lists'*three-lists*",
                                  "*mmbits: mmbits_variant:*pages*"])
@@ -118,9 +123,24 @@ def test_helpers_fail_with_the_check_output(pytester: pytest.Pytester) -> None:
             assert_bit_free("PG_head", "x86_64-6.18", word="ptdesc.pt_flags", kind="kernel-pgtable",
                             name="PT_mine")
     """)
-    result = pytester.runpytest_subprocess("-q")
+    result = pytester.runpytest_inprocess("-q")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*PT_mine = PG_head in ptdesc.pt_flags (kernel-pgtable) is not free on 1 of 1*",
                                  "*UNSAFE: PT_mine = PG_head in ptdesc.pt_flags (kernel-pgtable)*",
                                  "*checked 1 config (x86_64-6.18*",
                                  "*ERROR ptdesc.pt_flags bit 6 is PG_head*"])
+
+
+def test_absurd_npages_is_a_clear_failure_not_memoryerror(pytester: pytest.Pytester) -> None:
+    """Issue #16: `@mmbits_variant(npages=10**12)` gave a raw MemoryError."""
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.mmbits_variant("sync", npages=10**12)
+        def test_huge(mmbits_machine):
+            pass
+    """)
+    r = pytester.runpytest_inprocess("-q")
+    r.assert_outcomes(errors=1)
+    text = r.stdout.str()
+    assert "npages=1000000000000 is not between 1 and" in text and "MemoryError" not in text

@@ -16,7 +16,7 @@ def test_readme_plugin_example_passes(pytester: pytest.Pytester) -> None:
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert blocks, "the README's plugin section has no python example"
     pytester.makepyfile(test_readme=blocks[0])
-    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider")
     tests = blocks[0].count("\ndef test_")
     result.assert_outcomes(passed=tests - 1, failed=1)  # the first one is meant to fail, and teach
     result.stdout.fnmatch_lines(["*UNSAFE: BIT(NR_PAGEFLAGS) in ptdesc.pt_flags (kernel-pgtable)*",

@@ -43,13 +43,17 @@ def test_markdown_and_pictures(cli, tmp_path):
     assert "```\nstruct page {" in md
 
 
-def test_domain_option_and_config_file(cli, tmp_path):
+def test_domain_option_and_config_file(cli, tmp_path, monkeypatch):
+    """Also the colour contract of `report`: the paths it prints are coloured on request,
+    and NO_COLOR turns colour off."""
     from conftest import REF_CONFIG
 
-    r = cli("report", "--domain", "default", "--out", str(tmp_path / "d"))
-    assert r.code == 0 and "layout-x86_64-6.18-domain-default.html" in r.out
+    r = cli("report", "--domain", "default", "--out", str(tmp_path / "d"), "--color", "always")
+    assert r.code == 0 and "layout-x86_64-6.18-domain-default.html" in r.out and "\x1b[" in r.out
+    monkeypatch.setenv("NO_COLOR", "1")
     r = cli("report", "--config", str(REF_CONFIG), "--out", str(tmp_path / "c"))
     assert r.code == 0, r.err
+    assert "\x1b[" not in r.out and r.out.strip().endswith(".html")
 
 
 @pytest.mark.parametrize("args", [
@@ -62,6 +66,9 @@ def test_bad_input(cli, tmp_path, args):
     assert list(tmp_path.iterdir()) == []
 
 
+# The default run has this property from test_examples.py: the same layout report, written
+# fresh, must equal the committed reports/ copy byte for byte.
+@pytest.mark.slow
 def test_output_is_deterministic(tmp_path):
     from mmbits.report.api import write_layout_report
 

@@ -13,7 +13,7 @@ inference is pahole's heuristic, not a kernel fact.
 from __future__ import annotations
 
 from mmbits.btf.reader import MAX_HOPS, Btf
-from mmbits.btf.wire import ARRAY, ENUM, ENUM64, FLOAT, INT, PTR, STRUCT, UNION
+from mmbits.btf.wire import ARRAY, COMPOSITES, ENUM, ENUM64, FLOAT, INT, PTR, STRUCT
 
 CACHELINE = 64
 
@@ -39,7 +39,7 @@ class Aligner:
             out = btf.pointer_size()
         elif kind in (INT, FLOAT, ENUM, ENUM64):
             out = btf.raw_size(tid)
-        elif kind in (STRUCT, UNION):
+        elif kind in COMPOSITES:
             self._natural[tid] = 1  # a by-value self reference (malformed) stops here
             for m in btf.members(tid):
                 out = max(out, self.natural(m.type, depth + 1))

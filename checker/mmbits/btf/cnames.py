@@ -12,37 +12,16 @@ from __future__ import annotations
 from mmbits.btf.reader import MAX_HOPS, Btf
 from mmbits.btf.wire import (
     ARRAY,
-    CONST,
-    DECL_TAG,
-    ENUM,
-    ENUM64,
-    FLOAT,
-    FUNC,
     FUNC_PROTO,
-    FWD,
-    INT,
+    KEYWORDED,
     PTR,
+    QUALIFIERS,
     RESTRICT,
-    STRUCT,
+    SELF_NAMED,
+    TAGS,
     TYPE_TAG,
-    TYPEDEF,
-    UNION,
     VAR,
-    VOLATILE,
 )
-
-QUALIFIER = {CONST: "const", VOLATILE: "volatile", RESTRICT: "restrict"}
-
-
-def keyword(btf: Btf, tid: int) -> str:
-    kind, _vlen, kflag, _p = btf.info(tid)
-    if kind in (STRUCT, UNION):
-        return "struct" if kind == STRUCT else "union"
-    if kind in (ENUM, ENUM64):
-        return "enum"
-    if kind == FWD:
-        return "union" if kflag else "struct"
-    return ""
 
 
 def type_name(btf: Btf, tid: int) -> str:
@@ -57,16 +36,16 @@ def declare(btf: Btf, tid: int, inner: str, _depth: int = 0) -> str:
     if tid == 0:
         return _join("void", inner)
     kind = btf.kind(tid)
-    if kind in (INT, FLOAT, TYPEDEF, FUNC):
+    if kind in SELF_NAMED:
         return _join(btf.name(tid), inner)
-    if kind in (STRUCT, UNION, ENUM, ENUM64, FWD):
+    if kind in KEYWORDED:
         name = btf.name(tid)
-        return _join(f"{keyword(btf, tid)} {name}" if name else f"{keyword(btf, tid)} {{...}}", inner)
-    if kind in (TYPE_TAG, DECL_TAG, VAR):
+        return _join(f"{btf.keyword(tid)} {name}" if name else f"{btf.keyword(tid)} {{...}}", inner)
+    if kind in TAGS or kind == VAR:
         return declare(btf, btf.ref(tid), inner, _depth + 1)
-    if kind in QUALIFIER:
+    if kind in QUALIFIERS:
         target = btf.strip_modifiers(btf.ref(tid)) if kind != RESTRICT else btf.ref(tid)
-        qual = QUALIFIER[kind]
+        qual = QUALIFIERS[kind]
         if btf.kind(target) == PTR:  # qualifies the pointer itself: T * const
             return declare(btf, btf.ref(tid), f"{qual} {inner}".rstrip() if inner else qual, _depth + 1)
         base = declare(btf, btf.ref(tid), "", _depth + 1)

@@ -16,26 +16,17 @@ from mmbits.btf.reader import MAX_HOPS, Btf
 from mmbits.btf.wire import (
     ARRAY,
     CONST,
-    DECL_TAG,
-    ENUM,
-    ENUM64,
-    FLOAT,
-    FUNC,
+    ENUMS,
     FUNC_PROTO,
-    FWD,
-    INT,
+    KEYWORDED,
     PTR,
+    QUALIFIERS,
     RESTRICT,
-    STRUCT,
-    TYPE_TAG,
-    TYPEDEF,
-    UNION,
+    SELF_NAMED,
+    TAGS,
     VAR,
-    VOLATILE,
 )
 from mmbits.errors import InputError
-
-_TAGS = frozenset({TYPE_TAG, DECL_TAG})
 
 
 def _loop(btf: Btf, tid: int) -> InputError:
@@ -49,10 +40,10 @@ def tag_name(btf: Btf, tid: int, depth: int = 0) -> str:
     if tid == 0:
         return "void"
     kind = btf.kind(tid)
-    if kind in (INT, FLOAT, TYPEDEF, FUNC):
+    if kind in SELF_NAMED:
         return btf.name(tid)
     if kind == PTR:
-        target = btf.skip(btf.ref(tid), _TAGS)
+        target = btf.skip(btf.ref(tid), TAGS)
         if target == 0:
             return "void *"
         const_pointer = ""
@@ -60,20 +51,18 @@ def tag_name(btf: Btf, tid: int, depth: int = 0) -> str:
             const_pointer = "const "
             target = btf.ref(target)
         return f"{tag_name(btf, target, depth + 1)} {const_pointer}*"
-    if kind in (CONST, VOLATILE, RESTRICT):
-        prefix = {CONST: "const ", VOLATILE: "volatile "}.get(kind, "")
+    if kind in QUALIFIERS:  # pahole writes `restrict` after the type, the others before it
+        prefix = f"{QUALIFIERS[kind]} " if kind != RESTRICT else ""
         suffix = " restrict" if kind == RESTRICT else ""
         return f"{prefix}{tag_name(btf, btf.ref(tid), depth + 1)}{suffix} "
     if kind == ARRAY:
         return tag_name(btf, btf.array_info(tid)[0], depth + 1)
-    if kind in _TAGS or kind == VAR:
+    if kind in TAGS or kind == VAR:
         return tag_name(btf, btf.ref(tid), depth + 1)
     if kind == FUNC_PROTO:
         return ftype(btf, tid, None, pointer=False, spacing=0, depth=depth + 1)
-    if kind in (STRUCT, UNION, ENUM, ENUM64, FWD):
-        from mmbits.btf.cnames import keyword
-
-        return f"{keyword(btf, tid)} {btf.name(tid)}"
+    if kind in KEYWORDED:
+        return f"{btf.keyword(tid)} {btf.name(tid)}"
     return f"<{btf.kind_name(tid)}>"
 
 
@@ -89,7 +78,7 @@ def params(btf: Btf, proto: int, depth: int = 0) -> str:
     parts = []
     for pname, ptid in plist:
         if btf.kind(ptid) == PTR:
-            target = btf.skip(btf.ref(ptid), _TAGS)
+            target = btf.skip(btf.ref(ptid), TAGS)
             if target and btf.kind(target) == FUNC_PROTO:
                 parts.append(ftype(btf, target, pname or None, pointer=True, spacing=0, depth=depth + 1))
                 continue
@@ -118,17 +107,15 @@ def member_text(btf: Btf, tid: int, name: str, spacing: int, flex_ok: bool, dept
     if tid == 0:
         return f"{'void':<{abs(spacing)}} {name}"
     kind = btf.kind(tid)
-    if kind in _TAGS:
+    if kind in TAGS:
         return member_text(btf, btf.ref(tid), name, spacing, flex_ok, depth + 1, hex_)
-    if kind in (ENUM, ENUM64) and not btf.name(tid):
+    if kind in ENUMS and not btf.name(tid):
         return inline_enum(btf, tid, name, spacing, hex_)
-    if kind in (STRUCT, UNION, ENUM, ENUM64, FWD):
-        from mmbits.btf.cnames import keyword
-
-        kw = keyword(btf, tid)
+    if kind in KEYWORDED:
+        kw = btf.keyword(tid)
         return f"{kw} {btf.name(tid):<{abs(spacing - len(kw) - 1)}} {name}"
     if kind == PTR:
-        target = btf.skip(btf.ref(tid), _TAGS)
+        target = btf.skip(btf.ref(tid), TAGS)
         if target and btf.kind(target) == FUNC_PROTO:
             return ftype(btf, target, name, pointer=True, spacing=spacing, depth=depth + 1)
     if kind == FUNC_PROTO:

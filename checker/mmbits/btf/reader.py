@@ -29,10 +29,12 @@ from collections.abc import Iterable, Iterator
 from mmbits.btf import wire
 from mmbits.btf.wire import (
     ARRAY,
+    COMPOSITES,
     DATASEC,
     DECL_TAG,
     ENUM,
     ENUM64,
+    ENUMS,
     FLOAT,
     FUNC,
     FUNC_PROTO,
@@ -52,7 +54,6 @@ from mmbits.errors import InputError
 MAX_HOPS = 64  # typedef/modifier chains longer than this are loops (the kernel's are < 6)
 MAX_ARRAY_BYTES = 1 << 40
 INDEX_TYPECODE = "I" if array("I").itemsize == 4 else "L"
-NAMED_KINDS = frozenset({STRUCT, UNION, ENUM, ENUM64, TYPEDEF, FWD, INT, FLOAT})
 
 
 # one struct/union member: bit_offset from the start of the struct, bitfield_size 0 when
@@ -95,7 +96,7 @@ class Btf:
         length), plus the positions and name offsets of the named kinds `find` serves."""
         w, n = self.w, self.nwords
         step, per = wire.STEP, wire.PER
-        named_kind = [k in NAMED_KINDS for k in range(32)]
+        named_kind = [k in wire.NAMED_KINDS for k in range(32)]
         offs, named, names = array(INDEX_TYPECODE), array(INDEX_TYPECODE), array(INDEX_TYPECODE)
         ap, ap_named, ap_name = offs.append, named.append, names.append
         i = 0
@@ -165,6 +166,17 @@ class Btf:
     def kind_name(self, tid: int) -> str:
         return "VOID" if tid == 0 else wire.KIND_NAMES[self.kind(tid)]
 
+    def keyword(self, tid: int) -> str:
+        """`struct`, `union` or `enum` for a KEYWORDED kind (a FWD says which in kind_flag), else ""."""
+        kind, _vlen, kflag, _p = self.info(tid)
+        if kind in COMPOSITES:
+            return "struct" if kind == STRUCT else "union"
+        if kind in ENUMS:
+            return "enum"
+        if kind == FWD:
+            return "union" if kflag else "struct"
+        return ""
+
     def str_at(self, off: int) -> str:
         start = self._str_lo + off
         if not off >= 0 or start >= self._str_hi:
@@ -203,7 +215,7 @@ class Btf:
         if hit is not None:
             return hit
         kind, vlen, kflag, p = self.info(tid)
-        if kind not in (STRUCT, UNION):
+        if kind not in COMPOSITES:
             raise InputError(f"type {tid} is a {wire.KIND_NAMES[kind]}, not a struct or union", file=self.file)
         w = self.w
         out = []
@@ -286,7 +298,7 @@ class Btf:
         for _ in range(MAX_HOPS):
             t = self.skip(tid, MODIFIERS | {TYPEDEF})
             if self.kind(t) != ARRAY:
-                return t if self.kind(t) in (STRUCT, UNION) else 0
+                return t if self.kind(t) in COMPOSITES else 0
             tid = self.array_info(t)[0]
         raise InputError(f"type loop in array type {tid}", file=self.file)
 
@@ -310,7 +322,7 @@ class Btf:
     def _edges(self, tid: int) -> list[int]:
         try:
             kind = self.kind(tid)
-            if kind in (STRUCT, UNION):
+            if kind in COMPOSITES:
                 return [m.type for m in self.members(tid)]
             if kind == ARRAY:
                 return [self.array_info(tid)[0]]
@@ -403,7 +415,7 @@ class Btf:
         kind = self.kind(tid)
         if kind == ARRAY:
             a = self.align(self.array_info(tid)[0], _depth + 1)
-        elif kind in (STRUCT, UNION):
+        elif kind in COMPOSITES:
             self._align[tid] = 1  # provisional: a by-value self reference cannot recurse forever
             a = 1
             size = self.raw_size(tid)
@@ -442,7 +454,7 @@ class Btf:
         at = lo - 1 if self.blob.startswith(key + b"\0", lo) else self.blob.find(needle, lo, hi)
         while at >= 0:
             so = at + 1 - lo
-            found = self._named_with(so) if want is not None and want <= NAMED_KINDS else self._scan_with(so)
+            found = self._named_with(so) if want is not None and want <= wire.NAMED_KINDS else self._scan_with(so)
             out = sorted(t for t in set(found) if want is None or self.kind(t) in want)
             if out:
                 return out

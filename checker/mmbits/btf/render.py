@@ -17,8 +17,8 @@ from mmbits.btf.reader import Btf
 from mmbits.btf.tolayout import build_layout
 from mmbits.btf.wire import (
     ARRAY,
-    ENUM,
-    ENUM64,
+    COMPOSITES,
+    ENUMS,
     FUNC_PROTO,
     FWD,
     MODIFIERS,
@@ -30,8 +30,9 @@ from mmbits.btf.wire import (
 from mmbits.errors import InputError
 from mmbits.layout.model import Layout, Member
 
-PREFIXES = {"struct": (STRUCT,), "union": (UNION,), "enum": (ENUM, ENUM64), "typedef": (TYPEDEF,)}
-DEFAULT_ORDER = ((STRUCT, UNION), (TYPEDEF,), (ENUM, ENUM64))
+PREFIXES: dict[str, frozenset[int]] = {"struct": frozenset({STRUCT}), "union": frozenset({UNION}), "enum": ENUMS,
+                                       "typedef": frozenset({TYPEDEF})}
+DEFAULT_ORDER = (COMPOSITES, PREFIXES["typedef"], ENUMS)
 
 
 # a type found by name: what the user typed, its id and kind
@@ -51,7 +52,7 @@ def lookup(btf: Btf, query: str) -> Found:
     """`page`, `struct page`, `union foo`, `enum pageflags`, `typedef pgtable_t`."""
     words = query.split()
     if len(words) == 2 and words[0] in PREFIXES:
-        orders: tuple[tuple[int, ...], ...] = (PREFIXES[words[0]],)
+        orders: tuple[frozenset[int], ...] = (PREFIXES[words[0]],)
         name = words[1]
     elif len(words) == 1:
         orders = DEFAULT_ORDER
@@ -71,24 +72,24 @@ def lookup(btf: Btf, query: str) -> Found:
 def _suggest(btf: Btf, name: str) -> str:
     from mmbits.cexpr import suggest
 
-    return suggest(name, {n for n, _ in btf.names_of_kind((STRUCT, UNION, ENUM, ENUM64, TYPEDEF))})
+    return suggest(name, {n for n, _ in btf.names_of_kind(frozenset().union(*PREFIXES.values()))})
 
 
 # -- JSON -------------------------------------------------------------------
 
 def to_json(btf: Btf, found: Found) -> dict[str, Any]:
-    if found.kind in (STRUCT, UNION):
+    if found.kind in COMPOSITES:
         out = build_layout(btf, found.tid, with_ctypes=False).to_json()
         if found.kind == UNION:
             out["union"] = True
         return out
-    if found.kind in (ENUM, ENUM64):
+    if found.kind in ENUMS:
         return {"enum": btf.name(found.tid), "size": btf.raw_size(found.tid), "signed": btf.enum_signed(found.tid),
                 "values": [{"name": n, "value": v} for n, v in btf.enum_values(found.tid)]}
     target = btf.ref(found.tid)
     out = {"typedef": btf.name(found.tid), "type": type_name(btf, target), "size": btf.size(found.tid)}
     real = btf.skip(target, MODIFIERS)
-    if btf.kind(real) in (STRUCT, UNION) and not btf.name(real):
+    if btf.kind(real) in COMPOSITES and not btf.name(real):
         out["members"] = build_layout(btf, real, name=btf.name(found.tid), with_ctypes=False).to_json()["members"]
     return out
 
@@ -136,9 +137,9 @@ def pahole_text(btf: Btf, tid: int, hex_: bool = False, name: str | None = None)
 
 
 def to_text(btf: Btf, found: Found, hex_: bool = False) -> str:
-    if found.kind in (STRUCT, UNION):
+    if found.kind in COMPOSITES:
         return pahole_text(btf, found.tid, hex_)
-    if found.kind in (ENUM, ENUM64):
+    if found.kind in ENUMS:
         return enum_text(btf, found.tid, hex_)
     return typedef_text(btf, found.tid, hex_)
 
@@ -167,10 +168,10 @@ def typedef_text(btf: Btf, tid: int, hex_: bool = False) -> str:
     target = btf.ref(tid)
     real = btf.skip(target, MODIFIERS)
     kind = btf.kind(real)
-    if kind in (STRUCT, UNION) and not btf.name(real):
+    if kind in COMPOSITES and not btf.name(real):
         body = pahole_text(btf, real, hex_, name="")
         return f"typedef {body[:-2]}}} {name};"  # the printer closes with `};`
-    if kind in (ENUM, ENUM64) and not btf.name(real):
+    if kind in ENUMS and not btf.name(real):
         return "typedef " + enum_text(btf, real, hex_, suffix=name)
     if kind == PTR and btf.kind(btf.skip(btf.ref(real), MODIFIERS)) == FUNC_PROTO:
         return f"typedef {ftype(btf, btf.skip(btf.ref(real), MODIFIERS), name, pointer=True, spacing=0)};"
@@ -181,5 +182,5 @@ def typedef_text(btf: Btf, tid: int, hex_: bool = False) -> str:
 
 def layout_of(btf: Btf, name: str) -> Layout | None:
     """The Layout of struct NAME, or None when this BTF has no such struct."""
-    ids = btf.find(name, (STRUCT, UNION))
+    ids = btf.find(name, COMPOSITES)
     return build_layout(btf, ids[0]) if ids else None

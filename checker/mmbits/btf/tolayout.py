@@ -19,11 +19,12 @@ from mmbits.btf.cnames import declare, type_name
 from mmbits.btf.reader import MAX_HOPS, Btf
 from mmbits.btf.wire import (
     ARRAY,
-    ENUM,
-    ENUM64,
+    COMPOSITES,
+    ENUMS,
     FUNC_PROTO,
     INT,
     INT_SIGNED,
+    INTEGRAL,
     MODIFIERS,
     PTR,
     STRUCT,
@@ -93,7 +94,7 @@ class _Builder:
                arms: tuple[tuple[int, int], ...], visiting: frozenset[int], depth: int) -> Member:
         btf = self.btf
         inline = inline_type(btf, tid)
-        if btf.kind(inline) in (STRUCT, UNION) and not btf.name(inline) and not bf_size:
+        if btf.kind(inline) in COMPOSITES and not btf.name(inline) and not bf_size:
             m = self.block(inline, name or None, base + bit_off // 8, arms, visiting, depth + 1)
             spelled = type_name(btf, tid)
             if name or spelled != f"{m.kind} {{...}}":
@@ -109,7 +110,7 @@ class _Builder:
                 bf_size, bit_off = nr_bits, bit_off + int_off
         size = btf.size(tid)
         ctype = self.ctype(tid) if self.with_ctypes else None
-        if bf_size and skind in (INT, ENUM, ENUM64) and size:
+        if bf_size and skind in INTEGRAL and size:
             unit_bits = size * 8
             unit = bit_off // unit_bits * size
             out = Member(name=name, kind="field", type=type_name(btf, tid), offset=base + unit, size=size,
@@ -157,9 +158,9 @@ class _Builder:
         struct = None
         if rkind == INT:
             signed = bool(btf.int_encoding(real)[0] & INT_SIGNED)
-        elif rkind in (ENUM, ENUM64):
+        elif rkind in ENUMS:
             signed = btf.enum_signed(real)
-        elif rkind in (STRUCT, UNION) and not dims:
+        elif rkind in COMPOSITES and not dims:
             fields = self.small_fields(real)
             if not fields and rkind == STRUCT and btf.name(real):
                 struct = btf.name(real)
@@ -182,7 +183,7 @@ class _Builder:
         out = []
         for i, m in enumerate(members):
             k = btf.kind(btf.strip_typedefs(m.type))
-            if m.bitfield_size or k not in (INT, PTR, ENUM, ENUM64) or btf.size(m.type) != word or \
+            if m.bitfield_size or (k not in INTEGRAL and k != PTR) or btf.size(m.type) != word or \
                     m.bit_offset != i * word * 8 or not m.name:
                 return ()
         for m in members:
@@ -233,7 +234,7 @@ def build_layout(btf: Btf, tid: int, source: str = "", name: str | None = None,
     compare, cheaper, but `Layout.words` then has nothing to address.
     """
     real = btf.strip_typedefs(tid)
-    if btf.kind(real) not in (STRUCT, UNION):
+    if btf.kind(real) not in COMPOSITES:
         raise InputError(f"type {tid} ({btf.name_or_anon(tid)}) is a {btf.kind_name(real)}, not a struct or union",
                          file=btf.file)
     btf.check_acyclic(real)

@@ -20,7 +20,7 @@ from typing import Any
 
 from mmbits.btf.reader import Btf
 from mmbits.btf.render import layout_of
-from mmbits.btf.wire import ENUM, ENUM64
+from mmbits.btf.wire import ENUMS
 from mmbits.findings import Finding
 from mmbits.kconfig.config import Config
 from mmbits.layout.model import Layout, Member
@@ -185,7 +185,7 @@ def _our_enums(config: Config) -> dict[str, dict[str, int]]:
 def compare_enums(btf: Btf, config: Config, label: str, counts: dict[str, int]) -> list[Finding]:
     found = []
     for enum, ours in _our_enums(config).items():
-        ids = btf.find(enum, (ENUM, ENUM64))
+        ids = btf.find(enum, ENUMS)
         if not ids:
             found.append(Finding("enum-mismatch", f"enum {enum} is not in the BTF (our data has {len(ours)} constants: "
                                  f"{', '.join(list(ours)[:4])}{', ...' if len(ours) > 4 else ''})", label, enum))

@@ -41,6 +41,17 @@ INT_SIGNED, INT_CHAR, INT_BOOL = 1, 2, 4
 # kinds that are plain modifiers on the way to a real type
 MODIFIERS = frozenset({VOLATILE, CONST, RESTRICT, TYPE_TAG})
 
+# the classes of kinds the reader and both printers (cnames, decl) dispatch on, named once
+COMPOSITES = frozenset({STRUCT, UNION})
+ENUMS = frozenset({ENUM, ENUM64})
+INTEGRAL = frozenset({INT}) | ENUMS  # the kinds a bitfield can have
+KEYWORDED = COMPOSITES | ENUMS | {FWD}  # spelled with their keyword: `struct X`, `union X`, `enum X`
+SELF_NAMED = frozenset({INT, FLOAT, TYPEDEF, FUNC})  # spelled by their own name alone
+TAGS = frozenset({TYPE_TAG, DECL_TAG})  # annotations, transparent to C spelling
+QUALIFIERS = {CONST: "const", VOLATILE: "volatile", RESTRICT: "restrict"}
+# the kinds a name can be looked up for (the reader's name index)
+NAMED_KINDS = KEYWORDED | (SELF_NAMED - {FUNC})
+
 
 # the validated header; type_off and str_off are absolute (from the start of the blob)
 Header = namedtuple("Header", "little version flags hdr_len type_off type_len str_off str_len")

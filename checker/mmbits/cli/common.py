@@ -242,6 +242,19 @@ def select(preset: str | None, config: str | None, domain: str | None, sets: Seq
     return Selection(config=cfg, source=name)
 
 
+def _complete_presets(_ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of --preset: the shipped preset names (read only when completing)."""
+    from mmbits.kconfig.presets import preset_names
+
+    return [n for n in preset_names() if n.startswith(incomplete)]
+
+
+def _complete_domains(_ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    from mmbits.kconfig.domain import domain_names
+
+    return [n for n in domain_names() if n.startswith(incomplete)]
+
+
 def config_options(domain: bool = True,
                    default_note: str = f"default: --preset {DEFAULT_PRESET}",
                    kernel: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -250,7 +263,8 @@ def config_options(domain: bool = True,
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         opts = [
-            click.option("--preset", metavar="NAME", help=f"a named config (mmbits configs); {default_note}"),
+            click.option("--preset", metavar="NAME", help=f"a named config (mmbits configs); {default_note}",
+                         shell_complete=_complete_presets),
             click.option("--config", "config_file", metavar="FILE",
                          help="a kernel .config (plain or gzip, e.g. /proc/config.gz)"),
             click.option("--set", "sets", multiple=True, metavar="SYM=VAL",
@@ -263,7 +277,8 @@ def config_options(domain: bool = True,
         if not kernel:
             opts.pop()
         if domain:
-            opts.insert(2, click.option("--domain", metavar="NAME", help="every valid config of a domain"))
+            opts.insert(2, click.option("--domain", metavar="NAME", help="every valid config of a domain",
+                                        shell_complete=_complete_domains))
         for opt in reversed(opts):
             fn = opt(fn)
         return fn

@@ -35,6 +35,7 @@ from mmbits.errors import InputError
 from mmbits.findings import Finding, blocking
 from mmbits.kconfig.config import Config
 from mmbits.proposal import Proposal
+from mmbits.schedule import ScheduleStep, steps_of, threads
 
 MODES = ("auto", "exhaustive", "random", "sequential")
 
@@ -57,9 +58,7 @@ def schedule_from_json(doc: Any, finding: int = 0, where: str = "") -> tuple[str
             raise InputError(f"there is no finding {finding} (0..{len(findings) - 1})", file=where or None)
         chosen = findings[finding]
         data = chosen.get("data") if isinstance(chosen, dict) else None
-        steps = (data.get("schedule") if isinstance(data, dict) else None) or []
-        doc = [s.get("thread") for s in steps if isinstance(s, dict)] if isinstance(steps, list) else None
-        doc = [t for t in doc if t != "iommu"] if doc is not None else None
+        doc = threads(steps_of(data.get("schedule"))) if isinstance(data, dict) else None
     if not isinstance(doc, list) or not all(isinstance(t, str) for t in doc) or not doc:
         raise InputError("a schedule is a JSON list of thread names (cpu0, worker, ...) or a simulate --json "
                          "result", file=where or None)
@@ -153,14 +152,14 @@ def fixed(world: World, schedule: tuple[str, ...]) -> Exploration:
 
 def explore(setup: Setup, mode: str = "auto", *, seed: int = 0, schedules: int = 200, max_states: int = 200_000,
             progress: Callable[..., None] | None = None,
-            schedule: tuple[str, ...] | None = None) -> tuple[Exploration, World]:
+            schedule: tuple[str, ...] | None = None, reduce: bool = True) -> tuple[Exploration, World]:
     world = setup.world()
     if schedule is not None:
         return fixed(world, schedule), world
     if mode == "auto":
         mode = "exhaustive" if setup.cpus * setup.ops <= AUTO_EXHAUSTIVE_OPS else "random"
     if mode == "exhaustive":
-        return exhaustive(world, max_states=max_states, progress=progress), world
+        return exhaustive(world, max_states=max_states, progress=progress, reduce=reduce), world
     if mode == "random":
         return random_runs(world, schedules=schedules, seed=seed, progress=progress), world
     return sequential(world), world
@@ -182,13 +181,13 @@ def findings_of(setup: Setup, ex: Exploration, detail: bool = True) -> list[Find
             if rep.event is not None:
                 message = rep.event.message
                 ev = rep.event
-            data["schedule"] = rep.steps
+            data["schedule"] = tuple(rep.steps)
             data["step"] = rep.step_index
             if ev.pfn is not None:
                 data["before"] = decode(rep.machine, ev.pfn, rep.before)
                 data["after"] = decode(rep.machine, ev.pfn, rep.after)
         else:
-            data["schedule"] = [{"thread": t} for t in schedule]
+            data["schedule"] = tuple(ScheduleStep(t) for t in schedule)
         if ev.pfn is not None:
             data["pfn"] = hex(ev.pfn)
         data.update(ev.data)
@@ -224,14 +223,16 @@ def simulate(config: Config, variant: str = "v6.19", *, proposal: Proposal | Non
              ops: int = 3, mode: str = "auto", seed: int = 0, schedules: int = 200, max_states: int = 200_000,
              sva: bool | None = None, async_free: bool | None = None, npages: int = DEFAULT_PAGES,
              only: tuple[str, ...] = (), detail: bool = True, schedule: tuple[str, ...] | None = None,
-             progress: Callable[..., None] | None = None) -> SimulationResult:
+             progress: Callable[..., None] | None = None, reduce: bool = True) -> SimulationResult:
+    """Explore a design on a workload (`reduce`: partial-order reduction with
+    sleep sets in exhaustive mode; off, only state hashing prunes)."""
     if not only and proposal is None:
         from mmbits.emu.variants import VARIANTS
 
         only = VARIANTS[variant].default_only if variant in VARIANTS else ()
     setup = Setup(config, variant, proposal, cpus, ops, sva, async_free, npages, only)
     ex, world = explore(setup, mode, seed=seed, schedules=schedules, max_states=max_states, progress=progress,
-                        schedule=schedule)
+                        schedule=schedule, reduce=reduce)
     found = findings_of(setup, ex, detail)
     m = world.m
     problems = []

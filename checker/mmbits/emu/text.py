@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from mmbits.findings import Where
+from mmbits.schedule import steps_of
 
 
 def render(result: Any, verbose: bool = True, full: bool = False) -> str:
@@ -32,6 +33,7 @@ def render(result: Any, verbose: bool = True, full: bool = False) -> str:
     seed = f", seed {ex['seed']}" if ex.get("seed") is not None else ""
     out.append(f"explored: {ex['mode']}{seed}, {state}: {ex['states']} states, {ex['transitions']} transitions, "
                f"{ex['schedules']} schedules, {ex['seconds']:.2f} s{rate}")
+    out.extend(reduction_lines(ex))
     out.append("")
     later = []
     for f in result["findings"]:
@@ -65,17 +67,32 @@ def render(result: Any, verbose: bool = True, full: bool = False) -> str:
     return "\n".join(out)
 
 
+def reduction_lines(ex: dict[str, Any]) -> list[str]:
+    """What state hashing and the sleep sets saved in an exhaustive run."""
+    if ex["mode"] != "exhaustive":
+        return []
+    red = ex.get("reduction") or {}
+    run = ex["transitions"]
+    line = f"reduction: {ex['pruned']} transitions reached an explored state (state hashing)"
+    if red.get("sleep_sets"):
+        line += (f"; sleep sets: {red['slept']} transitions not run ({red['ratio']:.0%} of "
+                 f"{run + red['slept']}), {red['revisits']} states explored again with a smaller sleep set")
+    else:
+        line += "; partial-order reduction off"
+    return [line]
+
+
 def schedule_lines(data: dict[str, Any]) -> list[str]:
     """A finding's schedule, one step a line, the failing step marked with >."""
-    steps = data.get("schedule") or []
+    steps = steps_of(data.get("schedule"))
     if not steps:
         return []
     bad = data.get("step")
     out = [f"  schedule ({len(steps)} step{'s' if len(steps) != 1 else ''}):"]
     for i, s in enumerate(steps, start=1):
         mark = ">" if bad is not None and i - 1 == bad else " "
-        out.append(f"  {mark}{i:3} {s.get('thread', ''):7} {s.get('step', '')}")
-        for note in s.get("notes") or []:
+        out.append(f"  {mark}{i:3} {s.thread:7} {s.step or ''}")
+        for note in s.notes:
             out.append(f"              {note}")
     return out
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 
+from mmbits.errors import InputError
 from mmbits.expression.lexer import ExprError
 from mmbits.expression.syntax import Node, parse_tree, symbols, version_number, walk
 
-__all__ = ["FUNCTIONS", "MAX_SHIFT", "Env", "Expr", "ExprError", "Value", "ilog2", "order_base_2", "parse",
-           "suggest", "version_number"]
+__all__ = ["FUNCTIONS", "MAX_SHIFT", "Env", "Expr", "ExprError", "Value", "data_expr", "ilog2", "order_base_2",
+           "parse", "suggest", "version_number"]
 
 Value = int | str
 Env = Mapping[str, Value]
@@ -247,6 +248,21 @@ class Expr:
 @cache
 def parse(text: str) -> Expr:
     return Expr(text)
+
+
+def data_expr(text: object, known: Iterable[str], file: object, line: int | None, what: str = "expression") -> Expr:
+    """An expression of a data file with its names checked against `known`: the one way
+    every loader compiles one, so a bad one is always one InputError at its file and line
+    (`bad condition 'X &&': ...`). YAML's true/false are C's 1/0."""
+    if isinstance(text, bool):
+        text = int(text)
+    try:
+        expr = Expr(str(text))
+        expr.check_names(known)
+    except ExprError as exc:
+        raise InputError(f"bad {what} {str(text)!r}: {exc}", file=str(file) if file is not None else None,
+                         line=line) from None
+    return expr
 
 
 def suggest(name: str, known: Iterable[str]) -> str:

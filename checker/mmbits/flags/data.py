@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from mmbits.cexpr import Expr, ExprError, Value
+from mmbits.cexpr import Expr, Value, data_expr
 from mmbits.errors import InputError
 from mmbits.kconfig.model import load_model
 from mmbits.kconfig.release import guard
@@ -160,12 +160,7 @@ class FlagData:
 
 
 def _cond(text: object, path: Path, line: int, known: set[str]) -> Expr:
-    try:
-        e = Expr(str(text))
-        e.check_names(known)
-        return e
-    except ExprError as exc:
-        raise InputError(f"bad condition {text!r}: {exc}", file=str(path), line=line) from None
+    return data_expr(text, known, path, line, "condition")
 
 
 _BIT_IF = re.compile(r"BIT_IF\(\s*(\w+)\s*\)")
@@ -185,6 +180,15 @@ def _one_key(item: object, path: Path, line: int) -> tuple[str, dict[Any, Any]]:
         raise InputError("expected `- NAME: {...}`", file=str(path), line=line)
     (name, spec), = item.items()
     return str(name), dict(spec or {})
+
+
+def _kinds(name: str, spec: dict[Any, Any], known: set[str], path: Path, line: int) -> tuple[str, ...]:
+    """The `kinds:` of a flag or alias entry, each a page kind of kinds.yaml (or `any`)."""
+    kinds = tuple(str(k) for k in spec.get("kinds") or ())
+    bad = set(kinds) - known
+    if bad:
+        raise InputError(f"{name}: unknown page kind(s) {sorted(bad)}", file=str(path), line=line)
+    return kinds
 
 
 @cache
@@ -209,10 +213,7 @@ def load_flag_data(version: str = DEFAULT_KERNEL) -> FlagData:
         policy = str(spec.get("policy", "PF_ANY"))
         if policy not in POLICIES:
             raise InputError(f"{name}: unknown policy {policy}", file=str(pf_path), line=line)
-        fkinds = tuple(spec.get("kinds") or ())
-        bad = set(fkinds) - kind_names
-        if bad:
-            raise InputError(f"{name}: unknown page kind(s) {sorted(bad)}", file=str(pf_path), line=line)
+        fkinds = _kinds(name, spec, kind_names, pf_path, line)
         flags.append(FlagSpec(name, policy, fkinds, _guarded(spec, pf_path, line, known),
                               bool(spec.get("tails", True)), str(spec.get("doc", ""))))
     flag_names = {f.name for f in flags}
@@ -228,10 +229,7 @@ def load_flag_data(version: str = DEFAULT_KERNEL) -> FlagData:
             page = str(spec.get("page", "head"))
             if page not in PAGE_POSITIONS:
                 raise InputError(f"{name}: page must be one of {sorted(PAGE_POSITIONS)}", file=str(path), line=line)
-            akinds = tuple(spec.get("kinds") or ())
-            bad = set(akinds) - kind_names
-            if bad:
-                raise InputError(f"{name}: unknown page kind(s) {sorted(bad)}", file=str(path), line=line)
+            akinds = _kinds(name, spec, kind_names, path, line)
             span = _guarded({"since": spec.get("since"), "until": spec.get("until")}, path, line, known)
             # enum_if: the #ifdef around the constant in the enum itself (existence, not validity)
             enum_if = _cond(spec["enum_if"], path, line, known) if "enum_if" in spec else None

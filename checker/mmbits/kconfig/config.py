@@ -17,7 +17,7 @@ class Config(Mapping[str, Value]):
     with equal primaries are the same config.
     """
 
-    __slots__ = ("name", "_values", "_primary", "_key", "version_from")
+    __slots__ = ("name", "_values", "_primary", "_key", "_hash", "_summary", "version_from")
 
     def __init__(self, values: Mapping[str, Value], primary: Mapping[str, Value], name: str | None):
         self.name = name
@@ -26,6 +26,8 @@ class Config(Mapping[str, Value]):
         self._values = dict(values)
         self._primary = dict(primary)
         self._key: tuple[tuple[str, Value], ...] | None = None
+        self._hash: int | None = None  # configs key every decode memo: hash once, on first use
+        self._summary: str | None = None  # describe() of the whole primary, made once (label() of unnamed configs)
 
     @classmethod
     def adopt(cls, values: dict[str, Value], primary: dict[str, Value], name: str | None) -> Config:
@@ -37,6 +39,8 @@ class Config(Mapping[str, Value]):
         self._values = values
         self._primary = primary
         self._key = None
+        self._hash = None
+        self._summary = None
         return self
 
     def __getitem__(self, key: str) -> Value:
@@ -63,10 +67,14 @@ class Config(Mapping[str, Value]):
         return self._key
 
     def __hash__(self) -> int:
-        return hash(self._identity())
+        h = self._hash
+        if h is None:
+            h = self._hash = hash(self._identity())
+        return h
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Config) and self._identity() == other._identity()
+        return self is other or (isinstance(other, Config) and hash(self) == hash(other)
+                                 and self._identity() == other._identity())
 
     @property
     def symbols(self) -> Mapping[str, Value]:
@@ -142,7 +150,11 @@ class Config(Mapping[str, Value]):
         return " ".join(parts)
 
     def label(self) -> str:
-        return self.name or self.describe()
+        if self.name:
+            return self.name
+        if self._summary is None:
+            self._summary = self.describe()
+        return self._summary
 
     def to_json(self) -> dict[str, object]:
         return {"name": self.name, "arch": self.arch, "symbols": dict(sorted(self._primary.items()))}

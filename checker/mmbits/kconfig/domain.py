@@ -21,7 +21,7 @@ from math import prod
 from operator import itemgetter
 from typing import Any
 
-from mmbits.cexpr import Expr, ExprError, Value, suggest
+from mmbits.cexpr import Expr, Value, data_expr, suggest
 from mmbits.errors import InputError
 from mmbits.kconfig import index
 from mmbits.kconfig.config import Config
@@ -390,11 +390,8 @@ def _part(name: str, spec: LDict, model: KconfigModel, path: str) -> DomainPart:
     for sym, text in (spec.get("set") or {}).items():
         if sym not in model.symbols:
             raise InputError(f"domain part {name}: unknown symbol {sym}", file=path, line=spec["set"].line_of(sym))
-        try:
-            expr = Expr(str(text))
-            expr.check_names([n for n, _ in vary] + [n for n, _ in sets])
-        except ExprError as exc:
-            raise InputError(f"domain part {name}: {sym}: {exc}", file=path, line=spec["set"].line_of(sym)) from None
+        expr = data_expr(text, [n for n, _ in vary] + [n for n, _ in sets], path, spec["set"].line_of(sym),
+                         f"expression for {sym} in domain part {name}")
         sets.append((str(sym), expr))
     return DomainPart(f"{name}:{arch}", arch, tuple(vary), tuple(sets), model)
 

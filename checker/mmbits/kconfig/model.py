@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from mmbits.cexpr import Expr, ExprError, Value
+from mmbits.cexpr import Expr, Value, data_expr
 from mmbits.errors import InputError, InvalidConfigError
 from mmbits.kconfig.config import Config
 from mmbits.kconfig.release import guard, parse_release, release_name
@@ -115,15 +115,9 @@ class KconfigModel:
 
     # -- building configs -------------------------------------------------
     def complete(self, primary: Mapping[str, Value]) -> dict[str, Value]:
-        """All symbols: primaries (with defaults), arch facts, derived."""
-        arch_name = str(primary.get("ARCH", "x86_64"))
-        arch = self.archs.get(arch_name)
-        if arch is None:
-            raise InputError(f"unknown arch {arch_name!r} (known: {', '.join(self.archs)})")
-        env: dict[str, Value] = {name: sym.default for name, sym in self.symbols.items()}
-        env.update(arch.defaults)
-        env.update(primary)
-        env["ARCH"] = arch_name
+        """All symbols of a full primary assignment (`primary_of`): arch facts, derived."""
+        arch = self.arch_of(primary)
+        env = dict(primary)
         env.update(arch.facts)
         for name, expr in arch.derived:
             env[name] = expr(env)
@@ -148,15 +142,20 @@ class KconfigModel:
 
     def primary_of(self, values: Mapping[str, Value]) -> dict[str, Value]:
         """The full primary assignment (defaults filled) for a partial one."""
+        arch = self.arch_of(values)
+        out: dict[str, Value] = {name: sym.default for name, sym in self.symbols.items()}
+        out.update(arch.defaults)
+        out.update(values)
+        out["ARCH"] = arch.name
+        return out
+
+    def arch_of(self, values: Mapping[str, Value]) -> Arch:
+        """The arch block a (partial) assignment selects; x86_64 when it names none."""
         arch_name = str(values.get("ARCH", "x86_64"))
         arch = self.archs.get(arch_name)
         if arch is None:
             raise InputError(f"unknown arch {arch_name!r} (known: {', '.join(self.archs)})")
-        out: dict[str, Value] = {name: sym.default for name, sym in self.symbols.items()}
-        out.update(arch.defaults)
-        out.update(values)
-        out["ARCH"] = arch_name
-        return out
+        return arch
 
     def violations(self, env: Mapping[str, Value]) -> list[Rule]:
         return [rule for rule in self.rules if not rule.holds(env)]
@@ -220,12 +219,7 @@ class KconfigModel:
 
 
 def _expr(text: object, path: Path, line: int | None, known: set[str]) -> Expr:
-    try:
-        expr = Expr(str(text))
-        expr.check_names(known)
-        return expr
-    except ExprError as exc:
-        raise InputError(f"bad expression {str(text)!r}: {exc}", file=str(path), line=line) from None
+    return data_expr(text, known, path, line)
 
 
 def _parse(path: Path) -> KconfigModel:

@@ -260,20 +260,22 @@ class _Printer:
         """Members of a struct; `in_union`: nested in a union, where pahole never prints `[]`."""
         tabs = "\t" * indent
         holes = find_holes(node)
-        newline = 0
+        newline = 0  # comments since the last member line: the first one is set off by a blank line
+
+        def comment(text: str) -> None:
+            nonlocal newline
+            if not newline:
+                self.w("\n")
+            newline += 1
+            self.w(text)
+
         sums = {"bytes": 0, "bits": 0, "holes": 0, "bit_holes": 0, "nr_paddings": 0, "sum_paddings": 0,
                 "forced": 0, "forced_holes": 0, "sum_forced_holes": 0}
         if holes.pre_bit_hole > 0:
-            if not newline:
-                self.w("\n")
-            newline += 1
-            self.w(f"{tabs}/* XXX {_plural(holes.pre_bit_hole, 'bit')} hole, try to pack */\n")
+            comment(f"{tabs}/* XXX {_plural(holes.pre_bit_hole, 'bit')} hole, try to pack */\n")
             sums["bit_holes"] += holes.pre_bit_hole
         if holes.pre_hole > 0:
-            if not newline:
-                self.w("\n")
-            newline += 1
-            self.w(f"{tabs}/* XXX {_plural(holes.pre_hole, 'byte')} hole, try to pack */\n")
+            comment(f"{tabs}/* XXX {_plural(holes.pre_hole, 'byte')} hole, try to pack */\n")
             sums["holes"] += holes.pre_hole
         last: Member | None = None
         last_i = -1
@@ -297,15 +299,9 @@ class _Printer:
                     self.w(tabs + self.filler(pos, ts) + f":{filler};\n")
                 last_bf = last.bit_size is not None
                 if pos.offset < last.offset or (pos.offset == last.offset and not last_bf and pos_bf):
-                    if not newline:
-                        self.w("\n")
-                    newline += 1
-                    self.w(f"{tabs}/* Bitfield combined with previous fields */\n")
+                    comment(f"{tabs}/* Bitfield combined with previous fields */\n")
                 elif 0 < pos.offset - last.offset < last_size:
-                    if not newline:
-                        self.w("\n")
-                    newline += 1
-                    self.w(f"{tabs}/* Bitfield combined with next fields */\n")
+                    comment(f"{tabs}/* Bitfield combined with next fields */\n")
             if newline:
                 self.w("\n")
                 newline = 0
@@ -319,23 +315,14 @@ class _Printer:
             if pad > 0:
                 sums["nr_paddings"] += 1
                 sums["sum_paddings"] += pad
-                if not newline:
-                    self.w("\n")
-                newline += 1
-                self.w(f"\n{tabs}/* XXX last struct has {_plural(pad, 'byte')} of padding */")
+                comment(f"\n{tabs}/* XXX last struct has {_plural(pad, 'byte')} of padding */")
             bh = holes.bit_hole.get(i, 0)
             if bh:
-                if not newline:
-                    self.w("\n")
-                newline += 1
-                self.w(f"\n{tabs}/* XXX {_plural(bh, 'bit')} hole, try to pack */")
+                comment(f"\n{tabs}/* XXX {_plural(bh, 'bit')} hole, try to pack */")
                 sums["bit_holes"] += bh
             h = holes.hole.get(i, 0)
             if h > 0:
-                if not newline:
-                    self.w("\n")
-                newline += 1
-                self.w(f"\n{tabs}/* XXX {_plural(h, 'byte')} hole, try to pack */")
+                comment(f"\n{tabs}/* XXX {_plural(h, 'byte')} hole, try to pack */")
                 sums["holes"] += h
             self.w("\n")
             if pos_bf:

@@ -15,13 +15,21 @@ from typing import Any
 
 from mmbits.cexpr import ExprError
 from mmbits.errors import InputError
-from mmbits.layout.ctypes import TypeTable
+from mmbits.layout.ctypes import CType, TypeTable
 from mmbits.layout.model import Layout, Member
 from mmbits.layout.spec import LayoutSpec, SpecNode
 
 
 def _align_up(value: int, align: int) -> int:
     return (value + align - 1) // align * align if align > 1 else value
+
+
+def _field(node: SpecNode, ct: CType, offset: int, arms: tuple[tuple[int, int], ...],
+           bit_offset: int | None = None, bit_size: int | None = None) -> Member:
+    """A resolved field of type `ct` at `offset` (a bitfield: `bit_size` bits from `bit_offset`)."""
+    return Member(name=node.name, kind="field", type=ct.text, offset=offset, size=ct.size, align=ct.align,
+                  bit_offset=bit_offset, bit_size=bit_size, note=node.note, arm=node.arm, line=node.line,
+                  arms=arms, ctype=ct)
 
 
 class _Resolver:
@@ -140,39 +148,11 @@ class _Resolver:
             if pos // unit != (pos + width - 1) // unit:
                 pos = _align_up(pos, unit)
             unit_off = pos // unit * ct.size
-            m = Member(
-                name=node.name,
-                kind="field",
-                type=ct.text,
-                offset=base + unit_off,
-                size=ct.size,
-                align=ct.align,
-                bit_offset=pos - unit_off * 8,
-                bit_size=width,
-                note=node.note,
-                arm=node.arm,
-                line=node.line,
-                arms=arms,
-                ctype=ct,
-            )
-            return m, pos + width
+            return _field(node, ct, base + unit_off, arms, pos - unit_off * 8, width), pos + width
         offset = _align_up((pos + 7) // 8, ct.align)
         if ct.struct is not None and not ct.spelling.dims:
             self.nested[str(node.name)] = self.struct_layout(ct.struct)
-        m = Member(
-            name=node.name,
-            kind="field",
-            type=ct.text,
-            offset=base + offset,
-            size=ct.size,
-            align=ct.align,
-            note=node.note,
-            arm=node.arm,
-            line=node.line,
-            arms=arms,
-            ctype=ct,
-        )
-        return m, (offset + ct.size) * 8
+        return _field(node, ct, base + offset, arms), (offset + ct.size) * 8
 
     def resolve(self) -> Member:
         root = self.block(self.spec.root, 0, ())

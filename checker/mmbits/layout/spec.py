@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmbits.cexpr import Expr, ExprError
+from mmbits.cexpr import Expr, data_expr
 from mmbits.errors import InputError
 from mmbits.layout.ctypes import TypeSpelling, TypeTable
 from mmbits.yamlio import LDict, LList, load_file
@@ -92,14 +92,7 @@ class _Parser:
         return InputError(message, file=str(self.path), line=line)
 
     def expr(self, text: object, line: int, what: str) -> Expr:
-        if isinstance(text, bool):
-            text = int(text)
-        try:
-            expr = Expr(str(text))
-            expr.check_names(self.known_symbols)
-        except ExprError as exc:
-            raise self.fail(f"bad {what} {str(text)!r}: {exc}", line) from None
-        return expr
+        return data_expr(text, self.known_symbols, self.path, line, what)
 
     def members(self, items: object, line: int, where: str) -> list[SpecNode]:
         if not isinstance(items, list) or not items:
