@@ -140,16 +140,20 @@ def _same_word(struct: str, word: str) -> list[str]:
     return out
 
 
-_SITES: dict[tuple[int, int, str], Site] = {}
+_SITES: dict[tuple[int, int, str], tuple[Layout, Layout, Site]] = {}
 
 
 def _site(layout: Layout, page: Layout, struct: str, word: str) -> Site:
+    # keyed by identity, and the layouts are kept beside the site: a layout the registry
+    # let go could otherwise hand its id to another config's layout, and that config
+    # would get this one's site (a 64-bit offset on arm32 was seen after the layout
+    # reports had run)
     key = (id(layout), id(page), word)
     hit = _SITES.get(key)
-    if hit is not None and hit.struct == struct:
-        return hit
+    if hit is not None and hit[0] is layout and hit[1] is page and hit[2].struct == struct:
+        return hit[2]
     site = _compute_site(layout, page, struct, word)
-    _SITES[key] = site
+    _SITES[key] = (layout, page, site)
     return site
 
 
