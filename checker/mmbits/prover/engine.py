@@ -149,6 +149,13 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
         unknown.append(f"{prover.ask_base.label} does not exist on {n} of the configs checked (e.g. {f.config}): "
                        "nothing is proved there; ask about the word that release has (mmbits show STRUCT "
                        "--kernel VERSION lists it)")
+    # an expression that does not compile on some configs (a name that release lacks, such as
+    # PG_slab from 6.10) proves nothing there either: UNKNOWN, unless a counterexample stands
+    noname = [(f, n) for f, n in zip(findings, counts, strict=True) if f.kind == "unknown-name"]
+    if noname:
+        f, n = noname[0]
+        unknown.append(f"the expression does not compile on {n} of the configs checked (e.g. {f.config}): "
+                       f"{f.message.split(':')[0]}; nothing is proved there")
     for reason in unknown:
         findings.append(Finding("unknown", reason, None, prover.ask_base.label, "warning"))
         counts.append(0)
