@@ -133,6 +133,11 @@ BEFORE = {
                                        "257 MB",
     ("v6.19+fixes+hotplug", "huge-pmd", 3, 3): "not complete within 400 s [load 8]",
 }
+# After (this branch, 2026-12-03, load 11-19): v6.19 2x3 63,598 transitions 14.4 s CPU;
+# v6.19+fixes+hotplug 2x3 166,449 transitions 75 s CPU 307 MB against 56 s CPU 205 MB
+# for d01a760 at the same load (slower: footprint recording); 2x4 huge-pmd 240,670
+# transitions 51 s CPU; 3x3 huge-pmd not complete in 38 min wall (530 MB before the
+# one-world-per-depth explorer, 314 MB after 12 min with it).
 # (variant, cpus, ops, only): simulate's default workload on the as-merged
 # design and on the fixed one, and the two huge-pmd targets of issue #15
 CASES = [("v6.19", 2, 3, ()), ("v6.19+fixes+hotplug", 2, 3, ()), ("v6.19+fixes+hotplug", 2, 4, ("huge-pmd",)),
