@@ -298,8 +298,10 @@ TINY_VARIANTS = ("x86_64", "i386", "arm64", "arm", "ppc32", "s390", "riscv64")
 
 def named_jobs(trees: list[Path], later: list[Path]) -> Iterator[Spec]:
     """Waves over (version, arch-variant): the primary defconfig, then named
-    variant i for every pair, the other named defconfigs, allnoconfig and
-    tinyconfig; `trees` go first and `later` trees after them."""
+    variant i for every pair, the other named defconfigs after #3, then
+    allnoconfig and tinyconfig (last: each rebuilds most of prepare0 twice, the
+    change away from and back to a defconfig); `trees` go first and `later`
+    trees after them."""
     def vkey(t: Path) -> str:
         return t.name.replace("linux-", "")
 
@@ -314,18 +316,14 @@ def named_jobs(trees: list[Path], later: list[Path]) -> Iterator[Spec]:
                     name, base, ov = NAMED[av.key][i]
                     yield Spec(f"{vkey(t)}/{av.key}/named:{name}", t.name, av, base or av.defconfigs[0],
                                list(ov), "named", {"named": name})
-            if i == 1:
-                for t, av in combos:
-                    if av.key in TINY_VARIANTS:
-                        yield Spec(f"{vkey(t)}/{av.key}/allnoconfig", t.name, av, "allnoconfig", [],
-                                   "allnoconfig", {})
             if i == 3:
                 for t, av in combos:
                     for d in av.defconfigs[1:]:
                         yield Spec(f"{vkey(t)}/{av.key}/{d}", t.name, av, d, [], "defconfig", {})
-        for t, av in combos:
-            if av.key in TINY_VARIANTS:
-                yield Spec(f"{vkey(t)}/{av.key}/tinyconfig", t.name, av, "tinyconfig", [], "tinyconfig", {})
+        for base in ("allnoconfig", "tinyconfig"):
+            for t, av in combos:
+                if av.key in TINY_VARIANTS:
+                    yield Spec(f"{vkey(t)}/{av.key}/{base}", t.name, av, base, [], base, {})
 
 
 def seed_host_tools(bdir: Path, build_root: Path, version_tag: str) -> str | None:
