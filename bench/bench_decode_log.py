@@ -1,6 +1,6 @@
 """Decode throughput on a 10,000-report log made from the real reports (prints numbers).
 
-Run by hand: python bench/bench_decode_log.py [N]
+Run by hand: python bench/bench_decode_log.py [N] [--big MB]
 
 The log is built from tests/data/dumps/real (the UML one aside: the model has
 no 7-word struct page): each variant changes what differs between real
@@ -10,11 +10,15 @@ the pfn and the hashed page pointer on the page: line, and the page index
 process (`mmbits decode LOG`, start-up and output included) and in process
 (decode_text only), for the config inferred per report and with
 --kernel/--arch given (x86_64 reports only, since one --arch covers one
-architecture).
+architecture). Whole-process runs also print the child's CPU time (user+sys,
+which a loaded machine inflates less than wall time) and its peak RSS; `--big MB`
+adds a log of that many megabytes (decode streams it: the peak stays near one
+report's worth, not the log's size). Note `uptime` beside the figures.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -73,18 +77,34 @@ def _count(text: str) -> int:
     return text.count("page dumped because:")
 
 
-def whole_process(log: Path, args: list[str]) -> tuple[float, int]:
-    t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "mmbits", "decode", str(log), *args], capture_output=True, text=True)
-    dt = time.perf_counter() - t0
-    if r.returncode not in (0, 1):
-        raise SystemExit(f"mmbits decode failed ({r.returncode}): {r.stderr.strip()[:300]}")
-    return dt, r.stdout.count("=== page ")
+def whole_process(log: Path, args: list[str]) -> tuple[float, float, float, int]:
+    """(wall s, child CPU s, child peak RSS MB, pages printed) of `mmbits decode LOG ARGS`."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "mmbits", "decode", str(log), *args], stdout=out, stderr=err)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        dt = time.perf_counter() - t0
+        code = os.waitstatus_to_exitcode(status)
+        if code not in (0, 1):
+            err.seek(0)
+            raise SystemExit(f"mmbits decode failed ({code}): {err.read().decode()[:300]}")
+        out.seek(0)
+        pages = sum(chunk.count(b"=== page ") for chunk in iter(lambda: out.read(1 << 20), b""))
+    return dt, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, pages
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    args = sys.argv[1:]
+    big = 0
+    if "--big" in args:
+        i = args.index("--big")
+        big = int(args[i + 1])
+        del args[i:i + 2]
+    n = int(args[0]) if args else 10_000
     from mmbits.decode import decode_text
+
+    print(f"uptime: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
+          f"(load average, {os.cpu_count()} cpus)")
 
     with tempfile.TemporaryDirectory() as tmp:
         mixed = Path(tmp) / "mixed.log"
@@ -98,17 +118,30 @@ def main() -> None:
                 ("inferred per report (mixed arches)", mixed, [], reports_mixed),
                 ("--kernel 6.12 --arch x86_64 (x86_64 reports)", x86, ["--kernel", "6.12", "--arch", "x86_64"],
                  reports_x86)):
-            dt, pages = whole_process(log, args)
-            print(f"whole process, {label:<46} {dt:7.2f} s  {count / dt:9.0f} reports/s  ({pages} pages)")
+            dt, cpu, peak, pages = whole_process(log, args)
+            print(f"whole process, {label:<46} {dt:7.2f} s  {count / dt:9.0f} reports/s  (CPU {cpu:.2f} s: "
+                  f"{count / cpu:.0f}/s; peak RSS {peak:.0f} MB; {pages} pages)")
+        if big:
+            per = len(mixed.read_bytes()) / reports_mixed
+            huge = Path(tmp) / "big.log"
+            huge.write_text(build_log(int(big * 1e6 / per)))
+            count = _count(huge.read_text())
+            for label, args in (("inferred", []), ("--jsonl", ["--jsonl"])):
+                dt, cpu, peak, _pages = whole_process(huge, args)
+                print(f"whole process, {huge.stat().st_size / 1e6:.0f} MB log ({count} reports), {label:<10} "
+                      f"{dt:7.2f} s  {count / dt:7.0f} reports/s  (CPU {cpu:.2f} s; peak RSS {peak:.0f} MB)")
+            huge.unlink()
         for label, log, kw in (("inferred per report (mixed arches)", mixed, {}),
                                ("--kernel 6.12 --arch x86_64 (x86_64 reports)", x86,
                                 {"kernel": "6.12", "arch": "x86_64"})):
             text = log.read_text()
             t0 = time.perf_counter()
+            c0 = time.process_time()
             pages = decode_text(text, **kw)  # type: ignore[arg-type]
             dt = time.perf_counter() - t0
+            cpu = time.process_time() - c0
             print(f"in process,    {label:<46} {dt:7.2f} s  {_count(text) / dt:9.0f} reports/s  "
-                  f"({len(pages)} pages)")
+                  f"(CPU {cpu:.2f} s: {_count(text) / cpu:.0f}/s; {len(pages)} pages)")
 
 
 if __name__ == "__main__":

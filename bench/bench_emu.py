@@ -7,19 +7,20 @@ schedule exploration.
    same operations done through construct (parse the page, change the word,
    build the page). The same random sequence of writes is applied both ways
    and the resulting bytes must be identical.
-2. `--explore exhaustive` on 2 CPUs x 3 frees + the worker (each CPU frees
-   three kernel PTE tables with pmd_free_pte_page(), the IOMMU walking every
-   VA after every step): states, transitions and schedules per second. The
-   default `mmbits simulate` workload (2 CPUs x 3 mixed operations) is
-   timed too.
+2. `--explore exhaustive` on simulate's default workload (2 CPUs x 3 mixed
+   operations + the worker, the IOMMU walking after every step) for v6.19
+   and v6.19+fixes, and 2 x 4 / 3 x 3 huge-pmd frees: states, transitions,
+   pruned (state hashing), slept and the reduction ratio (sleep sets), wall
+   and CPU seconds, beside the figures measured before the reductions.
 
-    python bench/bench_emu.py [--preset NAME] [--ops N] [--skip-mixed]
+    python bench/bench_emu.py [--preset NAME] [--case N ...] [--compare] [--skip-field-ops]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import random
 import sys
 import time
@@ -47,7 +48,7 @@ def sva_config(name: str):  # noqa: ANN201 - a Config
 
 def field_ops(name: str, n_ops: int) -> None:
     config = sva_config(name)
-    m = Machine(config, "v6.19+fixes", npages=256)
+    m = Machine(config, "v6.19+fixes+hotplug", npages=256)
     layout = m.facts.page
     size = layout.size
     fields = [layout.field(w) for w in WORDS if w in layout.words]
@@ -117,45 +118,69 @@ def _wrap(f, value: int) -> int:  # noqa: ANN001
     return value
 
 
-# issue #15's measurements before this work (simulate --variant upstream on 2 cores)
-BEFORE = {("mixed", 3): "88,525 states in 22.7 s (3.9k states/s, 208 MB)",
-          ("mixed", 4): "cut short at 250,000 states after 83 s (418 MB)"}
+# Measured before partial-order reduction and the incremental IOMMU walks
+# (commit d01a760, 2026-12-03, this bench's cases, `mmbits simulate` whole
+# process; the machine was shared: load average in brackets, and CPU seconds
+# where measured -- compare CPU seconds, wall time depends on the load).
+# The design then called v6.19+fixes is now v6.19+fixes+hotplug (v6.19+fixes
+# is the faithful one, without the hypothetical hot-add marking).
+BEFORE = {
+    ("v6.19", "mixed", 2, 3): "32,364 states, 76,635 transitions, 44,272 pruned; 66.6 s whole process "
+                              "[load 4.3], 16.4 s CPU exploring [load 11], 139 MB",
+    ("v6.19+fixes+hotplug", "mixed", 2, 3): "88,525 states, 202,592 transitions, 114,068 pruned; 169.4 s whole process "
+                                    "[load 6.6], 207 MB",
+    ("v6.19+fixes+hotplug", "huge-pmd", 2, 4): "122,209 states, 288,304 transitions; 219.6 s whole process [load 6.8], "
+                                       "257 MB",
+    ("v6.19+fixes+hotplug", "huge-pmd", 3, 3): "not complete within 400 s [load 8]",
+}
+# (variant, cpus, ops, only): simulate's default workload on the as-merged
+# design and on the fixed one, and the two huge-pmd targets of issue #15
+CASES = [("v6.19", 2, 3, ()), ("v6.19+fixes+hotplug", 2, 3, ()), ("v6.19+fixes+hotplug", 2, 4, ("huge-pmd",)),
+         ("v6.19+fixes+hotplug", 3, 3, ("huge-pmd",))]
 
 
-def exploration(name: str, ops: int, mixed: bool) -> None:
+def exploration(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], compare: bool) -> None:
+    """Each case explored exhaustively with the reductions (and, with
+    `compare`, without the sleep sets in the same process, for a ratio under
+    the same load): states, transitions, pruned, slept, reduction ratio,
+    wall and CPU seconds, the process's peak RSS."""
+    import resource
+
     config = sva_config(name)
-    cases = [(f"2 CPUs x {ops} frees (huge-pmd) + worker", ("huge-pmd",))]
-    if mixed:
-        cases.append((f"2 CPUs x {ops} mixed operations (simulate's default) + worker", ()))
-    for label, only in cases:
-        start = time.perf_counter()
-        r = simulate(config, "v6.19+fixes", cpus=2, ops=ops, mode="exhaustive", only=only, detail=False,
-                     max_states=2_000_000).to_json()
-        wall = time.perf_counter() - start
-        ex = r["explored"]
+    for variant, cpus, ops, only in cases:
+        label = f"{variant}, {cpus} CPUs x {ops} {'/'.join(only) or 'mixed'} + worker"
         print(f"exhaustive, {label}, {config.label()}:")
-        pruned = ex.get("pruned", 0)
-        print(f"  {ex['states']} states, {ex['transitions']} transitions, {pruned} pruned (state hash: "
-              f"{pruned / max(ex['transitions'], 1):.0%} of transitions), {ex['schedules']} schedules covered, "
-              f"complete={ex['complete']}, verdict {r['verdict']}")
-        before = BEFORE.get(("mixed" if not only else "huge-pmd", ops))
+        for reduce in ((True, False) if compare else (True,)):
+            start, cpu = time.perf_counter(), time.process_time()
+            r = simulate(config, variant, cpus=cpus, ops=ops, mode="exhaustive", only=only, detail=False,
+                         max_states=2_000_000, reduce=reduce).to_json()
+            wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+            ex = r["explored"]
+            red = ex["reduction"]
+            print(f"  {'sleep sets' if reduce else 'no sleep sets'}: {ex['states']} states, {ex['transitions']} "
+                  f"transitions, {ex['pruned']} pruned, {red['slept']} slept (reduction ratio {red['ratio']:.0%}), "
+                  f"{red['revisits']} revisits, complete={ex['complete']}, verdict {r['verdict']}; "
+                  f"{wall:.2f} s wall, {cpu:.2f} s CPU, {ex['states'] / max(cpu, 1e-9):.0f} states/CPU-s")
+        before = BEFORE.get((variant, "/".join(only) or "mixed", cpus, ops))
         if before:
-            print(f"  before (issue #15): {before}")
-        print(f"  {ex['seconds']:.2f} s exploring ({wall:.2f} s in all): {ex['states'] / ex['seconds']:.0f} states/s, "
-              f"{ex['transitions'] / ex['seconds']:.0f} transitions/s, "
-              f"{ex['schedules'] / ex['seconds']:.3g} schedules/s")
+            print(f"  before: {before}")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  peak RSS of this process so far: {peak:.0f} MB; load average {os.getloadavg()[0]:.1f}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="x86_64-6.18")
-    ap.add_argument("--ops", type=int, default=3)
     ap.add_argument("--field-ops", type=int, default=200_000)
-    ap.add_argument("--skip-mixed", action="store_true", help="only the huge-pmd exploration")
+    ap.add_argument("--case", type=int, action="append", help="run only these of the exploration cases (0-3)")
+    ap.add_argument("--compare", action="store_true", help="also explore each case without the sleep sets")
+    ap.add_argument("--skip-field-ops", action="store_true")
     args = ap.parse_args(argv)
-    field_ops(args.preset, args.field_ops)
-    field_ops("i386-pae-sparsemem", args.field_ops // 4)
-    exploration(args.preset, args.ops, not args.skip_mixed)
+    if not args.skip_field_ops:
+        field_ops(args.preset, args.field_ops)
+        field_ops("i386-pae-sparsemem", args.field_ops // 4)
+    cases = [CASES[i] for i in args.case] if args.case else CASES
+    exploration(args.preset, cases, args.compare)
     return 0
 
 

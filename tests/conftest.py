@@ -61,3 +61,15 @@ def old_btf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache root of this test's own (every mmbits cache lives under it), caching on."""
+    from mmbits import cachedir
+
+    root = tmp_path / "cache"
+    monkeypatch.setenv("MMBITS_CACHE_DIR", str(root))
+    monkeypatch.delenv("MMBITS_CACHE", raising=False)
+    cachedir._checked.clear()
+    return root

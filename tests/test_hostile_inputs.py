@@ -21,7 +21,15 @@ from mmbits.errors import InputError, clip
 from mmbits.inputs import iter_lines, read_bytes
 from mmbits.yamlio import MAX_EXPANDED_NODES, load_text
 
-from util.hostile import assert_bounded_error, layout_alias_bomb, proposal_alias_bomb, run_bounded
+from util.hostile import (
+    BOUND_BYTES,
+    BOUND_SECONDS,
+    assert_bounded_error,
+    layout_alias_bomb,
+    many_macros,
+    proposal_alias_bomb,
+    run_bounded,
+)
 
 # -- alias bombs ------------------------------------------------------------------------------
 
@@ -296,3 +304,27 @@ def test_structure_sharing_through_the_cli(tmp_path_factory: pytest.TempPathFact
     if r.code == 2:
         lines = [ln for ln in r.err.splitlines() if ln.strip()]
         assert len(lines) == 1 and str(path) in lines[0], lines
+
+
+@pytest.mark.parametrize("where", [["--preset", "x86_64-6.18"], pytest.param([], marks=pytest.mark.slow)])
+def test_thousand_macro_patch_is_bounded(tmp_path: Path, where: list[str]) -> None:
+    # issue #16: 1,000 added #defines over 8 bodies ran past 60 s (0.27 s each, nothing
+    # reused); the default domain is the slow tier (bench/bench_patch.py prints both)
+    patch = tmp_path / "macros.patch"
+    patch.write_bytes(many_macros(1000))
+    r = run_bounded(["patch", str(patch), *where])
+    assert r.code == 1, r.err[-500:]
+    assert r.seconds <= BOUND_SECONDS and r.peak_bytes <= BOUND_BYTES, (r.seconds, r.peak_bytes)
+    assert r.out.decode().rstrip().endswith("2004 lines checked")
+
+
+@pytest.mark.slow
+def test_fifty_megabyte_log_is_bounded(tmp_path: Path) -> None:
+    # issue #16: decode of a 50 MB log took 53 s and 2.4 GB; one report amid 50 MB of dmesg
+    # (CPU seconds of the child, not wall time: 7.4 s of CPU took 21 s of wall on 2 shared cores
+    # at load 8; bench/bench_hostile.py prints the wall time)
+    from util.hostile import BOUND_BYTES, BOUND_SECONDS, big_log
+
+    r = run_bounded(["decode", str(big_log(tmp_path / "big.log"))], timeout=120)
+    assert r.code == 0 and b"=== page 1 of 1" in r.out, r.err_lines[:2]
+    assert r.cpu_seconds < BOUND_SECONDS and r.peak_bytes < BOUND_BYTES, (r.cpu_seconds, r.peak_bytes)

@@ -10,14 +10,15 @@ applied overrides are stored in each record.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import kernel_truth as kt  # noqa: E402
@@ -204,6 +205,129 @@ def jobs(trees: list[Path], seed: int, kdirs: list[Path], max_random: int) -> It
             yield rnd(t, av, i)
 
 
+# Named variants (job id "<version>/<arch-variant>/named:<name>"): one
+# deliberate change each, chosen to move a page->flags field (NODES, SECTIONS,
+# KASAN tag, LRU_GEN/LRU_REFS, LAST_CPUPID, ZONES) or an enum pageflags
+# member.  base None = the arch variant's primary defconfig.
+Named = tuple[str, "str | None", tuple[str, ...]]
+NAMED: dict[str, list[Named]] = {
+    "x86_64": [
+        ("numa-nodes10-maxsmp", None, ("NUMA=y", "NODES_SHIFT=10", "MAXSMP=y")),
+        ("xen-pv", None, ("HYPERVISOR_GUEST=y", "PARAVIRT=y", "XEN=y", "XEN_PV=y")),
+        ("kasan-generic", None, ("KASAN=y", "KASAN_GENERIC=y")),
+        ("lru-gen-on", None, ("LRU_GEN=y", "LRU_GEN_ENABLED=y", "MEMCG=y")),
+        ("nonuma-cpus8-nomemcg", None, ("NUMA=n", "NR_CPUS=8", "MEMCG=n", "LRU_GEN=n")),
+        ("zone-device-idle", None, ("ZONE_DEVICE=y", "MEMORY_HOTPLUG=y", "MEMORY_HOTREMOVE=y",
+                                    "IDLE_PAGE_TRACKING=y", "MEMORY_FAILURE=y")),
+        ("debug-vm-page-owner", None, ("DEBUG_VM=y", "PAGE_EXTENSION=y", "PAGE_OWNER=y", "MEM_PROFILING=y")),
+        ("5level-numa6", None, ("X86_5LEVEL=y", "NUMA=y", "NODES_SHIFT=6", "NR_CPUS=512")),
+    ],
+    "i386": [
+        ("pae", None, ("HIGHMEM64G=y", "NOHIGHMEM=n", "HIGHMEM4G=n", "X86_PAE=y")),
+        ("nohighmem", None, ("NOHIGHMEM=y", "HIGHMEM4G=n", "HIGHMEM64G=n")),
+        ("flatmem", None, ("FLATMEM_MANUAL=y", "SPARSEMEM_MANUAL=n")),
+        ("sparsemem-pae", None, ("SPARSEMEM_MANUAL=y", "FLATMEM_MANUAL=n", "HIGHMEM64G=y", "X86_PAE=y",
+                                 "NOHIGHMEM=n", "HIGHMEM4G=n")),
+        ("bigsmp-numa", None, ("X86_BIGSMP=y", "HIGHMEM64G=y", "X86_PAE=y", "NOHIGHMEM=n", "HIGHMEM4G=n",
+                               "NUMA=y", "NODES_SHIFT=3")),
+        ("lru-gen-memcg", None, ("LRU_GEN=y", "LRU_GEN_ENABLED=y", "MEMCG=y", "CGROUPS=y")),
+        ("nosmp", None, ("SMP=n",)),
+    ],
+    "arm64": [
+        ("16k", None, ("ARM64_16K_PAGES=y", "ARM64_4K_PAGES=n")),
+        ("64k", None, ("ARM64_64K_PAGES=y", "ARM64_4K_PAGES=n")),
+        ("64k-pa52", None, ("ARM64_64K_PAGES=y", "ARM64_4K_PAGES=n", "ARM64_VA_BITS_52=y",
+                            "ARM64_VA_BITS_48=n", "ARM64_PA_BITS_52=y", "ARM64_PA_BITS_48=n")),
+        ("kasan-generic", None, ("KASAN=y", "KASAN_GENERIC=y")),
+        ("kasan-sw-tags", None, ("KASAN=y", "KASAN_SW_TAGS=y", "KASAN_GENERIC=n")),
+        ("kasan-hw-tags", None, ("KASAN=y", "KASAN_HW_TAGS=y", "KASAN_GENERIC=n", "ARM64_MTE=y")),
+        ("kasan-sw-tags-16k-nodes10", None, ("KASAN=y", "KASAN_SW_TAGS=y", "KASAN_GENERIC=n",
+                                             "ARM64_16K_PAGES=y", "ARM64_4K_PAGES=n", "NODES_SHIFT=10")),
+        ("numa-nodes10-cpus4096", None, ("NUMA=y", "NODES_SHIFT=10", "NR_CPUS=4096")),
+        ("va39-nolrugen-nomemcg", None, ("ARM64_VA_BITS_39=y", "ARM64_VA_BITS_48=n", "LRU_GEN=n", "MEMCG=n")),
+        ("lru-gen-on", None, ("LRU_GEN=y", "LRU_GEN_ENABLED=y", "MEMCG=y")),
+        ("big-endian", None, ("CPU_BIG_ENDIAN=y", "CPU_LITTLE_ENDIAN=n")),
+    ],
+    "arm": [
+        ("lpae", None, ("ARM_LPAE=y",)),
+        ("nohighmem", None, ("HIGHMEM=n",)),
+        ("lru-gen-memcg", None, ("LRU_GEN=y", "LRU_GEN_ENABLED=y", "MEMCG=y")),
+        ("kasan-generic", None, ("KASAN=y", "KASAN_GENERIC=y")),
+        ("nosmp", None, ("SMP=n",)),
+        ("v5-sparsemem", "multi_v5_defconfig", ("SPARSEMEM_MANUAL=y", "FLATMEM_MANUAL=n")),
+    ],
+    "ppc64le": [
+        ("4k", None, ("PPC_4K_PAGES=y", "PPC_64K_PAGES=n")),
+        ("hash-only", None, ("PPC_RADIX_MMU=n",)),
+        ("kasan-generic", None, ("KASAN=y", "KASAN_GENERIC=y")),
+        ("nodes4-cpus8-lru-gen", None, ("NODES_SHIFT=4", "NR_CPUS=8", "LRU_GEN=y", "LRU_GEN_ENABLED=y")),
+        ("4k-nodes10", None, ("PPC_4K_PAGES=y", "PPC_64K_PAGES=n", "NODES_SHIFT=10", "NR_CPUS=8192")),
+    ],
+    "ppc64": [
+        ("4k", None, ("PPC_4K_PAGES=y", "PPC_64K_PAGES=n")),
+        ("nonuma-nomemcg", None, ("NUMA=n", "MEMCG=n", "LRU_GEN=n")),
+        ("lru-gen-on", None, ("LRU_GEN=y", "LRU_GEN_ENABLED=y", "MEMCG=y")),
+    ],
+    "ppc32": [
+        ("44x-16k", "ppc44x_defconfig", ("PPC_16K_PAGES=y", "PPC_4K_PAGES=n")),
+        ("44x-64k", "ppc44x_defconfig", ("PPC_64K_PAGES=y", "PPC_4K_PAGES=n")),
+        ("44x-256k", "ppc44x_defconfig", ("PPC_256K_PAGES=y", "PPC_4K_PAGES=n")),
+        ("nohighmem", None, ("HIGHMEM=n",)),
+        ("lru-gen-memcg", None, ("LRU_GEN=y", "LRU_GEN_ENABLED=y", "MEMCG=y")),
+    ],
+    "s390": [
+        ("kasan-generic", None, ("KASAN=y", "KASAN_GENERIC=y", "KASAN_VMALLOC=y")),
+        ("cpus8-nomemcg", None, ("NR_CPUS=8", "MEMCG=n", "LRU_GEN=n")),
+        ("lru-gen-on", None, ("LRU_GEN=y", "LRU_GEN_ENABLED=y")),
+    ],
+    "riscv64": [
+        ("nonportable-novmemmap", None, ("NONPORTABLE=y", "SPARSEMEM_VMEMMAP=n")),
+        ("numa-nodes10-cpus512", None, ("NUMA=y", "NODES_SHIFT=10", "NR_CPUS=512")),
+        ("kasan-generic", None, ("KASAN=y", "KASAN_GENERIC=y")),
+        ("lru-gen-on", None, ("LRU_GEN=y", "LRU_GEN_ENABLED=y", "MEMCG=y")),
+    ],
+    "riscv32": [
+        ("nosmp-nomemcg", None, ("SMP=n", "MEMCG=n", "LRU_GEN=n")),
+        ("lru-gen-on", None, ("LRU_GEN=y", "LRU_GEN_ENABLED=y", "MEMCG=y")),
+    ],
+}
+# allnoconfig/tinyconfig on powerpc/riscv give the default (32-bit or 64-bit)
+# machine whatever the cross compiler: only run them where that is the variant.
+TINY_VARIANTS = ("x86_64", "i386", "arm64", "arm", "ppc32", "s390", "riscv64")
+
+
+def named_jobs(trees: list[Path], later: list[Path]) -> Iterator[Spec]:
+    """Waves over (version, arch-variant): the primary defconfig, then named
+    variant i for every pair, the other named defconfigs, allnoconfig and
+    tinyconfig; `trees` go first and `later` trees after them."""
+    def vkey(t: Path) -> str:
+        return t.name.replace("linux-", "")
+
+    for group in (trees, later):
+        combos = [(t, av) for av in ARCHES for t in group]
+        for t, av in combos:
+            yield Spec(f"{vkey(t)}/{av.key}/{av.defconfigs[0]}", t.name, av, av.defconfigs[0], [], "defconfig", {})
+        width = max(len(v) for v in NAMED.values())
+        for i in range(width):
+            for t, av in combos:
+                if i < len(NAMED.get(av.key, [])):
+                    name, base, ov = NAMED[av.key][i]
+                    yield Spec(f"{vkey(t)}/{av.key}/named:{name}", t.name, av, base or av.defconfigs[0],
+                               list(ov), "named", {"named": name})
+            if i == 1:
+                for t, av in combos:
+                    if av.key in TINY_VARIANTS:
+                        yield Spec(f"{vkey(t)}/{av.key}/allnoconfig", t.name, av, "allnoconfig", [],
+                                   "allnoconfig", {})
+            if i == 3:
+                for t, av in combos:
+                    for d in av.defconfigs[1:]:
+                        yield Spec(f"{vkey(t)}/{av.key}/{d}", t.name, av, d, [], "defconfig", {})
+        for t, av in combos:
+            if av.key in TINY_VARIANTS:
+                yield Spec(f"{vkey(t)}/{av.key}/tinyconfig", t.name, av, "tinyconfig", [], "tinyconfig", {})
+
+
 def seed_host_tools(bdir: Path, build_root: Path, version_tag: str) -> str | None:
     """Before the first build in a new O= dir, copy the host-tool build
     products (scripts/) from a sibling O= dir of the same tree.  Kbuild checks
@@ -237,6 +361,10 @@ def main() -> int:
     ap.add_argument("--max-random", type=int, default=40)
     ap.add_argument("--stop-at", type=float, default=0.0, help="unix time after which no new job starts")
     ap.add_argument("--only-arch", nargs="*", default=[])
+    ap.add_argument("--plan", choices=("waves", "named"), default="waves",
+                    help="waves: defconfig/random/Debian/allno waves; named: NAMED variants")
+    ap.add_argument("--later-trees", nargs="*", type=Path, default=[],
+                    help="with --plan named: trees whose jobs come after all jobs of --trees")
     ap.add_argument("--stop-file", type=Path, default=None,
                     help="if this file exists, stop before the next job")
     a = ap.parse_args()
@@ -244,12 +372,13 @@ def main() -> int:
     for f in (a.out, a.failures):
         if f.is_file():
             for ln in f.read_text().splitlines():
-                try:
+                with contextlib.suppress(ValueError, KeyError):
                     done.add(json.loads(ln)["config_source"]["job_id"])
-                except (ValueError, KeyError):
-                    pass
     n = 0
-    for spec in jobs([t.resolve() for t in a.trees], a.seed, a.kernel_configs, a.max_random):
+    all_trees = [t.resolve() for t in a.trees + a.later_trees]
+    plan = (named_jobs([t.resolve() for t in a.trees], [t.resolve() for t in a.later_trees])
+            if a.plan == "named" else jobs(all_trees, a.seed, a.kernel_configs, a.max_random))
+    for spec in plan:
         if spec.id in done:
             continue
         if a.only_arch and spec.av.key not in a.only_arch:
@@ -257,7 +386,7 @@ def main() -> int:
         if (a.stop_at and time.time() > a.stop_at) or (a.stop_file and a.stop_file.exists()):
             print("stop requested", flush=True)
             break
-        tree = next(t.resolve() for t in a.trees if t.name == spec.version_dir)
+        tree = next(t for t in all_trees if t.name == spec.version_dir)
         vtag = tree.name.replace('linux-', '')
         bdir = a.build_root / f"{vtag}-{spec.av.key}"
         seeded = seed_host_tools(bdir, a.build_root, vtag)

@@ -4,7 +4,8 @@ $MMBITS_CACHE_DIR, else $XDG_CACHE_HOME/mmbits, else ~/.cache/mmbits;
 MMBITS_CACHE=off turns every cache off. Import-light on purpose: a cache hit
 must not pay for the modules it saves running.
 
-Every cache (BTF index, `btf show` output, `check` answers) goes through
+Every cache (BTF index, `btf show` output, `check` answers, domain group indexes,
+page->flags packings) goes through
 `private_dir`, `read_entry` and `write_entry`, so none can be turned against its
 user (issue #16): a directory that is not the user's own or that others can
 write is refused with one warning; only regular files of ours, opened without
@@ -18,7 +19,13 @@ import contextlib
 import os
 import stat
 import sys
+from functools import cache
 from pathlib import Path
+
+try:  # the built-in BLAKE2 spares start-up the OpenSSL initialisation hashlib does
+    from _blake2 import blake2b as _blake2b
+except ImportError:  # pragma: no cover
+    from hashlib import blake2b as _blake2b
 
 _checked: dict[Path, bool] = {}
 
@@ -120,3 +127,74 @@ def write_entry(d: Path, name: str, data: bytes) -> None:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def digest(data: bytes) -> bytes:
+    """BLAKE2b-256: the one hash every cache key is made of."""
+    return _blake2b(data, digest_size=32).digest()
+
+
+@cache
+def code_stamp() -> bytes:
+    """Every .py file of the package by path, size and mtime: a code change misses."""
+    root = Path(__file__).resolve().parent
+    parts: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in ("__pycache__", "layouts"))
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(dirpath, name))
+                parts.append(f"{os.path.relpath(os.path.join(dirpath, name), root)}:{st.st_size}:{st.st_mtime_ns}")
+    return digest("\n".join(parts).encode())
+
+
+def data_stamp() -> bytes:
+    """The content of every data file under the layouts root in use ($MMBITS_LAYOUTS or
+    the shipped one): an edited layout misses. Memoised per root."""
+    from mmbits.paths import layouts_root
+
+    return _data_stamp(str(layouts_root().resolve()))
+
+
+@cache
+def _data_stamp(root: str) -> bytes:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as fh:
+                out.append(os.path.relpath(path, root).encode() + b"\0" + digest(fh.read()))
+    return digest(b"\n".join(out))
+
+
+def load_json(sub: str, key: str | None, magic: str, field: str, limit: int) -> dict[str, object] | None:
+    """The JSON object stored under `field` of the `sub` cache's entry `key`, or None: an
+    entry is JSON written by `store_json` and bound to its key and kind (never a pickle), so
+    a swapped, foreign, truncated or corrupt entry reads as a miss."""
+    import json
+
+    base = private_dir(sub)
+    if key is None or base is None:
+        return None
+    raw = read_entry(base / f"{key}.json", limit)
+    if raw is None:
+        return None
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or doc.get("magic") != magic or doc.get("key") != key:
+        return None
+    body = doc.get(field)
+    return body if isinstance(body, dict) else None
+
+
+def store_json(sub: str, key: str | None, magic: str, field: str, body: object) -> None:
+    import json
+
+    base = private_dir(sub)
+    if key is None or base is None:
+        return
+    write_entry(base, f"{key}.json", json.dumps({"magic": magic, "key": key, field: body},
+                                                separators=(",", ":")).encode())

@@ -27,6 +27,8 @@ KINDS = {
     # `--as NAME` where NAME already is this bit for these kinds; an analysis that could not
     # run (the verdict is UNKNOWN); a patch hunk shorter or longer than its header says
     "existing-definition", "unknown", "malformed-hunk",
+    # `btf import`: a BTF name that is not a C identifier, refused and not imported
+    "refused-name",
     # lifecycle / emulator
     "stale-after-free", "wiped-before-test", "bad-page-at-free", "leak", "double-free",
     "iommu-use-after-free", "use-after-free", "list-corruption", "wrong-table", "memdesc-clobbered",

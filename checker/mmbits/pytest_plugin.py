@@ -128,12 +128,12 @@ MAX_NPAGES = 1 << 20  # 64 MB of 64-byte struct pages; the emulator's tests use 
 @pytest.fixture
 def mmbits_machine(mmbits_config: Any, request: pytest.FixtureRequest) -> Any:
     """A fresh emulator (mmbits.emu.Machine) on the selected config, running
-    the design of the mmbits_variant marker (default: v6.19+fixes)."""
+    the design of the mmbits_variant marker (default: v6.19+fixes+hotplug, every known hole closed)."""
     from mmbits.emu.machine import Machine
     from mmbits.errors import InputError
 
     mark = request.node.get_closest_marker("mmbits_variant")
-    variant = mark.args[0] if mark is not None and mark.args else "v6.19+fixes"
+    variant = mark.args[0] if mark is not None and mark.args else "v6.19+fixes+hotplug"
     options = dict(mark.kwargs) if mark is not None else {}
     npages = options.get("npages")
     if npages is not None and (not isinstance(npages, int) or not 1 <= npages <= MAX_NPAGES):

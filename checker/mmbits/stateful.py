@@ -42,8 +42,8 @@ class DeferredFreeMachine(RuleBasedStateMachine):
     #: a preset name or a mmbits Config
     config: Any = "x86_64-6.18"
     #: a design name (`mmbits simulate --variant`), or "proposal" with `proposal`
-    variant: str = "v6.19+fixes"
-    #: a mmbits.proposal.Proposal plugged into the design (v6.19+fixes by default) (or None)
+    variant: str = "v6.19+fixes+hotplug"
+    #: a mmbits.proposal.Proposal plugged into the design (v6.19+fixes+hotplug, the proposal base, by default) (or None)
     proposal: Any = None
     npages: int = 256
     #: an SVA-bound IOMMU walking kernel tables (where the arch shares them)

@@ -222,7 +222,8 @@ def raw_pages(draw: st.DrawFn, kind: str = "pgtable", config: Any = None) -> tup
     values["page_type"] = (pgty.value << data.page_type_shift) if pgty else 0xFFFFFFFF
     values["_refcount"] = 0 if kind in ("buddy", "tail") else draw(st.integers(1, 3))
     if kind == "tail":
-        values["compound_head"] = VMEMMAP_BASE[bits] + draw(st.integers(0, 1 << 16)) * page.size + 1
+        tail_word = "compound_info" if "compound_info" in page.words else "compound_head"  # renamed in 7.1
+        values[tail_word] = VMEMMAP_BASE[bits] + draw(st.integers(0, 1 << 16)) * page.size + 1
     else:
         values["lru.next"] = draw(ptr)
         values["lru.prev"] = draw(ptr)

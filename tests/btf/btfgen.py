@@ -147,3 +147,39 @@ def sample() -> BtfBuilder:
     b.enum("colour", [("RED", 0), ("GREEN", 1), ("BLUE", 7)])
     b.ref("typedef", "demo_t", demo)
     return b
+
+
+# bytes after the 12-byte `struct btf_type` per kind (include/uapi/linux/btf.h): fixed, or per vlen entry
+_EXTRA_FIXED = {1: 4, 3: 12, 14: 4, 17: 4}
+_EXTRA_PER_VLEN = {4: 12, 5: 12, 6: 8, 13: 8, 15: 12, 19: 12}
+
+
+def rename_member(blob: bytes, struct_name: str, old: str, new: str) -> bytes:
+    """A little-endian BTF blob with member OLD of struct STRUCT_NAME (or constant OLD of enum
+    STRUCT_NAME) renamed to NEW (the new name appended to the string section, only that entry's
+    name_off moved): a one-member kernel change."""
+    magic, _ver, _flags, hdr_len, type_off, type_len, str_off, str_len = struct.unpack_from("<HBBIIIII", blob)
+    assert magic == 0xEB9F and str_off == type_off + type_len and hdr_len + str_off + str_len == len(blob)
+    types = hdr_len + type_off
+    strings = hdr_len + str_off
+
+    def name(off: int) -> str:
+        end = blob.index(b"\0", strings + off)
+        return blob[strings + off:end].decode()
+
+    out = bytearray(blob)
+    pos = types
+    while pos < types + type_len:
+        name_off, info, _size = struct.unpack_from("<III", blob, pos)
+        kind, vlen = (info >> 24) & 0x1F, info & 0xFFFF
+        body = pos + 12
+        if kind in (4, 6, 19) and name(name_off) == struct_name:
+            for i in range(vlen):
+                m = body + _EXTRA_PER_VLEN[kind] * i  # name_off first in members and enumerators
+                if name(struct.unpack_from("<I", blob, m)[0]) == old:
+                    struct.pack_into("<I", out, m, str_len)
+                    out += new.encode() + b"\0"
+                    struct.pack_into("<I", out, 20, str_len + len(new) + 1)
+                    return bytes(out)
+        pos = body + _EXTRA_FIXED.get(kind, 0) + _EXTRA_PER_VLEN.get(kind, 0) * vlen
+    raise KeyError(f"{struct_name} has no top-level member or constant {old}")

@@ -1,112 +1,186 @@
-"""`mmbits btf import`: generated YAML loads, resolves for the kernel's .config to the BTF (and
-the pahole text) exactly, carries our conditions, says what BTF cannot know, and the enums load."""
+"""`mmbits btf import` writes a kernel's differences into the one layout set: nothing for a
+kernel the layouts already model (the real Debian 6.1 and 6.12 BTFs), exactly one
+`until:`/`since:` pair for a kernel with one renamed member (the real 6.12 BTF with one
+member renamed by btfgen), and the edited layouts resolve to the BTF pahole-exact."""
 
 from __future__ import annotations
 
+import difflib
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from btf.btfgen import rename_member
 from mmbits.btf import open_btf
 from mmbits.btf.render import layout_of
 from mmbits.kconfig.dotconfig import config_from_file
-from mmbits.layout.registry import load_layout_set
+from mmbits.kconfig.model import load_model
+from mmbits.layout.registry import layouts, load_layout_set
 from mmbits.paths import version_dir
 
-from conftest import DATA, OLD_CONFIG, REF_CONFIG, REF_PAHOLE
-from util.clirun import assert_clean_error
+from conftest import DATA, OLD_CONFIG, OLD_PAHOLE, REF_CONFIG
+from util.clirun import assert_clean_error, run_cli
 from util.pahole_text import parse
 
-STRUCTS = ("page", "folio", "ptdesc", "slab", "zpdesc", "ioptdesc")
-PAHOLE = parse(REF_PAHOLE) | parse(DATA / "linux-6.18-x86_64.ioptdesc.pahole.txt")
+KERNELS = DATA / "kernels"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def imported(ref_btf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from util.clirun import run_cli
+def debian_61(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    import lzma
 
-    out = tmp_path_factory.mktemp("import") / "v6.18-imported"
-    r = run_cli("btf", "import", "--btf", str(ref_btf), "--out", str(out), "--config", str(REF_CONFIG),
-                "--like", "v6.18")
-    assert r.code == 0, r.err
-    assert "warning" not in r.out, r.out  # the self-check: every file resolves back to the BTF
-    return out
+    tmp = tmp_path_factory.mktemp("deb61")
+    config = tmp / "config-6.1.176-amd64"
+    config.write_bytes(lzma.decompress((KERNELS / "linux-6.1.176-amd64.config.xz").read_bytes()))
+    return KERNELS / "linux-6.1.176-amd64.btf.xz", config  # the reader takes .xz as it is
 
 
-def test_generated_layouts_resolve_to_the_btf(imported: Path, ref_btf: Path) -> None:
-    vdir = version_dir()
-    lset = load_layout_set([vdir], vdir / "types.yaml", "v6.18", overrides=[imported / f"{s}.yaml" for s in STRUCTS])
-    cfg, _ = config_from_file(REF_CONFIG)
-    b = open_btf(ref_btf)
-    for name in STRUCTS:
-        ours = lset.resolve(name, cfg)
-        assert ours.to_json() == layout_of(b, name).to_json(), name
-        want = {(m["name"], m["offset"], m["size"]) for m in PAHOLE[name]["members"]}
-        assert {(m.name, m.offset, m.size) for m in ours.members} == want, name
+def _pahole(path: Path) -> dict[str, set[tuple[str, int, int]]]:
+    return {name: {(m["name"], m["offset"], m["size"]) for m in s["members"]} for name, s in parse(path).items()}
 
 
-def test_header_and_carried_conditions(imported: Path) -> None:
-    page = (imported / "page.yaml").read_text()
-    assert "no `if:` condition can be known from BTF" in page
-    assert "REVIEW EVERY CONDITION" in page
-    assert "if: MEMCG  # from v6.18" in page
-    assert "buddy_since: long unsigned int" in page  # the vendor member is imported as it is
-    assert "{virtual: void *, if: WANT_PAGE_VIRTUAL}  # not in this BTF" in page
-    slab = (imported / "slab.yaml").read_text()
-    assert "{inuse: unsigned int, bits: 16}" in slab and "if: SLUB_CPU_PARTIAL  # from v6.18" in slab
-
-
-def test_generated_enums_load(imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                              ref_btf: Path) -> None:
-    """Drop the generated enum files into a copy of layouts/ and load them with the flags loader."""
-    from mmbits import paths
-    from mmbits.flags import data, packing
-    from mmbits.kconfig import model
-
-    root = tmp_path / "layouts"
-    shutil.copytree(paths.layouts_root(), root)
-    for f in ("pageflags.yaml", "pt_flags.yaml", "pagetype.yaml"):
-        shutil.copy(imported / f, root / "kernel" / f)
-    caches = (paths.layouts_root, data.load_flag_data, model.load_model, packing.compute)
-    monkeypatch.setenv("MMBITS_LAYOUTS", str(root))
-    for c in caches:
-        if hasattr(c, "cache_clear"):
-            c.cache_clear()
-    try:
-        flags = data.load_flag_data()
-        b = open_btf(ref_btf)
-        btf_flags = dict(b.enum_values(b.find("pageflags")[0]))
-        cfg, _ = config_from_file(REF_CONFIG)
-        word = packing.compute(cfg)
-        assert {f.name: f.bit for f in word.flags} == {n: v for n, v in btf_flags.items()
-                                                       if n in flags.flag_names() and n != "__NR_PAGEFLAGS"}
-        assert word.nr_pageflags == btf_flags["__NR_PAGEFLAGS"]
-        assert {t.name: t.value for t in flags.page_types} == dict(b.enum_values(b.find("pagetype")[0]))
-        assert {a.name for a in flags.aliases if a.enum == "pt_flags"} == {"PT_kernel", "PT_reserved"}
-    finally:
-        monkeypatch.delenv("MMBITS_LAYOUTS")
-        for c in caches:
-            if hasattr(c, "cache_clear"):
-                c.cache_clear()
-
-
-def test_old_kernel_import_round_trips(cli, old_btf: Path, tmp_path: Path) -> None:
-    out = tmp_path / "v6.12"
-    r = cli("btf", "import", "--btf", str(old_btf), "--out", str(out), "--config", str(OLD_CONFIG), "--json")
-    assert r.code == 0, r.err
+@pytest.mark.parametrize("kernel", ["6.12", "6.1"])
+def test_a_modelled_kernel_imports_as_no_change(kernel: str, old_btf: Path, debian_61: tuple[Path, Path]) -> None:
+    btf, config = (old_btf, OLD_CONFIG) if kernel == "6.12" else debian_61
+    r = run_cli("btf", "import", str(btf), "--config", str(config), "--json")
+    assert r.code == 0, r.out + r.err
     d = r.json()
-    assert "warning" not in str(d["warnings"]) and d["warnings"] == []
-    assert {"struct zpdesc (not in this BTF)", "enum pt_flags (not in this BTF)"} <= set(d["skipped"])
-    assert not (out / "zpdesc.yaml").exists()
+    assert d["release"] == kernel and d["changes"] == [] and d["files"] == [] and d["patch"] == ""
+    assert d["findings"] == []
+    # the structs the release has, from the pahole text made beside each blob
+    want = {"6.12": {"page", "folio", "ptdesc", "slab"}, "6.1": {"page", "folio", "slab"}}[kernel]
+    assert set(d["checked"]) == want
 
 
-def test_import_bad_output_leaves_nothing(cli, ref_btf: Path, tmp_path: Path) -> None:
-    target = tmp_path / "file"
-    target.write_text("x")
-    assert_clean_error(cli("btf", "import", "--btf", str(ref_btf), "--out", str(target)))
+def test_one_renamed_member_is_one_until_since_pair(old_btf: Path, tmp_path: Path) -> None:
+    renamed = tmp_path / "renamed.btf"
+    renamed.write_bytes(rename_member(old_btf.read_bytes(), "page", "_refcount", "_refs"))
+    out = tmp_path / "out"
+    r = run_cli("btf", "import", str(renamed), "--config", str(OLD_CONFIG), "--out", str(out), "--json")
+    d = r.json()
+    assert [(c["what"], c["path"]) for c in d["changes"]] == [('until "6.12"', "page._refcount"),
+                                                               ('since "6.12"', "page._refs")]
+    # 6.12 is not the newest modelled release: the one finding says the edit reaches past it
+    assert [f["kind"] for f in d["findings"]] == ["version-skew"] and r.code == 1
+    assert d["files"] == ["page.yaml"] and sorted(p.name for p in out.iterdir()) == ["page.yaml"]
+    shipped = (version_dir() / "page.yaml").read_text()
+    written = (out / "page.yaml").read_text()
+    added = [ln[:1] + ln[2:] for ln in difflib.ndiff(shipped.splitlines(), written.splitlines()) if ln[:1] in "+-"]
+    assert added == ["+    until: '6.12'", "+  - _refs: atomic_t", "+    since: '6.12'"]
+    # the edited set, resolved for the 6.12 config, is the renamed BTF, pahole-exact
+    vdir = version_dir()
+    edited = load_layout_set([vdir], vdir / "types.yaml", "kernel", overrides=[out / "page.yaml"])
+    cfg, _ = config_from_file(OLD_CONFIG)
+    ours = edited.resolve("page", cfg)
+    assert ours.to_json() == layout_of(open_btf(renamed), "page").to_json()
+    want = {(("_refs" if n == "_refcount" else n), o, s) for n, o, s in _pahole(OLD_PAHOLE)["page"]}
+    assert {(m.name, m.offset, m.size) for m in ours.members} == want
+    # ... and 6.11 is what it was
+    older = load_model().make(dict(cfg.primary, VERSION=6011))
+    assert edited.resolve("page", older).to_json() == layouts().resolve("page", older).to_json()
+
+
+def test_patch_on_stdout_applies_to_the_checkout(old_btf: Path, tmp_path: Path) -> None:
+    renamed = tmp_path / "renamed.btf"
+    renamed.write_bytes(rename_member(old_btf.read_bytes(), "slab", "slab_cache", "cache"))
+    r = run_cli("btf", "import", str(renamed), "--config", str(OLD_CONFIG))
+    assert r.out.startswith("--- a/layouts/kernel/slab.yaml\n+++ b/layouts/kernel/slab.yaml\n")
+    assert 'slab.yaml: until "6.12": slab.slab_cache' in r.err and 'since "6.12": slab.cache' in r.err
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "layouts" / "kernel", tree / "layouts" / "kernel")
+    (tmp_path / "p.diff").write_text(r.out)
+    subprocess.run(["patch", "-s", "-p1", "-d", str(tree), "-i", str(tmp_path / "p.diff")], check=True, timeout=30)
+    out = tmp_path / "out"
+    run_cli("btf", "import", str(renamed), "--config", str(OLD_CONFIG), "--out", str(out))
+    assert (tree / "layouts" / "kernel" / "slab.yaml").read_text() == (out / "slab.yaml").read_text()
+
+
+def test_a_new_release_in_place(ref_btf: Path, tmp_path: Path) -> None:
+    """The 6.18 reference BTF imported as a release the model lacks, into a copy of layouts/:
+    the release is listed, its one vendor member gets `since:`, and `show` reads it at once."""
+    root = tmp_path / "layouts"
+    shutil.copytree(ROOT / "layouts", root, symlinks=True)
+    env = {**os.environ, "MMBITS_LAYOUTS": str(root), "MMBITS_CACHE": "off"}
+
+    def mmbits(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "mmbits", *args], capture_output=True, text=True, env=env,
+                              timeout=120)
+
+    r = mmbits("btf", "import", str(ref_btf), "--config", str(REF_CONFIG), "--kernel", "6.20",
+               "--out", str(root / "kernel"))
+    assert 'page.yaml: since "6.20": page.(union).(struct).(union).buddy_since' in r.stdout, r.stdout + r.stderr
+    assert 'kconfig.yaml: release: kernels: + "6.20"' in r.stdout
+    assert "page, folio, ptdesc, slab, zpdesc, ioptdesc equal the BTF" in r.stdout
+    assert not [p for p in (root / "kernel").iterdir() if p.name.startswith(".mmbits-")]
+    new = mmbits("show", "page", "--config", str(REF_CONFIG), "--kernel", "6.20")
+    old = mmbits("show", "page", "--config", str(REF_CONFIG), "--kernel", "6.19")
+    assert new.returncode == 0 and "buddy_since" in new.stdout, new.stderr
+    assert old.returncode == 0 and "buddy_since" not in old.stdout
+
+
+def test_import_bad_input_is_one_line(ref_btf: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.btf"
     bad.write_bytes(b"\x9f\xeb\x01\x00")
+    assert_clean_error(run_cli("btf", "import", str(bad), "--config", str(OLD_CONFIG)))
+    assert_clean_error(run_cli("btf", "import", str(ref_btf)))  # no .config beside it
+    headless = tmp_path / "config"
+    headless.write_text("".join(ln for ln in REF_CONFIG.read_text().splitlines(True) if not ln.startswith("# Linux")))
+    assert_clean_error(run_cli("btf", "import", str(ref_btf), "--config", str(headless)))  # which release?
+    r = run_cli("btf", "import", str(ref_btf), "--btf", str(ref_btf), "--config", str(REF_CONFIG))
+    assert r.code == 2 and "once" in r.err
+
+
+def test_one_renamed_page_flag_is_one_until_since_pair(old_btf: Path, tmp_path: Path) -> None:
+    """enum pageflags in the 6.12 BTF with PG_workingset renamed: pageflags.yaml gets the pair,
+    the new flag the loosest policy and kinds and a finding to set them; the alias on it
+    (PG_large_rmappable, still 9 in the BTF) moves to the renamed flag the same way."""
+    renamed = tmp_path / "renamed.btf"
+    renamed.write_bytes(rename_member(old_btf.read_bytes(), "pageflags", "PG_workingset", "PG_workset"))
     out = tmp_path / "out"
-    assert_clean_error(cli("btf", "import", "--btf", str(bad), "--out", str(out)))
-    assert not out.exists()
+    r = run_cli("btf", "import", str(renamed), "--config", str(OLD_CONFIG), "--out", str(out), "--json")
+    d = r.json()
+    moved = "pageflags.PG_large_rmappable (alias, base moved)"
+    assert [(c["what"], c["path"]) for c in d["changes"]] == [('until "6.12"', "pageflags.PG_workingset"),
+                                                               ('until "6.12"', moved), ('since "6.12"', moved),
+                                                               ('since "6.12"', "pageflags.PG_workset")]
+    assert sorted((f["kind"], f["where"]["field"] if f["where"] else None) for f in d["findings"]) == [
+        ("enum-mismatch", "PG_workset"), ("version-skew", None)]
+    shipped = (version_dir() / "pageflags.yaml").read_text()
+    written = (out / "pageflags.yaml").read_text()
+    changed = [ln[:1] + ln[2:] for ln in difflib.ndiff(shipped.splitlines(), written.splitlines()) if ln[:1] in "+-"]
+    assert changed == ["-  - PG_workingset: {policy: PF_HEAD, kinds: [anon, file]}",
+                       "+  - PG_workingset: {policy: PF_HEAD, kinds: [anon, file], until: '6.12'}",
+                       "+  - PG_workset:", "+      since: '6.12'", "+      policy: PF_ANY", "+      kinds: [any]",
+                       '-  - PG_large_rmappable: {base: PG_workingset, since: "6.6", kinds: [anon, file], page: second, '
+                       "if: TRANSPARENT_HUGEPAGE}",
+                       "+  - PG_large_rmappable: {base: PG_workingset, since: '6.6', kinds: [anon, file], page: second, "
+                       "if: TRANSPARENT_HUGEPAGE, until: '6.12'}",
+                       "+  - PG_large_rmappable:", "+      base: PG_workset", "+      since: '6.12'",
+                       "+      kinds: [anon, file]", "+      page: second", "+      if: TRANSPARENT_HUGEPAGE"]
+
+
+def test_btf_verify_agrees_after_an_import_in_place(old_btf: Path, tmp_path: Path) -> None:
+    """The end-to-end loop of a kernel developer: import into the checkout, then `btf verify`
+    finds nothing (the 6.12 BTF with a renamed page member and a renamed page flag)."""
+    blob = rename_member(old_btf.read_bytes(), "page", "_refcount", "_refs")
+    changed = tmp_path / "changed.btf"
+    changed.write_bytes(rename_member(blob, "pageflags", "PG_workingset", "PG_workset"))
+    root = tmp_path / "layouts"
+    shutil.copytree(ROOT / "layouts", root, symlinks=True)
+    env = {**os.environ, "MMBITS_LAYOUTS": str(root), "MMBITS_CACHE": "off"}
+
+    def mmbits(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "mmbits", *args], capture_output=True, text=True, env=env,
+                              timeout=120)
+
+    before = mmbits("btf", "verify", "--btf", str(changed), "--config", str(OLD_CONFIG))
+    assert before.returncode == 1 and "page: our member _refcount is called _refs" in before.stdout
+    imp = mmbits("btf", "import", str(changed), "--config", str(OLD_CONFIG), "--out", str(root / "kernel"))
+    assert imp.returncode == 1 and "wrote 2 files" in imp.stdout, imp.stdout + imp.stderr
+    after = mmbits("btf", "verify", "--btf", str(changed), "--config", str(OLD_CONFIG))
+    assert after.returncode == 0 and after.stdout.rstrip().endswith("BTF and layouts agree"), after.stdout

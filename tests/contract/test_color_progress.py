@@ -39,7 +39,7 @@ def test_color_always_never_and_no_color(cli, monkeypatch, args) -> None:
 
 
 def test_btf_import_colours_its_heading(cli, ref_btf, tmp_path) -> None:
-    args = ("btf", "import", "--btf", str(ref_btf), "--out", str(tmp_path / "imp"))
+    args = ("btf", "import", "--btf", str(ref_btf), "--config", str(REF_CONFIG), "--out", str(tmp_path / "imp"))
     assert ESC in cli(*args, "--color", "always").out
     assert ESC not in cli(*args, "--color", "never").out
 

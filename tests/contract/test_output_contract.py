@@ -40,7 +40,9 @@ def _json_runs(ref_btf: Path, tmp_path: Path) -> dict[str, list[tuple[str, ...]]
         "btf show": [("btf", "show", "page", "--btf", str(ref_btf)),
                      ("btf", "show", "page,enum pageflags", "--btf", str(ref_btf))],
         "btf verify": [("btf", "verify", "--btf", str(ref_btf), "--config", str(REF_CONFIG))],
-        "btf import": [("btf", "import", "--btf", str(ref_btf), "--out", str(tmp_path / "imp"))],
+        "btf import": [("btf", "import", "--btf", str(ref_btf), "--config", str(REF_CONFIG), "--out",
+                        str(tmp_path / "imp")),
+                       ("btf", "import", str(ref_btf), "--config", str(REF_CONFIG), "--kernel", "6.20")],
     }
 
 
@@ -114,7 +116,8 @@ def _exit_cases(ref_btf: Path, old_btf: Path, tmp_path: Path) -> dict[str, dict[
         "patch": {0: ("patch", str(PATCHES / "0004-merged-pt-kernel.patch"), "--preset", "x86_64-6.18"),
                   1: ("patch", str(PATCHES / "0007-nonatomic-set-bit.patch"), "--preset", "x86_64-6.18"),
                   2: ("patch", missing)},
-        "simulate": {0: ("simulate", "--variant", "v6.19+fixes", "--only", "hot-remove", "--cpus", "1", "--ops", "1"),
+        "simulate": {0: ("simulate", "--variant", "v6.19+fixes+hotplug", "--only", "hot-remove", "--cpus", "1",
+                         "--ops", "1"),
                      1: ("simulate", "--variant", "v6.19", "--only", "hot-remove", "--cpus", "1",
                          "--ops", "1"),
                      2: ("simulate", "--only", "nosuch")},
@@ -133,8 +136,10 @@ def _exit_cases(ref_btf: Path, old_btf: Path, tmp_path: Path) -> dict[str, dict[
                        1: ("btf", "verify", "--btf", str(old_btf), "--config", str(DATA / "linux-6.12-amd64.config"),
                            "--kernel", "6.18"),
                        2: ("btf", "verify", "--btf", missing, "--config", str(REF_CONFIG))},
-        "btf import": {0: ("btf", "import", "--btf", str(ref_btf), "--out", str(tmp_path / "imp")), 1: None,
-                       2: ("btf", "import", "--btf", missing, "--out", str(tmp_path / "imp2"))},
+        # the Debian 6.12 BTF imports as no change; the 6.18 vendor build adds one member before 6.19
+        "btf import": {0: ("btf", "import", str(old_btf), "--config", str(DATA / "linux-6.12-amd64.config")),
+                       1: ("btf", "import", str(ref_btf), "--config", str(REF_CONFIG), "--out", str(tmp_path / "imp")),
+                       2: ("btf", "import", missing, "--config", str(REF_CONFIG), "--out", str(tmp_path / "imp2"))},
     }
 
 

@@ -50,7 +50,7 @@ def test_several_reports_and_stdin(cli, monkeypatch):
     assert [f["kind"] for f in r.json()["findings"] if f["severity"] == "error"] == ["bad-page-at-free"]
     monkeypatch.setattr(sys, "stdin", io.StringIO(text))
     r = cli("decode")
-    assert "=== page 1 of 2" in r.out and "=== page 2 of 2" in r.out
+    assert "=== page 1 (" in r.out and "=== page 2 (" in r.out
 
 
 def test_findings_give_exit_1_and_model_skew_does_not(cli):

@@ -56,9 +56,10 @@ def test_ptdump_arm64_both_deadlocks() -> None:
     assert "ptdump waits in mmap_write_acquire()" in f["message"]
     assert "held for read by cpu0, writers queued: ptdump" in f["message"]
     steps = [(s["thread"], s["step"]) for s in f["data"]["schedule"]]
-    # the schedule that gets there: ptdump enables the key, cpu0 takes the
-    # read lock (trylock), ptdump queues for write, cpu0 blocks on the nested read
+    # the schedule that gets there: cpu0 takes the read lock (trylock) before
+    # ptdump queues for write, the key is on when cpu0 frees, so cpu0 blocks on
+    # the nested read (the key and the read lock are independent: either order)
     names = [step for _, step in steps]
-    assert names.index("ptdump_key(1)") < names.index("vmap_huge_pmd_locked(0xffffc90000200000)") < names.index(
-        "mmap_write_lock()")
+    assert names.index("vmap_huge_pmd_locked(0xffffc90000200000)") < names.index("mmap_write_lock()")
+    assert names.index("ptdump_key(1)") < names.index("pmd_free_pte_page(0xffffc90000200000)")
     assert steps[-1][0] == "-"

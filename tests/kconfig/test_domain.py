@@ -37,3 +37,18 @@ def test_group_representatives_are_valid() -> None:
     model = load_model()
     for g in load_domain("default").groups(INPUT_SYMBOLS):
         assert not model.violations(g.config), g.config.describe()
+
+
+@pytest.mark.parametrize("name", ["arm32", "i386", "more-arches"])
+def test_group_configs_equal_the_model_built_ones(name: str) -> None:
+    """Groups build their configs incrementally (only what the varied symbols move is
+    recomputed): each must equal, symbol for symbol, the config the model builds from
+    the same primaries, for a wide and a narrow grouping."""
+    model = load_model()
+    dom = load_domain(name)
+    for relevant in (INPUT_SYMBOLS, ("ARCH",), ("NR_CPUS_BITS", "SPINLOCK_SIZE")):
+        for g in dom.groups(relevant):
+            ref = model.make_unchecked(g.config.primary)
+            assert dict(g.config) == dict(ref), g.config.describe()
+            assert g.config.primary == ref.primary
+            assert g.config == ref and hash(g.config) == hash(ref)

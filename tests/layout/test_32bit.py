@@ -6,8 +6,15 @@ from __future__ import annotations
 import pytest
 
 from mmbits.kconfig.model import load_model
-from mmbits.kconfig.presets import preset
+from mmbits.kconfig.presets import preset_info
 from mmbits.layout.registry import resolve
+
+
+def preset(name: str, version: str = "6.18"):
+    """The reference replica is of Linux 6.18: pin the preset to that release."""
+    model = load_model()
+    values = model.normalise({**preset_info(name).values, "VERSION": version}, where="test: ")
+    return model.make(values, name=name)
 
 
 def _offsets(struct: str, cfg) -> dict[str, tuple[int, int]]:
@@ -75,6 +82,10 @@ def test_slab_and_descriptors_32bit() -> None:
     assert s["slab_cache"] == (4, 4) and s["slab_list"] == (8, 8) and s["freelist"] == (16, 4)
     assert s["counters"] == (20, 4) and s["freelist_counter"] == (16, 8) and s["obj_exts"] == (32, 4)
     assert "freelist_counter" not in _offsets("slab", preset("arm32-sparsemem"))  # no cmpxchg64 on arm32
+    # 6.19.0 mm/slab.h: struct freelist_counters, whose double-word arm is
+    # freelist_full_t freelist_counters (u64 on 32-bit), over freelist+counters
+    s19 = _offsets("slab", preset("i386-pae-sparsemem", "6.19"))
+    assert s19["freelist_counters"] == (16, 8) and "freelist_counter" not in s19
     p = _offsets("ptdesc", i386)
     assert p["pt_list"] == (4, 8) and p["pt_index"] == (16, 4) and p["__page_type"] == (24, 4)
     z = _offsets("zpdesc", i386)

@@ -80,7 +80,7 @@ def test_machine_fixture_and_variant_marker(pytester: pytest.Pytester) -> None:
         import pytest
 
         def test_default(mmbits_machine):
-            assert mmbits_machine.design.name == "v6.19+fixes"
+            assert mmbits_machine.design.name == "v6.19+fixes+hotplug"
             assert mmbits_machine.facts.sizeof_page == 64
 
         @pytest.mark.mmbits_preset("i386-pae-sparsemem")
@@ -129,3 +129,18 @@ def test_helpers_fail_with_the_check_output(pytester: pytest.Pytester) -> None:
                                  "*UNSAFE: PT_mine = PG_head in ptdesc.pt_flags (kernel-pgtable)*",
                                  "*checked 1 config (x86_64-6.18*",
                                  "*ERROR ptdesc.pt_flags bit 6 is PG_head*"])
+
+
+def test_absurd_npages_is_a_clear_failure_not_memoryerror(pytester: pytest.Pytester) -> None:
+    """Issue #16: `@mmbits_variant(npages=10**12)` gave a raw MemoryError."""
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.mmbits_variant("sync", npages=10**12)
+        def test_huge(mmbits_machine):
+            pass
+    """)
+    r = pytester.runpytest_inprocess("-q")
+    r.assert_outcomes(errors=1)
+    text = r.stdout.str()
+    assert "npages=1000000000000 is not between 1 and" in text and "MemoryError" not in text

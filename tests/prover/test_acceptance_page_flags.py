@@ -161,10 +161,15 @@ def test_case_17_low_page_type_bits_on_zsmalloc() -> None:
 @pytest.mark.parametrize("word", ["slab.slab_cache", "ptdesc.pt_list.next", "ioptdesc.iopt_freelist_elm.next",
                                   "page.pp_magic", "ptdesc._pt_pad_1"])
 def test_case_18_bit_0_over_compound_head_is_the_tail_marker(word: str) -> None:
-    r = prove("BIT(0)", word, domain="default")
+    # the default domain at 6.19 (include/linux/mm_types.h: compound_head)
+    r = prove("BIT(0)", word, domain="6.19")
     assert r.verdict == "unsafe" and r.configs_colliding == r.configs_checked
     assert whats(r, "tail-marker") == ["page.compound_head bit 0 = compound_head tail marker"]
     assert "page_folio() returns value - 1" in messages(r, "tail-marker")
+    # 7.1 (the default release): the word is compound_info (7.1.5 mm_types.h), bit 0 still the tail
+    r71 = prove("BIT(0)", word, domain="default")
+    assert r71.verdict == "unsafe" and r71.configs_colliding == r71.configs_checked
+    assert whats(r71, "tail-marker") == ["page.compound_info bit 0 = compound_info tail marker"]
 
 
 # 19-20: tag bits of mapping and memcg_data

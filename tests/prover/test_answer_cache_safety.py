@@ -8,19 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-import pytest
-
-from mmbits import cachedir
 from mmbits.prover import cache as answers
-
-
-@pytest.fixture
-def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "cache"
-    monkeypatch.setenv("MMBITS_CACHE_DIR", str(root))
-    monkeypatch.delenv("MMBITS_CACHE", raising=False)
-    cachedir._checked.clear()
-    return root
 
 
 def test_entries_are_private_and_bound_to_their_key(private_cache: Path) -> None:

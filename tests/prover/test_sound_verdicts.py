@@ -88,3 +88,18 @@ def test_a_bare_existing_name_is_a_new_use() -> None:
     """`PT_kernel` without --as is a second user of bit 2 on kernel page tables."""
     r = prove("PT_kernel", "ptdesc.pt_flags", "kernel-pgtable")
     assert "collision" in blocking(r) and whats(r, "collision") == ["PT_kernel"]
+
+
+@pytest.mark.parametrize("word,kind", [("page.flags", "anon"), ("ptdesc.pt_flags", "kernel-pgtable")])
+def test_only_the_taken_operand_of_a_conditional_is_evaluated(word: str, kind: str) -> None:
+    """Issue 14: `1 ? BIT(2) : (1 << 40)` was UNSAFE for an undefined shift C never
+    evaluates (C11 6.5.15: only the chosen operand of `?:` is evaluated; 6.5.13/14 for
+    `&&`/`||`). The verdict is the one `BIT(2)` gets, for the same reasons."""
+    taken = prove("1 ? BIT(2) : (1 << 40)", word, kind)
+    plain = prove("BIT(2)", word, kind)
+    assert "undefined-shift" not in kinds(taken)
+    assert (taken.verdict, sorted(whats(taken, "collision"))) == (plain.verdict, sorted(whats(plain, "collision")))
+    # the other way round the shift is evaluated: 40 exceeds a 32-bit int, undefined
+    other = prove("0 ? BIT(2) : (1 << 40)", word, kind)
+    assert other.verdict == "unsafe" and "undefined-shift" in kinds(other)
+    assert "undefined-shift" not in kinds(prove("BIT(2) | (0 && (1 << 40))", word, kind))

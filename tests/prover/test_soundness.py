@@ -158,3 +158,56 @@ def test_prover_blocks_whatever_the_brute_force_hits(config, where, kind, by_nam
     if hit:
         assert r.verdict == "unsafe", (expr, hit, [f.message for f in r.findings])
     assert r.verdict in ("safe", "unsafe")
+
+
+# -- the memdesc word: the prover against the bytes of the resolved layouts ------------------
+
+MEMDESC_WORDS = [("page_memdesc", "memdesc"), ("memdesc", "memdesc")]
+
+
+def _memdesc_brute(config, struct, value) -> list[str]:  # type: ignore[no-untyped-def]
+    """What a memdesc value collides with, found in bytes: store it through the resolved
+    layout, read the type bits back, look the type up in the data's first table for the
+    struct, and write every pointer the overlapping list member can hold (multiples of its
+    alignment, up to the type bits' span) to see which types a free page reads there."""
+    from mmbits.prover.facts import load_memdesc_facts
+
+    md = load_memdesc_facts()
+    layout = layouts().resolve(struct, config)
+    word = layout.words["memdesc"]
+    buf = bytearray(layout.size)
+    word.set(buf, value)
+    stored = word.get(buf)
+    mask = (1 << md.type_bits) - 1
+    out: list[str] = []
+    if stored & ~mask:
+        out.append("bits above the type: the descriptor pointer")
+    tables = [t for t in md.tables.values() if t.layout == struct] or \
+        [t for t in md.tables.values() if t.layout is None]
+    first = tables[0]
+    if stored & mask in first.types:
+        out.append(f"type {stored & mask} = {first.types[stored & mask]}")
+    for table in tables:
+        if table.overlapping_pointer is None:
+            continue
+        head = table.overlapping_pointer.split(".", 1)[0]
+        align = layout.by_name[head].align
+        pointer = layout.words[table.overlapping_pointer]
+        seen = set()
+        for k in range(1, 4 << md.type_bits):
+            other = bytearray(layout.size)
+            pointer.set(other, k * align)
+            seen.add(word.get(other) & mask)
+        if stored & mask in seen:
+            out.append(f"type {stored & mask}: what a free page's {table.overlapping_pointer} reads as")
+    return out
+
+
+@given(configs(), st.sampled_from(MEMDESC_WORDS), st.integers(0, 63))
+def test_memdesc_prover_agrees_with_the_bytes(config, where, value) -> None:  # type: ignore[no-untyped-def]
+    struct, word = where
+    assume(layouts().exists(struct, config))
+    hit = _memdesc_brute(config, struct, value)
+    r = check(Proposal(str(value), f"{struct}.{word}"), config=config, lifecycle=False)
+    blocking = [f.message for f in r.findings if f.severity == "error"]
+    assert (r.verdict == "unsafe") == bool(hit), (value, hit, blocking)

@@ -55,5 +55,5 @@ SIM_UNSAFE = {
     "seed": 1,
 }
 
-SIM_SAFE = {"verdict": "safe", "variant": "v6.19+fixes", "config": {"name": "x86_64-6.18"},
+SIM_SAFE = {"verdict": "safe", "variant": "v6.19+fixes+hotplug", "config": {"name": "x86_64-6.18"},
             "explored": {"schedules": 4096}, "findings": []}

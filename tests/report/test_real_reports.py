@@ -123,7 +123,7 @@ def test_leak_report_and_safe_upstream(tmp_path: Path) -> None:
     # two findings (the hot-add table's IOMMU use-after-free, then the leak), one timeline each;
     # the leak is found by the end-of-run check
     assert len(paths[1:]) == 2 and ">end of run</text>" in paths[2].read_text()
-    (path,) = api.write_simulation_report(simulation_result("v6.19+fixes"), tmp_path, "html")
+    (path,) = api.write_simulation_report(simulation_result("v6.19+fixes+hotplug"), tmp_path, "html")
     html = path.read_text()
     assert '<div class="banner ok">SAFE' in html and not _svg(html, "timeline")
     assert "workload cpu2" in html and "<td>complete</td><td>yes</td>" in html

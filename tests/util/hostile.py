@@ -42,6 +42,38 @@ def layout_alias_bomb(levels: int = 7, fanout: int = 6) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def big_log(path: Path, megabytes: int = 50) -> Path:
+    """A kernel log of `megabytes` MB: one real dump_page() report amid ordinary dmesg lines
+    (issue #16: decode of a 50 MB log took 53 s and 2.4 GB)."""
+    report = (ROOT / "tests" / "data" / "dumps" / "deepin-896-arm64-6.6-swapcache-hwpoison.txt").read_text()
+    noise = "[12345.678901] e1000e 0000:00:19.0 eth0: NIC Link is Up 1000 Mbps Full Duplex, Flow Control: Rx/Tx\n"
+    half = (megabytes << 20) // len(noise) // 2
+    with open(path, "w") as fh:
+        fh.write(noise * half)
+        fh.write(report)
+        fh.write(noise * half)
+    return path
+
+
+# eight bodies a patch author might give a bit: flags of every kind, the gap, packed fields
+MACRO_BODIES = ("BIT(NR_PAGEFLAGS)", "BIT(PG_owner_priv_1)", "(1UL << 3)", "BIT(PG_head)",
+                "(1UL << (NR_PAGEFLAGS + 1))", "BIT(PG_arch_1)", "0x100", "BIT(PG_reserved)")
+MACRO_WORDS = ("ptdesc->pt_flags.f", "folio->flags.f", "page->flags.f")
+
+
+def many_macros(count: int = 1000, bodies: tuple[str, ...] = MACRO_BODIES) -> bytes:
+    """A patch adding `count` #defines over a few distinct bodies, each used once on a
+    descriptor word (issue #16: 1,000 defines, 8 bodies, ~95 KB, past 60 s)."""
+    lines = []
+    for i in range(count):
+        name = f"MMBITS_HOSTILE_FLAG_{i:04d}"
+        lines.append(f"+#define {name}\t{bodies[i % len(bodies)]}")
+        lines.append(f"+\t{MACRO_WORDS[i % len(MACRO_WORDS)]} |= {name};")
+    head = (f"--- a/mm/hostile.c\n+++ b/mm/hostile.c\n@@ -1,1 +1,{len(lines) + 1} @@ "
+            "void f(struct ptdesc *ptdesc, struct folio *folio, struct page *page)\n x\n")
+    return (head + "\n".join(lines) + "\n").encode()
+
+
 def long_identifier(n: int) -> str:
     return "a" * n
 
@@ -53,6 +85,7 @@ class Bounded:
     err: bytes
     seconds: float
     peak_bytes: int
+    cpu_seconds: float = 0.0  # user + system of mmbits and the launcher: wall time without the machine's load
 
     @property
     def err_lines(self) -> list[str]:
@@ -117,7 +150,8 @@ def run_bounded(args: list[str], *, stdin: bytes | int | None = None, env: dict[
             peak_kb = usage.ru_maxrss  # the launcher was killed at the deadline
         finally:
             os.unlink(report.name)
-        return Bounded(proc.returncode, fout.read(), ferr.read(), seconds, peak_kb * 1024)
+        return Bounded(proc.returncode, fout.read(), ferr.read(), seconds, peak_kb * 1024,
+                       usage.ru_utime + usage.ru_stime)
 
 
 def _wait(pid: int, deadline: float) -> tuple[int, resource.struct_rusage]:

@@ -1,506 +1,404 @@
-"""`mmbits btf import`: layout YAML for a new kernel, written from its BTF.
+"""`mmbits btf import`: a new kernel's differences, written into the one layout set.
 
-BTF describes one build: a member an `#ifdef` removed is simply absent, and
-no `if:` condition can be read from it. So the import (1) writes every
-member the BTF has, in the layouts/ format; (2) carries `if:`, `note:` and
-`arm:` over from the shipped layouts of a known version for members (and
-blocks) with the same name and type, marked `# from v6.18`; (3) carries
-members the BTF lacks but the shipped layout has under an `if:` (they are
-probably just configured out), marked `# not in this BTF`; and says all of
-this in the generated header, because every condition needs a human review.
-The enums (pageflags with its aliases, pt_flags, pagetype) are written the
-same way. Every file is checked to load with the layout loader before
-anything is written, and written atomically.
+The layouts describe every release from 6.1 on in one set of files, each change
+written once with `since:`/`until:` where it happened. So importing a kernel's
+BTF does not write a copy of the layouts: the shipped structs are resolved for
+the kernel's .config at the BTF's release, compared member by member with the
+BTF (`layoutdiff`), and only what differs is written: a member the release
+dropped gains `until: "R"`, a member it added is inserted with `since: "R"`
+after its neighbour, and `kconfig.yaml` lists the release. The edits keep every
+comment of the hand-written files (`yamledit`, every new text made by
+`yaml.safe_dump`). Before anything is written the edited set is loaded back and
+checked: resolved at R it must equal the BTF pahole-exact, and resolved at every
+older modelled release it must be unchanged. What cannot be written this way
+(enum constants, a struct the BTF lacks, names that are not C identifiers) is
+reported as a finding to review, one line each.
+
+BTF names are hostile input: a name that is not a C identifier (C11 6.4.2.1,
+ASCII, at most 128 characters) is refused, listed, and its struct or constant
+not imported.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from mmbits.btf.layoutdiff import StructDiff, diff_members, preferred_spellings, yaml_item
 from mmbits.btf.reader import Btf
 from mmbits.btf.render import layout_of
-from mmbits.btf.wire import ENUMS
-from mmbits.errors import InputError
+from mmbits.btf.wire import ENUM, ENUM64
+from mmbits.errors import InputError, clip
+from mmbits.findings import Finding
 from mmbits.layout.model import Layout, Member
 
-if TYPE_CHECKING:
-    from mmbits.layout.spec import SpecNode
-
-_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_ *\[\]]*$")
-_PLAIN_FLOW = re.compile(r"^[A-Za-z_][A-Za-z0-9_ *]*$")
-
-
-# BTF names are hostile input: a member or enum constant is written into YAML as a key,
-# so only C identifiers (C11 6.4.2.1, ASCII; 128 characters is far past any kernel name)
-# are accepted, and every refused name is reported instead of written
 _C_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+ENUMS = ("pageflags", "pt_flags", "pagetype", "slab_flags")
+
+
+# C11 6.4.1 (and C23's new ones): a keyword is never an identifier, so never a member name
+_C_KEYWORDS = frozenset({
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
+    "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
+    "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Alignas",
+    "_Alignof", "_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary", "_Noreturn", "_Static_assert",
+    "_Thread_local", "alignas", "alignof", "bool", "constexpr", "false", "nullptr", "static_assert", "thread_local",
+    "true", "typeof", "typeof_unqual",
+})
 
 
 def is_c_identifier(name: str) -> bool:
-    return _C_IDENT.fullmatch(name) is not None
+    """C's rule (C11 6.4.2.1, ASCII only, no keyword), at most 128 characters."""
+    return _C_IDENT.fullmatch(name) is not None and name not in _C_KEYWORDS
+
+
+def shown(name: str) -> str:
+    """A hostile name as one short, printable, quoted token (JSON escapes, cut with …)."""
+    return json.dumps(clip(name, 60))
+
+
+_TYPE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}|[0-9]{1,20}|\.\.\.")
+
+
+def _plausible_type(text: str) -> bool:
+    """A type as the renderer spells it (`struct list_head`, `void (*)(struct page *)`,
+    `long unsigned int[2]`): only C words, numbers and declarator punctuation."""
+    return all(_TYPE_WORD.fullmatch(w) for w in re.split(r"[\s*\[\](),]+", text) if w)
 
 
 def _bad_member_names(members: tuple[Member, ...] | list[Member]) -> list[str]:
+    """Member names that are not C identifiers, and type spellings with a name that is not one
+    (a struct or typedef named by the BTF is as hostile as a member)."""
     bad: list[str] = []
     stack = list(members)
     while stack:
         m = stack.pop()
         if m.name and not is_c_identifier(m.name):
             bad.append(m.name)
+        if m.kind == "field" and not _plausible_type(m.type):
+            bad.append(m.type)
         stack.extend(m.children)
     return bad
 
 
-def _refused(names: list[str]) -> str:
-    from mmbits.errors import clip
-
-    shown = ", ".join(json.dumps(clip(n, 40)) for n in names[:3])
-    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-
-
-def _q(text: str, flow: bool = False) -> str:
-    """A YAML scalar: plain when safe, else a JSON (= YAML double-quoted) string."""
-    ok = _PLAIN_FLOW if flow else _PLAIN
-    if ok.match(text) and text.strip() == text and text.lower() not in ("yes", "no", "true", "false", "null", "on",
-                                                                            "off", "y", "n"):
-        return text
-    return json.dumps(text)
-
-
 @dataclass
-class Written:
-    path: str
-    what: str
-    carried: int = 0  # conditions carried over
-    absent: int = 0  # conditional members kept although the BTF lacks them
-    new: int = 0  # members/constants with nothing to carry (review)
+class Change:
+    file: str
+    what: str  # "since" | "until" | "release"
+    path: str  # page.mapping
+
+    def line(self) -> str:
+        return f"  {self.file}: {self.what}: {self.path}"
 
 
 @dataclass
 class ImportResult:
     btf: str
-    out: str
-    like: str
-    files: list[Written] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    config: str
+    release: str
+    data: str  # the layouts directory edited
+    changes: list[Change] = field(default_factory=list)
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (old text, new text)
+    checked: list[str] = field(default_factory=list)  # structs equal to the BTF after the import
+    findings: list[Finding] = field(default_factory=list)
+    out: str | None = None
+
+    def patch(self) -> str:
+        """The edits as one unified diff against the data directory (apply with `git apply`)."""
+        root = Path(self.data)
+        rel = f"{root.parent.name}/{root.name}"
+        out: list[str] = []
+        for name, (old, new) in self.files.items():
+            out.extend(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                            f"a/{rel}/{name}", f"b/{rel}/{name}"))
+        return "".join(out)
 
     def to_json(self) -> dict[str, Any]:
-        return {"btf": self.btf, "out": self.out, "like": self.like,
-                "files": [vars(f) for f in self.files], "skipped": self.skipped, "warnings": self.warnings}
+        return {"btf": self.btf, "config": self.config, "release": self.release, "data": self.data, "out": self.out,
+                "changes": [vars(c) for c in self.changes], "files": list(self.files),
+                "checked": self.checked, "patch": self.patch(), "findings": [f.to_json() for f in self.findings]}
 
     def text(self) -> str:
-        out = [f"imported {self.btf} into {self.out} (conditions carried over from {self.like})"]
-        for f in self.files:
-            out.append(f"  wrote {f.path}: {f.what}; {f.carried} conditions carried, {f.absent} conditional members "
-                       f"kept from {self.like}, {f.new} new (review)")
-        out.extend(f"  skipped {s}" for s in self.skipped)
-        out.extend(f"  warning: {w}" for w in self.warnings)
-        out.append("BTF knows one config only: review every `if:` before using these files.")
+        head = (f"btf import: {self.btf} as Linux {self.release} (config {self.config}) against {self.data}: "
+                f"{len(self.changes)} change{'s' if len(self.changes) != 1 else ''}")
+        out = [head, *(c.line() for c in self.changes)]
+        if self.checked:
+            out.append(f"  after the import, resolved for the config at {self.release}: "
+                       f"{', '.join(self.checked)} equal the BTF (pahole-exact)")
+        out.extend(f.line() for f in self.findings)
+        if self.out is not None:
+            out.append(f"wrote {len(self.files)} file{'s' if len(self.files) != 1 else ''} to {self.out}"
+                       if self.files else "nothing to write")
         return "\n".join(out)
 
 
-def _header(what: str, btf: Btf, like: str, extra: str = "") -> list[str]:
-    return [
-        f"# {what}, imported from the BTF {Path(btf.file).name} by `mmbits btf import`.",
-        "# BTF describes ONE build of this kernel: members an #ifdef removed from that",
-        "# build are absent, and no `if:` condition can be known from BTF.",
-        f"# `if:`/`note:` marked `# from {like}` were carried over from the shipped {like}",
-        "# layouts for the member of the same name and type; members marked",
-        f"# `# not in this BTF` are {like} members under an `if:` this build lacks.",
-        "# REVIEW EVERY CONDITION before using this file.",
-    ] + ([extra] if extra else [])
+def _review(kind: str, message: str, where: str | None = None, **data: Any) -> Finding:
+    return Finding(kind, message, None, where, "warning", data)
 
 
-# -- struct layouts ---------------------------------------------------------
-
-class _StructWriter:
-    def __init__(self, spec: Any, like: str, env: dict[str, Any] | None):
-        self.like = like
-        self.spec = spec  # the shipped LayoutSpec of the same struct, or None
-        self.env = env  # the config's layout environment when --config was given
-        self.stats = Written("", "")
-
-    def holds(self, node: SpecNode) -> bool | None:
-        """Whether a carried condition is true for --config (None: no config to tell)."""
-        if self.env is None or node.cond is None:
-            return None
-        from mmbits.cexpr import ExprError
-
-        try:
-            return node.cond.truth(self.env)
-        except ExprError:
-            return None
-
-    def match(self, shipped: list[Any], m: Member) -> Any:
-        """The shipped spec node for this member: same name and type, or the block with the same leaves."""
-        if m.kind == "field":
-            for node in shipped:
-                if node.kind == "field" and node.name == m.name and node.type is not None and \
-                        " ".join(node.type.text.split()) == " ".join(m.type.split()):
-                    return node
-            for node in shipped:
-                if node.kind == "field" and node.name == m.name:
-                    return node
-            return None
-        leaves = {leaf.name for leaf in m.leaves()}
-        best, score = None, 0
-        for node in shipped:
-            if node.kind != m.kind:
-                continue
-            names = {n.name for n in node.walk() if n.kind == "field" or (n is not node and n.name)}
-            common = len(leaves & names)
-            if common > score:
-                best, score = node, common
-        return best
-
-    def members(self, children: tuple[Member, ...], shipped: list[Any], indent: int, lines: list[str]) -> None:
-        used: dict[int, int] = {}  # id(shipped node) -> index in `children`
-        matched: list[Any] = []
-        for i, m in enumerate(children):
-            node = self.match([n for n in shipped if id(n) not in used], m)
-            if node is not None:
-                used[id(node)] = i
-            matched.append(node)
-        # shipped members under an `if:` that this build lacks (probably configured
-        # out): keep them, placed after the shipped member before them
-        after: dict[int, list[Any]] = {}
-        prev = -1
-        for node in shipped:
-            if id(node) in used:
-                prev = used[id(node)]
-            elif node.cond is not None and node.kind == "field" and self.holds(node) is not True:
-                # with --config, a member whose condition holds yet is absent is gone from this kernel
-                after.setdefault(prev, []).append(node)
-        for node in after.get(-1, []):
-            self.absent(node, indent, lines)
-        for i, (m, node) in enumerate(zip(children, matched, strict=True)):
-            self.member(m, node, indent, lines)
-            for extra in after.get(i, []):
-                self.absent(extra, indent, lines)
-
-    def absent(self, node: Any, indent: int, lines: list[str]) -> None:
-        spelled = node.type_text or (node.type.text if node.type is not None else "")
-        bits = f", bits: {node.bits.text}" if node.bits is not None else ""
-        lines.append(f"{'  ' * indent}- {{{node.name}: {_q(spelled, True)}{bits}, if: {_q(node.cond.text, True)}}}"
-                     f"  # not in this BTF; from {self.like}, review")
-        self.stats.absent += 1
-
-    def extras(self, node: Any, pad: str, lines: list[str]) -> None:
-        if node is None:
-            return
-        if node.cond is not None and self.holds(node) is False:
-            lines.append(f"{pad}  # {self.like} had `if: {node.cond.text}`, false for --config: dropped, review")
-        elif node.cond is not None:
-            lines.append(f"{pad}  if: {_q(node.cond.text)}  # from {self.like}")
-            self.stats.carried += 1
-        if node.note:
-            lines.append(f"{pad}  note: {_q(node.note)}")
-        if node.arm:
-            lines.append(f"{pad}  arm: {_q(node.arm)}")
-
-    def member(self, m: Member, node: Any, indent: int, lines: list[str]) -> None:
-        pad = "  " * indent
-        if m.kind == "field":
-            if m.bit_size is not None:
-                lines.append(f"{pad}- {{{m.name}: {_q(m.type, True)}, bits: {m.bit_size}}}")
-                if node is not None and (node.cond is not None or node.note):
-                    lines[-1] = lines[-1][:-1] + self.flow_extras(node) + "}"
-            else:
-                lines.append(f"{pad}- {m.name}: {_q(m.type)}")
-                self.extras(node, pad, lines)
-            if node is None:
-                self.stats.new += 1
-            return
-        if "[" in m.type:
-            raise InputError(f"member {m.name}: an array of an anonymous {m.kind} cannot be written as a layout")
-        lines.append(f"{pad}- {m.kind}:")
-        self.members(m.children, list(node.children) if node is not None else [], indent + 2, lines)
-        if m.name:
-            lines.append(f"{pad}  name: {m.name}")
-        self.extras(node, pad, lines)
-
-    def flow_extras(self, node: Any) -> str:
-        out = ""
-        if node.cond is not None and self.holds(node) is not False:
-            out += f", if: {_q(node.cond.text, True)}"
-            self.stats.carried += 1
-        if node.note:
-            out += f", note: {_q(node.note, True)}"
-        return out
-
-    def write(self, layout: Layout, btf: Btf) -> str:
-        spec = self.spec
-        lines = _header(f"struct {layout.struct}", btf, self.like,
-                        f"# sizeof(struct {layout.struct}) in this BTF: {layout.size}")
-        lines.append(f"struct: {layout.struct}")
-        lines.append(f"kernel: {_q(Path(btf.file).name)}")
-        lines.append("generated: true")
-        if spec is not None:
-            if spec.overlays:
-                lines.append(f"overlays: {spec.overlays}")
-            if spec.doc:
-                lines.append(f"doc: {_q(spec.doc)}")
-            if spec.root.align is not None:
-                lines.append(f"align: {_q(spec.root.align.text)}  # from {self.like}: BTF records no alignment")
-        lines.append("members:")
-        self.members(layout.root.children, list(spec.root.children) if spec is not None else [], 1, lines)
-        return "\n".join(lines) + "\n"
-
-
-# -- enums --------------------------------------------------------------------
-
-def _entry(name: str, spec: dict[str, Any] | None, fallback: dict[str, Any], keys: tuple[str, ...]) -> str:
-    src = dict(fallback)
-    if spec:
-        for k in keys:
-            if k in spec:
-                src[k] = spec[k]
-    parts = []
-    for k, v in src.items():
-        if isinstance(v, (list, tuple)):
-            parts.append(f"{k}: [{', '.join(_q(str(x), True) for x in v)}]")
-        elif isinstance(v, int) and not isinstance(v, bool):
-            parts.append(f"{k}: {v:#x}" if k == "value" else f"{k}: {v}")
-        else:
-            parts.append(f"{k}: {_q(str(v), True)}")
-    return f"  - {name}: {{{', '.join(parts)}}}"
-
-
-def _shipped_entries(doc: Any, key: str) -> dict[str, dict[str, Any]]:
-    out = {}
-    for item in (doc.get(key) or []) if doc else []:
-        if isinstance(item, dict) and len(item) == 1:
-            (name, spec), = item.items()
-            out[str(name)] = dict(spec or {})
-    return out
-
-
-def _enum(btf: Btf, name: str, refused: list[str] | None = None) -> list[tuple[str, int]] | None:
-    """The constants of enum `name`; names that are not C identifiers go to `refused`."""
-    ids = btf.find(name, ENUMS)
-    if not ids:
-        return None
-    values = btf.enum_values(ids[0])
-    good = [(n, v) for n, v in values if is_c_identifier(n)]
-    if refused is not None:
-        refused.extend(n for n, _v in values if not is_c_identifier(n))
-    return good
-
-
-def _pageflags_yaml(btf: Btf, like: str, shipped: Any, shipped_pt: Any, stats: Written) -> str:
-    import yaml
-
-    values = _enum(btf, "pageflags")
-    assert values is not None
-    nr = dict(values).get("__NR_PAGEFLAGS")
-    if nr is None:
-        raise InputError("enum pageflags has no __NR_PAGEFLAGS", file=btf.file)
-    flags = [(n, v) for n, v in values if v < nr and n != "__NR_PAGEFLAGS" and
-             [m for m, w in values if w == v][0] == n]
-    base_of = {v: n for n, v in flags}
-    aliases = [(n, v) for n, v in values if n != "__NR_PAGEFLAGS" and (n, v) not in flags]
-    old_flags = _shipped_entries(shipped, "flags")
-    old_aliases = _shipped_entries(shipped, "aliases")
-    lines = _header("enum pageflags", btf, like) + ["enum: pageflags", "", "flags:"]
-    present = {n for n, _ in flags}
-    order = list(old_flags)
-    for n, _v in flags:
-        spec = old_flags.get(n)
-        lines.append(_entry(n, spec, {"policy": "PF_ANY"}, ("if", "policy", "kinds", "tails", "doc")) +
-                     ("" if spec else "  # new: review policy and kinds"))
-        stats.carried += int(bool(spec and "if" in spec))
-        stats.new += int(spec is None)
-        # conditional flags of the shipped list that follow this one and this build lacks
-        if n in order:
-            for later in order[order.index(n) + 1:]:
-                if later in present:
-                    break
-                spec2 = old_flags[later]
-                if "if" in spec2:
-                    lines.append(_entry(later, spec2, {}, ("if", "policy", "kinds", "tails", "doc")) +
-                                 "  # not in this BTF; review")
-                    stats.absent += 1
-    lines += ["", "aliases:"]
-    for n, v in aliases:
-        if v not in base_of:
+def _refused_enums(btf: Btf, result: ImportResult) -> set[str]:
+    """Enum constants that are not C identifiers, each listed; returns the enums that had any."""
+    hit = set()
+    for enum in ENUMS:
+        ids = btf.find(enum, (ENUM, ENUM64))
+        if not ids:
             continue
-        spec = old_aliases.get(n)
-        lines.append(_entry(n, spec, {"base": base_of[v], "kinds": ["any"], "page": "head"},
-                            ("kinds", "page", "if", "doc")) + ("" if spec else "  # new: review kinds and page"))
-        stats.new += int(spec is None)
-    slab = _enum(btf, "slab_flags") or []
-    for n, v in slab:
-        if v in base_of:
-            spec = old_aliases.get(n)
-            lines.append(_entry(n, spec, {"base": base_of[v], "kinds": ["slab"], "page": "head",
-                                          "enum": "slab_flags"}, ("kinds", "page", "if", "doc")))
-    for key in ("second_page_reserved", "masks"):
-        if shipped and key in shipped:
-            lines += ["", f"# {key}: carried over from {like} unchanged (not in BTF)",
-                      yaml.safe_dump({key: _plain(shipped[key])}, sort_keys=False, default_flow_style=None,
-                                     width=100).rstrip()]
-    return "\n".join(lines) + "\n"
+        for name, value in btf.enum_values(ids[0]):
+            if not is_c_identifier(name):
+                hit.add(enum)
+                result.findings.append(_review("refused-name", f"enum {enum}: refused constant {shown(name)} = {value}"
+                                               f" (not a C identifier); enum {enum} not compared", enum))
+    return hit
 
 
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_plain(v) for v in obj]
-    return obj
+def default_config(btf_path: str) -> str:
+    """The .config of the build the BTF comes from: `.config` beside a vmlinux in a build tree,
+    the running kernel's for /sys/kernel/btf/vmlinux."""
+    import os
+
+    if btf_path.startswith("/sys/kernel/btf/"):
+        for cand in ("/proc/config.gz", f"/boot/config-{os.uname().release}"):
+            if os.path.isfile(cand):
+                return cand
+    else:
+        cand = str(Path(btf_path).parent / ".config")
+        if os.path.isfile(cand):
+            return cand
+    raise InputError("no .config found for this BTF (beside it, or the running kernel's): give --config",
+                     file=btf_path)
 
 
-def _pt_flags_yaml(btf: Btf, like: str, shipped: Any, values: list[tuple[str, int]]) -> str:
-    flags = _enum(btf, "pageflags") or []
-    nr = dict(flags).get("__NR_PAGEFLAGS", 1 << 30)
-    base_of: dict[int, str] = {}
-    for n, v in flags:
-        if v < nr and n != "__NR_PAGEFLAGS":
-            base_of.setdefault(v, n)
-    old = _shipped_entries(shipped, "flags")
-    lines = _header("enum pt_flags", btf, like) + ["enum: pt_flags", f"word: {shipped.get('word', 'ptdesc.pt_flags')}"
-                                                   if shipped else "word: ptdesc.pt_flags", "flags:"]
-    for n, v in values:
-        if v in base_of:
-            lines.append(_entry(n, old.get(n), {"base": base_of[v], "kinds": ["any"]}, ("kinds", "doc")))
-    return "\n".join(lines) + "\n"
+def _release_of(kernel: str | None, config_path: str) -> int:
+    from mmbits.kconfig.dotconfig import parse_file
+    from mmbits.kconfig.release import parse_release
+
+    if kernel:
+        return parse_release(kernel, "--kernel: ")
+    header = parse_file(config_path).kernel_version
+    if header is None:
+        raise InputError("the .config has no version header: say which release this BTF is with --kernel",
+                         file=config_path)
+    return parse_release(header, f"{config_path}: ")
 
 
-def _pagetype_yaml(btf: Btf, like: str, shipped: Any, values: list[tuple[str, int]]) -> str:
-    import yaml
+def import_btf(btf: Btf, config_path: str, kernel: str | None = None) -> ImportResult:
+    """Compare the BTF with the layouts at its release; the edited file texts and findings."""
+    from mmbits.btf.yamledit import YamlText
+    from mmbits.kconfig.dotconfig import config_from_file
+    from mmbits.kconfig.release import release_name
+    from mmbits.layout.registry import DESCRIPTORS, layout_env, layouts
+    from mmbits.paths import version_dir
 
-    old = {str(t["name"]): dict(t) for t in (shipped.get("types") or [])} if shipped else {}
-    lines = _header("enum pagetype", btf, like) + ["enum: pagetype"]
-    for key in ("shift", "no_type", "typed_range"):
-        if shipped and key in shipped:
-            value = shipped[key]
-            lines.append(f"{key}: {json.dumps(value) if isinstance(value, list) else value}  # from {like}")
-    lines.append("types:")
-    for n, v in values:
-        t = old.get(n, {})
-        extra = "".join(f", {k}: {_q(str(t[k]), True) if isinstance(t[k], str) else t[k]}"
-                        for k in ("kind", "low_bits", "low_use") if k in t)
-        lines.append(f"  - {{name: {n}, value: {v:#x}{extra}}}")
-    if shipped and shipped.get("names"):
-        names = {k: v for k, v in _plain(shipped["names"]).items() if k in dict(values)}
-        lines.append(f"# dump_page() names, from {like} (mm/debug.c, not in BTF)")
-        lines.append(yaml.safe_dump({"names": names}, sort_keys=False, default_flow_style=None, width=100).rstrip())
-    return "\n".join(lines) + "\n"
-
-
-# -- the command ------------------------------------------------------------
-
-def import_btf(btf: Btf, out_dir: str | Path, like: str | None = None, config: Any = None) -> ImportResult:
-    """Write the files; with `config` (the kernel's .config as a Config), drop carried
-    conditions that are false for it and check the files resolve back to the BTF."""
-    from mmbits.layout.registry import DESCRIPTORS, layouts, load_layout_set
-    from mmbits.paths import DEFAULT_KERNEL, version_dir
-    from mmbits.yamlio import load_file
-
-    like = like or DEFAULT_KERNEL
-    vdir = version_dir(like)
-    if not (vdir / "types.yaml").is_file():
-        raise InputError(f"--like {like}: no shipped layouts for that version")
-    shipped = layouts(like)
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError("exists and is not a directory", file=str(out))
-    result = ImportResult(btf.file, str(out), like)
-    env = None
-    if config is not None:
-        from mmbits.layout.registry import layout_env
-
-        env = layout_env(config)
-    texts: dict[str, tuple[str, Written]] = {}
+    release = _release_of(kernel, config_path)
+    name_r = release_name(release)
+    config, _dot = config_from_file(config_path, {"VERSION": release})
+    lset = layouts()
+    data = version_dir()
+    result = ImportResult(btf.file, config_path, name_r, str(data))
+    env = layout_env(config)
+    akas: dict[str, list[str]] = {}
+    for aka, canonical in lset.types.aliases.items():
+        akas.setdefault(canonical, []).append(aka)
+    preferred = preferred_spellings(akas)
+    editors: dict[Path, YamlText] = {}
     btf_layouts: dict[str, Layout] = {}
     for name in DESCRIPTORS:
-        layout = layout_of(btf, name)
-        if layout is None:
-            result.skipped.append(f"struct {name} (not in this BTF)")
+        spec = lset.specs.get(name)
+        if spec is None:
             continue
-        bad = _bad_member_names(layout.members)
+        theirs = layout_of(btf, name)
+        live = spec.exists_in(env)
+        if theirs is None:
+            if live:
+                result.findings.append(_review("missing-member", f"struct {name} is in the layouts for Linux {name_r} "
+                                               f"but not in this BTF: configured out, or gone (then add `until: "
+                                               f"\"{name_r}\"` to {spec.path.name} by hand)", name))
+            continue
+        bad = _bad_member_names(theirs.members)
         if bad:
-            result.skipped.append(f"struct {name} (refused member names that are not C identifiers: {_refused(bad)})")
+            for n in bad:
+                result.findings.append(_review("refused-name", f"struct {name}: refused name {shown(n)} (not a C "
+                                               f"identifier, or a type spelled with one); struct {name} not imported",
+                                               name))
             continue
-        btf_layouts[name] = layout
-        writer = _StructWriter(shipped.specs.get(name), like, env)
-        try:
-            text = writer.write(layout, btf)
-        except InputError as exc:
-            raise InputError(f"struct {name}: {exc.message}", file=btf.file) from None
-        writer.stats.path = f"{name}.yaml"
-        writer.stats.what = f"struct {name}, {layout.size} bytes, {len(layout.members)} members"
-        texts[f"{name}.yaml"] = (text, writer.stats)
-    refused: list[str] = []
-    pageflags = _enum(btf, "pageflags", refused)
-    if pageflags is not None:
-        stats = Written("pageflags.yaml", f"enum pageflags, {len(pageflags)} constants")
-        texts["pageflags.yaml"] = (_pageflags_yaml(btf, like, load_file(vdir / "pageflags.yaml"),
-                                                   load_file(vdir / "pt_flags.yaml"), stats), stats)
-    else:
-        result.skipped.append("enum pageflags (not in this BTF)")
-    for enum, writer_fn in (("pt_flags", _pt_flags_yaml), ("pagetype", _pagetype_yaml)):
-        values = _enum(btf, enum, refused)
-        if values is None:
-            result.skipped.append(f"enum {enum} (not in this BTF)")
+        if not live:
+            result.findings.append(_review("extra-member", f"struct {name} is in this BTF but the layouts say Linux "
+                                           f"{name_r} has none ({spec.span_note}): review {spec.path.name}", name))
             continue
-        path = vdir / f"{enum}.yaml"
-        old = load_file(path) if path.is_file() else None
-        texts[f"{enum}.yaml"] = (writer_fn(btf, like, old, values),
-                                 Written(f"{enum}.yaml", f"enum {enum}, {len(values)} constants"))
-    if refused:
-        result.warnings.append(f"refused enum constants that are not C identifiers: {_refused(refused)}")
-    _check_loads(texts, vdir, like, load_layout_set, result, config, btf_layouts)
-    from mmbits.outputs import write_set
+        btf_layouts[name] = theirs
+        ours = lset.resolve(name, config)
+        diff = StructDiff()
+        diff_members(spec.root.children, ours.root.children, theirs.root.children, env, name, diff)
+        if not diff:
+            continue
+        ed = editors.get(spec.path)
+        if ed is None:
+            ed = editors[spec.path] = YamlText(spec.path.read_text(encoding="utf-8"), str(spec.path))
+        for u in diff.until:
+            try:
+                ed.add_key(u.node.line, "until", name_r)
+            except InputError as exc:  # already ends later: the data and this BTF disagree on a span
+                result.findings.append(_review("missing-member", f"{u.path} is live at {name_r} but not in this BTF; "
+                                               f"{spec.path.name}:{u.node.line} {exc.message}: fix its span by hand",
+                                               u.path))
+                continue
+            result.changes.append(Change(spec.path.name, f'until "{name_r}"', u.path))
+        for ins in diff.inserts:
+            items = [yaml_item(m, preferred, name_r) for m in ins.items]
+            if ins.after is not None:
+                ed.insert_items(items, after=ins.after.line)
+            else:
+                assert ins.before is not None
+                ed.insert_items(items, before=ins.before.line)
+            result.changes.extend(Change(spec.path.name, f'since "{name_r}"', p) for p in ins.paths)
+    refused = _refused_enums(btf, result)
+    flags_done = _pageflags(btf, config, env, data, name_r, refused, result)
+    from mmbits.kconfig.model import load_model
 
-    # all files or none, never a mix of this import and an older one
-    write_set(out, [(fname, text) for fname, (text, _stats) in texts.items()], label="import")
-    for fname, (_text, stats) in texts.items():
-        stats.path = str(out / fname)
-        result.files.append(stats)
+    newest = max(load_model().releases)
+    if result.changes and release < newest:
+        result.findings.append(_review("version-skew", f"Linux {name_r} is older than the newest modelled release "
+                                       f"({release_name(newest)}): each `since:`/`until:` written here also holds "
+                                       f"for the releases after it; check them"))
+    _add_release(release, data, editors, result)
+    _enum_review(btf, config, refused, flags_done, result)
+    for path, ed in editors.items():
+        if ed.changed:
+            new = ed.result()
+            _loads(new, path)
+            result.files[path.name] = (ed.text, new)
+    _check(result, lset, config, btf_layouts, data)
     return result
 
 
-def _check_loads(texts: dict[str, tuple[str, Written]], vdir: Path, like: str, load_layout_set: Any,
-                 result: ImportResult, config: Any, btf_layouts: dict[str, Layout]) -> None:
-    """Every generated struct file must load with the layout loader (types known, syntax
-    valid); with a config, each must resolve for it to exactly the BTF's layout."""
+def _loads(text: str, path: Path) -> None:
+    """An edited file must still be YAML for the safe loader (a bug here, never the BTF's fault)."""
+    import yaml
+
+    try:
+        yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise AssertionError(f"btf import made {path.name} unreadable: {exc}") from None
+
+
+def _add_release(release: int, data: Path, editors: dict[Path, Any], result: ImportResult) -> None:
+    """kconfig.yaml's `kernels:` gains the release (kept sorted), so --kernel accepts it."""
+    from mmbits.btf.yamledit import YamlText
+    from mmbits.kconfig.model import load_model
+    from mmbits.kconfig.release import parse_release, release_name
+
+    model = load_model()
+    if release in model.releases:
+        return
+    path = data / "kconfig.yaml"
+    ed = editors[path] = YamlText(path.read_text(encoding="utf-8"), str(path))
+    from mmbits.yamlio import load_file
+
+    listed = [str(k) for k in load_file(path).get("kernels") or []]
+    listed.append(release_name(release))
+    listed.sort(key=lambda r: parse_release(r))
+    ed.replace_value("kernels", listed)
+    result.changes.append(Change(path.name, "release", f"kernels: + \"{release_name(release)}\""))
+
+
+def _pageflags(btf: Btf, config: Any, env: dict[str, Any], data: Path, release: str, refused: set[str],
+               result: ImportResult) -> set[str]:
+    """enum pageflags' differences written into pageflags.yaml; the flag names now accounted for."""
+    from mmbits.btf.flagdiff import btf_flag_order, diff_flags
+    from mmbits.flags.packing import compute
+
+    ids = btf.find("pageflags", (ENUM, ENUM64))
+    values = btf.enum_values(ids[0]) if ids and "pageflags" not in refused else []
+    theirs = btf_flag_order(values)
+    if theirs is None:
+        return set()
+    ours = [f.name for f in sorted(compute(config).flags, key=lambda f: f.bit)]
+    path = data / "pageflags.yaml"
+    edits = diff_flags(path, env, values, theirs, release, ours)
+    if edits.problem:
+        result.findings.append(_review("enum-mismatch", f"enum pageflags: {edits.problem}", "pageflags"))
+        return set()
+    for n in edits.until:
+        result.changes.append(Change(path.name, f'until "{release}"', f"pageflags.{n}"))
+    for alias, what in edits.aliases:
+        result.changes.append(Change(path.name, f'{what} "{release}"', f"pageflags.{alias} (alias, base moved)"))
+    for n in edits.since:
+        result.changes.append(Change(path.name, f'since "{release}"', f"pageflags.{n}"))
+        result.findings.append(_review("enum-mismatch", f"enum pageflags: {n} is new in {release}: written with the "
+                                       f"loosest policy and kinds (PF_ANY, any); set them from "
+                                       f"include/linux/page-flags.h", f"pageflags.{n}"))
+    if edits.text is not None:
+        result.files[path.name] = (path.read_text(encoding="utf-8"), edits.text)
+    return set(ours) | set(theirs) | {"__NR_PAGEFLAGS"}
+
+
+def _enum_review(btf: Btf, config: Any, refused: set[str], flags_done: set[str], result: ImportResult) -> None:
+    """Differences in the other enums (aliases, page types, pt_flags, slab_flags) are not written:
+    which pages an alias applies to, or a page type's meaning, needs a human. Listed."""
+    from mmbits.btf.verify import compare_enums
+
+    counts: dict[str, int] = {}
+    for f in compare_enums(btf, config, config.label(), counts):
+        enum = f.where.struct if f.where is not None else None
+        if enum in refused:
+            continue
+        if enum == "pageflags" and f.where is not None and (f.where.field in flags_done):
+            continue
+        result.findings.append(_review("enum-mismatch", f"{f.message} (not imported: edit the enum's file in "
+                                       f"{Path(result.data).name}/ by hand)", str(f.where) if f.where else None,
+                                       **dict(f.data)))
+
+
+def _check(result: ImportResult, lset: Any, config: Any, btf_layouts: dict[str, Layout], data: Path) -> None:
+    """Load the edited set back: at the release it must equal the BTF; before it, nothing changed."""
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="mmbits-import-") as tmp:
-        paths = []
-        for fname, (text, _s) in texts.items():
-            p = Path(tmp) / fname
-            p.write_text(text)
-            if fname.removesuffix(".yaml") in ("page", "folio", "ptdesc", "slab", "zpdesc", "ioptdesc"):
-                paths.append(p)
-        try:
-            lset = load_layout_set([vdir], vdir / "types.yaml", like, overrides=paths)
-        except InputError as exc:
-            where = Path(exc.file).name if exc.file else "?"
-            result.warnings.append(f"{where}:{exc.line}: {exc.message} (add the type to layouts/<version>/types.yaml "
-                                   f"or edit the file)")
-            lset = None
-        if lset is not None and config is not None:
-            for name, theirs in btf_layouts.items():
-                try:
-                    ours = lset.resolve(name, config)
-                except InputError as exc:
-                    result.warnings.append(f"{name}.yaml does not resolve for the config: {exc.message}")
-                    continue
-                if ours.to_json() != theirs.to_json():
-                    result.warnings.append(f"{name}.yaml resolved for the config differs from the BTF: review the "
-                                           f"conditions (mmbits show {name} --layout {name}.yaml --config ...)")
-        for fname, (text, _s) in texts.items():
-            if fname.removesuffix(".yaml") in ("pageflags", "pt_flags", "pagetype"):
-                import yaml
+    from mmbits.btf.verify import compare_layouts
+    from mmbits.errors import InvalidConfigError
+    from mmbits.kconfig.model import load_model
+    from mmbits.layout.registry import load_layout_set
 
-                try:
-                    yaml.safe_load(text)
-                except yaml.YAMLError as exc:  # a bug in this writer, never the user's input
-                    raise AssertionError(f"generated {fname} is not YAML: {exc}") from None
+    with tempfile.TemporaryDirectory(prefix="mmbits-import-") as tmp:
+        overrides = []
+        struct_files = {spec.path.name for spec in lset.specs.values()}
+        for name, (_old, new) in result.files.items():
+            if name not in struct_files:
+                continue
+            p = Path(tmp) / name
+            p.write_text(new, encoding="utf-8")
+            overrides.append(p)
+        try:
+            edited = load_layout_set([data], data / "types.yaml", "kernel", overrides=overrides)
+        except InputError as exc:  # a type the data does not know yet, say
+            result.findings.append(_review("cannot-build", f"the edited layouts do not load: {exc} (add the type to "
+                                           f"types.yaml, then import again)"))
+            return
+        for name, theirs in btf_layouts.items():
+            try:
+                ours = edited.resolve(name, config)
+            except InputError as exc:
+                result.findings.append(_review("cannot-build", f"struct {name} does not resolve after the import: "
+                                               f"{exc.message}", name))
+                continue
+            diffs, _n = compare_layouts(ours, theirs, config.label())
+            if diffs or ours.size != theirs.size:
+                for f in diffs:
+                    result.findings.append(_review(str(f.kind), f"after the import: {f.message}", str(f.where)))
+            else:
+                result.checked.append(name)
+        model = load_model()
+        release = int(config["VERSION"])
+        for older in (r for r in model.releases if r < release):
+            try:
+                cfg = model.make(dict(config.primary, VERSION=older), name=config.name)
+            except InvalidConfigError:
+                continue
+            for name in btf_layouts:
+                if not lset.exists(name, cfg):
+                    continue
+                if lset.resolve(name, cfg).to_json() != edited.resolve(name, cfg).to_json():
+                    raise AssertionError(f"btf import changed struct {name} at an older release {older}")

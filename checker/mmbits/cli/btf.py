@@ -103,36 +103,59 @@ def verify(btf_file: str, config_file: str, sets: tuple[str, ...], as_json: bool
 
 
 @btf.command("import")
-@btf_option
-@click.option("--out", "out_dir", required=True, metavar="DIR", help="directory for the generated YAML files")
-@click.option("--like", "like_version", default=None, metavar="VERSION",
-              help="carry `if:`/`note:` over from this shipped layout version (default: the newest, v6.18)")
+@click.argument("btf_path", required=False, metavar="[BTF]")
+@click.option("--btf", "btf_file", default=None, metavar="FILE", help="the BTF, as the argument (default: "
+              f"{DEFAULT_BTF})")
+@click.option("--kernel", metavar="VERSION", expose_value=False, callback=kernel_callback, is_eager=True,
+              help="the release this BTF is (default: the .config header's); a new release is added to the model")
 @click.option("--config", "config_file", default=None, metavar="FILE",
-              help="the kernel's .config: drop carried conditions false for it and check the files resolve "
-                   "back to the BTF")
-@click.option("--json", "as_json", is_flag=True, help="list what was written")
+              help="the kernel's .config (default: .config beside the BTF, or /proc/config.gz for the running "
+                   "kernel's BTF): which `if:` conditions hold for this build")
+@click.option("--out", "out_dir", default=None, metavar="DIR",
+              help="write the changed layout files into DIR (layouts/kernel updates the checkout in place); "
+                   "without it, print the changes as a patch (git apply) and the summary on stderr")
+@click.option("--json", "as_json", is_flag=True, help='{"release", "changes", "patch", "findings", ...}')
 @cache_option
 @color_option
-def import_(btf_file: str, out_dir: str, like_version: str | None, config_file: str | None, as_json: bool,
-            no_cache: bool) -> int:
-    """Write layout YAML (the layouts/ format) for page, folio, ptdesc, slab,
-    zpdesc, ioptdesc and the page-flag enums of this kernel. BTF knows one
-    config only: review the `if:` conditions before using the files."""
+def import_(btf_path: str | None, btf_file: str | None, config_file: str | None, out_dir: str | None,
+            as_json: bool, no_cache: bool) -> int:
+    """Write what this kernel changed into the layouts: members (and enum
+    pageflags flags) it dropped gain `until: "RELEASE"`, ones it added are
+    inserted with `since: "RELEASE"`; nothing else is touched. The edited
+    layouts, resolved for the .config at RELEASE, are checked to equal the BTF
+    (pahole-exact) and unchanged for every older release before anything is
+    written. Other enum differences and refused names (not C identifiers) are
+    listed for review (exit 1).
+
+    \b
+    mmbits btf import vmlinux --kernel 6.20 > 6.20.patch    (then git apply)
+    mmbits btf import vmlinux --kernel 6.20 --out layouts/kernel"""
+    import sys
+
     from mmbits.btf import open_btf
-    from mmbits.btf.importer import import_btf
+    from mmbits.btf.importer import default_config, import_btf
+    from mmbits.cli.common import finish, requested_kernel
 
-    config = None
-    if config_file:
-        from mmbits.cli.common import select
+    if btf_path and btf_file:
+        raise click.UsageError("give the BTF once: as the argument or as --btf")
+    path = btf_path or btf_file or DEFAULT_BTF
+    config_file = config_file or default_config(path)
+    b = open_btf(path, use_cache=not no_cache)
+    result = import_btf(b, config_file, requested_kernel())
+    if out_dir is not None:
+        from mmbits.outputs import write_set
 
-        config = select(None, config_file, None).config
-    b = open_btf(btf_file, use_cache=not no_cache)
-    result = import_btf(b, out_dir, like_version, config)
+        result.out = out_dir
+        if result.files:
+            write_set(out_dir, [(name, new) for name, (_old, new) in result.files.items()], label="import")
     if as_json:
         from mmbits.cli.common import emit_json
 
-        emit_json({**result.to_json(), "findings": []})
-    else:
+        emit_json(result.to_json())
+    elif out_dir is not None:
         head, _, rest = result.text().partition("\n")
         click.echo(click.style(head, bold=True) + ("\n" + rest if rest else ""))
-    return 0
+    else:
+        click.echo(result.patch(), nl=False)
+        click.echo(result.text(), file=sys.stderr)
+    return finish(result.findings)

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from mmbits.cli.common import (
+    _json_default,
     color_option,
     config_options,
-    emit_json,
     finish,
     layout_options,
     layout_set,
     select,
+    use_color,
 )
+
+if TYPE_CHECKING:
+    from mmbits.decode.model import Decoded, Unreadable
+    from mmbits.findings import Finding
 
 
 @click.command()
@@ -29,11 +38,14 @@ from mmbits.cli.common import (
               "inferring it from the bytes")
 @click.option("--as", "struct", default="page", metavar="STRUCT",
               help="decode the words as another struct page layout, e.g. page_sep (memdesc next to compound_head)")
-@click.option("--json", "as_json", is_flag=True, help='{"pages": [...], "findings": [...]} (mmbits schema decode)')
+@click.option("--json", "as_json", is_flag=True, help='{"pages": [...], "findings": [...]} (mmbits schema decode), '
+              "written page by page")
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="one JSON object per line and page, its findings inside "
+              "(a log of any length in bounded memory)")
 @color_option
 def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[str, ...],
            layout_files: tuple[str, ...], bits: str | None, endian: str | None, kernel: str | None,
-           arch: str | None, kind: str | None, struct: str, as_json: bool) -> int:
+           arch: str | None, kind: str | None, struct: str, as_json: bool, as_jsonl: bool) -> int:
     """Decode dump_page() output from a bug report (FILE, or - for stdin):
     `page:`, `flags:`, `page_type:`, `raw:` and `head:` lines with their log
     prefixes, or bare raw words. Prints every field of struct page with all its
@@ -41,31 +53,95 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
     into fields and named flags, poison values and tagged pointers, and where the
     kernel's own lines disagree with the raw words. Without --preset/--config the
     config is inferred from the kernel's flags: line. Exit 1 when something is
-    inconsistent or disagrees with the kernel, 0 otherwise."""
-    from mmbits.decode.api import decode_text
-    from mmbits.decode.reading import read_input
-    from mmbits.decode.render import render
-    from mmbits.results import DecodeResult
+    inconsistent or disagrees with the kernel, 0 otherwise. The log is read and
+    the pages are printed as they come: memory holds one report, not the log."""
+    from mmbits.decode.api import decode_stream
+    from mmbits.decode.reading import stream_input
 
-    text, name = read_input(file)
+    if as_json and as_jsonl:
+        raise click.UsageError("--json and --jsonl: give one")
     cfg = None
     if preset or config_file or sets:
         cfg = select(preset, config_file, None, sets).config
     lset = layout_set(layout_files)
     lset.spec(struct)
-    pages = decode_text(text, file=name, config=cfg, bits=int(bits) if bits else None,
-                        big=None if endian is None else endian == "big", kind=kind, struct=struct, lset=lset,
-                        kernel=kernel, arch=arch)
-    result = DecodeResult(pages)
+    lines, name = stream_input(file)
+    pages = decode_stream(lines, file=name, config=cfg, bits=int(bits) if bits else None,
+                          big=None if endian is None else endian == "big", kind=kind, struct=struct, lset=lset,
+                          kernel=kernel, arch=arch)
     if as_json:
-        emit_json(result.to_json())
-    else:
-        click.echo(_colour("\n\n".join(render(d, len(pages)) for d in pages)))
-    return finish(result.findings)
+        return finish(_write_json(pages))
+    return finish(_write_jsonl(pages) if as_jsonl else _write_text(pages))
+
+
+def _write_text(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:
+    """Each page's text as soon as it is decoded; the findings that decide the exit code."""
+    from mmbits.decode.model import Unreadable
+    from mmbits.decode.render import render
+
+    worst: list[Finding] = []
+    colour = use_color()
+    for i, dec in enumerate(pages):
+        text = dec.render() if isinstance(dec, Unreadable) else render(dec)
+        # color=True when not colouring too: there are no escapes to strip (the input's were
+        # removed when read), and stripping would scan every page again
+        click.echo(("\n" if i else "") + (_colour(text) if colour else text), color=True)
+        _keep_worst(worst, dec.findings)
+    return worst
+
+
+def _write_jsonl(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:
+    """One line per page: the page's JSON with its findings inside."""
+    from mmbits.decode.model import Unreadable
+    from mmbits.decode.output import to_json
+
+    worst: list[Finding] = []
+    for dec in pages:
+        click.echo(json.dumps(dec.to_json() if isinstance(dec, Unreadable) else to_json(dec), default=_json_default))
+        _keep_worst(worst, dec.findings)
+    return worst
+
+
+def _write_json(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:
+    """The DecodeResult JSON document (mmbits schema decode), written a page at a time:
+    only the findings list, which the document puts after the pages, is held."""
+    from mmbits.decode.model import Unreadable
+    from mmbits.decode.output import to_json
+
+    findings: list[dict[str, Any]] = []
+    worst: list[Finding] = []
+    number = -1
+    for number, dec in enumerate(pages):  # noqa: B007 (number is read after the loop)
+        if not number:  # written with the first page: an input with no page is one error line, no output
+            click.echo('{\n  "pages": [', nl=False)
+        page = dec.to_json() if isinstance(dec, Unreadable) else to_json(dec)
+        start = len(findings)
+        for f in dec.findings:
+            item = f.to_json()
+            item["data"] = {**item["data"], "page": number}
+            findings.append(item)
+        page["findings"] = list(range(start, len(findings)))  # indices into the top-level findings
+        text = json.dumps(page, indent=2, default=_json_default).replace("\n", "\n    ")
+        click.echo(("," if number else "") + "\n    " + text, nl=False)
+        _keep_worst(worst, dec.findings)
+    if number < 0:
+        click.echo('{\n  "pages": [', nl=False)
+    tail = json.dumps(findings, indent=2, default=_json_default).replace("\n", "\n  ")
+    click.echo(f"\n  ],\n  \"findings\": {tail}\n}}")
+    return worst
+
+
+def _keep_worst(worst: list[Finding], findings: list[Finding]) -> None:
+    """Keep one warning-or-error finding (all the exit code needs), not every page's."""
+    from mmbits.findings import exit_code
+
+    if not worst:
+        worst.extend([f for f in findings if exit_code([f])][:1])
 
 
 def _colour(text: str) -> str:
-    """Headings bold and finding levels in colour (stripped unless --color allows)."""
+    """Headings bold and finding levels in colour (only when --color allows: click.echo
+    would strip them again, and styling a long log costs more than decoding it)."""
     import re
 
     from mmbits.cli.common import styled

@@ -61,6 +61,8 @@ def _config(preset: str | None, config_file: str | None, sets: list[str]) -> Any
               help="schedules of --explore random")
 @click.option("--max-states", type=click.IntRange(10, 50_000_000), default=250_000, show_default=True,
               help="bound of --explore exhaustive")
+@click.option("--reduction/--no-reduction", default=True, show_default=True,
+              help="partial-order reduction (sleep sets) in --explore exhaustive; off, only state hashing prunes")
 @click.option("--replay", "replay_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="play one schedule: a `simulate --json` result (its --finding) or a JSON list of threads")
 @click.option("--finding", "finding_index", type=click.IntRange(0), default=0, show_default=True,
@@ -76,7 +78,7 @@ def _config(preset: str | None, config_file: str | None, sets: list[str]) -> Any
 @color_option
 def simulate(variant: str, list_variants: bool, proposal_file: str | None, preset: str | None, config_file: str | None,
              sets: tuple[str, ...], cpus: int, ops: int, only: tuple[str, ...], mode: str, seed: int,
-             schedules: int, max_states: int, replay_file: str | None, finding_index: int, as_json: bool,
+             schedules: int, max_states: int, reduction: bool, replay_file: str | None, finding_index: int, as_json: bool,
              brief: bool, show_all: bool, report_dir: str | None, fmt: str) -> int:
     """Run the page allocator and the deferred kernel page-table free system
     of a design on bit-exact struct pages, with CPUs, the worker and an IOMMU
@@ -133,14 +135,16 @@ def simulate(variant: str, list_variants: bool, proposal_file: str | None, prese
         result = run(config, variant, proposal=proposal, cpus=cpus, ops=ops, mode=mode, seed=seed,
                      schedules=schedules, max_states=max_states,
                      async_free=emu.get("ASYNC_KERNEL_PGTABLE_FREE"), only=only, progress=progress,
-                     schedule=schedule)
+                     schedule=schedule, reduce=reduction)
     except BaseException:
         progress.abandon()
         raise
     data: dict[str, Any] = result.to_json()  # the typed SimulationResult; JSON only here, at the edge
     explored = data.get("explored") or {}
     progress.close(f"{explored.get('states', 0)} states, {explored.get('transitions', 0)} transitions, "
-                   f"{explored.get('pruned', 0)} pruned, {explored.get('schedules', 0)} schedules"
+                   f"{explored.get('pruned', 0)} pruned, "
+                   + (f"{explored['reduction']['slept']} slept, " if (explored.get("reduction") or {}).get("sleep_sets")
+                      else "") + f"{explored.get('schedules', 0)} schedules"
                    + (" (cut short at --max-states: UNKNOWN)" if explored.get("cut_short") else ""))
     written = []
     if report_api is not None and report_dir is not None:

@@ -1,11 +1,15 @@
-"""decode_text(): every report in a kernel log, decoded."""
+"""decode_text() / decode_stream(): every report in a kernel log, decoded."""
 
 from __future__ import annotations
 
-from mmbits.decode.context import context_for, given_context, merge
+from collections.abc import Iterable, Iterator
+
+from mmbits.decode.context import ContextWindow, given_context, merge
 from mmbits.decode.decoder import Decoded, decode_record
-from mmbits.decode.parse import parse_lines
-from mmbits.decode.reading import source_lines
+from mmbits.decode.model import Unreadable
+from mmbits.decode.parse import records_with_next
+from mmbits.decode.reading import SourceLine, source_lines
+from mmbits.errors import InputError
 from mmbits.kconfig.config import Config
 from mmbits.layout.registry import LayoutSet
 
@@ -13,24 +17,64 @@ from mmbits.layout.registry import LayoutSet
 def decode_text(text: str, *, file: str = "<stdin>", config: Config | None = None, bits: int | None = None,
                 big: bool | None = None, kind: str | None = None, struct: str = "page",
                 lset: LayoutSet | None = None, kernel: str | None = None, arch: str | None = None) -> list[Decoded]:
-    """Parse `text` (dump_page output or bare raw words) and decode every struct page in it.
+    """Parse `text` (dump_page output or bare raw words) and decode every struct page in it."""
+    out = []
+    for dec in decode_stream(source_lines(text), file=file, config=config, bits=bits, big=big, kind=kind,
+                             struct=struct, lset=lset, kernel=kernel, arch=arch, keep_going=False):
+        assert isinstance(dec, Decoded)
+        out.append(dec)
+    return out
+
+
+def decode_stream(lines: Iterable[SourceLine], *, file: str = "<stdin>", config: Config | None = None,
+                  bits: int | None = None, big: bool | None = None, kind: str | None = None,
+                  struct: str = "page", lset: LayoutSet | None = None, kernel: str | None = None,
+                  arch: str | None = None, keep_going: bool = True) -> Iterator[Decoded | Unreadable]:
+    """Every struct page in the kernel's lines, decoded as soon as its report is read:
+    memory holds one report and the few lines around it that may name the kernel.
 
     Each report's kernel release and architecture come from the lines between it
     and its neighbours (the CPU:/Hardware name:/register lines of the same oops),
-    unless the user said them (`kernel` "6.12", `arch`): what the user says wins."""
+    unless the user said them (`kernel` "6.12", `arch`): what the user says wins.
+
+    A report that cannot be read raises its InputError while nothing has been yielded
+    (the caller has printed nothing: one error line); after that, with `keep_going`,
+    it is yielded as Unreadable and the log goes on."""
     given = given_context(kernel, arch)
-    lines = source_lines(text)
-    records = parse_lines(lines, file)
-    out: list[Decoded] = []
-    for i, record in enumerate(records):
-        lo = records[i - 1].end + 1 if i else 1
-        hi = records[i + 1].start - 1 if i + 1 < len(records) else (lines[-1].number if lines else 0)
+    window = ContextWindow()
+    last_end = 0
+    last_line = 0
+
+    def counted(src: Iterable[SourceLine]) -> Iterator[SourceLine]:
+        nonlocal last_line
+        for line in src:
+            last_line = line.number
+            yield line
+
+    number = 0
+    for record, next_start in records_with_next(window.feed(counted(lines)), file):
+        lo = last_end + 1
+        hi = next_start - 1 if next_start is not None else last_line
         width = record.width
         wbits = bits or (64 if width == 16 else 32 if width == 8 else None)
         if given is not None and given.version is not None and given.arch is not None:
             context = given
         else:
-            context = merge(context_for(lines, lo, hi, record.start, record.end, wbits), given)
-        out.extend(decode_record(record, len(out) + 1, config=config, bits=bits, big=big, kind=kind,
-                                 struct=struct, lset=lset, file=file, context=context))
-    return out
+            context = merge(window.context(lo, hi, record.start, record.end, wbits), given)
+        try:
+            record.check()
+            decoded = decode_record(record, number + 1, config=config, bits=bits, big=big, kind=kind,
+                                    struct=struct, lset=lset, file=file, context=context)
+        except InputError as exc:
+            if not keep_going or number == 0:
+                raise
+            if exc.file is None:
+                exc.file = file
+            number += 1
+            yield Unreadable(number, record, exc)
+        else:
+            for dec in decoded:
+                number += 1
+                yield dec
+        last_end = record.end
+        window.drop_through(last_end)

@@ -12,6 +12,7 @@ from mmbits.decode.kernelfmt import (
     page_type_has_type,
     pointer_text,
     s32,
+    tail_head_text,
 )
 from mmbits.decode.naming import poison_name
 from mmbits.decode.parse import DumpRecord
@@ -66,12 +67,12 @@ def page_kind(values: dict[str, int], word: FlagsWord, config: Config, data: Dum
     flags = values.get("flags", 0)
     if flags == full:
         return "poisoned", "flags word is all ones: PAGE_POISON_PATTERN, an uninitialised struct page"
-    ch = values.get("compound_head", 0)
+    ch = values.get("compound_head", values.get("compound_info", 0))  # compound_info from 7.1
     if faithful is False and ch:
         return "tail", (f"dump_page said 'page does not match folio' and printed compound_head with bit 0 cleared: "
                         f"a tail page whose head struct page is at {pointer_text(ch, bits)}")
     if ch & 1:
-        return "tail", f"compound_head bit 0 is set: a tail page of the folio at {pointer_text(ch - 1, bits)}"
+        return "tail", f"compound_head bit 0 is set: a tail page of the folio at {tail_head_text(ch, bits)}"
     pt = values.get("page_type", 0xFFFFFFFF)
     if page_type_has_type(pt):
         byte = (pt >> 24) & 0xFF

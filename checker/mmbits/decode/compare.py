@@ -11,7 +11,9 @@ from mmbits.decode.classify import _flag_set
 from mmbits.decode.data import DumpData
 from mmbits.decode.kernelfmt import (
     dump_mapcount,
+    folio_order,
     format_pgp,
+    has_folio_order,
     looks_hashed,
     page_type_has_type,
     page_type_text,
@@ -54,7 +56,7 @@ def _expected(dec: Decoded, data: DumpData) -> None:
             exp["mapping"] = pointer_text(0, bits)
         else:
             exp["mapping"] = pointer_text(mapping, bits)
-        exp["index"] = fv.get("__folio_index", 0)
+        exp["index"] = fv.get("__folio_index", fv.get("index", 0))
         exp["flags"] = format_pgp(flags, word, data)
         tag = mapping & data.mapping_mask
         exp["flags_prefix"] = "ksm" if tag == 0x3 else "anon" if tag & 0x1 else ""
@@ -66,8 +68,10 @@ def _expected(dec: Decoded, data: DumpData) -> None:
                 exp["page_type"] = f"{pt:#x}({'|'.join(old_types.names(pt))})"  # %pGt, the whole word
         memcg = fv.get("memcg_data")
         exp["memcg"] = memcg if memcg else None
-        if dec.folio and (dec.head is not None) and _flag_set(word, flags, "PG_head"):
-            order = dec.folio.get("_flags_1", 0) & 0xFF
+        # the head fields need the folio's page 1 in the dump (v6.3 printed only the head page)
+        if dec.folio and (dec.head is not None) and _flag_set(word, flags, "PG_head") \
+                and has_folio_order(dec.folio):
+            order = folio_order(dec.folio)
             info = {"order": order}
             if "_large_mapcount" in dec.folio:
                 info["mapcount"] = s32(dec.folio["_large_mapcount"]) + 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -53,6 +54,12 @@ class KernelContext:
         return None if self.version is None else f"{self.version[0]}.{self.version[1]}"
 
 
+def _is_next(suffix: str) -> bool:
+    """A linux-next release suffix (-rc6-next-20230817, -next)."""
+    return "-next-" in suffix or suffix.endswith("-next")
+
+
+@lru_cache(maxsize=4096)
 def release_of(text: str) -> tuple[tuple[int, int], str] | None:
     """((major, minor), full release) from a `CPU: … [Not t|T]ainted <release>` or `Linux version` line."""
     m = _RELEASE.search(text) or _LINUX_VERSION.match(text)
@@ -62,6 +69,11 @@ def release_of(text: str) -> tuple[tuple[int, int], str] | None:
     if not (2 <= major <= 9 and minor < 100):
         return None
     full = f"{major}.{minor}" + (f".{m.group(3)}" if m.group(3) else "") + (m.group(4) or "")
+    if _is_next(m.group(4) or ""):
+        # linux-next (6.5.0-rc6-next-20230817) carries the next merge window's code: its
+        # struct page and flags are the next release's (real fixtures: 6.5-rc6-next has
+        # 6.6's PG_head at bit 6, 6.11-rc5-next 6.12's PG_owner_2)
+        return (major, minor + 1), f"{full} (linux-next: read as {major}.{minor + 1})"
     return (major, minor), full
 
 
@@ -111,6 +123,40 @@ def context_for(lines: list[SourceLine], lo: int, hi: int, start: int, end: int,
                          arch=best_arch[1].value if best_arch else None, evidence=evidence)
 
 
+class ContextWindow:
+    """The lines that could name a release or an arch, kept while a log streams past.
+
+    Only lines starting like one (`_FIRST_CHARS`) are kept, and of those between two
+    reports only the first and the last `keep`: the nearest line wins (context_for), so
+    a long stretch of unrelated log between two reports costs no memory."""
+
+    def __init__(self, keep: int = 128) -> None:
+        self.keep = keep
+        self._lines: list[SourceLine] = []
+
+    def feed(self, lines: Iterable[SourceLine]) -> Iterator[SourceLine]:
+        """Pass the lines through, keeping the candidates."""
+        keep, buf = self.keep, self._lines
+        for src in lines:
+            text = src.text
+            if text and text[0] in _FIRST_CHARS:
+                buf.append(src)
+                if len(buf) > 2 * keep:
+                    del buf[keep]
+            yield src
+
+    def context(self, lo: int, hi: int, start: int, end: int, bits: int | None) -> KernelContext:
+        """context_for() over the kept lines."""
+        return context_for(self._lines, lo, hi, start, end, bits)
+
+    def drop_through(self, line: int) -> None:
+        """Forget the lines up to `line` (the end of a decoded report: no later report looks back past it)."""
+        buf = self._lines
+        cut = bisect_right(buf, line, key=lambda s: s.number)
+        if cut:
+            del buf[:cut]
+
+
 @lru_cache(maxsize=1)
 def known_archs() -> frozenset[str]:
     """Every architecture name the hints, the families and the model use."""
@@ -134,6 +180,8 @@ def given_context(kernel: str | None, arch: str | None) -> KernelContext | None:
         if not m:
             raise InputError(f"--kernel {kernel!r}: give a release like 6.12 or 6.12.0-rc7")
         version = (int(m.group(1)), int(m.group(2)))
+        if _is_next(kernel.strip()):  # linux-next: the next release's code (release_of)
+            version = (version[0], version[1] + 1)
     if arch is not None and arch not in known_archs():
         raise InputError(f"--arch {arch!r}: not an architecture mmbits knows; known: {', '.join(sorted(known_archs()))}")
     evidence = tuple(Evidence(fact, value, 0, f"--{opt} {value}") for fact, opt, value in

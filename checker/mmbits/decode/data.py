@@ -8,7 +8,7 @@ are the poison values it names. Nothing here knows a bit number.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from mmbits.errors import InputError
@@ -57,6 +57,7 @@ class DumpData:
     arch_hints: tuple[ArchHint, ...] = ()
     arch_families: dict[str, dict[int, str]] | None = None
     big_endian_archs: frozenset[str] = frozenset()
+    model_arch_names: dict[str, str] = field(default_factory=dict)
     typed_mapcount_zero_since: tuple[int, int] | None = None
     old_page_types: OldPageTypes | None = None
     pointer_types: tuple[str, ...] = ()
@@ -141,6 +142,7 @@ def load_dump_data(version: str = DEFAULT_KERNEL) -> DumpData:
         arch_families={str(f): {int(b): str(a) for b, a in m.items()}
                        for f, m in (doc.get("arch_families") or {}).items()},
         big_endian_archs=frozenset(str(a) for a in doc.get("big_endian_archs") or []),
+        model_arch_names={str(k): str(v) for k, v in (doc.get("model_arch_names") or {}).items()},
         typed_mapcount_zero_since=_release(doc.get("typed_mapcount_zero_since")),
         old_page_types=_old_page_types(doc.get("old_page_types"), p),
         pointer_types=tuple(str(t) for t in words.get("pointer_types") or []),

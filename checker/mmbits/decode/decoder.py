@@ -17,10 +17,13 @@ from mmbits.decode.context import KernelContext
 from mmbits.decode.data import DumpData, load_dump_data
 from mmbits.decode.infer import ConfigChoice, choose_config, page_size, with_endian
 from mmbits.decode.kernelfmt import (
+    folio_order,
+    has_folio_order,
     page_type_has_type,
     pgp_inner,
     pointer_text,
     s32,
+    tail_head_text,
 )
 from mmbits.decode.model import Check, Decoded, PageView, Slot
 from mmbits.decode.naming import _list_alias, poison_name, slot_poison
@@ -31,9 +34,9 @@ from mmbits.decode.words import (
     _folio_view,
     _label,
     _resolve,
-    _view,
     _word_of,
     read_struct,
+    view_words,
     words_to_bytes,
 )
 from mmbits.errors import InputError
@@ -103,7 +106,7 @@ def decode_record(record: DumpRecord, number: int, *, config: Config | None, bit
         bare_size = len(words) * wb if record.bare and len(words) * wb <= 96 else None
         try:
             choice = choose_config(record.flags_value, record.flags_text, bits, big_endian, size or bare_size,
-                                   words + record.head_words(), context.arch)
+                                   words + record.head_words(), context.arch, context.version)
         except InputError as exc:
             if exc.file is None:  # what the words imply (no config fits them) is a problem of this file
                 exc.file, exc.line = file, first_line
@@ -139,14 +142,11 @@ def _decode_one(record: DumpRecord, number: int, words: list[int], choice: Confi
     dec = Decoded(number, record, bits, little, choice, words, word, None, struct=struct,
                   context=context or KernelContext())
     if words:
-        blob = words_to_bytes(words, wb, little)
-        dec.page = _view(lset, struct, cfg, blob)
+        dec.page = view_words(lset, struct, cfg, words, wb, little)
     head_words = record.head_words()
     if head_words:
-        hblob = words_to_bytes(head_words, wb, little)
-        dec.head = _view(lset, "page", cfg, hblob)
-        folio_layout = _resolve(lset, "folio", cfg)
-        dec.folio = read_struct(folio_layout, hblob)
+        dec.head = view_words(lset, "page", cfg, head_words, wb, little)
+        dec.folio = _folio_values(lset, cfg, head_words, wb, little)
     if dec.page is not None:
         printed = printed_of(record)
         k, why = page_kind(dec.page.values, word, cfg, data, not record.not_faithful, printed,
@@ -163,6 +163,11 @@ def _decode_one(record: DumpRecord, number: int, words: list[int], choice: Confi
         if second:
             k, why = "second", why + "; it is the folio's page 1 (the second page of the head: lines)"
         dec.kind, dec.kind_why = k, why
+        if dec.is_tail and dec.head is not None and len(head_words) == len(words) and _is_page_one(record, dec.head):
+            # before v6.6 dump_page printed only the head page: when the dumped tail is the
+            # folio's page 1 (its printed index is the head's plus one), its own words are
+            # the folio's page-1 fields (order, mapcounts, pincount)
+            dec.folio = _folio_values(lset, cfg, head_words + words, wb, little)
         dec.descriptor = descriptor_of(k) if struct == "page" else struct
         if dec.head is not None:
             hk, _hwhy = page_kind(dec.head.values, word, cfg, data, printed=printed, version=dec.context.version)
@@ -176,7 +181,7 @@ def _decode_one(record: DumpRecord, number: int, words: list[int], choice: Confi
             elif dec.descriptor == "folio":
                 dec.overlay = _folio_view(lset, cfg, words_to_bytes(words, wb, little))
             else:
-                dec.overlay = _view(lset, dec.descriptor, cfg, words_to_bytes(words, wb, little))
+                dec.overlay = view_words(lset, dec.descriptor, cfg, words, wb, little)
         _meanings(dec, data)
         _findings(dec, data)
     _expected(dec, data)
@@ -226,12 +231,52 @@ def _kernel_reason(dec: Decoded, data: DumpData) -> None:
             label, where, "note", {"reason": rec.reason}))
 
 
+_FOLIO: dict[tuple[int, Config, tuple[int, ...], int, bool], dict[str, int]] = {}
+# (slot, kind, tail, page-or-overlay) -> the slot with its meaning; the key's slot is kept alive in the value
+_MEANT: dict[tuple[int, str, bool, bool], tuple[Slot, Slot]] = {}
+_MEMO_MAX = 1 << 13  # each memo is emptied when full: a long log of distinct words stays in bounded memory
+
+
+def _is_page_one(record: DumpRecord, head: PageView) -> bool:
+    """The kernel's page: line says the dumped page is its folio's page 1 (index = head index + 1)."""
+    index = record.page.get("index") if record.page is not None else None
+    head_index = head.values.get("__folio_index", head.values.get("index"))
+    return isinstance(index, int) and head_index is not None and index - head_index == 1
+
+
+def _folio_values(lset: LayoutSet, cfg: Config, head_words: list[int], wb: int, little: bool) -> dict[str, int]:
+    """struct folio's words read from the head: lines, memoised on them (a folio's head
+    lines repeat across the reports of its pages)."""
+    key = (id(lset), cfg, tuple(head_words), wb, little)
+    hit = _FOLIO.get(key)
+    if hit is None:
+        if len(_FOLIO) >= _MEMO_MAX:
+            _FOLIO.clear()
+        hit = _FOLIO[key] = read_struct(_resolve(lset, "folio", cfg), words_to_bytes(head_words, wb, little))
+    return hit
+
+
 def _meanings(dec: Decoded, data: DumpData) -> None:
-    _cfg, _word, _bits = dec.config, dec.word, dec.bits
-    views = [v for v in (dec.page, dec.overlay) if v is not None]
-    for view in views:
+    """Each slot's meaning: it depends on the slot (layout, offset, value), the page's kind
+    and whether it is a tail, so it is worked out once per such tuple. Slots from
+    words.view_words are shared, so the view gets the meant copies."""
+    kind, tail = dec.kind, dec.is_tail
+    for view in (dec.page, dec.overlay):
+        if view is None:
+            continue
+        is_page = view is dec.page
+        out = []
         for slot in view.slots:
-            slot.meaning = _meaning(slot, dec, view is dec.page)
+            key = (id(slot), kind, tail, is_page)
+            hit = _MEANT.get(key)
+            if hit is None or hit[0] is not slot:
+                meant = Slot(slot.offset, slot.size, slot.names, slot.value, _meaning(slot, dec, is_page),
+                             slot.bit_offset, slot.bit_size)
+                if len(_MEANT) >= _MEMO_MAX:
+                    _MEANT.clear()
+                hit = _MEANT[key] = (slot, meant)
+            out.append(hit[1])
+        view.slots = out
 
 
 def _meaning(slot: Slot, dec: Decoded, is_page: bool) -> str:
@@ -250,9 +295,10 @@ def _meaning(slot: Slot, dec: Decoded, is_page: bool) -> str:
     pn = slot_poison(slot, layout, cfg, data)
     if pn:
         parts.append(pn[0])
-    if any(n in ("compound_head", "_head_1", "_head_2", "_head_3") for n in names) and slot.bit_size is None:
+    if any(n in ("compound_head", "compound_info", "_head_1", "_head_2", "_head_3") for n in names) \
+            and slot.bit_size is None:
         if v & 1:
-            parts.append(f"bit 0 set: tail page, head at {pointer_text(v - 1, bits)}")
+            parts.append(f"bit 0 set: tail page, head at {tail_head_text(v, bits)}")
         elif not pn:
             parts.append("bit 0 clear: not a tail page")
     tail_words = dec.is_tail and is_page  # a tail page's slots belong to the folio's page-1..3 fields
@@ -376,14 +422,15 @@ def _findings(dec: Decoded, data: DumpData) -> None:
                 out.append(Finding("inconsistent", "a tail page whose head page (head: lines) does not have PG_head",
                                    label, "page.compound_head", "error"))
             h1 = dec.folio.get("_head_1")
-            if h1 is not None and h1 != vals.get("compound_head"):
+            tail_word = vals.get("compound_head", vals.get("compound_info"))  # compound_info from 7.1
+            if h1 is not None and h1 != tail_word:
                 out.append(Finding("inconsistent",
                                    f"a tail page whose head does not match: its compound_head is "
-                                   f"{pointer_text(vals.get('compound_head', 0), bits)}, the folio's page 1 points "
+                                   f"{pointer_text(tail_word or 0, bits)}, the folio's page 1 points "
                                    f"to {pointer_text(h1, bits)}", label, "page.compound_head", "error"))
     head_flags = dec.head.values.get("flags", 0) if dec.head is not None else 0
     if dec.head is not None and not dec.is_tail and _flag_set(word, head_flags, "PG_head") \
-            and (dec.folio.get("_flags_1", 0) & 0xFF) == 0:
+            and has_folio_order(dec.folio) and folio_order(dec.folio) == 0:
         out.append(Finding("inconsistent", "PG_head is set but the folio order (page 1 flags & 0xff) is 0",
                                label, "folio._flags_1", "warning"))
     if dec.record.not_faithful:
@@ -407,7 +454,7 @@ def _valid_names(dec: Decoded, slot: Slot) -> list[str]:
     """The names the overlay valid for this page's kind gives these bytes."""
     ov = dec.overlay
     if ov is None:
-        arm = {"tail": ("compound_head",), "buddy": ("buddy_list", "private"), "page_pool": ("pp",)}.get(dec.kind)
+        arm = {"tail": ("compound_head", "compound_info"), "buddy": ("buddy_list", "private"), "page_pool": ("pp",)}.get(dec.kind)
         if arm:
             return [n for n in slot.names if n.split(".")[0] in arm or n.startswith(arm)]
         return []
@@ -426,6 +473,10 @@ def _depends(dec: Decoded) -> None:
     if dec.choice.how != "preset":
         dep.append("the flags word: which bits are node/zone/last_cpupid/section/kasan tag/lru gen, and the bit "
                    "numbers of every flag after PG_dropbehind (mlocked, hwpoison, young, idle, arch_2, arch_3)")
+    if dec.context.version is None:
+        dep.append("the kernel release: no line names it (no CPU: ... tainted / Linux version line) and no --kernel "
+                   "was given, so the model's newest release is used; enum pageflags, page_type values and the "
+                   "page[1] fields moved between releases (give --kernel to decode an older one exactly)")
     dep.append(f"the zone name (zone numbers follow the configured zones: {', '.join(word.zones)} here)")
     dep.append("which struct page words exist (memcg_data with MEMCG or SLAB_OBJ_EXT, virtual, _last_cpupid when "
                "it leaves page->flags, KMSAN shadow) and so how many raw words one page has")

@@ -172,38 +172,61 @@ class Solved:
 
 
 def choose_config(flags_value: int | None, flags_text: str | None, bits: int, big: bool,
-                  size: int | None, words: list[int] | None = None, arch: str | None = None) -> ConfigChoice:
+                  size: int | None, words: list[int] | None = None, arch: str | None = None,
+                  version: tuple[int, int] | None = None) -> ConfigChoice:
     """The config that explains a dump: solved from the kernel's flags line if there is one.
 
-    Memoised on what it reads (the flags value and text, word size, byte order,
-    struct page size and the architecture named by the log or the pointers), so a
-    log of many reports from one kernel solves once."""
+    `version` (the release the log names or the user gave) becomes the config's VERSION,
+    so the layouts' since:/until: entries (enum pageflags, page_type values, folio
+    fields) are that release's. Memoised on what it reads (the flags value and text, word
+    size, byte order, struct page size, the architecture named by the log or the pointers,
+    the release), so a log of many reports from one kernel solves once."""
     hint = arch or arch_hint(words or [], bits)
-    return _choose(flags_value, flags_text, bits, big, size, hint)
+    return _choose(flags_value, flags_text, bits, big, size, hint, _version_code(version))
+
+
+@lru_cache(maxsize=256)
+def _version_code(version: tuple[int, int] | None) -> int:
+    """VERSION for a release (6.12 is 6012); 0 (the model's default, its newest release) when
+    unknown or outside the releases the model has (kconfig.yaml `kernels:`)."""
+    if version is None:
+        return 0
+    from mmbits.kconfig.model import load_model
+
+    code = version[0] * 1000 + version[1]
+    return code if code in load_model().releases else 0
 
 
 @lru_cache(maxsize=4096)
 def _choose(flags_value: int | None, flags_text: str | None, bits: int, big: bool, size: int | None,
-            hint: str | None) -> ConfigChoice:
+            hint: str | None, version: int = 0) -> ConfigChoice:
     data = load_dump_data()
     model_arch, proxy = model_arch_for(hint, bits, big)
     default_arch = model_arch
     proxy_note = (f"; the model has no {hint}, so its struct page is read with {model_arch}'s layout"
                   f"{' in big-endian' if big else ''} (same words for the fields dump_page prints)") if proxy else ""
-    presets = [c for c in _presets(bits, big) if size is None or page_size(c) == size]
+    presets = [c for c in _presets(bits, big) if (size is None or page_size(c) == size)
+               and (not version or c.kernel == version)]
     if flags_value is not None and flags_text is not None:
         want = _norm(flags_text)
         want_fields = _fields_of(want)
         fields = tuple(sorted(printed_fields(flags_text).items()))
-        solved = _solve_config(bits, flags_value, fields, model_arch, big, size)
-        if solved is None and not hint:
-            # nothing named the arch: the other arch of this word size may have the
-            # struct page size the words show (x86 aligns struct page, arm64 does not)
+        solved = _solve_config(bits, flags_value, fields, model_arch, big, size, version)
+        if solved is None and (not hint or proxy):
+            # nothing named the arch, or the model lacks it (UML's 7-word page): the other
+            # arch of this word size may have the struct page size the words show (x86
+            # aligns struct page to 16 bytes, arm64 and UML do not)
             for other in _other_archs(model_arch, bits):
-                solved = _solve_config(bits, flags_value, fields, other, big, size)
+                if not _can_be(other, big):
+                    continue
+                solved = _solve_config(bits, flags_value, fields, other, big, size, version)
                 if solved is not None:
-                    proxy_note = (f"; no line names the architecture and only {other}'s struct page has "
-                                  f"{size} bytes among the model's {bits}-bit archs")
+                    proxy_note = ((f"; no line names the architecture and only {other}'s struct page has "
+                                   f"{size} bytes among the model's {bits}-bit archs") if not proxy else
+                                  (f"; the model has no {hint}; {other} is the first of its {bits}-bit archs with a "
+                                   f"{size}-byte struct page (the words' count), so the page is read with {other}'s "
+                                   f"layout: the generic struct page, same words for the fields dump_page prints; "
+                                   f"arch-specific flag bits are not {hint}'s"))
                     break
         exact = [c for c in presets if render_inner(flags_value, renderer(compute(c), data)) == want
                  and (not hint or c.arch == model_arch)]
@@ -232,30 +255,56 @@ def _choose(flags_value: int | None, flags_text: str | None, bits: int, big: boo
                                 f"preset {fields_hits[0].label()} reproduces the packed fields of the kernel's flags "
                                 f"line; only its packed fields match, not its flag names: the dump comes from a "
                                 f"kernel with another enum pageflags" + proxy_note, [c.label() for c in fields_hits])
-        fallback = _default(bits, big, size, default_arch)
+        fallback = _default(bits, big, size, default_arch, version)
         return ConfigChoice(fallback, "default",
                             f"no packing the model can build prints the kernel's flags fields "
                             f"({'|'.join(f'{k}={v}' for k, v in want_fields.items()) or 'none'}) for these bits "
                             f"(another kernel version, or a config outside the model); decoding with "
                             f"{fallback.label()}" + proxy_note)
-    cfg = _default(bits, big, size, default_arch)
+    cfg = _default(bits, big, size, default_arch, version)
+    if cfg.arch != model_arch and (hint or size):
+        proxy_note = ((f"; the model has no {hint}; " if proxy else f"; {hint or 'the default arch'}'s struct page "
+                       f"is not {size} bytes; ") + f"{cfg.arch} is the first of its {bits}-bit archs with a {size}-byte "
+                      f"struct page (the words' count), so the page is read with {cfg.arch}'s layout")
     return ConfigChoice(cfg, "default",
                         f"no config given and no flags: line to infer one from; assuming {cfg.label()}" + proxy_note)
 
 
 def _other_archs(arch: str, bits: int) -> list[str]:
-    from mmbits.kconfig.model import load_model
-
-    return [a for a in load_model().archs if a != arch and (a in ("x86_64", "arm64")) == (bits == 64)]
-
-
-def model_arch_for(arch: str | None, bits: int, big: bool) -> tuple[str, bool]:
-    """(the model's arch to read the words with, whether that is a stand-in for `arch`)."""
+    """The model's other archs of this word size (kconfig.yaml facts 64BIT), x86_64 and arm64 first."""
     from mmbits.kconfig.model import load_model
 
     archs = load_model().archs
-    if arch in archs and (not big or arch in ("arm64", "arm32")):
-        return arch, False
+    same = [a for a in archs if a != arch and bool(archs[a].facts.get("64BIT")) == (bits == 64)]
+    return sorted(same, key=lambda a: a not in ("x86_64", "arm64", "i386", "arm32"))
+
+
+def _can_be(arch: str, big: bool) -> bool:
+    """Whether the model's `arch` builds in this byte order: BIG_ENDIAN_ONLY archs only
+    big, the bi-endian ones (arm, ppc64: CPU_BIG_ENDIAN settable) either, the rest little."""
+    from mmbits.kconfig.model import load_model
+
+    a = load_model().archs[arch]
+    if a.facts.get("BIG_ENDIAN_ONLY"):
+        return big
+    return not big or arch in _BI_ENDIAN
+
+
+# the model's archs whose CPU_BIG_ENDIAN is a choice (arch/arm64, arch/arm, arch/powerpc Kconfig)
+_BI_ENDIAN = ("arm64", "arm32", "ppc64")
+
+
+def model_arch_for(arch: str | None, bits: int, big: bool) -> tuple[str, bool]:
+    """(the model's arch to read the words with, whether that is a stand-in for `arch`).
+    The log's name is mapped to the model's (powerpc64 is ppc64: dump_page.yaml
+    model_arch_names); an arch the model lacks (parisc, UML, m68k) is read with a
+    model arch of the same word size and byte order, and said so."""
+    from mmbits.kconfig.model import load_model
+
+    archs = load_model().archs
+    name = load_dump_data().model_arch_names.get(arch or "", arch)
+    if name in archs and load_model().archs[name].facts.get("64BIT", 0) == (bits == 64) and _can_be(name, big):
+        return name, False
     if arch is None:
         return ("arm64" if big else _default_arch(64)) if bits == 64 else ("arm32" if big else _default_arch(32)), \
             False
@@ -290,7 +339,7 @@ def _zones_shift(count: int) -> int:
 
 @lru_cache(maxsize=1024)
 def _solve_config(bits: int, value: int, fields: tuple[tuple[str, int], ...], arch: str, big: bool,
-                  size: int | None) -> Solved | None:
+                  size: int | None, version: int = 0) -> Solved | None:
     """The config closest to `arch`'s defaults whose packing prints exactly these fields.
 
     Packings are tried most plausible first (lastcpupid all ones), zone options only
@@ -324,7 +373,9 @@ def _solve_config(bits: int, value: int, fields: tuple[tuple[str, int], ...], ar
                 zones[names[want["zone"]] if "zone" in want else "-"] += 1
             continue
         base: dict[str, object] = {**defaults, "ARCH": arch, "MEMCG": 1}
-        if arch in ("arm64", "arm32"):
+        if version:
+            base["VERSION"] = version
+        if arch in _BI_ENDIAN:
             base["CPU_BIG_ENDIAN"] = int(big)
         base["NUMA"] = int(packing.node > 0 or packing.lastcpupid > 0)
         if packing.node:
@@ -372,7 +423,7 @@ def _default_arch(bits: int) -> str:
     return preset(DEFAULT_PRESET[bits]).arch
 
 
-def _arch_defaults(arch: str, big: bool, size: int | None) -> Config | None:
+def _arch_defaults(arch: str, big: bool, size: int | None, version: int = 0) -> Config | None:
     """The arch's own Kconfig defaults (its defconfig-like config), sized to the words."""
     from mmbits.kconfig.model import load_model
 
@@ -380,7 +431,9 @@ def _arch_defaults(arch: str, big: bool, size: int | None) -> Config | None:
     if arch not in model.archs:
         return None
     values: dict[str, object] = {**model.archs[arch].defaults, "ARCH": arch, "MEMCG": 1}
-    if arch in ("arm64", "arm32"):
+    if version:
+        values["VERSION"] = version
+    if arch in _BI_ENDIAN:
         values["CPU_BIG_ENDIAN"] = int(big)
     try:
         cfg = model.make(values)  # type: ignore[arg-type]
@@ -389,11 +442,12 @@ def _arch_defaults(arch: str, big: bool, size: int | None) -> Config | None:
     return _with_size(cfg, size)
 
 
-def _default(bits: int, big: bool, size: int | None, arch: str | None = None) -> Config:
+def _default(bits: int, big: bool, size: int | None, arch: str | None = None, version: int = 0) -> Config:
     from mmbits.kconfig.presets import preset
 
-    if arch is not None and big:
-        plain = _arch_defaults(arch, big, size)
+    if arch is not None and (big or version):
+        # big-endian, or a release the presets are not: the arch's own defaults at that release
+        plain = _arch_defaults(arch, big, size, version)
         if plain is not None:
             return plain
     presets = [c for c in _presets(bits, big) if fits(c, size)] or \
@@ -413,6 +467,13 @@ def _default(bits: int, big: bool, size: int | None, arch: str | None = None) ->
             sized = _with_size(c, size)
             if sized is not None:
                 return sized
+        # no preset: the defaults of the model's archs of this word size and byte order
+        # (UML's 7-word page is the generic struct page without 16-byte alignment)
+        for other in ([arch] if arch is not None else []) + _other_archs(arch or "", bits):
+            if _can_be(other, big):
+                sized = _arch_defaults(other, big, size, version)
+                if sized is not None:
+                    return sized
         raise InputError(f"no {bits}-bit config has a struct page of {size} bytes "
                          f"({(size or 0) // (bits // 8)} raw words); give --config or --preset")
     return sized

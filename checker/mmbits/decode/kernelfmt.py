@@ -105,6 +105,23 @@ def pointer_text(value: int, bits: int) -> str:
     return f"{value:0{bits // 4}x}"
 
 
+def tail_head_text(value: int, bits: int) -> str:
+    """Where a tail page's compound_head / compound_info word (bit 0 set) puts its head.
+
+    Until 7.0 the word is head address | 1. From 7.1, with HUGETLB_PAGE_OPTIMIZE_VMEMMAP
+    and a power-of-2 sizeof(struct page), every tail stores GENMASK(BITS_PER_LONG - 1,
+    order + log2(sizeof(struct page))) | 1 instead, and the head is the tail's own
+    address & mask (7.1.5 include/linux/page-flags.h set_compound_head(),
+    _compound_head()). Such a mask (ones from the top bit down) is no struct page
+    address, so it is named as a mask rather than printed as a head."""
+    full = (1 << bits) - 1
+    word = value & ~1 & full
+    low = ~word & full
+    if word and low & (low + 1) == 0:
+        return f"the tail's own address & {pointer_text(word, bits)} (7.1 head-address mask)"
+    return pointer_text(word, bits)
+
+
 def looks_hashed(printed: str, value: int, bits: int) -> bool:
     """%p prints a 32-bit hash, zero-extended on 64-bit, unless hashing is off."""
     if printed in ("(null)", "(____ptrval____)"):
@@ -114,3 +131,16 @@ def looks_hashed(printed: str, value: int, bits: int) -> bool:
     except ValueError:
         return False
     return bits == 64 and v >> 32 == 0 and v != value
+
+
+def folio_order(folio: dict[str, int]) -> int:
+    """The folio's order from its page-1 words: `_folio_order` where the release has that
+    byte (v6.3 .. v6.5, folio.yaml), else the low byte of `_flags_1` (v6.6+ folio_order())."""
+    if "_folio_order" in folio:
+        return folio["_folio_order"]
+    return folio.get("_flags_1", 0) & 0xFF
+
+
+def has_folio_order(folio: dict[str, int]) -> bool:
+    """Whether the dumped words reach the folio's page 1, where its order is kept."""
+    return "_folio_order" in folio or "_flags_1" in folio

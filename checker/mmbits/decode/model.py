@@ -12,6 +12,7 @@ from typing import Any
 from mmbits.decode.context import KernelContext
 from mmbits.decode.infer import ConfigChoice
 from mmbits.decode.parse import DumpRecord
+from mmbits.errors import InputError
 from mmbits.findings import Finding
 from mmbits.flags.packing import FlagsWord
 from mmbits.kconfig.config import Config
@@ -97,3 +98,27 @@ class Decoded:
     @property
     def config(self) -> Config:
         return self.choice.config
+
+
+@dataclass
+class Unreadable:
+    """A report of a streamed log that could not be decoded (a line that is not what
+    dump_page prints, words that fit no struct page): said where it is, with the error,
+    while the reports around it are decoded."""
+
+    number: int
+    record: DumpRecord
+    error: InputError
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [Finding("unknown", f"input lines {self.record.start}-{self.record.end} not decoded: {self.error}",
+                        None, "page", "warning", {"start": self.record.start, "end": self.record.end})]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"page": self.number, "lines": [self.record.start, self.record.end], "error": str(self.error),
+                "findings": [f.to_json() for f in self.findings]}
+
+    def render(self) -> str:
+        return "\n".join([f"=== page {self.number} (input lines {self.record.start}-{self.record.end}) ===",
+                          f"not decoded: {self.error}"])

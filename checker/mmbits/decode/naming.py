@@ -23,13 +23,15 @@ def is_pointer_slot(layout: Layout, names: list[str]) -> bool:
     return False
 
 
-_POISON_ABLE: dict[tuple[int, tuple[str, ...], Config], bool] = {}
+_POISON_ABLE: dict[tuple[int, int, int, int | None, int, Config], bool] = {}
+_POISON_OF: dict[tuple[int, int, Config], tuple[str, str] | None] = {}
 
 
 def slot_poison(slot: Slot, layout: Layout, config: Config, data: DumpData) -> tuple[str, str] | None:
     """A poison name for a slot: never for counters and flag words; on 32-bit (no poison
     delta, so poisons are small numbers) only where an arm declares a pointer."""
-    key = (id(layout), tuple(slot.names), config)
+    # a slot's names follow from where it sits in the layout (and how many of its arms a view kept)
+    key = (id(layout), slot.offset, slot.size, slot.bit_offset, len(slot.names), config)
     able = _POISON_ABLE.get(key)
     if able is None:
         pointer = is_pointer_slot(layout, slot.names)
@@ -39,7 +41,13 @@ def slot_poison(slot: Slot, layout: Layout, config: Config, data: DumpData) -> t
         _LAYOUTS_SEEN.append(layout)  # keeps the id unique while the entry lives
     if not able:
         return None
-    return poison_name(slot.value, slot.size, config, data)
+    vkey = (slot.value, slot.size, config)
+    if vkey in _POISON_OF:
+        return _POISON_OF[vkey]
+    if len(_POISON_OF) >= 1 << 13:
+        _POISON_OF.clear()
+    hit = _POISON_OF[vkey] = poison_name(slot.value, slot.size, config, data)
+    return hit
 
 
 _LAYOUTS_SEEN: list[Layout] = []

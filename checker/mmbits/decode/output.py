@@ -8,11 +8,13 @@ from typing import Any
 from mmbits.decode.data import DumpData, load_dump_data
 from mmbits.decode.kernelfmt import (
     dump_mapcount,
+    folio_order,
     format_pgp,
     page_type_text,
     pgp_parts,
     pointer_text,
     s32,
+    tail_head_text,
 )
 from mmbits.decode.model import Decoded
 from mmbits.decode.parse import DumpRecord
@@ -64,7 +66,7 @@ def to_json(dec: Decoded) -> dict[str, Any]:
         "refcount": exp.get("refcount", s32(vals.get("_refcount", 0))),
         "mapcount": exp.get("mapcount"),
         "mapping": exp.get("mapping", pointer_text(vals.get("mapping", 0), dec.bits)),
-        "index": hex(exp.get("index", vals.get("__folio_index", 0))),
+        "index": hex(exp.get("index", vals.get("__folio_index", vals.get("index", 0)))),
         "page_type": exp.get("page_type") if "page_type" in exp else page_type_text(vals.get("page_type", 0), data),
         "flags": {"hex": f"{flags:#x}", "names": names, "fields": fjson,
                   "aliases": _aliases(dec, flags), "text": format_pgp(flags, dec.word, data)},
@@ -87,9 +89,10 @@ def _tags_json(dec: Decoded, data: DumpData) -> dict[str, Any]:
     assert dec.page is not None
     vals, bits = dec.page.values, dec.bits
     out: dict[str, Any] = {}
-    if "compound_head" in vals:
-        ch = vals["compound_head"]
-        out["compound_head"] = {"tail": bool(ch & 1), "head": pointer_text(ch - 1, bits) if ch & 1 else None}
+    for word in ("compound_head", "compound_info"):  # compound_info from 7.1
+        if word in vals:
+            ch = vals[word]
+            out[word] = {"tail": bool(ch & 1), "head": tail_head_text(ch, bits) if ch & 1 else None}
     if "mapping" in vals and not dec.is_tail:
         m = vals["mapping"]
         tag = m & data.mapping_mask
@@ -126,7 +129,7 @@ def _head_json(dec: Decoded, data: DumpData) -> dict[str, Any] | None:
         "refcount": s32(hv.get("_refcount", 0)),
         "mapcount": dump_mapcount(hv.get("_mapcount", 0xFFFFFFFF)),
         "mapping": pointer_text(hv.get("mapping", 0), dec.bits),
-        "index": hex(hv.get("__folio_index", 0)),
+        "index": hex(hv.get("__folio_index", hv.get("index", 0))),
         "page_type": page_type_text(hv.get("page_type", 0xFFFFFFFF), data),
         "flags": {"hex": f"{flags:#x}", "names": pgp_parts(flags, dec.word, data)[0],
                   "text": format_pgp(flags, dec.word, data)},
@@ -137,7 +140,7 @@ def _head_json(dec: Decoded, data: DumpData) -> dict[str, Any] | None:
                       "_mm_ids", "_mapcount_1", "_refcount_1", "_nr_pages")},
     }
     if "_flags_1" in dec.folio:
-        out["order"] = dec.folio["_flags_1"] & 0xFF
+        out["order"] = folio_order(dec.folio)
     return out
 
 

@@ -12,6 +12,7 @@ and raises one InputError naming the line.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from mmbits.decode.reading import SourceLine, source_lines, strip_prefix
@@ -61,6 +62,12 @@ class DumpRecord:
     not_faithful: bool = False  # "page does not match folio"
     notes: list[str] = field(default_factory=list)  # aops:/ino: lines and the like
     bare: bool = False  # words given without any dump_page text
+    error: InputError | None = None  # the first line of the report that could not be read
+
+    def check(self) -> None:
+        """Raise the error of an unreadable line of this report, if there was one."""
+        if self.error is not None:
+            raise self.error
 
     def raw_words(self) -> list[int]:
         return [w for wl in self.raw for w in wl.words]
@@ -74,12 +81,19 @@ class DumpRecord:
         return lines[0].width if lines else None
 
     def has_content(self) -> bool:
-        return bool(self.raw or self.head or self.page is not None or self.poisoned_line is not None)
+        return bool(self.raw or self.head or self.page is not None or self.poisoned_line is not None
+                    or self.error is not None)
 
     def raw_span(self) -> tuple[int, int] | None:
         if not self.raw:
             return None
         return self.raw[0].line, self.raw[-1].line
+
+
+_HEX_FIRST = frozenset("0123456789abcdefABCDEF")
+# the first characters of every line dump_page prints (page:, head:, raw:, memcg:, flags:,
+# anon/ksm flags:, page_type:, aops:, ino:, page does not match folio) and of bare words
+_DUMP_FIRST = frozenset("prhmfakiPRHMFAKI") | _HEX_FIRST
 
 
 def _words(tokens: list[str], lineno: int, file: str, what: str) -> WordLine:
@@ -101,8 +115,10 @@ def _words(tokens: list[str], lineno: int, file: str, what: str) -> WordLine:
 
 
 def _is_bare_hex(text: str) -> bool:
+    if text[:1] not in _HEX_FIRST:
+        return False
     tokens = text.split()
-    return bool(tokens) and all(_HEX.match(t) and len(_HEX.match(t).group(1)) in (8, 16) for t in tokens)  # type: ignore[union-attr]
+    return bool(tokens) and len(tokens[0]) in (8, 10, 16, 18) and all(_HEX.match(t) and len(_HEX.match(t).group(1)) in (8, 16) for t in tokens)  # type: ignore[union-attr]
 
 
 def _parse_page_line(rest: str, lineno: int, file: str) -> dict[str, object]:
@@ -147,8 +163,29 @@ def parse_dump(text: str, file: str = "<stdin>") -> list[DumpRecord]:
 
 
 def parse_lines(lines: list[SourceLine], file: str = "<stdin>") -> list[DumpRecord]:
-    """Every dump_page() report in the kernel's lines, in order; bare hex words if there is none."""
-    records: list[DumpRecord] = []
+    """Every dump_page() report in the kernel's lines, in order; bare hex words if there is none.
+    The first unreadable line raises (the streamed form leaves that to its caller)."""
+    records = list(iter_records(lines, file))
+    for record in records:
+        record.check()
+    return records
+
+
+def iter_records(lines: Iterable[SourceLine], file: str = "<stdin>") -> Iterator[DumpRecord]:
+    """parse_lines() as a stream: each report is yielded as soon as the line that starts the
+    next one (or the end) is read, so a log of any length is parsed holding one report."""
+    for record, _next in records_with_next(lines, file):
+        yield record
+
+
+def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
+                      ) -> Iterator[tuple[DumpRecord, int | None]]:
+    """(report, first line of the next report or None at the end): the lines between the two
+    are the report's neighbourhood (decode/context.py), all read when it is yielded.
+    Bare hex words are kept only while no dump_page text has been seen (they are the
+    input only when there is none)."""
+    records: list[DumpRecord] = []  # finished, not yet yielded (at most one)
+    seen_record = False
     cur = DumpRecord()
     last_kind = ""  # the previous dump line of the current record
     pending: str | None = None  # "raw" / "head" line that had no words (wrapped by a mailer)
@@ -156,10 +193,12 @@ def parse_lines(lines: list[SourceLine], file: str = "<stdin>") -> list[DumpReco
 
     def finish() -> None:
         """Close the current report; a report without content keeps its pending notes."""
-        nonlocal cur, last_kind
+        nonlocal cur, last_kind, seen_record, bare_blocks
         if not cur.has_content():
             return
         records.append(cur)
+        if not seen_record:
+            seen_record, bare_blocks = True, [[]]
         cur = DumpRecord()
         last_kind = ""
 
@@ -169,127 +208,144 @@ def parse_lines(lines: list[SourceLine], file: str = "<stdin>") -> list[DumpReco
         cur.end = lineno
 
     for src in lines:
-        lineno, line = src.number, src.text
-        if not line:
-            pending = None
-            if bare_blocks[-1]:
-                bare_blocks.append([])
-            continue
-        if pending and _is_bare_hex(line):
-            wl = _words(line.split(), lineno, file, f"{pending}:")
-            (cur.raw if pending == "raw" else cur.head).append(wl)
-            touch(lineno)
-            last_kind = pending
-            pending = None
-            continue
-        pending = None
-        low = line.lower()
-        if low.startswith("page:"):
-            rest = line[5:].strip()
-            if "uninitialized and poisoned" in rest:
-                finish()
-                cur.poisoned_line = lineno
-                touch(lineno)
-                last_kind = "page"
+        if records:
+            yield records.pop(), cur.start
+        try:
+            lineno, line = src.number, src.text
+            if not line:
+                pending = None
+                if bare_blocks[-1]:
+                    bare_blocks.append([])
                 continue
-            if "refcount:" in rest or "count:" in rest:
-                finish()
-                cur.page = _parse_page_line(rest, lineno, file)
-                cur.page_line = lineno
+            if pending and _is_bare_hex(line):
+                wl = _words(line.split(), lineno, file, f"{pending}:")
+                (cur.raw if pending == "raw" else cur.head).append(wl)
                 touch(lineno)
-                last_kind = "page"
-            continue
-        if low.startswith("page does not match folio"):
-            finish()
-            cur.not_faithful = True
-            touch(lineno)
-            continue
-        if low.startswith("raw:"):
-            if (cur.raw and last_kind != "raw") or cur.reason is not None:
+                last_kind = pending
+                pending = None
+                continue
+            pending = None
+            if line[0] not in _DUMP_FIRST:
+                if bare_blocks[-1]:
+                    bare_blocks.append([])
+                continue
+            low = line.lower()
+            if low.startswith("page:"):
+                rest = line[5:].strip()
+                if "uninitialized and poisoned" in rest:
+                    finish()
+                    cur.poisoned_line = lineno
+                    touch(lineno)
+                    last_kind = "page"
+                    continue
+                if "refcount:" in rest or "count:" in rest:
+                    finish()
+                    cur.page = _parse_page_line(rest, lineno, file)
+                    cur.page_line = lineno
+                    touch(lineno)
+                    last_kind = "page"
+                continue
+            if low.startswith("page does not match folio"):
                 finish()
-            tokens = line[4:].split()
-            if not tokens:
-                pending = "raw"
+                cur.not_faithful = True
+                touch(lineno)
+                continue
+            if low.startswith("raw:"):
+                if (cur.raw and last_kind != "raw") or cur.reason is not None:
+                    finish()
+                tokens = line[4:].split()
+                if not tokens:
+                    pending = "raw"
+                    touch(lineno)
+                    last_kind = "raw"
+                    continue
+                cur.raw.append(_words(tokens, lineno, file, "raw:"))
                 touch(lineno)
                 last_kind = "raw"
                 continue
-            cur.raw.append(_words(tokens, lineno, file, "raw:"))
-            touch(lineno)
-            last_kind = "raw"
-            continue
-        if low.startswith("head:"):
-            rest = line[5:].strip()
-            tokens = rest.split()
-            if not tokens:
-                pending = "head"
+            if low.startswith("head:"):
+                rest = line[5:].strip()
+                tokens = rest.split()
+                if not tokens:
+                    pending = "head"
+                    touch(lineno)
+                    continue
+                if "order:" in rest:
+                    if cur.head_info is not None and cur.has_content():
+                        finish()
+                    cur.head_info = _parse_head_info(rest, lineno, file)
+                    cur.head_info_line = lineno
+                    touch(lineno)
+                    last_kind = "head_info"
+                    continue
+                if all(_HEX.match(t) for t in tokens) and (cur.raw or cur.head or cur.page is not None):
+                    cur.head.append(_words(tokens, lineno, file, "head:"))
+                    touch(lineno)
+                    last_kind = "head"
+                continue
+            if low.startswith("memcg:"):
+                m = re.match(r"memcg:\s*([0-9a-fA-F]+)\s*$", line)
+                if m and cur.page is not None and not cur.raw:
+                    cur.memcg = int(m.group(1), 16)
+                    cur.memcg_line = lineno
+                    touch(lineno)
+                continue
+            m = _FLAGS.match(line)
+            if m:
+                if cur.page is None or cur.raw:
+                    # some other subsystem's flags: line (dump_vma prints one too)
+                    continue
+                cur.flags_prefix = m.group(1) or ""
+                cur.flags_value = int(m.group(2), 16)
+                cur.flags_text = m.group(3)
+                cur.cma = bool(m.group(4))
+                cur.flags_line = lineno
+                touch(lineno)
+                last_kind = "flags"
+                continue
+            if low.startswith("page_type:"):
+                if cur.page is None or cur.raw:
+                    continue
+                m1 = _PAGE_TYPE_OLD.match(line)
+                m2 = _PAGE_TYPE_NEW.match(line)
+                if m1:
+                    cur.page_type_full = int(m1.group(1), 16)
+                    cur.page_type_name = m1.group(2)
+                elif m2:
+                    cur.page_type_byte = int(m2.group(1), 16)
+                    cur.page_type_name = m2.group(2)
+                else:
+                    raise InputError(f"cannot read the page_type: line {line!r}", file=file, line=lineno)
+                cur.page_type_line = lineno
                 touch(lineno)
                 continue
-            if "order:" in rest:
-                if cur.head_info is not None and cur.has_content():
-                    finish()
-                cur.head_info = _parse_head_info(rest, lineno, file)
-                cur.head_info_line = lineno
-                touch(lineno)
-                last_kind = "head_info"
+            if low.startswith("page dumped because:"):
+                if cur.has_content():
+                    cur.reason = line.split(":", 1)[1].strip()
+                    touch(lineno)
+                    last_kind = "reason"
                 continue
-            if all(_HEX.match(t) for t in tokens) and (cur.raw or cur.head or cur.page is not None):
-                cur.head.append(_words(tokens, lineno, file, "head:"))
-                touch(lineno)
-                last_kind = "head"
-            continue
-        if low.startswith("memcg:"):
-            m = re.match(r"memcg:\s*([0-9a-fA-F]+)\s*$", line)
-            if m and cur.page is not None and not cur.raw:
-                cur.memcg = int(m.group(1), 16)
-                cur.memcg_line = lineno
-                touch(lineno)
-            continue
-        m = _FLAGS.match(line)
-        if m:
-            if cur.page is None or cur.raw:
-                # some other subsystem's flags: line (dump_vma prints one too)
+            if low.startswith(("aops:", "ino:")) and cur.page is not None and not cur.raw:
+                cur.notes.append(line)
                 continue
-            cur.flags_prefix = m.group(1) or ""
-            cur.flags_value = int(m.group(2), 16)
-            cur.flags_text = m.group(3)
-            cur.cma = bool(m.group(4))
-            cur.flags_line = lineno
-            touch(lineno)
-            last_kind = "flags"
-            continue
-        if low.startswith("page_type:"):
-            if cur.page is None or cur.raw:
+            if _is_bare_hex(line):
+                if not seen_record:
+                    bare_blocks[-1].append(_words(line.split(), lineno, file, "word"))
                 continue
-            m1 = _PAGE_TYPE_OLD.match(line)
-            m2 = _PAGE_TYPE_NEW.match(line)
-            if m1:
-                cur.page_type_full = int(m1.group(1), 16)
-                cur.page_type_name = m1.group(2)
-            elif m2:
-                cur.page_type_byte = int(m2.group(1), 16)
-                cur.page_type_name = m2.group(2)
-            else:
-                raise InputError(f"cannot read the page_type: line {line!r}", file=file, line=lineno)
-            cur.page_type_line = lineno
-            touch(lineno)
-            continue
-        if low.startswith("page dumped because:"):
-            if cur.has_content():
-                cur.reason = line.split(":", 1)[1].strip()
-                touch(lineno)
-                last_kind = "reason"
-            continue
-        if low.startswith(("aops:", "ino:")) and cur.page is not None and not cur.raw:
-            cur.notes.append(line)
-            continue
-        if _is_bare_hex(line):
-            bare_blocks[-1].append(_words(line.split(), lineno, file, "word"))
-            continue
-        if bare_blocks[-1]:
-            bare_blocks.append([])
+            if bare_blocks[-1]:
+                bare_blocks.append([])
+        except InputError as exc:
+            # one unreadable line spoils its report, not the log: the report carries the
+            # error (decode/api.py raises it, or says it in the output once pages were printed)
+            if cur.error is None:
+                cur.error = exc
+            touch(src.number)
+            pending = None
     finish()
     if records:
-        return records
+        yield records.pop(), None
+    if seen_record:
+        return
     out = []
     for block in bare_blocks:
         if not block:
@@ -301,4 +357,5 @@ def parse_lines(lines: list[SourceLine], file: str = "<stdin>") -> list[DumpReco
         out.append(DumpRecord(start=block[0].line, end=block[-1].line, raw=block, bare=True))
     if not out:
         raise InputError("no dump_page output (page:/raw: lines) and no raw hex words found", file=file)
-    return out
+    for i, record in enumerate(out):
+        yield record, out[i + 1].start if i + 1 < len(out) else None

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain, islice
 
 from mmbits.errors import InputError
 
@@ -40,10 +41,16 @@ class SourceLine:
     text: str
 
 
+# every prefix above starts with one of these; a line starting otherwise has none
+_PREFIX_FIRST = frozenset(" \t>|<[k0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
 def strip_prefix(line: str) -> str:
     """The kernel's text of one log line: colours and every log/mail prefix removed."""
     if "\x1b" in line:
         line = _ANSI.sub("", line)
+    if not line or line[0] not in _PREFIX_FIRST:
+        return line.strip()
     return _PREFIX.sub("", line.rstrip("\r\n")).strip()
 
 
@@ -56,7 +63,7 @@ def looks_quoted_printable(text: str) -> bool:
     return soft >= 2 and "=3D" in text
 
 
-def _qp_lines(lines: list[str]) -> Iterator[tuple[int, str]]:
+def _qp_lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
     """Quoted-printable decoded: soft line breaks joined (numbered by their first line)."""
     start: int | None = None
     parts: list[str] = []
@@ -81,6 +88,49 @@ def source_lines(text: str) -> list[SourceLine]:
     return [SourceLine(number, strip_prefix(line)) for number, line in numbered]
 
 
+# how much of a streamed log is looked at to tell quoted-printable mail from a plain log
+# (the header or the first soft breaks come early in a mail)
+_QP_LOOKAHEAD = 2000
+
+
+def stream_source_lines(raw: Iterable[str]) -> Iterator[SourceLine]:
+    """source_lines() over lines read one at a time (memory: the look-ahead, then one line).
+    Quoted-printable is recognised from the first lines."""
+    from mmbits.inputs import strip_ansi
+
+    it = iter(raw)
+    head = [strip_ansi(line.rstrip("\r\n")) for line in islice(it, _QP_LOOKAHEAD)]
+    rest = (strip_ansi(line.rstrip("\r\n")) for line in it)
+    qp = looks_quoted_printable("\n".join(head))
+    head.reverse()
+    lines = chain(_drain(head), rest)
+    numbered = _qp_lines(lines) if qp else enumerate(lines, start=1)
+    for number, line in numbered:
+        yield SourceLine(number, strip_prefix(line))
+
+
+def _drain(reversed_lines: list[str]) -> Iterator[str]:
+    """The look-ahead lines in order, each let go once read."""
+    while reversed_lines:
+        yield reversed_lines.pop()
+
+
+def stream_input(path: str) -> tuple[Iterator[SourceLine], str]:
+    """(the kernel's lines, name) of a file or stdin ('-'), read as they are used: a log of
+    any size (up to mmbits.inputs.LIMIT_LOG) is decoded holding one report. The same
+    checks as read_input (a terminal on stdin, /dev/zero, FIFOs, directories, over-long lines)."""
+    from mmbits.inputs import display_name, iter_lines
+
+    _refuse_terminal(path)
+    return stream_source_lines(iter_lines(path, "a kernel log")), display_name(path)
+
+
+def _refuse_terminal(path: str) -> None:
+    if path == "-" and sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty():
+        raise InputError("reading the report from stdin, but stdin is a terminal: paste into a file "
+                         "and pass its name, or pipe the report in (… | mmbits decode -)", file="<stdin>")
+
+
 def read_input(path: str) -> tuple[str, str]:
     """(text, name) of a file, or of stdin for '-'; a terminal on stdin is a usage error,
     not a silent wait for input nobody is going to type. The read is bounded
@@ -88,8 +138,6 @@ def read_input(path: str) -> tuple[str, str]:
     and terminal colour codes (`dmesg --color=always`) are dropped."""
     from mmbits.inputs import LIMIT_LOG, display_name, read_text, strip_ansi
 
-    if path == "-" and sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty():
-        raise InputError("reading the report from stdin, but stdin is a terminal: paste into a file "
-                         "and pass its name, or pipe the report in (… | mmbits decode -)", file="<stdin>")
+    _refuse_terminal(path)
     text = read_text(path, LIMIT_LOG, "a kernel log", errors="replace")
     return strip_ansi(text), display_name(path)

@@ -10,33 +10,50 @@ from __future__ import annotations
 
 from mmbits.decode.data import load_dump_data
 from mmbits.decode.decoder import Decoded, Slot
-from mmbits.decode.kernelfmt import pointer_text
+from mmbits.decode.kernelfmt import folio_order, has_folio_order, pointer_text
 from mmbits.dumpfmt import kernel_lines
+
+# (slot, bits) -> its lines; the decoder shares slot objects between reports with the same word
+_SLOT_TEXT: dict[tuple[int, int], tuple[Slot, list[str]]] = {}
 
 
 def _slot_lines(slots: list[Slot], bits: int, indent: str = "  ") -> list[str]:
     out = [f"{indent}{'off':>4} {'size':>4}  {'value':<{bits // 4}}  names (every union arm) / meaning"]
     for s in slots:
-        if s.bit_size is not None:
-            value = f"{s.value:#x}".ljust(bits // 4)
-            off = f"{s.offset}:{s.bit_offset}"
-            size = f"{s.bit_size}b"
-        else:
-            value = f"{s.value:0{s.size * 2}x}".ljust(bits // 4)
-            off, size = str(s.offset), str(s.size)
-        names = " = ".join(s.names)
-        out.append(f"{indent}{off:>4} {size:>4}  {value}  {names}")
-        if s.meaning:
-            out.append(f"{indent}{'':>4} {'':>4}  {'':<{bits // 4}}    -> {s.meaning}")
+        key = (id(s), bits)
+        hit = _SLOT_TEXT.get(key)
+        if hit is None or hit[0] is not s:
+            if len(_SLOT_TEXT) >= 1 << 13:
+                _SLOT_TEXT.clear()
+            hit = _SLOT_TEXT[key] = (s, _one_slot(s, bits, indent))
+        out.extend(hit[1])
     return out
 
 
-def render(dec: Decoded, total: int) -> str:
+def _one_slot(s: Slot, bits: int, indent: str) -> list[str]:
+    if s.bit_size is not None:
+        value = f"{s.value:#x}".ljust(bits // 4)
+        off = f"{s.offset}:{s.bit_offset}"
+        size = f"{s.bit_size}b"
+    else:
+        value = f"{s.value:0{s.size * 2}x}".ljust(bits // 4)
+        off, size = str(s.offset), str(s.size)
+    names = " = ".join(s.names)
+    out = [f"{indent}{off:>4} {size:>4}  {value}  {names}"]
+    if s.meaning:
+        out.append(f"{indent}{'':>4} {'':>4}  {'':<{bits // 4}}    -> {s.meaning}")
+    return out
+
+
+def render(dec: Decoded, total: int | None = None) -> str:
+    """One page's text; `total` (pages in the input) only when known before printing:
+    decode prints each page as it is read, so it gives none."""
     data = load_dump_data()
     rec = dec.record
     lines: list[str] = []
     span = f"input lines {rec.start}-{rec.end}" if rec.start else "input"
-    lines.append(f"=== page {dec.number} of {total} ({span}) ===")
+    of = f" of {total}" if total is not None else ""
+    lines.append(f"=== page {dec.number}{of} ({span}) ===")
     endian = "little" if dec.little else "big"
     lines.append(f"assuming {dec.bits}-bit {endian}-endian, config {dec.config.label()} "
                  f"[{dec.choice.how}]: {dec.choice.note}")
@@ -98,11 +115,12 @@ def render(dec: Decoded, total: int) -> str:
         lines.extend(_slot_lines(dec.overlay.slots, dec.bits))
     if dec.head is not None:
         lines.append("")
-        order = dec.folio.get("_flags_1", 0) & 0xFF
-        lines.append(f"folio head (head: lines, {len(rec.head_words())} words): kind {dec.head_kind}, order {order}")
+        order = folio_order(dec.folio)
+        order_text = str(order) if has_folio_order(dec.folio) else "? (the folio's page 1 is not in the dump)"
+        lines.append(f"folio head (head: lines, {len(rec.head_words())} words): kind {dec.head_kind}, order {order_text}")
         hv = dec.head.values
         lines.append(f"  flags {pointer_text(hv.get('flags', 0), dec.bits)}  "
-                     f"mapping {pointer_text(hv.get('mapping', 0), dec.bits)}  index {hv.get('__folio_index', 0):#x}"
+                     f"mapping {pointer_text(hv.get('mapping', 0), dec.bits)}  index {hv.get('__folio_index', hv.get('index', 0)):#x}"
                      f"  refcount {hv.get('_refcount', 0) - (1 << 32) if hv.get('_refcount', 0) >> 31 else hv.get('_refcount', 0)}")
         for name in ("_flags_1", "_head_1", "_large_mapcount", "_nr_pages_mapped", "_entire_mapcount", "_pincount",
                      "_mm_ids", "_mapcount_1", "_refcount_1", "_nr_pages"):

@@ -111,11 +111,88 @@ def _view(lset: LayoutSet, struct: str, cfg: Config, blob: bytes, base: int = 0)
     return PageView(layout, values, _slots(layout, values))
 
 
+# per layout and word size: for each word, the (name, field)s and slot groups lying
+# wholly inside it; None when some field straddles two words (then the whole-blob path)
+_WordPlan = list[tuple[list[tuple[str, Any]], list[tuple[tuple[int, int, int | None, int | None], list[str]]]]]
+_WORD_PLANS: dict[tuple[int, int], tuple[Layout, _WordPlan | None]] = {}
+# (layout id, word size, word index, value, little) -> (that word's field values, its slots)
+_WORD_MEMO: dict[tuple[int, int, int, int, bool], tuple[dict[str, int], list[Slot]]] = {}
+_WORD_MEMO_MAX = 1 << 13  # entries (~1 KB each); emptied when full, so a long log of distinct words stays bounded
+
+
+def _word_plan(layout: Layout, wb: int) -> _WordPlan | None:
+    key = (id(layout), wb)
+    hit = _WORD_PLANS.get(key)
+    if hit is not None and hit[0] is layout:
+        return hit[1]
+    n = -(-layout.size // wb)
+    plan: _WordPlan | None = [([], []) for _ in range(n)]
+    for name, f in _read_plan(layout):
+        i = f.offset // wb
+        if (f.offset + f.size - 1) // wb != i:
+            plan = None
+            break
+        plan[i][0].append((name, f))  # type: ignore[index]
+    if plan is not None:
+        for group in _slot_plan(layout):
+            plan[group[0][0] // wb][1].append(group)
+    _WORD_PLANS[key] = (layout, plan)
+    return plan
+
+
+def _one_word(layout: Layout, plan: _WordPlan, wb: int, i: int, w: int, little: bool
+              ) -> tuple[dict[str, int], list[Slot]]:
+    """The fields and slots of word i holding w: a struct page word's decode depends on
+    nothing else, so reports that share a word share its decode."""
+    key = (id(layout), wb, i, w, little)
+    hit = _WORD_MEMO.get(key)
+    if hit is not None:
+        return hit
+    fields, groups = plan[i]
+    buf = (w & ((1 << (8 * wb)) - 1)).to_bytes(wb, "little" if little else "big")
+    base = -i * wb
+    values = {name: f.get(buf, base) & f.mask for name, f in fields}
+    slots = [Slot(off, size, list(names), values[names[0]], bit_offset=bo, bit_size=bs)
+             for (off, size, bo, bs), names in groups]
+    if len(_WORD_MEMO) >= _WORD_MEMO_MAX:
+        _WORD_MEMO.clear()
+    _WORD_MEMO[key] = hit = (values, slots)
+    return hit
+
+
+def view_words(lset: LayoutSet, struct: str, cfg: Config, words: list[int], wb: int, little: bool) -> PageView:
+    """_view() of the bytes `words` make, assembled from per-word decodes (memoised on
+    (layout, word index, value, byte order)). The slots are shared between reports:
+    callers copy a slot before giving it a meaning (decoder._meanings)."""
+    layout = _resolve(lset, struct, cfg)
+    plan = _word_plan(layout, wb)
+    if plan is None or len(words) > len(plan):
+        return _view(lset, struct, cfg, words_to_bytes(words, wb, little))
+    values: dict[str, int] = {}
+    slots: list[Slot] = []
+    for i, w in enumerate(words):
+        v, s = _one_word(layout, plan, wb, i, w, little)
+        values.update(v)
+        slots.extend(s)
+    return PageView(layout, values, slots)
+
+
+_FOLIO_VIEWS: dict[tuple[int, bytes, int], tuple[Layout, dict[str, int], list[Slot]]] = {}
+
+
 def _folio_view(lset: LayoutSet, cfg: Config, blob: bytes, first: int = 0) -> PageView:
-    """struct folio fields read from `blob`; with `first`, only those of the page starting there."""
+    """struct folio fields read from `blob`; with `first`, only those of the page starting there.
+    Memoised on the bytes (the pages of one folio repeat its head: lines); the slots are
+    shared like view_words'."""
     layout = _resolve(lset, "folio", cfg)
-    values = read_struct(layout, blob)
-    fields = layout.words
-    values = {k: v for k, v in values.items() if not k.startswith(("page.", "__page_"))
-              and (not first or first <= fields[k].offset < 2 * first)}
-    return PageView(layout, values, _slots(layout, values))
+    key = (id(layout), blob, first)
+    hit = _FOLIO_VIEWS.get(key)
+    if hit is None or hit[0] is not layout:
+        values = read_struct(layout, blob)
+        fields = layout.words
+        values = {k: v for k, v in values.items() if not k.startswith(("page.", "__page_"))
+                  and (not first or first <= fields[k].offset < 2 * first)}
+        if len(_FOLIO_VIEWS) >= 1 << 11:
+            _FOLIO_VIEWS.clear()
+        hit = _FOLIO_VIEWS[key] = (layout, values, _slots(layout, values))
+    return PageView(layout, dict(hit[1]), hit[2])

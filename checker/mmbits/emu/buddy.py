@@ -41,7 +41,8 @@ class Buddy:
         self.F_type = f.pw("page_type")
         self.F_private = f.pw("private")
         self.F_mapping = f.pw("mapping")
-        self.F_head = f.pw("compound_head")
+        # struct page names the tail word compound_info from 7.1 (layouts/kernel/page.yaml)
+        self.F_head = f.pw("compound_info" if "compound_info" in f.page.words else "compound_head")
         member = "buddy_list" if "buddy_list.next" in f.page.words else "lru"
         self.buddy_off = f.pw(f"{member}.next").offset
         self.buddy_member = member
@@ -268,6 +269,7 @@ class Buddy:
         """page_bad_reason(): the LAST failing check wins (emulator.yaml)."""
         pages = self.mem.pages
         base = pfn * self.mem.size
+        self.mem.touch_pages(pfn, 1)
         # fast path: page_expected_state() as one comparison
         fast = self._fast
         if fast is not None:
@@ -383,6 +385,7 @@ class Buddy:
         st, expected = fast
         size = self.mem.size
         n = 1 << order
+        self.mem.touch_pages(pfn + 1, n - 1)
         tails = bytes(memoryview(self.mem.pages)[(pfn + 1) * size:(pfn + n) * size])
         key = (self.f.config, self.f.page.struct, pfn, order)
         if _CLEAN_TAILS.get(key) == tails:  # the same bytes already passed (another schedule)

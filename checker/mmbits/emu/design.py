@@ -155,7 +155,7 @@ class Design(LockSteps):
         pfn = m.tables.root
         for lv in range(level):
             idx = m.tables.index(va, lv)
-            entry = m.mem.entries(pfn).get(idx)
+            entry = m.mem.entry(pfn, idx)
             if entry is None:
                 name = m.facts.levels[lv + 1].name
                 child = self.alloc_table(m, lv + 1, kernel=True, role=f"{name} table for {va:#x} ({who})")
@@ -167,7 +167,7 @@ class Design(LockSteps):
     # -- the free paths ------------------------------------------------------------------
     def dtor(self, m: Machine, pfn: int, who: str) -> None:
         """pagetable_dtor(): ptlock_free(), __ClearPageTable()."""
-        if m.mem.get(pfn, m.F_type) == m.facts.page_type_none and not m.mem.shadow[pfn]:
+        if m.mem.get(pfn, m.F_type) == m.facts.page_type_none and not m.mem.is_free(pfn):
             m.report("wrong-table",
                      f"{who}: pagetable_dtor() on pfn {pfn:#x} ({m.role(pfn)}), which is not a constructed page "
                      f"table (page_type UINT_MAX): the caller passed the wrong page",
@@ -280,14 +280,14 @@ class Design(LockSteps):
         """One level of walk_page_range_debug(): read the entry for va in
         `table`; a table entry sends the walk one level down (next step)."""
         lv = m.facts.levels[level]
-        if m.mem.shadow[table]:
+        if m.mem.is_free(table):
             m.report("walker-use-after-free",
                      f"BUG: KASAN: use-after-free read in ptdump_walk_pgd(): the walk reads {lv.name}[...] of pfn "
                      f"{table:#x} ({m.role(table)}), freed after the walk read the entry pointing at it; "
                      f"{self.lock_state(m)}", pfn=table, where=f"ptdump_walk_pgd: read {m.role(table, stable=True)}")
             return []
         idx = m.tables.index(va, level)
-        entry = m.mem.entries(table).get(idx)
+        entry = m.mem.entry(table, idx)
         m.note(f"ptdump: {lv.name}[{idx}] of pfn {table:#x} = {entry!r}")
         if entry is None or entry[0] != TABLE or level + 1 >= len(m.facts.levels):
             return []
@@ -324,7 +324,7 @@ class Design(LockSteps):
     @step("pud_free_pte", "pfn", "index")
     def st_pud_free_pte(self, m: Machine, t: str, sv: int, idx: int) -> Steps:
         m.cpu_access(sv, "pud_free_pmd_page", "read")
-        entry = m.mem.entries(sv).get(idx)
+        entry = m.mem.entry(sv, idx)
         if entry is None or entry[0] != TABLE:
             return []
         target = self.pte_table_of_pmd_sv(m, sv, idx, entry)
@@ -435,7 +435,7 @@ class Design(LockSteps):
             return []
         pte = entry[1]
         m.cpu_access(pte, "collapse_pmd_page", "read")
-        first = m.mem.entries(pte).get(0)
+        first = m.mem.entry(pte, 0)
         pfn = first[1] if first else m.device_pfn(va)
         npages = 1 << (tables.levels[tables.pmd_level].shift - m.facts.page_shift)
         tables.write(loc[0], loc[1], (LEAF, pfn, npages, False), "collapse_pmd_page")

@@ -1,9 +1,13 @@
 """Run the CPUs and the deferred-free worker as interleaving threads.
 
 A World is a machine plus each thread's pending steps. `exhaustive()` explores
-every interleaving depth-first, pruning a state whose fingerprint (all bytes,
-page contents, shadow, IOMMU caches, thread programs) was seen before: from
-equal states the futures are equal, so nothing is lost. `random_runs()` plays
+every reachable state depth-first, pruning a state whose fingerprint (all
+bytes, page contents, shadow, IOMMU caches, thread programs) was seen before:
+from equal states the futures are equal, so nothing is lost; sleep sets over
+the transitions' recorded footprints (mmbits.emu.footprint) skip running a
+transition whose independent reordering was already explored. Every mode
+takes its steps through `advance()` and ends a schedule through `end()`, and
+every single-schedule mode is the one `drive(world, chooser)` loop. `random_runs()` plays
 seeded random schedules. Either way, a finding is kept with the shortest
 schedule (the list of thread choices) that reached it; `replay()` plays that
 schedule again on a fresh machine with a write journal to produce the
@@ -18,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mmbits.emu.footprint import Footprint
 from mmbits.emu.machine import Event, Machine
 from mmbits.emu.steps import Step
 from mmbits.schedule import ScheduleStep
@@ -49,17 +54,33 @@ class World:
             out.append(WORKER)
         return out
 
-    def step(self, name: str) -> list[Event]:
+    def step(self, name: str, fp: Footprint | None = None) -> list[Event]:
+        """Run thread `name`'s next step and the IOMMU's walks after it; with
+        `fp`, record what the transition read and wrote (its enabledness
+        included: the lock state a lock step waits on, the worker's
+        work_pending) for partial-order reduction."""
         prog = self.threads.get(name) or ()
-        if name == WORKER and not prog:
-            prog = (Step("work_start"),)
-        head, rest = prog[0], prog[1:]
-        more = self.m.exec_step(name, head)
-        self.threads[name] = tuple(more) + rest
-        self.last_step = head
-        self.iommu_notes = self.m.after_step()
-        events = self.m.emitted
-        self.m.emitted = []
+        m = self.m
+        if fp is not None:
+            m.record(fp)
+        try:
+            if name == WORKER and not prog:
+                prog = (Step("work_start"),)
+                if fp is not None:
+                    fp.reads.add(("st", "work_pending"))
+            head, rest = prog[0], prog[1:]
+            if fp is not None:
+                m.design.can_run(m, name, head)
+            more = m.exec_step(name, head)
+            self.threads[name] = tuple(more) + rest
+            self.last_step = head
+            self.iommu_notes = m.after_step()
+        finally:
+            if fp is not None:
+                m.record(None)
+                fp.crashed = bool(m.st.crashed)
+        events = m.emitted
+        m.emitted = []
         return events
 
     def blocked(self) -> dict[str, Step]:
@@ -95,7 +116,10 @@ class Exploration:
     states: int = 0
     transitions: int = 0
     schedules: int = 0
-    pruned: int = 0
+    pruned: int = 0  # transitions that reached a state already explored (state hashing)
+    reduced: bool = False  # partial-order reduction (sleep sets) on
+    slept: int = 0  # transitions not run: asleep (an independent order of them was explored)
+    revisits: int = 0  # states explored again because they came back with a smaller sleep set
     max_depth: int = 0
     complete: bool = True
     cut_short: bool = False  # an exhaustive run stopped at its state bound
@@ -104,6 +128,7 @@ class Exploration:
     found: dict[tuple[str, str], tuple[Event, tuple[str, ...]]] = field(default_factory=dict)
     # the error that came first on the kept schedule of a finding (None: it came first)
     follows: dict[tuple[str, str], tuple[str, str] | None] = field(default_factory=dict)
+    last_events: list[Event] = field(default_factory=list, repr=False)  # of the latest transition
 
     def record(self, events: list[Event], schedule: tuple[str, ...], world: World | None = None) -> None:
         """Keep each finding with its best schedule: one where no other error
@@ -130,7 +155,11 @@ class Exploration:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"mode": self.mode, "states": self.states, "transitions": self.transitions,
-                               "schedules": self.schedules, "pruned": self.pruned, "max_depth": self.max_depth,
+                               "schedules": self.schedules, "pruned": self.pruned,
+                               "reduction": {"sleep_sets": self.reduced, "slept": self.slept,
+                                             "revisits": self.revisits,
+                                             "ratio": round(self.slept / max(self.slept + self.transitions, 1), 3)},
+                               "max_depth": self.max_depth,
                                "complete": self.complete, "cut_short": self.cut_short,
                                "seconds": round(self.seconds, 3)}
         if self.seed is not None:
@@ -145,56 +174,132 @@ Progress = Callable[..., None]
 
 
 def exhaustive(world: World, max_states: int = 200_000, progress: Progress | None = None,
-               prune: bool = True) -> Exploration:
-    """Every interleaving, depth-first, with state-hash pruning (prune=False
-    walks the full tree of schedules: for checking the pruning on tiny cases)."""
-    ex = Exploration("exhaustive")
+               prune: bool = True, reduce: bool = True) -> Exploration:
+    """Every reachable state, depth-first, with state-hash pruning and sleep
+    sets (Godefroid 1996): a transition independent of the one just taken
+    (their footprints do not conflict, mmbits.emu.footprint) and already
+    explored from the parent is not run again from the child -- the other
+    order reaches the same state with the same findings. With state caching
+    each visited state keeps the sleep set it was explored with; reached
+    again with a smaller one, the transitions asleep then and awake now are
+    explored from it (sleep sets alone never lose a state; caching must not
+    either). reduce=False: state hashing only; prune=False: the full tree of
+    schedules (both for checking the reductions on tiny cases)."""
+    ex = Exploration("exhaustive", reduced=reduce)
     start = time.perf_counter()
     root = world.fingerprint()
-    visited = {root}
+    # state -> the transitions asleep when it was explored (never run from it)
+    visited: dict[int, frozenset[str]] = {root: frozenset()}
     # the state graph (children per state, None for an end state) to count
     # the complete schedules the explored states stand for
     graph: dict[int, list[int | None]] = {}
-    stack: list[tuple[World, tuple[str, ...], int]] = [(world, (), root)]
     ex.states = 1
+    # depth-first with one frame per depth: a child world is made (cloned)
+    # only when it is explored, and the last child takes over its parent's
+    # world, so memory holds one world per depth, not every pending sibling
+    stack: list[_Frame] = []
+    frame = _open(world, (), root, {}, frozenset(), graph, ex)
+    if frame is not None:
+        stack.append(frame)
     while stack:
-        w, sched, fp0 = stack.pop()
-        ex.max_depth = max(ex.max_depth, len(sched))
-        names = w.enabled()
-        edges: list[int | None] = []
-        graph[fp0] = edges
-        if not names:
-            ex.record(w.finish(), (*sched, QUIESCE), w)
-            edges.append(None)
+        fr = stack[-1]
+        name = fr.todo[fr.next]
+        fr.next += 1
+        if fr.next == len(fr.todo):
+            stack.pop()
+            child = fr.world
+        else:
+            child = fr.world.clone()
+        foot = Footprint() if reduce else None
+        path = advance(child, name, ex, fr.sched, foot)
+        if child.m.st.crashed:
+            fr.edges.append(None)
             continue
-        for i, name in enumerate(names):
-            child = w.clone() if i < len(names) - 1 else w
-            events = child.step(name)
-            ex.transitions += 1
-            path = (*sched, name)
-            ex.record(events, path, child)
-            if child.m.st.crashed:
-                edges.append(None)
-                continue
-            fp = child.fingerprint() if prune else ex.transitions
-            edges.append(fp)
-            if fp in visited:
+        child_sleep: dict[str, Footprint] = {}
+        if foot is not None:
+            for z, zf in (*fr.sleep.items(), *fr.done.items()):
+                if not zf.conflicts(foot):
+                    child_sleep[z] = zf
+            fr.done[name] = foot
+        fp = child.fingerprint() if prune else ex.transitions
+        fr.edges.append(fp)
+        before = visited.get(fp)
+        skip: frozenset[str] = frozenset()
+        if before is not None:
+            asleep = frozenset(n for n in before if n in child_sleep)
+            if asleep == before:
                 ex.pruned += 1
                 continue
-            visited.add(fp)
+            # asleep at the earlier visit, awake now: explore those from it
+            visited[fp] = asleep
+            ex.revisits += 1
+            awake = before - child_sleep.keys()
+            skip = frozenset(n for n in child.enabled() if n not in awake)
+        else:
+            visited[fp] = frozenset(child_sleep)
             ex.states += 1
             if progress is not None and ex.states % 500 == 0:
-                # states so far, and so far + frontier as a (low) estimate of the total
-                progress(ex.states, ex.states + len(stack))
+                # states so far, and so far + the transitions still to take as a (low) estimate
+                progress(ex.states, ex.states + sum(len(f.todo) - f.next for f in stack))
             if ex.states >= max_states:
                 ex.complete = False
                 ex.cut_short = True
-                stack.clear()
                 break
-            stack.append((child, path, fp))
+        frame = _open(child, path, fp, child_sleep, skip, graph, ex)
+        if frame is not None:
+            stack.append(frame)
     ex.schedules = _count_paths(graph, root)
     ex.seconds = time.perf_counter() - start
     return ex
+
+
+@dataclass
+class _Frame:
+    """A state being explored: its world, the transitions to take from it
+    (in order), the footprints of those taken (later siblings sleep on them)."""
+
+    world: World
+    sched: tuple[str, ...]
+    sleep: dict[str, Footprint]
+    todo: list[str]
+    edges: list[int | None]
+    done: dict[str, Footprint] = field(default_factory=dict)
+    next: int = 0
+
+
+def _open(w: World, sched: tuple[str, ...], fp: int, sleep: dict[str, Footprint], skip: frozenset[str],
+          graph: dict[int, list[int | None]], ex: Exploration) -> _Frame | None:
+    """Start exploring a state: an end state gets its end checks (None: nothing
+    to take); otherwise the frame of the transitions awake and not skipped."""
+    ex.max_depth = max(ex.max_depth, len(sched))
+    names = w.enabled()
+    edges = graph.setdefault(fp, [])
+    if not names:
+        end(w, ex, sched)
+        edges.append(None)
+        return None
+    todo = [n for n in names if n not in sleep and n not in skip]
+    ex.slept += sum(1 for n in names if n in sleep)
+    return _Frame(w, sched, sleep, todo, edges) if todo else None
+
+
+def advance(world: World, name: str, ex: Exploration, sched: tuple[str, ...],
+            fp: Footprint | None = None) -> tuple[str, ...]:
+    """One transition of any schedule mode: thread `name` steps, the
+    exploration counts it and keeps its findings; returns the longer schedule."""
+    events = world.step(name, fp)
+    ex.transitions += 1
+    path = (*sched, name)
+    ex.record(events, path, world)
+    ex.last_events = events
+    return path
+
+
+def end(world: World, ex: Exploration, sched: tuple[str, ...]) -> list[Event]:
+    """The end of any schedule (nothing can run): end checks or a deadlock."""
+    events = world.finish()
+    ex.record(events, (*sched, QUIESCE), world)
+    return events
 
 
 def _count_paths(graph: dict[int, list[int | None]], root: int) -> int:
@@ -238,16 +343,13 @@ def drive(world: World, chooser: Chooser, ex: Exploration, observe: Observer | N
         if name is None:
             break
         if name == QUIESCE:
-            events = world.finish()
+            events = end(world, ex, sched)
             sched = (*sched, QUIESCE)
-            ex.record(events, sched, world)
             if observe is not None:
                 observe(QUIESCE, events)
             break
-        events = world.step(name)
-        ex.transitions += 1
-        sched = (*sched, name)
-        ex.record(events, sched, world)
+        sched = advance(world, name, ex, sched)
+        events = ex.last_events
         if observe is not None and observe(name, events):
             break
         if world.m.st.crashed:

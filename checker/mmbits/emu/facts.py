@@ -151,9 +151,11 @@ def facts_for(config: Config, *, separate_ptdesc: bool = False, version: str = D
 
         first = parse_release(doc["since"])
         if config.get("VERSION") and int(config["VERSION"]) < first:
-            raise InputError(f"the emulator models Linux {release_name(first)} and later; {config.label()} is "
-                             f"Linux {release_name(int(config['VERSION']))} (give --kernel {release_name(first)} "
-                             f"to emulate this config there)", file=path)
+            # the bad input is the release asked for, not the data file: no file prefix
+            raise InputError(f"Linux {release_name(int(config['VERSION']))} ({config.label()}) has no deferred "
+                             f"kernel page-table free to emulate: it exists from Linux {release_name(first)} "
+                             f"(emulator.yaml since:); give --kernel {release_name(first)} to emulate this config "
+                             f"there")
     arch = config.arch
     arches = doc.get("arches") or {}
     if arch not in arches:

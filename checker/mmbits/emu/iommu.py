@@ -34,14 +34,18 @@ class Iommu:
     def cache(self) -> dict[tuple[int, int], int]:
         return self.m.st.iommu_cache
 
-    def walk(self, va: int) -> list[str]:
-        """One page walk for va; returns descriptions of newly cached entries."""
+    def walk(self, va: int, seen: list[int] | None = None) -> list[str]:
+        """One page walk for va; returns descriptions of newly cached entries
+        (`seen` collects the pages the walk read: entries or shadow)."""
         m = self.m
         path = self._path(va)
         cache = self.cache
+        fp = m.mem.fp
         start = 0
         pfn = m.tables.root
         for lv in range(len(path) - 2, -1, -1):
+            if fp is not None:
+                fp.read_part("c", 0, ("c", *path[lv][1]))
             hit = cache.get(path[lv][1])
             if hit is not None:
                 pfn = hit
@@ -52,6 +56,11 @@ class Iommu:
         contents = m.mem.contents
         last = len(path) - 1
         for lv in range(start, len(path)):
+            if seen is not None:
+                seen.append(pfn)
+            if fp is not None:
+                fp.reads.add(("s", pfn))
+                fp.read_part("e", pfn, ("e", pfn, path[lv][0]))
             if shadow[pfn]:
                 # through a stale cached entry the free itself was the report;
                 # through live tables a freed page is still linked (its own bug)
@@ -68,6 +77,11 @@ class Iommu:
                 break
             key = path[lv][1]
             if cache.get(key) != entry[1]:
+                if fp is not None:
+                    fp.write_part("c", 0, ("c", *key))
+                    fp.write_part("cv", 0, ("cv", entry[1]))
+                    if key in cache:
+                        fp.write_part("cv", 0, ("cv", cache[key]))
                 cache[key] = entry[1]
                 name = m.facts.levels[lv].name
                 new.append(f"{name}[{path[lv][0]}] of pfn {pfn:#x} -> pfn {entry[1]:#x}")
@@ -86,9 +100,17 @@ class Iommu:
     def invalidate(self) -> int:
         """iommu_sva_invalidate_kva_range(PAGE_OFFSET, TLB_FLUSH_ALL)."""
         n = len(self.cache)
+        if self.m.mem.fp is not None:
+            self.m.mem.fp.write_whole("c", 0)
+            self.m.mem.fp.write_whole("cv", 0)
         self.m.st.iommu_cache = {}
         self.m.mem.version += 1
+        self.m._walk_reads = {}  # every VA walks again from the root
         return n
 
     def cached_users(self, pfn: int) -> list[tuple[int, int]]:
+        """The cache entries pointing at pfn (which keys: they change only
+        when an entry's value moves to or from pfn)."""
+        if self.m.mem.fp is not None:
+            self.m.mem.fp.read_part("cv", 0, ("cv", pfn))
         return [key for key, target in self.cache.items() if target == pfn]

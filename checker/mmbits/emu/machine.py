@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from mmbits.emu.buddy import Buddy, OutOfMemory
 from mmbits.emu.design import Queues
 from mmbits.emu.facts import facts_for
+from mmbits.emu.footprint import COARSE_FIELDS, TRACED_FIELDS, Footprint
 from mmbits.emu.iommu import Iommu
 from mmbits.emu.lists import ListCorruption, Lists
 from mmbits.emu.marking import Marker
@@ -104,6 +105,25 @@ class MState:
                      self.ptdump_key))
 
 
+class TracedMState(MState):
+    """An MState whose field reads and writes go into the footprint being
+    recorded (the explorer swaps an MState's class to this one for one step)."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in TRACED_FIELDS:
+            object.__getattribute__(self, "_fp").reads.add(("st", name))
+        elif name in COARSE_FIELDS:
+            fp = object.__getattribute__(self, "_fp")
+            fp.reads.add(("st", name))
+            fp.writes.add(("st", name))
+        return object.__getattribute__(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in TRACED_FIELDS or name in COARSE_FIELDS:
+            object.__getattribute__(self, "_fp").writes.add(("st", name))
+        object.__setattr__(self, name, value)
+
+
 class Machine:
     def __init__(self, config: Config, design: Design | str = "v6.19", *, npages: int = DEFAULT_PAGES,
                  sva: bool | None = None, async_free: bool | None = None, trace: bool = False,
@@ -138,6 +158,9 @@ class Machine:
         self.notes: list[str] = []
         self.vas: list[int] = []  # VAs the IOMMU walks after every step
         self._walked = -1  # memory version of the IOMMU's last walks
+        # per VA: the table pages its last walk read (a VA is walked again
+        # only when one of them changed, or the caches were flushed)
+        self._walk_reads: dict[int, frozenset[int]] = {}
         self._in_step = False
         self.free_then_clear = -1  # a table its caller frees before unlinking it (free_pte_table())
         self.F_type = f.pw("page_type")
@@ -173,10 +196,22 @@ class Machine:
         new.all_events = list(self.all_events)
         new.notes = []
         new.vas = list(self.vas)
+        new._walk_reads = dict(self._walk_reads)
         return new
 
     def fingerprint(self) -> int:
         return hash((self.mem.fingerprint(), self.st.fingerprint()))
+
+    def record(self, fp: Footprint | None) -> None:
+        """Start (a Footprint) or stop (None) recording what steps read and write."""
+        self.mem.fp = fp
+        st = self.st
+        if fp is not None:
+            st.__dict__["_fp"] = fp
+            st.__class__ = TracedMState
+        else:
+            st.__class__ = MState
+            st.__dict__.pop("_fp", None)
 
     def _dead_bytes(self, data: bytes) -> object:
         """For state hashing only: the list words of a free page inside a
@@ -263,6 +298,9 @@ class Machine:
 
     # -- page metadata (page_owner-like; what the page is for) ----------------------------
     def set_role(self, pfn: int, role: str, kind: str) -> None:
+        fp = self.mem.fp
+        if fp is not None:
+            fp.writes.update((("k", pfn), ("r", pfn)))
         self.st.roles[pfn] = role
         # only page tables carry a kind that code reads (the marking's page kind)
         if kind in ("kernel-pgtable", "pgtable"):
@@ -273,17 +311,21 @@ class Machine:
     def role(self, pfn: int, stable: bool = False) -> str:
         """What the page was last allocated for (page_owner-like); `stable`
         leaves out whether it is free now (finding keys must not depend on it)."""
+        if self.mem.fp is not None:
+            self.mem.fp.reads.add(("r", pfn))
         role = self.st.roles.get(pfn)
         if role is None:
-            return "page" if stable or not self.mem.shadow[pfn] else "free page"
+            return "page" if stable or not self.mem.is_free(pfn) else "free page"
         if stable:
             # the kind of page, not which one: "PTE table (huge-pmd)"
             return _INSTANCE.sub("", role)
-        if self.mem.shadow[pfn]:
+        if self.mem.is_free(pfn):
             return f"{role}, now free"
         return role
 
     def kind(self, pfn: int) -> str:
+        if self.mem.fp is not None:
+            self.mem.fp.reads.add(("k", pfn))
         return self.st.kinds.get(pfn, "page")
 
     # -- struct page basics ---------------------------------------------------------------
@@ -332,11 +374,12 @@ class Machine:
         pointer into it would now read NULL and be caught)."""
         region, off = self.mem.resolve(head, 2 * self.facts.ptr_size)
         if region == "stack":
+            self.mem.touch_raw("stack", off, 2 * self.facts.ptr_size, write=True)
             self.mem.stack[off:off + 2 * self.facts.ptr_size] = bytes(2 * self.facts.ptr_size)
 
     def cpu_access(self, pfn: int, who: str, op: str) -> None:
         """A CPU reading or writing a page's contents (table entries): KASAN."""
-        if self.mem.shadow[pfn]:
+        if self.mem.is_free(pfn):
             self.report("use-after-free",
                         f"BUG: KASAN: use-after-free {op} in {who}: pfn {pfn:#x} ({self.role(pfn)}) was freed",
                         pfn=pfn, where=f"{who}: {op} {self.role(pfn, stable=True)}")
@@ -361,6 +404,9 @@ class Machine:
         return next((mk for mk in self.markers if mk.mk.from_proposal_file), None)
 
     def on_alloc(self, pfn: int, order: int, who: str) -> None:
+        fp = self.mem.fp
+        if fp is not None:
+            fp.writes.update(("mk", p) for p in range(pfn, pfn + (1 << order)))
         if self.st.marks:
             gone = [k for k in self.st.marks if pfn <= k[1] < pfn + (1 << order)]
             for k in gone:
@@ -371,6 +417,13 @@ class Machine:
         lists: the IOMMU must not still cache a pointer to any of it."""
         end = pfn + (1 << order)
         kinds = self.st.kinds
+        fp = self.mem.fp
+        if fp is not None:
+            fp.writes.update(("k", p) for p in range(pfn, end))
+            fp.reads.update(("mk", p) for p in range(pfn, end))
+            if self.sva:
+                for p in range(pfn, end):
+                    fp.read_part("cv", 0, ("cv", p))
         for p in [p for p in kinds if pfn <= p < end]:
             del kinds[p]
         targets = {p for p in self.st.iommu_cache.values() if pfn <= p < end} if self.sva else set()
@@ -575,14 +628,25 @@ class Machine:
 
     def after_step(self) -> list[str]:
         """The IOMMU walks every scenario VA (see mmbits.emu.iommu). Nothing
-        to do when no table, shadow or cache changed since its last walks."""
+        to do when no table, shadow or cache changed since its last walks;
+        otherwise only the VAs whose last walk read a page whose entries or
+        shadow changed since (or all, after a flush) are walked again: a walk
+        over unchanged pages and unflushed caches caches nothing new."""
         if not self.sva or self.st.crashed or self._walked == self.mem.version:
             return []
         self._walked = self.mem.version
+        dirty = self.mem.walk_dirty
+        reads = self._walk_reads
         out = []
         for va in self.vas:
-            for text in self._guard(lambda va=va: self.iommu.walk(va)) or []:
+            last = reads.get(va)
+            if last is not None and last.isdisjoint(dirty):
+                continue
+            seen: list[int] = []
+            for text in self._guard(lambda va=va, seen=seen: self.iommu.walk(va, seen)) or []:
                 out.append(f"walk {va:#x}: caches {text}")
+            reads[va] = frozenset(seen)
+        dirty.clear()
         return out
 
     # -- end-of-run checks ------------------------------------------------------------------------

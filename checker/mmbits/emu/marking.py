@@ -153,6 +153,14 @@ def _ptdesc_ref(m: Machine, pfn: int) -> int:
     return m.ptdesc_of(pfn)
 
 
+def _touch(m: Machine, pfn: int) -> None:
+    """Record the marking state of page pfn as read and written (partial-order reduction)."""
+    fp = m.mem.fp
+    if fp is not None:
+        fp.reads.add(("mk", pfn))
+        fp.writes.add(("mk", pfn))
+
+
 class Marker:
     """A Marking applied to a running machine (its state lives in m.st.marks
     under (index, pfn))."""
@@ -181,6 +189,7 @@ class Marker:
     def at(self, m: Machine, step: str, pfn: int, kind: str) -> bool | None:
         """Apply the marking's actions for lifecycle `step` on page `pfn`;
         returns the test result when this is the test step."""
+        _touch(m, pfn)
         mk = self.mk
         result = None
         if step == mk.set_at and mk.kind in (None, kind) and mk.bits:
@@ -200,6 +209,7 @@ class Marker:
         return result
 
     def test(self, m: Machine, pfn: int, kind: str) -> bool:
+        _touch(m, pfn)
         mk = self.mk
         value = self.read(m, pfn)
         hit = bool(mk.bits) and (value & mk.bits) == mk.bits
@@ -241,6 +251,7 @@ class Marker:
 
     def on_write(self, m: Machine, pfn: int, f: Field, old: int, new: int, rmw: bool) -> None:
         """Called after a store over the watched bytes of a marked page."""
+        _touch(m, pfn)
         state = m.st.marks.get((self.i, pfn))
         if state is None or state[0] != "set":
             return
@@ -256,6 +267,7 @@ class Marker:
 
     def on_free(self, m: Machine, pfn: int) -> None:
         """After free_pages_prepare(): bits the proposal set that survive go to the next owner."""
+        _touch(m, pfn)
         state = m.st.marks.get((self.i, pfn))
         if state is None:
             return

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mmbits.emu.facts import Facts
+from mmbits.emu.footprint import Footprint
 from mmbits.layout.model import Field
 
 
@@ -77,6 +78,8 @@ class Memory:
         # pfn -> {index: entry}; the inner dicts are never mutated in place
         self.contents: dict[int, dict[int, tuple[Any, ...]]] = {}
         self.version = 0  # bumped when page contents or the shadow change
+        # pages whose contents or shadow changed since the IOMMU's last walks
+        self.walk_dirty: set[int] = set()
         self._contents_acc = 0  # XOR of hash((pfn, entries)) over the pages with contents
         self._kdata_next = 0
         self._stack_next = 0
@@ -96,6 +99,8 @@ class Memory:
         # replay-mode journal
         self.journal: list[Write] | None = None
         self.writer = ""
+        # the footprint being recorded (exploration with partial-order reduction)
+        self.fp: Footprint | None = None
 
     # -- cloning and fingerprints -------------------------------------------
     def clone(self) -> Memory:
@@ -111,8 +116,10 @@ class Memory:
         new._dirty = set(self._dirty)
         new.lru_touched = set(self.lru_touched)
         new.watched = dict(self.watched)
+        new.walk_dirty = set(self.walk_dirty)
         new.on_watch = None
         new.journal = None
+        new.fp = None
         return new
 
     def poison(self, pfn: int, free: int, count: int = 1) -> None:
@@ -123,6 +130,13 @@ class Memory:
         Machine._dead_bytes), and for an untouched page masking changes
         nothing that could tell two states apart."""
         self.shadow[pfn:pfn + count] = bytes([free]) * count
+        fp = self.fp
+        if fp is not None:
+            fp.writes.update(("s", p) for p in range(pfn, pfn + count))
+        if count == 1:
+            self.walk_dirty.add(pfn)
+        else:
+            self.walk_dirty.update(range(pfn, pfn + count))
         touched = self.lru_touched
         if count == 1:
             if pfn in touched:
@@ -155,7 +169,45 @@ class Memory:
 
     # -- struct page words ----------------------------------------------------
     def get(self, pfn: int, f: Field) -> int:
+        fp = self.fp
+        if fp is not None:
+            if f.offset + f.size <= self.size:
+                fp.reads.add(("p", pfn))
+            else:
+                self._touch(fp.reads, pfn, f)
         return f.get(self.pages, pfn * self.size)
+
+    def _touch(self, into: set[tuple[Any, ...]], pfn: int, f: Field) -> None:
+        """The struct pages word f of page pfn covers (a folio word is in page[1] ...)."""
+        size = self.size
+        first = pfn + f.offset // size
+        into.add(("p", first))
+        last = pfn + (f.offset + f.size - 1) // size
+        if last != first:
+            into.add(("p", last))
+
+    def is_free(self, pfn: int) -> bool:
+        """The KASAN shadow of page frame pfn: freed (poisoned)."""
+        if self.fp is not None:
+            self.fp.reads.add(("s", pfn))
+        return bool(self.shadow[pfn])
+
+    def touch_pages(self, pfn: int, count: int, write: bool = False) -> None:
+        """Record a raw access to the bytes of struct pages pfn .. pfn+count-1."""
+        fp = self.fp
+        if fp is not None:
+            (fp.writes if write else fp.reads).update(("p", p) for p in range(pfn, pfn + count))
+
+    def touch_raw(self, region: str, off: int, nbytes: int, write: bool = False) -> None:
+        """Record a raw access to the words of kdata/stack/slab bytes off .. off+nbytes."""
+        fp = self.fp
+        if fp is not None:
+            into = fp.writes if write else fp.reads
+            first, end = off >> 3, (off + nbytes + 7) >> 3
+            if end == first + 1:
+                into.add(("m", region, first))
+            else:
+                into.update(("m", region, w) for w in range(first, end))
 
     def set(self, pfn: int, f: Field, value: int, rmw: bool = False) -> None:
         """Store a word of struct page `pfn` (rmw: a read-modify-write such as
@@ -170,6 +222,11 @@ class Memory:
             span = watched[target]
             hit = rel < span[1] and span[0] < rel + f.size
         journal = self.journal
+        fp = self.fp
+        if fp is not None:
+            fp.writes.add(("p", target))
+            if rel + f.size > size:
+                fp.writes.add(("p", target + 1))
         if hit or journal is not None:
             old = f.get(self.pages, base)
         f.set(self.pages, value, base)
@@ -187,11 +244,15 @@ class Memory:
                 self.on_watch(target, f, old, new, rmw)
 
     def or_bits(self, pfn: int, f: Field, bits: int) -> None:
+        if self.fp is not None:
+            self._touch(self.fp.reads, pfn, f)
         old = f.get(self.pages, pfn * self.size)
         if old | bits != old:
             self.set(pfn, f, old | bits, rmw=True)
 
     def clear_bits(self, pfn: int, f: Field, bits: int) -> None:
+        if self.fp is not None:
+            self._touch(self.fp.reads, pfn, f)
         old = f.get(self.pages, pfn * self.size)
         if old & bits:
             self.set(pfn, f, old & ~bits, rmw=True)
@@ -220,7 +281,8 @@ class Memory:
         return self.vmemmap <= addr < self.vmemmap + self.npages * self.size
 
     def _buffer(self, region: str) -> bytearray:
-        return {"pages": self.pages, "kdata": self.kdata, "stack": self.stack, "slab": self.slab}[region]
+        buf: bytearray = getattr(self, region)  # the regions are named after their buffers
+        return buf
 
     def resolve(self, addr: int, nbytes: int) -> tuple[str, int]:
         """(region, byte offset) of an address, or Fault."""
@@ -235,7 +297,17 @@ class Memory:
 
     def read_at(self, addr: int, f: Field) -> int:
         """Read the word `f` of the structure that starts at `addr`."""
+        base = addr - self.vmemmap
+        if base >= 0 and base + f.offset + f.size <= len(self.pages):  # struct page bytes (most lists)
+            if self.fp is not None:
+                self.fp.reads.add(("p", (base + f.offset) // self.size))
+            return f.get(self.pages, base)
         region, off = self.resolve(addr + f.offset, f.size)
+        if self.fp is not None:
+            if region == "pages":
+                self.fp.reads.add(("p", off // self.size))
+            else:
+                self.touch_raw(region, off, f.size)
         return f.get(self._buffer(region), off - f.offset)
 
     def _rebased(self, f: Field, rel: int) -> Field:
@@ -261,6 +333,8 @@ class Memory:
             return
         if self.journal is not None:
             self._journal_other(region, base, f, value)
+        if self.fp is not None:
+            self.touch_raw(region, off, f.size, write=True)
         f.set(self._buffer(region), value, base)
 
     def alloc_static(self, name: str, nbytes: int, on_stack: bool = False) -> int:
@@ -295,11 +369,22 @@ class Memory:
 
     # -- page contents (entries of tables and of pmd_sv copies) ---------------
     def entries(self, pfn: int) -> dict[int, tuple[Any, ...]]:
+        """Every entry of page pfn (a whole-page read)."""
+        if self.fp is not None:
+            self.fp.read_whole("e", pfn)
         return self.contents.get(pfn, {})
+
+    def entry(self, pfn: int, index: int) -> tuple[Any, ...] | None:
+        """One entry of page pfn."""
+        if self.fp is not None:
+            self.fp.read_part("e", pfn, ("e", pfn, index))
+        table = self.contents.get(pfn)
+        return table.get(index) if table is not None else None
 
     def _put(self, pfn: int, new: dict[int, tuple[Any, ...]] | None) -> None:
         """Replace a page's contents (the dicts are never mutated in place)."""
         old = self.contents.get(pfn)
+        self.walk_dirty.add(pfn)
         if old is not None:
             self._contents_acc ^= hash((pfn, frozenset(old.items())))
             del self.contents[pfn]
@@ -310,6 +395,11 @@ class Memory:
 
     def set_entry(self, pfn: int, index: int, entry: tuple[Any, ...] | None) -> None:
         new = dict(self.contents.get(pfn, {}))
+        if self.fp is not None:
+            self.fp.write_part("e", pfn, ("e", pfn, index))
+            old = new.get(index)
+            if (old is not None and old[0] == "t") or (entry is not None and entry[0] == "t"):
+                self.fp.writes.add(("link",))
         if entry is None:
             new.pop(index, None)
         else:
@@ -317,8 +407,15 @@ class Memory:
         self._put(pfn, new)
 
     def zero_page(self, pfn: int) -> None:
+        if self.fp is not None:
+            self.fp.write_whole("e", pfn)
+            self.fp.writes.add(("link",))
         if pfn in self.contents:
             self._put(pfn, None)
 
     def copy_page(self, dst: int, src: int) -> None:
+        if self.fp is not None:
+            self.fp.read_whole("e", src)
+            self.fp.write_whole("e", dst)
+            self.fp.writes.add(("link",))
         self._put(dst, self.contents.get(src))

@@ -47,7 +47,7 @@ class KernelTables:
         pfn = self.root
         for lv in range(level):
             self.m.cpu_access(pfn, who, "read")
-            entry = self.m.mem.entries(pfn).get(self.index(va, lv))
+            entry = self.m.mem.entry(pfn, self.index(va, lv))
             if entry is None or entry[0] != TABLE:
                 return None
             pfn = entry[1]
@@ -55,7 +55,7 @@ class KernelTables:
         return pfn, self.index(va, level)
 
     def read(self, pfn: int, index: int) -> tuple[Any, ...] | None:
-        return self.m.mem.entries(pfn).get(index)
+        return self.m.mem.entry(pfn, index)
 
     def write(self, pfn: int, index: int, entry: tuple[Any, ...] | None, who: str) -> None:
         self.m.cpu_access(pfn, who, "write")
@@ -68,11 +68,15 @@ class KernelTables:
         out: dict[int, tuple[int, int, int]] = {self.root: (-1, -1, 0)}
         stack = [(self.root, 0)]
         mem = self.m.mem
+        if mem.fp is not None:
+            # the answer is a function of the table pointers only
+            mem.fp.reads.add(("link",))
+        contents = mem.contents
         while stack:
             pfn, lv = stack.pop()
             if lv >= self.pte_level:
                 continue
-            for idx, entry in mem.entries(pfn).items():
+            for idx, entry in contents.get(pfn, {}).items():
                 if entry[0] == TABLE and entry[1] not in out:
                     out[entry[1]] = (pfn, idx, lv + 1)
                     stack.append((entry[1], lv + 1))

@@ -152,14 +152,14 @@ def fixed(world: World, schedule: tuple[str, ...]) -> Exploration:
 
 def explore(setup: Setup, mode: str = "auto", *, seed: int = 0, schedules: int = 200, max_states: int = 200_000,
             progress: Callable[..., None] | None = None,
-            schedule: tuple[str, ...] | None = None) -> tuple[Exploration, World]:
+            schedule: tuple[str, ...] | None = None, reduce: bool = True) -> tuple[Exploration, World]:
     world = setup.world()
     if schedule is not None:
         return fixed(world, schedule), world
     if mode == "auto":
         mode = "exhaustive" if setup.cpus * setup.ops <= AUTO_EXHAUSTIVE_OPS else "random"
     if mode == "exhaustive":
-        return exhaustive(world, max_states=max_states, progress=progress), world
+        return exhaustive(world, max_states=max_states, progress=progress, reduce=reduce), world
     if mode == "random":
         return random_runs(world, schedules=schedules, seed=seed, progress=progress), world
     return sequential(world), world
@@ -223,14 +223,16 @@ def simulate(config: Config, variant: str = "v6.19", *, proposal: Proposal | Non
              ops: int = 3, mode: str = "auto", seed: int = 0, schedules: int = 200, max_states: int = 200_000,
              sva: bool | None = None, async_free: bool | None = None, npages: int = DEFAULT_PAGES,
              only: tuple[str, ...] = (), detail: bool = True, schedule: tuple[str, ...] | None = None,
-             progress: Callable[..., None] | None = None) -> SimulationResult:
+             progress: Callable[..., None] | None = None, reduce: bool = True) -> SimulationResult:
+    """Explore a design on a workload (`reduce`: partial-order reduction with
+    sleep sets in exhaustive mode; off, only state hashing prunes)."""
     if not only and proposal is None:
         from mmbits.emu.variants import VARIANTS
 
         only = VARIANTS[variant].default_only if variant in VARIANTS else ()
     setup = Setup(config, variant, proposal, cpus, ops, sva, async_free, npages, only)
     ex, world = explore(setup, mode, seed=seed, schedules=schedules, max_states=max_states, progress=progress,
-                        schedule=schedule)
+                        schedule=schedule, reduce=reduce)
     found = findings_of(setup, ex, detail)
     m = world.m
     problems = []

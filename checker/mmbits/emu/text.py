@@ -33,6 +33,7 @@ def render(result: Any, verbose: bool = True, full: bool = False) -> str:
     seed = f", seed {ex['seed']}" if ex.get("seed") is not None else ""
     out.append(f"explored: {ex['mode']}{seed}, {state}: {ex['states']} states, {ex['transitions']} transitions, "
                f"{ex['schedules']} schedules, {ex['seconds']:.2f} s{rate}")
+    out.extend(reduction_lines(ex))
     out.append("")
     later = []
     for f in result["findings"]:
@@ -64,6 +65,21 @@ def render(result: Any, verbose: bool = True, full: bool = False) -> str:
                    f"every interleaving was reached: " + ("the findings above are real, others may be missed"
                                                            if n else "no verdict (exit 2)"))
     return "\n".join(out)
+
+
+def reduction_lines(ex: dict[str, Any]) -> list[str]:
+    """What state hashing and the sleep sets saved in an exhaustive run."""
+    if ex["mode"] != "exhaustive":
+        return []
+    red = ex.get("reduction") or {}
+    run = ex["transitions"]
+    line = f"reduction: {ex['pruned']} transitions reached an explored state (state hashing)"
+    if red.get("sleep_sets"):
+        line += (f"; sleep sets: {red['slept']} transitions not run ({red['ratio']:.0%} of "
+                 f"{run + red['slept']}), {red['revisits']} states explored again with a smaller sleep set")
+    else:
+        line += "; partial-order reduction off"
+    return [line]
 
 
 def schedule_lines(data: dict[str, Any]) -> list[str]:

@@ -8,7 +8,8 @@ IOMMU's caches.
 History: sync (before the series) -> two-lists / three-lists (2025-08 drafts)
 -> nr-pageflags-bit, page-type-bit0-sketch, page-type-bit0-baolu (one list,
 2025-08-27/28) -> pmd-ptdesc (v6) -> v6.19 (merged) -> v6.19+vmemmap-fix,
-v6.19+cpa-mark -> v6.19+fixes; ptdump-race / ptdump-fixed /
+v6.19+cpa-mark -> v6.19+fixes (both fixes, hot-remove as upstream) ->
+v6.19+fixes+hotplug (hypothetical: hot-add tables marked too); ptdump-race / ptdump-fixed /
 ptdump-arm64-both (2026-07); memdesc-ptdesc (the 2025-10 RFC).
 """
 
@@ -56,21 +57,40 @@ class CpaMark(Design):
 
 
 class Fixes(VmemmapFix, CpaMark):
-    """v6.19 with both fixes above, and two changes to memory hot-remove that
-    are no upstream patch we know of (the v7 8/8 commit message calls
-    hot-unplug an uncovered corner):
-    - the tables of hot-added memory are marked kernel at allocation:
-      alloc_low_pages() and vmemmap_alloc_block_zero() never mark (v6.19), so
-      hot-remove frees them through __pagetable_free() without the IOMMU
-      invalidation;
-    - free_pte_table() clears the pmd before freeing the table: the kernel
-      frees first and clears after, so even a deferred free can have the
-      worker invalidate the IOMMU while the table is still linked, the IOMMU
-      walk it again, and the worker free it under the fresh cache entry.
-    The `v6.19*` runs above show both."""
+    """v6.19 with both fixes above, and nothing else: the kernel as it would
+    be with them applied. Memory hot-remove stays as upstream has it (the v7
+    8/8 commit message calls hot-unplug an uncovered corner; no posted patch
+    changes it that we found):
+    - the tables of hot-added memory are not marked kernel: alloc_low_pages()
+      after boot is __get_free_pages(GFP_KERNEL | __GFP_ZERO, order)
+      (arch/x86/mm/init.c, v6.19) and vmemmap_alloc_block_zero()
+      (mm/sparse-vmemmap.c, v6.19) allocates a plain zeroed page; neither
+      calls ptdesc_set_kernel(), so hot-remove frees them through
+      __pagetable_free() without the IOMMU invalidation;
+    - free_pte_table() frees the table first and clears the pmd after
+      (arch/x86/mm/init_64.c, v6.19).
+    So this variant is not SAFE on the IOMMU question: the hot-remove path is
+    the hole that is left. `v6.19+fixes+hotplug` closes it (hypothetically)."""
 
     name = "v6.19+fixes"
-    title = "v6.19 with the vmemmap fix, marked CPA and hot-add tables, and clear-before-free in hot-remove"
+    title = "v6.19 with the vmemmap fix and marked CPA split tables; hot-add tables unmarked, as upstream"
+
+
+class Closed(Fixes):
+    """v6.19+fixes plus two changes to memory hot-remove that are no upstream
+    patch we know of, closing the hole v6.19+fixes leaves:
+    - the tables of hot-added memory are marked kernel at allocation (as if
+      alloc_low_pages() and vmemmap_alloc_block_zero() called
+      ptdesc_set_kernel()), so hot-remove defers them past the IOMMU flush;
+    - free_pte_table() clears the pmd before freeing the table: in the
+      kernel's order (free, then clear) even a deferred free can have the
+      worker invalidate the IOMMU while the table is still linked, the IOMMU
+      walk it again, and the worker free it under the fresh cache entry.
+    This is the design a marking proposal is plugged into (PROPOSAL_BASE):
+    what goes wrong there is the proposal's, not a known hole."""
+
+    name = "v6.19+fixes+hotplug"
+    title = "hypothetical: v6.19+fixes plus marked hot-add tables and clear-before-free in hot-remove"
     clear_before_free = True
 
     def alloc_hotplug_table(self, m: Machine, level: int, role: str) -> int:
@@ -217,34 +237,65 @@ class ThreeLists(Sync):
 
 
 class TwoLists(ThreeLists):
-    """The two-list draft that preceded the 2025-08-23 three-list version
-    (reference section 2.2; its code is not in shared/seeds/ -- modelled from
-    the review in issue #15): a `dtor` and a `page` list, higher-order pages
-    freed at once with free_pages(addr, order), and CPA's list handed over
-    with list_move(&pgtables, &kernel_pgtable_work.page) -- which moves the
-    caller's on-stack list HEAD onto the global list, not its entries."""
+    """The two-list draft Lu Baolu posted before the three-list version, as
+    posted: "[PATCH v3 1/1] iommu/sva: Invalidate KVA range on kernel TLB
+    flush" thread (iommu@lists.linux.dev, linux-kernel, stable), Baolu Lu
+    2025-08-18 ("Perhaps a separate list is needed? What about something like
+    the following?"), kept in the archive as quoted in Kevin Tian's reply of
+    2025-08-21 and in Baolu's 2025-08-23 message (Message-ID
+    e321d374-38a7-4f60-b991-58458a2761b9):
+
+    - kernel_pte_work has two lists: `list` (pte_free_kernel_async():
+      list_add(&ptdesc->pt_list), the destructor runs in the worker) and
+      `pages` (kernel_pgtable_free_pages_async(page, order): every one of the
+      1 << order pages list_add()ed on its own; kernel_pgtable_free_list_async():
+      CPA's pgtables list_splice_tail()ed);
+    - the worker calls iommu_sva_invalidate_kva_range(0, TLB_FLUSH_ALL)
+      first, then under the lock list_move(&kernel_pte_work.list,
+      &free_list) and list_move(&kernel_pte_work.pages, &pages_list) -- which
+      move the global list HEADS onto the stack lists, not their entries --
+      and frees each entry with list_del() + pagetable_dtor_free() or
+      __free_page().
+
+    The emulator runs that code; what the two list_move()s and the
+    invalidate-before-take order do is found in the bytes, not written here."""
 
     name = "two-lists"
-    title = "two lists (dtor / page); CPA hands its list over with list_move() of the list head"
+    title = "two lists (list / pages), 2025-08-18 draft: list_move() of the global heads, invalidate before taking"
 
     def free_pagetable(self, m: Machine, pfn: int, order: int, who: str) -> None:
-        if order:
-            m.note(f"{who}: free_pages(pfn {pfn:#x}, order {order}) at once")
-            m.free_pages(pfn, order, who=f"{who}: free_pages")
-            return
-        m.note(f"{who}: list_add(&page->lru, &kernel_pgtable_work.page)")
-        m.lists.add(m.pt_list_node(pfn), m.queues.page_head)
+        """kernel_pgtable_free_pages_async(): each page of the block on `pages`."""
+        m.note(f"{who}: kernel_pgtable_free_pages_async(pfn {pfn:#x}, order {order}): list_add() "
+               f"{1 << order} page(s) to kernel_pte_work.pages")
+        for i in range(1 << order):
+            m.lists.add(m.pt_list_node(pfn + i), m.queues.page_head)
         m.st.work_pending = True
 
-    def st_cpa_free(self, m: Machine, t: str, head: int) -> Steps:
-        if m.lists.empty(head):
-            m.pop_frame(head)
-            return []
-        m.note("flush_tlb_all(); spin_lock(); list_move(&pgtables, &kernel_pgtable_work.page); spin_unlock()")
-        m.lists.delete(head)
-        m.lists.add(head, m.queues.page_head)
-        m.st.work_pending = True
-        m.pop_frame(head)
+    def in_flight(self, m: Machine) -> set[int]:
+        out = Design.in_flight(self, m)
+        for node in m.lists.entries(m.queues.page_head, limit=m.mem.npages):
+            out.add(m.pt_node_page(node))
+        return out
+
+    def st_work_start(self, m: Machine, t: str) -> Steps:
+        """kernel_pte_work_func(): LIST_HEAD(free_list); LIST_HEAD(pages_list);
+        the invalidation comes first, before the lists are taken."""
+        m.st.work_pending = False
+        m.note("kernel_pte_work_func(): iommu_sva_invalidate_kva_range() before taking the lists")
+        return [Step("work_invalidate"), Step("work_take_two"), Step("work_free3", ((),))]
+
+    @step("work_take_two")
+    def st_work_take_two(self, m: Machine, t: str) -> Steps:
+        """spin_lock(); list_move(&kernel_pte_work.list, &free_list);
+        list_move(&kernel_pte_work.pages, &pages_list); spin_unlock()."""
+        q = m.queues
+        m.lists.init(q.worker_list)
+        m.lists.init(q.worker_page_list)
+        m.note("spin_lock(); list_move(&kernel_pte_work.list, &free_list); "
+               "list_move(&kernel_pte_work.pages, &pages_list); spin_unlock()")
+        for head, stack in ((q.work_head, q.worker_list), (q.page_head, q.worker_page_list)):
+            m.lists.delete(head)  # list_move() = list_del() + list_add() of the entry given: the head
+            m.lists.add(head, stack)
         return []
 
 
@@ -368,7 +419,7 @@ class PmdPtdesc(Design):
         return sv
 
 
-class MemdescPtdesc(Fixes):
+class MemdescPtdesc(Closed):
     """Willy's "Separate ptdesc from struct page" (section 6): struct page
     keeps memdesc next to compound_head (layouts/memdesc/page_sep.yaml), a
     page table's ptdesc is a 16-byte-aligned slab object (ptdesc_sep.yaml)
@@ -376,7 +427,7 @@ class MemdescPtdesc(Fixes):
     pointer in page->__folio_index. struct page's lru union still has users
     (the buddy allocator's free lists), and allocation sites that are not
     converted to ptdescs remain: CPA's split_large_page() uses alloc_pages().
-    Everything else is v6.19+fixes, so the separation is the one change."""
+    Everything else is v6.19+fixes+hotplug, so the separation is the one change."""
 
     name = "memdesc-ptdesc"
     title = "ptdesc separated from struct page, memdesc next to compound_head, page->lru still used"
@@ -391,6 +442,7 @@ class MemdescPtdesc(Fixes):
                 m.st.slab_used = used | (1 << i)
                 addr = m.mem.slab_base + i * m.mem.slab_size
                 off = i * m.mem.slab_size
+                m.mem.touch_raw("slab", off, m.mem.slab_size, write=True)
                 m.mem.slab[off:off + m.mem.slab_size] = bytes(m.mem.slab_size)  # kmem_cache_zalloc
                 return addr
         raise MemoryError("ptdesc slab exhausted")
@@ -437,7 +489,7 @@ class MemdescPtdesc(Fixes):
         return m.mem.pfn_of(m.mem.read_at(ref, m.facts.pd("pt_page")))
 
 
-class PtdumpRace(Fixes):
+class PtdumpRace(Closed):
     """syzbot+fd95a72470f5a44e464c and "mm: fix UAF caused by race between
     ptdump and vmap pgtable freeing" (Lorenzo Stoakes, v1 2026-07-10 .. v3
     2026-07-14; reference section 3.3): ptdump walks the kernel page tables
@@ -445,10 +497,10 @@ class PtdumpRace(Fixes):
     vmap_try_huge_pmd() -> pmd_free_pte_page() unlinks and frees the PTE table
     holding no lock that excludes the walker. The deferred free only waits for
     the worker, not for the walker: it is not an RCU grace period. The rest is
-    v6.19+fixes."""
+    v6.19+fixes+hotplug (the walker race is the one question asked)."""
 
     name = "ptdump-race"
-    title = "v6.19+fixes with a ptdump walk: vmap huge promotion frees a table the walker is about to read"
+    title = "v6.19+fixes+hotplug with a ptdump walk: vmap huge promotion frees a table the walker is about to read"
     ptdump_walker = True
     # the walker and a vmap promotion of its range: small enough to explore every interleaving
     default_only = ("huge-pmd",)
@@ -501,30 +553,31 @@ class PtdumpArm64Both(PtdumpFixed):
         return [Step("mmap_read_lock"), Step("mmap_read_unlock"), Step("free_pte_table_of_pmd", (pfn,))]
 
 
-class ProposalDesign(Fixes):
-    """v6.19+fixes with a user's marking scheme in place of PT_kernel: every
-    other path is the fixed kernel's, so what goes wrong is the marking's."""
+class ProposalDesign(Closed):
+    """v6.19+fixes+hotplug with a user's marking scheme in place of PT_kernel:
+    every other path has its known holes closed, so what goes wrong is the
+    marking's."""
 
     name = "proposal"
-    title = "v6.19+fixes with a proposed marking"
+    title = "v6.19+fixes+hotplug with a proposed marking"
 
 
 VARIANTS: dict[str, type[Design]] = {
-    cls.name: cls for cls in (Design, VmemmapFix, CpaMark, Fixes, Sync, TwoLists, ThreeLists, NrPageflagsBit,
+    cls.name: cls for cls in (Design, VmemmapFix, CpaMark, Fixes, Closed, Sync, TwoLists, ThreeLists, NrPageflagsBit,
                               PageTypeBit0Sketch, PageTypeBit0Baolu, PmdPtdesc, MemdescPtdesc, PtdumpRace,
                               PtdumpFixed, PtdumpArm64Both)
 }
 # the design a proposal plugs into
-PROPOSAL_BASE = Fixes.name
+PROPOSAL_BASE = Closed.name
 
 
 def make_design(name: str, proposal: Proposal | Marking | None = None) -> Design:
-    """A design by CLI name; with a proposal, that design (v6.19+fixes by
+    """A design by CLI name; with a proposal, that design (PROPOSAL_BASE by
     default) using the proposal's marking."""
     if proposal is not None:
         marking = proposal if isinstance(proposal, Marking) else Marking.from_proposal(proposal)
-        base = VARIANTS.get(name, Fixes) if name != "proposal" else Fixes
-        return ProposalDesign(marking) if base is Fixes else base(marking)
+        base = VARIANTS.get(name, Closed) if name != "proposal" else Closed
+        return ProposalDesign(marking) if base is Closed else base(marking)
     if name not in VARIANTS:
         from mmbits.cexpr import suggest
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
+from operator import itemgetter
 from typing import Any
 
 from mmbits.cexpr import order_base_2
 from mmbits.flags.data import AliasSpec, FlagData, FlagSpec, load_flag_data
+from mmbits.kconfig.config import Config
 
 # inputs the packing reads from a config (for grouping configs in domain proofs)
 INPUT_SYMBOLS = (
@@ -85,12 +87,23 @@ class FlagsWord:
     alloc_tag_note: str = ""
     kernel: int = 0  # the release (VERSION) this word is for
     _masks: dict[str, int] | None = field(default=None, repr=False)
+    # which flags and aliases are present (indices into the flag data) and how many new
+    # ones: with the release and the LRU field masks, all the mask formulas read
+    _shape: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
     def masks(self) -> dict[str, int]:
-        """PAGEFLAGS_MASK, PAGE_FLAGS_CHECK_AT_FREE/PREP, PAGE_FLAGS_SECOND ... (computed on first use)."""
+        """PAGEFLAGS_MASK, PAGE_FLAGS_CHECK_AT_FREE/PREP, PAGE_FLAGS_SECOND ... (computed on
+        first use, shared by every word of the same shape: do not modify)."""
         if self._masks is None:
-            self._masks = _compute_masks(self, load_flag_data())
+            data = load_flag_data()
+            key = _mask_key(self, data)
+            hit = _MASKS.get(key) if key is not None else None
+            if hit is None:
+                hit = _compute_masks(self, data)
+                if key is not None:
+                    _MASKS[key] = hit
+            self._masks = hit
         return self._masks
 
     @cached_property
@@ -195,8 +208,20 @@ def compute(env: Mapping[str, Any], data: FlagData | None = None, extra_flags: i
     before __NR_PAGEFLAGS: "what happens if I add a flag" questions.
     """
     version = data.version if data is not None else _default_version()
-    key = tuple(env.get(s, 0) for s in INPUT_SYMBOLS)
+    try:
+        # a Config holds every input symbol: one C-level lookup of all of them
+        key = _INPUTS(env.symbols if isinstance(env, Config) else env)
+    except KeyError:
+        key = tuple(env.get(s, 0) for s in INPUT_SYMBOLS)
     return _by_inputs(key, version, extra_flags)
+
+
+_INPUTS = itemgetter(*INPUT_SYMBOLS)
+
+
+def compute_inputs(values: tuple[Any, ...], extra_flags: int = 0) -> FlagsWord:
+    """The FlagsWord for the values of INPUT_SYMBOLS, in that order (a domain index row)."""
+    return _by_inputs(tuple(values), _default_version(), extra_flags)
 
 
 @cache
@@ -219,52 +244,96 @@ def _presence_inputs(version: str) -> tuple[int, ...]:
     return tuple(i for i, s in enumerate(INPUT_SYMBOLS) if s in syms)
 
 
+_AT = {s: i for i, s in enumerate(INPUT_SYMBOLS)}
+(_BPL, _SPARSE, _VMEMMAP, _PHYS, _SECTION, _NODES, _BALANCING, _CPUS, _SW, _HW, _LRU, _PROFILING, _COMPRESSED,
+ _VERSION, _TAG_WIDTH) = (_AT[n] for n in (
+    "BITS_PER_LONG", "SPARSEMEM", "SPARSEMEM_VMEMMAP", "MAX_PHYSMEM_BITS", "SECTION_SIZE_BITS", "NODES_SHIFT",
+    "NUMA_BALANCING", "NR_CPUS_BITS", "KASAN_SW_TAGS", "KASAN_HW_TAGS", "LRU_GEN", "MEM_ALLOC_PROFILING",
+    "MEM_PROFILING_COMPRESSED", "VERSION", "KASAN_TAG_WIDTH"))
+
+
 @lru_cache(maxsize=65536)
 def _by_inputs(key: tuple[Any, ...], version: str, extra: int = 0) -> FlagsWord:
     # many input combinations give the same word: key it on what the formulas read
-    data = load_flag_data(version)
-    env = dict(zip(INPUT_SYMBOLS, key, strict=True))
+    # (read by position: a domain over every release asks this 177k times)
     # which flags, aliases and zones exist reads a handful of symbols: evaluate
     # the ~50 conditions once per distinct assignment of those, not per config
     pkey = (version, *(key[i] for i in _presence_inputs(version)))
     presence = _PRESENCE.get(pkey)
     if presence is None:
+        data = load_flag_data(version)
+        env = dict(zip(INPUT_SYMBOLS, key, strict=True))
         presence = _PRESENCE[pkey] = (
             tuple(i for i, f in enumerate(data.flags) if _truth(f.cond, env)),
             tuple(i for i, a in enumerate(data.aliases) if _truth(a.cond, env)),
             tuple(i for i, (_n, cond) in enumerate(data.zones) if _truth(cond, env)),
         )
     present, aliases, zones = presence
-    sparsemem = bool(env.get("SPARSEMEM"))
+    sparsemem = bool(key[_SPARSE])
     derived = (
-        int(env["BITS_PER_LONG"]), present, aliases, zones, sparsemem, bool(env.get("SPARSEMEM_VMEMMAP")),
-        int(env["MAX_PHYSMEM_BITS"]) - int(env["SECTION_SIZE_BITS"]) if sparsemem else 0,
-        int(env.get("NODES_SHIFT", 0)),
-        int(env.get("NR_CPUS_BITS", 0)) if env.get("NUMA_BALANCING") else -1,
-        bool(env.get("KASAN_SW_TAGS")), bool(env.get("KASAN_HW_TAGS")), bool(env.get("LRU_GEN")),
-        bool(env.get("MEM_ALLOC_PROFILING") and env.get("MEM_PROFILING_COMPRESSED")),
+        int(key[_BPL]), present, aliases, zones, sparsemem, bool(key[_VMEMMAP]),
+        int(key[_PHYS]) - int(key[_SECTION]) if sparsemem else 0,
+        int(key[_NODES]),
+        int(key[_CPUS]) if key[_BALANCING] else -1,
+        bool(key[_SW]), bool(key[_HW]), bool(key[_LRU]),
+        bool(key[_PROFILING] and key[_COMPRESSED]),
         extra,
-        int(env.get("VERSION") or 0), env.get("KASAN_TAG_WIDTH"),
+        int(key[_VERSION] or 0), key[_TAG_WIDTH],
     )
     return _by_derived(derived, version)
 
 
 @lru_cache(maxsize=16384)
 def _by_derived(derived: tuple[Any, ...], version: str) -> FlagsWord:
+    # the release only labels the word (and its masks, computed on first use, read it):
+    # the packing itself is shared by every release with the same derived inputs, so a
+    # domain over 19 releases computes each distinct packing once, not 19 times
+    kernel = derived[14]
+    core = _core(derived[:14] + derived[15:], version)
+    if core.kernel == kernel:
+        return core
+    # a shallow copy with another label (dataclasses.replace re-runs __init__: 5x slower)
+    word = object.__new__(FlagsWord)
+    word.__dict__.update(core.__dict__)
+    word.__dict__.pop("_by_name", None)  # the cached_property is per object
+    word.kernel = kernel
+    word._masks = None
+    return word
+
+
+@lru_cache(maxsize=16384)
+def _core(derived: tuple[Any, ...], version: str) -> FlagsWord:
     data = load_flag_data(version)
     (bpl, present, aliases, zones, sparsemem, vmemmap, sections_shift, nodes_shift, cpu_bits,
-     sw_tags, hw_tags, lru_gen, compressed, extra, kernel, kasan_tag_width) = derived
+     sw_tags, hw_tags, lru_gen, compressed, extra, kasan_tag_width) = derived
     env: dict[str, Any] = {
         "BITS_PER_LONG": bpl, "SPARSEMEM": sparsemem, "SPARSEMEM_VMEMMAP": vmemmap,
         "SECTIONS_SHIFT": sections_shift, "NODES_SHIFT": nodes_shift,
         "NUMA_BALANCING": cpu_bits >= 0, "NR_CPUS_BITS": max(cpu_bits, 0), "KASAN_SW_TAGS": sw_tags,
         "KASAN_HW_TAGS": hw_tags, "LRU_GEN": lru_gen, "MEM_ALLOC_PROFILING": compressed,
-        "MEM_PROFILING_COMPRESSED": compressed, "VERSION": kernel, "KASAN_TAG_WIDTH": kasan_tag_width,
+        "MEM_PROFILING_COMPRESSED": compressed, "KASAN_TAG_WIDTH": kasan_tag_width,
     }
-    flags = [data.flags[i] for i in present]
-    flags += [FlagSpec(f"PG_new{i + 1}", "PF_ANY", ("any",), None, True, "hypothetical new flag")
+    word = _compute(env, data, _flag_bits(version, present, aliases, extra), [data.zones[i][0] for i in zones])
+    word._shape = (version, present, aliases, extra)
+    return word
+
+
+@lru_cache(maxsize=4096)
+def _flag_bits(version: str, present: tuple[int, ...], aliases: tuple[int, ...], extra: int) -> tuple[FlagBit, ...]:
+    """enum pageflags for one set of present flags and valid aliases: present flags numbered
+    consecutively (kernel/bounds.c NR_PAGEFLAGS), each with its aliases. Thousands of
+    packings share a few of these, so they are built once each."""
+    data = load_flag_data(version)
+    specs = [data.flags[i] for i in present]
+    specs += [FlagSpec(f"PG_new{i + 1}", "PF_ANY", ("any",), None, True, "hypothetical new flag")
               for i in range(extra)]
-    return _compute(env, data, flags, [data.aliases[i] for i in aliases], [data.zones[i][0] for i in zones])
+    by_base: dict[str, list[AliasSpec]] = {}
+    for i in aliases:
+        a = data.aliases[i]
+        by_base.setdefault(a.base, []).append(a)
+    bit_of = {f.name: i for i, f in enumerate(specs)}
+    return tuple(_flag_bit(f.name, bit_of[f.name], f.policy, f.kinds, f.tails, tuple(by_base.get(f.name, ())))
+                 for f in specs)
 
 
 @lru_cache(maxsize=4096)
@@ -274,19 +343,11 @@ def _flag_bit(name: str, bit: int, policy: str, kinds: tuple[str, ...], tails: b
     return FlagBit(name, bit, policy, kinds, tails, aliases)
 
 
-def _compute(env: Mapping[str, Any], data: FlagData, present: list[Any], valid_aliases: list[AliasSpec],
-             zones: list[str]) -> FlagsWord:
+def _compute(env: Mapping[str, Any], data: FlagData, flag_bits: tuple[FlagBit, ...], zones: list[str]) -> FlagsWord:
     c = data.constants
     bpl = int(env["BITS_PER_LONG"])
-
-    # enum pageflags: present flags numbered consecutively (kernel/bounds.c NR_PAGEFLAGS)
-    bit_of = {f.name: i for i, f in enumerate(present)}
-    nr = len(present)
-    by_base: dict[str, list[AliasSpec]] = {}
-    for a in valid_aliases:
-        by_base.setdefault(a.base, []).append(a)
-    flags = [_flag_bit(f.name, bit_of[f.name], f.policy, f.kinds, f.tails, tuple(by_base.get(f.name, ())))
-             for f in present]
+    flags = list(flag_bits)
+    nr = len(flags)
     nzones = len(zones)
     errors: list[str] = []
     # ZONES_SHIFT (page-flags-layout.h)
@@ -422,6 +483,33 @@ def _compute(env: Mapping[str, Any], data: FlagData, present: list[Any], valid_a
         kernel=int(env.get("VERSION") or 0),
     )
     return word
+
+
+_MASKS: dict[tuple[Any, ...], dict[str, int]] = {}
+
+
+@cache
+def _mask_reads(version: str) -> tuple[str, ...]:
+    """The names the mask formulas read beyond the flags, aliases, the masks themselves,
+    PAGEFLAGS_MASK, the LRU field masks and VERSION (none today; were one to read, say,
+    BITS_PER_LONG, its value joins the key instead of the key going wrong)."""
+    data = load_flag_data(version)
+    known = {f.name for f in data.flags} | {a.name for a in data.aliases} | set(data.mask_optional)
+    known |= {n for n, _ in data.masks} | {"PAGEFLAGS_MASK", "LRU_GEN_MASK", "LRU_REFS_MASK", "VERSION"}
+    reads: set[str] = set()
+    for _n, expr in data.masks:
+        reads |= set(expr.symbols)
+    return tuple(sorted(reads - known))
+
+
+def _mask_key(word: FlagsWord, data: FlagData) -> tuple[Any, ...] | None:
+    """What the masks of `word` depend on; None for a word built outside `_core`."""
+    if word._shape is None or word._shape[0] != data.version:
+        return None
+    extra = _mask_reads(data.version)
+    values = word.symbols(masks=False) if extra else {}
+    lru = tuple(f.mask for f in word.fields if f.name in ("lru_gen", "lru_refs") and not f.runtime)
+    return (word._shape, word.kernel, lru, tuple(f.name for f in word.fields), tuple(values.get(n) for n in extra))
 
 
 def _compute_masks(word: FlagsWord, data: FlagData) -> dict[str, int]:

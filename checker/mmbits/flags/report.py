@@ -243,41 +243,65 @@ def _release(value: int) -> str:
 
 
 def summarise(domain: Any, progress: Any = None) -> DomainSummary:
+    """The page->flags summary of a domain. Reads the input symbols of each group straight
+    from the domain index and builds a group's config only when it becomes an example, and
+    each distinct word's figures once: the cost follows the groups, not their configs."""
+    from mmbits.flags.packing import compute_inputs
+
     t0 = time.perf_counter()
     s = DomainSummary(domain.name, combinations=domain.raw_size())
-    for group in domain.groups(INPUT_SYMBOLS):
-        if progress is not None:
-            progress(group.count)
-        cfg, n = group.config, group.count
-        word = compute(cfg)
-        s.groups += 1
-        s.configs += n
-        arch = s.per_arch.setdefault(cfg.arch, {"configs": 0, "cannot_build": 0, "min_free_bits": 10**9})
-        arch["configs"] += n
-        if not word.builds:
-            s.cannot_build.append((cfg, n, word.errors))
-            arch["cannot_build"] += n
-            continue
-        free = len(word.free_bits)
-        gap = word.true_gap_bits
-        s.histogram[free] += n
-        s.gap_histogram[gap] += n
-        arch["min_free_bits"] = min(arch["min_free_bits"], free)
-        s.min_free = free if s.min_free is None else min(s.min_free, free)
-        s.min_gap = gap if s.min_gap is None else min(s.min_gap, gap)
-        if free == 0:
-            s.zero_free.append((cfg, n))
-        if gap == 0:
-            s.zero_gap.append((cfg, n))
-        if not word.last_cpupid_in_flags:
-            s.cpupid_out.append((cfg, n))
-        if word.nr_unused_kernel != gap and cfg.kernel >= 6012:
-            s.miscount.append((cfg, n))
-        s.per_release[cfg.kernel] = s.per_release.get(cfg.kernel, 0) + n
-        if word.widths["lru_refs"] < word.shifts["lru_refs"]:
-            s.refs_shrunk.append((cfg, n))
+    names = (*INPUT_SYMBOLS, "ARCH")
+    at_version = INPUT_SYMBOLS.index("VERSION")
+    figures: dict[int, tuple[FlagsWord, tuple[int, int, bool, bool]]] = {}
+    for part in domain.parts:
+        for n, values, make in part.grouped(INPUT_SYMBOLS, names):
+            word = compute_inputs(values[:-1])
+            _add(s, word, n, str(values[-1]), int(values[at_version] or 0), make, figures, progress)
+    for cfg in domain.fixed:
+        _add(s, compute(cfg), 1, cfg.arch, cfg.kernel, lambda c=cfg: c, figures, progress)
     s.seconds = time.perf_counter() - t0
     return s
+
+
+def _add(s: DomainSummary, word: FlagsWord, n: int, arch_name: str, kernel: int, make: Any,
+         figures: dict[int, tuple[FlagsWord, tuple[int, int, bool, bool]]], progress: Any) -> None:
+    if progress is not None:
+        progress(n)
+    s.groups += 1
+    s.configs += n
+    arch = s.per_arch.get(arch_name)
+    if arch is None:
+        arch = s.per_arch[arch_name] = {"configs": 0, "cannot_build": 0, "min_free_bits": 10**9}
+    arch["configs"] += n
+    if not word.builds:
+        s.cannot_build.append((make(), n, word.errors))
+        arch["cannot_build"] += n
+        return
+    # keyed on the packed fields: the words of one packing in several releases share that
+    # list (flags.packing copies the packing per release); the word is kept beside its
+    # figures, so the id is not reused
+    hit = figures.get(id(word.fields))
+    if hit is None:
+        hit = figures[id(word.fields)] = (word, (len(word.free_bits), word.true_gap_bits, word.last_cpupid_in_flags,
+                                          word.widths["lru_refs"] < word.shifts["lru_refs"]))
+    free, gap, cpupid_in, shrunk = hit[1]
+    s.histogram[free] += n
+    s.gap_histogram[gap] += n
+    if free < arch["min_free_bits"]:
+        arch["min_free_bits"] = free
+    s.min_free = free if s.min_free is None else min(s.min_free, free)
+    s.min_gap = gap if s.min_gap is None else min(s.min_gap, gap)
+    if free == 0:
+        s.zero_free.append((make(), n))
+    if gap == 0:
+        s.zero_gap.append((make(), n))
+    if not cpupid_in:
+        s.cpupid_out.append((make(), n))
+    if word.nr_unused_kernel != gap and kernel >= 6012:
+        s.miscount.append((make(), n))
+    s.per_release[kernel] = s.per_release.get(kernel, 0) + n
+    if shrunk:
+        s.refs_shrunk.append((make(), n))
 
 
 def summary_text(s: DomainSummary, examples: int = 3) -> str:

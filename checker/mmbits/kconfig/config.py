@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
+from typing import Any
 
 from mmbits.cexpr import Value
 
@@ -15,7 +17,7 @@ class Config(Mapping[str, Value]):
     with equal primaries are the same config.
     """
 
-    __slots__ = ("name", "_values", "_primary", "_key", "version_from")
+    __slots__ = ("name", "_values", "_primary", "_key", "_hash", "_summary", "version_from")
 
     def __init__(self, values: Mapping[str, Value], primary: Mapping[str, Value], name: str | None):
         self.name = name
@@ -23,10 +25,34 @@ class Config(Mapping[str, Value]):
         self.version_from = ""
         self._values = dict(values)
         self._primary = dict(primary)
-        self._key = tuple(sorted(self._primary.items()))
+        self._key: tuple[tuple[str, Value], ...] | None = None
+        self._hash: int | None = None  # configs key every decode memo: hash once, on first use
+        self._summary: str | None = None  # describe() of the whole primary, made once (label() of unnamed configs)
+
+    @classmethod
+    def adopt(cls, values: dict[str, Value], primary: dict[str, Value], name: str | None) -> Config:
+        """A Config that takes ownership of two fresh dicts (no copies): a domain builds
+        tens of thousands of configs, and each copy of ~80 symbols showed in its profile."""
+        self = cls.__new__(cls)
+        self.name = name
+        self.version_from = ""
+        self._values = values
+        self._primary = primary
+        self._key = None
+        self._hash = None
+        self._summary = None
+        return self
 
     def __getitem__(self, key: str) -> Value:
         return self._values[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        # Mapping.get goes through __getitem__ and a try/except: the analyses call this
+        # a million times over a domain
+        return self._values.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
@@ -34,11 +60,27 @@ class Config(Mapping[str, Value]):
     def __len__(self) -> int:
         return len(self._values)
 
+    def _identity(self) -> tuple[tuple[str, Value], ...]:
+        # sorted on first use only: most configs of a domain are never hashed or compared
+        if self._key is None:
+            self._key = tuple(sorted(self._primary.items()))
+        return self._key
+
     def __hash__(self) -> int:
-        return hash(self._key)
+        h = self._hash
+        if h is None:
+            h = self._hash = hash(self._identity())
+        return h
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Config) and self._key == other._key
+        return self is other or (isinstance(other, Config) and hash(self) == hash(other)
+                                 and self._identity() == other._identity())
+
+    @property
+    def symbols(self) -> Mapping[str, Value]:
+        """Every symbol, read-only and without a copy: C-level lookups (operator.itemgetter)
+        for the hot paths that read many symbols of many configs."""
+        return MappingProxyType(self._values)
 
     @property
     def primary(self) -> dict[str, Value]:
@@ -108,7 +150,11 @@ class Config(Mapping[str, Value]):
         return " ".join(parts)
 
     def label(self) -> str:
-        return self.name or self.describe()
+        if self.name:
+            return self.name
+        if self._summary is None:
+            self._summary = self.describe()
+        return self._summary
 
     def to_json(self) -> dict[str, object]:
         return {"name": self.name, "arch": self.arch, "symbols": dict(sorted(self._primary.items()))}

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from math import prod
+from operator import itemgetter
+from typing import Any
 
 from mmbits.cexpr import Expr, Value, data_expr, suggest
 from mmbits.errors import InputError
+from mmbits.kconfig import index
 from mmbits.kconfig.config import Config
 from mmbits.kconfig.model import KconfigModel, Rule, load_model
 from mmbits.paths import DEFAULT_KERNEL, version_dir
@@ -47,6 +50,7 @@ class DomainPart:
     model: KconfigModel
     _components: list[_Component] | None = None
     _base_rules_ok: bool | None = None
+    _size: int | None = None
 
     @property
     def var_names(self) -> tuple[str, ...]:
@@ -107,22 +111,99 @@ class DomainPart:
         self._components = comps
         return comps
 
+    def identity(self) -> tuple[Any, ...]:
+        """What the part is, for cache keys (the data stamp covers the model behind it)."""
+        return (self.model.version, self.name, self.arch, self.vary, tuple((n, e.text) for n, e in self.sets))
+
     def size(self) -> int:
+        if self._size is None:
+            key = index.key_of(self.identity(), "size")
+            body = index.load(key)
+            size = body.get("size") if body is not None else None
+            if not isinstance(size, int) or size < 0:
+                size = self._count()
+                index.store(key, {"size": size})
+            self._size = size
+        return self._size
+
+    def _count(self) -> int:
         comps = self.components()
         if not self._base_rules_ok:
             return 0
         return prod(len(c.valid()) for c in comps)
 
     def groups(self, relevant: Iterable[str]) -> Iterator[Group]:
+        """One representative config per distinct assignment of the varied symbols behind
+        `relevant`, with how many of the part's valid configs it stands for. Read from the
+        on-disk index when this part was grouped on these symbols before (kconfig.index)."""
+        body = self._rows(relevant)
+        make = self._config_maker(body)
+        for row in body["rows"]:
+            yield Group(make(row), row[0], self.name)
+
+    def grouped(self, relevant: Iterable[str],
+                names: Sequence[str]) -> Iterator[tuple[int, tuple[Value, ...], Callable[[], Config]]]:
+        """The groups of `groups(relevant)` without building their configs: each group's
+        count, the values of `names` (0 for a symbol the config lacks, as `env.get(name, 0)`)
+        and a function that builds the config when one is wanted (an example to print).
+        For whole-domain summaries, which read a few symbols of 100k groups."""
+        body = self._rows(relevant)
+        make = self._config_maker(body)
+        env_names, base_env = body["env_names"], body["base_env"]
+        width = 1 + len(body["names"]) + len(env_names)
+        at = {n: i for i, n in enumerate(env_names)}
+        consts: list[Value] = []
+        positions: list[int] = []
+        for name in names:
+            if name in at:
+                positions.append(1 + len(body["names"]) + at[name])
+            else:
+                positions.append(width + len(consts))
+                consts.append(base_env.get(name, 0))
+        pick = itemgetter(*positions)
+        single = len(positions) == 1
+        for row in body["rows"]:
+            values = pick(row + consts)
+            yield row[0], ((values,) if single else values), partial(make, row)
+
+    def _rows(self, relevant: Iterable[str]) -> dict[str, Any]:
+        rel_vars = self._owners(relevant)
+        key = index.key_of(self.identity(), ["groups", *sorted(rel_vars)])
+        body = index.load(key)
+        if body is None or not index.valid_groups(body):
+            body = self._group_rows(rel_vars)
+            index.store(key, body)
+        return body
+
+    @staticmethod
+    def _config_maker(body: Mapping[str, Any]) -> Callable[[list[Any]], Config]:
+        names, env_names = body["names"], body["env_names"]
+        base_primary, base_env = body["base_primary"], body["base_env"]
+        split = 1 + len(names)
+
+        def make(row: list[Any]) -> Config:
+            primary = dict(base_primary)
+            primary.update(zip(names, row[1:split], strict=True))
+            env = dict(base_env)
+            env.update(zip(env_names, row[split:], strict=True))
+            return Config.adopt(env, primary, None)
+
+        return make
+
+    def _group_rows(self, rel_vars: set[str]) -> dict[str, Any]:
+        """The groups as rows of the symbols that differ from a base config (see
+        kconfig.index): only the varied primaries of the joint components (with the `set:`
+        symbols read from them) and the derived symbols behind those are recomputed per
+        group, in the model's order, so each equals `model.make_unchecked(primary)`."""
+        empty: dict[str, Any] = {"names": [], "env_names": [], "rows": [], "base_primary": {}, "base_env": {}}
         comps = self.components()
         if not self._base_rules_ok:
-            return
-        rel_vars = self._owners(relevant)
+            return empty
         joint = [c for c in comps if set(c.members) & rel_vars]
         others = [c for c in comps if c not in joint]
         multiplier = prod(len(c.valid()) for c in others)
         if multiplier == 0 or any(not c.valid() for c in joint):
-            return
+            return empty
         rest: dict[str, Value] = {}
         for c in others:
             rest.update(c.valid()[0])
@@ -139,11 +220,34 @@ class DomainPart:
             else:
                 counts[key] = 1
                 firsts[key] = assignment
+        model = self.model
+        base_values = dict(rest)
+        base_values.update(firsts[next(iter(counts))])
+        base_primary = model.primary_of(self.primary(base_values))
+        base_env = model.complete(base_primary)
+        arch = model.archs[self.arch]
+        varying = {m for c in joint for m in c.members}
+        # ARCH is the part's: every derived symbol reads it, none changes with it
+        changing = varying | {n for n, e in self.sets if self._owners(e.symbols) & varying}
+        names = [n for n in base_primary if n in changing]
+        derived = [(n, e) for n, e in (*arch.derived, *model.derived) if model.primaries_behind([n]) & changing]
+        in_env = [n for n in names if n not in arch.facts]
+        env_names = in_env + [n for n, _ in derived]
+        rows: list[list[Any]] = []
         for key, count in counts.items():
-            values = dict(rest)
-            values.update(firsts[key])
-            cfg = self.model.make_unchecked(self.primary(values), name=None)
-            yield Group(cfg, count * multiplier, self.name)
+            assigned = dict(rest)
+            assigned.update(firsts[key])
+            for name, expr in self.sets:
+                assigned[name] = expr(assigned)
+            env = dict(base_env)
+            for name in in_env:
+                env[name] = assigned.get(name, base_primary[name])
+            for name, expr in derived:
+                env[name] = expr(env)
+            rows.append([count * multiplier, *(assigned.get(n, base_primary[n]) for n in names),
+                         *(env[n] for n in env_names)])
+        return {"names": names, "env_names": env_names, "rows": rows,
+                "base_primary": base_primary, "base_env": base_env}
 
     def configs(self) -> Iterator[Config]:
         """Every valid config of the part, one by one (slow; for tests and sampling)."""

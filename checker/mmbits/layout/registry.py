@@ -35,13 +35,16 @@ def layout_env(config: Mapping[str, Any]) -> dict[str, Any]:
     """The config plus what the page->flags packing decides (LAST_CPUPID_NOT_IN_PAGE_FLAGS ...)."""
     from mmbits.flags.packing import compute
 
-    word = compute(config)
     env = dict(config)
-    env["LAST_CPUPID_NOT_IN_PAGE_FLAGS"] = int(not word.last_cpupid_in_flags)
-    env["NODE_NOT_IN_PAGE_FLAGS"] = int(not word.node_in_flags)
-    env["SECTION_IN_PAGE_FLAGS"] = int(word.section_in_flags)
-    env["NR_PAGEFLAGS"] = word.nr_pageflags
+    env.update(packing_values(compute(config)))
     return env
+
+
+def packing_values(word: Any) -> dict[str, int]:
+    """The PACKING_SYMBOLS a FlagsWord decides, for layout conditions."""
+    return {"LAST_CPUPID_NOT_IN_PAGE_FLAGS": int(not word.last_cpupid_in_flags),
+            "NODE_NOT_IN_PAGE_FLAGS": int(not word.node_in_flags),
+            "SECTION_IN_PAGE_FLAGS": int(word.section_in_flags), "NR_PAGEFLAGS": word.nr_pageflags}
 
 
 @dataclass

@@ -9,17 +9,20 @@ read-modify-write, an always-true condition) where the word is used.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from mmbits.errors import InputError
+from mmbits.expression.syntax import Node
 from mmbits.kconfig.config import Config
 from mmbits.layout.registry import layouts
 from mmbits.patch.diff import Patch
 from mmbits.patch.extract import BIT_ENUMS, ENUM_END, TYPE_ENUMS, Site, Use, extract
 from mmbits.proposal import Proposal
+from mmbits.prover.analyse import name_matters
 from mmbits.prover.engine import check
 from mmbits.prover.facts import load_word_facts
 from mmbits.prover.result import CheckResult
@@ -93,16 +96,27 @@ class Scanner:
 
         self.probe = config if config is not None else preset(DEFAULT_PRESET)
         self._results: dict[tuple[Any, ...], CheckResult | InputError] = {}
+        self._shared: dict[tuple[Any, ...], CheckResult | InputError] = {}
 
     def run(self, proposal: Proposal, defines: dict[str, str], new_flags: tuple[str, ...]) -> CheckResult:
+        """The engine's answer, computed once per meaning: a thousand macros with eight
+        distinct bodies cost eight proofs (#16). Proposals share an answer when their
+        parsed expression with the patch's macros expanded, word, kind, new flags and
+        (when the rules read it) name are equal, and the first answer names none of the
+        macros or the name (else each keeps its own, whose messages quote them)."""
         key = (proposal, tuple(sorted(defines.items())), new_flags)
         hit = self._results.get(key)
         if hit is None:
-            try:
-                hit = check(proposal, config=self.config, domain=self.domain, source=self.source, defines=defines,
-                            new_flags=new_flags, lifecycle=False)
-            except InputError as exc:
-                hit = exc
+            meaning = meaning_key(proposal, defines, new_flags)
+            hit = self._shared.get(meaning) if meaning is not None else None
+            if hit is None:
+                try:
+                    hit = check(proposal, config=self.config, domain=self.domain, source=self.source,
+                                defines=defines, new_flags=new_flags, lifecycle=False)
+                except InputError as exc:
+                    hit = exc
+                if meaning is not None and not _quotes(hit, {*defines, proposal.name or ""} - {""}):
+                    self._shared[meaning] = hit
             self._results[key] = hit
         if isinstance(hit, InputError):
             raise hit
@@ -197,7 +211,7 @@ class Scanner:
                         + (" (in a condition, `x | C` is always true unless C is 0)"
                            if any(u.op == "condition" for u in cand.uses) else ""), cand.site))
             return
-        summary = _summary(result)
+        summary = _summary(result, p)
         report.proposals.append({**summary, "where": cand.site.patch_line, "unknown": list(result.unknown)})
         if result.verdict == "unknown":
             report.findings.append(PatchFinding("WARNING", "unknown", f"{_label(p, needed)}: cannot prove: "
@@ -251,6 +265,45 @@ class Scanner:
                 use.site, None))
 
 
+def meaning_key(proposal: Proposal, defines: dict[str, str], new_flags: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """What a proposal asks, independent of how the patch spells it: the parsed
+    expression (positions dropped, literals as written, each macro replaced by its
+    parsed body), the word, the kind, the steps, the new flags, and the name only when
+    the rules read it (prover.analyse.name_matters). None when it does not parse
+    (the engine reports that, per spelling)."""
+    from mmbits.expression.csem import BitExprError, tree_of
+
+    def shape(node: Node, active: frozenset[str]) -> tuple[Any, ...]:
+        if node.op == "sym" and node.value in defines:
+            name = str(node.value)
+            if name in active:
+                raise BitExprError(f"{name} expands to itself")
+            body = " ".join(defines[name].split())
+            return ("macro", body, shape(tree_of(body), active | {name}))
+        return (node.op, node.value, node.text, tuple(shape(a, active) for a in node.args))
+
+    try:
+        tree = shape(tree_of(" ".join(proposal.expr.split())), frozenset())
+    except (BitExprError, RecursionError):
+        return None
+    name = proposal.name if name_matters(proposal.name) else None
+    return (tree, proposal.word, proposal.kind, name, proposal.set_at, proposal.test_at, proposal.clear_at,
+            new_flags)
+
+
+def _quotes(answer: CheckResult | InputError, names: set[str]) -> bool:
+    """Whether an answer's text names one of these (a macro's problem is prefixed with its name)."""
+    if not names:
+        return False
+    if isinstance(answer, InputError):
+        text = answer.message
+    else:
+        doc = answer.to_json()
+        doc.pop("proposal")
+        text = json.dumps(doc)
+    return re.search(r"(?<!\w)(?:" + "|".join(map(re.escape, sorted(names))) + r")(?!\w)", text) is not None
+
+
 def _existing_names() -> frozenset[str]:
     from mmbits.flags.data import load_flag_data
 
@@ -292,8 +345,9 @@ def _scope(result: CheckResult, n: int, config: str | None) -> str:
     return f" [{n} of {result.configs_checked} configs{eg}]"
 
 
-def _summary(result: CheckResult) -> dict[str, Any]:
-    return {"verdict": result.verdict, "proposal": result.proposal.to_json(),
+def _summary(result: CheckResult, proposal: Proposal) -> dict[str, Any]:
+    # the candidate's own proposal: an answer shared by meaning was computed for another spelling
+    return {"verdict": result.verdict, "proposal": proposal.to_json(),
             "configs_checked": result.configs_checked, "configs_unsafe": result.configs_unsafe,
             "configs_colliding": result.configs_colliding}
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from mmbits.flags.data import load_flag_data
-from mmbits.flags.packing import INPUT_SYMBOLS, compute
+from mmbits.flags.packing import INPUT_SYMBOLS, FlagsWord, compute
 from mmbits.kconfig.config import Config
-from mmbits.layout.registry import LayoutSet, layout_env, layouts
+from mmbits.layout.registry import LayoutSet, layout_env, layouts, packing_values
 from mmbits.proposal import Proposal
 from mmbits.prover import rules
 from mmbits.prover.expr import ExprPlan, Value, plan
@@ -32,6 +33,7 @@ from mmbits.prover.site import (
 )
 
 
+@cache
 def default_kinds(struct: str, page_index: int) -> tuple[str, ...]:
     """Page kinds a word of `struct` is used on when the proposal names none."""
     data = load_flag_data()
@@ -53,6 +55,32 @@ def self_names(proposal: Proposal, new_flags: Sequence[str]) -> frozenset[str]:
     return frozenset(out)
 
 
+def name_matters(name: str | None) -> bool:
+    """Whether the verdict can depend on the name a proposal gives itself (`--as`, a
+    patch's macro name): the rules compare it only with names the data defines (a flag
+    or alias it would be the existing definition of, a page type it would not clash
+    with, a memdesc type it would be), and a PGTY_ name makes the value a type byte.
+    A name none of those can match is only a label: proposals differing only in such
+    names get the same answer (the patch scanner shares it)."""
+    if not name:
+        return False
+    if name.startswith("PGTY_"):
+        return True
+    return name in _data_names() or any(n.startswith(name.lower()) for n in _memdesc_type_names())
+
+
+@cache
+def _data_names() -> frozenset[str]:
+    data = load_flag_data()
+    return frozenset(data.all_names() | {t.name for t in data.page_types})
+
+
+@cache
+def _memdesc_type_names() -> frozenset[str]:
+    md = load_memdesc_facts()
+    return frozenset(n.lower() for t in md.tables.values() for n in t.types.values())
+
+
 @dataclass
 class Prover:
     proposal: Proposal
@@ -66,6 +94,10 @@ class Prover:
     _analyses: dict[tuple[Any, ...], tuple[Any, list[Hit]]] = field(default_factory=dict)
     _site_env_keys: tuple[str, ...] = ()
     _needs_env: bool = False
+    # per-config answers that do not depend on the proposal (FlagsWord, Site), keyed by the
+    # config object's id: the engine hands in one dict per cached group list, which holds
+    # those configs (so the ids stay theirs) and is dropped with it
+    config_memo: dict[tuple[Any, ...], Any] | None = None
 
     def __post_init__(self) -> None:
         from mmbits.layout.registry import PACKING_SYMBOLS
@@ -77,17 +109,43 @@ class Prover:
         self._site_env_keys = tuple(sorted(raw))
 
     def site(self, config: Config) -> Site:
+        memo = self.config_memo
+        mkey = (id(config), id(self.lset), self.struct, self.word)
+        if memo is not None:
+            known = memo.get(mkey)
+            if known is not None:
+                return known  # type: ignore[no-any-return]
+        hit = self.site_of(config)
+        if memo is not None:
+            memo[mkey] = hit
+        return hit
+
+    def site_of(self, config: Config) -> Site:
+        """The site on a config that need not outlive this call (not memoised by id)."""
         if self._needs_env:
-            env = layout_env(config)
-            key = tuple(env.get(s) for s in self._site_env_keys)
+            # the key reads the four packing-decided symbols and the config's own; the
+            # whole layout env (a copy of the config) only when the site is new
+            packed = packing_values(compute(config))
+            key = tuple(packed[s] if s in packed else config.get(s) for s in self._site_env_keys)
         else:
-            env = None
             key = tuple(config.get(s) for s in self._site_env_keys)
         hit = self._sites.get(key)
         if hit is None:
+            env = layout_env(config) if self._needs_env else None
             hit = resolve_site(self.lset, self.struct, self.word, config, env)
             self._sites[key] = hit
         return hit
+
+    def flags_word(self, config: Config, extra: int) -> FlagsWord:
+        """compute(config, extra) once per group config while its group list is cached."""
+        memo = self.config_memo
+        if memo is None:
+            return compute(config, extra_flags=extra)
+        mkey = (id(config), extra)
+        known = memo.get(mkey)
+        if known is None:
+            known = memo[mkey] = compute(config, extra_flags=extra)
+        return known
 
     def ask_for(self, site: Site) -> Ask:
         if self.ask_base.kind_given or not site.exists:
@@ -98,7 +156,7 @@ class Prover:
         return replace(self.ask_base, kinds=kinds, kind_given=False)
 
     def analyse(self, config: Config) -> tuple[list[Hit], Value, Site]:
-        word = compute(config, extra_flags=len(self.xp.new_flags))
+        word = self.flags_word(config, len(self.xp.new_flags))
         ev = self.xp.evaluate(config, word)
         if not self.word:
             return self._generic(ev, _NO_SITE, self.ask_base), ev, _NO_SITE
@@ -114,10 +172,17 @@ class Prover:
         value = ev.value & ((1 << site.bits) - 1)
         key: tuple[Any, ...]
         if site.role == "flags":
-            base = compute(config) if self.xp.new_flags else word
-            key = ("flags", id(word), id(base), site.signature(), value, ask.kinds,
+            base = self.flags_word(config, 0) if self.xp.new_flags else word
+            inputs = rules.flag_bits_inputs(word, base, site, value, config)
+            # the rules read the packing and its masks, not the release the word is labelled
+            # with: releases that share both share the analysis (flags.packing shares the
+            # fields list between a packing's copies, and a masks dict per mask shape; the
+            # words are kept in the cached entry, so these ids stay theirs)
+            shared = (id(word), id(base)) if self.xp.new_flags else (id(word.fields), id(word.masks))
+            key = ("flags", shared, site.signature(), value, ask.kinds,
                    bool(config.get("MEM_ALLOC_PROFILING")), bool(config.get("MEM_PROFILING_COMPRESSED")),
-                   bool(config.get("CHECK_PAGES")))
+                   bool(config.get("CHECK_PAGES"))) if inputs is None else \
+                ("flag-bits", site.signature(), value, ask.kinds, inputs)
             cached = self._analyses.get(key)
             if cached is None:
                 sizes = self._page_sizes(config) if base is not word and not word.last_cpupid_in_flags else None
@@ -253,28 +318,87 @@ def _probe_config() -> Config:
 
 
 def relevant_symbols(prover: Prover, domain: Any = None, config: Config | None = None) -> set[str]:
-    """Symbols a domain proof groups on: the site, each role the word takes somewhere, the expression."""
-    rel = set(prover.site_syms) | {"BITS_PER_LONG", "ARCH"}
+    """Symbols a domain proof groups on: the site, each role the word takes somewhere, the expression.
+
+    A symbol that only moves the word's site (SPINLOCK_SIZE moves ptdesc's ptl, not its
+    pt_flags) is dropped when, over the whole domain, the site is the same wherever the
+    other symbols agree: it cannot change the answer, so it does not split the groups."""
+    other = {"BITS_PER_LONG", "ARCH"}
     if prover.xp.config_dependent():
-        rel |= set(INPUT_SYMBOLS)
+        other |= set(INPUT_SYMBOLS)
     roles: set[str] = set()
     anchors: set[str] = set()
+    probes: list[Config] = []
     if prover.word:
-        probes = [g.config for g in domain.groups(prover.site_syms or {"ARCH"})] if domain is not None else \
-            [config] if config is not None else []
-        for cfg in probes:
-            s = prover.site(cfg)
-            roles.add(s.role)
-            if s.anchor:
-                anchors.add(s.anchor)
+        roles, anchors, probes = _roles(prover, domain, config)
     if "flags" in roles:
         # DEBUG_VM: whether the free-time checks catch a flag left set ("Bad page state")
-        rel |= set(INPUT_SYMBOLS) | {"DEBUG_VM"}
+        other |= set(INPUT_SYMBOLS) | {"DEBUG_VM"}
     if "pointer" in roles:
         facts = load_word_facts()
         for a in anchors:
             if a in facts.pointers:
-                rel |= _pointer_symbols(facts.pointers[a])
-    return rel
+                other |= _pointer_symbols(facts.pointers[a])
+    only_site = set(prover.site_syms) - other
+    # memdesc analyses resolve the whole struct, new flags resize struct page: those read
+    # more of the layout than the site, so their site symbols all stay
+    if only_site and domain is not None and roles <= {"flags", "page_type", "pointer", "plain"} \
+            and not prover.xp.new_flags and _site_follows(prover, probes, sorted(set(prover.site_syms) - only_site)):
+        return other
+    return other | set(prover.site_syms)
 
 
+# (domain, layout set, struct, word) -> the roles and anchors the word takes over the domain:
+# a patch asks many questions of one word, and the probe groups every site symbol
+_ROLES: dict[tuple[Any, ...], tuple[Any, LayoutSet, set[str], set[str], list[Config]]] = {}
+
+
+def _roles(prover: Prover, domain: Any, config: Config | None) -> tuple[set[str], set[str], list[Config]]:
+    """The roles and anchors the word takes, and the configs probed: one per distinct
+    assignment of (at least) the site's symbols, so they can stand in for the domain's sites."""
+    key = (id(domain), id(prover.lset), prover.struct, prover.word)
+    if domain is not None:
+        hit = _ROLES.get(key)
+        if hit is not None and hit[0] is domain and hit[1] is prover.lset:
+            return hit[2], hit[3], hit[4]
+    roles: set[str] = set()
+    anchors: set[str] = set()
+    if domain is not None and prover._needs_env:
+        # the site reads the packing, so the probe splits on every packing input: as the
+        # proof will when the word holds flags (plus DEBUG_VM). Probing on that grouping,
+        # through the engine's cache, lets the proof reuse the groups and the sites found
+        from mmbits.prover.engine import cached_groups
+
+        groups, memo = cached_groups(domain, set(prover.site_syms) | set(INPUT_SYMBOLS)
+                                     | {"DEBUG_VM", "BITS_PER_LONG", "ARCH"})
+        probes = [g.config for g in groups]
+        saved, prover.config_memo = prover.config_memo, memo
+        try:
+            sites = [prover.site(cfg) for cfg in probes]
+        finally:
+            prover.config_memo = saved
+    else:
+        probes = [g.config for g in domain.groups(prover.site_syms or {"ARCH"})] if domain is not None else \
+            [config] if config is not None else []
+        sites = [prover.site_of(cfg) for cfg in probes]
+    for s in sites:
+        roles.add(s.role)
+        if s.anchor:
+            anchors.add(s.anchor)
+    if domain is not None:
+        if len(_ROLES) >= 64:
+            _ROLES.pop(next(iter(_ROLES)))
+        _ROLES[key] = (domain, prover.lset, roles, anchors, probes)
+    return roles, anchors, probes
+
+
+def _site_follows(prover: Prover, probes: list[Config], kept: list[str]) -> bool:
+    """Whether every probe config's site is determined by the `kept` symbols' values.
+    `probes` are the domain grouped on all the site's symbols: one per distinct site input."""
+    seen: dict[tuple[Any, ...], Site] = {}
+    for cfg in probes:
+        key = tuple(cfg.get(s) for s in kept)
+        site = prover.site_of(cfg)
+        if seen.setdefault(key, site) != site:
+            return False
+    return True

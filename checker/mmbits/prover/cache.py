@@ -19,17 +19,13 @@ from __future__ import annotations
 import json
 import os
 import stat
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from mmbits.cachedir import private_dir, read_entry, write_entry
-from mmbits.paths import layouts_root
-
-try:  # the built-in BLAKE2 spares start-up the OpenSSL initialisation hashlib does
-    from _blake2 import blake2b as _blake2b
-except ImportError:  # pragma: no cover
-    from hashlib import blake2b as _blake2b
+from mmbits.cachedir import code_stamp as _code_stamp
+from mmbits.cachedir import data_stamp as _data_stamp
+from mmbits.cachedir import digest as _digest
+from mmbits.cachedir import load_json, private_dir, store_json
 
 MAGIC = "mmbits-check-result 1"
 
@@ -40,38 +36,6 @@ MAX_KEYED_FILE_BYTES = 32 * 1024 * 1024  # inputs.LIMIT_CONFIG: a larger input i
 
 def cache_dir() -> Path | None:
     return private_dir("check")
-
-
-def _digest(data: bytes) -> bytes:
-    return _blake2b(data, digest_size=32).digest()
-
-
-@cache
-def _code_stamp() -> bytes:
-    """Every .py file of the package by path, size and mtime: a code change misses."""
-    root = Path(__file__).resolve().parent.parent
-    parts: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in ("__pycache__", "layouts"))
-        for name in sorted(filenames):
-            if name.endswith(".py"):
-                st = os.stat(os.path.join(dirpath, name))
-                parts.append(f"{os.path.relpath(os.path.join(dirpath, name), root)}:{st.st_size}:{st.st_mtime_ns}")
-    return _digest("\n".join(parts).encode())
-
-
-@cache
-def _data_stamp() -> bytes:
-    """The content of every data file: an edited layout misses."""
-    root = layouts_root().resolve()
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = os.path.join(dirpath, name)
-            with open(path, "rb") as fh:
-                out.append(os.path.relpath(path, root).encode() + b"\0" + _digest(fh.read()))
-    return _digest(b"\n".join(out))
 
 
 def _file_digest(path: str | None) -> str | None:
@@ -105,24 +69,8 @@ def key_of(question: dict[str, Any], files: dict[str, str | None]) -> str | None
 
 
 def load(key: str | None) -> dict[str, Any] | None:
-    base = cache_dir()
-    if key is None or base is None:
-        return None
-    raw = read_entry(base / f"{key}.json", MAX_ENTRY_BYTES)
-    if raw is None:
-        return None
-    try:
-        doc = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(doc, dict) or doc.get("magic") != MAGIC or doc.get("key") != key:
-        return None
-    result = doc.get("result")
-    return result if isinstance(result, dict) else None
+    return load_json("check", key, MAGIC, "result", MAX_ENTRY_BYTES)
 
 
 def store(key: str | None, result: dict[str, Any]) -> None:
-    base = cache_dir()
-    if key is None or base is None:
-        return
-    write_entry(base, f"{key}.json", json.dumps({"magic": MAGIC, "key": key, "result": result}).encode())
+    store_json("check", key, MAGIC, "result", result)

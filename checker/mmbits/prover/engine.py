@@ -22,6 +22,7 @@ from mmbits.kconfig.config import Config
 from mmbits.kconfig.domain import Group
 from mmbits.layout.registry import LayoutSet
 from mmbits.proposal import Proposal
+from mmbits.prover import releases
 from mmbits.prover.analyse import Prover, prepare, relevant_symbols
 from mmbits.prover.explain import explain
 from mmbits.prover.hits import Hit
@@ -71,7 +72,9 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
         total = 1
     else:
         relevant = relevant_symbols(prover, domain)
-        groups = _domain_groups(domain, relevant)
+        # grouped on VERSION too, so each group is one release and the answer can be
+        # given per release (free when the domain has one release, or the word's roles read it)
+        groups, prover.config_memo = cached_groups(domain, relevant | {"VERSION"})
         total = domain.size()
     aggs: dict[tuple[str, str], Aggregate] = {}
     checked = unsafe = colliding = ngroups = 0
@@ -79,6 +82,7 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     worst_shift: tuple[int, int, Config] | None = None  # (count, width, config)
     explanation: list[str] = []
     undefined_seen = False
+    by_release: dict[int, releases.ReleaseTally] = {}
     unknown: list[str] = []
     for group in groups:
         cfg, count = group.config, group.count
@@ -92,6 +96,7 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
                                f"({type(exc).__name__}: {exc})")
             ngroups += 1
             checked += count
+            releases.tally(by_release, cfg.get("VERSION"), count, unknown=True)
             continue
         ngroups += 1
         checked += count
@@ -118,6 +123,9 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
                 undefined_seen = True
         unsafe += count if blocking else 0
         colliding += count if collides else 0
+        # nothing is proved on a config where the word is absent or the expression has no value
+        releases.tally(by_release, cfg.get("VERSION"), count, unsafe=blocking,
+                       unknown=ev.value is None or any(h.kind == "missing-member" for h in hits))
         if progress is not None and ngroups % 512 == 0:
             progress(checked, total)
     if progress is not None:
@@ -159,10 +167,11 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     if verdict == "unsafe" and unsafe == 0:
         unsafe = checked
     return CheckResult(prover.proposal, source, verdict, checked, unsafe, colliding, ngroups, findings, counts, explanation,
-                       time.perf_counter() - start, tuple(sorted(relevant)), lifecycle_state, unknown)
+                       time.perf_counter() - start, tuple(sorted(relevant)), lifecycle_state, unknown,
+                       releases=releases.ordered(by_release))
 
 
-_GROUPS: dict[tuple[int, frozenset[str]], tuple[Any, list[Group]]] = {}
+_GROUPS: dict[tuple[int, frozenset[str]], tuple[Any, list[Group], dict[tuple[Any, ...], Any]]] = {}
 
 
 def _domain_groups(domain: Any, relevant: set[str]) -> list[Group]:
@@ -175,8 +184,23 @@ def _domain_groups(domain: Any, relevant: set[str]) -> list[Group]:
     groups = list(domain.groups(relevant))
     if len(_GROUPS) >= 4:
         _GROUPS.pop(next(iter(_GROUPS)))
-    _GROUPS[key] = (domain, groups)
+    _GROUPS[key] = (domain, groups, {})
     return groups
+
+
+def cached_groups(domain: Any, relevant: set[str]) -> tuple[list[Group], dict[tuple[Any, ...], Any] | None]:
+    """The domain's cached groups for these symbols and their per-config memo."""
+    groups = _domain_groups(domain, relevant)
+    return groups, _group_memo(groups)
+
+
+def _group_memo(groups: list[Group]) -> dict[tuple[Any, ...], Any] | None:
+    """The per-config memo (FlagsWord, Site by config id) that lives as long as this cached
+    group list, which holds the configs: later checks of a patch on the same groups reuse it."""
+    for _domain, cached, memo in _GROUPS.values():
+        if cached is groups:
+            return memo
+    return None
 
 
 def _check_buildable(config: Config) -> None:

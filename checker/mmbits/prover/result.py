@@ -8,6 +8,7 @@ from typing import Any
 
 from mmbits.findings import Finding
 from mmbits.proposal import Proposal
+from mmbits.prover.releases import ReleaseTally, summary
 
 
 @dataclass
@@ -27,6 +28,13 @@ class CheckResult:
     lifecycle: str = "not requested"  # checked | not requested | emulator missing | emulator failed
     unknown: list[str] = field(default_factory=list)  # why the verdict cannot be SAFE
     cached: bool = False  # read back from the answer cache (mmbits.prover.cache)
+    # the static proof per kernel release, oldest first (prover.releases)
+    releases: list[ReleaseTally] = field(default_factory=list)
+
+    @property
+    def by_release(self) -> str:
+        """`unsafe on 6.1-6.9, safe from 6.10`; empty when one release was checked."""
+        return summary(self.releases)
 
     @classmethod
     def from_json(cls, data: dict[str, Any], seconds: float) -> CheckResult:
@@ -43,7 +51,9 @@ class CheckResult:
         return cls(proposal, data["checked"], str(data["verdict"]).lower(), data["configs_checked"],
                    data["configs_unsafe"], data["configs_colliding"], data["groups"], findings, counts,
                    list(data["explanation"]), seconds, tuple(data.get("relevant", ())), data["lifecycle"],
-                   list(data.get("unknown", [])))
+                   list(data.get("unknown", [])),
+                   releases=[ReleaseTally(int(r["version"]), int(r["configs_checked"]), int(r["configs_unsafe"]),
+                                          int(r.get("configs_unknown", 0))) for r in data.get("releases", [])])
 
     def to_json(self) -> dict[str, Any]:
         findings = []
@@ -65,6 +75,8 @@ class CheckResult:
             "unknown": list(self.unknown),
             "findings": findings,
             "explanation": self.explanation,
+            "releases": [r.to_json() for r in self.releases],
+            "by_release": self.by_release,
         }
 
 

@@ -121,6 +121,28 @@ def analyse_flags(word: FlagsWord, base: FlagsWord, site: Site, value: int, ask:
     return hits
 
 
+def flag_bits_inputs(word: FlagsWord, base: FlagsWord, site: Site, value: int,
+                     env: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """Everything analyse_flags reads when each bit lands on an existing page flag and no
+    flag is added: per bit its FlagBit and that bit of PAGE_FLAGS_SECOND and
+    PAGE_FLAGS_CHECK_AT_FREE, and whether free-time checks run. Thousands of packings
+    (node, zone, section widths) agree on that, so the analysis is shared between them.
+    None when a bit reaches a packed field or the gap (the answer then reads the packing)."""
+    if base is not word:
+        return None
+    masks = word.masks
+    second, at_free = masks.get("PAGE_FLAGS_SECOND", 0), masks.get("PAGE_FLAGS_CHECK_AT_FREE", 0)
+    out: list[Any] = []
+    for b in bits_of(value):
+        ab = site.anchor_bit(b)
+        if ab is None:
+            continue
+        if ab >= word.nr_pageflags:
+            return None
+        out.append((b, word.flags[ab], second >> ab & 1, at_free >> ab & 1))
+    return (tuple(out), bool(env.get("CHECK_PAGES")))
+
+
 def _miscount(word: FlagsWord, label: str) -> Hit:
     gap = f"bits {word.gap[0]}-{word.gap[1]}" if word.gap else "none"
     return Hit("miscount", "miscount",

@@ -36,6 +36,8 @@ def render(result: CheckResult, colour: bool = False) -> str:
     lines.append(f"checked {plural(result.configs_checked, 'config')} ({result.source}, "
                  f"{plural(result.groups, 'distinct case')}, {result.seconds:.2f} s): "
                  f"unsafe on {result.configs_unsafe}, collides on {result.configs_colliding}")
+    if result.by_release:
+        lines.append(_wrap(f"by release: {result.by_release}", ""))
     if result.lifecycle != "not requested":
         lines.append(f"lifecycle: {result.lifecycle}")
     kinds: dict[str, list[int]] = {}

@@ -51,10 +51,10 @@ PROPOSALS: dict[str, Proposal] = {
 
 # (variant, keyword arguments of mmbits.emu.simulate.simulate): small exhaustive runs
 SIMULATIONS: dict[str, dict[str, Any]] = {
-    # v6.19 with its fixes: every interleaving of three CPUs (a huge PMD mapping, memory
+    # v6.19 with its fixes and hot-add tables marked: every interleaving of three CPUs (a huge PMD mapping, memory
     # hot-remove, a CPA split and collapse), the worker and the IOMMU: the operations
     # the two failing variants below fail on
-    "v6.19+fixes": {"cpus": 3, "ops": 1, "only": ("huge-pmd", "hot-remove", "cpa")},
+    "v6.19+fixes+hotplug": {"cpus": 3, "ops": 1, "only": ("huge-pmd", "hot-remove", "cpa")},
     # seeds/004: ptdesc separated from struct page while page->lru is still used; the
     # CPA split table of collapse_large_pages() has LIST_POISON2 in page->memdesc
     "memdesc-ptdesc": {"cpus": 2, "ops": 1, "only": ("huge-pmd", "cpa")},

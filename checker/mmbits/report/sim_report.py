@@ -295,7 +295,10 @@ def build_simulation_report(result: dict[str, Any], all_fields: bool = False) ->
     if setup is not None:
         summary.blocks.append(setup)
     if explored:
-        summary.blocks.append(Table(["explored", "count"], [[k, _count(v)] for k, v in explored.items()]))
+        rows = [[k, _count(v)] for k, v in explored.items() if not isinstance(v, dict)]
+        # nested figures (the partial-order reduction's) as rows of their own: "reduction: slept"
+        rows += [[f"{k}: {sub}", _count(x)] for k, v in explored.items() if isinstance(v, dict) for sub, x in v.items()]
+        summary.blocks.append(Table(["explored", "count"], rows))
     proposal = result.get("proposal")
     if isinstance(proposal, dict) and proposal:
         summary.blocks.append(Table(["proposal", "value"], [[k, _show(v)] for k, v in proposal.items()]))

@@ -1,0 +1,97 @@
+"""What one transition of the explorer read and wrote: the footprint that
+partial-order reduction compares (mmbits.emu.explore, sleep sets).
+
+A transition is one step of one thread plus what the machine does after it
+(the IOMMU re-walking the paths whose tables changed). While a footprint is
+being recorded, every accessor of the emulated state adds the objects it
+touches:
+
+- ("p", pfn)               the bytes of struct page pfn (Memory.get/set, read_at/write_at)
+- ("m", region, word)      an 8-byte word of kernel data, a stack or the ptdesc slab
+- ("s", pfn)               the KASAN shadow of page frame pfn (free or not)
+- ("e", pfn, index)        one entry of a page used as a table (whole page: part "e", pfn)
+- ("c", level, prefix)     one IOMMU paging-structure cache entry (whole cache: part "c", 0)
+- ("cv", pfn)              whether some IOMMU cache entry points at pfn (whole: part "cv", 0)
+- ("link",)                the graph of table -> lower-table pointers (what is reachable
+                           from init_mm's pgd); written by an entry store whose old or new
+                           value points at a table, read by KernelTables.reachable()
+- ("mk", pfn)              the marking state of page pfn (set, lost) and its watched bytes
+- ("k", pfn), ("r", pfn)   the page-table kind and the page_owner-like role of a page
+- ("st", field)            a field of the machine state (locks, work_pending, marks, ...)
+
+Two transitions are independent when neither writes what the other reads or
+writes; independent transitions of different threads commute (the same state,
+the same findings, in either order) and do not enable or disable each other --
+a thread's enabledness is read into its footprint (the rwsem for a lock step,
+work_pending for the idle worker). A transition that crashed the machine
+conflicts with everything. Recording is off (Memory.fp is None) outside
+exploration, so the API and replays pay one `is None` test per access.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Key = tuple[Any, ...]
+
+
+class Footprint:
+    __slots__ = ("reads", "writes", "whole_r", "whole_w", "part_r", "part_w", "crashed")
+
+    def __init__(self) -> None:
+        self.reads: set[Key] = set()
+        self.writes: set[Key] = set()
+        # objects read or written as a whole (a table page's every entry, the
+        # whole IOMMU cache), and the objects some part of which was touched
+        self.whole_r: set[Key] = set()
+        self.whole_w: set[Key] = set()
+        self.part_r: set[Key] = set()
+        self.part_w: set[Key] = set()
+        self.crashed = False
+
+    # -- recording --------------------------------------------------------------------
+    def read_part(self, family: str, obj: Any, key: Key) -> None:
+        self.reads.add(key)
+        self.part_r.add((family, obj))
+
+    def write_part(self, family: str, obj: Any, key: Key) -> None:
+        self.writes.add(key)
+        self.part_w.add((family, obj))
+
+    def read_whole(self, family: str, obj: Any) -> None:
+        self.whole_r.add((family, obj))
+
+    def write_whole(self, family: str, obj: Any) -> None:
+        self.whole_w.add((family, obj))
+
+    # -- comparing --------------------------------------------------------------------
+    def conflicts(self, other: Footprint) -> bool:
+        """True when the two transitions are dependent (may not commute)."""
+        if self.crashed or other.crashed:
+            return True
+        w, ow = self.writes, other.writes
+        if not w.isdisjoint(other.reads) or not w.isdisjoint(ow) or not self.reads.isdisjoint(ow):
+            return True
+        if self.whole_w or self.whole_r or other.whole_w or other.whole_r:
+            return _whole_conflict(self, other) or _whole_conflict(other, self)
+        return False
+
+    def summary(self) -> dict[str, int]:
+        return {"reads": len(self.reads) + len(self.whole_r), "writes": len(self.writes) + len(self.whole_w)}
+
+
+def _whole_conflict(a: Footprint, b: Footprint) -> bool:
+    """A whole-object access of `a` against any access of `b` to that object."""
+    if a.whole_w and not a.whole_w.isdisjoint(b.part_r | b.part_w | b.whole_r | b.whole_w):
+        return True
+    return bool(a.whole_r) and not a.whole_r.isdisjoint(b.part_w | b.whole_w)
+
+
+# the machine-state fields a traced MState records by name; the dict fields
+# (kinds, roles, iommu_cache) are recorded per key by their accessors, and
+# `crashed` by Footprint.crashed
+TRACED_FIELDS = frozenset({"work_pending", "bad_pages", "lists3", "slab_used", "mmap_readers", "mmap_writer",
+                           "mmap_waiters", "ptdump_key", "root", "reported_cache"})
+# read and written as one object on any access (none today: `marks` is
+# recorded per page by the marking code)
+COARSE_FIELDS: frozenset[str] = frozenset()
