@@ -17,6 +17,7 @@ from mmbits.findings import Finding, Severity, Where, exit_code
 
 if TYPE_CHECKING:
     from mmbits.decode.decoder import Decoded
+    from mmbits.decode.model import Unreadable
     from mmbits.patch.scan import PatchFinding, PatchReport
 
 
@@ -93,17 +94,23 @@ class DecodeResult:
         return [f for d in self.pages for f in d.findings]
 
     def to_json(self) -> dict[str, Any]:
-        from mmbits.decode.decoder import to_json as page_json
-
-        pages = []
         findings: list[dict[str, Any]] = []
-        for number, dec in enumerate(self.pages):
-            page = page_json(dec)
-            start = len(findings)
-            for f in dec.findings:
-                item = f.to_json()
-                item["data"] = {**item["data"], "page": number}
-                findings.append(item)
-            page["findings"] = list(range(start, len(findings)))  # indices into the top-level findings
-            pages.append(page)
+        pages = [decoded_page_json(dec, number, findings) for number, dec in enumerate(self.pages)]
         return {"pages": pages, "findings": findings}
+
+
+def decoded_page_json(dec: Decoded | Unreadable, number: int, findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """One page of `decode --json`: the page's JSON, whose `findings` are indices into the
+    document's top-level list, to which this page's findings are appended (each carrying its
+    page number). Shared by DecodeResult and the CLI's page-at-a-time writer."""
+    from mmbits.decode.model import Unreadable
+    from mmbits.decode.output import to_json as page_json
+
+    page = dec.to_json() if isinstance(dec, Unreadable) else page_json(dec)
+    start = len(findings)
+    for f in dec.findings:
+        item = f.to_json()
+        item["data"] = {**item["data"], "page": number}
+        findings.append(item)
+    page["findings"] = list(range(start, len(findings)))
+    return page

@@ -22,9 +22,9 @@ from util.clirun import assert_clean_error
 def _show(cli, tmp_path: Path, blob: bytes, name: str = "demo"):
     path = tmp_path / "hostile.btf"
     path.write_bytes(blob)
-    start = time.perf_counter()
+    start = time.process_time()  # in process: CPU seconds, not the machine's load
     r = cli("btf", "show", name, "--btf", str(path))
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 5
     return r
 
 
@@ -141,9 +141,9 @@ def test_fuzz_mutated_reference_blob(ref_blob: bytes, data: st.DataObject) -> No
         word = data.draw(st.sampled_from([0, 1, 0xFFFFFFFF, 0x7FFFFFFF, 0x04000005, 0x13FFFFFF, 190, 0x08000000]))
         where -= where % 4
         struct.pack_into("<I", blob, where, word)
-    start = time.perf_counter()
+    start = time.process_time()
     _exercise(bytes(blob), ("page", "folio"))
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 5
 
 
 def test_exponential_inline_expansion_is_cut_short(cli, tmp_path: Path) -> None:
@@ -154,7 +154,7 @@ def test_exponential_inline_expansion_is_cut_short(cli, tmp_path: Path) -> None:
     for _level in range(4):
         inner = g.struct("", 4, [("", inner, 0, 0)] * 1000, union=True)
     g.struct("bomb", 4, [("", inner, 0, 0)])
-    start = time.perf_counter()
+    start = time.process_time()
     r = _show(cli, tmp_path, g.blob(), "bomb")
     assert_clean_error(r)
-    assert "members" in r.err and time.perf_counter() - start < 5
+    assert "members" in r.err and time.process_time() - start < 5

@@ -86,7 +86,7 @@ def test_special_entries_are_misses_fast(tmp_path: Path, btf_cache_dir: Path, ki
         entry.write_bytes(b"x" * 11)
     start = time.perf_counter()
     assert open_btf(path).count == sample().count
-    assert time.perf_counter() - start < 2
+    assert time.perf_counter() - start < 10  # wall time: a hang (FIFO) uses no CPU
 
 
 def test_temp_files_private_and_dirs_0700(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

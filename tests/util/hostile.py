@@ -169,7 +169,7 @@ def _wait(pid: int, deadline: float) -> tuple[int, resource.struct_rusage]:
 def assert_bounded_error(r: Bounded, name: str, *, code: int = 2, words: tuple[str, ...] = ()) -> None:
     """Issue #16's contract: in time, in memory, exactly one error line naming `name`,
     the exit code, nothing on stdout."""
-    assert r.seconds <= BOUND_SECONDS, (r.seconds, r.err[-300:])
+    assert r.cpu_seconds <= BOUND_SECONDS, (r.cpu_seconds, r.seconds, r.err[-300:])  # CPU: not the load
     assert r.code == code, (r.code, r.err[-500:])
     lines = r.err_lines
     assert len(lines) == 1, lines[:5]

@@ -105,8 +105,7 @@ def _write_jsonl(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:
 def _write_json(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:
     """The DecodeResult JSON document (mmbits schema decode), written a page at a time:
     only the findings list, which the document puts after the pages, is held."""
-    from mmbits.decode.model import Unreadable
-    from mmbits.decode.output import to_json
+    from mmbits.results import decoded_page_json
 
     findings: list[dict[str, Any]] = []
     worst: list[Finding] = []
@@ -114,13 +113,7 @@ def _write_json(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:
     for number, dec in enumerate(pages):  # noqa: B007 (number is read after the loop)
         if not number:  # written with the first page: an input with no page is one error line, no output
             click.echo('{\n  "pages": [', nl=False)
-        page = dec.to_json() if isinstance(dec, Unreadable) else to_json(dec)
-        start = len(findings)
-        for f in dec.findings:
-            item = f.to_json()
-            item["data"] = {**item["data"], "page": number}
-            findings.append(item)
-        page["findings"] = list(range(start, len(findings)))  # indices into the top-level findings
+        page = decoded_page_json(dec, number, findings)
         text = json.dumps(page, indent=2, default=_json_default).replace("\n", "\n    ")
         click.echo(("," if number else "") + "\n    " + text, nl=False)
         _keep_worst(worst, dec.findings)

@@ -342,7 +342,11 @@ def build_check_report(result: dict[str, Any]) -> Document:
     if isinstance(explanation, list) and explanation:
         summary.blocks.append(Para("How the bit reads on the first config checked:"))
         summary.blocks.append(Pre("\n".join(str(x) for x in explanation)))
-    extras = {k: v for k, v in result.items() if k not in KNOWN_KEYS and isinstance(v, (str, int, float))}
+    by_release = result.get("by_release")
+    if isinstance(by_release, str) and by_release:  # empty when the domain holds one release
+        summary.blocks.append(Para(f"By kernel release: {by_release}."))
+    extras = {k: v for k, v in result.items()
+              if k not in KNOWN_KEYS and isinstance(v, (str, int, float)) and v != ""}
     if extras:
         summary.blocks.append(Table(["key", "value"], [[k, str(v)] for k, v in sorted(extras.items())]))
     sections = [summary]
