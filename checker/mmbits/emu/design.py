@@ -247,12 +247,9 @@ class Design(LockSteps):
     def st_pmd_free_pte_page(self, m: Machine, t: str, va: int) -> Steps:
         """vmap_try_huge_pmd() -> pmd_free_pte_page(pmd, addr) (x86, v7 4/8)."""
         tables = m.tables
-        loc = tables.locate(va, tables.pmd_level, "pmd_free_pte_page")
-        if loc is None:
+        if (found := tables.entry_of(va, tables.pmd_level, "pmd_free_pte_page", TABLE)) is None:
             return []
-        entry = tables.read(*loc)
-        if entry is None or entry[0] != TABLE:
-            return []
+        loc, entry = found
         target = self.pte_table_of_pmd(m, loc[0], loc[1], entry)
         tables.write(loc[0], loc[1], None, "pmd_free_pte_page")
         m.note(f"pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x}); flush_tlb_kernel_range()")
@@ -301,12 +298,9 @@ class Design(LockSteps):
     def st_pud_free_pmd_page(self, m: Machine, t: str, va: int) -> Steps:
         """vmap_try_huge_pud() -> pud_free_pmd_page(pud, addr) (x86, v7 4/8)."""
         tables = m.tables
-        loc = tables.locate(va, tables.pud_level, "pud_free_pmd_page")
-        if loc is None:
+        if (found := tables.entry_of(va, tables.pud_level, "pud_free_pmd_page", TABLE)) is None:
             return []
-        entry = tables.read(*loc)
-        if entry is None or entry[0] != TABLE:
-            return []
+        loc, entry = found
         pmd = entry[1]
         sv = m.alloc_pages(0, who="__get_free_page", role=f"pmd_sv (pud_free_pmd_page copy for {va:#x})")
         m.cpu_access(pmd, "pud_free_pmd_page", "read")
@@ -344,12 +338,9 @@ class Design(LockSteps):
     def st_remove_pte_table(self, m: Machine, t: str, va: int) -> Steps:
         """remove_pte_table() (vmemmap 4 KiB pages) then free_pte_table()."""
         tables = m.tables
-        loc = tables.locate(va, tables.pmd_level, "remove_pagetable")
-        if loc is None:
+        if (found := tables.entry_of(va, tables.pmd_level, "remove_pagetable", TABLE)) is None:
             return []
-        entry = tables.read(*loc)
-        if entry is None or entry[0] != TABLE:
-            return []
+        loc, entry = found
         pte = entry[1]
         m.cpu_access(pte, "remove_pte_table", "read")
         for idx, leaf in sorted(m.mem.entries(pte).items()):
@@ -394,12 +385,9 @@ class Design(LockSteps):
     def st_free_huge_vmemmap(self, m: Machine, t: str, va: int) -> Steps:
         """remove_pmd_table(): a PMD-mapped vmemmap block -> free_hugepage_table()."""
         tables = m.tables
-        loc = tables.locate(va, tables.pmd_level, "remove_pmd_table")
-        if loc is None:
+        if (found := tables.entry_of(va, tables.pmd_level, "remove_pmd_table", LEAF)) is None:
             return []
-        entry = tables.read(*loc)
-        if entry is None or entry[0] != LEAF:
-            return []
+        loc, entry = found
         tables.write(loc[0], loc[1], None, "remove_pmd_table")
         order = (entry[2]).bit_length() - 1
         m.note(f"pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x}); free_hugepage_table(pfn {entry[1]:#x}, order {order})")
@@ -410,12 +398,9 @@ class Design(LockSteps):
     def st_cpa_split(self, m: Machine, t: str, va: int) -> Steps:
         """split_large_page(): a PTE table replaces the direct map's huge leaf."""
         tables = m.tables
-        loc = tables.locate(va, tables.pmd_level, "split_large_page")
-        if loc is None:
+        if (found := tables.entry_of(va, tables.pmd_level, "split_large_page", LEAF)) is None:
             return []
-        entry = tables.read(*loc)
-        if entry is None or entry[0] != LEAF:
-            return []
+        loc, entry = found
         pte = self.alloc_cpa_table(m, f"CPA split PTE table for {va:#x}")
         for i in range(2):
             tables.write(pte, i, (LEAF, entry[1] + i, 1, False), "__split_large_page")
@@ -427,12 +412,9 @@ class Design(LockSteps):
     def st_cpa_collapse(self, m: Machine, t: str, va: int, head: int) -> Steps:
         """collapse_pmd_page(): huge leaf back, the PTE table queued on CPA's local list."""
         tables = m.tables
-        loc = tables.locate(va, tables.pmd_level, "collapse_large_pages")
-        if loc is None:
+        if (found := tables.entry_of(va, tables.pmd_level, "collapse_large_pages", TABLE)) is None:
             return []
-        entry = tables.read(*loc)
-        if entry is None or entry[0] != TABLE:
-            return []
+        loc, entry = found
         pte = entry[1]
         m.cpu_access(pte, "collapse_pmd_page", "read")
         first = m.mem.entry(pte, 0)

@@ -57,20 +57,23 @@ class Lists:
         except Fault as exc:
             raise ListCorruption(f"list corruption: {exc}", node) from None
 
+    def _expect(self, node: int, field: str, want: int, culprit: int, report: str) -> None:
+        """One of DEBUG_LIST's link checks (lib/list_debug.c): node->field must be `want`;
+        `report` is the kernel's message with {got} where it prints what it found."""
+        got = self._read(node, field)
+        if got != want:
+            raise ListCorruption(report.replace("{got}", f"{got:#x}"), culprit)
+
     # __list_add_valid_or_report() / __list_add()
     def _add(self, new: int, prev: int, nxt: int) -> None:
         if prev == 0:
             raise ListCorruption("list_add corruption. prev is NULL.", new)
         if nxt == 0:
             raise ListCorruption("list_add corruption. next is NULL.", new)
-        got = self._read(nxt, "prev")
-        if got != prev:
-            raise ListCorruption(f"list_add corruption. next->prev should be prev ({prev:#x}), but was {got:#x}. "
-                                 f"(next={nxt:#x}).", new)
-        got = self._read(prev, "next")
-        if got != nxt:
-            raise ListCorruption(f"list_add corruption. prev->next should be next ({nxt:#x}), but was {got:#x}. "
-                                 f"(prev={prev:#x}).", new)
+        self._expect(nxt, "prev", prev, new,
+                     f"list_add corruption. next->prev should be prev ({prev:#x}), but was {{got}}. (next={nxt:#x}).")
+        self._expect(prev, "next", nxt, new,
+                     f"list_add corruption. prev->next should be next ({nxt:#x}), but was {{got}}. (prev={prev:#x}).")
         if new in (prev, nxt):
             raise ListCorruption(f"list_add double add: new={new:#x}, prev={prev:#x}, next={nxt:#x}.", new)
         self._set_prev(nxt, new)
@@ -95,14 +98,10 @@ class Lists:
             raise ListCorruption(f"list_del corruption, {entry:#x}->next is LIST_POISON1 ({nxt:#x})", entry)
         if prev == self.poison2:
             raise ListCorruption(f"list_del corruption, {entry:#x}->prev is LIST_POISON2 ({prev:#x})", entry)
-        got = self._read(prev, "next")
-        if got != entry:
-            raise ListCorruption(f"list_del corruption. prev->next should be {entry:#x}, but was {got:#x}. "
-                                 f"(prev={prev:#x})", entry)
-        got = self._read(nxt, "prev")
-        if got != entry:
-            raise ListCorruption(f"list_del corruption. next->prev should be {entry:#x}, but was {got:#x}. "
-                                 f"(next={nxt:#x})", entry)
+        self._expect(prev, "next", entry, entry,
+                     f"list_del corruption. prev->next should be {entry:#x}, but was {{got}}. (prev={prev:#x})")
+        self._expect(nxt, "prev", entry, entry,
+                     f"list_del corruption. next->prev should be {entry:#x}, but was {{got}}. (next={nxt:#x})")
         self._set_prev(nxt, prev)
         self._set_next(prev, nxt)
         self._set_next(entry, self.poison1)

@@ -57,6 +57,18 @@ class KernelTables:
     def read(self, pfn: int, index: int) -> tuple[Any, ...] | None:
         return self.m.mem.entry(pfn, index)
 
+    def entry_of(self, va: int, level: int, who: str, kind: Any) -> tuple[tuple[int, int], tuple[Any, ...]] | None:
+        """The level-`level` entry for va when it is of `kind` (TABLE or LEAF), with its
+        place: what every unlinking operation first checks (pXd_present, pXd_leaf); None
+        when the walk stops above it or the entry is something else, and nothing is done."""
+        loc = self.locate(va, level, who)
+        if loc is None:
+            return None
+        entry = self.read(*loc)
+        if entry is None or entry[0] != kind:
+            return None
+        return loc, entry
+
     def write(self, pfn: int, index: int, entry: tuple[Any, ...] | None, who: str) -> None:
         self.m.cpu_access(pfn, who, "write")
         self.m.mem.set_entry(pfn, index, entry)

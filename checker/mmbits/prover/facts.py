@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from mmbits.cexpr import Expr, ExprError
+from mmbits.cexpr import Expr
 from mmbits.errors import InputError
+from mmbits.expression.compiled import data_expr
 from mmbits.paths import DEFAULT_KERNEL, layouts_root, version_dir
 from mmbits.yamlio import LDict, load_file
 
@@ -62,10 +63,10 @@ class WordFacts:
 
 
 def _expr(text: object, path: str, line: int) -> Expr:
-    try:
-        return Expr(str(text))
-    except ExprError as exc:
-        raise InputError(f"bad expression {text!r}: {exc}", file=path, line=line) from None
+    """words.yaml's conditions: the config's symbols, checked like every data file's."""
+    from mmbits.kconfig.model import load_model
+
+    return data_expr(text, load_model().known_names() | {"ARCH"}, path, line)
 
 
 @cache
