@@ -41,19 +41,15 @@ PATCH_SEVERITY = {v: k for k, v in PATCH_LEVEL.items()}
 
 def patch_finding(pf: PatchFinding, patch_index: int) -> Finding:
     """A patch finding as the common finding: checkpatch's type, the file and line in data."""
-    word = (pf.result or {}).get("proposal", {}).get("word") if isinstance(pf.result, dict) else None
+    word = pf.result.proposal.word if pf.result is not None else None
     struct, _, fld = str(word or "").partition(".")
     where = Where(struct=struct or None, field=fld or None,
                   detail=f"{pf.site.file}:{pf.site.line}" if pf.site.line is not None else pf.site.file)
-    config = None
-    if pf.result:
-        first = next(iter(pf.result.get("findings") or ()), None)
-        config = first.get("config") if isinstance(first, dict) else None
     data: dict[str, Any] = {"patch": patch_index, "type": pf.type, "level": pf.level, "file": pf.site.file,
                             "line": pf.site.line, "patch_line": pf.site.patch_line, "source": pf.site.text}
     if pf.result is not None:
-        data["check"] = pf.result
-    return Finding(pf.kind, pf.message, config, where, PATCH_SEVERITY[pf.level], data)
+        data["check"] = pf.result.to_json()
+    return Finding(pf.kind, pf.message, None, where, PATCH_SEVERITY[pf.level], data)
 
 
 @dataclass

@@ -47,7 +47,7 @@ def test_a_thousand_macros_cost_one_proof_per_meaning(monkeypatch: pytest.Monkey
     assert len(calls) == len(meanings) == 24
     assert len(rep.proposals) == 1000
     # every candidate keeps its own proposal and label in the report
-    assert {p["proposal"]["expr"] for p in rep.proposals} == {f"MMBITS_HOSTILE_FLAG_{i:04d}" for i in range(1000)}
+    assert {p.proposal.expr for p in rep.proposals} == {f"MMBITS_HOSTILE_FLAG_{i:04d}" for i in range(1000)}
     assert any(f.message.startswith("MMBITS_HOSTILE_FLAG_0999 = ") for f in rep.findings)
 
 

@@ -45,10 +45,10 @@ def test_alias_in_the_second_page_block_is_checked_on_page_1() -> None:
     assert ("ERROR", "COLLISION") in got
     assert "folio order" in next(f.message for f in rep.findings if f.type == "COLLISION")
     (derived,) = rep.proposals
-    assert derived["proposal"] == {"expr": "BIT(PG_uptodate)", "word": "folio._flags_1", "name": "PG_was_split"}
+    assert derived.proposal.to_json() == {"expr": "BIT(PG_uptodate)", "word": "folio._flags_1", "name": "PG_was_split"}
     same = check(Proposal("PG_uptodate", "folio._flags_1", None, "PG_was_split"), config=config_of("x86_64-6.18"),
                  lifecycle=False)
-    assert derived["verdict"] == same.verdict == "unsafe"
+    assert derived.verdict == same.verdict == "unsafe"
 
 
 def test_an_existing_second_page_alias_in_context_marks_the_block() -> None:
@@ -56,8 +56,8 @@ def test_an_existing_second_page_alias_in_context_marks_the_block() -> None:
                   ["\tPG_has_hwpoisoned = PG_active,", "\tPG_large_rmappable = PG_workingset, /* anon or file */"],
                   ["\tPG_was_split = PG_locked,"], ["};"])
     rep = _scan(text)
-    assert [p["proposal"]["word"] for p in rep.proposals] == ["folio._flags_1"]
-    assert rep.proposals[0]["verdict"] == "unsafe"  # bit 0: the folio order byte
+    assert [p.proposal.word for p in rep.proposals] == ["folio._flags_1"]
+    assert rep.proposals[0].verdict == "unsafe"  # bit 0: the folio order byte
 
 
 def test_pt_reserved_is_the_same_verdict_in_patch_and_check() -> None:
@@ -67,7 +67,7 @@ def test_pt_reserved_is_the_same_verdict_in_patch_and_check() -> None:
                   ["enum pt_flags {", "\tPT_kernel = PG_referenced,"], ["\tPT_reserved = PG_reserved,"], ["};"])
     rep = _scan(text)
     assert rep.findings == []
-    verdicts = {p["proposal"]["name"]: p["verdict"] for p in rep.proposals}
+    verdicts = {p.proposal.name: p.verdict for p in rep.proposals}
     cfg = config_of("x86_64-6.18")
     for kind in (None, "kernel-pgtable", "pgtable"):
         r = check(Proposal("PG_reserved", "ptdesc.pt_flags", kind, "PT_reserved"), config=cfg, lifecycle=False)

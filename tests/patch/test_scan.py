@@ -30,7 +30,7 @@ def test_one_list_draft() -> None:
     collision = next(f for f in rep.findings if f.type == "COLLISION")
     assert collision.message.startswith("ASYNC_PGTABLE_FREE_DTOR = BIT(NR_PAGEFLAGS) in ptdesc.pt_flags: ")
     assert "LRU_REFS" in collision.message and "of 185856 configs" in collision.message
-    assert collision.result["verdict"] == "unsafe"
+    assert collision.result is not None and collision.result.verdict == "unsafe"
     assert rep.count("ERROR") == 2
 
 

@@ -2,10 +2,10 @@
 
 `diff` reads unified diffs and mboxes, `extract` finds what the patch adds to
 descriptor bit space, `scan` proves each candidate with the prover, `output`
-prints checkpatch-like text, terse lines or JSON.
+prints checkpatch-like text or terse lines (JSON is `results.PatchResult.to_json`).
 """
 
 from mmbits.patch.diff import parse
-from mmbits.patch.scan import PatchFinding, PatchReport, Scanner, scan_patches
+from mmbits.patch.scan import PatchFinding, PatchReport, ProposalAnswer, Scanner, scan_patches
 
-__all__ = ["PatchFinding", "PatchReport", "Scanner", "parse", "scan_patches"]
+__all__ = ["PatchFinding", "PatchReport", "ProposalAnswer", "Scanner", "parse", "scan_patches"]

@@ -3,8 +3,6 @@ the added line, and `total: N errors, M warnings, K lines checked`."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from mmbits.patch.scan import PatchReport
 
 
@@ -37,12 +35,3 @@ def terse(reports: list[PatchReport]) -> str:
             out.append(f"{f.site.file}:{line}: {f.level}:{f.type}: {f.message}")
     return "\n".join(out)
 
-
-def to_json(reports: list[PatchReport], source: str) -> dict[str, Any]:
-    return {
-        "source": source,
-        "errors": sum(r.count("ERROR") for r in reports),
-        "warnings": sum(r.count("WARNING") for r in reports),
-        "checks": sum(r.count("CHECK") for r in reports),
-        "patches": [r.to_json() for r in reports],
-    }

@@ -32,13 +32,37 @@ LEVEL = {"error": "ERROR", "warning": "WARNING", "note": "CHECK"}
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 
 
+@dataclass(frozen=True)
+class ProposalAnswer:
+    """The engine's answer for one proposal a patch derives: the same answer `mmbits check`
+    gives for it, kept with the candidate's own spelling (an answer shared by meaning was
+    computed for another) and the patch line it came from."""
+
+    verdict: str
+    proposal: Proposal
+    configs_checked: int
+    configs_unsafe: int
+    configs_colliding: int
+    where: int | None = None  # the patch line of the definition
+    unknown: tuple[str, ...] = ()  # why the answer cannot be SAFE, when it is UNKNOWN
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "proposal": self.proposal.to_json(),
+                "configs_checked": self.configs_checked, "configs_unsafe": self.configs_unsafe,
+                "configs_colliding": self.configs_colliding}
+
+    def listed_json(self) -> dict[str, Any]:
+        """As the patch's list of proposals shows it: with its line and reasons."""
+        return {**self.to_json(), "where": self.where, "unknown": list(self.unknown)}
+
+
 @dataclass
 class PatchFinding:
     level: str  # ERROR | WARNING | CHECK
     kind: str
     message: str
     site: Site
-    result: dict[str, Any] | None = None
+    result: ProposalAnswer | None = None
 
     @property
     def type(self) -> str:
@@ -49,7 +73,7 @@ class PatchFinding:
                                "file": self.site.file, "line": self.site.line, "patch_line": self.site.patch_line,
                                "source": self.site.text}
         if self.result is not None:
-            out["check"] = self.result
+            out["check"] = self.result.to_json()
         return out
 
 
@@ -59,11 +83,11 @@ class PatchReport:
     findings: list[PatchFinding] = field(default_factory=list)
     # every proposal the patch's definitions and uses derive, with the engine's verdict:
     # the same answer `mmbits check` gives for that proposal
-    proposals: list[dict[str, Any]] = field(default_factory=list)
+    proposals: list[ProposalAnswer] = field(default_factory=list)
 
     @property
     def unknown(self) -> bool:
-        return any(p["verdict"] == "unknown" for p in self.proposals)
+        return any(p.verdict == "unknown" for p in self.proposals)
 
     def count(self, level: str) -> int:
         return sum(1 for f in self.findings if f.level == level)
@@ -72,7 +96,8 @@ class PatchReport:
         return {"index": self.patch.index, "subject": self.patch.subject,
                 "files": [f.path for f in self.patch.files], "lines_checked": self.patch.lines_checked,
                 "errors": self.count("ERROR"), "warnings": self.count("WARNING"), "checks": self.count("CHECK"),
-                "findings": [f.to_json() for f in self.findings], "proposals": self.proposals}
+                "findings": [f.to_json() for f in self.findings],
+                "proposals": [p.listed_json() for p in self.proposals]}
 
 
 @dataclass
@@ -211,8 +236,8 @@ class Scanner:
                         + (" (in a condition, `x | C` is always true unless C is 0)"
                            if any(u.op == "condition" for u in cand.uses) else ""), cand.site))
             return
-        summary = _summary(result, p)
-        report.proposals.append({**summary, "where": cand.site.patch_line, "unknown": list(result.unknown)})
+        summary = _summary(result, p, cand.site.patch_line)
+        report.proposals.append(summary)
         if result.verdict == "unknown":
             report.findings.append(PatchFinding("WARNING", "unknown", f"{_label(p, needed)}: cannot prove: "
                                                 + "; ".join(result.unknown), cand.site, summary))
@@ -345,11 +370,10 @@ def _scope(result: CheckResult, n: int, config: str | None) -> str:
     return f" [{n} of {result.configs_checked} configs{eg}]"
 
 
-def _summary(result: CheckResult, proposal: Proposal) -> dict[str, Any]:
+def _summary(result: CheckResult, proposal: Proposal, where: int | None) -> ProposalAnswer:
     # the candidate's own proposal: an answer shared by meaning was computed for another spelling
-    return {"verdict": result.verdict, "proposal": proposal.to_json(),
-            "configs_checked": result.configs_checked, "configs_unsafe": result.configs_unsafe,
-            "configs_colliding": result.configs_colliding}
+    return ProposalAnswer(result.verdict, proposal, result.configs_checked, result.configs_unsafe,
+                          result.configs_colliding, where, tuple(result.unknown))
 
 
 def scan_patches(patches: Iterable[Patch], config: Config | None = None, domain: Any = None,
