@@ -202,10 +202,14 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
         cur = DumpRecord()
         last_kind = ""
 
-    def touch(lineno: int) -> None:
+    def touch(lineno: int, kind: str | None = None) -> None:
+        """The report reaches this line; `kind` is what the line was, for the next one."""
+        nonlocal last_kind
         if not cur.start:
             cur.start = lineno
         cur.end = lineno
+        if kind is not None:
+            last_kind = kind
 
     for src in lines:
         if records:
@@ -220,8 +224,7 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
             if pending and _is_bare_hex(line):
                 wl = _words(line.split(), lineno, file, f"{pending}:")
                 (cur.raw if pending == "raw" else cur.head).append(wl)
-                touch(lineno)
-                last_kind = pending
+                touch(lineno, pending)
                 pending = None
                 continue
             pending = None
@@ -235,15 +238,13 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                 if "uninitialized and poisoned" in rest:
                     finish()
                     cur.poisoned_line = lineno
-                    touch(lineno)
-                    last_kind = "page"
+                    touch(lineno, "page")
                     continue
                 if "refcount:" in rest or "count:" in rest:
                     finish()
                     cur.page = _parse_page_line(rest, lineno, file)
                     cur.page_line = lineno
-                    touch(lineno)
-                    last_kind = "page"
+                    touch(lineno, "page")
                 continue
             if low.startswith("page does not match folio"):
                 finish()
@@ -256,12 +257,10 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                 tokens = line[4:].split()
                 if not tokens:
                     pending = "raw"
-                    touch(lineno)
-                    last_kind = "raw"
+                    touch(lineno, "raw")
                     continue
                 cur.raw.append(_words(tokens, lineno, file, "raw:"))
-                touch(lineno)
-                last_kind = "raw"
+                touch(lineno, "raw")
                 continue
             if low.startswith("head:"):
                 rest = line[5:].strip()
@@ -275,13 +274,11 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                         finish()
                     cur.head_info = _parse_head_info(rest, lineno, file)
                     cur.head_info_line = lineno
-                    touch(lineno)
-                    last_kind = "head_info"
+                    touch(lineno, "head_info")
                     continue
                 if all(_HEX.match(t) for t in tokens) and (cur.raw or cur.head or cur.page is not None):
                     cur.head.append(_words(tokens, lineno, file, "head:"))
-                    touch(lineno)
-                    last_kind = "head"
+                    touch(lineno, "head")
                 continue
             if low.startswith("memcg:"):
                 m = re.match(r"memcg:\s*([0-9a-fA-F]+)\s*$", line)
@@ -300,8 +297,7 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                 cur.flags_text = m.group(3)
                 cur.cma = bool(m.group(4))
                 cur.flags_line = lineno
-                touch(lineno)
-                last_kind = "flags"
+                touch(lineno, "flags")
                 continue
             if low.startswith("page_type:"):
                 if cur.page is None or cur.raw:
@@ -322,8 +318,7 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
             if low.startswith("page dumped because:"):
                 if cur.has_content():
                     cur.reason = line.split(":", 1)[1].strip()
-                    touch(lineno)
-                    last_kind = "reason"
+                    touch(lineno, "reason")
                 continue
             if low.startswith(("aops:", "ino:")) and cur.page is not None and not cur.raw:
                 cur.notes.append(line)
