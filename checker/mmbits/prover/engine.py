@@ -155,7 +155,7 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     if noname:
         f, n = noname[0]
         unknown.append(f"the expression does not compile on {n} of the configs checked (e.g. {f.config}): "
-                       f"{f.message.split(':')[0]}; nothing is proved there")
+                       f"{f.data['what']} does not exist there; nothing is proved there")
     for reason in unknown:
         findings.append(Finding("unknown", reason, None, prover.ask_base.label, "warning"))
         counts.append(0)
@@ -181,33 +181,21 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
 _GROUPS: dict[tuple[int, frozenset[str]], tuple[Any, list[Group], dict[tuple[Any, ...], Any]]] = {}
 
 
-def _domain_groups(domain: Any, relevant: set[str]) -> list[Group]:
+def cached_groups(domain: Any, relevant: set[str]) -> tuple[list[Group], dict[tuple[Any, ...], Any]]:
     """The domain's groups for these symbols, kept for the next check on the same
-    question shape (a patch asks several; the domain object is load_domain()'s cached one)."""
+    question shape (a patch asks several; the domain object is load_domain()'s cached one),
+    with the per-config memo (FlagsWord, Site by config id) that lives as long as the
+    cached group list, which holds the configs: later checks on the same groups reuse it."""
     key = (id(domain), frozenset(relevant))
     hit = _GROUPS.get(key)
     if hit is not None and hit[0] is domain:
-        return hit[1]
+        return hit[1], hit[2]
     groups = list(domain.groups(relevant))
     if len(_GROUPS) >= 4:
         _GROUPS.pop(next(iter(_GROUPS)))
-    _GROUPS[key] = (domain, groups, {})
-    return groups
-
-
-def cached_groups(domain: Any, relevant: set[str]) -> tuple[list[Group], dict[tuple[Any, ...], Any] | None]:
-    """The domain's cached groups for these symbols and their per-config memo."""
-    groups = _domain_groups(domain, relevant)
-    return groups, _group_memo(groups)
-
-
-def _group_memo(groups: list[Group]) -> dict[tuple[Any, ...], Any] | None:
-    """The per-config memo (FlagsWord, Site by config id) that lives as long as this cached
-    group list, which holds the configs: later checks of a patch on the same groups reuse it."""
-    for _domain, cached, memo in _GROUPS.values():
-        if cached is groups:
-            return memo
-    return None
+    memo: dict[tuple[Any, ...], Any] = {}
+    _GROUPS[key] = (domain, groups, memo)
+    return groups, memo
 
 
 def _check_buildable(config: Config) -> None:
