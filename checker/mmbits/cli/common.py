@@ -301,10 +301,10 @@ def layout_set(layout_files: Sequence[str] = ()) -> Any:
 # -- output -----------------------------------------------------------------
 
 def emit_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, indent=2, sort_keys=False, default=_json_default))
+    click.echo(json.dumps(obj, indent=2, sort_keys=False, default=json_default))
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
     if hasattr(obj, "to_json"):
         return obj.to_json()
     if isinstance(obj, (set, frozenset, tuple)):

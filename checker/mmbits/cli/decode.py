@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mmbits.cli.common import (
-    _json_default,
     color_option,
     config_options,
     finish,
+    json_default,
     layout_options,
     layout_set,
     select,
@@ -97,7 +97,7 @@ def _write_jsonl(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:
 
     worst: list[Finding] = []
     for dec in pages:
-        click.echo(json.dumps(dec.to_json() if isinstance(dec, Unreadable) else to_json(dec), default=_json_default))
+        click.echo(json.dumps(dec.to_json() if isinstance(dec, Unreadable) else to_json(dec), default=json_default))
         _keep_worst(worst, dec.findings)
     return worst
 
@@ -114,12 +114,12 @@ def _write_json(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:
         if not number:  # written with the first page: an input with no page is one error line, no output
             click.echo('{\n  "pages": [', nl=False)
         page = decoded_page_json(dec, number, findings)
-        text = json.dumps(page, indent=2, default=_json_default).replace("\n", "\n    ")
+        text = json.dumps(page, indent=2, default=json_default).replace("\n", "\n    ")
         click.echo(("," if number else "") + "\n    " + text, nl=False)
         _keep_worst(worst, dec.findings)
     if number < 0:
         click.echo('{\n  "pages": [', nl=False)
-    tail = json.dumps(findings, indent=2, default=_json_default).replace("\n", "\n  ")
+    tail = json.dumps(findings, indent=2, default=json_default).replace("\n", "\n  ")
     click.echo(f"\n  ],\n  \"findings\": {tail}\n}}")
     return worst
 
