@@ -32,7 +32,7 @@ KINDS = {
     # lifecycle / emulator
     "stale-after-free", "wiped-before-test", "bad-page-at-free", "leak", "double-free",
     "iommu-use-after-free", "use-after-free", "list-corruption", "wrong-table", "memdesc-clobbered",
-    "walker-use-after-free", "deadlock",
+    "walker-use-after-free", "deadlock", "managed-count",
     # decoder
     "poison", "inconsistent", "kernel-disagrees", "config-mismatch",
 }

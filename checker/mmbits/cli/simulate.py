@@ -53,7 +53,11 @@ def _config(preset: str | None, config_file: str | None, sets: list[str]) -> Any
 @click.option("--cpus", type=click.IntRange(1, 8), default=2, show_default=True, help="CPU threads")
 @click.option("--ops", type=click.IntRange(1, 32), default=3, show_default=True,
               help="operations per CPU (huge-pmd, huge-pud, hot-remove, cpa, user-pte in turn)")
-@click.option("--only", multiple=True, metavar="OP", help="run only these operations (repeatable)")
+@click.option("--only", multiple=True, metavar="OP",
+              help="run only these operations (repeatable); kasan-shadow, cpa-pud and hot-remove-boot run only "
+                   "when named")
+@click.option("--worker-per-page", is_flag=True,
+              help="the worker frees one list entry per step, as its loop does (default: the batch in one step)")
 @click.option("--explore", "mode", type=click.Choice(["auto", "exhaustive", "random", "sequential"]), default="auto",
               show_default=True, help="auto: exhaustive up to 8 operations in all, random above")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of --explore random")
@@ -77,14 +81,16 @@ def _config(preset: str | None, config_file: str | None, sets: list[str]) -> Any
               help="report format")
 @color_option
 def simulate(variant: str, list_variants: bool, proposal_file: str | None, preset: str | None, config_file: str | None,
-             sets: tuple[str, ...], cpus: int, ops: int, only: tuple[str, ...], mode: str, seed: int,
+             sets: tuple[str, ...], cpus: int, ops: int, only: tuple[str, ...], worker_per_page: bool, mode: str,
+             seed: int,
              schedules: int, max_states: int, reduction: bool, replay_file: str | None, finding_index: int, as_json: bool,
              brief: bool, show_all: bool, report_dir: str | None, fmt: str) -> int:
     """Run the page allocator and the deferred kernel page-table free system
     of a design on bit-exact struct pages, with CPUs, the worker and an IOMMU
     doing SVA interleaving, and report what goes wrong (iommu-use-after-free,
     use-after-free, double-free, leak, list-corruption, bad-page-at-free,
-    stale-after-free, wiped-before-test, wrong-table, memdesc-clobbered),
+    stale-after-free, wiped-before-test, wrong-table, memdesc-clobbered,
+    managed-count),
     each with the schedule that reaches it.
 
     IOMMU_SVA is switched on where Kconfig allows it (--set IOMMU_SVA=n to
@@ -135,7 +141,7 @@ def simulate(variant: str, list_variants: bool, proposal_file: str | None, prese
         result = run(config, variant, proposal=proposal, cpus=cpus, ops=ops, mode=mode, seed=seed,
                      schedules=schedules, max_states=max_states,
                      async_free=emu.get("ASYNC_KERNEL_PGTABLE_FREE"), only=only, progress=progress,
-                     schedule=schedule, reduce=reduction)
+                     schedule=schedule, reduce=reduction, worker_per_page=worker_per_page)
     except BaseException:
         progress.abandon()
         raise

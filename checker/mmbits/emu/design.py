@@ -72,7 +72,8 @@ class Design(LockSteps):
     separate_ptdesc = False
     deferred = True
     ptdump_walker = False  # a ptdump thread walks huge-pmd #0's range
-    clear_before_free = False  # free_pte_table(): the kernel frees, then clears the pmd
+    clear_before_free = False  # free_pte_table(), kasan_free_pte(): the kernel frees, then clears the entry
+    worker_per_page = False  # one explored step per worker loop iteration (simulate --worker-per-page)
     default_only: tuple[str, ...] = ()  # the operations a run uses when the caller names none
 
     def __init__(self, proposal: Marking | None = None):
@@ -143,9 +144,10 @@ class Design(LockSteps):
         ptdesc_set_kernel()."""
         return self.alloc_table(m, level, kernel=True, role=role, ctor=False, mark=False)
 
-    def alloc_cpa_table(self, m: Machine, role: str) -> int:
+    def alloc_cpa_table(self, m: Machine, role: str, level: int | None = None) -> int:
         """split_large_page(): base = alloc_pages(GFP_KERNEL, 0)
-        (arch/x86/mm/pat/set_memory.c, v6.19): not pagetable_alloc(), no
+        (arch/x86/mm/pat/set_memory.c, v6.19) for a PTE table (2 MiB leaf)
+        and a PMD table (1 GiB leaf) alike: not pagetable_alloc(), no
         constructor, never marked kernel (section 3.4)."""
         return m.alloc_pages(0, who="split_large_page: alloc_pages(GFP_KERNEL, 0)", role=role,
                              kind="kernel-pgtable")
@@ -224,10 +226,83 @@ class Design(LockSteps):
         return []
 
     def free_pagetable(self, m: Machine, pfn: int, order: int, who: str) -> None:
-        """arch/x86/mm/init_64.c free_pagetable(), non-reserved branch after
-        bf9e4e30f353: pagetable_free(page_ptdesc(page)) (the order is dropped)."""
+        """arch/x86/mm/init_64.c free_pagetable() (v6.18, v6.19, 7.1): a
+        PageReserved page -- boot memory, e.g. a table alloc_low_pages() took
+        from memblock -- goes back through put_page_bootmem() or
+        free_reserved_pages(), never through the design's path; the rest
+        through free_pagetable_pages() (each variant's non-reserved branch)."""
+        if m.mem.get(pfn, m.F_flags) & m.buddy.PG_reserved:
+            self.free_bootmem(m, pfn, order, who)
+            return
+        self.free_pagetable_pages(m, pfn, order, who)
+
+    def free_pagetable_pages(self, m: Machine, pfn: int, order: int, who: str) -> None:
+        """free_pagetable()'s non-reserved branch after bf9e4e30f353:
+        pagetable_free(page_ptdesc(page)) (the order is dropped)."""
         m.note(f"{who}: free_pagetable(pfn {pfn:#x}, order {order}) -> pagetable_free()")
         self.pagetable_free(m, "", pfn, who)
+
+    # -- boot memory (PageReserved): free_pagetable()'s first branch -----------------------
+    def free_bootmem(self, m: Machine, pfn: int, order: int, who: str) -> None:
+        """free_pagetable(), PageReserved(page) (arch/x86/mm/init_64.c, v6.19):
+        bootmem_type(page) = page->private & 0xf (include/linux/bootmem_info.h);
+        SECTION_INFO (1) / MIX_SECTION_INFO (2) pages -- the vmemmap and the
+        tables register_page_bootmem_memmap() registered -- go through
+        put_page_bootmem() page by page, every other reserved page through
+        free_reserved_pages(). x86_64's remove_pagetable() exists only with
+        MEMORY_HOTREMOVE, which selects HAVE_BOOTMEM_INFO_NODE (mm/Kconfig), so
+        the bootmem_type() test is always compiled in here."""
+        btype = m.mem.get(pfn, m.buddy.F_private) & 0xF
+        if btype in (1, 2):
+            m.note(f"{who}: free_pagetable(pfn {pfn:#x}): PageReserved, bootmem type {btype}: put_page_bootmem()")
+            for i in range(1 << order):
+                self.put_page_bootmem(m, pfn + i, who)
+            return
+        m.note(f"{who}: free_pagetable(pfn {pfn:#x}): PageReserved: free_reserved_pages({1 << order})")
+        for i in range(1 << order):
+            self.free_reserved_page(m, pfn + i, who)
+
+    def put_page_bootmem(self, m: Machine, pfn: int, who: str) -> None:
+        """mm/bootmem_info.c put_page_bootmem() (v6.19): page_ref_dec_return();
+        when one reference is left (the boot one), ClearPagePrivate(),
+        set_page_private(0), INIT_LIST_HEAD(&page->lru), free_reserved_page().
+        A page get_page_bootmem() counted more often stays reserved."""
+        f = m.facts
+        ref = m.buddy.refcount(pfn) - 1
+        m.mem.set(pfn, m.buddy.F_ref, ref, rmw=True)
+        if ref != 1:
+            m.note(f"{who}: put_page_bootmem(pfn {pfn:#x}): refcount {ref}, still registered: not freed")
+            return
+        m.mem.clear_bits(pfn, m.F_flags, 1 << f.bit("PG_private"))
+        m.mem.set(pfn, m.buddy.F_private, 0)
+        m.lists.init(m.mem.page_addr(pfn) + f.pw("lru.next").offset)
+        self.free_reserved_page(m, pfn, who)
+
+    def free_reserved_page(self, m: Machine, pfn: int, who: str) -> None:
+        """mm/page_alloc.c free_reserved_page() (v6.19): clear_page_tag_ref();
+        ClearPageReserved(); init_page_count(); __free_page();
+        adjust_managed_page_count(page, 1). No pagetable_dtor(), no
+        pagetable_free(): a table freed here is not deferred past the IOMMU
+        invalidation and its kernel mark is neither tested nor cleared (a
+        PT_kernel bit goes with PAGE_FLAGS_CHECK_AT_PREP in free_pages_prepare()).
+        Boot memory was never counted in zone->managed_pages, so the +1 is
+        right for it; a page the buddy allocator handed out (PG_reserved set by
+        something else, e.g. a PT_reserved marking) is counted twice."""
+        from mmbits.emu.machine import RESERVED_PAGES
+
+        m.mem.clear_bits(pfn, m.F_flags, m.buddy.PG_reserved)
+        m.mem.set(pfn, m.buddy.F_ref, 1)
+        m.note(f"{who}: free_reserved_page(pfn {pfn:#x}): ClearPageReserved(); init_page_count(); __free_page(); "
+               f"adjust_managed_page_count(+1)")
+        m.lifecycle("free_pages", pfn)
+        m.free_pages(pfn, 0, who=f"{who}: free_reserved_page")
+        if pfn >= RESERVED_PAGES:
+            m.report("managed-count",
+                     f"{who}: free_reserved_page() of pfn {pfn:#x} ({m.role(pfn)}), which the buddy allocator handed "
+                     f"out (PG_reserved was set after allocation): adjust_managed_page_count(page, 1) counts a page "
+                     f"that zone->managed_pages already counted; managed and totalram pages grow by one per free",
+                     pfn=pfn, where=f"{who}: free_reserved_page: {m.role(pfn, stable=True)}", severity="warning",
+                     detected_by="emulator")
 
     def free_vmemmap_pages(self, m: Machine, pfn: int, order: int, who: str) -> None:
         """The fix: free_vmemmap_pages(page, order, NULL) -> __free_pages(page, order)."""
@@ -338,29 +413,55 @@ class Design(LockSteps):
     def st_remove_pte_table(self, m: Machine, t: str, va: int) -> Steps:
         """remove_pte_table() (vmemmap 4 KiB pages) then free_pte_table()."""
         tables = m.tables
-        if (found := tables.entry_of(va, tables.pmd_level, "remove_pagetable", TABLE)) is None:
+        if (found := self.table_at(m, va, tables.pmd_level, "remove_pagetable", "remove_pte_table")) is None:
             return []
-        loc, entry = found
-        pte = entry[1]
-        m.cpu_access(pte, "remove_pte_table", "read")
+        loc, pte = found
         for idx, leaf in sorted(m.mem.entries(pte).items()):
             tables.write(pte, idx, None, "remove_pte_table")
             if leaf[0] == LEAF and leaf[3]:
                 self.free_vmemmap_4k(m, leaf[1], "remove_pte_table")
-        # free_pte_table() (arch/x86/mm/init_64.c, v6.19) frees first --
-        # free_pagetable(pmd_page(*pmd), 0) -- and clears the pmd after, under
-        # init_mm.page_table_lock: the freed table is still linked meanwhile
-        if self.clear_before_free:
-            tables.write(loc[0], loc[1], None, "free_pte_table")
-            m.note(f"free_pte_table(): pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x}) before the free")
+        return self.free_pte_table(m, va, loc, pte)
+
+    def free_pte_table(self, m: Machine, va: int, loc: tuple[int, int], pte: int) -> Steps:
+        """free_pte_table() (arch/x86/mm/init_64.c, v6.19) frees first --
+        free_pagetable(pmd_page(*pmd), 0) -- and clears the pmd after, under
+        init_mm.page_table_lock: the freed table is still linked meanwhile."""
+        def free() -> Steps:
             self.free_pagetable(m, pte, 0, "free_pte_table")
             return []
-        m.free_then_clear = pte
+
+        return self.free_then_clear(m, loc, pte, free, Step("free_pte_table_clear", (va,)), "free_pte_table")
+
+    def free_then_clear(self, m: Machine, loc: tuple[int, int], pfn: int, free: Callable[[], Steps], clear: Step,
+                        who: str) -> Steps:
+        """Free table pfn, linked at entry `loc`, then clear the entry in a
+        later step (`clear`) -- the kernel's order in free_pte_table() /
+        free_pmd_table() (arch/x86/mm/init_64.c) and kasan_free_pte() /
+        kasan_free_pmd() (mm/kasan/init.c), v6.18 to 7.1: between the two a
+        deferred free can be invalidated and done while the table is still
+        reachable. A design with `clear_before_free` clears first."""
+        if self.clear_before_free:
+            m.tables.write(loc[0], loc[1], None, who)
+            m.note(f"{who}: clear entry [{loc[1]}] of pfn {loc[0]:#x} before the free")
+            return free()
+        m.free_then_clear = pfn
         try:
-            self.free_pagetable(m, pte, 0, "free_pte_table")
+            steps = free()
         finally:
             m.free_then_clear = -1
-        return [Step("free_pte_table_clear", (va,))]
+        return [*steps, clear]
+
+    @step("pxd_clear", "va", "level", "text")
+    def st_pxd_clear(self, m: Machine, t: str, va: int, level: int, who: str) -> Steps:
+        """The clear after a free (free_then_clear()): pmd_clear() / pud_clear()
+        of the level-`level` entry for va."""
+        tables = m.tables
+        loc = tables.locate(va, level, who)
+        if loc is None:
+            return []
+        tables.write(loc[0], loc[1], None, who)
+        m.note(f"{who}: {m.facts.levels[level].name}_clear([{loc[1]}] of pfn {loc[0]:#x}) after the free")
+        return []
 
     @step("free_pte_table_clear", "va")
     def st_free_pte_table_clear(self, m: Machine, t: str, va: int) -> Steps:
@@ -397,33 +498,61 @@ class Design(LockSteps):
     @step("cpa_split", "va")
     def st_cpa_split(self, m: Machine, t: str, va: int) -> Steps:
         """split_large_page(): a PTE table replaces the direct map's huge leaf."""
+        return self.cpa_split(m, va, m.tables.pmd_level)
+
+    def cpa_split(self, m: Machine, va: int, level: int) -> Steps:
+        """split_large_page() of the level-`level` leaf for va
+        (arch/x86/mm/pat/set_memory.c, v6.19): the table from
+        alloc_cpa_table(), filled by __split_large_page() with leaves of the
+        next level's size, then installed by __set_pmd_pte()."""
         tables = m.tables
-        if (found := tables.entry_of(va, tables.pmd_level, "split_large_page", LEAF)) is None:
+        if (found := tables.entry_of(va, level, "split_large_page", LEAF)) is None:
             return []
         loc, entry = found
-        pte = self.alloc_cpa_table(m, f"CPA split PTE table for {va:#x}")
+        child = level + 1
+        name = tables.levels[child].name.upper()
+        table = self.alloc_cpa_table(m, f"CPA split {name} table for {va:#x}", child)
+        span = 1 << (tables.levels[child].shift - m.facts.page_shift)
         for i in range(2):
-            tables.write(pte, i, (LEAF, entry[1] + i, 1, False), "__split_large_page")
-        tables.write(loc[0], loc[1], (TABLE, pte), "__set_pmd_pte")
-        m.note(f"split_large_page(): PTE table pfn {pte:#x} at pmd[{loc[1]}] of pfn {loc[0]:#x}")
+            tables.write(table, i, (LEAF, entry[1] + i * span, span, False), "__split_large_page")
+        tables.write(loc[0], loc[1], (TABLE, table), "__set_pmd_pte")
+        m.note(f"split_large_page(): {name} table pfn {table:#x} at {tables.levels[level].name}[{loc[1]}] "
+               f"of pfn {loc[0]:#x}")
         return []
 
     @step("cpa_collapse", "va", "addr")
     def st_cpa_collapse(self, m: Machine, t: str, va: int, head: int) -> Steps:
         """collapse_pmd_page(): huge leaf back, the PTE table queued on CPA's local list."""
         tables = m.tables
-        if (found := tables.entry_of(va, tables.pmd_level, "collapse_large_pages", TABLE)) is None:
+        if (found := self.collapse_target(m, va, tables.pmd_level, "collapse_pmd_page")) is None:
             return []
-        loc, entry = found
-        pte = entry[1]
-        m.cpu_access(pte, "collapse_pmd_page", "read")
-        first = m.mem.entry(pte, 0)
+        loc, pte, first = found
         pfn = first[1] if first else m.device_pfn(va)
         npages = 1 << (tables.levels[tables.pmd_level].shift - m.facts.page_shift)
         tables.write(loc[0], loc[1], (LEAF, pfn, npages, False), "collapse_pmd_page")
         m.lists.add(m.pt_list_node(pte), head)
         m.note(f"collapse_pmd_page(): set_pmd(huge); list_add(&page_ptdesc(pfn {pte:#x})->pt_list, &pgtables)")
         return []
+
+    def collapse_target(self, m: Machine, va: int, level: int, who: str
+                        ) -> tuple[tuple[int, int], int, tuple[Any, ...] | None] | None:
+        """collapse_large_pages(): the level-`level` entry for va is a table;
+        its place, the table, and the table's first entry (read by `who`)."""
+        if (found := self.table_at(m, va, level, "collapse_large_pages", who)) is None:
+            return None
+        loc, table = found
+        return loc, table, m.mem.entry(table, 0)
+
+    def table_at(self, m: Machine, va: int, level: int, walker: str, reader: str) -> tuple[tuple[int, int], int] | None:
+        """The table the level-`level` entry for va points at (found by
+        `walker`) and that entry's place, its contents about to be read by
+        `reader` (a KASAN check); None when the entry is not a table."""
+        if (found := m.tables.entry_of(va, level, walker, TABLE)) is None:
+            return None
+        loc, entry = found
+        table = int(entry[1])
+        m.cpu_access(table, reader, "read")
+        return loc, table
 
     @step("cpa_free", "addr")
     def st_cpa_free(self, m: Machine, t: str, head: int) -> Steps:
@@ -443,6 +572,96 @@ class Design(LockSteps):
 
     def cpa_release(self, m: Machine, t: str, pfn: int) -> Steps:
         return self.pagetable_free(m, t, pfn, "cpa_collapse_large_pages")
+
+    @step("cpa_split_pud", "va")
+    def st_cpa_split_pud(self, m: Machine, t: str, va: int) -> Steps:
+        """split_large_page() of a 1 GiB direct-map leaf (arch/x86/mm/pat/set_memory.c,
+        v6.19): the PMD table comes from the same alloc_pages(GFP_KERNEL, 0) as a
+        PTE table, and __split_large_page() fills it with 2 MiB leaves."""
+        return self.cpa_split(m, va, m.tables.pud_level)
+
+    @step("cpa_collapse_pud", "va", "addr")
+    def st_cpa_collapse_pud(self, m: Machine, t: str, va: int, head: int) -> Steps:
+        """collapse_pud_page() (arch/x86/mm/pat/set_memory.c, v6.19; same in
+        7.1), called by collapse_large_pages() once collapse_pmd_page() worked:
+        the first pmd is a leaf (the emulated table's other pmds are taken as
+        compatible), so list_add(&page_ptdesc(pud_page(*pud))->pt_list,
+        pgtables) and set_pud() of a 1 GiB leaf; cpa_collapse_large_pages()
+        frees the PMD table with the PTE table after flush_tlb_all()."""
+        tables = m.tables
+        if (found := self.collapse_target(m, va, tables.pud_level, "collapse_pud_page")) is None:
+            return []
+        loc, pmd, first = found
+        if first is None or first[0] != LEAF:
+            return []
+        npages = 1 << (tables.levels[tables.pud_level].shift - m.facts.page_shift)
+        m.lists.add(m.pt_list_node(pmd), head)
+        tables.write(loc[0], loc[1], (LEAF, first[1], npages, False), "collapse_pud_page")
+        m.note(f"collapse_pud_page(): list_add(&page_ptdesc(pfn {pmd:#x})->pt_list, &pgtables); set_pud(huge)")
+        return []
+
+    # -- the KASAN shadow of removed memory (mm/kasan/init.c, v6.19) ----------------------
+    @step("kasan_free_pte", "va")
+    def st_kasan_free_pte(self, m: Machine, t: str, va: int) -> Steps:
+        """kasan_remove_pmd_table() at a pmd pointing at a PTE table (mm/kasan/init.c,
+        v6.19; same in 6.18 and 7.1): kasan_remove_pte_table() pte_clear()s the
+        entries mapping kasan_early_shadow_page, then kasan_free_pte() finds every
+        pte none and calls pte_free_kernel(&init_mm, table) -- pagetable_dtor_free(),
+        so a PT_kernel table is queued for the worker -- and only then
+        pmd_clear(pmd), with no lock and no flush in between."""
+        if (found := self.clear_pte_table(m, va, "kasan_remove_pte_table")) is None:
+            return []
+        loc, pte = found
+        return self.free_then_clear(
+            m, loc, pte, lambda: self.kernel_table_free(m, t, pte, "kasan_free_pte: pte_free_kernel(&init_mm)"),
+            Step("pxd_clear", (va, m.tables.pmd_level, "kasan_free_pte")), "kasan_free_pte")
+
+    @step("kasan_free_pmd", "va", "pfn")
+    def st_kasan_free_pmd(self, m: Machine, t: str, va: int, early_pte: int) -> Steps:
+        """The rest of kasan_remove_pmd_table() and kasan_free_pmd() (mm/kasan/init.c,
+        v6.19): a pmd pointing at the static kasan_early_shadow_pte over a whole
+        PMD_SIZE (kasan_pte_table()) is only pmd_clear()ed; then, every pmd of the
+        table being none, pmd_free(&init_mm, table) and only then pud_clear(pud)."""
+        tables = m.tables
+        if (found := self.table_at(m, va, tables.pud_level, "kasan_remove_pud_table", "kasan_remove_pmd_table")) is None:
+            return []
+        loc, pmd = found
+        for idx, e in sorted(m.mem.entries(pmd).items()):
+            if e == (TABLE, early_pte):
+                tables.write(pmd, idx, None, "kasan_remove_pmd_table")
+        if m.mem.entries(pmd):
+            m.note(f"kasan_free_pmd(): pfn {pmd:#x} still has entries: kept")
+            return []
+        return self.free_then_clear(
+            m, loc, pmd, lambda: self.kernel_table_free(m, t, pmd, "kasan_free_pmd: pmd_free(&init_mm)"),
+            Step("pxd_clear", (va, tables.pud_level, "kasan_free_pmd")), "kasan_free_pmd")
+
+    # -- hot-remove of boot memory's direct map --------------------------------------------
+    @step("remove_pte_table_direct", "va")
+    def st_remove_pte_table_direct(self, m: Machine, t: str, va: int) -> Steps:
+        """kernel_physical_mapping_remove() -> remove_pagetable(direct=true)
+        (arch/x86/mm/init_64.c, v6.19): remove_pte_table() pte_clear()s the
+        direct-map entries (direct: the mapped pages are not freed), then
+        free_pte_table() -> free_pagetable(): a table alloc_low_pages() took
+        from memblock at boot is PageReserved and goes back through
+        free_reserved_pages(), then the pmd is cleared."""
+        if (found := self.clear_pte_table(m, va, "remove_pte_table")) is None:
+            return []
+        loc, pte = found
+        return self.free_pte_table(m, va, loc, pte)
+
+    def clear_pte_table(self, m: Machine, va: int, who: str) -> tuple[tuple[int, int], int] | None:
+        """The PTE table the pmd for va points at, every entry pte_clear()ed
+        (kasan_remove_pte_table(), remove_pte_table(direct)): the pmd's place
+        and the table, or None when the pmd is not a table."""
+        tables = m.tables
+        if (found := self.table_at(m, va, tables.pmd_level, who, who)) is None:
+            return None
+        loc, pte = found
+        for idx in sorted(m.mem.entries(pte)):
+            tables.write(pte, idx, None, who)
+        m.note(f"{who}(): pte_clear() of every entry of pfn {pte:#x}")
+        return loc, pte
 
     @step("user_pte_free", "pfn")
     def st_user_pte_free(self, m: Machine, t: str, pfn: int) -> Steps:
@@ -487,7 +706,12 @@ class Design(LockSteps):
     def st_work_next(self, m: Machine, t: str) -> Steps:
         """list_for_each_entry_safe(pt, next, &page_list, pt_list) __pagetable_free(pt):
         the whole batch in one step (the loop touches only pages no one else
-        references any more; see mmbits.emu.explore)."""
+        references any more; see mmbits.emu.explore), or with `worker_per_page`
+        one step per iteration (work_free_one)."""
+        if self.worker_per_page:
+            pos = m.lists.next(m.queues.worker_list)
+            nxt = m.lists.next(pos) if pos != m.queues.worker_list else pos
+            return [Step("work_free_one", (pos, nxt, 0))]
         node = m.lists.next(m.queues.worker_list)
         budget = m.mem.npages
         while node != m.queues.worker_list:
@@ -499,12 +723,34 @@ class Design(LockSteps):
         m.pop_frame(m.queues.worker_list)
         return []
 
-    def work_free(self, m: Machine, t: str, node: int) -> int:
-        """One iteration: n = pos->next is read before pos is freed; returns n."""
-        nxt = m.lists.next(node)
+    @step("work_free_one", "addr", "addr", "index")
+    def st_work_free_one(self, m: Machine, t: str, pos: int, nxt: int, count: int) -> Steps:
+        """One iteration of kernel_pgtable_work_func()'s loop (mm/pgtable-generic.c,
+        v6.19 and 7.1): list_for_each_entry_safe(pt, next, &page_list, pt_list)
+        holds pos and n = pos->next in registers; the body __pagetable_free(pt)
+        frees pos, then pos = n and n = n->next is read for the next iteration.
+        Other CPUs and the IOMMU run between iterations."""
+        head = m.queues.worker_list
+        if pos == head:
+            m.pop_frame(head)
+            return []
+        if count > m.mem.npages:
+            m.report("list-corruption", "kernel_pgtable_work_func(): the spliced list never returns to its head "
+                     "(a freed ptdesc is still linked)", where="kernel_pgtable_work_func: list loop", crash=True)
+        self.work_free_entry(m, t, pos)
+        after = m.lists.next(nxt) if nxt != head else head
+        return [Step("work_free_one", (nxt, after, count + 1))]
+
+    def work_free_entry(self, m: Machine, t: str, node: int) -> None:
+        """The loop body on entry `node`: __pagetable_free(pt)."""
         pfn = m.pt_node_page(node)
         m.lifecycle("worker", pfn)
         self.pagetable_free_now(m, pfn, "kernel_pgtable_work_func")
+
+    def work_free(self, m: Machine, t: str, node: int) -> int:
+        """One iteration: n = pos->next is read before pos is freed; returns n."""
+        nxt = m.lists.next(node)
+        self.work_free_entry(m, t, node)
         return nxt
 
     # -- end of run ------------------------------------------------------------------------

@@ -68,13 +68,14 @@ class Facts:
     addresses: dict[str, int]
     page_shift: int
     sva_walks_kernel_tables: bool
-    ops: tuple[str, ...]
+    ops: tuple[str, ...]  # the default rotation of the workload
     bad_page_checks: tuple[BadPageCheck, ...]
     zone_index: int
     separate_ptdesc: bool = False
     memdesc_pagetable_type: int = 0
     memdesc_type_names: dict[int, str] = field(default_factory=dict)
     ptdesc_object_size: int = 0
+    optin_ops: tuple[str, ...] = ()  # operations that run only when named (emulator.yaml `optin: true`)
 
     # -- derived helpers --------------------------------------------------
     @property
@@ -187,7 +188,9 @@ def facts_for(config: Config, *, separate_ptdesc: bool = False, version: str = D
         if "if" in lv and not Expr(str(lv["if"])).truth(config):
             continue
         levels.append(Level(str(lv["name"]), _int(lv["shift"], config, where), _int(lv["ptrs"], config, where)))
-    ops = tuple(str(o["op"]) for o in adoc.get("ops") or [] if "if" not in o or Expr(str(o["if"])).truth(config))
+    present = [o for o in adoc.get("ops") or [] if "if" not in o or Expr(str(o["if"])).truth(config)]
+    ops = tuple(str(o["op"]) for o in present if not o.get("optin"))
+    optin_ops = tuple(str(o["op"]) for o in present if o.get("optin"))
     checks = []
     for c in doc.get("bad_page_checks") or []:
         if "if" in c and not Expr(str(c["if"])).truth(config):
@@ -204,7 +207,7 @@ def facts_for(config: Config, *, separate_ptdesc: bool = False, version: str = D
         free_resets_page_type=bool(doc.get("free_resets_page_type", True)), levels=tuple(levels),
         addresses={str(k): int(v) for k, v in (adoc.get("addresses") or {}).items()},
         page_shift=int(adoc.get("page_shift", 12)),
-        sva_walks_kernel_tables=bool(adoc.get("sva_walks_kernel_tables", False)), ops=ops,
+        sva_walks_kernel_tables=bool(adoc.get("sva_walks_kernel_tables", False)), ops=ops, optin_ops=optin_ops,
         bad_page_checks=tuple(checks), zone_index=zone_index, separate_ptdesc=separate_ptdesc,
     )
     if separate_ptdesc:

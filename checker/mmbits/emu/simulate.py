@@ -84,6 +84,7 @@ class Setup:
     async_free: bool | None = None
     npages: int = DEFAULT_PAGES
     only: tuple[str, ...] = ()
+    worker_per_page: bool = False  # one step per iteration of the worker's loop
 
     def pages(self) -> int:
         """Enough struct pages for the workload: each hot-remove holds a
@@ -103,6 +104,7 @@ class Setup:
         from mmbits.emu.buddy import OutOfMemory
 
         design = make_design(self.variant, proposal=self.proposal)
+        design.worker_per_page = self.worker_per_page
         m = Machine(self.config, design, npages=self.pages(), sva=self.sva, async_free=self.async_free,
                     trace=trace)
         try:
@@ -223,14 +225,17 @@ def simulate(config: Config, variant: str = "v6.19", *, proposal: Proposal | Non
              ops: int = 3, mode: str = "auto", seed: int = 0, schedules: int = 200, max_states: int = 200_000,
              sva: bool | None = None, async_free: bool | None = None, npages: int = DEFAULT_PAGES,
              only: tuple[str, ...] = (), detail: bool = True, schedule: tuple[str, ...] | None = None,
-             progress: Callable[..., None] | None = None, reduce: bool = True) -> SimulationResult:
+             progress: Callable[..., None] | None = None, reduce: bool = True,
+             worker_per_page: bool = False) -> SimulationResult:
     """Explore a design on a workload (`reduce`: partial-order reduction with
-    sleep sets in exhaustive mode; off, only state hashing prunes)."""
+    sleep sets in exhaustive mode; off, only state hashing prunes;
+    `worker_per_page`: the worker frees one list entry per step, as its loop
+    does, instead of the whole batch in one)."""
     if not only and proposal is None:
         from mmbits.emu.variants import VARIANTS
 
         only = VARIANTS[variant].default_only if variant in VARIANTS else ()
-    setup = Setup(config, variant, proposal, cpus, ops, sva, async_free, npages, only)
+    setup = Setup(config, variant, proposal, cpus, ops, sva, async_free, npages, only, worker_per_page)
     ex, world = explore(setup, mode, seed=seed, schedules=schedules, max_states=max_states, progress=progress,
                         schedule=schedule, reduce=reduce)
     found = findings_of(setup, ex, detail)
@@ -245,8 +250,17 @@ def simulate(config: Config, variant: str = "v6.19", *, proposal: Proposal | Non
     verdict = "UNSAFE" if blocking(found) else ("UNKNOWN" if ex.cut_short else "SAFE")
     return SimulationResult(verdict=verdict, variant="proposal" if proposal is not None else variant,
                             title=m.design.title, config=config.label(), machine=machine_json(m),
-                            workload={"cpus": cpus, "ops_per_cpu": ops, "plan": setup.plan}, explored=ex,
+                            workload=workload_json(setup, cpus, ops), explored=ex,
                             findings=found, proposal=pm.mk.to_json() if pm is not None else None)
+
+
+def workload_json(setup: Setup, cpus: int, ops: int) -> dict[str, Any]:
+    """The workload part of the JSON; `worker_per_page` only when it is on
+    (the documents of the default runs stay as they were)."""
+    out: dict[str, Any] = {"cpus": cpus, "ops_per_cpu": ops, "plan": setup.plan}
+    if setup.worker_per_page:
+        out["worker_per_page"] = True
+    return out
 
 
 def machine_json(m: Machine) -> dict[str, Any]:

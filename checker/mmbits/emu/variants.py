@@ -52,8 +52,9 @@ class CpaMark(Design):
     name = "v6.19+cpa-mark"
     title = "v6.19 plus kernel-marked CPA split tables (collapse defers them past the IOMMU flush)"
 
-    def alloc_cpa_table(self, m: Machine, role: str) -> int:
-        return self.alloc_table(m, m.tables.pte_level, kernel=True, role=role, ctor=False)
+    def alloc_cpa_table(self, m: Machine, role: str, level: int | None = None) -> int:
+        return self.alloc_table(m, m.tables.pte_level if level is None else level, kernel=True, role=role,
+                                ctor=False)
 
 
 class Fixes(VmemmapFix, CpaMark):
@@ -117,8 +118,9 @@ class Sync(Design):
         self.pagetable_free_now(m, pfn, who)
         return []
 
-    def free_pagetable(self, m: Machine, pfn: int, order: int, who: str) -> None:
-        """arch/x86/mm/init_64.c free_pagetable() before bf9e4e30f353: __free_pages(page, order)."""
+    def free_pagetable_pages(self, m: Machine, pfn: int, order: int, who: str) -> None:
+        """arch/x86/mm/init_64.c free_pagetable() before bf9e4e30f353, non-reserved
+        branch: __free_pages(page, order)."""
         m.note(f"{who}: free_pagetable(pfn {pfn:#x}, order {order}) -> __free_pages(order {order})")
         m.free_pages(pfn, order, who=f"{who}: free_pagetable")
 
@@ -159,7 +161,7 @@ class ThreeLists(Sync):
         m.st.work_pending = True
         return []
 
-    def free_pagetable(self, m: Machine, pfn: int, order: int, who: str) -> None:
+    def free_pagetable_pages(self, m: Machine, pfn: int, order: int, who: str) -> None:
         m.note(f"{who}: kernel_pgtable_async_free_pages(pfn {pfn:#x}, order {order}): "
                f"kzalloc(GFP_ATOMIC) async_free_data, list_add(&kernel_pgtable_work.pages)")
         m.st.lists3 = (*m.st.lists3, (pfn, order))
@@ -263,7 +265,7 @@ class TwoLists(ThreeLists):
     name = "two-lists"
     title = "two lists (list / pages), 2025-08-18 draft: list_move() of the global heads, invalidate before taking"
 
-    def free_pagetable(self, m: Machine, pfn: int, order: int, who: str) -> None:
+    def free_pagetable_pages(self, m: Machine, pfn: int, order: int, who: str) -> None:
         """kernel_pgtable_free_pages_async(): each page of the block on `pages`."""
         m.note(f"{who}: kernel_pgtable_free_pages_async(pfn {pfn:#x}, order {order}): list_add() "
                f"{1 << order} page(s) to kernel_pte_work.pages")
@@ -341,15 +343,14 @@ class NrPageflagsBit(Design):
         m.lists.add(m.pt_list_node(pfn), m.queues.work_head)
         m.st.work_pending = True
 
-    def free_pagetable(self, m: Machine, pfn: int, order: int, who: str) -> None:
+    def free_pagetable_pages(self, m: Machine, pfn: int, order: int, who: str) -> None:
         self._queue_page(m, pfn, who)
 
     def cpa_release(self, m: Machine, t: str, pfn: int) -> Steps:
         self._queue_page(m, pfn, "cpa_collapse_large_pages")
         return []
 
-    def work_free(self, m: Machine, t: str, node: int) -> int:
-        nxt = m.lists.next(node)
+    def work_free_entry(self, m: Machine, t: str, node: int) -> None:
         pfn = m.pt_node_page(node)
         m.lists.delete(node)
         dtor = m.lifecycle("worker", pfn)
@@ -359,7 +360,6 @@ class NrPageflagsBit(Design):
         else:
             m.note(f"list_del(); __free_pages(pfn {pfn:#x}, compound_order)")
         self.pagetable_free_now(m, pfn, "kernel_pgtable_work_func")
-        return nxt
 
 
 class PageTypeBit0Sketch(Design):
@@ -393,7 +393,7 @@ class PageTypeBit0Baolu(NrPageflagsBit):
         return Marking("PTDESC_TYPE_KERNEL", "BIT(0)", "ptdesc.__page_type", "kernel-pgtable",
                        set_at="enqueue", test_at="worker", clear_at=None, decides="dtor")
 
-    def free_pagetable(self, m: Machine, pfn: int, order: int, who: str) -> None:
+    def free_pagetable_pages(self, m: Machine, pfn: int, order: int, who: str) -> None:
         if order:
             m.note(f"{who}: free_pages(pfn {pfn:#x}, order {order}) at once (only order 0 is deferred)")
             m.free_pages(pfn, order, who=f"{who}: free_pages")

@@ -13,6 +13,19 @@ Operations (which exist depends on the arch, emulator.yaml `ops`):
 - cpa        split_large_page() then cpa_collapse_large_pages()
 - user-pte   pte_free() of a user page table (the control: not a kernel table)
 
+Opt-in operations (emulator.yaml `optin: true`: only when named with --only):
+
+- kasan-shadow     kasan_remove_zero_shadow() of hot-removed memory's KASAN
+                   shadow: a PTE table (pte_alloc_one_kernel) and its PMD
+                   table (pmd_alloc(&init_mm)) freed, each before its entry
+                   is cleared (mm/kasan/init.c)
+- cpa-pud          a 1 GiB direct-map leaf split to a PMD table, one 2 MiB
+                   leaf of it split to a PTE table, both collapsed back
+                   (collapse_pmd_page, collapse_pud_page) and freed
+- hot-remove-boot  remove_pagetable() of boot memory's direct map: the PTE
+                   table is one alloc_low_pages() took from memblock at boot
+                   (PageReserved), freed by free_reserved_page()
+
 CPU i runs operations i*ops .. i*ops+ops-1 of the arch's rotation, each on its
 own VA range; huge-pmd ranges share one PMD table. All setup happens before
 the threads start, so every schedule starts from the same bytes.
@@ -43,10 +56,12 @@ class Workload:
 
 
 def build(m: Machine, cpus: int, ops: int, only: tuple[str, ...] = ()) -> Workload:
-    kinds = tuple(k for k in m.facts.ops if not only or k in only)
+    f = m.facts
+    # the default rotation, or the named operations (opt-in ones only when named)
+    kinds = f.ops if not only else tuple(k for k in f.ops + f.optin_ops if k in only)
     if not kinds:
         raise InputError(f"no operation of {list(only) or 'the workload'} exists on arch {m.config.arch} "
-                         f"(available: {', '.join(m.facts.ops) or 'none'})")
+                         f"(available: {', '.join(f.ops + f.optin_ops) or 'none'})")
     wl = Workload(cpus, ops)
     count: dict[str, int] = {}
     for c in range(cpus):
@@ -97,14 +112,19 @@ def setup_huge_pmd(m: Machine, k: int, cpu: int) -> list[Step]:
     return m.design.vmap_huge_pmd_steps(va)
 
 
+def _pmd_table(m: Machine, va: int, area: str, role: str) -> int:
+    """A kernel PMD table (pmd_alloc_one(&init_mm): constructed, marked) at the pud for va."""
+    t = m.tables
+    pud = m.design.ensure_tables(m, va, t.pud_level, area)
+    pmd = m.design.alloc_table(m, t.pmd_level, kernel=True, role=role)
+    t.write(pud, t.index(va, t.pud_level), (TABLE, pmd), "setup")
+    return pmd
+
+
 def setup_huge_pud(m: Machine, k: int, cpu: int) -> list[Step]:
     pmd_size, pud_size = _sizes(m)
     va = m.facts.addresses["vmalloc_start"] + (k + 1) * pud_size
-    t = m.tables
-    d = m.design
-    pud = d.ensure_tables(m, va, t.pud_level, "vmalloc area")
-    pmd = d.alloc_table(m, t.pmd_level, kernel=True, role=f"PMD table for {va:#x} (huge-pud #{k})")
-    t.write(pud, t.index(va, t.pud_level), (TABLE, pmd), "setup")
+    pmd = _pmd_table(m, va, "vmalloc area", f"PMD table for {va:#x} (huge-pud #{k})")
     for i in range(2):
         sub = va + i * pmd_size
         _pte_table(m, pmd, sub, f"PTE table for {sub:#x} (huge-pud #{k})")
@@ -146,6 +166,85 @@ def setup_cpa(m: Machine, k: int, cpu: int) -> list[Step]:
     return [Step("cpa_split", (va,)), Step("cpa_collapse", (va, head)), Step("cpa_free", (head,))]
 
 
+def _static_page(m: Machine, role: str) -> int:
+    """A page of boot memory (PG_reserved, refcount 1: the kernel image's .bss,
+    or memblock) with this role: the one already set up, or the next unused."""
+    from mmbits.emu.machine import RESERVED_PAGES
+
+    roles = m.st.roles
+    for pfn in range(1, RESERVED_PAGES):
+        if roles.get(pfn) == role:
+            return pfn
+    for pfn in range(1, RESERVED_PAGES):
+        if pfn not in roles:
+            m.set_role(pfn, role, "kernel-pgtable" if "table" in role else "data")
+            return pfn
+    raise InputError(f"the emulated machine has no boot page left for {role} ({RESERVED_PAGES - 1} in all)")
+
+
+def setup_kasan_shadow(m: Machine, k: int, cpu: int) -> list[Step]:
+    """kasan_add_zero_shadow() of hot-added memory (mm/kasan/init.c, v6.19),
+    after boot (slab_is_available()): zero_pud_populate() takes the PMD table
+    from pmd_alloc(&init_mm) and zero_pmd_populate() a PTE table from
+    pte_alloc_one_kernel(&init_mm) -- both constructed and PT_kernel-marked
+    (977870522af3) -- for a range that is not PMD-aligned (the shadow of a
+    memmap_on_memory block's vmemmap pages, mhp_init_memmap_on_memory()), its
+    entries mapping kasan_early_shadow_page; an aligned PMD_SIZE of shadow
+    points at the static kasan_early_shadow_pte."""
+    pmd_size, pud_size = _sizes(m)
+    va = m.facts.addresses["kasan_shadow"] + (k + 1) * pud_size
+    t = m.tables
+    d = m.design
+    pmd = _pmd_table(m, va, "KASAN shadow", f"KASAN shadow PMD table for {va:#x} (kasan-shadow #{k})")
+    pte = d.alloc_table(m, t.pte_level, kernel=True, role=f"KASAN shadow PTE table for {va:#x} (kasan-shadow #{k})")
+    t.write(pmd, t.index(va, t.pmd_level), (TABLE, pte), "setup")
+    zero = _static_page(m, "kasan_early_shadow_page (kernel .bss)")
+    early = _static_page(m, "kasan_early_shadow_pte table (kernel .bss)")
+    for i in range(2):
+        t.write(pte, i, (LEAF, zero, 1, False), "setup")
+        t.write(early, i, (LEAF, zero, 1, False), "setup")
+    t.write(pmd, t.index(va + pmd_size, t.pmd_level), (TABLE, early), "setup")
+    m.vas.extend([va, va + pmd_size])
+    return [Step("kasan_free_pte", (va,)), Step("kasan_free_pmd", (va, early))]
+
+
+def setup_cpa_pud(m: Machine, k: int, cpu: int) -> list[Step]:
+    """A 1 GiB direct-map leaf (direct_gbpages) that CPA splits twice and
+    collapses back (arch/x86/mm/pat/set_memory.c, v6.19)."""
+    _, pud_size = _sizes(m)
+    f = m.facts
+    va = f.addresses["page_offset"] + (k + 129) * pud_size  # away from the cpa and hot-remove-boot ranges
+    t = m.tables
+    pud = m.design.ensure_tables(m, va, t.pud_level, "direct map")
+    pfn = (va - f.addresses["page_offset"]) >> f.page_shift
+    t.write(pud, t.index(va, t.pud_level), (LEAF, pfn, pud_size >> f.page_shift, False), "setup")
+    head = m.mem.alloc_static(f"pgtables (cpa_collapse_large_pages() on cpu{cpu}, 1 GiB)", 2 * f.ptr_size,
+                              on_stack=True)
+    m.lists.init(head)
+    m.vas.append(va)
+    return [Step("cpa_split_pud", (va,)), Step("cpa_split", (va,)), Step("cpa_collapse", (va, head)),
+            Step("cpa_collapse_pud", (va, head)), Step("cpa_free", (head,))]
+
+
+def setup_hot_remove_boot(m: Machine, k: int, cpu: int) -> list[Step]:
+    """Boot memory's direct map with a PTE table from alloc_low_pages() at boot
+    (arch/x86/mm/init.c, v6.19: memblock, so PageReserved after
+    memmap_init_reserved_pages(); no constructor, no PT_kernel mark, and not
+    registered by register_page_bootmem_info_node(): page->private is 0)."""
+    _, pud_size = _sizes(m)
+    f = m.facts
+    va = f.addresses["page_offset"] + (k + 257) * pud_size
+    t = m.tables
+    pmd = m.design.ensure_tables(m, va, t.pmd_level, "direct map")
+    pte = _static_page(m, f"boot direct-map PTE table for {va:#x} (alloc_low_pages, memblock; hot-remove-boot #{k})")
+    t.write(pmd, t.index(va, t.pmd_level), (TABLE, pte), "setup")
+    pfn = (va - f.addresses["page_offset"]) >> f.page_shift
+    for i in range(2):
+        t.write(pte, i, (LEAF, pfn + i, 1, False), "setup")
+    m.vas.append(va)
+    return [Step("remove_pte_table_direct", (va,))]
+
+
 def setup_user_pte(m: Machine, k: int, cpu: int) -> list[Step]:
     pte = m.design.alloc_table(m, m.tables.pte_level, kernel=False, role=f"user PTE table (mm #{k})")
     return [Step("user_pte_free", (pte,))]
@@ -157,4 +256,7 @@ SETUP = {
     "hot-remove": setup_hot_remove,
     "cpa": setup_cpa,
     "user-pte": setup_user_pte,
+    "kasan-shadow": setup_kasan_shadow,
+    "cpa-pud": setup_cpa_pud,
+    "hot-remove-boot": setup_hot_remove_boot,
 }
