@@ -152,3 +152,15 @@ def test_release_before_the_deferred_free_is_refused() -> None:
         r = run_cli("simulate", *args)
         assert_clean_error(r)
         assert "Linux 6.12" in r.err and "--kernel 6.18" in r.err
+
+
+def test_opt_in_operation_and_worker_per_page() -> None:
+    """--only names an opt-in operation (collapse_pud_page, set_memory.c v6.19:
+    both split tables unmarked, freed at once); --worker-per-page is in the JSON."""
+    r = run_cli("simulate", "--variant", "v6.19", "--only", "cpa-pud", "--cpus", "1", "--ops", "1",
+                "--worker-per-page", "--json", "--brief")
+    assert r.code == 1, r.err
+    doc = r.json()
+    assert doc["workload"]["worker_per_page"] is True and doc["workload"]["plan"] == {"cpu0": ["cpa-pud#0"]}
+    assert {f["where"]["detail"] for f in doc["findings"]} == {"__free_pages: CPA split PMD table",
+                                                               "__free_pages: CPA split PTE table"}
