@@ -221,3 +221,28 @@ def test_worker_page_by_page_steps() -> None:
         last = finding["data"]["schedule"][-1]
         assert last["thread"] == "worker" and last["step"].startswith("work_free_one(")
         assert any(f"__pagetable_free(pfn {finding['data']['pfn']})" in note for note in last["notes"])
+
+
+def test_pt_kernel_as_pg_reserved_loses_the_hot_remove_deferral() -> None:
+    """A proposal spelling the kernel-table mark as PG_reserved (enum pt_flags
+    already has PT_reserved = PG_reserved, include/linux/mm.h v6.19), set
+    where PT_kernel is and tested and cleared in pagetable_free(): memory
+    hot-remove never reaches pagetable_free(), because free_pagetable()
+    (arch/x86/mm/init_64.c v6.19) tests PageReserved(page) first and hands
+    the marked table to free_reserved_page() -- freed at once under the
+    IOMMU's cached entry, and counted into the managed pages a second time.
+    The same scheme with PG_referenced (PT_kernel as merged) defers it."""
+    from mmbits.proposal import Proposal, load_proposal
+
+    from .test_cli import PROPOSALS
+
+    base = "v6.19+fixes+hotplug"
+    reserved = Proposal("PG_reserved", "ptdesc.pt_flags", "kernel-pgtable", "PT_reserved", "mark", "pagetable_free",
+                        "pagetable_free")
+    result = simulate(sva(), base, proposal=reserved, cpus=1, ops=1, mode="exhaustive", detail=False,
+                      only=("hot-remove",))
+    assert wheres(result) == [("iommu-use-after-free", "__free_pages: vmemmap PTE table (hot-remove)"),
+                              ("managed-count", "free_pte_table: free_reserved_page: vmemmap PTE table (hot-remove)")]
+    merged = simulate(sva(), base, proposal=load_proposal(PROPOSALS / "pt_kernel.yaml"), cpus=1, ops=1,
+                      mode="exhaustive", detail=False, only=("hot-remove",))
+    assert merged["verdict"] == "SAFE"
