@@ -121,15 +121,17 @@ def test_marked_cpa_tables_defer_both_levels() -> None:
 @pytest.mark.parametrize("variant", ["v6.19", "v6.19+fixes", "v6.19+fixes+hotplug", "three-lists", "sync"])
 def test_boot_table_goes_back_through_free_reserved_page(variant: str) -> None:
     """arch/x86/mm/init_64.c free_pagetable() (v6.19): `if (PageReserved(page))`
-    comes first, and a direct-map table alloc_low_pages() took from memblock
-    at boot is reserved and not bootmem-registered (page->private 0), so it
-    goes to free_reserved_pages() -> free_reserved_page() (mm/page_alloc.c:
+    comes first, and the direct-map tables alloc_low_pages() took from
+    memblock at boot are reserved and not bootmem-registered (page->private
+    0), so free_pte_table() and then free_pmd_table() hand them to
+    free_reserved_pages() -> free_reserved_page() (mm/page_alloc.c:
     __free_page() at once) whatever the deferred design: no variant defers
-    it past the IOMMU invalidation -- the reserved-memory unplug corner the
-    v5 cover letter names. It is boot memory, so no managed-count."""
+    them past the IOMMU invalidation -- the reserved-memory unplug corner the
+    v5 cover letter names. They are boot memory, so no managed-count."""
     result = simulate(sva(), variant, cpus=1, ops=1, mode="exhaustive", detail=False, only=("hot-remove-boot",))
-    assert wheres(result) == [
-        ("iommu-use-after-free", "__free_pages: boot direct-map PTE table (alloc_low_pages, memblock; hot-remove-boot)")]
+    boot = "(alloc_low_pages, memblock; hot-remove-boot)"
+    assert wheres(result) == [("iommu-use-after-free", f"__free_pages: boot direct-map PTE table {boot}"),
+                              ("iommu-use-after-free", f"__free_pages: boot direct-map PMD table {boot}")]
 
 
 def test_boot_table_without_sva_is_safe() -> None:

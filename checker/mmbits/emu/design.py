@@ -650,6 +650,25 @@ class Design(LockSteps):
         loc, pte = found
         return self.free_pte_table(m, va, loc, pte)
 
+    @step("free_pmd_table", "va")
+    def st_free_pmd_table(self, m: Machine, t: str, va: int) -> Steps:
+        """remove_pud_table() -> free_pmd_table(pmd_base, pud) (arch/x86/mm/init_64.c,
+        v6.19): when every pmd of the table is none, free_pagetable(pud_page(*pud),
+        0), and only then pud_clear() under init_mm.page_table_lock."""
+        tables = m.tables
+        if (found := self.table_at(m, va, tables.pud_level, "remove_pagetable", "free_pmd_table")) is None:
+            return []
+        loc, pmd = found
+        if m.mem.entries(pmd):
+            return []
+
+        def free() -> Steps:
+            self.free_pagetable(m, pmd, 0, "free_pmd_table")
+            return []
+
+        return self.free_then_clear(m, loc, pmd, free, Step("pxd_clear", (va, tables.pud_level, "free_pmd_table")),
+                                    "free_pmd_table")
+
     def clear_pte_table(self, m: Machine, va: int, who: str) -> tuple[tuple[int, int], int] | None:
         """The PTE table the pmd for va points at, every entry pte_clear()ed
         (kasan_remove_pte_table(), remove_pte_table(direct)): the pmd's place

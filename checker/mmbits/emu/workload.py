@@ -23,8 +23,9 @@ Opt-in operations (emulator.yaml `optin: true`: only when named with --only):
                    leaf of it split to a PTE table, both collapsed back
                    (collapse_pmd_page, collapse_pud_page) and freed
 - hot-remove-boot  remove_pagetable() of boot memory's direct map: the PTE
-                   table is one alloc_low_pages() took from memblock at boot
-                   (PageReserved), freed by free_reserved_page()
+                   and PMD tables are ones alloc_low_pages() took from
+                   memblock at boot (PageReserved), freed by
+                   free_reserved_page(), each before its entry is cleared
 
 CPU i runs operations i*ops .. i*ops+ops-1 of the arch's rotation, each on its
 own VA range; huge-pmd ranges share one PMD table. All setup happens before
@@ -227,22 +228,25 @@ def setup_cpa_pud(m: Machine, k: int, cpu: int) -> list[Step]:
 
 
 def setup_hot_remove_boot(m: Machine, k: int, cpu: int) -> list[Step]:
-    """Boot memory's direct map with a PTE table from alloc_low_pages() at boot
-    (arch/x86/mm/init.c, v6.19: memblock, so PageReserved after
+    """Boot memory's direct map with PMD and PTE tables from alloc_low_pages()
+    at boot (arch/x86/mm/init.c, v6.19: memblock, so PageReserved after
     memmap_init_reserved_pages(); no constructor, no PT_kernel mark, and not
     registered by register_page_bootmem_info_node(): page->private is 0)."""
     _, pud_size = _sizes(m)
     f = m.facts
     va = f.addresses["page_offset"] + (k + 257) * pud_size
     t = m.tables
-    pmd = m.design.ensure_tables(m, va, t.pmd_level, "direct map")
-    pte = _static_page(m, f"boot direct-map PTE table for {va:#x} (alloc_low_pages, memblock; hot-remove-boot #{k})")
+    pud = m.design.ensure_tables(m, va, t.pud_level, "direct map")
+    boot = "alloc_low_pages, memblock; hot-remove-boot"
+    pmd = _static_page(m, f"boot direct-map PMD table for {va:#x} ({boot} #{k})")
+    t.write(pud, t.index(va, t.pud_level), (TABLE, pmd), "setup")
+    pte = _static_page(m, f"boot direct-map PTE table for {va:#x} ({boot} #{k})")
     t.write(pmd, t.index(va, t.pmd_level), (TABLE, pte), "setup")
     pfn = (va - f.addresses["page_offset"]) >> f.page_shift
     for i in range(2):
         t.write(pte, i, (LEAF, pfn + i, 1, False), "setup")
     m.vas.append(va)
-    return [Step("remove_pte_table_direct", (va,))]
+    return [Step("remove_pte_table_direct", (va,)), Step("free_pmd_table", (va,))]
 
 
 def setup_user_pte(m: Machine, k: int, cpu: int) -> list[Step]:
