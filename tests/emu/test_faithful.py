@@ -248,3 +248,20 @@ def test_pt_kernel_as_pg_reserved_loses_the_hot_remove_deferral() -> None:
     merged = simulate(sva(), base, proposal=load_proposal(PROPOSALS / "pt_kernel.yaml"), cpus=1, ops=1,
                       mode="exhaustive", detail=False, only=("hot-remove",))
     assert merged["verdict"] == "SAFE"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("per_page", [False, True])
+@pytest.mark.parametrize("op", ["kasan-shadow", "cpa-pud", "hot-remove-boot"])
+def test_reduction_is_sound_on_the_new_paths(op: str, per_page: bool) -> None:
+    """Sleep sets over the new steps' footprints lose no state and no finding
+    (two CPUs, one operation each; the worker in batches or per iteration)."""
+    from mmbits.emu.explore import exhaustive
+    from mmbits.emu.simulate import Setup
+
+    config = kasan_sva() if op == "kasan-shadow" else sva()
+    for variant in ("v6.19", "v6.19+fixes+hotplug"):
+        setup = Setup(config, variant, cpus=2, ops=1, only=(op,), worker_per_page=per_page)
+        plain, reduced = (exhaustive(setup.world(), reduce=r) for r in (False, True))
+        assert plain.complete and reduced.complete
+        assert reduced.states == plain.states and set(reduced.found) == set(plain.found), variant
