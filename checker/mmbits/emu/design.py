@@ -516,8 +516,9 @@ class Design(LockSteps):
         for i in range(2):
             tables.write(table, i, (LEAF, entry[1] + i * span, span, False), "__split_large_page")
         tables.write(loc[0], loc[1], (TABLE, table), "__set_pmd_pte")
-        m.note(f"split_large_page(): {name} table pfn {table:#x} at {tables.levels[level].name}[{loc[1]}] "
-               f"of pfn {loc[0]:#x}")
+        # the kernel's name for the entry (pmd_t even where the PMD level is folded into the pgd)
+        entry_name = "pmd" if level == tables.pmd_level else "pud"
+        m.note(f"split_large_page(): {name} table pfn {table:#x} at {entry_name}[{loc[1]}] of pfn {loc[0]:#x}")
         return []
 
     @step("cpa_collapse", "va", "addr")
