@@ -417,9 +417,10 @@ class Design(LockSteps):
             return []
         loc, pte = found
         for idx, leaf in sorted(m.mem.entries(pte).items()):
-            tables.write(pte, idx, None, "remove_pte_table")
+            # remove_pte_table() (v6.19): free_pagetable(pte_page(*pte), 0), then pte_clear()
             if leaf[0] == LEAF and leaf[3]:
                 self.free_vmemmap_4k(m, leaf[1], "remove_pte_table")
+            tables.write(pte, idx, None, "remove_pte_table")
         return self.free_pte_table(m, va, loc, pte)
 
     def free_pte_table(self, m: Machine, va: int, loc: tuple[int, int], pte: int) -> Steps:
@@ -484,15 +485,19 @@ class Design(LockSteps):
 
     @step("free_huge_vmemmap", "va")
     def st_free_huge_vmemmap(self, m: Machine, t: str, va: int) -> Steps:
-        """remove_pmd_table(): a PMD-mapped vmemmap block -> free_hugepage_table()."""
+        """remove_pmd_table(): a PMD-mapped vmemmap block -> free_hugepage_table(),
+        then pmd_clear() under init_mm.page_table_lock (arch/x86/mm/init_64.c,
+        v6.19: the block is freed while the leaf still maps it; the IOMMU
+        caches no leaf, so one step holds both)."""
         tables = m.tables
         if (found := tables.entry_of(va, tables.pmd_level, "remove_pmd_table", LEAF)) is None:
             return []
         loc, entry = found
-        tables.write(loc[0], loc[1], None, "remove_pmd_table")
         order = (entry[2]).bit_length() - 1
-        m.note(f"pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x}); free_hugepage_table(pfn {entry[1]:#x}, order {order})")
+        m.note(f"free_hugepage_table(pfn {entry[1]:#x}, order {order})")
         self.free_vmemmap_block(m, entry[1], order, "free_hugepage_table")
+        tables.write(loc[0], loc[1], None, "remove_pmd_table")
+        m.note(f"pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x})")
         return []
 
     @step("cpa_split", "va")
