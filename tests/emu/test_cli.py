@@ -164,3 +164,8 @@ def test_opt_in_operation_and_worker_per_page() -> None:
     assert doc["workload"]["worker_per_page"] is True and doc["workload"]["plan"] == {"cpu0": ["cpa-pud#0"]}
     assert {f["where"]["detail"] for f in doc["findings"]} == {"__free_pages: CPA split PMD table",
                                                                "__free_pages: CPA split PTE table"}
+
+
+def test_too_many_boot_tables_is_a_clean_error() -> None:
+    assert_clean_error(run_cli("simulate", "--only", "hot-remove-boot", "--cpus", "1", "--ops", "8",
+                               "--explore", "sequential"))

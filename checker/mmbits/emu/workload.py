@@ -180,7 +180,8 @@ def _static_page(m: Machine, role: str) -> int:
         if pfn not in roles:
             m.set_role(pfn, role, "kernel-pgtable" if "table" in role else "data")
             return pfn
-    raise InputError(f"the emulated machine has no boot page left for {role} ({RESERVED_PAGES - 1} in all)")
+    raise InputError(f"the emulated boot memory ({RESERVED_PAGES - 1} pages) has no page left for {role}: "
+                     f"run fewer hot-remove-boot operations")
 
 
 def setup_kasan_shadow(m: Machine, k: int, cpu: int) -> list[Step]:
