@@ -230,7 +230,11 @@ class Design(LockSteps):
         PageReserved page -- boot memory, e.g. a table alloc_low_pages() took
         from memblock -- goes back through put_page_bootmem() or
         free_reserved_pages(), never through the design's path; the rest
-        through free_pagetable_pages() (each variant's non-reserved branch)."""
+        through free_pagetable_pages() (each variant's non-reserved branch).
+        bf9e4e30f353 left the reserved branch as it was; every variant keeps
+        it (the drafts' free_pagetable() hunks are not in the archived
+        messages we have: that they too changed only the other branch is an
+        assumption)."""
         if m.mem.get(pfn, m.F_flags) & m.buddy.PG_reserved:
             self.free_bootmem(m, pfn, order, who)
             return
