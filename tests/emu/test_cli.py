@@ -166,6 +166,20 @@ def test_opt_in_operation_and_worker_per_page() -> None:
                                                                "__free_pages: CPA split PTE table"}
 
 
+def test_replay_takes_worker_per_page_from_the_run(tmp_path: Path) -> None:
+    """A --worker-per-page run's schedule replays on the worker it was found with, said on stderr."""
+    first = run_cli("simulate", "--variant", "v6.19", "--only", "cpa-pud", "--cpus", "1", "--ops", "1",
+                    "--worker-per-page", "--json", "--brief")
+    path = tmp_path / "run.json"
+    path.write_text(first.out)
+    again = run_cli("simulate", "--variant", "v6.19", "--only", "cpa-pud", "--cpus", "1", "--ops", "1",
+                    "--replay", str(path), "--json")
+    assert again.code == 1, again.err
+    assert again.json()["workload"]["worker_per_page"] is True
+    assert "--worker-per-page taken from" in again.err and str(path) in again.err
+    assert again.json()["findings"][0]["where"] == first.json()["findings"][0]["where"]
+
+
 def test_too_many_boot_tables_is_a_clean_error() -> None:
     assert_clean_error(run_cli("simulate", "--only", "hot-remove-boot", "--cpus", "1", "--ops", "8",
                                "--explore", "sequential"))

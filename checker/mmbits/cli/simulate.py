@@ -129,7 +129,14 @@ def simulate(variant: str, list_variants: bool, proposal_file: str | None, prese
         if unknown:
             raise InputError(f"--only: unknown operation {unknown[0]!r} (known: {', '.join(SETUP)})")
     report_api = _report_api(report_dir) if report_dir else None
-    schedule = _read_schedule(replay_file, finding_index) if replay_file else None
+    schedule = None
+    if replay_file:
+        schedule, recorded = _read_schedule(replay_file, finding_index)
+        if recorded.get("worker_per_page") is True and not worker_per_page:
+            # the schedule's worker steps are loop iterations: replayed on the batch worker
+            # they would name steps that do not exist, so the run's own setting is taken
+            click.echo(f"mmbits: replay: --worker-per-page taken from {replay_file}'s workload", err=True)
+            worker_per_page = True
 
     from mmbits.progress import Progress
 
@@ -177,7 +184,8 @@ def _colour(text: str) -> str:
                   text, flags=re.M)
 
 
-def _read_schedule(path: str, finding: int) -> tuple[str, ...]:
+def _read_schedule(path: str, finding: int) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The schedule, and the workload the file records (empty for a bare list of threads)."""
     import json
 
     from mmbits.emu.simulate import schedule_from_json
@@ -188,7 +196,8 @@ def _read_schedule(path: str, finding: int) -> tuple[str, ...]:
         doc = json.loads(text)
     except ValueError as exc:
         raise InputError(f"not JSON: {exc}", file=path) from None
-    return schedule_from_json(doc, finding, path)
+    workload = doc.get("workload") if isinstance(doc, dict) else None
+    return schedule_from_json(doc, finding, path), workload if isinstance(workload, dict) else {}
 
 
 def _report_api(report_dir: str) -> Any:
