@@ -283,14 +283,15 @@ _NUMERIC = tuple(_AT[n] for n in (
     "MEM_PROFILING_COMPRESSED", "KASAN_TAG_WIDTH"))
 
 
-def row_keys(positions: Sequence[int | None], consts: Sequence[Any],
-             version: str | None = None) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+def layout_keys(positions: Sequence[int | None], consts: Sequence[Any],
+                version: str | None = None) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
     """For the rows of one table (a domain index: INPUT_SYMBOLS[i] sits at `positions[i]`
-    of a row, or is `consts[i]` in every row), a function from a row to what the packing
-    formulas read of it, the release label aside: two rows of the table with the same key
-    have the same packing (`_core`) and differ at most in the release their word is
-    labelled with. A call per row is two C-level gets and a dict lookup, so a summary over
-    200k groups computes each distinct packing once without building their input tuples."""
+    of a row, or is `consts[i]` in every row), a function from a row to what the layout
+    formulas read of it: two rows of the table with the same key have the same bits,
+    fields, gap and errors (`layout_of`), whatever their release and whichever flags they
+    have (the formulas read how many flags and zones there are, not which). A call per
+    row is two C-level gets and a dict lookup, so a summary over 200k groups computes each
+    distinct layout once without building their input tuples."""
     version = version or _default_version()
     template = list(consts)
     varying = [i for i, p in enumerate(positions) if p is not None]
@@ -303,21 +304,31 @@ def row_keys(positions: Sequence[int | None], consts: Sequence[Any],
 
     presence_of = getter(_presence_inputs(version))
     numeric_of = getter(_NUMERIC)
-    presences: dict[Any, int] = {}
-    ids: dict[tuple[Any, ...], int] = {}
+    counts: dict[Any, tuple[int, int]] = {}
 
     def key(row: Sequence[Any]) -> tuple[Any, ...]:
         raw = presence_of(row)
-        pid = presences.get(raw)
-        if pid is None:
+        how_many = counts.get(raw)
+        if how_many is None:
             values = list(template)
             for i in varying:
                 values[i] = row[positions[i]]  # type: ignore[index]
-            pid = ids.setdefault(_presence(tuple(values), version), len(ids))
-            presences[raw] = pid
-        return pid, numeric_of(row)
+            present, _aliases, zones = _presence(tuple(values), version)
+            how_many = counts[raw] = (len(present), len(zones))
+        return how_many, numeric_of(row)
 
     return key
+
+
+def layout_of(values: Sequence[Any], extra_flags: int = 0) -> tuple[tuple[Any, ...], FlagsWord]:
+    """The layout for the values of INPUT_SYMBOLS: a key equal for all input values whose
+    words have the same bits, fields, gap and errors (the release, which flags are present
+    and their aliases aside: `_compute` reads how many flags and zones there are), and the
+    word of these values (`kernel` 0; `compute_inputs` labels it with the release)."""
+    version = _default_version()
+    derived = _derived(tuple(values), version, extra_flags)
+    key = (derived[0], len(derived[1]), len(derived[3]), *derived[4:14], derived[15])
+    return key, _core(derived[:14] + derived[15:], version)
 
 
 @lru_cache(maxsize=65536)
@@ -341,16 +352,6 @@ def _derived(key: tuple[Any, ...], version: str, extra: int) -> tuple[Any, ...]:
         extra,
         int(key[_VERSION] or 0), key[_TAG_WIDTH],
     )
-
-
-def packing_of(values: Sequence[Any], extra_flags: int = 0) -> tuple[tuple[Any, ...], FlagsWord]:
-    """The packing for the values of INPUT_SYMBOLS with the release label aside: a key equal
-    for all input values with the same packing, and its word (`kernel` 0: its figures are
-    the same in every release it occurs in; `compute_inputs` labels it)."""
-    version = _default_version()
-    derived = _derived(tuple(values), version, extra_flags)
-    key = derived[:14] + derived[15:]
-    return key, _core(key, version)
 
 
 @lru_cache(maxsize=16384)

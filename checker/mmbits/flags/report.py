@@ -307,12 +307,12 @@ def summarise(domain: Any, progress: Any = None, keep: int = 5) -> DomainSummary
 
 def _tally_part(table: Any, s: DomainSummary, keep: int) -> dict[tuple[_Figures, int], int]:
     """Configs per figures and release over one part's groups, and the examples in the
-    groups' order. A group's figures are found by what its packing reads
-    (`packing.row_keys`): each distinct packing's word is computed once, for all releases."""
-    from mmbits.flags.packing import packing_of, row_keys
+    groups' order. A group's figures are found by what its layout reads
+    (`packing.layout_keys`): each distinct layout's word is computed once, for all releases."""
+    from mmbits.flags.packing import layout_keys, layout_of
 
-    key_of = row_keys(table.positions, table.consts)
-    by_packing: dict[tuple[Any, ...], _Figures] = {}
+    key_of = layout_keys(table.positions, table.consts)
+    by_layout: dict[tuple[Any, ...], _Figures] = {}
     at_version = table.positions[INPUT_SYMBOLS.index("VERSION")]
     fixed_kernel = int(table.consts[INPUT_SYMBOLS.index("VERSION")] or 0)
     figures: dict[tuple[Any, ...], _Figures] = {}
@@ -322,11 +322,11 @@ def _tally_part(table: Any, s: DomainSummary, keep: int) -> dict[tuple[_Figures,
         key = key_of(row)
         fig = figures.get(key)
         if fig is None:
-            # rows keyed apart can still give one packing (NR_CPUS_BITS without NUMA_BALANCING)
-            packing, word = packing_of(table.values(row))
-            fig = by_packing.get(packing)
+            # rows keyed apart can still give one layout (NR_CPUS_BITS without NUMA_BALANCING)
+            layout, word = layout_of(table.values(row))
+            fig = by_layout.get(layout)
             if fig is None:
-                fig = by_packing[packing] = _figures(word)
+                fig = by_layout[layout] = _figures(word)
             figures[key] = fig
         kernel = fixed_kernel if at_version is None else int(row[at_version] or 0)
         at = (fig, kernel)

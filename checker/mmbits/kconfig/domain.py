@@ -393,6 +393,12 @@ class _Component:
         derived = [(n, e) for n, e in (*arch.derived, *model.derived)
                    if model.primaries_behind([n]) & touched]
         fixed_facts = set(arch.facts)
+        # each derived symbol and rule evaluated once per distinct value of what it reads
+        # (a rule over VERSION and NR_CPUS sees 60 of the 48k combinations of its component);
+        # only their truth is kept, for which True and 1 are the same
+        values_of = [(name, _memoised(expr, expr)) for name, expr in derived]
+        rules = [(_memoised(r.when.truth, r.when) if r.when is not None else None, _memoised(r.require.truth, r.require))
+                 for r in self.rules]
         out = []
         for combo in itertools.product(*(vary[m] for m in self.members)):
             assignment = dict(zip(self.members, combo, strict=True))
@@ -402,12 +408,35 @@ class _Component:
             for name, value in self.part.primary(values).items():
                 if name not in fixed_facts:
                     env[name] = value
-            for name, expr in derived:
-                env[name] = expr(env)
-            if all(r.holds(env) for r in self.rules):
+            for name, value_of in values_of:
+                env[name] = value_of(env)
+            if all(require(env) or (when is not None and not when(env)) for when, require in rules):
                 out.append(assignment)
         self._valid = out
         return out
+
+
+_MISSING = object()
+
+
+def _memoised(fn: Callable[[Mapping[str, Value]], Any], expr: Expr) -> Callable[[Mapping[str, Value]], Any]:
+    """`fn` (`expr` or its truth) evaluated once per distinct tuple of the values `expr`
+    reads (equal values, True and 1 alike, share an answer: for validity, whose rules
+    compare and test them, not for values that are kept)."""
+    get = _getter(sorted(expr.symbols))  # type: ignore[arg-type]  # names: itemgetter reads a map
+    seen: dict[tuple[Any, ...], Any] = {}
+
+    def value(env: Mapping[str, Value]) -> Any:
+        try:
+            key = get(env)  # type: ignore[arg-type]
+        except KeyError:
+            return fn(env)  # an unknown symbol: the expression's own error
+        hit = seen.get(key, _MISSING)
+        if hit is _MISSING:
+            hit = seen[key] = fn(env)
+        return hit
+
+    return value
 
 
 @dataclass
