@@ -52,3 +52,25 @@ def test_group_configs_equal_the_model_built_ones(name: str) -> None:
             assert dict(g.config) == dict(ref), g.config.describe()
             assert g.config.primary == ref.primary
             assert g.config == ref and hash(g.config) == hash(ref)
+
+
+@pytest.mark.parametrize("arch", ["arm32", "i386"])
+def test_groups_over_releases_are_the_enumeration_grouped(arch: str) -> None:
+    """Over several releases (VERSION in a component with the options it gates, a derived
+    symbol reading two components): the groups are the valid configs enumerated one by one
+    and grouped on the varied symbols behind the question, in the order each first
+    appears, counted, and represented by that first config."""
+    [part] = [p for p in load_domain("lts").parts if p.arch == arch]
+    configs = list(part.configs())
+    for relevant in (INPUT_SYMBOLS, ("SECTION_SIZE_BITS",), ()):
+        owners = sorted(part._owners(relevant))
+        counts: dict[tuple[object, ...], int] = {}
+        firsts: dict[tuple[object, ...], dict[str, object]] = {}
+        for cfg in configs:
+            key = tuple(cfg.primary[n] for n in owners)
+            counts[key] = counts.get(key, 0) + 1
+            firsts.setdefault(key, dict(cfg))
+        groups = list(part.groups(relevant))
+        assert [tuple(g.config.primary[n] for n in owners) for g in groups] == list(counts)
+        assert [g.count for g in groups] == list(counts.values())
+        assert [dict(g.config) for g in groups] == list(firsts.values())

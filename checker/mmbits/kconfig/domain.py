@@ -208,6 +208,8 @@ class DomainPart:
             if body is None or not index.valid_groups(body):
                 body = self._group_rows(rel_vars)
                 index.store(ikey, body)
+            if len(self._tables) >= 4:  # a few questions' groups, not every one a session asked
+                self._tables.clear()
             hit = self._tables[key] = (body, *_expand(body))
         return hit
 
