@@ -266,14 +266,44 @@ def _presence(key: tuple[Any, ...], version: str) -> tuple[tuple[int, ...], tupl
     pkey = (version, _presence_getter(version)(key))
     presence = _PRESENCE.get(pkey)
     if presence is None:
-        data = load_flag_data(version)
         env = dict(zip(INPUT_SYMBOLS, key, strict=True))
-        presence = _PRESENCE[pkey] = (
-            tuple(i for i, f in enumerate(data.flags) if _truth(f.cond, env)),
-            tuple(i for i, a in enumerate(data.aliases) if _truth(a.cond, env)),
-            tuple(i for i, (_n, cond) in enumerate(data.zones) if _truth(cond, env)),
-        )
+        flags, aliases, zones = _conditions(version)
+        presence = _PRESENCE[pkey] = (_holding(flags, key, env), _holding(aliases, key, env),
+                                      _holding(zones, key, env))
     return presence
+
+
+_Condition = tuple[Callable[[Sequence[Any]], Any], Any, dict[Any, bool]]
+
+
+@cache
+def _conditions(version: str) -> tuple[list[_Condition], list[_Condition], list[_Condition]]:
+    """Each flag's, alias's and zone's condition with a getter of the inputs it reads and a
+    memo of its truth by their values: a condition reads one or two symbols (VERSION and an
+    option), so across a domain over every release each is evaluated a few dozen times."""
+    data = load_flag_data(version)
+
+    def entry(cond: Any) -> _Condition:
+        at = [_AT[n] for n in sorted(cond.symbols)] if cond is not None and cond.symbols <= _AT.keys() else []
+        if cond is not None and not at and cond.symbols:
+            return (lambda key: key, cond, {})  # reads something else: keyed on every input
+        return (itemgetter(*at) if at else (lambda _key: ()), cond, {})
+
+    return ([entry(f.cond) for f in data.flags], [entry(a.cond) for a in data.aliases],
+            [entry(cond) for _n, cond in data.zones])
+
+
+def _holding(conditions: list[_Condition], key: tuple[Any, ...], env: Mapping[str, Any]) -> tuple[int, ...]:
+    """The indices of the conditions that hold for the INPUT_SYMBOLS values `key` (`env`)."""
+    out = []
+    for i, (get, cond, seen) in enumerate(conditions):
+        k = get(key)
+        hit = seen.get(k)
+        if hit is None:
+            hit = seen[k] = _truth(cond, env)
+        if hit:
+            out.append(i)
+    return tuple(out)
 
 
 # the inputs the formulas read besides the presence conditions and the release label
