@@ -395,25 +395,64 @@ class _Component:
         derived = [(n, e) for n, e in (*arch.derived, *model.derived)
                    if model.primaries_behind([n]) & touched]
         fixed_facts = set(arch.facts)
-        # each derived symbol and rule evaluated once per distinct value of what it reads
-        # (a rule over VERSION and NR_CPUS sees 60 of the 48k combinations of its component);
-        # only their truth is kept, for which True and 1 are the same
-        values_of = [(name, _memoised(expr, expr)) for name, expr in derived]
-        rules = [(_memoised(r.when.truth, r.when) if r.when is not None else None, _memoised(r.require.truth, r.require))
-                 for r in self.rules]
-        out = []
-        for combo in itertools.product(*(vary[m] for m in self.members)):
-            assignment = dict(zip(self.members, combo, strict=True))
-            values = dict(base)
-            values.update(assignment)
-            env = dict(base_env)
-            for name, value in self.part.primary(values).items():
-                if name not in fixed_facts:
-                    env[name] = value
-            for name, value_of in values_of:
-                env[name] = value_of(env)
-            if all(require(env) or (when is not None and not when(env)) for when, require in rules):
-                out.append(assignment)
+        # members assigned one at a time (VERSION first: most rules read it), each `set:`
+        # symbol, derived symbol and rule evaluated at the first member after which all it
+        # reads is assigned, a rule that fails prunes every combination below; each is
+        # memoised on the values it reads (a rule over VERSION and NR_CPUS sees 60 of the
+        # 48k combinations of its component; only truth is kept, where True and 1 agree)
+        members = sorted(self.members, key=lambda m: m != "VERSION")
+        at = {m: k for k, m in enumerate(members)}
+
+        def level(symbols: Iterable[str]) -> int:
+            owners = self.part._owners(symbols) & set(members)
+            return max((at[o] for o in owners), default=-1)
+
+        steps: list[list[tuple[str, Any, Any]]] = [[] for _ in members]
+        assigned: dict[str, Value] = {"ARCH": self.part.arch, **base}
+        env = dict(base_env)
+        for name, expr in self.part.sets:
+            k = level(expr.symbols)
+            if k < 0:
+                assigned[name] = expr(assigned)
+            else:
+                steps[k].append(("set", name, expr))
+        for name, expr in derived:
+            steps[max(level([name]), 0)].append(("derived", name, _memoised(expr, expr)))
+        for r in self.rules:
+            when = _memoised(r.when.truth, r.when) if r.when is not None else None
+            steps[max(level(r.symbols), 0)].append(("rule", when, _memoised(r.require.truth, r.require)))
+        out: list[dict[str, Value]] = []
+        last = len(members) - 1
+
+        def descend(k: int) -> None:
+            member = members[k]
+            for value in vary[member]:
+                assigned[member] = value
+                if member not in fixed_facts:
+                    env[member] = value
+                ok = True
+                for kind, a, b in steps[k]:
+                    if kind == "set":
+                        assigned[a] = b(assigned)
+                        if a not in fixed_facts:
+                            env[a] = assigned[a]
+                    elif kind == "derived":
+                        env[a] = b(env)
+                    elif not (b(env) or (a is not None and not a(env))):
+                        ok = False
+                        break
+                if not ok:
+                    continue
+                if k == last:
+                    out.append({m: assigned[m] for m in self.members})
+                else:
+                    descend(k + 1)
+
+        if members:
+            descend(0)
+        if members and members[0] != self.members[0]:  # back to the product's order
+            index = {m: {v: i for i, v in reversed(list(enumerate(vary[m])))} for m in self.members}
+            out.sort(key=lambda a: tuple(index[m][a[m]] for m in self.members))
         self._valid = out
         return out
 
