@@ -47,40 +47,62 @@ def test_sizes_come_back_equal(private_cache: Path) -> None:
     assert [p.size() for p in _fresh("i386")] == expected  # warm: read back
 
 
+def _groups_entry(private_cache: Path, part: DomainPart) -> Path:
+    key = index.key_of(part.identity(), ["groups", *sorted(part._owners(INPUT_SYMBOLS))])
+    return private_cache / "domain" / f"{key}.json"
+
+
+def _arm32_lts() -> list[DomainPart]:
+    """arm32 over the longterm releases: a factor per component and a cross table
+    (SECTION_SIZE_BITS reads VERSION and SPARSEMEM, in two components)."""
+    return [p for p in _fresh("lts") if p.arch == "arm32"]
+
+
 def test_a_damaged_or_swapped_entry_is_ignored(private_cache: Path) -> None:
-    parts = _fresh("arm32")
+    parts = _arm32_lts()
     reference = _groups(parts, INPUT_SYMBOLS)
-    [entry] = [e for e in (private_cache / "domain").glob("*.json") if e.stat().st_size > 10_000]
+    entry = _groups_entry(private_cache, parts[0])
     doc = json.loads(entry.read_bytes())
-    # a row with the wrong width, a nested value, a zero count, a truncated file, another key
-    for damage in ("width", "nested", "count", "truncate", "key"):
+    assert len(doc["body"]["factors"]) > 1 and doc["body"]["cross"]["comps"]  # arm32 over releases has both
+    # a factor entry or a cross row with the wrong width, a nested value, a zero count,
+    # a factor dropped, a cross table short of a row, a truncated file, another key
+    for damage in ("width", "cross-width", "nested", "count", "factor", "cross", "truncate", "key"):
         bad = json.loads(json.dumps(doc))
-        rows = bad["body"]["rows"]
+        factors, cross = bad["body"]["factors"], bad["body"]["cross"]
         if damage == "width":
-            rows[0].append(1)
+            factors[0]["values"][0].append(1)
+        elif damage == "cross-width":
+            cross["values"][0].append(1)
         elif damage == "nested":
-            rows[0][-1] = [1, 2]
+            factors[-1]["values"][0][-1] = [1, 2]
         elif damage == "count":
-            rows[0][0] = 0
+            factors[0]["counts"][0] = 0
+        elif damage == "factor":
+            del factors[-1]
+        elif damage == "cross":
+            del cross["values"][-1]
         elif damage == "key":
             bad["key"] = "0" * 64
         data = json.dumps(bad).encode()
         entry.write_bytes(data[: len(data) // 2] if damage == "truncate" else data)
-        assert _groups(_fresh("arm32"), INPUT_SYMBOLS) == reference, damage
+        assert _groups(_arm32_lts(), INPUT_SYMBOLS) == reference, damage
 
 
 def test_a_symlinked_entry_is_not_followed(private_cache: Path, tmp_path: Path) -> None:
-    parts = _fresh("arm32")
+    parts = _arm32_lts()
     reference = _groups(parts, INPUT_SYMBOLS)
-    key = index.key_of(parts[0].identity(), ["groups", *sorted(parts[0]._owners(INPUT_SYMBOLS))])
-    entry = private_cache / "domain" / f"{key}.json"
+    entry = _groups_entry(private_cache, parts[0])
     planted = tmp_path / "planted.json"
     doc = json.loads(entry.read_bytes())
-    doc["body"]["rows"] = doc["body"]["rows"][:1]  # a plausible entry that drops configs
+    body = doc["body"]
+    # a plausible entry that drops configs: a factor outside the cross table cut to one entry
+    [factor] = [f for i, f in enumerate(body["factors"]) if i not in body["cross"]["comps"] and len(f["counts"]) > 1][:1]
+    del factor["counts"][1:], factor["values"][1:]
+    assert index.valid_groups(body)
     planted.write_text(json.dumps(doc))
     entry.unlink()
     entry.symlink_to(planted)
-    assert _groups(_fresh("arm32"), INPUT_SYMBOLS) == reference
+    assert _groups(_arm32_lts(), INPUT_SYMBOLS) == reference
 
 
 def _check_json(env: dict[str, str]) -> dict[str, object]:

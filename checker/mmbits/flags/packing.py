@@ -9,7 +9,7 @@ ourselves and report the kernel's figure beside it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from operator import itemgetter
@@ -244,6 +244,13 @@ def _presence_inputs(version: str) -> tuple[int, ...]:
     return tuple(i for i, s in enumerate(INPUT_SYMBOLS) if s in syms)
 
 
+@cache
+def _presence_getter(version: str) -> Callable[[Sequence[Any]], Any]:
+    """The values of the presence conditions' inputs, as one C-level get."""
+    at = _presence_inputs(version)
+    return itemgetter(*at) if at else (lambda _key: ())
+
+
 _AT = {s: i for i, s in enumerate(INPUT_SYMBOLS)}
 (_BPL, _SPARSE, _VMEMMAP, _PHYS, _SECTION, _NODES, _BALANCING, _CPUS, _SW, _HW, _LRU, _PROFILING, _COMPRESSED,
  _VERSION, _TAG_WIDTH) = (_AT[n] for n in (
@@ -252,25 +259,120 @@ _AT = {s: i for i, s in enumerate(INPUT_SYMBOLS)}
     "MEM_PROFILING_COMPRESSED", "VERSION", "KASAN_TAG_WIDTH"))
 
 
+def _presence(key: tuple[Any, ...], version: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """Which flags, aliases and zones exist for the INPUT_SYMBOLS values `key`. The
+    conditions read a handful of symbols: the ~50 of them are evaluated once per distinct
+    assignment of those, not per config."""
+    pkey = (version, _presence_getter(version)(key))
+    presence = _PRESENCE.get(pkey)
+    if presence is None:
+        env = dict(zip(INPUT_SYMBOLS, key, strict=True))
+        flags, aliases, zones = _conditions(version)
+        presence = _PRESENCE[pkey] = (_holding(flags, key, env), _holding(aliases, key, env),
+                                      _holding(zones, key, env))
+    return presence
+
+
+_Condition = tuple[Callable[[Sequence[Any]], Any], Any, dict[Any, bool]]
+
+
+@cache
+def _conditions(version: str) -> tuple[list[_Condition], list[_Condition], list[_Condition]]:
+    """Each flag's, alias's and zone's condition with a getter of the inputs it reads and a
+    memo of its truth by their values: a condition reads one or two symbols (VERSION and an
+    option), so across a domain over every release each is evaluated a few dozen times."""
+    data = load_flag_data(version)
+
+    def entry(cond: Any) -> _Condition:
+        at = [_AT[n] for n in sorted(cond.symbols)] if cond is not None and cond.symbols <= _AT.keys() else []
+        if cond is not None and not at and cond.symbols:
+            return (lambda key: key, cond, {})  # reads something else: keyed on every input
+        return (itemgetter(*at) if at else (lambda _key: ()), cond, {})
+
+    return ([entry(f.cond) for f in data.flags], [entry(a.cond) for a in data.aliases],
+            [entry(cond) for _n, cond in data.zones])
+
+
+def _holding(conditions: list[_Condition], key: tuple[Any, ...], env: Mapping[str, Any]) -> tuple[int, ...]:
+    """The indices of the conditions that hold for the INPUT_SYMBOLS values `key` (`env`)."""
+    out = []
+    for i, (get, cond, seen) in enumerate(conditions):
+        k = get(key)
+        hit = seen.get(k)
+        if hit is None:
+            hit = seen[k] = _truth(cond, env)
+        if hit:
+            out.append(i)
+    return tuple(out)
+
+
+# the inputs the formulas read besides the presence conditions and the release label
+_NUMERIC = tuple(_AT[n] for n in (
+    "BITS_PER_LONG", "SPARSEMEM", "SPARSEMEM_VMEMMAP", "MAX_PHYSMEM_BITS", "SECTION_SIZE_BITS", "NODES_SHIFT",
+    "NUMA_BALANCING", "NR_CPUS_BITS", "KASAN_SW_TAGS", "KASAN_HW_TAGS", "LRU_GEN", "MEM_ALLOC_PROFILING",
+    "MEM_PROFILING_COMPRESSED", "KASAN_TAG_WIDTH"))
+
+
+def layout_keys(positions: Sequence[int | None], consts: Sequence[Any],
+                version: str | None = None) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """For the rows of one table (a domain index: INPUT_SYMBOLS[i] sits at `positions[i]`
+    of a row, or is `consts[i]` in every row), a function from a row to what the layout
+    formulas read of it: two rows of the table with the same key have the same bits,
+    fields, gap and errors (`layout_of`), whatever their release and whichever flags they
+    have (the formulas read how many flags and zones there are, not which). A call per
+    row is two C-level gets and a dict lookup, so a summary over 200k groups computes each
+    distinct layout once without building their input tuples."""
+    version = version or _default_version()
+    template = list(consts)
+    varying = [i for i, p in enumerate(positions) if p is not None]
+
+    def getter(indices: Sequence[int]) -> Callable[[Sequence[Any]], Any]:
+        rows = [positions[i] for i in indices if positions[i] is not None]
+        if not rows:
+            return lambda _row: None
+        return itemgetter(*rows)
+
+    presence_of = getter(_presence_inputs(version))
+    numeric_of = getter(_NUMERIC)
+    counts: dict[Any, tuple[int, int]] = {}
+
+    def key(row: Sequence[Any]) -> tuple[Any, ...]:
+        raw = presence_of(row)
+        how_many = counts.get(raw)
+        if how_many is None:
+            values = list(template)
+            for i in varying:
+                values[i] = row[positions[i]]  # type: ignore[index]
+            present, _aliases, zones = _presence(tuple(values), version)
+            how_many = counts[raw] = (len(present), len(zones))
+        return how_many, numeric_of(row)
+
+    return key
+
+
+def layout_of(values: Sequence[Any], extra_flags: int = 0) -> tuple[tuple[Any, ...], FlagsWord]:
+    """The layout for the values of INPUT_SYMBOLS: a key equal for all input values whose
+    words have the same bits, fields, gap and errors (the release, which flags are present
+    and their aliases aside: `_compute` reads how many flags and zones there are), and the
+    word of these values (`kernel` 0; `compute_inputs` labels it with the release)."""
+    version = _default_version()
+    derived = _derived(tuple(values), version, extra_flags)
+    key = (derived[0], len(derived[1]), len(derived[3]), *derived[4:14], derived[15])
+    return key, _core(derived[:14] + derived[15:], version)
+
+
 @lru_cache(maxsize=65536)
 def _by_inputs(key: tuple[Any, ...], version: str, extra: int = 0) -> FlagsWord:
     # many input combinations give the same word: key it on what the formulas read
     # (read by position: a domain over every release asks this 177k times)
-    # which flags, aliases and zones exist reads a handful of symbols: evaluate
-    # the ~50 conditions once per distinct assignment of those, not per config
-    pkey = (version, *(key[i] for i in _presence_inputs(version)))
-    presence = _PRESENCE.get(pkey)
-    if presence is None:
-        data = load_flag_data(version)
-        env = dict(zip(INPUT_SYMBOLS, key, strict=True))
-        presence = _PRESENCE[pkey] = (
-            tuple(i for i, f in enumerate(data.flags) if _truth(f.cond, env)),
-            tuple(i for i, a in enumerate(data.aliases) if _truth(a.cond, env)),
-            tuple(i for i, (_n, cond) in enumerate(data.zones) if _truth(cond, env)),
-        )
-    present, aliases, zones = presence
+    return _by_derived(_derived(key, version, extra), version)
+
+
+def _derived(key: tuple[Any, ...], version: str, extra: int) -> tuple[Any, ...]:
+    """What the formulas read of the INPUT_SYMBOLS values `key`; [14] is the release label."""
+    present, aliases, zones = _presence(key, version)
     sparsemem = bool(key[_SPARSE])
-    derived = (
+    return (
         int(key[_BPL]), present, aliases, zones, sparsemem, bool(key[_VMEMMAP]),
         int(key[_PHYS]) - int(key[_SECTION]) if sparsemem else 0,
         int(key[_NODES]),
@@ -280,7 +382,6 @@ def _by_inputs(key: tuple[Any, ...], version: str, extra: int = 0) -> FlagsWord:
         extra,
         int(key[_VERSION] or 0), key[_TAG_WIDTH],
     )
-    return _by_derived(derived, version)
 
 
 @lru_cache(maxsize=16384)
@@ -341,6 +442,12 @@ def _flag_bit(name: str, bit: int, policy: str, kinds: tuple[str, ...], tails: b
               aliases: tuple[AliasSpec, ...]) -> FlagBit:
     """FlagBits are immutable and few: thousands of configs share them."""
     return FlagBit(name, bit, policy, kinds, tails, aliases)
+
+
+@cache
+def _packed(name: str, lsb: int, width: int) -> PackedField:
+    """PackedFields are immutable and few: 100k packings share a few hundred."""
+    return PackedField(name, lsb, width)
 
 
 def _compute(env: Mapping[str, Any], data: FlagData, flag_bits: tuple[FlagBit, ...], zones: list[str]) -> FlagsWord:
@@ -432,7 +539,7 @@ def _compute(env: Mapping[str, Any], data: FlagData, flag_bits: tuple[FlagBit, .
     for name in FIELD_ORDER:
         pos -= widths[name]
         pgoff[name] = pos
-    fields = [PackedField(name, pgoff[name], widths[name]) for name in FIELD_ORDER if widths[name] > 0]
+    fields = [_packed(name, pgoff[name], widths[name]) for name in FIELD_ORDER if widths[name] > 0]
 
     # NR_NON_PAGEFLAG_BITS counts LAST_CPUPID_SHIFT, not WIDTH (reference section 7 F1)
     nr_non = sections_width + nodes_width + zones_width + cpupid_shift + kasan_width + lru_gen_width + lru_refs_width

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from mmbits.findings import Finding
 from mmbits.flags.packing import INPUT_SYMBOLS, FlagsWord, compute
@@ -184,18 +184,27 @@ def _ranges(bits: list[int]) -> str:
 # -- domain summary --------------------------------------------------------
 
 @dataclass
+class Tally:
+    """How many configs fall in one category, and the first groups that do (in the domain's
+    order) as examples: (config, configs it stands for[, the kernel's #error lines])."""
+
+    count: int = 0
+    examples: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+@dataclass
 class DomainSummary:
     domain: str
     configs: int = 0
     combinations: int = 0
     groups: int = 0
     seconds: float = 0.0
-    cannot_build: list[tuple[Config, int, list[str]]] = field(default_factory=list)
-    zero_free: list[tuple[Config, int]] = field(default_factory=list)
-    zero_gap: list[tuple[Config, int]] = field(default_factory=list)
-    cpupid_out: list[tuple[Config, int]] = field(default_factory=list)
-    miscount: list[tuple[Config, int]] = field(default_factory=list)
-    refs_shrunk: list[tuple[Config, int]] = field(default_factory=list)
+    cannot_build: Tally = field(default_factory=Tally)
+    zero_free: Tally = field(default_factory=Tally)
+    zero_gap: Tally = field(default_factory=Tally)
+    cpupid_out: Tally = field(default_factory=Tally)
+    miscount: Tally = field(default_factory=Tally)
+    refs_shrunk: Tally = field(default_factory=Tally)
     histogram: Counter[int] = field(default_factory=Counter)  # free bits -> configs
     gap_histogram: Counter[int] = field(default_factory=Counter)  # static gap -> configs
     min_free: int | None = None
@@ -203,16 +212,13 @@ class DomainSummary:
     per_arch: dict[str, dict[str, int]] = field(default_factory=dict)
     per_release: dict[int, int] = field(default_factory=dict)  # VERSION -> configs
 
-    def count(self, items: list[tuple[Any, ...]]) -> int:
-        return sum(i[1] for i in items)
-
     def to_json(self, examples: int = 5) -> dict[str, Any]:
-        def ex(items: list[tuple[Any, ...]]) -> dict[str, Any]:
-            return {"count": self.count(items),
-                    "examples": [{"config": i[0].describe(INPUT_SYMBOLS), "configs": i[1]} for i in items[:examples]]}
+        def ex(t: Tally) -> dict[str, Any]:
+            return {"count": t.count,
+                    "examples": [{"config": i[0].describe(INPUT_SYMBOLS), "configs": i[1]} for i in t.examples[:examples]]}
 
         cb = ex(self.cannot_build)
-        for e, item in zip(cb["examples"], self.cannot_build, strict=False):
+        for e, item in zip(cb["examples"], self.cannot_build.examples, strict=False):
             e["errors"] = item[2]
         return {
             "domain": self.domain,
@@ -242,86 +248,158 @@ def _release(value: int) -> str:
     return release_name(value)
 
 
-def summarise(domain: Any, progress: Any = None) -> DomainSummary:
-    """The page->flags summary of a domain. Reads the input symbols of each group straight
-    from the domain index and builds a group's config only when it becomes an example, and
-    each distinct word's figures once: the cost follows the groups, not their configs."""
-    from mmbits.flags.packing import compute_inputs
+# the categories a group can fall in, as bits (a group's figures say which)
+_CANNOT, _ZERO_FREE, _ZERO_GAP, _CPUPID, _MISCOUNT, _SHRUNK = (1 << i for i in range(6))
+_CATEGORIES = ((_CANNOT, "cannot_build"), (_ZERO_FREE, "zero_free"), (_ZERO_GAP, "zero_gap"),
+               (_CPUPID, "cpupid_out"), (_MISCOUNT, "miscount"), (_SHRUNK, "refs_shrunk"))
 
+
+class _Figures(NamedTuple):
+    """What the summary reads of one packing: a few numbers, hashable in C (a tuple), so
+    the groups are tallied by their figures and release (one dict update per group)."""
+
+    builds: bool
+    errors: tuple[str, ...]
+    free: int
+    gap: int
+    categories: int  # the release aside: _MISCOUNT counts from 6.12 (see at())
+    miscounts: bool
+
+    def at(self, kernel: int) -> int:
+        """The categories of this packing at one release: NR_UNUSED_PAGEFLAG_BITS exists
+        from 6.12 (page-flags-layout.h; absent in 6.1.192)."""
+        return self.categories | _MISCOUNT if self.miscounts and kernel >= 6012 else self.categories
+
+
+def _figures(word: FlagsWord) -> _Figures:
+    if not word.builds:
+        return _Figures(False, tuple(word.errors), 0, 0, _CANNOT, False)
+    free, gap = len(word.free_bits), word.true_gap_bits
+    cats = (_ZERO_FREE if free == 0 else 0) | (_ZERO_GAP if gap == 0 else 0)
+    cats |= _CPUPID if not word.last_cpupid_in_flags else 0
+    cats |= _SHRUNK if word.widths["lru_refs"] < word.shifts["lru_refs"] else 0
+    return _Figures(True, (), free, gap, cats, word.nr_unused_kernel != gap)
+
+
+def summarise(domain: Any, progress: Any = None, keep: int = 5) -> DomainSummary:
+    """The page->flags summary of a domain. Reads the input symbols of each group straight
+    from the domain index, computes each distinct word's figures once, tallies the groups'
+    counts per figures (so the cost per group is a lookup and an addition) and builds a
+    group's config only for the first `keep` examples of a category."""
     t0 = time.perf_counter()
     s = DomainSummary(domain.name, combinations=domain.raw_size())
-    names = (*INPUT_SYMBOLS, "ARCH")
-    at_version = INPUT_SYMBOLS.index("VERSION")
-    figures: dict[int, tuple[FlagsWord, tuple[int, int, bool, bool]]] = {}
     for part in domain.parts:
-        for n, values, make in part.grouped(INPUT_SYMBOLS, names):
-            word = compute_inputs(values[:-1])
-            _add(s, word, n, str(values[-1]), int(values[at_version] or 0), make, figures, progress)
+        table = part.table(INPUT_SYMBOLS, INPUT_SYMBOLS)
+        tally = _tally_part(table, s, keep)
+        _fold(s, part.arch, tally)
+        if progress is not None:
+            progress(sum(tally.values()))
     for cfg in domain.fixed:
-        _add(s, compute(cfg), 1, cfg.arch, cfg.kernel, lambda c=cfg: c, figures, progress)
+        fig = _figures(compute(cfg))
+        s.groups += 1
+        _example(s, fig.at(cfg.kernel), fig.errors, 1, keep, lambda c=cfg: c)
+        _fold(s, cfg.arch, {(fig, cfg.kernel): 1})
+        if progress is not None:
+            progress(1)
     s.seconds = time.perf_counter() - t0
     return s
 
 
-def _add(s: DomainSummary, word: FlagsWord, n: int, arch_name: str, kernel: int, make: Any,
-         figures: dict[int, tuple[FlagsWord, tuple[int, int, bool, bool]]], progress: Any) -> None:
-    if progress is not None:
-        progress(n)
-    s.groups += 1
-    s.configs += n
+def _tally_part(table: Any, s: DomainSummary, keep: int) -> dict[tuple[_Figures, int], int]:
+    """Configs per figures and release over one part's groups, and the examples in the
+    groups' order. A group's figures are found by what its layout reads
+    (`packing.layout_keys`): each distinct layout's word is computed once, for all releases."""
+    from mmbits.flags.packing import layout_keys, layout_of
+
+    key_of = layout_keys(table.positions, table.consts)
+    by_layout: dict[tuple[Any, ...], _Figures] = {}
+    at_version = table.positions[INPUT_SYMBOLS.index("VERSION")]
+    fixed_kernel = int(table.consts[INPUT_SYMBOLS.index("VERSION")] or 0)
+    figures: dict[tuple[Any, ...], _Figures] = {}
+    tally: dict[tuple[_Figures, int], int] = {}
+    pending = sum(bit for bit, _ in _CATEGORIES)
+    for n, row in zip(table.counts, table.rows, strict=True):
+        key = key_of(row)
+        fig = figures.get(key)
+        if fig is None:
+            # rows keyed apart can still give one layout (NR_CPUS_BITS without NUMA_BALANCING)
+            layout, word = layout_of(table.values(row))
+            fig = by_layout.get(layout)
+            if fig is None:
+                fig = by_layout[layout] = _figures(word)
+            figures[key] = fig
+        kernel = fixed_kernel if at_version is None else int(row[at_version] or 0)
+        at = (fig, kernel)
+        tally[at] = tally.get(at, 0) + n
+        if fig.categories & pending or fig.miscounts and pending & _MISCOUNT:
+            pending &= ~_example(s, fig.at(kernel), fig.errors, n, keep, lambda r=row: table.make(r))
+    s.groups += len(table.rows)
+    return tally
+
+
+def _example(s: DomainSummary, categories: int, errors: tuple[str, ...], n: int, keep: int,
+             make: Any) -> int:
+    """Record a group as an example of its categories that still want one (building its
+    config then); returns the categories now full."""
+    full = 0
+    cfg = None
+    for bit, name in _CATEGORIES:
+        if categories & bit:
+            t: Tally = getattr(s, name)
+            if len(t.examples) < keep:
+                if cfg is None:
+                    cfg = make()
+                t.examples.append((cfg, n, list(errors)) if bit == _CANNOT else (cfg, n))
+            if len(t.examples) >= keep:
+                full |= bit
+    return full
+
+
+def _fold(s: DomainSummary, arch_name: str, tally: dict[tuple[_Figures, int], int]) -> None:
+    """Add one part's (or one preset's) configs per figures and release to the summary."""
+    if not tally:
+        return
     arch = s.per_arch.get(arch_name)
     if arch is None:
         arch = s.per_arch[arch_name] = {"configs": 0, "cannot_build": 0, "min_free_bits": 10**9}
-    arch["configs"] += n
-    if not word.builds:
-        s.cannot_build.append((make(), n, word.errors))
-        arch["cannot_build"] += n
-        return
-    # keyed on the packed fields: the words of one packing in several releases share that
-    # list (flags.packing copies the packing per release); the word is kept beside its
-    # figures, so the id is not reused
-    hit = figures.get(id(word.fields))
-    if hit is None:
-        hit = figures[id(word.fields)] = (word, (len(word.free_bits), word.true_gap_bits, word.last_cpupid_in_flags,
-                                          word.widths["lru_refs"] < word.shifts["lru_refs"]))
-    free, gap, cpupid_in, shrunk = hit[1]
-    s.histogram[free] += n
-    s.gap_histogram[gap] += n
-    if free < arch["min_free_bits"]:
-        arch["min_free_bits"] = free
-    s.min_free = free if s.min_free is None else min(s.min_free, free)
-    s.min_gap = gap if s.min_gap is None else min(s.min_gap, gap)
-    if free == 0:
-        s.zero_free.append((make(), n))
-    if gap == 0:
-        s.zero_gap.append((make(), n))
-    if not cpupid_in:
-        s.cpupid_out.append((make(), n))
-    if word.nr_unused_kernel != gap and kernel >= 6012:
-        s.miscount.append((make(), n))
-    s.per_release[kernel] = s.per_release.get(kernel, 0) + n
-    if shrunk:
-        s.refs_shrunk.append((make(), n))
+    for (fig, kernel), n in tally.items():
+        s.configs += n
+        arch["configs"] += n
+        if not fig.builds:
+            s.cannot_build.count += n
+            arch["cannot_build"] += n
+            continue
+        s.histogram[fig.free] += n
+        s.gap_histogram[fig.gap] += n
+        if fig.free < arch["min_free_bits"]:
+            arch["min_free_bits"] = fig.free
+        s.min_free = fig.free if s.min_free is None else min(s.min_free, fig.free)
+        s.min_gap = fig.gap if s.min_gap is None else min(s.min_gap, fig.gap)
+        categories = fig.at(kernel)
+        for bit, name in _CATEGORIES[1:]:
+            if categories & bit:
+                getattr(s, name).count += n
+        s.per_release[kernel] = s.per_release.get(kernel, 0) + n
 
 
 def summary_text(s: DomainSummary, examples: int = 3) -> str:
-    def ex(items: list[tuple[Any, ...]]) -> list[str]:
-        return [f"      {i[0].describe(INPUT_SYMBOLS)}  [{i[1]} configs]" for i in items[:examples]]
+    def ex(t: Tally) -> list[str]:
+        return [f"      {i[0].describe(INPUT_SYMBOLS)}  [{i[1]} configs]" for i in t.examples[:examples]]
 
     lines = [
         f"domain {s.domain}: {s.configs} valid configs ({s.combinations} combinations, "
         f"{s.combinations - s.configs} rejected by Kconfig rules), {s.groups} distinct page->flags inputs, "
         f"{s.seconds:.2f}s",
         f"  min free bits: {s.min_free} (static gap, boot-time modes ignored: {s.min_gap})",
-        f"  zero static gap: {s.count(s.zero_gap)} configs",
+        f"  zero static gap: {s.zero_gap.count} configs",
         *ex(s.zero_gap),
-        f"  zero free bits (incl. compressed alloc tags claiming the gap): {s.count(s.zero_free)} configs",
-        f"  cannot build (#error): {s.count(s.cannot_build)} configs",
-        *[line + f"  {item[2][0]}" for line, item in zip(ex(s.cannot_build), s.cannot_build, strict=False)],
-        f"  LAST_CPUPID out of the word (struct page grows): {s.count(s.cpupid_out)} configs",
+        f"  zero free bits (incl. compressed alloc tags claiming the gap): {s.zero_free.count} configs",
+        f"  cannot build (#error): {s.cannot_build.count} configs",
+        *[line + f"  {item[2][0]}" for line, item in zip(ex(s.cannot_build), s.cannot_build.examples, strict=False)],
+        f"  LAST_CPUPID out of the word (struct page grows): {s.cpupid_out.count} configs",
         *ex(s.cpupid_out),
-        f"  kernel NR_UNUSED_PAGEFLAG_BITS differs from the true gap: {s.count(s.miscount)} configs",
-        f"  LRU_REFS silently shrunk: {s.count(s.refs_shrunk)} configs",
+        f"  kernel NR_UNUSED_PAGEFLAG_BITS differs from the true gap: {s.miscount.count} configs",
+        f"  LRU_REFS silently shrunk: {s.refs_shrunk.count} configs",
         "  static gap histogram (bits: configs): "
         + ", ".join(f"{k}: {v}" for k, v in sorted(s.gap_histogram.items())),
         "  kernels: " + ", ".join(f"{_release(k)} ({v} configs)" for k, v in sorted(s.per_release.items())),

@@ -13,10 +13,11 @@ assignment of the relevant symbols, with how many domain configs it stands for.
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import cache, cached_property, partial
 from math import prod
 from operator import itemgetter
 from typing import Any
@@ -41,6 +42,39 @@ class Group:
     part: str
 
 
+@dataclass(frozen=True)
+class GroupTable:
+    """A part's groups: `counts[j]` configs stand for `rows[j]` (a tuple of values);
+    `positions[i]` is where `names[i]` sits in a row, or None when it is the same in every
+    group (`consts[i]`); `make(row)` builds the group's representative config."""
+
+    counts: list[int]
+    rows: list[tuple[Any, ...]]
+    positions: tuple[int | None, ...]
+    consts: tuple[Value | None, ...]
+    make: Callable[[tuple[Any, ...]], Config]
+
+    def values(self, row: tuple[Any, ...]) -> tuple[Value, ...]:
+        """The values of the names in one row (the constants appended, one C-level get)."""
+        return self._getter(row + self._tail)
+
+    @cached_property
+    def _tail(self) -> tuple[Value | None, ...]:
+        return tuple(c for p, c in zip(self.positions, self.consts, strict=True) if p is None)
+
+    @cached_property
+    def _getter(self) -> Callable[[tuple[Any, ...]], tuple[Value, ...]]:
+        width = len(self.rows[0]) if self.rows else 0
+        at, k = [], 0
+        for p in self.positions:
+            if p is None:
+                at.append(width + k)
+                k += 1
+            else:
+                at.append(p)
+        return _getter(at)
+
+
 @dataclass
 class DomainPart:
     name: str
@@ -51,6 +85,8 @@ class DomainPart:
     _components: list[_Component] | None = None
     _base_rules_ok: bool | None = None
     _size: int | None = None
+    _tables: dict[tuple[str, ...], tuple[dict[str, Any], list[int], list[tuple[Any, ...]]]] = \
+        field(default_factory=dict, repr=False)
 
     @property
     def var_names(self) -> tuple[str, ...]:
@@ -136,66 +172,77 @@ class DomainPart:
         """One representative config per distinct assignment of the varied symbols behind
         `relevant`, with how many of the part's valid configs it stands for. Read from the
         on-disk index when this part was grouped on these symbols before (kconfig.index)."""
-        body = self._rows(relevant)
-        make = self._config_maker(body)
-        for row in body["rows"]:
-            yield Group(make(row), row[0], self.name)
+        table = self.table(relevant, ())
+        for count, row in zip(table.counts, table.rows, strict=True):
+            yield Group(table.make(row), count, self.name)
 
     def grouped(self, relevant: Iterable[str],
                 names: Sequence[str]) -> Iterator[tuple[int, tuple[Value, ...], Callable[[], Config]]]:
         """The groups of `groups(relevant)` without building their configs: each group's
         count, the values of `names` (0 for a symbol the config lacks, as `env.get(name, 0)`)
-        and a function that builds the config when one is wanted (an example to print).
-        For whole-domain summaries, which read a few symbols of 100k groups."""
-        body = self._rows(relevant)
-        make = self._config_maker(body)
-        env_names, base_env = body["env_names"], body["base_env"]
-        width = 1 + len(body["names"]) + len(env_names)
-        at = {n: i for i, n in enumerate(env_names)}
-        consts: list[Value] = []
-        positions: list[int] = []
-        for name in names:
-            if name in at:
-                positions.append(1 + len(body["names"]) + at[name])
-            else:
-                positions.append(width + len(consts))
-                consts.append(base_env.get(name, 0))
-        pick = itemgetter(*positions)
-        single = len(positions) == 1
-        for row in body["rows"]:
-            values = pick(row + consts)
-            yield row[0], ((values,) if single else values), partial(make, row)
+        and a function that builds the config when one is wanted (an example to print)."""
+        table = self.table(relevant, names)
+        for count, row in zip(table.counts, table.rows, strict=True):
+            yield count, table.values(row), partial(table.make, row)
 
-    def _rows(self, relevant: Iterable[str]) -> dict[str, Any]:
+    def table(self, relevant: Iterable[str], names: Sequence[str]) -> GroupTable:
+        """The groups of `groups(relevant)` as rows of values, with where each of `names` is
+        in a row: for whole-domain summaries, which read a few symbols of 200k groups and
+        aggregate them by count without a call per group."""
+        body, counts, rows = self._rows(relevant)
+        base_env = body["base_env"]
+        at = {n: i for i, n in enumerate(body["columns"])}
+        env = set(body["env"])
+        positions = tuple(at[n] if n in env else None for n in names)
+        consts = tuple(None if n in env else base_env.get(n, 0) for n in names)
+        return GroupTable(counts, rows, positions, consts, self._config_maker(body))
+
+    def _rows(self, relevant: Iterable[str]) -> tuple[dict[str, Any], list[int], list[tuple[Any, ...]]]:
+        """The groups on `relevant`: from this part's memo, the on-disk index, or computed."""
         rel_vars = self._owners(relevant)
-        key = index.key_of(self.identity(), ["groups", *sorted(rel_vars)])
-        body = index.load(key)
-        if body is None or not index.valid_groups(body):
-            body = self._group_rows(rel_vars)
-            index.store(key, body)
-        return body
+        key = ("groups", *sorted(rel_vars))
+        hit = self._tables.get(key)
+        if hit is None:
+            ikey = index.key_of(self.identity(), list(key))
+            body = index.load(ikey)
+            if body is None or not index.valid_groups(body):
+                body = self._group_rows(rel_vars)
+                index.store(ikey, body)
+            if len(self._tables) >= 4:  # a few questions' groups, not every one a session asked
+                self._tables.clear()
+            hit = self._tables[key] = (body, *_expand(body))
+        return hit
 
     @staticmethod
-    def _config_maker(body: Mapping[str, Any]) -> Callable[[list[Any]], Config]:
-        names, env_names = body["names"], body["env_names"]
+    def _config_maker(body: Mapping[str, Any]) -> Callable[[tuple[Any, ...]], Config]:
+        at = {n: i for i, n in enumerate(body["columns"])}
+        prim, env_names = body["primary"], body["env"]
         base_primary, base_env = body["base_primary"], body["base_env"]
-        split = 1 + len(names)
+        prim_of = _getter([at[n] for n in prim])
+        env_of = _getter([at[n] for n in env_names])
 
-        def make(row: list[Any]) -> Config:
+        def make(row: tuple[Any, ...]) -> Config:
             primary = dict(base_primary)
-            primary.update(zip(names, row[1:split], strict=True))
+            primary.update(zip(prim, prim_of(row), strict=True))
             env = dict(base_env)
-            env.update(zip(env_names, row[split:], strict=True))
+            env.update(zip(env_names, env_of(row), strict=True))
             return Config.adopt(env, primary, None)
 
         return make
 
     def _group_rows(self, rel_vars: set[str]) -> dict[str, Any]:
-        """The groups as rows of the symbols that differ from a base config (see
-        kconfig.index): only the varied primaries of the joint components (with the `set:`
-        symbols read from them) and the derived symbols behind those are recomputed per
-        group, in the model's order, so each equals `model.make_unchecked(primary)`."""
-        empty: dict[str, Any] = {"names": [], "env_names": [], "rows": [], "base_primary": {}, "base_env": {}}
+        """The groups in product form (see kconfig.index): validity factorises over
+        components, so the groups are the product of each joint component's valid
+        assignments projected on `rel_vars` (counts multiply; the first assignment of each
+        projection is its representative, which keeps the order and the representatives of
+        enumerating the whole product). Per projected assignment a factor holds the values
+        of the symbols that follow its component alone: its varied primaries, the `set:`
+        symbols and the derived symbols that read only it. The symbols that read several
+        components (ARCH_USES_PG_ARCH_2 reads VERSION and X86_PAT) are a `cross` table over
+        the product of just those components. Every value is computed in the model's order
+        from a base config, so a group's config equals `model.make_unchecked(primary)`."""
+        empty: dict[str, Any] = {"columns": [], "primary": [], "env": [], "multiplier": 0, "factors": [],
+                                 "cross": {"comps": [], "values": []}, "base_primary": {}, "base_env": {}}
         comps = self.components()
         if not self._base_rules_ok:
             return empty
@@ -207,47 +254,67 @@ class DomainPart:
         rest: dict[str, Value] = {}
         for c in others:
             rest.update(c.valid()[0])
-        rel_order = [n for n in self.var_names if n in rel_vars]
-        counts: dict[tuple[Value, ...], int] = {}
-        firsts: dict[tuple[Value, ...], dict[str, Value]] = {}
-        for combo in itertools.product(*(c.valid() for c in joint)):
-            assignment: dict[str, Value] = {}
-            for part in combo:
-                assignment.update(part)
-            key = tuple(assignment[n] for n in rel_order)
-            if key in counts:
-                counts[key] += 1
-            else:
-                counts[key] = 1
-                firsts[key] = assignment
+        projected = [_project(c.valid(), [n for n in c.members if n in rel_vars]) for c in joint]
         model = self.model
         base_values = dict(rest)
-        base_values.update(firsts[next(iter(counts))])
+        for proj in projected:
+            base_values.update(proj[0][1])
         base_primary = model.primary_of(self.primary(base_values))
         base_env = model.complete(base_primary)
         arch = model.archs[self.arch]
         varying = {m for c in joint for m in c.members}
         # ARCH is the part's: every derived symbol reads it, none changes with it
         changing = varying | {n for n, e in self.sets if self._owners(e.symbols) & varying}
-        names = [n for n in base_primary if n in changing]
         derived = [(n, e) for n, e in (*arch.derived, *model.derived) if model.primaries_behind([n]) & changing]
-        in_env = [n for n in names if n not in arch.facts]
-        env_names = in_env + [n for n, _ in derived]
-        rows: list[list[Any]] = []
-        for key, count in counts.items():
-            assigned = dict(rest)
-            assigned.update(firsts[key])
-            for name, expr in self.sets:
-                assigned[name] = expr(assigned)
-            env = dict(base_env)
-            for name in in_env:
-                env[name] = assigned.get(name, base_primary[name])
-            for name, expr in derived:
-                env[name] = expr(env)
-            rows.append([count * multiplier, *(assigned.get(n, base_primary[n]) for n in names),
-                         *(env[n] for n in env_names)])
-        return {"names": names, "env_names": env_names, "rows": rows,
+        # which joint components each changing symbol follows
+        comp_of = {m: i for i, c in enumerate(joint) for m in c.members}
+        set_comps = {n: {comp_of[o] for o in self._owners(e.symbols) & varying} for n, e in self.sets if n in changing}
+
+        def homes_of(name: str) -> frozenset[int]:
+            found: set[int] = set()
+            for p in model.primaries_behind([name]) & changing:
+                found |= {comp_of[p]} if p in comp_of else set_comps[p]
+            return frozenset(found)
+
+        prim = [n for n in base_primary if n in changing]
+        homes = {n: homes_of(n) for n in (*prim, *(d for d, _ in derived))}
+        cross_comps = sorted({i for h in homes.values() if len(h) > 1 for i in h})
+        slot = {n: (next(iter(h)) if len(h) == 1 else -1) for n, h in homes.items()}
+        symbols = [*prim, *(d for d, _ in derived)]
+        columns = [n for i in [*range(len(joint)), -1] for n in symbols if slot[n] == i]
+        env_cols = [n for n in columns if n not in arch.facts]
+        factors = []
+        for i, proj in enumerate(projected):
+            own = [n for n in columns if slot[n] == i]
+            values = [self._values(base_values, base_primary, base_env, [a], own, derived, arch.facts)
+                      for _, a in proj]
+            factors.append({"counts": [n for n, _ in proj], "values": values})
+        own = [n for n in columns if slot[n] == -1]
+        cross = [self._values(base_values, base_primary, base_env, [a for _, a in combo], own, derived, arch.facts)
+                 for combo in itertools.product(*(projected[i] for i in cross_comps))] if own else []
+        return {"columns": columns, "primary": prim, "env": env_cols, "multiplier": multiplier,
+                "factors": factors, "cross": {"comps": cross_comps if own else [], "values": cross},
                 "base_primary": base_primary, "base_env": base_env}
+
+    def _values(self, base_values: dict[str, Value], base_primary: dict[str, Value], base_env: dict[str, Value],
+                assignments: list[dict[str, Value]], own: list[str], derived: list[tuple[str, Expr]],
+                facts: Mapping[str, Value]) -> list[Value]:
+        """The values of `own` (primaries, then derived symbols) with `assignments` over the
+        base config, computed as `model.make_unchecked` would: the `set:` symbols in order,
+        then every derived symbol behind the varied ones in the model's order (the other
+        components stay at their base values, which `own` does not read)."""
+        assigned = dict(base_values)
+        for a in assignments:
+            assigned.update(a)
+        for name, expr in self.sets:
+            assigned[name] = expr(assigned)
+        env = dict(base_env)
+        for name in base_primary:
+            if name in assigned and name not in facts:
+                env[name] = assigned[name]
+        for name, expr in derived:
+            env[name] = expr(env)
+        return [assigned.get(n, base_primary[n]) if n in base_primary else env[n] for n in own]
 
     def configs(self) -> Iterator[Config]:
         """Every valid config of the part, one by one (slow; for tests and sampling)."""
@@ -259,6 +326,51 @@ class DomainPart:
             for part in combo:
                 values.update(part)
             yield self.model.make_unchecked(self.primary(values))
+
+
+def _getter(indices: Sequence[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """itemgetter that always returns a tuple (of none, one or several items)."""
+    if not indices:
+        return lambda _row: ()
+    if len(indices) == 1:
+        i = indices[0]
+        return lambda row: (row[i],)
+    return itemgetter(*indices)
+
+
+def _expand(body: Mapping[str, Any]) -> tuple[list[int], list[tuple[Any, ...]]]:
+    """The groups of a product-form body (`_group_rows`): the product of the factors, in
+    order, each row its factors' values then its cross values. Built with C-level
+    iterators (product, chain, map): 200k rows in a fraction of a second."""
+    factors, multiplier = body["factors"], body["multiplier"]
+    if not multiplier:
+        return [], []
+    counts = [multiplier * n for n in map(prod, itertools.product(*(f["counts"] for f in factors)))]
+    values = [[tuple(v) for v in f["values"]] for f in factors]
+    rows: list[tuple[Any, ...]] = list(map(tuple, map(itertools.chain.from_iterable, itertools.product(*values))))
+    cross = body["cross"]
+    if cross["comps"]:
+        table = dict(zip(itertools.product(*(range(len(factors[i]["counts"])) for i in cross["comps"])),
+                         map(tuple, cross["values"]), strict=True))
+        pick = _getter(cross["comps"])
+        keys = map(pick, itertools.product(*(range(len(f["counts"])) for f in factors)))
+        rows = list(map(operator.add, rows, map(table.__getitem__, keys)))
+    return counts, rows
+
+
+def _project(valid: list[dict[str, Value]], keys: list[str]) -> list[tuple[int, dict[str, Value]]]:
+    """`valid` grouped on `keys`: (how many, the first assignment) per distinct projection,
+    in the order of first occurrence."""
+    counts: dict[tuple[Value, ...], int] = {}
+    firsts: dict[tuple[Value, ...], dict[str, Value]] = {}
+    for assignment in valid:
+        key = tuple(assignment[n] for n in keys)
+        if key in counts:
+            counts[key] += 1
+        else:
+            counts[key] = 1
+            firsts[key] = assignment
+    return [(counts[k], firsts[k]) for k in counts]
 
 
 @dataclass
@@ -283,21 +395,89 @@ class _Component:
         derived = [(n, e) for n, e in (*arch.derived, *model.derived)
                    if model.primaries_behind([n]) & touched]
         fixed_facts = set(arch.facts)
-        out = []
-        for combo in itertools.product(*(vary[m] for m in self.members)):
-            assignment = dict(zip(self.members, combo, strict=True))
-            values = dict(base)
-            values.update(assignment)
-            env = dict(base_env)
-            for name, value in self.part.primary(values).items():
-                if name not in fixed_facts:
-                    env[name] = value
-            for name, expr in derived:
-                env[name] = expr(env)
-            if all(r.holds(env) for r in self.rules):
-                out.append(assignment)
+        # members assigned one at a time (VERSION first: most rules read it), each `set:`
+        # symbol, derived symbol and rule evaluated at the first member after which all it
+        # reads is assigned, a rule that fails prunes every combination below; each is
+        # memoised on the values it reads (a rule over VERSION and NR_CPUS sees 60 of the
+        # 48k combinations of its component; only truth is kept, where True and 1 agree)
+        members = sorted(self.members, key=lambda m: m != "VERSION")
+        at = {m: k for k, m in enumerate(members)}
+
+        def level(symbols: Iterable[str]) -> int:
+            owners = self.part._owners(symbols) & set(members)
+            return max((at[o] for o in owners), default=-1)
+
+        steps: list[list[tuple[str, Any, Any]]] = [[] for _ in members]
+        assigned: dict[str, Value] = {"ARCH": self.part.arch, **base}
+        env = dict(base_env)
+        for name, expr in self.part.sets:
+            k = level(expr.symbols)
+            if k < 0:
+                assigned[name] = expr(assigned)
+            else:
+                steps[k].append(("set", name, expr))
+        for name, expr in derived:
+            steps[max(level([name]), 0)].append(("derived", name, _memoised(expr, expr)))
+        for r in self.rules:
+            when = _memoised(r.when.truth, r.when) if r.when is not None else None
+            steps[max(level(r.symbols), 0)].append(("rule", when, _memoised(r.require.truth, r.require)))
+        out: list[dict[str, Value]] = []
+        last = len(members) - 1
+
+        def descend(k: int) -> None:
+            member = members[k]
+            for value in vary[member]:
+                assigned[member] = value
+                if member not in fixed_facts:
+                    env[member] = value
+                ok = True
+                for kind, a, b in steps[k]:
+                    if kind == "set":
+                        assigned[a] = b(assigned)
+                        if a not in fixed_facts:
+                            env[a] = assigned[a]
+                    elif kind == "derived":
+                        env[a] = b(env)
+                    elif not (b(env) or (a is not None and not a(env))):
+                        ok = False
+                        break
+                if not ok:
+                    continue
+                if k == last:
+                    out.append({m: assigned[m] for m in self.members})
+                else:
+                    descend(k + 1)
+
+        if members:
+            descend(0)
+        if members and members[0] != self.members[0]:  # back to the product's order
+            index = {m: {v: i for i, v in reversed(list(enumerate(vary[m])))} for m in self.members}
+            out.sort(key=lambda a: tuple(index[m][a[m]] for m in self.members))
         self._valid = out
         return out
+
+
+_MISSING = object()
+
+
+def _memoised(fn: Callable[[Mapping[str, Value]], Any], expr: Expr) -> Callable[[Mapping[str, Value]], Any]:
+    """`fn` (`expr` or its truth) evaluated once per distinct tuple of the values `expr`
+    reads (equal values, True and 1 alike, share an answer: for validity, whose rules
+    compare and test them, not for values that are kept)."""
+    get = _getter(sorted(expr.symbols))  # type: ignore[arg-type]  # names: itemgetter reads a map
+    seen: dict[tuple[Any, ...], Any] = {}
+
+    def value(env: Mapping[str, Value]) -> Any:
+        try:
+            key = get(env)  # type: ignore[arg-type]
+        except KeyError:
+            return fn(env)  # an unknown symbol: the expression's own error
+        hit = seen.get(key, _MISSING)
+        if hit is _MISSING:
+            hit = seen[key] = fn(env)
+        return hit
+
+    return value
 
 
 @dataclass

@@ -8,9 +8,12 @@ data stamp (the content of every file under the layouts root in use, so an edite
 layout or $MMBITS_LAYOUTS pointing elsewhere misses), the part (name, arch, ranges,
 `set:` expressions) and what is asked (the varied symbols grouped on, or the size).
 
-An entry holds the base config (primary and full symbol maps) and, per group, its
-count and the values of the symbols that differ from the base: rebuilding a config is
-two dict copies and two updates, no expression is evaluated. Entries are JSON bound to
+An entry holds the base config (primary and full symbol maps) and the groups in product
+form: per joint component (a factor) its projected assignments' counts and the values of
+the symbols that follow it alone, and a `cross` table for the symbols that read several
+components; the groups are the product of the factors (domain._expand, C-level
+iterators), each row the values of the symbols that differ from the base: rebuilding a
+config is two dict copies and two updates, no expression is evaluated. Entries are JSON bound to
 their key (never pickles), read and written only through `cachedir` (own regular files,
 O_NOFOLLOW, mkstemp 0600, private directories); an entry that does not parse or does not
 have the expected shape is ignored and recomputed. MMBITS_CACHE=off turns it off.
@@ -21,13 +24,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
-from operator import itemgetter
 from typing import Any
 
 from mmbits.cachedir import code_stamp, data_stamp, digest, load_json, private_dir, store_json
 
-MAGIC = "mmbits-domain-index 1"
-MAX_ENTRY_BYTES = 256 * 1024 * 1024  # the largest shipped part grouped on everything: ~20 MB
+MAGIC = "mmbits-domain-index 2"  # 2: the groups in product form
+MAX_ENTRY_BYTES = 256 * 1024 * 1024  # product form: the largest shipped part is ~1 MB
 _SCALAR = frozenset({int, bool, float, str, type(None)})
 
 
@@ -49,24 +51,48 @@ def store(key: str | None, body: Mapping[str, Any]) -> None:
 
 
 def valid_groups(body: Mapping[str, Any]) -> bool:
-    """The shape `DomainPart` writes: anything else (a truncated or foreign entry) is ignored.
-    Checked with C-level passes (map/set), not per value in Python: an index is 1M values."""
+    """The shape `DomainPart._group_rows` writes: anything else (a truncated or foreign
+    entry) is ignored. The product form is small (the factors, not their product), but
+    the checks stay C-level passes (map/set), not per value in Python."""
     try:
-        names, env_names, rows = body["names"], body["env_names"], body["rows"]
-        bp, be = body["base_primary"], body["base_env"]
-        if not (isinstance(bp, dict) and isinstance(be, dict) and isinstance(rows, list)
-                and isinstance(names, list) and isinstance(env_names, list)):
+        columns, primary, env = body["columns"], body["primary"], body["env"]
+        bp, be, multiplier = body["base_primary"], body["base_env"], body["multiplier"]
+        factors, cross = body["factors"], body["cross"]
+        if not (isinstance(bp, dict) and isinstance(be, dict) and isinstance(factors, list)
+                and isinstance(columns, list) and isinstance(primary, list) and isinstance(env, list)
+                and isinstance(cross, dict) and type(multiplier) is int and multiplier >= 0):
             return False
-        if not all(isinstance(n, str) and n in bp for n in names) or not all(isinstance(n, str) for n in env_names):
+        if set(map(type, (*columns, *primary, *env))) - {str} or len(set(columns)) != len(columns):
+            return False
+        if not (set(primary) <= set(columns) and set(primary) <= set(bp) and set(env) <= set(columns)):
             return False
         if not set(map(type, (*bp.values(), *be.values()))) <= _SCALAR:
             return False
-        if not rows:
-            return True
-        if set(map(type, rows)) != {list} or set(map(len, rows)) != {1 + len(names) + len(env_names)}:
+        tables = [(f["counts"], f["values"]) for f in factors]
+        comps, extra = cross["comps"], cross["values"]
+        if not (isinstance(comps, list) and isinstance(extra, list)):
             return False
-        counts = list(map(itemgetter(0), rows))
-        return set(map(type, counts)) == {int} and min(counts) > 0 and \
-            set(map(type, chain.from_iterable(rows))) <= _SCALAR
-    except (KeyError, TypeError):
+        if set(map(type, comps)) - {int} or comps != sorted(set(comps)) or \
+                any(not 0 <= c < len(factors) for c in comps):
+            return False
+        want = 1
+        for c in comps:
+            want *= len(tables[c][0])
+        tables.append(([1] * len(extra), extra))
+        if len(extra) != (want if comps else 0):
+            return False
+        width = 0
+        for counts, values in tables:
+            if not (isinstance(counts, list) and isinstance(values, list) and len(counts) == len(values)):
+                return False
+            if set(map(type, counts)) - {int} or (counts and min(counts) <= 0):
+                return False
+            if set(map(type, values)) - {list}:
+                return False
+            widths = set(map(len, values))
+            if len(widths) > 1 or not set(map(type, chain.from_iterable(values))) <= _SCALAR:
+                return False
+            width += widths.pop() if widths else 0
+        return width == len(columns) and all(tables[i][0] for i in range(len(factors)))
+    except (KeyError, TypeError, AttributeError):
         return False
