@@ -147,6 +147,40 @@ class Prover:
             known = memo[mkey] = compute(config, extra_flags=extra)
         return known
 
+    def class_key(self, config: Config) -> tuple[Any, ...] | None:
+        """What `analyse(config)` reads of the config, for sharing its answer between the
+        groups of a domain (prover.classes): the FlagsWord objects (with and without the new
+        flags: the expression's names and the packing), the Site, and the config symbols the
+        word's role reads beside them. None when the analysis reads more of the config than
+        that (a memdesc word's whole struct, struct page's size with new flags): no sharing.
+        Needs `config_memo` (the ids are of objects the memo keeps alive)."""
+        if self.config_memo is None:
+            return None
+        extra = len(self.xp.new_flags)
+        try:
+            word = self.flags_word(config, extra)
+            base = self.flags_word(config, 0) if extra else word
+            if not self.word:
+                return (id(word), id(base))
+            site = self.site(config)
+        except Exception:  # noqa: BLE001 - analyse() meets it again and reports it for this group
+            return None
+        if not site.exists:
+            return (id(word), id(base), id(site))
+        role = site.role
+        if role == "flags":
+            if base is not word and not word.last_cpupid_in_flags:
+                return None  # _page_sizes resolves struct page for this config
+            return (id(word), id(base), id(site), bool(config.get("MEM_ALLOC_PROFILING")),
+                    bool(config.get("MEM_PROFILING_COMPRESSED")), bool(config.get("CHECK_PAGES")))
+        if role == "pointer":
+            pw = load_word_facts().pointers.get(site.anchor or "")
+            env_key = tuple(config.get(s) for s in sorted(_pointer_symbols(pw))) if pw else ()
+            return (id(word), id(base), id(site), env_key)
+        if role in ("page_type", "plain"):
+            return (id(word), id(base), id(site))
+        return None
+
     def ask_for(self, site: Site) -> Ask:
         if self.ask_base.kind_given or not site.exists:
             return self.ask_base
@@ -174,18 +208,17 @@ class Prover:
         if site.role == "flags":
             base = self.flags_word(config, 0) if self.xp.new_flags else word
             inputs = rules.flag_bits_inputs(word, base, site, value, config)
-            # the rules read the packing and its masks, not the release the word is labelled
-            # with: releases that share both share the analysis (flags.packing shares the
-            # fields list between a packing's copies, and a masks dict per mask shape; the
-            # words are kept in the cached entry, so these ids stay theirs)
-            shared = (id(word), id(base)) if self.xp.new_flags else (id(word.fields), id(word.masks))
-            key = ("flags", shared, site.signature(), value, ask.kinds,
+            # with new flags the rules read both packings whole: key on the words (kept in
+            # the cached entry, so these ids stay theirs); otherwise on what they read of
+            # the packing for these bits, which thousands of packings share
+            # struct page's size before and after, when the new flags push LAST_CPUPID out
+            sizes = self._page_sizes(config) if base is not word and not word.last_cpupid_in_flags else None
+            key = ("flags", (id(word), id(base)), sizes, site, value, ask.kinds,
                    bool(config.get("MEM_ALLOC_PROFILING")), bool(config.get("MEM_PROFILING_COMPRESSED")),
                    bool(config.get("CHECK_PAGES"))) if inputs is None else \
-                ("flag-bits", site.signature(), value, ask.kinds, inputs)
+                ("flag-bits", site, value, ask.kinds, inputs)
             cached = self._analyses.get(key)
             if cached is None:
-                sizes = self._page_sizes(config) if base is not word and not word.last_cpupid_in_flags else None
                 found = rules.analyse_flags(word, base, site, value, ask, config, sizes)
                 found += rules.analyse_arms(site, value, ask)
                 cached = ((word, base), found)

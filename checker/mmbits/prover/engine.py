@@ -22,7 +22,7 @@ from mmbits.kconfig.config import Config
 from mmbits.kconfig.domain import Group
 from mmbits.layout.registry import LayoutSet
 from mmbits.proposal import Proposal
-from mmbits.prover import releases
+from mmbits.prover import classes, releases
 from mmbits.prover.analyse import Prover, prepare, relevant_symbols
 from mmbits.prover.explain import explain
 from mmbits.prover.hits import Hit
@@ -67,7 +67,7 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     prover = prepare(proposal, defines, new_flags, lset, probe=config)
     if config is not None:
         _check_buildable(config)
-        groups: Iterable[Group] = [Group(config, 1, "config")]
+        groups: list[Group] = [Group(config, 1, "config")]
         relevant: set[str] = set(relevant_symbols(prover, config=config))
         total = 1
     else:
@@ -76,6 +76,8 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
         # given per release (free when the domain has one release, or the word's roles read it)
         groups, prover.config_memo = cached_groups(domain, relevant | {"VERSION"})
         total = domain.size()
+    # one analysis per class of groups whose configs the analysis reads alike (prover.classes)
+    units = classes.units(prover, groups, prover.config_memo)
     aggs: dict[tuple[str, str], Aggregate] = {}
     checked = unsafe = colliding = ngroups = 0
     shift_counts: set[tuple[int, ...]] = set()
@@ -83,22 +85,21 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     explanation: list[str] = []
     undefined_seen = False
     by_release: dict[int, releases.ReleaseTally] = {}
-    unknown: list[str] = []
-    for group in groups:
-        cfg, count = group.config, group.count
+    failed: list[tuple[classes.Unit, Exception]] = []
+    for n, unit in enumerate(units):
+        cfg, count = unit.config, unit.count
         try:
             hits, ev, site = prover.analyse(cfg)
         except InputError:
             raise
         except Exception as exc:  # noqa: BLE001 - fail closed: an analysis that cannot run is no proof
-            if len(unknown) < 3:
-                unknown.append(f"the static analysis failed on {cfg.name or cfg.describe(relevant)} "
-                               f"({type(exc).__name__}: {exc})")
-            ngroups += 1
+            failed.append((unit, exc))
+            ngroups += unit.groups
             checked += count
-            releases.tally(by_release, cfg.get("VERSION"), count, unknown=True)
+            for version, c in unit.by_release.items():
+                releases.tally(by_release, version, c, unknown=True)
             continue
-        ngroups += 1
+        ngroups += unit.groups
         checked += count
         if not explanation:
             explanation = explain(prover, cfg, ev, site, relevant)
@@ -114,7 +115,7 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
             if agg is None:
                 agg = aggs[(h.kind, h.key)] = Aggregate(h, cfg)
             agg.count += count
-            agg.groups += 1
+            agg.groups += unit.groups
             if h.severity == "error":
                 blocking = True
                 if h.kind in COLLIDING:
@@ -124,10 +125,12 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
         unsafe += count if blocking else 0
         colliding += count if collides else 0
         # nothing is proved on a config where the word is absent or the expression has no value
-        releases.tally(by_release, cfg.get("VERSION"), count, unsafe=blocking,
-                       unknown=ev.value is None or any(h.kind == "missing-member" for h in hits))
-        if progress is not None and ngroups % 512 == 0:
+        no_proof = ev.value is None or any(h.kind == "missing-member" for h in hits)
+        for version, c in unit.by_release.items():
+            releases.tally(by_release, version, c, unsafe=blocking, unknown=no_proof)
+        if progress is not None and n % 512 == 511:
             progress(checked, total)
+    unknown = _failures(prover, groups, failed, relevant)
     if progress is not None:
         progress(checked, total)
     extra: list[tuple[Hit, Config, int]] = []
@@ -196,6 +199,19 @@ def cached_groups(domain: Any, relevant: set[str]) -> tuple[list[Group], dict[tu
     memo: dict[tuple[Any, ...], Any] = {}
     _GROUPS[key] = (domain, groups, memo)
     return groups, memo
+
+
+def _failures(prover: Prover, groups: list[Group], failed: list[tuple[classes.Unit, Exception]],
+              relevant: set[str]) -> list[str]:
+    """UNKNOWN's reasons for the first three groups whose analysis could not run (every
+    group of a class reads the same inputs, so fails as its representative did)."""
+    if not failed:
+        return []
+    named: list[tuple[int, Group, Exception]] = []
+    for unit, exc in failed:
+        named += [(i, g, exc) for i, g in classes.members(prover, groups, unit)[:3]]
+    return [f"the static analysis failed on {g.config.name or g.config.describe(relevant)} "
+            f"({type(exc).__name__}: {exc})" for _, g, exc in sorted(named, key=lambda t: t[0])[:3]]
 
 
 def _check_buildable(config: Config) -> None:

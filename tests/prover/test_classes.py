@@ -1,0 +1,93 @@
+"""The domain proof analyses one group per class (prover.classes): the classes must change
+no answer. Each check here is run twice, once with the partition and once with every group
+its own class (the plain pass over the groups), and the JSON answers must be equal; and a
+group picked from inside a class, analysed on its own by a fresh prover, must give its
+class representative's findings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mmbits.kconfig.domain import Domain, load_domain
+from mmbits.proposal import Proposal
+from mmbits.prover import check, classes, engine
+from mmbits.prover.analyse import prepare, relevant_symbols
+
+from .helpers import config_of
+
+# the gap, a packed field, a live flag, the top bit, new flags (no sharing with page
+# sizes read), a second-page word, a pointer word, a page_type word, a memdesc word
+QUESTIONS: list[tuple[str, str, str | None, tuple[str, ...]]] = [
+    ("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", ()),
+    ("BIT(NR_PAGEFLAGS-1)|BIT(40)|BIT(60)", "page.flags", None, ()),
+    ("BIT(PG_locked)", "page.flags", None, ()),
+    ("PG_locked", "ptdesc.pt_flags", "pgtable", ()),  # caught at free only with DEBUG_VM
+    ("1UL << (BITS_PER_LONG-1)", "page.flags", None, ()),
+    ("BIT(PG_new1)", "page.flags", None, ("PG_new1",)),
+    ("PG_uptodate", "folio._flags_1", None, ()),
+    ("BIT(2)", "page.mapping", None, ()),
+    ("BIT(0)", "ptdesc.__page_type", "kernel-pgtable", ()),
+    ("4", "page_memdesc.memdesc", None, ()),
+]
+
+
+def _answer(expr: str, word: str, kind: str | None, new: tuple[str, ...], domain: str | Domain) -> dict[str, Any]:
+    engine._GROUPS.clear()
+    dom = load_domain(domain) if isinstance(domain, str) else domain
+    r = check(Proposal(expr, word, kind), domain=dom, lifecycle=False, new_flags=new)
+    out = r.to_json()
+    out.pop("elapsed_seconds", None)
+    return out
+
+
+def _toggles() -> Domain:
+    """One packing, the symbols the flags role reads beside it toggled: each its own config
+    (no shipped domain varies DEBUG_VM; a Domain of fixed configs is grouped config by config)."""
+    sets: list[dict[str, Any]] = [{}, {"DEBUG_VM": 1}, {"MEM_ALLOC_PROFILING": 1},
+                                  {"MEM_ALLOC_PROFILING": 1, "DEBUG_VM": 1}, {"DEBUG_VM": 0}, {}]
+    return Domain("toggles", "", [], [config_of("x86_64-6.18", **s) for s in sets])
+
+
+@pytest.mark.parametrize("domain", ["arm32", "toggles"])
+@pytest.mark.parametrize(("expr", "word", "kind", "new"), QUESTIONS)
+def test_the_classes_change_no_answer(monkeypatch: pytest.MonkeyPatch, expr: str, word: str, kind: str | None,
+                                      new: tuple[str, ...], domain: str) -> None:
+    dom = _toggles() if domain == "toggles" else domain
+    shared = _answer(expr, word, kind, new, dom)
+    with monkeypatch.context() as m:
+        m.setattr(classes, "units", lambda prover, groups, memo: [classes._single(i, g) for i, g in enumerate(groups)])
+        alone = _answer(expr, word, kind, new, dom)
+    assert shared == alone
+
+
+@pytest.mark.parametrize(("expr", "word", "kind", "new"), QUESTIONS[:7])
+def test_a_member_of_a_class_answers_as_its_representative(expr: str, word: str, kind: str | None,
+                                                           new: tuple[str, ...]) -> None:
+    dom = load_domain("arm32")
+    prover = prepare(Proposal(expr, word, kind), None, new)
+    groups, memo = engine.cached_groups(dom, relevant_symbols(prover, dom) | {"VERSION"})
+    prover.config_memo = memo
+    units = classes.units(prover, groups, memo)
+    assert len(units) < len(groups)  # the classes do share
+    shared = [u for u in units if u.groups > 1]
+    assert shared
+    for unit in shared[:8]:
+        last_i, last = classes.members(prover, groups, unit)[-1]
+        assert last_i > unit.first
+        rep_hits, rep_ev, rep_site = prover.analyse(unit.config)
+        # a fresh prover, no memo, nothing cached: the member on its own
+        alone = prepare(Proposal(expr, word, kind), None, new)
+        hits, ev, site = alone.analyse(last.config)
+        assert [(h.kind, h.key, h.message) for h in hits] == [(h.kind, h.key, h.message) for h in rep_hits]
+        assert (ev.value, site) == (rep_ev.value, rep_site)
+
+
+def test_classes_need_the_group_lists_memo() -> None:
+    # class keys are object ids: without the memo that keeps the objects alive, no sharing
+    prover = prepare(Proposal("BIT(NR_PAGEFLAGS)", "page.flags"))
+    dom = load_domain("arm32")
+    groups = list(dom.groups(relevant_symbols(prover, dom)))
+    assert prover.class_key(groups[0].config) is None
+    assert [u.first for u in classes.units(prover, groups, None)] == list(range(len(groups)))
