@@ -4,13 +4,15 @@ A domain's groups are its distinct assignments of every symbol a question *can* 
 most of them differ only in symbols that do not reach the answer of this word on this
 config (a NODES_SHIFT that leaves page->flags' packing as it was, a release whose
 packing is the same). `Prover.class_key(config)` names what `Prover.analyse(config)`
-reads of the config: the FlagsWord objects (the packing, with and without the
-proposal's new flags), the Site, and the few config symbols a role reads beside them.
+reads of the config: the packing (the FlagsWord objects, or, for an expression the
+word's flag count and flag bits decide, the facts the rules read of it), the Site, and
+the few config symbols a role reads beside them.
 Groups with equal keys get the same hits, the same expression value and the same site,
 so the proof analyses one representative per class and adds the classes' counts.
 
-The partition does not depend on the expression: it is made once per (group list,
-word, number of new flags) and kept in the group list's memo, so the next question on
+The partition depends on the expression only through the kinds of names it reads: it
+is made once per (group list, word, number of new flags, whether the names are the
+packing's and whether page flags are among them) and kept in the group list's memo, so the next question on
 the same word (a patch asks dozens) costs one analysis per class, not a pass over the
 groups. Class keys hold object ids: they are only made with a group-list memo, which
 keeps those objects alive for as long as the partition is kept.
@@ -46,7 +48,11 @@ def units(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], A
     a finding holds the first group with it, as a pass over the groups would find it)."""
     if memo is None:
         return [_single(i, g) for i, g in enumerate(groups)]
-    key = ("classes", len(prover.xp.new_flags), id(prover.lset), prover.struct, prover.word)
+    # the keys depend on the word, the number of new flags and, through the packing's
+    # share (Prover._word_part), on the kinds of names the expression reads
+    names = prover._facts_names()
+    key = ("classes", len(prover.xp.new_flags), id(prover.lset), prover.struct, prover.word,
+           None if names is None else bool(names))
     hit = memo.get(key)
     if hit is not None and hit[0] is prover.lset and hit[1] is groups:
         return hit[2]  # type: ignore[no-any-return]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mmbits.errors import InputError, InvalidConfigError
@@ -25,9 +25,11 @@ from mmbits.proposal import Proposal
 from mmbits.prover import classes, releases
 from mmbits.prover.analyse import Prover, prepare, relevant_symbols
 from mmbits.prover.explain import explain
+from mmbits.prover.expr import Value
 from mmbits.prover.hits import Hit
 from mmbits.prover.lifecycle import run_lifecycle
 from mmbits.prover.result import CheckResult
+from mmbits.prover.site import Site
 
 COLLIDING = {"collision", "tail-marker", "type-byte", "pointer-tag"}
 
@@ -40,6 +42,20 @@ class Aggregate:
     config: Config
     count: int = 0
     groups: int = 0
+
+
+@dataclass
+class _Answer:
+    """One distinct answer (hits list, value) over the classes that have it: the first
+    class's config and site, and the configs, groups and configs per release it covers."""
+
+    hits: list[Hit]
+    ev: Value
+    site: Site
+    config: Config
+    count: int = 0
+    groups: int = 0
+    by_release: dict[int, int] = field(default_factory=dict)
 
 
 # -- the proof -------------------------------------------------------------------------
@@ -86,23 +102,37 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     undefined_seen = False
     by_release: dict[int, releases.ReleaseTally] = {}
     failed: list[tuple[classes.Unit, Exception]] = []
+    # the classes summed per answer (one hits list and one value object per distinct answer),
+    # in the order of their first class: the first answer with a finding has its first group
+    answers: dict[tuple[int, int], _Answer] = {}
     for n, unit in enumerate(units):
-        cfg, count = unit.config, unit.count
         try:
-            hits, ev, site = prover.analyse(cfg)
+            hits, ev, site = prover.analyse(unit.config)
         except InputError:
             raise
         except Exception as exc:  # noqa: BLE001 - fail closed: an analysis that cannot run is no proof
             failed.append((unit, exc))
             ngroups += unit.groups
-            checked += count
+            checked += unit.count
             for version, c in unit.by_release.items():
                 releases.tally(by_release, version, c, unknown=True)
             continue
-        ngroups += unit.groups
+        answer = answers.get((id(hits), id(ev)))
+        if answer is None:
+            answer = answers[(id(hits), id(ev))] = _Answer(hits, ev, site, unit.config)
+        answer.count += unit.count
+        answer.groups += unit.groups
+        tallies = answer.by_release
+        for version, c in unit.by_release.items():
+            tallies[version] = tallies.get(version, 0) + c
+        if progress is not None and n % 512 == 511:
+            progress(checked + sum(a.count for a in answers.values()), total)
+    for answer in answers.values():
+        cfg, count, hits, ev = answer.config, answer.count, answer.hits, answer.ev
+        ngroups += answer.groups
         checked += count
         if not explanation:
-            explanation = explain(prover, cfg, ev, site, relevant)
+            explanation = explain(prover, cfg, ev, answer.site, relevant)
         if ev.shifts:
             shift_counts.add(tuple(c for c, _ in ev.shifts))
             for c, w in ev.shifts:
@@ -115,7 +145,7 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
             if agg is None:
                 agg = aggs[(h.kind, h.key)] = Aggregate(h, cfg)
             agg.count += count
-            agg.groups += unit.groups
+            agg.groups += answer.groups
             if h.severity == "error":
                 blocking = True
                 if h.kind in COLLIDING:
@@ -126,10 +156,8 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
         colliding += count if collides else 0
         # nothing is proved on a config where the word is absent or the expression has no value
         no_proof = ev.value is None or any(h.kind == "missing-member" for h in hits)
-        for version, c in unit.by_release.items():
+        for version, c in answer.by_release.items():
             releases.tally(by_release, version, c, unsafe=blocking, unknown=no_proof)
-        if progress is not None and n % 512 == 511:
-            progress(checked, total)
     unknown = _failures(prover, groups, failed, relevant)
     if progress is not None:
         progress(checked, total)

@@ -121,6 +121,10 @@ def analyse_flags(word: FlagsWord, base: FlagsWord, site: Site, value: int, ask:
     return hits
 
 
+# the masks analyse_flags reads (prover.analyse's class keys hold their values)
+FLAG_MASKS_READ = ("PAGE_FLAGS_SECOND", "PAGE_FLAGS_CHECK_AT_FREE", "PAGE_FLAGS_CHECK_AT_PREP", "THP_SPLIT_COPY")
+
+
 def flag_bits_inputs(word: FlagsWord, base: FlagsWord, site: Site, value: int,
                      env: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """Everything analyse_flags reads of the packing and the config when no flag is added,
