@@ -200,7 +200,7 @@ class Prover:
         if base is not word or names is None or word._shape is None:
             return (id(word), id(base))
         if not rules_read:
-            return ("value", word.bits, word._shape if names else word.nr_pageflags)
+            return ("value", word.bits, word._shape)
         memo = self.config_memo
         assert memo is not None
         masks = word.masks

@@ -11,8 +11,8 @@ Groups with equal keys get the same hits, the same expression value and the same
 so the proof analyses one representative per class and adds the classes' counts.
 
 The partition depends on the expression only through the kinds of names it reads: it
-is made once per (group list, word, number of new flags, whether the names are the
-packing's and whether page flags are among them) and kept in the group list's memo, so the next question on
+is made once per (group list, word, number of new flags, whether the word's flag shape
+decides the names) and kept in the group list's memo, so the next question on
 the same word (a patch asks dozens) costs one analysis per class, not a pass over the
 groups. Class keys hold object ids: they are only made with a group-list memo, which
 keeps those objects alive for as long as the partition is kept.
@@ -49,10 +49,9 @@ def units(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], A
     if memo is None:
         return [_single(i, g) for i, g in enumerate(groups)]
     # the keys depend on the word, the number of new flags and, through the packing's
-    # share (Prover._word_part), on the kinds of names the expression reads
-    names = prover._facts_names()
+    # share (Prover._word_part), on whether the word's flag shape decides the expression's names
     key = ("classes", len(prover.xp.new_flags), id(prover.lset), prover.struct, prover.word,
-           None if names is None else bool(names))
+           prover._facts_names() is None)
     hit = memo.get(key)
     if hit is not None and hit[0] is prover.lset and hit[1] is groups:
         return hit[2]  # type: ignore[no-any-return]
