@@ -57,7 +57,7 @@ def test_the_classes_change_no_answer(monkeypatch: pytest.MonkeyPatch, expr: str
     dom = _toggles() if domain == "toggles" else domain
     shared = _answer(expr, word, kind, new, dom)
     with monkeypatch.context() as m:
-        m.setattr(classes, "units", lambda prover, groups, memo: [classes._single(i, g) for i, g in enumerate(groups)])
+        m.setattr(classes, "units", lambda prover, groups, memo, origin=None: [classes._single(i, g) for i, g in enumerate(groups)])
         alone = _answer(expr, word, kind, new, dom)
     assert shared == alone
 
@@ -91,3 +91,66 @@ def test_classes_need_the_group_lists_memo() -> None:
     groups = list(dom.groups(relevant_symbols(prover, dom)))
     assert prover.class_key(groups[0].config) is None
     assert [u.first for u in classes.units(prover, groups, None)] == list(range(len(groups)))
+
+
+# -- the partition kept on disk ------------------------------------------------------------
+
+@pytest.fixture
+def cache(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("MMBITS_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("MMBITS_CACHE", raising=False)
+    engine._GROUPS.clear()
+    yield tmp_path / "classes"
+    engine._GROUPS.clear()
+
+
+def _partitions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the passes over the groups (a partition made, not read back)."""
+    made: list[int] = []
+    real = classes._partition
+
+    def spy(prover: Any, groups: Any) -> Any:
+        made.append(len(groups))
+        return real(prover, groups)
+
+    monkeypatch.setattr(classes, "_partition", spy)
+    return made
+
+
+def test_a_kept_partition_is_read_back_and_answers_alike(cache: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    made = _partitions(monkeypatch)
+    first = _answer("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
+    assert made and len(list(cache.iterdir())) == 1
+    made.clear()
+    again = _answer("BIT(NR_PAGEFLAGS+1)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
+    assert not made  # read back: no pass over the groups
+    made.clear()
+    with monkeypatch.context() as m:
+        m.setenv("MMBITS_CACHE", "off")
+        fresh = _answer("BIT(NR_PAGEFLAGS+1)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
+    assert made and fresh == again and first["groups"] == again["groups"]
+
+
+@pytest.mark.parametrize("damage", ["foreign", "groups", "count", "release", "not json"])
+def test_a_kept_partition_that_is_not_these_groups_is_rebuilt(cache: Any, monkeypatch: pytest.MonkeyPatch,
+                                                              damage: str) -> None:
+    import json
+
+    made = _partitions(monkeypatch)
+    truth = _answer("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
+    (entry,) = cache.iterdir()
+    doc = json.loads(entry.read_text())
+    units = doc["body"]["units"]
+    if damage == "foreign":  # another question's entry under this name: bound to its own key
+        doc["key"] = "0" * 64
+    elif damage == "groups":
+        doc["body"]["groups"] += 1
+    elif damage == "count":
+        units[0][1] += 1
+    elif damage == "release":
+        units[0][3] = [[v + 1, c] for v, c in units[0][3]][:1] + [[1, 1]]
+    entry.write_text("{" if damage == "not json" else json.dumps(doc))
+    made.clear()
+    again = _answer("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
+    assert made, damage  # rebuilt
+    assert again == truth

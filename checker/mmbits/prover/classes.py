@@ -14,13 +14,16 @@ The partition depends on the expression only through the kinds of names it reads
 is made once per (group list, word, number of new flags, whether the word's flag shape
 decides the names) and kept in the group list's memo, so the next question on
 the same word (a patch asks dozens) costs one analysis per class, not a pass over the
-groups. Class keys hold object ids: they are only made with a group-list memo, which
+groups; with the shipped layouts it is kept on disk too ($MMBITS_CACHE_DIR/classes, JSON
+bound to a key of the code, the data, the domain's parts, the grouping and the word,
+through `cachedir`), so a new process reads it instead of computing every group's packing. Class keys hold object ids: they are only made with a group-list memo, which
 keeps those objects alive for as long as the partition is kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,9 +46,12 @@ class Unit:
     by_release: dict[int, int] = field(default_factory=dict)
 
 
-def units(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], Any] | None) -> list[Unit]:
+def units(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], Any] | None,
+          origin: tuple[Any, Iterable[str]] | None = None) -> list[Unit]:
     """The classes of `groups` in the order of their first group (so the first class with
-    a finding holds the first group with it, as a pass over the groups would find it)."""
+    a finding holds the first group with it, as a pass over the groups would find it).
+    `origin`: the domain and the symbols the groups are grouped on, when the layouts are
+    the shipped ones: the partition is then kept on disk too (see `_disk_key`)."""
     if memo is None:
         return [_single(i, g) for i, g in enumerate(groups)]
     # the keys depend on the word, the number of new flags and, through the packing's
@@ -55,13 +61,87 @@ def units(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], A
     hit = memo.get(key)
     if hit is not None and hit[0] is prover.lset and hit[1] is groups:
         return hit[2]  # type: ignore[no-any-return]
-    saved, prover.config_memo = prover.config_memo, memo
-    try:
-        out = _partition(prover, groups)
-    finally:
-        prover.config_memo = saved
+    disk = _disk_key(key[1:2] + key[3:], origin) if origin is not None else None
+    out = _load(disk, groups)
+    if out is None:
+        saved, prover.config_memo = prover.config_memo, memo
+        try:
+            out = _partition(prover, groups)
+        finally:
+            prover.config_memo = saved
+        _store(disk, groups, out)
     memo[key] = (prover.lset, groups, out)
     return out
+
+
+# -- on disk ---------------------------------------------------------------------------
+
+MAGIC = "mmbits-check-classes 1"
+MAX_ENTRY_BYTES = 64 * 1024 * 1024
+
+
+def _disk_key(question: tuple[Any, ...], origin: tuple[Any, Iterable[str]]) -> str | None:
+    """A partition is a function of the group list (the domain's parts and the symbols
+    grouped on, as the domain index keys it), of the word, the number of new flags and the
+    kind of names (`question`), of the layouts data and of the code: a BLAKE2b-256 of all
+    of them, so edited code or data, another domain or another grouping misses. A domain
+    with fixed configs (presets) is not kept."""
+    from mmbits.cachedir import code_stamp, data_stamp, digest, private_dir
+
+    domain, relevant = origin
+    if private_dir("classes") is None or getattr(domain, "fixed", None):
+        return None
+    try:
+        parts = [p.identity() for p in domain.parts]
+    except AttributeError:
+        return None
+    text = json.dumps({"parts": parts, "relevant": sorted(relevant), "question": list(question)},
+                      sort_keys=True, default=repr)
+    return digest(code_stamp() + data_stamp() + text.encode()).hex()
+
+
+def _load(key: str | None, groups: Sequence[Group]) -> list[Unit] | None:
+    """The stored partition, or None: absent, foreign, or not a partition of these groups
+    (every group in one class, the counts and releases adding up to the groups')."""
+    from mmbits.cachedir import load_json
+
+    if key is None:
+        return None
+    body = load_json("classes", key, MAGIC, "body", MAX_ENTRY_BYTES)
+    if body is None:
+        return None
+    try:
+        rows = body["units"]
+        if body["groups"] != len(groups) or not isinstance(rows, list):
+            return None
+        out: list[Unit] = []
+        last = -1
+        ngroups = 0
+        for first, count, n, releases in rows:
+            if type(first) is not int or not last < first < len(groups) or type(n) is not int or n < 1:
+                return None
+            by_release = {int(v): int(c) for v, c in releases}
+            if type(count) is not int or count < 1 or sum(by_release.values()) != count:
+                return None
+            out.append(Unit(groups[first].config, first, count, n, by_release))
+            last = first
+            ngroups += n
+    except (KeyError, TypeError, ValueError):
+        return None
+    if ngroups != len(groups) or sum(u.count for u in out) != sum(g.count for g in groups) or \
+            (out and out[0].first != 0):
+        return None
+    return out
+
+
+def _store(key: str | None, groups: Sequence[Group], units: list[Unit]) -> None:
+    from mmbits.cachedir import store_json
+
+    if key is None:
+        return
+    store_json("classes", key, MAGIC, "body", {
+        "groups": len(groups),
+        "units": [[u.first, u.count, u.groups, sorted(u.by_release.items())] for u in units]})
 
 
 def members(prover: Prover, groups: Sequence[Group], unit: Unit) -> list[tuple[int, Group]]:

@@ -93,7 +93,9 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
         groups, prover.config_memo = cached_groups(domain, relevant | {"VERSION"})
         total = domain.size()
     # one analysis per class of groups whose configs the analysis reads alike (prover.classes)
-    units = classes.units(prover, groups, prover.config_memo)
+    # (kept on disk for the shipped layouts: a new process skips the pass over the groups)
+    units = classes.units(prover, groups, prover.config_memo,
+                          (domain, relevant | {"VERSION"}) if domain is not None and lset is None else None)
     aggs: dict[tuple[str, str], Aggregate] = {}
     checked = unsafe = colliding = ngroups = 0
     shift_counts: set[tuple[int, ...]] = set()
