@@ -154,3 +154,16 @@ def test_a_kept_partition_that_is_not_these_groups_is_rebuilt(cache: Any, monkey
     again = _answer("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
     assert made, damage  # rebuilt
     assert again == truth
+
+
+def test_the_lazy_group_list_is_the_domains_groups() -> None:
+    from mmbits.prover.grouplist import GroupList
+
+    dom = load_domain("arm32")
+    relevant = {"NODES_SHIFT", "VERSION", "ARCH"}
+    lazy = GroupList(dom, relevant)
+    eager = list(dom.groups(relevant))
+    assert len(lazy) == len(eager) > 1 and lazy.total() == sum(g.count for g in eager)
+    assert lazy[-1].config.primary == eager[-1].config.primary  # built on demand, in the same order
+    assert lazy[-1] is lazy[len(lazy) - 1]  # and kept: config ids stay theirs for the memo
+    assert [(g.count, g.part, g.config.primary) for g in lazy] == [(g.count, g.part, g.config.primary) for g in eager]

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from mmbits.kconfig.config import Config
 from mmbits.kconfig.domain import Group
+from mmbits.prover.grouplist import GroupList
 
 if TYPE_CHECKING:
     from mmbits.prover.analyse import Prover
@@ -128,7 +129,8 @@ def _load(key: str | None, groups: Sequence[Group]) -> list[Unit] | None:
             ngroups += n
     except (KeyError, TypeError, ValueError):
         return None
-    if ngroups != len(groups) or sum(u.count for u in out) != sum(g.count for g in groups) or \
+    total = groups.total() if isinstance(groups, GroupList) else sum(g.count for g in groups)
+    if ngroups != len(groups) or sum(u.count for u in out) != total or \
             (out and out[0].first != 0):
         return None
     return out

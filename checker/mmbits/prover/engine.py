@@ -26,6 +26,7 @@ from mmbits.prover import classes, releases
 from mmbits.prover.analyse import Prover, prepare, relevant_symbols
 from mmbits.prover.explain import explain
 from mmbits.prover.expr import Value
+from mmbits.prover.grouplist import GroupList
 from mmbits.prover.hits import Hit
 from mmbits.prover.lifecycle import run_lifecycle
 from mmbits.prover.result import CheckResult
@@ -83,7 +84,7 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     prover = prepare(proposal, defines, new_flags, lset, probe=config)
     if config is not None:
         _check_buildable(config)
-        groups: list[Group] = [Group(config, 1, "config")]
+        groups: Sequence[Group] = [Group(config, 1, "config")]
         relevant: set[str] = set(relevant_symbols(prover, config=config))
         total = 1
     else:
@@ -211,10 +212,10 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
                        releases=releases.ordered(by_release))
 
 
-_GROUPS: dict[tuple[int, frozenset[str]], tuple[Any, list[Group], dict[tuple[Any, ...], Any]]] = {}
+_GROUPS: dict[tuple[int, frozenset[str]], tuple[Any, Sequence[Group], dict[tuple[Any, ...], Any]]] = {}
 
 
-def cached_groups(domain: Any, relevant: set[str]) -> tuple[list[Group], dict[tuple[Any, ...], Any]]:
+def cached_groups(domain: Any, relevant: set[str]) -> tuple[Sequence[Group], dict[tuple[Any, ...], Any]]:
     """The domain's groups for these symbols, kept for the next check on the same
     question shape (a patch asks several; the domain object is load_domain()'s cached one),
     with the per-config memo (FlagsWord, Site by config id) that lives as long as the
@@ -223,7 +224,7 @@ def cached_groups(domain: Any, relevant: set[str]) -> tuple[list[Group], dict[tu
     hit = _GROUPS.get(key)
     if hit is not None and hit[0] is domain:
         return hit[1], hit[2]
-    groups = list(domain.groups(relevant))
+    groups = GroupList(domain, relevant)  # configs built when asked for (prover.grouplist)
     if len(_GROUPS) >= 4:
         _GROUPS.pop(next(iter(_GROUPS)))
     memo: dict[tuple[Any, ...], Any] = {}
@@ -231,7 +232,7 @@ def cached_groups(domain: Any, relevant: set[str]) -> tuple[list[Group], dict[tu
     return groups, memo
 
 
-def _failures(prover: Prover, groups: list[Group], failed: list[tuple[classes.Unit, Exception]],
+def _failures(prover: Prover, groups: Sequence[Group], failed: list[tuple[classes.Unit, Exception]],
               relevant: set[str]) -> list[str]:
     """UNKNOWN's reasons for the first three groups whose analysis could not run (every
     group of a class reads the same inputs, so fails as its representative did)."""
