@@ -10,10 +10,12 @@ analyses. Hits are aggregated per colliding thing with one counterexample.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from mmbits.errors import InputError, InvalidConfigError
 from mmbits.findings import Finding
@@ -59,6 +61,22 @@ class _Answer:
     by_release: dict[int, int] = field(default_factory=dict)
 
 
+class _Static(NamedTuple):
+    """What the static proof found, for the lifecycle part and the verdict."""
+
+    prover: Prover
+    relevant: set[str]
+    checked: int
+    unsafe: int
+    colliding: int
+    groups: int
+    findings: list[Finding]
+    counts: list[int]
+    explanation: list[str]
+    unknown: list[str]
+    by_release: dict[int, releases.ReleaseTally]
+
+
 # -- the proof -------------------------------------------------------------------------
 
 def check(proposal: Proposal, *, config: Config | None = None, domain: Any = None, source: str = "",
@@ -81,6 +99,32 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     if (config is None) == (domain is None):
         raise ValueError("check() needs exactly one of config= and domain=")
     start = time.perf_counter()
+    with _collector_paused(domain is not None):
+        static = _static(proposal, config, domain, defines, new_flags, lset, progress)
+    prover, relevant, checked, unsafe, colliding, ngroups, findings, counts, explanation, unknown, by_release = static
+    lifecycle_state = "not requested"
+    if lifecycle and proposal.lifecycle:
+        outcome = run_lifecycle(prover.proposal, config, domain, relevant)
+        lifecycle_state = outcome.state
+        unknown += outcome.unknown
+        for f, n in outcome.findings:
+            findings.append(f)
+            counts.append(n)
+            if f.severity == "error":
+                unsafe = max(unsafe, n)
+    # UNSAFE stands on its counterexample; anything short of a full proof is UNKNOWN, never SAFE
+    verdict = "unsafe" if any(f.severity == "error" for f in findings) else ("unknown" if unknown else "safe")
+    if verdict == "unsafe" and unsafe == 0:
+        unsafe = checked
+    return CheckResult(prover.proposal, source, verdict, checked, unsafe, colliding, ngroups, findings, counts, explanation,
+                       time.perf_counter() - start, tuple(sorted(relevant)), lifecycle_state, unknown,
+                       releases=releases.ordered(by_release))
+
+
+def _static(proposal: Proposal, config: Config | None, domain: Any, defines: Mapping[str, str] | None,
+            new_flags: Sequence[str], lset: LayoutSet | None,
+            progress: Callable[[int, int], None] | None) -> _Static:
+    """The static proof: the groups, their classes, one analysis per class, the findings."""
     prover = prepare(proposal, defines, new_flags, lset, probe=config)
     if config is not None:
         _check_buildable(config)
@@ -193,23 +237,24 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     for reason in unknown:
         findings.append(Finding("unknown", reason, None, prover.ask_base.label, "warning"))
         counts.append(0)
-    lifecycle_state = "not requested"
-    if lifecycle and proposal.lifecycle:
-        outcome = run_lifecycle(prover.proposal, config, domain, relevant)
-        lifecycle_state = outcome.state
-        unknown += outcome.unknown
-        for f, n in outcome.findings:
-            findings.append(f)
-            counts.append(n)
-            if f.severity == "error":
-                unsafe = max(unsafe, n)
-    # UNSAFE stands on its counterexample; anything short of a full proof is UNKNOWN, never SAFE
-    verdict = "unsafe" if any(f.severity == "error" for f in findings) else ("unknown" if unknown else "safe")
-    if verdict == "unsafe" and unsafe == 0:
-        unsafe = checked
-    return CheckResult(prover.proposal, source, verdict, checked, unsafe, colliding, ngroups, findings, counts, explanation,
-                       time.perf_counter() - start, tuple(sorted(relevant)), lifecycle_state, unknown,
-                       releases=releases.ordered(by_release))
+    return _Static(prover, relevant, checked, unsafe, colliding, ngroups, findings, counts, explanation, unknown,
+                   by_release)
+
+
+@contextmanager
+def _collector_paused(pause: bool) -> Iterator[None]:
+    """The cyclic garbage collector held off while a domain proof builds its long-lived,
+    acyclic tables (group lists, classes, packings): over every release and arch its full
+    passes over those millions of objects were a quarter of the process. Reference counting
+    still frees everything; the collector runs again afterwards."""
+    was = gc.isenabled()
+    if pause and was:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if pause and was:
+            gc.enable()
 
 
 _GROUPS: dict[tuple[int, frozenset[str]], tuple[Any, Sequence[Group], dict[tuple[Any, ...], Any]]] = {}
