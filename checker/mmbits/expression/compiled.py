@@ -201,23 +201,51 @@ def _compile_py(node: Node) -> Callable[[Env], Value]:
     return eval(compile(src, "<mmbits-expr>", "eval"), scope)  # type: ignore[no-any-return]  # noqa: S307
 
 
+_LAZY_DEPTH = 40  # CPython compiles nesting far deeper (its parser stops at 200 brackets)
+
+
+def _depth(node: Node) -> int:
+    """How deeply a tree nests (without recursion: a hostile one is thousands deep)."""
+    deepest = 0
+    stack = [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((a, d + 1) for a in n.args)
+    return deepest
+
+
 class Expr:
     """A parsed data-file expression: its text, the symbols it reads, and a fast evaluator."""
 
     __slots__ = ("text", "tree", "symbols", "_fn")
 
     def __init__(self, text: str):
+        self._fn: Callable[[Env], Value]
         self.text = text.strip()
         try:
             self.tree = parse_tree(self.text)
             _check(self.tree)
             self.symbols = frozenset(symbols(self.tree))
+            if _depth(self.tree) <= _LAZY_DEPTH:
+                # compiled on first use: a run loads ~800 expressions and evaluates a few
+                # hundred (compile() was a tenth of a new question's whole process); one this
+                # shallow always compiles, so no error moves from loading to evaluating
+                self._fn = self._first_call
+                return
             try:
                 self._fn = _compile_py(self.tree)
             except (RecursionError, MemoryError, SyntaxError):
                 self._fn = _closure(self.tree)
         except RecursionError:
             raise ExprError("expression nested too deeply") from None
+
+    def _first_call(self, env: Env) -> Value:
+        try:
+            self._fn = _compile_py(self.tree)
+        except (RecursionError, MemoryError, SyntaxError):
+            self._fn = _closure(self.tree)
+        return self._fn(env)
 
     def __call__(self, env: Env) -> Value:
         try:

@@ -16,6 +16,7 @@ from operator import itemgetter
 from typing import Any
 
 from mmbits.cexpr import order_base_2
+from mmbits.flags import store
 from mmbits.flags.data import AliasSpec, FlagData, FlagSpec, load_flag_data
 from mmbits.kconfig.config import Config
 
@@ -99,10 +100,11 @@ class FlagsWord:
             data = load_flag_data()
             key = _mask_key(self, data)
             hit = _MASKS.get(key) if key is not None else None
+            if hit is None and key is not None:
+                # computed by an earlier process (flags.store), else now, and kept for the next
+                hit = _MASKS[key] = store.masks(key) or _stored_masks(key, self, data)
             if hit is None:
                 hit = _compute_masks(self, data)
-                if key is not None:
-                    _MASKS[key] = hit
             self._masks = hit
         return self._masks
 
@@ -417,6 +419,12 @@ def _core(derived: tuple[Any, ...], version: str) -> FlagsWord:
     word = _compute(env, data, _flag_bits(version, present, aliases, extra), [data.zones[i][0] for i in zones])
     word._shape = (version, present, aliases, extra)
     return word
+
+
+def _stored_masks(key: tuple[Any, ...], word: FlagsWord, data: FlagData) -> dict[str, int]:
+    masks = _compute_masks(word, data)
+    store.keep(key, masks)
+    return masks
 
 
 @lru_cache(maxsize=4096)

@@ -94,6 +94,10 @@ class Prover:
     _analyses: dict[tuple[Any, ...], tuple[Any, list[Hit]]] = field(default_factory=dict)
     _site_env_keys: tuple[str, ...] = ()
     _needs_env: bool = False
+    _facts_names_cache: tuple[tuple[str, ...] | None] | None = None
+    _site_ids: dict[int, int] = field(default_factory=dict)
+    _joins: dict[tuple[int, int], tuple[list[Hit], list[Hit], list[Hit]]] = field(default_factory=dict)
+    _site_values: dict[Site, int] = field(default_factory=dict)
     # per-config answers that do not depend on the proposal (FlagsWord, Site), keyed by the
     # config object's id: the engine hands in one dict per cached group list, which holds
     # those configs (so the ids stay theirs) and is dropped with it
@@ -147,6 +151,81 @@ class Prover:
             known = memo[mkey] = compute(config, extra_flags=extra)
         return known
 
+    def class_key(self, config: Config) -> tuple[Any, ...] | None:
+        """What `analyse(config)` reads of the config, for sharing its answer between the
+        groups of a domain (prover.classes): the packing (see `_word_part`), the Site, and
+        the config symbols the word's role reads beside them. None when the analysis reads
+        more of the config than that (a memdesc word's whole struct, struct page's size
+        with new flags): no sharing. Needs `config_memo` (it keeps the objects whose ids
+        the keys hold alive)."""
+        if self.config_memo is None:
+            return None
+        extra = len(self.xp.new_flags)
+        try:
+            word = self.flags_word(config, extra)
+            base = self.flags_word(config, 0) if extra else word
+            site = self.site(config) if self.word else _NO_SITE
+        except Exception:  # noqa: BLE001 - analyse() meets it again and reports it for this group
+            return None
+        role = site.role if site.exists else ""
+        sid = self._site_ids.get(id(site))
+        if sid is None:
+            # equal sites resolved from different site inputs are one site (160 objects, 4 sites
+            # over every release and arch): by value, looked up by id (the memo keeps them alive)
+            sid = self._site_ids[id(site)] = self._site_values.setdefault(site, len(self._site_values))
+        if role == "flags":
+            if base is not word and not word.last_cpupid_in_flags:
+                return None  # _page_sizes resolves struct page for this config
+            return (self._word_part(word, base, True), sid, bool(config.get("MEM_ALLOC_PROFILING")),
+                    bool(config.get("MEM_PROFILING_COMPRESSED")), bool(config.get("CHECK_PAGES")))
+        if role == "pointer":
+            pw = load_word_facts().pointers.get(site.anchor or "")
+            env_key = tuple(config.get(s) for s in sorted(_pointer_symbols(pw))) if pw else ()
+            return (self._word_part(word, base, False), sid, env_key)
+        if role in ("page_type", "plain", ""):
+            return (self._word_part(word, base, False), sid)
+        return None
+
+    def _word_part(self, word: FlagsWord, base: FlagsWord, rules_read: bool) -> tuple[Any, ...]:
+        """The packing's share of a class key. The words themselves (their ids) in general.
+        When no flag is added and every name the expression reads is NR_PAGEFLAGS,
+        BITS_PER_LONG, a constant or a page flag or alias, the value depends on the word's
+        bits and which flags and aliases it has (the shape `flags.packing` builds it from:
+        their bit numbers, NR_PAGEFLAGS, and the aliases c_names() adds), and the
+        page->flags rules read only the flags, the fields, the gap, the kernel's count, the
+        allocation-tag note and four masks (`rules.flag_bits_inputs`): those facts, so
+        releases and packings that agree on them share the analysis (a domain over every
+        release and arch has 190k words)."""
+        names = self._facts_names()
+        if base is not word or names is None or word._shape is None:
+            return (id(word), id(base))
+        if not rules_read:
+            return ("value", word.bits, word._shape)
+        memo = self.config_memo
+        assert memo is not None
+        masks = word.masks
+        fkey = ("facts", id(word.fields), id(masks))
+        facts = memo.get(fkey)
+        if facts is None:
+            # the fields list is the packing's own (shared by its copies per release), the
+            # masks dict one per mask shape; the words the memo holds keep both alive
+            facts = memo[fkey] = (word.bits, word._shape, tuple(word.fields), word.gap, word.nr_unused_kernel,
+                                  word.alloc_tag_note, *(masks.get(m, 0) for m in rules.FLAG_MASKS_READ))
+        return ("facts", facts)
+
+    def _facts_names(self) -> tuple[str, ...] | None:
+        """The flag and alias names the expression reads, when every other name it reads is
+        one the word alone decides (NR_PAGEFLAGS, BITS_PER_LONG, a constant); None otherwise."""
+        if self._facts_names_cache is None:
+            from mmbits.prover.expr import _constant_names
+
+            plain = {"NR_PAGEFLAGS", "__NR_PAGEFLAGS", "BITS_PER_LONG"} | set(_constant_names())
+            flag_names = load_flag_data().all_names()
+            idents = self.xp.idents
+            ok = all(i in plain or i in flag_names for i in idents) and not self.xp.new_flags
+            self._facts_names_cache = (tuple(i for i in idents if i not in plain),) if ok else (None,)
+        return self._facts_names_cache[0]
+
     def ask_for(self, site: Site) -> Ask:
         if self.ask_base.kind_given or not site.exists:
             return self.ask_base
@@ -162,9 +241,7 @@ class Prover:
             return self._generic(ev, _NO_SITE, self.ask_base), ev, _NO_SITE
         site = self.site(config)
         if not site.exists:
-            return [Hit("missing-member", "absent-word",
-                        f"{self.ask_base.label} does not exist in this config: the proposal cannot apply there",
-                        self.ask_base.label, "note", self.ask_base.label)], ev, site
+            return self._absent(), ev, site
         ask = self.ask_for(site)
         hits = self._generic(ev, site, ask)
         if ev.value is None:
@@ -174,18 +251,17 @@ class Prover:
         if site.role == "flags":
             base = self.flags_word(config, 0) if self.xp.new_flags else word
             inputs = rules.flag_bits_inputs(word, base, site, value, config)
-            # the rules read the packing and its masks, not the release the word is labelled
-            # with: releases that share both share the analysis (flags.packing shares the
-            # fields list between a packing's copies, and a masks dict per mask shape; the
-            # words are kept in the cached entry, so these ids stay theirs)
-            shared = (id(word), id(base)) if self.xp.new_flags else (id(word.fields), id(word.masks))
-            key = ("flags", shared, site.signature(), value, ask.kinds,
+            # with new flags the rules read both packings whole: key on the words (kept in
+            # the cached entry, so these ids stay theirs); otherwise on what they read of
+            # the packing for these bits, which thousands of packings share
+            # struct page's size before and after, when the new flags push LAST_CPUPID out
+            sizes = self._page_sizes(config) if base is not word and not word.last_cpupid_in_flags else None
+            key = ("flags", (id(word), id(base)), sizes, site, value, ask.kinds,
                    bool(config.get("MEM_ALLOC_PROFILING")), bool(config.get("MEM_PROFILING_COMPRESSED")),
                    bool(config.get("CHECK_PAGES"))) if inputs is None else \
-                ("flag-bits", site.signature(), value, ask.kinds, inputs)
+                ("flag-bits", site, value, ask.kinds, inputs)
             cached = self._analyses.get(key)
             if cached is None:
-                sizes = self._page_sizes(config) if base is not word and not word.last_cpupid_in_flags else None
                 found = rules.analyse_flags(word, base, site, value, ask, config, sizes)
                 found += rules.analyse_arms(site, value, ask)
                 cached = ((word, base), found)
@@ -222,7 +298,30 @@ class Prover:
             if cached is None:
                 cached = (None, rules.analyse_arms(site, value, ask))
                 self._analyses[key] = cached
-        return hits + cached[1], ev, site
+        return self._joined(hits, cached[1]), ev, site
+
+    def _joined(self, generic: list[Hit], role: list[Hit]) -> list[Hit]:
+        """generic + role hits, one list per pair (both are cached lists): equal answers are
+        one object, so the engine sums the classes that share one (do not modify)."""
+        if not role:
+            return generic
+        if not generic:
+            return role
+        key = (id(generic), id(role))
+        hit = self._joins.get(key)
+        if hit is None:
+            hit = self._joins[key] = (generic, role, generic + role)
+        return hit[2]
+
+    def _absent(self) -> list[Hit]:
+        key = ("absent",)
+        cached = self._analyses.get(key)
+        if cached is None:
+            cached = self._analyses[key] = (None, [Hit(
+                "missing-member", "absent-word",
+                f"{self.ask_base.label} does not exist in this config: the proposal cannot apply there",
+                self.ask_base.label, "note", self.ask_base.label)])
+        return cached[1]
 
     def _generic(self, ev: Value, site: Site, ask: Ask) -> list[Hit]:
         key = ("generic", id(ev), site.bits if site.exists else 0, ask.label)

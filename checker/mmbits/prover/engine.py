@@ -10,10 +10,12 @@ analyses. Hits are aggregated per colliding thing with one counterexample.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from mmbits.errors import InputError, InvalidConfigError
 from mmbits.findings import Finding
@@ -22,12 +24,15 @@ from mmbits.kconfig.config import Config
 from mmbits.kconfig.domain import Group
 from mmbits.layout.registry import LayoutSet
 from mmbits.proposal import Proposal
-from mmbits.prover import releases
+from mmbits.prover import classes, releases
 from mmbits.prover.analyse import Prover, prepare, relevant_symbols
 from mmbits.prover.explain import explain
+from mmbits.prover.expr import Value
+from mmbits.prover.grouplist import GroupList
 from mmbits.prover.hits import Hit
 from mmbits.prover.lifecycle import run_lifecycle
 from mmbits.prover.result import CheckResult
+from mmbits.prover.site import Site
 
 COLLIDING = {"collision", "tail-marker", "type-byte", "pointer-tag"}
 
@@ -40,6 +45,36 @@ class Aggregate:
     config: Config
     count: int = 0
     groups: int = 0
+
+
+@dataclass
+class _Answer:
+    """One distinct answer (hits list, value) over the classes that have it: the first
+    class's config and site, and the configs, groups and configs per release it covers."""
+
+    hits: list[Hit]
+    ev: Value
+    site: Site
+    config: Config
+    count: int = 0
+    groups: int = 0
+    by_release: dict[int, int] = field(default_factory=dict)
+
+
+class _Static(NamedTuple):
+    """What the static proof found, for the lifecycle part and the verdict."""
+
+    prover: Prover
+    relevant: set[str]
+    checked: int
+    unsafe: int
+    colliding: int
+    groups: int
+    findings: list[Finding]
+    counts: list[int]
+    explanation: list[str]
+    unknown: list[str]
+    by_release: dict[int, releases.ReleaseTally]
 
 
 # -- the proof -------------------------------------------------------------------------
@@ -64,10 +99,36 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     if (config is None) == (domain is None):
         raise ValueError("check() needs exactly one of config= and domain=")
     start = time.perf_counter()
+    with _collector_paused(domain is not None):
+        static = _static(proposal, config, domain, defines, new_flags, lset, progress)
+    prover, relevant, checked, unsafe, colliding, ngroups, findings, counts, explanation, unknown, by_release = static
+    lifecycle_state = "not requested"
+    if lifecycle and proposal.lifecycle:
+        outcome = run_lifecycle(prover.proposal, config, domain, relevant)
+        lifecycle_state = outcome.state
+        unknown += outcome.unknown
+        for f, n in outcome.findings:
+            findings.append(f)
+            counts.append(n)
+            if f.severity == "error":
+                unsafe = max(unsafe, n)
+    # UNSAFE stands on its counterexample; anything short of a full proof is UNKNOWN, never SAFE
+    verdict = "unsafe" if any(f.severity == "error" for f in findings) else ("unknown" if unknown else "safe")
+    if verdict == "unsafe" and unsafe == 0:
+        unsafe = checked
+    return CheckResult(prover.proposal, source, verdict, checked, unsafe, colliding, ngroups, findings, counts, explanation,
+                       time.perf_counter() - start, tuple(sorted(relevant)), lifecycle_state, unknown,
+                       releases=releases.ordered(by_release))
+
+
+def _static(proposal: Proposal, config: Config | None, domain: Any, defines: Mapping[str, str] | None,
+            new_flags: Sequence[str], lset: LayoutSet | None,
+            progress: Callable[[int, int], None] | None) -> _Static:
+    """The static proof: the groups, their classes, one analysis per class, the findings."""
     prover = prepare(proposal, defines, new_flags, lset, probe=config)
     if config is not None:
         _check_buildable(config)
-        groups: Iterable[Group] = [Group(config, 1, "config")]
+        groups: Sequence[Group] = [Group(config, 1, "config")]
         relevant: set[str] = set(relevant_symbols(prover, config=config))
         total = 1
     else:
@@ -76,6 +137,10 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
         # given per release (free when the domain has one release, or the word's roles read it)
         groups, prover.config_memo = cached_groups(domain, relevant | {"VERSION"})
         total = domain.size()
+    # one analysis per class of groups whose configs the analysis reads alike (prover.classes)
+    # (kept on disk for the shipped layouts: a new process skips the pass over the groups)
+    units = classes.units(prover, groups, prover.config_memo,
+                          (domain, relevant | {"VERSION"}) if domain is not None and lset is None else None)
     aggs: dict[tuple[str, str], Aggregate] = {}
     checked = unsafe = colliding = ngroups = 0
     shift_counts: set[tuple[int, ...]] = set()
@@ -83,25 +148,38 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     explanation: list[str] = []
     undefined_seen = False
     by_release: dict[int, releases.ReleaseTally] = {}
-    unknown: list[str] = []
-    for group in groups:
-        cfg, count = group.config, group.count
+    failed: list[tuple[classes.Unit, Exception]] = []
+    # the classes summed per answer (one hits list and one value object per distinct answer),
+    # in the order of their first class: the first answer with a finding has its first group
+    answers: dict[tuple[int, int], _Answer] = {}
+    for n, unit in enumerate(units):
         try:
-            hits, ev, site = prover.analyse(cfg)
+            hits, ev, site = prover.analyse(unit.config)
         except InputError:
             raise
         except Exception as exc:  # noqa: BLE001 - fail closed: an analysis that cannot run is no proof
-            if len(unknown) < 3:
-                unknown.append(f"the static analysis failed on {cfg.name or cfg.describe(relevant)} "
-                               f"({type(exc).__name__}: {exc})")
-            ngroups += 1
-            checked += count
-            releases.tally(by_release, cfg.get("VERSION"), count, unknown=True)
+            failed.append((unit, exc))
+            ngroups += unit.groups
+            checked += unit.count
+            for version, c in unit.by_release.items():
+                releases.tally(by_release, version, c, unknown=True)
             continue
-        ngroups += 1
+        answer = answers.get((id(hits), id(ev)))
+        if answer is None:
+            answer = answers[(id(hits), id(ev))] = _Answer(hits, ev, site, unit.config)
+        answer.count += unit.count
+        answer.groups += unit.groups
+        tallies = answer.by_release
+        for version, c in unit.by_release.items():
+            tallies[version] = tallies.get(version, 0) + c
+        if progress is not None and n % 512 == 511:
+            progress(checked + sum(a.count for a in answers.values()), total)
+    for answer in answers.values():
+        cfg, count, hits, ev = answer.config, answer.count, answer.hits, answer.ev
+        ngroups += answer.groups
         checked += count
         if not explanation:
-            explanation = explain(prover, cfg, ev, site, relevant)
+            explanation = explain(prover, cfg, ev, answer.site, relevant)
         if ev.shifts:
             shift_counts.add(tuple(c for c, _ in ev.shifts))
             for c, w in ev.shifts:
@@ -114,7 +192,7 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
             if agg is None:
                 agg = aggs[(h.kind, h.key)] = Aggregate(h, cfg)
             agg.count += count
-            agg.groups += 1
+            agg.groups += answer.groups
             if h.severity == "error":
                 blocking = True
                 if h.kind in COLLIDING:
@@ -124,10 +202,10 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
         unsafe += count if blocking else 0
         colliding += count if collides else 0
         # nothing is proved on a config where the word is absent or the expression has no value
-        releases.tally(by_release, cfg.get("VERSION"), count, unsafe=blocking,
-                       unknown=ev.value is None or any(h.kind == "missing-member" for h in hits))
-        if progress is not None and ngroups % 512 == 0:
-            progress(checked, total)
+        no_proof = ev.value is None or any(h.kind == "missing-member" for h in hits)
+        for version, c in answer.by_release.items():
+            releases.tally(by_release, version, c, unsafe=blocking, unknown=no_proof)
+    unknown = _failures(prover, groups, failed, relevant)
     if progress is not None:
         progress(checked, total)
     extra: list[tuple[Hit, Config, int]] = []
@@ -159,29 +237,30 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     for reason in unknown:
         findings.append(Finding("unknown", reason, None, prover.ask_base.label, "warning"))
         counts.append(0)
-    lifecycle_state = "not requested"
-    if lifecycle and proposal.lifecycle:
-        outcome = run_lifecycle(prover.proposal, config, domain, relevant)
-        lifecycle_state = outcome.state
-        unknown += outcome.unknown
-        for f, n in outcome.findings:
-            findings.append(f)
-            counts.append(n)
-            if f.severity == "error":
-                unsafe = max(unsafe, n)
-    # UNSAFE stands on its counterexample; anything short of a full proof is UNKNOWN, never SAFE
-    verdict = "unsafe" if any(f.severity == "error" for f in findings) else ("unknown" if unknown else "safe")
-    if verdict == "unsafe" and unsafe == 0:
-        unsafe = checked
-    return CheckResult(prover.proposal, source, verdict, checked, unsafe, colliding, ngroups, findings, counts, explanation,
-                       time.perf_counter() - start, tuple(sorted(relevant)), lifecycle_state, unknown,
-                       releases=releases.ordered(by_release))
+    return _Static(prover, relevant, checked, unsafe, colliding, ngroups, findings, counts, explanation, unknown,
+                   by_release)
 
 
-_GROUPS: dict[tuple[int, frozenset[str]], tuple[Any, list[Group], dict[tuple[Any, ...], Any]]] = {}
+@contextmanager
+def _collector_paused(pause: bool) -> Iterator[None]:
+    """The cyclic garbage collector held off while a domain proof builds its long-lived,
+    acyclic tables (group lists, classes, packings): over every release and arch its full
+    passes over those millions of objects were a quarter of the process. Reference counting
+    still frees everything; the collector runs again afterwards."""
+    was = gc.isenabled()
+    if pause and was:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if pause and was:
+            gc.enable()
 
 
-def cached_groups(domain: Any, relevant: set[str]) -> tuple[list[Group], dict[tuple[Any, ...], Any]]:
+_GROUPS: dict[tuple[int, frozenset[str]], tuple[Any, Sequence[Group], dict[tuple[Any, ...], Any]]] = {}
+
+
+def cached_groups(domain: Any, relevant: set[str]) -> tuple[Sequence[Group], dict[tuple[Any, ...], Any]]:
     """The domain's groups for these symbols, kept for the next check on the same
     question shape (a patch asks several; the domain object is load_domain()'s cached one),
     with the per-config memo (FlagsWord, Site by config id) that lives as long as the
@@ -190,12 +269,25 @@ def cached_groups(domain: Any, relevant: set[str]) -> tuple[list[Group], dict[tu
     hit = _GROUPS.get(key)
     if hit is not None and hit[0] is domain:
         return hit[1], hit[2]
-    groups = list(domain.groups(relevant))
+    groups = GroupList(domain, relevant)  # configs built when asked for (prover.grouplist)
     if len(_GROUPS) >= 4:
         _GROUPS.pop(next(iter(_GROUPS)))
     memo: dict[tuple[Any, ...], Any] = {}
     _GROUPS[key] = (domain, groups, memo)
     return groups, memo
+
+
+def _failures(prover: Prover, groups: Sequence[Group], failed: list[tuple[classes.Unit, Exception]],
+              relevant: set[str]) -> list[str]:
+    """UNKNOWN's reasons for the first three groups whose analysis could not run (every
+    group of a class reads the same inputs, so fails as its representative did)."""
+    if not failed:
+        return []
+    named: list[tuple[int, Group, Exception]] = []
+    for unit, exc in failed:
+        named += [(i, g, exc) for i, g in classes.members(prover, groups, unit)[:3]]
+    return [f"the static analysis failed on {g.config.name or g.config.describe(relevant)} "
+            f"({type(exc).__name__}: {exc})" for _, g, exc in sorted(named, key=lambda t: t[0])[:3]]
 
 
 def _check_buildable(config: Config) -> None:

@@ -121,26 +121,45 @@ def analyse_flags(word: FlagsWord, base: FlagsWord, site: Site, value: int, ask:
     return hits
 
 
+# the masks analyse_flags reads (prover.analyse's class keys hold their values)
+FLAG_MASKS_READ = ("PAGE_FLAGS_SECOND", "PAGE_FLAGS_CHECK_AT_FREE", "PAGE_FLAGS_CHECK_AT_PREP", "THP_SPLIT_COPY")
+
+
 def flag_bits_inputs(word: FlagsWord, base: FlagsWord, site: Site, value: int,
                      env: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """Everything analyse_flags reads when each bit lands on an existing page flag and no
-    flag is added: per bit its FlagBit and that bit of PAGE_FLAGS_SECOND and
-    PAGE_FLAGS_CHECK_AT_FREE, and whether free-time checks run. Thousands of packings
-    (node, zone, section widths) agree on that, so the analysis is shared between them.
-    None when a bit reaches a packed field or the gap (the answer then reads the packing)."""
+    """Everything analyse_flags reads of the packing and the config when no flag is added,
+    bit by bit: on an existing page flag its FlagBit and that bit of PAGE_FLAGS_SECOND and
+    PAGE_FLAGS_CHECK_AT_FREE (and whether free-time checks run); on a packed field the
+    field; in the gap that bit of PAGE_FLAGS_CHECK_AT_PREP and THP_SPLIT_COPY, with the
+    gap, NR_PAGEFLAGS, the kernel's count and the allocation-tag mode the messages name.
+    Thousands of packings (node, zone, section widths) agree on that, so the analysis is
+    shared between them. None when flags are added (the answer reads both packings)."""
     if base is not word:
         return None
     masks = word.masks
     second, at_free = masks.get("PAGE_FLAGS_SECOND", 0), masks.get("PAGE_FLAGS_CHECK_AT_FREE", 0)
     out: list[Any] = []
+    gap = False
     for b in bits_of(value):
         ab = site.anchor_bit(b)
         if ab is None:
             continue
-        if ab >= word.nr_pageflags:
-            return None
-        out.append((b, word.flags[ab], second >> ab & 1, at_free >> ab & 1))
-    return (tuple(out), bool(env.get("CHECK_PAGES")))
+        if ab < word.nr_pageflags:
+            out.append((b, word.flags[ab], second >> ab & 1, at_free >> ab & 1))
+            continue
+        owner = next((f for f in word.fields if f.lsb <= ab <= f.msb), None)
+        if owner is not None:
+            out.append((b, "field", owner.name, word.field(owner.name)))
+        else:
+            gap = True
+            out.append((b, "gap", ab, masks.get("PAGE_FLAGS_CHECK_AT_PREP", 0) >> ab & 1,
+                        masks.get("THP_SPLIT_COPY", 0) >> ab & 1))
+    tail: tuple[Any, ...] = ()
+    if gap:
+        tail = (word.gap, word.nr_pageflags, word.nr_unused_kernel, word.alloc_tag_note,
+                word.field("alloc_tag") is None, bool(env.get("MEM_ALLOC_PROFILING")),
+                bool(env.get("MEM_PROFILING_COMPRESSED")))
+    return (tuple(out), bool(env.get("CHECK_PAGES")), tail)
 
 
 def _miscount(word: FlagsWord, label: str) -> Hit:

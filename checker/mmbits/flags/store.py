@@ -1,0 +1,77 @@
+"""On-disk store of the page->flags masks computed per mask shape, so a new process asking a
+new question over a big domain does not evaluate the mask formulas again (1,819 mask sets on
+the default domain: a sixth of a new question's whole process).
+
+The masks (`FlagsWord.masks`) are a pure function of the mask key (`flags.packing._mask_key`:
+the flag shape, the release, the LRU field masks, the field names), the flag data and the
+code. Entries are sharded by the flag shape (which flags and aliases are present, and how
+many are added): a domain reads the few shards its configs have. A shard's name is a
+BLAKE2b-256 of the code stamp, the data stamp (every file under the layouts root in use) and
+the shape, so edited code or data misses. Entries are JSON bound to their key, read and
+written only through `cachedir` (own regular files, O_NOFOLLOW, mkstemp 0600, private
+directories); a shard that does not parse, or an entry that is not a name -> int map, is a
+miss and is recomputed. New entries are written once, when the process exits.
+MMBITS_CACHE=off turns it off. (The packings themselves are cheaper to compute than to read
+back from JSON.)
+"""
+
+from __future__ import annotations
+
+import atexit
+from typing import Any
+
+from mmbits.cachedir import code_stamp, data_stamp, digest, load_json, private_dir, store_json
+
+MAGIC = "mmbits-mask-store 1"
+SUB = "masks"
+MAX_SHARD_BYTES = 64 * 1024 * 1024
+_SHARDS: dict[tuple[Any, ...], dict[str, Any]] = {}  # shape -> {repr(rest of the key): masks}
+_NEW: dict[tuple[Any, ...], dict[str, dict[str, int]]] = {}  # what this process computed
+_registered = False
+
+
+def _name(shape: tuple[Any, ...]) -> str | None:
+    if private_dir(SUB) is None:
+        return None
+    return digest(code_stamp() + data_stamp() + repr(shape).encode()).hex()
+
+
+def _shard(shape: tuple[Any, ...]) -> dict[str, Any]:
+    found = _SHARDS.get(shape)
+    if found is None:
+        body = load_json(SUB, _name(shape), MAGIC, "body", MAX_SHARD_BYTES)
+        found = _SHARDS[shape] = body if body is not None else {}
+    return found
+
+
+def masks(key: tuple[Any, ...]) -> dict[str, int] | None:
+    """The stored masks for a mask key (its first item the flag shape), or None."""
+    found = _shard(key[0]).get(repr(key[1:]))
+    if not isinstance(found, dict) or not found or \
+            not all(isinstance(k, str) and type(v) is int for k, v in found.items()):
+        return None
+    return found
+
+
+def keep(key: tuple[Any, ...], value: dict[str, int]) -> None:
+    """Remember masks this process computed, for its exit."""
+    global _registered
+    if _name(key[0]) is None:
+        return
+    _NEW.setdefault(key[0], {})[repr(key[1:])] = dict(value)
+    if not _registered:
+        _registered = True
+        atexit.register(save)
+
+
+def save() -> None:
+    """Write what this process computed into its shards (merged with what they hold)."""
+    for shape, new in list(_NEW.items()):
+        name = _name(shape)
+        if name is None:
+            continue
+        _SHARDS.pop(shape, None)
+        body = {**_shard(shape), **new}
+        store_json(SUB, name, MAGIC, "body", body)
+        _SHARDS[shape] = body
+    _NEW.clear()

@@ -1,0 +1,178 @@
+"""The groups of a domain proof partitioned by what the analysis reads of their configs.
+
+A domain's groups are its distinct assignments of every symbol a question *can* read;
+most of them differ only in symbols that do not reach the answer of this word on this
+config (a NODES_SHIFT that leaves page->flags' packing as it was, a release whose
+packing is the same). `Prover.class_key(config)` names what `Prover.analyse(config)`
+reads of the config: the packing (the FlagsWord objects, or, for an expression the
+word's flag count and flag bits decide, the facts the rules read of it), the Site, and
+the few config symbols a role reads beside them.
+Groups with equal keys get the same hits, the same expression value and the same site,
+so the proof analyses one representative per class and adds the classes' counts.
+
+The partition depends on the expression only through the kinds of names it reads: it
+is made once per (group list, word, number of new flags, whether the word's flag shape
+decides the names) and kept in the group list's memo, so the next question on
+the same word (a patch asks dozens) costs one analysis per class, not a pass over the
+groups; with the shipped layouts it is kept on disk too ($MMBITS_CACHE_DIR/classes, JSON
+bound to a key of the code, the data, the domain's parts, the grouping and the word,
+through `cachedir`), so a new process reads it instead of computing every group's packing. Class keys hold object ids: they are only made with a group-list memo, which
+keeps those objects alive for as long as the partition is kept.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mmbits.kconfig.config import Config
+from mmbits.kconfig.domain import Group
+from mmbits.prover.grouplist import GroupList
+
+if TYPE_CHECKING:
+    from mmbits.prover.analyse import Prover
+
+
+@dataclass
+class Unit:
+    """One class of groups: its first group's config (the representative, the config a
+    counterexample names), the configs and groups it stands for, and its configs per release."""
+
+    config: Config
+    first: int  # index of its first group in the group list
+    count: int = 0
+    groups: int = 0
+    by_release: dict[int, int] = field(default_factory=dict)
+
+
+def units(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], Any] | None,
+          origin: tuple[Any, Iterable[str]] | None = None) -> list[Unit]:
+    """The classes of `groups` in the order of their first group (so the first class with
+    a finding holds the first group with it, as a pass over the groups would find it).
+    `origin`: the domain and the symbols the groups are grouped on, when the layouts are
+    the shipped ones: the partition is then kept on disk too (see `_disk_key`)."""
+    if memo is None:
+        return [_single(i, g) for i, g in enumerate(groups)]
+    # the keys depend on the word, the number of new flags and, through the packing's
+    # share (Prover._word_part), on whether the word's flag shape decides the expression's names
+    key = ("classes", len(prover.xp.new_flags), id(prover.lset), prover.struct, prover.word,
+           prover._facts_names() is None)
+    hit = memo.get(key)
+    if hit is not None and hit[0] is prover.lset and hit[1] is groups:
+        return hit[2]  # type: ignore[no-any-return]
+    disk = _disk_key(key[1:2] + key[3:], origin) if origin is not None else None
+    out = _load(disk, groups)
+    if out is None:
+        saved, prover.config_memo = prover.config_memo, memo
+        try:
+            out = _partition(prover, groups)
+        finally:
+            prover.config_memo = saved
+        _store(disk, groups, out)
+    memo[key] = (prover.lset, groups, out)
+    return out
+
+
+# -- on disk ---------------------------------------------------------------------------
+
+MAGIC = "mmbits-check-classes 1"
+MAX_ENTRY_BYTES = 64 * 1024 * 1024
+
+
+def _disk_key(question: tuple[Any, ...], origin: tuple[Any, Iterable[str]]) -> str | None:
+    """A partition is a function of the group list (the domain's parts and the symbols
+    grouped on, as the domain index keys it), of the word, the number of new flags and the
+    kind of names (`question`), of the layouts data and of the code: a BLAKE2b-256 of all
+    of them, so edited code or data, another domain or another grouping misses. A domain
+    with fixed configs (presets) is not kept."""
+    from mmbits.cachedir import code_stamp, data_stamp, digest, private_dir
+
+    domain, relevant = origin
+    if private_dir("classes") is None or getattr(domain, "fixed", None):
+        return None
+    try:
+        parts = [p.identity() for p in domain.parts]
+    except AttributeError:
+        return None
+    text = json.dumps({"parts": parts, "relevant": sorted(relevant), "question": list(question)},
+                      sort_keys=True, default=repr)
+    return digest(code_stamp() + data_stamp() + text.encode()).hex()
+
+
+def _load(key: str | None, groups: Sequence[Group]) -> list[Unit] | None:
+    """The stored partition, or None: absent, foreign, or not a partition of these groups
+    (every group in one class, the counts and releases adding up to the groups')."""
+    from mmbits.cachedir import load_json
+
+    if key is None:
+        return None
+    body = load_json("classes", key, MAGIC, "body", MAX_ENTRY_BYTES)
+    if body is None:
+        return None
+    try:
+        rows = body["units"]
+        if body["groups"] != len(groups) or not isinstance(rows, list):
+            return None
+        out: list[Unit] = []
+        last = -1
+        ngroups = 0
+        for first, count, n, releases in rows:
+            if type(first) is not int or not last < first < len(groups) or type(n) is not int or n < 1:
+                return None
+            by_release = {int(v): int(c) for v, c in releases}
+            if type(count) is not int or count < 1 or sum(by_release.values()) != count:
+                return None
+            out.append(Unit(groups[first].config, first, count, n, by_release))
+            last = first
+            ngroups += n
+    except (KeyError, TypeError, ValueError):
+        return None
+    total = groups.total() if isinstance(groups, GroupList) else sum(g.count for g in groups)
+    if ngroups != len(groups) or sum(u.count for u in out) != total or \
+            (out and out[0].first != 0):
+        return None
+    return out
+
+
+def _store(key: str | None, groups: Sequence[Group], units: list[Unit]) -> None:
+    from mmbits.cachedir import store_json
+
+    if key is None:
+        return
+    store_json("classes", key, MAGIC, "body", {
+        "groups": len(groups),
+        "units": [[u.first, u.count, u.groups, sorted(u.by_release.items())] for u in units]})
+
+
+def members(prover: Prover, groups: Sequence[Group], unit: Unit) -> list[tuple[int, Group]]:
+    """The groups of one class with their indices, in order (for a message naming several)."""
+    want = prover.class_key(unit.config) if prover.config_memo is not None else None
+    if want is None:
+        return [(unit.first, groups[unit.first])]
+    return [(i, g) for i, g in enumerate(groups) if i >= unit.first and prover.class_key(g.config) == want]
+
+
+def _single(i: int, g: Group) -> Unit:
+    return Unit(g.config, i, g.count, 1, {int(g.config.get("VERSION") or 0): g.count})
+
+
+def _partition(prover: Prover, groups: Sequence[Group]) -> list[Unit]:
+    by_key: dict[tuple[Any, ...], Unit] = {}
+    out: list[Unit] = []
+    class_key = prover.class_key
+    for i, g in enumerate(groups):
+        cfg = g.config
+        k = class_key(cfg)
+        unit = by_key.get(k) if k is not None else None
+        if unit is None:
+            unit = Unit(cfg, i)
+            out.append(unit)
+            if k is not None:
+                by_key[k] = unit
+        unit.count += g.count
+        unit.groups += 1
+        v = int(cfg.get("VERSION") or 0)
+        unit.by_release[v] = unit.by_release.get(v, 0) + g.count
+    return out

@@ -1,0 +1,170 @@
+"""The domain proof analyses one group per class (prover.classes): the classes must change
+no answer. Each check here is run twice, once with the partition and once with every group
+its own class (the plain pass over the groups), and the JSON answers must be equal; and a
+group picked from inside a class, analysed on its own by a fresh prover, must give its
+class representative's findings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mmbits.flags.packing import INPUT_SYMBOLS
+from mmbits.kconfig.domain import Domain, load_domain
+from mmbits.proposal import Proposal
+from mmbits.prover import check, classes, engine
+from mmbits.prover.analyse import prepare, relevant_symbols
+
+from .helpers import config_of
+
+# the gap, a packed field, a live flag, the top bit, new flags (no sharing with page
+# sizes read), a second-page word, a pointer word, a page_type word, a memdesc word
+QUESTIONS: list[tuple[str, str, str | None, tuple[str, ...]]] = [
+    ("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", ()),
+    ("BIT(NR_PAGEFLAGS-1)|BIT(40)|BIT(60)", "page.flags", None, ()),
+    ("BIT(PG_locked)", "page.flags", None, ()),
+    ("PG_locked", "ptdesc.pt_flags", "pgtable", ()),  # caught at free only with DEBUG_VM
+    ("1UL << (BITS_PER_LONG-1)", "page.flags", None, ()),
+    ("BIT(PG_new1)", "page.flags", None, ("PG_new1",)),
+    ("PG_uptodate", "folio._flags_1", None, ()),
+    ("BIT(2)", "page.mapping", None, ()),
+    ("BIT(0)", "ptdesc.__page_type", "kernel-pgtable", ()),
+    ("4", "page_memdesc.memdesc", None, ()),
+]
+
+
+def _answer(expr: str, word: str, kind: str | None, new: tuple[str, ...], domain: str | Domain) -> dict[str, Any]:
+    engine._GROUPS.clear()
+    dom = load_domain(domain) if isinstance(domain, str) else domain
+    r = check(Proposal(expr, word, kind), domain=dom, lifecycle=False, new_flags=new)
+    out = r.to_json()
+    out.pop("elapsed_seconds", None)
+    return out
+
+
+def _toggles() -> Domain:
+    """One packing, the symbols the flags role reads beside it toggled: each its own config
+    (no shipped domain varies DEBUG_VM; a Domain of fixed configs is grouped config by config)."""
+    sets: list[dict[str, Any]] = [{}, {"DEBUG_VM": 1}, {"MEM_ALLOC_PROFILING": 1},
+                                  {"MEM_ALLOC_PROFILING": 1, "DEBUG_VM": 1}, {"DEBUG_VM": 0}, {}]
+    return Domain("toggles", "", [], [config_of("x86_64-6.18", **s) for s in sets])
+
+
+@pytest.mark.parametrize("domain", ["arm32", "toggles"])
+@pytest.mark.parametrize(("expr", "word", "kind", "new"), QUESTIONS)
+def test_the_classes_change_no_answer(monkeypatch: pytest.MonkeyPatch, expr: str, word: str, kind: str | None,
+                                      new: tuple[str, ...], domain: str) -> None:
+    dom = _toggles() if domain == "toggles" else domain
+    shared = _answer(expr, word, kind, new, dom)
+    with monkeypatch.context() as m:
+        m.setattr(classes, "units", lambda prover, groups, memo, origin=None: [classes._single(i, g) for i, g in enumerate(groups)])
+        alone = _answer(expr, word, kind, new, dom)
+    assert shared == alone
+
+
+@pytest.mark.parametrize(("expr", "word", "kind", "new"), QUESTIONS[:7])
+def test_a_member_of_a_class_answers_as_its_representative(expr: str, word: str, kind: str | None,
+                                                           new: tuple[str, ...]) -> None:
+    dom = load_domain("arm32")
+    prover = prepare(Proposal(expr, word, kind), None, new)
+    groups, memo = engine.cached_groups(dom, relevant_symbols(prover, dom) | {"VERSION"})
+    prover.config_memo = memo
+    units = classes.units(prover, groups, memo)
+    assert len(units) < len(groups)  # the classes do share
+    shared = [u for u in units if u.groups > 1]
+    assert shared
+    for unit in shared[:8]:
+        last_i, last = classes.members(prover, groups, unit)[-1]
+        assert last_i > unit.first
+        rep_hits, rep_ev, rep_site = prover.analyse(unit.config)
+        # a fresh prover, no memo, nothing cached: the member on its own
+        alone = prepare(Proposal(expr, word, kind), None, new)
+        hits, ev, site = alone.analyse(last.config)
+        assert [(h.kind, h.key, h.message) for h in hits] == [(h.kind, h.key, h.message) for h in rep_hits]
+        assert (ev.value, site) == (rep_ev.value, rep_site)
+
+
+def test_classes_need_the_group_lists_memo() -> None:
+    # class keys are object ids: without the memo that keeps the objects alive, no sharing
+    prover = prepare(Proposal("BIT(NR_PAGEFLAGS)", "page.flags"))
+    dom = load_domain("arm32")
+    groups = list(dom.groups(relevant_symbols(prover, dom)))
+    assert prover.class_key(groups[0].config) is None
+    assert [u.first for u in classes.units(prover, groups, None)] == list(range(len(groups)))
+
+
+# -- the partition kept on disk ------------------------------------------------------------
+
+@pytest.fixture
+def cache(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("MMBITS_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("MMBITS_CACHE", raising=False)
+    engine._GROUPS.clear()
+    yield tmp_path / "classes"
+    engine._GROUPS.clear()
+
+
+def _partitions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the passes over the groups (a partition made, not read back)."""
+    made: list[int] = []
+    real = classes._partition
+
+    def spy(prover: Any, groups: Any) -> Any:
+        made.append(len(groups))
+        return real(prover, groups)
+
+    monkeypatch.setattr(classes, "_partition", spy)
+    return made
+
+
+def test_a_kept_partition_is_read_back_and_answers_alike(cache: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    made = _partitions(monkeypatch)
+    first = _answer("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
+    assert made and len(list(cache.iterdir())) == 1
+    made.clear()
+    again = _answer("BIT(NR_PAGEFLAGS+1)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
+    assert not made  # read back: no pass over the groups
+    made.clear()
+    with monkeypatch.context() as m:
+        m.setenv("MMBITS_CACHE", "off")
+        fresh = _answer("BIT(NR_PAGEFLAGS+1)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
+    assert made and fresh == again and first["groups"] == again["groups"]
+
+
+@pytest.mark.parametrize("damage", ["foreign", "groups", "count", "release", "not json"])
+def test_a_kept_partition_that_is_not_these_groups_is_rebuilt(cache: Any, monkeypatch: pytest.MonkeyPatch,
+                                                              damage: str) -> None:
+    import json
+
+    made = _partitions(monkeypatch)
+    truth = _answer("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
+    (entry,) = cache.iterdir()
+    doc = json.loads(entry.read_text())
+    units = doc["body"]["units"]
+    if damage == "foreign":  # another question's entry under this name: bound to its own key
+        doc["key"] = "0" * 64
+    elif damage == "groups":
+        doc["body"]["groups"] += 1
+    elif damage == "count":
+        units[0][1] += 1
+    elif damage == "release":
+        units[0][3] = [[v + 1, c] for v, c in units[0][3]][:1] + [[1, 1]]
+    entry.write_text("{" if damage == "not json" else json.dumps(doc))
+    made.clear()
+    again = _answer("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
+    assert made, damage  # rebuilt
+    assert again == truth
+
+
+def test_the_lazy_group_list_is_the_domains_groups() -> None:
+    from mmbits.prover.grouplist import GroupList
+
+    dom = load_domain("arm32")
+    relevant = set(INPUT_SYMBOLS)
+    lazy = GroupList(dom, relevant)
+    eager = list(dom.groups(relevant))
+    assert len(lazy) == len(eager) > 1 and lazy.total() == sum(g.count for g in eager)
+    assert lazy[-1].config.primary == eager[-1].config.primary  # built on demand, in the same order
+    assert lazy[-1] is lazy[len(lazy) - 1]  # and kept: config ids stay theirs for the memo
+    assert [(g.count, g.part, g.config.primary) for g in lazy] == [(g.count, g.part, g.config.primary) for g in eager]
