@@ -90,6 +90,11 @@ class DumpRecord:
         return self.raw[0].line, self.raw[-1].line
 
 
+# a substring of every line the parser reads, lowercased (page:, page does not match folio,
+# page_type:, page dumped because:, raw:, head:, memcg:, flags:, aops:, ino:): decode/scan.py
+# drops a line with none of them unread once bare words are no longer the input
+DUMP_KEYS = ("raw:", "page:", "head:", "flags:", "page_type:", "page dumped because:", "memcg:", "page does not match",
+             "aops:", "ino:")
 _HEX_FIRST = frozenset("0123456789abcdefABCDEF")
 # the first characters of every line dump_page prints (page:, head:, raw:, memcg:, flags:,
 # anon/ksm flags:, page_type:, aops:, ino:, page does not match folio) and of bare words
