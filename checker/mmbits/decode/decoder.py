@@ -190,7 +190,7 @@ def _decode_as(record: DumpRecord, number: int, words: list[int], bits: int, big
 # key) and, for a decode shared across page indices, where the index word sits in its views
 _Patch = tuple[int, tuple[str, ...], tuple[int, ...], tuple[str, ...], tuple[int, ...]]
 _SHAPES: dict[tuple[object, ...], tuple[Decoded, _Patch | None] | None] = {}
-_SHAPES_MAX = 1 << 12  # decodes of a few KB each; emptied when full
+_SHAPES_MAX = 1 << 9  # decodes of some 10 KB each; emptied when full (a log's memory stays near one report's)
 
 # struct page's index word (include/linux/mm_types.h: pgoff_t __folio_index (index before
 # v6.16), unsigned long share, page_pool's dma_addr; before v6.6 also the page-table arm's

@@ -101,7 +101,14 @@ _HEX_FIRST = frozenset("0123456789abcdefABCDEF")
 _DUMP_FIRST = frozenset("prhmfakiPRHMFAKI") | _HEX_FIRST
 
 
+# a line of words as dump_page prints them: all 16 or all 8 hex digits, one space apart
+_PRINTED = {16: re.compile(r"[0-9a-fA-F]{16}(?: [0-9a-fA-F]{16})*"), 8: re.compile(r"[0-9a-fA-F]{8}(?: [0-9a-fA-F]{8})*")}
+
+
 def _words(tokens: list[str], lineno: int, file: str, what: str) -> WordLine:
+    fast = _PRINTED.get(len(tokens[0])) if tokens else None
+    if fast is not None and fast.fullmatch(" ".join(tokens)):
+        return WordLine(lineno, [int(t, 16) for t in tokens], len(tokens[0]))
     words: list[int] = []
     width = None
     for tok in tokens:

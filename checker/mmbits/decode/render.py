@@ -98,7 +98,7 @@ def _body(dec: Decoded) -> str:
     else:
         hit = _PARTS.get(id(shape))
         if hit is None or hit[0] is not shape:
-            if len(_PARTS) >= 1 << 12:
+            if len(_PARTS) >= 1 << 9:
                 _PARTS.clear()
             hit = _PARTS[id(shape)] = (shape, _fixed_parts(dec))
         parts = hit[1]
