@@ -160,11 +160,13 @@ class ContextWindow:
     def __init__(self, keep: int = 128) -> None:
         self.keep = keep
         self._lines: list[SourceLine] = []
+        self.last = 0  # the number of the last line passed through
 
     def feed(self, lines: Iterable[SourceLine]) -> Iterator[SourceLine]:
         """Pass the lines through, keeping the candidates."""
         keep, buf = self.keep, self._lines
         for src in lines:
+            self.last = src.number
             text = src.text
             if text and text[0] in _FIRST_CHARS:
                 buf.append(src)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from itertools import chain, islice
+from typing import NamedTuple
 
 from mmbits.errors import InputError
 
@@ -33,9 +33,9 @@ _QP_ESCAPE = re.compile(r"=([0-9A-F]{2})")
 _QP_HINT = re.compile(r"(?im)^content-transfer-encoding:\s*quoted-printable\s*$")
 
 
-@dataclass(frozen=True)
-class SourceLine:
-    """One line of the kernel's text and where it started in the input (1-based)."""
+class SourceLine(NamedTuple):
+    """One line of the kernel's text and where it started in the input (1-based); a named
+    tuple, since a long log makes one per line it keeps."""
 
     number: int
     text: str

@@ -15,9 +15,15 @@ from mmbits.dumpfmt import kernel_lines
 
 # (slot, bits) -> its lines; the decoder shares slot objects between reports with the same word
 _SLOT_TEXT: dict[tuple[int, int], tuple[Slot, list[str]]] = {}
+# (slot list, bits) -> the table's lines: the copies of a shared decode share their views' slot lists
+_TABLES: dict[tuple[int, int], tuple[list[Slot], list[str]]] = {}
 
 
-def _slot_lines(slots: list[Slot], bits: int, indent: str = "  ") -> list[str]:
+def _slot_lines(slots: list[Slot], bits: int) -> list[str]:
+    table = _TABLES.get((id(slots), bits))
+    if table is not None and table[0] is slots:
+        return table[1]
+    indent = "  "
     out = [f"{indent}{'off':>4} {'size':>4}  {'value':<{bits // 4}}  names (every union arm) / meaning"]
     for s in slots:
         key = (id(s), bits)
@@ -27,6 +33,9 @@ def _slot_lines(slots: list[Slot], bits: int, indent: str = "  ") -> list[str]:
                 _SLOT_TEXT.clear()
             hit = _SLOT_TEXT[key] = (s, _one_slot(s, bits, indent))
         out.extend(hit[1])
+    if len(_TABLES) >= 1 << 9:
+        _TABLES.clear()
+    _TABLES[(id(slots), bits)] = (slots, out)
     return out
 
 
