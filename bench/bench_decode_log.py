@@ -36,7 +36,7 @@ RAW_LINE = re.compile(r"raw: ([0-9a-f]{8}|[0-9a-f]{16})")
 def _variant(text: str, k: int) -> str:
     """The report with pfn, page pointer and (for non-tail pages) index shifted by k."""
     lines = text.splitlines()
-    raw_seen = 0
+    words_seen = 0  # raw words before this line in the report (a report's page: line starts it again)
     out = []
     vary_index = "head: " not in text
     for line in lines:
@@ -47,13 +47,16 @@ def _variant(text: str, k: int) -> str:
             ptr2 = f"{(int(ptr, 16) + 64 * k) & ((1 << (4 * len(ptr))) - 1):0{len(ptr)}x}" if ptr else ""
             index = int(m.group(4), 16) + (k if vary_index else 0)
             line = line[:m.start()] + f"{m.group(1)}{ptr2}{m.group(3)}{index:#x}{m.group(5)}{pfn:#x}" + line[m.end():]
+            words_seen = 0
         elif vary_index and RAW_LINE.search(line):
-            raw_seen += 1
-            if raw_seen == 2:  # the second raw: line starts with word 4, the index
-                start = line.index("raw: ") + 5
-                word = line[start:].split()[0]
-                new = f"{(int(word, 16) + k) & ((1 << (4 * len(word))) - 1):0{len(word)}x}"
-                line = line[:start] + new + line[start + len(word):]
+            start = line.index("raw: ") + 5
+            tokens = line[start:].split()
+            if words_seen <= 4 < words_seen + len(tokens):  # raw word 4 is the index (32- and 64-bit)
+                at = 4 - words_seen
+                word = tokens[at]
+                tokens[at] = f"{(int(word, 16) + k) & ((1 << (4 * len(word))) - 1):0{len(word)}x}"
+                line = line[:start] + " ".join(tokens)
+            words_seen += len(tokens)
         out.append(line)
     return "\n".join(out)
 

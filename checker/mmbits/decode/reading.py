@@ -124,7 +124,12 @@ def stream_input(path: str) -> tuple[Iterator[SourceLine], str]:
     from mmbits.inputs import display_name, iter_line_blocks
 
     _refuse_terminal(path)
-    return scan_blocks(iter_line_blocks(path, "a kernel log")), display_name(path)
+    return scan_blocks(iter_line_blocks(path, "a kernel log", block=_BLOCK)), display_name(path)
+
+
+# bytes read at a time: big enough that a block's scan (decode/scan.py) is a few C-speed passes,
+# small enough that the block's text, its lowercased copy and its lines stay a few MB
+_BLOCK = 1 << 18
 
 
 def _refuse_terminal(path: str) -> None:
