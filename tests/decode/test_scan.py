@@ -39,3 +39,22 @@ def test_wrapped_raw_words_across_blocks_and_context_lines_are_kept(tmp_path: Pa
     for block in (1 << 20, 97, 4096):
         whole, scanned = _both(log, block)
         assert len(whole) >= 6 and scanned == whole
+
+
+def test_crlf_colour_and_over_long_lines_read_alike(tmp_path: Path) -> None:
+    """A log saved from a terminal on Windows: CRLF line ends, `dmesg --color=always` escapes,
+    and one line longer than a log line may be (inputs.LIMIT_LOG_LINE: cut, not refused)."""
+    from mmbits.inputs import LIMIT_LOG_LINE
+
+    body = "\n".join(p.read_text(encoding="utf-8") for p in REAL[6:10])
+    coloured = body.replace("raw: ", "\x1b[33mraw: \x1b[0m").replace("page:", "\x1b[1mpage:\x1b[0m")
+    text = "x" * (LIMIT_LOG_LINE + 500) + "\n" + coloured.replace("\n", "\r\n")
+    log = tmp_path / "log.txt"
+    log.write_bytes(text.encode())
+    whole = list(iter_records(scan_blocks(iter_line_blocks(str(log), "a log", block=1 << 20)), str(log)))
+    for block in (1 << 12, 1 << 18):
+        assert list(iter_records(scan_blocks(iter_line_blocks(str(log), "a log", block=block)), str(log))) == whole
+    from mmbits.decode.reading import stream_source_lines
+    from mmbits.inputs import iter_lines
+    by_line = list(iter_records(stream_source_lines(iter_lines(str(log), "a log")), str(log)))
+    assert len(whole) >= 4 and whole == by_line
