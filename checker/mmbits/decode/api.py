@@ -43,18 +43,10 @@ def decode_stream(lines: Iterable[SourceLine], *, file: str = "<stdin>", config:
     given = given_context(kernel, arch)
     window = ContextWindow()
     last_end = 0
-    last_line = 0
-
-    def counted(src: Iterable[SourceLine]) -> Iterator[SourceLine]:
-        nonlocal last_line
-        for line in src:
-            last_line = line.number
-            yield line
-
     number = 0
-    for record, next_start in records_with_next(window.feed(counted(lines)), file):
+    for record, next_start in records_with_next(window.feed(lines), file):
         lo = last_end + 1
-        hi = next_start - 1 if next_start is not None else last_line
+        hi = next_start - 1 if next_start is not None else window.last
         width = record.width
         wbits = bits or (64 if width == 16 else 32 if width == 8 else None)
         if given is not None and given.version is not None and given.arch is not None:

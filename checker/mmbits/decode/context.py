@@ -97,6 +97,33 @@ def arch_of(text: str, bits: int | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def context_needles() -> tuple[str, ...]:
+    """A substring of every line context_for() can take a release or an arch from: "ainted"
+    and "Linux version", and each arch hint's leading literal text (decode/scan.py drops the
+    lines with none of them unread)."""
+    out = ["ainted", "Linux version"]
+    for hint in load_dump_data().arch_hints:
+        out.append(_literal_head(hint.pattern.pattern))
+    return tuple(n for n in dict.fromkeys(out) if not any(o != n and o in n for o in out))
+
+
+def _literal_head(pattern: str) -> str:
+    """The literal text a regular expression's every match starts with (after `^`); the
+    whole pattern is refused (an error in the data) when it has none."""
+    text = pattern.removeprefix("^")
+    out: list[str] = []
+    for ch in text:
+        if ch in "\\[](){}.*+?|^$":
+            if ch in "?*{" and out:
+                out.pop()  # the character before an optional quantifier is not certain
+            break
+        out.append(ch)
+    if not out:
+        raise ValueError(f"dump_page.yaml arch_hints: {pattern!r} starts with no literal text")
+    return "".join(out)
+
+
 def context_for(lines: list[SourceLine], lo: int, hi: int, start: int, end: int,
                 bits: int | None) -> KernelContext:
     """The context of the dump on input lines start..end, from lines lo..hi (its neighbourhood)."""
@@ -133,11 +160,13 @@ class ContextWindow:
     def __init__(self, keep: int = 128) -> None:
         self.keep = keep
         self._lines: list[SourceLine] = []
+        self.last = 0  # the number of the last line passed through
 
     def feed(self, lines: Iterable[SourceLine]) -> Iterator[SourceLine]:
         """Pass the lines through, keeping the candidates."""
         keep, buf = self.keep, self._lines
         for src in lines:
+            self.last = src.number
             text = src.text
             if text and text[0] in _FIRST_CHARS:
                 buf.append(src)

@@ -11,6 +11,9 @@ compare them with what it did say.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from mmbits.decode.classify import Printed, _flag_set, descriptor_of, page_kind, printed_of
 from mmbits.decode.compare import _compare, _expected
 from mmbits.decode.context import KernelContext
@@ -25,16 +28,18 @@ from mmbits.decode.kernelfmt import (
     s32,
     tail_head_text,
 )
-from mmbits.decode.model import Check, Decoded, PageView, Slot
+from mmbits.decode.model import Check, Decoded, PageView, ReleaseAlternatives, Slot
 from mmbits.decode.naming import _list_alias, poison_name, slot_poison
 from mmbits.decode.output import to_json
 from mmbits.decode.parse import DumpRecord
 from mmbits.decode.reasons import PageFacts, judge
+from mmbits.decode.releases import release_alternatives
 from mmbits.decode.words import (
     _folio_view,
     _label,
     _resolve,
     _word_of,
+    _word_plan,
     read_struct,
     view_words,
     words_to_bytes,
@@ -43,6 +48,7 @@ from mmbits.errors import InputError
 from mmbits.findings import Finding
 from mmbits.flags.data import load_flag_data
 from mmbits.kconfig.config import Config
+from mmbits.layout.model import Layout
 from mmbits.layout.registry import LayoutSet, layouts
 
 __all__ = ["Check", "Decoded", "PageView", "Printed", "Slot", "decode_record", "page_kind", "poison_name",
@@ -100,8 +106,9 @@ def decode_record(record: DumpRecord, number: int, *, config: Config | None, bit
     wb = bits // 8
     words = record.raw_words()
     size = len(words) * wb if words and not record.bare else None
+    bare_size = None
     if config is not None:
-        choice = ConfigChoice(config, "given", f"config given: {config.label()}")
+        choice = _given(config)
     else:
         bare_size = len(words) * wb if record.bare and len(words) * wb <= 96 else None
         try:
@@ -126,11 +133,237 @@ def decode_record(record: DumpRecord, number: int, *, config: Config | None, bit
         chunks = [words[i:i + per] for i in range(0, len(words), per)]
     out = []
     for i, chunk in enumerate(chunks):
-        dec = _decode_one(record, number + i, chunk, choice, bits, not big_endian, kind, struct, lset, data,
-                          context)
+        dec = _decode_shared(record, number + i, chunk, choice, bits, not big_endian, kind, struct, lset, data,
+                             context)
         dec.endian_why = endian_why
+        if _release_unknown(dec) and dec.page is not None and (record.page is not None
+                                                               or record.flags_value is not None):
+            # the fit and the readings do not read the index word's value (no meaning, no poison, and
+            # the index check says the same for every release): one answer per index-free shape
+            at = _plain_index(record, chunk, choice, bits, struct, lset, data)
+            key = dec.shape if at is None else _index_free_key(record, tuple(chunk), at, choice, bits,
+                                                               not big_endian, kind, struct, lset, context)
+            dec.releases = _releases_of(key, dec, partial(_decode_as, record, dec.number, dec.words, bits,
+                                                          big_endian, size or bare_size, kind, struct, lset, data,
+                                                          context))
         out.append(dec)
     return out
+
+
+def _release_unknown(dec: Decoded) -> bool:
+    """No line names the release and no config was given: the model's newest is a guess."""
+    return dec.context.version is None and dec.choice.how != "given"
+
+
+# what the page's decode read (index word aside) -> the releases that fit it
+_RELEASES: dict[object, ReleaseAlternatives | None] = {}
+
+
+def _releases_of(key: object, dec: Decoded, decode_as: Callable[[KernelContext], Decoded]
+                 ) -> ReleaseAlternatives | None:
+    """decode/releases.py's answer for this page, once per key."""
+    from mmbits.kconfig.model import load_model
+
+    if key in _RELEASES:
+        return _RELEASES[key]
+    if len(_RELEASES) >= 1 << 10:
+        _RELEASES.clear()
+    chosen = int(dec.config.get("VERSION", 0) or 0)
+    hit = _RELEASES[key] = release_alternatives(load_model().releases, chosen, decode_as)
+    return hit
+
+
+def _decode_as(record: DumpRecord, number: int, words: list[int], bits: int, big_endian: bool, size: int | None,
+               kind: str | None, struct: str, lset: LayoutSet, data: DumpData, context: KernelContext,
+               release: KernelContext) -> Decoded:
+    """The page decoded as `release` with the config inferred for it (the log's arch kept)."""
+    wb = bits // 8
+    choice = choose_config(record.flags_value, record.flags_text, bits, big_endian, size,
+                           words + record.head_words(), context.arch, release.version)
+    if not record.bare and words and _resolve(lset, struct, choice.config).size != len(words) * wb:
+        raise InputError(f"struct {struct} of {choice.config.label()} is not {len(words)} words")
+    ctx = KernelContext(version=release.version, arch=context.arch)
+    return _decode_one(record, number, words, choice, bits, not big_endian, kind, struct, lset, data, ctx)
+
+
+# what a page's decode reads, line numbers and pfn aside -> that decode (its `shape` is the
+# key) and, for a decode shared across page indices, where the index word sits in its views
+_Patch = tuple[int, tuple[str, ...], tuple[int, ...], tuple[str, ...], tuple[int, ...]]
+_SHAPES: dict[tuple[object, ...], tuple[Decoded, _Patch | None] | None] = {}
+_SHAPES_MAX = 1 << 9  # decodes of some 10 KB each; emptied when full (a log's memory stays near one report's)
+
+# struct page's index word (include/linux/mm_types.h: pgoff_t __folio_index (index before
+# v6.16), unsigned long share, page_pool's dma_addr; before v6.6 also the page-table arm's
+# pt_mm / pt_frag_refcount, before v6.3 the second page's _private_1 / deferred_list.prev):
+# dump_page prints it as index:, and nothing in the decode reads it but that comparison,
+# the word tables and the JSON (a poison in it is never shared: see _plain_index)
+INDEX_WORD = frozenset({"index", "__folio_index", "share", "dma_addr", "pt_mm", "pt_frag_refcount", "_private_1",
+                        "deferred_list.prev"})
+
+
+def _shape_key(record: DumpRecord, words: tuple[int | None, ...], choice: ConfigChoice, bits: int, little: bool,
+               kind: str | None, struct: str, lset: LayoutSet, context: KernelContext,
+               skip: tuple[str, ...] = ("pfn",)) -> tuple[object, ...]:
+    """Everything _decode_one reads: the words, the kernel's own lines (not their line
+    numbers, not the pfn, which only the text and JSON print), the config choice (one object
+    per inference, kept alive by the entry's value), the release and the options."""
+    page = record.page
+    return (id(choice), id(lset), struct, kind, bits, little, words, tuple(record.head_words()),
+            None if page is None else tuple((k, v) for k, v in page.items() if k not in skip),
+            None if record.head_info is None else tuple(record.head_info.items()), record.memcg,
+            record.flags_prefix, record.flags_value, record.flags_text, record.cma, record.page_type_byte,
+            record.page_type_name, record.page_type_full, record.reason, record.poisoned_line is not None,
+            record.not_faithful, tuple(record.notes), record.bare, context.version)
+
+
+_INDEX_AT: dict[tuple[int, int], tuple[Layout, int | None]] = {}
+
+
+def _index_word(layout: Layout, wb: int) -> int | None:
+    """Which word of this struct page layout is the index word (every field over its bytes
+    one of INDEX_WORD, each the whole word), if one is."""
+    hit = _INDEX_AT.get((id(layout), wb))
+    if hit is None or hit[0] is not layout:
+        found = None
+        for i, (fields, _groups) in enumerate(_word_plan(layout, wb) or []):
+            names = {n for n, _f in fields}
+            if names and names <= INDEX_WORD and names & {"index", "__folio_index"} \
+                    and all(f.offset == i * wb and f.size == wb and f.bit_size is None for _n, f in fields):
+                found = i
+        hit = _INDEX_AT[(id(layout), wb)] = (layout, found)
+    return hit[1]
+
+
+def _plain_index(record: DumpRecord, words: list[int], choice: ConfigChoice, bits: int, struct: str,
+                 lset: LayoutSet, data: DumpData) -> int | None:
+    """The index word of a struct page report without head: lines, when it holds no poison."""
+    if struct != "page" or record.bare or record.head or record.page is None:
+        return None
+    wb = bits // 8
+    at = _index_word(_resolve(lset, struct, choice.config), wb)
+    if at is None or at >= len(words) or poison_name(words[at], wb, choice.config, data) is not None:
+        return None
+    return at
+
+
+def _index_free_key(record: DumpRecord, words: tuple[int, ...], at: int, choice: ConfigChoice, bits: int,
+                    little: bool, kind: str | None, struct: str, lset: LayoutSet,
+                    context: KernelContext) -> tuple[object, ...]:
+    """_shape_key without the index word and the printed index, but whether they are equal."""
+    equal = record.page is not None and record.page.get("index") == words[at]
+    return (equal, *_shape_key(record, words[:at] + (None,) + words[at + 1:], choice, bits, little, kind, struct,
+                               lset, context, ("pfn", "index")))
+
+
+def _decode_shared(record: DumpRecord, number: int, words: list[int], choice: ConfigChoice, bits: int,
+                   little: bool, kind: str | None, struct: str, lset: LayoutSet, data: DumpData,
+                   context: KernelContext) -> Decoded:
+    """_decode_one, once per shape: a log that repeats a page (the same words and lines at
+    other line numbers, or another pfn) shares its decode, and so do pages that differ only
+    in their index (the index word equal to the printed index:, no poison in it, not a tail,
+    no head: lines), whose copies get their own index put in. Each report gets its own copy
+    with its own number, lines and context; the text reuses what does not depend on them
+    (render.py: keyed by the shared `shape`)."""
+    tw = tuple(words)
+    at = _plain_index(record, words, choice, bits, struct, lset, data)
+    if at is not None and record.page is not None and record.page.get("index") != words[at]:
+        at = None
+    if at is not None:
+        key = _index_free_key(record, tw, at, choice, bits, little, kind, struct, lset, context)
+        if key in _SHAPES:
+            entry = _SHAPES[key]
+            if entry is not None and entry[1] is not None:
+                return _with_index(entry[0], entry[1], number, record, context, words)
+            at = None  # this shape's decode reads its index: each page on its own
+    if at is None:
+        key = _shape_key(record, tw, choice, bits, little, kind, struct, lset, context)
+        entry = _SHAPES.get(key)
+        if entry is not None:
+            return _copy(entry[0], number, record, context)
+    dec = _decode_one(record, number, words, choice, bits, little, kind, struct, lset, data, context)
+    dec.shape = key
+    patch = _index_patch(dec, at) if at is not None else None
+    if len(_SHAPES) >= _SHAPES_MAX:
+        _SHAPES.clear()
+    _SHAPES[key] = None if at is not None and patch is None else (dec, patch)
+    return dec
+
+
+def _copy(dec: Decoded, number: int, record: DumpRecord, context: KernelContext) -> Decoded:
+    out = object.__new__(Decoded)
+    out.__dict__.update(dec.__dict__)
+    out.number, out.record, out.context = number, record, context
+    return out
+
+
+def _index_patch(dec: Decoded, at: int) -> _Patch | None:
+    """Where the index word sits in the decode's views, when nothing but the index
+    comparison and the word tables read it: (word, page fields, page slots, overlay fields,
+    overlay slots); None when the decode reads more of it (a tail page, a folio head, a word
+    given a meaning, a name _meaning reads)."""
+    page = dec.page
+    if page is None or dec.is_tail or dec.head is not None:
+        return None
+    wb = dec.bits // 8
+    lo, hi = at * wb, (at + 1) * wb
+    value = dec.words[at]
+    views: list[tuple[str, ...] | tuple[int, ...]] = []
+    for view in (page, dec.overlay):
+        if view is None:
+            views += [(), ()]
+            continue
+        fields = view.layout.words
+        names = tuple(n for n in view.values if lo <= fields[n].offset < hi)
+        if any(fields[n].offset != lo or fields[n].size != wb or view.values[n] != value for n in names):
+            return None
+        slots = tuple(k for k, sl in enumerate(view.slots) if lo <= sl.offset < hi)
+        if any(view.slots[k].meaning or view.slots[k].size != wb or view.slots[k].bit_size is not None
+               or MEANT_NAMES.intersection(view.slots[k].names) for k in slots):
+            return None
+        views += [names, slots]
+    checks = [c for c in dec.checks if c.item == "index"]
+    if dec.expected.get("index") != value or len(checks) != 1 or checks[0].status != "agrees" \
+            or checks[0].ours != hex(value) or checks[0].why:
+        return None
+    return (at, *views)  # type: ignore[return-value]
+
+
+def _with_index(dec: Decoded, patch: _Patch, number: int, record: DumpRecord, context: KernelContext,
+                words: list[int]) -> Decoded:
+    """A copy of a shared decode holding this page's index word."""
+    at, page_names, page_slots, over_names, over_slots = patch
+    out = _copy(dec, number, record, context)
+    value = words[at]
+    out.words = words
+    assert dec.page is not None
+    out.page = _view_with(dec.page, page_names, page_slots, value)
+    if dec.overlay is not None:
+        out.overlay = _view_with(dec.overlay, over_names, over_slots, value)
+    out.expected = {**dec.expected, "index": value}
+    out.checks = [Check("index", hex(value), hex(value), "agrees") if c.item == "index" else c for c in dec.checks]
+    return out
+
+
+def _view_with(view: PageView, names: tuple[str, ...], slots: tuple[int, ...], value: int) -> PageView:
+    values = dict(view.values)
+    for n in names:
+        values[n] = value
+    new = list(view.slots)
+    for k in slots:
+        sl = new[k]
+        new[k] = Slot(sl.offset, sl.size, sl.names, value, "", sl.bit_offset, sl.bit_size)
+    return PageView(view.layout, values, new)
+
+
+_GIVEN: dict[int, ConfigChoice] = {}
+
+
+def _given(config: Config) -> ConfigChoice:
+    """The choice of a given config, one object per config (the decode memo keys on it)."""
+    hit = _GIVEN.get(id(config))
+    if hit is None or hit.config is not config:
+        hit = _GIVEN[id(config)] = ConfigChoice(config, "given", f"config given: {config.label()}")
+    return hit
 
 
 def _decode_one(record: DumpRecord, number: int, words: list[int], choice: ConfigChoice, bits: int, little: bool,
@@ -277,6 +510,13 @@ def _meanings(dec: Decoded, data: DumpData) -> None:
                 hit = _MEANT[key] = (slot, meant)
             out.append(hit[1])
         view.slots = out
+
+
+# the names _meaning gives a meaning by (a word under one of them is not shared across values)
+MEANT_NAMES = frozenset({"flags", "pt_flags", "__page_flags", "_flags_1", "compound_head", "compound_info", "_head_1",
+                         "_head_2", "_head_3", "mapping", "memcg_data", "obj_exts", "pt_memcg_data", "page_type",
+                         "__page_type", "_refcount", "__page_refcount", "_refcount_1", "private", "pp_magic",
+                         "memdesc"})
 
 
 def _meaning(slot: Slot, dec: Decoded, is_page: bool) -> str:

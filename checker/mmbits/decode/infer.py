@@ -205,8 +205,9 @@ def _choose(flags_value: int | None, flags_text: str | None, bits: int, big: boo
     default_arch = model_arch
     proxy_note = (f"; the model has no {hint}, so its struct page is read with {model_arch}'s layout"
                   f"{' in big-endian' if big else ''} (same words for the fields dump_page prints)") if proxy else ""
-    presets = [c for c in _presets(bits, big) if (size is None or page_size(c) == size)
-               and (not version or c.kernel == version)]
+    # the release first: resolving a preset's struct page for its size is what costs
+    presets = [c for c in _presets(bits, big) if (not version or c.kernel == version)
+               and (size is None or page_size(c) == size)]
     if flags_value is not None and flags_text is not None:
         want = _norm(flags_text)
         want_fields = _fields_of(want)

@@ -69,6 +69,63 @@ class Check:
         return out
 
 
+@dataclass(frozen=True)
+class FieldReading:
+    """One field several releases read differently: each reading with the releases giving it."""
+
+    field: str  # "kind" or "offset 32, 8 bytes"
+    readings: tuple[tuple[str, tuple[int, ...]], ...]  # (reading, VERSION codes)
+
+
+@dataclass(frozen=True)
+class ReleaseAlternatives:
+    """The model's releases that fit a report that names none (decode/releases.py)."""
+
+    fitting: tuple[int, ...]  # VERSION codes, oldest first
+    chosen: int  # the release the page is decoded with
+    differing: tuple[FieldReading, ...]
+    disagreements: int  # how many of the kernel's lines each fitting release disagrees with
+
+    def lines(self) -> list[str]:
+        """The note's text."""
+        fits = "" if self.chosen in self.fitting else f" ({release_text(self.chosen)} fits less well)"
+        out = [f"releases: no line names the kernel release; {len(self.fitting)} of the model's releases fit the "
+               f"kernel's lines ({ranges_text(self.fitting)}), decoded above with {release_text(self.chosen)}{fits}"]
+        if not self.differing:
+            out.append("  they read every field alike")
+            return out
+        out.append("  they read every field above alike but these (each reading, with the releases that give it):")
+        for f in self.differing:
+            out.append(f"    {f.field}: " + "  |  ".join(f"{text} [{ranges_text(codes)}]" for text, codes in f.readings))
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fitting": [release_text(c) for c in self.fitting], "decoded_with": release_text(self.chosen),
+                "disagreements": self.disagreements,
+                "differing": [{"field": f.field, "readings": [{"reading": text, "releases": [release_text(c) for c in codes]}
+                                                             for text, codes in f.readings]}
+                              for f in self.differing]}
+
+
+def release_text(code: int) -> str:
+    return f"{code // 1000}.{code % 1000}"
+
+
+def ranges_text(codes: tuple[int, ...]) -> str:
+    """6012, 6013, 6014, 6016 -> "6.12-6.14, 6.16" (runs of the model's consecutive releases)."""
+    from mmbits.kconfig.model import load_model
+
+    order = {c: i for i, c in enumerate(load_model().releases)}
+    runs: list[list[int]] = []
+    for c in codes:
+        if runs and c in order and runs[-1][-1] in order and order[c] == order[runs[-1][-1]] + 1:
+            runs[-1].append(c)
+        else:
+            runs.append([c])
+    return ", ".join(release_text(r[0]) if len(r) == 1 else f"{release_text(r[0])}-{release_text(r[-1])}"
+                     for r in runs)
+
+
 @dataclass
 class Decoded:
     number: int
@@ -94,6 +151,8 @@ class Decoded:
     struct: str = "page"
     context: KernelContext = field(default_factory=KernelContext)
     endian_why: str = ""
+    releases: ReleaseAlternatives | None = None  # no line names the release and several fit
+    shape: object = None  # what the decode read, line numbers aside (decoder._decode_shared): shared by its copies
 
     @property
     def config(self) -> Config:

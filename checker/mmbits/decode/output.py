@@ -81,6 +81,8 @@ def to_json(dec: Decoded) -> dict[str, Any]:
     })
     if dec.depends:
         out["depends_on_config"] = dec.depends
+    if dec.releases is not None:
+        out["releases"] = dec.releases.to_json()
     return out
 
 

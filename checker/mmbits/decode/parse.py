@@ -90,13 +90,25 @@ class DumpRecord:
         return self.raw[0].line, self.raw[-1].line
 
 
+# a substring of every line the parser reads, lowercased (page:, page does not match folio,
+# page_type:, page dumped because:, raw:, head:, memcg:, flags:, aops:, ino:): decode/scan.py
+# drops a line with none of them unread once bare words are no longer the input
+DUMP_KEYS = ("raw:", "page:", "head:", "flags:", "page_type:", "page dumped because:", "memcg:", "page does not match",
+             "aops:", "ino:")
 _HEX_FIRST = frozenset("0123456789abcdefABCDEF")
 # the first characters of every line dump_page prints (page:, head:, raw:, memcg:, flags:,
 # anon/ksm flags:, page_type:, aops:, ino:, page does not match folio) and of bare words
 _DUMP_FIRST = frozenset("prhmfakiPRHMFAKI") | _HEX_FIRST
 
 
+# a line of words as dump_page prints them: all 16 or all 8 hex digits, one space apart
+_PRINTED = {16: re.compile(r"[0-9a-fA-F]{16}(?: [0-9a-fA-F]{16})*"), 8: re.compile(r"[0-9a-fA-F]{8}(?: [0-9a-fA-F]{8})*")}
+
+
 def _words(tokens: list[str], lineno: int, file: str, what: str) -> WordLine:
+    fast = _PRINTED.get(len(tokens[0])) if tokens else None
+    if fast is not None and fast.fullmatch(" ".join(tokens)):
+        return WordLine(lineno, [int(t, 16) for t in tokens], len(tokens[0]))
     words: list[int] = []
     width = None
     for tok in tokens:

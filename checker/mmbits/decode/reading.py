@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from itertools import chain, islice
+from typing import NamedTuple
 
 from mmbits.errors import InputError
 
@@ -33,9 +33,9 @@ _QP_ESCAPE = re.compile(r"=([0-9A-F]{2})")
 _QP_HINT = re.compile(r"(?im)^content-transfer-encoding:\s*quoted-printable\s*$")
 
 
-@dataclass(frozen=True)
-class SourceLine:
-    """One line of the kernel's text and where it started in the input (1-based)."""
+class SourceLine(NamedTuple):
+    """One line of the kernel's text and where it started in the input (1-based); a named
+    tuple, since a long log makes one per line it keeps."""
 
     number: int
     text: str
@@ -90,7 +90,7 @@ def source_lines(text: str) -> list[SourceLine]:
 
 # how much of a streamed log is looked at to tell quoted-printable mail from a plain log
 # (the header or the first soft breaks come early in a mail)
-_QP_LOOKAHEAD = 2000
+QP_LOOKAHEAD = 2000
 
 
 def stream_source_lines(raw: Iterable[str]) -> Iterator[SourceLine]:
@@ -99,7 +99,7 @@ def stream_source_lines(raw: Iterable[str]) -> Iterator[SourceLine]:
     from mmbits.inputs import strip_ansi
 
     it = iter(raw)
-    head = [strip_ansi(line.rstrip("\r\n")) for line in islice(it, _QP_LOOKAHEAD)]
+    head = [strip_ansi(line.rstrip("\r\n")) for line in islice(it, QP_LOOKAHEAD)]
     rest = (strip_ansi(line.rstrip("\r\n")) for line in it)
     qp = looks_quoted_printable("\n".join(head))
     head.reverse()
@@ -118,11 +118,18 @@ def _drain(reversed_lines: list[str]) -> Iterator[str]:
 def stream_input(path: str) -> tuple[Iterator[SourceLine], str]:
     """(the kernel's lines, name) of a file or stdin ('-'), read as they are used: a log of
     any size (up to mmbits.inputs.LIMIT_LOG) is decoded holding one report. The same
-    checks as read_input (a terminal on stdin, /dev/zero, FIFOs, directories, over-long lines)."""
-    from mmbits.inputs import display_name, iter_lines
+    checks as read_input (a terminal on stdin, /dev/zero, FIFOs, directories, over-long lines).
+    The lines that cannot matter are dropped unread (decode/scan.py)."""
+    from mmbits.decode.scan import scan_blocks
+    from mmbits.inputs import display_name, iter_line_blocks
 
     _refuse_terminal(path)
-    return stream_source_lines(iter_lines(path, "a kernel log")), display_name(path)
+    return scan_blocks(iter_line_blocks(path, "a kernel log", block=_BLOCK)), display_name(path)
+
+
+# bytes read at a time: big enough that a block's scan (decode/scan.py) is a few C-speed passes,
+# small enough that the block's text, its lowercased copy and its lines stay a few MB
+_BLOCK = 1 << 18
 
 
 def _refuse_terminal(path: str) -> None:

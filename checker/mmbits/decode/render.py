@@ -8,16 +8,22 @@ the folio head, the checks against the kernel's lines and the findings.
 
 from __future__ import annotations
 
-from mmbits.decode.data import load_dump_data
 from mmbits.decode.decoder import Decoded, Slot
 from mmbits.decode.kernelfmt import folio_order, has_folio_order, pointer_text
+from mmbits.decode.words import _label
 from mmbits.dumpfmt import kernel_lines
 
 # (slot, bits) -> its lines; the decoder shares slot objects between reports with the same word
 _SLOT_TEXT: dict[tuple[int, int], tuple[Slot, list[str]]] = {}
+# (slot list, bits) -> the table's lines: the copies of a shared decode share their views' slot lists
+_TABLES: dict[tuple[int, int], tuple[list[Slot], list[str]]] = {}
 
 
-def _slot_lines(slots: list[Slot], bits: int, indent: str = "  ") -> list[str]:
+def _slot_lines(slots: list[Slot], bits: int) -> list[str]:
+    table = _TABLES.get((id(slots), bits))
+    if table is not None and table[0] is slots:
+        return table[1]
+    indent = "  "
     out = [f"{indent}{'off':>4} {'size':>4}  {'value':<{bits // 4}}  names (every union arm) / meaning"]
     for s in slots:
         key = (id(s), bits)
@@ -27,6 +33,9 @@ def _slot_lines(slots: list[Slot], bits: int, indent: str = "  ") -> list[str]:
                 _SLOT_TEXT.clear()
             hit = _SLOT_TEXT[key] = (s, _one_slot(s, bits, indent))
         out.extend(hit[1])
+    if len(_TABLES) >= 1 << 9:
+        _TABLES.clear()
+    _TABLES[(id(slots), bits)] = (slots, out)
     return out
 
 
@@ -48,14 +57,13 @@ def _one_slot(s: Slot, bits: int, indent: str) -> list[str]:
 def render(dec: Decoded, total: int | None = None) -> str:
     """One page's text; `total` (pages in the input) only when known before printing:
     decode prints each page as it is read, so it gives none."""
-    data = load_dump_data()
     rec = dec.record
     lines: list[str] = []
     span = f"input lines {rec.start}-{rec.end}" if rec.start else "input"
     of = f" of {total}" if total is not None else ""
     lines.append(f"=== page {dec.number}{of} ({span}) ===")
     endian = "little" if dec.little else "big"
-    lines.append(f"assuming {dec.bits}-bit {endian}-endian, config {dec.config.label()} "
+    lines.append(f"assuming {dec.bits}-bit {endian}-endian, config {_label(dec.config)} "
                  f"[{dec.choice.how}]: {dec.choice.note}")
     for ev in dec.context.evidence:
         lines.append(f"inferred {ev.describe()}")
@@ -79,13 +87,68 @@ def render(dec: Decoded, total: int | None = None) -> str:
                      f"folio head's, which is not in the dump)")
     if rec.reason:
         lines.append(f"page dumped because: {rec.reason}")
-    lines.append("")
+    return "\n".join(lines) + "\n" + _body(dec)
+
+
+# shape -> the parts of the text from the page kind on that only the shape decides; the
+# shape is kept alive beside its id
+_PARTS: dict[int, tuple[object, tuple[str, str, str, str]]] = {}
+
+
+def _body(dec: Decoded) -> str:
+    """The text from the page kind on. Its fixed parts read only what the decode's shape
+    holds (no line number, no pfn), so the copies of one shared decode
+    (decoder._decode_shared) share them; the word tables and the checks against the
+    kernel's lines are put in per page (a shared decode may differ in the page index)."""
+    assert dec.page is not None
+    shape = dec.shape
+    if shape is None:
+        parts = _fixed_parts(dec)
+    else:
+        hit = _PARTS.get(id(shape))
+        if hit is None or hit[0] is not shape:
+            if len(_PARTS) >= 1 << 9:
+                _PARTS.clear()
+            hit = _PARTS[id(shape)] = (shape, _fixed_parts(dec))
+        parts = hit[1]
+    kind, flags, head, tail = parts
+    out = [kind, *_slot_lines(dec.page.slots, dec.bits), flags]
+    if dec.overlay is not None:
+        out.append(f"\nas struct {dec.overlay.layout.struct} (the overlay valid for kind {dec.kind}):")
+        out.extend(_slot_lines(dec.overlay.slots, dec.bits))
+    if head:
+        out.append(head)
+    out.extend(_check_lines(dec))
+    if tail:
+        out.append(tail)
+    return "\n".join(out)
+
+
+def _check_lines(dec: Decoded) -> list[str]:
+    lines: list[str] = []
+    if dec.checks:
+        lines.append("")
+        lines.append("against the kernel's own lines:")
+        for c in dec.checks:
+            mark = {"agrees": "ok ", "disagrees": "DIFF", "unchecked": "--  "}[c.status]
+            why = f"  ({c.why})" if c.why else ""
+            lines.append(f"  {mark:<4} {c.item:<14} kernel {c.printed}   decoded {c.ours}{why}")
+    return lines
+
+
+def _fixed_parts(dec: Decoded) -> tuple[str, str, str, str]:
+    """(kind and struct heading, the flags word, the folio head, the findings and what the
+    decode depends on): the text around the word tables and the checks."""
+    assert dec.page is not None
+    rec = dec.record
+    lines: list[str] = [""]
     lines.append(f"kind: {dec.kind} -- {dec.kind_why}")
     if dec.descriptor != "page":
         lines.append(f"      overlay valid for this kind: struct {dec.descriptor}")
     lines.append("")
     lines.append(f"struct {dec.struct} ({dec.page.layout.size} bytes, {len(dec.words)} words):")
-    lines.extend(_slot_lines(dec.page.slots, dec.bits))
+    kind = "\n".join(lines)
+    lines = []
     flags = dec.page.values.get("flags", 0)
     lines.append("")
     lines.append(f"page->flags {flags:#x}:")
@@ -109,10 +172,8 @@ def render(dec: Decoded, total: int | None = None) -> str:
             lines.append(f"  bit {fb.bit:>2}     {fb.name}{alias}")
     else:
         lines.append("  no page flags set")
-    if dec.overlay is not None:
-        lines.append("")
-        lines.append(f"as struct {dec.overlay.layout.struct} (the overlay valid for kind {dec.kind}):")
-        lines.extend(_slot_lines(dec.overlay.slots, dec.bits))
+    flag_text = "\n".join(lines)
+    lines = []
     if dec.head is not None:
         lines.append("")
         order = folio_order(dec.folio)
@@ -127,13 +188,11 @@ def render(dec: Decoded, total: int | None = None) -> str:
             if name in dec.folio:
                 v = dec.folio[name]
                 lines.append(f"  {name:<18} {v:#x}")
-    if dec.checks:
+    head_text = "\n".join(lines)
+    lines = []
+    if dec.releases is not None:
         lines.append("")
-        lines.append("against the kernel's own lines:")
-        for c in dec.checks:
-            mark = {"agrees": "ok ", "disagrees": "DIFF", "unchecked": "--  "}[c.status]
-            why = f"  ({c.why})" if c.why else ""
-            lines.append(f"  {mark:<4} {c.item:<14} kernel {c.printed}   decoded {c.ours}{why}")
+        lines.extend(dec.releases.lines())
     if dec.findings:
         lines.append("")
         for finding in dec.findings:
@@ -148,5 +207,4 @@ def render(dec: Decoded, total: int | None = None) -> str:
             lines.append("  other packings that print the same flags fields (alternatives):")
             for a in alts:
                 lines.append(f"    {a['packing']}")
-    del data
-    return "\n".join(lines)
+    return kind, flag_text, head_text, "\n".join(lines)

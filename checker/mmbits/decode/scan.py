@@ -1,0 +1,116 @@
+"""Skip the lines of a long log that cannot matter, without reading them closely.
+
+A kernel log is mostly other messages (stack traces, register dumps, KASAN's
+shadow bytes). Stripping every line's prefixes and handing it to the parser costs
+more than decoding the reports, so once the log is known to hold dump_page output
+each raw line is first tested for the few substrings any line the parser reads
+(decode/parse.py `DUMP_KEYS`) or the context reads (decode/context.py
+`context_needles`) must contain; the rest are dropped unread. What the parser did
+with a dropped line (forget a `raw:` line's missing words, end a block of bare
+words) is kept: the line after a word-less `raw:`/`head:` is always passed, and
+nothing is dropped before the first `raw:` line with words, while bare words may
+still be the whole input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import chain
+
+from mmbits.decode.context import context_needles
+from mmbits.decode.parse import DUMP_KEYS
+from mmbits.decode.reading import (
+    QP_LOOKAHEAD,
+    SourceLine,
+    looks_quoted_printable,
+    stream_source_lines,
+    strip_prefix,
+)
+
+
+def scan_blocks(blocks: Iterable[list[str]]) -> Iterator[SourceLine]:
+    """The kernel's lines that can matter, numbered as in the input, from blocks of raw
+    lines (inputs.iter_line_blocks); quoted-printable mail goes the line-by-line way."""
+    it = iter(blocks)
+    head: list[str] = []
+    held: list[list[str]] = []
+    for blk in it:
+        held.append(blk)
+        head.extend(blk[:QP_LOOKAHEAD - len(head)])
+        if len(head) >= QP_LOOKAHEAD:
+            break
+    if looks_quoted_printable("\n".join(head)):
+        yield from stream_source_lines(chain.from_iterable(chain(held, it)))
+        return
+    del head
+    yield from _filtered(chain(held, it))
+
+
+def _filtered(blocks: Iterable[list[str]]) -> Iterator[SourceLine]:
+    number = 0  # lines before the block
+    active = False  # dropping lines: a raw: line with words was read
+    last = 0  # the number of the last line passed on
+    wrapped = False  # the previous block ended in a word-less raw:/head: line
+    for blk in blocks:
+        first = 0
+        if not active:
+            for i, line in enumerate(blk):
+                text = strip_prefix(line)
+                last = number + i + 1
+                yield SourceLine(last, text)
+                if text[:4].lower() == "raw:" and text[4:].strip():
+                    active, first = True, i + 1
+                    break
+            else:
+                number += len(blk)
+                continue
+        found = _picks(blk, first)
+        picked: list[int] | range = range(first, len(blk)) if found is None else found
+        if found is not None and wrapped and first == 0 and (not picked or picked[0] != 0):
+            found.insert(0, 0)
+        for i in picked:
+            last = number + i + 1
+            yield SourceLine(last, strip_prefix(blk[i]))
+        wrapped = bool(blk) and _wordless(blk[-1])
+        number += len(blk)
+    if last < number:
+        yield SourceLine(number, "")  # the last line's number: the last report's neighbourhood ends there
+
+
+def _picks(lines: list[str], first: int) -> list[int] | None:
+    """The indices (from `first`) of the lines holding a key or a needle, and of the line
+    after a word-less `raw:`/`head:` (its words wrapped onto the next line); None when the
+    block is not ASCII (lowercasing could move the offsets)."""
+    text = "\n".join(lines[first:])
+    if not text.isascii():
+        return None
+    low = text.lower()
+    starts: set[int] = set()
+    for source, keys in ((low, DUMP_KEYS), (text, context_needles())):
+        for key in keys:
+            find, rfind = source.find, source.rfind
+            pos = find(key)
+            while pos >= 0:
+                starts.add(rfind("\n", 0, pos) + 1)
+                end = find("\n", pos)
+                if end < 0:
+                    break
+                pos = find(key, end)
+    out: list[int] = []
+    count = text.count
+    index = first
+    offset = 0
+    for begin in sorted(starts):
+        index += count("\n", offset, begin)
+        offset = begin
+        if out and out[-1] >= index:
+            continue
+        out.append(index)
+        if _wordless(lines[index]) and index + 1 < len(lines):
+            out.append(index + 1)
+    return out
+
+
+def _wordless(line: str) -> bool:
+    """A `raw:` or `head:` line whose words the mailer wrapped onto the next line."""
+    return line.rstrip().lower().endswith(("raw:", "head:"))
