@@ -94,9 +94,24 @@ class MState:
     reported_cache: frozenset[Any] = frozenset()
 
     def clone(self) -> MState:
-        return MState(self.root, dict(self.kinds), dict(self.marks), dict(self.iommu_cache), self.slab_used,
-                      self.work_pending, self.crashed, self.bad_pages, self.lists3, self.mmap_readers,
-                      self.mmap_writer, self.mmap_waiters, self.ptdump_key, dict(self.roles), self.reported_cache)
+        """A copy that shares the dicts: whoever changes one takes its own
+        copy first (`own()`), so a clone costs nothing per page."""
+        new = MState.__new__(MState)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.pop("_fp", None)
+        new.__dict__["_own"] = set()
+        self.__dict__["_own"] = set()
+        return new
+
+    def own(self, name: str) -> Any:
+        """The dict field `name` (kinds, marks, iommu_cache, roles), copied
+        first unless this state made it: the one way to change one in place."""
+        d = self.__dict__
+        owned = d.setdefault("_own", set())
+        if name not in owned:
+            d[name] = dict(d[name])
+            owned.add(name)
+        return d[name]
 
     def fingerprint(self) -> int:
         return hash((self.root, frozenset(self.kinds.items()), frozenset(self.marks.items()),
@@ -301,12 +316,12 @@ class Machine:
         fp = self.mem.fp
         if fp is not None:
             fp.writes.update((("k", pfn), ("r", pfn)))
-        self.st.roles[pfn] = role
+        self.st.own("roles")[pfn] = role
         # only page tables carry a kind that code reads (the marking's page kind)
         if kind in ("kernel-pgtable", "pgtable"):
-            self.st.kinds[pfn] = kind
-        else:
-            self.st.kinds.pop(pfn, None)
+            self.st.own("kinds")[pfn] = kind
+        elif pfn in self.st.kinds:
+            del self.st.own("kinds")[pfn]
 
     def role(self, pfn: int, stable: bool = False) -> str:
         """What the page was last allocated for (page_owner-like); `stable`
@@ -409,8 +424,10 @@ class Machine:
             fp.writes.update(("mk", p) for p in range(pfn, pfn + (1 << order)))
         if self.st.marks:
             gone = [k for k in self.st.marks if pfn <= k[1] < pfn + (1 << order)]
-            for k in gone:
-                del self.st.marks[k]
+            if gone:
+                marks = self.st.own("marks")
+                for k in gone:
+                    del marks[k]
 
     def on_free(self, pfn: int, order: int) -> None:
         """A block passed free_pages_prepare() and is going back to the buddy
@@ -424,8 +441,11 @@ class Machine:
             if self.sva:
                 for p in range(pfn, end):
                     fp.read_part("cv", 0, ("cv", p))
-        for p in [p for p in kinds if pfn <= p < end]:
-            del kinds[p]
+        gone = [p for p in kinds if pfn <= p < end]
+        if gone:
+            kinds = self.st.own("kinds")
+            for p in gone:
+                del kinds[p]
         targets = {p for p in self.st.iommu_cache.values() if pfn <= p < end} if self.sva else set()
         marks = {k[1] for k in self.st.marks if pfn <= k[1] < end}
         for p in sorted(targets | marks):
@@ -567,14 +587,17 @@ class Machine:
     def _guard(self, fn: Any) -> Any:
         try:
             return fn()
-        except Crash:
+        except (Crash, ListCorruption, Fault) as exc:
+            self._caught(exc)
             return None
-        except ListCorruption as exc:
+
+    def _caught(self, exc: Exception) -> None:
+        """What a BUG, a DEBUG_LIST report or an oops leaves (a Crash has
+        already reported itself)."""
+        if isinstance(exc, ListCorruption):
             self._list_corruption(exc)
-            return None
-        except Fault as exc:
+        elif isinstance(exc, Fault):
             self._fault(exc)
-            return None
 
     def _run(self, step: Step, thread: str = "cpu0") -> None:
         """Run a step and every step it schedules, to completion (API use)."""
@@ -629,24 +652,31 @@ class Machine:
     def after_step(self) -> list[str]:
         """The IOMMU walks every scenario VA (see mmbits.emu.iommu). Nothing
         to do when no table, shadow or cache changed since its last walks;
-        otherwise only the VAs whose last walk read a page whose entries or
-        shadow changed since (or all, after a flush) are walked again: a walk
-        over unchanged pages and unflushed caches caches nothing new."""
+        otherwise only the VAs whose last walk read an entry that changed
+        since, or a page whose shadow or whole contents changed (or all,
+        after a flush) are walked again: a walk over unchanged entries and
+        unflushed caches caches nothing new."""
         if not self.sva or self.st.crashed or self._walked == self.mem.version:
             return []
         self._walked = self.mem.version
         dirty = self.mem.walk_dirty
         reads = self._walk_reads
-        out = []
+        out: list[str] = []
+        walk = self.iommu.walk
         for va in self.vas:
             last = reads.get(va)
             if last is not None and last.isdisjoint(dirty):
                 continue
-            seen: list[int] = []
-            for text in self._guard(lambda va=va, seen=seen: self.iommu.walk(va, seen)) or []:
+            seen: list[Any] = []
+            try:
+                texts = walk(va, seen)
+            except (Crash, ListCorruption, Fault) as exc:
+                self._caught(exc)
+                texts = []
+            for text in texts:
                 out.append(f"walk {va:#x}: caches {text}")
             reads[va] = frozenset(seen)
-        dirty.clear()
+        self.mem.walk_dirty = set()
         return out
 
     # -- end-of-run checks ------------------------------------------------------------------------
