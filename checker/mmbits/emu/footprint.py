@@ -64,6 +64,16 @@ class Footprint:
     def write_whole(self, family: str, obj: Any) -> None:
         self.whole_w.add((family, obj))
 
+    def merge(self, other: Footprint) -> None:
+        """Add what `other` read and wrote (a part of the transition recorded apart)."""
+        self.reads |= other.reads
+        self.writes |= other.writes
+        self.whole_r |= other.whole_r
+        self.whole_w |= other.whole_w
+        self.part_r |= other.part_r
+        self.part_w |= other.part_w
+        self.crashed = self.crashed or other.crashed
+
     # -- comparing --------------------------------------------------------------------
     def conflicts(self, other: Footprint) -> bool:
         """True when the two transitions are dependent (may not commute)."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mmbits.emu.footprint import Footprint
 from mmbits.emu.pgtable import TABLE
 
 if TYPE_CHECKING:
@@ -103,6 +104,66 @@ class Iommu:
             path = paths[va] = [(lv.index(va), (i, va >> lv.shift), ("c", i, va >> lv.shift))
                                 for i, lv in enumerate(levels)]
         return path
+
+    def rewalk(self, vas: list[int], reads: dict[int, frozenset[Any]], dirty: set[Any]) -> list[str]:
+        """Walk again each VA whose last walk read something in `dirty`
+        (or that was never walked); `reads` is updated. Returns the notes."""
+        m = self.m
+        out: list[str] = []
+        walk = self.walk
+        for va in vas:
+            last = reads.get(va)
+            if last is not None and last.isdisjoint(dirty):
+                continue
+            seen: list[Any] = []
+            try:
+                texts = walk(va, seen)
+            except m.caught as exc:  # a BUG, DEBUG_LIST report or oops: a finding
+                m._caught(exc)
+                texts = []
+            for text in texts:
+                out.append(f"walk {va:#x}: caches {text}")
+            reads[va] = frozenset(seen)
+        return out
+
+    def walk_all_flushed(self, vas: list[int]) -> list[str]:
+        """Every VA walked over an empty cache (after a flush, or the first
+        time): what that caches, reads and notes is a function of the root
+        and the tables' entries and shadow alone, so it is remembered under
+        those (the contents hash, the shadow bytes) and shared by every
+        clone of the machine; a batch that reported something is not kept."""
+        m = self.m
+        mem = m.mem
+        key = (tuple(vas), m.st.root, mem._contents_acc, bytes(mem.shadow))
+        memo: dict[Any, Any] = self.__dict__.setdefault("_flushed", {})
+        hit = memo.get(key)
+        fp = mem.fp
+        if hit is not None:
+            cache, reads, out, foot = hit
+            m.st.adopt("iommu_cache", cache)
+            m._walk_reads = dict(reads)
+            if fp is not None:
+                fp.merge(foot)
+            return list(out)
+        sub = Footprint() if fp is not None else None
+        if sub is not None:
+            m.record(sub)
+        events = len(m.emitted)
+        reads_now: dict[int, frozenset[Any]] = {}
+        try:
+            out = self.rewalk(vas, reads_now, set())
+        finally:
+            if fp is not None and sub is not None:
+                m.record(fp)
+                fp.merge(sub)
+        m._walk_reads = reads_now
+        if len(m.emitted) == events and not m.st.crashed:
+            if len(memo) > 20_000:
+                memo.clear()
+            cache = m.st.iommu_cache
+            m.st.adopt("iommu_cache", cache)  # shared from now on: a change copies it first
+            memo[key] = (cache, dict(reads_now), tuple(out), sub)
+        return out
 
     def invalidate(self) -> int:
         """iommu_sva_invalidate_kva_range(PAGE_OFFSET, TLB_FLUSH_ALL)."""

@@ -113,6 +113,12 @@ class MState:
             owned.add(name)
         return d[name]
 
+    def adopt(self, name: str, value: dict[Any, Any]) -> None:
+        """Set the dict field `name` to a dict someone else may share (own()
+        copies it before a change)."""
+        self.__dict__.setdefault("_own", set()).discard(name)
+        setattr(self, name, value)
+
     def fingerprint(self) -> int:
         return hash((self.root, frozenset(self.kinds.items()), frozenset(self.marks.items()),
                      frozenset(self.iommu_cache.items()), self.slab_used, self.work_pending, self.crashed,
@@ -140,6 +146,9 @@ class TracedMState(MState):
 
 
 class Machine:
+    # what a step or an IOMMU walk may raise that becomes a finding (Machine._caught)
+    caught: tuple[type[Exception], ...] = (Crash, ListCorruption, Fault)
+
     def __init__(self, config: Config, design: Design | str = "v6.19", *, npages: int = DEFAULT_PAGES,
                  sva: bool | None = None, async_free: bool | None = None, trace: bool = False,
                  proposal: Any = None):
@@ -175,7 +184,7 @@ class Machine:
         self._walked = -1  # memory version of the IOMMU's last walks
         # per VA: the table pages its last walk read (a VA is walked again
         # only when one of them changed, or the caches were flushed)
-        self._walk_reads: dict[int, frozenset[int]] = {}
+        self._walk_reads: dict[int, frozenset[Any]] = {}
         self._in_step = False
         self.free_then_clear = -1  # a table its caller frees before unlinking it (free_pte_table())
         self.F_type = f.pw("page_type")
@@ -659,23 +668,10 @@ class Machine:
         if not self.sva or self.st.crashed or self._walked == self.mem.version:
             return []
         self._walked = self.mem.version
-        dirty = self.mem.walk_dirty
-        reads = self._walk_reads
-        out: list[str] = []
-        walk = self.iommu.walk
-        for va in self.vas:
-            last = reads.get(va)
-            if last is not None and last.isdisjoint(dirty):
-                continue
-            seen: list[Any] = []
-            try:
-                texts = walk(va, seen)
-            except (Crash, ListCorruption, Fault) as exc:
-                self._caught(exc)
-                texts = []
-            for text in texts:
-                out.append(f"walk {va:#x}: caches {text}")
-            reads[va] = frozenset(seen)
+        if not self.st.iommu_cache and not self._walk_reads:
+            out = self.iommu.walk_all_flushed(self.vas)
+        else:
+            out = self.iommu.rewalk(self.vas, self._walk_reads, self.mem.walk_dirty)
         self.mem.walk_dirty = set()
         return out
 
