@@ -128,21 +128,32 @@ class MState:
 
 class TracedMState(MState):
     """An MState whose field reads and writes go into the footprint being
-    recorded (the explorer swaps an MState's class to this one for one step)."""
+    recorded (the explorer swaps an MState's class to this one for one step).
+    The traced fields are properties (below), so every other attribute reads
+    at full speed."""
 
-    def __getattribute__(self, name: str) -> Any:
-        if name in TRACED_FIELDS:
-            object.__getattribute__(self, "_fp").reads.add(("st", name))
-        elif name in COARSE_FIELDS:
-            fp = object.__getattribute__(self, "_fp")
-            fp.reads.add(("st", name))
-            fp.writes.add(("st", name))
-        return object.__getattribute__(self, name)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in TRACED_FIELDS or name in COARSE_FIELDS:
-            object.__getattribute__(self, "_fp").writes.add(("st", name))
-        object.__setattr__(self, name, value)
+def _traced(name: str, coarse: bool) -> property:
+    key = ("st", name)
+
+    def get(self: MState) -> Any:
+        d = self.__dict__
+        fp = d["_fp"]
+        fp.reads.add(key)
+        if coarse:
+            fp.writes.add(key)
+        return d[name]
+
+    def put(self: MState, value: Any) -> None:
+        d = self.__dict__
+        d["_fp"].writes.add(key)
+        d[name] = value
+
+    return property(get, put)
+
+
+for _name in TRACED_FIELDS | COARSE_FIELDS:
+    setattr(TracedMState, _name, _traced(_name, _name in COARSE_FIELDS))
 
 
 class Machine:

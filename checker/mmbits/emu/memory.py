@@ -305,6 +305,11 @@ class Memory:
             if self.fp is not None:
                 self.fp.reads.add(("p", (base + f.offset) // self.size))
             return f.get(self.pages, base)
+        off = addr + f.offset - self.kdata_base
+        if off >= 0 and off + f.size <= len(self.kdata):  # a static list head
+            if self.fp is not None:
+                self.touch_raw("kdata", off, f.size)
+            return f.get(self.kdata, off - f.offset)
         region, off = self.resolve(addr + f.offset, f.size)
         if self.fp is not None:
             if region == "pages":
@@ -316,11 +321,18 @@ class Memory:
     def _rebased(self, f: Field, rel: int) -> Field:
         """A struct member's word (a list_head's prev ...) at its place in struct
         page, named after the first struct page word there (lru.prev)."""
+        # by identity first: hashing a Field hashes its every member
+        near = self.__dict__.setdefault("_rebased_by_id", {})
+        hit = near.get((id(f), rel))
+        if hit is not None and hit[0] is f:
+            done: Field = hit[1]
+            return done
         key = (f, rel, self.f.page.struct)
         shifted = _REBASED.get(key)
         if shifted is None:
             name = next((n for n, w in self.f.page.words.items() if w.offset == rel and w.size == f.size), f.name)
             shifted = _REBASED[key] = Field(name, rel, f.size, f.signed, f.little, f.bit_offset, f.bit_size)
+        near[(id(f), rel)] = (f, shifted)
         return shifted
 
     def write_at(self, addr: int, f: Field, value: int) -> None:
