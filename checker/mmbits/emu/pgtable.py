@@ -76,13 +76,21 @@ class KernelTables:
     def reachable(self) -> dict[int, tuple[int, int, int]]:
         """Every table reachable from the root: pfn -> (parent pfn, index, level).
         A table page that is free is still followed (its stale contents), and
-        reported by the caller."""
-        out: dict[int, tuple[int, int, int]] = {self.root: (-1, -1, 0)}
-        stack = [(self.root, 0)]
+        reported by the caller. The dict is shared: do not change it."""
         mem = self.m.mem
         if mem.fp is not None:
             # the answer is a function of the table pointers only
             mem.fp.reads.add(("link",))
+        # remembered per root and contents hash, for every clone (callers only read it)
+        memo: dict[Any, dict[int, tuple[int, int, int]]] = self.__dict__.setdefault("_reachable", {})
+        key = (self.root, mem._contents_acc)
+        out = memo.get(key)
+        if out is not None:
+            return out
+        if len(memo) > 50_000:
+            memo.clear()
+        out = memo[key] = {self.root: (-1, -1, 0)}
+        stack = [(self.root, 0)]
         contents = mem.contents
         while stack:
             pfn, lv = stack.pop()
