@@ -129,6 +129,8 @@ class Exploration:
     # the error that came first on the kept schedule of a finding (None: it came first)
     follows: dict[tuple[str, str], tuple[str, str] | None] = field(default_factory=dict)
     last_events: list[Event] = field(default_factory=list, repr=False)  # of the latest transition
+    # fingerprints of the end states reached (nothing could run: finished or deadlocked)
+    terminals: set[int] = field(default_factory=set, repr=False)
 
     def record(self, events: list[Event], schedule: tuple[str, ...], world: World | None = None) -> None:
         """Keep each finding with its best schedule: one where no other error
@@ -159,7 +161,7 @@ class Exploration:
                                "reduction": {"sleep_sets": self.reduced, "slept": self.slept,
                                              "revisits": self.revisits,
                                              "ratio": round(self.slept / max(self.slept + self.transitions, 1), 3)},
-                               "max_depth": self.max_depth,
+                               "end_states": len(self.terminals), "max_depth": self.max_depth,
                                "complete": self.complete, "cut_short": self.cut_short,
                                "seconds": round(self.seconds, 3)}
         if self.seed is not None:
@@ -298,6 +300,7 @@ def advance(world: World, name: str, ex: Exploration, sched: tuple[str, ...],
 def end(world: World, ex: Exploration, sched: tuple[str, ...]) -> list[Event]:
     """The end of any schedule (nothing can run): end checks or a deadlock."""
     events = world.finish()
+    ex.terminals.add(world.fingerprint())
     ex.record(events, (*sched, QUIESCE), world)
     return events
 
