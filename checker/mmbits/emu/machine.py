@@ -20,6 +20,7 @@ step at a time.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,13 @@ if TYPE_CHECKING:
     from mmbits.emu.design import Design
 
 _INSTANCE = re.compile(r" for 0x[0-9a-f]+| #\d+|,? ?\(page \d+ of order \d+\)")
+
+
+@functools.lru_cache(maxsize=4096)
+def _kind_of_role(role: str) -> str:
+    """The kind of page a role names, not which one: "PTE table (huge-pmd)"."""
+    return _INSTANCE.sub("", role)
+
 
 DEFAULT_PAGES = 2048
 RESERVED_PAGES = 16
@@ -353,7 +361,7 @@ class Machine:
             return "page" if stable or not self.mem.is_free(pfn) else "free page"
         if stable:
             # the kind of page, not which one: "PTE table (huge-pmd)"
-            return _INSTANCE.sub("", role)
+            return _kind_of_role(role)
         if self.mem.is_free(pfn):
             return f"{role}, now free"
         return role
