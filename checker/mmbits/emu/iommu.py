@@ -138,11 +138,12 @@ class Iommu:
         memo: dict[Any, Any] = self.__dict__.setdefault("_flushed", {})
         hit = memo.get(key)
         fp = mem.fp
-        if hit is not None:
+        # (a batch remembered without a footprint serves only walks that record none)
+        if hit is not None and (fp is None or hit[3] is not None):
             cache, reads, out, foot = hit
             m.st.adopt("iommu_cache", cache)
             m._walk_reads = dict(reads)
-            if fp is not None:
+            if fp is not None and foot is not None:
                 fp.merge(foot)
             return list(out)
         sub = Footprint() if fp is not None else None
@@ -158,7 +159,7 @@ class Iommu:
                 fp.merge(sub)
         m._walk_reads = reads_now
         if len(m.emitted) == events and not m.st.crashed:
-            if len(memo) > 20_000:
+            if len(memo) > 4096:
                 memo.clear()
             cache = m.st.iommu_cache
             m.st.adopt("iommu_cache", cache)  # shared from now on: a change copies it first

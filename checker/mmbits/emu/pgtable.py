@@ -87,7 +87,7 @@ class KernelTables:
         out = memo.get(key)
         if out is not None:
             return out
-        if len(memo) > 50_000:
+        if len(memo) > 4096:
             memo.clear()
         out = memo[key] = {self.root: (-1, -1, 0)}
         stack = [(self.root, 0)]
