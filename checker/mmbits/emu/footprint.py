@@ -14,7 +14,11 @@ touches:
 - ("cv", pfn)              whether some IOMMU cache entry points at pfn (whole: part "cv", 0)
 - ("link",)                the graph of table -> lower-table pointers (what is reachable
                            from init_mm's pgd); written by an entry store whose old or new
-                           value points at a table, read by KernelTables.reachable()
+                           value points at a table, read by a use of the whole
+                           KernelTables.reachable() answer
+- ("lk", pfn)              the table pointers to page pfn: written with ("link",) by a store
+                           whose old or new value points at pfn; read by reachable()'s answer
+                           about one page, for each page from which that page can be reached
 - ("mk", pfn)              the marking state of page pfn (set, lost) and its watched bytes
 - ("k", pfn), ("r", pfn)   the page-table kind and the page_owner-like role of a page
 - ("st", field)            a field of the machine state (locks, work_pending, marks, ...)

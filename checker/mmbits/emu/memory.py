@@ -420,18 +420,27 @@ class Memory:
         if self.fp is not None:
             self.fp.write_part("e", pfn, ("e", pfn, index))
             old = new.get(index)
-            if (old is not None and old[0] == "t") or (entry is not None and entry[0] == "t"):
-                self.fp.writes.add(("link",))
+            for e in (old, entry):
+                if e is not None and e[0] == "t":
+                    self.fp.writes.update((("link",), ("lk", e[1])))
         if entry is None:
             new.pop(index, None)
         else:
             new[index] = entry
         self._put(pfn, new, index)
 
+    def _relinks(self, fp: Footprint, dst: int, src: int | None = None) -> None:
+        """A whole-page store into dst (zeroed, or a copy of src's entries)
+        writes the pointer graph, and every pointer it removes or adds."""
+        fp.writes.add(("link",))
+        for page in (dst, src):
+            if page is not None:
+                fp.writes.update(("lk", e[1]) for e in self.contents.get(page, {}).values() if e[0] == "t")
+
     def zero_page(self, pfn: int) -> None:
         if self.fp is not None:
             self.fp.write_whole("e", pfn)
-            self.fp.writes.add(("link",))
+            self._relinks(self.fp, pfn)
         if pfn in self.contents:
             self._put(pfn, None)
 
@@ -439,5 +448,5 @@ class Memory:
         if self.fp is not None:
             self.fp.read_whole("e", src)
             self.fp.write_whole("e", dst)
-            self.fp.writes.add(("link",))
+            self._relinks(self.fp, dst, src)
         self._put(dst, self.contents.get(src))
