@@ -130,11 +130,11 @@ class Iommu:
         """Every VA walked over an empty cache (after a flush, or the first
         time): what that caches, reads and notes is a function of the root
         and the tables' entries and shadow alone, so it is remembered under
-        those (the contents hash, the shadow bytes) and shared by every
+        those (the contents hash, a hash of the shadow bytes, as trusted as state hashing) and shared by every
         clone of the machine; a batch that reported something is not kept."""
         m = self.m
         mem = m.mem
-        key = (tuple(vas), m.st.root, mem._contents_acc, bytes(mem.shadow))
+        key = (tuple(vas), m.st.root, mem._contents_acc, hash(bytes(mem.shadow)))
         memo: dict[Any, Any] = self.__dict__.setdefault("_flushed", {})
         hit = memo.get(key)
         fp = mem.fp
@@ -159,7 +159,7 @@ class Iommu:
                 fp.merge(sub)
         m._walk_reads = reads_now
         if len(m.emitted) == events and not m.st.crashed:
-            if len(memo) > 4096:
+            if len(memo) > 2048:
                 memo.clear()
             cache = m.st.iommu_cache
             m.st.adopt("iommu_cache", cache)  # shared from now on: a change copies it first
