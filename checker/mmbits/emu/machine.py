@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from mmbits.emu.buddy import Buddy, OutOfMemory
 from mmbits.emu.design import Queues
 from mmbits.emu.facts import facts_for
-from mmbits.emu.footprint import COARSE_FIELDS, TRACED_FIELDS, Footprint
+from mmbits.emu.footprint import COARSE_FIELDS, TRACED_FIELDS, Footprint, span
 from mmbits.emu.iommu import Iommu
 from mmbits.emu.lists import ListCorruption, Lists
 from mmbits.emu.marking import Marker
@@ -449,7 +449,7 @@ class Machine:
     def on_alloc(self, pfn: int, order: int, who: str) -> None:
         fp = self.mem.fp
         if fp is not None:
-            fp.writes.update(("mk", p) for p in range(pfn, pfn + (1 << order)))
+            fp.writes.update(span("mk", pfn, 1 << order))
         if self.st.marks:
             gone = [k for k in self.st.marks if pfn <= k[1] < pfn + (1 << order)]
             if gone:
@@ -464,11 +464,11 @@ class Machine:
         kinds = self.st.kinds
         fp = self.mem.fp
         if fp is not None:
-            fp.writes.update(("k", p) for p in range(pfn, end))
-            fp.reads.update(("mk", p) for p in range(pfn, end))
-            if self.sva:
-                for p in range(pfn, end):
-                    fp.read_part("cv", 0, ("cv", p))
+            fp.writes.update(span("k", pfn, end - pfn))
+            fp.reads.update(span("mk", pfn, end - pfn))
+            if self.sva:  # read_part("cv", 0, ("cv", p)) for each page, in one update
+                fp.reads.update(span("cv", pfn, end - pfn))
+                fp.part_r.add(("cv", 0))
         gone = [p for p in kinds if pfn <= p < end]
         if gone:
             kinds = self.st.own("kinds")

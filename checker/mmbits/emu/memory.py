@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mmbits.emu.facts import Facts
-from mmbits.emu.footprint import Footprint
+from mmbits.emu.footprint import Footprint, span
 from mmbits.layout.model import Field
 
 
@@ -136,7 +136,7 @@ class Memory:
         self.shadow[pfn:pfn + count] = bytes([free]) * count
         fp = self.fp
         if fp is not None:
-            fp.writes.update(("s", p) for p in range(pfn, pfn + count))
+            fp.writes.update(span("s", pfn, count))
         if count == 1:
             self.walk_dirty.add(pfn)
         else:
@@ -200,7 +200,7 @@ class Memory:
         """Record a raw access to the bytes of struct pages pfn .. pfn+count-1."""
         fp = self.fp
         if fp is not None:
-            (fp.writes if write else fp.reads).update(("p", p) for p in range(pfn, pfn + count))
+            (fp.writes if write else fp.reads).update(span("p", pfn, count))
 
     def touch_raw(self, region: str, off: int, nbytes: int, write: bool = False) -> None:
         """Record a raw access to the words of kdata/stack/slab bytes off .. off+nbytes."""
