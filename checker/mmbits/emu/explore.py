@@ -192,6 +192,8 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
     root = world.fingerprint()
     # state -> the transitions asleep when it was explored (never run from it)
     visited: dict[int, frozenset[str]] = {root: frozenset()}
+    # the few distinct sleep sets, each kept once (a state holds one of them)
+    sleeps: dict[frozenset[str], frozenset[str]] = {}
     # the state graph (children per state, None for an end state) to count
     # the complete schedules the explored states stand for
     graph: dict[int, list[int | None]] = {}
@@ -233,12 +235,13 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
                 ex.pruned += 1
                 continue
             # asleep at the earlier visit, awake now: explore those from it
-            visited[fp] = asleep
+            visited[fp] = sleeps.setdefault(asleep, asleep)
             ex.revisits += 1
             awake = before - child_sleep.keys()
             skip = frozenset(n for n in child.enabled() if n not in awake)
         else:
-            visited[fp] = frozenset(child_sleep)
+            asleep = frozenset(child_sleep)
+            visited[fp] = sleeps.setdefault(asleep, asleep)
             ex.states += 1
             if progress is not None and ex.states % 500 == 0:
                 # states so far, and so far + the transitions still to take as a (low) estimate
