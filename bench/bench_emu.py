@@ -138,6 +138,12 @@ BEFORE = {
 # for d01a760 at the same load (slower: footprint recording); 2x4 huge-pmd 240,670
 # transitions 51 s CPU; 3x3 huge-pmd not complete in 38 min wall (530 MB before the
 # one-world-per-depth explorer, 314 MB after 12 min with it).
+# emuspeed (2026-12-03, whole process, user CPU of the child, load 4-7; main 0559b0a
+# measured beside it): v6.19 2x3 63,309 -> 62,518 transitions, 22.0 -> 16.9 s CPU,
+# 121 -> 121 MB; v6.19+fixes+hotplug 2x3 86.6 -> 44.5 s CPU, 320 -> 185 MB; 2x4
+# huge-pmd 240,518 -> 227,802 transitions, 79.5 -> 53.8 s CPU, 256 -> 207 MB; 3x3
+# huge-pmd bounded at 300,000 states 686,591 -> 587,417 transitions, 205 -> 141 s CPU,
+# 503 -> 397 MB (not complete either way).
 # (variant, cpus, ops, only): simulate's default workload on the as-merged
 # design and on the fixed one, and the two huge-pmd targets of issue #15
 CASES = [("v6.19", 2, 3, ()), ("v6.19+fixes+hotplug", 2, 3, ()), ("v6.19+fixes+hotplug", 2, 4, ("huge-pmd",)),

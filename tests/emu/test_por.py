@@ -5,6 +5,8 @@ independent really commute (both orders: the same state, the same findings)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from mmbits.emu.explore import World, exhaustive
@@ -27,6 +29,8 @@ def _compare(variant: str, only: tuple[str, ...]) -> None:
     assert plain.complete and reduced.complete
     # sleep sets with state caching lose no state ...
     assert reduced.states == plain.states, variant
+    # ... no end state (finished or deadlocked) ...
+    assert reduced.terminals == plain.terminals, variant
     # ... and no finding: the same (kind, where) keys, so the same kinds and verdict
     assert set(reduced.found) == set(plain.found), variant
     verdicts = [bool(blocking(findings_of(setup, ex, detail=False))) for ex in (plain, reduced)]
@@ -102,3 +106,62 @@ def test_independent_transitions_commute(variant: str, only: tuple[str, ...]) ->
     setup = Setup(sva(), variant, cpus=2, ops=2, only=only or VARIANTS[variant].default_only)
     checked, _dependent = _commutes(setup.world(), limit=150)
     assert checked > 0  # the footprints found some independence to check
+
+
+# workloads whose full tree of schedules (no state hashing, no sleep sets) is
+# small enough to run: each reaches the finding kinds of its variant
+# (the IOMMU stale-cache and CPA races, ptdump's use-after-free and deadlock)
+TINY = [
+    ("v6.19", ("huge-pmd", "cpa"), 2),
+    ("v6.19+fixes", ("cpa", "hot-remove"), 2),
+    ("three-lists", ("cpa", "hot-remove"), 2),
+    ("ptdump-race", (), 1),
+    ("ptdump-arm64-both", (), 1),
+]
+
+
+@pytest.mark.parametrize(("variant", "only", "cpus"), TINY)
+def test_reductions_against_every_schedule(variant: str, only: tuple[str, ...], cpus: int) -> None:
+    """Differential: every schedule played out (reductions off: no state
+    hashing, no sleep sets) against the default exploration: the same end
+    states, the same findings (so the same kinds), with far fewer transitions."""
+    setup = Setup(sva(), variant, cpus=cpus, ops=1, only=only or VARIANTS[variant].default_only)
+    full = exhaustive(setup.world(), reduce=False, prune=False, max_states=100_000)
+    reduced = exhaustive(setup.world())
+    assert full.complete and reduced.complete
+    assert full.terminals and reduced.terminals == full.terminals, variant
+    assert set(reduced.found) == set(full.found), variant
+    assert full.found  # each workload reaches a finding: the comparison is not vacuous
+    assert reduced.transitions < full.transitions
+
+
+def test_walk_and_reachability_memos_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The IOMMU's remembered after-flush walks and the remembered table
+    reachability are caches: exploring without them reaches the same states,
+    end states and findings."""
+    from mmbits.emu.iommu import Iommu
+    from mmbits.emu.pgtable import KernelTables
+
+    setup = Setup(sva(), "v6.19", cpus=2, ops=2, only=("huge-pmd", "cpa"))
+    cached = exhaustive(setup.world())
+    assert cached.found  # the workload's flushes and frees reach findings
+    monkeypatch.setattr(Iommu, "walk_all_flushed", lambda self, vas: _walk_all(self, vas))
+    monkeypatch.setattr(KernelTables, "reachable", _reachable_fresh)
+    fresh = exhaustive(setup.world())
+    assert (fresh.states, fresh.transitions, fresh.terminals) == (cached.states, cached.transitions, cached.terminals)
+    assert set(fresh.found) == set(cached.found)
+
+
+def _walk_all(iommu: Any, vas: list[int]) -> list[str]:
+    reads: dict[int, frozenset[Any]] = {}
+    out = iommu.rewalk(vas, reads, set())
+    iommu.m._walk_reads = reads
+    return out
+
+
+_REACHABLE = __import__("mmbits.emu.pgtable", fromlist=["KernelTables"]).KernelTables.reachable
+
+
+def _reachable_fresh(self: Any) -> Any:
+    self.__dict__.pop("_reachable", None)
+    return _REACHABLE(self)

@@ -129,6 +129,8 @@ class Exploration:
     # the error that came first on the kept schedule of a finding (None: it came first)
     follows: dict[tuple[str, str], tuple[str, str] | None] = field(default_factory=dict)
     last_events: list[Event] = field(default_factory=list, repr=False)  # of the latest transition
+    # fingerprints of the end states reached (nothing could run: finished or deadlocked)
+    terminals: set[int] = field(default_factory=set, repr=False)
 
     def record(self, events: list[Event], schedule: tuple[str, ...], world: World | None = None) -> None:
         """Keep each finding with its best schedule: one where no other error
@@ -159,7 +161,7 @@ class Exploration:
                                "reduction": {"sleep_sets": self.reduced, "slept": self.slept,
                                              "revisits": self.revisits,
                                              "ratio": round(self.slept / max(self.slept + self.transitions, 1), 3)},
-                               "max_depth": self.max_depth,
+                               "end_states": len(self.terminals), "max_depth": self.max_depth,
                                "complete": self.complete, "cut_short": self.cut_short,
                                "seconds": round(self.seconds, 3)}
         if self.seed is not None:
@@ -190,6 +192,8 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
     root = world.fingerprint()
     # state -> the transitions asleep when it was explored (never run from it)
     visited: dict[int, frozenset[str]] = {root: frozenset()}
+    # the few distinct sleep sets, each kept once (a state holds one of them)
+    sleeps: dict[frozenset[str], frozenset[str]] = {}
     # the state graph (children per state, None for an end state) to count
     # the complete schedules the explored states stand for
     graph: dict[int, list[int | None]] = {}
@@ -231,12 +235,13 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
                 ex.pruned += 1
                 continue
             # asleep at the earlier visit, awake now: explore those from it
-            visited[fp] = asleep
+            visited[fp] = sleeps.setdefault(asleep, asleep)
             ex.revisits += 1
             awake = before - child_sleep.keys()
             skip = frozenset(n for n in child.enabled() if n not in awake)
         else:
-            visited[fp] = frozenset(child_sleep)
+            asleep = frozenset(child_sleep)
+            visited[fp] = sleeps.setdefault(asleep, asleep)
             ex.states += 1
             if progress is not None and ex.states % 500 == 0:
                 # states so far, and so far + the transitions still to take as a (low) estimate
@@ -298,6 +303,7 @@ def advance(world: World, name: str, ex: Exploration, sched: tuple[str, ...],
 def end(world: World, ex: Exploration, sched: tuple[str, ...]) -> list[Event]:
     """The end of any schedule (nothing can run): end checks or a deadlock."""
     events = world.finish()
+    ex.terminals.add(world.fingerprint())
     ex.record(events, (*sched, QUIESCE), world)
     return events
 

@@ -14,7 +14,11 @@ touches:
 - ("cv", pfn)              whether some IOMMU cache entry points at pfn (whole: part "cv", 0)
 - ("link",)                the graph of table -> lower-table pointers (what is reachable
                            from init_mm's pgd); written by an entry store whose old or new
-                           value points at a table, read by KernelTables.reachable()
+                           value points at a table, read by a use of the whole
+                           KernelTables.reachable() answer
+- ("lk", pfn)              the table pointers to page pfn: written with ("link",) by a store
+                           whose old or new value points at pfn; read by reachable()'s answer
+                           about one page, for each page from which that page can be reached
 - ("mk", pfn)              the marking state of page pfn (set, lost) and its watched bytes
 - ("k", pfn), ("r", pfn)   the page-table kind and the page_owner-like role of a page
 - ("st", field)            a field of the machine state (locks, work_pending, marks, ...)
@@ -30,9 +34,17 @@ exploration, so the API and replays pay one `is None` test per access.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 Key = tuple[Any, ...]
+
+
+@functools.lru_cache(maxsize=8192)
+def span(family: str, first: int, count: int) -> frozenset[Key]:
+    """The keys (family, pfn) of pages first .. first+count-1, made once per
+    block (a set absorbs a frozenset in C: an order-9 free records ~2,500 keys)."""
+    return frozenset((family, p) for p in range(first, first + count))
 
 
 class Footprint:
@@ -63,6 +75,16 @@ class Footprint:
 
     def write_whole(self, family: str, obj: Any) -> None:
         self.whole_w.add((family, obj))
+
+    def merge(self, other: Footprint) -> None:
+        """Add what `other` read and wrote (a part of the transition recorded apart)."""
+        self.reads |= other.reads
+        self.writes |= other.writes
+        self.whole_r |= other.whole_r
+        self.whole_w |= other.whole_w
+        self.part_r |= other.part_r
+        self.part_w |= other.part_w
+        self.crashed = self.crashed or other.crashed
 
     # -- comparing --------------------------------------------------------------------
     def conflicts(self, other: Footprint) -> bool:

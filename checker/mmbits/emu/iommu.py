@@ -18,8 +18,9 @@ own interleavings.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from mmbits.emu.footprint import Footprint
 from mmbits.emu.pgtable import TABLE
 
 if TYPE_CHECKING:
@@ -34,19 +35,21 @@ class Iommu:
     def cache(self) -> dict[tuple[int, int], int]:
         return self.m.st.iommu_cache
 
-    def walk(self, va: int, seen: list[int] | None = None) -> list[str]:
+    def walk(self, va: int, seen: list[Any] | None = None) -> list[str]:
         """One page walk for va; returns descriptions of newly cached entries
-        (`seen` collects the pages the walk read: entries or shadow)."""
+        (`seen` collects what the walk read: each page's shadow as its pfn,
+        each entry as (pfn, index))."""
         m = self.m
         path = self._path(va)
-        cache = self.cache
+        cache = m.st.iommu_cache
         fp = m.mem.fp
         start = 0
         pfn = m.tables.root
         for lv in range(len(path) - 2, -1, -1):
+            _idx, key, ckey = path[lv]
             if fp is not None:
-                fp.read_part("c", 0, ("c", *path[lv][1]))
-            hit = cache.get(path[lv][1])
+                fp.read_part("c", 0, ckey)
+            hit = cache.get(key)
             if hit is not None:
                 pfn = hit
                 start = lv + 1
@@ -56,11 +59,13 @@ class Iommu:
         contents = m.mem.contents
         last = len(path) - 1
         for lv in range(start, len(path)):
+            idx, key, _ckey = path[lv]
             if seen is not None:
                 seen.append(pfn)
+                seen.append((pfn, idx))
             if fp is not None:
                 fp.reads.add(("s", pfn))
-                fp.read_part("e", pfn, ("e", pfn, path[lv][0]))
+                fp.read_part("e", pfn, ("e", pfn, idx))
             if shadow[pfn]:
                 # through a stale cached entry the free itself was the report;
                 # through live tables a freed page is still linked (its own bug)
@@ -72,30 +77,94 @@ class Iommu:
                              pfn=pfn, where=f"iommu walk: {m.role(pfn, stable=True)}")
                 return new
             table = contents.get(pfn)
-            entry = table.get(path[lv][0]) if table is not None else None
+            entry = table.get(idx) if table is not None else None
             if entry is None or entry[0] != TABLE or lv == last:
                 break
-            key = path[lv][1]
-            if cache.get(key) != entry[1]:
+            target = entry[1]
+            if cache.get(key) != target:
                 if fp is not None:
                     fp.write_part("c", 0, ("c", *key))
-                    fp.write_part("cv", 0, ("cv", entry[1]))
+                    fp.write_part("cv", 0, ("cv", target))
                     if key in cache:
                         fp.write_part("cv", 0, ("cv", cache[key]))
-                cache[key] = entry[1]
+                cache = m.st.own("iommu_cache")
+                cache[key] = target
                 name = m.facts.levels[lv].name
-                new.append(f"{name}[{path[lv][0]}] of pfn {pfn:#x} -> pfn {entry[1]:#x}")
-            pfn = entry[1]
+                new.append(f"{name}[{idx}] of pfn {pfn:#x} -> pfn {target:#x}")
+            pfn = target
         return new
 
-    def _path(self, va: int) -> list[tuple[int, tuple[int, int]]]:
-        """Per level: the entry index for va and the cache key (level, VA prefix)."""
-        paths: dict[int, list[tuple[int, tuple[int, int]]]] = self.__dict__.setdefault("_paths", {})
+    def _path(self, va: int) -> list[tuple[int, tuple[int, int], tuple[Any, ...]]]:
+        """Per level: the entry index for va, the cache key (level, VA prefix)
+        and that key as a footprint names it."""
+        paths: dict[int, list[tuple[int, tuple[int, int], tuple[Any, ...]]]] = self.__dict__.setdefault("_paths", {})
         path = paths.get(va)
         if path is None:
             levels = self.m.facts.levels
-            path = paths[va] = [(lv.index(va), (i, va >> lv.shift)) for i, lv in enumerate(levels)]
+            path = paths[va] = [(lv.index(va), (i, va >> lv.shift), ("c", i, va >> lv.shift))
+                                for i, lv in enumerate(levels)]
         return path
+
+    def rewalk(self, vas: list[int], reads: dict[int, frozenset[Any]], dirty: set[Any]) -> list[str]:
+        """Walk again each VA whose last walk read something in `dirty`
+        (or that was never walked); `reads` is updated. Returns the notes."""
+        m = self.m
+        out: list[str] = []
+        walk = self.walk
+        for va in vas:
+            last = reads.get(va)
+            if last is not None and last.isdisjoint(dirty):
+                continue
+            seen: list[Any] = []
+            try:
+                texts = walk(va, seen)
+            except m.caught as exc:  # a BUG, DEBUG_LIST report or oops: a finding
+                m._caught(exc)
+                texts = []
+            for text in texts:
+                out.append(f"walk {va:#x}: caches {text}")
+            reads[va] = frozenset(seen)
+        return out
+
+    def walk_all_flushed(self, vas: list[int]) -> list[str]:
+        """Every VA walked over an empty cache (after a flush, or the first
+        time): what that caches, reads and notes is a function of the root
+        and the tables' entries and shadow alone, so it is remembered under
+        those (the contents hash, a hash of the shadow bytes, as trusted as state hashing) and shared by every
+        clone of the machine; a batch that reported something is not kept."""
+        m = self.m
+        mem = m.mem
+        key = (tuple(vas), m.st.root, mem._contents_acc, hash(bytes(mem.shadow)))
+        memo: dict[Any, Any] = self.__dict__.setdefault("_flushed", {})
+        hit = memo.get(key)
+        fp = mem.fp
+        # (a batch remembered without a footprint serves only walks that record none)
+        if hit is not None and (fp is None or hit[3] is not None):
+            cache, reads, out, foot = hit
+            m.st.adopt("iommu_cache", cache)
+            m._walk_reads = dict(reads)
+            if fp is not None and foot is not None:
+                fp.merge(foot)
+            return list(out)
+        sub = Footprint() if fp is not None else None
+        if sub is not None:
+            m.record(sub)
+        events = len(m.emitted)
+        reads_now: dict[int, frozenset[Any]] = {}
+        try:
+            out = self.rewalk(vas, reads_now, set())
+        finally:
+            if fp is not None and sub is not None:
+                m.record(fp)
+                fp.merge(sub)
+        m._walk_reads = reads_now
+        if len(m.emitted) == events and not m.st.crashed:
+            if len(memo) > 2048:
+                memo.clear()
+            cache = m.st.iommu_cache
+            m.st.adopt("iommu_cache", cache)  # shared from now on: a change copies it first
+            memo[key] = (cache, dict(reads_now), tuple(out), sub)
+        return out
 
     def invalidate(self) -> int:
         """iommu_sva_invalidate_kva_range(PAGE_OFFSET, TLB_FLUSH_ALL)."""

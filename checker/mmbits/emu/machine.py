@@ -20,6 +20,7 @@ step at a time.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from mmbits.emu.buddy import Buddy, OutOfMemory
 from mmbits.emu.design import Queues
 from mmbits.emu.facts import facts_for
-from mmbits.emu.footprint import COARSE_FIELDS, TRACED_FIELDS, Footprint
+from mmbits.emu.footprint import COARSE_FIELDS, TRACED_FIELDS, Footprint, span
 from mmbits.emu.iommu import Iommu
 from mmbits.emu.lists import ListCorruption, Lists
 from mmbits.emu.marking import Marker
@@ -41,6 +42,13 @@ if TYPE_CHECKING:
     from mmbits.emu.design import Design
 
 _INSTANCE = re.compile(r" for 0x[0-9a-f]+| #\d+|,? ?\(page \d+ of order \d+\)")
+
+
+@functools.lru_cache(maxsize=4096)
+def _kind_of_role(role: str) -> str:
+    """The kind of page a role names, not which one: "PTE table (huge-pmd)"."""
+    return _INSTANCE.sub("", role)
+
 
 DEFAULT_PAGES = 2048
 RESERVED_PAGES = 16
@@ -94,9 +102,30 @@ class MState:
     reported_cache: frozenset[Any] = frozenset()
 
     def clone(self) -> MState:
-        return MState(self.root, dict(self.kinds), dict(self.marks), dict(self.iommu_cache), self.slab_used,
-                      self.work_pending, self.crashed, self.bad_pages, self.lists3, self.mmap_readers,
-                      self.mmap_writer, self.mmap_waiters, self.ptdump_key, dict(self.roles), self.reported_cache)
+        """A copy that shares the dicts: whoever changes one takes its own
+        copy first (`own()`), so a clone costs nothing per page."""
+        new = MState.__new__(MState)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.pop("_fp", None)
+        new.__dict__["_own"] = set()
+        self.__dict__["_own"] = set()
+        return new
+
+    def own(self, name: str) -> Any:
+        """The dict field `name` (kinds, marks, iommu_cache, roles), copied
+        first unless this state made it: the one way to change one in place."""
+        d = self.__dict__
+        owned = d.setdefault("_own", set())
+        if name not in owned:
+            d[name] = dict(d[name])
+            owned.add(name)
+        return d[name]
+
+    def adopt(self, name: str, value: dict[Any, Any]) -> None:
+        """Set the dict field `name` to a dict someone else may share (own()
+        copies it before a change)."""
+        self.__dict__.setdefault("_own", set()).discard(name)
+        setattr(self, name, value)
 
     def fingerprint(self) -> int:
         return hash((self.root, frozenset(self.kinds.items()), frozenset(self.marks.items()),
@@ -107,24 +136,38 @@ class MState:
 
 class TracedMState(MState):
     """An MState whose field reads and writes go into the footprint being
-    recorded (the explorer swaps an MState's class to this one for one step)."""
+    recorded (the explorer swaps an MState's class to this one for one step).
+    The traced fields are properties (below), so every other attribute reads
+    at full speed."""
 
-    def __getattribute__(self, name: str) -> Any:
-        if name in TRACED_FIELDS:
-            object.__getattribute__(self, "_fp").reads.add(("st", name))
-        elif name in COARSE_FIELDS:
-            fp = object.__getattribute__(self, "_fp")
-            fp.reads.add(("st", name))
-            fp.writes.add(("st", name))
-        return object.__getattribute__(self, name)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in TRACED_FIELDS or name in COARSE_FIELDS:
-            object.__getattribute__(self, "_fp").writes.add(("st", name))
-        object.__setattr__(self, name, value)
+def _traced(name: str, coarse: bool) -> property:
+    key = ("st", name)
+
+    def get(self: MState) -> Any:
+        d = self.__dict__
+        fp = d["_fp"]
+        fp.reads.add(key)
+        if coarse:
+            fp.writes.add(key)
+        return d[name]
+
+    def put(self: MState, value: Any) -> None:
+        d = self.__dict__
+        d["_fp"].writes.add(key)
+        d[name] = value
+
+    return property(get, put)
+
+
+for _name in TRACED_FIELDS | COARSE_FIELDS:
+    setattr(TracedMState, _name, _traced(_name, _name in COARSE_FIELDS))
 
 
 class Machine:
+    # what a step or an IOMMU walk may raise that becomes a finding (Machine._caught)
+    caught: tuple[type[Exception], ...] = (Crash, ListCorruption, Fault)
+
     def __init__(self, config: Config, design: Design | str = "v6.19", *, npages: int = DEFAULT_PAGES,
                  sva: bool | None = None, async_free: bool | None = None, trace: bool = False,
                  proposal: Any = None):
@@ -160,7 +203,7 @@ class Machine:
         self._walked = -1  # memory version of the IOMMU's last walks
         # per VA: the table pages its last walk read (a VA is walked again
         # only when one of them changed, or the caches were flushed)
-        self._walk_reads: dict[int, frozenset[int]] = {}
+        self._walk_reads: dict[int, frozenset[Any]] = {}
         self._in_step = False
         self.free_then_clear = -1  # a table its caller frees before unlinking it (free_pte_table())
         self.F_type = f.pw("page_type")
@@ -301,12 +344,12 @@ class Machine:
         fp = self.mem.fp
         if fp is not None:
             fp.writes.update((("k", pfn), ("r", pfn)))
-        self.st.roles[pfn] = role
+        self.st.own("roles")[pfn] = role
         # only page tables carry a kind that code reads (the marking's page kind)
         if kind in ("kernel-pgtable", "pgtable"):
-            self.st.kinds[pfn] = kind
-        else:
-            self.st.kinds.pop(pfn, None)
+            self.st.own("kinds")[pfn] = kind
+        elif pfn in self.st.kinds:
+            del self.st.own("kinds")[pfn]
 
     def role(self, pfn: int, stable: bool = False) -> str:
         """What the page was last allocated for (page_owner-like); `stable`
@@ -318,7 +361,7 @@ class Machine:
             return "page" if stable or not self.mem.is_free(pfn) else "free page"
         if stable:
             # the kind of page, not which one: "PTE table (huge-pmd)"
-            return _INSTANCE.sub("", role)
+            return _kind_of_role(role)
         if self.mem.is_free(pfn):
             return f"{role}, now free"
         return role
@@ -406,11 +449,13 @@ class Machine:
     def on_alloc(self, pfn: int, order: int, who: str) -> None:
         fp = self.mem.fp
         if fp is not None:
-            fp.writes.update(("mk", p) for p in range(pfn, pfn + (1 << order)))
+            fp.writes.update(span("mk", pfn, 1 << order))
         if self.st.marks:
             gone = [k for k in self.st.marks if pfn <= k[1] < pfn + (1 << order)]
-            for k in gone:
-                del self.st.marks[k]
+            if gone:
+                marks = self.st.own("marks")
+                for k in gone:
+                    del marks[k]
 
     def on_free(self, pfn: int, order: int) -> None:
         """A block passed free_pages_prepare() and is going back to the buddy
@@ -419,13 +464,16 @@ class Machine:
         kinds = self.st.kinds
         fp = self.mem.fp
         if fp is not None:
-            fp.writes.update(("k", p) for p in range(pfn, end))
-            fp.reads.update(("mk", p) for p in range(pfn, end))
-            if self.sva:
-                for p in range(pfn, end):
-                    fp.read_part("cv", 0, ("cv", p))
-        for p in [p for p in kinds if pfn <= p < end]:
-            del kinds[p]
+            fp.writes.update(span("k", pfn, end - pfn))
+            fp.reads.update(span("mk", pfn, end - pfn))
+            if self.sva:  # read_part("cv", 0, ("cv", p)) for each page, in one update
+                fp.reads.update(span("cv", pfn, end - pfn))
+                fp.part_r.add(("cv", 0))
+        gone = [p for p in kinds if pfn <= p < end]
+        if gone:
+            kinds = self.st.own("kinds")
+            for p in gone:
+                del kinds[p]
         targets = {p for p in self.st.iommu_cache.values() if pfn <= p < end} if self.sva else set()
         marks = {k[1] for k in self.st.marks if pfn <= k[1] < end}
         for p in sorted(targets | marks):
@@ -567,14 +615,17 @@ class Machine:
     def _guard(self, fn: Any) -> Any:
         try:
             return fn()
-        except Crash:
+        except (Crash, ListCorruption, Fault) as exc:
+            self._caught(exc)
             return None
-        except ListCorruption as exc:
+
+    def _caught(self, exc: Exception) -> None:
+        """What a BUG, a DEBUG_LIST report or an oops leaves (a Crash has
+        already reported itself)."""
+        if isinstance(exc, ListCorruption):
             self._list_corruption(exc)
-            return None
-        except Fault as exc:
+        elif isinstance(exc, Fault):
             self._fault(exc)
-            return None
 
     def _run(self, step: Step, thread: str = "cpu0") -> None:
         """Run a step and every step it schedules, to completion (API use)."""
@@ -629,24 +680,18 @@ class Machine:
     def after_step(self) -> list[str]:
         """The IOMMU walks every scenario VA (see mmbits.emu.iommu). Nothing
         to do when no table, shadow or cache changed since its last walks;
-        otherwise only the VAs whose last walk read a page whose entries or
-        shadow changed since (or all, after a flush) are walked again: a walk
-        over unchanged pages and unflushed caches caches nothing new."""
+        otherwise only the VAs whose last walk read an entry that changed
+        since, or a page whose shadow or whole contents changed (or all,
+        after a flush) are walked again: a walk over unchanged entries and
+        unflushed caches caches nothing new."""
         if not self.sva or self.st.crashed or self._walked == self.mem.version:
             return []
         self._walked = self.mem.version
-        dirty = self.mem.walk_dirty
-        reads = self._walk_reads
-        out = []
-        for va in self.vas:
-            last = reads.get(va)
-            if last is not None and last.isdisjoint(dirty):
-                continue
-            seen: list[int] = []
-            for text in self._guard(lambda va=va, seen=seen: self.iommu.walk(va, seen)) or []:
-                out.append(f"walk {va:#x}: caches {text}")
-            reads[va] = frozenset(seen)
-        dirty.clear()
+        if not self.st.iommu_cache and not self._walk_reads:
+            out = self.iommu.walk_all_flushed(self.vas)
+        else:
+            out = self.iommu.rewalk(self.vas, self._walk_reads, self.mem.walk_dirty)
+        self.mem.walk_dirty = set()
         return out
 
     # -- end-of-run checks ------------------------------------------------------------------------

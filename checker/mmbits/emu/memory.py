@@ -16,12 +16,13 @@ finding's schedule is replayed for its report.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from mmbits.emu.facts import Facts
-from mmbits.emu.footprint import Footprint
+from mmbits.emu.footprint import Footprint, span
 from mmbits.layout.model import Field
 
 
@@ -78,14 +79,16 @@ class Memory:
         # pfn -> {index: entry}; the inner dicts are never mutated in place
         self.contents: dict[int, dict[int, tuple[Any, ...]]] = {}
         self.version = 0  # bumped when page contents or the shadow change
-        # pages whose contents or shadow changed since the IOMMU's last walks
-        self.walk_dirty: set[int] = set()
+        # what changed since the IOMMU's last walks: a page's shadow or all its
+        # entries (pfn), one entry ((pfn, index))
+        self.walk_dirty: set[int | tuple[int, int]] = set()
         self._contents_acc = 0  # XOR of hash((pfn, entries)) over the pages with contents
         self._kdata_next = 0
         self._stack_next = 0
         self.symbols: dict[int, str] = {}  # kdata/stack address -> C name (for messages)
         # fingerprinting
-        self._hash = [0] * npages
+        # per page: its hash (a machine-word array: cloned by one memcpy)
+        self._hash = array("q", bytes(8 * npages))
         self._acc = 0
         self._dirty: set[int] = set(range(npages))
         # pages whose list words (the lru union) were written after boot
@@ -112,11 +115,12 @@ class Memory:
         new.slab = bytearray(self.slab)
         new.shadow = bytearray(self.shadow)
         new.contents = dict(self.contents)
-        new._hash = list(self._hash)
-        new._dirty = set(self._dirty)
+        new._hash = array("q", self._hash)
+        # (a set emptied by clear() keeps its table: copying it walks every slot)
+        new._dirty = set(self._dirty) if self._dirty else set()
         new.lru_touched = set(self.lru_touched)
         new.watched = dict(self.watched)
-        new.walk_dirty = set(self.walk_dirty)
+        new.walk_dirty = set(self.walk_dirty) if self.walk_dirty else set()
         new.on_watch = None
         new.journal = None
         new.fp = None
@@ -132,7 +136,7 @@ class Memory:
         self.shadow[pfn:pfn + count] = bytes([free]) * count
         fp = self.fp
         if fp is not None:
-            fp.writes.update(("s", p) for p in range(pfn, pfn + count))
+            fp.writes.update(span("s", pfn, count))
         if count == 1:
             self.walk_dirty.add(pfn)
         else:
@@ -162,7 +166,7 @@ class Memory:
                 acc ^= hashes[pfn] ^ h
                 hashes[pfn] = h
             self._acc = acc
-            self._dirty.clear()
+            self._dirty = set()
         tables = self._contents_acc
         return hash((self._acc, bytes(self.kdata), bytes(self.stack), bytes(self.slab),
                      bytes(self.shadow), tables))
@@ -196,7 +200,7 @@ class Memory:
         """Record a raw access to the bytes of struct pages pfn .. pfn+count-1."""
         fp = self.fp
         if fp is not None:
-            (fp.writes if write else fp.reads).update(("p", p) for p in range(pfn, pfn + count))
+            (fp.writes if write else fp.reads).update(span("p", pfn, count))
 
     def touch_raw(self, region: str, off: int, nbytes: int, write: bool = False) -> None:
         """Record a raw access to the words of kdata/stack/slab bytes off .. off+nbytes."""
@@ -289,9 +293,8 @@ class Memory:
         off = addr - self.vmemmap
         if off >= 0 and off + nbytes <= len(self.pages):
             return "pages", off
-        for region, base, buf in (("pages", self.vmemmap, self.pages), ("kdata", self.kdata_base, self.kdata),
-                                  ("stack", self.stack_base, self.stack), ("slab", self.slab_base, self.slab)):
-            if base <= addr and addr + nbytes <= base + len(buf):
+        for region, base in (("kdata", self.kdata_base), ("stack", self.stack_base), ("slab", self.slab_base)):
+            if base <= addr and addr + nbytes <= base + len(getattr(self, region)):
                 return region, addr - base
         raise Fault(addr, "dereference")
 
@@ -302,6 +305,11 @@ class Memory:
             if self.fp is not None:
                 self.fp.reads.add(("p", (base + f.offset) // self.size))
             return f.get(self.pages, base)
+        off = addr + f.offset - self.kdata_base
+        if off >= 0 and off + f.size <= len(self.kdata):  # a static list head
+            if self.fp is not None:
+                self.touch_raw("kdata", off, f.size)
+            return f.get(self.kdata, off - f.offset)
         region, off = self.resolve(addr + f.offset, f.size)
         if self.fp is not None:
             if region == "pages":
@@ -313,22 +321,34 @@ class Memory:
     def _rebased(self, f: Field, rel: int) -> Field:
         """A struct member's word (a list_head's prev ...) at its place in struct
         page, named after the first struct page word there (lru.prev)."""
+        # by identity first: hashing a Field hashes its every member
+        near = self.__dict__.setdefault("_rebased_by_id", {})
+        hit = near.get((id(f), rel))
+        if hit is not None and hit[0] is f:
+            done: Field = hit[1]
+            return done
         key = (f, rel, self.f.page.struct)
         shifted = _REBASED.get(key)
         if shifted is None:
             name = next((n for n, w in self.f.page.words.items() if w.offset == rel and w.size == f.size), f.name)
             shifted = _REBASED[key] = Field(name, rel, f.size, f.signed, f.little, f.bit_offset, f.bit_size)
+        near[(id(f), rel)] = (f, shifted)
         return shifted
 
     def write_at(self, addr: int, f: Field, value: int) -> None:
+        base = addr - self.vmemmap
+        size = self.size
+        if base >= 0 and base + f.offset + f.size <= len(self.pages):  # struct page bytes (most lists)
+            if not base % size:
+                self.set(base // size, f, value)
+            else:  # a struct member that is not at a struct page boundary: still page bytes
+                pfn, rel = divmod(base + f.offset, size)
+                self.set(pfn, self._rebased(f, rel), value)
+            return
         region, off = self.resolve(addr + f.offset, f.size)
         base = off - f.offset
-        if region == "pages" and base % self.size == 0:
-            self.set(base // self.size, f, value)
-            return
         if region == "pages":
-            # a struct member that is not at a struct page boundary: still page bytes
-            pfn, rel = divmod(off, self.size)
+            pfn, rel = divmod(off, size)
             self.set(pfn, self._rebased(f, rel), value)
             return
         if self.journal is not None:
@@ -381,10 +401,12 @@ class Memory:
         table = self.contents.get(pfn)
         return table.get(index) if table is not None else None
 
-    def _put(self, pfn: int, new: dict[int, tuple[Any, ...]] | None) -> None:
-        """Replace a page's contents (the dicts are never mutated in place)."""
+    def _put(self, pfn: int, new: dict[int, tuple[Any, ...]] | None, index: int | None = None) -> None:
+        """Replace a page's contents (the dicts are never mutated in place);
+        `index`: only that entry changed (the IOMMU re-walks only the VAs
+        that read it)."""
         old = self.contents.get(pfn)
-        self.walk_dirty.add(pfn)
+        self.walk_dirty.add(pfn if index is None else (pfn, index))
         if old is not None:
             self._contents_acc ^= hash((pfn, frozenset(old.items())))
             del self.contents[pfn]
@@ -398,18 +420,27 @@ class Memory:
         if self.fp is not None:
             self.fp.write_part("e", pfn, ("e", pfn, index))
             old = new.get(index)
-            if (old is not None and old[0] == "t") or (entry is not None and entry[0] == "t"):
-                self.fp.writes.add(("link",))
+            for e in (old, entry):
+                if e is not None and e[0] == "t":
+                    self.fp.writes.update((("link",), ("lk", e[1])))
         if entry is None:
             new.pop(index, None)
         else:
             new[index] = entry
-        self._put(pfn, new)
+        self._put(pfn, new, index)
+
+    def _relinks(self, fp: Footprint, dst: int, src: int | None = None) -> None:
+        """A whole-page store into dst (zeroed, or a copy of src's entries)
+        writes the pointer graph, and every pointer it removes or adds."""
+        fp.writes.add(("link",))
+        for page in (dst, src):
+            if page is not None:
+                fp.writes.update(("lk", e[1]) for e in self.contents.get(page, {}).values() if e[0] == "t")
 
     def zero_page(self, pfn: int) -> None:
         if self.fp is not None:
             self.fp.write_whole("e", pfn)
-            self.fp.writes.add(("link",))
+            self._relinks(self.fp, pfn)
         if pfn in self.contents:
             self._put(pfn, None)
 
@@ -417,5 +448,5 @@ class Memory:
         if self.fp is not None:
             self.fp.read_whole("e", src)
             self.fp.write_whole("e", dst)
-            self.fp.writes.add(("link",))
+            self._relinks(self.fp, dst, src)
         self._put(dst, self.contents.get(src))

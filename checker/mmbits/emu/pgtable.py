@@ -13,9 +13,11 @@ caught by the KASAN-style shadow.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from mmbits.emu.footprint import Footprint
     from mmbits.emu.machine import Machine
 
 TABLE = "t"
@@ -73,17 +75,31 @@ class KernelTables:
         self.m.cpu_access(pfn, who, "write")
         self.m.mem.set_entry(pfn, index, entry)
 
-    def reachable(self) -> dict[int, tuple[int, int, int]]:
+    def reachable(self) -> Mapping[int, tuple[int, int, int]]:
         """Every table reachable from the root: pfn -> (parent pfn, index, level).
         A table page that is free is still followed (its stale contents), and
-        reported by the caller."""
-        out: dict[int, tuple[int, int, int]] = {self.root: (-1, -1, 0)}
-        stack = [(self.root, 0)]
+        reported by the caller.
+
+        While a footprint records, asking about one page (`get(pfn)`, `pfn in`)
+        reads only the table pointers into the pages from which pfn can be
+        reached (any page's entries, linked or not): no other pointer store
+        can change that answer. Any other use (iterating) reads the whole
+        pointer graph, ("link",)."""
         mem = self.m.mem
-        if mem.fp is not None:
-            # the answer is a function of the table pointers only
-            mem.fp.reads.add(("link",))
-        contents = mem.contents
+        # remembered per root and contents hash, for every clone
+        memo: dict[Any, dict[int, tuple[int, int, int]]] = self.__dict__.setdefault("_reachable", {})
+        key = (self.root, mem._contents_acc)
+        out = memo.get(key)
+        if out is None:
+            if len(memo) > 4096:
+                memo.clear()
+            out = memo[key] = self._walk_from_root()
+        return out if mem.fp is None else _Recorded(out, self, mem.fp)
+
+    def _walk_from_root(self) -> dict[int, tuple[int, int, int]]:
+        contents = self.m.mem.contents
+        out = {self.root: (-1, -1, 0)}
+        stack = [(self.root, 0)]
         while stack:
             pfn, lv = stack.pop()
             if lv >= self.pte_level:
@@ -94,7 +110,30 @@ class KernelTables:
                     stack.append((entry[1], lv + 1))
         return out
 
-    def owned_leaves(self, tables: dict[int, tuple[int, int, int]]) -> set[int]:
+    def reaching(self, pfn: int) -> set[int]:
+        """pfn and every page from which it can be reached through table
+        pointers in any page's entries (the pages every path to pfn is made of)."""
+        mem = self.m.mem
+        memo: dict[Any, dict[int, set[int]]] = self.__dict__.setdefault("_pointed_by", {})
+        preds = memo.get(mem._contents_acc)
+        if preds is None:
+            if len(memo) > 4096:
+                memo.clear()
+            preds = memo[mem._contents_acc] = {}
+            for page, entries in mem.contents.items():
+                for entry in entries.values():
+                    if entry[0] == TABLE:
+                        preds.setdefault(entry[1], set()).add(page)
+        out = {pfn}
+        todo = [pfn]
+        while todo:
+            for p in preds.get(todo.pop(), ()):
+                if p not in out:
+                    out.add(p)
+                    todo.append(p)
+        return out
+
+    def owned_leaves(self, tables: Mapping[int, tuple[int, int, int]]) -> set[int]:
         """Pages kept allocated by an owning leaf mapping in a reachable table."""
         out: set[int] = set()
         mem = self.m.mem
@@ -109,3 +148,36 @@ class KernelTables:
         for lv, idx in indexes.items():
             va |= idx << self.levels[lv].shift
         return va
+
+
+class _Recorded(Mapping[int, tuple[int, int, int]]):
+    """reachable()'s answer while a footprint records (see there)."""
+
+    def __init__(self, found: dict[int, tuple[int, int, int]], tables: KernelTables, fp: Footprint):
+        self.found = found
+        self.tables = tables
+        self.fp = fp
+
+    def _one(self, pfn: int) -> None:
+        self.fp.reads.update(("lk", p) for p in self.tables.reaching(pfn))
+
+    def __getitem__(self, pfn: int) -> tuple[int, int, int]:
+        self._one(pfn)
+        return self.found[pfn]
+
+    def get(self, pfn: int, default: Any = None) -> Any:  # noqa: D102 - Mapping.get
+        self._one(pfn)
+        return self.found.get(pfn, default)
+
+    def __contains__(self, pfn: object) -> bool:
+        if isinstance(pfn, int):
+            self._one(pfn)
+        return pfn in self.found
+
+    def __iter__(self) -> Iterator[int]:
+        self.fp.reads.add(("link",))
+        return iter(self.found)
+
+    def __len__(self) -> int:
+        self.fp.reads.add(("link",))
+        return len(self.found)

@@ -31,8 +31,9 @@ def render(result: Any, verbose: bool = True, full: bool = False) -> str:
     state = "complete" if ex["complete"] else "bounded (not every interleaving was reached)"
     rate = f", {ex['states_per_second']:.0f} states/s" if ex.get("states_per_second") else ""
     seed = f", seed {ex['seed']}" if ex.get("seed") is not None else ""
+    ends = f", {ex['end_states']} end states" if ex.get("end_states") is not None else ""
     out.append(f"explored: {ex['mode']}{seed}, {state}: {ex['states']} states, {ex['transitions']} transitions, "
-               f"{ex['schedules']} schedules, {ex['seconds']:.2f} s{rate}")
+               f"{ex['schedules']} schedules{ends}, {ex['seconds']:.2f} s{rate}")
     out.extend(reduction_lines(ex))
     out.append("")
     later = []
