@@ -327,5 +327,6 @@ def test_fifty_megabyte_log_is_bounded(tmp_path: Path) -> None:
     from util.hostile import BOUND_BYTES, BOUND_SECONDS, big_log
 
     r = run_bounded(["decode", str(big_log(tmp_path / "big.log"))], timeout=120)
-    assert r.code == 0 and b"=== page 1 of 1" in r.out, r.err_lines[:2]
+    # a streamed log prints each page as it comes, so its header cannot say "of N"
+    assert r.code == 0 and b"=== page 1 (input lines" in r.out and b"=== page 2" not in r.out, r.err_lines[:2]
     assert r.cpu_seconds < BOUND_SECONDS and r.peak_bytes < BOUND_BYTES, (r.cpu_seconds, r.peak_bytes)
