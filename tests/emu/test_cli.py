@@ -180,6 +180,14 @@ def test_replay_takes_worker_per_page_from_the_run(tmp_path: Path) -> None:
     assert again.json()["findings"][0]["where"] == first.json()["findings"][0]["where"]
 
 
+def test_operation_off_in_this_config_names_its_condition() -> None:
+    """kasan-shadow exists on x86_64 only with KASAN and MEMORY_HOTPLUG (emulator.yaml, after
+    mm/kasan/init.c kasan_remove_zero_shadow()): the error says so, not that the arch lacks it."""
+    r = run_cli("simulate", "--only", "kasan-shadow", "--cpus", "1", "--ops", "1")
+    assert_clean_error(r)
+    assert "needs KASAN && MEMORY_HOTPLUG" in r.err and "exists on arch" not in r.err
+
+
 def test_too_many_boot_tables_is_a_clean_error() -> None:
     assert_clean_error(run_cli("simulate", "--only", "hot-remove-boot", "--cpus", "1", "--ops", "8",
                                "--explore", "sequential"))

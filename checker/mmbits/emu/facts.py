@@ -76,6 +76,9 @@ class Facts:
     memdesc_type_names: dict[int, str] = field(default_factory=dict)
     ptdesc_object_size: int = 0
     optin_ops: tuple[str, ...] = ()  # operations that run only when named (emulator.yaml `optin: true`)
+    # operations of this arch whose `if:` is false on this config, with that condition:
+    # `--only OP` then says what the operation needs, not that the arch lacks it
+    ops_off: dict[str, str] = field(default_factory=dict)
 
     # -- derived helpers --------------------------------------------------
     @property
@@ -191,6 +194,7 @@ def facts_for(config: Config, *, separate_ptdesc: bool = False, version: str = D
     present = [o for o in adoc.get("ops") or [] if "if" not in o or Expr(str(o["if"])).truth(config)]
     ops = tuple(str(o["op"]) for o in present if not o.get("optin"))
     optin_ops = tuple(str(o["op"]) for o in present if o.get("optin"))
+    ops_off = {str(o["op"]): str(o["if"]) for o in adoc.get("ops") or [] if o not in present}
     checks = []
     for c in doc.get("bad_page_checks") or []:
         if "if" in c and not Expr(str(c["if"])).truth(config):
@@ -208,6 +212,7 @@ def facts_for(config: Config, *, separate_ptdesc: bool = False, version: str = D
         addresses={str(k): int(v) for k, v in (adoc.get("addresses") or {}).items()},
         page_shift=int(adoc.get("page_shift", 12)),
         sva_walks_kernel_tables=bool(adoc.get("sva_walks_kernel_tables", False)), ops=ops, optin_ops=optin_ops,
+        ops_off=ops_off,
         bad_page_checks=tuple(checks), zone_index=zone_index, separate_ptdesc=separate_ptdesc,
     )
     if separate_ptdesc:

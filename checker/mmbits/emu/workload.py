@@ -60,6 +60,10 @@ def build(m: Machine, cpus: int, ops: int, only: tuple[str, ...] = ()) -> Worklo
     f = m.facts
     # the default rotation, or the named operations (opt-in ones only when named)
     kinds = f.ops if not only else tuple(k for k in f.ops + f.optin_ops if k in only)
+    off = [o for o in only if o in f.ops_off]
+    if off and not kinds:
+        raise InputError(f"--only {off[0]}: the operation needs {f.ops_off[off[0]]}, which is false on "
+                         f"{m.config.label()} (give it with --set or a config that has it)")
     if not kinds:
         raise InputError(f"no operation of {list(only) or 'the workload'} exists on arch {m.config.arch} "
                          f"(available: {', '.join(f.ops + f.optin_ops) or 'none'})")
