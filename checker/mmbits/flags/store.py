@@ -18,6 +18,7 @@ back from JSON.)
 from __future__ import annotations
 
 import atexit
+import os
 from typing import Any
 
 from mmbits.cachedir import code_stamp, data_stamp, digest, load_json, private_dir, store_json
@@ -30,10 +31,20 @@ _NEW: dict[tuple[Any, ...], dict[str, dict[str, int]]] = {}  # what this process
 _registered = False
 
 
+_ENV = ("MMBITS_CACHE", "MMBITS_CACHE_DIR", "XDG_CACHE_HOME", "HOME", "MMBITS_LAYOUTS")
+_NAMES: dict[tuple[Any, ...], str | None] = {}
+
+
 def _name(shape: tuple[Any, ...]) -> str | None:
-    if private_dir(SUB) is None:
-        return None
-    return digest(code_stamp() + data_stamp() + repr(shape).encode()).hex()
+    """The shard's name, remembered per shape and the environment that places the cache and
+    the layouts: a new question asks it once per mask set (1,800 on the default domain), and
+    resolving the directory and the data stamp each time cost a quarter of a second."""
+    key = (shape, *(os.environ.get(v) for v in _ENV))
+    if key in _NAMES:
+        return _NAMES[key]
+    name = None if private_dir(SUB) is None else digest(code_stamp() + data_stamp() + repr(shape).encode()).hex()
+    _NAMES[key] = name
+    return name
 
 
 def _shard(shape: tuple[Any, ...]) -> dict[str, Any]:
