@@ -14,6 +14,7 @@ import re
 import stat
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 from mmbits.errors import InputError, clip
@@ -105,7 +106,7 @@ def read_bytes(path: str, limit: int, what: str) -> bytes:
 def _read_stream(fh: BinaryIO, name: str, limit: int, what: str) -> bytes:
     parts: list[bytes] = []
     total = 0
-    try:
+    with _reading(name):
         while True:
             chunk = fh.read(min(CHUNK, limit + 1 - total))
             if not chunk:
@@ -114,13 +115,21 @@ def _read_stream(fh: BinaryIO, name: str, limit: int, what: str) -> bytes:
             total += len(chunk)
             if total > limit:
                 raise _too_large(name, limit, what)
+    return b"".join(parts)
+
+
+@contextmanager
+def _reading(name: str) -> Iterator[None]:
+    """What a read can raise, as one line naming the input: a directory, an OS error, or a
+    read on a closed stream (ValueError; standard input closed under us)."""
+    try:
+        yield
     except IsADirectoryError:
         raise InputError("is a directory, not a file", file=name) from None
     except OSError as exc:
         raise _read_error(exc, name) from None
-    except ValueError:  # read on a closed stream
+    except ValueError:
         raise InputError("standard input is closed", file=name) from None
-    return b"".join(parts)
 
 
 def _read_error(exc: OSError, name: str) -> InputError:
@@ -157,7 +166,7 @@ def iter_lines(path: str, what: str, *, limit: int = LIMIT_LOG,
 
 def _iter_stream(fh: BinaryIO, name: str, limit: int, line_limit: int, what: str) -> Iterator[str]:
     total = 0
-    try:
+    with _reading(name):
         while True:
             line = fh.readline(line_limit + 1)
             if not line:
@@ -174,12 +183,6 @@ def _iter_stream(fh: BinaryIO, name: str, limit: int, line_limit: int, what: str
             if total > limit:
                 raise _too_large(name, limit, what)
             yield line.decode("utf-8", "replace")
-    except IsADirectoryError:
-        raise InputError("is a directory, not a file", file=name) from None
-    except OSError as exc:
-        raise _read_error(exc, name) from None
-    except ValueError:
-        raise InputError("standard input is closed", file=name) from None
 
 
 def iter_line_blocks(path: str, what: str, *, limit: int = LIMIT_LOG, line_limit: int = LIMIT_LOG_LINE,
@@ -201,7 +204,7 @@ def _iter_blocks(fh: BinaryIO, name: str, limit: int, line_limit: int, what: str
     total = 0  # bytes before `rest`
     rest = b""
     skipping = False  # inside an over-long line: its first line_limit bytes are in rest
-    try:
+    with _reading(name):
         while True:
             chunk = fh.read(block)
             if skipping:
@@ -260,12 +263,6 @@ def _iter_blocks(fh: BinaryIO, name: str, limit: int, line_limit: int, what: str
             if "\x1b" in text:
                 lines = [strip_ansi(ln) for ln in lines]
             yield lines
-    except IsADirectoryError:
-        raise InputError("is a directory, not a file", file=name) from None
-    except OSError as exc:
-        raise _read_error(exc, name) from None
-    except ValueError:
-        raise InputError("standard input is closed", file=name) from None
 
 
 def _decode_line(raw: bytes) -> str:
