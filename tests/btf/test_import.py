@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,19 @@ def debian_61(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     config = tmp / "config-6.1.176-amd64"
     config.write_bytes(lzma.decompress((KERNELS / "linux-6.1.176-amd64.config.xz").read_bytes()))
     return KERNELS / "linux-6.1.176-amd64.btf.xz", config  # the reader takes .xz as it is
+
+
+def _private_layouts(root: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """A copy of layouts/ at `root` for a test to import into, and a runner of mmbits over it
+    (in a new process: MMBITS_LAYOUTS is read at start-up; no cache, so nothing is shared)."""
+    shutil.copytree(ROOT / "layouts", root, symlinks=True)
+    env = {**os.environ, "MMBITS_LAYOUTS": str(root), "MMBITS_CACHE": "off"}
+
+    def mmbits(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "mmbits", *args], capture_output=True, text=True, env=env,
+                              timeout=120)
+
+    return mmbits
 
 
 def _pahole(path: Path) -> dict[str, set[tuple[str, int, int]]]:
@@ -105,12 +119,7 @@ def test_a_new_release_in_place(ref_btf: Path, tmp_path: Path) -> None:
     """The 6.18 reference BTF imported as a release the model lacks, into a copy of layouts/:
     the release is listed, its one vendor member gets `since:`, and `show` reads it at once."""
     root = tmp_path / "layouts"
-    shutil.copytree(ROOT / "layouts", root, symlinks=True)
-    env = {**os.environ, "MMBITS_LAYOUTS": str(root), "MMBITS_CACHE": "off"}
-
-    def mmbits(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "mmbits", *args], capture_output=True, text=True, env=env,
-                              timeout=120)
+    mmbits = _private_layouts(root)
 
     # a release after the newest modelled one (7.1): the 6.18 BTF relabelled, so what changed
     # from 6.18 to 7.1 comes back as `until:`/`since:` 7.2 too; the vendor member is among them
@@ -174,12 +183,7 @@ def test_btf_verify_agrees_after_an_import_in_place(old_btf: Path, tmp_path: Pat
     changed = tmp_path / "changed.btf"
     changed.write_bytes(rename_member(blob, "pageflags", "PG_workingset", "PG_workset"))
     root = tmp_path / "layouts"
-    shutil.copytree(ROOT / "layouts", root, symlinks=True)
-    env = {**os.environ, "MMBITS_LAYOUTS": str(root), "MMBITS_CACHE": "off"}
-
-    def mmbits(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "mmbits", *args], capture_output=True, text=True, env=env,
-                              timeout=120)
+    mmbits = _private_layouts(root)
 
     before = mmbits("btf", "verify", "--btf", str(changed), "--config", str(OLD_CONFIG))
     assert before.returncode == 1 and "page: our member _refcount is called _refs" in before.stdout
