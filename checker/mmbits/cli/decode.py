@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -65,10 +66,21 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
         cfg = select(preset, config_file, None, sets).config
     lset = layout_set(layout_files)
     lset.spec(struct)
+    options: dict[str, Any] = {
+        "config": cfg, "bits": int(bits) if bits else None, "big": None if endian is None else endian == "big",
+        "kind": kind, "struct": struct, "lset": lset, "kernel": kernel, "arch": arch}
+    if not as_json and not as_jsonl and not use_color():
+        from mmbits.decode import parallel
+
+        cut = parallel.plan(file)
+        if cut is not None:
+            from mmbits.inputs import display_name
+
+            pages_of = partial(decode_stream, file=display_name(file), **options)
+            return finish(parallel.write_text(file, cut, pages_of, _page_text, _keep_worst,
+                                              lambda s: click.echo(s, nl=False, color=True)))
     lines, name = stream_input(file)
-    pages = decode_stream(lines, file=name, config=cfg, bits=int(bits) if bits else None,
-                          big=None if endian is None else endian == "big", kind=kind, struct=struct, lset=lset,
-                          kernel=kernel, arch=arch)
+    pages = decode_stream(lines, file=name, **options)
     if as_json:
         return finish(_write_json(pages))
     return finish(_write_jsonl(pages) if as_jsonl else _write_text(pages))
@@ -76,18 +88,22 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
 
 def _write_text(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:
     """Each page's text as soon as it is decoded; the findings that decide the exit code."""
-    from mmbits.decode.model import Unreadable
-    from mmbits.decode.render import render
-
     worst: list[Finding] = []
     colour = use_color()
     for i, dec in enumerate(pages):
-        text = dec.render() if isinstance(dec, Unreadable) else render(dec)
+        text = _page_text(dec)
         # color=True when not colouring too: there are no escapes to strip (the input's were
         # removed when read), and stripping would scan every page again
         click.echo(("\n" if i else "") + (_colour(text) if colour else text), color=True)
         _keep_worst(worst, dec.findings)
     return worst
+
+
+def _page_text(dec: Decoded | Unreadable) -> str:
+    from mmbits.decode.model import Unreadable
+    from mmbits.decode.render import render
+
+    return dec.render() if isinstance(dec, Unreadable) else render(dec)
 
 
 def _write_jsonl(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:

@@ -14,6 +14,7 @@ still be the whole input.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from itertools import chain
 
@@ -46,10 +47,16 @@ def scan_blocks(blocks: Iterable[list[str]]) -> Iterator[SourceLine]:
     yield from _filtered(chain(held, it))
 
 
-def _filtered(blocks: Iterable[list[str]]) -> Iterator[SourceLine]:
-    number = 0  # lines before the block
+def scan_part(blocks: Iterable[list[str]], lines_before: int) -> Iterator[SourceLine]:
+    """scan_blocks() over a part of a plain (not quoted-printable) log that starts after
+    `lines_before` lines, numbered as in the whole log (decode/parallel.py)."""
+    return _filtered(blocks, lines_before)
+
+
+def _filtered(blocks: Iterable[list[str]], number: int = 0) -> Iterator[SourceLine]:
+    # number: lines before the block
     active = False  # dropping lines: a raw: line with words was read
-    last = 0  # the number of the last line passed on
+    last = number  # the number of the last line passed on
     wrapped = False  # the previous block ended in a word-less raw:/head: line
     for blk in blocks:
         first = 0
@@ -68,9 +75,9 @@ def _filtered(blocks: Iterable[list[str]]) -> Iterator[SourceLine]:
         picked: list[int] | range = range(first, len(blk)) if found is None else found
         if found is not None and wrapped and first == 0 and (not picked or picked[0] != 0):
             found.insert(0, 0)
-        for i in picked:
-            last = number + i + 1
-            yield SourceLine(last, strip_prefix(blk[i]))
+        if picked:
+            last = number + picked[-1] + 1
+            yield from [SourceLine(number + i + 1, strip_prefix(blk[i])) for i in picked]
         wrapped = bool(blk) and _wordless(blk[-1])
         number += len(blk)
     if last < number:
@@ -96,6 +103,13 @@ def _picks(lines: list[str], first: int) -> list[int] | None:
                 if end < 0:
                     break
                 pos = find(key, end)
+    # the lines after a word-less raw:/head: line (rare: found in C, not tested per line)
+    for m in _LINE_END_COLON.finditer(low):
+        at = m.start()
+        if low.endswith(("raw", "head"), 0, at):
+            end = low.find("\n", m.end())
+            if end >= 0:
+                starts.add(end + 1)
     out: list[int] = []
     count = text.count
     index = first
@@ -106,9 +120,12 @@ def _picks(lines: list[str], first: int) -> list[int] | None:
         if out and out[-1] >= index:
             continue
         out.append(index)
-        if _wordless(lines[index]) and index + 1 < len(lines):
-            out.append(index + 1)
     return out
+
+
+# a line ending in a colon (and blanks), as rstrip() sees blanks: the candidates for _wordless
+# found in one search over a block (an alternation in front would try every position)
+_LINE_END_COLON = re.compile(r":[ \t\f\v\r\x1c-\x1f]*$", re.M)
 
 
 def _wordless(line: str) -> bool:
