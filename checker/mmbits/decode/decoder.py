@@ -341,6 +341,7 @@ def _with_index(dec: Decoded, patch: _Patch, number: int, record: DumpRecord, co
         out.overlay = _view_with(dec.overlay, over_names, over_slots, value)
     out.expected = {**dec.expected, "index": value}
     out.checks = [Check("index", hex(value), hex(value), "agrees") if c.item == "index" else c for c in dec.checks]
+    out.index_base = (dec, patch)
     return out
 
 

@@ -8,7 +8,7 @@ the folio head, the checks against the kernel's lines and the findings.
 
 from __future__ import annotations
 
-from mmbits.decode.decoder import Decoded, Slot
+from mmbits.decode.decoder import Check, Decoded, Slot
 from mmbits.decode.kernelfmt import folio_order, has_folio_order, pointer_text
 from mmbits.decode.words import _label
 from mmbits.dumpfmt import kernel_lines
@@ -95,11 +95,66 @@ def render(dec: Decoded, total: int | None = None) -> str:
 _PARTS: dict[int, tuple[object, tuple[str, str, str, str]]] = {}
 
 
+# shared decode -> (it, its copies' text lines, where the index word's lines go: (line, slot
+# or None for the index check)); the shared decode is kept alive beside its id
+_TEMPLATES: dict[int, tuple[object, list[str], list[tuple[int, Slot | None]]]] = {}
+
+
 def _body(dec: Decoded) -> str:
-    """The text from the page kind on. Its fixed parts read only what the decode's shape
-    holds (no line number, no pfn), so the copies of one shared decode
-    (decoder._decode_shared) share them; the word tables and the checks against the
-    kernel's lines are put in per page (a shared decode may differ in the page index)."""
+    """The text from the page kind on. A copy of a shared decode that differs only in its
+    index word (decoder._with_index) is the first such copy's text with the index word's
+    table lines and its check line put in: nothing else in it reads the index."""
+    if dec.index_base is None:
+        return "\n".join(_body_lines(dec))
+    base, patch = dec.index_base
+    hit = _TEMPLATES.get(id(base))
+    if hit is None or hit[0] is not base:
+        if len(_TEMPLATES) >= 1 << 9:
+            _TEMPLATES.clear()
+        hit = _TEMPLATES[id(base)] = (base, _body_lines(dec), _holes(dec, patch))
+    _base, lines, holes = hit
+    value = dec.words[patch[0]]
+    out = lines.copy()
+    for at, slot in holes:
+        if slot is None:
+            out[at] = _check_line(Check("index", hex(value), hex(value), "agrees"))
+        else:
+            out[at] = _one_slot(Slot(slot.offset, slot.size, slot.names, value, "", slot.bit_offset, slot.bit_size),
+                                dec.bits, "  ")[0]
+    return "\n".join(out)
+
+
+def _holes(dec: Decoded, patch: tuple[int, tuple[str, ...], tuple[int, ...], tuple[str, ...], tuple[int, ...]]
+           ) -> list[tuple[int, Slot | None]]:
+    """Where _body_lines puts the index word's lines: its slots in the word tables (one line
+    each: the shared decode gives them no meaning) and its check line."""
+    assert dec.page is not None
+    _at, _names, page_slots, _over_names, over_slots = patch
+    out: list[tuple[int, Slot | None]] = []
+    at = 2  # the kind, the table's heading
+    for k, s in enumerate(dec.page.slots):
+        if k in page_slots:
+            out.append((at, s))
+        at += 1 + bool(s.meaning)
+    at += 1  # the flags word
+    if dec.overlay is not None:
+        at += 2  # the overlay's heading, the table's heading
+        for k, s in enumerate(dec.overlay.slots):
+            if k in over_slots:
+                out.append((at, s))
+            at += 1 + bool(s.meaning)
+    if dec.head is not None:
+        at += 1
+    at += 2  # a blank line, "against the kernel's own lines:"
+    out.append((at + next(k for k, c in enumerate(dec.checks) if c.item == "index"), None))
+    return out
+
+
+def _body_lines(dec: Decoded) -> list[str]:
+    """The text from the page kind on, as lines (some holding several). Its fixed parts read
+    only what the decode's shape holds (no line number, no pfn), so the copies of one
+    shared decode (decoder._decode_shared) share them; the word tables and the checks
+    against the kernel's lines are put in per page."""
     assert dec.page is not None
     shape = dec.shape
     if shape is None:
@@ -121,7 +176,7 @@ def _body(dec: Decoded) -> str:
     out.extend(_check_lines(dec))
     if tail:
         out.append(tail)
-    return "\n".join(out)
+    return out
 
 
 def _check_lines(dec: Decoded) -> list[str]:
@@ -130,10 +185,16 @@ def _check_lines(dec: Decoded) -> list[str]:
         lines.append("")
         lines.append("against the kernel's own lines:")
         for c in dec.checks:
-            mark = {"agrees": "ok ", "disagrees": "DIFF", "unchecked": "--  "}[c.status]
-            why = f"  ({c.why})" if c.why else ""
-            lines.append(f"  {mark:<4} {c.item:<14} kernel {c.printed}   decoded {c.ours}{why}")
+            lines.append(_check_line(c))
     return lines
+
+
+_MARKS = {"agrees": "ok ", "disagrees": "DIFF", "unchecked": "--  "}
+
+
+def _check_line(c: Check) -> str:
+    why = f"  ({c.why})" if c.why else ""
+    return f"  {_MARKS[c.status]:<4} {c.item:<14} kernel {c.printed}   decoded {c.ours}{why}"
 
 
 def _fixed_parts(dec: Decoded) -> tuple[str, str, str, str]:
