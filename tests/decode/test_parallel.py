@@ -24,6 +24,7 @@ def _body(path: Path) -> str:
 
 def _both(log: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[CliResult, CliResult]:
     monkeypatch.setattr(parallel, "SPLIT_MIN", 0)
+    monkeypatch.setattr(parallel, "FORK_AFTER", 3)  # the child forked while the parent is decoding
     monkeypatch.setenv("MMBITS_DECODE_JOBS", "1")
     assert parallel.plan(str(log)) is None
     one = run_cli("decode", str(log), *args)

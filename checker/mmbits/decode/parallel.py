@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 # below this size one process is faster: the second process's fork and its first
 # decodes of each page shape cost more than the half of the log it takes
 SPLIT_MIN = 2 << 20
+# the parent forks the child after printing this many pages: the child starts with what the
+# first pages taught the memos (the config inferred per kernel, the releases that fit a
+# report naming none, the layouts), which a log's later reports mostly repeat
+FORK_AFTER = 64
 # how far past the middle a `page:` line is looked for
 _WINDOW = 1 << 20
 
@@ -123,18 +127,24 @@ def write_text(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Deco
                ) -> list[Finding]:
     """Every page's text, in input order, the second part decoded by a child process;
     the findings that decide the exit code (both parts'). `write` prints and flushes
-    (click.echo without a line end), so nothing buffered is copied into the child."""
+    (click.echo without a line end): nothing buffered is copied into the child."""
     from mmbits.decode.reading import stream_input
 
-    sys.stdout.flush()
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogatepass", newline="") as text_file, \
             tempfile.TemporaryFile("w+b") as marks_file:
-        rfd, wfd = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            os.close(rfd)
-            _child(path, cut, pages_of, page_text, keep_worst, text_file, marks_file, wfd)
-        os.close(wfd)
+        pid, rfd = 0, -1
+
+        def start() -> None:
+            """Fork the child, which decodes the second part and never returns."""
+            nonlocal pid, rfd
+            sys.stdout.flush()  # nothing buffered is copied into the child
+            rfd, wfd = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                os.close(rfd)
+                _child(path, cut, pages_of, page_text, keep_worst, text_file, marks_file, wfd)
+            os.close(wfd)
+
         try:
             worst: list[Finding] = []
             count = 0
@@ -142,6 +152,10 @@ def write_text(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Deco
                 write(("\n" if count else "") + page_text(dec) + "\n")
                 count += 1
                 keep_worst(worst, dec.findings)
+                if count == FORK_AFTER:
+                    start()
+            if not pid:
+                start()
             with os.fdopen(rfd, "rb") as status:
                 rfd = -1
                 report = status.read()

@@ -96,6 +96,8 @@ class DumpRecord:
 DUMP_KEYS = ("raw:", "page:", "head:", "flags:", "page_type:", "page dumped because:", "memcg:", "page does not match",
              "aops:", "ino:")
 _HEX_FIRST = frozenset("0123456789abcdefABCDEF")
+# the text before the colon of the lines read below (lowercased; flags: lines end in "flags")
+_TAGS = frozenset({"page", "raw", "head", "memcg", "page_type", "page dumped because", "aops", "ino"})
 # the first characters of every line dump_page prints (page:, head:, raw:, memcg:, flags:,
 # anon/ksm flags:, page_type:, aops:, ino:, page does not match folio) and of bare words
 _DUMP_FIRST = frozenset("prhmfakiPRHMFAKI") | _HEX_FIRST
@@ -244,8 +246,16 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                 if bare_blocks[-1]:
                     bare_blocks.append([])
                 continue
-            low = line.lower()
-            if low.startswith("page:"):
+            # what comes before the first colon, lowercased: every line below but `page does
+            # not match folio` and bare words is told by it, and a line with a colon is not bare words
+            colon = line.find(":")
+            tag = line[:colon].lower() if colon >= 0 else None
+            if tag is not None and tag not in _TAGS and not tag.endswith("flags") \
+                    and not tag.startswith("page does not match folio"):
+                if bare_blocks[-1]:
+                    bare_blocks.append([])
+                continue
+            if tag == "page":
                 rest = line[5:].strip()
                 if "uninitialized and poisoned" in rest:
                     finish()
@@ -258,12 +268,12 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                     cur.page_line = lineno
                     touch(lineno, "page")
                 continue
-            if low.startswith("page does not match folio"):
+            if line[:25].lower() == "page does not match folio":
                 finish()
                 cur.not_faithful = True
                 touch(lineno)
                 continue
-            if low.startswith("raw:"):
+            if tag == "raw":
                 if (cur.raw and last_kind != "raw") or cur.reason is not None:
                     finish()
                 tokens = line[4:].split()
@@ -274,7 +284,7 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                 cur.raw.append(_words(tokens, lineno, file, "raw:"))
                 touch(lineno, "raw")
                 continue
-            if low.startswith("head:"):
+            if tag == "head":
                 rest = line[5:].strip()
                 tokens = rest.split()
                 if not tokens:
@@ -292,7 +302,7 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                     cur.head.append(_words(tokens, lineno, file, "head:"))
                     touch(lineno, "head")
                 continue
-            if low.startswith("memcg:"):
+            if tag == "memcg":
                 m = re.match(r"memcg:\s*([0-9a-fA-F]+)\s*$", line)
                 if m and cur.page is not None and not cur.raw:
                     cur.memcg = int(m.group(1), 16)
@@ -311,7 +321,7 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                 cur.flags_line = lineno
                 touch(lineno, "flags")
                 continue
-            if low.startswith("page_type:"):
+            if tag == "page_type":
                 if cur.page is None or cur.raw:
                     continue
                 m1 = _PAGE_TYPE_OLD.match(line)
@@ -327,12 +337,12 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                 cur.page_type_line = lineno
                 touch(lineno)
                 continue
-            if low.startswith("page dumped because:"):
+            if tag == "page dumped because":
                 if cur.has_content():
                     cur.reason = line.split(":", 1)[1].strip()
                     touch(lineno, "reason")
                 continue
-            if low.startswith(("aops:", "ino:")) and cur.page is not None and not cur.raw:
+            if tag in ("aops", "ino") and cur.page is not None and not cur.raw:
                 cur.notes.append(line)
                 continue
             if _is_bare_hex(line):
