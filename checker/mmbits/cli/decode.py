@@ -66,6 +66,7 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
         cfg = select(preset, config_file, None, sets).config
     lset = layout_set(layout_files)
     lset.spec(struct)
+    context = not (kernel and arch)  # the lines naming the release and arch are read
     options: dict[str, Any] = {
         "config": cfg, "bits": int(bits) if bits else None, "big": None if endian is None else endian == "big",
         "kind": kind, "struct": struct, "lset": lset, "kernel": kernel, "arch": arch}
@@ -78,8 +79,8 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
 
             pages_of = partial(decode_stream, file=display_name(file), **options)
             return finish(parallel.write_text(file, cut, pages_of, _page_text, _keep_worst,
-                                              lambda s: click.echo(s, nl=False, color=True)))
-    lines, name = stream_input(file)
+                                              lambda s: click.echo(s, nl=False, color=True), context))
+    lines, name = stream_input(file, context)
     pages = decode_stream(lines, file=name, **options)
     if as_json:
         return finish(_write_json(pages))

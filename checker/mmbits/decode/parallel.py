@@ -123,11 +123,12 @@ PagesOf = Callable[..., Iterator["Decoded | Unreadable"]]
 
 
 def write_text(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Decoded | Unreadable], str],
-               keep_worst: Callable[[list[Finding], list[Finding]], None], write: Callable[[str], None]
-               ) -> list[Finding]:
+               keep_worst: Callable[[list[Finding], list[Finding]], None], write: Callable[[str], None],
+               context: bool = True) -> list[Finding]:
     """Every page's text, in input order, the second part decoded by a child process;
     the findings that decide the exit code (both parts'). `write` prints and flushes
-    (click.echo without a line end): nothing buffered is copied into the child."""
+    (click.echo without a line end): nothing buffered is copied into the child. `context`:
+    the lines naming the release and arch are read (reading.stream_input)."""
     from mmbits.decode.reading import stream_input
 
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogatepass", newline="") as text_file, \
@@ -142,13 +143,13 @@ def write_text(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Deco
             pid = os.fork()
             if pid == 0:
                 os.close(rfd)
-                _child(path, cut, pages_of, page_text, keep_worst, text_file, marks_file, wfd)
+                _child(path, cut, pages_of, page_text, keep_worst, text_file, marks_file, wfd, context)
             os.close(wfd)
 
         try:
             worst: list[Finding] = []
             count = 0
-            for dec in pages_of(stream_input(path)[0], stop_line=cut.line):
+            for dec in pages_of(stream_input(path, context)[0], stop_line=cut.line):
                 write(("\n" if count else "") + page_text(dec) + "\n")
                 count += 1
                 keep_worst(worst, dec.findings)
@@ -182,7 +183,7 @@ def write_text(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Deco
 
 def _child(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Decoded | Unreadable], str],
            keep_worst: Callable[[list[Finding], list[Finding]], None], text_file: IO[str], marks_file: IO[bytes],
-           wfd: int) -> None:
+           wfd: int, context: bool) -> None:
     """Decode the second part into text_file: each page's text as one process would print
     it (every page here follows another, so each starts with a blank line), and in
     marks_file where each page's number sits (characters into the text, digits)."""
@@ -193,7 +194,7 @@ def _child(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Decoded 
         from mmbits.inputs import iter_line_blocks
 
         lines: Iterator[SourceLine] = scan_part(
-            iter_line_blocks(path, "a kernel log", block=_BLOCK, offset=cut.offset), cut.lines_before)
+            iter_line_blocks(path, "a kernel log", block=_BLOCK, offset=cut.offset), cut.lines_before, context)
         worst: list[Finding] = []
         marks = array("q")
         at = 0

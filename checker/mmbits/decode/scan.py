@@ -29,9 +29,10 @@ from mmbits.decode.reading import (
 )
 
 
-def scan_blocks(blocks: Iterable[list[str]]) -> Iterator[SourceLine]:
+def scan_blocks(blocks: Iterable[list[str]], context: bool = True) -> Iterator[SourceLine]:
     """The kernel's lines that can matter, numbered as in the input, from blocks of raw
-    lines (inputs.iter_line_blocks); quoted-printable mail goes the line-by-line way."""
+    lines (inputs.iter_line_blocks); quoted-printable mail goes the line-by-line way.
+    Without `context` the lines only context.py reads (release, arch) are dropped too."""
     it = iter(blocks)
     head: list[str] = []
     held: list[list[str]] = []
@@ -44,16 +45,16 @@ def scan_blocks(blocks: Iterable[list[str]]) -> Iterator[SourceLine]:
         yield from stream_source_lines(chain.from_iterable(chain(held, it)))
         return
     del head
-    yield from _filtered(chain(held, it))
+    yield from _filtered(chain(held, it), 0, context)
 
 
-def scan_part(blocks: Iterable[list[str]], lines_before: int) -> Iterator[SourceLine]:
+def scan_part(blocks: Iterable[list[str]], lines_before: int, context: bool = True) -> Iterator[SourceLine]:
     """scan_blocks() over a part of a plain (not quoted-printable) log that starts after
     `lines_before` lines, numbered as in the whole log (decode/parallel.py)."""
-    return _filtered(blocks, lines_before)
+    return _filtered(blocks, lines_before, context)
 
 
-def _filtered(blocks: Iterable[list[str]], number: int = 0) -> Iterator[SourceLine]:
+def _filtered(blocks: Iterable[list[str]], number: int = 0, context: bool = True) -> Iterator[SourceLine]:
     # number: lines before the block
     active = False  # dropping lines: a raw: line with words was read
     last = number  # the number of the last line passed on
@@ -71,7 +72,7 @@ def _filtered(blocks: Iterable[list[str]], number: int = 0) -> Iterator[SourceLi
             else:
                 number += len(blk)
                 continue
-        found = _picks(blk, first)
+        found = _picks(blk, first, context)
         picked: list[int] | range = range(first, len(blk)) if found is None else found
         if found is not None and wrapped and first == 0 and (not picked or picked[0] != 0):
             found.insert(0, 0)
@@ -84,7 +85,7 @@ def _filtered(blocks: Iterable[list[str]], number: int = 0) -> Iterator[SourceLi
         yield SourceLine(number, "")  # the last line's number: the last report's neighbourhood ends there
 
 
-def _picks(lines: list[str], first: int) -> list[int] | None:
+def _picks(lines: list[str], first: int, context: bool = True) -> list[int] | None:
     """The indices (from `first`) of the lines holding a key or a needle, and of the line
     after a word-less `raw:`/`head:` (its words wrapped onto the next line); None when the
     block is not ASCII (lowercasing could move the offsets)."""
@@ -93,7 +94,7 @@ def _picks(lines: list[str], first: int) -> list[int] | None:
         return None
     low = text.lower()
     starts: set[int] = set()
-    for source, keys in ((low, DUMP_KEYS), (text, context_needles())):
+    for source, keys in ((low, DUMP_KEYS), (text, context_needles() if context else ())):
         for key in keys:
             find, rfind = source.find, source.rfind
             pos = find(key)
