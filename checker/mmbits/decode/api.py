@@ -51,7 +51,9 @@ def decode_stream(lines: Iterable[SourceLine], *, file: str = "<stdin>", config:
     window = ContextWindow()
     last_end = 0
     number = 0
-    for record, next_start in records_with_next(window.feed(lines), file):
+    # the user named both: no line of the log is asked (and the window is not fed)
+    fixed = given if given is not None and given.version is not None and given.arch is not None else None
+    for record, next_start in records_with_next(lines if fixed is not None else window.feed(lines), file):
         if stop_line is not None and record.start >= stop_line:
             return
         if record.start < first_line:
@@ -62,8 +64,8 @@ def decode_stream(lines: Iterable[SourceLine], *, file: str = "<stdin>", config:
         hi = next_start - 1 if next_start is not None else window.last
         width = record.width
         wbits = bits or (64 if width == 16 else 32 if width == 8 else None)
-        if given is not None and given.version is not None and given.arch is not None:
-            context = given
+        if fixed is not None:
+            context = fixed
         else:
             context = merge(window.context(lo, hi, record.start, record.end, wbits), given)
         try:

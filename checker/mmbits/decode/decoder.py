@@ -246,6 +246,7 @@ def _plain_index(record: DumpRecord, words: list[int], choice: ConfigChoice, bit
     return at
 
 
+
 def _index_free_key(record: DumpRecord, words: tuple[int, ...], at: int, choice: ConfigChoice, bits: int,
                     little: bool, kind: str | None, struct: str, lset: LayoutSet,
                     context: KernelContext) -> tuple[object, ...]:

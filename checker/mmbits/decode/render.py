@@ -54,6 +54,27 @@ def _one_slot(s: Slot, bits: int, indent: str) -> list[str]:
     return out
 
 
+# (config choice, word size, byte order, context) -> the lines saying what the decode assumes;
+# the choice and context are kept alive beside their ids (one object each for a log's reports
+# of one kernel, with --kernel and --arch one context for all)
+_ASSUMED: dict[tuple[int, int, bool, int], tuple[object, object, list[str]]] = {}
+
+
+def _assumed(dec: Decoded) -> list[str]:
+    key = (id(dec.choice), dec.bits, dec.little, id(dec.context))
+    hit = _ASSUMED.get(key)
+    if hit is None or hit[0] is not dec.choice or hit[1] is not dec.context:
+        endian = "little" if dec.little else "big"
+        lines = [f"assuming {dec.bits}-bit {endian}-endian, config {_label(dec.config)} "
+                 f"[{dec.choice.how}]: {dec.choice.note}"]
+        for ev in dec.context.evidence:
+            lines.append(f"inferred {ev.describe()}")
+        if len(_ASSUMED) >= 1 << 9:
+            _ASSUMED.clear()
+        hit = _ASSUMED[key] = (dec.choice, dec.context, lines)
+    return hit[2]
+
+
 def render(dec: Decoded, total: int | None = None) -> str:
     """One page's text; `total` (pages in the input) only when known before printing:
     decode prints each page as it is read, so it gives none."""
@@ -62,11 +83,7 @@ def render(dec: Decoded, total: int | None = None) -> str:
     span = f"input lines {rec.start}-{rec.end}" if rec.start else "input"
     of = f" of {total}" if total is not None else ""
     lines.append(f"=== page {dec.number}{of} ({span}) ===")
-    endian = "little" if dec.little else "big"
-    lines.append(f"assuming {dec.bits}-bit {endian}-endian, config {_label(dec.config)} "
-                 f"[{dec.choice.how}]: {dec.choice.note}")
-    for ev in dec.context.evidence:
-        lines.append(f"inferred {ev.describe()}")
+    lines.extend(_assumed(dec))
     if dec.choice.how in ("solved", "preset") and rec.flags_line:
         lines.append(f"inferred the page->flags packing from line {rec.flags_line}: flags: "
                      f"{rec.flags_value:#x}({rec.flags_text})")
