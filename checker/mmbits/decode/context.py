@@ -12,7 +12,7 @@ is the one that belongs to it. Every inference keeps the line it came from.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -129,8 +129,10 @@ def context_for(lines: list[SourceLine], lo: int, hi: int, start: int, end: int,
     """The context of the dump on input lines start..end, from lines lo..hi (its neighbourhood)."""
     best_version: tuple[int, Evidence, tuple[int, int]] | None = None
     best_arch: tuple[int, Evidence] | None = None
-    first = bisect_left(lines, lo, key=lambda s: s.number)
-    last = bisect_right(lines, hi, key=lambda s: s.number)
+    # SourceLines are (number, text) tuples: (n,) sorts before every line numbered n, so the
+    # bisections compare in C (no key function called per step)
+    first = bisect_left(lines, (lo,))
+    last = bisect_left(lines, (hi + 1,))
     for src in lines[first:last]:
         if not src.text or src.text[0] not in _FIRST_CHARS:
             continue
@@ -181,7 +183,7 @@ class ContextWindow:
     def drop_through(self, line: int) -> None:
         """Forget the lines up to `line` (the end of a decoded report: no later report looks back past it)."""
         buf = self._lines
-        cut = bisect_right(buf, line, key=lambda s: s.number)
+        cut = bisect_left(buf, (line + 1,))  # the lines numbered up to `line` (see context_for)
         if cut:
             del buf[:cut]
 
