@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -22,6 +21,7 @@ from mmbits.cli.common import (
 
 if TYPE_CHECKING:
     from mmbits.decode.model import Decoded, Unreadable
+    from mmbits.decode.reading import SourceLine
     from mmbits.findings import Finding
 
 
@@ -56,7 +56,7 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
     config is inferred from the kernel's flags: line. Exit 1 when something is
     inconsistent or disagrees with the kernel, 0 otherwise. The log is read and
     the pages are printed as they come: memory holds one report, not the log."""
-    from mmbits.decode.api import decode_stream
+    from mmbits.decode.api import decode_stream, rarely_collected
     from mmbits.decode.reading import stream_input
 
     if as_json and as_jsonl:
@@ -77,11 +77,15 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
         if cut is not None:
             from mmbits.inputs import display_name
 
-            pages_of = partial(decode_stream, file=display_name(file), **options)
+            shown = display_name(file)
+
+            def pages_of(lines: Iterator[SourceLine], **part: Any) -> Iterator[Decoded | Unreadable]:
+                return rarely_collected(decode_stream(lines, file=shown, **options, **part))
+
             return finish(parallel.write_text(file, cut, pages_of, _page_text, _keep_worst,
                                               lambda s: click.echo(s, nl=False, color=True), context))
     lines, name = stream_input(file, context)
-    pages = decode_stream(lines, file=name, **options)
+    pages = rarely_collected(decode_stream(lines, file=name, **options))
     if as_json:
         return finish(_write_json(pages))
     return finish(_write_jsonl(pages) if as_jsonl else _write_text(pages))

@@ -85,3 +85,28 @@ def decode_stream(lines: Iterable[SourceLine], *, file: str = "<stdin>", config:
                 yield dec
         last_end = record.end
         window.drop_through(last_end)
+
+
+# pages between two collections of the young objects while a log is decoded
+_COLLECT_EVERY = 4096
+
+
+def rarely_collected(pages: Iterator[Decoded | Unreadable]) -> Iterator[Decoded | Unreadable]:
+    """`pages`, with Python's cyclic garbage collector run every few thousand pages instead
+    of every 700 allocations. Decoding makes no reference cycles (what it frees, reference
+    counting frees), but a long log makes millions of objects and the collector's automatic
+    passes over them, the memos' entries and the loaded model took a sixth of the time.
+    The collector is switched back on when the pages end or the consumer stops."""
+    import gc
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        for i, dec in enumerate(pages, 1):
+            yield dec
+            if not i % _COLLECT_EVERY:
+                gc.collect(1)  # anything cyclic made since the last pass (nothing older is freed here)
+    finally:
+        if was:
+            gc.enable()
+
