@@ -23,34 +23,28 @@ def is_pointer_slot(layout: Layout, names: list[str]) -> bool:
     return False
 
 
-_POISON_ABLE: dict[tuple[int, int, int, int | None, int, Config], bool] = {}
-_POISON_OF: dict[tuple[int, int, Config], tuple[str, str] | None] = {}
+# (layout, slot place, config) -> whether the slot can hold a poison; the layout and config
+# are kept alive in the value, so their ids stay theirs while the entry lives (a Config in
+# the key would be hashed, and compared with an equal one, on every lookup)
+_POISON_ABLE: dict[tuple[int, int, int, int | None, int, int], tuple[Layout, Config, bool]] = {}
 
 
 def slot_poison(slot: Slot, layout: Layout, config: Config, data: DumpData) -> tuple[str, str] | None:
     """A poison name for a slot: never for counters and flag words; on 32-bit (no poison
     delta, so poisons are small numbers) only where an arm declares a pointer."""
     # a slot's names follow from where it sits in the layout (and how many of its arms a view kept)
-    key = (id(layout), slot.offset, slot.size, slot.bit_offset, len(slot.names), config)
-    able = _POISON_ABLE.get(key)
-    if able is None:
+    key = (id(layout), slot.offset, slot.size, slot.bit_offset, len(slot.names), id(config))
+    hit = _POISON_ABLE.get(key)
+    if hit is None or hit[0] is not layout or hit[1] is not config:
         pointer = is_pointer_slot(layout, slot.names)
         counter = any(n.split(".")[0] in data.counters for n in slot.names)
         delta = int(config.get("POISON_POINTER_DELTA", 0) or 0)
-        able = _POISON_ABLE[key] = not (counter and not pointer) and (bool(delta) or pointer)
-        _LAYOUTS_SEEN.append(layout)  # keeps the id unique while the entry lives
-    if not able:
+        if len(_POISON_ABLE) >= 1 << 13:
+            _POISON_ABLE.clear()
+        hit = _POISON_ABLE[key] = (layout, config, not (counter and not pointer) and (bool(delta) or pointer))
+    if not hit[2]:
         return None
-    vkey = (slot.value, slot.size, config)
-    if vkey in _POISON_OF:
-        return _POISON_OF[vkey]
-    if len(_POISON_OF) >= 1 << 13:
-        _POISON_OF.clear()
-    hit = _POISON_OF[vkey] = poison_name(slot.value, slot.size, config, data)
-    return hit
-
-
-_LAYOUTS_SEEN: list[Layout] = []
+    return poison_name(slot.value, slot.size, config, data)
 
 
 # (config, word size) -> every poison value of that size and its (name, doc): the config and
