@@ -112,9 +112,10 @@ def render(dec: Decoded, total: int | None = None) -> str:
 _PARTS: dict[int, tuple[object, tuple[str, str, str, str]]] = {}
 
 
-# shared decode -> (it, its copies' text lines, where the index word's lines go: (line, slot
-# or None for the index check)); the shared decode is kept alive beside its id
-_TEMPLATES: dict[int, tuple[object, list[str], list[tuple[int, Slot | None]]]] = {}
+# shared decode -> (it, its copies' text lines, where the index word's lines go: (line, 0 for
+# a page slot, 1 for an overlay slot, 2 for the index check, the slot's place in its view));
+# the shared decode is kept alive beside its id
+_TEMPLATES: dict[int, tuple[object, list[str], list[tuple[int, int, int]]]] = {}
 
 
 def _body(dec: Decoded) -> str:
@@ -132,38 +133,39 @@ def _body(dec: Decoded) -> str:
     _base, lines, holes = hit
     value = dec.words[patch[0]]
     out = lines.copy()
-    for at, slot in holes:
-        if slot is None:
+    for at, where, k in holes:
+        if where == 2:
             out[at] = _check_line(Check("index", hex(value), hex(value), "agrees"))
         else:
-            out[at] = _one_slot(Slot(slot.offset, slot.size, slot.names, value, "", slot.bit_offset, slot.bit_size),
-                                dec.bits, "  ")[0]
+            view = dec.page if where == 0 else dec.overlay
+            assert view is not None
+            out[at] = _one_slot(view.slots[k], dec.bits, "  ")[0]
     return "\n".join(out)
 
 
 def _holes(dec: Decoded, patch: tuple[int, tuple[str, ...], tuple[int, ...], tuple[str, ...], tuple[int, ...]]
-           ) -> list[tuple[int, Slot | None]]:
+           ) -> list[tuple[int, int, int]]:
     """Where _body_lines puts the index word's lines: its slots in the word tables (one line
     each: the shared decode gives them no meaning) and its check line."""
     assert dec.page is not None
     _at, _names, page_slots, _over_names, over_slots = patch
-    out: list[tuple[int, Slot | None]] = []
+    out: list[tuple[int, int, int]] = []
     at = 2  # the kind, the table's heading
     for k, s in enumerate(dec.page.slots):
         if k in page_slots:
-            out.append((at, s))
+            out.append((at, 0, k))
         at += 1 + bool(s.meaning)
     at += 1  # the flags word
     if dec.overlay is not None:
         at += 2  # the overlay's heading, the table's heading
         for k, s in enumerate(dec.overlay.slots):
             if k in over_slots:
-                out.append((at, s))
+                out.append((at, 1, k))
             at += 1 + bool(s.meaning)
     if dec.head is not None:
         at += 1
     at += 2  # a blank line, "against the kernel's own lines:"
-    out.append((at + next(k for k, c in enumerate(dec.checks) if c.item == "index"), None))
+    out.append((at + next(k for k, c in enumerate(dec.checks) if c.item == "index"), 2, 0))
     return out
 
 
