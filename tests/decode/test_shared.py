@@ -6,6 +6,9 @@ and where that part holds a poison the decode names."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from decode.dumps import DUMPS
@@ -43,3 +46,41 @@ def test_pages_differing_in_their_index_word_read_as_each_alone(monkeypatch: pyt
     alone = _texts(log)
     assert shared == alone
     assert shared[0] != shared[1]
+
+
+_PAGE = re.compile(r"(page:.*index:)(0x[0-9a-f]+)")
+_RAW = re.compile(r"(raw: )([0-9a-f]{8}|[0-9a-f]{16})")
+
+
+def _with_index(body: str, k: int) -> str:
+    """The report with its printed index and raw word 4 (the index word, 32- and 64-bit)
+    both moved by k, as another page of the same kernel would print them."""
+    out, seen = [], 0
+    for line in body.splitlines():
+        m = _PAGE.search(line)
+        if m:
+            line = line[:m.start(2)] + f"{int(m.group(2), 16) + k:#x}" + line[m.end(2):]
+            seen = 0
+        elif _RAW.search(line):
+            start = line.index("raw: ") + 5
+            tokens = line[start:].split()
+            if seen <= 4 < seen + len(tokens):
+                word = tokens[4 - seen]
+                tokens[4 - seen] = f"{(int(word, 16) + k) & ((1 << (4 * len(word))) - 1):0{len(word)}x}"
+                line = line[:start] + " ".join(tokens)
+            seen += len(tokens)
+        out.append(line)
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("path", sorted((DUMPS / "real").glob("*.txt")), ids=lambda p: p.stem[:40])
+def test_every_real_report_with_other_index_values(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each real report and two more with other index values (where the raw words hold the
+    printed index): the shared decodes' text is each page's own."""
+    body = "\n".join(ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#"))
+    if "head: " in body or not _PAGE.search(body):
+        pytest.skip("a folio's pages (head: lines) or no page: line: the index word is not shared")
+    log = "\n\n".join(_with_index(body, k) for k in (0, 1, 0x100)) + "\n"
+    shared = _texts(log)
+    monkeypatch.setattr(decoder, "_plain_index", lambda *a, **k: None)
+    assert _texts(log) == shared

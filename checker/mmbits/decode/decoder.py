@@ -305,10 +305,11 @@ def _index_patch(dec: Decoded, at: int) -> _Patch | None:
     """Where the index word sits in the decode's views, when nothing but the index
     comparison and the word tables read it: (word, page fields, page slots, overlay fields,
     overlay slots), the fields each inside the word (a part of it, like pt_frag_refcount, is
-    read again from each copy's word); None when the decode reads more of it (a tail page, a
-    folio head, a word given a meaning, a name _meaning reads, a field across its edge)."""
+    read again from each copy's word); None when the decode reads more of it (a folio head, a
+    word given a meaning, a name _meaning reads, a field across its edge). A tail page's index
+    word is read by nothing else either (its folio fields are in words 0-3 and the head: lines)."""
     page = dec.page
-    if page is None or dec.is_tail or dec.head is not None:
+    if page is None or dec.head is not None:
         return None
     wb = dec.bits // 8
     lo, hi = at * wb, (at + 1) * wb
