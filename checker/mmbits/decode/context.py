@@ -86,6 +86,8 @@ _FIRST_CHARS = frozenset("CLHREpPeNKIMr")
 @lru_cache(maxsize=8192)
 def arch_of(text: str, bits: int | None) -> str | None:
     """The architecture a log line names (its family sized by `bits`), if it names one."""
+    if not any(head in text for head in _hint_heads()):
+        return None  # every hint's match holds its literal head (the page:, raw: ... lines go here)
     data = load_dump_data()
     for hint in data.arch_hints:
         if not hint.pattern.search(text):
@@ -95,6 +97,12 @@ def arch_of(text: str, bits: int | None) -> str | None:
         if hint.family and bits is not None and data.arch_families:
             return data.arch_families.get(hint.family, {}).get(bits)
     return None
+
+
+@lru_cache(maxsize=1)
+def _hint_heads() -> tuple[str, ...]:
+    """The literal text each arch hint's matches hold (_literal_head)."""
+    return tuple(dict.fromkeys(_literal_head(h.pattern.pattern) for h in load_dump_data().arch_hints))
 
 
 @lru_cache(maxsize=1)
