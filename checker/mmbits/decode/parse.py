@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from mmbits.decode.reading import SourceLine, source_lines, strip_prefix
 from mmbits.errors import InputError
@@ -110,7 +111,7 @@ _PRINTED = {16: re.compile(r"[0-9a-fA-F]{16}(?: [0-9a-fA-F]{16})*"), 8: re.compi
 def _words(tokens: list[str], lineno: int, file: str, what: str) -> WordLine:
     fast = _PRINTED.get(len(tokens[0])) if tokens else None
     if fast is not None and fast.fullmatch(" ".join(tokens)):
-        return WordLine(lineno, [int(t, 16) for t in tokens], len(tokens[0]))
+        return WordLine(lineno, list(map(int, tokens, repeat(16))), len(tokens[0]))
     words: list[int] = []
     width = None
     for tok in tokens:
@@ -282,7 +283,9 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                     touch(lineno, "raw")
                     continue
                 cur.raw.append(_words(tokens, lineno, file, "raw:"))
-                touch(lineno, "raw")
+                if not cur.start:  # touch(lineno, "raw"), inline: the commonest line
+                    cur.start = lineno
+                cur.end, last_kind = lineno, "raw"
                 continue
             if tag == "head":
                 rest = line[5:].strip()
