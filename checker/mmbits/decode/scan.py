@@ -15,8 +15,10 @@ still be the whole input.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from itertools import chain
+from itertools import accumulate, chain, repeat
+from operator import add
 
 from mmbits.decode.context import context_needles
 from mmbits.decode.parse import DUMP_KEYS
@@ -88,40 +90,29 @@ def _filtered(blocks: Iterable[list[str]], number: int = 0, context: bool = True
 def _picks(lines: list[str], first: int, context: bool = True) -> list[int] | None:
     """The indices (from `first`) of the lines holding a key or a needle, and of the line
     after a word-less `raw:`/`head:` (its words wrapped onto the next line); None when the
-    block is not ASCII (lowercasing could move the offsets)."""
-    text = "\n".join(lines[first:])
+    block is not ASCII (lowercasing could move the offsets). Each key's places are found
+    with str.find and turned into line indices by one bisection each, in C."""
+    block = lines[first:]
+    text = "\n".join(block)
     if not text.isascii():
         return None
     low = text.lower()
-    starts: set[int] = set()
+    # where each line starts in `text`: line i holds the places from starts[i] to starts[i + 1] - 1
+    starts = list(accumulate(map(add, map(len, block), repeat(1)), initial=0))
+    hits: list[int] = []
     for source, keys in ((low, DUMP_KEYS), (text, context_needles() if context else ())):
         for key in keys:
-            find, rfind = source.find, source.rfind
+            find = source.find
             pos = find(key)
             while pos >= 0:
-                starts.add(rfind("\n", 0, pos) + 1)
-                end = find("\n", pos)
-                if end < 0:
-                    break
-                pos = find(key, end)
+                hits.append(pos)
+                pos = find(key, pos + 1)
     # the lines after a word-less raw:/head: line (rare: found in C, not tested per line)
     for m in _LINE_END_COLON.finditer(low):
-        at = m.start()
-        if low.endswith(("raw", "head"), 0, at):
-            end = low.find("\n", m.end())
-            if end >= 0:
-                starts.add(end + 1)
-    out: list[int] = []
-    count = text.count
-    index = first
-    offset = 0
-    for begin in sorted(starts):
-        index += count("\n", offset, begin)
-        offset = begin
-        if out and out[-1] >= index:
-            continue
-        out.append(index)
-    return out
+        if low.endswith(("raw", "head"), 0, m.start()):
+            hits.append(m.end() + 1)  # the next line's first place (past the end: no line)
+    found = set(map(bisect_right, repeat(starts), hits))  # line index + 1
+    return [first + i - 1 for i in sorted(found) if i <= len(block)]
 
 
 # a line ending in a colon (and blanks), as rstrip() sees blanks: the candidates for _wordless
