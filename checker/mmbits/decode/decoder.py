@@ -346,8 +346,8 @@ def _with_index(dec: Decoded, patch: _Patch, number: int, record: DumpRecord, co
     wb = dec.bits // 8
     buf = (value & ((1 << (8 * wb)) - 1)).to_bytes(wb, "little" if dec.little else "big")
     assert dec.page is not None
-    page = _view_with(dec.page, page_names, page_slots, buf, -at * wb)
-    overlay = None if dec.overlay is None else _view_with(dec.overlay, over_names, over_slots, buf, -at * wb)
+    page = _view_with(dec.page, page_names, page_slots, value, buf, -at * wb)
+    overlay = None if dec.overlay is None else _view_with(dec.overlay, over_names, over_slots, value, buf, -at * wb)
     for view, slots in ((page, page_slots), (overlay, over_slots)):
         if view is not None and any(view.slots[k].size != wb
                                     and slot_poison(view.slots[k], view.layout, dec.config, data) is not None
@@ -364,14 +364,16 @@ def _with_index(dec: Decoded, patch: _Patch, number: int, record: DumpRecord, co
     return out
 
 
-def _view_with(view: PageView, names: tuple[str, ...], slots: tuple[int, ...], buf: bytes, base: int) -> PageView:
-    """The view with the index word's fields read from `buf` (the word's bytes; `base` puts
-    the word at its offset) and its slots holding them."""
+def _view_with(view: PageView, names: tuple[str, ...], slots: tuple[int, ...], value: int, buf: bytes,
+               base: int) -> PageView:
+    """The view with the index word's fields read from `buf` (the word `value`'s bytes; `base`
+    puts the word at its offset) and its slots holding them."""
     fields = view.layout.words
     values = dict(view.values)
+    wb = len(buf)
     for n in names:
         f = fields[n]
-        values[n] = f.get(buf, base) & f.mask
+        values[n] = value if f.size == wb else f.get(buf, base) & f.mask  # a whole-word field is the word
     new = list(view.slots)
     for k in slots:
         sl = new[k]
