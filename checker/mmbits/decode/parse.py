@@ -108,9 +108,14 @@ _DUMP_FIRST = frozenset("prhmfakiPRHMFAKI") | _HEX_FIRST
 _PRINTED = {16: re.compile(r"[0-9a-fA-F]{16}(?: [0-9a-fA-F]{16})*"), 8: re.compile(r"[0-9a-fA-F]{8}(?: [0-9a-fA-F]{8})*")}
 
 
-def _words(tokens: list[str], lineno: int, file: str, what: str) -> WordLine:
+def _printed(tokens: list[str]) -> bool:
+    """The tokens are words as dump_page prints them (all 8 or all 16 hex digits)."""
     fast = _PRINTED.get(len(tokens[0])) if tokens else None
-    if fast is not None and fast.fullmatch(" ".join(tokens)):
+    return fast is not None and fast.fullmatch(" ".join(tokens)) is not None
+
+
+def _words(tokens: list[str], lineno: int, file: str, what: str) -> WordLine:
+    if _printed(tokens):
         return WordLine(lineno, list(map(int, tokens, repeat(16))), len(tokens[0]))
     words: list[int] = []
     width = None
@@ -301,7 +306,8 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                     cur.head_info_line = lineno
                     touch(lineno, "head_info")
                     continue
-                if all(_HEX.match(t) for t in tokens) and (cur.raw or cur.head or cur.page is not None):
+                if (cur.raw or cur.head or cur.page is not None) and (
+                        _printed(tokens) or all(_HEX.match(t) for t in tokens)):
                     cur.head.append(_words(tokens, lineno, file, "head:"))
                     touch(lineno, "head")
                 continue
