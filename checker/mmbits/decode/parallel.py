@@ -229,12 +229,19 @@ def _copy(text_file: IO[str], marks_file: IO[bytes], before: int, write: Callabl
     text_file.seek(0)
     done = 0
     read = text_file.read
+    pieces: list[str] = []
+    held = 0
     for k in range(0, len(marks), 2):
         at, digits = marks[k], marks[k + 1]
-        write(read(at - done))
+        pieces.append(read(at - done))
         number = int(read(digits))
-        write(str(number + before))
+        pieces.append(str(number + before))
+        held += at + digits - done
         done = at + digits
+        if held >= 1 << 20:  # written a megabyte at a time, not a page
+            write("".join(pieces))
+            pieces, held = [], 0
+    write("".join(pieces))
     while True:
         rest = read(1 << 20)
         if not rest:
