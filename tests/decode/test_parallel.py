@@ -62,3 +62,16 @@ def test_given_kernel_and_arch_and_a_clean_first_part(tmp_path: Path, monkeypatc
     one, two = _both(log, monkeypatch, "--kernel", "6.12", "--arch", "x86_64")
     assert one.code == two.code == 1
     assert two.out == one.out
+
+
+def test_quoted_printable_mail_stays_in_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decision to join soft line breaks is made once, from the log's first lines: a
+    mail is not cut (the second part would not know it is quoted-printable)."""
+    monkeypatch.setattr(parallel, "SPLIT_MIN", 0)
+    body = "\n\n".join(_body(p) for p in REAL)
+    log = tmp_path / "mail.txt"
+    log.write_text("Content-Transfer-Encoding: quoted-printable\n\n" + body + "\n", encoding="utf-8")
+    assert parallel.plan(str(log)) is None
+    plain = tmp_path / "log.txt"
+    plain.write_text(body + "\n", encoding="utf-8")
+    assert parallel.plan(str(plain)) is not None

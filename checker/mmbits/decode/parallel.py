@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from mmbits.decode.reading import QP_LOOKAHEAD, SourceLine, looks_quoted_printable, strip_prefix
+from mmbits.errors import InputError
 
 if TYPE_CHECKING:
     from mmbits.decode.model import Decoded, Unreadable
@@ -70,14 +71,35 @@ def plan(path: str) -> Cut | None:
 
     if not stat.S_ISREG(st.st_mode) or not SPLIT_MIN <= st.st_size <= LIMIT_LOG:
         return None
-    with open(path, "rb") as fh:
-        head = fh.read(QP_LOOKAHEAD * 200).split(b"\n")[:QP_LOOKAHEAD]
-        if looks_quoted_printable("\n".join(h.decode("utf-8", "replace").rstrip("\r") for h in head)):
+    try:
+        if _quoted_printable(path):
             return None
-        mid = st.st_size // 2
+        return _cut(path, st.st_size, LIMIT_LOG_LINE)
+    except (OSError, InputError):
+        return None  # one process reports it
+
+
+def _quoted_printable(path: str) -> bool:
+    """Whether the log's first lines, read as decode reads them, look like quoted-printable
+    mail (decode/scan.py decides it from the same lines, so both processes read one way)."""
+    from mmbits.decode.reading import _BLOCK
+    from mmbits.inputs import iter_line_blocks
+
+    head: list[str] = []
+    for blk in iter_line_blocks(path, "a kernel log", block=_BLOCK):
+        head.extend(blk[:QP_LOOKAHEAD - len(head)])
+        if len(head) >= QP_LOOKAHEAD:
+            break
+    return looks_quoted_printable("\n".join(head))
+
+
+def _cut(path: str, size: int, line_limit: int) -> Cut | None:
+    """The cut at the first report starting after the middle of the file."""
+    with open(path, "rb") as fh:
+        mid = size // 2
         fh.seek(mid)
         data = fh.read(_WINDOW)
-        starts = _report_starts(data, LIMIT_LOG_LINE)
+        starts = _report_starts(data, line_limit)
         if starts is None:
             return None
         first, second = starts
