@@ -58,7 +58,8 @@ def test_the_classes_change_no_answer(monkeypatch: pytest.MonkeyPatch, expr: str
     dom = _toggles() if domain == "toggles" else domain
     shared = _answer(expr, word, kind, new, dom)
     with monkeypatch.context() as m:
-        m.setattr(classes, "units", lambda prover, groups, memo, origin=None: [classes._single(i, g) for i, g in enumerate(groups)])
+        m.setattr(classes, "units", lambda prover, groups, memo, origin=None:
+                  [classes._single(groups, i, g) for i, g in enumerate(groups)])
         alone = _answer(expr, word, kind, new, dom)
     assert shared == alone
 
@@ -132,7 +133,7 @@ def test_a_kept_partition_is_read_back_and_answers_alike(cache: Any, monkeypatch
     assert made and fresh == again and first["groups"] == again["groups"]
 
 
-@pytest.mark.parametrize("damage", ["foreign", "groups", "count", "release", "not json"])
+@pytest.mark.parametrize("damage", ["foreign", "groups", "count", "release", "not json", "site", "row", "profile"])
 def test_a_kept_partition_that_is_not_these_groups_is_rebuilt(cache: Any, monkeypatch: pytest.MonkeyPatch,
                                                               damage: str) -> None:
     import json
@@ -150,6 +151,16 @@ def test_a_kept_partition_that_is_not_these_groups_is_rebuilt(cache: Any, monkey
         units[0][1] += 1
     elif damage == "release":
         units[0][3] = [[v + 1, c] for v, c in units[0][3]][:1] + [[1, 1]]
+    else:  # the class table: an index out of range, a row too short for its site, a class short
+        table = doc["body"]["table"]
+        at = next(i for i, p in enumerate(table["profiles"]) if p is not None)
+        if damage == "site":
+            table["profiles"][at][1] = len(table["sites"])
+        elif damage == "row":
+            row = table["profiles"][at][2]
+            table["rows"][row] = table["rows"][row][:1]
+        else:
+            table["profiles"].pop()
     entry.write_text("{" if damage == "not json" else json.dumps(doc))
     made.clear()
     again = _answer("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
@@ -168,3 +179,29 @@ def test_the_lazy_group_list_is_the_domains_groups() -> None:
     assert lazy[-1].config.primary == eager[-1].config.primary  # built on demand, in the same order
     assert lazy[-1] is lazy[len(lazy) - 1]  # and kept: config ids stay theirs for the memo
     assert [(g.count, g.part, g.config.primary) for g in lazy] == [(g.count, g.part, g.config.primary) for g in eager]
+
+
+def test_a_new_question_analyses_one_class_per_answer_key(cache: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the class table (classes.BitTable) read back from disk: a new question evaluates the
+    # expression per flag shape and analyses one class per distinct key, not every class,
+    # and answers as the plain pass over the groups does
+    from mmbits.prover.analyse import Prover
+
+    _answer("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
+    analysed: list[int] = []
+    real = Prover.analyse
+
+    def spy(self: Prover, config: Any) -> Any:
+        analysed.append(1)
+        return real(self, config)
+
+    monkeypatch.setattr(Prover, "analyse", spy)
+    for expr in ("BIT(NR_PAGEFLAGS+3)", "BIT(PG_locked)|BIT(NR_PAGEFLAGS-1)", "1UL << (BITS_PER_LONG-1)"):
+        analysed.clear()
+        shared = _answer(expr, "ptdesc.pt_flags", None, (), "arm32")
+        assert 0 < len(analysed) < shared["groups"]
+        with monkeypatch.context() as m:
+            m.setattr(classes, "units", lambda prover, groups, memo, origin=None:
+                      [classes._single(groups, i, g) for i, g in enumerate(groups)])
+            alone = _answer(expr, "ptdesc.pt_flags", None, (), "arm32")
+        assert shared == alone, expr

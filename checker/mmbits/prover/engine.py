@@ -152,18 +152,28 @@ def _static(proposal: Proposal, config: Config | None, domain: Any, defines: Map
     # the classes summed per answer (one hits list and one value object per distinct answer),
     # in the order of their first class: the first answer with a finding has its first group
     answers: dict[tuple[int, int], _Answer] = {}
+    # classes with equal answer keys (classes.answer_keys) share one analysis: a new
+    # question analyses one class per distinct key, not every class
+    keys = classes.answer_keys(prover, units)
+    shared: dict[Any, tuple[list[Hit], Value, Site]] = {}
     for n, unit in enumerate(units):
-        try:
-            hits, ev, site = prover.analyse(unit.config)
-        except InputError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - fail closed: an analysis that cannot run is no proof
-            failed.append((unit, exc))
-            ngroups += unit.groups
-            checked += unit.count
-            for version, c in unit.by_release.items():
-                releases.tally(by_release, version, c, unknown=True)
-            continue
+        akey = keys[n] if keys is not None else None
+        got = shared.get(akey) if akey is not None else None
+        if got is None:
+            try:
+                got = prover.analyse(unit.config)
+            except InputError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - fail closed: an analysis that cannot run is no proof
+                failed.append((unit, exc))
+                ngroups += unit.groups
+                checked += unit.count
+                for version, c in unit.by_release.items():
+                    releases.tally(by_release, version, c, unknown=True)
+                continue
+            if akey is not None:
+                shared[akey] = got
+        hits, ev, site = got
         answer = answers.get((id(hits), id(ev)))
         if answer is None:
             answer = answers[(id(hits), id(ev))] = _Answer(hits, ev, site, unit.config)
