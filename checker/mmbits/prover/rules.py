@@ -169,8 +169,11 @@ def bit_inputs(word: FlagsWord, lo: int, hi: int) -> list[tuple[Any, ...]]:
     if hi > start:
         owner: list[tuple[Any, ...] | None] = [None] * (hi - start)
         for f in word.fields:  # a bit belongs to the first field over it
+            span = range(max(f.lsb, start), min(f.msb, hi - 1) + 1)
+            if not span:
+                continue
             read = ("field", f.name, word.field(f.name))
-            for ab in range(max(f.lsb, start), min(f.msb, hi - 1) + 1):
+            for ab in span:
                 if owner[ab - start] is None:
                     owner[ab - start] = read
         prep, thp = masks.get("PAGE_FLAGS_CHECK_AT_PREP", 0), masks.get("THP_SPLIT_COPY", 0)
