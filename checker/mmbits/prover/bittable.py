@@ -11,7 +11,8 @@ value's bits, what `rules.bit_input` reads there (with `rules.gap_inputs` when o
 bit): `rules.flag_bits_inputs`, the key the analysis itself is cached on. The table keeps
 those per class, numbered when the partition is made:
 
-- `shape`: the (BITS_PER_LONG, flag shape) pair; the expression is evaluated once per shape;
+- `shape`: the (BITS_PER_LONG, flag shape) pair; the expression is evaluated once per shape,
+  or once per (BITS_PER_LONG, NR_PAGEFLAGS) (`shapes[shape]`) when it reads no flag name;
 - `site`: `sites[site]` is the site's anchor bit for each bit of the word (-1: outside);
 - `low`, `high`: what each anchor bit holds, below NR_PAGEFLAGS (`lows[low][ab]`, a number
   per distinct flag read) and from there up (`highs[high]`: NR_PAGEFLAGS, then runs
@@ -43,10 +44,11 @@ COLUMNS = ("shape", "site", "low", "high", "tail", "cp")
 @dataclass
 class BitTable:
     """Per class, in order: `columns[name][i]` for the names in COLUMNS (`site` -1: no
-    profile, the class is analysed itself); `sites`, `lows`, `highs` as the module says;
-    `gaps` the numbers of gap reads."""
+    profile, the class is analysed itself); `shapes`, `sites`, `lows`, `highs` as the
+    module says; `gaps` the numbers of gap reads."""
 
     columns: dict[str, list[int]] = field(default_factory=lambda: {c: [] for c in COLUMNS})
+    shapes: list[list[int]] = field(default_factory=list)
     sites: list[list[int]] = field(default_factory=list)
     lows: list[list[int]] = field(default_factory=list)
     highs: list[list[int]] = field(default_factory=list)
@@ -67,7 +69,7 @@ class BitTable:
         raise IndexError(ab)  # _from_json refuses a table with a site past its rows
 
     def to_json(self) -> dict[str, Any]:
-        return {"columns": self.columns, "sites": self.sites, "lows": self.lows, "highs": self.highs,
+        return {"columns": self.columns, "shapes": self.shapes, "sites": self.sites, "lows": self.lows, "highs": self.highs,
                 "gaps": sorted(self.gaps)}
 
 
@@ -76,9 +78,11 @@ def from_json(doc: Any, nclasses: int) -> BitTable:
     index in range, every site within the rows it is read with): ValueError if not."""
     if not isinstance(doc, dict):
         raise ValueError("not a class table")
-    columns, sites, lows, highs, gaps = doc["columns"], doc["sites"], doc["lows"], doc["highs"], doc["gaps"]
+    columns, shapes, sites = doc["columns"], doc["shapes"], doc["sites"]
+    lows, highs, gaps = doc["lows"], doc["highs"], doc["gaps"]
     if not isinstance(columns, dict) or sorted(columns) != sorted(COLUMNS) or not _ints(gaps) \
-            or not all(_ints(x) for x in (*columns.values(), *sites, *lows, *highs)) \
+            or not all(_ints(x) for x in (*columns.values(), *shapes, *sites, *lows, *highs)) \
+            or any(len(x) != 2 for x in shapes) \
             or any(len(c) != nclasses for c in columns.values()):
         raise ValueError("not a class table of these classes")
     reach = [max(amap, default=-1) for amap in sites]  # the highest anchor bit each site reads
@@ -90,15 +94,15 @@ def from_json(doc: Any, nclasses: int) -> BitTable:
         ends = [runs[0], *runs[1::2]]
         if any(b <= a for a, b in zip(ends, ends[1:], strict=False)):
             raise ValueError("not a run list")
-    for si, low, high in set(zip(columns["site"], columns["low"], columns["high"], strict=True)):
+    for shape, si, low, high in set(zip(columns["shape"], columns["site"], columns["low"], columns["high"], strict=True)):
         if si == -1:
             continue
-        if not (0 <= si < len(sites) and 0 <= low < len(lows) and 0 <= high < len(highs)):
+        if not (0 <= shape < len(shapes) and 0 <= si < len(sites) and 0 <= low < len(lows) and 0 <= high < len(highs)):
             raise ValueError("class table index out of range")
         runs = highs[high]
         if runs[0] != len(lows[low]) or reach[si] >= (runs[-2] if len(runs) > 1 else runs[0]):
             raise ValueError("class table rows do not cover the site")
-    return BitTable(columns, sites, lows, highs, set(gaps))
+    return BitTable(columns, shapes, sites, lows, highs, set(gaps))
 
 
 def _ints(items: Any) -> bool:
@@ -116,7 +120,10 @@ def answer_keys(prover: Prover, classes: Sequence[Any], table: BitTable | None) 
         return None
     from mmbits.prover.hits import bits_of
 
-    values: dict[int, Any] = {}  # shape -> the expression's Value
+    # an expression of NR_PAGEFLAGS, BITS_PER_LONG and constants alone has one value per
+    # (BITS_PER_LONG, NR_PAGEFLAGS): the key its own cache has (ExprPlan.evaluate)
+    plain = prover._facts_names() == ()
+    values: dict[Any, Any] = {}  # shape, or (BITS_PER_LONG, NR_PAGEFLAGS) -> the expression's Value
     at: dict[tuple[int, int], tuple[int, tuple[int, ...] | None]] = {}  # (shape, site) -> (id(Value), anchor bits)
     occupants: dict[tuple[int, int, tuple[int, ...]], tuple[tuple[int, ...], bool]] = {}
     keys: list[Any] = []
@@ -127,10 +134,11 @@ def answer_keys(prover: Prover, classes: Sequence[Any], table: BitTable | None) 
             continue
         found = at.get((shape, si))
         if found is None:
-            ev = values.get(shape)
+            vkey = tuple(table.shapes[shape]) if plain else shape
+            ev = values.get(vkey)
             if ev is None:
                 cfg = unit.config
-                ev = values[shape] = prover.xp.evaluate(cfg, prover.flags_word(cfg, 0))
+                ev = values[vkey] = prover.xp.evaluate(cfg, prover.flags_word(cfg, 0))
             amap = sites[si]
             if ev.value is None:
                 found = (id(ev), None)
@@ -201,7 +209,10 @@ class Builder:
             high = self._highs[high_key] = len(self.table.highs)
             self.table.highs.append(self._runs(rules.bit_inputs(word, nr, width), nr))
         tail = self._tails.setdefault(rules.gap_inputs(word, cfg), len(self._tails))
-        shape = self._shapes.setdefault((facts[0], facts[1]), len(self._shapes))
+        shape = self._shapes.get((facts[0], facts[1]))
+        if shape is None:
+            shape = self._shapes[(facts[0], facts[1])] = len(self.table.shapes)
+            self.table.shapes.append([word.bits, word.nr_pageflags])
         for c, v in zip(COLUMNS, (shape, si, low, high, tail, int(bool(cfg.get("CHECK_PAGES")))), strict=True):
             cols[c].append(v)
 

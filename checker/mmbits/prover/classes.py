@@ -99,7 +99,7 @@ def answer_keys(prover: Prover, classes: Sequence[Unit]) -> list[Any] | None:
 
 # -- on disk ---------------------------------------------------------------------------
 
-MAGIC = "mmbits-check-classes 3"
+MAGIC = "mmbits-check-classes 4"
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 
 
