@@ -83,6 +83,8 @@ class ProductTable:
 
     def __init__(self, body: Mapping[str, Any], make: Callable[[tuple[Any, ...]], Config]):
         self.make = make
+        self._body = body
+        self._expanded: tuple[list[int], list[tuple[Any, ...]]] | None = None
         factors = body["factors"]
         self._multiplier: int = body["multiplier"]
         self._counts: list[list[int]] = [f["counts"] for f in factors]
@@ -108,11 +110,21 @@ class ProductTable:
             j, out[f] = divmod(j, self._sizes[f])
         return out
 
+    def expand(self) -> None:
+        """Expand the product once (C-level, as `_expand`): cheaper than computing each
+        group alone when most of them are asked for (a pass over the groups)."""
+        if self._expanded is None:
+            self._expanded = _expand(self._body)
+
     def count(self, j: int) -> int:
+        if self._expanded is not None:
+            return self._expanded[0][j]
         at = self._indices(j)
         return self._multiplier * prod(c[i] for c, i in zip(self._counts, at, strict=True))
 
     def row(self, j: int) -> tuple[Any, ...]:
+        if self._expanded is not None:
+            return self._expanded[1][j]
         at = self._indices(j)
         row = tuple(itertools.chain.from_iterable(v[i] for v, i in zip(self._values, at, strict=True)))
         if self._cross_comps:

@@ -173,6 +173,9 @@ class Builder:
         self._highs: dict[tuple[Any, ...], int] = {}
         self._reads: dict[tuple[Any, ...], int] = {}
         self._tails: dict[tuple[Any, ...], int] = {}
+        self._by_facts: dict[tuple[int, int], tuple[int, int]] = {}
+        self._tail_of: dict[tuple[int, bool, bool], int] = {}
+        self._keep: list[Any] = []
 
     def add(self, cfg: Config, k: tuple[Any, ...] | None) -> None:
         from mmbits.prover import rules
@@ -193,6 +196,27 @@ class Builder:
             self.table.sites.append([-1 if (ab := site.anchor_bit(b)) is None else ab for b in range(site.bits)])
             self._widths.append(max(self.table.sites[si], default=-1) + 1)
         width = self._widths[si]
+        # the halves and the tail read only what the facts hold (Prover._word_part): once per facts
+        # object (the memo that made it keeps it alive; so does _keep)
+        halves = self._by_facts.get((id(facts), width))
+        if halves is None:
+            self._keep.append(facts)
+            halves = self._by_facts[(id(facts), width)] = self._halves(word, facts, width)
+        low, high = halves
+        flags = (id(facts), k[2], k[3])  # MEM_ALLOC_PROFILING, MEM_PROFILING_COMPRESSED (Prover.class_key)
+        tail = self._tail_of.get(flags)
+        if tail is None:
+            tail = self._tail_of[flags] = self._tails.setdefault(rules.gap_inputs(word, cfg), len(self._tails))
+        shape = self._shapes.get((facts[0], facts[1]))
+        if shape is None:
+            shape = self._shapes[(facts[0], facts[1])] = len(self.table.shapes)
+            self.table.shapes.append([word.bits, word.nr_pageflags])
+        for c, v in zip(COLUMNS, (shape, si, low, high, tail, int(k[4])), strict=True):  # k[4]: CHECK_PAGES
+            cols[c].append(v)
+
+    def _halves(self, word: Any, facts: tuple[Any, ...], width: int) -> tuple[int, int]:
+        from mmbits.prover import rules
+
         masks = word.masks
         nr = min(word.nr_pageflags, width)
         # below NR_PAGEFLAGS the flags (a function of the flag shape) and two masks are read
@@ -202,19 +226,12 @@ class Builder:
             low = self._lows[low_key] = len(self.table.lows)
             self.table.lows.append([self._number(r) for r in rules.bit_inputs(word, 0, nr)])
         # from there up the fields and two other masks
-        high_key = (tuple(word.fields), nr, width, masks.get("PAGE_FLAGS_CHECK_AT_PREP", 0),
-                    masks.get("THP_SPLIT_COPY", 0))
+        high_key = (facts[2], nr, width, masks.get("PAGE_FLAGS_CHECK_AT_PREP", 0), masks.get("THP_SPLIT_COPY", 0))
         high = self._highs.get(high_key)
         if high is None:
             high = self._highs[high_key] = len(self.table.highs)
             self.table.highs.append(self._runs(rules.bit_inputs(word, nr, width), nr))
-        tail = self._tails.setdefault(rules.gap_inputs(word, cfg), len(self._tails))
-        shape = self._shapes.get((facts[0], facts[1]))
-        if shape is None:
-            shape = self._shapes[(facts[0], facts[1])] = len(self.table.shapes)
-            self.table.shapes.append([word.bits, word.nr_pageflags])
-        for c, v in zip(COLUMNS, (shape, si, low, high, tail, int(bool(cfg.get("CHECK_PAGES")))), strict=True):
-            cols[c].append(v)
+        return low, high
 
     def _runs(self, reads: list[tuple[Any, ...]], start: int) -> list[int]:
         out = [start]
@@ -222,7 +239,8 @@ class Builder:
         n = -1
         for ab, read in enumerate(reads, start):
             if read is not last:  # a field's bits are one object: numbered once
-                n, last = self._number(read[:1] + read[2:] if read[0] == "gap" else read), read
+                gap = type(read[0]) is str and read[0] == "gap"
+                n, last = self._number(read[:1] + read[2:] if gap else read), read
             if len(out) > 1 and out[-1] == n:
                 out[-2] = ab + 1
             else:
@@ -230,9 +248,21 @@ class Builder:
         return out
 
     def _number(self, read: tuple[Any, ...]) -> int:
-        n = self._reads.get(read)
+        # by the identity of the FlagBit or PackedField read (cached objects: equal ones are
+        # one object, and two objects only number apart what is equal), not by hashing them
+        head = read[0]
+        text = type(head) is str
+        if text and head == "gap":
+            key: tuple[Any, ...] = read
+        elif text and head == "field":
+            key = ("field", read[1], id(read[2]))
+            self._keep.append(read[2])
+        else:
+            key = (id(head), *read[1:])
+            self._keep.append(head)
+        n = self._reads.get(key)
         if n is None:
-            n = self._reads[read] = len(self._reads)
-            if read[0] == "gap":
+            n = self._reads[key] = len(self._reads)
+            if key is read:
                 self.table.gaps.add(n)
         return n

@@ -34,6 +34,7 @@ class GroupList(Sequence[Group]):
                 self._tables.append((part.name, table))
                 n += len(table)
         self._fixed_start = n
+        self._asked = [0] * len(self._tables)
         self._fixed: list[Config] = list(domain.fixed)
         self._len = n + len(self._fixed)
 
@@ -65,9 +66,14 @@ class GroupList(Sequence[Group]):
         t = bisect_right(self._starts, i) - 1
         name, table = self._tables[t]
         j = i - self._starts[t]
+        self._asked[t] += 1
+        if self._asked[t] == max(64, len(table) // 8):  # a pass over the groups, not a few representatives
+            table.expand()
         return Group(table.make(table.row(j)), table.count(j), name)
 
     def __iter__(self) -> Iterator[Group]:
+        for _, table in self._tables:
+            table.expand()
         return (self[i] for i in range(self._len))
 
     def total(self) -> int:
