@@ -176,6 +176,8 @@ class Builder:
         self._by_facts: dict[tuple[int, int], tuple[int, int]] = {}
         self._tail_of: dict[tuple[int, bool, bool], int] = {}
         self._keep: list[Any] = []
+        self._by_id: dict[int, int] = {}
+        self._by_value: dict[Any, int] = {}
 
     def add(self, cfg: Config, k: tuple[Any, ...] | None) -> None:
         from mmbits.prover import rules
@@ -247,19 +249,24 @@ class Builder:
                 out += [ab + 1, n]
         return out
 
+    def _value_of(self, obj: Any) -> int:
+        n = self._by_id.get(id(obj))
+        if n is None:
+            self._keep.append(obj)  # its id stays its own
+            n = self._by_id[id(obj)] = self._by_value.setdefault(obj, len(self._by_value))
+        return n
+
     def _number(self, read: tuple[Any, ...]) -> int:
-        # by the identity of the FlagBit or PackedField read (cached objects: equal ones are
-        # one object, and two objects only number apart what is equal), not by hashing them
+        # the FlagBit or PackedField read by value, each object hashed once (thousands of
+        # reads share a few hundred objects)
         head = read[0]
         text = type(head) is str
         if text and head == "gap":
             key: tuple[Any, ...] = read
         elif text and head == "field":
-            key = ("field", read[1], id(read[2]))
-            self._keep.append(read[2])
+            key = ("field", read[1], self._value_of(read[2]))
         else:
-            key = (id(head), *read[1:])
-            self._keep.append(head)
+            key = (self._value_of(head), *read[1:])
         n = self._reads.get(key)
         if n is None:
             n = self._reads[key] = len(self._reads)
