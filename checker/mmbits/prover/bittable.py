@@ -80,8 +80,8 @@ def from_json(doc: Any, nclasses: int) -> BitTable:
         raise ValueError("not a class table")
     columns, shapes, sites = doc["columns"], doc["shapes"], doc["sites"]
     lows, highs, gaps = doc["lows"], doc["highs"], doc["gaps"]
-    if not isinstance(columns, dict) or sorted(columns) != sorted(COLUMNS) or not _ints(gaps) \
-            or not all(_ints(x) for x in (*columns.values(), *shapes, *sites, *lows, *highs)) \
+    if not isinstance(columns, dict) or sorted(columns) != sorted(COLUMNS) or not ints(gaps) \
+            or not all(ints(x) for x in (*columns.values(), *shapes, *sites, *lows, *highs)) \
             or any(len(x) != 2 for x in shapes) \
             or any(len(c) != nclasses for c in columns.values()):
         raise ValueError("not a class table of these classes")
@@ -105,7 +105,8 @@ def from_json(doc: Any, nclasses: int) -> BitTable:
     return BitTable(columns, shapes, sites, lows, highs, set(gaps))
 
 
-def _ints(items: Any) -> bool:
+def ints(items: Any) -> bool:
+    """Whether `items` is a JSON list of ints (a stored column)."""
     return isinstance(items, list) and set(map(type, items)) <= {int}
 
 

@@ -26,6 +26,7 @@ long as the partition is kept.
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -99,7 +100,7 @@ def answer_keys(prover: Prover, classes: Sequence[Unit]) -> list[Any] | None:
 
 # -- on disk ---------------------------------------------------------------------------
 
-MAGIC = "mmbits-check-classes 4"
+MAGIC = "mmbits-check-classes 5"
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 
 
@@ -135,28 +136,27 @@ def _load(key: str | None, groups: Sequence[Group]) -> Classes | None:
     if body is None:
         return None
     try:
-        rows = body["units"]
-        if body["groups"] != len(groups) or not isinstance(rows, list):
+        cols: Any = body["units"]
+        firsts, counts, sizes, releases = cols["first"], cols["count"], cols["groups"], cols["releases"]
+        n = len(firsts)
+        if body["groups"] != len(groups) or not all(bittable.ints(c) for c in (firsts, counts, sizes)) \
+                or not len(counts) == len(sizes) == len(releases) == n or n == 0 \
+                or firsts[0] != 0 or firsts[-1] >= len(groups) or not all(map(operator.lt, firsts, firsts[1:])) \
+                or min(counts) < 1 or min(sizes) < 1 or sum(sizes) != len(groups):
             return None
         out = Classes()
-        last = -1
-        ngroups = 0
-        for first, count, n, releases in rows:
-            if type(first) is not int or not last < first < len(groups) or type(n) is not int or n < 1:
+        for first, count, size, rel in zip(firsts, counts, sizes, releases, strict=True):
+            # each class's configs per release: [VERSION, configs, ...], adding up to its configs
+            by_release = dict(zip(rel[::2], rel[1::2], strict=True))
+            if sum(by_release.values()) != count or len(by_release) * 2 != len(rel) or not bittable.ints(rel):
                 return None
-            by_release = {int(v): int(c) for v, c in releases}
-            if type(count) is not int or count < 1 or sum(by_release.values()) != count:
-                return None
-            out.append(Unit(groups, first, count, n, by_release))
-            last = first
-            ngroups += n
+            out.append(Unit(groups, first, count, size, by_release))
         table = body.get("table")
         out.table = None if table is None else bittable.from_json(table, len(out))
     except (KeyError, TypeError, ValueError, IndexError):
         return None
     total = groups.total() if isinstance(groups, GroupList) else sum(g.count for g in groups)
-    if ngroups != len(groups) or sum(u.count for u in out) != total or \
-            (out and out[0].first != 0):
+    if sum(counts) != total:
         return None
     return out
 
@@ -168,7 +168,9 @@ def _store(key: str | None, groups: Sequence[Group], units: Classes) -> None:
         return
     body: dict[str, Any] = {
         "groups": len(groups),
-        "units": [[u.first, u.count, u.groups, sorted(u.by_release.items())] for u in units]}
+        "units": {"first": [u.first for u in units], "count": [u.count for u in units],
+                  "groups": [u.groups for u in units],
+                  "releases": [[x for vc in sorted(u.by_release.items()) for x in vc] for u in units]}}
     t = units.table
     if t is not None:
         body["table"] = t.to_json()
