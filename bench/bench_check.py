@@ -201,7 +201,9 @@ def whole_process(domain: str, repeat: int) -> None:
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 cpus.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
             target = targets.get(label)
-            goal = f"  target <= {target:.2f} s: {'met' if min(walls) <= target else 'not met'}" if target else ""
+            # wall is what the issue means; on a loaded machine CPU is what the process itself cost
+            goal = (f"  target <= {target:.2f} s: wall {'met' if min(walls) <= target else 'not met'}, "
+                    f"CPU {'met' if min(cpus) <= target else 'not met'}") if target else ""
             print(f"  {label:30} best {min(walls):6.2f} s wall {min(cpus):6.2f} s CPU "
                   f"(of {repeat}: wall {' '.join(f'{w:.2f}' for w in walls)}){goal}")
 

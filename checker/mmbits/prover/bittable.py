@@ -229,7 +229,9 @@ class Builder:
             low = self._lows[low_key] = len(self.table.lows)
             self.table.lows.append([self._number(r) for r in rules.bit_inputs(word, 0, nr)])
         # from there up the fields and two other masks
-        high_key = (facts[2], nr, width, masks.get("PAGE_FLAGS_CHECK_AT_PREP", 0), masks.get("THP_SPLIT_COPY", 0))
+        # (the fields by identity: PackedFields are cached, one object per value, and kept alive by the words)
+        high_key = (tuple(map(id, facts[2])), nr, width, masks.get("PAGE_FLAGS_CHECK_AT_PREP", 0),
+                    masks.get("THP_SPLIT_COPY", 0))
         high = self._highs.get(high_key)
         if high is None:
             high = self._highs[high_key] = len(self.table.highs)
