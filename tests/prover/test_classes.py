@@ -225,3 +225,16 @@ def test_the_product_form_is_the_expanded_groups(domain: str) -> None:
         assert len(table) == len(rows) > 1 and table.total() == sum(counts)
         assert [table.count(j) for j in range(len(table))] == counts
         assert [table.row(j) for j in range(len(table))] == rows
+
+
+def test_answer_keys_that_cannot_be_made_leave_every_class_to_its_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
+    # fail closed: a failure while making the keys is no verdict; each class is analysed itself
+    from mmbits.prover import bittable
+
+    truth = _answer("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
+
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("broken table")
+
+    monkeypatch.setattr(bittable, "answer_keys", broken)
+    assert _answer("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32") == truth

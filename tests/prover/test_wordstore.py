@@ -27,6 +27,7 @@ def _answer(expr: str, word: str) -> dict[str, Any]:
 
 @pytest.fixture
 def words(private_cache: Path) -> Any:
+    wordstore._NEW.clear()  # what earlier tests of this process resolved is not this test's
     yield private_cache / "words"
     wordstore._NEW.clear()
 

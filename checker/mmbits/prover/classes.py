@@ -94,8 +94,16 @@ def units(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], A
 
 def answer_keys(prover: Prover, classes: Sequence[Unit]) -> list[Any] | None:
     """Per class, a key such that classes with equal keys get the same analysis, or None
-    (see `bittable.answer_keys`)."""
-    return bittable.answer_keys(prover, classes, getattr(classes, "table", None))
+    (see `bittable.answer_keys`). None when making them fails: every class is then analysed
+    itself, and the analyses meet the failure again and report it (fail closed)."""
+    from mmbits.errors import InputError
+
+    try:
+        return bittable.answer_keys(prover, classes, getattr(classes, "table", None))
+    except InputError:
+        raise
+    except Exception:  # noqa: BLE001 - the per-class analyses report it
+        return None
 
 
 # -- on disk ---------------------------------------------------------------------------
