@@ -179,6 +179,7 @@ class Builder:
         self._keep: list[Any] = []
         self._by_id: dict[int, int] = {}
         self._by_value: dict[Any, int] = {}
+        self._gap_numbers: dict[tuple[Any, ...], int] = {}
 
     def add(self, cfg: Config, k: tuple[Any, ...] | None) -> None:
         from mmbits.prover import rules
@@ -223,14 +224,14 @@ class Builder:
         masks = word.masks
         nr = min(word.nr_pageflags, width)
         # below NR_PAGEFLAGS the flags (a function of the flag shape) and two masks are read
-        low_key = (facts[1], nr, masks.get("PAGE_FLAGS_SECOND", 0), masks.get("PAGE_FLAGS_CHECK_AT_FREE", 0))
+        low_key = (self._value_of(facts[1]), nr, masks.get("PAGE_FLAGS_SECOND", 0),
+                   masks.get("PAGE_FLAGS_CHECK_AT_FREE", 0))
         low = self._lows.get(low_key)
         if low is None:
             low = self._lows[low_key] = len(self.table.lows)
             self.table.lows.append([self._number(r) for r in rules.bit_inputs(word, 0, nr)])
         # from there up the fields and two other masks
-        # (the fields by identity: PackedFields are cached, one object per value, and kept alive by the words)
-        high_key = (tuple(map(id, facts[2])), nr, width, masks.get("PAGE_FLAGS_CHECK_AT_PREP", 0),
+        high_key = (tuple(map(self._value_of, facts[2])), nr, width, masks.get("PAGE_FLAGS_CHECK_AT_PREP", 0),
                     masks.get("THP_SPLIT_COPY", 0))
         high = self._highs.get(high_key)
         if high is None:
@@ -242,10 +243,15 @@ class Builder:
         out = [start]
         last: Any = None
         n = -1
+        gaps = self._gap_numbers
         for ab, read in enumerate(reads, start):
             if read is not last:  # a field's bits are one object: numbered once
-                gap = type(read[0]) is str and read[0] == "gap"
-                n, last = self._number(read[:1] + read[2:] if gap else read), read
+                last = read
+                if type(read[0]) is str and read[0] == "gap":  # ("gap", ab, prep, thp): the position is the run's
+                    known = gaps.get(read[2:])
+                    n = known if known is not None else gaps.setdefault(read[2:], self._number(read[:1] + read[2:]))
+                else:
+                    n = self._number(read)
             if len(out) > 1 and out[-1] == n:
                 out[-2] = ab + 1
             else:
