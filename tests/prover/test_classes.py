@@ -238,3 +238,21 @@ def test_answer_keys_that_cannot_be_made_leave_every_class_to_its_analysis(monke
 
     monkeypatch.setattr(bittable, "answer_keys", broken)
     assert _answer("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32") == truth
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("expr", "word", "kind"), [
+    ("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", None),  # absent before 6.6: UNKNOWN there
+    ("BIT(PG_slab)", "page.flags", None),  # a flag some releases lack
+    ("PG_owner_2", "folio._flags_1", "second"),
+    ("BIT(NR_PAGEFLAGS+20)", "page.flags", None),
+])
+def test_the_class_table_changes_no_answer_over_releases(expr: str, word: str, kind: str | None,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # the class table over four releases and four arches against the plain pass over the groups
+    shared = _answer(expr, word, kind, (), "lts")
+    with monkeypatch.context() as m:
+        m.setattr(classes, "units", lambda prover, groups, memo, origin=None:
+                  [classes._single(groups, i, g) for i, g in enumerate(groups)])
+        alone = _answer(expr, word, kind, (), "lts")
+    assert shared == alone
