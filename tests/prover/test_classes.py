@@ -150,7 +150,9 @@ def test_a_kept_partition_that_is_not_these_groups_is_rebuilt(cache: Any, monkey
     elif damage == "count":
         units["count"][0] += 1
     elif damage == "release":
-        units["releases"][0] = [v + 1 if i % 2 == 0 else v for i, v in enumerate(units["releases"][0])][:2] + [1, 1]
+        sets = units["release_sets"]
+        sets[units["releases"][0]] = [v + 1 if i % 2 == 0 else v for i, v in
+                                      enumerate(sets[units["releases"][0]])][:2] + [1, 1]
     else:  # the class table: an index out of range, a half too short for its site, a class short
         table = doc["body"]["table"]
         cols = table["columns"]

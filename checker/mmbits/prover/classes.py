@@ -51,7 +51,7 @@ class Unit:
     first: int  # index of its first group in the group list
     count: int = 0
     groups: int = 0
-    by_release: dict[int, int] = field(default_factory=dict)
+    by_release: dict[int, int] = field(default_factory=dict)  # read only: a kept partition shares them
 
     @property
     def config(self) -> Config:
@@ -108,7 +108,7 @@ def answer_keys(prover: Prover, classes: Sequence[Unit]) -> list[Any] | None:
 
 # -- on disk ---------------------------------------------------------------------------
 
-MAGIC = "mmbits-check-classes 5"
+MAGIC = "mmbits-check-classes 6"
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 
 
@@ -145,20 +145,29 @@ def _load(key: str | None, groups: Sequence[Group]) -> Classes | None:
         return None
     try:
         cols: Any = body["units"]
-        firsts, counts, sizes, releases = cols["first"], cols["count"], cols["groups"], cols["releases"]
+        firsts, counts, sizes, which = cols["first"], cols["count"], cols["groups"], cols["releases"]
         n = len(firsts)
-        if body["groups"] != len(groups) or not all(bittable.ints(c) for c in (firsts, counts, sizes)) \
-                or not len(counts) == len(sizes) == len(releases) == n or n == 0 \
+        if body["groups"] != len(groups) or not all(bittable.ints(c) for c in (firsts, counts, sizes, which)) \
+                or not len(counts) == len(sizes) == len(which) == n or n == 0 \
                 or firsts[0] != 0 or firsts[-1] >= len(groups) or not all(map(operator.lt, firsts, firsts[1:])) \
                 or min(counts) < 1 or min(sizes) < 1 or sum(sizes) != len(groups):
             return None
-        out = Classes()
-        for first, count, size, rel in zip(firsts, counts, sizes, releases, strict=True):
-            # each class's configs per release: [VERSION, configs, ...], adding up to its configs
-            by_release = dict(zip(rel[::2], rel[1::2], strict=True))
-            if sum(by_release.values()) != count or len(by_release) * 2 != len(rel) or not bittable.ints(rel):
+        # the distinct configs-per-release maps ([VERSION, configs, ...]), shared by the classes
+        # that have them (read only); each class's adds up to its configs
+        sets = []
+        for flat in cols["release_sets"]:
+            if not bittable.ints(flat):
                 return None
-            out.append(Unit(groups, first, count, size, by_release))
+            per = dict(zip(flat[::2], flat[1::2], strict=True))
+            if len(per) * 2 != len(flat):
+                return None
+            sets.append(per)
+        totals = [sum(per.values()) for per in sets]
+        if min(which) < 0 or max(which) >= len(sets) or \
+                not all(map(operator.eq, map(totals.__getitem__, which), counts)):
+            return None
+        out = Classes(Unit(groups, first, count, size, sets[i])
+                      for first, count, size, i in zip(firsts, counts, sizes, which, strict=True))
         table = body.get("table")
         out.table = None if table is None else bittable.from_json(table, len(out))
     except (KeyError, TypeError, ValueError, IndexError):
@@ -177,8 +186,14 @@ def _store(key: str | None, groups: Sequence[Group], units: Classes) -> None:
     body: dict[str, Any] = {
         "groups": len(groups),
         "units": {"first": [u.first for u in units], "count": [u.count for u in units],
-                  "groups": [u.groups for u in units],
-                  "releases": [[x for vc in sorted(u.by_release.items()) for x in vc] for u in units]}}
+                  "groups": [u.groups for u in units], "releases": [], "release_sets": []}}
+    sets: dict[tuple[int, ...], int] = {}
+    for u in units:
+        flat = tuple(x for vc in sorted(u.by_release.items()) for x in vc)
+        i = sets.setdefault(flat, len(sets))
+        if i == len(body["units"]["release_sets"]):
+            body["units"]["release_sets"].append(list(flat))
+        body["units"]["releases"].append(i)
     t = units.table
     if t is not None:
         body["table"] = t.to_json()
