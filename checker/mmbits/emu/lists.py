@@ -57,12 +57,13 @@ class Lists:
         except Fault as exc:
             raise ListCorruption(f"list corruption: {exc}", node) from None
 
-    def _expect(self, node: int, field: str, want: int, culprit: int, report: str) -> None:
+    def _expect(self, node: int, field: str, want: int, culprit: int, report: str, *args: int) -> None:
         """One of DEBUG_LIST's link checks (lib/list_debug.c): node->field must be `want`;
-        `report` is the kernel's message with {got} where it prints what it found."""
+        `report` is the kernel's message, formatted only when the check fails (the
+        hot path builds no string): `args` fill its {0}, {1} ..., {got} is what it found."""
         got = self._read(node, field)
         if got != want:
-            raise ListCorruption(report.replace("{got}", f"{got:#x}"), culprit)
+            raise ListCorruption(report.format(*args, got=f"{got:#x}"), culprit)
 
     # __list_add_valid_or_report() / __list_add()
     def _add(self, new: int, prev: int, nxt: int) -> None:
@@ -71,9 +72,9 @@ class Lists:
         if nxt == 0:
             raise ListCorruption("list_add corruption. next is NULL.", new)
         self._expect(nxt, "prev", prev, new,
-                     f"list_add corruption. next->prev should be prev ({prev:#x}), but was {{got}}. (next={nxt:#x}).")
+                     "list_add corruption. next->prev should be prev ({0:#x}), but was {got}. (next={1:#x}).", prev, nxt)
         self._expect(prev, "next", nxt, new,
-                     f"list_add corruption. prev->next should be next ({nxt:#x}), but was {{got}}. (prev={prev:#x}).")
+                     "list_add corruption. prev->next should be next ({0:#x}), but was {got}. (prev={1:#x}).", nxt, prev)
         if new in (prev, nxt):
             raise ListCorruption(f"list_add double add: new={new:#x}, prev={prev:#x}, next={nxt:#x}.", new)
         self._set_prev(nxt, new)
@@ -99,9 +100,9 @@ class Lists:
         if prev == self.poison2:
             raise ListCorruption(f"list_del corruption, {entry:#x}->prev is LIST_POISON2 ({prev:#x})", entry)
         self._expect(prev, "next", entry, entry,
-                     f"list_del corruption. prev->next should be {entry:#x}, but was {{got}}. (prev={prev:#x})")
+                     "list_del corruption. prev->next should be {0:#x}, but was {got}. (prev={1:#x})", entry, prev)
         self._expect(nxt, "prev", entry, entry,
-                     f"list_del corruption. next->prev should be {entry:#x}, but was {{got}}. (next={nxt:#x})")
+                     "list_del corruption. next->prev should be {0:#x}, but was {got}. (next={1:#x})", entry, nxt)
         self._set_prev(nxt, prev)
         self._set_next(prev, nxt)
         self._set_next(entry, self.poison1)

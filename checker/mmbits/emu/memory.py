@@ -12,6 +12,13 @@ Two cheap extras make exploration and reports possible: a running fingerprint
 of the bytes (dirty pages are rehashed lazily) for state-hash pruning, and an
 optional write journal (who wrote which word, old and new value) used when a
 finding's schedule is replayed for its report.
+
+The struct page bytes are kept in chunks of CHUNK_PAGES pages, copied on
+write: a clone (one per explored child state) copies the list of chunks, and
+a store copies its chunk the first time that copy writes it -- a transition
+writes a few chunks, while copying all the bytes cost more than the step
+itself. `Memory.cow = False` is the reference path (every clone copies every
+chunk) the tests compare the exploration against.
 """
 
 from __future__ import annotations
@@ -52,6 +59,11 @@ class Write:
 
 _REBASED: dict[tuple[Field, int, str], Field] = {}
 
+# struct pages per copy-on-write chunk (a power of two: pfn >> CHUNK_SHIFT is the chunk)
+CHUNK_SHIFT = 6
+CHUNK_PAGES = 1 << CHUNK_SHIFT
+CHUNK_MASK = CHUNK_PAGES - 1
+
 # byte sizes of the small non-page regions (list heads, one stack per CPU)
 KDATA_BYTES = 512
 STACK_BYTES = 512
@@ -60,11 +72,19 @@ STACK_BYTES = 512
 class Memory:
     """Struct pages + page contents + shadow + small kernel regions."""
 
+    # copy-on-write chunks on clone (False: the reference path, a full copy)
+    cow = True
+
     def __init__(self, facts: Facts, npages: int, slab_objects: int = 0):
         self.f = facts
         self.size = facts.sizeof_page
         self.npages = npages
-        self.pages = bytearray(npages * self.size)
+        nchunks = -(-npages // CHUNK_PAGES)
+        # the struct page bytes, CHUNK_PAGES pages a chunk; _owned[c]: chunk c
+        # is this memory's own (not shared with a clone), so it may be written
+        self._chunks = [bytearray(CHUNK_PAGES * self.size) for _ in range(nchunks)]
+        self._owned = bytearray(b"\x01" * nchunks)
+        self._nbytes = npages * self.size
         self.vmemmap = facts.addresses["vmemmap_start"]
         self.kdata = bytearray(KDATA_BYTES)
         self.kdata_base = facts.addresses["kernel_data"]
@@ -109,7 +129,14 @@ class Memory:
     def clone(self) -> Memory:
         new = Memory.__new__(Memory)
         new.__dict__.update(self.__dict__)
-        new.pages = bytearray(self.pages)
+        if self.cow:
+            # both share every chunk now: whoever writes one first copies it
+            new._chunks = list(self._chunks)
+            new._owned = bytearray(len(self._chunks))
+            self._owned = bytearray(len(self._chunks))
+        else:
+            new._chunks = [bytearray(c) for c in self._chunks]
+            new._owned = bytearray(b"\x01" * len(self._chunks))
         new.kdata = bytearray(self.kdata)
         new.stack = bytearray(self.stack)
         new.slab = bytearray(self.slab)
@@ -152,13 +179,14 @@ class Memory:
     def fingerprint(self) -> int:
         if self._dirty:
             size = self.size
-            view = memoryview(self.pages)
+            chunks = self._chunks
             acc = self._acc
             hashes = self._hash
             dead = self.dead_bytes
             shadow = self.shadow
             for pfn in self._dirty:
-                data = bytes(view[pfn * size:(pfn + 1) * size])
+                base = (pfn & CHUNK_MASK) * size
+                data = bytes(chunks[pfn >> CHUNK_SHIFT][base:base + size])
                 if shadow[pfn] and dead is not None:
                     h = hash((pfn, dead(data)))
                 else:
@@ -171,15 +199,62 @@ class Memory:
         return hash((self._acc, bytes(self.kdata), bytes(self.stack), bytes(self.slab),
                      bytes(self.shadow), tables))
 
+    # -- the struct page bytes (copy-on-write chunks) --------------------------
+    @property
+    def pages(self) -> bytes:
+        """Every struct page's bytes, a snapshot (replays, reports, benches)."""
+        return b"".join(self._chunks)[:self._nbytes]
+
+    def page_buf(self, pfn: int) -> tuple[bytearray, int]:
+        """The chunk holding struct page pfn and the page's offset in it, for
+        reading words with Field.get(buf, base) (never for writing: the chunk
+        may be shared with a clone)."""
+        return self._chunks[pfn >> CHUNK_SHIFT], (pfn & CHUNK_MASK) * self.size
+
+    def _own_chunk(self, c: int) -> bytearray:
+        """Chunk c, copied first when it is shared with a clone: the one way to write one."""
+        chunk = self._chunks[c]
+        if not self._owned[c]:
+            chunk = self._chunks[c] = bytearray(chunk)
+            self._owned[c] = 1
+        return chunk
+
+    def _word_get(self, start: int, f: Field) -> int:
+        """Word f whose first byte is byte `start` of the struct page array
+        (any struct: a list_head inside a page, a folio word in page[1])."""
+        cb = CHUNK_PAGES * self.size
+        c = start // cb
+        inside = start - c * cb
+        if inside + f.size <= cb:
+            return f.get(self._chunks[c], inside - f.offset)
+        return f.get(self._span_copy(c), inside - f.offset)  # a word across two chunks (never aligned)
+
+    def _word_set(self, start: int, f: Field, value: int) -> None:
+        cb = CHUNK_PAGES * self.size
+        c = start // cb
+        inside = start - c * cb
+        if inside + f.size <= cb:
+            f.set(self._own_chunk(c), value, inside - f.offset)
+            return
+        tmp = self._span_copy(c)
+        f.set(tmp, value, inside - f.offset)
+        self._own_chunk(c)[:] = tmp[:cb]
+        self._own_chunk(c + 1)[:] = tmp[cb:]
+
+    def _span_copy(self, c: int) -> bytearray:
+        return bytearray(self._chunks[c] + self._chunks[c + 1])
+
     # -- struct page words ----------------------------------------------------
     def get(self, pfn: int, f: Field) -> int:
         fp = self.fp
-        if fp is not None:
-            if f.offset + f.size <= self.size:
+        size = self.size
+        if f.offset + f.size <= size:
+            if fp is not None:
                 fp.reads.add(("p", pfn))
-            else:
-                self._touch(fp.reads, pfn, f)
-        return f.get(self.pages, pfn * self.size)
+            return f.get(self._chunks[pfn >> CHUNK_SHIFT], (pfn & CHUNK_MASK) * size)
+        if fp is not None:
+            self._touch(fp.reads, pfn, f)
+        return self._word_get(pfn * size + f.offset, f)
 
     def _touch(self, into: set[tuple[Any, ...]], pfn: int, f: Field) -> None:
         """The struct pages word f of page pfn covers (a folio word is in page[1] ...)."""
@@ -231,9 +306,18 @@ class Memory:
             fp.writes.add(("p", target))
             if rel + f.size > size:
                 fp.writes.add(("p", target + 1))
-        if hit or journal is not None:
-            old = f.get(self.pages, base)
-        f.set(self.pages, value, base)
+        if rel + f.size <= size:  # the word is in struct page `target`
+            chunk = self._chunks[target >> CHUNK_SHIFT]
+            if not self._owned[target >> CHUNK_SHIFT]:
+                chunk = self._own_chunk(target >> CHUNK_SHIFT)
+            at = (target & CHUNK_MASK) * size + rel - off
+            if hit or journal is not None:
+                old = f.get(chunk, at)
+            f.set(chunk, value, at)
+        else:
+            if hit or journal is not None:
+                old = self._word_get(base + off, f)
+            self._word_set(base + off, f, value)
         self._dirty.add(target)
         if rel + f.size > size:
             self._dirty.add(target + 1)
@@ -241,7 +325,7 @@ class Memory:
         if rel < hi and lo < rel + f.size:
             self.lru_touched.add(target)
         if hit or journal is not None:
-            new = f.get(self.pages, base)
+            new = self._word_get(base + off, f)
             if journal is not None:
                 journal.append(Write("pages", target, rel, f.size, f.name, old, new, self.writer))
             if hit and self.on_watch is not None:
@@ -250,14 +334,14 @@ class Memory:
     def or_bits(self, pfn: int, f: Field, bits: int) -> None:
         if self.fp is not None:
             self._touch(self.fp.reads, pfn, f)
-        old = f.get(self.pages, pfn * self.size)
+        old = self._word_get(pfn * self.size + f.offset, f)
         if old | bits != old:
             self.set(pfn, f, old | bits, rmw=True)
 
     def clear_bits(self, pfn: int, f: Field, bits: int) -> None:
         if self.fp is not None:
             self._touch(self.fp.reads, pfn, f)
-        old = f.get(self.pages, pfn * self.size)
+        old = self._word_get(pfn * self.size + f.offset, f)
         if old & bits:
             self.set(pfn, f, old & ~bits, rmw=True)
 
@@ -268,7 +352,19 @@ class Memory:
         self.journal.append(Write(region, index, f.offset, f.size, f.name, old, value, self.writer))
 
     def page_bytes(self, pfn: int) -> bytes:
-        return bytes(self.pages[pfn * self.size:(pfn + 1) * self.size])
+        return self.pages_bytes(pfn, 1)
+
+    def pages_bytes(self, pfn: int, count: int) -> bytes:
+        """The bytes of struct pages pfn .. pfn+count-1."""
+        size = self.size
+        out = []
+        while count > 0:
+            c, first = pfn >> CHUNK_SHIFT, pfn & CHUNK_MASK
+            n = min(count, CHUNK_PAGES - first)
+            out.append(self._chunks[c][first * size:(first + n) * size])
+            pfn += n
+            count -= n
+        return b"".join(out)
 
     # -- addresses ------------------------------------------------------------
     def page_addr(self, pfn: int) -> int:
@@ -291,7 +387,7 @@ class Memory:
     def resolve(self, addr: int, nbytes: int) -> tuple[str, int]:
         """(region, byte offset) of an address, or Fault."""
         off = addr - self.vmemmap
-        if off >= 0 and off + nbytes <= len(self.pages):
+        if off >= 0 and off + nbytes <= self._nbytes:
             return "pages", off
         for region, base in (("kdata", self.kdata_base), ("stack", self.stack_base), ("slab", self.slab_base)):
             if base <= addr and addr + nbytes <= base + len(getattr(self, region)):
@@ -300,11 +396,11 @@ class Memory:
 
     def read_at(self, addr: int, f: Field) -> int:
         """Read the word `f` of the structure that starts at `addr`."""
-        base = addr - self.vmemmap
-        if base >= 0 and base + f.offset + f.size <= len(self.pages):  # struct page bytes (most lists)
+        start = addr - self.vmemmap + f.offset
+        if start >= 0 and start + f.size <= self._nbytes:  # struct page bytes (most lists)
             if self.fp is not None:
-                self.fp.reads.add(("p", (base + f.offset) // self.size))
-            return f.get(self.pages, base)
+                self.fp.reads.add(("p", start // self.size))
+            return self._word_get(start, f)
         off = addr + f.offset - self.kdata_base
         if off >= 0 and off + f.size <= len(self.kdata):  # a static list head
             if self.fp is not None:
@@ -312,10 +408,7 @@ class Memory:
             return f.get(self.kdata, off - f.offset)
         region, off = self.resolve(addr + f.offset, f.size)
         if self.fp is not None:
-            if region == "pages":
-                self.fp.reads.add(("p", off // self.size))
-            else:
-                self.touch_raw(region, off, f.size)
+            self.touch_raw(region, off, f.size)
         return f.get(self._buffer(region), off - f.offset)
 
     def _rebased(self, f: Field, rel: int) -> Field:
@@ -338,7 +431,7 @@ class Memory:
     def write_at(self, addr: int, f: Field, value: int) -> None:
         base = addr - self.vmemmap
         size = self.size
-        if base >= 0 and base + f.offset + f.size <= len(self.pages):  # struct page bytes (most lists)
+        if base >= 0 and base + f.offset + f.size <= self._nbytes:  # struct page bytes (most lists)
             if not base % size:
                 self.set(base // size, f, value)
             else:  # a struct member that is not at a struct page boundary: still page bytes
