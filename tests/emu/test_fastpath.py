@@ -2,7 +2,8 @@
 does: exploring with them visits the same states, takes the same
 transitions, reaches the same end states and finds the same findings as the
 reference paths they replace (Memory.cow = False: every clone copies every
-byte of the struct pages). The expected values are the reference path's own
+byte of the struct pages; Memory.fast_words = False: list words go through
+read_at/write_at). The expected values are the reference path's own
 results on the same workload, in the same process."""
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def test_fast_paths_explore_what_the_reference_paths_explore(monkeypatch: pytest
     fast = _summary(_explore(setup))
     with monkeypatch.context() as mp:
         mp.setattr(Memory, "cow", False)
+        mp.setattr(Memory, "fast_words", False)
         reference = _summary(_explore(setup))
     assert reference["complete"] and reference["transitions"] > 0
     assert fast == reference

@@ -30,18 +30,24 @@ class Lists:
         self.prev_f = prv
         self.poison1 = poison1
         self.poison2 = poison2
+        # list_head words are plain unsigned pointers: Memory's word fast path
+        # (the same bytes and footprints as read_at/write_at)
+        plain = all(w.bit_size is None and not w.signed and w._fmt is not None for w in (nxt, prv))
+        fast = plain and mem.fast_words
+        self._load = mem.load_word if fast else mem.read_at
+        self._store = mem.store_word if fast else mem.write_at
 
     def next(self, node: int) -> int:
-        return self.mem.read_at(node, self.next_f)
+        return self._load(node, self.next_f)
 
     def prev(self, node: int) -> int:
-        return self.mem.read_at(node, self.prev_f)
+        return self._load(node, self.prev_f)
 
     def _set_next(self, node: int, value: int) -> None:
-        self.mem.write_at(node, self.next_f, value)
+        self._store(node, self.next_f, value)
 
     def _set_prev(self, node: int, value: int) -> None:
-        self.mem.write_at(node, self.prev_f, value)
+        self._store(node, self.prev_f, value)
 
     def init(self, head: int) -> None:
         """INIT_LIST_HEAD()."""
@@ -53,7 +59,7 @@ class Lists:
 
     def _read(self, node: int, which: str) -> int:
         try:
-            return self.next(node) if which == "next" else self.prev(node)
+            return self._load(node, self.next_f if which == "next" else self.prev_f)
         except Fault as exc:
             raise ListCorruption(f"list corruption: {exc}", node) from None
 
@@ -77,10 +83,11 @@ class Lists:
                      "list_add corruption. prev->next should be next ({0:#x}), but was {got}. (prev={1:#x}).", nxt, prev)
         if new in (prev, nxt):
             raise ListCorruption(f"list_add double add: new={new:#x}, prev={prev:#x}, next={nxt:#x}.", new)
-        self._set_prev(nxt, new)
-        self._set_next(new, nxt)
-        self._set_prev(new, prev)
-        self._set_next(prev, new)
+        store, nf, pf = self._store, self.next_f, self.prev_f
+        store(nxt, pf, new)
+        store(new, nf, nxt)
+        store(new, pf, prev)
+        store(prev, nf, new)
 
     def add(self, new: int, head: int) -> None:
         """list_add(): insert after head."""
@@ -103,10 +110,11 @@ class Lists:
                      "list_del corruption. prev->next should be {0:#x}, but was {got}. (prev={1:#x})", entry, prev)
         self._expect(nxt, "prev", entry, entry,
                      "list_del corruption. next->prev should be {0:#x}, but was {got}. (next={1:#x})", entry, nxt)
-        self._set_prev(nxt, prev)
-        self._set_next(prev, nxt)
-        self._set_next(entry, self.poison1)
-        self._set_prev(entry, self.poison2)
+        store, nf, pf = self._store, self.next_f, self.prev_f
+        store(nxt, pf, prev)
+        store(prev, nf, nxt)
+        store(entry, nf, self.poison1)
+        store(entry, pf, self.poison2)
 
     def splice_tail(self, lst: int, head: int, init: bool = True) -> None:
         """list_splice_tail_init() (init=False: list_splice_tail())."""

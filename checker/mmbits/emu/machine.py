@@ -396,15 +396,27 @@ class Machine:
     def page_cpupid_reset_last(self, pfn: int) -> None:
         """page_cpupid_reset_last(): LAST_CPUPID all ones, in page->flags or in
         page->_last_cpupid when it did not fit (include/linux/mm.h)."""
+        how = self.__dict__.get("_cpupid_how")
+        if how is None:
+            how = self.__dict__["_cpupid_how"] = self._cpupid_how()
+        where, word, value = how
+        if where == "flags":
+            self.mem.or_bits(pfn, self.F_flags, value)
+        elif where == "word":
+            self.mem.set(pfn, word, value)
+
+    def _cpupid_how(self) -> tuple[str, Any, int]:
+        """Where LAST_CPUPID lives (page->flags mask, or the _last_cpupid word
+        and its all-ones value), looked up once per machine and its clones."""
         f = self.facts
         fld = f.flags_word.field("last_cpupid")
         if fld is not None:
-            self.mem.or_bits(pfn, self.F_flags, fld.mask)
-            return
+            return "flags", None, fld.mask
         shift = f.flags_word.shifts.get("last_cpupid", 0)
         word = f.page.words.get("_last_cpupid")
         if shift and word is not None:
-            self.mem.set(pfn, word, -1 & ((1 << shift) - 1))
+            return "word", word, -1 & ((1 << shift) - 1)
+        return "", None, 0
 
     def device_pfn(self, va: int) -> int:
         """A device (ioremap) frame for the huge mapping at va: outside emulated RAM."""

@@ -450,6 +450,54 @@ class Memory:
             self.touch_raw(region, off, f.size, write=True)
         f.set(self._buffer(region), value, base)
 
+    # -- plain words at an address (the list code's fast path) -----------------
+    # The same values, bytes and footprints as read_at()/write_at() on a word
+    # that is neither signed nor a bitfield, without their layers of calls;
+    # anything else (kernel data, a watched page, the replay journal) goes
+    # through read_at()/write_at() themselves. `Memory.fast_words = False` is
+    # the reference path (test_fastpath compares the two).
+    fast_words = True
+
+    def load_word(self, addr: int, f: Field) -> int:
+        """read_at(addr, f) for an unsigned, non-bitfield word f."""
+        start = addr - self.vmemmap + f.offset
+        size = self.size
+        if start >= 0 and start + f.size <= self._nbytes:
+            pfn = start // size
+            rel = start - pfn * size
+            if rel + f.size <= size:
+                fp = self.fp
+                if fp is not None:
+                    fp.reads.add(("p", pfn))
+                fmt = f._fmt
+                assert fmt is not None
+                value: int = fmt.unpack_from(self._chunks[pfn >> CHUNK_SHIFT], (pfn & CHUNK_MASK) * size + rel)[0]
+                return value
+        return self.read_at(addr, f)
+
+    def store_word(self, addr: int, f: Field, value: int) -> None:
+        """write_at(addr, f, value) for an unsigned, non-bitfield word f."""
+        start = addr - self.vmemmap + f.offset
+        size = self.size
+        if start >= 0 and start + f.size <= self._nbytes and self.journal is None:
+            pfn = start // size
+            rel = start - pfn * size
+            if rel + f.size <= size and pfn not in self.watched:
+                fp = self.fp
+                if fp is not None:
+                    fp.writes.add(("p", pfn))
+                c = pfn >> CHUNK_SHIFT
+                chunk = self._chunks[c] if self._owned[c] else self._own_chunk(c)
+                fmt = f._fmt
+                assert fmt is not None
+                fmt.pack_into(chunk, (pfn & CHUNK_MASK) * size + rel, value & f.mask)
+                self._dirty.add(pfn)
+                lo, hi = self.lru_span
+                if rel < hi and lo < rel + f.size:
+                    self.lru_touched.add(pfn)
+                return
+        self.write_at(addr, f, value)
+
     def alloc_static(self, name: str, nbytes: int, on_stack: bool = False) -> int:
         """Reserve bytes for a static object or an on-stack variable (a list head)."""
         align = self.f.ptr_size
