@@ -3,7 +3,8 @@ does: exploring with them visits the same states, takes the same
 transitions, reaches the same end states and finds the same findings as the
 reference paths they replace (Memory.cow = False: every clone copies every
 byte of the struct pages; Memory.fast_words = False: list words go through
-read_at/write_at). The expected values are the reference path's own
+read_at/write_at; Memory.incremental / MState.incremental = False: the
+shadow's hash and the state's dict hashes recomputed at every fingerprint). The expected values are the reference path's own
 results on the same workload, in the same process."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from mmbits.emu.explore import Exploration, exhaustive
+from mmbits.emu.machine import MState
 from mmbits.emu.memory import Memory
 from mmbits.emu.simulate import Setup
 
@@ -48,6 +50,8 @@ def test_fast_paths_explore_what_the_reference_paths_explore(monkeypatch: pytest
     with monkeypatch.context() as mp:
         mp.setattr(Memory, "cow", False)
         mp.setattr(Memory, "fast_words", False)
+        mp.setattr(Memory, "incremental", False)
+        mp.setattr(MState, "incremental", False)
         reference = _summary(_explore(setup))
     assert reference["complete"] and reference["transitions"] > 0
     assert fast == reference

@@ -130,11 +130,11 @@ class Iommu:
         """Every VA walked over an empty cache (after a flush, or the first
         time): what that caches, reads and notes is a function of the root
         and the tables' entries and shadow alone, so it is remembered under
-        those (the contents hash, a hash of the shadow bytes, as trusted as state hashing) and shared by every
+        those (the contents hash, the shadow's hash, as trusted as state hashing) and shared by every
         clone of the machine; a batch that reported something is not kept."""
         m = self.m
         mem = m.mem
-        key = (tuple(vas), m.st.root, mem._contents_acc, hash(bytes(mem.shadow)))
+        key = (tuple(vas), m.st.root, mem._contents_acc, mem.shadow_key())
         memo: dict[Any, Any] = self.__dict__.setdefault("_flushed", {})
         hit = memo.get(key)
         fp = mem.fp

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mmbits.emu.buddy import Buddy, OutOfMemory
 from mmbits.emu.design import Queues
@@ -101,6 +101,9 @@ class MState:
     roles: dict[int, str] = field(default_factory=dict)
     reported_cache: frozenset[Any] = frozenset()
 
+    # remembered hashes of the dict fields (False: the reference path)
+    incremental: ClassVar[bool] = True
+
     def clone(self) -> MState:
         """A copy that shares the dicts: whoever changes one takes its own
         copy first (`own()`), so a clone costs nothing per page."""
@@ -119,6 +122,7 @@ class MState:
         if name not in owned:
             d[name] = dict(d[name])
             owned.add(name)
+        d.pop(_HASHED.get(name, ""), None)  # about to change: its remembered hash is stale
         return d[name]
 
     def adopt(self, name: str, value: dict[Any, Any]) -> None:
@@ -128,10 +132,31 @@ class MState:
         setattr(self, name, value)
 
     def fingerprint(self) -> int:
-        return hash((self.root, frozenset(self.kinds.items()), frozenset(self.marks.items()),
-                     frozenset(self.iommu_cache.items()), self.slab_used, self.work_pending, self.crashed,
+        return hash((self.root, self._dict_hash("kinds"), self._dict_hash("marks"),
+                     self._dict_hash("iommu_cache"), self.slab_used, self.work_pending, self.crashed,
                      self.bad_pages, self.lists3, self.mmap_readers, self.mmap_writer, self.mmap_waiters,
                      self.ptdump_key))
+
+    def _dict_hash(self, name: str) -> int:
+        """hash(frozenset(items)) of dict field `name`, remembered with the dict
+        it was computed on: the dicts are shared by clones and replaced or
+        own()ed (which forgets the hash) before any change, so most states
+        hash only the dict their last step changed. `MState.incremental =
+        False` (the reference path) computes it every time."""
+        d = self.__dict__
+        value = d[name]
+        key = _HASHED[name]
+        memo = d.get(key)
+        if memo is not None and memo[0] is value and self.incremental:
+            h: int = memo[1]
+            return h
+        h = hash(frozenset(value.items()))
+        d[key] = (value, h)
+        return h
+
+
+# the dict fields whose hash a state remembers, and the attribute it keeps it in
+_HASHED = {name: f"_hash_{name}" for name in ("kinds", "marks", "iommu_cache")}
 
 
 class TracedMState(MState):

@@ -59,6 +59,24 @@ class Write:
 
 _REBASED: dict[tuple[Field, int, str], Field] = {}
 
+# Zobrist keys of the shadow, per number of pages: one random 64-bit key per
+# page frame and their prefix XORs (the XOR of a run of keys in two lookups)
+_SHADOW_KEYS: dict[int, tuple[list[int], list[int]]] = {}
+
+
+def _shadow_keys(npages: int) -> tuple[list[int], list[int]]:
+    keys = _SHADOW_KEYS.get(npages)
+    if keys is None:
+        import random
+
+        rng = random.Random(npages)
+        z = [rng.getrandbits(64) for _ in range(npages)]
+        prefix = [0]
+        for k in z:
+            prefix.append(prefix[-1] ^ k)
+        keys = _SHADOW_KEYS[npages] = (z, prefix)
+    return keys
+
 # struct pages per copy-on-write chunk (a power of two: pfn >> CHUNK_SHIFT is the chunk)
 CHUNK_SHIFT = 6
 CHUNK_PAGES = 1 << CHUNK_SHIFT
@@ -74,6 +92,9 @@ class Memory:
 
     # copy-on-write chunks on clone (False: the reference path, a full copy)
     cow = True
+    # the shadow's hash kept up to date by poison() (False: the reference
+    # path, recomputed from every byte at each fingerprint)
+    incremental = True
 
     def __init__(self, facts: Facts, npages: int, slab_objects: int = 0):
         self.f = facts
@@ -95,6 +116,9 @@ class Memory:
         self.slab_base = facts.addresses["slab"]
         # KASAN-style shadow of the page frames: 1 = free (poisoned), 0 = allocated
         self.shadow = bytearray(npages)
+        # its hash: the XOR of the Zobrist keys of the free frames
+        self.shadow_hash = 0
+        self._zkeys = _shadow_keys(npages)
         # contents of pages used as arrays of entries (page tables, pmd_sv copies):
         # pfn -> {index: entry}; the inner dicts are never mutated in place
         self.contents: dict[int, dict[int, tuple[Any, ...]]] = {}
@@ -107,8 +131,10 @@ class Memory:
         self._stack_next = 0
         self.symbols: dict[int, str] = {}  # kdata/stack address -> C name (for messages)
         # fingerprinting
-        # per page: its hash (a machine-word array: cloned by one memcpy)
-        self._hash = array("q", bytes(8 * npages))
+        # per page: its hash, in one machine-word array per chunk, copied on
+        # write like the chunks (_hash_owned)
+        self._hash = [array("q", bytes(8 * CHUNK_PAGES)) for _ in range(nchunks)]
+        self._hash_owned = bytearray(b"\x01" * nchunks)
         self._acc = 0
         self._dirty: set[int] = set(range(npages))
         # pages whose list words (the lru union) were written after boot
@@ -134,15 +160,19 @@ class Memory:
             new._chunks = list(self._chunks)
             new._owned = bytearray(len(self._chunks))
             self._owned = bytearray(len(self._chunks))
+            new._hash = list(self._hash)
+            new._hash_owned = bytearray(len(self._hash))
+            self._hash_owned = bytearray(len(self._hash))
         else:
             new._chunks = [bytearray(c) for c in self._chunks]
             new._owned = bytearray(b"\x01" * len(self._chunks))
+            new._hash = [array("q", h) for h in self._hash]
+            new._hash_owned = bytearray(b"\x01" * len(self._hash))
         new.kdata = bytearray(self.kdata)
         new.stack = bytearray(self.stack)
         new.slab = bytearray(self.slab)
         new.shadow = bytearray(self.shadow)
         new.contents = dict(self.contents)
-        new._hash = array("q", self._hash)
         # (a set emptied by clear() keeps its table: copying it walks every slot)
         new._dirty = set(self._dirty) if self._dirty else set()
         new.lru_touched = set(self.lru_touched)
@@ -160,7 +190,21 @@ class Memory:
         page's hash masks its dead list words while it is free (see
         Machine._dead_bytes), and for an untouched page masking changes
         nothing that could tell two states apart."""
-        self.shadow[pfn:pfn + count] = bytes([free]) * count
+        shadow = self.shadow
+        z, prefix = self._zkeys
+        if count == 1:
+            if bool(shadow[pfn]) != bool(free):
+                self.shadow_hash ^= z[pfn]
+            shadow[pfn] = free
+        else:
+            old = shadow[pfn:pfn + count]
+            if not any(old) if free else all(old):  # every frame flips: a run of keys
+                self.shadow_hash ^= prefix[pfn] ^ prefix[pfn + count]
+            else:
+                for i, was in enumerate(old):
+                    if bool(was) != bool(free):
+                        self.shadow_hash ^= z[pfn + i]
+            shadow[pfn:pfn + count] = bytes([free]) * count
         fp = self.fp
         if fp is not None:
             fp.writes.update(span("s", pfn, count))
@@ -182,22 +226,43 @@ class Memory:
             chunks = self._chunks
             acc = self._acc
             hashes = self._hash
+            owned = self._hash_owned
             dead = self.dead_bytes
             shadow = self.shadow
             for pfn in self._dirty:
-                base = (pfn & CHUNK_MASK) * size
-                data = bytes(chunks[pfn >> CHUNK_SHIFT][base:base + size])
+                c = pfn >> CHUNK_SHIFT
+                i = pfn & CHUNK_MASK
+                base = i * size
+                data = bytes(chunks[c][base:base + size])
                 if shadow[pfn] and dead is not None:
                     h = hash((pfn, dead(data)))
                 else:
                     h = hash((pfn, data))
-                acc ^= hashes[pfn] ^ h
-                hashes[pfn] = h
+                row = hashes[c]
+                if not owned[c]:
+                    row = hashes[c] = array("q", row)
+                    owned[c] = 1
+                acc ^= row[i] ^ h
+                row[i] = h
             self._acc = acc
             self._dirty = set()
         tables = self._contents_acc
         return hash((self._acc, bytes(self.kdata), bytes(self.stack), bytes(self.slab),
-                     bytes(self.shadow), tables))
+                     self.shadow_key(), tables))
+
+    def shadow_key(self) -> int:
+        """The shadow's hash: kept up to date by poison(), or (the reference
+        path) recomputed from its bytes."""
+        return self.shadow_hash if self.incremental else self.shadow_hash_of_bytes()
+
+    def shadow_hash_of_bytes(self) -> int:
+        """The shadow's hash from its every byte (what poison() keeps up to date)."""
+        z = self._zkeys[0]
+        acc = 0
+        for pfn, free in enumerate(self.shadow):
+            if free:
+                acc ^= z[pfn]
+        return acc
 
     # -- the struct page bytes (copy-on-write chunks) --------------------------
     @property
@@ -473,7 +538,28 @@ class Memory:
                 assert fmt is not None
                 value: int = fmt.unpack_from(self._chunks[pfn >> CHUNK_SHIFT], (pfn & CHUNK_MASK) * size + rel)[0]
                 return value
-        return self.read_at(addr, f)
+            return self.read_at(addr, f)
+        region, buf, off = self._small(addr + f.offset, f.size)
+        if buf is None:
+            return self.read_at(addr, f)
+        fp = self.fp
+        if fp is not None:
+            fp.reads.add(("m", region, off >> 3))
+        fmt = f._fmt
+        assert fmt is not None
+        word: int = fmt.unpack_from(buf, off)[0]
+        return word
+
+    def _small(self, addr: int, nbytes: int) -> tuple[str, bytearray | None, int]:
+        """(region, its bytes, offset) of a word inside one 8-byte word of kernel
+        data or the stack (list heads); (.., None, ..) for anything else."""
+        off = addr - self.kdata_base
+        if off >= 0 and off + nbytes <= len(self.kdata) and (off & 7) + nbytes <= 8:
+            return "kdata", self.kdata, off
+        off = addr - self.stack_base
+        if off >= 0 and off + nbytes <= len(self.stack) and (off & 7) + nbytes <= 8:
+            return "stack", self.stack, off
+        return "", None, 0
 
     def store_word(self, addr: int, f: Field, value: int) -> None:
         """write_at(addr, f, value) for an unsigned, non-bitfield word f."""
@@ -495,6 +581,16 @@ class Memory:
                 lo, hi = self.lru_span
                 if rel < hi and lo < rel + f.size:
                     self.lru_touched.add(pfn)
+                return
+        elif self.journal is None:
+            region, buf, off = self._small(addr + f.offset, f.size)
+            if buf is not None:
+                fp = self.fp
+                if fp is not None:
+                    fp.writes.add(("m", region, off >> 3))
+                fmt = f._fmt
+                assert fmt is not None
+                fmt.pack_into(buf, off, value & f.mask)
                 return
         self.write_at(addr, f, value)
 
