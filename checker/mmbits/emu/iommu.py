@@ -105,9 +105,13 @@ class Iommu:
                                 for i, lv in enumerate(levels)]
         return path
 
-    def rewalk(self, vas: list[int], reads: dict[int, frozenset[Any]], dirty: set[Any]) -> list[str]:
+    def rewalk(self, vas: list[int], reads: dict[int, frozenset[Any]], dirty: set[Any],
+               into: dict[int, frozenset[Any]] | None = None) -> list[str]:
         """Walk again each VA whose last walk read something in `dirty`
-        (or that was never walked); `reads` is updated. Returns the notes."""
+        (or that was never walked); what each walk read goes into `into`
+        (default: `reads` itself). Returns the notes."""
+        if into is None:
+            into = reads
         m = self.m
         out: list[str] = []
         walk = self.walk
@@ -123,7 +127,7 @@ class Iommu:
                 texts = []
             for text in texts:
                 out.append(f"walk {va:#x}: caches {text}")
-            reads[va] = frozenset(seen)
+            into[va] = frozenset(seen)
         return out
 
     def walk_all_flushed(self, vas: list[int]) -> list[str]:
@@ -142,7 +146,7 @@ class Iommu:
         if hit is not None and (fp is None or hit[3] is not None):
             cache, reads, out, foot = hit
             m.st.adopt("iommu_cache", cache)
-            m._walk_reads = dict(reads)
+            m._walk_reads = reads  # shared: never changed in place
             if fp is not None and foot is not None:
                 fp.merge(foot)
             return list(out)
@@ -163,7 +167,7 @@ class Iommu:
                 memo.clear()
             cache = m.st.iommu_cache
             m.st.adopt("iommu_cache", cache)  # shared from now on: a change copies it first
-            memo[key] = (cache, dict(reads_now), tuple(out), sub)
+            memo[key] = (cache, reads_now, tuple(out), sub)
         return out
 
     def invalidate(self) -> int:

@@ -264,7 +264,7 @@ class Machine:
         new.all_events = list(self.all_events)
         new.notes = []
         new.vas = list(self.vas)
-        new._walk_reads = dict(self._walk_reads)
+        # _walk_reads is shared: it is replaced, never changed in place
         return new
 
     def fingerprint(self) -> int:
@@ -452,10 +452,11 @@ class Machine:
         """A function returned: its on-stack list head is dead. Zero it, so
         states that differ only in dead stack bytes are one state (a stale
         pointer into it would now read NULL and be caught)."""
-        region, off = self.mem.resolve(head, 2 * self.facts.ptr_size)
+        n = 2 * self.facts.ptr_size
+        region, off = self.mem.resolve(head, n)
         if region == "stack":
-            self.mem.touch_raw("stack", off, 2 * self.facts.ptr_size, write=True)
-            self.mem.stack[off:off + 2 * self.facts.ptr_size] = bytes(2 * self.facts.ptr_size)
+            self.mem.touch_raw("stack", off, n, write=True)
+            self.mem.stack[off:off + n] = bytes(n)
 
     def cpu_access(self, pfn: int, who: str, op: str) -> None:
         """A CPU reading or writing a page's contents (table entries): KASAN."""
@@ -506,13 +507,18 @@ class Machine:
             if self.sva:  # read_part("cv", 0, ("cv", p)) for each page, in one update
                 fp.reads.update(span("cv", pfn, end - pfn))
                 fp.part_r.add(("cv", 0))
-        gone = [p for p in kinds if pfn <= p < end]
+        if end - pfn == 1:  # one page: membership tests instead of scans
+            gone = [pfn] if pfn in kinds else []
+            targets = {pfn} if self.sva and pfn in self.st.iommu_cache.values() else set()
+            marks = {pfn} if any(k[1] == pfn for k in self.st.marks) else set()
+        else:
+            gone = [p for p in kinds if pfn <= p < end]
+            targets = {p for p in self.st.iommu_cache.values() if pfn <= p < end} if self.sva else set()
+            marks = {k[1] for k in self.st.marks if pfn <= k[1] < end}
         if gone:
             kinds = self.st.own("kinds")
             for p in gone:
                 del kinds[p]
-        targets = {p for p in self.st.iommu_cache.values() if pfn <= p < end} if self.sva else set()
-        marks = {k[1] for k in self.st.marks if pfn <= k[1] < end}
         for p in sorted(targets | marks):
             if p in targets:
                 users = [u for u in self.iommu.cached_users(p) if u not in self.st.reported_cache]
@@ -727,7 +733,10 @@ class Machine:
         if not self.st.iommu_cache and not self._walk_reads:
             out = self.iommu.walk_all_flushed(self.vas)
         else:
-            out = self.iommu.rewalk(self.vas, self._walk_reads, self.mem.walk_dirty)
+            walked: dict[int, frozenset[Any]] = {}
+            out = self.iommu.rewalk(self.vas, self._walk_reads, self.mem.walk_dirty, walked)
+            if walked:  # a new dict: clones share the old one
+                self._walk_reads = {**self._walk_reads, **walked}
         self.mem.walk_dirty = set()
         return out
 
