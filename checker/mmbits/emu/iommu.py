@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from mmbits.emu.machine import Machine
 
 
+_CACHE = ("c", 0)  # the whole paging-structure cache, as footprints name it
+
+
 class Iommu:
     def __init__(self, m: Machine):
         self.m = m
@@ -44,11 +47,14 @@ class Iommu:
         cache = m.st.iommu_cache
         fp = m.mem.fp
         start = 0
-        pfn = m.tables.root
+        pfn = m.st.root
+        if fp is not None:  # read_part("c", 0, key) and read_part("e", pfn, key) below, inlined
+            reads, part_r = fp.reads, fp.part_r
         for lv in range(len(path) - 2, -1, -1):
             _idx, key, ckey = path[lv]
             if fp is not None:
-                fp.read_part("c", 0, ckey)
+                reads.add(ckey)
+                part_r.add(_CACHE)
             hit = cache.get(key)
             if hit is not None:
                 pfn = hit
@@ -64,8 +70,9 @@ class Iommu:
                 seen.append(pfn)
                 seen.append((pfn, idx))
             if fp is not None:
-                fp.reads.add(("s", pfn))
-                fp.read_part("e", pfn, ("e", pfn, idx))
+                reads.add(("s", pfn))
+                reads.add(("e", pfn, idx))
+                part_r.add(("e", pfn))
             if shadow[pfn]:
                 # through a stale cached entry the free itself was the report;
                 # through live tables a freed page is still linked (its own bug)

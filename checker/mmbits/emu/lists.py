@@ -33,9 +33,18 @@ class Lists:
         # list_head words are plain unsigned pointers: Memory's word fast path
         # (the same bytes and footprints as read_at/write_at)
         plain = all(w.bit_size is None and not w.signed and w._fmt is not None for w in (nxt, prv))
-        fast = plain and mem.fast_words
+        fast = self._fast = plain and mem.fast_words
         self._load = mem.load_word if fast else mem.read_at
         self._store = mem.store_word if fast else mem.write_at
+
+    def clone_for(self, mem: Memory) -> Lists:
+        """The same list code over a cloned machine's memory."""
+        new = Lists.__new__(Lists)
+        new.__dict__.update(self.__dict__)
+        new.mem = mem
+        new._load = mem.load_word if self._fast else mem.read_at
+        new._store = mem.store_word if self._fast else mem.write_at
+        return new
 
     def next(self, node: int) -> int:
         return self._load(node, self.next_f)

@@ -247,23 +247,26 @@ class Machine:
     # -- cloning and fingerprints ---------------------------------------------------
     def clone(self) -> Machine:
         new = Machine.__new__(Machine)
-        new.__dict__.update(self.__dict__)
-        new.mem = self.mem.clone()
-        new.mem.on_watch = new._on_watch
-        new.mem.dead_bytes = new._dead_bytes
-        new.st = self.st.clone()
-        new.lists = Lists(new.mem, self.lists.next_f, self.lists.prev_f, self.lists.poison1, self.lists.poison2)
+        d = new.__dict__
+        d.update(self.__dict__)
+        mem = d["mem"] = self.mem.clone()
+        mem.on_watch = new._on_watch
+        mem.dead_bytes = new._dead_bytes
+        d["st"] = self.st.clone()
+        d["lists"] = self.lists.clone_for(mem)
         for name in ("buddy", "tables", "iommu"):
-            helper = object.__new__(type(getattr(self, name)))
-            helper.__dict__.update(getattr(self, name).__dict__)
-            helper.m = new
-            if hasattr(helper, "mem"):
-                helper.mem = new.mem
-            setattr(new, name, helper)
-        new.emitted = []
-        new.all_events = list(self.all_events)
-        new.notes = []
-        new.vas = list(self.vas)
+            old = d[name]
+            helper = object.__new__(old.__class__)
+            hd = helper.__dict__
+            hd.update(old.__dict__)
+            hd["m"] = new
+            if "mem" in hd:
+                hd["mem"] = mem
+            d[name] = helper
+        d["emitted"] = []
+        d["all_events"] = list(self.all_events)
+        d["notes"] = []
+        d["vas"] = list(self.vas)
         # _walk_reads is shared: it is replaced, never changed in place
         return new
 
