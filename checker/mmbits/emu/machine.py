@@ -513,7 +513,13 @@ class Machine:
         if end - pfn == 1:  # one page: membership tests instead of scans
             gone = [pfn] if pfn in kinds else []
             targets = {pfn} if self.sva and pfn in self.st.iommu_cache.values() else set()
-            marks = {pfn} if any(k[1] == pfn for k in self.st.marks) else set()
+            held = self.st.marks
+            marks = set()
+            if held:
+                for marker in self.markers:  # the keys are (marker index, pfn)
+                    if (marker.i, pfn) in held:
+                        marks = {pfn}
+                        break
         else:
             gone = [p for p in kinds if pfn <= p < end]
             targets = {p for p in self.st.iommu_cache.values() if pfn <= p < end} if self.sva else set()

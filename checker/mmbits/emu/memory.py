@@ -313,13 +313,18 @@ class Memory:
     def get(self, pfn: int, f: Field) -> int:
         fp = self.fp
         size = self.size
-        if f.offset + f.size <= size:
+        off = f.offset
+        if off + f.size <= size:
             if fp is not None:
                 fp.reads.add(("p", pfn))
+            fmt = f._fmt
+            if fmt is not None and f.bit_size is None:  # Field.get's plain word, inlined
+                value: int = fmt.unpack_from(self._chunks[pfn >> CHUNK_SHIFT], (pfn & CHUNK_MASK) * size + off)[0]
+                return value
             return f.get(self._chunks[pfn >> CHUNK_SHIFT], (pfn & CHUNK_MASK) * size)
         if fp is not None:
             self._touch(fp.reads, pfn, f)
-        return self._word_get(pfn * size + f.offset, f)
+        return self._word_get(pfn * size + off, f)
 
     def _touch(self, into: set[tuple[Any, ...]], pfn: int, f: Field) -> None:
         """The struct pages word f of page pfn covers (a folio word is in page[1] ...)."""
