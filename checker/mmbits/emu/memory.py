@@ -92,6 +92,8 @@ class Memory:
 
     # copy-on-write chunks on clone (False: the reference path, a full copy)
     cow = True
+    # the word fast paths: load_word/store_word, set()'s plain store (False: the reference path)
+    fast_words = True
     # the shadow's hash kept up to date by poison() (False: the reference
     # path, recomputed from every byte at each fingerprint)
     incremental = True
@@ -362,8 +364,28 @@ class Memory:
         """Store a word of struct page `pfn` (rmw: a read-modify-write such as
         set_bit(), as opposed to a plain assignment)."""
         size = self.size
-        base = pfn * size
         off = f.offset
+        fmt = f._fmt
+        if (off + f.size <= size and fmt is not None and f.bit_size is None and self.journal is None
+                and pfn not in self.watched and self.fast_words):
+            # the common store: a plain word of this page, unwatched, no journal (Field.set inlined)
+            fp = self.fp
+            if fp is not None:
+                fp.writes.add(("p", pfn))
+            c = pfn >> CHUNK_SHIFT
+            chunk = self._chunks[c] if self._owned[c] else self._own_chunk(c)
+            if f.signed:
+                half = 1 << (f.size * 8 - 1)
+                value = ((value + half) & f.mask) - half
+            else:
+                value &= f.mask
+            fmt.pack_into(chunk, (pfn & CHUNK_MASK) * size + off, value)
+            self._dirty.add(pfn)
+            lo, hi = self.lru_span
+            if off < hi and lo < off + f.size:
+                self.lru_touched.add(pfn)
+            return
+        base = pfn * size
         target, rel = (pfn, off) if off < size else (pfn + off // size, off % size)
         hit = False
         watched = self.watched
@@ -523,10 +545,10 @@ class Memory:
     # -- plain words at an address (the list code's fast path) -----------------
     # The same values, bytes and footprints as read_at()/write_at() on a word
     # that is neither signed nor a bitfield, without their layers of calls;
-    # anything else (kernel data, a watched page, the replay journal) goes
-    # through read_at()/write_at() themselves. `Memory.fast_words = False` is
-    # the reference path (test_fastpath compares the two).
-    fast_words = True
+    # anything else (a watched page, the replay journal) goes through
+    # read_at()/write_at() themselves. `Memory.fast_words = False` is the
+    # reference path (test_fastpath compares the two), for set()'s inlined
+    # plain store too.
 
     def load_word(self, addr: int, f: Field) -> int:
         """read_at(addr, f) for an unsigned, non-bitfield word f."""
