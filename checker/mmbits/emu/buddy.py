@@ -141,12 +141,14 @@ class Buddy:
         # differ only in the order of frees reach the same bytes (exploration
         # converges) while pages are still reused early (lowest pfn first).
         lists = self.m.lists
+        load, nf = lists._load, lists.next_f  # lists.next(), without a call layer per node
         head = self.heads[order]
-        node = lists.next(head)
-        target = self.node_addr(pfn)
-        budget = self.mem.npages
+        node = load(head, nf)
+        mem = self.mem
+        target = mem.vmemmap + pfn * mem.size + self.buddy_off  # node_addr(pfn)
+        budget = mem.npages
         while node != head and node < target:
-            node = lists.next(node)
+            node = load(node, nf)
             budget -= 1
             if budget < 0:
                 from mmbits.emu.lists import ListCorruption
