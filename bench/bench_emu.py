@@ -154,13 +154,14 @@ BEFORE = {
 # huge-pmd 240,518 -> 227,802 transitions, 79.5 -> 53.8 s CPU, 256 -> 207 MB; 3x3
 # huge-pmd bounded at 300,000 states 686,591 -> 587,417 transitions, 205 -> 141 s CPU,
 # 503 -> 397 MB (not complete either way).
-# emustep (2026-12-03, whole process, `--whole`, user+sys CPU of the child; main
-# dcfd018 and the branch measured one after the other at the same load, 5-6):
-# v6.19 2x3 (62,518 transitions on both) 17.5-20.1 -> 10.6-14.7 s CPU, 120 -> 57 MB
-# (copy-on-write struct page chunks, incremental shadow and state hashes, the
-# list words' fast path); in process, cachegrind: 843k -> 628k instructions per
-# transition. The exploration visits the same states either way
-# (tests/emu/test_fastpath.py compares the fast paths with the reference ones).
+# emustep (2026-12-03, `--whole`: whole process, byte code compiled, user+sys CPU of
+# the child; main dcfd018 and the branch one after the other, load 4-6): v6.19 2x3
+# 17.2 -> 11.8 s CPU, 26.2 -> 16.8 s wall, 113 -> 55 MB; v6.19+fixes+hotplug 2x3
+# 45.7 -> 38.9 s CPU, 192 -> 93 MB; 2x4 huge-pmd 54.6 -> 34.5 s CPU, 86.6 -> 51.7 s
+# wall, 203 -> 93 MB; the same states and transitions (copy-on-write struct page
+# chunks, incremental shadow and state hashes, the word fast paths; cachegrind: 843k ->
+# 603k instructions per transition). tests/emu/test_fastpath.py compares the fast
+# paths with the reference ones.
 # issue #15's targets: whole process, 2 cores
 TARGETS = {
     ("v6.19", "mixed", 2, 3): (3.0, "<= 3 s, complete"),
