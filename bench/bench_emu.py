@@ -160,8 +160,10 @@ BEFORE = {
 # 45.7 -> 38.9 s CPU, 192 -> 93 MB; 2x4 huge-pmd 54.6 -> 34.5 s CPU, 86.6 -> 51.7 s
 # wall, 203 -> 93 MB; the same states and transitions (copy-on-write struct page
 # chunks, incremental shadow and state hashes, the word fast paths; cachegrind: 843k ->
-# 603k instructions per transition). tests/emu/test_fastpath.py compares the fast
-# paths with the reference ones.
+# ~605k instructions per transition). tests/emu/test_fastpath.py compares the fast
+# paths with the reference ones. 3x3 huge-pmd: not complete in 420 s wall at load 5-7;
+# bounded at 300,000 states (in process) 587,417 transitions, 117.6 s CPU, 160 MB
+# (emuspeed's figure on main: 141 s CPU, 397 MB).
 # issue #15's targets: whole process, 2 cores
 TARGETS = {
     ("v6.19", "mixed", 2, 3): (3.0, "<= 3 s, complete"),
