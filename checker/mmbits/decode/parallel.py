@@ -14,7 +14,7 @@ child's text waits on disk, not in memory.
 
 What cannot be cut this way is decoded in one process: stdin, a small file,
 quoted-printable mail (decided from the whole log's first lines), a file past the
-input limit (one process reports it), no `page:` line near the middle, or
+input limit (one process reports it), no `page:` line near the middle, one CPU, or
 MMBITS_DECODE_JOBS=1.
 """
 
@@ -61,7 +61,7 @@ def plan(path: str) -> Cut | None:
     """The cut of a log file worth decoding in two processes, or None for one."""
     from mmbits.inputs import LIMIT_LOG, LIMIT_LOG_LINE
 
-    if path == "-" or not hasattr(os, "fork") or os.environ.get("MMBITS_DECODE_JOBS", "") == "1":
+    if path == "-" or not hasattr(os, "fork") or os.environ.get("MMBITS_DECODE_JOBS", "") == "1" or _cores() < 2:
         return None
     try:
         st = os.stat(path)
@@ -77,6 +77,14 @@ def plan(path: str) -> Cut | None:
         return _cut(path, st.st_size, LIMIT_LOG_LINE)
     except (OSError, InputError):
         return None  # one process reports it
+
+
+def _cores() -> int:
+    """The CPUs this process may run on (a second process on one core only adds its costs)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _quoted_printable(path: str) -> bool:
