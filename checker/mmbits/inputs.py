@@ -186,16 +186,19 @@ def _iter_stream(fh: BinaryIO, name: str, limit: int, line_limit: int, what: str
 
 
 def iter_line_blocks(path: str, what: str, *, limit: int = LIMIT_LOG, line_limit: int = LIMIT_LOG_LINE,
-                     block: int = MB) -> Iterator[list[str]]:
+                     block: int = MB, offset: int = 0) -> Iterator[list[str]]:
     """iter_lines()' lines a block of about `block` bytes at a time, each without its line
     end (`\r` and `\n` dropped): the same cuts, replacements and limits, for a reader that
-    would otherwise pay a call per line (memory: one block)."""
+    would otherwise pay a call per line (memory: one block). A file may be read from
+    `offset` (a line start) on: a part of a log read by another process."""
     name = display_name(path)
     if path == STDIN:
         yield from _iter_blocks(_stdin_binary(name), name, limit, line_limit, what, block)
         return
     fd = _open_checked(path, limit, what)
     with os.fdopen(fd, "rb") as fh:
+        if offset:
+            fh.seek(offset)
         yield from _iter_blocks(fh, name, limit, line_limit, what, block)
 
 

@@ -21,6 +21,7 @@ from mmbits.cli.common import (
 
 if TYPE_CHECKING:
     from mmbits.decode.model import Decoded, Unreadable
+    from mmbits.decode.reading import SourceLine
     from mmbits.findings import Finding
 
 
@@ -55,7 +56,23 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
     config is inferred from the kernel's flags: line. Exit 1 when something is
     inconsistent or disagrees with the kernel, 0 otherwise. The log is read and
     the pages are printed as they come: memory holds one report, not the log."""
-    from mmbits.decode.api import decode_stream
+    import gc
+
+    was = gc.isenabled()
+    gc.disable()  # no cycles worth a pass while the model loads and pages decode (api.rarely_collected)
+    try:
+        return _decode(file, preset, config_file, sets, layout_files, bits, endian, kernel, arch, kind, struct,
+                       as_json, as_jsonl)
+    finally:
+        if was:
+            gc.enable()
+
+
+def _decode(file: str, preset: str | None, config_file: str | None, sets: tuple[str, ...],
+            layout_files: tuple[str, ...], bits: str | None, endian: str | None, kernel: str | None,
+            arch: str | None, kind: str | None, struct: str, as_json: bool, as_jsonl: bool) -> int:
+    """decode's work (decode() sets the garbage collector around it)."""
+    from mmbits.decode.api import decode_stream, rarely_collected
     from mmbits.decode.reading import stream_input
 
     if as_json and as_jsonl:
@@ -65,10 +82,26 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
         cfg = select(preset, config_file, None, sets).config
     lset = layout_set(layout_files)
     lset.spec(struct)
-    lines, name = stream_input(file)
-    pages = decode_stream(lines, file=name, config=cfg, bits=int(bits) if bits else None,
-                          big=None if endian is None else endian == "big", kind=kind, struct=struct, lset=lset,
-                          kernel=kernel, arch=arch)
+    context = not (kernel and arch)  # the lines naming the release and arch are read
+    options: dict[str, Any] = {
+        "config": cfg, "bits": int(bits) if bits else None, "big": None if endian is None else endian == "big",
+        "kind": kind, "struct": struct, "lset": lset, "kernel": kernel, "arch": arch}
+    if not as_json and not as_jsonl and not use_color():
+        from mmbits.decode import parallel
+
+        cut = parallel.plan(file)
+        if cut is not None:
+            from mmbits.inputs import display_name
+
+            shown = display_name(file)
+
+            def pages_of(lines: Iterator[SourceLine], **part: Any) -> Iterator[Decoded | Unreadable]:
+                return rarely_collected(decode_stream(lines, file=shown, **options, **part))
+
+            return finish(parallel.write_text(file, cut, pages_of, _page_text, _keep_worst,
+                                              lambda s: click.echo(s, nl=False, color=True), context))
+    lines, name = stream_input(file, context)
+    pages = rarely_collected(decode_stream(lines, file=name, **options))
     if as_json:
         return finish(_write_json(pages))
     return finish(_write_jsonl(pages) if as_jsonl else _write_text(pages))
@@ -76,18 +109,22 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
 
 def _write_text(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:
     """Each page's text as soon as it is decoded; the findings that decide the exit code."""
-    from mmbits.decode.model import Unreadable
-    from mmbits.decode.render import render
-
     worst: list[Finding] = []
     colour = use_color()
     for i, dec in enumerate(pages):
-        text = dec.render() if isinstance(dec, Unreadable) else render(dec)
+        text = _page_text(dec)
         # color=True when not colouring too: there are no escapes to strip (the input's were
         # removed when read), and stripping would scan every page again
         click.echo(("\n" if i else "") + (_colour(text) if colour else text), color=True)
         _keep_worst(worst, dec.findings)
     return worst
+
+
+def _page_text(dec: Decoded | Unreadable) -> str:
+    from mmbits.decode.model import Unreadable
+    from mmbits.decode.render import render
+
+    return dec.render() if isinstance(dec, Unreadable) else render(dec)
 
 
 def _write_jsonl(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:

@@ -12,7 +12,7 @@ is the one that belongs to it. Every inference keeps the line it came from.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -86,6 +86,8 @@ _FIRST_CHARS = frozenset("CLHREpPeNKIMr")
 @lru_cache(maxsize=8192)
 def arch_of(text: str, bits: int | None) -> str | None:
     """The architecture a log line names (its family sized by `bits`), if it names one."""
+    if not any(head in text for head in _hint_heads()):
+        return None  # every hint's match holds its literal head (the page:, raw: ... lines go here)
     data = load_dump_data()
     for hint in data.arch_hints:
         if not hint.pattern.search(text):
@@ -95,6 +97,12 @@ def arch_of(text: str, bits: int | None) -> str | None:
         if hint.family and bits is not None and data.arch_families:
             return data.arch_families.get(hint.family, {}).get(bits)
     return None
+
+
+@lru_cache(maxsize=1)
+def _hint_heads() -> tuple[str, ...]:
+    """The literal text each arch hint's matches hold (_literal_head)."""
+    return tuple(dict.fromkeys(_literal_head(h.pattern.pattern) for h in load_dump_data().arch_hints))
 
 
 @lru_cache(maxsize=1)
@@ -129,8 +137,10 @@ def context_for(lines: list[SourceLine], lo: int, hi: int, start: int, end: int,
     """The context of the dump on input lines start..end, from lines lo..hi (its neighbourhood)."""
     best_version: tuple[int, Evidence, tuple[int, int]] | None = None
     best_arch: tuple[int, Evidence] | None = None
-    first = bisect_left(lines, lo, key=lambda s: s.number)
-    last = bisect_right(lines, hi, key=lambda s: s.number)
+    # SourceLines are (number, text) tuples: (n,) sorts before every line numbered n, so the
+    # bisections compare in C (no key function called per step)
+    first = bisect_left(lines, (lo,))
+    last = bisect_left(lines, (hi + 1,))
     for src in lines[first:last]:
         if not src.text or src.text[0] not in _FIRST_CHARS:
             continue
@@ -181,7 +191,7 @@ class ContextWindow:
     def drop_through(self, line: int) -> None:
         """Forget the lines up to `line` (the end of a decoded report: no later report looks back past it)."""
         buf = self._lines
-        cut = bisect_right(buf, line, key=lambda s: s.number)
+        cut = bisect_left(buf, (line + 1,))  # the lines numbered up to `line` (see context_for)
         if cut:
             del buf[:cut]
 

@@ -194,11 +194,12 @@ _SHAPES_MAX = 1 << 9  # decodes of some 10 KB each; emptied when full (a log's m
 
 # struct page's index word (include/linux/mm_types.h: pgoff_t __folio_index (index before
 # v6.16), unsigned long share, page_pool's dma_addr; before v6.6 also the page-table arm's
-# pt_mm / pt_frag_refcount, before v6.3 the second page's _private_1 / deferred_list.prev):
-# dump_page prints it as index:, and nothing in the decode reads it but that comparison,
-# the word tables and the JSON (a poison in it is never shared: see _plain_index)
-INDEX_WORD = frozenset({"index", "__folio_index", "share", "dma_addr", "pt_mm", "pt_frag_refcount", "_private_1",
-                        "deferred_list.prev"})
+# pt_mm / pt_frag_refcount / pt_share_count (those two a part of the word), before v6.3 the
+# second page's _private_1 / deferred_list.prev): dump_page prints it as index:, and nothing
+# in the decode reads it but that comparison, the word tables and the JSON (a poison in it
+# is never shared: see _plain_index and _with_index)
+INDEX_WORD = frozenset({"index", "__folio_index", "share", "dma_addr", "pt_mm", "pt_frag_refcount",
+                        "pt_share_count", "_private_1", "deferred_list.prev"})
 
 
 def _shape_key(record: DumpRecord, words: tuple[int | None, ...], choice: ConfigChoice, bits: int, little: bool,
@@ -221,14 +222,15 @@ _INDEX_AT: dict[tuple[int, int], tuple[Layout, int | None]] = {}
 
 def _index_word(layout: Layout, wb: int) -> int | None:
     """Which word of this struct page layout is the index word (every field over its bytes
-    one of INDEX_WORD, each the whole word), if one is."""
+    one of INDEX_WORD and inside the word, the index the whole word), if one is."""
     hit = _INDEX_AT.get((id(layout), wb))
     if hit is None or hit[0] is not layout:
         found = None
         for i, (fields, _groups) in enumerate(_word_plan(layout, wb) or []):
             names = {n for n, _f in fields}
             if names and names <= INDEX_WORD and names & {"index", "__folio_index"} \
-                    and all(f.offset == i * wb and f.size == wb and f.bit_size is None for _n, f in fields):
+                    and all(f.offset >= i * wb and f.offset + f.size <= (i + 1) * wb and f.bit_size is None
+                            and (n not in ("index", "__folio_index") or f.size == wb) for n, f in fields):
                 found = i
         hit = _INDEX_AT[(id(layout), wb)] = (layout, found)
     return hit[1]
@@ -244,6 +246,7 @@ def _plain_index(record: DumpRecord, words: list[int], choice: ConfigChoice, bit
     if at is None or at >= len(words) or poison_name(words[at], wb, choice.config, data) is not None:
         return None
     return at
+
 
 
 def _index_free_key(record: DumpRecord, words: tuple[int, ...], at: int, choice: ConfigChoice, bits: int,
@@ -273,8 +276,10 @@ def _decode_shared(record: DumpRecord, number: int, words: list[int], choice: Co
         if key in _SHAPES:
             entry = _SHAPES[key]
             if entry is not None and entry[1] is not None:
-                return _with_index(entry[0], entry[1], number, record, context, words)
-            at = None  # this shape's decode reads its index: each page on its own
+                copy = _with_index(entry[0], entry[1], number, record, context, words, data)
+                if copy is not None:
+                    return copy
+            at = None  # this shape's decode reads its index (or a poison in a part of it): on its own
     if at is None:
         key = _shape_key(record, tw, choice, bits, little, kind, struct, lset, context)
         entry = _SHAPES.get(key)
@@ -299,10 +304,12 @@ def _copy(dec: Decoded, number: int, record: DumpRecord, context: KernelContext)
 def _index_patch(dec: Decoded, at: int) -> _Patch | None:
     """Where the index word sits in the decode's views, when nothing but the index
     comparison and the word tables read it: (word, page fields, page slots, overlay fields,
-    overlay slots); None when the decode reads more of it (a tail page, a folio head, a word
-    given a meaning, a name _meaning reads)."""
+    overlay slots), the fields each inside the word (a part of it, like pt_frag_refcount, is
+    read again from each copy's word); None when the decode reads more of it (a folio head, a
+    word given a meaning, a name _meaning reads, a field across its edge). A tail page's index
+    word is read by nothing else either (its folio fields are in words 0-3 and the head: lines)."""
     page = dec.page
-    if page is None or dec.is_tail or dec.head is not None:
+    if page is None or dec.head is not None:
         return None
     wb = dec.bits // 8
     lo, hi = at * wb, (at + 1) * wb
@@ -313,11 +320,13 @@ def _index_patch(dec: Decoded, at: int) -> _Patch | None:
             views += [(), ()]
             continue
         fields = view.layout.words
-        names = tuple(n for n in view.values if lo <= fields[n].offset < hi)
-        if any(fields[n].offset != lo or fields[n].size != wb or view.values[n] != value for n in names):
+        if any(f.offset < hi and f.offset + f.size > lo and (f.offset < lo or f.offset + f.size > hi
+                                                             or f.bit_size is not None)
+               for f in (fields[n] for n in view.values)):
             return None
+        names = tuple(n for n in view.values if lo <= fields[n].offset < hi)
         slots = tuple(k for k, sl in enumerate(view.slots) if lo <= sl.offset < hi)
-        if any(view.slots[k].meaning or view.slots[k].size != wb or view.slots[k].bit_size is not None
+        if any(view.slots[k].meaning or view.slots[k].bit_size is not None or view.slots[k].names[0] not in names
                or MEANT_NAMES.intersection(view.slots[k].names) for k in slots):
             return None
         views += [names, slots]
@@ -329,29 +338,46 @@ def _index_patch(dec: Decoded, at: int) -> _Patch | None:
 
 
 def _with_index(dec: Decoded, patch: _Patch, number: int, record: DumpRecord, context: KernelContext,
-                words: list[int]) -> Decoded:
-    """A copy of a shared decode holding this page's index word."""
+                words: list[int], data: DumpData) -> Decoded | None:
+    """A copy of a shared decode holding this page's index word; None when a part of the
+    word holds a poison here (the decode would name it: the page is decoded on its own)."""
     at, page_names, page_slots, over_names, over_slots = patch
-    out = _copy(dec, number, record, context)
     value = words[at]
-    out.words = words
+    wb = dec.bits // 8
+    buf = (value & ((1 << (8 * wb)) - 1)).to_bytes(wb, "little" if dec.little else "big")
     assert dec.page is not None
-    out.page = _view_with(dec.page, page_names, page_slots, value)
-    if dec.overlay is not None:
-        out.overlay = _view_with(dec.overlay, over_names, over_slots, value)
+    page = _view_with(dec.page, page_names, page_slots, value, buf, -at * wb)
+    overlay = None if dec.overlay is None else _view_with(dec.overlay, over_names, over_slots, value, buf, -at * wb)
+    for view, slots in ((page, page_slots), (overlay, over_slots)):
+        if view is not None and any(view.slots[k].size != wb
+                                    and slot_poison(view.slots[k], view.layout, dec.config, data) is not None
+                                    for k in slots):
+            return None
+    out = _copy(dec, number, record, context)
+    out.words = words
+    out.page = page
+    if overlay is not None:
+        out.overlay = overlay
     out.expected = {**dec.expected, "index": value}
     out.checks = [Check("index", hex(value), hex(value), "agrees") if c.item == "index" else c for c in dec.checks]
+    out.index_base = (dec, patch)
     return out
 
 
-def _view_with(view: PageView, names: tuple[str, ...], slots: tuple[int, ...], value: int) -> PageView:
+def _view_with(view: PageView, names: tuple[str, ...], slots: tuple[int, ...], value: int, buf: bytes,
+               base: int) -> PageView:
+    """The view with the index word's fields read from `buf` (the word `value`'s bytes; `base`
+    puts the word at its offset) and its slots holding them."""
+    fields = view.layout.words
     values = dict(view.values)
+    wb = len(buf)
     for n in names:
-        values[n] = value
+        f = fields[n]
+        values[n] = value if f.size == wb else f.get(buf, base) & f.mask  # a whole-word field is the word
     new = list(view.slots)
     for k in slots:
         sl = new[k]
-        new[k] = Slot(sl.offset, sl.size, sl.names, value, "", sl.bit_offset, sl.bit_size)
+        new[k] = Slot(sl.offset, sl.size, sl.names, values[sl.names[0]], "", sl.bit_offset, sl.bit_size)
     return PageView(view.layout, values, new)
 
 

@@ -153,6 +153,9 @@ class Decoded:
     endian_why: str = ""
     releases: ReleaseAlternatives | None = None  # no line names the release and several fit
     shape: object = None  # what the decode read, line numbers aside (decoder._decode_shared): shared by its copies
+    # a copy of a shared decode with its own index word: (the shared decode, the word's place in
+    # its views: decoder._Patch); the text is the shared decode's with the index lines put in
+    index_base: tuple[Decoded, Any] | None = None
 
     @property
     def config(self) -> Config:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from mmbits.decode.reading import SourceLine, source_lines, strip_prefix
 from mmbits.errors import InputError
@@ -96,6 +97,8 @@ class DumpRecord:
 DUMP_KEYS = ("raw:", "page:", "head:", "flags:", "page_type:", "page dumped because:", "memcg:", "page does not match",
              "aops:", "ino:")
 _HEX_FIRST = frozenset("0123456789abcdefABCDEF")
+# the text before the colon of the lines read below (lowercased; flags: lines end in "flags")
+_TAGS = frozenset({"page", "raw", "head", "memcg", "page_type", "page dumped because", "aops", "ino"})
 # the first characters of every line dump_page prints (page:, head:, raw:, memcg:, flags:,
 # anon/ksm flags:, page_type:, aops:, ino:, page does not match folio) and of bare words
 _DUMP_FIRST = frozenset("prhmfakiPRHMFAKI") | _HEX_FIRST
@@ -105,10 +108,15 @@ _DUMP_FIRST = frozenset("prhmfakiPRHMFAKI") | _HEX_FIRST
 _PRINTED = {16: re.compile(r"[0-9a-fA-F]{16}(?: [0-9a-fA-F]{16})*"), 8: re.compile(r"[0-9a-fA-F]{8}(?: [0-9a-fA-F]{8})*")}
 
 
-def _words(tokens: list[str], lineno: int, file: str, what: str) -> WordLine:
+def _printed(tokens: list[str]) -> bool:
+    """The tokens are words as dump_page prints them (all 8 or all 16 hex digits)."""
     fast = _PRINTED.get(len(tokens[0])) if tokens else None
-    if fast is not None and fast.fullmatch(" ".join(tokens)):
-        return WordLine(lineno, [int(t, 16) for t in tokens], len(tokens[0]))
+    return fast is not None and fast.fullmatch(" ".join(tokens)) is not None
+
+
+def _words(tokens: list[str], lineno: int, file: str, what: str) -> WordLine:
+    if _printed(tokens):
+        return WordLine(lineno, list(map(int, tokens, repeat(16))), len(tokens[0]))
     words: list[int] = []
     width = None
     for tok in tokens:
@@ -244,8 +252,16 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                 if bare_blocks[-1]:
                     bare_blocks.append([])
                 continue
-            low = line.lower()
-            if low.startswith("page:"):
+            # what comes before the first colon, lowercased: every line below but `page does
+            # not match folio` and bare words is told by it, and a line with a colon is not bare words
+            colon = line.find(":")
+            tag = line[:colon].lower() if colon >= 0 else None
+            if tag is not None and tag not in _TAGS and not tag.endswith("flags") \
+                    and not tag.startswith("page does not match folio"):
+                if bare_blocks[-1]:
+                    bare_blocks.append([])
+                continue
+            if tag == "page":
                 rest = line[5:].strip()
                 if "uninitialized and poisoned" in rest:
                     finish()
@@ -258,12 +274,12 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                     cur.page_line = lineno
                     touch(lineno, "page")
                 continue
-            if low.startswith("page does not match folio"):
+            if line[:25].lower() == "page does not match folio":
                 finish()
                 cur.not_faithful = True
                 touch(lineno)
                 continue
-            if low.startswith("raw:"):
+            if tag == "raw":
                 if (cur.raw and last_kind != "raw") or cur.reason is not None:
                     finish()
                 tokens = line[4:].split()
@@ -272,9 +288,11 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                     touch(lineno, "raw")
                     continue
                 cur.raw.append(_words(tokens, lineno, file, "raw:"))
-                touch(lineno, "raw")
+                if not cur.start:  # touch(lineno, "raw"), inline: the commonest line
+                    cur.start = lineno
+                cur.end, last_kind = lineno, "raw"
                 continue
-            if low.startswith("head:"):
+            if tag == "head":
                 rest = line[5:].strip()
                 tokens = rest.split()
                 if not tokens:
@@ -288,11 +306,12 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                     cur.head_info_line = lineno
                     touch(lineno, "head_info")
                     continue
-                if all(_HEX.match(t) for t in tokens) and (cur.raw or cur.head or cur.page is not None):
+                if (cur.raw or cur.head or cur.page is not None) and (
+                        _printed(tokens) or all(_HEX.match(t) for t in tokens)):
                     cur.head.append(_words(tokens, lineno, file, "head:"))
                     touch(lineno, "head")
                 continue
-            if low.startswith("memcg:"):
+            if tag == "memcg":
                 m = re.match(r"memcg:\s*([0-9a-fA-F]+)\s*$", line)
                 if m and cur.page is not None and not cur.raw:
                     cur.memcg = int(m.group(1), 16)
@@ -311,7 +330,7 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                 cur.flags_line = lineno
                 touch(lineno, "flags")
                 continue
-            if low.startswith("page_type:"):
+            if tag == "page_type":
                 if cur.page is None or cur.raw:
                     continue
                 m1 = _PAGE_TYPE_OLD.match(line)
@@ -327,12 +346,12 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                 cur.page_type_line = lineno
                 touch(lineno)
                 continue
-            if low.startswith("page dumped because:"):
+            if tag == "page dumped because":
                 if cur.has_content():
                     cur.reason = line.split(":", 1)[1].strip()
                     touch(lineno, "reason")
                 continue
-            if low.startswith(("aops:", "ino:")) and cur.page is not None and not cur.raw:
+            if tag in ("aops", "ino") and cur.page is not None and not cur.raw:
                 cur.notes.append(line)
                 continue
             if _is_bare_hex(line):

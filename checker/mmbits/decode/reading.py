@@ -115,16 +115,17 @@ def _drain(reversed_lines: list[str]) -> Iterator[str]:
         yield reversed_lines.pop()
 
 
-def stream_input(path: str) -> tuple[Iterator[SourceLine], str]:
+def stream_input(path: str, context: bool = True) -> tuple[Iterator[SourceLine], str]:
     """(the kernel's lines, name) of a file or stdin ('-'), read as they are used: a log of
     any size (up to mmbits.inputs.LIMIT_LOG) is decoded holding one report. The same
     checks as read_input (a terminal on stdin, /dev/zero, FIFOs, directories, over-long lines).
-    The lines that cannot matter are dropped unread (decode/scan.py)."""
+    The lines that cannot matter are dropped unread (decode/scan.py); without `context`
+    (the user gave both the release and the arch) so are the lines that only name them."""
     from mmbits.decode.scan import scan_blocks
     from mmbits.inputs import display_name, iter_line_blocks
 
     _refuse_terminal(path)
-    return scan_blocks(iter_line_blocks(path, "a kernel log", block=_BLOCK)), display_name(path)
+    return scan_blocks(iter_line_blocks(path, "a kernel log", block=_BLOCK), context), display_name(path)
 
 
 # bytes read at a time: big enough that a block's scan (decode/scan.py) is a few C-speed passes,

@@ -8,7 +8,7 @@ the folio head, the checks against the kernel's lines and the findings.
 
 from __future__ import annotations
 
-from mmbits.decode.decoder import Decoded, Slot
+from mmbits.decode.decoder import Check, Decoded, Slot
 from mmbits.decode.kernelfmt import folio_order, has_folio_order, pointer_text
 from mmbits.decode.words import _label
 from mmbits.dumpfmt import kernel_lines
@@ -54,6 +54,27 @@ def _one_slot(s: Slot, bits: int, indent: str) -> list[str]:
     return out
 
 
+# (config choice, word size, byte order, context) -> the lines saying what the decode assumes;
+# the choice and context are kept alive beside their ids (one object each for a log's reports
+# of one kernel, with --kernel and --arch one context for all)
+_ASSUMED: dict[tuple[int, int, bool, int], tuple[object, object, list[str]]] = {}
+
+
+def _assumed(dec: Decoded) -> list[str]:
+    key = (id(dec.choice), dec.bits, dec.little, id(dec.context))
+    hit = _ASSUMED.get(key)
+    if hit is None or hit[0] is not dec.choice or hit[1] is not dec.context:
+        endian = "little" if dec.little else "big"
+        lines = [f"assuming {dec.bits}-bit {endian}-endian, config {_label(dec.config)} "
+                 f"[{dec.choice.how}]: {dec.choice.note}"]
+        for ev in dec.context.evidence:
+            lines.append(f"inferred {ev.describe()}")
+        if len(_ASSUMED) >= 1 << 9:
+            _ASSUMED.clear()
+        hit = _ASSUMED[key] = (dec.choice, dec.context, lines)
+    return hit[2]
+
+
 def render(dec: Decoded, total: int | None = None) -> str:
     """One page's text; `total` (pages in the input) only when known before printing:
     decode prints each page as it is read, so it gives none."""
@@ -62,11 +83,7 @@ def render(dec: Decoded, total: int | None = None) -> str:
     span = f"input lines {rec.start}-{rec.end}" if rec.start else "input"
     of = f" of {total}" if total is not None else ""
     lines.append(f"=== page {dec.number}{of} ({span}) ===")
-    endian = "little" if dec.little else "big"
-    lines.append(f"assuming {dec.bits}-bit {endian}-endian, config {_label(dec.config)} "
-                 f"[{dec.choice.how}]: {dec.choice.note}")
-    for ev in dec.context.evidence:
-        lines.append(f"inferred {ev.describe()}")
+    lines.extend(_assumed(dec))
     if dec.choice.how in ("solved", "preset") and rec.flags_line:
         lines.append(f"inferred the page->flags packing from line {rec.flags_line}: flags: "
                      f"{rec.flags_value:#x}({rec.flags_text})")
@@ -95,11 +112,68 @@ def render(dec: Decoded, total: int | None = None) -> str:
 _PARTS: dict[int, tuple[object, tuple[str, str, str, str]]] = {}
 
 
+# shared decode -> (it, its copies' text lines, where the index word's lines go: (line, 0 for
+# a page slot, 1 for an overlay slot, 2 for the index check, the slot's place in its view));
+# the shared decode is kept alive beside its id
+_TEMPLATES: dict[int, tuple[object, list[str], list[tuple[int, int, int]]]] = {}
+
+
 def _body(dec: Decoded) -> str:
-    """The text from the page kind on. Its fixed parts read only what the decode's shape
-    holds (no line number, no pfn), so the copies of one shared decode
-    (decoder._decode_shared) share them; the word tables and the checks against the
-    kernel's lines are put in per page (a shared decode may differ in the page index)."""
+    """The text from the page kind on. A copy of a shared decode that differs only in its
+    index word (decoder._with_index) is the first such copy's text with the index word's
+    table lines and its check line put in: nothing else in it reads the index."""
+    if dec.index_base is None:
+        return "\n".join(_body_lines(dec))
+    base, patch = dec.index_base
+    hit = _TEMPLATES.get(id(base))
+    if hit is None or hit[0] is not base:
+        if len(_TEMPLATES) >= 1 << 9:
+            _TEMPLATES.clear()
+        hit = _TEMPLATES[id(base)] = (base, _body_lines(dec), _holes(dec, patch))
+    _base, lines, holes = hit
+    value = dec.words[patch[0]]
+    out = lines.copy()
+    for at, where, k in holes:
+        if where == 2:
+            out[at] = _check_line(Check("index", hex(value), hex(value), "agrees"))
+        else:
+            view = dec.page if where == 0 else dec.overlay
+            assert view is not None
+            out[at] = _one_slot(view.slots[k], dec.bits, "  ")[0]
+    return "\n".join(out)
+
+
+def _holes(dec: Decoded, patch: tuple[int, tuple[str, ...], tuple[int, ...], tuple[str, ...], tuple[int, ...]]
+           ) -> list[tuple[int, int, int]]:
+    """Where _body_lines puts the index word's lines: its slots in the word tables (one line
+    each: the shared decode gives them no meaning) and its check line."""
+    assert dec.page is not None
+    _at, _names, page_slots, _over_names, over_slots = patch
+    out: list[tuple[int, int, int]] = []
+    at = 2  # the kind, the table's heading
+    for k, s in enumerate(dec.page.slots):
+        if k in page_slots:
+            out.append((at, 0, k))
+        at += 1 + bool(s.meaning)
+    at += 1  # the flags word
+    if dec.overlay is not None:
+        at += 2  # the overlay's heading, the table's heading
+        for k, s in enumerate(dec.overlay.slots):
+            if k in over_slots:
+                out.append((at, 1, k))
+            at += 1 + bool(s.meaning)
+    if dec.head is not None:
+        at += 1
+    at += 2  # a blank line, "against the kernel's own lines:"
+    out.append((at + next(k for k, c in enumerate(dec.checks) if c.item == "index"), 2, 0))
+    return out
+
+
+def _body_lines(dec: Decoded) -> list[str]:
+    """The text from the page kind on, as lines (some holding several). Its fixed parts read
+    only what the decode's shape holds (no line number, no pfn), so the copies of one
+    shared decode (decoder._decode_shared) share them; the word tables and the checks
+    against the kernel's lines are put in per page."""
     assert dec.page is not None
     shape = dec.shape
     if shape is None:
@@ -121,7 +195,7 @@ def _body(dec: Decoded) -> str:
     out.extend(_check_lines(dec))
     if tail:
         out.append(tail)
-    return "\n".join(out)
+    return out
 
 
 def _check_lines(dec: Decoded) -> list[str]:
@@ -130,10 +204,16 @@ def _check_lines(dec: Decoded) -> list[str]:
         lines.append("")
         lines.append("against the kernel's own lines:")
         for c in dec.checks:
-            mark = {"agrees": "ok ", "disagrees": "DIFF", "unchecked": "--  "}[c.status]
-            why = f"  ({c.why})" if c.why else ""
-            lines.append(f"  {mark:<4} {c.item:<14} kernel {c.printed}   decoded {c.ours}{why}")
+            lines.append(_check_line(c))
     return lines
+
+
+_MARKS = {"agrees": "ok ", "disagrees": "DIFF", "unchecked": "--  "}
+
+
+def _check_line(c: Check) -> str:
+    why = f"  ({c.why})" if c.why else ""
+    return f"  {_MARKS[c.status]:<4} {c.item:<14} kernel {c.printed}   decoded {c.ours}{why}"
 
 
 def _fixed_parts(dec: Decoded) -> tuple[str, str, str, str]:

@@ -14,8 +14,11 @@ still be the whole input.
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from itertools import chain
+from itertools import accumulate, chain, repeat
+from operator import add
 
 from mmbits.decode.context import context_needles
 from mmbits.decode.parse import DUMP_KEYS
@@ -28,9 +31,10 @@ from mmbits.decode.reading import (
 )
 
 
-def scan_blocks(blocks: Iterable[list[str]]) -> Iterator[SourceLine]:
+def scan_blocks(blocks: Iterable[list[str]], context: bool = True) -> Iterator[SourceLine]:
     """The kernel's lines that can matter, numbered as in the input, from blocks of raw
-    lines (inputs.iter_line_blocks); quoted-printable mail goes the line-by-line way."""
+    lines (inputs.iter_line_blocks); quoted-printable mail goes the line-by-line way.
+    Without `context` the lines only context.py reads (release, arch) are dropped too."""
     it = iter(blocks)
     head: list[str] = []
     held: list[list[str]] = []
@@ -43,13 +47,19 @@ def scan_blocks(blocks: Iterable[list[str]]) -> Iterator[SourceLine]:
         yield from stream_source_lines(chain.from_iterable(chain(held, it)))
         return
     del head
-    yield from _filtered(chain(held, it))
+    yield from _filtered(chain(held, it), 0, context)
 
 
-def _filtered(blocks: Iterable[list[str]]) -> Iterator[SourceLine]:
-    number = 0  # lines before the block
+def scan_part(blocks: Iterable[list[str]], lines_before: int, context: bool = True) -> Iterator[SourceLine]:
+    """scan_blocks() over a part of a plain (not quoted-printable) log that starts after
+    `lines_before` lines, numbered as in the whole log (decode/parallel.py)."""
+    return _filtered(blocks, lines_before, context)
+
+
+def _filtered(blocks: Iterable[list[str]], number: int = 0, context: bool = True) -> Iterator[SourceLine]:
+    # number: lines before the block
     active = False  # dropping lines: a raw: line with words was read
-    last = 0  # the number of the last line passed on
+    last = number  # the number of the last line passed on
     wrapped = False  # the previous block ended in a word-less raw:/head: line
     for blk in blocks:
         first = 0
@@ -64,51 +74,50 @@ def _filtered(blocks: Iterable[list[str]]) -> Iterator[SourceLine]:
             else:
                 number += len(blk)
                 continue
-        found = _picks(blk, first)
+        found = _picks(blk, first, context)
         picked: list[int] | range = range(first, len(blk)) if found is None else found
         if found is not None and wrapped and first == 0 and (not picked or picked[0] != 0):
             found.insert(0, 0)
-        for i in picked:
-            last = number + i + 1
-            yield SourceLine(last, strip_prefix(blk[i]))
+        if picked:
+            last = number + picked[-1] + 1
+            yield from [SourceLine(number + i + 1, strip_prefix(blk[i])) for i in picked]
         wrapped = bool(blk) and _wordless(blk[-1])
         number += len(blk)
     if last < number:
         yield SourceLine(number, "")  # the last line's number: the last report's neighbourhood ends there
 
 
-def _picks(lines: list[str], first: int) -> list[int] | None:
+def _picks(lines: list[str], first: int, context: bool = True) -> list[int] | None:
     """The indices (from `first`) of the lines holding a key or a needle, and of the line
     after a word-less `raw:`/`head:` (its words wrapped onto the next line); None when the
-    block is not ASCII (lowercasing could move the offsets)."""
-    text = "\n".join(lines[first:])
+    block is not ASCII (lowercasing could move the offsets). Each key's places are found
+    with str.find and turned into line indices by one bisection each, in C."""
+    block = lines[first:]
+    text = "\n".join(block)
     if not text.isascii():
         return None
     low = text.lower()
-    starts: set[int] = set()
-    for source, keys in ((low, DUMP_KEYS), (text, context_needles())):
+    # where each line starts in `text`: line i holds the places from starts[i] to starts[i + 1] - 1
+    starts = list(accumulate(map(add, map(len, block), repeat(1)), initial=0))
+    hits: list[int] = []
+    for source, keys in ((low, DUMP_KEYS), (text, context_needles() if context else ())):
         for key in keys:
-            find, rfind = source.find, source.rfind
+            find = source.find
             pos = find(key)
             while pos >= 0:
-                starts.add(rfind("\n", 0, pos) + 1)
-                end = find("\n", pos)
-                if end < 0:
-                    break
-                pos = find(key, end)
-    out: list[int] = []
-    count = text.count
-    index = first
-    offset = 0
-    for begin in sorted(starts):
-        index += count("\n", offset, begin)
-        offset = begin
-        if out and out[-1] >= index:
-            continue
-        out.append(index)
-        if _wordless(lines[index]) and index + 1 < len(lines):
-            out.append(index + 1)
-    return out
+                hits.append(pos)
+                pos = find(key, pos + 1)
+    # the lines after a word-less raw:/head: line (rare: found in C, not tested per line)
+    for m in _LINE_END_COLON.finditer(low):
+        if low.endswith(("raw", "head"), 0, m.start()):
+            hits.append(m.end() + 1)  # the next line's first place (past the end: no line)
+    found = set(map(bisect_right, repeat(starts), hits))  # line index + 1
+    return [first + i - 1 for i in sorted(found) if i <= len(block)]
+
+
+# a line ending in a colon (and blanks), as rstrip() sees blanks: the candidates for _wordless
+# found in one search over a block (an alternation in front would try every position)
+_LINE_END_COLON = re.compile(r":[ \t\f\v\r\x1c-\x1f]*$", re.M)
 
 
 def _wordless(line: str) -> bool:

@@ -16,37 +16,46 @@ from mmbits.kconfig.config import Config
 from mmbits.layout.model import Layout
 from mmbits.layout.registry import LayoutSet
 
-_RESOLVED: dict[tuple[int, str, Config], Layout] = {}
-
-
-_LABELS: dict[Config, str] = {}
+# the memos below key on the config's id (a Config in a key is hashed, and compared with an
+# equal one, on every lookup) and keep the config alive in the value, so the id stays its own
+_RESOLVED: dict[tuple[int, str, int], tuple[Config, Layout]] = {}
+_CONFIG_MEMO_MAX = 1 << 12  # each emptied when full: the configs they keep alive stay bounded
 
 
 def _resolve(lset: LayoutSet, struct: str, cfg: Config) -> Layout:
     """lset.resolve(), kept per (layout set, struct, config): a log of reports from one
     kernel resolves each struct once, and the layout's cached word table is reused."""
-    key = (id(lset), struct, cfg)
+    key = (id(lset), struct, id(cfg))
     hit = _RESOLVED.get(key)
-    if hit is None:
-        hit = _RESOLVED[key] = lset.resolve(struct, cfg)
-    return hit
+    if hit is None or hit[0] is not cfg:
+        if len(_RESOLVED) >= _CONFIG_MEMO_MAX:
+            _RESOLVED.clear()
+        hit = _RESOLVED[key] = (cfg, lset.resolve(struct, cfg))
+    return hit[1]
 
 
-_WORDS: dict[Config, FlagsWord] = {}
+_WORDS: dict[int, tuple[Config, FlagsWord]] = {}
 
 
 def _word_of(cfg: Config) -> FlagsWord:
-    hit = _WORDS.get(cfg)
-    if hit is None:
-        hit = _WORDS[cfg] = compute(cfg)
-    return hit
+    hit = _WORDS.get(id(cfg))
+    if hit is None or hit[0] is not cfg:
+        if len(_WORDS) >= _CONFIG_MEMO_MAX:
+            _WORDS.clear()
+        hit = _WORDS[id(cfg)] = (cfg, compute(cfg))
+    return hit[1]
+
+
+_LABELS: dict[int, tuple[Config, str]] = {}
 
 
 def _label(cfg: Config) -> str:
-    hit = _LABELS.get(cfg)
-    if hit is None:
-        hit = _LABELS[cfg] = cfg.label()
-    return hit
+    hit = _LABELS.get(id(cfg))
+    if hit is None or hit[0] is not cfg:
+        if len(_LABELS) >= _CONFIG_MEMO_MAX:
+            _LABELS.clear()
+        hit = _LABELS[id(cfg)] = (cfg, cfg.label())
+    return hit[1]
 
 
 def words_to_bytes(words: list[int], word_bytes: int, little: bool) -> bytes:
