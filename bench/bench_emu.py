@@ -10,10 +10,12 @@ schedule exploration.
 2. `--explore exhaustive` on simulate's default workload (2 CPUs x 3 mixed
    operations + the worker, the IOMMU walking after every step) for v6.19
    and v6.19+fixes, and 2 x 4 / 3 x 3 huge-pmd frees: states, transitions,
-   pruned (state hashing), slept and the reduction ratio (sleep sets), wall
-   and CPU seconds, beside the figures measured before the reductions.
+   pruned (state hashing), slept and the reduction ratio (sleep sets; with
+   --persistent also persistent sets: skipped), end states and schedules
+   (paths through the explored states), wall and CPU seconds, beside the
+   figures measured before the reductions.
 
-    python bench/bench_emu.py [--preset NAME] [--case N ...] [--compare] [--skip-field-ops]
+    python bench/bench_emu.py [--preset NAME] [--case N ...] [--compare] [--persistent] [--skip-field-ops]
 """
 
 from __future__ import annotations
@@ -150,27 +152,34 @@ CASES = [("v6.19", 2, 3, ()), ("v6.19+fixes+hotplug", 2, 3, ()), ("v6.19+fixes+h
          ("v6.19+fixes+hotplug", 3, 3, ("huge-pmd",))]
 
 
-def exploration(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], compare: bool) -> None:
+def exploration(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], compare: bool,
+                persistent: bool = False) -> None:
     """Each case explored exhaustively with the reductions (and, with
-    `compare`, without the sleep sets in the same process, for a ratio under
-    the same load): states, transitions, pruned, slept, reduction ratio,
-    wall and CPU seconds, the process's peak RSS."""
+    `compare`, without the sleep sets; with `persistent`, with persistent
+    sets too -- in the same process, for ratios under the same load):
+    states, transitions, pruned, slept, skipped, reduction ratio, end states,
+    schedules (paths through the explored states), wall and CPU seconds, the
+    process's peak RSS."""
     import resource
 
     config = sva_config(name)
+    modes = [("sleep sets", True, False)]
+    modes += [("sleep + persistent sets", True, True)] if persistent else []
+    modes += [("no sleep sets", False, False)] if compare else []
     for variant, cpus, ops, only in cases:
         label = f"{variant}, {cpus} CPUs x {ops} {'/'.join(only) or 'mixed'} + worker"
         print(f"exhaustive, {label}, {config.label()}:")
-        for reduce in ((True, False) if compare else (True,)):
+        for mode, reduce, pers in modes:
             start, cpu = time.perf_counter(), time.process_time()
             r = simulate(config, variant, cpus=cpus, ops=ops, mode="exhaustive", only=only, detail=False,
-                         max_states=2_000_000, reduce=reduce).to_json()
+                         max_states=2_000_000, reduce=reduce, persistent=pers).to_json()
             wall, cpu = time.perf_counter() - start, time.process_time() - cpu
             ex = r["explored"]
             red = ex["reduction"]
-            print(f"  {'sleep sets' if reduce else 'no sleep sets'}: {ex['states']} states, {ex['transitions']} "
-                  f"transitions, {ex['pruned']} pruned, {red['slept']} slept (reduction ratio {red['ratio']:.0%}), "
-                  f"{red['revisits']} revisits, complete={ex['complete']}, verdict {r['verdict']}; "
+            print(f"  {mode}: {ex['states']} states, {ex['transitions']} transitions, {ex['pruned']} pruned, "
+                  f"{red['slept']} slept, {red.get('skipped', 0)} skipped (reduction ratio {red['ratio']:.0%}), "
+                  f"{red['revisits']} revisits, {ex['end_states']} end states, {ex['schedules']} schedules "
+                  f"(paths through the explored states), complete={ex['complete']}, verdict {r['verdict']}; "
                   f"{wall:.2f} s wall, {cpu:.2f} s CPU, {ex['states'] / max(cpu, 1e-9):.0f} states/CPU-s")
         before = BEFORE.get((variant, "/".join(only) or "mixed", cpus, ops))
         if before:
@@ -185,13 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--field-ops", type=int, default=200_000)
     ap.add_argument("--case", type=int, action="append", help="run only these of the exploration cases (0-3)")
     ap.add_argument("--compare", action="store_true", help="also explore each case without the sleep sets")
+    ap.add_argument("--persistent", action="store_true", help="also explore each case with persistent sets")
     ap.add_argument("--skip-field-ops", action="store_true")
     args = ap.parse_args(argv)
     if not args.skip_field_ops:
         field_ops(args.preset, args.field_ops)
         field_ops("i386-pae-sparsemem", args.field_ops // 4)
     cases = [CASES[i] for i in args.case] if args.case else CASES
-    exploration(args.preset, cases, args.compare)
+    exploration(args.preset, cases, args.compare, args.persistent)
     return 0
 
 

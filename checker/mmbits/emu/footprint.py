@@ -23,8 +23,16 @@ touches:
 - ("k", pfn), ("r", pfn)   the page-table kind and the page_owner-like role of a page
 - ("st", field)            a field of the machine state (locks, work_pending, marks, ...)
 
+Some keys name a fact derived from other keys rather than state of its own:
+("link",) and ("lk", pfn) are functions of the table entries ("e"), ("cv", pfn)
+of the IOMMU cache entries ("c"). A step that changes an entry also writes the
+derived key, so that a reader of the derived fact conflicts with it; two steps
+that both write a derived key but change different entries commute (the
+entries are keyed themselves: the same entry conflicts through its own key),
+so a write-write overlap on DERIVED keys alone is no conflict.
+
 Two transitions are independent when neither writes what the other reads or
-writes; independent transitions of different threads commute (the same state,
+writes (derived keys aside, above); independent transitions of different threads commute (the same state,
 the same findings, in either order) and do not enable or disable each other --
 a thread's enabledness is read into its footprint (the rwsem for a lock step,
 work_pending for the idle worker). A transition that crashed the machine
@@ -38,6 +46,9 @@ import functools
 from typing import Any
 
 Key = tuple[Any, ...]
+
+# families of keys that are functions of other keys (see above)
+DERIVED = frozenset({"link", "lk", "cv"})
 
 
 @functools.lru_cache(maxsize=8192)
@@ -86,13 +97,28 @@ class Footprint:
         self.part_w |= other.part_w
         self.crashed = self.crashed or other.crashed
 
+    @classmethod
+    def union(cls, feet: list[Footprint]) -> Footprint:
+        """What any of `feet` read and wrote, as one footprint (the first one
+        itself when it is the only one): a summary of several transitions."""
+        if len(feet) == 1:
+            return feet[0]
+        out = cls()
+        out.crashed = any(f.crashed for f in feet)
+        if not out.crashed:
+            for name in ("reads", "writes", "whole_r", "whole_w", "part_r", "part_w"):
+                setattr(out, name, set().union(*(getattr(f, name) for f in feet)))
+        return out
+
     # -- comparing --------------------------------------------------------------------
     def conflicts(self, other: Footprint) -> bool:
         """True when the two transitions are dependent (may not commute)."""
         if self.crashed or other.crashed:
             return True
         w, ow = self.writes, other.writes
-        if not w.isdisjoint(other.reads) or not w.isdisjoint(ow) or not self.reads.isdisjoint(ow):
+        if not w.isdisjoint(other.reads) or not self.reads.isdisjoint(ow):
+            return True
+        if not w.isdisjoint(ow) and any(k[0] not in DERIVED for k in (w & ow)):
             return True
         if self.whole_w or self.whole_r or other.whole_w or other.whole_r:
             return _whole_conflict(self, other) or _whole_conflict(other, self)
