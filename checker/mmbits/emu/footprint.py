@@ -10,8 +10,13 @@ touches:
 - ("m", region, word)      an 8-byte word of kernel data, a stack or the ptdesc slab
 - ("s", pfn)               the KASAN shadow of page frame pfn (free or not)
 - ("e", pfn, index)        one entry of a page used as a table (whole page: part "e", pfn)
-- ("c", level, prefix)     one IOMMU paging-structure cache entry (whole cache: part "c", 0)
-- ("cv", pfn)              whether some IOMMU cache entry points at pfn (whole: part "cv", 0)
+- ("et", pfn, index)       the table pointer in that entry (which table, or none): what the
+                           IOMMU's walks read; written when the old or new entry points at a
+                           table (whole page: part "et", pfn)
+- ("c", level, prefix)     one IOMMU paging-structure cache entry (whole cache: part "c", 0;
+                           a walk's miss is read as the key alone: a flush keeps it a miss)
+- ("cv", pfn)              whether some IOMMU cache entry points at pfn (whole: part "cv", 0;
+                           a free that finds none reads the key alone: a flush keeps it none)
 - ("link",)                the graph of table -> lower-table pointers (what is reachable
                            from init_mm's pgd); written by an entry store whose old or new
                            value points at a table, read by a use of the whole

@@ -47,9 +47,12 @@ class Iommu:
         pfn = m.tables.root
         for lv in range(len(path) - 2, -1, -1):
             _idx, key, ckey = path[lv]
-            if fp is not None:
-                fp.read_part("c", 0, ckey)
             hit = cache.get(key)
+            if fp is not None:  # a miss is not part of the cache a flush empties (it stays a miss)
+                if hit is not None:
+                    fp.read_part("c", 0, ckey)
+                else:
+                    fp.reads.add(ckey)
             if hit is not None:
                 pfn = hit
                 start = lv + 1
@@ -65,7 +68,8 @@ class Iommu:
                 seen.append((pfn, idx))
             if fp is not None:
                 fp.reads.add(("s", pfn))
-                fp.read_part("e", pfn, ("e", pfn, idx))
+                # the walk reads only whether the entry points at a table, and which
+                fp.read_part("et", pfn, ("et", pfn, idx))
             if shadow[pfn]:
                 # through a stale cached entry the free itself was the report;
                 # through live tables a freed page is still linked (its own bug)
