@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from mmbits.emu.explore import WORKER, Exploration, Progress, World, advance, count_paths, end
 from mmbits.emu.footprint import Footprint
@@ -84,14 +85,23 @@ class _Node:
     clock: dict[str, int] = field(default_factory=dict)
 
 
+def _summarise(exposed: tuple[tuple[str, Footprint], ...]) -> Summary:
+    """Per thread, the union of its exposed steps' footprints (each once)."""
+    per: dict[str, dict[int, Footprint]] = {}
+    for thread, fp in exposed:
+        per.setdefault(thread, {})[id(fp)] = fp
+    return {thread: Footprint.union(list(feet.values())) for thread, feet in per.items()}
+
+
 class _Search:
     def __init__(self, world: World, max_states: int, progress: Progress | None) -> None:
         self.ex = Exploration("exhaustive", reduced=True, persistent=True)
         self.max_states = max_states
         self.progress = progress
         self.stack: list[_Node] = []
-        # state -> the (sleep set, summary) of each completed exploration of it
-        self.visited: dict[int, list[tuple[frozenset[str], Summary]]] = {}
+        # state -> [sleep set, summary] of each completed exploration of it; the
+        # summary is kept as the exposed steps and made into unions when reused
+        self.visited: dict[int, list[list[Any]]] = {}
         self.seen: set[int] = set()
         # end states reached -> the threads blocked there (a deadlock)
         self.ends: dict[int, frozenset[str]] = {}
@@ -197,10 +207,12 @@ class _Search:
             self._pending(blocked)
             return None
         names = frozenset(sleep)
-        for asleep, summary in self.visited.get(key, ()):
-            if asleep <= names:
+        for entry in self.visited.get(key, ()):
+            if entry[0] <= names:
                 ex.pruned += 1
-                self._summary_races(summary)
+                if isinstance(entry[1], tuple):
+                    entry[1] = _summarise(entry[1])
+                self._summary_races(entry[1])
                 return None
         if key in self.seen:
             ex.revisits += 1
@@ -226,19 +238,16 @@ class _Search:
         awake = [n for n in enabled if n not in sleep]
         ex.slept += len(enabled) - len(awake)
         if not awake:  # sleep-set blocked: complete as it is
-            self.visited.setdefault(key, []).append((names, {}))
+            self.visited.setdefault(key, []).append([names, {}])
             return None
         nd.back.add(awake[0])
         return nd
 
     def _close(self, nd: _Node) -> None:
-        """A node's subtree is complete: remember it with its summary (each
-        exposed step once), count the threads that could run and were not run."""
-        per: dict[str, dict[int, Footprint]] = {}
-        for thread, fp in nd.exposed:
-            per.setdefault(thread, {})[id(fp)] = fp
-        summary = {thread: Footprint.union(list(feet.values())) for thread, feet in per.items()}
-        self.visited.setdefault(nd.key, []).append((frozenset(nd.sleep), summary))
+        """A node's subtree is complete: remember it with its exposed steps
+        (made into a summary if the state is reached again), count the threads
+        that could run and were not run."""
+        self.visited.setdefault(nd.key, []).append([frozenset(nd.sleep), tuple(nd.exposed)])
         self.ex.skipped += sum(1 for n in nd.enabled if n not in nd.done and n not in nd.sleep)
 
     def run(self) -> Exploration:
