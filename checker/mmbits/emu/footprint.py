@@ -63,11 +63,17 @@ def span(family: str, first: int, count: int) -> frozenset[Key]:
     return frozenset((family, p) for p in range(first, first + count))
 
 
+# one copy of each key kept by frozen footprints (Footprint.freeze)
+_KEYS: dict[Key, Key] = {}
+_intern = _KEYS.setdefault
+_EMPTY: frozenset[Key] = frozenset()
+
+
 class Footprint:
     __slots__ = ("reads", "writes", "whole_r", "whole_w", "part_r", "part_w", "crashed")
 
     def __init__(self) -> None:
-        self.reads: set[Key] = set()
+        self.reads: set[Key] = set()  # (frozenset once frozen: Footprint.freeze)
         self.writes: set[Key] = set()
         # objects read or written as a whole (a table page's every entry, the
         # whole IOMMU cache), and the objects some part of which was touched
@@ -101,6 +107,15 @@ class Footprint:
         self.part_r |= other.part_r
         self.part_w |= other.part_w
         self.crashed = self.crashed or other.crashed
+
+    def freeze(self) -> Footprint:
+        """The same footprint, compact for keeping (the persistent-set search
+        keeps one per transition): frozen sets over one shared copy of each
+        key, one shared empty set. Recording into it afterwards is an error."""
+        for name in ("reads", "writes", "whole_r", "whole_w", "part_r", "part_w"):
+            keys = getattr(self, name)
+            setattr(self, name, frozenset(_intern(k, k) for k in keys) if keys else _EMPTY)
+        return self
 
     @classmethod
     def union(cls, feet: list[Footprint]) -> Footprint:

@@ -272,6 +272,7 @@ class _Search:
             child = nd.world.clone()
             foot = Footprint()
             path = advance(child, name, ex, nd.sched, foot)
+            foot.freeze()
             nd.thread, nd.foot = name, foot
             n = len(stack) - 1
             self._event(n, name, foot)
