@@ -133,8 +133,9 @@ class _Search:
         `above` races with: part of the summary of every state on the path
         below that depth (what a later visit of that state must race against
         the path that leads there)."""
+        item = (thread, fp)  # one tuple shared by every state it is exposed to
         for d in range(above + 1, len(self.stack)):
-            self.stack[d].exposed.append((thread, fp))
+            self.stack[d].exposed.append(item)
 
     def _event(self, n: int, thread: str, fp: Footprint) -> None:
         """The step of `thread` at depth n ran with footprint fp: its clock,
