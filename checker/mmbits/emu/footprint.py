@@ -48,6 +48,7 @@ exploration, so the API and replays pay one `is None` test per access.
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from typing import Any
 
 Key = tuple[Any, ...]
@@ -100,29 +101,31 @@ class Footprint:
 
     def merge(self, other: Footprint) -> None:
         """Add what `other` read and wrote (a part of the transition recorded apart)."""
-        self.reads |= other.reads
-        self.writes |= other.writes
-        self.whole_r |= other.whole_r
-        self.whole_w |= other.whole_w
-        self.part_r |= other.part_r
-        self.part_w |= other.part_w
+        self.reads.update(other.reads)
+        self.writes.update(other.writes)
+        self.whole_r.update(other.whole_r)
+        self.whole_w.update(other.whole_w)
+        self.part_r.update(other.part_r)
+        self.part_w.update(other.part_w)
         self.crashed = self.crashed or other.crashed
 
     def freeze(self) -> Footprint:
         """The same footprint, compact for keeping (the persistent-set search
-        keeps one per transition): frozen sets over one shared copy of each
-        key, one shared empty set. Recording into it afterwards is an error."""
-        for name in ("reads", "writes", "whole_r", "whole_w", "part_r", "part_w"):
+        keeps one per transition): reads and writes as tuples of one shared
+        copy of each key (a quarter of a set's memory; conflicts() takes them
+        on either side), the small whole/part sets frozen, one shared empty
+        set. Recording into it afterwards is an error."""
+        for name in ("reads", "writes"):
+            setattr(self, name, tuple(_intern(k, k) for k in getattr(self, name)))
+        for name in ("whole_r", "whole_w", "part_r", "part_w"):
             keys = getattr(self, name)
-            setattr(self, name, frozenset(_intern(k, k) for k in keys) if keys else _EMPTY)
+            setattr(self, name, frozenset(keys) if keys else _EMPTY)
         return self
 
     @classmethod
     def union(cls, feet: list[Footprint]) -> Footprint:
-        """What any of `feet` read and wrote, as one footprint (the first one
-        itself when it is the only one): a summary of several transitions."""
-        if len(feet) == 1:
-            return feet[0]
+        """What any of `feet` read and wrote, as one footprint of sets (frozen
+        ones taken too): a summary of several transitions."""
         out = cls()
         out.crashed = any(f.crashed for f in feet)
         if not out.crashed:
@@ -136,9 +139,9 @@ class Footprint:
         if self.crashed or other.crashed:
             return True
         w, ow = self.writes, other.writes
-        if not w.isdisjoint(other.reads) or not self.reads.isdisjoint(ow):
+        if _meet(w, other.reads) or _meet(self.reads, ow):
             return True
-        if not w.isdisjoint(ow) and any(k[0] not in DERIVED for k in (w & ow)):
+        if _meet(w, ow) and any(k[0] not in DERIVED for k in _common(w, ow)):
             return True
         if self.whole_w or self.whole_r or other.whole_w or other.whole_r:
             return _whole_conflict(self, other) or _whole_conflict(other, self)
@@ -146,6 +149,20 @@ class Footprint:
 
     def summary(self) -> dict[str, int]:
         return {"reads": len(self.reads) + len(self.whole_r), "writes": len(self.writes) + len(self.whole_w)}
+
+
+def _meet(a: Collection[Key], b: Collection[Key]) -> bool:
+    """Whether two key collections share a key: sets, or a frozen
+    footprint's tuples (Footprint.freeze) on either side."""
+    if isinstance(a, tuple):
+        if isinstance(b, tuple):
+            return not set(a).isdisjoint(b)
+        return not b.isdisjoint(a)  # type: ignore[attr-defined]
+    return not a.isdisjoint(b)  # type: ignore[attr-defined]
+
+
+def _common(a: Collection[Key], b: Collection[Key]) -> set[Key]:
+    return set(a).intersection(b)
 
 
 def _whole_conflict(a: Footprint, b: Footprint) -> bool:

@@ -273,7 +273,6 @@ class _Search:
             child = nd.world.clone()
             foot = Footprint()
             path = advance(child, name, ex, nd.sched, foot)
-            foot.freeze()
             nd.thread, nd.foot = name, foot
             n = len(stack) - 1
             self._event(n, name, foot)
@@ -284,8 +283,10 @@ class _Search:
                 if child.m.st.work_pending and name != WORKER:
                     pending.add(WORKER)
                 self._pending(frozenset(pending))
+                foot.freeze()
                 continue
             sleep = {z: zf for z, zf in (*nd.sleep.items(), *nd.done.items()) if not zf.conflicts(foot)}
+            foot.freeze()  # kept from now on (done, sleep sets, summaries): compact
             key = child.fingerprint()
             edges[name] = key
             sub = self._open(child, path, key, sleep)
