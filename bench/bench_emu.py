@@ -146,6 +146,12 @@ BEFORE = {
 # huge-pmd 240,518 -> 227,802 transitions, 79.5 -> 53.8 s CPU, 256 -> 207 MB; 3x3
 # huge-pmd bounded at 300,000 states 686,591 -> 587,417 transitions, 205 -> 141 s CPU,
 # 503 -> 397 MB (not complete either way).
+# emureduce (2026-12-03, in process, CPU seconds, load 4-6; finer footprints -- the
+# IOMMU walk reads an entry's table pointer, a cache miss survives a flush -- and the
+# opt-in persistent sets): v6.19 2x3 62,518 -> 57,681 transitions (32,364 states) 15.9 s
+# CPU; with persistent sets 26,373 states, 47,791 transitions, 32.1 s CPU; 2x4 huge-pmd
+# 227,802 -> 205,768 transitions (122,209 states) 48.1 s CPU; with persistent sets 66,546
+# states, 95,486 transitions, 44.4 s CPU, 758 MB peak before the footprints were compacted.
 # (variant, cpus, ops, only): simulate's default workload on the as-merged
 # design and on the fixed one, and the two huge-pmd targets of issue #15
 CASES = [("v6.19", 2, 3, ()), ("v6.19+fixes+hotplug", 2, 3, ()), ("v6.19+fixes+hotplug", 2, 4, ("huge-pmd",)),

@@ -199,8 +199,9 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
     persistent (with reduce and prune): only a persistent set of threads
     from each state (mmbits.emu.persistent, dynamic partial-order reduction);
     off (the default: on simulate's default workload it explores 19% fewer
-    states than sleep sets alone for 2.4x the CPU), every thread not asleep
-    runs from every state."""
+    states than sleep sets alone for twice the CPU; on 2 x 4 huge-pmd half
+    the states for a little less), every thread not asleep runs from every
+    state."""
     if reduce and prune and persistent:
         from mmbits.emu.persistent import exhaustive_persistent
 
