@@ -14,17 +14,27 @@ schedule exploration.
    --persistent also persistent sets: skipped), end states and schedules
    (paths through the explored states), wall and CPU seconds, beside the
    figures measured before the reductions.
+3. `--whole`: the same cases as issue #15 states its targets -- whole
+   process, `mmbits simulate --explore exhaustive --json` in a child with its
+   byte code compiled first (this machine's environment sets
+   PYTHONDONTWRITEBYTECODE=1, which a pip-installed copy never has): wall and
+   CPU seconds (user + sys of the child), its peak RSS, beside the figures of
+   main before and the targets.
 
     python bench/bench_emu.py [--preset NAME] [--case N ...] [--compare] [--persistent] [--skip-field-ops]
+    python bench/bench_emu.py --whole [--case N ...] [--timeout S]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import random
+import subprocess
 import sys
+import tempfile
 import time
 
 import construct as cs
@@ -154,6 +164,23 @@ BEFORE = {
 # states, 95,486 transitions, 44.4 s CPU, 758 MB peak before the footprints were compacted,
 # 510 MB after (39.8 s CPU against 43.7 s with sleep sets alone, 202 MB, load 5); 3x3
 # huge-pmd with persistent sets not complete either (stopped at 114 s CPU, 1.7 GB).
+# emustep (2026-12-03, `--whole`: whole process, byte code compiled, user+sys CPU of
+# the child; main dcfd018 and the branch one after the other, load 4-6): v6.19 2x3
+# 17.2 -> 11.8 s CPU, 26.2 -> 16.8 s wall, 113 -> 55 MB; v6.19+fixes+hotplug 2x3
+# 45.7 -> 38.9 s CPU, 192 -> 93 MB; 2x4 huge-pmd 54.6 -> 34.5 s CPU, 86.6 -> 51.7 s
+# wall, 203 -> 93 MB; the same states and transitions (copy-on-write struct page
+# chunks, incremental shadow and state hashes, the word fast paths; cachegrind: 843k ->
+# ~605k instructions per transition). tests/emu/test_fastpath.py compares the fast
+# paths with the reference ones. 3x3 huge-pmd: not complete in 420 s wall at load 5-7;
+# bounded at 300,000 states (in process) 587,417 transitions, 117.6 s CPU, 160 MB
+# (emuspeed's figure on main: 141 s CPU, 397 MB).
+# issue #15's targets: whole process, 2 cores
+TARGETS = {
+    ("v6.19", "mixed", 2, 3): (3.0, "<= 3 s, complete"),
+    ("v6.19+fixes+hotplug", "huge-pmd", 2, 4): (60.0, "<= 60 s, complete"),
+    ("v6.19+fixes+hotplug", "huge-pmd", 3, 3): (60.0, "<= 60 s, complete"),
+}
+TARGET_MB = 500
 # (variant, cpus, ops, only): simulate's default workload on the as-merged
 # design and on the fixed one, and the two huge-pmd targets of issue #15
 CASES = [("v6.19", 2, 3, ()), ("v6.19+fixes+hotplug", 2, 3, ()), ("v6.19+fixes+hotplug", 2, 4, ("huge-pmd",)),
@@ -196,6 +223,67 @@ def exploration(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], c
         print(f"  peak RSS of this process so far: {peak:.0f} MB; load average {os.getloadavg()[0]:.1f}")
 
 
+_CLI = "import sys; from mmbits.main import main; sys.argv[0] = 'mmbits'; sys.exit(main())"
+
+
+def whole_process(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], timeout: float) -> None:
+    """Each case as a user runs it: `mmbits simulate --explore exhaustive
+    --json` in a child process (byte code compiled first and allowed), its
+    wall time, CPU seconds (user + sys, from the children's rusage) and the
+    peak RSS of the largest child so far, against the target."""
+    import resource
+
+    import mmbits
+
+    def child_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    pkg = os.path.dirname(mmbits.__file__)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", pkg], env=env, check=False, stdout=subprocess.DEVNULL)
+    print(f"whole process (byte code compiled; load average {os.getloadavg()[0]:.1f}):")
+    spent = child_cpu()
+    for variant, cpus, ops, only in cases:
+        args = [sys.executable, "-c", _CLI, "simulate", "--preset", name, "--variant", variant, "--cpus", str(cpus),
+                "--ops", str(ops), "--explore", "exhaustive", "--max-states", "2000000", "--json"]
+        for op in only:
+            args += ["--only", op]
+        shape = "/".join(only) or "mixed"
+        with tempfile.TemporaryFile() as out:
+            start = time.perf_counter()
+            child = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.DEVNULL)
+            try:
+                child.wait(timeout)
+                done = True
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+                done = False
+            wall = time.perf_counter() - start
+            cpu, spent = child_cpu() - spent, child_cpu()
+            out.seek(0)
+            text = out.read().decode()
+        label = f"{variant}, {cpus} CPUs x {ops} {shape} + worker"
+        target = TARGETS.get((variant, shape, cpus, ops))
+        if not done:
+            print(f"  {label}: not complete within {timeout:.0f} s"
+                  + (f"; target {target[1]}: not met" if target else ""))
+            continue
+        ex = json.loads(text)["explored"]
+        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        met = target is not None and ex["complete"] and wall <= target[0] and rss <= TARGET_MB
+        print(f"  {label}: {ex['states']} states, {ex['transitions']} transitions, {ex['pruned']} pruned, "
+              f"{ex['reduction']['slept']} slept, complete={ex['complete']}; {wall:.2f} s wall, {cpu:.2f} s CPU, "
+              f"peak RSS of the children so far {rss:.0f} MB"
+              + (f"; target {target[1]}, <= {TARGET_MB} MB: {'met' if met else 'not met'}" if target else ""))
+        before = BEFORE.get((variant, shape, cpus, ops))
+        if before:
+            print(f"    before: {before}")
+
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="x86_64-6.18")
@@ -204,7 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compare", action="store_true", help="also explore each case without the sleep sets")
     ap.add_argument("--persistent", action="store_true", help="also explore each case with persistent sets")
     ap.add_argument("--skip-field-ops", action="store_true")
+    ap.add_argument("--whole", action="store_true", help="the cases as whole `mmbits simulate` processes (the targets)")
+    ap.add_argument("--timeout", type=float, default=600.0, help="seconds per whole-process case")
     args = ap.parse_args(argv)
+    if args.whole:
+        whole_process(args.preset, [CASES[i] for i in args.case] if args.case else CASES, args.timeout)
+        return 0
     if not args.skip_field_ops:
         field_ops(args.preset, args.field_ops)
         field_ops("i386-pae-sparsemem", args.field_ops // 4)

@@ -5,7 +5,7 @@ MMBITS_CACHE=off turns every cache off. Import-light on purpose: a cache hit
 must not pay for the modules it saves running.
 
 Every cache (BTF index, `btf show` output, `check` answers, domain group indexes,
-page->flags packings) goes through
+page->flags masks, class partitions and tables, a word's sites, parsed data YAML) goes through
 `private_dir`, `read_entry` and `write_entry`, so none can be turned against its
 user (issue #16): a directory that is not the user's own or that others can
 write is refused with one warning; only regular files of ours, opened without
@@ -19,8 +19,10 @@ import contextlib
 import os
 import stat
 import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 try:  # the built-in BLAKE2 spares start-up the OpenSSL initialisation hashlib does
     from _blake2 import blake2b as _blake2b
@@ -168,10 +170,12 @@ def _data_stamp(root: str) -> bytes:
     return digest(b"\n".join(out))
 
 
-def load_json(sub: str, key: str | None, magic: str, field: str, limit: int) -> dict[str, object] | None:
+def load_json(sub: str, key: str | None, magic: str, field: str, limit: int,
+              object_hook: Callable[[dict[str, Any]], Any] | None = None) -> dict[str, object] | None:
     """The JSON object stored under `field` of the `sub` cache's entry `key`, or None: an
     entry is JSON written by `store_json` and bound to its key and kind (never a pickle), so
-    a swapped, foreign, truncated or corrupt entry reads as a miss."""
+    a swapped, foreign, truncated or corrupt entry reads as a miss. `object_hook` is
+    json's (it sees every object, the envelope too; a ValueError it raises is a miss)."""
     import json
 
     base = private_dir(sub)
@@ -181,7 +185,7 @@ def load_json(sub: str, key: str | None, magic: str, field: str, limit: int) -> 
     if raw is None:
         return None
     try:
-        doc = json.loads(raw)
+        doc = json.loads(raw, object_hook=object_hook)
     except ValueError:
         return None
     if not isinstance(doc, dict) or doc.get("magic") != magic or doc.get("key") != key:

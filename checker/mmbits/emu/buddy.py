@@ -141,12 +141,14 @@ class Buddy:
         # differ only in the order of frees reach the same bytes (exploration
         # converges) while pages are still reused early (lowest pfn first).
         lists = self.m.lists
+        load, nf = lists._load, lists.next_f  # lists.next(), without a call layer per node
         head = self.heads[order]
-        node = lists.next(head)
-        target = self.node_addr(pfn)
-        budget = self.mem.npages
+        node = load(head, nf)
+        mem = self.mem
+        target = mem.vmemmap + pfn * mem.size + self.buddy_off  # node_addr(pfn)
+        budget = mem.npages
         while node != head and node < target:
-            node = lists.next(node)
+            node = load(node, nf)
             budget -= 1
             if budget < 0:
                 from mmbits.emu.lists import ListCorruption
@@ -267,8 +269,7 @@ class Buddy:
 
     def bad_reason(self, pfn: int, mask: int, at_free: bool) -> str | None:
         """page_bad_reason(): the LAST failing check wins (emulator.yaml)."""
-        pages = self.mem.pages
-        base = pfn * self.mem.size
+        pages, base = self.mem.page_buf(pfn)
         self.mem.touch_pages(pfn, 1)
         # fast path: page_expected_state() as one comparison
         fast = self._fast
@@ -383,10 +384,9 @@ class Buddy:
         if fast is None:
             return 1
         st, expected = fast
-        size = self.mem.size
         n = 1 << order
         self.mem.touch_pages(pfn + 1, n - 1)
-        tails = bytes(memoryview(self.mem.pages)[(pfn + 1) * size:(pfn + n) * size])
+        tails = self.mem.pages_bytes(pfn + 1, n - 1)
         key = (self.f.config, self.f.page.struct, pfn, order)
         if _CLEAN_TAILS.get(key) == tails:  # the same bytes already passed (another schedule)
             return n

@@ -179,7 +179,8 @@ class Design(LockSteps):
 
     def kernel_table_free(self, m: Machine, t: str, pfn: int, who: str) -> Steps:
         """pte_free_kernel() / pmd_free(&init_mm) / pagetable_dtor_free() of a kernel table."""
-        m.note(f"{who}: pagetable_dtor_free(pfn {pfn:#x})")
+        if m.trace:
+            m.note(f"{who}: pagetable_dtor_free(pfn {pfn:#x})")
         m.lifecycle("pte_free_kernel", pfn)
         self.dtor(m, pfn, who)
         return self.pagetable_free(m, t, pfn, who)
@@ -208,7 +209,8 @@ class Design(LockSteps):
     def pagetable_free_now(self, m: Machine, pfn: int, who: str) -> None:
         """__pagetable_free(): __free_pages(page, compound_order(page))."""
         order = m.buddy.compound_order(pfn)
-        m.note(f"{who}: __pagetable_free(pfn {pfn:#x}) -> __free_pages(order {order})")
+        if m.trace:
+            m.note(f"{who}: __pagetable_free(pfn {pfn:#x}) -> __free_pages(order {order})")
         m.lifecycle("free_pages", pfn)
         self.release_ptdesc(m, pfn)
         m.free_pages(pfn, order, who=f"{who}: __pagetable_free")
@@ -243,7 +245,8 @@ class Design(LockSteps):
     def free_pagetable_pages(self, m: Machine, pfn: int, order: int, who: str) -> None:
         """free_pagetable()'s non-reserved branch after bf9e4e30f353:
         pagetable_free(page_ptdesc(page)) (the order is dropped)."""
-        m.note(f"{who}: free_pagetable(pfn {pfn:#x}, order {order}) -> pagetable_free()")
+        if m.trace:
+            m.note(f"{who}: free_pagetable(pfn {pfn:#x}, order {order}) -> pagetable_free()")
         self.pagetable_free(m, "", pfn, who)
 
     # -- boot memory (PageReserved): free_pagetable()'s first branch -----------------------
@@ -258,11 +261,13 @@ class Design(LockSteps):
         the bootmem_type() test is always compiled in here."""
         btype = m.mem.get(pfn, m.buddy.F_private) & 0xF
         if btype in (1, 2):
-            m.note(f"{who}: free_pagetable(pfn {pfn:#x}): PageReserved, bootmem type {btype}: put_page_bootmem()")
+            if m.trace:
+                m.note(f"{who}: free_pagetable(pfn {pfn:#x}): PageReserved, bootmem type {btype}: put_page_bootmem()")
             for i in range(1 << order):
                 self.put_page_bootmem(m, pfn + i, who)
             return
-        m.note(f"{who}: free_pagetable(pfn {pfn:#x}): PageReserved: free_reserved_pages({1 << order})")
+        if m.trace:
+            m.note(f"{who}: free_pagetable(pfn {pfn:#x}): PageReserved: free_reserved_pages({1 << order})")
         for i in range(1 << order):
             self.free_reserved_page(m, pfn + i, who)
 
@@ -275,7 +280,8 @@ class Design(LockSteps):
         ref = m.buddy.refcount(pfn) - 1
         m.mem.set(pfn, m.buddy.F_ref, ref, rmw=True)
         if ref != 1:
-            m.note(f"{who}: put_page_bootmem(pfn {pfn:#x}): refcount {ref}, still registered: not freed")
+            if m.trace:
+                m.note(f"{who}: put_page_bootmem(pfn {pfn:#x}): refcount {ref}, still registered: not freed")
             return
         m.mem.clear_bits(pfn, m.F_flags, 1 << f.bit("PG_private"))
         m.mem.set(pfn, m.buddy.F_private, 0)
@@ -296,8 +302,9 @@ class Design(LockSteps):
 
         m.mem.clear_bits(pfn, m.F_flags, m.buddy.PG_reserved)
         m.mem.set(pfn, m.buddy.F_ref, 1)
-        m.note(f"{who}: free_reserved_page(pfn {pfn:#x}): ClearPageReserved(); init_page_count(); __free_page(); "
-               f"adjust_managed_page_count(+1)")
+        if m.trace:
+            m.note(f"{who}: free_reserved_page(pfn {pfn:#x}): ClearPageReserved(); init_page_count(); __free_page(); "
+                   f"adjust_managed_page_count(+1)")
         m.lifecycle("free_pages", pfn)
         m.free_pages(pfn, 0, who=f"{who}: free_reserved_page")
         if pfn >= RESERVED_PAGES:
@@ -310,7 +317,8 @@ class Design(LockSteps):
 
     def free_vmemmap_pages(self, m: Machine, pfn: int, order: int, who: str) -> None:
         """The fix: free_vmemmap_pages(page, order, NULL) -> __free_pages(page, order)."""
-        m.note(f"{who}: free_vmemmap_pages(pfn {pfn:#x}, order {order}) -> __free_pages()")
+        if m.trace:
+            m.note(f"{who}: free_vmemmap_pages(pfn {pfn:#x}, order {order}) -> __free_pages()")
         m.free_pages(pfn, order, who=f"{who}: free_vmemmap_pages")
 
     # -- ops: the CPU side ---------------------------------------------------------------
@@ -331,7 +339,8 @@ class Design(LockSteps):
         loc, entry = found
         target = self.pte_table_of_pmd(m, loc[0], loc[1], entry)
         tables.write(loc[0], loc[1], None, "pmd_free_pte_page")
-        m.note(f"pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x}); flush_tlb_kernel_range()")
+        if m.trace:
+            m.note(f"pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x}); flush_tlb_kernel_range()")
         return self.free_unlinked_pte_table(m, t, target)
 
     def free_unlinked_pte_table(self, m: Machine, t: str, pfn: int) -> Steps:
@@ -364,7 +373,8 @@ class Design(LockSteps):
             return []
         idx = m.tables.index(va, level)
         entry = m.mem.entry(table, idx)
-        m.note(f"ptdump: {lv.name}[{idx}] of pfn {table:#x} = {entry!r}")
+        if m.trace:
+            m.note(f"ptdump: {lv.name}[{idx}] of pfn {table:#x} = {entry!r}")
         if entry is None or entry[0] != TABLE or level + 1 >= len(m.facts.levels):
             return []
         return [Step("ptdump_walk", (va, level + 1, entry[1]))]
@@ -388,8 +398,9 @@ class Design(LockSteps):
         for idx in present:
             tables.write(pmd, idx, None, "pud_free_pmd_page")
         tables.write(loc[0], loc[1], None, "pud_free_pmd_page")
-        m.note(f"pmd_sv = pfn {sv:#x}; copy and pmd_clear() {len(present)} entries of pfn {pmd:#x}; pud_clear(); "
-               f"flush_tlb_kernel_range()")
+        if m.trace:
+            m.note(f"pmd_sv = pfn {sv:#x}; copy and pmd_clear() {len(present)} entries of pfn {pmd:#x}; pud_clear(); "
+                   f"flush_tlb_kernel_range()")
         steps: Steps = [Step("pud_free_pte", (sv, idx)) for idx in present]
         steps.append(Step("pud_free_tail", (sv, pmd)))
         return steps
@@ -447,7 +458,8 @@ class Design(LockSteps):
         reachable. A design with `clear_before_free` clears first."""
         if self.clear_before_free:
             m.tables.write(loc[0], loc[1], None, who)
-            m.note(f"{who}: clear entry [{loc[1]}] of pfn {loc[0]:#x} before the free")
+            if m.trace:
+                m.note(f"{who}: clear entry [{loc[1]}] of pfn {loc[0]:#x} before the free")
             return free()
         m.free_then_clear = pfn
         try:
@@ -465,7 +477,8 @@ class Design(LockSteps):
         if loc is None:
             return []
         tables.write(loc[0], loc[1], None, who)
-        m.note(f"{who}: {m.facts.levels[level].name}_clear([{loc[1]}] of pfn {loc[0]:#x}) after the free")
+        if m.trace:
+            m.note(f"{who}: {m.facts.levels[level].name}_clear([{loc[1]}] of pfn {loc[0]:#x}) after the free")
         return []
 
     @step("free_pte_table_clear", "va")
@@ -476,7 +489,8 @@ class Design(LockSteps):
         if loc is None:
             return []
         tables.write(loc[0], loc[1], None, "free_pte_table")
-        m.note(f"free_pte_table(): pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x}) after the free")
+        if m.trace:
+            m.note(f"free_pte_table(): pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x}) after the free")
         return []
 
     def free_vmemmap_4k(self, m: Machine, pfn: int, who: str) -> None:
@@ -498,10 +512,12 @@ class Design(LockSteps):
             return []
         loc, entry = found
         order = (entry[2]).bit_length() - 1
-        m.note(f"free_hugepage_table(pfn {entry[1]:#x}, order {order})")
+        if m.trace:
+            m.note(f"free_hugepage_table(pfn {entry[1]:#x}, order {order})")
         self.free_vmemmap_block(m, entry[1], order, "free_hugepage_table")
         tables.write(loc[0], loc[1], None, "remove_pmd_table")
-        m.note(f"pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x})")
+        if m.trace:
+            m.note(f"pmd_clear(pmd[{loc[1]}] of pfn {loc[0]:#x})")
         return []
 
     @step("cpa_split", "va")
@@ -527,7 +543,8 @@ class Design(LockSteps):
         tables.write(loc[0], loc[1], (TABLE, table), "__set_pmd_pte")
         # the kernel's name for the entry (pmd_t even where the PMD level is folded into the pgd)
         entry_name = "pmd" if level == tables.pmd_level else "pud"
-        m.note(f"split_large_page(): {name} table pfn {table:#x} at {entry_name}[{loc[1]}] of pfn {loc[0]:#x}")
+        if m.trace:
+            m.note(f"split_large_page(): {name} table pfn {table:#x} at {entry_name}[{loc[1]}] of pfn {loc[0]:#x}")
         return []
 
     @step("cpa_collapse", "va", "addr")
@@ -541,7 +558,8 @@ class Design(LockSteps):
         npages = 1 << (tables.levels[tables.pmd_level].shift - m.facts.page_shift)
         tables.write(loc[0], loc[1], (LEAF, pfn, npages, False), "collapse_pmd_page")
         m.lists.add(m.pt_list_node(pte), head)
-        m.note(f"collapse_pmd_page(): set_pmd(huge); list_add(&page_ptdesc(pfn {pte:#x})->pt_list, &pgtables)")
+        if m.trace:
+            m.note(f"collapse_pmd_page(): set_pmd(huge); list_add(&page_ptdesc(pfn {pte:#x})->pt_list, &pgtables)")
         return []
 
     def collapse_target(self, m: Machine, va: int, level: int, who: str
@@ -573,7 +591,8 @@ class Design(LockSteps):
         node = m.lists.next(head)
         pfn = m.pt_node_page(node)
         m.lists.delete(node)
-        m.note(f"flush_tlb_all(); list_del(&ptdesc->pt_list); pagetable_free(pfn {pfn:#x})")
+        if m.trace:
+            m.note(f"flush_tlb_all(); list_del(&ptdesc->pt_list); pagetable_free(pfn {pfn:#x})")
         steps = self.cpa_release(m, t, pfn)
         if not m.lists.empty(head):
             return steps + [Step("cpa_free", (head,))]
@@ -607,7 +626,8 @@ class Design(LockSteps):
         npages = 1 << (tables.levels[tables.pud_level].shift - m.facts.page_shift)
         m.lists.add(m.pt_list_node(pmd), head)
         tables.write(loc[0], loc[1], (LEAF, first[1], npages, False), "collapse_pud_page")
-        m.note(f"collapse_pud_page(): list_add(&page_ptdesc(pfn {pmd:#x})->pt_list, &pgtables); set_pud(huge)")
+        if m.trace:
+            m.note(f"collapse_pud_page(): list_add(&page_ptdesc(pfn {pmd:#x})->pt_list, &pgtables); set_pud(huge)")
         return []
 
     # -- the KASAN shadow of removed memory (mm/kasan/init.c, v6.19) ----------------------
@@ -640,7 +660,8 @@ class Design(LockSteps):
             if e == (TABLE, early_pte):
                 tables.write(pmd, idx, None, "kasan_remove_pmd_table")
         if m.mem.entries(pmd):
-            m.note(f"kasan_free_pmd(): pfn {pmd:#x} still has entries: kept")
+            if m.trace:
+                m.note(f"kasan_free_pmd(): pfn {pmd:#x} still has entries: kept")
             return []
         return self.free_then_clear(
             m, loc, pmd, lambda: self.kernel_table_free(m, t, pmd, "kasan_free_pmd: pmd_free(&init_mm)"),
@@ -689,13 +710,15 @@ class Design(LockSteps):
         loc, pte = found
         for idx in sorted(m.mem.entries(pte)):
             tables.write(pte, idx, None, who)
-        m.note(f"{who}(): pte_clear() of every entry of pfn {pte:#x}")
+        if m.trace:
+            m.note(f"{who}(): pte_clear() of every entry of pfn {pte:#x}")
         return loc, pte
 
     @step("user_pte_free", "pfn")
     def st_user_pte_free(self, m: Machine, t: str, pfn: int) -> Steps:
         """pte_free(mm, pte) of a user page table -> pagetable_dtor_free()."""
-        m.note(f"pte_free(mm, pfn {pfn:#x}) -> pagetable_dtor_free()")
+        if m.trace:
+            m.note(f"pte_free(mm, pfn {pfn:#x}) -> pagetable_dtor_free()")
         self.dtor(m, pfn, "pte_free")
         return self.pagetable_free(m, t, pfn, "pte_free")
 
@@ -727,8 +750,9 @@ class Design(LockSteps):
     @step("work_invalidate")
     def st_work_invalidate(self, m: Machine, t: str) -> Steps:
         n = m.iommu.invalidate() if m.sva else 0
-        m.note("iommu_sva_invalidate_kva_range(PAGE_OFFSET, TLB_FLUSH_ALL)"
-               + (f": {n} cached entries flushed" if m.sva else ": no SVA device bound"))
+        if m.trace:
+            m.note("iommu_sva_invalidate_kva_range(PAGE_OFFSET, TLB_FLUSH_ALL)"
+                   + (f": {n} cached entries flushed" if m.sva else ": no SVA device bound"))
         return []
 
     @step("work_next")
@@ -809,5 +833,6 @@ def _set_huge(m: Machine, va: int, level: int, name: str) -> Steps:
         return []
     npages = 1 << (tables.levels[level].shift - m.facts.page_shift)
     tables.write(loc[0], loc[1], (LEAF, m.device_pfn(va), npages, False), f"{name}_set_huge")
-    m.note(f"{name}_set_huge({name}[{loc[1]}] of pfn {loc[0]:#x})")
+    if m.trace:
+        m.note(f"{name}_set_huge({name}[{loc[1]}] of pfn {loc[0]:#x})")
     return []

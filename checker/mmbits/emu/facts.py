@@ -10,7 +10,7 @@ number or an offset: it asks a `Facts`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from mmbits.cexpr import Expr, ExprError
@@ -85,8 +85,9 @@ class Facts:
     def bits(self) -> int:
         return self.config.bits
 
-    @property
+    @cached_property
     def ptr_size(self) -> int:
+        """sizeof(void *): read on every list step, so computed once."""
         return self.config.bits // 8
 
     @property

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from mmbits.emu.machine import Machine
 
 
+_CACHE = ("c", 0)  # the whole paging-structure cache, as footprints name it
+
+
 class Iommu:
     def __init__(self, m: Machine):
         self.m = m
@@ -44,15 +47,16 @@ class Iommu:
         cache = m.st.iommu_cache
         fp = m.mem.fp
         start = 0
-        pfn = m.tables.root
+        pfn = m.st.root
+        if fp is not None:  # read_part("c", 0, key) and read_part("et", pfn, key) below, inlined
+            reads, part_r = fp.reads, fp.part_r
         for lv in range(len(path) - 2, -1, -1):
             _idx, key, ckey = path[lv]
             hit = cache.get(key)
             if fp is not None:  # a miss is not part of the cache a flush empties (it stays a miss)
+                reads.add(ckey)
                 if hit is not None:
-                    fp.read_part("c", 0, ckey)
-                else:
-                    fp.reads.add(ckey)
+                    part_r.add(_CACHE)
             if hit is not None:
                 pfn = hit
                 start = lv + 1
@@ -67,9 +71,10 @@ class Iommu:
                 seen.append(pfn)
                 seen.append((pfn, idx))
             if fp is not None:
-                fp.reads.add(("s", pfn))
+                reads.add(("s", pfn))
                 # the walk reads only whether the entry points at a table, and which
-                fp.read_part("et", pfn, ("et", pfn, idx))
+                reads.add(("et", pfn, idx))
+                part_r.add(("et", pfn))
             if shadow[pfn]:
                 # through a stale cached entry the free itself was the report;
                 # through live tables a freed page is still linked (its own bug)
@@ -109,9 +114,13 @@ class Iommu:
                                 for i, lv in enumerate(levels)]
         return path
 
-    def rewalk(self, vas: list[int], reads: dict[int, frozenset[Any]], dirty: set[Any]) -> list[str]:
+    def rewalk(self, vas: list[int], reads: dict[int, frozenset[Any]], dirty: set[Any],
+               into: dict[int, frozenset[Any]] | None = None) -> list[str]:
         """Walk again each VA whose last walk read something in `dirty`
-        (or that was never walked); `reads` is updated. Returns the notes."""
+        (or that was never walked); what each walk read goes into `into`
+        (default: `reads` itself). Returns the notes."""
+        if into is None:
+            into = reads
         m = self.m
         out: list[str] = []
         walk = self.walk
@@ -127,18 +136,18 @@ class Iommu:
                 texts = []
             for text in texts:
                 out.append(f"walk {va:#x}: caches {text}")
-            reads[va] = frozenset(seen)
+            into[va] = frozenset(seen)
         return out
 
     def walk_all_flushed(self, vas: list[int]) -> list[str]:
         """Every VA walked over an empty cache (after a flush, or the first
         time): what that caches, reads and notes is a function of the root
         and the tables' entries and shadow alone, so it is remembered under
-        those (the contents hash, a hash of the shadow bytes, as trusted as state hashing) and shared by every
+        those (the contents hash, the shadow's hash, as trusted as state hashing) and shared by every
         clone of the machine; a batch that reported something is not kept."""
         m = self.m
         mem = m.mem
-        key = (tuple(vas), m.st.root, mem._contents_acc, hash(bytes(mem.shadow)))
+        key = (tuple(vas), m.st.root, mem._contents_acc, mem.shadow_key())
         memo: dict[Any, Any] = self.__dict__.setdefault("_flushed", {})
         hit = memo.get(key)
         fp = mem.fp
@@ -146,7 +155,7 @@ class Iommu:
         if hit is not None and (fp is None or hit[3] is not None):
             cache, reads, out, foot = hit
             m.st.adopt("iommu_cache", cache)
-            m._walk_reads = dict(reads)
+            m._walk_reads = reads  # shared: never changed in place
             if fp is not None and foot is not None:
                 fp.merge(foot)
             return list(out)
@@ -167,7 +176,7 @@ class Iommu:
                 memo.clear()
             cache = m.st.iommu_cache
             m.st.adopt("iommu_cache", cache)  # shared from now on: a change copies it first
-            memo[key] = (cache, dict(reads_now), tuple(out), sub)
+            memo[key] = (cache, reads_now, tuple(out), sub)
         return out
 
     def invalidate(self) -> int:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mmbits.emu.buddy import Buddy, OutOfMemory
 from mmbits.emu.design import Queues
@@ -101,6 +101,9 @@ class MState:
     roles: dict[int, str] = field(default_factory=dict)
     reported_cache: frozenset[Any] = frozenset()
 
+    # remembered hashes of the dict fields (False: the reference path)
+    incremental: ClassVar[bool] = True
+
     def clone(self) -> MState:
         """A copy that shares the dicts: whoever changes one takes its own
         copy first (`own()`), so a clone costs nothing per page."""
@@ -119,6 +122,7 @@ class MState:
         if name not in owned:
             d[name] = dict(d[name])
             owned.add(name)
+        d.pop(_HASHED.get(name, ""), None)  # about to change: its remembered hash is stale
         return d[name]
 
     def adopt(self, name: str, value: dict[Any, Any]) -> None:
@@ -128,10 +132,31 @@ class MState:
         setattr(self, name, value)
 
     def fingerprint(self) -> int:
-        return hash((self.root, frozenset(self.kinds.items()), frozenset(self.marks.items()),
-                     frozenset(self.iommu_cache.items()), self.slab_used, self.work_pending, self.crashed,
+        return hash((self.root, self._dict_hash("kinds"), self._dict_hash("marks"),
+                     self._dict_hash("iommu_cache"), self.slab_used, self.work_pending, self.crashed,
                      self.bad_pages, self.lists3, self.mmap_readers, self.mmap_writer, self.mmap_waiters,
                      self.ptdump_key))
+
+    def _dict_hash(self, name: str) -> int:
+        """hash(frozenset(items)) of dict field `name`, remembered with the dict
+        it was computed on: the dicts are shared by clones and replaced or
+        own()ed (which forgets the hash) before any change, so most states
+        hash only the dict their last step changed. `MState.incremental =
+        False` (the reference path) computes it every time."""
+        d = self.__dict__
+        value = d[name]
+        key = _HASHED[name]
+        memo = d.get(key)
+        if memo is not None and memo[0] is value and self.incremental:
+            h: int = memo[1]
+            return h
+        h = hash(frozenset(value.items()))
+        d[key] = (value, h)
+        return h
+
+
+# the dict fields whose hash a state remembers, and the attribute it keeps it in
+_HASHED = {name: f"_hash_{name}" for name in ("kinds", "marks", "iommu_cache")}
 
 
 class TracedMState(MState):
@@ -222,24 +247,27 @@ class Machine:
     # -- cloning and fingerprints ---------------------------------------------------
     def clone(self) -> Machine:
         new = Machine.__new__(Machine)
-        new.__dict__.update(self.__dict__)
-        new.mem = self.mem.clone()
-        new.mem.on_watch = new._on_watch
-        new.mem.dead_bytes = new._dead_bytes
-        new.st = self.st.clone()
-        new.lists = Lists(new.mem, self.lists.next_f, self.lists.prev_f, self.lists.poison1, self.lists.poison2)
+        d = new.__dict__
+        d.update(self.__dict__)
+        mem = d["mem"] = self.mem.clone()
+        mem.on_watch = new._on_watch
+        mem.dead_bytes = new._dead_bytes
+        d["st"] = self.st.clone()
+        d["lists"] = self.lists.clone_for(mem)
         for name in ("buddy", "tables", "iommu"):
-            helper = object.__new__(type(getattr(self, name)))
-            helper.__dict__.update(getattr(self, name).__dict__)
-            helper.m = new
-            if hasattr(helper, "mem"):
-                helper.mem = new.mem
-            setattr(new, name, helper)
-        new.emitted = []
-        new.all_events = list(self.all_events)
-        new.notes = []
-        new.vas = list(self.vas)
-        new._walk_reads = dict(self._walk_reads)
+            old = d[name]
+            helper = object.__new__(old.__class__)
+            hd = helper.__dict__
+            hd.update(old.__dict__)
+            hd["m"] = new
+            if "mem" in hd:
+                hd["mem"] = mem
+            d[name] = helper
+        d["emitted"] = []
+        d["all_events"] = list(self.all_events)
+        d["notes"] = []
+        d["vas"] = list(self.vas)
+        # _walk_reads is shared: it is replaced, never changed in place
         return new
 
     def fingerprint(self) -> int:
@@ -396,15 +424,27 @@ class Machine:
     def page_cpupid_reset_last(self, pfn: int) -> None:
         """page_cpupid_reset_last(): LAST_CPUPID all ones, in page->flags or in
         page->_last_cpupid when it did not fit (include/linux/mm.h)."""
+        how = self.__dict__.get("_cpupid_how")
+        if how is None:
+            how = self.__dict__["_cpupid_how"] = self._cpupid_how()
+        where, word, value = how
+        if where == "flags":
+            self.mem.or_bits(pfn, self.F_flags, value)
+        elif where == "word":
+            self.mem.set(pfn, word, value)
+
+    def _cpupid_how(self) -> tuple[str, Any, int]:
+        """Where LAST_CPUPID lives (page->flags mask, or the _last_cpupid word
+        and its all-ones value), looked up once per machine and its clones."""
         f = self.facts
         fld = f.flags_word.field("last_cpupid")
         if fld is not None:
-            self.mem.or_bits(pfn, self.F_flags, fld.mask)
-            return
+            return "flags", None, fld.mask
         shift = f.flags_word.shifts.get("last_cpupid", 0)
         word = f.page.words.get("_last_cpupid")
         if shift and word is not None:
-            self.mem.set(pfn, word, -1 & ((1 << shift) - 1))
+            return "word", word, -1 & ((1 << shift) - 1)
+        return "", None, 0
 
     def device_pfn(self, va: int) -> int:
         """A device (ioremap) frame for the huge mapping at va: outside emulated RAM."""
@@ -415,10 +455,11 @@ class Machine:
         """A function returned: its on-stack list head is dead. Zero it, so
         states that differ only in dead stack bytes are one state (a stale
         pointer into it would now read NULL and be caught)."""
-        region, off = self.mem.resolve(head, 2 * self.facts.ptr_size)
+        n = 2 * self.facts.ptr_size
+        region, off = self.mem.resolve(head, n)
         if region == "stack":
-            self.mem.touch_raw("stack", off, 2 * self.facts.ptr_size, write=True)
-            self.mem.stack[off:off + 2 * self.facts.ptr_size] = bytes(2 * self.facts.ptr_size)
+            self.mem.touch_raw("stack", off, n, write=True)
+            self.mem.stack[off:off + n] = bytes(n)
 
     def cpu_access(self, pfn: int, who: str, op: str) -> None:
         """A CPU reading or writing a page's contents (table entries): KASAN."""
@@ -470,13 +511,24 @@ class Machine:
                 # the cache a flush empties (it stays "none"); a page some entry points at is
                 # read as part of it by cached_users()
                 fp.reads.update(span("cv", pfn, end - pfn))
-        gone = [p for p in kinds if pfn <= p < end]
+        if end - pfn == 1:  # one page: membership tests instead of scans
+            gone = [pfn] if pfn in kinds else []
+            targets = {pfn} if self.sva and pfn in self.st.iommu_cache.values() else set()
+            held = self.st.marks
+            marks = set()
+            if held:
+                for marker in self.markers:  # the keys are (marker index, pfn)
+                    if (marker.i, pfn) in held:
+                        marks = {pfn}
+                        break
+        else:
+            gone = [p for p in kinds if pfn <= p < end]
+            targets = {p for p in self.st.iommu_cache.values() if pfn <= p < end} if self.sva else set()
+            marks = {k[1] for k in self.st.marks if pfn <= k[1] < end}
         if gone:
             kinds = self.st.own("kinds")
             for p in gone:
                 del kinds[p]
-        targets = {p for p in self.st.iommu_cache.values() if pfn <= p < end} if self.sva else set()
-        marks = {k[1] for k in self.st.marks if pfn <= k[1] < end}
         for p in sorted(targets | marks):
             if p in targets:
                 users = [u for u in self.iommu.cached_users(p) if u not in self.st.reported_cache]
@@ -691,7 +743,10 @@ class Machine:
         if not self.st.iommu_cache and not self._walk_reads:
             out = self.iommu.walk_all_flushed(self.vas)
         else:
-            out = self.iommu.rewalk(self.vas, self._walk_reads, self.mem.walk_dirty)
+            walked: dict[int, frozenset[Any]] = {}
+            out = self.iommu.rewalk(self.vas, self._walk_reads, self.mem.walk_dirty, walked)
+            if walked:  # a new dict: clones share the old one
+                self._walk_reads = {**self._walk_reads, **walked}
         self.mem.walk_dirty = set()
         return out
 

@@ -194,7 +194,8 @@ class Marker:
         result = None
         if step == mk.set_at and mk.kind in (None, kind) and mk.bits:
             self._write(m, pfn, self.read(m, pfn) | mk.bits)
-            m.note(f"{mk.name}: {mk.word} |= {mk.bits:#x} on pfn {pfn:#x}")
+            if m.trace:
+                m.note(f"{mk.name}: {mk.word} |= {mk.bits:#x} on pfn {pfn:#x}")
             self._watch(m, pfn)
             m.st.marks = {**m.st.marks, (self.i, pfn): ("set", step)}
         if step == mk.test_at:
@@ -204,7 +205,8 @@ class Marker:
             value = self.read(m, pfn)
             if value & mk.bits:
                 self._write(m, pfn, value & ~mk.bits)
-                m.note(f"{mk.name}: {mk.word} &= ~{mk.bits:#x} on pfn {pfn:#x}")
+                if m.trace:
+                    m.note(f"{mk.name}: {mk.word} &= ~{mk.bits:#x} on pfn {pfn:#x}")
             self._forget(m, pfn)
         return result
 
@@ -227,7 +229,8 @@ class Marker:
                      f"the test at {mk.test_at} reads {mk.label()} set on pfn {pfn:#x} ({m.role(pfn)}, a {kind} page) "
                      f"that never set it: {mk.word} = {value:#x}; the test cannot tell the pages apart",
                      pfn=pfn, where=f"{mk.word} {mk.bits_label()}: {mk.test_at}: {kind}")
-        m.note(f"{mk.name}: test {mk.word} & {mk.bits:#x} on pfn {pfn:#x} -> {int(hit)}")
+        if m.trace:
+            m.note(f"{mk.name}: test {mk.word} & {mk.bits:#x} on pfn {pfn:#x} -> {int(hit)}")
         return hit
 
     def _watch(self, m: Machine, pfn: int) -> None:

@@ -12,6 +12,13 @@ Two cheap extras make exploration and reports possible: a running fingerprint
 of the bytes (dirty pages are rehashed lazily) for state-hash pruning, and an
 optional write journal (who wrote which word, old and new value) used when a
 finding's schedule is replayed for its report.
+
+The struct page bytes are kept in chunks of CHUNK_PAGES pages, copied on
+write: a clone (one per explored child state) copies the list of chunks, and
+a store copies its chunk the first time that copy writes it -- a transition
+writes a few chunks, while copying all the bytes cost more than the step
+itself. `Memory.cow = False` is the reference path (every clone copies every
+chunk) the tests compare the exploration against.
 """
 
 from __future__ import annotations
@@ -52,6 +59,29 @@ class Write:
 
 _REBASED: dict[tuple[Field, int, str], Field] = {}
 
+# Zobrist keys of the shadow, per number of pages: one random 64-bit key per
+# page frame and their prefix XORs (the XOR of a run of keys in two lookups)
+_SHADOW_KEYS: dict[int, tuple[list[int], list[int]]] = {}
+
+
+def _shadow_keys(npages: int) -> tuple[list[int], list[int]]:
+    keys = _SHADOW_KEYS.get(npages)
+    if keys is None:
+        import random
+
+        rng = random.Random(npages)
+        z = [rng.getrandbits(64) for _ in range(npages)]
+        prefix = [0]
+        for k in z:
+            prefix.append(prefix[-1] ^ k)
+        keys = _SHADOW_KEYS[npages] = (z, prefix)
+    return keys
+
+# struct pages per copy-on-write chunk (a power of two: pfn >> CHUNK_SHIFT is the chunk)
+CHUNK_SHIFT = 6
+CHUNK_PAGES = 1 << CHUNK_SHIFT
+CHUNK_MASK = CHUNK_PAGES - 1
+
 # byte sizes of the small non-page regions (list heads, one stack per CPU)
 KDATA_BYTES = 512
 STACK_BYTES = 512
@@ -60,11 +90,24 @@ STACK_BYTES = 512
 class Memory:
     """Struct pages + page contents + shadow + small kernel regions."""
 
+    # copy-on-write chunks on clone (False: the reference path, a full copy)
+    cow = True
+    # the word fast paths: load_word/store_word, set()'s plain store (False: the reference path)
+    fast_words = True
+    # the shadow's hash kept up to date by poison() (False: the reference
+    # path, recomputed from every byte at each fingerprint)
+    incremental = True
+
     def __init__(self, facts: Facts, npages: int, slab_objects: int = 0):
         self.f = facts
         self.size = facts.sizeof_page
         self.npages = npages
-        self.pages = bytearray(npages * self.size)
+        nchunks = -(-npages // CHUNK_PAGES)
+        # the struct page bytes, CHUNK_PAGES pages a chunk; _owned[c]: chunk c
+        # is this memory's own (not shared with a clone), so it may be written
+        self._chunks = [bytearray(CHUNK_PAGES * self.size) for _ in range(nchunks)]
+        self._owned = bytearray(b"\x01" * nchunks)
+        self._nbytes = npages * self.size
         self.vmemmap = facts.addresses["vmemmap_start"]
         self.kdata = bytearray(KDATA_BYTES)
         self.kdata_base = facts.addresses["kernel_data"]
@@ -75,6 +118,9 @@ class Memory:
         self.slab_base = facts.addresses["slab"]
         # KASAN-style shadow of the page frames: 1 = free (poisoned), 0 = allocated
         self.shadow = bytearray(npages)
+        # its hash: the XOR of the Zobrist keys of the free frames
+        self.shadow_hash = 0
+        self._zkeys = _shadow_keys(npages)
         # contents of pages used as arrays of entries (page tables, pmd_sv copies):
         # pfn -> {index: entry}; the inner dicts are never mutated in place
         self.contents: dict[int, dict[int, tuple[Any, ...]]] = {}
@@ -87,8 +133,10 @@ class Memory:
         self._stack_next = 0
         self.symbols: dict[int, str] = {}  # kdata/stack address -> C name (for messages)
         # fingerprinting
-        # per page: its hash (a machine-word array: cloned by one memcpy)
-        self._hash = array("q", bytes(8 * npages))
+        # per page: its hash, in one machine-word array per chunk, copied on
+        # write like the chunks (_hash_owned)
+        self._hash = [array("q", bytes(8 * CHUNK_PAGES)) for _ in range(nchunks)]
+        self._hash_owned = bytearray(b"\x01" * nchunks)
         self._acc = 0
         self._dirty: set[int] = set(range(npages))
         # pages whose list words (the lru union) were written after boot
@@ -109,13 +157,24 @@ class Memory:
     def clone(self) -> Memory:
         new = Memory.__new__(Memory)
         new.__dict__.update(self.__dict__)
-        new.pages = bytearray(self.pages)
+        if self.cow:
+            # both share every chunk now: whoever writes one first copies it
+            new._chunks = list(self._chunks)
+            new._owned = bytearray(len(self._chunks))
+            self._owned = bytearray(len(self._chunks))
+            new._hash = list(self._hash)
+            new._hash_owned = bytearray(len(self._hash))
+            self._hash_owned = bytearray(len(self._hash))
+        else:
+            new._chunks = [bytearray(c) for c in self._chunks]
+            new._owned = bytearray(b"\x01" * len(self._chunks))
+            new._hash = [array("q", h) for h in self._hash]
+            new._hash_owned = bytearray(b"\x01" * len(self._hash))
         new.kdata = bytearray(self.kdata)
         new.stack = bytearray(self.stack)
         new.slab = bytearray(self.slab)
         new.shadow = bytearray(self.shadow)
         new.contents = dict(self.contents)
-        new._hash = array("q", self._hash)
         # (a set emptied by clear() keeps its table: copying it walks every slot)
         new._dirty = set(self._dirty) if self._dirty else set()
         new.lru_touched = set(self.lru_touched)
@@ -133,7 +192,21 @@ class Memory:
         page's hash masks its dead list words while it is free (see
         Machine._dead_bytes), and for an untouched page masking changes
         nothing that could tell two states apart."""
-        self.shadow[pfn:pfn + count] = bytes([free]) * count
+        shadow = self.shadow
+        z, prefix = self._zkeys
+        if count == 1:
+            if bool(shadow[pfn]) != bool(free):
+                self.shadow_hash ^= z[pfn]
+            shadow[pfn] = free
+        else:
+            old = shadow[pfn:pfn + count]
+            if not any(old) if free else all(old):  # every frame flips: a run of keys
+                self.shadow_hash ^= prefix[pfn] ^ prefix[pfn + count]
+            else:
+                for i, was in enumerate(old):
+                    if bool(was) != bool(free):
+                        self.shadow_hash ^= z[pfn + i]
+            shadow[pfn:pfn + count] = bytes([free]) * count
         fp = self.fp
         if fp is not None:
             fp.writes.update(span("s", pfn, count))
@@ -152,34 +225,108 @@ class Memory:
     def fingerprint(self) -> int:
         if self._dirty:
             size = self.size
-            view = memoryview(self.pages)
+            chunks = self._chunks
             acc = self._acc
             hashes = self._hash
+            owned = self._hash_owned
             dead = self.dead_bytes
             shadow = self.shadow
             for pfn in self._dirty:
-                data = bytes(view[pfn * size:(pfn + 1) * size])
+                c = pfn >> CHUNK_SHIFT
+                i = pfn & CHUNK_MASK
+                base = i * size
+                data = bytes(chunks[c][base:base + size])
                 if shadow[pfn] and dead is not None:
                     h = hash((pfn, dead(data)))
                 else:
                     h = hash((pfn, data))
-                acc ^= hashes[pfn] ^ h
-                hashes[pfn] = h
+                row = hashes[c]
+                if not owned[c]:
+                    row = hashes[c] = array("q", row)
+                    owned[c] = 1
+                acc ^= row[i] ^ h
+                row[i] = h
             self._acc = acc
             self._dirty = set()
         tables = self._contents_acc
         return hash((self._acc, bytes(self.kdata), bytes(self.stack), bytes(self.slab),
-                     bytes(self.shadow), tables))
+                     self.shadow_key(), tables))
+
+    def shadow_key(self) -> int:
+        """The shadow's hash: kept up to date by poison(), or (the reference
+        path) recomputed from its bytes."""
+        return self.shadow_hash if self.incremental else self.shadow_hash_of_bytes()
+
+    def shadow_hash_of_bytes(self) -> int:
+        """The shadow's hash from its every byte (what poison() keeps up to date)."""
+        z = self._zkeys[0]
+        acc = 0
+        for pfn, free in enumerate(self.shadow):
+            if free:
+                acc ^= z[pfn]
+        return acc
+
+    # -- the struct page bytes (copy-on-write chunks) --------------------------
+    @property
+    def pages(self) -> bytes:
+        """Every struct page's bytes, a snapshot (replays, reports, benches)."""
+        return b"".join(self._chunks)[:self._nbytes]
+
+    def page_buf(self, pfn: int) -> tuple[bytearray, int]:
+        """The chunk holding struct page pfn and the page's offset in it, for
+        reading words with Field.get(buf, base) (never for writing: the chunk
+        may be shared with a clone)."""
+        return self._chunks[pfn >> CHUNK_SHIFT], (pfn & CHUNK_MASK) * self.size
+
+    def _own_chunk(self, c: int) -> bytearray:
+        """Chunk c, copied first when it is shared with a clone: the one way to write one."""
+        chunk = self._chunks[c]
+        if not self._owned[c]:
+            chunk = self._chunks[c] = bytearray(chunk)
+            self._owned[c] = 1
+        return chunk
+
+    def _word_get(self, start: int, f: Field) -> int:
+        """Word f whose first byte is byte `start` of the struct page array
+        (any struct: a list_head inside a page, a folio word in page[1])."""
+        cb = CHUNK_PAGES * self.size
+        c = start // cb
+        inside = start - c * cb
+        if inside + f.size <= cb:
+            return f.get(self._chunks[c], inside - f.offset)
+        return f.get(self._span_copy(c), inside - f.offset)  # a word across two chunks (never aligned)
+
+    def _word_set(self, start: int, f: Field, value: int) -> None:
+        cb = CHUNK_PAGES * self.size
+        c = start // cb
+        inside = start - c * cb
+        if inside + f.size <= cb:
+            f.set(self._own_chunk(c), value, inside - f.offset)
+            return
+        tmp = self._span_copy(c)
+        f.set(tmp, value, inside - f.offset)
+        self._own_chunk(c)[:] = tmp[:cb]
+        self._own_chunk(c + 1)[:] = tmp[cb:]
+
+    def _span_copy(self, c: int) -> bytearray:
+        return bytearray(self._chunks[c] + self._chunks[c + 1])
 
     # -- struct page words ----------------------------------------------------
     def get(self, pfn: int, f: Field) -> int:
         fp = self.fp
-        if fp is not None:
-            if f.offset + f.size <= self.size:
+        size = self.size
+        off = f.offset
+        if off + f.size <= size:
+            if fp is not None:
                 fp.reads.add(("p", pfn))
-            else:
-                self._touch(fp.reads, pfn, f)
-        return f.get(self.pages, pfn * self.size)
+            fmt = f._fmt
+            if fmt is not None and f.bit_size is None:  # Field.get's plain word, inlined
+                value: int = fmt.unpack_from(self._chunks[pfn >> CHUNK_SHIFT], (pfn & CHUNK_MASK) * size + off)[0]
+                return value
+            return f.get(self._chunks[pfn >> CHUNK_SHIFT], (pfn & CHUNK_MASK) * size)
+        if fp is not None:
+            self._touch(fp.reads, pfn, f)
+        return self._word_get(pfn * size + off, f)
 
     def _touch(self, into: set[tuple[Any, ...]], pfn: int, f: Field) -> None:
         """The struct pages word f of page pfn covers (a folio word is in page[1] ...)."""
@@ -217,8 +364,28 @@ class Memory:
         """Store a word of struct page `pfn` (rmw: a read-modify-write such as
         set_bit(), as opposed to a plain assignment)."""
         size = self.size
-        base = pfn * size
         off = f.offset
+        fmt = f._fmt
+        if (off + f.size <= size and fmt is not None and f.bit_size is None and self.journal is None
+                and pfn not in self.watched and self.fast_words):
+            # the common store: a plain word of this page, unwatched, no journal (Field.set inlined)
+            fp = self.fp
+            if fp is not None:
+                fp.writes.add(("p", pfn))
+            c = pfn >> CHUNK_SHIFT
+            chunk = self._chunks[c] if self._owned[c] else self._own_chunk(c)
+            if f.signed:
+                half = 1 << (f.size * 8 - 1)
+                value = ((value + half) & f.mask) - half
+            else:
+                value &= f.mask
+            fmt.pack_into(chunk, (pfn & CHUNK_MASK) * size + off, value)
+            self._dirty.add(pfn)
+            lo, hi = self.lru_span
+            if off < hi and lo < off + f.size:
+                self.lru_touched.add(pfn)
+            return
+        base = pfn * size
         target, rel = (pfn, off) if off < size else (pfn + off // size, off % size)
         hit = False
         watched = self.watched
@@ -231,9 +398,18 @@ class Memory:
             fp.writes.add(("p", target))
             if rel + f.size > size:
                 fp.writes.add(("p", target + 1))
-        if hit or journal is not None:
-            old = f.get(self.pages, base)
-        f.set(self.pages, value, base)
+        if rel + f.size <= size:  # the word is in struct page `target`
+            chunk = self._chunks[target >> CHUNK_SHIFT]
+            if not self._owned[target >> CHUNK_SHIFT]:
+                chunk = self._own_chunk(target >> CHUNK_SHIFT)
+            at = (target & CHUNK_MASK) * size + rel - off
+            if hit or journal is not None:
+                old = f.get(chunk, at)
+            f.set(chunk, value, at)
+        else:
+            if hit or journal is not None:
+                old = self._word_get(base + off, f)
+            self._word_set(base + off, f, value)
         self._dirty.add(target)
         if rel + f.size > size:
             self._dirty.add(target + 1)
@@ -241,7 +417,7 @@ class Memory:
         if rel < hi and lo < rel + f.size:
             self.lru_touched.add(target)
         if hit or journal is not None:
-            new = f.get(self.pages, base)
+            new = self._word_get(base + off, f)
             if journal is not None:
                 journal.append(Write("pages", target, rel, f.size, f.name, old, new, self.writer))
             if hit and self.on_watch is not None:
@@ -250,14 +426,14 @@ class Memory:
     def or_bits(self, pfn: int, f: Field, bits: int) -> None:
         if self.fp is not None:
             self._touch(self.fp.reads, pfn, f)
-        old = f.get(self.pages, pfn * self.size)
+        old = self._word_get(pfn * self.size + f.offset, f)
         if old | bits != old:
             self.set(pfn, f, old | bits, rmw=True)
 
     def clear_bits(self, pfn: int, f: Field, bits: int) -> None:
         if self.fp is not None:
             self._touch(self.fp.reads, pfn, f)
-        old = f.get(self.pages, pfn * self.size)
+        old = self._word_get(pfn * self.size + f.offset, f)
         if old & bits:
             self.set(pfn, f, old & ~bits, rmw=True)
 
@@ -268,7 +444,19 @@ class Memory:
         self.journal.append(Write(region, index, f.offset, f.size, f.name, old, value, self.writer))
 
     def page_bytes(self, pfn: int) -> bytes:
-        return bytes(self.pages[pfn * self.size:(pfn + 1) * self.size])
+        return self.pages_bytes(pfn, 1)
+
+    def pages_bytes(self, pfn: int, count: int) -> bytes:
+        """The bytes of struct pages pfn .. pfn+count-1."""
+        size = self.size
+        out = []
+        while count > 0:
+            c, first = pfn >> CHUNK_SHIFT, pfn & CHUNK_MASK
+            n = min(count, CHUNK_PAGES - first)
+            out.append(self._chunks[c][first * size:(first + n) * size])
+            pfn += n
+            count -= n
+        return b"".join(out)
 
     # -- addresses ------------------------------------------------------------
     def page_addr(self, pfn: int) -> int:
@@ -291,7 +479,7 @@ class Memory:
     def resolve(self, addr: int, nbytes: int) -> tuple[str, int]:
         """(region, byte offset) of an address, or Fault."""
         off = addr - self.vmemmap
-        if off >= 0 and off + nbytes <= len(self.pages):
+        if off >= 0 and off + nbytes <= self._nbytes:
             return "pages", off
         for region, base in (("kdata", self.kdata_base), ("stack", self.stack_base), ("slab", self.slab_base)):
             if base <= addr and addr + nbytes <= base + len(getattr(self, region)):
@@ -300,11 +488,11 @@ class Memory:
 
     def read_at(self, addr: int, f: Field) -> int:
         """Read the word `f` of the structure that starts at `addr`."""
-        base = addr - self.vmemmap
-        if base >= 0 and base + f.offset + f.size <= len(self.pages):  # struct page bytes (most lists)
+        start = addr - self.vmemmap + f.offset
+        if start >= 0 and start + f.size <= self._nbytes:  # struct page bytes (most lists)
             if self.fp is not None:
-                self.fp.reads.add(("p", (base + f.offset) // self.size))
-            return f.get(self.pages, base)
+                self.fp.reads.add(("p", start // self.size))
+            return self._word_get(start, f)
         off = addr + f.offset - self.kdata_base
         if off >= 0 and off + f.size <= len(self.kdata):  # a static list head
             if self.fp is not None:
@@ -312,10 +500,7 @@ class Memory:
             return f.get(self.kdata, off - f.offset)
         region, off = self.resolve(addr + f.offset, f.size)
         if self.fp is not None:
-            if region == "pages":
-                self.fp.reads.add(("p", off // self.size))
-            else:
-                self.touch_raw(region, off, f.size)
+            self.touch_raw(region, off, f.size)
         return f.get(self._buffer(region), off - f.offset)
 
     def _rebased(self, f: Field, rel: int) -> Field:
@@ -338,7 +523,7 @@ class Memory:
     def write_at(self, addr: int, f: Field, value: int) -> None:
         base = addr - self.vmemmap
         size = self.size
-        if base >= 0 and base + f.offset + f.size <= len(self.pages):  # struct page bytes (most lists)
+        if base >= 0 and base + f.offset + f.size <= self._nbytes:  # struct page bytes (most lists)
             if not base % size:
                 self.set(base // size, f, value)
             else:  # a struct member that is not at a struct page boundary: still page bytes
@@ -356,6 +541,85 @@ class Memory:
         if self.fp is not None:
             self.touch_raw(region, off, f.size, write=True)
         f.set(self._buffer(region), value, base)
+
+    # -- plain words at an address (the list code's fast path) -----------------
+    # The same values, bytes and footprints as read_at()/write_at() on a word
+    # that is neither signed nor a bitfield, without their layers of calls;
+    # anything else (a watched page, the replay journal) goes through
+    # read_at()/write_at() themselves. `Memory.fast_words = False` is the
+    # reference path (test_fastpath compares the two), for set()'s inlined
+    # plain store too.
+
+    def load_word(self, addr: int, f: Field) -> int:
+        """read_at(addr, f) for an unsigned, non-bitfield word f."""
+        start = addr - self.vmemmap + f.offset
+        size = self.size
+        if start >= 0 and start + f.size <= self._nbytes:
+            pfn = start // size
+            rel = start - pfn * size
+            if rel + f.size <= size:
+                fp = self.fp
+                if fp is not None:
+                    fp.reads.add(("p", pfn))
+                fmt = f._fmt
+                assert fmt is not None
+                value: int = fmt.unpack_from(self._chunks[pfn >> CHUNK_SHIFT], (pfn & CHUNK_MASK) * size + rel)[0]
+                return value
+            return self.read_at(addr, f)
+        region, buf, off = self._small(addr + f.offset, f.size)
+        if buf is None:
+            return self.read_at(addr, f)
+        fp = self.fp
+        if fp is not None:
+            fp.reads.add(("m", region, off >> 3))
+        fmt = f._fmt
+        assert fmt is not None
+        word: int = fmt.unpack_from(buf, off)[0]
+        return word
+
+    def _small(self, addr: int, nbytes: int) -> tuple[str, bytearray | None, int]:
+        """(region, its bytes, offset) of a word inside one 8-byte word of kernel
+        data or the stack (list heads); (.., None, ..) for anything else."""
+        off = addr - self.kdata_base
+        if off >= 0 and off + nbytes <= len(self.kdata) and (off & 7) + nbytes <= 8:
+            return "kdata", self.kdata, off
+        off = addr - self.stack_base
+        if off >= 0 and off + nbytes <= len(self.stack) and (off & 7) + nbytes <= 8:
+            return "stack", self.stack, off
+        return "", None, 0
+
+    def store_word(self, addr: int, f: Field, value: int) -> None:
+        """write_at(addr, f, value) for an unsigned, non-bitfield word f."""
+        start = addr - self.vmemmap + f.offset
+        size = self.size
+        if start >= 0 and start + f.size <= self._nbytes and self.journal is None:
+            pfn = start // size
+            rel = start - pfn * size
+            if rel + f.size <= size and pfn not in self.watched:
+                fp = self.fp
+                if fp is not None:
+                    fp.writes.add(("p", pfn))
+                c = pfn >> CHUNK_SHIFT
+                chunk = self._chunks[c] if self._owned[c] else self._own_chunk(c)
+                fmt = f._fmt
+                assert fmt is not None
+                fmt.pack_into(chunk, (pfn & CHUNK_MASK) * size + rel, value & f.mask)
+                self._dirty.add(pfn)
+                lo, hi = self.lru_span
+                if rel < hi and lo < rel + f.size:
+                    self.lru_touched.add(pfn)
+                return
+        elif self.journal is None:
+            region, buf, off = self._small(addr + f.offset, f.size)
+            if buf is not None:
+                fp = self.fp
+                if fp is not None:
+                    fp.writes.add(("m", region, off >> 3))
+                fmt = f._fmt
+                assert fmt is not None
+                fmt.pack_into(buf, off, value & f.mask)
+                return
+        self.write_at(addr, f, value)
 
     def alloc_static(self, name: str, nbytes: int, on_stack: bool = False) -> int:
         """Reserve bytes for a static object or an on-stack variable (a list head)."""

@@ -26,6 +26,15 @@ class Step:
     name: str
     args: tuple[Any, ...] = ()
 
+    def __hash__(self) -> int:
+        """hash((name, args)), as the dataclass's own, computed once: a world's
+        fingerprint hashes every pending step of every thread."""
+        h: int | None = self.__dict__.get("_hash")
+        if h is None:
+            h = hash((self.name, self.args))
+            object.__setattr__(self, "_hash", h)
+        return h
+
     def label(self, describe_addr: Callable[[int], str]) -> str:
         kinds = ARG_KINDS.get(self.name, ())
         out = []

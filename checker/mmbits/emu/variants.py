@@ -121,7 +121,8 @@ class Sync(Design):
     def free_pagetable_pages(self, m: Machine, pfn: int, order: int, who: str) -> None:
         """arch/x86/mm/init_64.c free_pagetable() before bf9e4e30f353, non-reserved
         branch: __free_pages(page, order)."""
-        m.note(f"{who}: free_pagetable(pfn {pfn:#x}, order {order}) -> __free_pages(order {order})")
+        if m.trace:
+            m.note(f"{who}: free_pagetable(pfn {pfn:#x}, order {order}) -> __free_pages(order {order})")
         m.free_pages(pfn, order, who=f"{who}: free_pagetable")
 
 
@@ -162,8 +163,9 @@ class ThreeLists(Sync):
         return []
 
     def free_pagetable_pages(self, m: Machine, pfn: int, order: int, who: str) -> None:
-        m.note(f"{who}: kernel_pgtable_async_free_pages(pfn {pfn:#x}, order {order}): "
-               f"kzalloc(GFP_ATOMIC) async_free_data, list_add(&kernel_pgtable_work.pages)")
+        if m.trace:
+            m.note(f"{who}: kernel_pgtable_async_free_pages(pfn {pfn:#x}, order {order}): "
+                   f"kzalloc(GFP_ATOMIC) async_free_data, list_add(&kernel_pgtable_work.pages)")
         m.st.lists3 = (*m.st.lists3, (pfn, order))
         m.st.work_pending = True
 
@@ -225,13 +227,16 @@ class ThreeLists(Sync):
                 m.lists.delete(node)
                 m.lifecycle("worker", pfn)
                 if which == "dtor":
-                    m.note(f"list_del(); pagetable_dtor_free(pfn {pfn:#x})")
+                    if m.trace:
+                        m.note(f"list_del(); pagetable_dtor_free(pfn {pfn:#x})")
                     self.dtor(m, pfn, "kernel_pgtable_work_func")
                 else:
-                    m.note(f"list_del(); __free_page(pfn {pfn:#x})")
+                    if m.trace:
+                        m.note(f"list_del(); __free_page(pfn {pfn:#x})")
                 self.pagetable_free_now(m, pfn, "kernel_pgtable_work_func")
         for pfn, order in pages:
-            m.note(f"free_pages(pfn {pfn:#x}, order {order}); kfree(async_free_data)")
+            if m.trace:
+                m.note(f"free_pages(pfn {pfn:#x}, order {order}); kfree(async_free_data)")
             m.free_pages(pfn, order, who="kernel_pgtable_work_func: free_pages")
         m.pop_frame(q.worker_list)
         m.pop_frame(q.worker_page_list)
@@ -267,8 +272,9 @@ class TwoLists(ThreeLists):
 
     def free_pagetable_pages(self, m: Machine, pfn: int, order: int, who: str) -> None:
         """kernel_pgtable_free_pages_async(): each page of the block on `pages`."""
-        m.note(f"{who}: kernel_pgtable_free_pages_async(pfn {pfn:#x}, order {order}): list_add() "
-               f"{1 << order} page(s) to kernel_pte_work.pages")
+        if m.trace:
+            m.note(f"{who}: kernel_pgtable_free_pages_async(pfn {pfn:#x}, order {order}): list_add() "
+                   f"{1 << order} page(s) to kernel_pte_work.pages")
         for i in range(1 << order):
             m.lists.add(m.pt_list_node(pfn + i), m.queues.page_head)
         m.st.work_pending = True
@@ -322,7 +328,8 @@ class NrPageflagsBit(Design):
         """kernel_pgtable_async_free_dtor(): set the bit, list_add (the dtor runs later)."""
         m.lifecycle("pte_free_kernel", pfn)
         self.check_unlinked(m, pfn, who)
-        m.note(f"kernel_pgtable_async_free_dtor(): {self.own_marking_name()} |= bit; list_add()")
+        if m.trace:
+            m.note(f"kernel_pgtable_async_free_dtor(): {self.own_marking_name()} |= bit; list_add()")
         m.lists.add(m.pt_list_node(pfn), m.queues.work_head)
         m.lifecycle("enqueue", pfn)
         m.st.work_pending = True
@@ -339,7 +346,8 @@ class NrPageflagsBit(Design):
         return []
 
     def _queue_page(self, m: Machine, pfn: int, who: str) -> None:
-        m.note(f"{who}: kernel_pgtable_async_free_page(pfn {pfn:#x}): list_add()")
+        if m.trace:
+            m.note(f"{who}: kernel_pgtable_async_free_page(pfn {pfn:#x}): list_add()")
         m.lists.add(m.pt_list_node(pfn), m.queues.work_head)
         m.st.work_pending = True
 
@@ -355,10 +363,12 @@ class NrPageflagsBit(Design):
         m.lists.delete(node)
         dtor = m.lifecycle("worker", pfn)
         if dtor:
-            m.note(f"list_del(); {self.own_marking_name()} set: pagetable_dtor_free(pfn {pfn:#x})")
+            if m.trace:
+                m.note(f"list_del(); {self.own_marking_name()} set: pagetable_dtor_free(pfn {pfn:#x})")
             self.dtor(m, pfn, "kernel_pgtable_work_func")
         else:
-            m.note(f"list_del(); __free_pages(pfn {pfn:#x}, compound_order)")
+            if m.trace:
+                m.note(f"list_del(); __free_pages(pfn {pfn:#x}, compound_order)")
         self.pagetable_free_now(m, pfn, "kernel_pgtable_work_func")
 
 
@@ -395,7 +405,8 @@ class PageTypeBit0Baolu(NrPageflagsBit):
 
     def free_pagetable_pages(self, m: Machine, pfn: int, order: int, who: str) -> None:
         if order:
-            m.note(f"{who}: free_pages(pfn {pfn:#x}, order {order}) at once (only order 0 is deferred)")
+            if m.trace:
+                m.note(f"{who}: free_pages(pfn {pfn:#x}, order {order}) at once (only order 0 is deferred)")
             m.free_pages(pfn, order, who=f"{who}: free_pages")
             return
         self._queue_page(m, pfn, who)
@@ -453,7 +464,8 @@ class MemdescPtdesc(Closed):
         m.mem.write_at(obj, f.pd("pt_page"), m.mem.page_addr(pfn))
         m.mem.set(pfn, f.pw("memdesc"), obj | f.memdesc_pagetable_type)
         m.mem.set(pfn, f.pw("__folio_index"), obj)  # the RFC's debug copy of the pointer
-        m.note(f"alloc_pages_memdesc(): ptdesc object {obj:#x}; page->memdesc = {obj | f.memdesc_pagetable_type:#x}")
+        if m.trace:
+            m.note(f"alloc_pages_memdesc(): ptdesc object {obj:#x}; page->memdesc = {obj | f.memdesc_pagetable_type:#x}")
 
     def release_ptdesc(self, m: Machine, pfn: int) -> None:
         obj = self.page_ptdesc(m, pfn)
@@ -543,7 +555,8 @@ class PtdumpArm64Both(PtdumpFixed):
     @step("ptdump_key", "text")
     def st_ptdump_key(self, m: Machine, t: str, on: int) -> Steps:
         m.st.ptdump_key = bool(on)
-        m.note(f"static_branch_{'enable' if on else 'disable'}(&arm64_ptdump_lock_key)")
+        if m.trace:
+            m.note(f"static_branch_{'enable' if on else 'disable'}(&arm64_ptdump_lock_key)")
         return []
 
     def free_unlinked_pte_table(self, m: Machine, t: str, pfn: int) -> Steps:

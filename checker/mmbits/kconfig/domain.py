@@ -75,6 +75,66 @@ class GroupTable:
         return _getter(at)
 
 
+class ProductTable:
+    """A part's groups in product form (`DomainPart._group_rows`), not expanded: group j is
+    the j-th item of the product of the factors in `itertools.product` order (the last
+    factor fastest), its row its factors' values then its cross values, as `_expand`
+    builds them all; `make(row)` builds its config."""
+
+    def __init__(self, body: Mapping[str, Any], make: Callable[[tuple[Any, ...]], Config]):
+        self.make = make
+        self._body = body
+        self._expanded: tuple[list[int], list[tuple[Any, ...]]] | None = None
+        factors = body["factors"]
+        self._multiplier: int = body["multiplier"]
+        self._counts: list[list[int]] = [f["counts"] for f in factors]
+        self._values = [[tuple(v) for v in f["values"]] for f in factors]
+        self._sizes = [len(c) for c in self._counts]
+        cross = body["cross"]
+        self._cross_comps: list[int] = list(cross["comps"])
+        self._cross = [tuple(v) for v in cross["values"]]
+        self._len = prod(self._sizes) if self._multiplier else 0
+
+    def __len__(self) -> int:
+        return self._len
+
+    def total(self) -> int:
+        """How many configs the groups stand for."""
+        return self._multiplier * prod(sum(c) for c in self._counts) if self._len else 0
+
+    def _indices(self, j: int) -> list[int]:
+        if not 0 <= j < self._len:
+            raise IndexError(j)
+        out = [0] * len(self._sizes)
+        for f in range(len(self._sizes) - 1, -1, -1):
+            j, out[f] = divmod(j, self._sizes[f])
+        return out
+
+    def expand(self) -> None:
+        """Expand the product once (C-level, as `_expand`): cheaper than computing each
+        group alone when most of them are asked for (a pass over the groups)."""
+        if self._expanded is None:
+            self._expanded = _expand(self._body)
+
+    def count(self, j: int) -> int:
+        if self._expanded is not None:
+            return self._expanded[0][j]
+        at = self._indices(j)
+        return self._multiplier * prod(c[i] for c, i in zip(self._counts, at, strict=True))
+
+    def row(self, j: int) -> tuple[Any, ...]:
+        if self._expanded is not None:
+            return self._expanded[1][j]
+        at = self._indices(j)
+        row = tuple(itertools.chain.from_iterable(v[i] for v, i in zip(self._values, at, strict=True)))
+        if self._cross_comps:
+            k = 0
+            for c in self._cross_comps:
+                k = k * self._sizes[c] + at[c]
+            row += self._cross[k]
+        return row
+
+
 @dataclass
 class DomainPart:
     name: str
@@ -87,6 +147,7 @@ class DomainPart:
     _size: int | None = None
     _tables: dict[tuple[str, ...], tuple[dict[str, Any], list[int], list[tuple[Any, ...]]]] = \
         field(default_factory=dict, repr=False)
+    _bodies: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def var_names(self) -> tuple[str, ...]:
@@ -197,17 +258,38 @@ class DomainPart:
         consts = tuple(None if n in env else base_env.get(n, 0) for n in names)
         return GroupTable(counts, rows, positions, consts, self._config_maker(body))
 
-    def _rows(self, relevant: Iterable[str]) -> tuple[dict[str, Any], list[int], list[tuple[Any, ...]]]:
-        """The groups on `relevant`: from this part's memo, the on-disk index, or computed."""
-        rel_vars = self._owners(relevant)
-        key = ("groups", *sorted(rel_vars))
+    def product(self, relevant: Iterable[str]) -> ProductTable:
+        """The groups of `groups(relevant)` in product form, not expanded: group j's count
+        and row are computed when asked for (a proof that reads a stored class partition
+        asks for a few of 216k groups)."""
+        body = self._body(relevant)
+        return ProductTable(body, self._config_maker(body))
+
+    def _body(self, relevant: Iterable[str]) -> dict[str, Any]:
+        """The groups on `relevant` in product form: from this part's memo, the on-disk
+        index, or computed."""
+        key = ("groups", *sorted(self._owners(relevant)))
         hit = self._tables.get(key)
-        if hit is None:
+        if hit is not None:
+            return hit[0]
+        body = self._bodies.get(key)
+        if body is None:
             ikey = index.key_of(self.identity(), list(key))
             body = index.load(ikey)
             if body is None or not index.valid_groups(body):
-                body = self._group_rows(rel_vars)
+                body = self._group_rows(set(key[1:]))
                 index.store(ikey, body)
+            if len(self._bodies) >= 4:
+                self._bodies.clear()
+            self._bodies[key] = body
+        return body
+
+    def _rows(self, relevant: Iterable[str]) -> tuple[dict[str, Any], list[int], list[tuple[Any, ...]]]:
+        """The groups on `relevant`, expanded: from this part's memo, else its product form."""
+        key = ("groups", *sorted(self._owners(relevant)))
+        hit = self._tables.get(key)
+        if hit is None:
+            body = self._body(relevant)
             if len(self._tables) >= 4:  # a few questions' groups, not every one a session asked
                 self._tables.clear()
             hit = self._tables[key] = (body, *_expand(body))

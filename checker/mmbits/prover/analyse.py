@@ -102,6 +102,9 @@ class Prover:
     # config object's id: the engine hands in one dict per cached group list, which holds
     # those configs (so the ids stay theirs) and is dropped with it
     config_memo: dict[tuple[Any, ...], Any] | None = None
+    # the layout set is the shipped one: sites and relevant symbols are kept on disk (prover.wordstore)
+    shipped: bool = False
+    _disk_sites: bool = False
 
     def __post_init__(self) -> None:
         from mmbits.layout.registry import PACKING_SYMBOLS
@@ -134,10 +137,21 @@ class Prover:
         else:
             key = tuple(config.get(s) for s in self._site_env_keys)
         hit = self._sites.get(key)
+        if hit is None and self.shipped and not self._disk_sites:
+            from mmbits.prover import wordstore
+
+            self._disk_sites = True
+            for k, v in wordstore.load_sites(self.struct, self.word).items():
+                self._sites.setdefault(k, v)
+            hit = self._sites.get(key)
         if hit is None:
             env = layout_env(config) if self._needs_env else None
             hit = resolve_site(self.lset, self.struct, self.word, config, env)
             self._sites[key] = hit
+            if self.shipped:
+                from mmbits.prover import wordstore
+
+                wordstore.keep_site(self.struct, self.word, key, hit)
         return hit
 
     def flags_word(self, config: Config, extra: int) -> FlagsWord:
@@ -387,6 +401,7 @@ def _generic(ev: Value, site: Site | None, ask: Ask) -> list[Hit]:
 
 def prepare(proposal: Proposal, defines: Mapping[str, str] | None = None, new_flags: Sequence[str] = (),
             lset: LayoutSet | None = None, probe: Config | None = None) -> Prover:
+    shipped = lset is None
     lset = lset or layouts()
     xp = plan(proposal.expr, defines, new_flags)
     struct, word = canonical_word(proposal.struct, proposal.field) if proposal.word else ("", "")
@@ -406,7 +421,8 @@ def prepare(proposal: Proposal, defines: Mapping[str, str] | None = None, new_fl
     type_value = any(n.startswith("PGTY_") for n in (proposal.name or "", bare or ""))
     label = f"{proposal.struct}.{proposal.field}" if word else proposal.expr
     ask = Ask(label, kinds, proposal.kind is not None, selfs, type_value, as_name=proposal.name)
-    return Prover(proposal, struct, word, xp, lset, ask, site_symbols(lset, struct, word) if word else frozenset())
+    return Prover(proposal, struct, word, xp, lset, ask, site_symbols(lset, struct, word) if word else frozenset(),
+                  shipped=shipped)
 
 
 def _probe_config() -> Config:
@@ -422,6 +438,20 @@ def relevant_symbols(prover: Prover, domain: Any = None, config: Config | None =
     A symbol that only moves the word's site (SPINLOCK_SIZE moves ptdesc's ptl, not its
     pt_flags) is dropped when, over the whole domain, the site is the same wherever the
     other symbols agree: it cannot change the answer, so it does not split the groups."""
+    if domain is None or not prover.shipped:
+        return _relevant_symbols(prover, domain, config)
+    from mmbits.prover import wordstore
+
+    key = wordstore.relevant_key(domain, prover.struct, prover.word,
+                                 (prover.xp.config_dependent(), bool(prover.xp.new_flags)))
+    found = wordstore.load_relevant(key)
+    if found is None:
+        found = _relevant_symbols(prover, domain, config)
+        wordstore.store_relevant(key, found)
+    return found
+
+
+def _relevant_symbols(prover: Prover, domain: Any, config: Config | None) -> set[str]:
     other = {"BITS_PER_LONG", "ARCH"}
     if prover.xp.config_dependent():
         other |= set(INPUT_SYMBOLS)

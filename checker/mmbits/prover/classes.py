@@ -16,19 +16,24 @@ decides the names) and kept in the group list's memo, so the next question on
 the same word (a patch asks dozens) costs one analysis per class, not a pass over the
 groups; with the shipped layouts it is kept on disk too ($MMBITS_CACHE_DIR/classes, JSON
 bound to a key of the code, the data, the domain's parts, the grouping and the word,
-through `cachedir`), so a new process reads it instead of computing every group's packing. Class keys hold object ids: they are only made with a group-list memo, which
-keeps those objects alive for as long as the partition is kept.
+through `cachedir`), so a new process reads it instead of computing every group's
+packing. With it goes the class table (prover.bittable), which lets a new question
+analyse one class per distinct answer instead of every class. Class keys hold object
+ids: they are only made with a group-list memo, which keeps those objects alive for as
+long as the partition is kept.
 """
 
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mmbits.kconfig.config import Config
 from mmbits.kconfig.domain import Group
+from mmbits.prover import bittable
 from mmbits.prover.grouplist import GroupList
 
 if TYPE_CHECKING:
@@ -37,24 +42,36 @@ if TYPE_CHECKING:
 
 @dataclass
 class Unit:
-    """One class of groups: its first group's config (the representative, the config a
-    counterexample names), the configs and groups it stands for, and its configs per release."""
+    """One class of groups: its first group (the representative, whose config a
+    counterexample names), the configs and groups it stands for, and its configs per release.
+    The representative's config is built when first asked for (`config`): a new question
+    answered from the class table (`answer_keys`) analyses only a few classes."""
 
-    config: Config
+    source: Sequence[Group] = field(repr=False)
     first: int  # index of its first group in the group list
     count: int = 0
     groups: int = 0
-    by_release: dict[int, int] = field(default_factory=dict)
+    by_release: dict[int, int] = field(default_factory=dict)  # read only: a kept partition shares them
+
+    @property
+    def config(self) -> Config:
+        return self.source[self.first].config
+
+
+class Classes(list[Unit]):
+    """The classes in order, with the class table when the partition made one (`table`)."""
+
+    table: bittable.BitTable | None = None
 
 
 def units(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], Any] | None,
-          origin: tuple[Any, Iterable[str]] | None = None) -> list[Unit]:
+          origin: tuple[Any, Iterable[str]] | None = None) -> Classes:
     """The classes of `groups` in the order of their first group (so the first class with
     a finding holds the first group with it, as a pass over the groups would find it).
     `origin`: the domain and the symbols the groups are grouped on, when the layouts are
     the shipped ones: the partition is then kept on disk too (see `_disk_key`)."""
     if memo is None:
-        return [_single(i, g) for i, g in enumerate(groups)]
+        return Classes(_single(groups, i, g) for i, g in enumerate(groups))
     # the keys depend on the word, the number of new flags and, through the packing's
     # share (Prover._word_part), on whether the word's flag shape decides the expression's names
     key = ("classes", len(prover.xp.new_flags), id(prover.lset), prover.struct, prover.word,
@@ -75,9 +92,23 @@ def units(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], A
     return out
 
 
+def answer_keys(prover: Prover, classes: Sequence[Unit]) -> list[Any] | None:
+    """Per class, a key such that classes with equal keys get the same analysis, or None
+    (see `bittable.answer_keys`). None when making them fails: every class is then analysed
+    itself, and the analyses meet the failure again and report it (fail closed)."""
+    from mmbits.errors import InputError
+
+    try:
+        return bittable.answer_keys(prover, classes, getattr(classes, "table", None))
+    except InputError:
+        raise
+    except Exception:  # noqa: BLE001 - the per-class analyses report it
+        return None
+
+
 # -- on disk ---------------------------------------------------------------------------
 
-MAGIC = "mmbits-check-classes 1"
+MAGIC = "mmbits-check-classes 6"
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 
 
@@ -101,9 +132,10 @@ def _disk_key(question: tuple[Any, ...], origin: tuple[Any, Iterable[str]]) -> s
     return digest(code_stamp() + data_stamp() + text.encode()).hex()
 
 
-def _load(key: str | None, groups: Sequence[Group]) -> list[Unit] | None:
+def _load(key: str | None, groups: Sequence[Group]) -> Classes | None:
     """The stored partition, or None: absent, foreign, or not a partition of these groups
-    (every group in one class, the counts and releases adding up to the groups')."""
+    (every group in one class, the counts and releases adding up to the groups'), or with a
+    class table that does not fit it."""
     from mmbits.cachedir import load_json
 
     if key is None:
@@ -112,38 +144,60 @@ def _load(key: str | None, groups: Sequence[Group]) -> list[Unit] | None:
     if body is None:
         return None
     try:
-        rows = body["units"]
-        if body["groups"] != len(groups) or not isinstance(rows, list):
+        cols: Any = body["units"]
+        firsts, counts, sizes, which = cols["first"], cols["count"], cols["groups"], cols["releases"]
+        n = len(firsts)
+        if body["groups"] != len(groups) or not all(bittable.ints(c) for c in (firsts, counts, sizes, which)) \
+                or not len(counts) == len(sizes) == len(which) == n or n == 0 \
+                or firsts[0] != 0 or firsts[-1] >= len(groups) or not all(map(operator.lt, firsts, firsts[1:])) \
+                or min(counts) < 1 or min(sizes) < 1 or sum(sizes) != len(groups):
             return None
-        out: list[Unit] = []
-        last = -1
-        ngroups = 0
-        for first, count, n, releases in rows:
-            if type(first) is not int or not last < first < len(groups) or type(n) is not int or n < 1:
+        # the distinct configs-per-release maps ([VERSION, configs, ...]), shared by the classes
+        # that have them (read only); each class's adds up to its configs
+        sets = []
+        for flat in cols["release_sets"]:
+            if not bittable.ints(flat):
                 return None
-            by_release = {int(v): int(c) for v, c in releases}
-            if type(count) is not int or count < 1 or sum(by_release.values()) != count:
+            per = dict(zip(flat[::2], flat[1::2], strict=True))
+            if len(per) * 2 != len(flat):
                 return None
-            out.append(Unit(groups[first].config, first, count, n, by_release))
-            last = first
-            ngroups += n
-    except (KeyError, TypeError, ValueError):
+            sets.append(per)
+        totals = [sum(per.values()) for per in sets]
+        if min(which) < 0 or max(which) >= len(sets) or \
+                not all(map(operator.eq, map(totals.__getitem__, which), counts)):
+            return None
+        out = Classes(Unit(groups, first, count, size, sets[i])
+                      for first, count, size, i in zip(firsts, counts, sizes, which, strict=True))
+        table = body.get("table")
+        out.table = None if table is None else bittable.from_json(table, len(out))
+    except (KeyError, TypeError, ValueError, IndexError):
         return None
     total = groups.total() if isinstance(groups, GroupList) else sum(g.count for g in groups)
-    if ngroups != len(groups) or sum(u.count for u in out) != total or \
-            (out and out[0].first != 0):
+    if sum(counts) != total:
         return None
     return out
 
 
-def _store(key: str | None, groups: Sequence[Group], units: list[Unit]) -> None:
+def _store(key: str | None, groups: Sequence[Group], units: Classes) -> None:
     from mmbits.cachedir import store_json
 
     if key is None:
         return
-    store_json("classes", key, MAGIC, "body", {
+    body: dict[str, Any] = {
         "groups": len(groups),
-        "units": [[u.first, u.count, u.groups, sorted(u.by_release.items())] for u in units]})
+        "units": {"first": [u.first for u in units], "count": [u.count for u in units],
+                  "groups": [u.groups for u in units], "releases": [], "release_sets": []}}
+    sets: dict[tuple[int, ...], int] = {}
+    for u in units:
+        flat = tuple(x for vc in sorted(u.by_release.items()) for x in vc)
+        i = sets.setdefault(flat, len(sets))
+        if i == len(body["units"]["release_sets"]):
+            body["units"]["release_sets"].append(list(flat))
+        body["units"]["releases"].append(i)
+    t = units.table
+    if t is not None:
+        body["table"] = t.to_json()
+    store_json("classes", key, MAGIC, "body", body)
 
 
 def members(prover: Prover, groups: Sequence[Group], unit: Unit) -> list[tuple[int, Group]]:
@@ -154,25 +208,30 @@ def members(prover: Prover, groups: Sequence[Group], unit: Unit) -> list[tuple[i
     return [(i, g) for i, g in enumerate(groups) if i >= unit.first and prover.class_key(g.config) == want]
 
 
-def _single(i: int, g: Group) -> Unit:
-    return Unit(g.config, i, g.count, 1, {int(g.config.get("VERSION") or 0): g.count})
+def _single(groups: Sequence[Group], i: int, g: Group) -> Unit:
+    return Unit(groups, i, g.count, 1, {int(g.config.get("VERSION") or 0): g.count})
 
 
-def _partition(prover: Prover, groups: Sequence[Group]) -> list[Unit]:
+def _partition(prover: Prover, groups: Sequence[Group]) -> Classes:
     by_key: dict[tuple[Any, ...], Unit] = {}
-    out: list[Unit] = []
+    out = Classes()
     class_key = prover.class_key
+    builder = bittable.Builder(prover) if prover._facts_names() is not None and not prover.xp.new_flags else None
     for i, g in enumerate(groups):
         cfg = g.config
         k = class_key(cfg)
         unit = by_key.get(k) if k is not None else None
         if unit is None:
-            unit = Unit(cfg, i)
+            unit = Unit(groups, i)
             out.append(unit)
             if k is not None:
                 by_key[k] = unit
+            if builder is not None:
+                builder.add(cfg, k)
         unit.count += g.count
         unit.groups += 1
         v = int(cfg.get("VERSION") or 0)
         unit.by_release[v] = unit.by_release.get(v, 0) + g.count
+    if builder is not None:
+        out.table = builder.table
     return out

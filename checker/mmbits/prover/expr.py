@@ -251,8 +251,11 @@ def plan(text: str, defines: Mapping[str, str] | None = None, new_flags: Sequenc
         idents |= identifiers(t)
     idents -= set(defines)
     p.idents = tuple(sorted(idents))
-    known = (universe if universe is not None else name_universe()) | set(new_flags)
-    unknown = sorted(i for i in idents if i not in known)
+    if universe is None and idents <= _common_names() | set(new_flags):
+        unknown: list[str] = []  # names of the data or of the default preset (parts of the universe): no other preset built
+    else:
+        known = (universe if universe is not None else name_universe()) | set(new_flags)
+        unknown = sorted(i for i in idents if i not in known)
     if unknown:
         raise InputError(f"unknown name {unknown[0]!r}{suggest(unknown[0], known)} in {text!r}")
     return p
@@ -266,12 +269,30 @@ def _enum_bit_names() -> frozenset[str]:
 
 
 @cache
-def _universe() -> frozenset[str]:
+def _data_names() -> frozenset[str]:
+    """The names the data files define whatever the config: flags, aliases, page types."""
     from mmbits.flags.data import load_flag_data
-    from mmbits.kconfig.presets import preset, preset_names
 
     data = load_flag_data()
-    out = set(data.all_names()) | {t.name for t in data.page_types} | {"UINT_MAX", "PAGE_TYPE_SHIFT"}
+    return frozenset(set(data.all_names()) | {t.name for t in data.page_types} | {"UINT_MAX", "PAGE_TYPE_SHIFT"})
+
+
+@cache
+def _common_names() -> frozenset[str]:
+    """A part of the universe that is cheap to know: the data's names and the default
+    preset's (NR_PAGEFLAGS, BITS_PER_LONG, the masks ...)."""
+    from mmbits.cli.common import DEFAULT_PRESET
+    from mmbits.kconfig.presets import preset
+
+    names, _ = c_names(preset(DEFAULT_PRESET))
+    return _data_names() | frozenset(names)
+
+
+@cache
+def _universe() -> frozenset[str]:
+    from mmbits.kconfig.presets import preset, preset_names
+
+    out = set(_data_names())
     for name in preset_names():
         names, _ = c_names(preset(name))
         out |= set(names)

@@ -136,30 +136,57 @@ def flag_bits_inputs(word: FlagsWord, base: FlagsWord, site: Site, value: int,
     shared between them. None when flags are added (the answer reads both packings)."""
     if base is not word:
         return None
-    masks = word.masks
-    second, at_free = masks.get("PAGE_FLAGS_SECOND", 0), masks.get("PAGE_FLAGS_CHECK_AT_FREE", 0)
     out: list[Any] = []
     gap = False
     for b in bits_of(value):
         ab = site.anchor_bit(b)
         if ab is None:
             continue
-        if ab < word.nr_pageflags:
-            out.append((b, word.flags[ab], second >> ab & 1, at_free >> ab & 1))
-            continue
-        owner = next((f for f in word.fields if f.lsb <= ab <= f.msb), None)
-        if owner is not None:
-            out.append((b, "field", owner.name, word.field(owner.name)))
-        else:
-            gap = True
-            out.append((b, "gap", ab, masks.get("PAGE_FLAGS_CHECK_AT_PREP", 0) >> ab & 1,
-                        masks.get("THP_SPLIT_COPY", 0) >> ab & 1))
-    tail: tuple[Any, ...] = ()
-    if gap:
-        tail = (word.gap, word.nr_pageflags, word.nr_unused_kernel, word.alloc_tag_note,
-                word.field("alloc_tag") is None, bool(env.get("MEM_ALLOC_PROFILING")),
-                bool(env.get("MEM_PROFILING_COMPRESSED")))
-    return (tuple(out), bool(env.get("CHECK_PAGES")), tail)
+        read = bit_input(word, ab)
+        gap = gap or read[0] == "gap"
+        out.append((b, *read))
+    return (tuple(out), bool(env.get("CHECK_PAGES")), gap_inputs(word, env) if gap else ())
+
+
+def bit_input(word: FlagsWord, ab: int) -> tuple[Any, ...]:
+    """What analyse_flags reads of the packing for bit `ab` of page->flags (one item of
+    `flag_bits_inputs`, without the word's bit number): ("gap", ...) for a gap bit. The
+    prover's class table (prover.classes) keeps these per class, by value, so a new
+    question compares them instead of recomputing each class's packing."""
+    return bit_inputs(word, ab, ab + 1)[0]
+
+
+def bit_inputs(word: FlagsWord, lo: int, hi: int) -> list[tuple[Any, ...]]:
+    """`bit_input` for each bit in [lo, hi), in one pass over the fields."""
+    masks = word.masks
+    nr = word.nr_pageflags
+    out: list[tuple[Any, ...]] = []
+    if lo < nr:
+        second, at_free = masks.get("PAGE_FLAGS_SECOND", 0), masks.get("PAGE_FLAGS_CHECK_AT_FREE", 0)
+        flags = word.flags
+        out += [(flags[ab], second >> ab & 1, at_free >> ab & 1) for ab in range(lo, min(nr, hi))]
+    start = max(lo, nr)
+    if hi > start:
+        owner: list[tuple[Any, ...] | None] = [None] * (hi - start)
+        for f in word.fields:  # a bit belongs to the first field over it
+            span = range(max(f.lsb, start), min(f.msb, hi - 1) + 1)
+            if not span:
+                continue
+            read = ("field", f.name, word.field(f.name))
+            for ab in span:
+                if owner[ab - start] is None:
+                    owner[ab - start] = read
+        prep, thp = masks.get("PAGE_FLAGS_CHECK_AT_PREP", 0), masks.get("THP_SPLIT_COPY", 0)
+        out += [r if r is not None else ("gap", ab, prep >> ab & 1, thp >> ab & 1)
+                for ab, r in zip(range(start, hi), owner, strict=True)]
+    return out
+
+
+def gap_inputs(word: FlagsWord, env: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What analyse_flags reads besides the bits when a bit falls in the gap."""
+    return (word.gap, word.nr_pageflags, word.nr_unused_kernel, word.alloc_tag_note,
+            word.field("alloc_tag") is None, bool(env.get("MEM_ALLOC_PROFILING")),
+            bool(env.get("MEM_PROFILING_COMPRESSED")))
 
 
 def _miscount(word: FlagsWord, label: str) -> Hit:

@@ -1,0 +1,284 @@
+"""The class table: what each class's page->flags analysis reads, as small integers, so a
+new question finds which classes answer alike without computing their packings.
+
+A new question over a kept class partition (prover.classes) used to analyse every class's
+representative: its packing, its site, the expression and the rules, 5,634 times over the
+default domain and 28,597 over every release and arch. For a question whose names the
+word's flag shape decides (`Prover._facts_names`: NR_PAGEFLAGS, BITS_PER_LONG, constants,
+flag names) and that adds no flag, the page->flags analysis of a class is a function of
+the expression's value (a function of the flag shape), the site, CHECK_PAGES and, at the
+value's bits, what `rules.bit_input` reads there (with `rules.gap_inputs` when one is a gap
+bit): `rules.flag_bits_inputs`, the key the analysis itself is cached on. The table keeps
+those per class, numbered when the partition is made:
+
+- `shape`: the (BITS_PER_LONG, flag shape) pair; the expression is evaluated once per shape,
+  or once per (BITS_PER_LONG, NR_PAGEFLAGS) (`shapes[shape]`) when it reads no flag name;
+- `site`: `sites[site]` is the site's anchor bit for each bit of the word (-1: outside);
+- `low`, `high`: what each anchor bit holds, below NR_PAGEFLAGS (`lows[low][ab]`, a number
+  per distinct flag read) and from there up (`highs[high]`: NR_PAGEFLAGS, then runs
+  `end, number` up to the highest bit a site reads: a packed field is one run, a gap bit
+  numbered by its two mask bits alone, its position being the run's);
+- `tail`: `rules.gap_inputs`, numbered; `cp`: CHECK_PAGES.
+
+Equal numbers are equal inputs, so classes whose numbers agree at the value's bits get
+the same analysis: `answer_keys` gives each class a key, and the proof analyses one class
+per distinct key (670 of 5,634 classes for a new question on the default domain).
+Classes of another role, or whose key is not made of those facts, get no profile and are
+analysed themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mmbits.kconfig.config import Config
+
+if TYPE_CHECKING:
+    from mmbits.prover.analyse import Prover
+
+COLUMNS = ("shape", "site", "low", "high", "tail", "cp")
+
+
+@dataclass
+class BitTable:
+    """Per class, in order: `columns[name][i]` for the names in COLUMNS (`site` -1: no
+    profile, the class is analysed itself); `shapes`, `sites`, `lows`, `highs` as the
+    module says; `gaps` the numbers of gap reads."""
+
+    columns: dict[str, list[int]] = field(default_factory=lambda: {c: [] for c in COLUMNS})
+    shapes: list[list[int]] = field(default_factory=list)
+    sites: list[list[int]] = field(default_factory=list)
+    lows: list[list[int]] = field(default_factory=list)
+    highs: list[list[int]] = field(default_factory=list)
+    gaps: set[int] = field(default_factory=set)
+
+    def __len__(self) -> int:
+        return len(self.columns["site"])
+
+    def read_at(self, low: int, high: int, ab: int) -> int:
+        """The number of what anchor bit `ab` holds in a class with these halves."""
+        lo = self.lows[low]
+        if ab < len(lo):
+            return lo[ab]
+        runs = self.highs[high]
+        for k in range(1, len(runs), 2):
+            if ab < runs[k]:
+                return runs[k + 1]
+        raise IndexError(ab)  # _from_json refuses a table with a site past its rows
+
+    def to_json(self) -> dict[str, Any]:
+        return {"columns": self.columns, "shapes": self.shapes, "sites": self.sites, "lows": self.lows, "highs": self.highs,
+                "gaps": sorted(self.gaps)}
+
+
+def from_json(doc: Any, nclasses: int) -> BitTable:
+    """A stored table, checked to be one for `nclasses` classes (every item an int, every
+    index in range, every site within the rows it is read with): ValueError if not."""
+    if not isinstance(doc, dict):
+        raise ValueError("not a class table")
+    columns, shapes, sites = doc["columns"], doc["shapes"], doc["sites"]
+    lows, highs, gaps = doc["lows"], doc["highs"], doc["gaps"]
+    if not isinstance(columns, dict) or sorted(columns) != sorted(COLUMNS) or not ints(gaps) \
+            or not all(ints(x) for x in (*columns.values(), *shapes, *sites, *lows, *highs)) \
+            or any(len(x) != 2 for x in shapes) \
+            or any(len(c) != nclasses for c in columns.values()):
+        raise ValueError("not a class table of these classes")
+    reach = [max(amap, default=-1) for amap in sites]  # the highest anchor bit each site reads
+    if any(min(amap, default=-1) < -1 for amap in sites):
+        raise ValueError("class table index out of range")
+    for runs in highs:  # a start, then (end, number) pairs with rising ends
+        if len(runs) % 2 == 0:
+            raise ValueError("not a run list")
+        ends = [runs[0], *runs[1::2]]
+        if any(b <= a for a, b in zip(ends, ends[1:], strict=False)):
+            raise ValueError("not a run list")
+    for shape, si, low, high in set(zip(columns["shape"], columns["site"], columns["low"], columns["high"], strict=True)):
+        if si == -1:
+            continue
+        if not (0 <= shape < len(shapes) and 0 <= si < len(sites) and 0 <= low < len(lows) and 0 <= high < len(highs)):
+            raise ValueError("class table index out of range")
+        runs = highs[high]
+        if runs[0] != len(lows[low]) or reach[si] >= (runs[-2] if len(runs) > 1 else runs[0]):
+            raise ValueError("class table rows do not cover the site")
+    return BitTable(columns, shapes, sites, lows, highs, set(gaps))
+
+
+def ints(items: Any) -> bool:
+    """Whether `items` is a JSON list of ints (a stored column)."""
+    return isinstance(items, list) and set(map(type, items)) <= {int}
+
+
+# -- a new question ------------------------------------------------------------------------
+
+def answer_keys(prover: Prover, classes: Sequence[Any], table: BitTable | None) -> list[Any] | None:
+    """Per class, a key such that classes with equal keys get the same analysis (hits,
+    expression value and site), or None for a class that must be analysed itself; None
+    when there is no table or the question is not one it serves. `classes` are the
+    partition's (`classes.Unit`: `.config` builds the representative when first asked)."""
+    if table is None or prover.xp.new_flags or prover._facts_names() is None or len(table) != len(classes):
+        return None
+    from mmbits.prover.hits import bits_of
+
+    # an expression of NR_PAGEFLAGS, BITS_PER_LONG and constants alone has one value per
+    # (BITS_PER_LONG, NR_PAGEFLAGS): the key its own cache has (ExprPlan.evaluate)
+    plain = prover._facts_names() == ()
+    values: dict[Any, Any] = {}  # shape, or (BITS_PER_LONG, NR_PAGEFLAGS) -> the expression's Value
+    at: dict[tuple[int, int], tuple[int, tuple[int, ...] | None]] = {}  # (shape, site) -> (id(Value), anchor bits)
+    occupants: dict[tuple[int, int, tuple[int, ...]], tuple[tuple[int, ...], bool]] = {}
+    keys: list[Any] = []
+    sites, gaps, cols = table.sites, table.gaps, table.columns
+    for unit, shape, si, low, high, tail, cp in zip(classes, *(cols[c] for c in COLUMNS), strict=True):
+        if si == -1:
+            keys.append(None)
+            continue
+        found = at.get((shape, si))
+        if found is None:
+            vkey = tuple(table.shapes[shape]) if plain else shape
+            ev = values.get(vkey)
+            if ev is None:
+                cfg = unit.config
+                ev = values[vkey] = prover.xp.evaluate(cfg, prover.flags_word(cfg, 0))
+            amap = sites[si]
+            if ev.value is None:
+                found = (id(ev), None)
+            else:
+                found = (id(ev), tuple(amap[b] for b in bits_of(ev.value & ((1 << len(amap)) - 1)) if amap[b] >= 0))
+            at[(shape, si)] = found
+        evid, abits = found
+        if abits is None:
+            keys.append((evid, si))
+            continue
+        occ = occupants.get((low, high, abits))
+        if occ is None:
+            read = tuple(table.read_at(low, high, ab) for ab in abits)
+            occ = occupants[(low, high, abits)] = (read, any(r in gaps for r in read))
+        keys.append((evid, si, cp, occ[0], tail if occ[1] else -1))
+    return keys  # the Values whose ids the keys hold are kept by the plan's own cache
+
+
+# -- made with the partition -----------------------------------------------------------------
+
+class Builder:
+    """The table, one profile per class as the partition finds it, from the class key (what
+    it holds is what the analysis reads: `Prover.class_key`) and the representative."""
+
+    def __init__(self, prover: Prover):
+        self.prover = prover
+        self.table = BitTable()
+        self._shapes: dict[tuple[Any, ...], int] = {}
+        self._sites: dict[Any, int] = {}
+        self._widths: list[int] = []  # per site: the anchor bits it reads, 0 to its highest
+        self._lows: dict[tuple[Any, ...], int] = {}
+        self._highs: dict[tuple[Any, ...], int] = {}
+        self._reads: dict[tuple[Any, ...], int] = {}
+        self._tails: dict[tuple[Any, ...], int] = {}
+        self._by_facts: dict[tuple[int, int], tuple[int, int]] = {}
+        self._tail_of: dict[tuple[int, bool, bool], int] = {}
+        self._keep: list[Any] = []
+        self._by_id: dict[int, int] = {}
+        self._by_value: dict[Any, int] = {}
+        self._gap_numbers: dict[tuple[Any, ...], int] = {}
+
+    def add(self, cfg: Config, k: tuple[Any, ...] | None) -> None:
+        from mmbits.prover import rules
+
+        cols = self.table.columns
+        # a page->flags class whose key holds the facts the rules read (Prover._word_part)
+        if k is None or len(k) != 5 or k[0][0] != "facts":
+            for c in COLUMNS:
+                cols[c].append(-1)
+            return
+        prover = self.prover
+        facts = k[0][1]
+        word = prover.flags_word(cfg, 0)
+        site = prover.site(cfg)
+        si = self._sites.get(site)
+        if si is None:
+            si = self._sites[site] = len(self.table.sites)
+            self.table.sites.append([-1 if (ab := site.anchor_bit(b)) is None else ab for b in range(site.bits)])
+            self._widths.append(max(self.table.sites[si], default=-1) + 1)
+        width = self._widths[si]
+        # the halves and the tail read only what the facts hold (Prover._word_part): once per facts
+        # object (the memo that made it keeps it alive; so does _keep)
+        halves = self._by_facts.get((id(facts), width))
+        if halves is None:
+            self._keep.append(facts)
+            halves = self._by_facts[(id(facts), width)] = self._halves(word, facts, width)
+        low, high = halves
+        flags = (id(facts), k[2], k[3])  # MEM_ALLOC_PROFILING, MEM_PROFILING_COMPRESSED (Prover.class_key)
+        tail = self._tail_of.get(flags)
+        if tail is None:
+            tail = self._tail_of[flags] = self._tails.setdefault(rules.gap_inputs(word, cfg), len(self._tails))
+        shape = self._shapes.get((facts[0], facts[1]))
+        if shape is None:
+            shape = self._shapes[(facts[0], facts[1])] = len(self.table.shapes)
+            self.table.shapes.append([word.bits, word.nr_pageflags])
+        for c, v in zip(COLUMNS, (shape, si, low, high, tail, int(k[4])), strict=True):  # k[4]: CHECK_PAGES
+            cols[c].append(v)
+
+    def _halves(self, word: Any, facts: tuple[Any, ...], width: int) -> tuple[int, int]:
+        from mmbits.prover import rules
+
+        masks = word.masks
+        nr = min(word.nr_pageflags, width)
+        # below NR_PAGEFLAGS the flags (a function of the flag shape) and two masks are read
+        low_key = (self._value_of(facts[1]), nr, masks.get("PAGE_FLAGS_SECOND", 0),
+                   masks.get("PAGE_FLAGS_CHECK_AT_FREE", 0))
+        low = self._lows.get(low_key)
+        if low is None:
+            low = self._lows[low_key] = len(self.table.lows)
+            self.table.lows.append([self._number(r) for r in rules.bit_inputs(word, 0, nr)])
+        # from there up the fields and two other masks
+        high_key = (tuple(map(self._value_of, facts[2])), nr, width, masks.get("PAGE_FLAGS_CHECK_AT_PREP", 0),
+                    masks.get("THP_SPLIT_COPY", 0))
+        high = self._highs.get(high_key)
+        if high is None:
+            high = self._highs[high_key] = len(self.table.highs)
+            self.table.highs.append(self._runs(rules.bit_inputs(word, nr, width), nr))
+        return low, high
+
+    def _runs(self, reads: list[tuple[Any, ...]], start: int) -> list[int]:
+        out = [start]
+        last: Any = None
+        n = -1
+        gaps = self._gap_numbers
+        for ab, read in enumerate(reads, start):
+            if read is not last:  # a field's bits are one object: numbered once
+                last = read
+                if type(read[0]) is str and read[0] == "gap":  # ("gap", ab, prep, thp): the position is the run's
+                    known = gaps.get(read[2:])
+                    n = known if known is not None else gaps.setdefault(read[2:], self._number(read[:1] + read[2:]))
+                else:
+                    n = self._number(read)
+            if len(out) > 1 and out[-1] == n:
+                out[-2] = ab + 1
+            else:
+                out += [ab + 1, n]
+        return out
+
+    def _value_of(self, obj: Any) -> int:
+        n = self._by_id.get(id(obj))
+        if n is None:
+            self._keep.append(obj)  # its id stays its own
+            n = self._by_id[id(obj)] = self._by_value.setdefault(obj, len(self._by_value))
+        return n
+
+    def _number(self, read: tuple[Any, ...]) -> int:
+        # the FlagBit or PackedField read by value, each object hashed once (thousands of
+        # reads share a few hundred objects)
+        head = read[0]
+        text = type(head) is str
+        if text and head == "gap":
+            key: tuple[Any, ...] = read
+        elif text and head == "field":
+            key = ("field", read[1], self._value_of(read[2]))
+        else:
+            key = (self._value_of(head), *read[1:])
+        n = self._reads.get(key)
+        if n is None:
+            n = self._reads[key] = len(self._reads)
+            if key is read:
+                self.table.gaps.add(n)
+        return n
