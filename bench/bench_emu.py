@@ -163,7 +163,10 @@ BEFORE = {
 # 227,802 -> 205,768 transitions (122,209 states) 48.1 s CPU; with persistent sets 66,546
 # states, 95,486 transitions, 44.4 s CPU, 758 MB peak before the footprints were compacted,
 # 510 MB after (39.8 s CPU against 43.7 s with sleep sets alone, 202 MB, load 5); 3x3
-# huge-pmd with persistent sets not complete either (stopped at 114 s CPU, 1.7 GB).
+# huge-pmd with persistent sets not complete either (stopped at 114 s CPU, 1.7 GB). Merged
+# with emustep (load 3): 2x4 huge-pmd in process 34.4 s CPU, 76 MB with sleep sets; 27.2 s
+# CPU, 299 MB with persistent sets; whole process with --persistent-sets 33.5 s wall,
+# 30.4 s CPU, 309 MB; the default workload 12.3 s CPU whole process either way.
 # emustep (2026-12-03, `--whole`: whole process, byte code compiled, user+sys CPU of
 # the child; main dcfd018 and the branch one after the other, load 4-6): v6.19 2x3
 # 17.2 -> 11.8 s CPU, 26.2 -> 16.8 s wall, 113 -> 55 MB; v6.19+fixes+hotplug 2x3
