@@ -10,8 +10,10 @@ schedule exploration.
 2. `--explore exhaustive` on simulate's default workload (2 CPUs x 3 mixed
    operations + the worker, the IOMMU walking after every step) for v6.19
    and v6.19+fixes, and 2 x 4 / 3 x 3 huge-pmd frees: states, transitions,
-   pruned (state hashing), slept and the reduction ratio (sleep sets), wall
-   and CPU seconds, beside the figures measured before the reductions.
+   pruned (state hashing), slept and the reduction ratio (sleep sets; with
+   --persistent also persistent sets: skipped), end states and schedules
+   (paths through the explored states), wall and CPU seconds, beside the
+   figures measured before the reductions.
 3. `--whole`: the same cases as issue #15 states its targets -- whole
    process, `mmbits simulate --explore exhaustive --json` in a child with its
    byte code compiled first (this machine's environment sets
@@ -19,7 +21,7 @@ schedule exploration.
    CPU seconds (user + sys of the child), its peak RSS, beside the figures of
    main before and the targets.
 
-    python bench/bench_emu.py [--preset NAME] [--case N ...] [--compare] [--skip-field-ops]
+    python bench/bench_emu.py [--preset NAME] [--case N ...] [--compare] [--persistent] [--skip-field-ops]
     python bench/bench_emu.py --whole [--case N ...] [--timeout S]
 """
 
@@ -154,6 +156,17 @@ BEFORE = {
 # huge-pmd 240,518 -> 227,802 transitions, 79.5 -> 53.8 s CPU, 256 -> 207 MB; 3x3
 # huge-pmd bounded at 300,000 states 686,591 -> 587,417 transitions, 205 -> 141 s CPU,
 # 503 -> 397 MB (not complete either way).
+# emureduce (2026-12-03, in process, CPU seconds, load 4-6; finer footprints -- the
+# IOMMU walk reads an entry's table pointer, a cache miss survives a flush -- and the
+# opt-in persistent sets): v6.19 2x3 62,518 -> 57,681 transitions (32,364 states) 15.9 s
+# CPU; with persistent sets 26,373 states, 47,791 transitions, 32.1 s CPU; 2x4 huge-pmd
+# 227,802 -> 205,768 transitions (122,209 states) 48.1 s CPU; with persistent sets 66,546
+# states, 95,486 transitions, 44.4 s CPU, 758 MB peak before the footprints were compacted,
+# 510 MB after (39.8 s CPU against 43.7 s with sleep sets alone, 202 MB, load 5); 3x3
+# huge-pmd with persistent sets not complete either (stopped at 114 s CPU, 1.7 GB). Merged
+# with emustep (load 3): 2x4 huge-pmd in process 34.4 s CPU, 76 MB with sleep sets; 27.2 s
+# CPU, 299 MB with persistent sets; whole process with --persistent-sets 33.5 s wall,
+# 30.4 s CPU, 309 MB; the default workload 12.3 s CPU whole process either way.
 # emustep (2026-12-03, `--whole`: whole process, byte code compiled, user+sys CPU of
 # the child; main dcfd018 and the branch one after the other, load 4-6): v6.19 2x3
 # 17.2 -> 11.8 s CPU, 26.2 -> 16.8 s wall, 113 -> 55 MB; v6.19+fixes+hotplug 2x3
@@ -177,27 +190,34 @@ CASES = [("v6.19", 2, 3, ()), ("v6.19+fixes+hotplug", 2, 3, ()), ("v6.19+fixes+h
          ("v6.19+fixes+hotplug", 3, 3, ("huge-pmd",))]
 
 
-def exploration(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], compare: bool) -> None:
+def exploration(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], compare: bool,
+                persistent: bool = False) -> None:
     """Each case explored exhaustively with the reductions (and, with
-    `compare`, without the sleep sets in the same process, for a ratio under
-    the same load): states, transitions, pruned, slept, reduction ratio,
-    wall and CPU seconds, the process's peak RSS."""
+    `compare`, without the sleep sets; with `persistent`, with persistent
+    sets too -- in the same process, for ratios under the same load):
+    states, transitions, pruned, slept, skipped, reduction ratio, end states,
+    schedules (paths through the explored states), wall and CPU seconds, the
+    process's peak RSS."""
     import resource
 
     config = sva_config(name)
+    modes = [("sleep sets", True, False)]
+    modes += [("sleep + persistent sets", True, True)] if persistent else []
+    modes += [("no sleep sets", False, False)] if compare else []
     for variant, cpus, ops, only in cases:
         label = f"{variant}, {cpus} CPUs x {ops} {'/'.join(only) or 'mixed'} + worker"
         print(f"exhaustive, {label}, {config.label()}:")
-        for reduce in ((True, False) if compare else (True,)):
+        for mode, reduce, pers in modes:
             start, cpu = time.perf_counter(), time.process_time()
             r = simulate(config, variant, cpus=cpus, ops=ops, mode="exhaustive", only=only, detail=False,
-                         max_states=2_000_000, reduce=reduce).to_json()
+                         max_states=2_000_000, reduce=reduce, persistent=pers).to_json()
             wall, cpu = time.perf_counter() - start, time.process_time() - cpu
             ex = r["explored"]
             red = ex["reduction"]
-            print(f"  {'sleep sets' if reduce else 'no sleep sets'}: {ex['states']} states, {ex['transitions']} "
-                  f"transitions, {ex['pruned']} pruned, {red['slept']} slept (reduction ratio {red['ratio']:.0%}), "
-                  f"{red['revisits']} revisits, complete={ex['complete']}, verdict {r['verdict']}; "
+            print(f"  {mode}: {ex['states']} states, {ex['transitions']} transitions, {ex['pruned']} pruned, "
+                  f"{red['slept']} slept, {red.get('skipped', 0)} skipped (reduction ratio {red['ratio']:.0%}), "
+                  f"{red['revisits']} revisits, {ex['end_states']} end states, {ex['schedules']} schedules "
+                  f"(paths through the explored states), complete={ex['complete']}, verdict {r['verdict']}; "
                   f"{wall:.2f} s wall, {cpu:.2f} s CPU, {ex['states'] / max(cpu, 1e-9):.0f} states/CPU-s")
         before = BEFORE.get((variant, "/".join(only) or "mixed", cpus, ops))
         if before:
@@ -273,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--field-ops", type=int, default=200_000)
     ap.add_argument("--case", type=int, action="append", help="run only these of the exploration cases (0-3)")
     ap.add_argument("--compare", action="store_true", help="also explore each case without the sleep sets")
+    ap.add_argument("--persistent", action="store_true", help="also explore each case with persistent sets")
     ap.add_argument("--skip-field-ops", action="store_true")
     ap.add_argument("--whole", action="store_true", help="the cases as whole `mmbits simulate` processes (the targets)")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per whole-process case")
@@ -284,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         field_ops(args.preset, args.field_ops)
         field_ops("i386-pae-sparsemem", args.field_ops // 4)
     cases = [CASES[i] for i in args.case] if args.case else CASES
-    exploration(args.preset, cases, args.compare)
+    exploration(args.preset, cases, args.compare, args.persistent)
     return 0
 
 

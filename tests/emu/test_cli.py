@@ -144,6 +144,18 @@ def test_ptdump_variants_run_their_own_small_workload() -> None:
     assert both.code == 1 and "ERROR:deadlock:" in both.out
 
 
+
+def test_persistent_sets_find_the_deadlock() -> None:
+    """--persistent-sets explores fewer states and still reaches ptdump-arm64-both's deadlock."""
+    plain = run_cli("simulate", "--variant", "ptdump-arm64-both", "--json")
+    both = run_cli("simulate", "--variant", "ptdump-arm64-both", "--persistent-sets", "--json")
+    assert both.code == 1 and plain.code == 1
+    doc = both.json()
+    assert doc["explored"]["reduction"]["persistent_sets"] and doc["explored"]["complete"]
+    assert doc["explored"]["states"] < plain.json()["explored"]["states"]
+    assert {f["kind"] for f in doc["findings"]} == {f["kind"] for f in plain.json()["findings"]} >= {"deadlock"}
+
+
 def test_release_before_the_deferred_free_is_refused() -> None:
     """The deferred kernel page-table free exists from 6.18 (emulator.yaml
     since:): an older release, asked for or read from a preset, is one error

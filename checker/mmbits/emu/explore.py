@@ -118,7 +118,9 @@ class Exploration:
     schedules: int = 0
     pruned: int = 0  # transitions that reached a state already explored (state hashing)
     reduced: bool = False  # partial-order reduction (sleep sets) on
+    persistent: bool = False  # and only a persistent set of threads run from each state (mmbits.emu.persistent)
     slept: int = 0  # transitions not run: asleep (an independent order of them was explored)
+    skipped: int = 0  # transitions not run: outside the state's persistent set
     revisits: int = 0  # states explored again because they came back with a smaller sleep set
     max_depth: int = 0
     complete: bool = True
@@ -155,12 +157,19 @@ class Exploration:
                 if ev.kind in CORRUPTING:
                     world.seen.setdefault(CORRUPT, ev.key)
 
+    @property
+    def ratio(self) -> float:
+        """The share of the transitions enabled at explored states that were
+        not run (asleep, or outside the persistent set)."""
+        saved = self.slept + self.skipped
+        return saved / max(saved + self.transitions, 1)
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"mode": self.mode, "states": self.states, "transitions": self.transitions,
                                "schedules": self.schedules, "pruned": self.pruned,
-                               "reduction": {"sleep_sets": self.reduced, "slept": self.slept,
-                                             "revisits": self.revisits,
-                                             "ratio": round(self.slept / max(self.slept + self.transitions, 1), 3)},
+                               "reduction": {"sleep_sets": self.reduced, "persistent_sets": self.persistent,
+                                             "slept": self.slept, "skipped": self.skipped,
+                                             "revisits": self.revisits, "ratio": round(self.ratio, 3)},
                                "end_states": len(self.terminals), "max_depth": self.max_depth,
                                "complete": self.complete, "cut_short": self.cut_short,
                                "seconds": round(self.seconds, 3)}
@@ -176,7 +185,7 @@ Progress = Callable[..., None]
 
 
 def exhaustive(world: World, max_states: int = 200_000, progress: Progress | None = None,
-               prune: bool = True, reduce: bool = True) -> Exploration:
+               prune: bool = True, reduce: bool = True, persistent: bool = False) -> Exploration:
     """Every reachable state, depth-first, with state-hash pruning and sleep
     sets (Godefroid 1996): a transition independent of the one just taken
     (their footprints do not conflict, mmbits.emu.footprint) and already
@@ -186,7 +195,17 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
     again with a smaller one, the transitions asleep then and awake now are
     explored from it (sleep sets alone never lose a state; caching must not
     either). reduce=False: state hashing only; prune=False: the full tree of
-    schedules (both for checking the reductions on tiny cases)."""
+    schedules (both for checking the reductions on tiny cases).
+    persistent (with reduce and prune): only a persistent set of threads
+    from each state (mmbits.emu.persistent, dynamic partial-order reduction);
+    off (the default: on simulate's default workload it explores 19% fewer
+    states than sleep sets alone for twice the CPU; on 2 x 4 huge-pmd half
+    the states for a little less), every thread not asleep runs from every
+    state."""
+    if reduce and prune and persistent:
+        from mmbits.emu.persistent import exhaustive_persistent
+
+        return exhaustive_persistent(world, max_states, progress)
     ex = Exploration("exhaustive", reduced=reduce)
     start = time.perf_counter()
     root = world.fingerprint()
@@ -253,7 +272,7 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
         frame = _open(child, path, fp, child_sleep, skip, graph, ex)
         if frame is not None:
             stack.append(frame)
-    ex.schedules = _count_paths(graph, root)
+    ex.schedules = count_paths(graph, root)
     ex.seconds = time.perf_counter() - start
     return ex
 
@@ -308,10 +327,13 @@ def end(world: World, ex: Exploration, sched: tuple[str, ...]) -> list[Event]:
     return events
 
 
-def _count_paths(graph: dict[int, list[int | None]], root: int) -> int:
-    """Complete schedules from the root: the state graph is acyclic (every
-    step consumes a step of some thread's program), so count bottom-up;
-    states left unexplored (a bounded run) count as one."""
+def count_paths(graph: dict[int, list[int | None]], root: int) -> int:
+    """Complete schedules from the root through the explored state graph
+    (each edge a transition run; None an end or a crash): the graph is
+    acyclic (every step consumes a step of some thread's program), so count
+    bottom-up; states left unexplored (a bounded run) count as one. With
+    partial-order reduction an order of independent steps that was not run
+    is not counted: each path stands for its reorderings."""
     memo: dict[int, int] = {}
     stack: list[tuple[int, bool]] = [(root, False)]
     while stack:

@@ -10,8 +10,13 @@ touches:
 - ("m", region, word)      an 8-byte word of kernel data, a stack or the ptdesc slab
 - ("s", pfn)               the KASAN shadow of page frame pfn (free or not)
 - ("e", pfn, index)        one entry of a page used as a table (whole page: part "e", pfn)
-- ("c", level, prefix)     one IOMMU paging-structure cache entry (whole cache: part "c", 0)
-- ("cv", pfn)              whether some IOMMU cache entry points at pfn (whole: part "cv", 0)
+- ("et", pfn, index)       the table pointer in that entry (which table, or none): what the
+                           IOMMU's walks read; written when the old or new entry points at a
+                           table (whole page: part "et", pfn)
+- ("c", level, prefix)     one IOMMU paging-structure cache entry (whole cache: part "c", 0;
+                           a walk's miss is read as the key alone: a flush keeps it a miss)
+- ("cv", pfn)              whether some IOMMU cache entry points at pfn (whole: part "cv", 0;
+                           a free that finds none reads the key alone: a flush keeps it none)
 - ("link",)                the graph of table -> lower-table pointers (what is reachable
                            from init_mm's pgd); written by an entry store whose old or new
                            value points at a table, read by a use of the whole
@@ -23,8 +28,16 @@ touches:
 - ("k", pfn), ("r", pfn)   the page-table kind and the page_owner-like role of a page
 - ("st", field)            a field of the machine state (locks, work_pending, marks, ...)
 
+Some keys name a fact derived from other keys rather than state of its own:
+("link",) and ("lk", pfn) are functions of the table entries ("e"), ("cv", pfn)
+of the IOMMU cache entries ("c"). A step that changes an entry also writes the
+derived key, so that a reader of the derived fact conflicts with it; two steps
+that both write a derived key but change different entries commute (the
+entries are keyed themselves: the same entry conflicts through its own key),
+so a write-write overlap on DERIVED keys alone is no conflict.
+
 Two transitions are independent when neither writes what the other reads or
-writes; independent transitions of different threads commute (the same state,
+writes (derived keys aside, above); independent transitions of different threads commute (the same state,
 the same findings, in either order) and do not enable or disable each other --
 a thread's enabledness is read into its footprint (the rwsem for a lock step,
 work_pending for the idle worker). A transition that crashed the machine
@@ -35,9 +48,13 @@ exploration, so the API and replays pay one `is None` test per access.
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from typing import Any
 
 Key = tuple[Any, ...]
+
+# families of keys that are functions of other keys (see above)
+DERIVED = frozenset({"link", "lk", "cv"})
 
 
 @functools.lru_cache(maxsize=8192)
@@ -47,11 +64,17 @@ def span(family: str, first: int, count: int) -> frozenset[Key]:
     return frozenset((family, p) for p in range(first, first + count))
 
 
+# one copy of each key kept by frozen footprints (Footprint.freeze)
+_KEYS: dict[Key, Key] = {}
+_intern = _KEYS.setdefault
+_EMPTY: frozenset[Key] = frozenset()
+
+
 class Footprint:
     __slots__ = ("reads", "writes", "whole_r", "whole_w", "part_r", "part_w", "crashed")
 
     def __init__(self) -> None:
-        self.reads: set[Key] = set()
+        self.reads: set[Key] = set()  # (frozenset once frozen: Footprint.freeze)
         self.writes: set[Key] = set()
         # objects read or written as a whole (a table page's every entry, the
         # whole IOMMU cache), and the objects some part of which was touched
@@ -78,13 +101,37 @@ class Footprint:
 
     def merge(self, other: Footprint) -> None:
         """Add what `other` read and wrote (a part of the transition recorded apart)."""
-        self.reads |= other.reads
-        self.writes |= other.writes
-        self.whole_r |= other.whole_r
-        self.whole_w |= other.whole_w
-        self.part_r |= other.part_r
-        self.part_w |= other.part_w
+        self.reads.update(other.reads)
+        self.writes.update(other.writes)
+        self.whole_r.update(other.whole_r)
+        self.whole_w.update(other.whole_w)
+        self.part_r.update(other.part_r)
+        self.part_w.update(other.part_w)
         self.crashed = self.crashed or other.crashed
+
+    def freeze(self) -> Footprint:
+        """The same footprint, compact for keeping (the persistent-set search
+        keeps one per transition): reads and writes as tuples of one shared
+        copy of each key (a quarter of a set's memory; conflicts() takes them
+        on either side), the small whole/part sets frozen, one shared empty
+        set. Recording into it afterwards is an error."""
+        for name in ("reads", "writes"):
+            setattr(self, name, tuple(_intern(k, k) for k in getattr(self, name)))
+        for name in ("whole_r", "whole_w", "part_r", "part_w"):
+            keys = getattr(self, name)
+            setattr(self, name, frozenset(keys) if keys else _EMPTY)
+        return self
+
+    @classmethod
+    def union(cls, feet: list[Footprint]) -> Footprint:
+        """What any of `feet` read and wrote, as one footprint of sets (frozen
+        ones taken too): a summary of several transitions."""
+        out = cls()
+        out.crashed = any(f.crashed for f in feet)
+        if not out.crashed:
+            for name in ("reads", "writes", "whole_r", "whole_w", "part_r", "part_w"):
+                setattr(out, name, set().union(*(getattr(f, name) for f in feet)))
+        return out
 
     # -- comparing --------------------------------------------------------------------
     def conflicts(self, other: Footprint) -> bool:
@@ -92,7 +139,9 @@ class Footprint:
         if self.crashed or other.crashed:
             return True
         w, ow = self.writes, other.writes
-        if not w.isdisjoint(other.reads) or not w.isdisjoint(ow) or not self.reads.isdisjoint(ow):
+        if _meet(w, other.reads) or _meet(self.reads, ow):
+            return True
+        if _meet(w, ow) and any(k[0] not in DERIVED for k in _common(w, ow)):
             return True
         if self.whole_w or self.whole_r or other.whole_w or other.whole_r:
             return _whole_conflict(self, other) or _whole_conflict(other, self)
@@ -100,6 +149,20 @@ class Footprint:
 
     def summary(self) -> dict[str, int]:
         return {"reads": len(self.reads) + len(self.whole_r), "writes": len(self.writes) + len(self.whole_w)}
+
+
+def _meet(a: Collection[Key], b: Collection[Key]) -> bool:
+    """Whether two key collections share a key: sets, or a frozen
+    footprint's tuples (Footprint.freeze) on either side."""
+    if isinstance(a, tuple):
+        if isinstance(b, tuple):
+            return not set(a).isdisjoint(b)
+        return not b.isdisjoint(a)  # type: ignore[attr-defined]
+    return not a.isdisjoint(b)  # type: ignore[attr-defined]
+
+
+def _common(a: Collection[Key], b: Collection[Key]) -> set[Key]:
+    return set(a).intersection(b)
 
 
 def _whole_conflict(a: Footprint, b: Footprint) -> bool:

@@ -48,14 +48,15 @@ class Iommu:
         fp = m.mem.fp
         start = 0
         pfn = m.st.root
-        if fp is not None:  # read_part("c", 0, key) and read_part("e", pfn, key) below, inlined
+        if fp is not None:  # read_part("c", 0, key) and read_part("et", pfn, key) below, inlined
             reads, part_r = fp.reads, fp.part_r
         for lv in range(len(path) - 2, -1, -1):
             _idx, key, ckey = path[lv]
-            if fp is not None:
-                reads.add(ckey)
-                part_r.add(_CACHE)
             hit = cache.get(key)
+            if fp is not None:  # a miss is not part of the cache a flush empties (it stays a miss)
+                reads.add(ckey)
+                if hit is not None:
+                    part_r.add(_CACHE)
             if hit is not None:
                 pfn = hit
                 start = lv + 1
@@ -71,8 +72,9 @@ class Iommu:
                 seen.append((pfn, idx))
             if fp is not None:
                 reads.add(("s", pfn))
-                reads.add(("e", pfn, idx))
-                part_r.add(("e", pfn))
+                # the walk reads only whether the entry points at a table, and which
+                reads.add(("et", pfn, idx))
+                part_r.add(("et", pfn))
             if shadow[pfn]:
                 # through a stale cached entry the free itself was the report;
                 # through live tables a freed page is still linked (its own bug)

@@ -507,9 +507,10 @@ class Machine:
         if fp is not None:
             fp.writes.update(span("k", pfn, end - pfn))
             fp.reads.update(span("mk", pfn, end - pfn))
-            if self.sva:  # read_part("cv", 0, ("cv", p)) for each page, in one update
+            if self.sva:  # whether some cache entry points at each page; a "none" is not part of
+                # the cache a flush empties (it stays "none"); a page some entry points at is
+                # read as part of it by cached_users()
                 fp.reads.update(span("cv", pfn, end - pfn))
-                fp.part_r.add(("cv", 0))
         if end - pfn == 1:  # one page: membership tests instead of scans
             gone = [pfn] if pfn in kinds else []
             targets = {pfn} if self.sva and pfn in self.st.iommu_cache.values() else set()

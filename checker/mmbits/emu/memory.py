@@ -687,6 +687,8 @@ class Memory:
             for e in (old, entry):
                 if e is not None and e[0] == "t":
                     self.fp.writes.update((("link",), ("lk", e[1])))
+                    # the table pointer at the entry (what the IOMMU's walks read) changes
+                    self.fp.write_part("et", pfn, ("et", pfn, index))
         if entry is None:
             new.pop(index, None)
         else:
@@ -697,6 +699,7 @@ class Memory:
         """A whole-page store into dst (zeroed, or a copy of src's entries)
         writes the pointer graph, and every pointer it removes or adds."""
         fp.writes.add(("link",))
+        fp.write_whole("et", dst)
         for page in (dst, src):
             if page is not None:
                 fp.writes.update(("lk", e[1]) for e in self.contents.get(page, {}).values() if e[0] == "t")

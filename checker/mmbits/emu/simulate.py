@@ -154,14 +154,16 @@ def fixed(world: World, schedule: tuple[str, ...]) -> Exploration:
 
 def explore(setup: Setup, mode: str = "auto", *, seed: int = 0, schedules: int = 200, max_states: int = 200_000,
             progress: Callable[..., None] | None = None,
-            schedule: tuple[str, ...] | None = None, reduce: bool = True) -> tuple[Exploration, World]:
+            schedule: tuple[str, ...] | None = None, reduce: bool = True,
+            persistent: bool = False) -> tuple[Exploration, World]:
     world = setup.world()
     if schedule is not None:
         return fixed(world, schedule), world
     if mode == "auto":
         mode = "exhaustive" if setup.cpus * setup.ops <= AUTO_EXHAUSTIVE_OPS else "random"
     if mode == "exhaustive":
-        return exhaustive(world, max_states=max_states, progress=progress, reduce=reduce), world
+        return exhaustive(world, max_states=max_states, progress=progress, reduce=reduce,
+                          persistent=persistent), world
     if mode == "random":
         return random_runs(world, schedules=schedules, seed=seed, progress=progress), world
     return sequential(world), world
@@ -226,9 +228,11 @@ def simulate(config: Config, variant: str = "v6.19", *, proposal: Proposal | Non
              sva: bool | None = None, async_free: bool | None = None, npages: int = DEFAULT_PAGES,
              only: tuple[str, ...] = (), detail: bool = True, schedule: tuple[str, ...] | None = None,
              progress: Callable[..., None] | None = None, reduce: bool = True,
-             worker_per_page: bool = False) -> SimulationResult:
+             worker_per_page: bool = False, persistent: bool = False) -> SimulationResult:
     """Explore a design on a workload (`reduce`: partial-order reduction with
     sleep sets in exhaustive mode; off, only state hashing prunes;
+    `persistent`: with it, only a persistent set of threads from each state
+    (mmbits.emu.persistent);
     `worker_per_page`: the worker frees one list entry per step, as its loop
     does, instead of the whole batch in one)."""
     if not only and proposal is None:
@@ -237,7 +241,7 @@ def simulate(config: Config, variant: str = "v6.19", *, proposal: Proposal | Non
         only = VARIANTS[variant].default_only if variant in VARIANTS else ()
     setup = Setup(config, variant, proposal, cpus, ops, sva, async_free, npages, only, worker_per_page)
     ex, world = explore(setup, mode, seed=seed, schedules=schedules, max_states=max_states, progress=progress,
-                        schedule=schedule, reduce=reduce)
+                        schedule=schedule, reduce=reduce, persistent=persistent)
     found = findings_of(setup, ex, detail)
     m = world.m
     problems = []

@@ -32,8 +32,10 @@ def render(result: Any, verbose: bool = True, full: bool = False) -> str:
     rate = f", {ex['states_per_second']:.0f} states/s" if ex.get("states_per_second") else ""
     seed = f", seed {ex['seed']}" if ex.get("seed") is not None else ""
     ends = f", {ex['end_states']} end states" if ex.get("end_states") is not None else ""
+    # an exhaustive run's schedules are the paths through the states it explored
+    paths = " (paths through the explored states)" if ex["mode"] == "exhaustive" else ""
     out.append(f"explored: {ex['mode']}{seed}, {state}: {ex['states']} states, {ex['transitions']} transitions, "
-               f"{ex['schedules']} schedules{ends}, {ex['seconds']:.2f} s{rate}")
+               f"{ex['schedules']} schedules{paths}{ends}, {ex['seconds']:.2f} s{rate}")
     out.extend(reduction_lines(ex))
     out.append("")
     later = []
@@ -76,8 +78,11 @@ def reduction_lines(ex: dict[str, Any]) -> list[str]:
     run = ex["transitions"]
     line = f"reduction: {ex['pruned']} transitions reached an explored state (state hashing)"
     if red.get("sleep_sets"):
-        line += (f"; sleep sets: {red['slept']} transitions not run ({red['ratio']:.0%} of "
-                 f"{run + red['slept']}), {red['revisits']} states explored again with a smaller sleep set")
+        skipped = red.get("skipped", 0)
+        line += (f"; sleep sets{' and persistent sets' if red.get('persistent_sets') else ''}: "
+                 f"{red['slept'] + skipped} transitions not run ({red['ratio']:.0%} of {run + red['slept'] + skipped}"
+                 + (f"; {skipped} outside a persistent set" if red.get("persistent_sets") else "")
+                 + f"), {red['revisits']} states explored again with a smaller sleep set")
     else:
         line += "; partial-order reduction off"
     return [line]
