@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
+from mmbits.decode.parse import page_line_kind
 from mmbits.decode.reading import QP_LOOKAHEAD, SourceLine, looks_quoted_printable, strip_prefix
 from mmbits.errors import InputError
 
@@ -141,9 +142,7 @@ def _report_starts(data: bytes, line_limit: int) -> tuple[int, int] | None:
             from mmbits.inputs import strip_ansi
 
             text = strip_prefix(strip_ansi(line.decode("utf-8", "replace").rstrip("\r")))
-            rest = text[5:].strip()
-            if text[:5].lower() == "page:" and "uninitialized and poisoned" not in rest \
-                    and ("refcount:" in rest or "count:" in rest):
+            if text[:5].lower() == "page:" and page_line_kind(text[5:].strip()) == "page":
                 found.append(pos)
         pos = end + 1
     return found[0], found[1]

@@ -108,6 +108,18 @@ _DUMP_FIRST = frozenset("prhmfakiPRHMFAKI") | _HEX_FIRST
 _PRINTED = {16: re.compile(r"[0-9a-fA-F]{16}(?: [0-9a-fA-F]{16})*"), 8: re.compile(r"[0-9a-fA-F]{8}(?: [0-9a-fA-F]{8})*")}
 
 
+def page_line_kind(rest: str) -> str | None:
+    """What a `page:` line (its text after the tag) starts: "poisoned" (the kernel found
+    the struct page uninitialized), "page" (a report's page line: `refcount:`, or `count:`
+    as older kernels print it), or None (a `page:` line of something else). Either kind ends the report
+    before it; decode/parallel.py cuts a log only where this says "page"."""
+    if "uninitialized and poisoned" in rest:
+        return "poisoned"
+    if "refcount:" in rest or "count:" in rest:
+        return "page"
+    return None
+
+
 def _printed(tokens: list[str]) -> bool:
     """The tokens are words as dump_page prints them (all 8 or all 16 hex digits)."""
     fast = _PRINTED.get(len(tokens[0])) if tokens else None
@@ -263,12 +275,13 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                 continue
             if tag == "page":
                 rest = line[5:].strip()
-                if "uninitialized and poisoned" in rest:
+                kind = page_line_kind(rest)
+                if kind == "poisoned":
                     finish()
                     cur.poisoned_line = lineno
                     touch(lineno, "page")
                     continue
-                if "refcount:" in rest or "count:" in rest:
+                if kind == "page":
                     finish()
                     cur.page = _parse_page_line(rest, lineno, file)
                     cur.page_line = lineno
