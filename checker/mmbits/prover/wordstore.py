@@ -35,6 +35,7 @@ _FIELDS: tuple[tuple[str, tuple[type, ...]], ...] = (
     ("anchor", (str, type(None))), ("anchor_bits", (int,)), ("anchor_shift", (int,)), ("role", (str,)),
     ("rule_pages", (str,)), ("others", (list,)), ("member_type", (str,)))
 _SCALARS = (bool, int, str, type(None))
+_OTHERS = [name for name, _ in _FIELDS].index("others")  # stored as lists, not Other tuples
 
 _NEW: dict[str, tuple[str, str, dict[tuple[Any, ...], Site]]] = {}  # entry name -> new sites
 _registered = False
@@ -83,7 +84,7 @@ def _site_of(fields: Any) -> Site:
         if not isinstance(value, types) or (types == (int,) and isinstance(value, bool)):
             raise ValueError("not a site")
     others = []
-    for o in fields[14]:
+    for o in fields[_OTHERS]:
         if not (isinstance(o, list) and len(o) == 4 and isinstance(o[0], str) and isinstance(o[1], str)
                 and isinstance(o[2], bool) and isinstance(o[3], bool)):
             raise ValueError("not a site")
@@ -95,7 +96,7 @@ def _site_of(fields: Any) -> Site:
 
 def _fields_of(site: Site) -> list[Any]:
     out: list[Any] = [getattr(site, name) for name, _ in _FIELDS]
-    out[14] = [[o.name, o.type, o.pointer, o.list_head] for o in site.others]
+    out[_OTHERS] = [[o.name, o.type, o.pointer, o.list_head] for o in site.others]
     return out
 
 
