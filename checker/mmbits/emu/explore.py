@@ -157,6 +157,18 @@ class Exploration:
                 if ev.kind in CORRUPTING:
                     world.seen.setdefault(CORRUPT, ev.key)
 
+    def count_state(self, max_states: int, progress: Progress | None, pending: Callable[[], int]) -> bool:
+        """One more distinct state explored: progress every 500 states (so far, and so far +
+        `pending()`, the transitions still to take, as a low estimate); True once `max_states`
+        is reached, the run then marked cut short."""
+        self.states += 1
+        if progress is not None and self.states % 500 == 0:
+            progress(self.states, self.states + pending())
+        if self.states >= max_states:
+            self.complete = False
+            self.cut_short = True
+        return self.cut_short
+
     @property
     def ratio(self) -> float:
         """The share of the transitions enabled at explored states that were
@@ -261,13 +273,7 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
         else:
             asleep = frozenset(child_sleep)
             visited[fp] = sleeps.setdefault(asleep, asleep)
-            ex.states += 1
-            if progress is not None and ex.states % 500 == 0:
-                # states so far, and so far + the transitions still to take as a (low) estimate
-                progress(ex.states, ex.states + sum(len(f.todo) - f.next for f in stack))
-            if ex.states >= max_states:
-                ex.complete = False
-                ex.cut_short = True
+            if ex.count_state(max_states, progress, lambda: sum(len(f.todo) - f.next for f in stack)):
                 break
         frame = _open(child, path, fp, child_sleep, skip, graph, ex)
         if frame is not None:

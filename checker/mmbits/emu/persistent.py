@@ -219,12 +219,8 @@ class _Search:
             ex.revisits += 1
         else:
             self.seen.add(key)
-            ex.states += 1
-            if self.progress is not None and ex.states % 500 == 0:
-                self.progress(ex.states, ex.states + sum(len(nd.back) - len(nd.done) for nd in self.stack))
-            if ex.states >= self.max_states:
-                ex.complete = False
-                ex.cut_short = True
+            ex.count_state(self.max_states, self.progress,
+                           lambda: sum(len(nd.back) - len(nd.done) for nd in self.stack))
         ex.max_depth = max(ex.max_depth, len(sched))
         enabled = w.enabled()
         if not enabled:
