@@ -56,16 +56,11 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
     config is inferred from the kernel's flags: line. Exit 1 when something is
     inconsistent or disagrees with the kernel, 0 otherwise. The log is read and
     the pages are printed as they come: memory holds one report, not the log."""
-    import gc
+    from mmbits.collector import collector_paused
 
-    was = gc.isenabled()
-    gc.disable()  # no cycles worth a pass while the model loads and pages decode (api.rarely_collected)
-    try:
+    with collector_paused():  # no cycles worth a pass while the model loads and pages decode (api.rarely_collected)
         return _decode(file, preset, config_file, sets, layout_files, bits, endian, kernel, arch, kind, struct,
                        as_json, as_jsonl)
-    finally:
-        if was:
-            gc.enable()
 
 
 def _decode(file: str, preset: str | None, config_file: str | None, sets: tuple[str, ...],

@@ -99,14 +99,11 @@ def rarely_collected(pages: Iterator[Decoded | Unreadable]) -> Iterator[Decoded 
     The collector is switched back on when the pages end or the consumer stops."""
     import gc
 
-    was = gc.isenabled()
-    gc.disable()
-    try:
+    from mmbits.collector import collector_paused
+
+    with collector_paused():
         for i, dec in enumerate(pages, 1):
             yield dec
             if not i % _COLLECT_EVERY:
                 gc.collect(1)  # anything cyclic made since the last pass (nothing older is freed here)
-    finally:
-        if was:
-            gc.enable()
 

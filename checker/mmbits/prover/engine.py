@@ -10,13 +10,13 @@ analyses. Hits are aggregated per colliding thing with one counterexample.
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from mmbits.collector import collector_paused
 from mmbits.errors import InputError, InvalidConfigError
 from mmbits.findings import Finding
 from mmbits.flags.packing import compute
@@ -251,8 +251,7 @@ def _static(proposal: Proposal, config: Config | None, domain: Any, defines: Map
                    by_release)
 
 
-@contextmanager
-def _collector_paused(pause: bool) -> Iterator[None]:
+def _collector_paused(pause: bool) -> AbstractContextManager[None]:
     """The cyclic garbage collector held off while a domain proof builds its long-lived,
     acyclic tables (group lists, classes, packings): over every release and arch its full
     passes over those millions of objects were a quarter of the process. Reference counting
@@ -260,15 +259,7 @@ def _collector_paused(pause: bool) -> Iterator[None]:
     proof moved out of its reach (gc.freeze: those tables live as long as the group lists
     that hold them; otherwise its first pass, over every object the proof made, was a
     tenth of a new question over every release and arch)."""
-    was = gc.isenabled()
-    if pause and was:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if pause and was:
-            gc.freeze()
-            gc.enable()
+    return collector_paused(freeze_after=True) if pause else nullcontext()
 
 
 _GROUPS: dict[tuple[int, frozenset[str]], tuple[Any, Sequence[Group], dict[tuple[Any, ...], Any]]] = {}
