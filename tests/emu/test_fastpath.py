@@ -15,6 +15,7 @@ import pytest
 
 from mmbits.emu.explore import Exploration, exhaustive
 from mmbits.emu.machine import MState
+from mmbits.emu.memo import StepMemo
 from mmbits.emu.memory import Memory
 from mmbits.emu.simulate import Setup
 
@@ -46,6 +47,8 @@ def test_fast_paths_explore_what_the_reference_paths_explore(monkeypatch: pytest
 
     setup = Setup(sva(), variant, cpus=2, ops=ops, only=only or VARIANTS[variant].default_only,
                   worker_per_page=per_page)
+    # every step executed (not replayed by the step memo, tests/emu/test_memo.py): the fast paths run
+    monkeypatch.setattr(StepMemo, "enabled", False)
     fast = _summary(_explore(setup))
     with monkeypatch.context() as mp:
         mp.setattr(Memory, "cow", False)

@@ -71,7 +71,7 @@ class World:
             head, rest = prog[0], prog[1:]
             if fp is not None:
                 m.design.can_run(m, name, head)
-            more = m.exec_step(name, head)
+            more = m.exec_step(name, head) if fp is None else m.memo.run(m, name, head, fp)
             self.threads[name] = tuple(more) + rest
             self.last_step = head
             self.iommu_notes = m.after_step()

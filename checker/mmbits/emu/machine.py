@@ -32,6 +32,7 @@ from mmbits.emu.footprint import COARSE_FIELDS, TRACED_FIELDS, Footprint, span
 from mmbits.emu.iommu import Iommu
 from mmbits.emu.lists import ListCorruption, Lists
 from mmbits.emu.marking import Marker
+from mmbits.emu.memo import StepMemo
 from mmbits.emu.memory import Fault, Memory
 from mmbits.emu.pgtable import TABLE, KernelTables
 from mmbits.emu.steps import Step
@@ -230,6 +231,8 @@ class Machine:
         # only when one of them changed, or the caches were flushed)
         self._walk_reads: dict[int, frozenset[Any]] = {}
         self._in_step = False
+        # the effects of steps by what they read, shared by every clone (mmbits.emu.memo)
+        self.memo = StepMemo()
         self.free_then_clear = -1  # a table its caller frees before unlinking it (free_pte_table())
         self.F_type = f.pw("page_type")
         self.F_flags = f.pw("flags")

@@ -1,0 +1,475 @@
+"""A step's effect remembered by the values it read, and replayed.
+
+Exhaustive exploration runs the same kernel step (the same thread, the same
+`Step`) from tens of thousands of states, and almost every time the step
+reads the same bytes: on simulate's default workload 57,681 transitions are
+about 3,000 distinct (step, values read) pairs. The kernel code is
+deterministic, so a step that finds every object it reads and writes as an
+earlier run found them does exactly what that run did: the same stores, the
+same findings, the same next steps, the same footprint.
+
+`StepMemo.run()` executes a step while its footprint records (a miss) and
+keeps its effect under the values, at the state before the step, of every
+key the footprint read or wrote and of everything the step changed (a state
+diff, so a write the footprint does not name is still keyed and replayed);
+later, from any state where those values are equal (a hit), it replays the
+effect: struct page bytes, kernel data and stack words, the shadow, page
+contents, machine-state fields and dict entries, watched pages, what the
+IOMMU must walk again, the events, the footprint and the steps scheduled.
+
+A key's value is read at the granularity its footprint names: a whole
+struct page for ("p", pfn), a derived fact (the table graph, ("link",) and
+("lk", pfn)) as the hash of every page's contents, so a replay is keyed on
+at least what the step could have seen. Everything the step could depend on
+and no footprint names is in the key too: the watched bytes of a page it
+writes (Memory.set() tells the marking about such a store). The IOMMU's walks
+after the step are not remembered: they run for real after a replay.
+
+`StepMemo.enabled = False` is the reference path (every step executed);
+tests/emu/test_memo.py explores every variant both ways.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from mmbits.emu.footprint import Footprint
+from mmbits.emu.memory import CHUNK_MASK, CHUNK_PAGES, CHUNK_SHIFT, Memory
+
+if TYPE_CHECKING:
+    from mmbits.emu.machine import Event, Machine
+    from mmbits.emu.steps import Step
+
+Key = tuple[Any, ...]
+
+# the machine-state dict fields and the key family naming one entry's page or key
+_DICTS = {"kinds": "k", "roles": "r", "marks": "mk", "iommu_cache": "c"}
+# the families whose keys (family, pfn) name a page, as runs (family, first, count)
+_RUNS = ("p", "s", "pw", "mk", "k", "cv")
+# entries kept before the memo starts again (a bound on its memory)
+MAX_EFFECTS = 200_000
+
+
+class Effect:
+    """What one run of a step did, to be done again on an equal state."""
+
+    __slots__ = ("pages", "regions", "shadow", "contents", "fields", "dicts", "watched", "walk_dirty",
+                 "version", "walk_reads", "events", "steps", "foot", "writer")
+
+    def __init__(self) -> None:
+        self.pages: list[tuple[int, bytes]] = []
+        self.regions: list[tuple[str, int, bytes]] = []
+        self.shadow: list[tuple[int, int]] = []
+        # pfn -> (its new entries or None, the hash the contents accumulator keeps for them)
+        self.contents: list[tuple[int, dict[int, tuple[Any, ...]] | None, int]] = []
+        self.fields: list[tuple[str, Any]] = []
+        # (field, the entries set (value) and removed (None), None) or (field, None, its whole new value)
+        self.dicts: list[tuple[str, list[tuple[Any, Any]] | None, dict[Any, Any] | None]] = []
+        self.watched: list[tuple[int, tuple[int, int] | None]] = []
+        self.walk_dirty: set[Any] = set()
+        self.version = False
+        self.walk_reads: dict[int, Any] | None = None
+        self.events: list[Event] = []
+        self.steps: tuple[Step, ...] = ()
+        self.foot = Footprint()
+        self.writer = ""
+
+
+class OrderedKeys(set):  # type: ignore[type-arg]
+    """A footprint's key set that also lists its keys in the order the step
+    first touched them (a block's span as one composite key): the order the
+    memo's decision tree tests them in. Used only while a miss records."""
+
+    __slots__ = ("order",)
+
+    def __init__(self, order: list[Key]) -> None:
+        super().__init__()
+        self.order = order
+
+    def add(self, key: Key) -> None:
+        if key not in self:
+            set.add(self, key)
+            self.order.append(key)
+
+    def update(self, *keys: Any) -> None:
+        for it in keys:
+            if isinstance(it, frozenset) and len(it) > 1:  # a block's span(): one composite key
+                new = it - self
+                if new:
+                    set.update(self, new)
+                    pfns = [k[1] for k in it]
+                    self.order.append((next(iter(it))[0], min(pfns), len(pfns)))
+                continue
+            for key in it:
+                self.add(key)
+
+
+class _Node:
+    """A test in the decision tree: the value of `key` in the state picks the child."""
+
+    __slots__ = ("key", "get", "kids")
+
+    def __init__(self, key: Key) -> None:
+        self.key = key
+        self.get = getter(key)
+        self.kids: dict[Any, _Node | Effect] = {}
+
+
+class StepMemo:
+    """The effects of the steps of one exploration (shared by every clone of
+    its machine): per (thread, step), a decision tree over the values of the
+    keys in the order the step touches them (a deterministic step touches
+    the same next key as long as the values so far are the same), the
+    effects at its leaves. A lookup tests one path; reaching a leaf means
+    every key the recorded run touched has the value it had then."""
+
+    # False: the reference path, every step executed
+    enabled: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        self.roots: dict[tuple[str, Step], _Node | Effect] = {}
+        self.hits = 0
+        self.misses = 0
+        self.kept = 0
+        self.unplaced = 0  # runs whose key order disagreed with the tree's (not kept)
+
+    def run(self, m: Machine, thread: str, step: Step, fp: Footprint) -> list[Step]:
+        """m.exec_step(thread, step) while `fp` records (m.record(fp) is on)."""
+        if not self.enabled or m.trace or m.mem.journal is not None:
+            return m.exec_step(thread, step)
+        node = self.roots.get((thread, step))
+        mem, sd = m.mem, m.st.__dict__
+        while node is not None:
+            if node.__class__ is Effect:
+                self.hits += 1
+                return replay(m, node, fp)
+            node = node.kids.get(node.get(m, mem, sd))  # type: ignore[union-attr]
+        self.misses += 1
+        return self._record(m, thread, step, fp)
+
+    def _record(self, m: Machine, thread: str, step: Step, fp: Footprint) -> list[Step]:
+        before = m.clone()  # shares every chunk and dict: m's writes now copy them
+        mem = m.mem
+        sub = Footprint()
+        order: list[Key] = []
+        sub.reads, sub.writes = OrderedKeys(order), OrderedKeys(order)
+        sub.whole_r, sub.whole_w = OrderedKeys(order), OrderedKeys(order)
+        dirty, mem.walk_dirty = mem.walk_dirty, set()
+        version, nevents = mem.version, len(m.emitted)
+        m.record(sub)
+        try:
+            more = m.exec_step(thread, step)
+        finally:
+            m.record(fp)
+            added, mem.walk_dirty = mem.walk_dirty, dirty
+            dirty.update(added)
+        for name in ("reads", "writes", "whole_r", "whole_w"):
+            setattr(sub, name, set(getattr(sub, name)))
+        fp.merge(sub)
+        eff = Effect()
+        eff.foot = sub
+        eff.walk_dirty = added
+        eff.version = mem.version != version
+        eff.events = list(m.emitted[nevents:])
+        eff.steps = tuple(more)
+        eff.writer = mem.writer
+        # a store's path depends on whether its page is watched (Memory.set), even
+        # when it leaves the bytes as they were
+        extra: set[Key] = {("pw", k[1]) for k in sub.writes if k[0] == "p"}
+        _diff(before, m, eff, extra, ("c", 0) in sub.whole_w)
+        keys = _canonical(order, extra)
+        if self.kept >= MAX_EFFECTS:
+            self.roots.clear()
+            self.kept = 0
+        self._place((thread, step), keys, [getter(k)(before, before.mem, before.st.__dict__) for k in keys], eff)
+        return list(more)
+
+    def _place(self, root: tuple[str, Step], keys: list[Key], vals: list[Any], eff: Effect) -> None:
+        node = self.roots.get(root)
+        if node is None:
+            self.roots[root] = _chain(keys, vals, eff)
+            self.kept += 1
+            return
+        for i, key in enumerate(keys):
+            if node.__class__ is Effect or node.key != key:  # type: ignore[union-attr]
+                self.unplaced += 1
+                return
+            kids = node.kids  # type: ignore[union-attr]
+            nxt = kids.get(vals[i])
+            if nxt is None:
+                kids[vals[i]] = _chain(keys[i + 1:], vals[i + 1:], eff)
+                self.kept += 1
+                return
+            node = nxt
+        self.unplaced += 1
+
+
+def _chain(keys: list[Key], vals: list[Any], eff: Effect) -> _Node | Effect:
+    out: _Node | Effect = eff
+    for key, val in zip(reversed(keys), reversed(vals), strict=True):
+        node = _Node(key)
+        node.kids[val] = out
+        out = node
+    return out
+
+
+def _canonical(order: list[Key], extra: set[Key]) -> list[Key]:
+    """The touched keys in order, each once, as the tree tests them (the table
+    graph's keys as one, whole-family keys as themselves), then the keys only
+    the diff found, sorted."""
+    out: list[Key] = []
+    seen: set[Key] = set()
+    for key in order:
+        key = _norm(key)
+        if key not in seen:
+            seen.add(key)
+            out.append(key)
+    rest = sorted({_norm(k) for k in extra} - seen, key=repr)
+    return out + rest
+
+
+def _norm(key: Key) -> Key:
+    fam = key[0]
+    if fam == "link" or fam == "lk":
+        return ("link",)
+    if len(key) == 2 and fam in _RUNS and not (fam == "cv" and key[1] == 0):
+        return (fam, key[1], 1)
+    return key
+
+
+def _diff(before: Machine, m: Machine, eff: Effect, keys: set[Key], whole_c: bool) -> None:
+    """What the step changed (before -> m) into `eff`, the keys of it into `keys`
+    (`whole_c`: the step wrote the IOMMU cache as a whole)."""
+    old, new = before.mem, m.mem
+    size = new.size
+    for c, chunk in enumerate(new._chunks):
+        was = old._chunks[c]
+        if chunk is was or chunk == was:
+            continue
+        for i in range(CHUNK_PAGES):
+            a = i * size
+            if chunk[a:a + size] != was[a:a + size]:
+                pfn = (c << CHUNK_SHIFT) | i
+                eff.pages.append((pfn, bytes(chunk[a:a + size])))
+                keys.add(("p", pfn))
+                keys.add(("pw", pfn))
+    for region in ("kdata", "stack", "slab"):
+        a_buf, b_buf = getattr(old, region), getattr(new, region)
+        if a_buf != b_buf:
+            for w in range(0, len(b_buf), 8):
+                if a_buf[w:w + 8] != b_buf[w:w + 8]:
+                    eff.regions.append((region, w, bytes(b_buf[w:w + 8])))
+                    keys.add(("m", region, w >> 3))
+    a_sh, b_sh = old.shadow, new.shadow
+    if a_sh != b_sh:
+        for blk in range(0, len(b_sh), 64):
+            if a_sh[blk:blk + 64] != b_sh[blk:blk + 64]:
+                for pfn in range(blk, min(blk + 64, len(b_sh))):
+                    if a_sh[pfn] != b_sh[pfn]:
+                        eff.shadow.append((pfn, b_sh[pfn]))
+                        keys.add(("s", pfn))
+    for pfn in old.contents.keys() | new.contents.keys():
+        now = new.contents.get(pfn)
+        if now is not old.contents.get(pfn):
+            eff.contents.append((pfn, now, hash((pfn, frozenset(now.items()))) if now else 0))
+            keys.add(("e", pfn))
+    if new.watched != old.watched:
+        for pfn in old.watched.keys() | new.watched.keys():
+            if new.watched.get(pfn) != old.watched.get(pfn):
+                eff.watched.append((pfn, new.watched.get(pfn)))
+                keys.add(("mk", pfn))
+    if m._walk_reads is not before._walk_reads:
+        eff.walk_reads = m._walk_reads
+    a_st, b_st = before.st.__dict__, m.st.__dict__
+    for name, value in b_st.items():
+        if name.startswith("_"):
+            continue
+        was = a_st[name]
+        if value is was:
+            continue
+        family = _DICTS.get(name)
+        if family is None:
+            if value != was or type(value) is not type(was):
+                eff.fields.append((name, value))
+                keys.add(("st", name))
+            continue
+        if family == "c" and whole_c:  # replaced whole, whatever it held (an IOMMU flush)
+            eff.dicts.append((name, None, dict(value)))
+            continue
+        changes: list[tuple[Any, Any]] = [(k, None) for k in was.keys() - value.keys()]
+        changes += value.items() - was.items()
+        if changes:
+            eff.dicts.append((name, changes, None))
+            for k, _v in changes:
+                keys.add(("c", *k) if family == "c" else (family, k[1] if family == "mk" else k))
+
+
+
+_GETTERS: dict[Key, Any] = {}
+
+
+def getter(key: Key) -> Any:
+    """A function of a machine giving the value of footprint key `key` in its
+    state (read raw: nothing is recorded); one per key, kept."""
+    fn = _GETTERS.get(key)
+    if fn is None:
+        fn = _GETTERS[key] = _make_getter(key)
+    return fn
+
+
+def _make_getter(key: Key) -> Any:  # noqa: C901 - one branch per key family
+    """The getter of one key: called as get(m, m.mem, m.st.__dict__)."""
+    fam = key[0]
+    if fam == "p":
+        a, n = key[1], key[2]
+        if n == 1:
+            c = a >> CHUNK_SHIFT
+            i = a & CHUNK_MASK
+
+            def page(m: Machine, mem: Memory, sd: dict[str, Any]) -> bytes:
+                size = mem.size
+                base = i * size
+                return bytes(mem._chunks[c][base:base + size])
+            return page
+        return lambda m, mem, sd: mem.pages_bytes(a, n)
+    if fam == "s":
+        a, b = key[1], key[1] + key[2]
+        if b == a + 1:
+            return lambda m, mem, sd: mem.shadow[a]
+        return lambda m, mem, sd: bytes(mem.shadow[a:b])
+    if fam == "pw":  # the watched bytes of written pages
+        a, b = key[1], key[1] + key[2]
+        if b == a + 1:
+            return lambda m, mem, sd: mem.watched.get(a)
+        return lambda m, mem, sd: _in_range(mem.watched, a, b)
+    if fam == "mk":
+        a, b = key[1], key[1] + key[2]
+        if b == a + 1:
+            def marks1(m: Machine, mem: Memory, sd: dict[str, Any]) -> Any:
+                marks = sd["marks"]
+                held = tuple((i, marks[(i, a)]) for i in range(len(m.markers)) if (i, a) in marks) if marks else ()
+                return held, mem.watched.get(a)
+            return marks1
+        return lambda m, mem, sd: (_marks_in(sd["marks"], a, b), _in_range(mem.watched, a, b))
+    if fam == "k":
+        a, b = key[1], key[1] + key[2]
+        if b == a + 1:
+            return lambda m, mem, sd: sd["kinds"].get(a)
+        return lambda m, mem, sd: _in_range(sd["kinds"], a, b)
+    if fam == "cv" and len(key) == 3:
+        a, b = key[1], key[1] + key[2]
+        if b == a + 1:
+            return lambda m, mem, sd: a in sd["iommu_cache"].values()
+        return lambda m, mem, sd: tuple(sorted({p for p in sd["iommu_cache"].values() if a <= p < b}))
+    if fam == "m":
+        region, lo = key[1], key[2] * 8
+        return lambda m, mem, sd: bytes(getattr(mem, region)[lo:lo + 8])
+    if fam in ("e", "et"):
+        pfn = key[1]
+        if len(key) == 3:
+            index = key[2]
+
+            def entry(m: Machine, mem: Memory, sd: dict[str, Any]) -> Any:
+                table = mem.contents.get(pfn)
+                return table.get(index) if table is not None else None
+            return entry
+
+        def whole(m: Machine, mem: Memory, sd: dict[str, Any]) -> int:
+            table = mem.contents.get(pfn)
+            return hash(frozenset(table.items())) if table else 0
+        return whole
+    if fam == "link":
+        return lambda m, mem, sd: mem._contents_acc
+    if fam == "st":
+        name = key[1]
+        return lambda m, mem, sd: sd[name]
+    if fam == "r":
+        pfn = key[1]
+        return lambda m, mem, sd: sd["roles"].get(pfn)
+    if fam == "c" and len(key) == 3:
+        ck = key[1:]
+        return lambda m, mem, sd: sd["iommu_cache"].get(ck)
+    if fam in ("c", "cv"):
+        return lambda m, mem, sd: m.st._dict_hash("iommu_cache")
+    raise AssertionError(f"the step memo has no value for footprint key {key!r}")
+
+
+def _in_range(d: dict[int, Any], a: int, b: int) -> tuple[Any, ...]:
+    if not d:
+        return ()
+    if b - a == 1:
+        v = d.get(a)
+        return () if v is None else ((a, v),)
+    return tuple(sorted((p, v) for p, v in d.items() if a <= p < b))
+
+
+def _marks_in(marks: dict[tuple[int, int], Any], a: int, b: int) -> tuple[Any, ...]:
+    if not marks:
+        return ()
+    return tuple(sorted((k, v) for k, v in marks.items() if a <= k[1] < b))
+
+
+def replay(m: Machine, eff: Effect, fp: Footprint) -> list[Step]:
+    """Do what `eff` recorded on m (an equal state for every key the step read or wrote)."""
+    mem = m.mem
+    size = mem.size
+    chunks, owned = mem._chunks, mem._owned
+    dirty, touched = mem._dirty, mem.lru_touched
+    for pfn, data in eff.pages:
+        c = pfn >> CHUNK_SHIFT
+        chunk = chunks[c] if owned[c] else mem._own_chunk(c)
+        base = (pfn & CHUNK_MASK) * size
+        chunk[base:base + size] = data
+        dirty.add(pfn)
+        touched.add(pfn)  # more than the step touched: only costs a rehash (see Memory.poison)
+    for region, off, data in eff.regions:
+        getattr(mem, region)[off:off + len(data)] = data
+    if eff.shadow:
+        shadow = mem.shadow
+        z = mem._zkeys[0]
+        for pfn, free in eff.shadow:
+            if bool(shadow[pfn]) != bool(free):
+                mem.shadow_hash ^= z[pfn]
+            shadow[pfn] = free
+            if pfn in touched:
+                dirty.add(pfn)
+    if eff.contents:
+        contents = mem.contents
+        for pfn, new, h in eff.contents:
+            was = contents.pop(pfn, None)
+            if was:
+                mem._contents_acc ^= hash((pfn, frozenset(was.items())))
+            if new:
+                contents[pfn] = new
+                mem._contents_acc ^= h
+    if eff.walk_dirty:
+        mem.walk_dirty.update(eff.walk_dirty)
+    if eff.version:
+        mem.version += 1
+    st = m.st
+    d = st.__dict__
+    for name, value in eff.fields:
+        d[name] = value
+    for name, changes, whole in eff.dicts:
+        if changes is None:
+            st.adopt(name, dict(whole or {}))
+            continue
+        target = st.own(name)
+        for k, v in changes:
+            if v is None:
+                target.pop(k, None)
+            else:
+                target[k] = v
+    for pfn, span in eff.watched:
+        if span is None:
+            mem.watched.pop(pfn, None)
+        else:
+            mem.watched[pfn] = span
+    if eff.walk_reads is not None:
+        m._walk_reads = eff.walk_reads
+    if eff.events:
+        m.emitted.extend(eff.events)
+        m.all_events.extend(eff.events)
+    mem.writer = eff.writer
+    fp.merge(eff.foot)
+    return list(eff.steps)
