@@ -152,8 +152,9 @@ class StepMemo:
         mem = m.mem
         sub = Footprint()
         order: list[Key] = []
-        sub.reads, sub.writes = OrderedKeys(order), OrderedKeys(order)
-        sub.whole_r, sub.whole_w = OrderedKeys(order), OrderedKeys(order)
+        # what the step reads decides where it goes next: in order; what it only
+        # writes is keyed after that (it cannot change the path)
+        sub.reads, sub.whole_r = OrderedKeys(order), OrderedKeys(order)
         dirty, mem.walk_dirty = mem.walk_dirty, set()
         version, nevents = mem.version, len(m.emitted)
         m.record(sub)
@@ -163,8 +164,7 @@ class StepMemo:
             m.record(fp)
             added, mem.walk_dirty = mem.walk_dirty, dirty
             dirty.update(added)
-        for name in ("reads", "writes", "whole_r", "whole_w"):
-            setattr(sub, name, set(getattr(sub, name)))
+        sub.reads, sub.whole_r = set(sub.reads), set(sub.whole_r)
         fp.merge(sub)
         eff = Effect()
         eff.foot = sub
@@ -175,8 +175,11 @@ class StepMemo:
         eff.writer = mem.writer
         # a store's path depends on whether its page is watched (Memory.set), even
         # when it leaves the bytes as they were
-        extra: set[Key] = {("pw", k[1]) for k in sub.writes if k[0] == "p"}
-        _diff(before, m, eff, extra, ("c", 0) in sub.whole_w)
+        written = {k[1] for k in sub.writes if k[0] == "p"}
+        extra: set[Key] = {("pw", pfn) for pfn in written}
+        extra.update(sub.writes)
+        extra.update(sub.whole_w)
+        _diff(before, m, eff, extra, sub.writes, written)
         keys = _canonical(order, extra)
         if self.kept >= MAX_EFFECTS:
             self.roots.clear()
@@ -214,9 +217,9 @@ def _chain(keys: list[Key], vals: list[Any], eff: Effect) -> _Node | Effect:
 
 
 def _canonical(order: list[Key], extra: set[Key]) -> list[Key]:
-    """The touched keys in order, each once, as the tree tests them (the table
-    graph's keys as one, whole-family keys as themselves), then the keys only
-    the diff found, sorted."""
+    """The keys read, in the order first read, each once, as the tree tests
+    them (the table graph's keys as one, a page's key as a run of one), then
+    the keys only written or found by the diff, sorted."""
     out: list[Key] = []
     seen: set[Key] = set()
     for key in order:
@@ -224,50 +227,70 @@ def _canonical(order: list[Key], extra: set[Key]) -> list[Key]:
         if key not in seen:
             seen.add(key)
             out.append(key)
-    rest = sorted({_norm(k) for k in extra} - seen, key=repr)
-    return out + rest
+    rest = {_norm(k) for k in extra}
+    rest -= seen
+    return out + sorted(rest, key=repr)
+
+
+_LINK = ("link",)
+_PER_PAGE = frozenset(_RUNS)
 
 
 def _norm(key: Key) -> Key:
     fam = key[0]
     if fam == "link" or fam == "lk":
-        return ("link",)
-    if len(key) == 2 and fam in _RUNS and not (fam == "cv" and key[1] == 0):
+        return _LINK
+    if len(key) == 2 and fam in _PER_PAGE and (key[1] or fam != "cv"):
         return (fam, key[1], 1)
     return key
 
 
-def _diff(before: Machine, m: Machine, eff: Effect, keys: set[Key], whole_c: bool) -> None:
-    """What the step changed (before -> m) into `eff`, the keys of it into `keys`
-    (`whole_c`: the step wrote the IOMMU cache as a whole)."""
+def _diff(before: Machine, m: Machine, eff: Effect, keys: set[Key], writes: set[Key], written: set[int]) -> None:
+    """What the step changed (before -> m) into `eff`, the keys of it into
+    `keys`. The footprint's writes (`writes`, the struct pages among them
+    `written`) are where to look first; a chunk or buffer that changed
+    elsewhere too is compared whole."""
     old, new = before.mem, m.mem
     size = new.size
     for c, chunk in enumerate(new._chunks):
         was = old._chunks[c]
-        if chunk is was or chunk == was:
+        if chunk is was:
             continue
-        for i in range(CHUNK_PAGES):
-            a = i * size
+        first = c << CHUNK_SHIFT
+        hinted = [p for p in written if first <= p < first + CHUNK_PAGES]
+        expect = bytearray(was)
+        for pfn in hinted:
+            a = (pfn & CHUNK_MASK) * size
+            expect[a:a + size] = chunk[a:a + size]
+        pfns = sorted(hinted) if expect == chunk else range(first, first + CHUNK_PAGES)
+        for pfn in pfns:
+            a = (pfn & CHUNK_MASK) * size
             if chunk[a:a + size] != was[a:a + size]:
-                pfn = (c << CHUNK_SHIFT) | i
                 eff.pages.append((pfn, bytes(chunk[a:a + size])))
                 keys.add(("p", pfn))
                 keys.add(("pw", pfn))
     for region in ("kdata", "stack", "slab"):
         a_buf, b_buf = getattr(old, region), getattr(new, region)
-        if a_buf != b_buf:
-            for w in range(0, len(b_buf), 8):
-                if a_buf[w:w + 8] != b_buf[w:w + 8]:
-                    eff.regions.append((region, w, bytes(b_buf[w:w + 8])))
-                    keys.add(("m", region, w >> 3))
+        if a_buf == b_buf:
+            continue
+        hinted_w = sorted(k[2] * 8 for k in writes if k[0] == "m" and k[1] == region)
+        expect = bytearray(a_buf)
+        for w in hinted_w:
+            expect[w:w + 8] = b_buf[w:w + 8]
+        for w in hinted_w if expect == b_buf else range(0, len(b_buf), 8):
+            if a_buf[w:w + 8] != b_buf[w:w + 8]:
+                eff.regions.append((region, w, bytes(b_buf[w:w + 8])))
+                keys.add(("m", region, w >> 3))
     a_sh, b_sh = old.shadow, new.shadow
     if a_sh != b_sh:
-        for blk in range(0, len(b_sh), 64):
-            if a_sh[blk:blk + 64] != b_sh[blk:blk + 64]:
-                for pfn in range(blk, min(blk + 64, len(b_sh))):
-                    if a_sh[pfn] != b_sh[pfn]:
-                        eff.shadow.append((pfn, b_sh[pfn]))
-                        keys.add(("s", pfn))
+        hinted_s = sorted(k[1] for k in writes if k[0] == "s")
+        expect = bytearray(a_sh)
+        for pfn in hinted_s:
+            expect[pfn] = b_sh[pfn]
+        for pfn in hinted_s if expect == b_sh else range(len(b_sh)):
+            if a_sh[pfn] != b_sh[pfn]:
+                eff.shadow.append((pfn, b_sh[pfn]))
+                keys.add(("s", pfn))
     for pfn in old.contents.keys() | new.contents.keys():
         now = new.contents.get(pfn)
         if now is not old.contents.get(pfn):
@@ -293,16 +316,44 @@ def _diff(before: Machine, m: Machine, eff: Effect, keys: set[Key], whole_c: boo
                 eff.fields.append((name, value))
                 keys.add(("st", name))
             continue
-        if family == "c" and whole_c:  # replaced whole, whatever it held (an IOMMU flush)
+        if family == "c" and ("c", 0) in keys:  # replaced whole, whatever it held (an IOMMU flush)
             eff.dicts.append((name, None, dict(value)))
             continue
-        changes: list[tuple[Any, Any]] = [(k, None) for k in was.keys() - value.keys()]
-        changes += value.items() - was.items()
+        changes = _dict_changes(was, value, _hinted(family, writes, len(m.markers)))
         if changes:
             eff.dicts.append((name, changes, None))
             for k, _v in changes:
                 keys.add(("c", *k) if family == "c" else (family, k[1] if family == "mk" else k))
 
+
+
+def _hinted(family: str, writes: set[Key], markers: int) -> list[Any]:
+    """The dict keys of family `family` the footprint says a step wrote."""
+    if family == "c":
+        return [k[1:] for k in writes if k[0] == "c" and len(k) == 3]
+    pfns = [k[1] for k in writes if k[0] == family]
+    if family == "mk":
+        return [(i, pfn) for pfn in pfns for i in range(markers)]
+    return pfns
+
+
+def _dict_changes(was: dict[Any, Any], now: dict[Any, Any], hinted: list[Any]) -> list[tuple[Any, Any]]:
+    """The entries set (key, value) and removed (key, None) from `was` to `now`:
+    the `hinted` keys when the rest is unchanged, else every key compared."""
+    expect = dict(was)
+    changes = []
+    for k in hinted:
+        v = now.get(k)
+        if v is None:
+            if expect.pop(k, None) is not None:
+                changes.append((k, None))
+        elif expect.get(k) != v:
+            expect[k] = v
+            changes.append((k, v))
+    if expect == now:
+        return changes
+    out: list[tuple[Any, Any]] = [(k, None) for k in was.keys() - now.keys()]
+    return out + list(now.items() - was.items())
 
 
 _GETTERS: dict[Key, Any] = {}
