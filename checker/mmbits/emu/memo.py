@@ -104,6 +104,21 @@ class OrderedKeys(set):  # type: ignore[type-arg]
                 self.add(key)
 
 
+class _WatchSpy(dict):  # type: ignore[type-arg]
+    """Memory.watched while a miss records: a store asking whether its page is
+    watched (Memory.set, store_word) is a read of ("pw", pfn), in order."""
+
+    __slots__ = ("order",)
+
+    def __init__(self, watched: dict[int, tuple[int, int]], order: list[Key]) -> None:
+        super().__init__(watched)
+        self.order = order
+
+    def __contains__(self, pfn: object) -> bool:
+        self.order.append(("pw", pfn))
+        return dict.__contains__(self, pfn)
+
+
 class _Node:
     """A test in the decision tree: the value of `key` in the state picks the child."""
 
@@ -157,11 +172,13 @@ class StepMemo:
         sub.reads, sub.whole_r = OrderedKeys(order), OrderedKeys(order)
         dirty, mem.walk_dirty = mem.walk_dirty, set()
         version, nevents = mem.version, len(m.emitted)
+        mem.watched = _WatchSpy(mem.watched, order)
         m.record(sub)
         try:
             more = m.exec_step(thread, step)
         finally:
             m.record(fp)
+            mem.watched = dict(mem.watched)
             added, mem.walk_dirty = mem.walk_dirty, dirty
             dirty.update(added)
         sub.reads, sub.whole_r = set(sub.reads), set(sub.whole_r)
@@ -229,7 +246,7 @@ def _canonical(order: list[Key], extra: set[Key]) -> list[Key]:
             out.append(key)
     rest = {_norm(k) for k in extra}
     rest -= seen
-    return out + sorted(rest, key=repr)
+    return out + sorted(rest, key=hash)  # any order that is the same for equal sets
 
 
 _LINK = ("link",)
