@@ -184,7 +184,7 @@ class StepMemo:
         sub.reads, sub.whole_r = set(sub.reads), set(sub.whole_r)
         fp.merge(sub)
         eff = Effect()
-        eff.foot = sub
+        eff.foot = sub  # frozen (compact) once the diff has read its writes
         eff.walk_dirty = added
         eff.version = mem.version != version
         eff.events = list(m.emitted[nevents:])
@@ -198,6 +198,7 @@ class StepMemo:
         extra.update(sub.whole_w)
         _diff(before, m, eff, extra, sub.writes, written)
         keys = _canonical(order, extra)
+        sub.freeze()
         if self.kept >= MAX_EFFECTS:
             self.roots.clear()
             self.kept = 0
