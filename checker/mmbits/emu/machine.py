@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -253,8 +254,11 @@ class Machine:
         d = new.__dict__
         d.update(self.__dict__)
         mem = d["mem"] = self.mem.clone()
-        mem.on_watch = new._on_watch
-        mem.dead_bytes = new._dead_bytes
+        # the clone's parts reach it through a weak proxy: no reference cycle,
+        # so a discarded clone is freed at once, not by the cyclic collector
+        me = weakref.proxy(new)
+        mem.on_watch = functools.partial(Machine._on_watch, me)
+        mem.dead_bytes = functools.partial(Machine._dead_bytes, me)
         d["st"] = self.st.clone()
         d["lists"] = self.lists.clone_for(mem)
         for name in ("buddy", "tables", "iommu"):
@@ -262,7 +266,7 @@ class Machine:
             helper = object.__new__(old.__class__)
             hd = helper.__dict__
             hd.update(old.__dict__)
-            hd["m"] = new
+            hd["m"] = me
             if "mem" in hd:
                 hd["mem"] = mem
             d[name] = helper
