@@ -177,6 +177,13 @@ BEFORE = {
 # paths with the reference ones. 3x3 huge-pmd: not complete in 420 s wall at load 5-7;
 # bounded at 300,000 states (in process) 587,417 transitions, 117.6 s CPU, 160 MB
 # (emuspeed's figure on main: 141 s CPU, 397 MB).
+# emustep2 (2026-12-03, `--whole --case 0 --case 2`, main 5169bbc and the branch one after
+# the other, load 2.5-3.4; the step memo, mmbits.emu.memo, and acyclic clones with the
+# collector paused): v6.19 2x3 11.0 -> 8.7 s CPU, 16.9 -> 8.8 s wall, 54 -> 68 MB; 2x4
+# huge-pmd 38.6 -> 22.4 s CPU, 54.2 -> 23.2 s wall, 79 -> 108 MB; 3x3 huge-pmd in process
+# bounded at 300,000 states (501,886 transitions) 100.2 -> 53.2 s CPU, 147 -> 204 MB; not
+# complete at 1.25 million states (294 s CPU). The same states, transitions and findings
+# (tests/emu/test_memo.py).
 # issue #15's targets: whole process, 2 cores
 TARGETS = {
     ("v6.19", "mixed", 2, 3): (3.0, "<= 3 s, complete"),
