@@ -180,7 +180,8 @@ BEFORE = {
 # emustep2 (2026-12-03, `--whole --case 0 --case 2`, main 5169bbc and the branch one after
 # the other, load 2.5-3.4; the step memo, mmbits.emu.memo, and acyclic clones with the
 # collector paused): v6.19 2x3 11.0 -> 8.7 s CPU, 16.9 -> 8.8 s wall, 54 -> 68 MB; 2x4
-# huge-pmd 38.6 -> 22.4 s CPU, 54.2 -> 23.2 s wall, 79 -> 108 MB; 3x3 huge-pmd in process
+# huge-pmd 38.6 -> 22.4 s CPU, 54.2 -> 23.2 s wall, 79 -> 108 MB (at load 5: 12.3 -> 8.5 s
+# and 35.6 -> 21.1 s CPU); 3x3 huge-pmd in process
 # bounded at 300,000 states (501,886 transitions) 100.2 -> 53.2 s CPU, 147 -> 204 MB; not
 # complete at 1.25 million states (294 s CPU). The same states, transitions and findings
 # (tests/emu/test_memo.py).
