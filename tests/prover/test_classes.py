@@ -107,15 +107,23 @@ def cache(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def _partitions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count the passes over the groups (a partition made, not read back)."""
+    """Count the passes over the groups (a partition made, not read back): the long way
+    or derived from the packing classes."""
     made: list[int] = []
-    real = classes._partition
+    real, derived = classes._partition, classes._from_packings
 
     def spy(prover: Any, groups: Any) -> Any:
         made.append(len(groups))
         return real(prover, groups)
 
+    def spy_derived(prover: Any, groups: Any, *rest: Any) -> Any:
+        out = derived(prover, groups, *rest)
+        if out is not None:
+            made.append(len(groups))
+        return out
+
     monkeypatch.setattr(classes, "_partition", spy)
+    monkeypatch.setattr(classes, "_from_packings", spy_derived)
     return made
 
 

@@ -122,6 +122,25 @@ class ProductTable:
         at = self._indices(j)
         return self._multiplier * prod(c[i] for c, i in zip(self._counts, at, strict=True))
 
+    def values(self, names: Sequence[str], default: Any = None) -> Iterator[tuple[int, tuple[Any, ...]]]:
+        """Each group's count and what its config's `get(name, default)` gives for `names`,
+        in order, without building the configs (`make` adopts the part's base values
+        updated with the row's `env` columns: a name is its column or the base's value).
+        A pass over a word's 14k groups that builds each config costs a third of a second."""
+        self.expand()
+        assert self._expanded is not None
+        body = self._body
+        at = {n: i for i, n in enumerate(body["columns"])}
+        env, base = set(body["env"]), body["base_env"]
+        width = len(body["columns"])
+        missing = [n for n in names if n not in env]
+        consts = tuple(base.get(n, default) for n in missing)
+        pick = _getter([at[n] if n in env else width + missing.index(n) for n in names])
+        counts, rows = self._expanded
+        if consts:
+            return zip(counts, map(pick, (row + consts for row in rows)), strict=True)
+        return zip(counts, map(pick, rows), strict=True)
+
     def row(self, j: int) -> tuple[Any, ...]:
         if self._expanded is not None:
             return self._expanded[1][j]

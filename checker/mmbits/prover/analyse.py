@@ -127,15 +127,19 @@ class Prover:
             memo[mkey] = hit
         return hit
 
-    def site_of(self, config: Config) -> Site:
-        """The site on a config that need not outlive this call (not memoised by id)."""
+    def site_key(self, config: Config) -> tuple[Any, ...]:
+        """What the site reads of a config: its values of the word's site symbols, the four
+        the packing decides (PACKING_SYMBOLS) taken from its packing."""
         if self._needs_env:
             # the key reads the four packing-decided symbols and the config's own; the
             # whole layout env (a copy of the config) only when the site is new
             packed = packing_values(compute(config))
-            key = tuple(packed[s] if s in packed else config.get(s) for s in self._site_env_keys)
-        else:
-            key = tuple(config.get(s) for s in self._site_env_keys)
+            return tuple(packed[s] if s in packed else config.get(s) for s in self._site_env_keys)
+        return tuple(config.get(s) for s in self._site_env_keys)
+
+    def site_of(self, config: Config) -> Site:
+        """The site on a config that need not outlive this call (not memoised by id)."""
+        key = self.site_key(config)
         hit = self._sites.get(key)
         if hit is None and self.shipped and not self._disk_sites:
             from mmbits.prover import wordstore
@@ -217,14 +221,12 @@ class Prover:
             return ("value", word.bits, word._shape)
         memo = self.config_memo
         assert memo is not None
-        masks = word.masks
-        fkey = ("facts", id(word.fields), id(masks))
+        fkey = ("facts", id(word.fields), id(word.masks))
         facts = memo.get(fkey)
         if facts is None:
             # the fields list is the packing's own (shared by its copies per release), the
             # masks dict one per mask shape; the words the memo holds keep both alive
-            facts = memo[fkey] = (word.bits, word._shape, tuple(word.fields), word.gap, word.nr_unused_kernel,
-                                  word.alloc_tag_note, *(masks.get(m, 0) for m in rules.FLAG_MASKS_READ))
+            facts = memo[fkey] = flag_facts(word)
         return ("facts", facts)
 
     def _facts_names(self) -> tuple[str, ...] | None:
@@ -350,6 +352,14 @@ class Prover:
         env2 = dict(env)
         env2["LAST_CPUPID_NOT_IN_PAGE_FLAGS"] = 1
         return before, self.lset.resolve("page", config, env2).size
+
+
+def flag_facts(word: FlagsWord) -> tuple[Any, ...]:
+    """What the page->flags rules read of a packing when no flag is added (`Prover._word_part`):
+    equal facts, equal analyses. The flag shape is the packing's (None: no facts)."""
+    masks = word.masks
+    return (word.bits, word._shape, tuple(word.fields), word.gap, word.nr_unused_kernel, word.alloc_tag_note,
+            *(masks.get(m, 0) for m in rules.FLAG_MASKS_READ))
 
 
 _NO_SITE = Site("", "", False, 0, 0, 0, 0, 0, False, None, 0, 0, "plain", "all", (), "")

@@ -88,21 +88,31 @@ def from_json(doc: Any, nclasses: int) -> BitTable:
     reach = [max(amap, default=-1) for amap in sites]  # the highest anchor bit each site reads
     if any(min(amap, default=-1) < -1 for amap in sites):
         raise ValueError("class table index out of range")
-    for runs in highs:  # a start, then (end, number) pairs with rising ends
-        if len(runs) % 2 == 0:
-            raise ValueError("not a run list")
-        ends = [runs[0], *runs[1::2]]
-        if any(b <= a for a, b in zip(ends, ends[1:], strict=False)):
-            raise ValueError("not a run list")
+    check_runs(highs)
     for shape, si, low, high in set(zip(columns["shape"], columns["site"], columns["low"], columns["high"], strict=True)):
         if si == -1:
             continue
         if not (0 <= shape < len(shapes) and 0 <= si < len(sites) and 0 <= low < len(lows) and 0 <= high < len(highs)):
             raise ValueError("class table index out of range")
         runs = highs[high]
-        if runs[0] != len(lows[low]) or reach[si] >= (runs[-2] if len(runs) > 1 else runs[0]):
+        if runs[0] != len(lows[low]) or reach[si] >= run_end(runs):
             raise ValueError("class table rows do not cover the site")
     return BitTable(columns, shapes, sites, lows, highs, set(gaps))
+
+
+def check_runs(highs: list[list[int]]) -> None:
+    """ValueError unless each of `highs` is a start, then (end, number) pairs with rising ends."""
+    for runs in highs:
+        if len(runs) % 2 == 0:
+            raise ValueError("not a run list")
+        ends = [runs[0], *runs[1::2]]
+        if any(b <= a for a, b in zip(ends, ends[1:], strict=False)):
+            raise ValueError("not a run list")
+
+
+def run_end(runs: list[int]) -> int:
+    """The first anchor bit past a run list (`highs` row)."""
+    return runs[-2] if len(runs) > 1 else runs[0]
 
 
 def ints(items: Any) -> bool:
@@ -160,65 +170,40 @@ def answer_keys(prover: Prover, classes: Sequence[Any], table: BitTable | None) 
 
 # -- made with the partition -----------------------------------------------------------------
 
-class Builder:
-    """The table, one profile per class as the partition finds it, from the class key (what
-    it holds is what the analysis reads: `Prover.class_key`) and the representative."""
+class Numbering:
+    """The table's numbering of what packings hold (flag shapes, the halves of a width, gap
+    reads), by value: shared by the `Builder` of a word's table and the word-independent
+    packing classes (prover.packclasses) a word's table is derived from."""
 
-    def __init__(self, prover: Prover):
-        self.prover = prover
+    def __init__(self) -> None:
         self.table = BitTable()
         self._shapes: dict[tuple[Any, ...], int] = {}
-        self._sites: dict[Any, int] = {}
-        self._widths: list[int] = []  # per site: the anchor bits it reads, 0 to its highest
         self._lows: dict[tuple[Any, ...], int] = {}
         self._highs: dict[tuple[Any, ...], int] = {}
         self._reads: dict[tuple[Any, ...], int] = {}
         self._tails: dict[tuple[Any, ...], int] = {}
-        self._by_facts: dict[tuple[int, int], tuple[int, int]] = {}
-        self._tail_of: dict[tuple[int, bool, bool], int] = {}
         self._keep: list[Any] = []
         self._by_id: dict[int, int] = {}
         self._by_value: dict[Any, int] = {}
         self._gap_numbers: dict[tuple[Any, ...], int] = {}
 
-    def add(self, cfg: Config, k: tuple[Any, ...] | None) -> None:
-        from mmbits.prover import rules
-
-        cols = self.table.columns
-        # a page->flags class whose key holds the facts the rules read (Prover._word_part)
-        if k is None or len(k) != 5 or k[0][0] != "facts":
-            for c in COLUMNS:
-                cols[c].append(-1)
-            return
-        prover = self.prover
-        facts = k[0][1]
-        word = prover.flags_word(cfg, 0)
-        site = prover.site(cfg)
-        si = self._sites.get(site)
-        if si is None:
-            si = self._sites[site] = len(self.table.sites)
-            self.table.sites.append([-1 if (ab := site.anchor_bit(b)) is None else ab for b in range(site.bits)])
-            self._widths.append(max(self.table.sites[si], default=-1) + 1)
-        width = self._widths[si]
-        # the halves and the tail read only what the facts hold (Prover._word_part): once per facts
-        # object (the memo that made it keeps it alive; so does _keep)
-        halves = self._by_facts.get((id(facts), width))
-        if halves is None:
-            self._keep.append(facts)
-            halves = self._by_facts[(id(facts), width)] = self._halves(word, facts, width)
-        low, high = halves
-        flags = (id(facts), k[2], k[3])  # MEM_ALLOC_PROFILING, MEM_PROFILING_COMPRESSED (Prover.class_key)
-        tail = self._tail_of.get(flags)
-        if tail is None:
-            tail = self._tail_of[flags] = self._tails.setdefault(rules.gap_inputs(word, cfg), len(self._tails))
+    def shape(self, word: Any, facts: tuple[Any, ...]) -> int:
+        """The number of the (BITS_PER_LONG, flag shape) pair."""
         shape = self._shapes.get((facts[0], facts[1]))
         if shape is None:
             shape = self._shapes[(facts[0], facts[1])] = len(self.table.shapes)
             self.table.shapes.append([word.bits, word.nr_pageflags])
-        for c, v in zip(COLUMNS, (shape, si, low, high, tail, int(k[4])), strict=True):  # k[4]: CHECK_PAGES
-            cols[c].append(v)
+        return shape
 
-    def _halves(self, word: Any, facts: tuple[Any, ...], width: int) -> tuple[int, int]:
+    def tail(self, word: Any, env: Any) -> int:
+        """The number of `rules.gap_inputs` (`env`: the config, or its two allocation-tag symbols)."""
+        from mmbits.prover import rules
+
+        return self._tails.setdefault(rules.gap_inputs(word, env), len(self._tails))
+
+    def halves(self, word: Any, facts: tuple[Any, ...], width: int) -> tuple[int, int]:
+        """(low, high): the numbers of the rows of what bits 0 to NR_PAGEFLAGS and from
+        there to `width` hold."""
         from mmbits.prover import rules
 
         masks = word.masks
@@ -282,3 +267,47 @@ class Builder:
             if key is read:
                 self.table.gaps.add(n)
         return n
+
+
+class Builder(Numbering):
+    """The table, one profile per class as the partition finds it, from the class key (what
+    it holds is what the analysis reads: `Prover.class_key`) and the representative."""
+
+    def __init__(self, prover: Prover):
+        super().__init__()
+        self.prover = prover
+        self._sites: dict[Any, int] = {}
+        self._widths: list[int] = []  # per site: the anchor bits it reads, 0 to its highest
+        self._by_facts: dict[tuple[int, int], tuple[int, int]] = {}
+        self._tail_of: dict[tuple[int, bool, bool], int] = {}
+
+    def add(self, cfg: Config, k: tuple[Any, ...] | None) -> None:
+        cols = self.table.columns
+        # a page->flags class whose key holds the facts the rules read (Prover._word_part)
+        if k is None or len(k) != 5 or k[0][0] != "facts":
+            for c in COLUMNS:
+                cols[c].append(-1)
+            return
+        prover = self.prover
+        facts = k[0][1]
+        word = prover.flags_word(cfg, 0)
+        site = prover.site(cfg)
+        si = self._sites.get(site)
+        if si is None:
+            si = self._sites[site] = len(self.table.sites)
+            self.table.sites.append([-1 if (ab := site.anchor_bit(b)) is None else ab for b in range(site.bits)])
+            self._widths.append(max(self.table.sites[si], default=-1) + 1)
+        width = self._widths[si]
+        # the halves and the tail read only what the facts hold (Prover._word_part): once per facts
+        # object (the memo that made it keeps it alive; so does _keep)
+        halves = self._by_facts.get((id(facts), width))
+        if halves is None:
+            self._keep.append(facts)
+            halves = self._by_facts[(id(facts), width)] = self.halves(word, facts, width)
+        low, high = halves
+        flags = (id(facts), k[2], k[3])  # MEM_ALLOC_PROFILING, MEM_PROFILING_COMPRESSED (Prover.class_key)
+        tail = self._tail_of.get(flags)
+        if tail is None:
+            tail = self._tail_of[flags] = self.tail(word, cfg)
+        for c, v in zip(COLUMNS, (self.shape(word, facts), si, low, high, tail, int(k[4])), strict=True):  # k[4]: CHECK_PAGES
+            cols[c].append(v)

@@ -25,7 +25,6 @@ long as the partition is kept.
 
 from __future__ import annotations
 
-import json
 import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from mmbits.kconfig.config import Config
 from mmbits.kconfig.domain import Group
-from mmbits.prover import bittable
+from mmbits.prover import bittable, packclasses
 from mmbits.prover.grouplist import GroupList
 
 if TYPE_CHECKING:
@@ -84,7 +83,9 @@ def units(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], A
     if out is None:
         saved, prover.config_memo = prover.config_memo, memo
         try:
-            out = _partition(prover, groups)
+            out = _from_packings(prover, groups, memo, origin) if origin is not None else None
+            if out is None:
+                out = _partition(prover, groups)
         finally:
             prover.config_memo = saved
         _store(disk, groups, out)
@@ -118,18 +119,7 @@ def _disk_key(question: tuple[Any, ...], origin: tuple[Any, Iterable[str]]) -> s
     kind of names (`question`), of the layouts data and of the code: a BLAKE2b-256 of all
     of them, so edited code or data, another domain or another grouping misses. A domain
     with fixed configs (presets) is not kept."""
-    from mmbits.cachedir import code_stamp, data_stamp, digest, private_dir
-
-    domain, relevant = origin
-    if private_dir("classes") is None or getattr(domain, "fixed", None):
-        return None
-    try:
-        parts = [p.identity() for p in domain.parts]
-    except AttributeError:
-        return None
-    text = json.dumps({"parts": parts, "relevant": sorted(relevant), "question": list(question)},
-                      sort_keys=True, default=repr)
-    return digest(code_stamp() + data_stamp() + text.encode()).hex()
+    return packclasses.grouping_key("classes", origin, list(question))
 
 
 def _load(key: str | None, groups: Sequence[Group]) -> Classes | None:
@@ -234,4 +224,77 @@ def _partition(prover: Prover, groups: Sequence[Group]) -> Classes:
         unit.by_release[v] = unit.by_release.get(v, 0) + g.count
     if builder is not None:
         out.table = builder.table
+    return out
+
+
+def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], Any],
+                   origin: tuple[Any, Iterable[str]]) -> Classes | None:
+    """The partition and its class table derived from the word-independent packing
+    classes (prover.packclasses), or None when this question is not one they serve (new
+    flags, names the flag shape does not decide) or the word is not a page->flags word on
+    every group. A group's class key (`Prover.class_key`) is its packing class and its
+    site; the site is a function of the group's values of the word's site symbols (and of
+    the four its packing decides), read off the rows: one site resolved per distinct key,
+    from that group's config (whose own key must be the one read: else the long way)."""
+    from mmbits.layout.registry import PACKING_SYMBOLS
+
+    if not isinstance(groups, GroupList) or prover.xp.new_flags or prover._facts_names() is None or not prover.word:
+        return None
+    base = packclasses.packing_classes(groups, memo, origin)
+    names = prover._site_env_keys
+    rows = groups.values(("VERSION", *names)) if base is not None else None
+    if base is None or rows is None:
+        return None
+    at = {s: i for i, s in enumerate(PACKING_SYMBOLS)}
+    from_packing = [(i, at[s]) for i, s in enumerate(names) if s in at] if prover._needs_env else []
+    out = Classes()
+    table = bittable.BitTable(shapes=base.table.shapes, lows=base.table.lows, highs=base.table.highs,
+                              gaps=base.table.gaps)
+    cols = table.columns
+    pcols = [base.columns[c] for c in packclasses.COLUMNS]
+    ends = [bittable.run_end(runs) for runs in table.highs]
+    sid_of: dict[tuple[int, tuple[Any, ...]], int] = {}  # (packed values' number, row values) -> site number
+    site_numbers: dict[Any, int] = {}
+    reach: list[int] = []
+    by_key: dict[tuple[int, int], Unit] = {}
+    of, packed = base.of, base.packed
+    distinct: dict[tuple[int, ...], int] = {}
+    packed_id = [distinct.setdefault(tuple(p), len(distinct)) if from_packing else 0 for p in packed]
+    for i, (count, vals) in enumerate(rows):
+        pc = of[i]
+        skey = (packed_id[pc], vals[1:])
+        sid = sid_of.get(skey)
+        if sid is None:
+            key = list(vals[1:])
+            for k, j in from_packing:
+                key[k] = packed[pc][j]
+            try:
+                cfg = groups[i].config
+                if prover.site_key(cfg) != tuple(key):
+                    return None
+                site = prover.site(cfg)
+            except Exception:  # noqa: BLE001 - the long way meets it again and reports it per group
+                return None
+            if not site.exists or site.role != "flags":
+                return None  # another role's class key is not the packing's facts
+            sid = site_numbers.get(site)
+            if sid is None:
+                sid = site_numbers[site] = len(table.sites)
+                table.sites.append([-1 if (ab := site.anchor_bit(b)) is None else ab for b in range(site.bits)])
+                reach.append(max(table.sites[sid], default=-1))
+            sid_of[skey] = sid
+        unit = by_key.get((pc, sid))
+        if unit is None:
+            if reach[sid] >= ends[pcols[2][pc]]:
+                return None  # a site past the packing's rows
+            unit = by_key[(pc, sid)] = Unit(groups, i)
+            out.append(unit)
+            for c, v in zip(bittable.COLUMNS, (pcols[0][pc], sid, pcols[1][pc], pcols[2][pc], pcols[3][pc],
+                                               pcols[4][pc]), strict=True):
+                cols[c].append(v)
+        unit.count += count
+        unit.groups += 1
+        v = int(vals[0] or 0)
+        unit.by_release[v] = unit.by_release.get(v, 0) + count
+    out.table = table
     return out
