@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from mmbits.kconfig.config import Config
@@ -81,7 +82,7 @@ def from_json(doc: Any, nclasses: int) -> BitTable:
     columns, shapes, sites = doc["columns"], doc["shapes"], doc["sites"]
     lows, highs, gaps = doc["lows"], doc["highs"], doc["gaps"]
     if not isinstance(columns, dict) or sorted(columns) != sorted(COLUMNS) or not ints(gaps) \
-            or not all(ints(x) for x in (*columns.values(), *shapes, *sites, *lows, *highs)) \
+            or not all_ints((*columns.values(), *shapes, *sites, *lows, *highs)) \
             or any(len(x) != 2 for x in shapes) \
             or any(len(c) != nclasses for c in columns.values()):
         raise ValueError("not a class table of these classes")
@@ -118,6 +119,11 @@ def run_end(runs: list[int]) -> int:
 def ints(items: Any) -> bool:
     """Whether `items` is a JSON list of ints (a stored column)."""
     return isinstance(items, list) and set(map(type, items)) <= {int}
+
+
+def all_ints(lists: Sequence[Any]) -> bool:
+    """Whether each of `lists` is a JSON list of ints (thousands of short rows: one C-level pass)."""
+    return set(map(type, lists)) <= {list} and set(map(type, chain.from_iterable(lists))) <= {int}
 
 
 # -- a new question ------------------------------------------------------------------------

@@ -26,6 +26,7 @@ long as the partition is kept.
 from __future__ import annotations
 
 import operator
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -247,54 +248,74 @@ def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any
         return None
     at = {s: i for i, s in enumerate(PACKING_SYMBOLS)}
     from_packing = [(i, at[s]) for i, s in enumerate(names) if s in at] if prover._needs_env else []
-    out = Classes()
+    # C-level passes over the groups (zip, map, dict): a Python loop over 14k groups was most of it
+    pairs = list(rows)
+    n = len(pairs)
+    counts: list[int] = list(map(operator.itemgetter(0), pairs))
+    values: list[tuple[Any, ...]] = list(map(operator.itemgetter(1), pairs))
+    of, packed = base.of, base.packed
+    skeys: list[Any] = values
+    if from_packing:
+        distinct: dict[tuple[int, ...], int] = {}
+        packed_id = [distinct.setdefault(tuple(p), len(distinct)) for p in packed]
+        skeys = list(zip(map(packed_id.__getitem__, of), values, strict=True))
     table = bittable.BitTable(shapes=base.table.shapes, lows=base.table.lows, highs=base.table.highs,
                               gaps=base.table.gaps)
+    # one site per distinct site key, resolved from its first group's config
+    sid_of: dict[Any, int] = {}
+    site_numbers: dict[Any, int] = {}
+    reach: list[int] = []
+    for skey, i in _firsts(skeys, n):
+        key = list(values[i][1:])
+        for k, j in from_packing:
+            key[k] = packed[of[i]][j]
+        try:
+            cfg = groups[i].config
+            if prover.site_key(cfg) != tuple(key):
+                return None
+            site = prover.site(cfg)
+        except Exception:  # noqa: BLE001 - the long way meets it again and reports it per group
+            return None
+        if not site.exists or site.role != "flags":
+            return None  # another role's class key is not the packing's facts
+        sid = site_numbers.get(site)
+        if sid is None:
+            sid = site_numbers[site] = len(table.sites)
+            table.sites.append([-1 if (ab := site.anchor_bit(b)) is None else ab for b in range(site.bits)])
+            reach.append(max(table.sites[sid], default=-1))
+        sid_of[skey] = sid
+    # a group's class: its packing class and its site, numbered in the order of first groups
+    ckeys = list(zip(of, map(sid_of.__getitem__, skeys), strict=True))
+    out = Classes()
+    number: dict[tuple[int, int], int] = {}
     cols = table.columns
     pcols = [base.columns[c] for c in packclasses.COLUMNS]
     ends = [bittable.run_end(runs) for runs in table.highs]
-    sid_of: dict[tuple[int, tuple[Any, ...]], int] = {}  # (packed values' number, row values) -> site number
-    site_numbers: dict[Any, int] = {}
-    reach: list[int] = []
-    by_key: dict[tuple[int, int], Unit] = {}
-    of, packed = base.of, base.packed
-    distinct: dict[tuple[int, ...], int] = {}
-    packed_id = [distinct.setdefault(tuple(p), len(distinct)) if from_packing else 0 for p in packed]
-    for i, (count, vals) in enumerate(rows):
-        pc = of[i]
-        skey = (packed_id[pc], vals[1:])
-        sid = sid_of.get(skey)
-        if sid is None:
-            key = list(vals[1:])
-            for k, j in from_packing:
-                key[k] = packed[pc][j]
-            try:
-                cfg = groups[i].config
-                if prover.site_key(cfg) != tuple(key):
-                    return None
-                site = prover.site(cfg)
-            except Exception:  # noqa: BLE001 - the long way meets it again and reports it per group
-                return None
-            if not site.exists or site.role != "flags":
-                return None  # another role's class key is not the packing's facts
-            sid = site_numbers.get(site)
-            if sid is None:
-                sid = site_numbers[site] = len(table.sites)
-                table.sites.append([-1 if (ab := site.anchor_bit(b)) is None else ab for b in range(site.bits)])
-                reach.append(max(table.sites[sid], default=-1))
-            sid_of[skey] = sid
-        unit = by_key.get((pc, sid))
-        if unit is None:
-            if reach[sid] >= ends[pcols[2][pc]]:
-                return None  # a site past the packing's rows
-            unit = by_key[(pc, sid)] = Unit(groups, i)
-            out.append(unit)
-            for c, v in zip(bittable.COLUMNS, (pcols[0][pc], sid, pcols[1][pc], pcols[2][pc], pcols[3][pc],
-                                               pcols[4][pc]), strict=True):
-                cols[c].append(v)
-        unit.count += count
-        unit.groups += 1
-        v = int(vals[0] or 0)
-        unit.by_release[v] = unit.by_release.get(v, 0) + count
+    for (pc, sid), i in _firsts(ckeys, n):
+        if reach[sid] >= ends[pcols[2][pc]]:
+            return None  # a site past the packing's rows
+        number[(pc, sid)] = len(out)
+        out.append(Unit(groups, i))
+        for c, v in zip(bittable.COLUMNS, (pcols[0][pc], sid, pcols[1][pc], pcols[2][pc], pcols[3][pc],
+                                           pcols[4][pc]), strict=True):
+            cols[c].append(v)
+    which = list(map(number.__getitem__, ckeys))
+    for j, size in Counter(which).items():
+        out[j].groups = size
+    tally: dict[tuple[int, Any], int] = {}
+    for jv, n_configs in zip(zip(which, map(operator.itemgetter(0), values), strict=True), counts, strict=True):
+        tally[jv] = tally.get(jv, 0) + n_configs
+    for (j, version), n_configs in tally.items():
+        unit = out[j]
+        unit.count += n_configs
+        v = int(version or 0)
+        unit.by_release[v] = unit.by_release.get(v, 0) + n_configs
     out.table = table
     return out
+
+
+def _firsts(keys: list[Any], n: int) -> list[tuple[Any, int]]:
+    """Each distinct key with the index of its first occurrence, in that order (C-level:
+    a dict built from the end keeps each key's smallest index)."""
+    first = dict(zip(reversed(keys), range(n - 1, -1, -1), strict=True))
+    return sorted(first.items(), key=operator.itemgetter(1))

@@ -33,7 +33,7 @@ from typing import Any
 from mmbits.prover import bittable
 from mmbits.prover.grouplist import GroupList
 
-MAGIC = "mmbits-packing-classes 1"
+MAGIC = "mmbits-packing-classes 2"
 SUB = "packings"
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 # what a page->flags class key reads of the config beside the packing and the site (Prover.class_key)
@@ -154,7 +154,7 @@ def _store(key: str | None, pc: PackingClasses) -> None:
 
     t = pc.table
     store_json(SUB, key, MAGIC, "body", {
-        "of": pc.of, "first": pc.first, "columns": pc.columns, "packed": pc.packed,
+        "of": pc.of, "first": pc.first, "columns": pc.columns, "packed": [v for p in pc.packed for v in p],
         "table": {"shapes": t.shapes, "lows": t.lows, "highs": t.highs, "gaps": sorted(t.gaps)}})
 
 
@@ -173,9 +173,9 @@ def _load(key: str | None, groups: GroupList) -> PackingClasses | None:
         shapes, lows, highs, gaps = doc["shapes"], doc["lows"], doc["highs"], doc["gaps"]
         n = len(first)
         if not isinstance(columns, dict) or sorted(columns) != sorted(COLUMNS) \
-                or not all(bittable.ints(x) for x in (of, first, gaps, *columns.values(), *packed, *shapes, *lows, *highs)) \
-                or len(of) != len(groups) or n == 0 or len(packed) != n \
-                or any(len(c) != n for c in columns.values()) or any(len(p) != 4 for p in packed) \
+                or not bittable.all_ints((of, first, gaps, packed, *columns.values(), *shapes, *lows, *highs)) \
+                or len(of) != len(groups) or n == 0 or len(packed) != 4 * n \
+                or any(len(c) != n for c in columns.values()) \
                 or any(len(s) != 2 for s in shapes) or not _numbered_in_order(of, first):
             return None
         bittable.check_runs(highs)
@@ -185,7 +185,7 @@ def _load(key: str | None, groups: GroupList) -> PackingClasses | None:
                 return None
     except (KeyError, TypeError, ValueError, IndexError):
         return None
-    return PackingClasses(of, first, columns, packed, bittable.BitTable(shapes=shapes, lows=lows, highs=highs,
+    return PackingClasses(of, first, columns, [packed[i:i + 4] for i in range(0, len(packed), 4)], bittable.BitTable(shapes=shapes, lows=lows, highs=highs,
                                                                         gaps=set(gaps)))
 
 
