@@ -11,17 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmbits.errors import InputError
 from mmbits.kconfig.config import Config
-from mmbits.kconfig.model import load_model
-from mmbits.layout.ctypes import TypeTable, load_types
-from mmbits.layout.model import Layout
-from mmbits.layout.resolve import resolve_spec
-from mmbits.layout.spec import LayoutSpec, parse_layout
 from mmbits.paths import DEFAULT_KERNEL, layouts_root, version_dir
-from mmbits.yamlio import LDict, load_file
+
+if TYPE_CHECKING:  # imported when layouts are read or resolved: a new question on a known word does neither
+    from mmbits.layout.ctypes import TypeTable
+    from mmbits.layout.model import Layout
+    from mmbits.layout.spec import LayoutSpec
+    from mmbits.yamlio import LDict
 
 # symbols the flags packing adds to a config for layout conditions
 PACKING_SYMBOLS = ("LAST_CPUPID_NOT_IN_PAGE_FLAGS", "NODE_NOT_IN_PAGE_FLAGS", "SECTION_IN_PAGE_FLAGS", "NR_PAGEFLAGS")
@@ -142,6 +142,8 @@ class LayoutSet:
                     raise InputError(f"struct {ref} has no layout here")
                 return self.resolve(ref, config, env)
 
+            from mmbits.layout.resolve import resolve_spec
+
             layout = resolve_spec(spec, env, self.types, struct_layout,
                                   config=config if isinstance(config, Config) else None)
         finally:
@@ -161,6 +163,8 @@ def _with_config(layout: Layout, config: Config) -> Layout:
 
 
 def _struct_files(dirs: Iterable[Path]) -> list[tuple[Path, LDict]]:
+    from mmbits.yamlio import LDict, load_file
+
     out = []
     for d in dirs:
         if not d.is_dir():
@@ -180,6 +184,11 @@ def load_layout_set(dirs: Iterable[Path], types_path: Path, version: str,
 
 def _load_parts(dirs: Iterable[Path], types_path: Path, version: str,
                 overrides: Iterable[Path]) -> tuple[TypeTable, dict[str, LayoutSpec]]:
+    from mmbits.kconfig.model import load_model
+    from mmbits.layout.ctypes import load_types
+    from mmbits.layout.spec import parse_layout
+    from mmbits.yamlio import LDict, load_file
+
     types = load_types(types_path)
     model = load_model(version)
     known = model.known_names() | {"ARCH", *PACKING_SYMBOLS}

@@ -30,7 +30,6 @@ from mmbits.prover.explain import explain
 from mmbits.prover.expr import Value
 from mmbits.prover.grouplist import GroupList
 from mmbits.prover.hits import Hit
-from mmbits.prover.lifecycle import run_lifecycle
 from mmbits.prover.result import CheckResult
 from mmbits.prover.site import Site
 
@@ -104,6 +103,8 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     prover, relevant, checked, unsafe, colliding, ngroups, findings, counts, explanation, unknown, by_release = static
     lifecycle_state = "not requested"
     if lifecycle and proposal.lifecycle:
+        from mmbits.prover.lifecycle import run_lifecycle  # not imported by a --static proof
+
         outcome = run_lifecycle(prover.proposal, config, domain, relevant)
         lifecycle_state = outcome.state
         unknown += outcome.unknown

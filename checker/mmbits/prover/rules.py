@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmbits.flags.data import FlagData, load_flag_data
 from mmbits.flags.packing import FlagsWord
 from mmbits.flags.report import FIELD_LABEL
-from mmbits.layout.model import Layout
 from mmbits.prover.facts import MemdescFacts, WordFacts
 from mmbits.prover.hits import Ask, Hit, bit_text, bits_of, ranges
 from mmbits.prover.site import Site
 from mmbits.yamlio import load_file
+
+if TYPE_CHECKING:
+    from mmbits.layout.model import Layout
 
 
 def _span(lo: int, hi: int) -> str:

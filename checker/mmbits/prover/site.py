@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmbits.cexpr import suggest
 from mmbits.errors import InputError
-from mmbits.layout.model import Layout, Member, exclusive
 from mmbits.layout.registry import DESCRIPTORS, PACKING_SYMBOLS, LayoutSet
-from mmbits.layout.spec import LayoutSpec, SpecNode
 from mmbits.prover.facts import load_memdesc_facts, load_word_facts
+
+if TYPE_CHECKING:  # resolving a site imports them: a new question whose sites are on disk does not
+    from mmbits.layout.model import Layout, Member
+    from mmbits.layout.spec import LayoutSpec, SpecNode
 
 ROLES = ("flags", "page_type", "pointer", "memdesc", "plain")
 
@@ -158,6 +160,8 @@ def _site(layout: Layout, page: Layout, struct: str, word: str) -> Site:
 
 
 def _compute_site(layout: Layout, page: Layout, struct: str, word: str) -> Site:
+    from mmbits.layout.model import exclusive
+
     facts = load_word_facts()
     field = layout.words.get(word)
     if field is None:
