@@ -29,9 +29,10 @@ analysed themselves.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, islice
 from typing import TYPE_CHECKING, Any
 
 from mmbits.kconfig.config import Config
@@ -107,7 +108,7 @@ def check_runs(highs: list[list[int]]) -> None:
         if len(runs) % 2 == 0:
             raise ValueError("not a run list")
         ends = [runs[0], *runs[1::2]]
-        if any(b <= a for a, b in zip(ends, ends[1:], strict=False)):
+        if not all(map(operator.lt, ends, islice(ends, 1, None))):  # C-level: thousands of lists
             raise ValueError("not a run list")
 
 
