@@ -117,6 +117,13 @@ def run_end(runs: list[int]) -> int:
     return runs[-2] if len(runs) > 1 else runs[0]
 
 
+def firsts(keys: list[Any]) -> list[tuple[Any, int]]:
+    """Each distinct key with the index of its first occurrence, in that order (C-level:
+    a dict built from the end keeps each key's smallest index)."""
+    first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+    return sorted(first.items(), key=operator.itemgetter(1))
+
+
 def ints(items: Any) -> bool:
     """Whether `items` is a JSON list of ints (a stored column)."""
     return isinstance(items, list) and set(map(type, items)) <= {int}
@@ -142,36 +149,42 @@ def answer_keys(prover: Prover, classes: Sequence[Any], table: BitTable | None) 
     # (BITS_PER_LONG, NR_PAGEFLAGS): the key its own cache has (ExprPlan.evaluate)
     plain = prover._facts_names() == ()
     values: dict[Any, Any] = {}  # shape, or (BITS_PER_LONG, NR_PAGEFLAGS) -> the expression's Value
-    at: dict[tuple[int, int], tuple[int, tuple[int, ...] | None]] = {}  # (shape, site) -> (id(Value), anchor bits)
+    at: dict[tuple[int, int], tuple[int, tuple[int, ...] | None] | None] = {}  # (shape, site) -> (id(Value), anchor bits)
     occupants: dict[tuple[int, int, tuple[int, ...]], tuple[tuple[int, ...], bool]] = {}
-    keys: list[Any] = []
     sites, gaps, cols = table.sites, table.gaps, table.columns
-    for unit, shape, si, low, high, tail, cp in zip(classes, *(cols[c] for c in COLUMNS), strict=True):
+    # the value's anchor bits per (shape, site) pair, evaluated on the pair's first class
+    pairs = list(zip(cols["shape"], cols["site"], strict=True))
+    for (shape, si), i in firsts(pairs):
         if si == -1:
-            keys.append(None)
+            at[(shape, si)] = None
             continue
-        found = at.get((shape, si))
+        vkey = tuple(table.shapes[shape]) if plain else shape
+        ev = values.get(vkey)
+        if ev is None:
+            cfg = classes[i].config
+            ev = values[vkey] = prover.xp.evaluate(cfg, prover.flags_word(cfg, 0))
+        amap = sites[si]
+        if ev.value is None:
+            at[(shape, si)] = (id(ev), None)
+        else:
+            at[(shape, si)] = (id(ev), tuple(amap[b] for b in bits_of(ev.value & ((1 << len(amap)) - 1))
+                                             if amap[b] >= 0))
+    keys: list[Any] = []
+    append = keys.append
+    for found, si, low, high, tail, cp in zip(map(at.__getitem__, pairs), cols["site"], cols["low"], cols["high"],
+                                              cols["tail"], cols["cp"], strict=True):
         if found is None:
-            vkey = tuple(table.shapes[shape]) if plain else shape
-            ev = values.get(vkey)
-            if ev is None:
-                cfg = unit.config
-                ev = values[vkey] = prover.xp.evaluate(cfg, prover.flags_word(cfg, 0))
-            amap = sites[si]
-            if ev.value is None:
-                found = (id(ev), None)
-            else:
-                found = (id(ev), tuple(amap[b] for b in bits_of(ev.value & ((1 << len(amap)) - 1)) if amap[b] >= 0))
-            at[(shape, si)] = found
+            append(None)
+            continue
         evid, abits = found
         if abits is None:
-            keys.append((evid, si))
+            append((evid, si))
             continue
         occ = occupants.get((low, high, abits))
         if occ is None:
             read = tuple(table.read_at(low, high, ab) for ab in abits)
             occ = occupants[(low, high, abits)] = (read, any(r in gaps for r in read))
-        keys.append((evid, si, cp, occ[0], tail if occ[1] else -1))
+        append((evid, si, cp, occ[0], tail if occ[1] else -1))
     return keys  # the Values whose ids the keys hold are kept by the plan's own cache
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import operator
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mmbits.kconfig.config import Config
@@ -40,18 +39,25 @@ if TYPE_CHECKING:
     from mmbits.prover.analyse import Prover
 
 
-@dataclass
 class Unit:
     """One class of groups: its first group (the representative, whose config a
     counterexample names), the configs and groups it stands for, and its configs per release.
     The representative's config is built when first asked for (`config`): a new question
-    answered from the class table (`answer_keys`) analyses only a few classes."""
+    answered from the class table (`answer_keys`) analyses only a few classes. (A plain
+    class: thousands are made per question, and a dataclass costs start-up to make.)"""
 
-    source: Sequence[Group] = field(repr=False)
-    first: int  # index of its first group in the group list
-    count: int = 0
-    groups: int = 0
-    by_release: dict[int, int] = field(default_factory=dict)  # read only: a kept partition shares them
+    __slots__ = ("source", "first", "count", "groups", "by_release")
+
+    def __init__(self, source: Sequence[Group], first: int, count: int = 0, groups: int = 0,
+                 by_release: dict[int, int] | None = None):
+        self.source = source
+        self.first = first  # index of its first group in the group list
+        self.count = count
+        self.groups = groups
+        self.by_release = {} if by_release is None else by_release  # read only: a kept partition shares them
+
+    def __repr__(self) -> str:
+        return f"Unit(first={self.first}, count={self.count}, groups={self.groups})"
 
     @property
     def config(self) -> Config:
@@ -250,7 +256,6 @@ def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any
     from_packing = [(i, at[s]) for i, s in enumerate(names) if s in at] if prover._needs_env else []
     # C-level passes over the groups (zip, map, dict): a Python loop over 14k groups was most of it
     pairs = list(rows)
-    n = len(pairs)
     counts: list[int] = list(map(operator.itemgetter(0), pairs))
     values: list[tuple[Any, ...]] = list(map(operator.itemgetter(1), pairs))
     of, packed = base.of, base.packed
@@ -265,7 +270,7 @@ def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any
     sid_of: dict[Any, int] = {}
     site_numbers: dict[Any, int] = {}
     reach: list[int] = []
-    for skey, i in _firsts(skeys, n):
+    for skey, i in bittable.firsts(skeys):
         key = list(values[i][1:])
         for k, j in from_packing:
             key[k] = packed[of[i]][j]
@@ -291,7 +296,7 @@ def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any
     cols = table.columns
     pcols = [base.columns[c] for c in packclasses.COLUMNS]
     ends = [bittable.run_end(runs) for runs in table.highs]
-    for (pc, sid), i in _firsts(ckeys, n):
+    for (pc, sid), i in bittable.firsts(ckeys):
         if reach[sid] >= ends[pcols[2][pc]]:
             return None  # a site past the packing's rows
         number[(pc, sid)] = len(out)
@@ -313,9 +318,3 @@ def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any
     out.table = table
     return out
 
-
-def _firsts(keys: list[Any], n: int) -> list[tuple[Any, int]]:
-    """Each distinct key with the index of its first occurrence, in that order (C-level:
-    a dict built from the end keeps each key's smallest index)."""
-    first = dict(zip(reversed(keys), range(n - 1, -1, -1), strict=True))
-    return sorted(first.items(), key=operator.itemgetter(1))
