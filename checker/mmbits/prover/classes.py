@@ -238,9 +238,10 @@ def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any
                    origin: tuple[Any, Iterable[str]]) -> Classes | None:
     """The partition and its class table derived from the word-independent packing
     classes (prover.packclasses), or None when this question is not one they serve (new
-    flags, names the flag shape does not decide) or the word is not a page->flags word on
-    every group. A group's class key (`Prover.class_key`) is its packing class and its
-    site; the site is a function of the group's values of the word's site symbols (and of
+    flags, names the flag shape does not decide) or the word is a pointer or memdesc word
+    on some group. A group's class key (`Prover.class_key`) is its packing class and its
+    site (the flag shape and the site where the word is no page->flags word or absent);
+    the site is a function of the group's values of the word's site symbols (and of
     the four its packing decides), read off the rows: one site resolved per distinct key,
     from that group's config (whose own key must be the one read: else the long way)."""
     from mmbits.layout.registry import PACKING_SYMBOLS
@@ -269,6 +270,7 @@ def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any
     # one site per distinct site key, resolved from its first group's config
     sid_of: dict[Any, int] = {}
     site_numbers: dict[Any, int] = {}
+    in_table: list[int] = []  # per site: its row of table.sites (a page->flags site), or -1
     reach: list[int] = []
     for skey, i in bittable.firsts(skeys):
         key = list(values[i][1:])
@@ -281,28 +283,41 @@ def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any
             site = prover.site(cfg)
         except Exception:  # noqa: BLE001 - the long way meets it again and reports it per group
             return None
-        if not site.exists or site.role != "flags":
-            return None  # another role's class key is not the packing's facts
+        role = site.role if site.exists else ""
+        if role not in ("flags", "page_type", "plain", ""):
+            return None  # a pointer's or memdesc's class key reads more of the config
         sid = site_numbers.get(site)
         if sid is None:
-            sid = site_numbers[site] = len(table.sites)
-            table.sites.append([-1 if (ab := site.anchor_bit(b)) is None else ab for b in range(site.bits)])
-            reach.append(max(table.sites[sid], default=-1))
+            sid = site_numbers[site] = len(in_table)
+            if role == "flags":
+                in_table.append(len(table.sites))
+                table.sites.append([-1 if (ab := site.anchor_bit(b)) is None else ab for b in range(site.bits)])
+                reach.append(max(table.sites[-1], default=-1))
+            else:
+                in_table.append(-1)
+                reach.append(-1)
         sid_of[skey] = sid
-    # a group's class: its packing class and its site, numbered in the order of first groups
-    ckeys = list(zip(of, map(sid_of.__getitem__, skeys), strict=True))
+    # a group's class: its packing class and its site, numbered in the order of first groups;
+    # on a site of another role (or none) the word's flag shape and its site (Prover.class_key)
+    sids = list(map(sid_of.__getitem__, skeys))
+    shape_of = base.columns["shape"]
+    ckeys = list(zip(of, sids, strict=True)) if min(in_table) >= 0 else \
+        [(pc, sid) if in_table[sid] >= 0 else (-1 - shape_of[pc], sid) for pc, sid in zip(of, sids, strict=True)]
     out = Classes()
     number: dict[tuple[int, int], int] = {}
     cols = table.columns
     pcols = [base.columns[c] for c in packclasses.COLUMNS]
     ends = [bittable.run_end(runs) for runs in table.highs]
     for (pc, sid), i in bittable.firsts(ckeys):
-        if reach[sid] >= ends[pcols[2][pc]]:
-            return None  # a site past the packing's rows
         number[(pc, sid)] = len(out)
         out.append(Unit(groups, i))
-        for c, v in zip(bittable.COLUMNS, (pcols[0][pc], sid, pcols[1][pc], pcols[2][pc], pcols[3][pc],
-                                           pcols[4][pc]), strict=True):
+        if pc < 0:
+            row: tuple[int, ...] = (-1,) * len(bittable.COLUMNS)  # no profile: analysed itself
+        elif reach[sid] >= ends[pcols[2][pc]]:
+            return None  # a site past the packing's rows
+        else:
+            row = (pcols[0][pc], in_table[sid], pcols[1][pc], pcols[2][pc], pcols[3][pc], pcols[4][pc])
+        for c, v in zip(bittable.COLUMNS, row, strict=True):
             cols[c].append(v)
     which = list(map(number.__getitem__, ckeys))
     for j, size in Counter(which).items():
