@@ -119,8 +119,17 @@ class ProductTable:
     def count(self, j: int) -> int:
         if self._expanded is not None:
             return self._expanded[0][j]
-        at = self._indices(j)
+        return self._count_at(self._indices(j))
+
+    def _count_at(self, at: list[int]) -> int:
         return self._multiplier * prod(c[i] for c, i in zip(self._counts, at, strict=True))
+
+    def group(self, j: int) -> tuple[int, tuple[Any, ...]]:
+        """(count, row) of group j: one pass over its factors' indices for both."""
+        if self._expanded is not None:
+            return self._expanded[0][j], self._expanded[1][j]
+        at = self._indices(j)
+        return self._count_at(at), self._row_at(at)
 
     def values(self, names: Sequence[str], default: Any = None) -> Iterator[tuple[int, tuple[Any, ...]]]:
         """Each group's count and what its config's `get(name, default)` gives for `names`,
@@ -144,7 +153,9 @@ class ProductTable:
     def row(self, j: int) -> tuple[Any, ...]:
         if self._expanded is not None:
             return self._expanded[1][j]
-        at = self._indices(j)
+        return self._row_at(self._indices(j))
+
+    def _row_at(self, at: list[int]) -> tuple[Any, ...]:
         row = tuple(itertools.chain.from_iterable(v[i] for v, i in zip(self._values, at, strict=True)))
         if self._cross_comps:
             k = 0

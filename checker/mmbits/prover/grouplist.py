@@ -70,7 +70,8 @@ class GroupList(Sequence[Group]):
         self._asked[t] += 1
         if self._asked[t] == max(64, len(table) // 8):  # a pass over the groups, not a few representatives
             table.expand()
-        return Group(table.make(table.row(j)), table.count(j), name)
+        count, row = table.group(j)
+        return Group(table.make(row), count, name)
 
     def __iter__(self) -> Iterator[Group]:
         for _, table in self._tables:
