@@ -14,8 +14,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from mmbits.flags.data import FlagData, load_flag_data
-from mmbits.flags.packing import FlagsWord
-from mmbits.flags.report import FIELD_LABEL
+from mmbits.flags.packing import FIELD_LABEL, FlagsWord
 from mmbits.prover.facts import MemdescFacts, WordFacts
 from mmbits.prover.hits import Ask, Hit, bit_text, bits_of, ranges
 from mmbits.prover.site import Site
