@@ -82,3 +82,10 @@ def test_the_names_every_config_has_are_in_every_presets_names() -> None:
 
     for name in preset_names():
         assert set(c_names(preset(name))[0]) >= _WORD_NAMES, name
+
+
+@given(st.integers(min_value=0, max_value=(1 << 130) - 1))
+def test_bits_of_is_each_set_bit_lowest_first(value: int) -> None:
+    from mmbits.prover.hits import bits_of
+
+    assert bits_of(value) == [b for b in range(value.bit_length()) if value >> b & 1]
