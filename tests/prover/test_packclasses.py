@@ -158,3 +158,10 @@ def test_packing_classes_that_do_not_fit_are_computed_again(cache: Any, monkeypa
     again = _answer("BIT(NR_PAGEFLAGS+2)", "page.flags", None)
     assert made, damage  # computed again
     assert again == truth
+
+
+def test_a_pointer_word_makes_no_packing_classes(cache: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the long way serves it: the word-independent classes of its grouping are not made for nothing
+    made = _computed(monkeypatch)
+    _answer("BIT(2)", "page.mapping", None)
+    assert not made and not cache.exists()

@@ -234,6 +234,10 @@ def _partition(prover: Prover, groups: Sequence[Group]) -> Classes:
     return out
 
 
+# the roles whose class key is the packing's facts or its flag shape, and the site ("": absent)
+_DERIVED_ROLES = ("flags", "page_type", "plain", "")
+
+
 def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], Any],
                    origin: tuple[Any, Iterable[str]]) -> Classes | None:
     """The partition and its class table derived from the word-independent packing
@@ -246,7 +250,14 @@ def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any
     from that group's config (whose own key must be the one read: else the long way)."""
     from mmbits.layout.registry import PACKING_SYMBOLS
 
-    if not isinstance(groups, GroupList) or prover.xp.new_flags or prover._facts_names() is None or not prover.word:
+    if not isinstance(groups, GroupList) or prover.xp.new_flags or prover._facts_names() is None or not prover.word \
+            or len(groups) == 0:
+        return None
+    try:  # a pointer or memdesc word (as on the first group) is not served: no packing classes made for it
+        first = prover.site(groups[0].config)
+    except Exception:  # noqa: BLE001 - the long way meets it again and reports it per group
+        return None
+    if first.exists and first.role not in _DERIVED_ROLES:
         return None
     base = packclasses.packing_classes(groups, memo, origin)
     names = prover._site_env_keys
@@ -284,7 +295,7 @@ def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any
         except Exception:  # noqa: BLE001 - the long way meets it again and reports it per group
             return None
         role = site.role if site.exists else ""
-        if role not in ("flags", "page_type", "plain", ""):
+        if role not in _DERIVED_ROLES:
             return None  # a pointer's or memdesc's class key reads more of the config
         sid = site_numbers.get(site)
         if sid is None:
