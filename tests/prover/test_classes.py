@@ -107,15 +107,23 @@ def cache(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def _partitions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count the passes over the groups (a partition made, not read back)."""
+    """Count the passes over the groups (a partition made, not read back): the long way
+    or derived from the packing classes."""
     made: list[int] = []
-    real = classes._partition
+    real, derived = classes._partition, classes._from_packings
 
     def spy(prover: Any, groups: Any) -> Any:
         made.append(len(groups))
         return real(prover, groups)
 
+    def spy_derived(prover: Any, groups: Any, *rest: Any) -> Any:
+        out = derived(prover, groups, *rest)
+        if out is not None:
+            made.append(len(groups))
+        return out
+
     monkeypatch.setattr(classes, "_partition", spy)
+    monkeypatch.setattr(classes, "_from_packings", spy_derived)
     return made
 
 
@@ -258,3 +266,16 @@ def test_the_class_table_changes_no_answer_over_releases(expr: str, word: str, k
                   [classes._single(groups, i, g) for i, g in enumerate(groups)])
         alone = _answer(expr, word, kind, (), "lts")
     assert shared == alone
+
+
+def test_one_bits_input_is_the_ranges_input_for_that_bit() -> None:
+    # rules.bit_input (a new question's one or two bits) against rules.bit_inputs (the class
+    # table's rows) on every bit of the default domain's first packings
+    from mmbits.flags.packing import compute
+    from mmbits.prover import rules
+
+    dom = load_domain("default")
+    groups = list(dom.groups(set(INPUT_SYMBOLS)))
+    for g in groups[::max(1, len(groups) // 60)]:  # every arch, 32- and 64-bit, sparse and flat memory
+        word = compute(g.config)
+        assert [rules.bit_input(word, ab) for ab in range(word.bits)] == rules.bit_inputs(word, 0, word.bits)

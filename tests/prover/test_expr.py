@@ -72,3 +72,20 @@ def test_fast_names_agree_with_c_names(config, name) -> None:  # type: ignore[no
     fast = _fast_value(compute(config), name, ())
     if fast is not _SLOW:
         assert fast == names.get(name)
+
+
+def test_the_names_every_config_has_are_in_every_presets_names() -> None:
+    # plan() accepts these without building the default preset's names: they must be
+    # names of every config (FlagsWord.symbols() defines them)
+    from mmbits.kconfig.presets import preset, preset_names
+    from mmbits.prover.expr import _WORD_NAMES
+
+    for name in preset_names():
+        assert set(c_names(preset(name))[0]) >= _WORD_NAMES, name
+
+
+@given(st.integers(min_value=0, max_value=(1 << 130) - 1))
+def test_bits_of_is_each_set_bit_lowest_first(value: int) -> None:
+    from mmbits.prover.hits import bits_of
+
+    assert bits_of(value) == [b for b in range(value.bit_length()) if value >> b & 1]

@@ -285,7 +285,10 @@ def data_expr(text: object, known: Iterable[str], file: object, line: int | None
     if isinstance(text, bool):
         text = int(text)
     try:
-        expr = Expr(str(text))
+        # one Expr per text (`parse`): the data files load 779 expressions of 248 texts, and
+        # parsing each again was a tenth of a new question's start-up; an Expr is read only
+        # (its evaluator compiled on first use is the same for every holder)
+        expr = parse(str(text))
         expr.check_names(known)
     except ExprError as exc:
         raise InputError(f"bad {what} {str(text)!r}: {exc}", file=str(file) if file is not None else None,

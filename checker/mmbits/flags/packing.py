@@ -32,6 +32,17 @@ INPUT_SYMBOLS = (
 )
 
 FIELD_ORDER = ("section", "node", "zone", "last_cpupid", "kasan_tag", "lru_gen", "lru_refs")
+# the kernel's names of the packed fields (what findings and the summary print)
+FIELD_LABEL = {
+    "section": "SECTION",
+    "node": "NODE",
+    "zone": "ZONE",
+    "last_cpupid": "LAST_CPUPID",
+    "kasan_tag": "KASAN_TAG",
+    "lru_gen": "LRU_GEN",
+    "lru_refs": "LRU_REFS",
+    "alloc_tag": "ALLOC_TAG",
+}
 
 
 @dataclass(frozen=True)

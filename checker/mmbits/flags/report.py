@@ -9,19 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from mmbits.findings import Finding
-from mmbits.flags.packing import INPUT_SYMBOLS, FlagsWord, compute
+from mmbits.flags.packing import FIELD_LABEL, INPUT_SYMBOLS, FlagsWord, compute
 from mmbits.kconfig.config import Config
 
-FIELD_LABEL = {
-    "section": "SECTION",
-    "node": "NODE",
-    "zone": "ZONE",
-    "last_cpupid": "LAST_CPUPID",
-    "kasan_tag": "KASAN_TAG",
-    "lru_gen": "LRU_GEN",
-    "lru_refs": "LRU_REFS",
-    "alloc_tag": "ALLOC_TAG",
-}
 DIAGRAM_LETTER = {"section": "S", "node": "N", "zone": "Z", "last_cpupid": "C", "kasan_tag": "K",
                   "lru_gen": "G", "lru_refs": "R", "alloc_tag": "a"}
 

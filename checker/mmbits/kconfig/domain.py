@@ -119,13 +119,43 @@ class ProductTable:
     def count(self, j: int) -> int:
         if self._expanded is not None:
             return self._expanded[0][j]
-        at = self._indices(j)
+        return self._count_at(self._indices(j))
+
+    def _count_at(self, at: list[int]) -> int:
         return self._multiplier * prod(c[i] for c, i in zip(self._counts, at, strict=True))
+
+    def group(self, j: int) -> tuple[int, tuple[Any, ...]]:
+        """(count, row) of group j: one pass over its factors' indices for both."""
+        if self._expanded is not None:
+            return self._expanded[0][j], self._expanded[1][j]
+        at = self._indices(j)
+        return self._count_at(at), self._row_at(at)
+
+    def values(self, names: Sequence[str], default: Any = None) -> Iterator[tuple[int, tuple[Any, ...]]]:
+        """Each group's count and what its config's `get(name, default)` gives for `names`,
+        in order, without building the configs (`make` adopts the part's base values
+        updated with the row's `env` columns: a name is its column or the base's value).
+        A pass over a word's 14k groups that builds each config costs a third of a second."""
+        self.expand()
+        assert self._expanded is not None
+        body = self._body
+        at = {n: i for i, n in enumerate(body["columns"])}
+        env, base = set(body["env"]), body["base_env"]
+        width = len(body["columns"])
+        missing = [n for n in names if n not in env]
+        consts = tuple(base.get(n, default) for n in missing)
+        pick = _getter([at[n] if n in env else width + missing.index(n) for n in names])
+        counts, rows = self._expanded
+        if consts:
+            return zip(counts, map(pick, (row + consts for row in rows)), strict=True)
+        return zip(counts, map(pick, rows), strict=True)
 
     def row(self, j: int) -> tuple[Any, ...]:
         if self._expanded is not None:
             return self._expanded[1][j]
-        at = self._indices(j)
+        return self._row_at(self._indices(j))
+
+    def _row_at(self, at: list[int]) -> tuple[Any, ...]:
         row = tuple(itertools.chain.from_iterable(v[i] for v, i in zip(self._values, at, strict=True)))
         if self._cross_comps:
             k = 0

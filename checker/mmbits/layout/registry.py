@@ -8,21 +8,20 @@ resolves each distinct layout once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmbits.errors import InputError
 from mmbits.kconfig.config import Config
-from mmbits.kconfig.model import load_model
-from mmbits.layout.ctypes import TypeTable, load_types
-from mmbits.layout.model import Layout
-from mmbits.layout.resolve import resolve_spec
-from mmbits.layout.spec import LayoutSpec, parse_layout
 from mmbits.paths import DEFAULT_KERNEL, layouts_root, version_dir
-from mmbits.yamlio import LDict, load_file
+
+if TYPE_CHECKING:  # imported when layouts are read or resolved: a new question on a known word does neither
+    from mmbits.layout.ctypes import TypeTable
+    from mmbits.layout.model import Layout
+    from mmbits.layout.spec import LayoutSpec
+    from mmbits.yamlio import LDict
 
 # symbols the flags packing adds to a config for layout conditions
 PACKING_SYMBOLS = ("LAST_CPUPID_NOT_IN_PAGE_FLAGS", "NODE_NOT_IN_PAGE_FLAGS", "SECTION_IN_PAGE_FLAGS", "NR_PAGEFLAGS")
@@ -47,14 +46,37 @@ def packing_values(word: Any) -> dict[str, int]:
             "SECTION_IN_PAGE_FLAGS": int(word.section_in_flags), "NR_PAGEFLAGS": word.nr_pageflags}
 
 
-@dataclass
 class LayoutSet:
-    version: str
-    types: TypeTable
-    specs: dict[str, LayoutSpec]
-    _cache: dict[tuple[Any, ...], Layout] = field(default_factory=dict)
-    _symbols: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    _resolving: set[str] = field(default_factory=set)
+    """The structs of a kernel version, resolved per config on demand. `types` and `specs`
+    are read when first used when `layouts()` made the set (`load`): a new question whose
+    word's facts and sites are on disk (prover.wordstore) never reads the layout files,
+    which was a tenth of its start-up."""
+
+    def __init__(self, version: str, types: TypeTable | None = None, specs: dict[str, LayoutSpec] | None = None,
+                 load: Callable[[], tuple[TypeTable, dict[str, LayoutSpec]]] | None = None):
+        if (types is None or specs is None) and load is None:
+            raise ValueError("a LayoutSet needs its types and specs, or a way to load them")
+        self.version = version
+        self._types = types
+        self._specs = specs
+        self._load = load
+        self._cache: dict[tuple[Any, ...], Layout] = {}
+        self._symbols: dict[str, tuple[str, ...]] = {}
+        self._resolving: set[str] = set()
+
+    def _loaded(self) -> tuple[TypeTable, dict[str, LayoutSpec]]:
+        if self._types is None or self._specs is None:
+            assert self._load is not None
+            self._types, self._specs = self._load()
+        return self._types, self._specs
+
+    @property
+    def types(self) -> TypeTable:
+        return self._loaded()[0]
+
+    @property
+    def specs(self) -> dict[str, LayoutSpec]:
+        return self._loaded()[1]
 
     def names(self) -> list[str]:
         return list(self.specs)
@@ -120,6 +142,8 @@ class LayoutSet:
                     raise InputError(f"struct {ref} has no layout here")
                 return self.resolve(ref, config, env)
 
+            from mmbits.layout.resolve import resolve_spec
+
             layout = resolve_spec(spec, env, self.types, struct_layout,
                                   config=config if isinstance(config, Config) else None)
         finally:
@@ -139,6 +163,8 @@ def _with_config(layout: Layout, config: Config) -> Layout:
 
 
 def _struct_files(dirs: Iterable[Path]) -> list[tuple[Path, LDict]]:
+    from mmbits.yamlio import LDict, load_file
+
     out = []
     for d in dirs:
         if not d.is_dir():
@@ -153,6 +179,16 @@ def _struct_files(dirs: Iterable[Path]) -> list[tuple[Path, LDict]]:
 def load_layout_set(dirs: Iterable[Path], types_path: Path, version: str,
                     overrides: Iterable[Path] = ()) -> LayoutSet:
     """Layouts from `dirs`; each file in `overrides` replaces the struct it defines."""
+    return LayoutSet(version, *_load_parts(dirs, types_path, version, overrides))
+
+
+def _load_parts(dirs: Iterable[Path], types_path: Path, version: str,
+                overrides: Iterable[Path]) -> tuple[TypeTable, dict[str, LayoutSpec]]:
+    from mmbits.kconfig.model import load_model
+    from mmbits.layout.ctypes import load_types
+    from mmbits.layout.spec import parse_layout
+    from mmbits.yamlio import LDict, load_file
+
     types = load_types(types_path)
     model = load_model(version)
     known = model.known_names() | {"ARCH", *PACKING_SYMBOLS}
@@ -172,7 +208,7 @@ def load_layout_set(dirs: Iterable[Path], types_path: Path, version: str,
         if spec.name in specs:
             raise InputError(f"struct {spec.name} is defined twice (also in {specs[spec.name].path})", file=str(path))
         specs[spec.name] = spec
-    return LayoutSet(version, types, specs)
+    return types, specs
 
 
 @cache
@@ -183,7 +219,10 @@ def layouts(version: str = DEFAULT_KERNEL, overrides: tuple[Path, ...] = ()) -> 
     replace the shipped struct of the same name.
     """
     vdir = version_dir(version)
-    return load_layout_set([vdir, layouts_root() / "memdesc"], vdir / "types.yaml", version, overrides)
+    dirs = [vdir, layouts_root() / "memdesc"]
+    if overrides:  # a user's files: their errors now, where they are named
+        return load_layout_set(dirs, vdir / "types.yaml", version, overrides)
+    return LayoutSet(version, load=lambda: _load_parts(dirs, vdir / "types.yaml", version, ()))
 
 
 def resolve(name: str, config: Config, version: str = DEFAULT_KERNEL) -> Layout:

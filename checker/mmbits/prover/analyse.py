@@ -27,8 +27,10 @@ from mmbits.prover.site import (
     Site,
     canonical_word,
     check_word_name,
+    model_symbols,
+    raw_site_symbols,
     resolve_site,
-    site_symbols,
+    word_in_spec,
     word_of_access,
 )
 
@@ -105,13 +107,16 @@ class Prover:
     # the layout set is the shipped one: sites and relevant symbols are kept on disk (prover.wordstore)
     shipped: bool = False
     _disk_sites: bool = False
+    # the site's symbols as the layouts name them (`site.raw_site_symbols`), when known already
+    raw_site_syms: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         from mmbits.layout.registry import PACKING_SYMBOLS
-        from mmbits.prover.site import _LSETS, _site_symbols
+        from mmbits.prover.site import _LSETS, raw_site_symbols
 
         _LSETS[id(self.lset)] = self.lset
-        raw = _site_symbols(id(self.lset), self.struct, self.word) if self.word else frozenset()
+        raw = self.raw_site_syms if self.raw_site_syms is not None else \
+            raw_site_symbols(self.lset, self.struct, self.word) if self.word else frozenset()
         self._needs_env = bool(set(raw) & set(PACKING_SYMBOLS))
         self._site_env_keys = tuple(sorted(raw))
 
@@ -127,15 +132,19 @@ class Prover:
             memo[mkey] = hit
         return hit
 
-    def site_of(self, config: Config) -> Site:
-        """The site on a config that need not outlive this call (not memoised by id)."""
+    def site_key(self, config: Config) -> tuple[Any, ...]:
+        """What the site reads of a config: its values of the word's site symbols, the four
+        the packing decides (PACKING_SYMBOLS) taken from its packing."""
         if self._needs_env:
             # the key reads the four packing-decided symbols and the config's own; the
             # whole layout env (a copy of the config) only when the site is new
             packed = packing_values(compute(config))
-            key = tuple(packed[s] if s in packed else config.get(s) for s in self._site_env_keys)
-        else:
-            key = tuple(config.get(s) for s in self._site_env_keys)
+            return tuple(packed[s] if s in packed else config.get(s) for s in self._site_env_keys)
+        return tuple(config.get(s) for s in self._site_env_keys)
+
+    def site_of(self, config: Config) -> Site:
+        """The site on a config that need not outlive this call (not memoised by id)."""
+        key = self.site_key(config)
         hit = self._sites.get(key)
         if hit is None and self.shipped and not self._disk_sites:
             from mmbits.prover import wordstore
@@ -217,14 +226,12 @@ class Prover:
             return ("value", word.bits, word._shape)
         memo = self.config_memo
         assert memo is not None
-        masks = word.masks
-        fkey = ("facts", id(word.fields), id(masks))
+        fkey = ("facts", id(word.fields), id(word.masks))
         facts = memo.get(fkey)
         if facts is None:
             # the fields list is the packing's own (shared by its copies per release), the
             # masks dict one per mask shape; the words the memo holds keep both alive
-            facts = memo[fkey] = (word.bits, word._shape, tuple(word.fields), word.gap, word.nr_unused_kernel,
-                                  word.alloc_tag_note, *(masks.get(m, 0) for m in rules.FLAG_MASKS_READ))
+            facts = memo[fkey] = flag_facts(word)
         return ("facts", facts)
 
     def _facts_names(self) -> tuple[str, ...] | None:
@@ -352,6 +359,14 @@ class Prover:
         return before, self.lset.resolve("page", config, env2).size
 
 
+def flag_facts(word: FlagsWord) -> tuple[Any, ...]:
+    """What the page->flags rules read of a packing when no flag is added (`Prover._word_part`):
+    equal facts, equal analyses. The flag shape is the packing's (None: no facts)."""
+    masks = word.masks
+    return (word.bits, word._shape, tuple(word.fields), word.gap, word.nr_unused_kernel, word.alloc_tag_note,
+            *(masks.get(m, 0) for m in rules.FLAG_MASKS_READ))
+
+
 _NO_SITE = Site("", "", False, 0, 0, 0, 0, 0, False, None, 0, 0, "plain", "all", (), "")
 
 
@@ -413,16 +428,34 @@ def prepare(proposal: Proposal, defines: Mapping[str, str] | None = None, new_fl
                 struct, word = found
                 proposal = replace(proposal, word=f"{struct}.{word}")
                 break
+    raw: frozenset[str] | None = None
     if word:
-        check_word_name(lset, struct, word, probe if probe is not None else _probe_config())
+        raw = _known_word(lset, struct, word, probe, shipped)
     kinds = (proposal.kind,) if proposal.kind else default_kinds(struct, 0)
     selfs = self_names(proposal, new_flags)
     bare = xp.bare_name
     type_value = any(n.startswith("PGTY_") for n in (proposal.name or "", bare or ""))
     label = f"{proposal.struct}.{proposal.field}" if word else proposal.expr
     ask = Ask(label, kinds, proposal.kind is not None, selfs, type_value, as_name=proposal.name)
-    return Prover(proposal, struct, word, xp, lset, ask, site_symbols(lset, struct, word) if word else frozenset(),
-                  shipped=shipped)
+    return Prover(proposal, struct, word, xp, lset, ask, model_symbols(raw) if raw is not None else frozenset(),
+                  shipped=shipped, raw_site_syms=raw)
+
+
+def _known_word(lset: LayoutSet, struct: str, word: str, probe: Config | None, shipped: bool) -> frozenset[str]:
+    """Check the word is one of its struct's (bad input otherwise) and give its site's
+    symbols (`site.raw_site_symbols`); for the shipped layouts both kept on disk when the
+    word is in its struct's spec whatever the config (prover.wordstore), so a new
+    question on a known word reads no layout file."""
+    from mmbits.prover import wordstore
+
+    raw = wordstore.load_word(struct, word) if shipped else None
+    if raw is not None:
+        return raw
+    check_word_name(lset, struct, word, probe if probe is not None else _probe_config())
+    raw = raw_site_symbols(lset, struct, word)
+    if shipped and word_in_spec(lset, struct, word):
+        wordstore.store_word(struct, word, raw)
+    return raw
 
 
 def _probe_config() -> Config:

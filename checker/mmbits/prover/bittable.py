@@ -29,8 +29,10 @@ analysed themselves.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from typing import TYPE_CHECKING, Any
 
 from mmbits.kconfig.config import Config
@@ -81,33 +83,55 @@ def from_json(doc: Any, nclasses: int) -> BitTable:
     columns, shapes, sites = doc["columns"], doc["shapes"], doc["sites"]
     lows, highs, gaps = doc["lows"], doc["highs"], doc["gaps"]
     if not isinstance(columns, dict) or sorted(columns) != sorted(COLUMNS) or not ints(gaps) \
-            or not all(ints(x) for x in (*columns.values(), *shapes, *sites, *lows, *highs)) \
+            or not all_ints((*columns.values(), *shapes, *sites, *lows, *highs)) \
             or any(len(x) != 2 for x in shapes) \
             or any(len(c) != nclasses for c in columns.values()):
         raise ValueError("not a class table of these classes")
     reach = [max(amap, default=-1) for amap in sites]  # the highest anchor bit each site reads
     if any(min(amap, default=-1) < -1 for amap in sites):
         raise ValueError("class table index out of range")
-    for runs in highs:  # a start, then (end, number) pairs with rising ends
-        if len(runs) % 2 == 0:
-            raise ValueError("not a run list")
-        ends = [runs[0], *runs[1::2]]
-        if any(b <= a for a, b in zip(ends, ends[1:], strict=False)):
-            raise ValueError("not a run list")
+    check_runs(highs)
     for shape, si, low, high in set(zip(columns["shape"], columns["site"], columns["low"], columns["high"], strict=True)):
         if si == -1:
             continue
         if not (0 <= shape < len(shapes) and 0 <= si < len(sites) and 0 <= low < len(lows) and 0 <= high < len(highs)):
             raise ValueError("class table index out of range")
         runs = highs[high]
-        if runs[0] != len(lows[low]) or reach[si] >= (runs[-2] if len(runs) > 1 else runs[0]):
+        if runs[0] != len(lows[low]) or reach[si] >= run_end(runs):
             raise ValueError("class table rows do not cover the site")
     return BitTable(columns, shapes, sites, lows, highs, set(gaps))
+
+
+def check_runs(highs: list[list[int]]) -> None:
+    """ValueError unless each of `highs` is a start, then (end, number) pairs with rising ends."""
+    for runs in highs:
+        if len(runs) % 2 == 0:
+            raise ValueError("not a run list")
+        ends = [runs[0], *runs[1::2]]
+        if not all(map(operator.lt, ends, islice(ends, 1, None))):  # C-level: thousands of lists
+            raise ValueError("not a run list")
+
+
+def run_end(runs: list[int]) -> int:
+    """The first anchor bit past a run list (`highs` row)."""
+    return runs[-2] if len(runs) > 1 else runs[0]
+
+
+def firsts(keys: list[Any]) -> list[tuple[Any, int]]:
+    """Each distinct key with the index of its first occurrence, in that order (C-level:
+    a dict built from the end keeps each key's smallest index)."""
+    first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+    return sorted(first.items(), key=operator.itemgetter(1))
 
 
 def ints(items: Any) -> bool:
     """Whether `items` is a JSON list of ints (a stored column)."""
     return isinstance(items, list) and set(map(type, items)) <= {int}
+
+
+def all_ints(lists: Sequence[Any]) -> bool:
+    """Whether each of `lists` is a JSON list of ints (thousands of short rows: one C-level pass)."""
+    return set(map(type, lists)) <= {list} and set(map(type, chain.from_iterable(lists))) <= {int}
 
 
 # -- a new question ------------------------------------------------------------------------
@@ -125,100 +149,81 @@ def answer_keys(prover: Prover, classes: Sequence[Any], table: BitTable | None) 
     # (BITS_PER_LONG, NR_PAGEFLAGS): the key its own cache has (ExprPlan.evaluate)
     plain = prover._facts_names() == ()
     values: dict[Any, Any] = {}  # shape, or (BITS_PER_LONG, NR_PAGEFLAGS) -> the expression's Value
-    at: dict[tuple[int, int], tuple[int, tuple[int, ...] | None]] = {}  # (shape, site) -> (id(Value), anchor bits)
+    at: dict[tuple[int, int], tuple[int, tuple[int, ...] | None] | None] = {}  # (shape, site) -> (id(Value), anchor bits)
     occupants: dict[tuple[int, int, tuple[int, ...]], tuple[tuple[int, ...], bool]] = {}
-    keys: list[Any] = []
     sites, gaps, cols = table.sites, table.gaps, table.columns
-    for unit, shape, si, low, high, tail, cp in zip(classes, *(cols[c] for c in COLUMNS), strict=True):
+    # the value's anchor bits per (shape, site) pair, evaluated on the pair's first class
+    pairs = list(zip(cols["shape"], cols["site"], strict=True))
+    for (shape, si), i in firsts(pairs):
         if si == -1:
-            keys.append(None)
+            at[(shape, si)] = None
             continue
-        found = at.get((shape, si))
+        vkey = tuple(table.shapes[shape]) if plain else shape
+        ev = values.get(vkey)
+        if ev is None:
+            cfg = classes[i].config
+            ev = values[vkey] = prover.xp.evaluate(cfg, prover.flags_word(cfg, 0))
+        amap = sites[si]
+        if ev.value is None:
+            at[(shape, si)] = (id(ev), None)
+        else:
+            at[(shape, si)] = (id(ev), tuple(amap[b] for b in bits_of(ev.value & ((1 << len(amap)) - 1))
+                                             if amap[b] >= 0))
+    keys: list[Any] = []
+    append = keys.append
+    for found, si, low, high, tail, cp in zip(map(at.__getitem__, pairs), cols["site"], cols["low"], cols["high"],
+                                              cols["tail"], cols["cp"], strict=True):
         if found is None:
-            vkey = tuple(table.shapes[shape]) if plain else shape
-            ev = values.get(vkey)
-            if ev is None:
-                cfg = unit.config
-                ev = values[vkey] = prover.xp.evaluate(cfg, prover.flags_word(cfg, 0))
-            amap = sites[si]
-            if ev.value is None:
-                found = (id(ev), None)
-            else:
-                found = (id(ev), tuple(amap[b] for b in bits_of(ev.value & ((1 << len(amap)) - 1)) if amap[b] >= 0))
-            at[(shape, si)] = found
+            append(None)
+            continue
         evid, abits = found
         if abits is None:
-            keys.append((evid, si))
+            append((evid, si))
             continue
         occ = occupants.get((low, high, abits))
         if occ is None:
             read = tuple(table.read_at(low, high, ab) for ab in abits)
             occ = occupants[(low, high, abits)] = (read, any(r in gaps for r in read))
-        keys.append((evid, si, cp, occ[0], tail if occ[1] else -1))
+        append((evid, si, cp, occ[0], tail if occ[1] else -1))
     return keys  # the Values whose ids the keys hold are kept by the plan's own cache
 
 
 # -- made with the partition -----------------------------------------------------------------
 
-class Builder:
-    """The table, one profile per class as the partition finds it, from the class key (what
-    it holds is what the analysis reads: `Prover.class_key`) and the representative."""
+class Numbering:
+    """The table's numbering of what packings hold (flag shapes, the halves of a width, gap
+    reads), by value: shared by the `Builder` of a word's table and the word-independent
+    packing classes (prover.packclasses) a word's table is derived from."""
 
-    def __init__(self, prover: Prover):
-        self.prover = prover
+    def __init__(self) -> None:
         self.table = BitTable()
         self._shapes: dict[tuple[Any, ...], int] = {}
-        self._sites: dict[Any, int] = {}
-        self._widths: list[int] = []  # per site: the anchor bits it reads, 0 to its highest
         self._lows: dict[tuple[Any, ...], int] = {}
         self._highs: dict[tuple[Any, ...], int] = {}
         self._reads: dict[tuple[Any, ...], int] = {}
         self._tails: dict[tuple[Any, ...], int] = {}
-        self._by_facts: dict[tuple[int, int], tuple[int, int]] = {}
-        self._tail_of: dict[tuple[int, bool, bool], int] = {}
         self._keep: list[Any] = []
         self._by_id: dict[int, int] = {}
         self._by_value: dict[Any, int] = {}
         self._gap_numbers: dict[tuple[Any, ...], int] = {}
 
-    def add(self, cfg: Config, k: tuple[Any, ...] | None) -> None:
-        from mmbits.prover import rules
-
-        cols = self.table.columns
-        # a page->flags class whose key holds the facts the rules read (Prover._word_part)
-        if k is None or len(k) != 5 or k[0][0] != "facts":
-            for c in COLUMNS:
-                cols[c].append(-1)
-            return
-        prover = self.prover
-        facts = k[0][1]
-        word = prover.flags_word(cfg, 0)
-        site = prover.site(cfg)
-        si = self._sites.get(site)
-        if si is None:
-            si = self._sites[site] = len(self.table.sites)
-            self.table.sites.append([-1 if (ab := site.anchor_bit(b)) is None else ab for b in range(site.bits)])
-            self._widths.append(max(self.table.sites[si], default=-1) + 1)
-        width = self._widths[si]
-        # the halves and the tail read only what the facts hold (Prover._word_part): once per facts
-        # object (the memo that made it keeps it alive; so does _keep)
-        halves = self._by_facts.get((id(facts), width))
-        if halves is None:
-            self._keep.append(facts)
-            halves = self._by_facts[(id(facts), width)] = self._halves(word, facts, width)
-        low, high = halves
-        flags = (id(facts), k[2], k[3])  # MEM_ALLOC_PROFILING, MEM_PROFILING_COMPRESSED (Prover.class_key)
-        tail = self._tail_of.get(flags)
-        if tail is None:
-            tail = self._tail_of[flags] = self._tails.setdefault(rules.gap_inputs(word, cfg), len(self._tails))
+    def shape(self, word: Any, facts: tuple[Any, ...]) -> int:
+        """The number of the (BITS_PER_LONG, flag shape) pair."""
         shape = self._shapes.get((facts[0], facts[1]))
         if shape is None:
             shape = self._shapes[(facts[0], facts[1])] = len(self.table.shapes)
             self.table.shapes.append([word.bits, word.nr_pageflags])
-        for c, v in zip(COLUMNS, (shape, si, low, high, tail, int(k[4])), strict=True):  # k[4]: CHECK_PAGES
-            cols[c].append(v)
+        return shape
 
-    def _halves(self, word: Any, facts: tuple[Any, ...], width: int) -> tuple[int, int]:
+    def tail(self, word: Any, env: Any) -> int:
+        """The number of `rules.gap_inputs` (`env`: the config, or its two allocation-tag symbols)."""
+        from mmbits.prover import rules
+
+        return self._tails.setdefault(rules.gap_inputs(word, env), len(self._tails))
+
+    def halves(self, word: Any, facts: tuple[Any, ...], width: int) -> tuple[int, int]:
+        """(low, high): the numbers of the rows of what bits 0 to NR_PAGEFLAGS and from
+        there to `width` hold."""
         from mmbits.prover import rules
 
         masks = word.masks
@@ -282,3 +287,47 @@ class Builder:
             if key is read:
                 self.table.gaps.add(n)
         return n
+
+
+class Builder(Numbering):
+    """The table, one profile per class as the partition finds it, from the class key (what
+    it holds is what the analysis reads: `Prover.class_key`) and the representative."""
+
+    def __init__(self, prover: Prover):
+        super().__init__()
+        self.prover = prover
+        self._sites: dict[Any, int] = {}
+        self._widths: list[int] = []  # per site: the anchor bits it reads, 0 to its highest
+        self._by_facts: dict[tuple[int, int], tuple[int, int]] = {}
+        self._tail_of: dict[tuple[int, bool, bool], int] = {}
+
+    def add(self, cfg: Config, k: tuple[Any, ...] | None) -> None:
+        cols = self.table.columns
+        # a page->flags class whose key holds the facts the rules read (Prover._word_part)
+        if k is None or len(k) != 5 or k[0][0] != "facts":
+            for c in COLUMNS:
+                cols[c].append(-1)
+            return
+        prover = self.prover
+        facts = k[0][1]
+        word = prover.flags_word(cfg, 0)
+        site = prover.site(cfg)
+        si = self._sites.get(site)
+        if si is None:
+            si = self._sites[site] = len(self.table.sites)
+            self.table.sites.append([-1 if (ab := site.anchor_bit(b)) is None else ab for b in range(site.bits)])
+            self._widths.append(max(self.table.sites[si], default=-1) + 1)
+        width = self._widths[si]
+        # the halves and the tail read only what the facts hold (Prover._word_part): once per facts
+        # object (the memo that made it keeps it alive; so does _keep)
+        halves = self._by_facts.get((id(facts), width))
+        if halves is None:
+            self._keep.append(facts)
+            halves = self._by_facts[(id(facts), width)] = self.halves(word, facts, width)
+        low, high = halves
+        flags = (id(facts), k[2], k[3])  # MEM_ALLOC_PROFILING, MEM_PROFILING_COMPRESSED (Prover.class_key)
+        tail = self._tail_of.get(flags)
+        if tail is None:
+            tail = self._tail_of[flags] = self.tail(word, cfg)
+        for c, v in zip(COLUMNS, (self.shape(word, facts), si, low, high, tail, int(k[4])), strict=True):  # k[4]: CHECK_PAGES
+            cols[c].append(v)

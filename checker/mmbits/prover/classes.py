@@ -25,33 +25,39 @@ long as the partition is kept.
 
 from __future__ import annotations
 
-import json
 import operator
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mmbits.kconfig.config import Config
 from mmbits.kconfig.domain import Group
-from mmbits.prover import bittable
+from mmbits.prover import bittable, packclasses
 from mmbits.prover.grouplist import GroupList
 
 if TYPE_CHECKING:
     from mmbits.prover.analyse import Prover
 
 
-@dataclass
 class Unit:
     """One class of groups: its first group (the representative, whose config a
     counterexample names), the configs and groups it stands for, and its configs per release.
     The representative's config is built when first asked for (`config`): a new question
-    answered from the class table (`answer_keys`) analyses only a few classes."""
+    answered from the class table (`answer_keys`) analyses only a few classes. (A plain
+    class: thousands are made per question, and a dataclass costs start-up to make.)"""
 
-    source: Sequence[Group] = field(repr=False)
-    first: int  # index of its first group in the group list
-    count: int = 0
-    groups: int = 0
-    by_release: dict[int, int] = field(default_factory=dict)  # read only: a kept partition shares them
+    __slots__ = ("source", "first", "count", "groups", "by_release")
+
+    def __init__(self, source: Sequence[Group], first: int, count: int = 0, groups: int = 0,
+                 by_release: dict[int, int] | None = None):
+        self.source = source
+        self.first = first  # index of its first group in the group list
+        self.count = count
+        self.groups = groups
+        self.by_release = {} if by_release is None else by_release  # read only: a kept partition shares them
+
+    def __repr__(self) -> str:
+        return f"Unit(first={self.first}, count={self.count}, groups={self.groups})"
 
     @property
     def config(self) -> Config:
@@ -84,7 +90,9 @@ def units(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], A
     if out is None:
         saved, prover.config_memo = prover.config_memo, memo
         try:
-            out = _partition(prover, groups)
+            out = _from_packings(prover, groups, memo, origin) if origin is not None else None
+            if out is None:
+                out = _partition(prover, groups)
         finally:
             prover.config_memo = saved
         _store(disk, groups, out)
@@ -118,18 +126,7 @@ def _disk_key(question: tuple[Any, ...], origin: tuple[Any, Iterable[str]]) -> s
     kind of names (`question`), of the layouts data and of the code: a BLAKE2b-256 of all
     of them, so edited code or data, another domain or another grouping misses. A domain
     with fixed configs (presets) is not kept."""
-    from mmbits.cachedir import code_stamp, data_stamp, digest, private_dir
-
-    domain, relevant = origin
-    if private_dir("classes") is None or getattr(domain, "fixed", None):
-        return None
-    try:
-        parts = [p.identity() for p in domain.parts]
-    except AttributeError:
-        return None
-    text = json.dumps({"parts": parts, "relevant": sorted(relevant), "question": list(question)},
-                      sort_keys=True, default=repr)
-    return digest(code_stamp() + data_stamp() + text.encode()).hex()
+    return packclasses.grouping_key("classes", origin, list(question))
 
 
 def _load(key: str | None, groups: Sequence[Group]) -> Classes | None:
@@ -235,3 +232,115 @@ def _partition(prover: Prover, groups: Sequence[Group]) -> Classes:
     if builder is not None:
         out.table = builder.table
     return out
+
+
+# the roles whose class key is the packing's facts or its flag shape, and the site ("": absent)
+_DERIVED_ROLES = ("flags", "page_type", "plain", "")
+
+
+def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], Any],
+                   origin: tuple[Any, Iterable[str]]) -> Classes | None:
+    """The partition and its class table derived from the word-independent packing
+    classes (prover.packclasses), or None when this question is not one they serve (new
+    flags, names the flag shape does not decide) or the word is a pointer or memdesc word
+    on some group. A group's class key (`Prover.class_key`) is its packing class and its
+    site (the flag shape and the site where the word is no page->flags word or absent);
+    the site is a function of the group's values of the word's site symbols (and of
+    the four its packing decides), read off the rows: one site resolved per distinct key,
+    from that group's config (whose own key must be the one read: else the long way)."""
+    from mmbits.layout.registry import PACKING_SYMBOLS
+
+    if not isinstance(groups, GroupList) or prover.xp.new_flags or prover._facts_names() is None or not prover.word \
+            or len(groups) == 0:
+        return None
+    try:  # a pointer or memdesc word (as on the first group) is not served: no packing classes made for it
+        first = prover.site(groups[0].config)
+    except Exception:  # noqa: BLE001 - the long way meets it again and reports it per group
+        return None
+    if first.exists and first.role not in _DERIVED_ROLES:
+        return None
+    base = packclasses.packing_classes(groups, memo, origin)
+    names = prover._site_env_keys
+    rows = groups.values(("VERSION", *names)) if base is not None else None
+    if base is None or rows is None:
+        return None
+    at = {s: i for i, s in enumerate(PACKING_SYMBOLS)}
+    from_packing = [(i, at[s]) for i, s in enumerate(names) if s in at] if prover._needs_env else []
+    # C-level passes over the groups (zip, map, dict): a Python loop over 14k groups was most of it
+    pairs = list(rows)
+    counts: list[int] = list(map(operator.itemgetter(0), pairs))
+    values: list[tuple[Any, ...]] = list(map(operator.itemgetter(1), pairs))
+    of, packed = base.of, base.packed
+    skeys: list[Any] = values
+    if from_packing:
+        distinct: dict[tuple[int, ...], int] = {}
+        packed_id = [distinct.setdefault(tuple(p), len(distinct)) for p in packed]
+        skeys = list(zip(map(packed_id.__getitem__, of), values, strict=True))
+    table = bittable.BitTable(shapes=base.table.shapes, lows=base.table.lows, highs=base.table.highs,
+                              gaps=base.table.gaps)
+    # one site per distinct site key, resolved from its first group's config
+    sid_of: dict[Any, int] = {}
+    site_numbers: dict[Any, int] = {}
+    in_table: list[int] = []  # per site: its row of table.sites (a page->flags site), or -1
+    reach: list[int] = []
+    for skey, i in bittable.firsts(skeys):
+        key = list(values[i][1:])
+        for k, j in from_packing:
+            key[k] = packed[of[i]][j]
+        try:
+            cfg = groups[i].config
+            if prover.site_key(cfg) != tuple(key):
+                return None
+            site = prover.site(cfg)
+        except Exception:  # noqa: BLE001 - the long way meets it again and reports it per group
+            return None
+        role = site.role if site.exists else ""
+        if role not in _DERIVED_ROLES:
+            return None  # a pointer's or memdesc's class key reads more of the config
+        sid = site_numbers.get(site)
+        if sid is None:
+            sid = site_numbers[site] = len(in_table)
+            if role == "flags":
+                in_table.append(len(table.sites))
+                table.sites.append([-1 if (ab := site.anchor_bit(b)) is None else ab for b in range(site.bits)])
+                reach.append(max(table.sites[-1], default=-1))
+            else:
+                in_table.append(-1)
+                reach.append(-1)
+        sid_of[skey] = sid
+    # a group's class: its packing class and its site, numbered in the order of first groups;
+    # on a site of another role (or none) the word's flag shape and its site (Prover.class_key)
+    sids = list(map(sid_of.__getitem__, skeys))
+    shape_of = base.columns["shape"]
+    ckeys = list(zip(of, sids, strict=True)) if min(in_table) >= 0 else \
+        [(pc, sid) if in_table[sid] >= 0 else (-1 - shape_of[pc], sid) for pc, sid in zip(of, sids, strict=True)]
+    out = Classes()
+    number: dict[tuple[int, int], int] = {}
+    cols = table.columns
+    pcols = [base.columns[c] for c in packclasses.COLUMNS]
+    ends = [bittable.run_end(runs) for runs in table.highs]
+    for (pc, sid), i in bittable.firsts(ckeys):
+        number[(pc, sid)] = len(out)
+        out.append(Unit(groups, i))
+        if pc < 0:
+            row: tuple[int, ...] = (-1,) * len(bittable.COLUMNS)  # no profile: analysed itself
+        elif reach[sid] >= ends[pcols[2][pc]]:
+            return None  # a site past the packing's rows
+        else:
+            row = (pcols[0][pc], in_table[sid], pcols[1][pc], pcols[2][pc], pcols[3][pc], pcols[4][pc])
+        for c, v in zip(bittable.COLUMNS, row, strict=True):
+            cols[c].append(v)
+    which = list(map(number.__getitem__, ckeys))
+    for j, size in Counter(which).items():
+        out[j].groups = size
+    tally: dict[tuple[int, Any], int] = {}
+    for jv, n_configs in zip(zip(which, map(operator.itemgetter(0), values), strict=True), counts, strict=True):
+        tally[jv] = tally.get(jv, 0) + n_configs
+    for (j, version), n_configs in tally.items():
+        unit = out[j]
+        unit.count += n_configs
+        v = int(version or 0)
+        unit.by_release[v] = unit.by_release.get(v, 0) + n_configs
+    out.table = table
+    return out
+

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from mmbits.collector import collector_paused
@@ -30,35 +29,39 @@ from mmbits.prover.explain import explain
 from mmbits.prover.expr import Value
 from mmbits.prover.grouplist import GroupList
 from mmbits.prover.hits import Hit
-from mmbits.prover.lifecycle import run_lifecycle
 from mmbits.prover.result import CheckResult
 from mmbits.prover.site import Site
 
 COLLIDING = {"collision", "tail-marker", "type-byte", "pointer-tag"}
 
 
-@dataclass
 class Aggregate:
-    """One finding across the domain: the first config it was seen on, and how many configs."""
+    """One finding across the domain: the first config it was seen on, and how many configs.
+    (Plain classes for the proof's own records: a dataclass costs start-up ~1 ms to make.)"""
 
-    hit: Hit
-    config: Config
-    count: int = 0
-    groups: int = 0
+    __slots__ = ("hit", "config", "count", "groups")
+
+    def __init__(self, hit: Hit, config: Config, count: int = 0, groups: int = 0):
+        self.hit = hit
+        self.config = config
+        self.count = count
+        self.groups = groups
 
 
-@dataclass
 class _Answer:
     """One distinct answer (hits list, value) over the classes that have it: the first
     class's config and site, and the configs, groups and configs per release it covers."""
 
-    hits: list[Hit]
-    ev: Value
-    site: Site
-    config: Config
-    count: int = 0
-    groups: int = 0
-    by_release: dict[int, int] = field(default_factory=dict)
+    __slots__ = ("hits", "ev", "site", "config", "count", "groups", "by_release")
+
+    def __init__(self, hits: list[Hit], ev: Value, site: Site, config: Config):
+        self.hits = hits
+        self.ev = ev
+        self.site = site
+        self.config = config
+        self.count = 0
+        self.groups = 0
+        self.by_release: dict[int, int] = {}
 
 
 class _Static(NamedTuple):
@@ -104,6 +107,8 @@ def _check(proposal: Proposal, *, config: Config | None, domain: Any, source: st
     prover, relevant, checked, unsafe, colliding, ngroups, findings, counts, explanation, unknown, by_release = static
     lifecycle_state = "not requested"
     if lifecycle and proposal.lifecycle:
+        from mmbits.prover.lifecycle import run_lifecycle  # not imported by a --static proof
+
         outcome = run_lifecycle(prover.proposal, config, domain, relevant)
         lifecycle_state = outcome.state
         unknown += outcome.unknown

@@ -251,7 +251,8 @@ def plan(text: str, defines: Mapping[str, str] | None = None, new_flags: Sequenc
         idents |= identifiers(t)
     idents -= set(defines)
     p.idents = tuple(sorted(idents))
-    if universe is None and idents <= _common_names() | set(new_flags):
+    if universe is None and (idents <= _data_names() | _WORD_NAMES | set(new_flags)
+                             or idents <= _common_names() | set(new_flags)):
         unknown: list[str] = []  # names of the data or of the default preset (parts of the universe): no other preset built
     else:
         known = (universe if universe is not None else name_universe()) | set(new_flags)
@@ -275,6 +276,11 @@ def _data_names() -> frozenset[str]:
 
     data = load_flag_data()
     return frozenset(set(data.all_names()) | {t.name for t in data.page_types} | {"UINT_MAX", "PAGE_TYPE_SHIFT"})
+
+
+# names every config has (FlagsWord.symbols() defines them whatever the packing): part of
+# the universe known without building the default preset and its names
+_WORD_NAMES = frozenset({"NR_PAGEFLAGS", "__NR_PAGEFLAGS", "BITS_PER_LONG"})
 
 
 @cache

@@ -11,6 +11,7 @@ group it builds, so config ids stay theirs for the group list's memo.
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
@@ -69,12 +70,21 @@ class GroupList(Sequence[Group]):
         self._asked[t] += 1
         if self._asked[t] == max(64, len(table) // 8):  # a pass over the groups, not a few representatives
             table.expand()
-        return Group(table.make(table.row(j)), table.count(j), name)
+        count, row = table.group(j)
+        return Group(table.make(row), count, name)
 
     def __iter__(self) -> Iterator[Group]:
         for _, table in self._tables:
             table.expand()
         return (self[i] for i in range(self._len))
+
+    def values(self, names: Sequence[str], default: Any = None) -> Iterator[tuple[int, tuple[Any, ...]]] | None:
+        """Each group's count and its config's values of `names` (`get(name, default)`),
+        in order, no config built (`ProductTable.values`); None when the list holds fixed
+        configs (a preset), which are not rows."""
+        if self._fixed:
+            return None
+        return itertools.chain.from_iterable(table.values(names, default) for _, table in self._tables)
 
     def total(self) -> int:
         """How many configs the groups stand for (no group built)."""

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmbits.flags.data import FlagData, load_flag_data
-from mmbits.flags.packing import FlagsWord
-from mmbits.flags.report import FIELD_LABEL
-from mmbits.layout.model import Layout
+from mmbits.flags.packing import FIELD_LABEL, FlagsWord
 from mmbits.prover.facts import MemdescFacts, WordFacts
 from mmbits.prover.hits import Ask, Hit, bit_text, bits_of, ranges
 from mmbits.prover.site import Site
 from mmbits.yamlio import load_file
+
+if TYPE_CHECKING:
+    from mmbits.layout.model import Layout
 
 
 def _span(lo: int, hi: int) -> str:
@@ -150,10 +151,20 @@ def flag_bits_inputs(word: FlagsWord, base: FlagsWord, site: Site, value: int,
 
 def bit_input(word: FlagsWord, ab: int) -> tuple[Any, ...]:
     """What analyse_flags reads of the packing for bit `ab` of page->flags (one item of
-    `flag_bits_inputs`, without the word's bit number): ("gap", ...) for a gap bit. The
-    prover's class table (prover.classes) keeps these per class, by value, so a new
+    `flag_bits_inputs`, without the word's bit number): ("gap", ...) for a gap bit; what
+    `bit_inputs` gives for that one bit, without its pass over the range (a new question
+    reads a bit or two of each of hundreds of packings; tests/prover check they agree).
+    The prover's class table (prover.bittable) keeps these per class, by value, so a new
     question compares them instead of recomputing each class's packing."""
-    return bit_inputs(word, ab, ab + 1)[0]
+    if ab < word.nr_pageflags:
+        masks = word.masks
+        return (word.flags[ab], masks.get("PAGE_FLAGS_SECOND", 0) >> ab & 1,
+                masks.get("PAGE_FLAGS_CHECK_AT_FREE", 0) >> ab & 1)
+    for f in word.fields:  # the first field over the bit, as bit_inputs finds it
+        if f.lsb <= ab <= f.lsb + f.width - 1:
+            return ("field", f.name, word.field(f.name))
+    masks = word.masks
+    return ("gap", ab, masks.get("PAGE_FLAGS_CHECK_AT_PREP", 0) >> ab & 1, masks.get("THP_SPLIT_COPY", 0) >> ab & 1)
 
 
 def bit_inputs(word: FlagsWord, lo: int, hi: int) -> list[tuple[Any, ...]]:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmbits.cexpr import suggest
 from mmbits.errors import InputError
-from mmbits.layout.model import Layout, Member, exclusive
 from mmbits.layout.registry import DESCRIPTORS, PACKING_SYMBOLS, LayoutSet
-from mmbits.layout.spec import LayoutSpec, SpecNode
 from mmbits.prover.facts import load_memdesc_facts, load_word_facts
+
+if TYPE_CHECKING:  # resolving a site imports them: a new question whose sites are on disk does not
+    from mmbits.layout.model import Layout, Member
+    from mmbits.layout.spec import LayoutSpec, SpecNode
 
 ROLES = ("flags", "page_type", "pointer", "memdesc", "plain")
 
@@ -158,6 +160,8 @@ def _site(layout: Layout, page: Layout, struct: str, word: str) -> Site:
 
 
 def _compute_site(layout: Layout, page: Layout, struct: str, word: str) -> Site:
+    from mmbits.layout.model import exclusive
+
     facts = load_word_facts()
     field = layout.words.get(word)
     if field is None:
@@ -316,12 +320,22 @@ def _site_symbols(lset_id: int, struct: str, word: str) -> frozenset[str]:
 _LSETS: dict[int, LayoutSet] = {}
 
 
+def raw_site_symbols(lset: LayoutSet, struct: str, word: str) -> frozenset[str]:
+    """The symbols the site of a word reads, layout names (the PACKING_SYMBOLS as such)."""
+    _LSETS[id(lset)] = lset
+    return _site_symbols(id(lset), struct, word)
+
+
 def site_symbols(lset: LayoutSet, struct: str, word: str) -> frozenset[str]:
     """Config symbols (model names; packing-derived ones expanded) the site of a word depends on."""
+    return model_symbols(raw_site_symbols(lset, struct, word))
+
+
+def model_symbols(raw: frozenset[str]) -> frozenset[str]:
+    """`raw_site_symbols` as Kconfig-model names: the packing-decided ones expanded to the packing's inputs."""
     from mmbits.flags.packing import INPUT_SYMBOLS
 
-    _LSETS[id(lset)] = lset
-    out = set(_site_symbols(id(lset), struct, word))
+    out = set(raw)
     if out & set(PACKING_SYMBOLS):
         out -= set(PACKING_SYMBOLS)
         out |= set(INPUT_SYMBOLS)
@@ -342,6 +356,12 @@ def check_word_name(lset: LayoutSet, struct: str, word: str, config: Any) -> Non
     if _path(spec.root, head) is not None:
         return
     raise InputError(f"struct {struct} has no word {word!r}{suggest(word, layout.words)}")
+
+
+def word_in_spec(lset: LayoutSet, struct: str, word: str) -> bool:
+    """Whether the word's first member is in its struct's spec: known whatever the config
+    (`check_word_name` then passes on any config)."""
+    return struct in lset.specs and _path(lset.spec(struct).root, word.split(".", 1)[0]) is not None
 
 
 def word_of_access(access: str, lset: LayoutSet, config: Any,

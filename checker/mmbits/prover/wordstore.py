@@ -1,6 +1,7 @@
 """What a new process would recompute per word of the shipped layouts, kept on disk: the
-word's sites by site key (`Prover.site_of`), and the symbols a domain's proof groups on
-(`analyse.relevant_symbols`).
+word's sites by site key (`Prover.site_of`), the symbols a domain's proof groups on
+(`analyse.relevant_symbols`), and that the word is one of its struct's with the symbols its
+site reads (`analyse.prepare`: the layout files are then not read at all).
 
 A site is resolved from the struct's layout and struct page's for the config's site
 inputs: over every release and arch 315 distinct inputs, each a layout resolution of a
@@ -25,6 +26,7 @@ from mmbits.prover.site import Other, Site
 
 MAGIC_SITES = "mmbits-sites 1"
 MAGIC_RELEVANT = "mmbits-relevant 1"
+MAGIC_WORD = "mmbits-word 1"
 SUB = "words"
 MAX_ENTRY_BYTES = 16 * 1024 * 1024
 
@@ -153,3 +155,23 @@ def store_relevant(key: str | None, symbols: set[str]) -> None:
     from mmbits.cachedir import store_json
 
     store_json(SUB, key, MAGIC_RELEVANT, "body", {"symbols": sorted(symbols)})
+
+
+# -- a word known in its struct's spec, and its site's symbols ---------------------------
+
+def load_word(struct: str, word: str) -> frozenset[str] | None:
+    """The symbols an earlier process found the word's site reads (`site.raw_site_symbols`),
+    having found the word in its struct's spec; None when not kept."""
+    from mmbits.cachedir import load_json
+
+    body = load_json(SUB, _name("word", [struct, word]), MAGIC_WORD, "body", MAX_ENTRY_BYTES)
+    symbols = body.get("site_symbols") if body is not None else None
+    if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
+        return None
+    return frozenset(symbols)
+
+
+def store_word(struct: str, word: str, symbols: frozenset[str]) -> None:
+    from mmbits.cachedir import store_json
+
+    store_json(SUB, _name("word", [struct, word]), MAGIC_WORD, "body", {"site_symbols": sorted(symbols)})
