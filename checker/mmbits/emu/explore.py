@@ -122,6 +122,7 @@ class Exploration:
     slept: int = 0  # transitions not run: asleep (an independent order of them was explored)
     skipped: int = 0  # transitions not run: outside the state's persistent set
     revisits: int = 0  # states explored again because they came back with a smaller sleep set
+    replayed: int = 0  # steps run again to reach a state another process handed over (mmbits.emu.parallel)
     max_depth: int = 0
     complete: bool = True
     cut_short: bool = False  # an exhaustive run stopped at its state bound
@@ -133,8 +134,10 @@ class Exploration:
     last_events: list[Event] = field(default_factory=list, repr=False)  # of the latest transition
     # fingerprints of the end states reached (nothing could run: finished or deadlocked)
     terminals: set[int] = field(default_factory=set, repr=False)
-    # the states each process explored (several processes: mmbits.emu.parallel)
+    # the states each process explored (several processes: mmbits.emu.parallel), and
+    # how many of them more than one did (states: the distinct ones)
     processes: list[int] = field(default_factory=list)
+    twice: int = 0
     # the explored state graph: the edges from each state (None: an end or a crash), to
     # count the complete schedules the explored states stand for
     graph: dict[int, dict[str, int | None]] = field(default_factory=dict, repr=False)
@@ -174,7 +177,7 @@ class Exploration:
     def absorb(self, other: Exploration) -> None:
         """Add what another process's search of the same state space found
         (mmbits.emu.parallel): its counts, end states, findings, state graph."""
-        for name in ("states", "transitions", "pruned", "slept", "skipped", "revisits"):
+        for name in ("states", "transitions", "pruned", "slept", "skipped", "revisits", "replayed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.max_depth = max(self.max_depth, other.max_depth)
         self.complete = self.complete and other.complete
@@ -214,7 +217,8 @@ class Exploration:
                                              "slept": self.slept, "skipped": self.skipped,
                                              "revisits": self.revisits, "ratio": round(self.ratio, 3)},
                                "end_states": len(self.terminals), "max_depth": self.max_depth,
-                               **({"processes": self.processes} if len(self.processes) > 1 else {}),
+                               **({"processes": self.processes, "explored_twice": self.twice,
+                                   "replayed": self.replayed} if len(self.processes) > 1 else {}),
                                "complete": self.complete, "cut_short": self.cut_short,
                                "seconds": round(self.seconds, 3)}
         if self.seed is not None:
@@ -302,21 +306,46 @@ class StateTable(Protocol):
     def count(self) -> int: ...
 
 
+class Sharing(Protocol):
+    """How searches in several processes hand work to each other (mmbits.emu.parallel)."""
+
+    def offer(self, stack: list[_Frame]) -> None:
+        """Called between transitions: give a pending transition of `stack` to a search without work."""
+
+    def work(self) -> _Frame | None:
+        """This search has nothing left: a frame handed over by another, or None when all are done."""
+
+
 def search(world: World, ex: Exploration, visited: StateTable, max_states: int, progress: Progress | None,
-           reduce: bool = True, prune: bool = True, turn: int = 0) -> None:
+           reduce: bool = True, prune: bool = True, turn: int = 0, share: Sharing | None = None,
+           begin: bool = True) -> None:
     """The depth-first loop of exhaustive(), from `world` (in `visited`
     already), counting into `ex` (its states: those this search found new).
     `turn` rotates the order in which each state's transitions are taken
-    (the processes of mmbits.emu.parallel start their searches apart)."""
+    (the processes of mmbits.emu.parallel start their searches apart);
+    `share` hands pending transitions to other searches and takes theirs
+    (begin=False: only those, nothing from `world`)."""
     # depth-first with one frame per depth: a child world is made (cloned)
     # only when it is explored, and the last child takes over its parent's
     # world, so memory holds one world per depth, not every pending sibling
     stack: list[_Frame] = []
-    frame = _open(world, (), world.fingerprint(), {}, frozenset(), ex, turn)
+    frame = _open(world, (), world.fingerprint(), {}, frozenset(), ex, turn) if begin else None
     if frame is not None:
         stack.append(frame)
-    while stack:
+    while True:
+        if not stack:
+            got = share.work() if share is not None else None
+            if got is None:
+                break
+            stack.append(got)
         fr = stack[-1]
+        if fr.next >= len(fr.todo):  # its last pending transition was handed over
+            stack.pop()
+            continue
+        if share is not None and not ex.transitions % 16:
+            share.offer(stack)
+            if fr.next >= len(fr.todo):
+                continue
         name = fr.todo[fr.next]
         fr.next += 1
         if fr.next == len(fr.todo):
@@ -366,6 +395,19 @@ class _Frame:
     edges: dict[str, int | None]
     done: dict[str, Footprint] = field(default_factory=dict)
     next: int = 0
+
+
+def resume(root: World, sched: tuple[str, ...], name: str, sleep: dict[str, Footprint], ex: Exploration) -> _Frame:
+    """The frame that takes transition `name` from the state schedule `sched`
+    leads to from `root` (replayed, not counted: another search handed it
+    over), with the transitions asleep there."""
+    w = root.clone()
+    scratch = Exploration("replay")
+    path: tuple[str, ...] = ()
+    for t in sched:
+        path = advance(w, t, scratch, path)
+    ex.replayed += len(sched)
+    return _Frame(w, sched, sleep, [name], ex.graph.setdefault(w.fingerprint(), {}))
 
 
 def _open(w: World, sched: tuple[str, ...], fp: int, sleep: dict[str, Footprint], skip: frozenset[str],
