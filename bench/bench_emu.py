@@ -18,11 +18,13 @@ schedule exploration.
    process, `mmbits simulate --explore exhaustive --json` in a child with its
    byte code compiled first (this machine's environment sets
    PYTHONDONTWRITEBYTECODE=1, which a pip-installed copy never has): wall and
-   CPU seconds (user + sys of the child), its peak RSS, beside the figures of
-   main before and the targets.
+   CPU seconds (user + sys of the child and the process it forks), their
+   peak summed RSS, beside the figures of main before and the targets;
+   `--jobs 1 --jobs 0` runs each case in one process and then as a user's
+   default (two processes sharing the visited states, mmbits.emu.parallel).
 
-    python bench/bench_emu.py [--preset NAME] [--case N ...] [--compare] [--persistent] [--skip-field-ops]
-    python bench/bench_emu.py --whole [--case N ...] [--timeout S]
+    python bench/bench_emu.py [--preset NAME] [--case N ...] [--compare] [--persistent] [--jobs N] [--skip-field-ops]
+    python bench/bench_emu.py --whole [--case N ...] [--timeout S] [--jobs N ...]
 """
 
 from __future__ import annotations
@@ -191,34 +193,42 @@ CASES = [("v6.19", 2, 3, ()), ("v6.19+fixes+hotplug", 2, 3, ()), ("v6.19+fixes+h
 
 
 def exploration(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], compare: bool,
-                persistent: bool = False) -> None:
+                persistent: bool = False, jobs: int = 1) -> None:
     """Each case explored exhaustively with the reductions (and, with
     `compare`, without the sleep sets; with `persistent`, with persistent
-    sets too -- in the same process, for ratios under the same load):
-    states, transitions, pruned, slept, skipped, reduction ratio, end states,
-    schedules (paths through the explored states), wall and CPU seconds, the
-    process's peak RSS."""
+    sets too; with `jobs` > 1, by that many processes too -- in the same
+    process, for ratios under the same load): states, transitions, pruned,
+    slept, skipped, reduction ratio, end states, schedules (paths through the
+    explored states), wall and CPU seconds (the forked processes' included),
+    the process's peak RSS."""
     import resource
 
+    def cpu_now() -> float:
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + kids.ru_utime + kids.ru_stime
+
     config = sva_config(name)
-    modes = [("sleep sets", True, False)]
-    modes += [("sleep + persistent sets", True, True)] if persistent else []
-    modes += [("no sleep sets", False, False)] if compare else []
+    modes = [("sleep sets", True, False, 1)]
+    modes += [(f"sleep sets, {jobs} processes", True, False, jobs)] if jobs > 1 else []
+    modes += [("sleep + persistent sets", True, True, 1)] if persistent else []
+    modes += [("no sleep sets", False, False, 1)] if compare else []
     for variant, cpus, ops, only in cases:
         label = f"{variant}, {cpus} CPUs x {ops} {'/'.join(only) or 'mixed'} + worker"
         print(f"exhaustive, {label}, {config.label()}:")
-        for mode, reduce, pers in modes:
-            start, cpu = time.perf_counter(), time.process_time()
+        for mode, reduce, pers, n in modes:
+            start, cpu = time.perf_counter(), cpu_now()
             r = simulate(config, variant, cpus=cpus, ops=ops, mode="exhaustive", only=only, detail=False,
-                         max_states=2_000_000, reduce=reduce, persistent=pers).to_json()
-            wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+                         max_states=2_000_000, reduce=reduce, persistent=pers, jobs=n).to_json()
+            wall, cpu = time.perf_counter() - start, cpu_now() - cpu
             ex = r["explored"]
             red = ex["reduction"]
             print(f"  {mode}: {ex['states']} states, {ex['transitions']} transitions, {ex['pruned']} pruned, "
                   f"{red['slept']} slept, {red.get('skipped', 0)} skipped (reduction ratio {red['ratio']:.0%}), "
                   f"{red['revisits']} revisits, {ex['end_states']} end states, {ex['schedules']} schedules "
                   f"(paths through the explored states), complete={ex['complete']}, verdict {r['verdict']}; "
-                  f"{wall:.2f} s wall, {cpu:.2f} s CPU, {ex['states'] / max(cpu, 1e-9):.0f} states/CPU-s")
+                  f"{wall:.2f} s wall, {cpu:.2f} s CPU, {ex['states'] / max(cpu, 1e-9):.0f} states/CPU-s"
+                  + (f"; processes {ex['processes']}, {ex['explored_twice']} explored twice, {ex['replayed']} "
+                     "steps replayed" if "processes" in ex else ""))
         before = BEFORE.get((variant, "/".join(only) or "mixed", cpus, ops))
         if before:
             print(f"  before: {before}")
@@ -229,11 +239,47 @@ def exploration(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], c
 _CLI = "import sys; from mmbits.main import main; sys.argv[0] = 'mmbits'; sys.exit(main())"
 
 
-def whole_process(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], timeout: float) -> None:
+def _rss_mb(pid: int) -> float:
+    """The resident memory of process `pid` and its children (the processes of
+    a two-process exploration), in MB; 0 once it has gone."""
+    total = 0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                total += next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0)
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                todo.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return total / 1024
+
+
+def _wait_sampling(child: subprocess.Popen[bytes], timeout: float) -> tuple[bool, float]:
+    """Wait for `child`, sampling the summed RSS of it and its children every
+    0.1 s: (finished in time, the largest sum seen, MB)."""
+    peak = 0.0
+    deadline = time.perf_counter() + timeout
+    while child.poll() is None:
+        if time.perf_counter() > deadline:
+            child.kill()
+            child.wait()
+            return False, peak
+        peak = max(peak, _rss_mb(child.pid))
+        time.sleep(0.1)
+    return True, peak
+
+
+def whole_process(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], timeout: float,
+                  jobs: list[int]) -> None:
     """Each case as a user runs it: `mmbits simulate --explore exhaustive
-    --json` in a child process (byte code compiled first and allowed), its
-    wall time, CPU seconds (user + sys, from the children's rusage) and the
-    peak RSS of the largest child so far, against the target."""
+    --json --jobs N` in a child process (byte code compiled first and
+    allowed), for each N of `jobs` (0: the default, two processes where two
+    CPUs are free), its wall time, CPU seconds (user + sys of it and its
+    forked process, from the children's rusage), the peak of their summed RSS
+    (sampled every 0.1 s) and the largest single process's, against the
+    target."""
     import resource
 
     import mmbits
@@ -249,38 +295,39 @@ def whole_process(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]],
     print(f"whole process (byte code compiled; load average {os.getloadavg()[0]:.1f}):")
     spent = child_cpu()
     for variant, cpus, ops, only in cases:
-        args = [sys.executable, "-c", _CLI, "simulate", "--preset", name, "--variant", variant, "--cpus", str(cpus),
-                "--ops", str(ops), "--explore", "exhaustive", "--max-states", "2000000", "--json"]
-        for op in only:
-            args += ["--only", op]
-        shape = "/".join(only) or "mixed"
-        with tempfile.TemporaryFile() as out:
-            start = time.perf_counter()
-            child = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.DEVNULL)
-            try:
-                child.wait(timeout)
-                done = True
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-                done = False
-            wall = time.perf_counter() - start
-            cpu, spent = child_cpu() - spent, child_cpu()
-            out.seek(0)
-            text = out.read().decode()
-        label = f"{variant}, {cpus} CPUs x {ops} {shape} + worker"
-        target = TARGETS.get((variant, shape, cpus, ops))
-        if not done:
-            print(f"  {label}: not complete within {timeout:.0f} s"
-                  + (f"; target {target[1]}: not met" if target else ""))
-            continue
-        ex = json.loads(text)["explored"]
-        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        met = target is not None and ex["complete"] and wall <= target[0] and rss <= TARGET_MB
-        print(f"  {label}: {ex['states']} states, {ex['transitions']} transitions, {ex['pruned']} pruned, "
-              f"{ex['reduction']['slept']} slept, complete={ex['complete']}; {wall:.2f} s wall, {cpu:.2f} s CPU, "
-              f"peak RSS of the children so far {rss:.0f} MB"
-              + (f"; target {target[1]}, <= {TARGET_MB} MB: {'met' if met else 'not met'}" if target else ""))
+        for n in jobs:
+            args = [sys.executable, "-c", _CLI, "simulate", "--preset", name, "--variant", variant, "--cpus",
+                    str(cpus), "--ops", str(ops), "--explore", "exhaustive", "--max-states", "2000000", "--json",
+                    "--jobs", str(n)]
+            for op in only:
+                args += ["--only", op]
+            shape = "/".join(only) or "mixed"
+            load = os.getloadavg()[0]
+            with tempfile.TemporaryFile() as out:
+                start = time.perf_counter()
+                child = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.DEVNULL)
+                done, summed = _wait_sampling(child, timeout)
+                wall = time.perf_counter() - start
+                cpu, spent = child_cpu() - spent, child_cpu()
+                out.seek(0)
+                text = out.read().decode()
+            label = f"{variant}, {cpus} CPUs x {ops} {shape} + worker, --jobs {n} (load {load:.1f})"
+            target = TARGETS.get((variant, shape, cpus, ops))
+            if not done:
+                print(f"  {label}: not complete within {timeout:.0f} s ({cpu:.1f} s CPU, peak {summed:.0f} MB)"
+                      + (f"; target {target[1]}: not met" if target else ""))
+                continue
+            ex = json.loads(text)["explored"]
+            rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            met = target is not None and ex["complete"] and wall <= target[0] and summed <= TARGET_MB
+            red = ex["reduction"]
+            split = (f"; processes {ex['processes']} states each, {ex['explored_twice']} explored twice, "
+                     f"{ex['replayed']} steps replayed for hand-overs" if "processes" in ex else "; one process")
+            print(f"  {label}: {ex['states']} states, {ex['transitions']} transitions, {ex['pruned']} pruned, "
+                  f"{red['slept']} slept, {red['revisits']} revisits, reduction ratio {red['ratio']:.0%}, "
+                  f"complete={ex['complete']}{split}; {wall:.2f} s wall, {cpu:.2f} s CPU, peak {summed:.0f} MB "
+                  f"summed over its processes (largest child so far {rss:.0f} MB)"
+                  + (f"; target {target[1]}, <= {TARGET_MB} MB: {'met' if met else 'not met'}" if target else ""))
         before = BEFORE.get((variant, shape, cpus, ops))
         if before:
             print(f"    before: {before}")
@@ -297,15 +344,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-field-ops", action="store_true")
     ap.add_argument("--whole", action="store_true", help="the cases as whole `mmbits simulate` processes (the targets)")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per whole-process case")
+    ap.add_argument("--jobs", type=int, action="append",
+                    help="with --whole: simulate --jobs N, repeatable (default: 0, two processes on two free CPUs); "
+                         "without: also explore in the largest N processes")
     args = ap.parse_args(argv)
     if args.whole:
-        whole_process(args.preset, [CASES[i] for i in args.case] if args.case else CASES, args.timeout)
+        whole_process(args.preset, [CASES[i] for i in args.case] if args.case else CASES, args.timeout,
+                      args.jobs or [0])
         return 0
     if not args.skip_field_ops:
         field_ops(args.preset, args.field_ops)
         field_ops("i386-pae-sparsemem", args.field_ops // 4)
     cases = [CASES[i] for i in args.case] if args.case else CASES
-    exploration(args.preset, cases, args.compare, args.persistent)
+    exploration(args.preset, cases, args.compare, args.persistent, max(args.jobs or [1]))
     return 0
 
 

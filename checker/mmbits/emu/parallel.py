@@ -168,12 +168,16 @@ class Share:
         self.ex: Exploration | None = None
         self.given = 0
         self.children: list[int] = []  # in the first process: the forked ones
+        self.fds = [fd for pair in self.pipes for fd in pair]  # open in this process
 
     def start(self, me: int, root: World, ex: Exploration) -> None:
-        """In process `me`: keep its own pipe's read end and the others' write ends."""
+        """In process `me`: keep its own pipe (its write end too: the pipe never
+        reads as ended when the others exit) and the others' write ends."""
         self.me, self.root, self.ex = me, root, ex
-        for j, (rfd, wfd) in enumerate(self.pipes):
-            os.close(wfd if j == me else rfd)
+        for j, (rfd, _wfd) in enumerate(self.pipes):
+            if j != me:
+                os.close(rfd)
+        self.fds = [self.pipes[me][0]] + [wfd for _rfd, wfd in self.pipes]
 
     def offer(self, stack: list[_Frame]) -> None:
         state = self.state
@@ -222,6 +226,8 @@ class Share:
         self.state[self.me] = DONE
 
     def close(self) -> None:
+        for fd in self.fds:
+            os.close(fd)
         self.state.release()
         self._map.close()
 
