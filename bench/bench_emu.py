@@ -19,7 +19,7 @@ schedule exploration.
    byte code compiled first (this machine's environment sets
    PYTHONDONTWRITEBYTECODE=1, which a pip-installed copy never has): wall and
    CPU seconds (user + sys of the child and the process it forks), their
-   peak summed RSS, beside the figures of main before and the targets;
+   peak summed PSS (memory shared after the fork counted once), beside the figures of main before and the targets;
    `--jobs 1 --jobs 0` runs each case in one process and then as a user's
    default (two processes sharing the visited states, mmbits.emu.parallel).
 
@@ -240,15 +240,17 @@ _CLI = "import sys; from mmbits.main import main; sys.argv[0] = 'mmbits'; sys.ex
 
 
 def _rss_mb(pid: int) -> float:
-    """The resident memory of process `pid` and its children (the processes of
-    a two-process exploration), in MB; 0 once it has gone."""
+    """The memory of process `pid` and its children (the processes of a
+    two-process exploration), in MB: the sum of their proportional set sizes
+    (a page two processes share counted half in each; after a fork most are
+    shared), 0 once it has gone."""
     total = 0
     todo = [pid]
     while todo:
         p = todo.pop()
         try:
-            with open(f"/proc/{p}/status") as fh:
-                total += next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0)
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                total += next((int(line.split()[1]) for line in fh if line.startswith("Pss:")), 0)
             with open(f"/proc/{p}/task/{p}/children") as fh:
                 todo.extend(int(c) for c in fh.read().split())
         except (OSError, ValueError):
@@ -257,8 +259,8 @@ def _rss_mb(pid: int) -> float:
 
 
 def _wait_sampling(child: subprocess.Popen[bytes], timeout: float) -> tuple[bool, float]:
-    """Wait for `child`, sampling the summed RSS of it and its children every
-    0.1 s: (finished in time, the largest sum seen, MB)."""
+    """Wait for `child`, sampling the summed memory (PSS) of it and its
+    children every 0.1 s: (finished in time, the largest sum seen, MB)."""
     peak = 0.0
     deadline = time.perf_counter() + timeout
     while child.poll() is None:
@@ -277,9 +279,9 @@ def whole_process(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]],
     --json --jobs N` in a child process (byte code compiled first and
     allowed), for each N of `jobs` (0: the default, two processes where two
     CPUs are free), its wall time, CPU seconds (user + sys of it and its
-    forked process, from the children's rusage), the peak of their summed RSS
-    (sampled every 0.1 s) and the largest single process's, against the
-    target."""
+    forked process, from the children's rusage), the peak of their summed
+    PSS (sampled every 0.1 s) and the largest single process's RSS, against
+    the target."""
     import resource
 
     import mmbits

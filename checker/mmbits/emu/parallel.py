@@ -32,7 +32,7 @@ for counting schedules. The schedule shown for a finding can differ from one
 process's (another shortest one): which process reaches it first depends on
 timing.
 
-The table has a fixed size (twice the state bound, at most 2^22 slots: 40
+The table has a fixed size (twice the state bound, at most 2^21 slots: 20
 MB); a state that finds no free slot within a few probes is kept in the
 process's own table, where the others cannot see it (they may explore it
 again: slower, never unsound).
@@ -62,7 +62,7 @@ from mmbits.emu.explore import (
 
 # a look-up gives up on the shared table after this many occupied slots
 PROBES = 64
-MAX_SLOTS = 1 << 22
+MAX_SLOTS = 1 << 21
 MIN_SLOTS = 1 << 16
 
 
