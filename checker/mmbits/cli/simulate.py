@@ -167,6 +167,7 @@ def simulate(variant: str, list_variants: bool, proposal_file: str | None, prese
                    f"{explored.get('pruned', 0)} pruned, "
                    + (f"{explored['reduction']['slept']} slept, " if (explored.get("reduction") or {}).get("sleep_sets")
                       else "") + f"{explored.get('schedules', 0)} schedules"
+                   + (f" by {len(explored['processes'])} processes" if explored.get("processes") else "")
                    + (" (cut short at --max-states: UNKNOWN)" if explored.get("cut_short") else ""))
     written = []
     if report_api is not None and report_dir is not None:
