@@ -169,6 +169,7 @@ class Share:
         self.given = 0
         self.children: list[int] = []  # in the first process: the forked ones
         self.fds = [fd for pair in self.pipes for fd in pair]  # open in this process
+        self.parent = os.getpid()
 
     def start(self, me: int, root: World, ex: Exploration) -> None:
         """In process `me`: keep its own pipe (its write end too: the pipe never
@@ -180,6 +181,8 @@ class Share:
         self.fds = [self.pipes[me][0]] + [wfd for _rfd, wfd in self.pipes]
 
     def offer(self, stack: list[_Frame]) -> None:
+        if self.me and os.getppid() != self.parent:
+            raise RuntimeError("the first exploring process is gone")
         state = self.state
         for j in range(len(state)):
             if j == self.me or state[j] != IDLE:
@@ -203,6 +206,9 @@ class Share:
         state[me] = IDLE
         while True:
             ready, _w, _x = select.select([rfd], [], [], 0.002)
+            if me and os.getppid() != self.parent:  # the first process is gone (killed): stop
+                state[me] = DONE
+                return None
             for j, pid in enumerate(self.children, start=1):  # the first process: a dead one never finishes
                 if state[j] != DONE and pid and os.waitpid(pid, os.WNOHANG)[0]:
                     self.children[j - 1] = 0  # reaped
