@@ -25,6 +25,7 @@ schedule exploration.
 
     python bench/bench_emu.py [--preset NAME] [--case N ...] [--compare] [--persistent] [--jobs N] [--skip-field-ops]
     python bench/bench_emu.py --whole [--case N ...] [--timeout S] [--jobs N ...]
+    python bench/bench_emu.py --pairs 1500
 """
 
 from __future__ import annotations
@@ -236,6 +237,55 @@ def exploration(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], c
         print(f"  peak RSS of this process so far: {peak:.0f} MB; load average {os.getloadavg()[0]:.1f}")
 
 
+def dependent_pairs(name: str, limit: int) -> None:
+    """Why transitions are not independent: breadth-first over the first
+    `limit` states of the default workload, every pair of runnable threads
+    whose footprints conflict is run in both orders; the pairs that reach the
+    same state (and findings) anyway are tallied by the key families they
+    conflict on (a list head or stack word of kernel data, a struct page, an
+    IOMMU cache entry ...): what finer footprints could still win."""
+    from collections import Counter
+
+    from mmbits.emu.footprint import DERIVED, Footprint
+    from mmbits.emu.simulate import Setup
+
+    world = Setup(sva_config(name), "v6.19", cpus=2, ops=3).world()
+    frontier, seen = [world], {world.fingerprint()}
+    tally: Counter[tuple[bool, tuple[str, ...]]] = Counter()
+    while frontier and len(seen) < limit:
+        w = frontier.pop(0)
+        names = w.enabled()
+        feet = {}
+        for n in names:
+            child = w.clone()
+            feet[n] = Footprint()
+            child.step(n, feet[n])
+            if child.fingerprint() not in seen and not child.m.st.crashed:
+                seen.add(child.fingerprint())
+                frontier.append(child)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                fa, fb = feet[a], feet[b]
+                if not fa.conflicts(fb) or fa.crashed or fb.crashed:
+                    continue
+                ends = []
+                for first, second in ((a, b), (b, a)):
+                    x = w.clone()
+                    keys = {ev.key for ev in x.step(first)}
+                    if second in x.enabled():
+                        keys |= {ev.key for ev in x.step(second)}
+                        ends.append((x.fingerprint(), keys))
+                common = (fa.writes & (fb.reads | fb.writes)) | (fb.writes & fa.reads)
+                fams = {k[0] for k in common if not (k[0] in DERIVED and k not in fa.reads | fb.reads)}
+                whole = fa.whole_w | fa.whole_r | fb.whole_w | fb.whole_r
+                tally[(len(ends) == 2 and ends[0] == ends[1], tuple(sorted(fams)) + (("whole",) if whole else ()))] += 1
+    same = sum(c for (s, _f), c in tally.items() if s)
+    print(f"dependent sibling pairs over {len(seen)} states of v6.19 2 x 3: {sum(tally.values())}, "
+          f"{same} reach the same state in either order; by the key families they conflict on:")
+    for (s, fams), count in tally.most_common():
+        print(f"  {count:5} {'same state' if s else 'differ':10} {', '.join(fams) or '-'}")
+
+
 _CLI = "import sys; from mmbits.main import main; sys.argv[0] = 'mmbits'; sys.exit(main())"
 
 
@@ -349,7 +399,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, action="append",
                     help="with --whole: simulate --jobs N, repeatable (default: 0, two processes on two free CPUs); "
                          "without: also explore in the largest N processes")
+    ap.add_argument("--pairs", type=int, metavar="STATES",
+                    help="tally the dependent sibling pairs over this many states of the default workload")
     args = ap.parse_args(argv)
+    if args.pairs:
+        dependent_pairs(args.preset, args.pairs)
+        return 0
     if args.whole:
         whole_process(args.preset, [CASES[i] for i in args.case] if args.case else CASES, args.timeout,
                       args.jobs or [0])

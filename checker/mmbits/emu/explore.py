@@ -5,7 +5,9 @@ every reachable state depth-first, pruning a state whose fingerprint (all
 bytes, page contents, shadow, IOMMU caches, thread programs) was seen before:
 from equal states the futures are equal, so nothing is lost; sleep sets over
 the transitions' recorded footprints (mmbits.emu.footprint) skip running a
-transition whose independent reordering was already explored. Every mode
+transition whose independent reordering was already explored; its loop is
+`search()` over a table of visited states (`Visited`), which
+mmbits.emu.parallel runs in several processes over one shared table. Every mode
 takes its steps through `advance()` and ends a schedule through `end()`, and
 every single-schedule mode is the one `drive(world, chooser)` loop. `random_runs()` plays
 seeded random schedules. Either way, a finding is kept with the shortest
