@@ -180,6 +180,18 @@ BEFORE = {
 # paths with the reference ones. 3x3 huge-pmd: not complete in 420 s wall at load 5-7;
 # bounded at 300,000 states (in process) 587,417 transitions, 117.6 s CPU, 160 MB
 # (emuspeed's figure on main: 141 s CPU, 397 MB).
+# emureduce2 (2026-12-03, two processes sharing the visited states, mmbits.emu.parallel;
+# `--whole --case 0 --case 2 --jobs 0 --jobs 1`, main's bench run just before it; the
+# machine loaded by other sessions at 5-8, and with the kernel's autogroup scheduling
+# the two processes of one run share one session's CPU share, so under that load they
+# gain no wall time): v6.19 2x3 32,364 states either way, 57,402 transitions, 12.8 s CPU,
+# 29.8 s wall, 85 MB (jobs 1: 57,681, 11.5 s CPU, 22.7 s wall, 50 MB; main 13.8 s CPU,
+# 28.3 s wall, 54 MB); 2x4 huge-pmd 122,209 states, 185,288 transitions, 38.7 s CPU,
+# 91.1 s wall, 106 MB (jobs 1: 205,768, 41.7 s CPU, 99.1 s wall, 77 MB; main 40.3 s CPU,
+# 73.9 s wall, 79 MB); 3x3 huge-pmd bounded at 300,000 states 451,880 transitions,
+# 102.5 s CPU, 180.8 s wall (jobs 1: 501,886, 105.2 s CPU, 181.1 s wall) at load 5.
+# In process at load ~1 (14:18): the default workload 5.9 s wall with two processes
+# (5.8 + 5.5 s CPU) against 11.4 s wall, 10.0 s CPU in one.
 # issue #15's targets: whole process, 2 cores
 TARGETS = {
     ("v6.19", "mixed", 2, 3): (3.0, "<= 3 s, complete"),

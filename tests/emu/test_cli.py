@@ -177,6 +177,7 @@ def test_two_processes_explore_the_same_states() -> None:
         assert a["explored"][key] == b["explored"][key], key
     assert sum(b["explored"]["processes"]) == b["explored"]["states"] and b["explored"]["explored_twice"] == 0
     assert {f["kind"] for f in a["findings"]} == {f["kind"] for f in b["findings"]} >= {"iommu-use-after-free"}
+    assert_clean_error(run_cli(*args, "--jobs", "2", "--persistent-sets"))  # one process only
 
 
 def test_release_before_the_deferred_free_is_refused() -> None:

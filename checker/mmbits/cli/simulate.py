@@ -128,6 +128,8 @@ def simulate(variant: str, list_variants: bool, proposal_file: str | None, prese
             source = ctx.get_parameter_source(name)
             if source is None or source.name == "DEFAULT":
                 cpus, ops = (1, ops) if name == "cpus" else (cpus, 1)
+    if persistent and jobs > 1:
+        raise click.UsageError("--persistent-sets explores in one process: --jobs must be 0 or 1 with it")
     kconfig_sets, emu = _split_sets(sets)
     config = _config(preset, config_file, kconfig_sets)
     if only:
