@@ -220,9 +220,10 @@ def test_persistent_sets_on_two_operations_per_cpu() -> None:
 
 # two processes sharing the table of visited states (mmbits.emu.parallel) against
 # one: the same distinct states, end states and findings; how the work is split
-# (each process's own search from the start, only what the first hands over, or a
-# table too small so that states are kept apart and some explored twice) changes none
-SPLITS = {"turns": {}, "handed-over": {"handed_only": True}, "overflow": {"slots": 64}}
+# (each process's own search from the start, only what the first hands over, a
+# table too small so that states are kept apart and some explored twice, three
+# processes) changes none
+SPLITS = {"turns": {}, "handed-over": {"handed_only": True}, "overflow": {"slots": 64}, "three": {"jobs": 3}}
 
 
 def _split_compare(variant: str, only: tuple[str, ...], cpus: int, ops: int, how: str,
@@ -231,13 +232,13 @@ def _split_compare(variant: str, only: tuple[str, ...], cpus: int, ops: int, how
 
     setup = Setup(sva(), variant, cpus=cpus, ops=ops, only=only or VARIANTS[variant].default_only)
     one = exhaustive(setup.world())
-    opts = dict(SPLITS[how])
+    opts: dict[str, Any] = dict(SPLITS[how])
     slots = opts.pop("slots", None)
     if slots is not None:
         monkeypatch.setattr(parallel, "MIN_SLOTS", slots)
         monkeypatch.setattr(parallel, "MAX_SLOTS", slots)
         monkeypatch.setattr(parallel, "PROBES", 4)
-    two = parallel.exhaustive_parallel(setup.world(), 2, **opts)
+    two = parallel.exhaustive_parallel(setup.world(), opts.pop("jobs", 2), **opts)
     assert one.complete and two.complete and not two.cut_short
     assert two.states == one.states, variant  # the distinct states: sleep sets keep every one
     assert two.terminals == one.terminals, variant
