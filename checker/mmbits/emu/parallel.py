@@ -166,7 +166,6 @@ class Share:
         self.me = 0
         self.root: World | None = None
         self.ex: Exploration | None = None
-        self.given = 0
         self.children: list[int] = []  # in the first process: the forked ones
         self.fds = [fd for pair in self.pipes for fd in pair]  # open in this process
         self.parent = os.getpid()
@@ -198,7 +197,6 @@ class Share:
             sleep = {**fr.sleep, **fr.done}
             data = pickle.dumps((fr.sched, name, sleep), protocol=pickle.HIGHEST_PROTOCOL)
             _write_all(self.pipes[j][1], len(data).to_bytes(8, "little") + data)
-            self.given += 1
 
     def work(self) -> _Frame | None:
         state, me = self.state, self.me
