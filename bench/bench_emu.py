@@ -241,7 +241,7 @@ def exploration(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], c
                   f"(paths through the explored states), complete={ex['complete']}, verdict {r['verdict']}; "
                   f"{wall:.2f} s wall, {cpu:.2f} s CPU, {ex['states'] / max(cpu, 1e-9):.0f} states/CPU-s"
                   + (f"; processes {ex['processes']}, {ex['explored_twice']} explored twice, {ex['replayed']} "
-                     "steps replayed" if "processes" in ex else ""))
+                     f"steps replayed, {ex['process_cpu_seconds']} s CPU each" if "processes" in ex else ""))
         before = BEFORE.get((variant, "/".join(only) or "mixed", cpus, ops))
         if before:
             print(f"  before: {before}")
@@ -386,7 +386,9 @@ def whole_process(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]],
             met = target is not None and ex["complete"] and wall <= target[0] and summed <= TARGET_MB
             red = ex["reduction"]
             split = (f"; processes {ex['processes']} states each, {ex['explored_twice']} explored twice, "
-                     f"{ex['replayed']} steps replayed for hand-overs" if "processes" in ex else "; one process")
+                     f"{ex['replayed']} steps replayed for hand-overs, {ex['process_cpu_seconds']} s CPU each "
+                     "searching (the longest: the wall time on two free cores)" if "processes" in ex
+                     else "; one process")
             print(f"  {label}: {ex['states']} states, {ex['transitions']} transitions, {ex['pruned']} pruned, "
                   f"{red['slept']} slept, {red['revisits']} revisits, reduction ratio {red['ratio']:.0%}, "
                   f"complete={ex['complete']}{split}; {wall:.2f} s wall, {cpu:.2f} s CPU, peak {summed:.0f} MB "

@@ -140,6 +140,8 @@ class Exploration:
     # how many of them more than one did (states: the distinct ones)
     processes: list[int] = field(default_factory=list)
     twice: int = 0
+    # and the CPU seconds each process's search took (the longest: the wall time on free cores)
+    process_cpu: list[float] = field(default_factory=list)
     # the explored state graph: the edges from each state (None: an end or a crash), to
     # count the complete schedules the explored states stand for
     graph: dict[int, dict[str, int | None]] = field(default_factory=dict, repr=False)
@@ -220,7 +222,9 @@ class Exploration:
                                              "revisits": self.revisits, "ratio": round(self.ratio, 3)},
                                "end_states": len(self.terminals), "max_depth": self.max_depth,
                                **({"processes": self.processes, "explored_twice": self.twice,
-                                   "replayed": self.replayed} if len(self.processes) > 1 else {}),
+                                   "replayed": self.replayed,
+                                   "process_cpu_seconds": [round(c, 2) for c in self.process_cpu]}
+                                  if len(self.processes) > 1 else {}),
                                "complete": self.complete, "cut_short": self.cut_short,
                                "seconds": round(self.seconds, 3)}
         if self.seed is not None:

@@ -285,16 +285,19 @@ def exhaustive_parallel(world: World, jobs: int, max_states: int = 200_000, prog
         ex = Exploration("exhaustive", reduced=reduce, states=1)
         share.start(0, world.clone(), ex)
         share.children = list(children)
+        cpu = time.process_time()
         try:
             search(world, ex, table, max_states, progress, reduce=reduce, share=share)
         finally:
             share.finish()
+        ex.process_cpu = [time.process_time() - cpu]
         per, owns = [ex.states], [table.own()]
         for pid in list(children):
             sub, own = _collect(pid, children.pop(pid))
             per.append(sub.states)
             owns.append(own)
             ex.absorb(sub)
+            ex.process_cpu += sub.process_cpu
         ex.states = table.distinct(owns)
         ex.twice = sum(per) - ex.states
     finally:
@@ -328,8 +331,10 @@ def _fork(world: World, table: SharedVisited, share: Share, max_states: int, red
         payload: Any
         try:
             share.start(abs(turn), world.clone(), sub)
+            cpu = time.process_time()
             search(world, sub, table, max_states, None, reduce=reduce, turn=abs(turn), share=share,
                    begin=turn > 0)
+            sub.process_cpu = [time.process_time() - cpu]
             sub.last_events = []
             payload = (sub, table.own())
         except Exception as exc:  # noqa: BLE001 - handed to the first process, which raises it
