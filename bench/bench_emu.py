@@ -191,7 +191,10 @@ BEFORE = {
 # 73.9 s wall, 79 MB); 3x3 huge-pmd bounded at 300,000 states 451,880 transitions,
 # 102.5 s CPU, 180.8 s wall (jobs 1: 501,886, 105.2 s CPU, 181.1 s wall) at load 5.
 # In process at load ~1 (14:18): the default workload 5.9 s wall with two processes
-# (5.8 + 5.5 s CPU) against 11.4 s wall, 10.0 s CPU in one.
+# (5.8 + 5.5 s CPU) against 11.4 s wall, 10.0 s CPU in one. With each process's search
+# CPU printed (15:29, load 4-6): the default workload [6.82, 6.87] s (one process 10.2 s
+# CPU), 2x4 huge-pmd [17.41, 17.40] s (one process 38.1 s CPU): the wall times on two free
+# cores, ~7.5 s and ~19 s.
 # issue #15's targets: whole process, 2 cores
 TARGETS = {
     ("v6.19", "mixed", 2, 3): (3.0, "<= 3 s, complete"),
