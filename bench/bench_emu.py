@@ -20,8 +20,8 @@ schedule exploration.
    PYTHONDONTWRITEBYTECODE=1, which a pip-installed copy never has): wall and
    CPU seconds (user + sys of the child and the process it forks), their
    peak summed PSS (memory shared after the fork counted once), beside the figures of main before and the targets;
-   `--jobs 1 --jobs 0` runs each case in one process and then as a user's
-   default (two processes sharing the visited states, mmbits.emu.parallel).
+   by default each case in two processes sharing the visited states
+   (mmbits.emu.parallel, `--jobs 2`) and then in one (`--jobs 1`).
 
     python bench/bench_emu.py [--preset NAME] [--case N ...] [--compare] [--persistent] [--jobs N] [--skip-field-ops]
     python bench/bench_emu.py --whole [--case N ...] [--timeout S] [--jobs N ...]
@@ -181,8 +181,8 @@ BEFORE = {
 # bounded at 300,000 states (in process) 587,417 transitions, 117.6 s CPU, 160 MB
 # (emuspeed's figure on main: 141 s CPU, 397 MB).
 # emureduce2 (2026-12-03, two processes sharing the visited states, mmbits.emu.parallel;
-# `--whole --case 0 --case 2 --jobs 0 --jobs 1`, main's bench run just before it; the
-# machine loaded by other sessions at 5-8, and with the kernel's autogroup scheduling
+# `--whole --case 0 --case 2 --jobs 0 --jobs 1` (0 then meant two processes), main's
+# bench run just before it; the machine loaded by other sessions at 5-8, and with the kernel's autogroup scheduling
 # the two processes of one run share one session's CPU share, so under that load they
 # gain no wall time): v6.19 2x3 32,364 states either way, 57,402 transitions, 12.8 s CPU,
 # 29.8 s wall, 85 MB (jobs 1: 57,681, 11.5 s CPU, 22.7 s wall, 50 MB; main 13.8 s CPU,
@@ -342,8 +342,8 @@ def whole_process(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]],
                   jobs: list[int]) -> None:
     """Each case as a user runs it: `mmbits simulate --explore exhaustive
     --json --jobs N` in a child process (byte code compiled first and
-    allowed), for each N of `jobs` (0: the default, two processes where two
-    CPUs are free), its wall time, CPU seconds (user + sys of it and its
+    allowed), for each N of `jobs` (0: a user's default, two processes when
+    the load leaves a CPU idle), its wall time, CPU seconds (user + sys of it and its
     forked process, from the children's rusage), the peak of their summed
     PSS (sampled every 0.1 s) and the largest single process's RSS, against
     the target."""
@@ -414,7 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--whole", action="store_true", help="the cases as whole `mmbits simulate` processes (the targets)")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per whole-process case")
     ap.add_argument("--jobs", type=int, action="append",
-                    help="with --whole: simulate --jobs N, repeatable (default: 0, two processes on two free CPUs); "
+                    help="with --whole: simulate --jobs N, repeatable (default: 2 and 1: two processes, then one; "
+                         "0 is a user's default, two only when the load leaves a CPU idle); "
                          "without: also explore in the largest N processes")
     ap.add_argument("--pairs", type=int, metavar="STATES",
                     help="tally the dependent sibling pairs over this many states of the default workload")
@@ -424,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.whole:
         whole_process(args.preset, [CASES[i] for i in args.case] if args.case else CASES, args.timeout,
-                      args.jobs or [0])
+                      args.jobs or [2, 1])
         return 0
     if not args.skip_field_ops:
         field_ops(args.preset, args.field_ops)

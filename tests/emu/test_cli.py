@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 from util.clirun import assert_clean_error, run_cli
 
 PROPOSALS = Path(__file__).parent.parent / "data" / "proposals"
@@ -178,6 +180,25 @@ def test_two_processes_explore_the_same_states() -> None:
     assert sum(b["explored"]["processes"]) == b["explored"]["states"] and b["explored"]["explored_twice"] == 0
     assert {f["kind"] for f in a["findings"]} == {f["kind"] for f in b["findings"]} >= {"iommu-use-after-free"}
     assert_clean_error(run_cli(*args, "--jobs", "2", "--persistent-sets"))  # one process only
+
+
+def test_default_jobs_follow_the_free_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--jobs 0: two processes for the default workload only when two CPUs may be used and the
+    load average leaves more than one idle; one for small workloads and persistent sets."""
+    import os
+
+    from mmbits.emu import parallel
+    from mmbits.emu.simulate import auto_jobs
+
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.3, 0.3, 0.3))
+    assert auto_jobs(6) == 2
+    assert auto_jobs(4) == 1 and auto_jobs(6, persistent=True) == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    assert auto_jobs(6) == 1
+    monkeypatch.setattr(parallel, "cores", lambda: 1)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert auto_jobs(6) == 1
 
 
 def test_release_before_the_deferred_free_is_refused() -> None:

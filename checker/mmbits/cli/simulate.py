@@ -72,8 +72,8 @@ def _config(preset: str | None, config_file: str | None, sets: list[str]) -> Any
                    "reduction): fewer states where CPUs' steps rarely interact (2 x 4 huge-pmd: about half), more "
                    "CPU per state and more memory")
 @click.option("--jobs", type=click.IntRange(0, 16), default=0, show_default=True,
-              help="processes sharing an exhaustive exploration (0: two from 2 x 3 operations on, when two CPUs are "
-                   "free to this process; not with --persistent-sets)")
+              help="processes sharing an exhaustive exploration (0: two from 2 x 3 operations on, when this process "
+                   "may use two CPUs and the load average leaves more than one idle; not with --persistent-sets)")
 @click.option("--replay", "replay_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="play one schedule: a `simulate --json` result (its --finding) or a JSON list of threads")
 @click.option("--finding", "finding_index", type=click.IntRange(0), default=0, show_default=True,

@@ -267,14 +267,26 @@ PARALLEL_OPS = 6
 
 
 def auto_jobs(operations: int, persistent: bool = False) -> int:
-    """The processes `simulate --jobs auto` explores with: two when this
-    process may run on two CPUs or more and the workload is large enough,
-    else one (persistent sets keep per-path race data a shared table cannot)."""
+    """The processes `simulate --jobs 0` explores with: two when this
+    process may run on two CPUs or more, the last minute's load average
+    leaves more than one of them idle, and the workload is large enough;
+    else one (persistent sets keep per-path race data a shared table cannot).
+    On a busy machine a second process gains nothing and costs CPU: Linux's
+    autogroup scheduling gives the processes of one command one share, and
+    they share caches with more processes (bench_emu: 30.5 s wall against
+    22.2 s at load 4-5 on the default workload)."""
     if persistent or operations < PARALLEL_OPS:
         return 1
+    import os
+
     from mmbits.emu.parallel import cores
 
-    return min(2, cores())
+    n = cores()
+    try:
+        idle = n - os.getloadavg()[0]
+    except OSError:
+        idle = n
+    return 2 if n >= 2 and idle > 1 else 1
 
 
 def workload_json(setup: Setup, cpus: int, ops: int) -> dict[str, Any]:
