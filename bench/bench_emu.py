@@ -18,11 +18,14 @@ schedule exploration.
    process, `mmbits simulate --explore exhaustive --json` in a child with its
    byte code compiled first (this machine's environment sets
    PYTHONDONTWRITEBYTECODE=1, which a pip-installed copy never has): wall and
-   CPU seconds (user + sys of the child), its peak RSS, beside the figures of
-   main before and the targets.
+   CPU seconds (user + sys of the child and the process it forks), their
+   peak summed PSS (memory shared after the fork counted once), beside the figures of main before and the targets;
+   by default each case in two processes sharing the visited states
+   (mmbits.emu.parallel, `--jobs 2`) and then in one (`--jobs 1`).
 
-    python bench/bench_emu.py [--preset NAME] [--case N ...] [--compare] [--persistent] [--skip-field-ops]
-    python bench/bench_emu.py --whole [--case N ...] [--timeout S]
+    python bench/bench_emu.py [--preset NAME] [--case N ...] [--compare] [--persistent] [--jobs N] [--skip-field-ops]
+    python bench/bench_emu.py --whole [--case N ...] [--timeout S] [--jobs N ...]
+    python bench/bench_emu.py --pairs 1500
 """
 
 from __future__ import annotations
@@ -185,6 +188,21 @@ BEFORE = {
 # bounded at 300,000 states (501,886 transitions) 100.2 -> 53.2 s CPU, 147 -> 204 MB; not
 # complete at 1.25 million states (294 s CPU). The same states, transitions and findings
 # (tests/emu/test_memo.py).
+# emureduce2 (2026-12-03, two processes sharing the visited states, mmbits.emu.parallel;
+# `--whole --case 0 --case 2 --jobs 0 --jobs 1` (0 then meant two processes), main's
+# bench run just before it; the machine loaded by other sessions at 5-8, and with the kernel's autogroup scheduling
+# the two processes of one run share one session's CPU share, so under that load they
+# gain no wall time): v6.19 2x3 32,364 states either way, 57,402 transitions, 12.8 s CPU,
+# 29.8 s wall, 85 MB (jobs 1: 57,681, 11.5 s CPU, 22.7 s wall, 50 MB; main 13.8 s CPU,
+# 28.3 s wall, 54 MB); 2x4 huge-pmd 122,209 states, 185,288 transitions, 38.7 s CPU,
+# 91.1 s wall, 106 MB (jobs 1: 205,768, 41.7 s CPU, 99.1 s wall, 77 MB; main 40.3 s CPU,
+# 73.9 s wall, 79 MB); 3x3 huge-pmd bounded at 300,000 states 451,880 transitions,
+# 102.5 s CPU, 180.8 s wall (jobs 1: 501,886, 105.2 s CPU, 181.1 s wall) at load 5.
+# In process at load ~1 (14:18): the default workload 5.9 s wall with two processes
+# (5.8 + 5.5 s CPU) against 11.4 s wall, 10.0 s CPU in one. With each process's search
+# CPU printed (15:29, load 4-6): the default workload [6.82, 6.87] s (one process 10.2 s
+# CPU), 2x4 huge-pmd [17.41, 17.40] s (one process 38.1 s CPU): the wall times on two free
+# cores, ~7.5 s and ~19 s.
 # issue #15's targets: whole process, 2 cores
 TARGETS = {
     ("v6.19", "mixed", 2, 3): (3.0, "<= 3 s, complete"),
@@ -199,34 +217,42 @@ CASES = [("v6.19", 2, 3, ()), ("v6.19+fixes+hotplug", 2, 3, ()), ("v6.19+fixes+h
 
 
 def exploration(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], compare: bool,
-                persistent: bool = False) -> None:
+                persistent: bool = False, jobs: int = 1) -> None:
     """Each case explored exhaustively with the reductions (and, with
     `compare`, without the sleep sets; with `persistent`, with persistent
-    sets too -- in the same process, for ratios under the same load):
-    states, transitions, pruned, slept, skipped, reduction ratio, end states,
-    schedules (paths through the explored states), wall and CPU seconds, the
-    process's peak RSS."""
+    sets too; with `jobs` > 1, by that many processes too -- in the same
+    process, for ratios under the same load): states, transitions, pruned,
+    slept, skipped, reduction ratio, end states, schedules (paths through the
+    explored states), wall and CPU seconds (the forked processes' included),
+    the process's peak RSS."""
     import resource
 
+    def cpu_now() -> float:
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + kids.ru_utime + kids.ru_stime
+
     config = sva_config(name)
-    modes = [("sleep sets", True, False)]
-    modes += [("sleep + persistent sets", True, True)] if persistent else []
-    modes += [("no sleep sets", False, False)] if compare else []
+    modes = [("sleep sets", True, False, 1)]
+    modes += [(f"sleep sets, {jobs} processes", True, False, jobs)] if jobs > 1 else []
+    modes += [("sleep + persistent sets", True, True, 1)] if persistent else []
+    modes += [("no sleep sets", False, False, 1)] if compare else []
     for variant, cpus, ops, only in cases:
         label = f"{variant}, {cpus} CPUs x {ops} {'/'.join(only) or 'mixed'} + worker"
         print(f"exhaustive, {label}, {config.label()}:")
-        for mode, reduce, pers in modes:
-            start, cpu = time.perf_counter(), time.process_time()
+        for mode, reduce, pers, n in modes:
+            start, cpu = time.perf_counter(), cpu_now()
             r = simulate(config, variant, cpus=cpus, ops=ops, mode="exhaustive", only=only, detail=False,
-                         max_states=2_000_000, reduce=reduce, persistent=pers).to_json()
-            wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+                         max_states=2_000_000, reduce=reduce, persistent=pers, jobs=n).to_json()
+            wall, cpu = time.perf_counter() - start, cpu_now() - cpu
             ex = r["explored"]
             red = ex["reduction"]
             print(f"  {mode}: {ex['states']} states, {ex['transitions']} transitions, {ex['pruned']} pruned, "
                   f"{red['slept']} slept, {red.get('skipped', 0)} skipped (reduction ratio {red['ratio']:.0%}), "
                   f"{red['revisits']} revisits, {ex['end_states']} end states, {ex['schedules']} schedules "
                   f"(paths through the explored states), complete={ex['complete']}, verdict {r['verdict']}; "
-                  f"{wall:.2f} s wall, {cpu:.2f} s CPU, {ex['states'] / max(cpu, 1e-9):.0f} states/CPU-s")
+                  f"{wall:.2f} s wall, {cpu:.2f} s CPU, {ex['states'] / max(cpu, 1e-9):.0f} states/CPU-s"
+                  + (f"; processes {ex['processes']}, {ex['explored_twice']} explored twice, {ex['replayed']} "
+                     f"steps replayed, {ex['process_cpu_seconds']} s CPU each" if "processes" in ex else ""))
         before = BEFORE.get((variant, "/".join(only) or "mixed", cpus, ops))
         if before:
             print(f"  before: {before}")
@@ -234,14 +260,101 @@ def exploration(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], c
         print(f"  peak RSS of this process so far: {peak:.0f} MB; load average {os.getloadavg()[0]:.1f}")
 
 
+def dependent_pairs(name: str, limit: int) -> None:
+    """Why transitions are not independent: breadth-first over the first
+    `limit` states of the default workload, every pair of runnable threads
+    whose footprints conflict is run in both orders; the pairs that reach the
+    same state (and findings) anyway are tallied by the key families they
+    conflict on (a list head or stack word of kernel data, a struct page, an
+    IOMMU cache entry ...): what finer footprints could still win."""
+    from collections import Counter
+
+    from mmbits.emu.footprint import DERIVED, Footprint
+    from mmbits.emu.simulate import Setup
+
+    world = Setup(sva_config(name), "v6.19", cpus=2, ops=3).world()
+    frontier, seen = [world], {world.fingerprint()}
+    tally: Counter[tuple[bool, tuple[str, ...]]] = Counter()
+    while frontier and len(seen) < limit:
+        w = frontier.pop(0)
+        names = w.enabled()
+        feet = {}
+        for n in names:
+            child = w.clone()
+            feet[n] = Footprint()
+            child.step(n, feet[n])
+            if child.fingerprint() not in seen and not child.m.st.crashed:
+                seen.add(child.fingerprint())
+                frontier.append(child)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                fa, fb = feet[a], feet[b]
+                if not fa.conflicts(fb) or fa.crashed or fb.crashed:
+                    continue
+                ends = []
+                for first, second in ((a, b), (b, a)):
+                    x = w.clone()
+                    keys = {ev.key for ev in x.step(first)}
+                    if second in x.enabled():
+                        keys |= {ev.key for ev in x.step(second)}
+                        ends.append((x.fingerprint(), keys))
+                common = (fa.writes & (fb.reads | fb.writes)) | (fb.writes & fa.reads)
+                fams = {k[0] for k in common if not (k[0] in DERIVED and k not in fa.reads | fb.reads)}
+                whole = fa.whole_w | fa.whole_r | fb.whole_w | fb.whole_r
+                tally[(len(ends) == 2 and ends[0] == ends[1], tuple(sorted(fams)) + (("whole",) if whole else ()))] += 1
+    same = sum(c for (s, _f), c in tally.items() if s)
+    print(f"dependent sibling pairs over {len(seen)} states of v6.19 2 x 3: {sum(tally.values())}, "
+          f"{same} reach the same state in either order; by the key families they conflict on:")
+    for (s, fams), count in tally.most_common():
+        print(f"  {count:5} {'same state' if s else 'differ':10} {', '.join(fams) or '-'}")
+
+
 _CLI = "import sys; from mmbits.main import main; sys.argv[0] = 'mmbits'; sys.exit(main())"
 
 
-def whole_process(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], timeout: float) -> None:
+def _rss_mb(pid: int) -> float:
+    """The memory of process `pid` and its children (the processes of a
+    two-process exploration), in MB: the sum of their proportional set sizes
+    (a page two processes share counted half in each; after a fork most are
+    shared), 0 once it has gone."""
+    total = 0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                total += next((int(line.split()[1]) for line in fh if line.startswith("Pss:")), 0)
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                todo.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return total / 1024
+
+
+def _wait_sampling(child: subprocess.Popen[bytes], timeout: float) -> tuple[bool, float]:
+    """Wait for `child`, sampling the summed memory (PSS) of it and its
+    children every 0.1 s: (finished in time, the largest sum seen, MB)."""
+    peak = 0.0
+    deadline = time.perf_counter() + timeout
+    while child.poll() is None:
+        if time.perf_counter() > deadline:
+            child.kill()
+            child.wait()
+            return False, peak
+        peak = max(peak, _rss_mb(child.pid))
+        time.sleep(0.1)
+    return True, peak
+
+
+def whole_process(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], timeout: float,
+                  jobs: list[int]) -> None:
     """Each case as a user runs it: `mmbits simulate --explore exhaustive
-    --json` in a child process (byte code compiled first and allowed), its
-    wall time, CPU seconds (user + sys, from the children's rusage) and the
-    peak RSS of the largest child so far, against the target."""
+    --json --jobs N` in a child process (byte code compiled first and
+    allowed), for each N of `jobs` (0: a user's default, two processes when
+    the load leaves a CPU idle), its wall time, CPU seconds (user + sys of it and its
+    forked process, from the children's rusage), the peak of their summed
+    PSS (sampled every 0.1 s) and the largest single process's RSS, against
+    the target."""
     import resource
 
     import mmbits
@@ -257,38 +370,41 @@ def whole_process(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]],
     print(f"whole process (byte code compiled; load average {os.getloadavg()[0]:.1f}):")
     spent = child_cpu()
     for variant, cpus, ops, only in cases:
-        args = [sys.executable, "-c", _CLI, "simulate", "--preset", name, "--variant", variant, "--cpus", str(cpus),
-                "--ops", str(ops), "--explore", "exhaustive", "--max-states", "2000000", "--json"]
-        for op in only:
-            args += ["--only", op]
-        shape = "/".join(only) or "mixed"
-        with tempfile.TemporaryFile() as out:
-            start = time.perf_counter()
-            child = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.DEVNULL)
-            try:
-                child.wait(timeout)
-                done = True
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-                done = False
-            wall = time.perf_counter() - start
-            cpu, spent = child_cpu() - spent, child_cpu()
-            out.seek(0)
-            text = out.read().decode()
-        label = f"{variant}, {cpus} CPUs x {ops} {shape} + worker"
-        target = TARGETS.get((variant, shape, cpus, ops))
-        if not done:
-            print(f"  {label}: not complete within {timeout:.0f} s"
-                  + (f"; target {target[1]}: not met" if target else ""))
-            continue
-        ex = json.loads(text)["explored"]
-        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        met = target is not None and ex["complete"] and wall <= target[0] and rss <= TARGET_MB
-        print(f"  {label}: {ex['states']} states, {ex['transitions']} transitions, {ex['pruned']} pruned, "
-              f"{ex['reduction']['slept']} slept, complete={ex['complete']}; {wall:.2f} s wall, {cpu:.2f} s CPU, "
-              f"peak RSS of the children so far {rss:.0f} MB"
-              + (f"; target {target[1]}, <= {TARGET_MB} MB: {'met' if met else 'not met'}" if target else ""))
+        for n in jobs:
+            args = [sys.executable, "-c", _CLI, "simulate", "--preset", name, "--variant", variant, "--cpus",
+                    str(cpus), "--ops", str(ops), "--explore", "exhaustive", "--max-states", "2000000", "--json",
+                    "--jobs", str(n)]
+            for op in only:
+                args += ["--only", op]
+            shape = "/".join(only) or "mixed"
+            load = os.getloadavg()[0]
+            with tempfile.TemporaryFile() as out:
+                start = time.perf_counter()
+                child = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.DEVNULL)
+                done, summed = _wait_sampling(child, timeout)
+                wall = time.perf_counter() - start
+                cpu, spent = child_cpu() - spent, child_cpu()
+                out.seek(0)
+                text = out.read().decode()
+            label = f"{variant}, {cpus} CPUs x {ops} {shape} + worker, --jobs {n} (load {load:.1f})"
+            target = TARGETS.get((variant, shape, cpus, ops))
+            if not done:
+                print(f"  {label}: not complete within {timeout:.0f} s ({cpu:.1f} s CPU, peak {summed:.0f} MB)"
+                      + (f"; target {target[1]}: not met" if target else ""))
+                continue
+            ex = json.loads(text)["explored"]
+            rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            met = target is not None and ex["complete"] and wall <= target[0] and summed <= TARGET_MB
+            red = ex["reduction"]
+            split = (f"; processes {ex['processes']} states each, {ex['explored_twice']} explored twice, "
+                     f"{ex['replayed']} steps replayed for hand-overs, {ex['process_cpu_seconds']} s CPU each "
+                     "searching (the longest: the wall time on two free cores)" if "processes" in ex
+                     else "; one process")
+            print(f"  {label}: {ex['states']} states, {ex['transitions']} transitions, {ex['pruned']} pruned, "
+                  f"{red['slept']} slept, {red['revisits']} revisits, reduction ratio {red['ratio']:.0%}, "
+                  f"complete={ex['complete']}{split}; {wall:.2f} s wall, {cpu:.2f} s CPU, peak {summed:.0f} MB "
+                  f"summed over its processes (largest child so far {rss:.0f} MB)"
+                  + (f"; target {target[1]}, <= {TARGET_MB} MB: {'met' if met else 'not met'}" if target else ""))
         before = BEFORE.get((variant, shape, cpus, ops))
         if before:
             print(f"    before: {before}")
@@ -305,15 +421,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-field-ops", action="store_true")
     ap.add_argument("--whole", action="store_true", help="the cases as whole `mmbits simulate` processes (the targets)")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per whole-process case")
+    ap.add_argument("--jobs", type=int, action="append",
+                    help="with --whole: simulate --jobs N, repeatable (default: 2 and 1: two processes, then one; "
+                         "0 is a user's default, two only when the load leaves a CPU idle); "
+                         "without: also explore in the largest N processes")
+    ap.add_argument("--pairs", type=int, metavar="STATES",
+                    help="tally the dependent sibling pairs over this many states of the default workload")
     args = ap.parse_args(argv)
+    if args.pairs:
+        dependent_pairs(args.preset, args.pairs)
+        return 0
     if args.whole:
-        whole_process(args.preset, [CASES[i] for i in args.case] if args.case else CASES, args.timeout)
+        whole_process(args.preset, [CASES[i] for i in args.case] if args.case else CASES, args.timeout,
+                      args.jobs or [2, 1])
         return 0
     if not args.skip_field_ops:
         field_ops(args.preset, args.field_ops)
         field_ops("i386-pae-sparsemem", args.field_ops // 4)
     cases = [CASES[i] for i in args.case] if args.case else CASES
-    exploration(args.preset, cases, args.compare, args.persistent)
+    exploration(args.preset, cases, args.compare, args.persistent, max(args.jobs or [1]))
     return 0
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 from util.clirun import assert_clean_error, run_cli
 
 PROPOSALS = Path(__file__).parent.parent / "data" / "proposals"
@@ -130,6 +132,11 @@ def test_cut_short_exploration_is_unknown() -> None:
     assert r.code == 2 and "verdict: UNKNOWN" in r.out and "stopped at its bound" in r.out
     doc = run_cli(*args, "--json").json()
     assert doc["verdict"] == "UNKNOWN" and doc["explored"]["cut_short"] is True
+    # two processes stop at the bound they share
+    two = run_cli(*args, "--jobs", "2", "--json")
+    doc = two.json()
+    assert two.code == 2 and doc["explored"]["cut_short"] is True and len(doc["explored"]["processes"]) == 2
+    assert doc["explored"]["states"] <= 50 + 1
 
 
 def test_ptdump_variants_run_their_own_small_workload() -> None:
@@ -154,6 +161,44 @@ def test_persistent_sets_find_the_deadlock() -> None:
     assert doc["explored"]["reduction"]["persistent_sets"] and doc["explored"]["complete"]
     assert doc["explored"]["states"] < plain.json()["explored"]["states"]
     assert {f["kind"] for f in doc["findings"]} == {f["kind"] for f in plain.json()["findings"]} >= {"deadlock"}
+
+
+def test_two_processes_explore_the_same_states() -> None:
+    """--jobs 2 (mmbits.emu.parallel) against --jobs 1: the same distinct states, end states
+    and finding kinds and verdict; the JSON says how the states were split, none twice."""
+    from mmbits.schemas import validate
+
+    args = ("simulate", "--variant", "v6.19", "--only", "huge-pmd", "--only", "cpa", "--cpus", "2", "--ops", "2",
+            "--json")
+    one, two = run_cli(*args, "--jobs", "1"), run_cli(*args, "--jobs", "2")
+    assert one.code == two.code == 1
+    a, b = one.json(), two.json()
+    validate("simulate", b)
+    assert "processes" not in a["explored"] and len(b["explored"]["processes"]) == 2
+    for key in ("states", "end_states", "complete"):
+        assert a["explored"][key] == b["explored"][key], key
+    assert sum(b["explored"]["processes"]) == b["explored"]["states"] and b["explored"]["explored_twice"] == 0
+    assert {f["kind"] for f in a["findings"]} == {f["kind"] for f in b["findings"]} >= {"iommu-use-after-free"}
+    assert_clean_error(run_cli(*args, "--jobs", "2", "--persistent-sets"))  # one process only
+
+
+def test_default_jobs_follow_the_free_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--jobs 0: two processes for the default workload only when two CPUs may be used and the
+    load average leaves more than one idle; one for small workloads and persistent sets."""
+    import os
+
+    from mmbits.emu import parallel
+    from mmbits.emu.simulate import auto_jobs
+
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.3, 0.3, 0.3))
+    assert auto_jobs(6) == 2
+    assert auto_jobs(4) == 1 and auto_jobs(6, persistent=True) == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    assert auto_jobs(6) == 1
+    monkeypatch.setattr(parallel, "cores", lambda: 1)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert auto_jobs(6) == 1
 
 
 def test_release_before_the_deferred_free_is_refused() -> None:

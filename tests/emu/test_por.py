@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mmbits.emu.explore import World, exhaustive
+from mmbits.emu.explore import Exploration, World, exhaustive
 from mmbits.emu.footprint import Footprint
 from mmbits.emu.simulate import Setup, findings_of
 from mmbits.emu.variants import VARIANTS
@@ -139,6 +139,10 @@ def test_reductions_against_every_schedule(variant: str, only: tuple[str, ...], 
     assert set(reduced.found) == set(full.found), variant
     assert full.found  # each workload reaches a finding: the comparison is not vacuous
     assert reduced.transitions < full.transitions
+    # and the two-process search (mmbits.emu.parallel): in union the same end states and findings
+    split = exhaustive(setup.world(), jobs=2)
+    assert split.complete and len(split.processes) == 2
+    assert split.terminals == full.terminals and set(split.found) == set(full.found), variant
 
 
 def test_walk_and_reachability_memos_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -212,3 +216,58 @@ def test_persistent_sets_keep_end_states_and_findings(variant: str, only: tuple[
 def test_persistent_sets_on_two_operations_per_cpu() -> None:
     _persistent_compare("v6.19", ("cpa", "hot-remove", "huge-pmd"), 2, ops=2)
     _persistent_compare("ptdump-arm64-both", (), 2)
+
+
+# two processes sharing the table of visited states (mmbits.emu.parallel) against
+# one: the same distinct states, end states and findings; how the work is split
+# (each process's own search from the start, only what the first hands over, a
+# table too small so that states are kept apart and some explored twice, three
+# processes) changes none
+SPLITS = {"turns": {}, "handed-over": {"handed_only": True}, "overflow": {"slots": 64}, "three": {"jobs": 3}}
+
+
+def _split_compare(variant: str, only: tuple[str, ...], cpus: int, ops: int, how: str,
+                   monkeypatch: pytest.MonkeyPatch) -> Exploration:
+    from mmbits.emu import parallel
+
+    setup = Setup(sva(), variant, cpus=cpus, ops=ops, only=only or VARIANTS[variant].default_only)
+    one = exhaustive(setup.world())
+    opts: dict[str, Any] = dict(SPLITS[how])
+    slots = opts.pop("slots", None)
+    if slots is not None:
+        monkeypatch.setattr(parallel, "MIN_SLOTS", slots)
+        monkeypatch.setattr(parallel, "MAX_SLOTS", slots)
+        monkeypatch.setattr(parallel, "PROBES", 4)
+    two = parallel.exhaustive_parallel(setup.world(), opts.pop("jobs", 2), **opts)
+    assert one.complete and two.complete and not two.cut_short
+    assert two.states == one.states, variant  # the distinct states: sleep sets keep every one
+    assert two.terminals == one.terminals, variant
+    assert set(two.found) == set(one.found), variant
+    # every state counted once, or said to be explored twice
+    assert sum(two.processes) == two.states + two.twice
+    if slots is None:
+        assert two.twice == 0
+    if how == "handed-over":
+        assert two.processes[1] > 0 and two.replayed > 0  # the second process explored handed-over states
+    return one
+
+
+@pytest.mark.parametrize("how", list(SPLITS))
+@pytest.mark.parametrize(("variant", "only", "cpus", "ops"), [
+    ("v6.19", ("huge-pmd", "cpa"), 2, 2),
+    ("ptdump-arm64-both", (), 2, 1),
+])
+def test_two_processes_keep_states_and_findings(variant: str, only: tuple[str, ...], cpus: int, ops: int, how: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    one = _split_compare(variant, only, cpus, ops, how, monkeypatch)
+    assert one.found  # the workload reaches the variant's findings (IOMMU, deadlock): not vacuous
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workload", list(WORKLOADS))
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_two_processes_on_every_variant(variant: str, workload: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    only = WORKLOADS[workload]
+    if only and VARIANTS[variant].default_only:
+        pytest.skip("the variant runs its own operations")
+    _split_compare(variant, only, 2, 1, "turns", monkeypatch)

@@ -71,6 +71,9 @@ def _config(preset: str | None, config_file: str | None, sets: list[str]) -> Any
               help="with --reduction, run only a persistent set of threads from each state (dynamic partial-order "
                    "reduction): fewer states where CPUs' steps rarely interact (2 x 4 huge-pmd: about half), more "
                    "CPU per state and more memory")
+@click.option("--jobs", type=click.IntRange(0, 16), default=0, show_default=True,
+              help="processes sharing an exhaustive exploration (0: two from 2 x 3 operations on, when this process "
+                   "may use two CPUs and the load average leaves more than one idle; not with --persistent-sets)")
 @click.option("--replay", "replay_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="play one schedule: a `simulate --json` result (its --finding) or a JSON list of threads")
 @click.option("--finding", "finding_index", type=click.IntRange(0), default=0, show_default=True,
@@ -87,7 +90,7 @@ def _config(preset: str | None, config_file: str | None, sets: list[str]) -> Any
 def simulate(variant: str, list_variants: bool, proposal_file: str | None, preset: str | None, config_file: str | None,
              sets: tuple[str, ...], cpus: int, ops: int, only: tuple[str, ...], worker_per_page: bool, mode: str,
              seed: int,
-             schedules: int, max_states: int, reduction: bool, persistent: bool, replay_file: str | None,
+             schedules: int, max_states: int, reduction: bool, persistent: bool, jobs: int, replay_file: str | None,
              finding_index: int, as_json: bool,
              brief: bool, show_all: bool, report_dir: str | None, fmt: str) -> int:
     """Run the page allocator and the deferred kernel page-table free system
@@ -125,6 +128,8 @@ def simulate(variant: str, list_variants: bool, proposal_file: str | None, prese
             source = ctx.get_parameter_source(name)
             if source is None or source.name == "DEFAULT":
                 cpus, ops = (1, ops) if name == "cpus" else (cpus, 1)
+    if persistent and jobs > 1:
+        raise click.UsageError("--persistent-sets explores in one process: --jobs must be 0 or 1 with it")
     kconfig_sets, emu = _split_sets(sets)
     config = _config(preset, config_file, kconfig_sets)
     if only:
@@ -154,7 +159,7 @@ def simulate(variant: str, list_variants: bool, proposal_file: str | None, prese
                      schedules=schedules, max_states=max_states,
                      async_free=emu.get("ASYNC_KERNEL_PGTABLE_FREE"), only=only, progress=progress,
                      schedule=schedule, reduce=reduction, worker_per_page=worker_per_page,
-                     persistent=persistent)
+                     persistent=persistent, jobs=jobs)
     except BaseException:
         progress.abandon()
         raise
@@ -164,6 +169,7 @@ def simulate(variant: str, list_variants: bool, proposal_file: str | None, prese
                    f"{explored.get('pruned', 0)} pruned, "
                    + (f"{explored['reduction']['slept']} slept, " if (explored.get("reduction") or {}).get("sleep_sets")
                       else "") + f"{explored.get('schedules', 0)} schedules"
+                   + (f" by {len(explored['processes'])} processes" if explored.get("processes") else "")
                    + (" (cut short at --max-states: UNKNOWN)" if explored.get("cut_short") else ""))
     written = []
     if report_api is not None and report_dir is not None:

@@ -5,7 +5,9 @@ every reachable state depth-first, pruning a state whose fingerprint (all
 bytes, page contents, shadow, IOMMU caches, thread programs) was seen before:
 from equal states the futures are equal, so nothing is lost; sleep sets over
 the transitions' recorded footprints (mmbits.emu.footprint) skip running a
-transition whose independent reordering was already explored. Every mode
+transition whose independent reordering was already explored; its loop is
+`search()` over a table of visited states (`Visited`), which
+mmbits.emu.parallel runs in several processes over one shared table. Every mode
 takes its steps through `advance()` and ends a schedule through `end()`, and
 every single-schedule mode is the one `drive(world, chooser)` loop. `random_runs()` plays
 seeded random schedules. Either way, a finding is kept with the shortest
@@ -20,7 +22,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from mmbits.emu.footprint import Footprint
 from mmbits.emu.machine import Event, Machine
@@ -122,6 +124,7 @@ class Exploration:
     slept: int = 0  # transitions not run: asleep (an independent order of them was explored)
     skipped: int = 0  # transitions not run: outside the state's persistent set
     revisits: int = 0  # states explored again because they came back with a smaller sleep set
+    replayed: int = 0  # steps run again to reach a state another process handed over (mmbits.emu.parallel)
     max_depth: int = 0
     complete: bool = True
     cut_short: bool = False  # an exhaustive run stopped at its state bound
@@ -133,6 +136,15 @@ class Exploration:
     last_events: list[Event] = field(default_factory=list, repr=False)  # of the latest transition
     # fingerprints of the end states reached (nothing could run: finished or deadlocked)
     terminals: set[int] = field(default_factory=set, repr=False)
+    # the states each process explored (several processes: mmbits.emu.parallel), and
+    # how many of them more than one did (states: the distinct ones)
+    processes: list[int] = field(default_factory=list)
+    twice: int = 0
+    # and the CPU seconds each process's search took (the longest: the wall time on free cores)
+    process_cpu: list[float] = field(default_factory=list)
+    # the explored state graph: the edges from each state (None: an end or a crash), to
+    # count the complete schedules the explored states stand for
+    graph: dict[int, dict[str, int | None]] = field(default_factory=dict, repr=False)
 
     def record(self, events: list[Event], schedule: tuple[str, ...], world: World | None = None) -> None:
         """Keep each finding with its best schedule: one where no other error
@@ -144,27 +156,53 @@ class Exploration:
             if world is not None:
                 prior = world.seen.get(ev.pfn) if ev.pfn is not None else None
                 prior = prior or world.seen.get(CORRUPT)
-            best = self.found.get(ev.key)
-            before = self.follows.get(ev.key)
-            better = (best is None or (before is not None and prior is None)
-                      or ((before is None) == (prior is None) and len(schedule) < len(best[1])))
-            if better:
-                self.found[ev.key] = (ev, schedule)
-                self.follows[ev.key] = prior
+            self._keep(ev, schedule, prior)
             if world is not None and ev.severity == "error":
                 if ev.pfn is not None:
                     world.seen.setdefault(ev.pfn, ev.key)
                 if ev.kind in CORRUPTING:
                     world.seen.setdefault(CORRUPT, ev.key)
 
-    def count_state(self, max_states: int, progress: Progress | None, pending: Callable[[], int]) -> bool:
+    def _keep(self, ev: Event, schedule: tuple[str, ...], prior: tuple[str, str] | None,
+              tie: bool = False) -> None:
+        """Keep `ev` with `schedule` if it is better than the one kept: no
+        error came first (prior None) where one did, else shorter; `tie`:
+        between equally good ones the smaller schedule (merging searches)."""
+        best = self.found.get(ev.key)
+        before = self.follows.get(ev.key)
+        rank = (prior is not None, len(schedule))
+        if best is not None:
+            kept = (before is not None, len(best[1]))
+            if not (rank < kept or (tie and rank == kept and schedule < best[1])):
+                return
+        self.found[ev.key] = (ev, schedule)
+        self.follows[ev.key] = prior
+
+    def absorb(self, other: Exploration) -> None:
+        """Add what another process's search of the same state space found
+        (mmbits.emu.parallel): its counts, end states, findings, state graph."""
+        for name in ("states", "transitions", "pruned", "slept", "skipped", "revisits", "replayed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.max_depth = max(self.max_depth, other.max_depth)
+        self.complete = self.complete and other.complete
+        self.cut_short = self.cut_short or other.cut_short
+        self.terminals |= other.terminals
+        for key, (ev, schedule) in other.found.items():
+            self._keep(ev, schedule, other.follows.get(key), tie=True)
+        for fp, edges in other.graph.items():
+            self.graph.setdefault(fp, {}).update(edges)
+
+    def count_state(self, max_states: int, progress: Progress | None, pending: Callable[[], int],
+                    total: int | None = None) -> bool:
         """One more distinct state explored: progress every 500 states (so far, and so far +
         `pending()`, the transitions still to take, as a low estimate); True once `max_states`
-        is reached, the run then marked cut short."""
+        is reached, the run then marked cut short. `total`: the states explored by every
+        process of a shared search (mmbits.emu.parallel), this one's included."""
         self.states += 1
+        total = self.states if total is None else total
         if progress is not None and self.states % 500 == 0:
-            progress(self.states, self.states + pending())
-        if self.states >= max_states:
+            progress(total, total + pending())
+        if total >= max_states:
             self.complete = False
             self.cut_short = True
         return self.cut_short
@@ -183,6 +221,10 @@ class Exploration:
                                              "slept": self.slept, "skipped": self.skipped,
                                              "revisits": self.revisits, "ratio": round(self.ratio, 3)},
                                "end_states": len(self.terminals), "max_depth": self.max_depth,
+                               **({"processes": self.processes, "explored_twice": self.twice,
+                                   "replayed": self.replayed,
+                                   "process_cpu_seconds": [round(c, 2) for c in self.process_cpu]}
+                                  if len(self.processes) > 1 else {}),
                                "complete": self.complete, "cut_short": self.cut_short,
                                "seconds": round(self.seconds, 3)}
         if self.seed is not None:
@@ -197,7 +239,7 @@ Progress = Callable[..., None]
 
 
 def exhaustive(world: World, max_states: int = 200_000, progress: Progress | None = None,
-               prune: bool = True, reduce: bool = True, persistent: bool = False) -> Exploration:
+               prune: bool = True, reduce: bool = True, persistent: bool = False, jobs: int = 1) -> Exploration:
     """Every reachable state, depth-first, with state-hash pruning and sleep
     sets (Godefroid 1996): a transition independent of the one just taken
     (their footprints do not conflict, mmbits.emu.footprint) and already
@@ -213,31 +255,103 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
     off (the default: on simulate's default workload it explores 19% fewer
     states than sleep sets alone for twice the CPU; on 2 x 4 huge-pmd half
     the states for a little less), every thread not asleep runs from every
-    state."""
+    state. jobs > 1 (with prune, without persistent): that many forked
+    processes share one table of visited states (mmbits.emu.parallel)."""
     if reduce and prune and persistent:
         from mmbits.emu.persistent import exhaustive_persistent
 
         return exhaustive_persistent(world, max_states, progress)
+    if jobs > 1 and prune:
+        from mmbits.emu.parallel import exhaustive_parallel
+
+        return exhaustive_parallel(world, jobs, max_states, progress, reduce)
     ex = Exploration("exhaustive", reduced=reduce)
     start = time.perf_counter()
     root = world.fingerprint()
-    # state -> the transitions asleep when it was explored (never run from it)
-    visited: dict[int, frozenset[str]] = {root: frozenset()}
-    # the few distinct sleep sets, each kept once (a state holds one of them)
-    sleeps: dict[frozenset[str], frozenset[str]] = {}
-    # the state graph (children per state, None for an end state) to count
-    # the complete schedules the explored states stand for
-    graph: dict[int, list[int | None]] = {}
     ex.states = 1
+    search(world, ex, Visited(root), max_states, progress, reduce=reduce, prune=prune)
+    ex.schedules = count_paths(ex.graph, root)
+    ex.graph = {}  # counted: not kept with the result
+    ex.seconds = time.perf_counter() - start
+    return ex
+
+
+class Visited:
+    """The states explored so far by one process, each with the sleep set it
+    was explored with (the transitions never run from it); the few distinct
+    sleep sets are kept once. mmbits.emu.parallel has the same interface over
+    memory shared by several processes."""
+
+    def __init__(self, root: int) -> None:
+        self.table: dict[int, frozenset[str]] = {root: frozenset()}
+        self.sleeps: dict[frozenset[str], frozenset[str]] = {}
+
+    def visit(self, fp: int, asleep: frozenset[str]) -> frozenset[str] | None:
+        """State `fp` reached with the transitions `asleep`: None when it is
+        new (remembered with them); else the transitions asleep at the earlier
+        visits and awake now (empty: nothing to explore again), the state then
+        remembered with the transitions asleep both times."""
+        before = self.table.get(fp)
+        if before is None:
+            self.table[fp] = self.sleeps.setdefault(asleep, asleep)
+            return None
+        awake = before - asleep
+        if awake:
+            both = before & asleep
+            self.table[fp] = self.sleeps.setdefault(both, both)
+        return awake
+
+    def count(self) -> int:
+        """Distinct states explored (by every process sharing the table)."""
+        return len(self.table)
+
+
+class StateTable(Protocol):
+    def visit(self, fp: int, asleep: frozenset[str]) -> frozenset[str] | None: ...
+
+    def count(self) -> int: ...
+
+
+class Sharing(Protocol):
+    """How searches in several processes hand work to each other (mmbits.emu.parallel)."""
+
+    def offer(self, stack: list[_Frame]) -> None:
+        """Called between transitions: give a pending transition of `stack` to a search without work."""
+
+    def work(self) -> _Frame | None:
+        """This search has nothing left: a frame handed over by another, or None when all are done."""
+
+
+def search(world: World, ex: Exploration, visited: StateTable, max_states: int, progress: Progress | None,
+           reduce: bool = True, prune: bool = True, turn: int = 0, share: Sharing | None = None,
+           begin: bool = True) -> None:
+    """The depth-first loop of exhaustive(), from `world` (in `visited`
+    already), counting into `ex` (its states: those this search found new).
+    `turn` rotates the order in which each state's transitions are taken
+    (the processes of mmbits.emu.parallel start their searches apart);
+    `share` hands pending transitions to other searches and takes theirs
+    (begin=False: only those, nothing from `world`)."""
     # depth-first with one frame per depth: a child world is made (cloned)
     # only when it is explored, and the last child takes over its parent's
     # world, so memory holds one world per depth, not every pending sibling
     stack: list[_Frame] = []
-    frame = _open(world, (), root, {}, frozenset(), graph, ex)
+    frame = _open(world, (), world.fingerprint(), {}, frozenset(), ex, turn) if begin else None
     if frame is not None:
         stack.append(frame)
-    while stack:
+    while True:
+        if not stack:
+            got = share.work() if share is not None else None
+            if got is None:
+                break
+            stack.append(got)
         fr = stack[-1]
+        if fr.next >= len(fr.todo):  # its last pending transition was handed over
+            stack.pop()
+            continue
+        if share is not None and not ex.transitions % 16:
+            share.offer(stack)
+            if fr.next >= len(fr.todo):
+                continue
         name = fr.todo[fr.next]
         fr.next += 1
         if fr.next == len(fr.todo):
@@ -248,7 +362,7 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
         foot = Footprint() if reduce else None
         path = advance(child, name, ex, fr.sched, foot)
         if child.m.st.crashed:
-            fr.edges.append(None)
+            fr.edges[name] = None
             continue
         child_sleep: dict[str, Footprint] = {}
         if foot is not None:
@@ -257,30 +371,22 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
                     child_sleep[z] = zf
             fr.done[name] = foot
         fp = child.fingerprint() if prune else ex.transitions
-        fr.edges.append(fp)
-        before = visited.get(fp)
+        fr.edges[name] = fp
+        awake = visited.visit(fp, frozenset(child_sleep))
         skip: frozenset[str] = frozenset()
-        if before is not None:
-            asleep = frozenset(n for n in before if n in child_sleep)
-            if asleep == before:
+        if awake is not None:
+            if not awake:
                 ex.pruned += 1
                 continue
-            # asleep at the earlier visit, awake now: explore those from it
-            visited[fp] = sleeps.setdefault(asleep, asleep)
+            # asleep at an earlier visit, awake now: explore those from it
             ex.revisits += 1
-            awake = before - child_sleep.keys()
             skip = frozenset(n for n in child.enabled() if n not in awake)
-        else:
-            asleep = frozenset(child_sleep)
-            visited[fp] = sleeps.setdefault(asleep, asleep)
-            if ex.count_state(max_states, progress, lambda: sum(len(f.todo) - f.next for f in stack)):
-                break
-        frame = _open(child, path, fp, child_sleep, skip, graph, ex)
+        elif ex.count_state(max_states, progress, lambda: sum(len(f.todo) - f.next for f in stack),
+                            visited.count()):
+            break
+        frame = _open(child, path, fp, child_sleep, skip, ex, turn)
         if frame is not None:
             stack.append(frame)
-    ex.schedules = count_paths(graph, root)
-    ex.seconds = time.perf_counter() - start
-    return ex
 
 
 @dataclass
@@ -292,23 +398,40 @@ class _Frame:
     sched: tuple[str, ...]
     sleep: dict[str, Footprint]
     todo: list[str]
-    edges: list[int | None]
+    edges: dict[str, int | None]
     done: dict[str, Footprint] = field(default_factory=dict)
     next: int = 0
 
 
+def resume(root: World, sched: tuple[str, ...], name: str, sleep: dict[str, Footprint], ex: Exploration) -> _Frame:
+    """The frame that takes transition `name` from the state schedule `sched`
+    leads to from `root` (replayed, not counted: another search handed it
+    over), with the transitions asleep there."""
+    w = root.clone()
+    scratch = Exploration("replay")
+    path: tuple[str, ...] = ()
+    for t in sched:
+        path = advance(w, t, scratch, path)
+    ex.replayed += len(sched)
+    return _Frame(w, sched, sleep, [name], ex.graph.setdefault(w.fingerprint(), {}))
+
+
 def _open(w: World, sched: tuple[str, ...], fp: int, sleep: dict[str, Footprint], skip: frozenset[str],
-          graph: dict[int, list[int | None]], ex: Exploration) -> _Frame | None:
+          ex: Exploration, turn: int = 0) -> _Frame | None:
     """Start exploring a state: an end state gets its end checks (None: nothing
-    to take); otherwise the frame of the transitions awake and not skipped."""
+    to take); otherwise the frame of the transitions awake and not skipped
+    (in the thread order rotated by `turn`)."""
     ex.max_depth = max(ex.max_depth, len(sched))
     names = w.enabled()
-    edges = graph.setdefault(fp, [])
+    edges = ex.graph.setdefault(fp, {})
     if not names:
         end(w, ex, sched)
-        edges.append(None)
+        edges[QUIESCE] = None
         return None
     todo = [n for n in names if n not in sleep and n not in skip]
+    if turn and len(todo) > 1:
+        r = turn % len(todo)
+        todo = todo[r:] + todo[:r]
     ex.slept += sum(1 for n in names if n in sleep)
     return _Frame(w, sched, sleep, todo, edges) if todo else None
 
@@ -333,7 +456,7 @@ def end(world: World, ex: Exploration, sched: tuple[str, ...]) -> list[Event]:
     return events
 
 
-def count_paths(graph: dict[int, list[int | None]], root: int) -> int:
+def count_paths(graph: dict[int, dict[str, int | None]], root: int) -> int:
     """Complete schedules from the root through the explored state graph
     (each edge a transition run; None an end or a crash): the graph is
     acyclic (every step consumes a step of some thread's program), so count
@@ -352,9 +475,9 @@ def count_paths(graph: dict[int, list[int | None]], root: int) -> int:
             continue
         if not ready:
             stack.append((node, True))
-            stack.extend((e, False) for e in edges if e is not None and e not in memo)
+            stack.extend((e, False) for e in edges.values() if e is not None and e not in memo)
             continue
-        memo[node] = sum(1 if e is None else memo.get(e, 1) for e in edges)
+        memo[node] = sum(1 if e is None else memo.get(e, 1) for e in edges.values())
     return memo.get(root, 1)
 
 

@@ -288,7 +288,7 @@ class _Search:
             sub = self._open(child, path, key, sleep)
             if sub is not None:
                 stack.append(sub)
-        ex.schedules = count_paths({key: list(edges.values()) for key, edges in self.graph.items()}, self.root)
+        ex.schedules = count_paths(self.graph, self.root)
         ex.seconds = time.perf_counter() - start
         return ex
 

@@ -156,7 +156,7 @@ def fixed(world: World, schedule: tuple[str, ...]) -> Exploration:
 def explore(setup: Setup, mode: str = "auto", *, seed: int = 0, schedules: int = 200, max_states: int = 200_000,
             progress: Callable[..., None] | None = None,
             schedule: tuple[str, ...] | None = None, reduce: bool = True,
-            persistent: bool = False) -> tuple[Exploration, World]:
+            persistent: bool = False, jobs: int = 1) -> tuple[Exploration, World]:
     world = setup.world()
     if schedule is not None:
         return fixed(world, schedule), world
@@ -167,7 +167,8 @@ def explore(setup: Setup, mode: str = "auto", *, seed: int = 0, schedules: int =
         # counting frees each one dropped, and the cyclic collector's passes over
         # the live ones cost 5-20% of a run
         with collector_paused():
-            ex = exhaustive(world, max_states=max_states, progress=progress, reduce=reduce, persistent=persistent)
+            ex = exhaustive(world, max_states=max_states, progress=progress, reduce=reduce,
+                            persistent=persistent, jobs=jobs)
         return ex, world
     if mode == "random":
         return random_runs(world, schedules=schedules, seed=seed, progress=progress), world
@@ -233,11 +234,12 @@ def simulate(config: Config, variant: str = "v6.19", *, proposal: Proposal | Non
              sva: bool | None = None, async_free: bool | None = None, npages: int = DEFAULT_PAGES,
              only: tuple[str, ...] = (), detail: bool = True, schedule: tuple[str, ...] | None = None,
              progress: Callable[..., None] | None = None, reduce: bool = True,
-             worker_per_page: bool = False, persistent: bool = False) -> SimulationResult:
+             worker_per_page: bool = False, persistent: bool = False, jobs: int = 1) -> SimulationResult:
     """Explore a design on a workload (`reduce`: partial-order reduction with
     sleep sets in exhaustive mode; off, only state hashing prunes;
     `persistent`: with it, only a persistent set of threads from each state
-    (mmbits.emu.persistent);
+    (mmbits.emu.persistent); `jobs`: processes sharing an exhaustive
+    exploration without persistent sets (mmbits.emu.parallel; 0: auto_jobs());
     `worker_per_page`: the worker frees one list entry per step, as its loop
     does, instead of the whole batch in one)."""
     if not only and proposal is None:
@@ -245,8 +247,10 @@ def simulate(config: Config, variant: str = "v6.19", *, proposal: Proposal | Non
 
         only = VARIANTS[variant].default_only if variant in VARIANTS else ()
     setup = Setup(config, variant, proposal, cpus, ops, sva, async_free, npages, only, worker_per_page)
+    if jobs == 0:
+        jobs = auto_jobs(cpus * ops, persistent)
     ex, world = explore(setup, mode, seed=seed, schedules=schedules, max_states=max_states, progress=progress,
-                        schedule=schedule, reduce=reduce, persistent=persistent)
+                        schedule=schedule, reduce=reduce, persistent=persistent, jobs=jobs)
     found = findings_of(setup, ex, detail)
     m = world.m
     problems = []
@@ -261,6 +265,34 @@ def simulate(config: Config, variant: str = "v6.19", *, proposal: Proposal | Non
                             title=m.design.title, config=config.label(), machine=machine_json(m),
                             workload=workload_json(setup, cpus, ops), explored=ex,
                             findings=found, proposal=pm.mk.to_json() if pm is not None else None)
+
+
+# from this many operations in all (simulate's default workload: 2 x 3) an exhaustive
+# run takes seconds, worth a second process; below it, well under a second
+PARALLEL_OPS = 6
+
+
+def auto_jobs(operations: int, persistent: bool = False) -> int:
+    """The processes `simulate --jobs 0` explores with: two when this
+    process may run on two CPUs or more, the last minute's load average
+    leaves more than one of them idle, and the workload is large enough;
+    else one (persistent sets keep per-path race data a shared table cannot).
+    On a busy machine a second process gains nothing and costs CPU: Linux's
+    autogroup scheduling gives the processes of one command one share, and
+    they share caches with more processes (bench_emu: 30.5 s wall against
+    22.2 s at load 4-5 on the default workload)."""
+    if persistent or operations < PARALLEL_OPS:
+        return 1
+    import os
+
+    from mmbits.emu.parallel import cores
+
+    n = cores()
+    try:
+        idle = n - os.getloadavg()[0]
+    except OSError:
+        idle = n
+    return 2 if n >= 2 and idle > 1 else 1
 
 
 def workload_json(setup: Setup, cpus: int, ops: int) -> dict[str, Any]:
