@@ -171,7 +171,14 @@ def data_stamp() -> bytes:
     the shipped one): an edited layout misses. Memoised per root."""
     from mmbits.paths import layouts_root
 
-    return _data_stamp(str(layouts_root().resolve()))
+    return _data_stamp(_resolved(str(layouts_root())))
+
+
+@cache
+def _resolved(root: str) -> str:
+    """`root` with its symlinks resolved, once per root: every cache key asks for the data
+    stamp (~40 times in a new question), and each resolve() was an lstat per path part."""
+    return str(Path(root).resolve())
 
 
 @cache

@@ -52,3 +52,13 @@ def test_derived_symbols() -> None:
     assert cfg["ALLOC_SPLIT_PTLOCKS"] == 1  # spinlock_t outgrows a long
     assert m.make({"ARCH": "i386"})["BITS_PER_LONG"] == 32
     assert m.make({"ARCH": "arm64", "NR_CPUS": 4096})["NR_CPUS_BITS"] == 12
+
+
+def test_the_model_and_the_flag_data_are_read_once_however_asked_for() -> None:
+    """`load_model()` and `load_model(DEFAULT_KERNEL)` are one parse (a check asked both
+    ways and parsed kconfig.yaml twice); likewise the flag data built on it."""
+    from mmbits.flags.data import load_flag_data
+    from mmbits.paths import DEFAULT_KERNEL
+
+    assert load_model() is load_model(DEFAULT_KERNEL)
+    assert load_flag_data() is load_flag_data(DEFAULT_KERNEL)

@@ -202,9 +202,9 @@ def test_a_new_question_analyses_one_class_per_answer_key(cache: Any, monkeypatc
     analysed: list[int] = []
     real = Prover.analyse
 
-    def spy(self: Prover, config: Any) -> Any:
+    def spy(self: Prover, config: Any, *shared: Any) -> Any:
         analysed.append(1)
-        return real(self, config)
+        return real(self, config, *shared)
 
     monkeypatch.setattr(Prover, "analyse", spy)
     for expr in ("BIT(NR_PAGEFLAGS+3)", "BIT(PG_locked)|BIT(NR_PAGEFLAGS-1)", "1UL << (BITS_PER_LONG-1)"):

@@ -193,6 +193,14 @@ def _kinds(name: str, spec: dict[Any, Any], known: set[str], path: Path, line: i
 
 @cache
 def load_flag_data(version: str = DEFAULT_KERNEL) -> FlagData:
+    """The data set's page flags, read once per process however it is asked for
+    (functools.cache keys `load_flag_data()` and `load_flag_data(DEFAULT_KERNEL)` apart:
+    a check read them twice; this outer cache keeps the ~10k hits of a check C-level)."""
+    return _load_flag_data(version)
+
+
+@cache
+def _load_flag_data(version: str) -> FlagData:
     vdir = version_dir(version)
     model = load_model(version)
     known = model.known_names() | {"ARCH"}

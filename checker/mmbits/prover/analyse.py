@@ -255,7 +255,12 @@ class Prover:
             return self.ask_base
         return replace(self.ask_base, kinds=kinds, kind_given=False)
 
-    def analyse(self, config: Config) -> tuple[list[Hit], Value, Site]:
+    def analyse(self, config: Config, shared: Any = None) -> tuple[list[Hit], Value, Site]:
+        """The hits, the expression's value and the site on `config`. `shared`: the class's
+        answer key (`classes.answer_keys`; equal keys, equal analyses), which then keys the
+        page->flags rules' cache instead of `rules.flag_bits_inputs`: the engine analyses
+        one class per key, so those inputs, read again bit by bit off the packing, were
+        work for nothing (~5% of a new question)."""
         word = self.flags_word(config, len(self.xp.new_flags))
         ev = self.xp.evaluate(config, word)
         if not self.word:
@@ -271,7 +276,9 @@ class Prover:
         key: tuple[Any, ...]
         if site.role == "flags":
             base = self.flags_word(config, 0) if self.xp.new_flags else word
-            inputs = rules.flag_bits_inputs(word, base, site, value, config)
+            # an answer key is only made when no flag is added (base is word, inputs not None)
+            inputs = ("answer", shared) if shared is not None and base is word else \
+                rules.flag_bits_inputs(word, base, site, value, config)
             # with new flags the rules read both packings whole: key on the words (kept in
             # the cached entry, so these ids stay theirs); otherwise on what they read of
             # the packing for these bits, which thousands of packings share

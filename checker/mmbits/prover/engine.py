@@ -166,7 +166,7 @@ def _static(proposal: Proposal, config: Config | None, domain: Any, defines: Map
         got = shared.get(akey) if akey is not None else None
         if got is None:
             try:
-                got = prover.analyse(unit.config)
+                got = prover.analyse(unit.config, akey)
             except InputError:
                 raise
             except Exception as exc:  # noqa: BLE001 - fail closed: an analysis that cannot run is no proof
