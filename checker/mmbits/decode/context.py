@@ -160,29 +160,70 @@ def context_for(lines: list[SourceLine], lo: int, hi: int, start: int, end: int,
                          arch=best_arch[1].value if best_arch else None, evidence=evidence)
 
 
-class ContextWindow:
-    """The lines that could name a release or an arch, kept while a log streams past.
+# the word sizes a report is read at (decode/api.py: --bits, or the raw words' width, or none)
+_BITS = (None, 32, 64)
 
-    Only lines starting like one (`_FIRST_CHARS`) are kept, and of those between two
-    reports only the first and the last `keep`: the nearest line wins (context_for), so
-    a long stretch of unrelated log between two reports costs no memory."""
+
+@lru_cache(maxsize=8192)
+def _kinds(text: str) -> tuple[bool, ...]:
+    """Which facts a kept line gives context_for(): a release, an arch at each of _BITS."""
+    release = ("ainted" in text or text.startswith("Linux version")) and release_of(text) is not None
+    return (release, *(arch_of(text, bits) is not None for bits in _BITS))
+
+
+@lru_cache(maxsize=1)
+def _needles() -> re.Pattern[str]:
+    """One search for every context needle: a line without one names neither a release nor an arch."""
+    return re.compile("|".join(map(re.escape, context_needles())))
+
+
+class ContextWindow:
+    """The lines that can name a release or an arch, kept while a log streams past.
+
+    Only a line holding one of context_needles() is kept (a line without one gives
+    context_for() nothing). The reports' starts (`started`, told by the parser) cut the
+    kept lines into stretches: the stretch from a report's start to the next one holds
+    the report and what follows it, and context_for() takes from a stretch only the
+    first line giving each fact (nearest to the report it starts with) or the last
+    (nearest to the next report). So when the current stretch grows past 2 * `keep`
+    lines it is cut down to those lines, and a long stretch of unrelated log costs no
+    memory and changes no answer."""
 
     def __init__(self, keep: int = 128) -> None:
         self.keep = keep
         self._lines: list[SourceLine] = []
         self.last = 0  # the number of the last line passed through
+        self._mark = 0  # where the current stretch starts: the latest report's first line
 
     def feed(self, lines: Iterable[SourceLine]) -> Iterator[SourceLine]:
         """Pass the lines through, keeping the candidates."""
-        keep, buf = self.keep, self._lines
+        limit, buf, relevant = 2 * self.keep, self._lines, _needles().search
         for src in lines:
-            self.last = src.number
-            text = src.text
-            if text and text[0] in _FIRST_CHARS:
+            self.last = src[0]
+            text = src[1]
+            if text and text[0] in _FIRST_CHARS and relevant(text):
                 buf.append(src)
-                if len(buf) > 2 * keep:
-                    del buf[keep]
+                if len(buf) > limit:
+                    self._compact()
             yield src
+
+    def started(self, line: int) -> None:
+        """A report starts at `line` (decode/parse.py records_with_next `on_start`)."""
+        self._mark = line
+
+    def _compact(self) -> None:
+        """Cut the current stretch down to the first and the last line giving each fact."""
+        buf = self._lines
+        base = bisect_left(buf, (self._mark,))
+        if len(buf) - base <= 2 * self.keep:
+            return
+        stretch = buf[base:]
+        keep: set[int] = set()
+        for fact in range(1 + len(_BITS)):
+            giving = [i for i, src in enumerate(stretch) if _kinds(src.text)[fact]]
+            if giving:
+                keep.update((giving[0], giving[-1]))
+        buf[base:] = [src for i, src in enumerate(stretch) if i in keep]
 
     def context(self, lo: int, hi: int, start: int, end: int, bits: int | None) -> KernelContext:
         """context_for() over the kept lines."""

@@ -12,7 +12,7 @@ and raises one InputError naming the line.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 
@@ -106,6 +106,12 @@ _DUMP_FIRST = frozenset("prhmfakiPRHMFAKI") | _HEX_FIRST
 
 # a line of words as dump_page prints them: all 16 or all 8 hex digits, one space apart
 _PRINTED = {16: re.compile(r"[0-9a-fA-F]{16}(?: [0-9a-fA-F]{16})*"), 8: re.compile(r"[0-9a-fA-F]{8}(?: [0-9a-fA-F]{8})*")}
+
+
+# a raw: line's text -> its words and width: a log repeats raw: lines (poisons, zero words,
+# the same page dumped again), each read once; emptied when full
+_RAW_SEEN: dict[str, tuple[tuple[int, ...], int]] = {}
+_RAW_SEEN_MAX = 1 << 12
 
 
 def page_line_kind(rest: str) -> str | None:
@@ -210,12 +216,14 @@ def iter_records(lines: Iterable[SourceLine], file: str = "<stdin>") -> Iterator
         yield record
 
 
-def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
+def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>",
+                      on_start: Callable[[int], None] | None = None
                       ) -> Iterator[tuple[DumpRecord, int | None]]:
     """(report, first line of the next report or None at the end): the lines between the two
     are the report's neighbourhood (decode/context.py), all read when it is yielded.
     Bare hex words are kept only while no dump_page text has been seen (they are the
-    input only when there is none)."""
+    input only when there is none). `on_start(line)` is told each report's first line as
+    soon as it is read (decode/context.py ContextWindow.started)."""
     records: list[DumpRecord] = []  # finished, not yet yielded (at most one)
     seen_record = False
     cur = DumpRecord()
@@ -239,15 +247,16 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
         nonlocal last_kind
         if not cur.start:
             cur.start = lineno
+            if on_start is not None:
+                on_start(lineno)
         cur.end = lineno
         if kind is not None:
             last_kind = kind
 
-    for src in lines:
+    for lineno, line in lines:  # SourceLine (number, text), unpacked as the tuple it is
         if records:
             yield records.pop(), cur.start
         try:
-            lineno, line = src.number, src.text
             if not line:
                 pending = None
                 if bare_blocks[-1]:
@@ -265,9 +274,50 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                     bare_blocks.append([])
                 continue
             # what comes before the first colon, lowercased: every line below but `page does
-            # not match folio` and bare words is told by it, and a line with a colon is not bare words
+            # not match folio` and bare words is told by it, and a line with a colon is not bare
+            # words; the commonest (raw:, then head:) are told first
             colon = line.find(":")
             tag = line[:colon].lower() if colon >= 0 else None
+            if tag == "raw":
+                if (cur.raw and last_kind != "raw") or cur.reason is not None:
+                    finish()
+                hit = _RAW_SEEN.get(line)
+                if hit is not None:  # the same words on an earlier line: read once
+                    cur.raw.append(WordLine(lineno, list(hit[0]), hit[1]))
+                else:
+                    tokens = line[4:].split()
+                    if not tokens:
+                        pending = "raw"
+                        touch(lineno, "raw")
+                        continue
+                    wl = _words(tokens, lineno, file, "raw:")
+                    cur.raw.append(wl)
+                    if len(_RAW_SEEN) >= _RAW_SEEN_MAX:
+                        _RAW_SEEN.clear()
+                    _RAW_SEEN[line] = (tuple(wl.words), wl.width)
+                if not cur.start:  # touch(lineno, "raw"), inline: the commonest line
+                    touch(lineno)
+                cur.end, last_kind = lineno, "raw"
+                continue
+            if tag == "head":
+                rest = line[5:].strip()
+                tokens = rest.split()
+                if not tokens:
+                    pending = "head"
+                    touch(lineno)
+                    continue
+                if "order:" in rest:
+                    if cur.head_info is not None and cur.has_content():
+                        finish()
+                    cur.head_info = _parse_head_info(rest, lineno, file)
+                    cur.head_info_line = lineno
+                    touch(lineno, "head_info")
+                    continue
+                if (cur.raw or cur.head or cur.page is not None) and (
+                        _printed(tokens) or all(_HEX.match(t) for t in tokens)):
+                    cur.head.append(_words(tokens, lineno, file, "head:"))
+                    touch(lineno, "head")
+                continue
             if tag is not None and tag not in _TAGS and not tag.endswith("flags") \
                     and not tag.startswith("page does not match folio"):
                 if bare_blocks[-1]:
@@ -292,38 +342,6 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                 cur.not_faithful = True
                 touch(lineno)
                 continue
-            if tag == "raw":
-                if (cur.raw and last_kind != "raw") or cur.reason is not None:
-                    finish()
-                tokens = line[4:].split()
-                if not tokens:
-                    pending = "raw"
-                    touch(lineno, "raw")
-                    continue
-                cur.raw.append(_words(tokens, lineno, file, "raw:"))
-                if not cur.start:  # touch(lineno, "raw"), inline: the commonest line
-                    cur.start = lineno
-                cur.end, last_kind = lineno, "raw"
-                continue
-            if tag == "head":
-                rest = line[5:].strip()
-                tokens = rest.split()
-                if not tokens:
-                    pending = "head"
-                    touch(lineno)
-                    continue
-                if "order:" in rest:
-                    if cur.head_info is not None and cur.has_content():
-                        finish()
-                    cur.head_info = _parse_head_info(rest, lineno, file)
-                    cur.head_info_line = lineno
-                    touch(lineno, "head_info")
-                    continue
-                if (cur.raw or cur.head or cur.page is not None) and (
-                        _printed(tokens) or all(_HEX.match(t) for t in tokens)):
-                    cur.head.append(_words(tokens, lineno, file, "head:"))
-                    touch(lineno, "head")
-                continue
             if tag == "memcg":
                 m = re.match(r"memcg:\s*([0-9a-fA-F]+)\s*$", line)
                 if m and cur.page is not None and not cur.raw:
@@ -331,7 +349,7 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                     cur.memcg_line = lineno
                     touch(lineno)
                 continue
-            m = _FLAGS.match(line)
+            m = _FLAGS.match(line) if tag is not None and tag.endswith("flags") else None
             if m:
                 if cur.page is None or cur.raw:
                     # some other subsystem's flags: line (dump_vma prints one too)
@@ -378,7 +396,7 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
             # error (decode/api.py raises it, or says it in the output once pages were printed)
             if cur.error is None:
                 cur.error = exc
-            touch(src.number)
+            touch(lineno)
             pending = None
     finish()
     if records:
