@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from functools import partial
 from itertools import accumulate, chain, repeat
 from operator import add
 
@@ -81,17 +80,11 @@ def _filtered(blocks: Iterable[list[str]], number: int = 0, context: bool = True
             found.insert(0, 0)
         if picked:
             last = number + picked[-1] + 1
-            # the (number, text) pairs made and wrapped in C: SourceLine's own __new__ is Python
-            yield from map(_source_line, zip(map(add, picked, repeat(number + 1)),
-                                             map(strip_prefix, map(blk.__getitem__, picked))))
+            yield from [SourceLine(number + i + 1, strip_prefix(blk[i])) for i in picked]
         wrapped = bool(blk) and _wordless(blk[-1])
         number += len(blk)
     if last < number:
         yield SourceLine(number, "")  # the last line's number: the last report's neighbourhood ends there
-
-
-# SourceLine((number, text)) as its NamedTuple._make does, without a Python frame per line
-_source_line = partial(tuple.__new__, SourceLine)
 
 
 def _picks(lines: list[str], first: int, context: bool = True) -> list[int] | None:
