@@ -135,29 +135,39 @@ def _literal_head(pattern: str) -> str:
 def context_for(lines: list[SourceLine], lo: int, hi: int, start: int, end: int,
                 bits: int | None) -> KernelContext:
     """The context of the dump on input lines start..end, from lines lo..hi (its neighbourhood)."""
-    best_version: tuple[int, Evidence, tuple[int, int]] | None = None
-    best_arch: tuple[int, Evidence] | None = None
+    # (distance, line number, text, value) of the nearest line giving each fact; the Evidence
+    # (a frozen dataclass, slow to build) made once, for the line kept
+    best_version: tuple[int, int, str, tuple[tuple[int, int], str]] | None = None
+    best_arch: tuple[int, int, str, str] | None = None
     # SourceLines are (number, text) tuples: (n,) sorts before every line numbered n, so the
     # bisections compare in C (no key function called per step)
     first = bisect_left(lines, (lo,))
     last = bisect_left(lines, (hi + 1,))
-    for src in lines[first:last]:
-        if not src.text or src.text[0] not in _FIRST_CHARS:
+    for number, text in lines[first:last]:
+        if not text or text[0] not in _FIRST_CHARS:
             continue
-        distance = start - src.number if src.number < start else max(0, src.number - end)
-        text = src.text
+        distance = start - number if number < start else max(0, number - end)
         if "ainted" in text or text.startswith("Linux version"):
             rel = release_of(text)
             if rel is not None and (best_version is None or distance < best_version[0]):
-                best_version = (distance, Evidence("version", rel[1], src.number, text), rel[0])
+                best_version = (distance, number, text, rel)
         arch = arch_of(text, bits)
         if arch is not None and (best_arch is None or distance < best_arch[0]):
-            best_arch = (distance, Evidence("arch", arch, src.number, text))
-    evidence = tuple(e for e in ((best_version[1] if best_version else None), (best_arch[1] if best_arch else None))
-                     if e is not None)
-    return KernelContext(version=best_version[2] if best_version else None,
-                         release=best_version[1].value if best_version else None,
-                         arch=best_arch[1].value if best_arch else None, evidence=evidence)
+            best_arch = (distance, number, text, arch)
+    if best_version is None and best_arch is None:
+        return _NOTHING
+    evidence: list[Evidence] = []
+    if best_version is not None:
+        evidence.append(Evidence("version", best_version[3][1], best_version[1], best_version[2]))
+    if best_arch is not None:
+        evidence.append(Evidence("arch", best_arch[3], best_arch[1], best_arch[2]))
+    return KernelContext(version=best_version[3][0] if best_version else None,
+                         release=best_version[3][1] if best_version else None,
+                         arch=best_arch[3] if best_arch else None, evidence=tuple(evidence))
+
+
+# what a report whose neighbourhood names nothing gets (one object: it is immutable)
+_NOTHING = KernelContext()
 
 
 # the word sizes a report is read at (decode/api.py: --bits, or the raw words' width, or none)
