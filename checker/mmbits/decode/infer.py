@@ -410,16 +410,12 @@ def _solve_config(bits: int, value: int, fields: tuple[tuple[str, int], ...], ar
                     values["SMP"] = int(int(ncpus) > 1)
                 if opts["ZONE_DEVICE"]:
                     values["MEMORY_HOTPLUG"] = 1
-                # the Kconfig rules are checked only for a config whose packing prints the
-                # kernel's fields: most candidates fail that first, and checking every rule
-                # of the model was most of a solve (model.make = make_unchecked + violations)
                 try:
-                    cfg = model.make_unchecked(values)  # type: ignore[arg-type]
-                    word = compute(cfg)
+                    cfg = model.make(values)  # type: ignore[arg-type]
                 except InputError:
                     continue
-                if not word.builds or printed_fields(render_inner(value, renderer(word, data))) != want \
-                        or model.violations(cfg):
+                word = compute(cfg)
+                if not word.builds or printed_fields(render_inner(value, renderer(word, data))) != want:
                     continue
                 found = _with_size(cfg, size)
                 if found is not None:
