@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import repeat
 
 from mmbits.decode.reading import SourceLine, source_lines, strip_prefix
@@ -114,6 +115,29 @@ _RAW_SEEN: dict[str, tuple[tuple[int, ...], int]] = {}
 _RAW_SEEN_MAX = 1 << 12
 
 
+# a log's reports of one kernel repeat their flags: and page_type: lines: each read once
+@lru_cache(maxsize=4096)
+def _flags_line(line: str) -> tuple[str, int, str, bool] | None:
+    """(anon/ksm prefix, value, the names inside the parentheses, CMA) of a flags: line."""
+    m = _FLAGS.match(line)
+    if m is None:
+        return None
+    return m.group(1) or "", int(m.group(2), 16), m.group(3), bool(m.group(4))
+
+
+@lru_cache(maxsize=4096)
+def _page_type_line(line: str) -> tuple[int | None, int | None, str] | None:
+    """(the whole word as older kernels print it, or the top byte as newer ones do, the
+    name) of a page_type: line; None when it is neither form."""
+    m = _PAGE_TYPE_OLD.match(line)
+    if m:
+        return int(m.group(1), 16), None, m.group(2)
+    m = _PAGE_TYPE_NEW.match(line)
+    if m:
+        return None, int(m.group(1), 16), m.group(2)
+    return None
+
+
 def page_line_kind(rest: str) -> str | None:
     """What a `page:` line (its text after the tag) starts: "poisoned" (the kernel found
     the struct page uninitialized), "page" (a report's page line: `refcount:`, or `count:`
@@ -159,7 +183,19 @@ def _is_bare_hex(text: str) -> bool:
     return bool(tokens) and len(tokens[0]) in (8, 10, 16, 18) and all(_HEX.match(t) and len(_HEX.match(t).group(1)) in (8, 16) for t in tokens)  # type: ignore[union-attr]
 
 
+# the page: line as dump_page prints it (mm/debug.c __dump_folio: the hashed page pointer or
+# none, then refcount, mapcount, mapping, index, pfn), read by one match; any other form the
+# general way below (the same fields the same way: _KV's values, int() of each)
+_PAGE_LINE = re.compile(r"(?:[0-9a-f]+ +)?refcount:(-?[0-9]+) mapcount:(-?[0-9]+) mapping:([0-9a-f]+) "
+                        r"index:(0x[0-9a-f]+) pfn:(0x[0-9a-f]+)")
+
+
 def _parse_page_line(rest: str, lineno: int, file: str) -> dict[str, object]:
+    m = _PAGE_LINE.fullmatch(rest)
+    if m is not None:
+        refcount, mapcount, mapping, index, pfn = m.groups()
+        return {"refcount": int(refcount, 10), "mapcount": int(mapcount, 10), "mapping": mapping,
+                "index": int(index, 0), "pfn": int(pfn, 0)}
     out: dict[str, object] = {}
     for key, value in _KV.findall(rest):
         out[key] = value
@@ -349,31 +385,27 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>",
                     cur.memcg_line = lineno
                     touch(lineno)
                 continue
-            m = _FLAGS.match(line) if tag is not None and tag.endswith("flags") else None
-            if m:
+            flags = _flags_line(line) if tag is not None and tag.endswith("flags") else None
+            if flags is not None:
                 if cur.page is None or cur.raw:
                     # some other subsystem's flags: line (dump_vma prints one too)
                     continue
-                cur.flags_prefix = m.group(1) or ""
-                cur.flags_value = int(m.group(2), 16)
-                cur.flags_text = m.group(3)
-                cur.cma = bool(m.group(4))
+                cur.flags_prefix, cur.flags_value, cur.flags_text, cur.cma = flags
                 cur.flags_line = lineno
                 touch(lineno, "flags")
                 continue
             if tag == "page_type":
                 if cur.page is None or cur.raw:
                     continue
-                m1 = _PAGE_TYPE_OLD.match(line)
-                m2 = _PAGE_TYPE_NEW.match(line)
-                if m1:
-                    cur.page_type_full = int(m1.group(1), 16)
-                    cur.page_type_name = m1.group(2)
-                elif m2:
-                    cur.page_type_byte = int(m2.group(1), 16)
-                    cur.page_type_name = m2.group(2)
-                else:
+                page_type = _page_type_line(line)
+                if page_type is None:
                     raise InputError(f"cannot read the page_type: line {line!r}", file=file, line=lineno)
+                full, byte, name = page_type
+                if full is not None:
+                    cur.page_type_full = full
+                else:
+                    cur.page_type_byte = byte
+                cur.page_type_name = name
                 cur.page_type_line = lineno
                 touch(lineno)
                 continue
