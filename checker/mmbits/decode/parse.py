@@ -186,8 +186,9 @@ def _is_bare_hex(text: str) -> bool:
 # the page: line as dump_page prints it (mm/debug.c __dump_folio: the hashed page pointer or
 # none, then refcount, mapcount, mapping, index, pfn), read by one match; any other form the
 # general way below (the same fields the same way: _KV's values, int() of each)
-_PAGE_LINE = re.compile(r"(?:[0-9a-f]+ +)?refcount:(-?[0-9]+) mapcount:(-?[0-9]+) mapping:([0-9a-f]+) "
-                        r"index:(0x[0-9a-f]+) pfn:(0x[0-9a-f]+)")
+# (linear on any line: the pointer is taken only from the start of a run of hex digits, whole)
+_PAGE_LINE = re.compile(r"(?:(?<![0-9a-f])[0-9a-f]++ ++)?refcount:(-?[0-9]++) mapcount:(-?[0-9]++) "
+                        r"mapping:([0-9a-f]++) index:(0x[0-9a-f]++) pfn:(0x[0-9a-f]++)")
 
 
 def _parse_page_line(rest: str, lineno: int, file: str) -> dict[str, object]:
