@@ -147,3 +147,24 @@ def test_any_text_parses_or_is_one_input_error(text):
         decode_text(text, file="fuzz.txt")
     except InputError as exc:
         assert exc.file == "fuzz.txt" and "\n" not in str(exc), str(exc)
+
+
+def test_the_page_line_read_in_one_match_as_the_general_way_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every real report's page: line (tests/data/dumps/real): the one-match form and the
+    # general key:value reading give the same fields (the general one forced by a pattern
+    # that never matches)
+    import re
+
+    from decode.dumps import DUMPS
+    from mmbits.decode import parse
+
+    rests = []
+    for path in sorted((DUMPS / "real").glob("*.txt")):
+        for line in path.read_text().splitlines():
+            text = strip_prefix(line)
+            if text.startswith("page:") and parse.page_line_kind(text[5:].strip()) == "page":
+                rests.append(text[5:].strip())
+    fast = [parse._parse_page_line(rest, 1, "f") for rest in rests]
+    assert sum(parse._PAGE_LINE.fullmatch(rest) is not None for rest in rests) >= len(rests) // 2
+    monkeypatch.setattr(parse, "_PAGE_LINE", re.compile(r"(?!)"))
+    assert [parse._parse_page_line(rest, 1, "f") for rest in rests] == fast

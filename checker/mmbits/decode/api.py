@@ -53,7 +53,8 @@ def decode_stream(lines: Iterable[SourceLine], *, file: str = "<stdin>", config:
     number = 0
     # the user named both: no line of the log is asked (and the window is not fed)
     fixed = given if given is not None and given.version is not None and given.arch is not None else None
-    for record, next_start in records_with_next(lines if fixed is not None else window.feed(lines), file):
+    for record, next_start in records_with_next(lines if fixed is not None else window.feed(lines), file,
+                                                     None if fixed is not None else window.started):
         if stop_line is not None and record.start >= stop_line:
             return
         if record.start < first_line:

@@ -135,54 +135,105 @@ def _literal_head(pattern: str) -> str:
 def context_for(lines: list[SourceLine], lo: int, hi: int, start: int, end: int,
                 bits: int | None) -> KernelContext:
     """The context of the dump on input lines start..end, from lines lo..hi (its neighbourhood)."""
-    best_version: tuple[int, Evidence, tuple[int, int]] | None = None
-    best_arch: tuple[int, Evidence] | None = None
+    # (distance, line number, text, value) of the nearest line giving each fact; the Evidence
+    # (a frozen dataclass, slow to build) made once, for the line kept
+    best_version: tuple[int, int, str, tuple[tuple[int, int], str]] | None = None
+    best_arch: tuple[int, int, str, str] | None = None
     # SourceLines are (number, text) tuples: (n,) sorts before every line numbered n, so the
     # bisections compare in C (no key function called per step)
     first = bisect_left(lines, (lo,))
     last = bisect_left(lines, (hi + 1,))
-    for src in lines[first:last]:
-        if not src.text or src.text[0] not in _FIRST_CHARS:
+    for number, text in lines[first:last]:
+        if not text or text[0] not in _FIRST_CHARS:
             continue
-        distance = start - src.number if src.number < start else max(0, src.number - end)
-        text = src.text
+        distance = start - number if number < start else max(0, number - end)
         if "ainted" in text or text.startswith("Linux version"):
             rel = release_of(text)
             if rel is not None and (best_version is None or distance < best_version[0]):
-                best_version = (distance, Evidence("version", rel[1], src.number, text), rel[0])
+                best_version = (distance, number, text, rel)
         arch = arch_of(text, bits)
         if arch is not None and (best_arch is None or distance < best_arch[0]):
-            best_arch = (distance, Evidence("arch", arch, src.number, text))
-    evidence = tuple(e for e in ((best_version[1] if best_version else None), (best_arch[1] if best_arch else None))
-                     if e is not None)
-    return KernelContext(version=best_version[2] if best_version else None,
-                         release=best_version[1].value if best_version else None,
-                         arch=best_arch[1].value if best_arch else None, evidence=evidence)
+            best_arch = (distance, number, text, arch)
+    if best_version is None and best_arch is None:
+        return _NOTHING
+    evidence: list[Evidence] = []
+    if best_version is not None:
+        evidence.append(Evidence("version", best_version[3][1], best_version[1], best_version[2]))
+    if best_arch is not None:
+        evidence.append(Evidence("arch", best_arch[3], best_arch[1], best_arch[2]))
+    return KernelContext(version=best_version[3][0] if best_version else None,
+                         release=best_version[3][1] if best_version else None,
+                         arch=best_arch[3] if best_arch else None, evidence=tuple(evidence))
+
+
+# what a report whose neighbourhood names nothing gets (one object: it is immutable)
+_NOTHING = KernelContext()
+
+
+# the word sizes a report is read at (decode/api.py: --bits, or the raw words' width, or none)
+_BITS = (None, 32, 64)
+
+
+@lru_cache(maxsize=8192)
+def _kinds(text: str) -> tuple[bool, ...]:
+    """Which facts a kept line gives context_for(): a release, an arch at each of _BITS."""
+    release = ("ainted" in text or text.startswith("Linux version")) and release_of(text) is not None
+    return (release, *(arch_of(text, bits) is not None for bits in _BITS))
+
+
+@lru_cache(maxsize=1)
+def _needles() -> re.Pattern[str]:
+    """One search for every context needle: a line without one names neither a release nor an arch."""
+    return re.compile("|".join(map(re.escape, context_needles())))
 
 
 class ContextWindow:
-    """The lines that could name a release or an arch, kept while a log streams past.
+    """The lines that can name a release or an arch, kept while a log streams past.
 
-    Only lines starting like one (`_FIRST_CHARS`) are kept, and of those between two
-    reports only the first and the last `keep`: the nearest line wins (context_for), so
-    a long stretch of unrelated log between two reports costs no memory."""
+    Only a line holding one of context_needles() is kept (a line without one gives
+    context_for() nothing). The reports' starts (`started`, told by the parser) cut the
+    kept lines into stretches: the stretch from a report's start to the next one holds
+    the report and what follows it, and context_for() takes from a stretch only the
+    first line giving each fact (nearest to the report it starts with) or the last
+    (nearest to the next report). So when the current stretch grows past 2 * `keep`
+    lines it is cut down to those lines, and a long stretch of unrelated log costs no
+    memory and changes no answer."""
 
     def __init__(self, keep: int = 128) -> None:
         self.keep = keep
         self._lines: list[SourceLine] = []
         self.last = 0  # the number of the last line passed through
+        self._mark = 0  # where the current stretch starts: the latest report's first line
 
     def feed(self, lines: Iterable[SourceLine]) -> Iterator[SourceLine]:
         """Pass the lines through, keeping the candidates."""
-        keep, buf = self.keep, self._lines
+        limit, buf, relevant = 2 * self.keep, self._lines, _needles().search
         for src in lines:
-            self.last = src.number
-            text = src.text
-            if text and text[0] in _FIRST_CHARS:
+            self.last = src[0]
+            text = src[1]
+            if text and text[0] in _FIRST_CHARS and relevant(text):
                 buf.append(src)
-                if len(buf) > 2 * keep:
-                    del buf[keep]
+                if len(buf) > limit:
+                    self._compact()
             yield src
+
+    def started(self, line: int) -> None:
+        """A report starts at `line` (decode/parse.py records_with_next `on_start`)."""
+        self._mark = line
+
+    def _compact(self) -> None:
+        """Cut the current stretch down to the first and the last line giving each fact."""
+        buf = self._lines
+        base = bisect_left(buf, (self._mark,))
+        if len(buf) - base <= 2 * self.keep:
+            return
+        stretch = buf[base:]
+        keep: set[int] = set()
+        for fact in range(1 + len(_BITS)):
+            giving = [i for i, src in enumerate(stretch) if _kinds(src.text)[fact]]
+            if giving:
+                keep.update((giving[0], giving[-1]))
+        buf[base:] = [src for i, src in enumerate(stretch) if i in keep]
 
     def context(self, lo: int, hi: int, start: int, end: int, bits: int | None) -> KernelContext:
         """context_for() over the kept lines."""

@@ -31,7 +31,7 @@ from mmbits.decode.kernelfmt import (
 from mmbits.decode.model import Check, Decoded, PageView, ReleaseAlternatives, Slot
 from mmbits.decode.naming import _list_alias, poison_name, slot_poison
 from mmbits.decode.output import to_json
-from mmbits.decode.parse import DumpRecord
+from mmbits.decode.parse import DumpRecord, WordLine
 from mmbits.decode.reasons import PageFacts, judge
 from mmbits.decode.releases import release_alternatives
 from mmbits.decode.words import (
@@ -62,10 +62,10 @@ def infer_big_endian(record: DumpRecord, bits: int, arch: str | None) -> tuple[b
     data = load_dump_data()
     if arch in data.big_endian_archs:
         return True, f"{arch} is big-endian"
-    words = record.head_words() or record.raw_words()
-    if bits == 64 and record.page is not None and len(words) > 6 and "refcount" in record.page:
+    word6 = _word_at(record.head, 6) if record.head else _word_at(record.raw, 6)
+    if bits == 64 and record.page is not None and word6 is not None and "refcount" in record.page:
         ref = int(record.page["refcount"]) & 0xFFFFFFFF  # type: ignore[call-overload]
-        hi, lo = words[6] >> 32, words[6] & 0xFFFFFFFF
+        hi, lo = word6 >> 32, word6 & 0xFFFFFFFF
         if hi != lo and ref in (hi, lo):
             return ref == lo, (f"the printed refcount:{record.page['refcount']} is the "
                                f"{'low' if ref == lo else 'high'} half of raw word 6 "
@@ -73,6 +73,16 @@ def infer_big_endian(record: DumpRecord, bits: int, arch: str | None) -> tuple[b
     if arch in ("x86_64", "i386", "riscv64", "riscv32", "um", "loongarch64", "arm64", "arm32"):
         return False, f"{arch} kernels run little-endian (the usual build)"
     return None, ""
+
+
+def _word_at(lines: list[WordLine], at: int) -> int | None:
+    """Word `at` of the words these lines print (head_words()/raw_words()[at]), without
+    building the list; None when they print fewer."""
+    for wl in lines:
+        if at < len(wl.words):
+            return wl.words[at]
+        at -= len(wl.words)
+    return None
 
 
 def decode_record(record: DumpRecord, number: int, *, config: Config | None, bits: int | None,

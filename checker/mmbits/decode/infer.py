@@ -200,6 +200,19 @@ def _version_code(version: tuple[int, int] | None) -> int:
 @lru_cache(maxsize=4096)
 def _choose(flags_value: int | None, flags_text: str | None, bits: int, big: bool, size: int | None,
             hint: str | None, version: int = 0) -> ConfigChoice:
+    """_solve_choice(), kept on disk for the next process (decode/choicestore.py)."""
+    from mmbits.decode import choicestore
+
+    key = (flags_value, flags_text, bits, big, size, hint, version)
+    choice = choicestore.lookup(key)
+    if choice is None:
+        choice = _solve_choice(*key)
+        choicestore.keep(key, choice)
+    return choice
+
+
+def _solve_choice(flags_value: int | None, flags_text: str | None, bits: int, big: bool, size: int | None,
+                  hint: str | None, version: int = 0) -> ConfigChoice:
     data = load_dump_data()
     model_arch, proxy = model_arch_for(hint, bits, big)
     default_arch = model_arch

@@ -241,6 +241,9 @@ def _child(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Decoded 
         text_file.flush()
         marks.tofile(marks_file)
         marks_file.flush()
+        from mmbits.decode import choicestore
+
+        choicestore.save()  # the configs this part solved (os._exit runs no atexit handler)
         status: tuple[str, Any] = ("ok", worst)
     except BaseException as exc:  # noqa: BLE001 (said to the parent, which raises it)
         status, code = ("error", f"{type(exc).__name__}: {exc}"), 1

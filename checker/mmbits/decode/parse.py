@@ -12,8 +12,9 @@ and raises one InputError naming the line.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import repeat
 
 from mmbits.decode.reading import SourceLine, source_lines, strip_prefix
@@ -108,6 +109,35 @@ _DUMP_FIRST = frozenset("prhmfakiPRHMFAKI") | _HEX_FIRST
 _PRINTED = {16: re.compile(r"[0-9a-fA-F]{16}(?: [0-9a-fA-F]{16})*"), 8: re.compile(r"[0-9a-fA-F]{8}(?: [0-9a-fA-F]{8})*")}
 
 
+# a raw: line's text -> its words and width: a log repeats raw: lines (poisons, zero words,
+# the same page dumped again), each read once; emptied when full
+_RAW_SEEN: dict[str, tuple[tuple[int, ...], int]] = {}
+_RAW_SEEN_MAX = 1 << 12
+
+
+# a log's reports of one kernel repeat their flags: and page_type: lines: each read once
+@lru_cache(maxsize=4096)
+def _flags_line(line: str) -> tuple[str, int, str, bool] | None:
+    """(anon/ksm prefix, value, the names inside the parentheses, CMA) of a flags: line."""
+    m = _FLAGS.match(line)
+    if m is None:
+        return None
+    return m.group(1) or "", int(m.group(2), 16), m.group(3), bool(m.group(4))
+
+
+@lru_cache(maxsize=4096)
+def _page_type_line(line: str) -> tuple[int | None, int | None, str] | None:
+    """(the whole word as older kernels print it, or the top byte as newer ones do, the
+    name) of a page_type: line; None when it is neither form."""
+    m = _PAGE_TYPE_OLD.match(line)
+    if m:
+        return int(m.group(1), 16), None, m.group(2)
+    m = _PAGE_TYPE_NEW.match(line)
+    if m:
+        return None, int(m.group(1), 16), m.group(2)
+    return None
+
+
 def page_line_kind(rest: str) -> str | None:
     """What a `page:` line (its text after the tag) starts: "poisoned" (the kernel found
     the struct page uninitialized), "page" (a report's page line: `refcount:`, or `count:`
@@ -153,7 +183,20 @@ def _is_bare_hex(text: str) -> bool:
     return bool(tokens) and len(tokens[0]) in (8, 10, 16, 18) and all(_HEX.match(t) and len(_HEX.match(t).group(1)) in (8, 16) for t in tokens)  # type: ignore[union-attr]
 
 
+# the page: line as dump_page prints it (mm/debug.c __dump_folio: the hashed page pointer or
+# none, then refcount, mapcount, mapping, index, pfn), read by one match; any other form the
+# general way below (the same fields the same way: _KV's values, int() of each)
+# (linear on any line: the pointer is taken only from the start of a run of hex digits, whole)
+_PAGE_LINE = re.compile(r"(?:(?<![0-9a-f])[0-9a-f]++ ++)?refcount:(-?[0-9]++) mapcount:(-?[0-9]++) "
+                        r"mapping:([0-9a-f]++) index:(0x[0-9a-f]++) pfn:(0x[0-9a-f]++)")
+
+
 def _parse_page_line(rest: str, lineno: int, file: str) -> dict[str, object]:
+    m = _PAGE_LINE.fullmatch(rest)
+    if m is not None:
+        refcount, mapcount, mapping, index, pfn = m.groups()
+        return {"refcount": int(refcount, 10), "mapcount": int(mapcount, 10), "mapping": mapping,
+                "index": int(index, 0), "pfn": int(pfn, 0)}
     out: dict[str, object] = {}
     for key, value in _KV.findall(rest):
         out[key] = value
@@ -210,12 +253,14 @@ def iter_records(lines: Iterable[SourceLine], file: str = "<stdin>") -> Iterator
         yield record
 
 
-def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
+def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>",
+                      on_start: Callable[[int], None] | None = None
                       ) -> Iterator[tuple[DumpRecord, int | None]]:
     """(report, first line of the next report or None at the end): the lines between the two
     are the report's neighbourhood (decode/context.py), all read when it is yielded.
     Bare hex words are kept only while no dump_page text has been seen (they are the
-    input only when there is none)."""
+    input only when there is none). `on_start(line)` is told each report's first line as
+    soon as it is read (decode/context.py ContextWindow.started)."""
     records: list[DumpRecord] = []  # finished, not yet yielded (at most one)
     seen_record = False
     cur = DumpRecord()
@@ -239,15 +284,16 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
         nonlocal last_kind
         if not cur.start:
             cur.start = lineno
+            if on_start is not None:
+                on_start(lineno)
         cur.end = lineno
         if kind is not None:
             last_kind = kind
 
-    for src in lines:
+    for lineno, line in lines:  # SourceLine (number, text), unpacked as the tuple it is
         if records:
             yield records.pop(), cur.start
         try:
-            lineno, line = src.number, src.text
             if not line:
                 pending = None
                 if bare_blocks[-1]:
@@ -265,9 +311,50 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                     bare_blocks.append([])
                 continue
             # what comes before the first colon, lowercased: every line below but `page does
-            # not match folio` and bare words is told by it, and a line with a colon is not bare words
+            # not match folio` and bare words is told by it, and a line with a colon is not bare
+            # words; the commonest (raw:, then head:) are told first
             colon = line.find(":")
             tag = line[:colon].lower() if colon >= 0 else None
+            if tag == "raw":
+                if (cur.raw and last_kind != "raw") or cur.reason is not None:
+                    finish()
+                hit = _RAW_SEEN.get(line)
+                if hit is not None:  # the same words on an earlier line: read once
+                    cur.raw.append(WordLine(lineno, list(hit[0]), hit[1]))
+                else:
+                    tokens = line[4:].split()
+                    if not tokens:
+                        pending = "raw"
+                        touch(lineno, "raw")
+                        continue
+                    wl = _words(tokens, lineno, file, "raw:")
+                    cur.raw.append(wl)
+                    if len(_RAW_SEEN) >= _RAW_SEEN_MAX:
+                        _RAW_SEEN.clear()
+                    _RAW_SEEN[line] = (tuple(wl.words), wl.width)
+                if not cur.start:  # touch(lineno, "raw"), inline: the commonest line
+                    touch(lineno)
+                cur.end, last_kind = lineno, "raw"
+                continue
+            if tag == "head":
+                rest = line[5:].strip()
+                tokens = rest.split()
+                if not tokens:
+                    pending = "head"
+                    touch(lineno)
+                    continue
+                if "order:" in rest:
+                    if cur.head_info is not None and cur.has_content():
+                        finish()
+                    cur.head_info = _parse_head_info(rest, lineno, file)
+                    cur.head_info_line = lineno
+                    touch(lineno, "head_info")
+                    continue
+                if (cur.raw or cur.head or cur.page is not None) and (
+                        _printed(tokens) or all(_HEX.match(t) for t in tokens)):
+                    cur.head.append(_words(tokens, lineno, file, "head:"))
+                    touch(lineno, "head")
+                continue
             if tag is not None and tag not in _TAGS and not tag.endswith("flags") \
                     and not tag.startswith("page does not match folio"):
                 if bare_blocks[-1]:
@@ -292,38 +379,6 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                 cur.not_faithful = True
                 touch(lineno)
                 continue
-            if tag == "raw":
-                if (cur.raw and last_kind != "raw") or cur.reason is not None:
-                    finish()
-                tokens = line[4:].split()
-                if not tokens:
-                    pending = "raw"
-                    touch(lineno, "raw")
-                    continue
-                cur.raw.append(_words(tokens, lineno, file, "raw:"))
-                if not cur.start:  # touch(lineno, "raw"), inline: the commonest line
-                    cur.start = lineno
-                cur.end, last_kind = lineno, "raw"
-                continue
-            if tag == "head":
-                rest = line[5:].strip()
-                tokens = rest.split()
-                if not tokens:
-                    pending = "head"
-                    touch(lineno)
-                    continue
-                if "order:" in rest:
-                    if cur.head_info is not None and cur.has_content():
-                        finish()
-                    cur.head_info = _parse_head_info(rest, lineno, file)
-                    cur.head_info_line = lineno
-                    touch(lineno, "head_info")
-                    continue
-                if (cur.raw or cur.head or cur.page is not None) and (
-                        _printed(tokens) or all(_HEX.match(t) for t in tokens)):
-                    cur.head.append(_words(tokens, lineno, file, "head:"))
-                    touch(lineno, "head")
-                continue
             if tag == "memcg":
                 m = re.match(r"memcg:\s*([0-9a-fA-F]+)\s*$", line)
                 if m and cur.page is not None and not cur.raw:
@@ -331,31 +386,27 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
                     cur.memcg_line = lineno
                     touch(lineno)
                 continue
-            m = _FLAGS.match(line)
-            if m:
+            flags = _flags_line(line) if tag is not None and tag.endswith("flags") else None
+            if flags is not None:
                 if cur.page is None or cur.raw:
                     # some other subsystem's flags: line (dump_vma prints one too)
                     continue
-                cur.flags_prefix = m.group(1) or ""
-                cur.flags_value = int(m.group(2), 16)
-                cur.flags_text = m.group(3)
-                cur.cma = bool(m.group(4))
+                cur.flags_prefix, cur.flags_value, cur.flags_text, cur.cma = flags
                 cur.flags_line = lineno
                 touch(lineno, "flags")
                 continue
             if tag == "page_type":
                 if cur.page is None or cur.raw:
                     continue
-                m1 = _PAGE_TYPE_OLD.match(line)
-                m2 = _PAGE_TYPE_NEW.match(line)
-                if m1:
-                    cur.page_type_full = int(m1.group(1), 16)
-                    cur.page_type_name = m1.group(2)
-                elif m2:
-                    cur.page_type_byte = int(m2.group(1), 16)
-                    cur.page_type_name = m2.group(2)
-                else:
+                page_type = _page_type_line(line)
+                if page_type is None:
                     raise InputError(f"cannot read the page_type: line {line!r}", file=file, line=lineno)
+                full, byte, name = page_type
+                if full is not None:
+                    cur.page_type_full = full
+                else:
+                    cur.page_type_byte = byte
+                cur.page_type_name = name
                 cur.page_type_line = lineno
                 touch(lineno)
                 continue
@@ -378,7 +429,7 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>"
             # error (decode/api.py raises it, or says it in the output once pages were printed)
             if cur.error is None:
                 cur.error = exc
-            touch(src.number)
+            touch(lineno)
             pending = None
     finish()
     if records:

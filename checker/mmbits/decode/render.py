@@ -64,15 +64,33 @@ def _assumed(dec: Decoded) -> list[str]:
     key = (id(dec.choice), dec.bits, dec.little, id(dec.context))
     hit = _ASSUMED.get(key)
     if hit is None or hit[0] is not dec.choice or hit[1] is not dec.context:
-        endian = "little" if dec.little else "big"
-        lines = [f"assuming {dec.bits}-bit {endian}-endian, config {_label(dec.config)} "
-                 f"[{dec.choice.how}]: {dec.choice.note}"]
+        lines = [_assuming(dec)]
         for ev in dec.context.evidence:
             lines.append(f"inferred {ev.describe()}")
-        if len(_ASSUMED) >= 1 << 9:
-            _ASSUMED.clear()
-        hit = _ASSUMED[key] = (dec.choice, dec.context, lines)
+        if not dec.context.evidence or all(ev.line == 0 for ev in dec.context.evidence):
+            # a context shared by reports (given, or naming nothing): kept for the next one;
+            # a context read from the log is its report's own (its lines' numbers)
+            if len(_ASSUMED) >= 1 << 9:
+                _ASSUMED.clear()
+            _ASSUMED[key] = (dec.choice, dec.context, lines)
+        return lines
     return hit[2]
+
+
+# (config choice, word size, byte order) -> the `assuming ...` line; the choice kept alive beside its id
+_ASSUMING: dict[tuple[int, int, bool], tuple[object, str]] = {}
+
+
+def _assuming(dec: Decoded) -> str:
+    key = (id(dec.choice), dec.bits, dec.little)
+    hit = _ASSUMING.get(key)
+    if hit is None or hit[0] is not dec.choice:
+        endian = "little" if dec.little else "big"
+        if len(_ASSUMING) >= 1 << 9:
+            _ASSUMING.clear()
+        hit = _ASSUMING[key] = (dec.choice, f"assuming {dec.bits}-bit {endian}-endian, config {_label(dec.config)} "
+                                            f"[{dec.choice.how}]: {dec.choice.note}")
+    return hit[1]
 
 
 def render(dec: Decoded, total: int | None = None) -> str:
