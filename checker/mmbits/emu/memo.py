@@ -267,7 +267,11 @@ def _chain(keys: list[Key], vals: list[Any], eff: Effect) -> _Node | Effect:
 def _canonical(order: list[Key], extra: set[Key]) -> list[Key]:
     """The keys read, in the order first read, each once, as the tree tests
     them (the table graph's keys as one, a page's key as a run of one), then
-    the keys only written or found by the diff, sorted."""
+    the keys only written or found by the diff, sorted by their text: the same
+    order in every process (str hashes are salted per process), and an entry's
+    key ("e", ...) before its table pointer's ("et", ...), whose presence among
+    the writes depends on the entry's old value: the tree then tells the two
+    runs apart at the entry's node instead of refusing the second (`unplaced`)."""
     out: list[Key] = []
     seen: set[Key] = set()
     for key in order:
@@ -277,7 +281,7 @@ def _canonical(order: list[Key], extra: set[Key]) -> list[Key]:
             out.append(key)
     rest = {_norm(k) for k in extra}
     rest -= seen
-    return out + sorted(rest, key=hash)  # any order that is the same for equal sets
+    return out + sorted(rest, key=repr)
 
 
 _LINK = ("link",)
