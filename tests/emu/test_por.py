@@ -271,3 +271,20 @@ def test_two_processes_on_every_variant(variant: str, workload: str, monkeypatch
     if only and VARIANTS[variant].default_only:
         pytest.skip("the variant runs its own operations")
     _split_compare(variant, only, 2, 1, "turns", monkeypatch)
+
+
+def test_schedule_count_without_reduction_is_every_schedule() -> None:
+    """`schedules` is the number of complete paths through the explored
+    graph: without sleep sets that is every schedule, whether the states are
+    hashed, and whether one process or two explored them (the merged graph
+    counts each schedule once). With sleep sets each path stands for its
+    reorderings, so the figure depends on the search and is not compared."""
+    variant, only, cpus = TINY[0]
+    setup = Setup(sva(), variant, cpus=cpus, ops=1, only=only)
+    tree = exhaustive(setup.world(), reduce=False, prune=False, max_states=100_000)
+    hashed = exhaustive(setup.world(), reduce=False)
+    split = exhaustive(setup.world(), reduce=False, jobs=2)
+    assert tree.complete and hashed.complete and split.complete and len(split.processes) == 2
+    assert tree.schedules > hashed.states  # paths, not states: the comparison is not vacuous
+    assert hashed.schedules == tree.schedules
+    assert split.schedules == tree.schedules
