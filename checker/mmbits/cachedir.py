@@ -152,6 +152,18 @@ def digest(data: bytes) -> bytes:
     return _blake2b(data, digest_size=32).digest()
 
 
+def entry_name(sub: str, what: object) -> str | None:
+    """The name of the `sub` cache's entry for `what` (any JSON-able key; other values by
+    repr), bound to the code and the layouts data in use; None when that cache is off.
+    One scheme for every store keyed this way, so a key is spelled the same everywhere."""
+    if private_dir(sub) is None:
+        return None
+    import json
+
+    text = json.dumps(what, sort_keys=True, default=repr)
+    return digest(code_stamp() + data_stamp() + text.encode()).hex()
+
+
 @cache
 def code_stamp() -> bytes:
     """Every .py file of the package by path, size and mtime: a code change misses."""

@@ -21,7 +21,7 @@ import atexit
 import os
 from typing import TYPE_CHECKING, Any
 
-from mmbits.cachedir import code_stamp, data_stamp, digest, load_json, private_dir, store_json
+from mmbits.cachedir import entry_name, load_json, store_json
 
 if TYPE_CHECKING:
     from mmbits.decode.infer import ConfigChoice
@@ -38,10 +38,7 @@ _registered = False
 
 
 def _where() -> tuple[tuple[str | None, ...], str | None]:
-    env = tuple(os.environ.get(v) for v in _ENV)
-    if private_dir(SUB) is None:
-        return env, None
-    return env, digest(code_stamp() + data_stamp()).hex()
+    return tuple(os.environ.get(v) for v in _ENV), entry_name(SUB, None)
 
 
 def _body(env: tuple[str | None, ...], name: str) -> dict[str, Any]:

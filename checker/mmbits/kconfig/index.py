@@ -21,12 +21,11 @@ have the expected shape is ignored and recomputed. MMBITS_CACHE=off turns it off
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from typing import Any
 
-from mmbits.cachedir import code_stamp, data_stamp, digest, load_json, private_dir, store_json
+from mmbits.cachedir import entry_name, load_json, store_json
 
 MAGIC = "mmbits-domain-index 2"  # 2: the groups in product form
 MAX_ENTRY_BYTES = 256 * 1024 * 1024  # product form: the largest shipped part is ~1 MB
@@ -35,11 +34,8 @@ _SCALAR = frozenset({int, bool, float, str, type(None)})
 
 def key_of(part_identity: Sequence[Any], question: Iterable[str] | str) -> str | None:
     """The entry name for a part and a question, or None when the cache is off."""
-    if private_dir("domain") is None:
-        return None
     what = question if isinstance(question, str) else sorted(question)
-    text = json.dumps({"part": part_identity, "q": what}, sort_keys=True, default=repr)
-    return digest(code_stamp() + data_stamp() + text.encode()).hex()
+    return entry_name("domain", {"part": part_identity, "q": what})
 
 
 def load(key: str | None) -> dict[str, Any] | None:

@@ -26,7 +26,6 @@ page->flags one, a row that disagrees with its config) is made the long way.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -61,7 +60,7 @@ def grouping_key(sub: str, origin: tuple[Any, Iterable[str]], extra: Any) -> str
     """An entry name for what a group list (the domain's parts, the symbols grouped on)
     and `extra` decide, bound to the code and the layouts data; None when the `sub` cache
     is off or the domain has fixed configs (presets) or parts that cannot say what they are."""
-    from mmbits.cachedir import code_stamp, data_stamp, digest, private_dir
+    from mmbits.cachedir import entry_name, private_dir
 
     domain, relevant = origin
     if private_dir(sub) is None or getattr(domain, "fixed", None):
@@ -70,8 +69,7 @@ def grouping_key(sub: str, origin: tuple[Any, Iterable[str]], extra: Any) -> str
         parts = [p.identity() for p in domain.parts]
     except AttributeError:
         return None
-    text = json.dumps({"parts": parts, "relevant": sorted(relevant), "question": extra}, sort_keys=True, default=repr)
-    return digest(code_stamp() + data_stamp() + text.encode()).hex()
+    return entry_name(sub, {"parts": parts, "relevant": sorted(relevant), "question": extra})
 
 
 def packing_classes(groups: GroupList, memo: dict[tuple[Any, ...], Any],

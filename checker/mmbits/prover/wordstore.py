@@ -19,7 +19,6 @@ exits. MMBITS_CACHE=off turns it off; a proof with its own layout set never uses
 from __future__ import annotations
 
 import atexit
-import json
 from typing import Any
 
 from mmbits.prover.site import Other, Site
@@ -44,12 +43,9 @@ _registered = False
 
 
 def _name(kind: str, what: Any) -> str | None:
-    from mmbits.cachedir import code_stamp, data_stamp, digest, private_dir
+    from mmbits.cachedir import entry_name
 
-    if private_dir(SUB) is None:
-        return None
-    text = json.dumps([kind, what], sort_keys=True, default=repr)
-    return digest(code_stamp() + data_stamp() + text.encode()).hex()
+    return entry_name(SUB, [kind, what])
 
 
 # -- sites ------------------------------------------------------------------------------
