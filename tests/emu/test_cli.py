@@ -187,16 +187,16 @@ def test_default_jobs_follow_the_free_cpus(monkeypatch: pytest.MonkeyPatch) -> N
     load average leaves more than one idle; one for small workloads and persistent sets."""
     import os
 
-    from mmbits.emu import parallel
+    from mmbits import cpus
     from mmbits.emu.simulate import auto_jobs
 
-    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    monkeypatch.setattr(cpus, "usable_cpus", lambda: 2)
     monkeypatch.setattr(os, "getloadavg", lambda: (0.3, 0.3, 0.3))
     assert auto_jobs(6) == 2
     assert auto_jobs(4) == 1 and auto_jobs(6, persistent=True) == 1
     monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 1.0, 1.0))
     assert auto_jobs(6) == 1
-    monkeypatch.setattr(parallel, "cores", lambda: 1)
+    monkeypatch.setattr(cpus, "usable_cpus", lambda: 1)
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert auto_jobs(6) == 1
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
+from mmbits.cpus import usable_cpus
 from mmbits.decode.parse import page_line_kind
 from mmbits.decode.reading import QP_LOOKAHEAD, SourceLine, looks_quoted_printable, strip_prefix
 from mmbits.errors import InputError
@@ -62,7 +63,7 @@ def plan(path: str) -> Cut | None:
     """The cut of a log file worth decoding in two processes, or None for one."""
     from mmbits.inputs import LIMIT_LOG, LIMIT_LOG_LINE
 
-    if path == "-" or not hasattr(os, "fork") or os.environ.get("MMBITS_DECODE_JOBS", "") == "1" or _cores() < 2:
+    if path == "-" or not hasattr(os, "fork") or os.environ.get("MMBITS_DECODE_JOBS", "") == "1" or usable_cpus() < 2:
         return None
     try:
         st = os.stat(path)
@@ -78,14 +79,6 @@ def plan(path: str) -> Cut | None:
         return _cut(path, st.st_size, LIMIT_LOG_LINE)
     except (OSError, InputError):
         return None  # one process reports it
-
-
-def _cores() -> int:
-    """The CPUs this process may run on (a second process on one core only adds its costs)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def _quoted_printable(path: str) -> bool:

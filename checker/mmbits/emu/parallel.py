@@ -253,14 +253,6 @@ def _read_all(fd: int, size: int) -> bytes:
     return b"".join(parts)
 
 
-def cores() -> int:
-    """The CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 def exhaustive_parallel(world: World, jobs: int, max_states: int = 200_000, progress: Progress | None = None,
                         reduce: bool = True, handed_only: bool = False) -> Exploration:
     """explore.exhaustive(world, ...) by `jobs` processes (this one and

@@ -294,9 +294,9 @@ def auto_jobs(operations: int, persistent: bool = False) -> int:
         return 1
     import os
 
-    from mmbits.emu.parallel import cores
+    from mmbits.cpus import usable_cpus
 
-    n = cores()
+    n = usable_cpus()
     try:
         idle = n - os.getloadavg()[0]
     except OSError:
