@@ -87,7 +87,7 @@ def test_a_packed_field_widened_into_the_gap_blocks(config, where, kind, data) -
 def test_a_list_arm_over_the_word_blocks(config, where, bit) -> None:  # type: ignore[no-untyped-def]
     site = resolve_site(layouts(), *where, config)
     assume(site.exists and bit < site.bits)
-    armed = dataclasses.replace(site, others=(*site.others, Other("mutant", "struct list_head", True, True)))
+    armed = site._replace(others=(*site.others, Other("mutant", "struct list_head", True, True)))
     ask = Ask(site.label, ("pgtable",), True, frozenset())
     assert any(h.severity == "error" for h in rules.analyse_arms(armed, 1 << bit, ask))
 

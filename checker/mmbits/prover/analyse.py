@@ -10,7 +10,7 @@ says which config symbols the answer can depend on, for grouping a domain.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -83,42 +83,50 @@ def _memdesc_type_names() -> frozenset[str]:
     return frozenset(n.lower() for t in md.tables.values() for n in t.types.values())
 
 
-@dataclass
 class Prover:
-    proposal: Proposal
-    struct: str
-    word: str
-    xp: ExprPlan
-    lset: LayoutSet
-    ask_base: Ask
-    site_syms: frozenset[str]
-    _sites: dict[tuple[Any, ...], Site] = field(default_factory=dict)
-    _analyses: dict[tuple[Any, ...], tuple[Any, list[Hit]]] = field(default_factory=dict)
-    _site_env_keys: tuple[str, ...] = ()
-    _needs_env: bool = False
-    _facts_names_cache: tuple[tuple[str, ...] | None] | None = None
-    _site_ids: dict[int, int] = field(default_factory=dict)
-    _joins: dict[tuple[int, int], tuple[list[Hit], list[Hit], list[Hit]]] = field(default_factory=dict)
-    _site_values: dict[Site, int] = field(default_factory=dict)
-    # per-config answers that do not depend on the proposal (FlagsWord, Site), keyed by the
-    # config object's id: the engine hands in one dict per cached group list, which holds
-    # those configs (so the ids stay theirs) and is dropped with it
-    config_memo: dict[tuple[Any, ...], Any] | None = None
-    # the layout set is the shipped one: sites and relevant symbols are kept on disk (prover.wordstore)
-    shipped: bool = False
-    _disk_sites: bool = False
-    # the site's symbols as the layouts name them (`site.raw_site_symbols`), when known already
-    raw_site_syms: frozenset[str] | None = None
+    """One proposal made ready for analysis (`prepare`): its plan, word, layouts and Ask,
+    with the caches of its analyses. (A plain class: a dataclass compiles its methods when
+    imported, and every check imports this one.)"""
 
-    def __post_init__(self) -> None:
+    __slots__ = ("proposal", "struct", "word", "xp", "lset", "ask_base", "site_syms", "_sites", "_analyses",
+                 "_site_env_keys", "_needs_env", "_facts_names_cache", "_site_ids", "_joins", "_site_values",
+                 "config_memo", "shipped", "_disk_sites", "raw_site_syms")
+
+    def __init__(self, proposal: Proposal, struct: str, word: str, xp: ExprPlan, lset: LayoutSet, ask_base: Ask,
+                 site_syms: frozenset[str], *, shipped: bool = False, raw_site_syms: frozenset[str] | None = None):
         from mmbits.layout.registry import PACKING_SYMBOLS
-        from mmbits.prover.site import _LSETS, raw_site_symbols
+        from mmbits.prover.site import _LSETS
 
-        _LSETS[id(self.lset)] = self.lset
-        raw = self.raw_site_syms if self.raw_site_syms is not None else \
-            raw_site_symbols(self.lset, self.struct, self.word) if self.word else frozenset()
+        self.proposal = proposal
+        self.struct = struct
+        self.word = word
+        self.xp = xp
+        self.lset = lset
+        self.ask_base = ask_base
+        self.site_syms = site_syms
+        self._sites: dict[tuple[Any, ...], Site] = {}
+        self._analyses: dict[tuple[Any, ...], tuple[Any, list[Hit]]] = {}
+        self._facts_names_cache: tuple[tuple[str, ...] | None] | None = None
+        self._site_ids: dict[int, int] = {}
+        self._joins: dict[tuple[int, int], tuple[list[Hit], list[Hit], list[Hit]]] = {}
+        self._site_values: dict[Site, int] = {}
+        # per-config answers that do not depend on the proposal (FlagsWord, Site), keyed by the
+        # config object's id: the engine hands in one dict per cached group list, which holds
+        # those configs (so the ids stay theirs) and is dropped with it
+        self.config_memo: dict[tuple[Any, ...], Any] | None = None
+        # the layout set is the shipped one: sites and relevant symbols are kept on disk (prover.wordstore)
+        self.shipped = shipped
+        self._disk_sites = False
+        # the site's symbols as the layouts name them (`site.raw_site_symbols`), when known already
+        self.raw_site_syms = raw_site_syms
+        _LSETS[id(lset)] = lset
+        raw = raw_site_syms if raw_site_syms is not None else \
+            raw_site_symbols(lset, struct, word) if word else frozenset()
         self._needs_env = bool(set(raw) & set(PACKING_SYMBOLS))
         self._site_env_keys = tuple(sorted(raw))
+
+    def __repr__(self) -> str:
+        return f"Prover({self.proposal!r}, struct={self.struct!r}, word={self.word!r})"
 
     def site(self, config: Config) -> Site:
         memo = self.config_memo
@@ -253,7 +261,7 @@ class Prover:
         kinds = default_kinds(self.struct, site.page_index)
         if kinds == self.ask_base.kinds:
             return self.ask_base
-        return replace(self.ask_base, kinds=kinds, kind_given=False)
+        return self.ask_base._replace(kinds=kinds, kind_given=False)
 
     def analyse(self, config: Config, shared: Any = None) -> tuple[list[Hit], Value, Site]:
         """The hits, the expression's value and the site on `config`. `shared`: the class's

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Any
 
@@ -43,18 +42,31 @@ if TYPE_CHECKING:
 COLUMNS = ("shape", "site", "low", "high", "tail", "cp")
 
 
-@dataclass
 class BitTable:
     """Per class, in order: `columns[name][i]` for the names in COLUMNS (`site` -1: no
     profile, the class is analysed itself); `shapes`, `sites`, `lows`, `highs` as the
-    module says; `gaps` the numbers of gap reads."""
+    module says; `gaps` the numbers of gap reads. (A plain class, not a dataclass: every
+    check imports it, and a dataclass compiles its methods at import.)"""
 
-    columns: dict[str, list[int]] = field(default_factory=lambda: {c: [] for c in COLUMNS})
-    shapes: list[list[int]] = field(default_factory=list)
-    sites: list[list[int]] = field(default_factory=list)
-    lows: list[list[int]] = field(default_factory=list)
-    highs: list[list[int]] = field(default_factory=list)
-    gaps: set[int] = field(default_factory=set)
+    __slots__ = ("columns", "shapes", "sites", "lows", "highs", "gaps")
+
+    def __init__(self, columns: dict[str, list[int]] | None = None, shapes: list[list[int]] | None = None,
+                 sites: list[list[int]] | None = None, lows: list[list[int]] | None = None,
+                 highs: list[list[int]] | None = None, gaps: set[int] | None = None):
+        self.columns: dict[str, list[int]] = {c: [] for c in COLUMNS} if columns is None else columns
+        self.shapes: list[list[int]] = [] if shapes is None else shapes
+        self.sites: list[list[int]] = [] if sites is None else sites
+        self.lows: list[list[int]] = [] if lows is None else lows
+        self.highs: list[list[int]] = [] if highs is None else highs
+        self.gaps: set[int] = set() if gaps is None else gaps
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BitTable) and self.to_json() == other.to_json()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it was
+
+    def __repr__(self) -> str:
+        return f"BitTable({len(self)} classes, {len(self.shapes)} shapes, {len(self.sites)} sites)"
 
     def __len__(self) -> int:
         return len(self.columns["site"])

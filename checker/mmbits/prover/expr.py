@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from mmbits.errors import InputError
 from mmbits.expression.compiled import suggest
@@ -38,9 +37,9 @@ def has_runtime(text: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class Value:
-    """The expression for one config."""
+class Value(NamedTuple):
+    """The expression for one config. (Value and ExprPlan are no dataclasses: every check
+    imports them, and a dataclass compiles its methods at import.)"""
 
     value: int | None  # None: undefined, or a name is absent
     type: str | None
@@ -51,23 +50,31 @@ class Value:
     constant_true: str = ""  # the operand that makes it so
 
 
-@dataclass
 class ExprPlan:
-    text: str
-    defines: dict[str, str] = field(default_factory=dict)
-    new_flags: tuple[str, ...] = ()
-    mode: str = "value"  # value | condition
-    runtime: tuple[str, ...] = ()  # runtime operands (condition mode)
-    operator: str = ""  # top-level operator of a condition: | || &
-    operands: tuple[str, ...] = ()  # constant operands of the condition
-    idents: tuple[str, ...] = ()
-    bit_number: str | None = None  # the expression was an enum bit number (PG_referenced): evaluated as BIT(it)
-    tree: Node | None = None  # the expression, parsed once (value mode)
-    operand_trees: tuple[Node, ...] = ()  # the constant operands, parsed once (condition mode)
-    define_trees: dict[str, Node] = field(default_factory=dict)
-    _cache: dict[tuple[Any, ...], Value] = field(default_factory=dict, repr=False)
-    _names: dict[int, tuple[Any, ...]] = field(default_factory=dict, repr=False)
-    _fast: dict[int, tuple[Any, ...]] = field(default_factory=dict, repr=False)
+    """An expression parsed once (`plan`), evaluated per config with its own caches."""
+
+    __slots__ = ("text", "defines", "new_flags", "mode", "runtime", "operator", "operands", "idents", "bit_number",
+                 "tree", "operand_trees", "define_trees", "_cache", "_names", "_fast")
+
+    def __init__(self, text: str, defines: dict[str, str] | None = None, new_flags: tuple[str, ...] = ()):
+        self.text = text
+        self.defines: dict[str, str] = {} if defines is None else defines
+        self.new_flags = new_flags
+        self.mode = "value"  # value | condition
+        self.runtime: tuple[str, ...] = ()  # runtime operands (condition mode)
+        self.operator = ""  # top-level operator of a condition: | || &
+        self.operands: tuple[str, ...] = ()  # constant operands of the condition
+        self.idents: tuple[str, ...] = ()
+        self.bit_number: str | None = None  # the expression was an enum bit number (PG_referenced): evaluated as BIT(it)
+        self.tree: Node | None = None  # the expression, parsed once (value mode)
+        self.operand_trees: tuple[Node, ...] = ()  # the constant operands, parsed once (condition mode)
+        self.define_trees: dict[str, Node] = {}
+        self._cache: dict[tuple[Any, ...], Value] = {}
+        self._names: dict[int, tuple[Any, ...]] = {}
+        self._fast: dict[int, tuple[Any, ...]] = {}
+
+    def __repr__(self) -> str:
+        return f"ExprPlan(text={self.text!r}, mode={self.mode!r}, idents={self.idents!r})"
 
     @property
     def bare_name(self) -> str | None:

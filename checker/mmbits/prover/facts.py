@@ -7,9 +7,8 @@ flags and page_type words, renamed fields) and layouts/memdesc/memdesc_types.yam
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from mmbits.cexpr import Expr
 from mmbits.errors import InputError
@@ -17,9 +16,11 @@ from mmbits.expression.compiled import data_expr
 from mmbits.paths import DEFAULT_KERNEL, layouts_root, version_dir
 from mmbits.yamlio import LDict, load_file
 
+# the facts are NamedTuples, not frozen dataclasses: every check imports this module, and a
+# dataclass compiles its methods at import (five of them here: ~5 ms of a new question)
 
-@dataclass(frozen=True)
-class Tag:
+
+class Tag(NamedTuple):
     """A low bit of a pointer word that already means something."""
 
     bit: int
@@ -33,16 +34,14 @@ class Tag:
         return self.cond is None or self.cond.truth(env)
 
 
-@dataclass(frozen=True)
-class PointerWord:
+class PointerWord(NamedTuple):
     anchor: str  # struct page member
     holds: str
     target_align: Expr
     tags: tuple[Tag, ...]
 
 
-@dataclass(frozen=True)
-class WordFacts:
+class WordFacts(NamedTuple):
     path: str
     flags_word: str
     page_type_word: str
@@ -55,8 +54,8 @@ class WordFacts:
     pointers: dict[str, PointerWord]
     renamed: dict[str, str]
     variables: dict[str, str]
+    compound_kinds: dict[str, str]  # kind -> why its pages can be compound
     head_flag: str = "PG_head"
-    compound_kinds: dict[str, str] = field(default_factory=dict)  # kind -> why its pages can be compound
 
     def anchors(self) -> tuple[str, ...]:
         return (self.flags_word, self.page_type_word, *self.pointers)
@@ -110,8 +109,7 @@ def load_word_facts(version: str = DEFAULT_KERNEL) -> WordFacts:
     )
 
 
-@dataclass(frozen=True)
-class MemdescTable:
+class MemdescTable(NamedTuple):
     name: str
     doc: str
     types: dict[int, str]
@@ -120,8 +118,7 @@ class MemdescTable:
     claimed_alias: tuple[str, tuple[int, ...]] | None  # what the plan says that pointer decodes as
 
 
-@dataclass(frozen=True)
-class MemdescFacts:
+class MemdescFacts(NamedTuple):
     path: str
     word: str  # STRUCT.FIELD of the final memdesc word
     type_bits: int

@@ -9,20 +9,33 @@ VERSION of the configs they stand for, and the ranges are read off those tallies
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from mmbits.kconfig.release import release_name
 
 
-@dataclass
 class ReleaseTally:
-    """One release's share of a proof: configs checked, unsafe on, and not proved on."""
+    """One release's share of a proof: configs checked, unsafe on, and not proved on. (A
+    plain class: every check imports it, and a dataclass compiles its methods at import.)"""
 
-    version: int
-    checked: int = 0
-    unsafe: int = 0
-    unknown: int = 0
+    __slots__ = ("version", "checked", "unsafe", "unknown")
+
+    def __init__(self, version: int, checked: int = 0, unsafe: int = 0, unknown: int = 0):
+        self.version = version
+        self.checked = checked
+        self.unsafe = unsafe
+        self.unknown = unknown
+
+    def _fields(self) -> tuple[int, int, int, int]:
+        return (self.version, self.checked, self.unsafe, self.unknown)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ReleaseTally) and self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # counted up in place
+
+    def __repr__(self) -> str:
+        return "ReleaseTally(version={}, checked={}, unsafe={}, unknown={})".format(*self._fields())
 
     @property
     def verdict(self) -> str:

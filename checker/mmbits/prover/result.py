@@ -3,7 +3,6 @@ cached answer (mmbits.prover.cache) imports nothing of the prover."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from mmbits.findings import Finding
@@ -11,25 +10,40 @@ from mmbits.proposal import Proposal
 from mmbits.prover.releases import ReleaseTally, summary
 
 
-@dataclass
 class CheckResult:
-    proposal: Proposal
-    source: str  # what was checked: a domain name, a preset, a .config
-    verdict: str  # safe | unsafe | unknown (a part of the analysis could not run: see `unknown`)
-    configs_checked: int
-    configs_unsafe: int
-    configs_colliding: int
-    groups: int
-    findings: list[Finding]
-    counts: list[int]  # configs per finding, same order
-    explanation: list[str]
-    seconds: float
-    relevant: tuple[str, ...] = ()
-    lifecycle: str = "not requested"  # checked | not requested | emulator missing | emulator failed
-    unknown: list[str] = field(default_factory=list)  # why the verdict cannot be SAFE
-    cached: bool = False  # read back from the answer cache (mmbits.prover.cache)
-    # the static proof per kernel release, oldest first (prover.releases)
-    releases: list[ReleaseTally] = field(default_factory=list)
+    """A proof's answer. (A plain class: every check imports it, and a dataclass compiles
+    its methods at import.)"""
+
+    __slots__ = ("proposal", "source", "verdict", "configs_checked", "configs_unsafe", "configs_colliding", "groups",
+                 "findings", "counts", "explanation", "seconds", "relevant", "lifecycle", "unknown", "cached",
+                 "releases")
+
+    def __init__(self, proposal: Proposal, source: str, verdict: str, configs_checked: int, configs_unsafe: int,
+                 configs_colliding: int, groups: int, findings: list[Finding], counts: list[int],
+                 explanation: list[str], seconds: float, relevant: tuple[str, ...] = (),
+                 lifecycle: str = "not requested", unknown: list[str] | None = None, cached: bool = False,
+                 releases: list[ReleaseTally] | None = None):
+        self.proposal = proposal
+        self.source = source  # what was checked: a domain name, a preset, a .config
+        self.verdict = verdict  # safe | unsafe | unknown (a part of the analysis could not run: see `unknown`)
+        self.configs_checked = configs_checked
+        self.configs_unsafe = configs_unsafe
+        self.configs_colliding = configs_colliding
+        self.groups = groups
+        self.findings = findings
+        self.counts = counts  # configs per finding, same order
+        self.explanation = explanation
+        self.seconds = seconds
+        self.relevant = relevant
+        self.lifecycle = lifecycle  # checked | not requested | emulator missing | emulator failed
+        self.unknown: list[str] = [] if unknown is None else unknown  # why the verdict cannot be SAFE
+        self.cached = cached  # read back from the answer cache (mmbits.prover.cache)
+        # the static proof per kernel release, oldest first (prover.releases)
+        self.releases: list[ReleaseTally] = [] if releases is None else releases
+
+    def __repr__(self) -> str:
+        return (f"CheckResult({self.verdict!r}, {self.proposal!r}, configs_checked={self.configs_checked}, "
+                f"findings={len(self.findings)})")
 
     @property
     def by_release(self) -> str:

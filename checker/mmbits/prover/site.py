@@ -9,9 +9,8 @@ proof only splits configs on those: MEMCG does not move ptdesc.pt_flags.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mmbits.cexpr import suggest
 from mmbits.errors import InputError
@@ -25,8 +24,11 @@ if TYPE_CHECKING:  # resolving a site imports them: a new question whose sites a
 ROLES = ("flags", "page_type", "pointer", "memdesc", "plain")
 
 
-@dataclass(frozen=True)
-class Other:
+# Other and Site are NamedTuples (immutable, equal and hashed by value), not frozen
+# dataclasses: those compile their methods when imported, ~2 ms of every check for Site
+
+
+class Other(NamedTuple):
     """Another member of the same struct over the word's bytes, in another union arm."""
 
     name: str
@@ -35,8 +37,7 @@ class Other:
     list_head: bool
 
 
-@dataclass(frozen=True)
-class Site:
+class Site(NamedTuple):
     struct: str
     word: str  # key of Layout.words
     exists: bool
