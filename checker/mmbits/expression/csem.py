@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from mmbits.errors import InputError
 from mmbits.expression.lexer import ExprError
@@ -38,8 +39,9 @@ class BitExprError(InputError):
     pass
 
 
-@dataclass(frozen=True)
-class CType:
+# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
+# methods when the module is imported
+class CType(NamedTuple):
     name: str
     bits: int
     signed: bool

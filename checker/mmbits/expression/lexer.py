@@ -5,7 +5,7 @@ identifiers (data-file symbols may start with a digit: `64BIT`), release literal
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class ExprError(ValueError):
@@ -39,8 +39,9 @@ _TOKEN = re.compile(
 MAX_LENGTH = 65536
 
 
-@dataclass(frozen=True)
-class Token:
+# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
+# methods when the module is imported
+class Token(NamedTuple):
     kind: str  # ws | str | ver | num | ident | op | end
     text: str
     pos: int

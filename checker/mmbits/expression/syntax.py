@@ -5,8 +5,8 @@ meaning; the parser knows no values."""
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from mmbits.expression.lexer import ExprError, Token, tokenize
 
@@ -29,8 +29,9 @@ CAST_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class Node:
+# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
+# methods when the module is imported
+class Node(NamedTuple):
     """op: num (value int, text = literal as written), ver (a release, value int), str,
     sym, call (value = name), cast (value = C type name), un, bin, cond, member
     (value = the access as written: `ptdesc->pt_flags.f`)."""

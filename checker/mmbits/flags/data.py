@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mmbits.cexpr import Expr, Value, data_expr
 from mmbits.errors import InputError
@@ -24,8 +24,9 @@ POLICIES = {"PF_ANY", "PF_HEAD", "PF_ONLY_HEAD", "PF_NO_TAIL", "PF_NO_COMPOUND",
 PAGE_POSITIONS = {"head", "second", "tail", "any"}
 
 
-@dataclass(frozen=True)
-class FlagSpec:
+# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
+# methods when the module is imported
+class FlagSpec(NamedTuple):
     name: str
     policy: str
     kinds: tuple[str, ...]
@@ -34,8 +35,9 @@ class FlagSpec:
     doc: str
 
 
-@dataclass(frozen=True)
-class AliasSpec:
+# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
+# methods when the module is imported
+class AliasSpec(NamedTuple):
     name: str
     base: str
     kinds: tuple[str, ...]
@@ -59,8 +61,9 @@ class AliasSpec:
         return f"{'|'.join(self.kinds)} ({where})"
 
 
-@dataclass(frozen=True)
-class PageType:
+# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
+# methods when the module is imported
+class PageType(NamedTuple):
     name: str
     value: int
     kind: str | None
@@ -108,8 +111,9 @@ class PageTypeEncoding:
         return 0xFFFFFFFF & ~t.value
 
 
-@dataclass(frozen=True)
-class Kind:
+# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
+# methods when the module is imported
+class Kind(NamedTuple):
     name: str
     descriptor: str
     position: str

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from mmbits.cexpr import Expr, Value, data_expr
 from mmbits.errors import InputError, InvalidConfigError
@@ -20,8 +21,9 @@ from mmbits.paths import DEFAULT_KERNEL, version_dir
 from mmbits.yamlio import LDict, load_file
 
 
-@dataclass(frozen=True)
-class Symbol:
+# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
+# methods when the module is imported
+class Symbol(NamedTuple):
     name: str
     type: str  # bool | int | str | release (VERSION: MAJOR * 1000 + MINOR)
     default: Value
@@ -70,8 +72,9 @@ class Symbol:
         return text
 
 
-@dataclass(frozen=True)
-class Rule:
+# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
+# methods when the module is imported
+class Rule(NamedTuple):
     require: Expr
     why: str
     when: Expr | None = None
@@ -93,8 +96,9 @@ class Rule:
         return f"{cond}{self.require.text}: {self.why}"
 
 
-@dataclass(frozen=True)
-class Arch:
+# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
+# methods when the module is imported
+class Arch(NamedTuple):
     name: str
     dotconfig: str
     facts: dict[str, Value]
