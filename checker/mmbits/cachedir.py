@@ -237,3 +237,59 @@ def store_json(sub: str, key: str | None, magic: str, field: str, body: object) 
         return
     write_entry(base, f"{key}.json", json.dumps({"magic": magic, "key": key, field: body},
                                                 separators=(",", ":")).encode())
+
+
+# -- entries as marshal data: what the prover's big tables are kept as ---------------------
+
+_DATA_HEAD = b"mmbits-data 1\n"
+
+
+def encode_entry(doc: dict[str, Any]) -> bytes:
+    """An entry as `load_data` reads it: a header, a BLAKE2b-256 of the payload, and the
+    payload, `doc` in marshal's format (plain data only: the stores put in lists, dicts,
+    ints and strings, never code). marshal reads such data back several times faster than
+    json does (the default domain's class partition and table: 11 ms as JSON, 3.5 ms so)."""
+    import marshal
+
+    payload = marshal.dumps(doc, 4)
+    return _DATA_HEAD + digest(payload) + payload
+
+
+def decode_entry(raw: bytes) -> Any:
+    """What `encode_entry` made, or None: another header, a payload whose digest is not the
+    one written with it (truncated, damaged, not ours), or one marshal cannot read. Only
+    bytes an encode_entry made are given to marshal."""
+    import marshal
+
+    n = len(_DATA_HEAD)
+    if raw[:n] != _DATA_HEAD or len(raw) < n + 32:
+        return None
+    payload = raw[n + 32:]
+    if digest(payload) != raw[n:n + 32]:
+        return None
+    try:
+        return marshal.loads(payload)
+    except (EOFError, ValueError, TypeError):
+        return None
+
+
+def load_data(sub: str, key: str | None, magic: str, field: str, limit: int) -> dict[str, Any] | None:
+    """`load_json` for an entry written by `store_data`: the dict under `field`, or None
+    (absent, foreign, another kind, damaged); the caller still checks what it holds."""
+    base = private_dir(sub)
+    if key is None or base is None:
+        return None
+    raw = read_entry(base / f"{key}.data", limit)
+    doc = decode_entry(raw) if raw is not None else None
+    if not isinstance(doc, dict) or doc.get("magic") != magic or doc.get("key") != key:
+        return None
+    body = doc.get(field)
+    return body if isinstance(body, dict) else None
+
+
+def store_data(sub: str, key: str | None, magic: str, field: str, body: object) -> None:
+    base = private_dir(sub)
+    if key is None or base is None:
+        return
+    write_entry(base, f"{key}.data", encode_entry({"magic": magic, "key": key, field: body}))
+

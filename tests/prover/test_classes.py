@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from mmbits.cachedir import decode_entry, encode_entry
 from mmbits.flags.packing import INPUT_SYMBOLS
 from mmbits.kconfig.domain import Domain, load_domain
 from mmbits.proposal import Proposal
@@ -141,15 +142,14 @@ def test_a_kept_partition_is_read_back_and_answers_alike(cache: Any, monkeypatch
     assert made and fresh == again and first["groups"] == again["groups"]
 
 
-@pytest.mark.parametrize("damage", ["foreign", "groups", "count", "release", "not json", "site", "row", "profile"])
+@pytest.mark.parametrize("damage", ["foreign", "groups", "count", "release", "not data", "digest", "site", "row", "profile"])
 def test_a_kept_partition_that_is_not_these_groups_is_rebuilt(cache: Any, monkeypatch: pytest.MonkeyPatch,
                                                               damage: str) -> None:
-    import json
-
     made = _partitions(monkeypatch)
     truth = _answer("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
     (entry,) = cache.iterdir()
-    doc = json.loads(entry.read_text())
+    raw = entry.read_bytes()
+    doc = decode_entry(raw)
     units = doc["body"]["units"]
     if damage == "foreign":  # another question's entry under this name: bound to its own key
         doc["key"] = "0" * 64
@@ -172,7 +172,9 @@ def test_a_kept_partition_that_is_not_these_groups_is_rebuilt(cache: Any, monkey
             del high[1:]
         else:
             cols["tail"].pop()
-    entry.write_text("{" if damage == "not json" else json.dumps(doc))
+    # "digest": a byte of the payload changed, so it is not what was written with its digest
+    entry.write_bytes(b"{" if damage == "not data" else raw[:-1] + bytes([raw[-1] ^ 1]) if damage == "digest"
+                      else encode_entry(doc))
     made.clear()
     again = _answer("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
     assert made, damage  # rebuilt

@@ -7,11 +7,11 @@ wrong answer, never a traceback."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
+from mmbits.cachedir import decode_entry, encode_entry
 from mmbits.kconfig.domain import load_domain
 from mmbits.proposal import Proposal
 from mmbits.prover import bittable, check, classes, engine, packclasses
@@ -127,7 +127,7 @@ def test_kept_packing_classes_serve_the_next_word(cache: Any, monkeypatch: pytes
     assert made and fresh == kept
 
 
-@pytest.mark.parametrize("damage", ["foreign", "not json", "short", "order", "index", "runs", "types", "packed"])
+@pytest.mark.parametrize("damage", ["foreign", "not data", "digest", "short", "order", "index", "runs", "types", "packed"])
 def test_packing_classes_that_do_not_fit_are_computed_again(cache: Any, monkeypatch: pytest.MonkeyPatch,
                                                             damage: str) -> None:
     made = _computed(monkeypatch)
@@ -136,7 +136,8 @@ def test_packing_classes_that_do_not_fit_are_computed_again(cache: Any, monkeypa
         m.setenv("MMBITS_CACHE", "off")
         truth = _answer("BIT(NR_PAGEFLAGS+2)", "page.flags", None)
     (entry,) = cache.iterdir()
-    doc = json.loads(entry.read_text())
+    raw = entry.read_bytes()
+    doc = decode_entry(raw)
     body = doc["body"]
     if damage == "foreign":  # another grouping's entry under this name: bound to its own key
         doc["key"] = "0" * 64
@@ -153,7 +154,9 @@ def test_packing_classes_that_do_not_fit_are_computed_again(cache: Any, monkeypa
         body["columns"]["low"][0] = "0"
     else:
         body["packed"].pop()
-    entry.write_text("{" if damage == "not json" else json.dumps(doc))
+    # "digest": a byte of the payload changed, so it is not what was written with its digest
+    entry.write_bytes(b"{" if damage == "not data" else raw[:-1] + bytes([raw[-1] ^ 1]) if damage == "digest"
+                      else encode_entry(doc))
     made.clear()
     again = _answer("BIT(NR_PAGEFLAGS+2)", "page.flags", None)
     assert made, damage  # computed again

@@ -16,8 +16,9 @@ four PACKING_SYMBOLS values its packing decides (what a site key reads of it).
 (`GroupList.values`: no config built), resolving one site per distinct site key.
 
 Computed from the rows too (one packing per distinct input, no config built), and kept
-on disk for the shipped layouts ($MMBITS_CACHE_DIR/packings, through `cachedir`: JSON
-bound to a BLAKE2b-256 of the code stamp, the data stamp, the domain's parts and the
+on disk for the shipped layouts ($MMBITS_CACHE_DIR/packings, through `cachedir`: plain
+data in marshal's format with the digest of it (`cachedir.store_data`: JSON read back
+three times slower), bound to a BLAKE2b-256 of the code stamp, the data stamp, the domain's parts and the
 grouping). An entry that does not fit these groups (lengths, classes not numbered in
 order of their first group, an index out of range, a run list that is not one) is
 computed again; a word's partition that cannot be derived (a site that is not a
@@ -32,7 +33,7 @@ from typing import Any
 from mmbits.prover import bittable
 from mmbits.prover.grouplist import GroupList
 
-MAGIC = "mmbits-packing-classes 2"
+MAGIC = "mmbits-packing-classes 3"
 SUB = "packings"
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 # what a page->flags class key reads of the config beside the packing and the site (Prover.class_key)
@@ -148,21 +149,21 @@ def _compute(groups: GroupList) -> PackingClasses | None:
 # -- on disk ---------------------------------------------------------------------------
 
 def _store(key: str | None, pc: PackingClasses) -> None:
-    from mmbits.cachedir import store_json
+    from mmbits.cachedir import store_data
 
     t = pc.table
-    store_json(SUB, key, MAGIC, "body", {
+    store_data(SUB, key, MAGIC, "body", {
         "of": pc.of, "first": pc.first, "columns": pc.columns, "packed": [v for p in pc.packed for v in p],
         "table": {"shapes": t.shapes, "lows": t.lows, "highs": t.highs, "gaps": sorted(t.gaps)}})
 
 
 def _load(key: str | None, groups: GroupList) -> PackingClasses | None:
     """The stored packing classes, or None: absent, foreign, or not fitting these groups."""
-    from mmbits.cachedir import load_json
+    from mmbits.cachedir import load_data
 
     if key is None:
         return None
-    body = load_json(SUB, key, MAGIC, "body", MAX_ENTRY_BYTES)
+    body = load_data(SUB, key, MAGIC, "body", MAX_ENTRY_BYTES)
     if body is None:
         return None
     try:
