@@ -213,16 +213,24 @@ def load_json(sub: str, key: str | None, magic: str, field: str, limit: int,
     json's (it sees every object, the envelope too; a ValueError it raises is a miss)."""
     import json
 
+    def decode(raw: bytes) -> Any:
+        try:
+            return json.loads(raw, object_hook=object_hook)
+        except ValueError:
+            return None
+
+    return _load_entry(sub, key, "json", limit, decode, magic, field)
+
+
+def _load_entry(sub: str, key: str | None, suffix: str, limit: int, decode: Callable[[bytes], Any], magic: str,
+                field: str) -> dict[str, Any] | None:
+    """The dict under `field` of the `sub` cache's entry `key`.`suffix`, decoded, if it is an
+    envelope of this kind (`magic`) bound to this key; else None."""
     base = private_dir(sub)
     if key is None or base is None:
         return None
-    raw = read_entry(base / f"{key}.json", limit)
-    if raw is None:
-        return None
-    try:
-        doc = json.loads(raw, object_hook=object_hook)
-    except ValueError:
-        return None
+    raw = read_entry(base / f"{key}.{suffix}", limit)
+    doc = decode(raw) if raw is not None else None
     if not isinstance(doc, dict) or doc.get("magic") != magic or doc.get("key") != key:
         return None
     body = doc.get(field)
@@ -276,15 +284,7 @@ def decode_entry(raw: bytes) -> Any:
 def load_data(sub: str, key: str | None, magic: str, field: str, limit: int) -> dict[str, Any] | None:
     """`load_json` for an entry written by `store_data`: the dict under `field`, or None
     (absent, foreign, another kind, damaged); the caller still checks what it holds."""
-    base = private_dir(sub)
-    if key is None or base is None:
-        return None
-    raw = read_entry(base / f"{key}.data", limit)
-    doc = decode_entry(raw) if raw is not None else None
-    if not isinstance(doc, dict) or doc.get("magic") != magic or doc.get("key") != key:
-        return None
-    body = doc.get(field)
-    return body if isinstance(body, dict) else None
+    return _load_entry(sub, key, "data", limit, decode_entry, magic, field)
 
 
 def store_data(sub: str, key: str | None, magic: str, field: str, body: object) -> None:
