@@ -8,7 +8,6 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -146,13 +145,19 @@ def _run(cli: click.Group, argv: list[str] | None) -> int:
 
 # -- config selection -----------------------------------------------------
 
-@dataclass
 class Selection:
-    """What the user asked to analyse: one config, or a domain of configs."""
+    """What the user asked to analyse: one config, or a domain of configs. (A plain class:
+    every command imports it, and a dataclass compiles its methods at import.)"""
 
-    config: Any = None  # Config
-    domain: Any = None  # Domain
-    source: str = ""
+    __slots__ = ("config", "domain", "source")
+
+    def __init__(self, config: Any = None, domain: Any = None, source: str = ""):
+        self.config = config  # Config
+        self.domain = domain  # Domain
+        self.source = source
+
+    def __repr__(self) -> str:
+        return f"Selection(config={self.config!r}, domain={self.domain!r}, source={self.source!r})"
 
     @property
     def is_domain(self) -> bool:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from mmbits.errors import InputError
@@ -74,14 +73,16 @@ def c_types(bits_per_long: int) -> dict[str, CType]:
     }
 
 
-@dataclass
-class CValue:
+# NamedTuple, not a dataclass: every check imports it, and a dataclass compiles its
+# methods when the module is imported
+class CValue(NamedTuple):
     value: int
     type: CType
 
 
-@dataclass
-class Evaluation:
+# NamedTuple, not a dataclass: every check imports it, and a dataclass compiles its
+# methods when the module is imported
+class Evaluation(NamedTuple):
     """The result of an expression for one config."""
 
     text: str
@@ -91,7 +92,7 @@ class Evaluation:
     names: set[str]  # identifiers the evaluated operands read
     # (count, width of the shifted type) of every shift evaluated: how close a
     # config-dependent count (BIT(NR_PAGEFLAGS)) comes to undefined behaviour
-    shifts: list[tuple[int, int]] = field(default_factory=list)
+    shifts: list[tuple[int, int]]
 
     def as_word(self, word_bits: int) -> int | None:
         """The value stored into an unsigned word of `word_bits` (C conversion)."""

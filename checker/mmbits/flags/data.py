@@ -72,8 +72,9 @@ class PageType(NamedTuple):
     cond: Expr | None = None  # since:/until: (PGTY_large_kmalloc from 6.17)
 
 
-@dataclass(frozen=True)
-class PageTypeEncoding:
+# NamedTuple, not a dataclass: every check imports it, and a dataclass compiles its
+# methods when the module is imported
+class PageTypeEncoding(NamedTuple):
     """How page->page_type says a page's type in a range of releases.
 
     `top-byte` (6.12 on): value << shift, the low bits the owner's. `inverted`

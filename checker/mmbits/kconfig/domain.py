@@ -33,13 +33,29 @@ from mmbits.yamlio import LDict, load_file
 _RELEASE_NAME = re.compile(r"^v?\d+\.\d+$")
 
 
-@dataclass(frozen=True)
 class Group:
-    """A representative config and the number of domain configs it stands for."""
+    """A representative config and the number of domain configs it stands for. (A plain
+    class, immutable by convention: every check imports it, and a dataclass compiles its
+    methods at import.)"""
 
-    config: Config
-    count: int
-    part: str
+    __slots__ = ("config", "count", "part")
+
+    def __init__(self, config: Config, count: int, part: str):
+        self.config = config
+        self.count = count
+        self.part = part
+
+    def _fields(self) -> tuple[Config, int, str]:
+        return (self.config, self.count, self.part)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Group and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return f"Group(config={self.config!r}, count={self.count!r}, part={self.part!r})"
 
 
 @dataclass(frozen=True)
