@@ -318,8 +318,8 @@ def _order(agg: Aggregate) -> tuple[int, str, bool, int]:
 def _finding(hit: Hit, config: Config, relevant: Iterable[str]) -> Finding:
     data = dict(hit.data)
     data["what"] = hit.what
-    data["config_symbols"] = {k: v for k, v in sorted(config.primary.items())
-                              if k in _primaries(tuple(sorted(relevant)))}
+    shown = _primaries(tuple(sorted(relevant)))  # once, not once per symbol of the config
+    data["config_symbols"] = {k: v for k, v in sorted(config.primary.items()) if k in shown}
     if config.name:
         data["config_name"] = config.name
     return Finding(hit.kind, hit.message, config.name or config.describe(relevant), hit.where, hit.severity, data)
