@@ -3,13 +3,13 @@ the document the parser makes, lines included, and an entry that is not one is a
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mmbits import yamlcache, yamlio
+from mmbits.cachedir import decode_entry, encode_entry
 from mmbits.paths import layouts_root
 from mmbits.yamlio import LDict, LList
 
@@ -64,14 +64,14 @@ def test_a_user_file_is_not_kept(cache: Path, tmp_path: Path) -> None:
     assert not cache.exists() or not list(cache.iterdir())
 
 
-@pytest.mark.parametrize("damage", ["lines", "key", "unhashable", "not json"])
+@pytest.mark.parametrize("damage", ["lines", "key", "unhashable", "not data", "digest", "a tuple"])
 def test_an_entry_that_is_not_a_document_is_a_miss(cache: Path, damage: str) -> None:
     text = "a: 1\nb:\n  - x\n  - y\n"
     key = yamlcache.key_of(text)
     yamlcache.store(key, yamlio.load_text(text, "t.yaml"))
     (entry,) = cache.iterdir()
-    raw = entry.read_text()
-    doc = json.loads(raw)
+    raw = entry.read_bytes()
+    doc = decode_entry(raw)
     top = doc["body"]["doc"]
     if damage == "lines":
         top["n"] = top["n"][:1]
@@ -79,7 +79,11 @@ def test_an_entry_that_is_not_a_document_is_a_miss(cache: Path, damage: str) -> 
         doc["key"] = "0" * 64
     elif damage == "unhashable":
         top["k"][0] = top["v"][1]
-    entry.write_text("{" if damage == "not json" else json.dumps(doc))
+    elif damage == "a tuple":  # marshal can say more than the documents hold: not one of ours
+        top["v"][0] = (1, 2)
+    # "digest": a byte of the payload changed, so it is not what was written with its digest
+    entry.write_bytes(b"{" if damage == "not data" else raw[:-1] + bytes([raw[-1] ^ 1]) if damage == "digest"
+                      else encode_entry(doc))
     assert yamlcache.load(key) is yamlcache.MISS
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mmbits.cachedir import decode_entry, encode_entry
 from mmbits.flags import packing, store
 from mmbits.flags.data import load_flag_data
 from mmbits.kconfig.domain import load_domain
@@ -63,24 +64,29 @@ def test_a_foreign_or_corrupt_shard_is_a_miss(fresh: Path, monkeypatch: pytest.M
     assert key is not None
     truth = dict(word.masks)
     store.save()
-    (shard,) = [p for p in (fresh / "masks").iterdir() if p.name == f"{store._name(key[0])}.json"]
-    text = shard.read_text()
+    (shard,) = [p for p in (fresh / "masks").iterdir() if p.name == f"{store._name(key[0])}.data"]
+    raw = shard.read_bytes()
     # an entry under a name that is not its own (another code or data version's, swapped
     # in): bound to its key, it is never read
-    other = fresh / "masks" / f"{'0' * 64}.json"
-    other.write_text(text)
+    other = fresh / "masks" / f"{'0' * 64}.data"
+    other.write_bytes(raw)
     monkeypatch.setattr(store, "_name", lambda shape: "0" * 64)
     _forget()
     assert store.masks(key) is None
     monkeypatch.undo()
     monkeypatch.setenv("MMBITS_CACHE_DIR", str(fresh))
     # a value that is not an int: recomputed, and the answer is the formulas'
-    shard.write_text(text.replace(str(truth["PAGE_FLAGS_SECOND"]), '"x"', 1))
+    doc = decode_entry(raw)
+    doc["body"][repr(key[1:])]["PAGE_FLAGS_SECOND"] = "x"  # the entry store.masks reads for this key
+    shard.write_bytes(encode_entry(doc))
     _forget()
     assert store.masks(key) is None
     assert dict(_words()[0].masks) == truth
-    # not JSON at all
+    # not an entry at all, and one whose payload is not what was written with its digest
     shard.write_text("{")
+    _forget()
+    assert store.masks(key) is None and dict(_words()[0].masks) == truth
+    shard.write_bytes(raw[:-1] + bytes([raw[-1] ^ 1]))
     _forget()
     assert store.masks(key) is None and dict(_words()[0].masks) == truth
 

@@ -7,9 +7,10 @@ the flag shape, the release, the LRU field masks, the field names), the flag dat
 code. Entries are sharded by the flag shape (which flags and aliases are present, and how
 many are added): a domain reads the few shards its configs have. A shard's name is a
 BLAKE2b-256 of the code stamp, the data stamp (every file under the layouts root in use) and
-the shape, so edited code or data misses. Entries are JSON bound to their key, read and
-written only through `cachedir` (own regular files, O_NOFOLLOW, mkstemp 0600, private
-directories); a shard that does not parse, or an entry that is not a name -> int map, is a
+the shape, so edited code or data misses. Entries are plain data in marshal's format with
+its digest (`cachedir.store_data`: a new question reads ~25 shards, as JSON 5 ms of it),
+bound to their key, read and written only through `cachedir` (own regular files, O_NOFOLLOW, mkstemp 0600, private
+directories); a shard that does not decode, or an entry that is not a name -> int map, is a
 miss and is recomputed. New entries are written once, when the process exits.
 MMBITS_CACHE=off turns it off. (The packings themselves are cheaper to compute than to read
 back from JSON.)
@@ -21,9 +22,9 @@ import atexit
 import os
 from typing import Any
 
-from mmbits.cachedir import code_stamp, data_stamp, digest, load_json, private_dir, store_json
+from mmbits.cachedir import code_stamp, data_stamp, digest, load_data, private_dir, store_data
 
-MAGIC = "mmbits-mask-store 1"
+MAGIC = "mmbits-mask-store 2"
 SUB = "masks"
 MAX_SHARD_BYTES = 64 * 1024 * 1024
 _SHARDS: dict[tuple[Any, ...], dict[str, Any]] = {}  # shape -> {repr(rest of the key): masks}
@@ -50,7 +51,7 @@ def _name(shape: tuple[Any, ...]) -> str | None:
 def _shard(shape: tuple[Any, ...]) -> dict[str, Any]:
     found = _SHARDS.get(shape)
     if found is None:
-        body = load_json(SUB, _name(shape), MAGIC, "body", MAX_SHARD_BYTES)
+        body = load_data(SUB, _name(shape), MAGIC, "body", MAX_SHARD_BYTES)
         found = _SHARDS[shape] = body if body is not None else {}
     return found
 
@@ -83,6 +84,6 @@ def save() -> None:
             continue
         _SHARDS.pop(shape, None)
         body = {**_shard(shape), **new}
-        store_json(SUB, name, MAGIC, "body", body)
+        store_data(SUB, name, MAGIC, "body", body)
         _SHARDS[shape] = body
     _NEW.clear()
