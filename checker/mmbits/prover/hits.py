@@ -55,6 +55,8 @@ def bits_of(value: int) -> list[int]:
 
 def ranges(bits: list[int]) -> str:
     """[1, 2, 3, 7] -> '1-3, 7'."""
+    if len(bits) == 1:  # most proposals are one bit
+        return str(bits[0])
     runs: list[list[int]] = []
     for b in sorted(bits):
         if runs and b == runs[-1][1] + 1:

@@ -34,8 +34,15 @@ def position(site: Site, ask: Ask) -> str:
         return "second"
     if site.page_index >= 2:
         return "tail"
+    return _kinds_position(ask.kinds)
+
+
+@cache
+def _kinds_position(kinds: tuple[str, ...]) -> str:
+    """The position the page kinds give a bit of the head page's words (once per kinds: a
+    new question asks it of every class it analyses)."""
     data = load_flag_data()
-    pos = {data.kinds[k].position for k in ask.kinds if k in data.kinds}
+    pos = {data.kinds[k].position for k in kinds if k in data.kinds}
     if pos == {"second"}:
         return "second"
     if pos == {"tail"}:
@@ -48,7 +55,6 @@ def position(site: Site, ask: Ask) -> str:
 def analyse_flags(word: FlagsWord, base: FlagsWord, site: Site, value: int, ask: Ask,
                   env: Mapping[str, Any], page_sizes: tuple[int, int] | None = None) -> list[Hit]:
     data = load_flag_data()
-    masks = word.masks
     hits: list[Hit] = []
     pos = position(site, ask)
     label = ask.label
@@ -87,6 +93,7 @@ def analyse_flags(word: FlagsWord, base: FlagsWord, site: Site, value: int, ask:
                         (("field", flabel), ("lsb", f.lsb), ("width", f.width), ("runtime", f.runtime))))
 
     if gap_bits:
+        masks = word.masks  # read here and by _flag_bit: a packed field's bits need none of them
         wbits = [b for b, _ in gap_bits]
         mask = 0
         for _, ab in gap_bits:
