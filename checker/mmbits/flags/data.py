@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -122,24 +121,37 @@ class Kind(NamedTuple):
     doc: str
 
 
-@dataclass
 class FlagData:
-    version: str
-    flags: list[FlagSpec]
-    aliases: list[AliasSpec]
-    masks: list[tuple[str, Expr]]
-    second_page_reserved: list[tuple[str, int, int, str]]
-    page_types: list[PageType]  # enum pagetype (top-byte encoding; each with its cond)
-    page_type_shift: int
-    page_type_none: int
-    page_type_names: dict[str, str]
-    kinds: dict[str, Kind]
-    zones: list[tuple[str, Expr | None]]
-    constants: dict[str, int]
-    paths: dict[str, Path] = field(default_factory=dict)
-    page_type_encodings: list[PageTypeEncoding] = field(default_factory=list)
-    second_page_reserved_conds: list[Expr | None] = field(default_factory=list)
-    mask_optional: frozenset[str] = frozenset()  # names only used as BIT_IF(name) in masks
+    """One kernel data set's flag space: flags, aliases, masks, page types, kinds, zones.
+    (A plain class: every check imports it, and a dataclass compiles its methods at import.)"""
+
+    def __init__(self, version: str, flags: list[FlagSpec], aliases: list[AliasSpec], masks: list[tuple[str, Expr]],
+                 second_page_reserved: list[tuple[str, int, int, str]], page_types: list[PageType],
+                 page_type_shift: int, page_type_none: int, page_type_names: dict[str, str], kinds: dict[str, Kind],
+                 zones: list[tuple[str, Expr | None]], constants: dict[str, int], paths: dict[str, Path] | None = None,
+                 page_type_encodings: list[PageTypeEncoding] | None = None,
+                 second_page_reserved_conds: list[Expr | None] | None = None,
+                 mask_optional: frozenset[str] = frozenset()):
+        self.version = version
+        self.flags = flags
+        self.aliases = aliases
+        self.masks = masks
+        self.second_page_reserved = second_page_reserved
+        self.page_types = page_types  # enum pagetype (top-byte encoding; each with its cond)
+        self.page_type_shift = page_type_shift
+        self.page_type_none = page_type_none
+        self.page_type_names = page_type_names
+        self.kinds = kinds
+        self.zones = zones
+        self.constants = constants
+        self.paths: dict[str, Path] = {} if paths is None else paths
+        self.page_type_encodings: list[PageTypeEncoding] = [] if page_type_encodings is None else page_type_encodings
+        self.second_page_reserved_conds: list[Expr | None] = \
+            [] if second_page_reserved_conds is None else second_page_reserved_conds
+        self.mask_optional = mask_optional  # names only used as BIT_IF(name) in masks
+
+    def __repr__(self) -> str:
+        return f"FlagData(version={self.version!r}, {len(self.flags)} flags, {len(self.aliases)} aliases)"
 
     def second_page_reserved_for(self, env: Mapping[str, Value]) -> list[tuple[str, int, int, str]]:
         """second_page_reserved entries that exist in a config's release."""

@@ -16,7 +16,6 @@ import itertools
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import cache, cached_property, partial
 from math import prod
 from operator import itemgetter
@@ -58,17 +57,22 @@ class Group:
         return f"Group(config={self.config!r}, count={self.count!r}, part={self.part!r})"
 
 
-@dataclass(frozen=True)
 class GroupTable:
     """A part's groups: `counts[j]` configs stand for `rows[j]` (a tuple of values);
     `positions[i]` is where `names[i]` sits in a row, or None when it is the same in every
-    group (`consts[i]`); `make(row)` builds the group's representative config."""
+    group (`consts[i]`); `make(row)` builds the group's representative config. Read only.
+    (A plain class: every check imports it, and a dataclass compiles its methods at import.)"""
 
-    counts: list[int]
-    rows: list[tuple[Any, ...]]
-    positions: tuple[int | None, ...]
-    consts: tuple[Value | None, ...]
-    make: Callable[[tuple[Any, ...]], Config]
+    def __init__(self, counts: list[int], rows: list[tuple[Any, ...]], positions: tuple[int | None, ...],
+                 consts: tuple[Value | None, ...], make: Callable[[tuple[Any, ...]], Config]):
+        self.counts = counts
+        self.rows = rows
+        self.positions = positions
+        self.consts = consts
+        self.make = make
+
+    def __repr__(self) -> str:
+        return f"GroupTable({len(self.rows)} rows, positions={self.positions!r})"
 
     def values(self, row: tuple[Any, ...]) -> tuple[Value, ...]:
         """The values of the names in one row (the constants appended, one C-level get)."""
@@ -181,19 +185,25 @@ class ProductTable:
         return row
 
 
-@dataclass
 class DomainPart:
-    name: str
-    arch: str
-    vary: tuple[tuple[str, tuple[Value, ...]], ...]
-    sets: tuple[tuple[str, Expr], ...]
-    model: KconfigModel
-    _components: list[_Component] | None = None
-    _base_rules_ok: bool | None = None
-    _size: int | None = None
-    _tables: dict[tuple[str, ...], tuple[dict[str, Any], list[int], list[tuple[Any, ...]]]] = \
-        field(default_factory=dict, repr=False)
-    _bodies: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict, repr=False)
+    """One arch block of a domain: the symbols varied and their values, the ones set.
+    (A plain class: every check imports it, and a dataclass compiles its methods at import.)"""
+
+    def __init__(self, name: str, arch: str, vary: tuple[tuple[str, tuple[Value, ...]], ...],
+                 sets: tuple[tuple[str, Expr], ...], model: KconfigModel):
+        self.name = name
+        self.arch = arch
+        self.vary = vary
+        self.sets = sets
+        self.model = model
+        self._components: list[_Component] | None = None
+        self._base_rules_ok: bool | None = None
+        self._size: int | None = None
+        self._tables: dict[tuple[str, ...], tuple[dict[str, Any], list[int], list[tuple[Any, ...]]]] = {}
+        self._bodies: dict[tuple[str, ...], dict[str, Any]] = {}
+
+    def __repr__(self) -> str:
+        return f"DomainPart(name={self.name!r}, arch={self.arch!r}, vary={self.vary!r}, sets={self.sets!r})"
 
     @property
     def var_names(self) -> tuple[str, ...]:
@@ -501,12 +511,15 @@ def _project(valid: list[dict[str, Value]], keys: list[str]) -> list[tuple[int, 
     return [(counts[k], firsts[k]) for k in counts]
 
 
-@dataclass
 class _Component:
-    part: DomainPart
-    members: tuple[str, ...]
-    rules: tuple[Rule, ...]
-    _valid: list[dict[str, Value]] | None = field(default=None, repr=False)
+    """Varied symbols of a part tied by Kconfig rules, with their valid assignments.
+    (A plain class: every check imports it, and a dataclass compiles its methods at import.)"""
+
+    def __init__(self, part: DomainPart, members: tuple[str, ...], rules: tuple[Rule, ...]):
+        self.part = part
+        self.members = members
+        self.rules = rules
+        self._valid: list[dict[str, Value]] | None = None
 
     def valid(self) -> list[dict[str, Value]]:
         if self._valid is not None:
@@ -608,12 +621,18 @@ def _memoised(fn: Callable[[Mapping[str, Value]], Any], expr: Expr) -> Callable[
     return value
 
 
-@dataclass
 class Domain:
-    name: str
-    doc: str
-    parts: list[DomainPart]
-    fixed: list[Config] = field(default_factory=list)
+    """A named set of configs: parts (arch blocks of varied symbols) and fixed configs.
+    (A plain class: every check imports it, and a dataclass compiles its methods at import.)"""
+
+    def __init__(self, name: str, doc: str, parts: list[DomainPart], fixed: list[Config] | None = None):
+        self.name = name
+        self.doc = doc
+        self.parts = parts
+        self.fixed: list[Config] = [] if fixed is None else fixed
+
+    def __repr__(self) -> str:
+        return f"Domain(name={self.name!r}, {len(self.parts)} parts, {len(self.fixed)} fixed)"
 
     def size(self) -> int:
         return sum(p.size() for p in self.parts) + len(self.fixed)

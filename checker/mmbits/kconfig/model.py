@@ -8,7 +8,6 @@ combinations are rejected with the dependency that fails, never laid out.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -106,16 +105,23 @@ class Arch(NamedTuple):
     derived: tuple[tuple[str, Expr], ...]
 
 
-@dataclass
 class KconfigModel:
-    version: str
-    path: Path
-    archs: dict[str, Arch]
-    symbols: dict[str, Symbol]
-    derived: tuple[tuple[str, Expr], ...]
-    rules: tuple[Rule, ...]
-    releases: tuple[int, ...] = ()  # modelled kernel releases, oldest first (VERSION values)
-    _dep_cache: dict[str, frozenset[str]] = field(default_factory=dict)
+    """One kernel data set's Kconfig facts: symbols, arch blocks, derived symbols, rules.
+    (A plain class: every check imports it, and a dataclass compiles its methods at import.)"""
+
+    def __init__(self, version: str, path: Path, archs: dict[str, Arch], symbols: dict[str, Symbol],
+                 derived: tuple[tuple[str, Expr], ...], rules: tuple[Rule, ...], releases: tuple[int, ...] = ()):
+        self.version = version
+        self.path = path
+        self.archs = archs
+        self.symbols = symbols
+        self.derived = derived
+        self.rules = rules
+        self.releases = releases  # modelled kernel releases, oldest first (VERSION values)
+        self._dep_cache: dict[str, frozenset[str]] = {}
+
+    def __repr__(self) -> str:
+        return f"KconfigModel(version={self.version!r}, path={self.path!r})"
 
     # -- building configs -------------------------------------------------
     def complete(self, primary: Mapping[str, Value]) -> dict[str, Value]:
