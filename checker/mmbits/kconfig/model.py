@@ -111,12 +111,8 @@ class KconfigModel:
 
     def __init__(self, version: str, path: Path, archs: dict[str, Arch], symbols: dict[str, Symbol],
                  derived: tuple[tuple[str, Expr], ...], rules: tuple[Rule, ...], releases: tuple[int, ...] = ()):
-        self.version = version
-        self.path = path
-        self.archs = archs
-        self.symbols = symbols
-        self.derived = derived
-        self.rules = rules
+        self.version, self.path, self.archs, self.symbols = version, path, archs, symbols
+        self.derived, self.rules = derived, rules
         self.releases = releases  # modelled kernel releases, oldest first (VERSION values)
         self._dep_cache: dict[str, frozenset[str]] = {}
 

@@ -97,13 +97,8 @@ class Prover:
         from mmbits.layout.registry import PACKING_SYMBOLS
         from mmbits.prover.site import _LSETS
 
-        self.proposal = proposal
-        self.struct = struct
-        self.word = word
-        self.xp = xp
-        self.lset = lset
-        self.ask_base = ask_base
-        self.site_syms = site_syms
+        self.proposal, self.struct, self.word, self.xp = proposal, struct, word, xp
+        self.lset, self.ask_base, self.site_syms = lset, ask_base, site_syms
         self._sites: dict[tuple[Any, ...], Site] = {}
         self._analyses: dict[tuple[Any, ...], tuple[Any, list[Hit]]] = {}
         self._facts_names_cache: tuple[tuple[str, ...] | None] | None = None
