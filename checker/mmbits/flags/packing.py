@@ -10,7 +10,6 @@ ourselves and report the kernel's figure beside it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from operator import itemgetter
 from typing import Any
@@ -45,12 +44,32 @@ FIELD_LABEL = {
 }
 
 
-@dataclass(frozen=True)
+# PackedField, FlagBit and FlagsWord are plain classes, not dataclasses: every check imports
+# them, and a dataclass compiles its methods at import (~5 M instructions each). The first
+# two are immutable by convention, equal and hashed by value as the frozen dataclasses were.
+
+
 class PackedField:
-    name: str  # section | node | zone | last_cpupid | kasan_tag | lru_gen | lru_refs | alloc_tag
-    lsb: int
-    width: int
-    runtime: bool = False  # a boot-time mode claims these bits (compressed alloc tags)
+    """A field packed into page->flags: its bits lsb .. lsb + width - 1."""
+
+    __slots__ = ("name", "lsb", "width", "runtime")
+
+    def __init__(self, name: str, lsb: int, width: int, runtime: bool = False):
+        self.name = name  # section | node | zone | last_cpupid | kasan_tag | lru_gen | lru_refs | alloc_tag
+        self.lsb, self.width = lsb, width
+        self.runtime = runtime  # a boot-time mode claims these bits (compressed alloc tags)
+
+    def _fields(self) -> tuple[str, int, int, bool]:
+        return (self.name, self.lsb, self.width, self.runtime)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is PackedField and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return "PackedField(name={!r}, lsb={!r}, width={!r}, runtime={!r})".format(*self._fields())
 
     @property
     def msb(self) -> int:
@@ -67,41 +86,69 @@ class PackedField:
         return out
 
 
-@dataclass(frozen=True)
 class FlagBit:
     """A page flag present in this config, with the aliases present too."""
 
-    name: str
-    bit: int
-    policy: str
-    kinds: tuple[str, ...]
-    tails: bool
-    aliases: tuple[AliasSpec, ...]
+    __slots__ = ("name", "bit", "policy", "kinds", "tails", "aliases")
+
+    def __init__(self, name: str, bit: int, policy: str, kinds: tuple[str, ...], tails: bool,
+                 aliases: tuple[AliasSpec, ...]):
+        self.name, self.bit, self.policy, self.kinds = name, bit, policy, kinds
+        self.tails, self.aliases = tails, aliases
+
+    def _fields(self) -> tuple[str, int, str, tuple[str, ...], bool, tuple[AliasSpec, ...]]:
+        return (self.name, self.bit, self.policy, self.kinds, self.tails, self.aliases)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is FlagBit and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return "FlagBit(name={!r}, bit={!r}, policy={!r}, kinds={!r}, tails={!r}, aliases={!r})".format(*self._fields())
 
 
-@dataclass
 class FlagsWord:
-    bits: int
-    nr_pageflags: int
-    flags: list[FlagBit]
-    zones: list[str]
-    shifts: dict[str, int]  # *_SHIFT (what the config asks for)
-    widths: dict[str, int]  # *_WIDTH (what fits)
-    pgoff: dict[str, int]
-    fields: list[PackedField]  # width > 0, high to low; runtime fields last
-    errors: list[str]  # the kernel's own #error lines: the config cannot build
-    nr_unused_kernel: int  # NR_UNUSED_PAGEFLAG_BITS as the kernel computes it
-    gap: tuple[int, int] | None  # [first, last] bits between the flags and the lowest field
-    node_in_flags: bool
-    last_cpupid_in_flags: bool
-    section_in_flags: bool
-    zoneid: tuple[int, int]  # (ZONEID_PGOFF, ZONEID_SHIFT)
-    alloc_tag_note: str = ""
-    kernel: int = 0  # the release (VERSION) this word is for
-    _masks: dict[str, int] | None = field(default=None, repr=False)
-    # which flags and aliases are present (indices into the flag data) and how many new
-    # ones: with the release and the LRU field masks, all the mask formulas read
-    _shape: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
+    """One config's page->flags: flags, packed fields, gap, masks (on first use)."""
+
+    # the fields equality compares and repr shows, in order (as the dataclass it was: not _shape,
+    # _masks compared but not shown)
+    _EQ = ("bits", "nr_pageflags", "flags", "zones", "shifts", "widths", "pgoff", "fields", "errors",
+           "nr_unused_kernel", "gap", "node_in_flags", "last_cpupid_in_flags", "section_in_flags", "zoneid",
+           "alloc_tag_note", "kernel", "_masks")
+
+    def __init__(self, bits: int, nr_pageflags: int, flags: list[FlagBit], zones: list[str], shifts: dict[str, int],
+                 widths: dict[str, int], pgoff: dict[str, int], fields: list[PackedField], errors: list[str],
+                 nr_unused_kernel: int, gap: tuple[int, int] | None, node_in_flags: bool, last_cpupid_in_flags: bool,
+                 section_in_flags: bool, zoneid: tuple[int, int], alloc_tag_note: str = "", kernel: int = 0,
+                 _masks: dict[str, int] | None = None, _shape: tuple[Any, ...] | None = None):
+        self.bits, self.nr_pageflags, self.flags, self.zones = bits, nr_pageflags, flags, zones
+        self.shifts = shifts  # *_SHIFT (what the config asks for)
+        self.widths = widths  # *_WIDTH (what fits)
+        self.pgoff = pgoff
+        self.fields = fields  # width > 0, high to low; runtime fields last
+        self.errors = errors  # the kernel's own #error lines: the config cannot build
+        self.nr_unused_kernel = nr_unused_kernel  # NR_UNUSED_PAGEFLAG_BITS as the kernel computes it
+        self.gap = gap  # [first, last] bits between the flags and the lowest field
+        self.node_in_flags, self.last_cpupid_in_flags, self.section_in_flags = \
+            node_in_flags, last_cpupid_in_flags, section_in_flags
+        self.zoneid = zoneid  # (ZONEID_PGOFF, ZONEID_SHIFT)
+        self.alloc_tag_note = alloc_tag_note
+        self.kernel = kernel  # the release (VERSION) this word is for
+        self._masks = _masks
+        # which flags and aliases are present (indices into the flag data) and how many new
+        # ones: with the release and the LRU field masks, all the mask formulas read
+        self._shape = _shape
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is FlagsWord and all(getattr(self, n) == getattr(other, n) for n in self._EQ)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable (masks filled in on first use)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._EQ if n != "_masks")
+        return f"FlagsWord({shown})"
 
     @property
     def masks(self) -> dict[str, int]:
@@ -406,7 +453,7 @@ def _by_derived(derived: tuple[Any, ...], version: str) -> FlagsWord:
     core = _core(derived[:14] + derived[15:], version)
     if core.kernel == kernel:
         return core
-    # a shallow copy with another label (dataclasses.replace re-runs __init__: 5x slower)
+    # a shallow copy with another label (re-running __init__ was 5x slower)
     word = object.__new__(FlagsWord)
     word.__dict__.update(core.__dict__)
     word.__dict__.pop("_by_name", None)  # the cached_property is per object
