@@ -49,7 +49,22 @@ FIELD_LABEL = {
 # two are immutable by convention, equal and hashed by value as the frozen dataclasses were.
 
 
-class PackedField:
+class _ByValue:
+    """Equal and hashed by `_fields()`, among objects of one class (as a frozen dataclass)."""
+
+    __slots__ = ()
+
+    def _fields(self) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+
+class PackedField(_ByValue):
     """A field packed into page->flags: its bits lsb .. lsb + width - 1."""
 
     __slots__ = ("name", "lsb", "width", "runtime")
@@ -61,12 +76,6 @@ class PackedField:
 
     def _fields(self) -> tuple[str, int, int, bool]:
         return (self.name, self.lsb, self.width, self.runtime)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is PackedField and self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
 
     def __repr__(self) -> str:
         return "PackedField(name={!r}, lsb={!r}, width={!r}, runtime={!r})".format(*self._fields())
@@ -86,7 +95,7 @@ class PackedField:
         return out
 
 
-class FlagBit:
+class FlagBit(_ByValue):
     """A page flag present in this config, with the aliases present too."""
 
     __slots__ = ("name", "bit", "policy", "kinds", "tails", "aliases")
@@ -98,12 +107,6 @@ class FlagBit:
 
     def _fields(self) -> tuple[str, int, str, tuple[str, ...], bool, tuple[AliasSpec, ...]]:
         return (self.name, self.bit, self.policy, self.kinds, self.tails, self.aliases)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is FlagBit and self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
 
     def __repr__(self) -> str:
         return "FlagBit(name={!r}, bit={!r}, policy={!r}, kinds={!r}, tails={!r}, aliases={!r})".format(*self._fields())
