@@ -23,6 +23,7 @@ sets PYTHONDONTWRITEBYTECODE=1, which would add ~0.2-0.3 s of compiling to every
 Run: python bench/bench_check.py [--domain default] [--runs 3] [--sample 2000] [--whole-only]
      python bench/bench_check.py --whole-only --domain everything
      python bench/bench_check.py --new-only [--domain everything]   (the in-process new questions only)
+     python bench/bench_check.py --instructions [--domain default]  (valgrind: see `instructions`)
 """
 
 from __future__ import annotations
@@ -68,7 +69,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="whole-process runs of each kind")
     ap.add_argument("--whole-only", action="store_true", help="only the whole-process figures")
     ap.add_argument("--new-only", action="store_true", help="only the in-process new questions")
+    ap.add_argument("--instructions", action="store_true",
+                    help="instructions of the first and a new question on the word, whole process (valgrind)")
     args = ap.parse_args()
+    if args.instructions:
+        instructions(args.domain)
+        return
     if args.whole_only:
         whole_process(args.domain, args.repeat)
         return
@@ -213,6 +219,61 @@ def whole_process(domain: str, repeat: int) -> None:
                     f"CPU {'met' if min(cpus) <= target else 'not met'}") if target else ""
             print(f"  {label:31} best {min(walls):6.2f} s wall {min(cpus):6.2f} s CPU "
                   f"(of {repeat}: wall {' '.join(f'{w:.2f}' for w in walls)}){goal}")
+
+
+def instructions(domain: str) -> None:
+    """The instructions (callgrind's Ir) one whole process executes for the first question on
+    the word and for a new one, with PYTHONHASHSEED=0 and a cache made by the same questions
+    each time: unlike seconds, the count hardly moves with the load of a shared machine, so
+    two versions compare to a fraction of a percent (a pip-installed copy, bytecode compiled)."""
+    import os
+    import re
+    import shutil
+    import tempfile
+
+    import mmbits
+
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed")
+        return
+    subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.dirname(mmbits.__file__)], capture_output=True,
+                   check=False)
+    word = QUESTIONS[0][1]
+
+    def cmd(k: int) -> list[str]:
+        return [sys.executable, "-m", "mmbits", "check", f"BIT(NR_PAGEFLAGS+{k})", "--word", word, "--kind",
+                "kernel-pgtable", "--domain", domain, "--static", "--json"]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, MMBITS_CACHE_DIR=tmp, PYTHONHASHSEED="0")
+        env.pop("MMBITS_CACHE", None)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        for k in (0, 1, 2, 3, 8, 9):  # the caches, and the masks of the classes those questions analyse
+            subprocess.run(cmd(k), capture_output=True, check=False, env=env)
+        print(f"instructions of one whole `mmbits check 'BIT(NR_PAGEFLAGS+5)' --word {word} --domain {domain}` "
+              "(callgrind Ir, PYTHONHASHSEED=0):")
+        for label, drop in (("first question on the word", ("check", "classes", "words")),
+                            ("new question on the word", ("check",))):
+            for sub in drop:
+                shutil.rmtree(os.path.join(tmp, sub), ignore_errors=True)
+            r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd(5)],
+                               capture_output=True, text=True, check=False, env=env)
+            found = re.search(r"Collected : (\d+)", r.stderr)
+            print(f"  {label:31} {int(found.group(1)) / 1e6:8.1f} M instructions" if found else
+                  f"  {label:31} (no count: {r.stderr.strip()[-200:]})")
+
+
+# History (2026-12-03, checkwarm3: whole process, bytecode compiled, default domain; main b06b569
+# and the branch measured in turn; seconds at load 4-6, so CPU best of 3):
+#   --instructions            main b06b569   checkwarm3
+#   first question on word    1,803 M        1,463 M  (-19%)
+#   new question on the word  1,126 M          857 M  (-24%)   imports alone 436 -> 333 M
+#   --whole-only CPU s        first on word 0.46-0.55 -> 0.41-0.48; new question 0.41-0.42 -> 0.33;
+#                             answer cached 0.10-0.16 -> 0.12-0.14 (noise at this load)
+# What went: 32 dataclasses on check's path (each compiled 4-6 methods at import, ~5 M
+# instructions) became NamedTuples or plain classes; the class partition and table, packing
+# classes, mask shards and parsed YAML are marshal data behind a digest instead of JSON; the
+# rules read a word's masks only for gap and flag bits; code_stamp scans without relpath.
 
 
 if __name__ == "__main__":
