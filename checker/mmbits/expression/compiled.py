@@ -220,11 +220,12 @@ class Expr:
 
     __slots__ = ("text", "tree", "symbols", "_fn")
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, tree: Node | None = None):
+        """`tree`: the text's syntax tree when known already (expression.treestore)."""
         self._fn: Callable[[Env], Value]
         self.text = text.strip()
         try:
-            self.tree = parse_tree(self.text)
+            self.tree = tree if tree is not None else parse_tree(self.text)
             _check(self.tree)
             self.symbols = frozenset(symbols(self.tree))
             if _depth(self.tree) <= _LAZY_DEPTH:
@@ -275,7 +276,16 @@ class Expr:
 
 @cache
 def parse(text: str) -> Expr:
-    return Expr(text)
+    """One Expr per text, its tree read back from the tree store when kept there (a new
+    process parsed ~250 data texts again: ~5% of a new question's instructions)."""
+    from mmbits.expression import treestore
+
+    key = text.strip()
+    kept = treestore.tree(key)
+    expr = Expr(key, kept)
+    if kept is None and _depth(expr.tree) <= treestore.MAX_DEPTH:
+        treestore.keep(key, expr.tree)
+    return expr
 
 
 def data_expr(text: object, known: Iterable[str], file: object, line: int | None, what: str = "expression") -> Expr:
