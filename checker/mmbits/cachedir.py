@@ -6,7 +6,7 @@ must not pay for the modules it saves running.
 
 Every cache (BTF index, `btf show` output, `check` answers, domain group indexes,
 page->flags masks, class partitions and tables, a grouping's packing classes, a word's sites
-and site symbols, parsed data YAML) goes through
+and site symbols, parsed data YAML, data expression trees) goes through
 `private_dir`, `read_entry` and `write_entry`, so none can be turned against its
 user (issue #16): a directory that is not the user's own or that others can
 write is refused with one warning; only regular files of ours, opened without
