@@ -263,17 +263,21 @@ def instructions(domain: str) -> None:
                   f"  {label:31} (no count: {r.stderr.strip()[-200:]})")
 
 
-# History (2026-12-03, checkwarm3: whole process, bytecode compiled, default domain; main b06b569
-# and the branch measured in turn; seconds at load 4-6, so CPU best of 3):
-#   --instructions            main b06b569   checkwarm3
-#   first question on word    1,803 M        1,463 M  (-19%)
-#   new question on the word  1,126 M          857 M  (-24%)   imports alone 436 -> 333 M
-#   --whole-only CPU s        first on word 0.46-0.55 -> 0.41-0.48; new question 0.41-0.42 -> 0.33;
-#                             answer cached 0.10-0.16 -> 0.12-0.14 (noise at this load)
+# History (2026-12-03, checkwarm3: whole process, bytecode compiled; main b06b569 and the
+# branch (8f0c4e0) measured in turn; seconds at load 4-9, so CPU best of 3):
+#   --instructions                 main b06b569   checkwarm3
+#   default: first question on word  1,803 M      1,450 M  (-20%)
+#   default: new question on word    1,126 M        849 M  (-25%)   imports alone 436 -> 333 M
+#   everything: first on the word   11,000 M      9,722 M  (-12%)
+#   everything: new question         3,310 M      2,582 M  (-22%)
+#   --whole-only CPU s (default)   first on word 0.46-0.55 -> 0.41-0.48; new question 0.33-0.42
+#                                  -> 0.30-0.33; answer cached 0.10-0.16 -> 0.12 (noise at this load)
 # What went: 32 dataclasses on check's path (each compiled 4-6 methods at import, ~5 M
 # instructions) became NamedTuples or plain classes; the class partition and table, packing
 # classes, mask shards and parsed YAML are marshal data behind a digest instead of JSON; the
-# rules read a word's masks only for gap and flag bits; code_stamp scans without relpath.
+# data expressions' trees are kept (expression.treestore); the rules read a word's masks only
+# for gap and flag bits; code_stamp scans without relpath. The same JSON answers before and
+# after (8 questions over 2 domains, cold and warm).
 
 
 if __name__ == "__main__":
