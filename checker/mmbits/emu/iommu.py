@@ -38,10 +38,11 @@ class Iommu:
     def cache(self) -> dict[tuple[int, int], int]:
         return self.m.st.iommu_cache
 
-    def walk(self, va: int, seen: list[Any] | None = None) -> list[str]:
+    def walk(self, va: int, seen: list[Any] | None = None, notes: bool = True) -> list[str]:
         """One page walk for va; returns descriptions of newly cached entries
         (`seen` collects what the walk read: each page's shadow as its pfn,
-        each entry as (pfn, index))."""
+        each entry as (pfn, index)); notes=False: none (an exploration keeps
+        no notes: only a traced replay shows them)."""
         m = self.m
         path = self._path(va)
         cache = m.st.iommu_cache
@@ -98,8 +99,9 @@ class Iommu:
                         fp.write_part("cv", 0, ("cv", cache[key]))
                 cache = m.st.own("iommu_cache")
                 cache[key] = target
-                name = m.facts.levels[lv].name
-                new.append(f"{name}[{idx}] of pfn {pfn:#x} -> pfn {target:#x}")
+                if notes:
+                    name = m.facts.levels[lv].name
+                    new.append(f"{name}[{idx}] of pfn {pfn:#x} -> pfn {target:#x}")
             pfn = target
         return new
 
@@ -118,19 +120,21 @@ class Iommu:
                into: dict[int, frozenset[Any]] | None = None) -> list[str]:
         """Walk again each VA whose last walk read something in `dirty`
         (or that was never walked); what each walk read goes into `into`
-        (default: `reads` itself). Returns the notes."""
+        (default: `reads` itself). Returns the notes (only on a traced
+        machine: nothing else reads them)."""
         if into is None:
             into = reads
         m = self.m
         out: list[str] = []
         walk = self.walk
+        notes = m.trace
         for va in vas:
             last = reads.get(va)
             if last is not None and last.isdisjoint(dirty):
                 continue
             seen: list[Any] = []
             try:
-                texts = walk(va, seen)
+                texts = walk(va, seen, notes)
             except m.caught as exc:  # a BUG, DEBUG_LIST report or oops: a finding
                 m._caught(exc)
                 texts = []
@@ -147,7 +151,7 @@ class Iommu:
         clone of the machine; a batch that reported something is not kept."""
         m = self.m
         mem = m.mem
-        key = (tuple(vas), m.st.root, mem._contents_acc, mem.shadow_key())
+        key = (tuple(vas), m.st.root, mem._contents_acc, mem.shadow_key(), m.trace)
         memo: dict[Any, Any] = self.__dict__.setdefault("_flushed", {})
         hit = memo.get(key)
         fp = mem.fp

@@ -151,7 +151,22 @@ class _Node:
     def __init__(self, key: Key) -> None:
         self.key = key
         self.get = getter(key)
-        self.kids: dict[Any, _Node | Effect] = {}
+        self.kids: dict[Any, _Node | _Chain | Effect] = {}
+
+
+class _Chain:
+    """Tests in a row that each had one value in every run kept so far: the
+    state's value of each key compared with it, the next node after the last
+    (most of a tree's tests are such runs: one comparison each instead of a
+    node and a dict look-up each). A run that differs at one of them splits
+    the chain there (StepMemo._place)."""
+
+    __slots__ = ("keys", "tests", "next")
+
+    def __init__(self, keys: list[Key], vals: list[Any], nxt: _Node | _Chain | Effect) -> None:
+        self.keys = keys
+        self.tests = [(getter(k), v) for k, v in zip(keys, vals, strict=True)]
+        self.next = nxt
 
 
 class StepMemo:
@@ -166,7 +181,7 @@ class StepMemo:
     enabled: ClassVar[bool] = True
 
     def __init__(self) -> None:
-        self.roots: dict[tuple[str, Step], _Node | Effect] = {}
+        self.roots: dict[tuple[str, Step], _Node | _Chain | Effect] = {}
         self.hits = 0
         self.misses = 0
         self.kept = 0
@@ -179,9 +194,18 @@ class StepMemo:
         node = self.roots.get((thread, step))
         mem, sd = m.mem, m.st.__dict__
         while node is not None:
-            if node.__class__ is Effect:
+            cls = node.__class__
+            if cls is _Chain:
+                for get, val in node.tests:  # type: ignore[union-attr]
+                    if get(m, mem, sd) != val:
+                        node = None
+                        break
+                else:
+                    node = node.next  # type: ignore[union-attr]
+                continue
+            if cls is Effect:
                 self.hits += 1
-                return replay(m, node, fp)
+                return replay(m, node, fp)  # type: ignore[arg-type]
             node = node.kids.get(node.get(m, mem, sd))  # type: ignore[union-attr]
         self.misses += 1
         return self._record(m, thread, step, fp)
@@ -210,7 +234,7 @@ class StepMemo:
         sub.reads, sub.whole_r = set(sub.reads), set(sub.whole_r)
         fp.merge(sub)
         eff = Effect()
-        eff.foot = sub  # frozen (compact) once the diff has read its writes
+        eff.foot = sub  # frozen once the diff has read its writes
         eff.walk_dirty = added
         eff.version = mem.version != version
         eff.events = list(m.emitted[nevents:])
@@ -228,7 +252,7 @@ class StepMemo:
         extra.update(sub.whole_w)
         _diff(before, m, eff, extra, sub.writes, written)
         keys = _canonical(order, extra)
-        sub.freeze()
+        _settle(sub)
         if self.kept >= MAX_EFFECTS:
             self.roots.clear()
             self.kept = 0
@@ -241,8 +265,27 @@ class StepMemo:
             self.roots[root] = _chain(keys, vals, eff)
             self.kept += 1
             return
-        for i, key in enumerate(keys):
-            if node.__class__ is Effect or node.key != key:  # type: ignore[union-attr]
+        # where the node being looked at hangs: a dict entry (the roots, a
+        # node's kids) or a chain's next
+        holder: Any = self.roots
+        slot: Any = root
+        i = 0
+        while True:
+            cls = node.__class__
+            if cls is _Chain:
+                chain: _Chain = node  # type: ignore[assignment]
+                for j, key in enumerate(chain.keys):
+                    if i >= len(keys) or keys[i] != key:
+                        self.unplaced += 1
+                        return
+                    if vals[i] != chain.tests[j][1]:
+                        self._split(chain, j, holder, slot, _chain(keys[i + 1:], vals[i + 1:], eff), vals[i])
+                        self.kept += 1
+                        return
+                    i += 1
+                holder, slot, node = chain, None, chain.next
+                continue
+            if cls is Effect or i >= len(keys) or node.key != keys[i]:  # type: ignore[union-attr]
                 self.unplaced += 1
                 return
             kids = node.kids  # type: ignore[union-attr]
@@ -251,17 +294,38 @@ class StepMemo:
                 kids[vals[i]] = _chain(keys[i + 1:], vals[i + 1:], eff)
                 self.kept += 1
                 return
-            node = nxt
-        self.unplaced += 1
+            holder, slot, node = kids, vals[i], nxt
+            i += 1
+
+    @staticmethod
+    def _split(chain: _Chain, j: int, holder: Any, slot: Any, new: _Node | _Chain | Effect, val: Any) -> None:
+        """A run whose value at the chain's test j differs: a node there, its
+        kids the rest of the chain (the chain's value) and `new` (`val`)."""
+        fork = _Node(chain.keys[j])
+        rest: _Node | _Chain | Effect = chain.next
+        if j + 1 < len(chain.keys):
+            rest = _Chain(chain.keys[j + 1:], [v for _g, v in chain.tests[j + 1:]], chain.next)
+        fork.kids[chain.tests[j][1]] = rest
+        fork.kids[val] = new
+        if j:  # the tests before j stay a chain, now ending at the node
+            del chain.keys[j:], chain.tests[j:]
+            chain.next = fork
+        elif isinstance(holder, _Chain):
+            holder.next = fork
+        else:
+            holder[slot] = fork
 
 
-def _chain(keys: list[Key], vals: list[Any], eff: Effect) -> _Node | Effect:
-    out: _Node | Effect = eff
-    for key, val in zip(reversed(keys), reversed(vals), strict=True):
-        node = _Node(key)
-        node.kids[val] = out
-        out = node
-    return out
+def _chain(keys: list[Key], vals: list[Any], eff: Effect) -> _Chain | Effect:
+    return _Chain(list(keys), list(vals), eff) if keys else eff
+
+
+def _settle(foot: Footprint) -> None:
+    """A kept effect's footprint with its key sets frozen: every replay merges
+    them into the transition's footprint, and a set takes a frozenset's keys
+    with their stored hashes (a tuple's keys would be hashed again, each replay)."""
+    for name in ("reads", "writes", "whole_r", "whole_w", "part_r", "part_w"):
+        setattr(foot, name, frozenset(getattr(foot, name)))
 
 
 def _canonical(order: list[Key], extra: set[Key]) -> list[Key]:
@@ -525,9 +589,8 @@ def replay(m: Machine, eff: Effect, fp: Footprint) -> list[Step]:
         chunk[base:base + size] = data
     touched.update(eff.touched)
     dirty.update(eff.written)
-    for pfn in eff.poisoned:
-        if pfn in touched:
-            dirty.add(pfn)
+    if eff.poisoned:
+        dirty.update(touched.intersection(eff.poisoned))
     for region, off, data in eff.regions:
         getattr(mem, region)[off:off + len(data)] = data
     if eff.shadow:
