@@ -90,7 +90,7 @@ class Effect:
         # and whose shadow it set (rehashed when their list words were ever written)
         self.touched: list[int] = []
         self.written: list[int] = []
-        self.poisoned: list[int] = []
+        self.poisoned: frozenset[int] = frozenset()  # (a set: intersected with Memory.lru_touched)
 
 
 class OrderedKeys(set):  # type: ignore[type-arg]
@@ -176,11 +176,12 @@ class _Chain:
     node and a dict look-up each). A run that differs at one of them splits
     the chain there (StepMemo._place)."""
 
-    __slots__ = ("keys", "tests", "next")
+    __slots__ = ("keys", "vals", "tests", "next")
 
     def __init__(self, keys: list[Key], vals: list[Any], nxt: _Node | _Chain | Effect) -> None:
         self.keys = keys
-        self.tests = [(getter(k), v) for k, v in zip(keys, vals, strict=True)]
+        self.vals = vals
+        self.tests = [(compared(k), v) for k, v in zip(keys, vals, strict=True)]
         self.next = nxt
 
 
@@ -261,7 +262,7 @@ class StepMemo:
         # what the state hash must look at again, as Memory.set() and poison() say it
         eff.touched = sorted(touched.added)
         eff.written = sorted(written)
-        eff.poisoned = sorted(k[1] for k in sub.writes if k[0] == "s")
+        eff.poisoned = frozenset(k[1] for k in sub.writes if k[0] == "s")
         extra: set[Key] = {("pw", pfn) for pfn in written}
         extra.update(sub.writes)
         extra.update(sub.whole_w)
@@ -293,7 +294,7 @@ class StepMemo:
                     if i >= len(keys) or keys[i] != key:
                         self.unplaced += 1
                         return
-                    if vals[i] != chain.tests[j][1]:
+                    if vals[i] != chain.vals[j]:
                         self._split(chain, j, holder, slot, _chain(keys[i + 1:], vals[i + 1:], eff), vals[i])
                         self.kept += 1
                         return
@@ -319,11 +320,11 @@ class StepMemo:
         fork = _Node(chain.keys[j])
         rest: _Node | _Chain | Effect = chain.next
         if j + 1 < len(chain.keys):
-            rest = _Chain(chain.keys[j + 1:], [v for _g, v in chain.tests[j + 1:]], chain.next)
-        fork.kids[chain.tests[j][1]] = rest
+            rest = _Chain(chain.keys[j + 1:], chain.vals[j + 1:], chain.next)
+        fork.kids[chain.vals[j]] = rest
         fork.kids[val] = new
         if j:  # the tests before j stay a chain, now ending at the node
-            del chain.keys[j:], chain.tests[j:]
+            del chain.keys[j:], chain.vals[j:], chain.tests[j:]
             chain.next = fork
         elif isinstance(holder, _Chain):
             holder.next = fork
@@ -490,6 +491,21 @@ def _dict_changes(was: dict[Any, Any], now: dict[Any, Any], hinted: list[Any]) -
 
 
 _GETTERS: dict[Key, Any] = {}
+
+
+def compared(key: Key) -> Any:
+    """getter(key) for a chain's test, which only compares the value with ==:
+    a struct page's bytes as a slice of its chunk, not copied again into bytes."""
+    if key[0] == "p" and key[2] == 1:
+        c = key[1] >> CHUNK_SHIFT
+        i = key[1] & CHUNK_MASK
+
+        def page(m: Machine, mem: Memory, sd: dict[str, Any]) -> bytearray:
+            size = mem.size
+            data: bytearray = mem._chunks[c][i * size:(i + 1) * size]
+            return data
+        return page
+    return getter(key)
 
 
 def getter(key: Key) -> Any:
