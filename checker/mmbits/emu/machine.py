@@ -134,8 +134,16 @@ class MState:
         setattr(self, name, value)
 
     def fingerprint(self) -> int:
-        return hash((self.root, self._dict_hash("kinds"), self._dict_hash("marks"),
-                     self._dict_hash("iommu_cache"), self.slab_used, self.work_pending, self.crashed,
+        d = self.__dict__
+        # the dicts' remembered hashes, looked at in place (_dict_hash when stale)
+        hk, hm, hc = d.get("_hash_kinds"), d.get("_hash_marks"), d.get("_hash_iommu_cache")
+        if not self.incremental:
+            hk = hm = hc = None
+        return hash((self.root,
+                     hk[1] if hk is not None and hk[0] is d["kinds"] else self._dict_hash("kinds"),
+                     hm[1] if hm is not None and hm[0] is d["marks"] else self._dict_hash("marks"),
+                     hc[1] if hc is not None and hc[0] is d["iommu_cache"] else self._dict_hash("iommu_cache"),
+                     self.slab_used, self.work_pending, self.crashed,
                      self.bad_pages, self.lists3, self.mmap_readers, self.mmap_writer, self.mmap_waiters,
                      self.ptdump_key))
 
@@ -482,6 +490,7 @@ class Machine:
         if region == "stack":
             self.mem.touch_raw("stack", off, n, write=True)
             self.mem.stack[off:off + n] = bytes(n)
+            self.mem.regions_hash = None
 
     def cpu_access(self, pfn: int, who: str, op: str) -> None:
         """A CPU reading or writing a page's contents (table entries): KASAN."""

@@ -634,8 +634,10 @@ def replay(m: Machine, eff: Effect, fp: Footprint) -> list[Step]:
     dirty.update(eff.written)
     if eff.poisoned:
         dirty.update(touched.intersection(eff.poisoned))
-    for region, off, data in eff.regions:
-        getattr(mem, region)[off:off + len(data)] = data
+    if eff.regions:
+        for region, off, data in eff.regions:
+            getattr(mem, region)[off:off + len(data)] = data
+        mem.regions_hash = None
     if eff.shadow:
         shadow = mem.shadow
         z = mem._zkeys[0]
