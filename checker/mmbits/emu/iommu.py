@@ -145,24 +145,31 @@ class Iommu:
 
     def walk_all_flushed(self, vas: list[int]) -> list[str]:
         """Every VA walked over an empty cache (after a flush, or the first
-        time): what that caches, reads and notes is a function of the root
-        and the tables' entries and shadow alone, so it is remembered under
-        those (the contents hash, the shadow's hash, as trusted as state hashing) and shared by every
-        clone of the machine; a batch that reported something is not kept."""
+        time): what that caches, reads and notes is a function of the root,
+        the tables' entries and the shadow of the pages the walks read, so it
+        is remembered under the root and the contents hash (as trusted as
+        state hashing), with the shadow of the pages it read: a batch whose
+        pages have the same shadow now read the same entries and stop at the
+        same freed page, so they do the same (a page freed or allocated
+        elsewhere, which changes the whole shadow's hash, keeps the batch).
+        Shared by every clone of the machine; a batch that reported something
+        is not kept."""
         m = self.m
         mem = m.mem
-        key = (tuple(vas), m.st.root, mem._contents_acc, mem.shadow_key(), m.trace)
-        memo: dict[Any, Any] = self.__dict__.setdefault("_flushed", {})
-        hit = memo.get(key)
+        key = (tuple(vas), m.st.root, mem._contents_acc, m.trace)
+        memo: dict[Any, list[Any]] = self.__dict__.setdefault("_flushed", {})
+        kept = memo.get(key)
         fp = mem.fp
-        # (a batch remembered without a footprint serves only walks that record none)
-        if hit is not None and (fp is None or hit[3] is not None):
-            cache, reads, out, foot = hit
-            m.st.adopt("iommu_cache", cache)
-            m._walk_reads = reads  # shared: never changed in place
-            if fp is not None and foot is not None:
-                fp.merge(foot)
-            return list(out)
+        if kept:
+            shadow = mem.shadow
+            # (a batch remembered without a footprint serves only walks that record none)
+            for pages, marks, cache, reads, out, foot in kept:
+                if (fp is None or foot is not None) and [shadow[p] for p in pages] == marks:
+                    m.st.adopt("iommu_cache", cache)
+                    m._walk_reads = reads  # shared: never changed in place
+                    if fp is not None and foot is not None:
+                        fp.merge(foot)
+                    return list(out)
         sub = Footprint() if fp is not None else None
         if sub is not None:
             m.record(sub)
@@ -180,7 +187,12 @@ class Iommu:
                 memo.clear()
             cache = m.st.iommu_cache
             m.st.adopt("iommu_cache", cache)  # shared from now on: a change copies it first
-            memo[key] = (cache, reads_now, tuple(out), sub)
+            # the pages whose shadow the walks read (each walk records a page as its pfn)
+            pages = sorted({p for seen in reads_now.values() for p in seen if isinstance(p, int)})
+            batches = memo.setdefault(key, [])
+            if len(batches) >= 16:
+                del batches[0]
+            batches.append((pages, [mem.shadow[p] for p in pages], cache, reads_now, tuple(out), sub))
         return out
 
     def invalidate(self) -> int:
