@@ -44,6 +44,7 @@ tests/emu/test_memo.py explores every variant both ways.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mmbits.emu.footprint import DERIVED, Footprint
@@ -203,7 +204,7 @@ class StepMemo:
         self.kept = 0
         self.unplaced = 0  # runs whose key order disagreed with the tree's (not kept)
 
-    def run(self, m: Machine, thread: str, step: Step, fp: Footprint) -> list[Step]:
+    def run(self, m: Machine, thread: str, step: Step, fp: Footprint) -> Sequence[Step]:
         """m.exec_step(thread, step) while `fp` records (m.record(fp) is on)."""
         if not self.enabled or m.trace or m.mem.journal is not None:
             return m.exec_step(thread, step)
@@ -619,7 +620,7 @@ def _marks_in(marks: dict[tuple[int, int], Any], a: int, b: int) -> tuple[Any, .
     return tuple(sorted((k, v) for k, v in marks.items() if a <= k[1] < b))
 
 
-def replay(m: Machine, eff: Effect, fp: Footprint) -> list[Step]:
+def replay(m: Machine, eff: Effect, fp: Footprint) -> tuple[Step, ...]:
     """Do what `eff` recorded on m (an equal state for every key the step read or wrote)."""
     mem = m.mem
     size = mem.size
@@ -630,8 +631,10 @@ def replay(m: Machine, eff: Effect, fp: Footprint) -> list[Step]:
         chunk = chunks[c] if owned[c] else mem._own_chunk(c)
         base = (pfn & CHUNK_MASK) * size
         chunk[base:base + size] = data
-    touched.update(eff.touched)
-    dirty.update(eff.written)
+    if eff.touched:
+        touched.update(eff.touched)
+    if eff.written:
+        dirty.update(eff.written)
     if eff.poisoned:
         dirty.update(touched.intersection(eff.poisoned))
     if eff.regions:
@@ -678,10 +681,10 @@ def replay(m: Machine, eff: Effect, fp: Footprint) -> list[Step]:
         else:
             mem.watched[pfn] = span
     if eff.walk_reads is not None:
-        m._walk_reads = dict(eff.walk_reads)
+        m._walk_reads = eff.walk_reads  # shared: replaced, never changed in place (Machine.after_step)
     if eff.events:
         m.emitted.extend(eff.events)
         m.all_events.extend(eff.events)
     mem.writer = eff.writer
     fp.merge(eff.foot)
-    return list(eff.steps)
+    return eff.steps  # (World.step makes a tuple of it: this one, not copied)
