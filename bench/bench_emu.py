@@ -203,6 +203,25 @@ BEFORE = {
 # CPU printed (15:29, load 4-6): the default workload [6.82, 6.87] s (one process 10.2 s
 # CPU), 2x4 huge-pmd [17.41, 17.40] s (one process 38.1 s CPU): the wall times on two free
 # cores, ~7.5 s and ~19 s.
+# emufast3 (2026-12-03 17:00-18:50, the machine at load 3-7 throughout, so instruction
+# counts are the measure: `valgrind --tool=cachegrind` of the exploration in process, one
+# process, PYTHONHASHSEED=0, the same script on main b06b569 and on the branch, start-up
+# (imports, the world) subtracted): simulate's default workload (v6.19 2 x 3 mixed, the same
+# 32,364 states and 57,681 transitions, the same JSON with --jobs 1) 19.83 -> 16.98 G
+# instructions (-14%), 2 x 2 4.37 -> 3.60 G (-18%). Where it went: the step memo keyed a
+# reachable() question by the whole table graph's hash, so any table changed anywhere
+# missed -- now by the answer about the page asked ("rq", pfn), and derived keys a step only
+# writes are not keyed: misses 2,747 -> 1,087 of 57,681 (with two processes 829 + 801 ->
+# ~550 each); the after-flush IOMMU walks keyed by the shadow of the pages they read, not the
+# whole shadow (2,208 of 12,757 batches walked); single-valued memo tests as chains; a
+# clone's helpers made on first use; the regions' hash kept. Whole process with two
+# processes at load 4-4.5, main and branch in turn: search CPU per process [4.48, 4.44],
+# [3.74, 3.74], [3.64, 3.79] s on main against [4.03, 4.05], [2.80, 2.85], [3.95, 3.95] s on
+# the branch; at load 4.7-7.6 (18:02) [4.60, 4.52], [4.42, 4.44], [4.18, 4.11] s (9.0-10.0 s
+# user CPU in all) on main against [3.32, 3.41], [4.25, 4.27], [2.94, 2.93] s (6.6-9.3 s) on
+# the branch, 67 -> 55 MB peak RSS; the wall times at that load (14-21 s) say nothing. Tried and dropped: handing each process's new memo runs to the other (misses
+# 829 + 801 -> 506 + 590, but pickling them cost 0.15 s per process, what they saved);
+# merging a footprint into an empty copy of the larger set (+1.6% instructions).
 # issue #15's targets: whole process, 2 cores
 TARGETS = {
     ("v6.19", "mixed", 2, 3): (3.0, "<= 3 s, complete"),

@@ -67,3 +67,38 @@ def test_replayed_steps_on_larger_workloads(monkeypatch: pytest.MonkeyPatch, var
     setup = Setup(sva() if config == "sva" else debug_vm(), variant, cpus=2, ops=ops,
                   only=only or VARIANTS[variant].default_only, worker_per_page=per_page)
     _both(monkeypatch, setup, persistent)
+
+
+def test_a_table_linked_elsewhere_keeps_a_free_of_an_unlinked_table_remembered() -> None:
+    """pagetable_free() asks reachable() whether the table it frees is still
+    linked (Design.check_unlinked); the memo keys that question by its answer,
+    not by every table's contents: with another table linked in the same PMD
+    table since, the free is replayed, and it leaves what executing it leaves."""
+    from mmbits.emu.footprint import Footprint
+    from mmbits.emu.machine import Machine
+    from mmbits.emu.steps import Step
+
+    m = Machine(sva(), "sync", sva=True)
+    pmd = 1 << m.facts.levels[-2].shift
+    va = m.facts.addresses["vmalloc_start"] + pmd
+    freed, other = m.pagetable_alloc("pte"), m.pagetable_alloc("pte")
+    m.link(va, freed)
+    m.link(va + pmd, other)  # the PMD table exists; the next link writes one entry of it
+    m.unlink(va + pmd)
+    m.unlink(va)
+    step = Step("kernel_table_free", (freed, "test"))
+    before = m.clone()
+    first = m.clone()
+    first.record(Footprint())
+    first.memo.run(first, "cpu0", step, first.mem.fp)
+    first.record(None)
+    assert (first.memo.hits, first.memo.misses) == (0, 1)
+    later = before.clone()
+    later.link(va + pmd, other)  # another table linked: the graph's hash changes, the answer does not
+    executed = later.clone()
+    executed.exec_step("cpu0", step)
+    later.record(Footprint())
+    later.memo.run(later, "cpu0", step, later.mem.fp)
+    later.record(None)
+    assert (later.memo.hits, later.memo.misses) == (1, 1)
+    assert later.fingerprint() == executed.fingerprint() != before.fingerprint()

@@ -103,10 +103,11 @@ class Footprint:
         """Add what `other` read and wrote (a part of the transition recorded apart)."""
         self.reads.update(other.reads)
         self.writes.update(other.writes)
-        self.whole_r.update(other.whole_r)
-        self.whole_w.update(other.whole_w)
-        self.part_r.update(other.part_r)
-        self.part_w.update(other.part_w)
+        if other.whole_r or other.whole_w or other.part_r or other.part_w:  # (mostly none)
+            self.whole_r.update(other.whole_r)
+            self.whole_w.update(other.whole_w)
+            self.part_r.update(other.part_r)
+            self.part_w.update(other.part_w)
         self.crashed = self.crashed or other.crashed
 
     def freeze(self) -> Footprint:

@@ -38,10 +38,11 @@ class Iommu:
     def cache(self) -> dict[tuple[int, int], int]:
         return self.m.st.iommu_cache
 
-    def walk(self, va: int, seen: list[Any] | None = None) -> list[str]:
+    def walk(self, va: int, seen: list[Any] | None = None, notes: bool = True) -> list[str]:
         """One page walk for va; returns descriptions of newly cached entries
         (`seen` collects what the walk read: each page's shadow as its pfn,
-        each entry as (pfn, index))."""
+        each entry as (pfn, index)); notes=False: none (an exploration keeps
+        no notes: only a traced replay shows them)."""
         m = self.m
         path = self._path(va)
         cache = m.st.iommu_cache
@@ -98,8 +99,9 @@ class Iommu:
                         fp.write_part("cv", 0, ("cv", cache[key]))
                 cache = m.st.own("iommu_cache")
                 cache[key] = target
-                name = m.facts.levels[lv].name
-                new.append(f"{name}[{idx}] of pfn {pfn:#x} -> pfn {target:#x}")
+                if notes:
+                    name = m.facts.levels[lv].name
+                    new.append(f"{name}[{idx}] of pfn {pfn:#x} -> pfn {target:#x}")
             pfn = target
         return new
 
@@ -118,19 +120,21 @@ class Iommu:
                into: dict[int, frozenset[Any]] | None = None) -> list[str]:
         """Walk again each VA whose last walk read something in `dirty`
         (or that was never walked); what each walk read goes into `into`
-        (default: `reads` itself). Returns the notes."""
+        (default: `reads` itself). Returns the notes (only on a traced
+        machine: nothing else reads them)."""
         if into is None:
             into = reads
         m = self.m
         out: list[str] = []
         walk = self.walk
+        notes = m.trace
         for va in vas:
             last = reads.get(va)
             if last is not None and last.isdisjoint(dirty):
                 continue
             seen: list[Any] = []
             try:
-                texts = walk(va, seen)
+                texts = walk(va, seen, notes)
             except m.caught as exc:  # a BUG, DEBUG_LIST report or oops: a finding
                 m._caught(exc)
                 texts = []
@@ -141,24 +145,31 @@ class Iommu:
 
     def walk_all_flushed(self, vas: list[int]) -> list[str]:
         """Every VA walked over an empty cache (after a flush, or the first
-        time): what that caches, reads and notes is a function of the root
-        and the tables' entries and shadow alone, so it is remembered under
-        those (the contents hash, the shadow's hash, as trusted as state hashing) and shared by every
-        clone of the machine; a batch that reported something is not kept."""
+        time): what that caches, reads and notes is a function of the root,
+        the tables' entries and the shadow of the pages the walks read, so it
+        is remembered under the root and the contents hash (as trusted as
+        state hashing), with the shadow of the pages it read: a batch whose
+        pages have the same shadow now read the same entries and stop at the
+        same freed page, so they do the same (a page freed or allocated
+        elsewhere, which changes the whole shadow's hash, keeps the batch).
+        Shared by every clone of the machine; a batch that reported something
+        is not kept."""
         m = self.m
         mem = m.mem
-        key = (tuple(vas), m.st.root, mem._contents_acc, mem.shadow_key())
-        memo: dict[Any, Any] = self.__dict__.setdefault("_flushed", {})
-        hit = memo.get(key)
+        key = (tuple(vas), m.st.root, mem._contents_acc, m.trace)
+        memo: dict[Any, list[Any]] = self.__dict__.setdefault("_flushed", {})
+        kept = memo.get(key)
         fp = mem.fp
-        # (a batch remembered without a footprint serves only walks that record none)
-        if hit is not None and (fp is None or hit[3] is not None):
-            cache, reads, out, foot = hit
-            m.st.adopt("iommu_cache", cache)
-            m._walk_reads = reads  # shared: never changed in place
-            if fp is not None and foot is not None:
-                fp.merge(foot)
-            return list(out)
+        if kept:
+            shadow = mem.shadow
+            # (a batch remembered without a footprint serves only walks that record none)
+            for pages, marks, cache, reads, out, foot in kept:
+                if (fp is None or foot is not None) and [shadow[p] for p in pages] == marks:
+                    m.st.adopt("iommu_cache", cache)
+                    m._walk_reads = reads  # shared: never changed in place
+                    if fp is not None and foot is not None:
+                        fp.merge(foot)
+                    return list(out)
         sub = Footprint() if fp is not None else None
         if sub is not None:
             m.record(sub)
@@ -176,7 +187,12 @@ class Iommu:
                 memo.clear()
             cache = m.st.iommu_cache
             m.st.adopt("iommu_cache", cache)  # shared from now on: a change copies it first
-            memo[key] = (cache, reads_now, tuple(out), sub)
+            # the pages whose shadow the walks read (each walk records a page as its pfn)
+            pages = sorted({p for seen in reads_now.values() for p in seen if isinstance(p, int)})
+            batches = memo.setdefault(key, [])
+            if len(batches) >= 16:
+                del batches[0]
+            batches.append((pages, [mem.shadow[p] for p in pages], cache, reads_now, tuple(out), sub))
         return out
 
     def invalidate(self) -> int:

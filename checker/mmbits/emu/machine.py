@@ -134,8 +134,16 @@ class MState:
         setattr(self, name, value)
 
     def fingerprint(self) -> int:
-        return hash((self.root, self._dict_hash("kinds"), self._dict_hash("marks"),
-                     self._dict_hash("iommu_cache"), self.slab_used, self.work_pending, self.crashed,
+        d = self.__dict__
+        # the dicts' remembered hashes, looked at in place (_dict_hash when stale)
+        hk, hm, hc = d.get("_hash_kinds"), d.get("_hash_marks"), d.get("_hash_iommu_cache")
+        if not self.incremental:
+            hk = hm = hc = None
+        return hash((self.root,
+                     hk[1] if hk is not None and hk[0] is d["kinds"] else self._dict_hash("kinds"),
+                     hm[1] if hm is not None and hm[0] is d["marks"] else self._dict_hash("marks"),
+                     hc[1] if hc is not None and hc[0] is d["iommu_cache"] else self._dict_hash("iommu_cache"),
+                     self.slab_used, self.work_pending, self.crashed,
                      self.bad_pages, self.lists3, self.mmap_readers, self.mmap_writer, self.mmap_waiters,
                      self.ptdump_key))
 
@@ -239,7 +247,8 @@ class Machine:
         self.F_flags = f.pw("flags")
         self.markers = [Marker(mk.resolve(f), i) for i, mk in enumerate(design.markings())]
         self.mem.on_watch = self._on_watch
-        self.mem.dead_bytes = self._dead_bytes
+        # a function of the bytes alone (the layout's offsets): every clone's memory shares it
+        self.mem.dead_bytes = functools.partial(_dead_bytes, self._dead_span)
         self.buddy.boot(RESERVED_PAGES)
         off = self.buddy.buddy_off
         self.mem.lru_span = (off, off + 2 * f.ptr_size)
@@ -256,26 +265,43 @@ class Machine:
         mem = d["mem"] = self.mem.clone()
         # the clone's parts reach it through a weak proxy: no reference cycle,
         # so a discarded clone is freed at once, not by the cyclic collector
-        me = weakref.proxy(new)
-        mem.on_watch = functools.partial(Machine._on_watch, me)
-        mem.dead_bytes = functools.partial(Machine._dead_bytes, me)
+        mem.on_watch = functools.partial(Machine._on_watch, weakref.proxy(new))
         d["st"] = self.st.clone()
-        d["lists"] = self.lists.clone_for(mem)
-        for name in ("buddy", "tables", "iommu"):
-            old = d[name]
-            helper = object.__new__(old.__class__)
-            hd = helper.__dict__
-            hd.update(old.__dict__)
-            hd["m"] = me
-            if "mem" in hd:
-                hd["mem"] = mem
-            d[name] = helper
+        # the list code, allocator, tables and IOMMU are made for the clone when
+        # it first uses them (__getattr__): most explored states only replay
+        # remembered steps, which use none of them
+        protos = {}
+        for name in _HELPERS:
+            helper = d.pop(name, None)
+            protos[name] = self.__dict__["_protos"][name] if helper is None else helper
+        d["_protos"] = protos
         d["emitted"] = []
         d["all_events"] = list(self.all_events)
         d["notes"] = []
         d["vas"] = list(self.vas)
         # _walk_reads is shared: it is replaced, never changed in place
         return new
+
+    if not TYPE_CHECKING:  # (the type checker keeps seeing only the attributes __init__ sets)
+        def __getattr__(self, name: str) -> Any:
+            """A helper (lists, buddy, tables, iommu) of a clone, made on first use
+            from the one it was cloned from (its caches shared, as before)."""
+            protos = self.__dict__.get("_protos")
+            if protos is None or name not in protos:
+                raise AttributeError(name)
+            old = protos[name]
+            mem = self.__dict__["mem"]
+            if name == "lists":
+                helper = old.clone_for(mem)
+            else:
+                helper = object.__new__(old.__class__)
+                hd = helper.__dict__
+                hd.update(old.__dict__)
+                hd["m"] = weakref.proxy(self)
+                if "mem" in hd:
+                    hd["mem"] = mem
+            self.__dict__[name] = helper
+            return helper
 
     def fingerprint(self) -> int:
         return hash((self.mem.fingerprint(), self.st.fingerprint()))
@@ -297,10 +323,7 @@ class Machine:
         depends only on the order earlier frees happened in, and nothing reads
         them before an allocation rewrites them. States that differ only there
         are one state."""
-        off, end, type_off, type_end, buddy = self._dead_span
-        if data[type_off:type_end] == buddy:
-            return data
-        return (data[:off], data[end:])
+        return _dead_bytes(self._dead_span, data)
 
     @property
     def _dead_span(self) -> tuple[int, int, int, int, bytes]:
@@ -467,6 +490,7 @@ class Machine:
         if region == "stack":
             self.mem.touch_raw("stack", off, n, write=True)
             self.mem.stack[off:off + n] = bytes(n)
+            self.mem.regions_hash = None
 
     def cpu_access(self, pfn: int, who: str, op: str) -> None:
         """A CPU reading or writing a page's contents (table entries): KASAN."""
@@ -783,6 +807,18 @@ class Machine:
                             f"{len(pfns)} page(s) leaked: {role}: allocated, no longer reachable from any page "
                             f"table or owner, never returned to the allocator (pfns {_ranges(pfns)})",
                             pfn=pfns[0], where=f"end of run: {role}", pages=len(pfns))
+
+
+# the helpers a clone makes on first use (Machine.__getattr__)
+_HELPERS = ("lists", "buddy", "tables", "iommu")
+
+
+def _dead_bytes(span: tuple[int, int, int, int, bytes], data: bytes) -> object:
+    """Machine._dead_bytes with the layout's offsets given."""
+    off, end, type_off, type_end, buddy = span
+    if data[type_off:type_end] == buddy:
+        return data
+    return (data[:off], data[end:])
 
 
 def detector(kind: str, message: str) -> str:

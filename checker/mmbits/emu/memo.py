@@ -19,9 +19,18 @@ contents, machine-state fields and dict entries, watched pages, what the
 IOMMU must walk again, the events, the footprint and the steps scheduled.
 
 A key's value is read at the granularity its footprint names: a whole
-struct page for ("p", pfn), a derived fact (the table graph, ("link",) and
-("lk", pfn)) as the hash of every page's contents, so a replay is keyed on
-at least what the step could have seen. Everything the step could depend on
+struct page for ("p", pfn), the whole table graph, ("link",), as the hash of
+every page's contents, so a replay is keyed on at least what the step could
+have seen. Where the footprint names a derived fact more finely than the
+step saw it, the key is what the step saw: a question to
+KernelTables.reachable() about one page (read as ("lk", p) for every page p
+from which it can be reached) is keyed as ("rq", pfn), reachable()'s answer
+about that page, which is all the step got; a derived key the step only
+writes (("link",), ("lk", pfn), ("cv", pfn): footprint.DERIVED) is not
+keyed at all -- the replay does not set it, it follows from the entries and
+cache entries the step changed, which are keyed (an unrelated table changed
+elsewhere no longer misses: 525 of the 2,747 misses of simulate's default
+workload were such). Everything the step could depend on
 and no footprint names is in the key too: the watched bytes of a page it
 writes (Memory.set() tells the marking about such a store). The IOMMU's walks
 after the step are not remembered: they run for real after a replay. A run
@@ -35,9 +44,10 @@ tests/emu/test_memo.py explores every variant both ways.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from mmbits.emu.footprint import Footprint
+from mmbits.emu.footprint import DERIVED, Footprint
 from mmbits.emu.memory import CHUNK_MASK, CHUNK_PAGES, CHUNK_SHIFT, Memory
 
 if TYPE_CHECKING:
@@ -81,7 +91,7 @@ class Effect:
         # and whose shadow it set (rehashed when their list words were ever written)
         self.touched: list[int] = []
         self.written: list[int] = []
-        self.poisoned: list[int] = []
+        self.poisoned: frozenset[int] = frozenset()  # (a set: intersected with Memory.lru_touched)
 
 
 class OrderedKeys(set):  # type: ignore[type-arg]
@@ -94,6 +104,12 @@ class OrderedKeys(set):  # type: ignore[type-arg]
     def __init__(self, order: list[Key]) -> None:
         super().__init__()
         self.order = order
+
+    def asked(self, key: Key) -> None:
+        """The step asked a derived question (pgtable's reachable() about one
+        page, key ("rq", pfn)): keyed by its answer, in order; the footprint
+        holds what the answer derives from."""
+        self.order.append(key)
 
     def add(self, key: Key) -> None:
         if key not in self:
@@ -151,7 +167,23 @@ class _Node:
     def __init__(self, key: Key) -> None:
         self.key = key
         self.get = getter(key)
-        self.kids: dict[Any, _Node | Effect] = {}
+        self.kids: dict[Any, _Node | _Chain | Effect] = {}
+
+
+class _Chain:
+    """Tests in a row that each had one value in every run kept so far: the
+    state's value of each key compared with it, the next node after the last
+    (most of a tree's tests are such runs: one comparison each instead of a
+    node and a dict look-up each). A run that differs at one of them splits
+    the chain there (StepMemo._place)."""
+
+    __slots__ = ("keys", "vals", "tests", "next")
+
+    def __init__(self, keys: list[Key], vals: list[Any], nxt: _Node | _Chain | Effect) -> None:
+        self.keys = keys
+        self.vals = vals
+        self.tests = [(compared(k), v) for k, v in zip(keys, vals, strict=True)]
+        self.next = nxt
 
 
 class StepMemo:
@@ -166,22 +198,31 @@ class StepMemo:
     enabled: ClassVar[bool] = True
 
     def __init__(self) -> None:
-        self.roots: dict[tuple[str, Step], _Node | Effect] = {}
+        self.roots: dict[tuple[str, Step], _Node | _Chain | Effect] = {}
         self.hits = 0
         self.misses = 0
         self.kept = 0
         self.unplaced = 0  # runs whose key order disagreed with the tree's (not kept)
 
-    def run(self, m: Machine, thread: str, step: Step, fp: Footprint) -> list[Step]:
+    def run(self, m: Machine, thread: str, step: Step, fp: Footprint) -> Sequence[Step]:
         """m.exec_step(thread, step) while `fp` records (m.record(fp) is on)."""
         if not self.enabled or m.trace or m.mem.journal is not None:
             return m.exec_step(thread, step)
         node = self.roots.get((thread, step))
         mem, sd = m.mem, m.st.__dict__
         while node is not None:
-            if node.__class__ is Effect:
+            cls = node.__class__
+            if cls is _Chain:
+                for get, val in node.tests:  # type: ignore[union-attr]
+                    if get(m, mem, sd) != val:
+                        node = None
+                        break
+                else:
+                    node = node.next  # type: ignore[union-attr]
+                continue
+            if cls is Effect:
                 self.hits += 1
-                return replay(m, node, fp)
+                return replay(m, node, fp)  # type: ignore[arg-type]
             node = node.kids.get(node.get(m, mem, sd))  # type: ignore[union-attr]
         self.misses += 1
         return self._record(m, thread, step, fp)
@@ -210,7 +251,7 @@ class StepMemo:
         sub.reads, sub.whole_r = set(sub.reads), set(sub.whole_r)
         fp.merge(sub)
         eff = Effect()
-        eff.foot = sub  # frozen (compact) once the diff has read its writes
+        eff.foot = sub  # frozen once the diff has read its writes
         eff.walk_dirty = added
         eff.version = mem.version != version
         eff.events = list(m.emitted[nevents:])
@@ -222,13 +263,13 @@ class StepMemo:
         # what the state hash must look at again, as Memory.set() and poison() say it
         eff.touched = sorted(touched.added)
         eff.written = sorted(written)
-        eff.poisoned = sorted(k[1] for k in sub.writes if k[0] == "s")
+        eff.poisoned = frozenset(k[1] for k in sub.writes if k[0] == "s")
         extra: set[Key] = {("pw", pfn) for pfn in written}
         extra.update(sub.writes)
         extra.update(sub.whole_w)
         _diff(before, m, eff, extra, sub.writes, written)
         keys = _canonical(order, extra)
-        sub.freeze()
+        _settle(sub)
         if self.kept >= MAX_EFFECTS:
             self.roots.clear()
             self.kept = 0
@@ -241,8 +282,27 @@ class StepMemo:
             self.roots[root] = _chain(keys, vals, eff)
             self.kept += 1
             return
-        for i, key in enumerate(keys):
-            if node.__class__ is Effect or node.key != key:  # type: ignore[union-attr]
+        # where the node being looked at hangs: a dict entry (the roots, a
+        # node's kids) or a chain's next
+        holder: Any = self.roots
+        slot: Any = root
+        i = 0
+        while True:
+            cls = node.__class__
+            if cls is _Chain:
+                chain: _Chain = node  # type: ignore[assignment]
+                for j, key in enumerate(chain.keys):
+                    if i >= len(keys) or keys[i] != key:
+                        self.unplaced += 1
+                        return
+                    if vals[i] != chain.vals[j]:
+                        self._split(chain, j, holder, slot, _chain(keys[i + 1:], vals[i + 1:], eff), vals[i])
+                        self.kept += 1
+                        return
+                    i += 1
+                holder, slot, node = chain, None, chain.next
+                continue
+            if cls is Effect or i >= len(keys) or node.key != keys[i]:  # type: ignore[union-attr]
                 self.unplaced += 1
                 return
             kids = node.kids  # type: ignore[union-attr]
@@ -251,17 +311,38 @@ class StepMemo:
                 kids[vals[i]] = _chain(keys[i + 1:], vals[i + 1:], eff)
                 self.kept += 1
                 return
-            node = nxt
-        self.unplaced += 1
+            holder, slot, node = kids, vals[i], nxt
+            i += 1
+
+    @staticmethod
+    def _split(chain: _Chain, j: int, holder: Any, slot: Any, new: _Node | _Chain | Effect, val: Any) -> None:
+        """A run whose value at the chain's test j differs: a node there, its
+        kids the rest of the chain (the chain's value) and `new` (`val`)."""
+        fork = _Node(chain.keys[j])
+        rest: _Node | _Chain | Effect = chain.next
+        if j + 1 < len(chain.keys):
+            rest = _Chain(chain.keys[j + 1:], chain.vals[j + 1:], chain.next)
+        fork.kids[chain.vals[j]] = rest
+        fork.kids[val] = new
+        if j:  # the tests before j stay a chain, now ending at the node
+            del chain.keys[j:], chain.vals[j:], chain.tests[j:]
+            chain.next = fork
+        elif isinstance(holder, _Chain):
+            holder.next = fork
+        else:
+            holder[slot] = fork
 
 
-def _chain(keys: list[Key], vals: list[Any], eff: Effect) -> _Node | Effect:
-    out: _Node | Effect = eff
-    for key, val in zip(reversed(keys), reversed(vals), strict=True):
-        node = _Node(key)
-        node.kids[val] = out
-        out = node
-    return out
+def _chain(keys: list[Key], vals: list[Any], eff: Effect) -> _Chain | Effect:
+    return _Chain(list(keys), list(vals), eff) if keys else eff
+
+
+def _settle(foot: Footprint) -> None:
+    """A kept effect's footprint with its key sets frozen: every replay merges
+    them into the transition's footprint, and a set takes a frozenset's keys
+    with their stored hashes (a tuple's keys would be hashed again, each replay)."""
+    for name in ("reads", "writes", "whole_r", "whole_w", "part_r", "part_w"):
+        setattr(foot, name, frozenset(getattr(foot, name)))
 
 
 def _canonical(order: list[Key], extra: set[Key]) -> list[Key]:
@@ -275,11 +356,13 @@ def _canonical(order: list[Key], extra: set[Key]) -> list[Key]:
     out: list[Key] = []
     seen: set[Key] = set()
     for key in order:
+        if key[0] == "lk":  # read by a question about one page: its ("rq", pfn) stands for it
+            continue
         key = _norm(key)
         if key not in seen:
             seen.add(key)
             out.append(key)
-    rest = {_norm(k) for k in extra}
+    rest = {_norm(k) for k in extra if k[0] not in DERIVED}
     rest -= seen
     return out + sorted(rest, key=repr)
 
@@ -290,7 +373,7 @@ _PER_PAGE = frozenset(_RUNS)
 
 def _norm(key: Key) -> Key:
     fam = key[0]
-    if fam == "link" or fam == "lk":
+    if fam == "link":
         return _LINK
     if len(key) == 2 and fam in _PER_PAGE and (key[1] or fam != "cv"):
         return (fam, key[1], 1)
@@ -411,6 +494,21 @@ def _dict_changes(was: dict[Any, Any], now: dict[Any, Any], hinted: list[Any]) -
 _GETTERS: dict[Key, Any] = {}
 
 
+def compared(key: Key) -> Any:
+    """getter(key) for a chain's test, which only compares the value with ==:
+    a struct page's bytes as a slice of its chunk, not copied again into bytes."""
+    if key[0] == "p" and key[2] == 1:
+        c = key[1] >> CHUNK_SHIFT
+        i = key[1] & CHUNK_MASK
+
+        def page(m: Machine, mem: Memory, sd: dict[str, Any]) -> bytearray:
+            size = mem.size
+            data: bytearray = mem._chunks[c][i * size:(i + 1) * size]
+            return data
+        return page
+    return getter(key)
+
+
 def getter(key: Key) -> Any:
     """A function of a machine giving the value of footprint key `key` in its
     state (read raw: nothing is recorded); one per key, kept."""
@@ -483,6 +581,16 @@ def _make_getter(key: Key) -> Any:  # noqa: C901 - one branch per key family
         return whole
     if fam == "link":
         return lambda m, mem, sd: mem._contents_acc
+    if fam == "rq":
+        pfn = key[1]
+
+        def answer(m: Machine, mem: Memory, sd: dict[str, Any]) -> Any:
+            fp, mem.fp = mem.fp, None  # read raw: nothing recorded
+            try:
+                return m.tables.reachable().get(pfn)
+            finally:
+                mem.fp = fp
+        return answer
     if fam == "st":
         name = key[1]
         return lambda m, mem, sd: sd[name]
@@ -512,7 +620,7 @@ def _marks_in(marks: dict[tuple[int, int], Any], a: int, b: int) -> tuple[Any, .
     return tuple(sorted((k, v) for k, v in marks.items() if a <= k[1] < b))
 
 
-def replay(m: Machine, eff: Effect, fp: Footprint) -> list[Step]:
+def replay(m: Machine, eff: Effect, fp: Footprint) -> tuple[Step, ...]:
     """Do what `eff` recorded on m (an equal state for every key the step read or wrote)."""
     mem = m.mem
     size = mem.size
@@ -523,13 +631,16 @@ def replay(m: Machine, eff: Effect, fp: Footprint) -> list[Step]:
         chunk = chunks[c] if owned[c] else mem._own_chunk(c)
         base = (pfn & CHUNK_MASK) * size
         chunk[base:base + size] = data
-    touched.update(eff.touched)
-    dirty.update(eff.written)
-    for pfn in eff.poisoned:
-        if pfn in touched:
-            dirty.add(pfn)
-    for region, off, data in eff.regions:
-        getattr(mem, region)[off:off + len(data)] = data
+    if eff.touched:
+        touched.update(eff.touched)
+    if eff.written:
+        dirty.update(eff.written)
+    if eff.poisoned:
+        dirty.update(touched.intersection(eff.poisoned))
+    if eff.regions:
+        for region, off, data in eff.regions:
+            getattr(mem, region)[off:off + len(data)] = data
+        mem.regions_hash = None
     if eff.shadow:
         shadow = mem.shadow
         z = mem._zkeys[0]
@@ -570,10 +681,10 @@ def replay(m: Machine, eff: Effect, fp: Footprint) -> list[Step]:
         else:
             mem.watched[pfn] = span
     if eff.walk_reads is not None:
-        m._walk_reads = dict(eff.walk_reads)
+        m._walk_reads = eff.walk_reads  # shared: replaced, never changed in place (Machine.after_step)
     if eff.events:
         m.emitted.extend(eff.events)
         m.all_events.extend(eff.events)
     mem.writer = eff.writer
     fp.merge(eff.foot)
-    return list(eff.steps)
+    return eff.steps  # (World.step makes a tuple of it: this one, not copied)

@@ -129,6 +129,9 @@ class Memory:
         # entries (pfn), one entry ((pfn, index))
         self.walk_dirty: set[int | tuple[int, int]] = set()
         self._contents_acc = 0  # XOR of hash((pfn, entries)) over the pages with contents
+        # the hash of the kernel data, stack and slab bytes; None once one is written
+        # (store_word, write_at, Machine.pop_frame and the step memo's replay say so)
+        self.regions_hash: int | None = None
         self._kdata_next = 0
         self._stack_next = 0
         self.symbols: dict[int, str] = {}  # kdata/stack address -> C name (for messages)
@@ -248,9 +251,10 @@ class Memory:
                 row[i] = h
             self._acc = acc
             self._dirty = set()
-        tables = self._contents_acc
-        return hash((self._acc, bytes(self.kdata), bytes(self.stack), bytes(self.slab),
-                     self.shadow_key(), tables))
+        regions = self.regions_hash
+        if regions is None or not self.incremental:
+            regions = self.regions_hash = hash((bytes(self.kdata), bytes(self.stack), bytes(self.slab)))
+        return hash((self._acc, regions, self.shadow_key(), self._contents_acc))
 
     def shadow_key(self) -> int:
         """The shadow's hash: kept up to date by poison(), or (the reference
@@ -541,6 +545,7 @@ class Memory:
         if self.fp is not None:
             self.touch_raw(region, off, f.size, write=True)
         f.set(self._buffer(region), value, base)
+        self.regions_hash = None
 
     # -- plain words at an address (the list code's fast path) -----------------
     # The same values, bytes and footprints as read_at()/write_at() on a word
@@ -618,6 +623,7 @@ class Memory:
                 fmt = f._fmt
                 assert fmt is not None
                 fmt.pack_into(buf, off, value & f.mask)
+                self.regions_hash = None
                 return
         self.write_at(addr, f, value)
 

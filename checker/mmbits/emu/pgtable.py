@@ -159,7 +159,11 @@ class _Recorded(Mapping[int, tuple[int, int, int]]):
         self.fp = fp
 
     def _one(self, pfn: int) -> None:
-        self.fp.reads.update(("lk", p) for p in self.tables.reaching(pfn))
+        reads = self.fp.reads
+        reads.update(("lk", p) for p in self.tables.reaching(pfn))
+        asked = getattr(reads, "asked", None)  # the step memo keys the answer (memo.OrderedKeys)
+        if asked is not None:
+            asked(("rq", pfn))
 
     def __getitem__(self, pfn: int) -> tuple[int, int, int]:
         self._one(pfn)
