@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from mmbits.emu.canonical import QueueKey
 from mmbits.emu.footprint import Footprint
 from mmbits.emu.machine import Event, Machine
 from mmbits.emu.steps import Step
@@ -43,9 +44,11 @@ class World:
     # the first error found on the path to this world, per page it was about
     # (key CORRUPT: the first one that corrupts memory)
     seen: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # the visited-state key when it is not the fingerprint (mmbits.emu.canonical)
+    canon: QueueKey | None = None
 
     def clone(self) -> World:
-        return World(self.m.clone(), dict(self.threads), dict(self.seen))
+        return World(self.m.clone(), dict(self.threads), dict(self.seen), self.canon)
 
     def enabled(self) -> list[str]:
         if self.m.st.crashed:
@@ -110,6 +113,12 @@ class World:
 
     def fingerprint(self) -> int:
         return hash((self.m.fingerprint(), frozenset(self.threads.items())))
+
+    def key(self) -> int:
+        """The visited-state key: the fingerprint, or with `canon` set the
+        fingerprint with the deferred-free queue hashed by its members, not
+        their order (mmbits.emu.canonical: nothing can tell those states apart)."""
+        return self.fingerprint() if self.canon is None else self.canon.key(self)
 
 
 @dataclass
@@ -239,7 +248,8 @@ Progress = Callable[..., None]
 
 
 def exhaustive(world: World, max_states: int = 200_000, progress: Progress | None = None,
-               prune: bool = True, reduce: bool = True, persistent: bool = False, jobs: int = 1) -> Exploration:
+               prune: bool = True, reduce: bool = True, persistent: bool = False, jobs: int = 1,
+               canonical: bool = True) -> Exploration:
     """Every reachable state, depth-first, with state-hash pruning and sleep
     sets (Godefroid 1996): a transition independent of the one just taken
     (their footprints do not conflict, mmbits.emu.footprint) and already
@@ -256,7 +266,12 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
     states than sleep sets alone for twice the CPU; on 2 x 4 huge-pmd half
     the states for a little less), every thread not asleep runs from every
     state. jobs > 1 (with prune, without persistent): that many forked
-    processes share one table of visited states (mmbits.emu.parallel)."""
+    processes share one table of visited states (mmbits.emu.parallel).
+    canonical (with prune, without persistent): states that differ only in
+    the order of the deferred-free queue are one state (mmbits.emu.canonical,
+    where a design's queue code allows it); off, states are told apart by
+    every byte."""
+    world.canon = QueueKey.of(world) if canonical and prune and not (reduce and persistent) else None
     if reduce and prune and persistent:
         from mmbits.emu.persistent import exhaustive_persistent
 
@@ -264,10 +279,10 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
     if jobs > 1 and prune:
         from mmbits.emu.parallel import exhaustive_parallel
 
-        return exhaustive_parallel(world, jobs, max_states, progress, reduce)
+        return exhaustive_parallel(world, jobs, max_states, progress, reduce, canonical=canonical)
     ex = Exploration("exhaustive", reduced=reduce)
     start = time.perf_counter()
-    root = world.fingerprint()
+    root = world.key()
     ex.states = 1
     search(world, ex, Visited(root), max_states, progress, reduce=reduce, prune=prune)
     ex.schedules = count_paths(ex.graph, root)
@@ -335,7 +350,7 @@ def search(world: World, ex: Exploration, visited: StateTable, max_states: int, 
     # only when it is explored, and the last child takes over its parent's
     # world, so memory holds one world per depth, not every pending sibling
     stack: list[_Frame] = []
-    frame = _open(world, (), world.fingerprint(), {}, frozenset(), ex, turn) if begin else None
+    frame = _open(world, (), world.key(), {}, frozenset(), ex, turn) if begin else None
     if frame is not None:
         stack.append(frame)
     while True:
@@ -370,7 +385,7 @@ def search(world: World, ex: Exploration, visited: StateTable, max_states: int, 
                 if not zf.conflicts(foot):
                     child_sleep[z] = zf
             fr.done[name] = foot
-        fp = child.fingerprint() if prune else ex.transitions
+        fp = child.key() if prune else ex.transitions
         fr.edges[name] = fp
         awake = visited.visit(fp, frozenset(child_sleep))
         skip: frozenset[str] = frozenset()
@@ -413,7 +428,7 @@ def resume(root: World, sched: tuple[str, ...], name: str, sleep: dict[str, Foot
     for t in sched:
         path = advance(w, t, scratch, path)
     ex.replayed += len(sched)
-    return _Frame(w, sched, sleep, [name], ex.graph.setdefault(w.fingerprint(), {}))
+    return _Frame(w, sched, sleep, [name], ex.graph.setdefault(w.key(), {}))
 
 
 def _open(w: World, sched: tuple[str, ...], fp: int, sleep: dict[str, Footprint], skip: frozenset[str],
@@ -451,7 +466,7 @@ def advance(world: World, name: str, ex: Exploration, sched: tuple[str, ...],
 def end(world: World, ex: Exploration, sched: tuple[str, ...]) -> list[Event]:
     """The end of any schedule (nothing can run): end checks or a deadlock."""
     events = world.finish()
-    ex.terminals.add(world.fingerprint())
+    ex.terminals.add(world.key())
     ex.record(events, (*sched, QUIESCE), world)
     return events
 

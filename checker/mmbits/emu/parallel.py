@@ -48,6 +48,7 @@ import signal
 import time
 from typing import Any
 
+from mmbits.emu.canonical import QueueKey
 from mmbits.emu.explore import (
     WORKER,
     Exploration,
@@ -254,19 +255,21 @@ def _read_all(fd: int, size: int) -> bytes:
 
 
 def exhaustive_parallel(world: World, jobs: int, max_states: int = 200_000, progress: Progress | None = None,
-                        reduce: bool = True, handed_only: bool = False) -> Exploration:
+                        reduce: bool = True, handed_only: bool = False, canonical: bool = True) -> Exploration:
     """explore.exhaustive(world, ...) by `jobs` processes (this one and
     jobs - 1 forked ones) sharing the table of visited states and handing
     pending transitions to each other; the same states, end states and
     findings (see the module docstring). `handed_only`: the forked processes
-    start with nothing and explore only what is handed to them (tests)."""
+    start with nothing and explore only what is handed to them (tests).
+    `canonical`: the visited-state key of explore.exhaustive (mmbits.emu.canonical)."""
     names = sorted({*world.threads, WORKER})
     if jobs < 2 or not hasattr(os, "fork") or len(names) > 16:
         from mmbits.emu.explore import exhaustive
 
-        return exhaustive(world, max_states, progress, reduce=reduce)
+        return exhaustive(world, max_states, progress, reduce=reduce, canonical=canonical)
+    world.canon = QueueKey.of(world) if canonical else None
     start = time.perf_counter()
-    root = world.fingerprint()
+    root = world.key()
     table = SharedVisited(names, max_states, root)
     share = Share(jobs, table)
     children: dict[int, int] = {}
