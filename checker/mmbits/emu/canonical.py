@@ -69,6 +69,7 @@ from typing import TYPE_CHECKING, Any
 
 from mmbits.emu.design import Design
 from mmbits.emu.pgtable import LEAF, TABLE
+from mmbits.emu.steps import Step
 
 if TYPE_CHECKING:
     from mmbits.emu.explore import World
@@ -105,8 +106,12 @@ class QueueKey:
             raise ValueError("a list_head is not {next, prev}")  # every layout's is
         # a list_head's two words, read straight from the bytes (no footprint is recording)
         self.pair = struct.Struct(("<" if nxt.little else ">") + ("Q" if ptr == 8 else "I") * 2)
-        # the page-table references (targets and leaf ranges) by contents hash
-        self._refs: dict[int, list[tuple[int, int]]] = {}
+        # the pfns page-table entries reference, by contents hash
+        self._refs: dict[int, frozenset[int]] = {}
+        # the integers a thread's pending steps name, by program
+        self._named: dict[int, tuple[tuple[Step, ...], frozenset[int]]] = {}
+        # a queued page's hash with its list words masked, by its hash
+        self._masked: dict[int, int] = {}
 
     @staticmethod
     def of(world: World) -> QueueKey | None:
@@ -134,7 +139,7 @@ class QueueKey:
         if not self._untouched(world, pfns):
             return world.fingerprint()
         lo, hi = self.span
-        masked = mem.fingerprint_masked(pfns, lo, hi, regions)
+        masked = mem.fingerprint_masked(pfns, lo, hi, regions, self._masked)
         return hash((hash((masked, m.st.fingerprint())), frozenset(world.threads.items()), tuple(members)))
 
     def _members(self, mem: Memory, head: int, node: int, last: int) -> list[int] | None:
@@ -166,29 +171,54 @@ class QueueKey:
             if len(self._refs) > 4096:
                 self._refs.clear()
             refs = self._refs[mem._contents_acc] = _table_refs(mem.contents)
-        for pfn in pfns:
-            for start, end in refs:
-                if start <= pfn < end:
-                    return False
+        if not refs.isdisjoint(pfns):
+            return False
         base, size, off = mem.vmemmap, mem.size, self.node_off
-        named: set[Any] = {a for prog in world.threads.values() for st in prog for a in st.args}
-        lo, hi = self.span
-        for pfn in pfns:
-            if pfn in named or base + pfn * size + off in named:
+        queued = {*pfns, *(base + pfn * size + off for pfn in pfns)}
+        named = self._named
+        for prog in world.threads.values():
+            # by the program's identity (a thread's program is a new tuple after
+            # each of its steps, shared by the clones until then); the entry keeps
+            # the tuple alive, so its id is not reused while it is kept
+            got = named.get(id(prog))
+            if got is None or got[0] is not prog:
+                if len(named) > 65536:
+                    named.clear()
+                got = named[id(prog)] = (prog, _named_ints(prog))
+            if not got[1].isdisjoint(queued):
                 return False
-            w = mem.watched.get(pfn)
-            if w is not None and w[0] < hi and lo < w[1]:
-                return False
+        watched = mem.watched
+        if watched:
+            lo, hi = self.span
+            for pfn in pfns:
+                w = watched.get(pfn)
+                if w is not None and w[0] < hi and lo < w[1]:
+                    return False
         return True
 
 
-def _table_refs(contents: dict[int, dict[int, tuple[Any, ...]]]) -> list[tuple[int, int]]:
-    """The pfn ranges page-table entries point at (a table, or a leaf's pages)."""
-    out = set()
+def _named_ints(prog: tuple[Step, ...]) -> frozenset[int]:
+    """Every integer the steps' arguments hold (a pfn, a node address; inside
+    tuples too): what a pending step may reach a page by."""
+    out: set[int] = set()
+    todo: list[Any] = [a for st in prog for a in st.args]
+    while todo:
+        a = todo.pop()
+        if isinstance(a, int):
+            out.add(a)
+        elif isinstance(a, tuple):
+            todo.extend(a)
+    return frozenset(out)
+
+
+def _table_refs(contents: dict[int, dict[int, tuple[Any, ...]]]) -> frozenset[int]:
+    """The pfns page-table entries point at (a table, or a leaf's pages), in
+    any page with entries (a linked table, an unlinked one, a pmd_sv copy)."""
+    out: set[int] = set()
     for entries in contents.values():
         for entry in entries.values():
             if entry[0] == TABLE:
-                out.add((entry[1], entry[1] + 1))
+                out.add(entry[1])
             elif entry[0] == LEAF:
-                out.add((entry[1], entry[1] + entry[2]))
-    return sorted(out)
+                out.update(range(entry[1], entry[1] + entry[2]))
+    return frozenset(out)
