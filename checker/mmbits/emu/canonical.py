@@ -108,8 +108,8 @@ class QueueKey:
         self.pair = struct.Struct(("<" if nxt.little else ">") + ("Q" if ptr == 8 else "I") * 2)
         # the pfns page-table entries reference, by contents hash
         self._refs: dict[int, frozenset[int]] = {}
-        # the integers a thread's pending steps name, by program
-        self._named: dict[int, tuple[tuple[Step, ...], frozenset[int]]] = {}
+        # per program (by identity): the integers its pending steps name, its hash
+        self._named: dict[int, tuple[tuple[Step, ...], frozenset[int], int]] = {}
         # a queued page's hash with its list words masked, by its hash
         self._masked: dict[int, int] = {}
 
@@ -136,11 +136,29 @@ class QueueKey:
             members.append((head, tuple(sorted(nodes))))
             regions.append((region, off, self.span[1] - self.span[0]))
         pfns = [p for _h, nodes in members for p in nodes]
-        if not self._untouched(world, pfns):
+        progs = self._programs(world)
+        if not self._untouched(mem, pfns, progs):
             return world.fingerprint()
         lo, hi = self.span
         masked = mem.fingerprint_masked(pfns, lo, hi, regions, self._masked)
-        return hash((hash((masked, m.st.fingerprint())), frozenset(world.threads.items()), tuple(members)))
+        return hash((masked, m.st.fingerprint(), tuple(h for _p, _n, h in progs), tuple(members)))
+
+    def _programs(self, world: World) -> list[tuple[tuple[Step, ...], frozenset[int], int]]:
+        """Each thread's program (in the threads' order, the same in every
+        clone), the integers its steps name and its hash, remembered by the
+        program's identity: a thread's program is a new tuple after each of
+        its steps, shared by the clones until then; an entry keeps its tuple
+        alive, so the id is not reused while the entry is kept."""
+        named = self._named
+        out = []
+        for prog in world.threads.values():
+            got = named.get(id(prog))
+            if got is None or got[0] is not prog:
+                if len(named) > 4096:
+                    named.clear()
+                got = named[id(prog)] = (prog, _named_ints(prog), hash(prog))
+            out.append(got)
+        return out
 
     def _members(self, mem: Memory, head: int, node: int, last: int) -> list[int] | None:
         """The pfns of a well-formed list (head's links `node`, `last`) of
@@ -163,29 +181,20 @@ class QueueKey:
             prev, node = node, nxt
         return out if last == prev else None
 
-    def _untouched(self, world: World, pfns: list[int]) -> bool:
+    def _untouched(self, mem: Memory, pfns: list[int],
+                   progs: list[tuple[tuple[Step, ...], frozenset[int], int]]) -> bool:
         """No page-table entry, pending step or watch reaches these pages."""
-        mem = world.m.mem
         refs = self._refs.get(mem._contents_acc)
         if refs is None:
-            if len(self._refs) > 4096:
+            if len(self._refs) > 256:
                 self._refs.clear()
-            refs = self._refs[mem._contents_acc] = _table_refs(mem.contents)
+            refs = self._refs[mem._contents_acc] = _table_refs(mem.contents, mem.npages)
         if not refs.isdisjoint(pfns):
             return False
         base, size, off = mem.vmemmap, mem.size, self.node_off
         queued = {*pfns, *(base + pfn * size + off for pfn in pfns)}
-        named = self._named
-        for prog in world.threads.values():
-            # by the program's identity (a thread's program is a new tuple after
-            # each of its steps, shared by the clones until then); the entry keeps
-            # the tuple alive, so its id is not reused while it is kept
-            got = named.get(id(prog))
-            if got is None or got[0] is not prog:
-                if len(named) > 65536:
-                    named.clear()
-                got = named[id(prog)] = (prog, _named_ints(prog))
-            if not got[1].isdisjoint(queued):
+        for _prog, names, _h in progs:
+            if not names.isdisjoint(queued):
                 return False
         watched = mem.watched
         if watched:
@@ -211,14 +220,15 @@ def _named_ints(prog: tuple[Step, ...]) -> frozenset[int]:
     return frozenset(out)
 
 
-def _table_refs(contents: dict[int, dict[int, tuple[Any, ...]]]) -> frozenset[int]:
-    """The pfns page-table entries point at (a table, or a leaf's pages), in
-    any page with entries (a linked table, an unlinked one, a pmd_sv copy)."""
+def _table_refs(contents: dict[int, dict[int, tuple[Any, ...]]], npages: int) -> frozenset[int]:
+    """The pfns of struct pages (below npages) page-table entries point at
+    (a table, or a leaf's pages), from any page with entries (a linked
+    table, an unlinked one, a pmd_sv copy)."""
     out: set[int] = set()
     for entries in contents.values():
         for entry in entries.values():
             if entry[0] == TABLE:
                 out.add(entry[1])
-            elif entry[0] == LEAF:
-                out.update(range(entry[1], entry[1] + entry[2]))
+            elif entry[0] == LEAF and entry[1] < npages:
+                out.update(range(entry[1], min(entry[1] + entry[2], npages)))
     return frozenset(out)

@@ -267,6 +267,8 @@ class Memory:
             h = self._hash[c][i]
             masked = memo.get(h)
             if masked is None:
+                if len(memo) > 65536:
+                    memo.clear()
                 data = self._chunks[c][i * size:(i + 1) * size]
                 data[lo:hi] = bytes(hi - lo)
                 masked = memo[h] = hash((pfn, bytes(data)))
