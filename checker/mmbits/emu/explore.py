@@ -152,8 +152,9 @@ class Exploration:
     # and the CPU seconds each process's search took (the longest: the wall time on free cores)
     process_cpu: list[float] = field(default_factory=list)
     # the explored state graph: the edges from each state (None: an end or a crash), to
-    # count the complete schedules the explored states stand for
-    graph: dict[int, dict[str, int | None]] = field(default_factory=dict, repr=False)
+    # count the complete schedules the explored states stand for; a state whose
+    # transitions have all been taken keeps them compact (see Edges)
+    graph: dict[int, Edges] = field(default_factory=dict, repr=False)
 
     def record(self, events: list[Event], schedule: tuple[str, ...], world: World | None = None) -> None:
         """Keep each finding with its best schedule: one where no other error
@@ -199,7 +200,8 @@ class Exploration:
         for key, (ev, schedule) in other.found.items():
             self._keep(ev, schedule, other.follows.get(key), tie=True)
         for fp, edges in other.graph.items():
-            self.graph.setdefault(fp, {}).update(edges)
+            mine = self.graph.get(fp)
+            self.graph[fp] = edges if mine is None else compact({**expand(mine), **expand(edges)})
 
     def count_state(self, max_states: int, progress: Progress | None, pending: Callable[[], int],
                     total: int | None = None) -> bool:
@@ -376,8 +378,11 @@ def search(world: World, ex: Exploration, visited: StateTable, max_states: int, 
             child = fr.world.clone()
         foot = Footprint() if reduce else None
         path = advance(child, name, ex, fr.sched, foot)
+        last = fr.next == len(fr.todo)
         if child.m.st.crashed:
             fr.edges[name] = None
+            if last:
+                ex.graph[fr.key] = compact(fr.edges)
             continue
         child_sleep: dict[str, Footprint] = {}
         if foot is not None:
@@ -387,6 +392,8 @@ def search(world: World, ex: Exploration, visited: StateTable, max_states: int, 
             fr.done[name] = foot
         fp = child.key() if prune else ex.transitions
         fr.edges[name] = fp
+        if last:  # every transition from it taken: its edges kept compact
+            ex.graph[fr.key] = compact(fr.edges)
         awake = visited.visit(fp, frozenset(child_sleep))
         skip: frozenset[str] = frozenset()
         if awake is not None:
@@ -414,6 +421,7 @@ class _Frame:
     sleep: dict[str, Footprint]
     todo: list[str]
     edges: dict[str, int | None]
+    key: int
     done: dict[str, Footprint] = field(default_factory=dict)
     next: int = 0
 
@@ -428,7 +436,8 @@ def resume(root: World, sched: tuple[str, ...], name: str, sleep: dict[str, Foot
     for t in sched:
         path = advance(w, t, scratch, path)
     ex.replayed += len(sched)
-    return _Frame(w, sched, sleep, [name], ex.graph.setdefault(w.key(), {}))
+    key = w.key()
+    return _Frame(w, sched, sleep, [name], open_edges(ex.graph, key), key)
 
 
 def _open(w: World, sched: tuple[str, ...], fp: int, sleep: dict[str, Footprint], skip: frozenset[str],
@@ -438,17 +447,21 @@ def _open(w: World, sched: tuple[str, ...], fp: int, sleep: dict[str, Footprint]
     (in the thread order rotated by `turn`)."""
     ex.max_depth = max(ex.max_depth, len(sched))
     names = w.enabled()
-    edges = ex.graph.setdefault(fp, {})
+    edges = open_edges(ex.graph, fp)
     if not names:
         end(w, ex, sched)
         edges[QUIESCE] = None
+        ex.graph[fp] = compact(edges)
         return None
     todo = [n for n in names if n not in sleep and n not in skip]
     if turn and len(todo) > 1:
         r = turn % len(todo)
         todo = todo[r:] + todo[:r]
     ex.slept += sum(1 for n in names if n in sleep)
-    return _Frame(w, sched, sleep, todo, edges) if todo else None
+    if not todo:
+        ex.graph[fp] = compact(edges)
+        return None
+    return _Frame(w, sched, sleep, todo, edges, fp)
 
 
 def advance(world: World, name: str, ex: Exploration, sched: tuple[str, ...],
@@ -471,7 +484,38 @@ def end(world: World, ex: Exploration, sched: tuple[str, ...]) -> list[Event]:
     return events
 
 
-def count_paths(graph: dict[int, dict[str, int | None]], root: int) -> int:
+# a state's edges in the explored graph: a dict (thread -> the state it leads
+# to, None for an end or a crash) while transitions are still being taken from
+# it, then a flat tuple (thread, state, thread, state, ...): ~70 bytes a state
+# instead of a dict's ~230 (the graph holds every explored state)
+Edges = dict[str, "int | None"] | tuple[Any, ...]
+
+
+def compact(edges: Edges) -> tuple[Any, ...]:
+    """The edges as a flat tuple."""
+    if isinstance(edges, tuple):
+        return edges
+    return tuple(x for pair in edges.items() for x in pair)
+
+
+def expand(edges: Edges) -> dict[str, int | None]:
+    """The edges as a dict."""
+    if isinstance(edges, dict):
+        return edges
+    return dict(zip(edges[::2], edges[1::2], strict=True))
+
+
+def open_edges(graph: dict[int, Edges], fp: int) -> dict[str, int | None]:
+    """The edges of state fp as a dict to add to (a state explored again
+    after a revisit, or from a hand-over, may have compact ones)."""
+    edges = graph.get(fp)
+    if isinstance(edges, dict):
+        return edges
+    out = graph[fp] = expand(edges) if edges is not None else {}
+    return out
+
+
+def count_paths(graph: dict[int, Edges] | dict[int, dict[str, int | None]], root: int) -> int:
     """Complete schedules from the root through the explored state graph
     (each edge a transition run; None an end or a crash): the graph is
     acyclic (every step consumes a step of some thread's program), so count
@@ -488,11 +532,12 @@ def count_paths(graph: dict[int, dict[str, int | None]], root: int) -> int:
         if edges is None:
             memo[node] = 1
             continue
+        targets = edges[1::2] if isinstance(edges, tuple) else edges.values()
         if not ready:
             stack.append((node, True))
-            stack.extend((e, False) for e in edges.values() if e is not None and e not in memo)
+            stack.extend((e, False) for e in targets if e is not None and e not in memo)
             continue
-        memo[node] = sum(1 if e is None else memo.get(e, 1) for e in edges.values())
+        memo[node] = sum(1 if e is None else memo.get(e, 1) for e in targets)
     return memo.get(root, 1)
 
 
