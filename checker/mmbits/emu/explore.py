@@ -130,6 +130,9 @@ class Exploration:
     pruned: int = 0  # transitions that reached a state already explored (state hashing)
     reduced: bool = False  # partial-order reduction (sleep sets) on
     persistent: bool = False  # and only a persistent set of threads run from each state (mmbits.emu.persistent)
+    # states that differ only in the order of the deferred-free queue counted as one
+    # (mmbits.emu.canonical): states, pruned, end states and schedules are of those
+    queue_order: bool = False
     slept: int = 0  # transitions not run: asleep (an independent order of them was explored)
     skipped: int = 0  # transitions not run: outside the state's persistent set
     revisits: int = 0  # states explored again because they came back with a smaller sleep set
@@ -229,6 +232,7 @@ class Exploration:
         out: dict[str, Any] = {"mode": self.mode, "states": self.states, "transitions": self.transitions,
                                "schedules": self.schedules, "pruned": self.pruned,
                                "reduction": {"sleep_sets": self.reduced, "persistent_sets": self.persistent,
+                                             "queue_order": self.queue_order,
                                              "slept": self.slept, "skipped": self.skipped,
                                              "revisits": self.revisits, "ratio": round(self.ratio, 3)},
                                "end_states": len(self.terminals), "max_depth": self.max_depth,
@@ -282,7 +286,7 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
         from mmbits.emu.parallel import exhaustive_parallel
 
         return exhaustive_parallel(world, jobs, max_states, progress, reduce, canonical=canonical)
-    ex = Exploration("exhaustive", reduced=reduce)
+    ex = Exploration("exhaustive", reduced=reduce, queue_order=world.canon is not None)
     start = time.perf_counter()
     root = world.key()
     ex.states = 1

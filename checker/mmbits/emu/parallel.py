@@ -277,7 +277,7 @@ def exhaustive_parallel(world: World, jobs: int, max_states: int = 200_000, prog
         for turn in range(1, jobs):
             pid, fd = _fork(world, table, share, max_states, reduce, -1 if handed_only else turn)
             children[pid] = fd
-        ex = Exploration("exhaustive", reduced=reduce, states=1)
+        ex = Exploration("exhaustive", reduced=reduce, states=1, queue_order=world.canon is not None)
         share.start(0, world.clone(), ex)
         share.children = list(children)
         cpu = time.process_time()
