@@ -34,7 +34,11 @@ that order, because no step observes the order:
   free, a merged-away page's list words are dead (Machine._dead_bytes), and
   each page's free-time checks and IOMMU report read only that page and the
   caches, which the batch does not change. The events of the step are the
-  same set (their order within the step is not a finding's key).
+  same set (their order within the step is not a finding's key). One
+  exception: a batch that crashes part-way (a VM_BUG_ON on some page) has
+  freed the pages before that one, which depend on the order; the explorer
+  then raises QueueOrderObserved and explores again with every state told
+  apart by its bytes (explore.keyed).
   Designs with other queue code (three-lists, two-lists, nr-pageflags-bit,
   the per-page worker of --worker-per-page, a separate ptdesc whose pt_list
   lives in slab memory) are not reduced: `applies()` is False;
@@ -118,13 +122,14 @@ class QueueKey:
         m = world.m
         return QueueKey(m) if applies(m.design) and m.async_free else None
 
-    def key(self, world: World) -> int:
+    def key(self, world: World) -> tuple[int, bool]:
+        """The state's key, and whether it merged orders of the queue."""
         m = world.m
         mem = m.mem
         unpack = self.pair.unpack_from
         links = [unpack(mem.kdata if region == "kdata" else mem.stack, off) for region, off in self.regions]
         if all(nxt == prv for nxt, prv in links):  # at most one entry on each list
-            return world.fingerprint()
+            return world.fingerprint(), False
         members: list[tuple[int, tuple[int, ...]]] = []
         regions = []
         for head, (nxt, prv), (region, off) in zip(self.heads, links, self.regions, strict=True):
@@ -132,16 +137,16 @@ class QueueKey:
                 continue
             nodes = self._members(mem, head, nxt, prv)
             if nodes is None:
-                return world.fingerprint()
+                return world.fingerprint(), False
             members.append((head, tuple(sorted(nodes))))
             regions.append((region, off, self.span[1] - self.span[0]))
         pfns = [p for _h, nodes in members for p in nodes]
         progs = self._programs(world)
         if not self._untouched(mem, pfns, progs):
-            return world.fingerprint()
+            return world.fingerprint(), False
         lo, hi = self.span
         masked = mem.fingerprint_masked(pfns, lo, hi, regions, self._masked)
-        return hash((masked, m.st.fingerprint(), tuple(h for _p, _n, h in progs), tuple(members)))
+        return hash((masked, m.st.fingerprint(), tuple(h for _p, _n, h in progs), tuple(members))), True
 
     def _programs(self, world: World) -> list[tuple[tuple[Step, ...], frozenset[int], int]]:
         """Each thread's program (in the threads' order, the same in every

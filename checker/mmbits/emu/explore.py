@@ -37,6 +37,12 @@ CORRUPT = -1
 CORRUPTING = {"wrong-table", "use-after-free", "double-free", "list-corruption", "memdesc-clobbered"}
 
 
+class QueueOrderObserved(Exception):
+    """A worker's batch crashed part-way from a state whose key merged the
+    queue's orders: which pages it freed before the crash depends on the
+    order, so the exploration starts again telling every order apart."""
+
+
 @dataclass
 class World:
     m: Machine
@@ -44,11 +50,13 @@ class World:
     # the first error found on the path to this world, per page it was about
     # (key CORRUPT: the first one that corrupts memory)
     seen: dict[int, tuple[str, str]] = field(default_factory=dict)
-    # the visited-state key when it is not the fingerprint (mmbits.emu.canonical)
+    # the visited-state key when it is not the fingerprint (mmbits.emu.canonical),
+    # and whether this world's last key merged queue orders
     canon: QueueKey | None = None
+    merged: bool = False
 
     def clone(self) -> World:
-        return World(self.m.clone(), dict(self.threads), dict(self.seen), self.canon)
+        return World(self.m.clone(), dict(self.threads), dict(self.seen), self.canon, self.merged)
 
     def enabled(self) -> list[str]:
         if self.m.st.crashed:
@@ -118,7 +126,10 @@ class World:
         """The visited-state key: the fingerprint, or with `canon` set the
         fingerprint with the deferred-free queue hashed by its members, not
         their order (mmbits.emu.canonical: nothing can tell those states apart)."""
-        return self.fingerprint() if self.canon is None else self.canon.key(self)
+        if self.canon is None:
+            return self.fingerprint()
+        key, self.merged = self.canon.key(self)
+        return key
 
 
 @dataclass
@@ -275,9 +286,8 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
     processes share one table of visited states (mmbits.emu.parallel).
     canonical (with prune, without persistent): states that differ only in
     the order of the deferred-free queue are one state (mmbits.emu.canonical,
-    where a design's queue code allows it); off, states are told apart by
-    every byte."""
-    world.canon = QueueKey.of(world) if canonical and prune and not (reduce and persistent) else None
+    where a design's queue code allows it; `keyed`); off, states are told
+    apart by every byte."""
     if reduce and prune and persistent:
         from mmbits.emu.persistent import exhaustive_persistent
 
@@ -286,15 +296,33 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
         from mmbits.emu.parallel import exhaustive_parallel
 
         return exhaustive_parallel(world, jobs, max_states, progress, reduce, canonical=canonical)
-    ex = Exploration("exhaustive", reduced=reduce, queue_order=world.canon is not None)
-    start = time.perf_counter()
-    root = world.key()
-    ex.states = 1
-    search(world, ex, Visited(root), max_states, progress, reduce=reduce, prune=prune)
-    ex.schedules = count_paths(ex.graph, root)
-    ex.graph = {}  # counted: not kept with the result
-    ex.seconds = time.perf_counter() - start
-    return ex
+
+    def run(w: World, merge: bool) -> Exploration:
+        w.canon = QueueKey.of(w) if merge else None
+        ex = Exploration("exhaustive", reduced=reduce, queue_order=w.canon is not None)
+        start = time.perf_counter()
+        root = w.key()
+        ex.states = 1
+        search(w, ex, Visited(root), max_states, progress, reduce=reduce, prune=prune)
+        ex.schedules = count_paths(ex.graph, root)
+        ex.graph = {}  # counted: not kept with the result
+        ex.seconds = time.perf_counter() - start
+        return ex
+
+    return keyed(run, world, canonical and prune)
+
+
+def keyed(run: Callable[[World, bool], Exploration], world: World, canonical: bool) -> Exploration:
+    """run(world, merge) with the queue's orders merged (mmbits.emu.canonical)
+    when `canonical`, on a clone; should a worker's batch crash part-way from
+    a merged state (QueueOrderObserved: which pages it freed first depends on
+    the order), again on `world` with every state told apart by its bytes."""
+    if canonical:
+        try:
+            return run(world.clone(), True)
+        except QueueOrderObserved:
+            pass
+    return run(world, False)
 
 
 class Visited:
@@ -384,6 +412,9 @@ def search(world: World, ex: Exploration, visited: StateTable, max_states: int, 
         path = advance(child, name, ex, fr.sched, foot)
         last = fr.next == len(fr.todo)
         if child.m.st.crashed:
+            if child.merged and name == WORKER:
+                raise QueueOrderObserved(f"the worker crashed in {child.last_step.name} from a state with "
+                                         "its queue's order merged")
             fr.edges[name] = None
             if last:
                 ex.graph[fr.key] = compact(fr.edges)

@@ -53,10 +53,12 @@ from mmbits.emu.explore import (
     WORKER,
     Exploration,
     Progress,
+    QueueOrderObserved,
     Visited,
     World,
     _Frame,
     count_paths,
+    keyed,
     resume,
     search,
 )
@@ -267,7 +269,15 @@ def exhaustive_parallel(world: World, jobs: int, max_states: int = 200_000, prog
         from mmbits.emu.explore import exhaustive
 
         return exhaustive(world, max_states, progress, reduce=reduce, canonical=canonical)
-    world.canon = QueueKey.of(world) if canonical else None
+    return keyed(lambda w, merge: _parallel(w, jobs, max_states, progress, reduce, handed_only, merge), world,
+                 canonical)
+
+
+def _parallel(world: World, jobs: int, max_states: int, progress: Progress | None, reduce: bool,
+              handed_only: bool, merge: bool) -> Exploration:
+    """exhaustive_parallel() with the queue's orders merged or not (`merge`)."""
+    names = sorted({*world.threads, WORKER})
+    world.canon = QueueKey.of(world) if merge else None
     start = time.perf_counter()
     root = world.key()
     table = SharedVisited(names, max_states, root)
@@ -351,6 +361,8 @@ def _collect(pid: int, fd: int) -> tuple[Exploration, set[int]]:
     got = pickle.loads(data) if data else None
     if not isinstance(got, tuple):
         why = got if isinstance(got, str) else f"exit status {status}"
+        if why.startswith(QueueOrderObserved.__name__):
+            raise QueueOrderObserved(why)
         raise RuntimeError(f"the second exploring process failed ({why})")
     return got
 
