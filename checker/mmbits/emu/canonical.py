@@ -111,7 +111,7 @@ class QueueKey:
         # a list_head's two words, read straight from the bytes (no footprint is recording)
         self.pair = struct.Struct(("<" if nxt.little else ">") + ("Q" if ptr == 8 else "I") * 2)
         # the pfns page-table entries reference, by contents hash
-        self._refs: dict[int, frozenset[int]] = {}
+        self._refs: dict[int, tuple[frozenset[int], tuple[tuple[int, int], ...]]] = {}
         # per program (by identity): the integers its pending steps name, its hash
         self._named: dict[int, tuple[tuple[Step, ...], frozenset[int], int]] = {}
         # a queued page's hash with its list words masked, by its hash
@@ -141,6 +141,14 @@ class QueueKey:
             members.append((head, tuple(sorted(nodes))))
             regions.append((region, off, self.span[1] - self.span[0]))
         pfns = [p for _h, nodes in members for p in nodes]
+        refs = self._refs.get(mem._contents_acc)
+        if refs is None:
+            if len(self._refs) > 4096:
+                self._refs.clear()
+            refs = self._refs[mem._contents_acc] = _table_refs(mem.contents, mem.npages)
+        tables, leaves = refs
+        if not tables.isdisjoint(pfns) or (leaves and any(a <= p < b for a, b in leaves for p in pfns)):
+            return world.fingerprint(), False  # a table entry still points at a queued page
         progs = self._programs(world)
         if not self._untouched(mem, pfns, progs):
             return world.fingerprint(), False
@@ -188,14 +196,8 @@ class QueueKey:
 
     def _untouched(self, mem: Memory, pfns: list[int],
                    progs: list[tuple[tuple[Step, ...], frozenset[int], int]]) -> bool:
-        """No page-table entry, pending step or watch reaches these pages."""
-        refs = self._refs.get(mem._contents_acc)
-        if refs is None:
-            if len(self._refs) > 256:
-                self._refs.clear()
-            refs = self._refs[mem._contents_acc] = _table_refs(mem.contents, mem.npages)
-        if not refs.isdisjoint(pfns):
-            return False
+        """No pending step or watch reaches these pages (nor, checked
+        before, a page-table entry)."""
         base, size, off = mem.vmemmap, mem.size, self.node_off
         queued = {*pfns, *(base + pfn * size + off for pfn in pfns)}
         for _prog, names, _h in progs:
@@ -225,15 +227,17 @@ def _named_ints(prog: tuple[Step, ...]) -> frozenset[int]:
     return frozenset(out)
 
 
-def _table_refs(contents: dict[int, dict[int, tuple[Any, ...]]], npages: int) -> frozenset[int]:
-    """The pfns of struct pages (below npages) page-table entries point at
-    (a table, or a leaf's pages), from any page with entries (a linked
-    table, an unlinked one, a pmd_sv copy)."""
-    out: set[int] = set()
+def _table_refs(contents: dict[int, dict[int, tuple[Any, ...]]],
+                npages: int) -> tuple[frozenset[int], tuple[tuple[int, int], ...]]:
+    """What page-table entries point at among the struct pages (below
+    npages), from any page with entries (a linked table, an unlinked one, a
+    pmd_sv copy): the tables, and the pfn ranges leaves map."""
+    tables: set[int] = set()
+    leaves: set[tuple[int, int]] = set()
     for entries in contents.values():
         for entry in entries.values():
             if entry[0] == TABLE:
-                out.add(entry[1])
+                tables.add(entry[1])
             elif entry[0] == LEAF and entry[1] < npages:
-                out.update(range(entry[1], min(entry[1] + entry[2], npages)))
-    return frozenset(out)
+                leaves.add((entry[1], entry[1] + entry[2]))
+    return frozenset(tables), tuple(sorted(leaves))
