@@ -23,7 +23,8 @@ schedule exploration.
    by default each case in two processes sharing the visited states
    (mmbits.emu.parallel, `--jobs 2`) and then in one (`--jobs 1`).
 
-    python bench/bench_emu.py [--preset NAME] [--case N ...] [--compare] [--persistent] [--jobs N] [--skip-field-ops]
+    python bench/bench_emu.py [--preset NAME] [--case N ...] [--compare] [--persistent] [--exact-states] [--jobs N]
+                              [--skip-field-ops]
     python bench/bench_emu.py --whole [--case N ...] [--timeout S] [--jobs N ...]
     python bench/bench_emu.py --pairs 1500
 """
@@ -217,11 +218,12 @@ CASES = [("v6.19", 2, 3, ()), ("v6.19+fixes+hotplug", 2, 3, ()), ("v6.19+fixes+h
 
 
 def exploration(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], compare: bool,
-                persistent: bool = False, jobs: int = 1) -> None:
+                persistent: bool = False, jobs: int = 1, exact: bool = False) -> None:
     """Each case explored exhaustively with the reductions (and, with
     `compare`, without the sleep sets; with `persistent`, with persistent
     sets too; with `jobs` > 1, by that many processes too -- in the same
-    process, for ratios under the same load): states, transitions, pruned,
+    process, for ratios under the same load; with `exact`, without the
+    visited-state key's merging of queue orders too): states, transitions, pruned,
     slept, skipped, reduction ratio, end states, schedules (paths through the
     explored states), wall and CPU seconds (the forked processes' included),
     the process's peak RSS."""
@@ -232,21 +234,23 @@ def exploration(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], c
         return time.process_time() + kids.ru_utime + kids.ru_stime
 
     config = sva_config(name)
-    modes = [("sleep sets", True, False, 1)]
-    modes += [(f"sleep sets, {jobs} processes", True, False, jobs)] if jobs > 1 else []
-    modes += [("sleep + persistent sets", True, True, 1)] if persistent else []
-    modes += [("no sleep sets", False, False, 1)] if compare else []
+    modes = [("sleep sets", True, False, 1, True)]
+    modes += [("sleep sets, states by every byte", True, False, 1, False)] if exact else []
+    modes += [(f"sleep sets, {jobs} processes", True, False, jobs, True)] if jobs > 1 else []
+    modes += [("sleep + persistent sets", True, True, 1, True)] if persistent else []
+    modes += [("no sleep sets", False, False, 1, True)] if compare else []
     for variant, cpus, ops, only in cases:
         label = f"{variant}, {cpus} CPUs x {ops} {'/'.join(only) or 'mixed'} + worker"
         print(f"exhaustive, {label}, {config.label()}:")
-        for mode, reduce, pers, n in modes:
+        for mode, reduce, pers, n, merge in modes:
             start, cpu = time.perf_counter(), cpu_now()
             r = simulate(config, variant, cpus=cpus, ops=ops, mode="exhaustive", only=only, detail=False,
-                         max_states=2_000_000, reduce=reduce, persistent=pers, jobs=n).to_json()
+                         max_states=2_000_000, reduce=reduce, persistent=pers, jobs=n, canonical=merge).to_json()
             wall, cpu = time.perf_counter() - start, cpu_now() - cpu
             ex = r["explored"]
             red = ex["reduction"]
-            print(f"  {mode}: {ex['states']} states, {ex['transitions']} transitions, {ex['pruned']} pruned, "
+            print(f"  {mode}: {ex['states']} states{' (queue orders merged)' if red.get('queue_order') else ''}, "
+                  f"{ex['transitions']} transitions, {ex['pruned']} pruned, "
                   f"{red['slept']} slept, {red.get('skipped', 0)} skipped (reduction ratio {red['ratio']:.0%}), "
                   f"{red['revisits']} revisits, {ex['end_states']} end states, {ex['schedules']} schedules "
                   f"(paths through the explored states), complete={ex['complete']}, verdict {r['verdict']}; "
@@ -418,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--case", type=int, action="append", help="run only these of the exploration cases (0-3)")
     ap.add_argument("--compare", action="store_true", help="also explore each case without the sleep sets")
     ap.add_argument("--persistent", action="store_true", help="also explore each case with persistent sets")
+    ap.add_argument("--exact-states", action="store_true",
+                    help="also explore each case with states told apart by every byte (the queue orders not merged)")
     ap.add_argument("--skip-field-ops", action="store_true")
     ap.add_argument("--whole", action="store_true", help="the cases as whole `mmbits simulate` processes (the targets)")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per whole-process case")
@@ -439,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         field_ops(args.preset, args.field_ops)
         field_ops("i386-pae-sparsemem", args.field_ops // 4)
     cases = [CASES[i] for i in args.case] if args.case else CASES
-    exploration(args.preset, cases, args.compare, args.persistent, max(args.jobs or [1]))
+    exploration(args.preset, cases, args.compare, args.persistent, max(args.jobs or [1]), args.exact_states)
     return 0
 
 

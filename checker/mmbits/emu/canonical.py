@@ -130,25 +130,22 @@ class QueueKey:
         links = [unpack(mem.kdata if region == "kdata" else mem.stack, off) for region, off in self.regions]
         if all(nxt == prv for nxt, prv in links):  # at most one entry on each list
             return world.fingerprint(), False
-        members: list[tuple[int, tuple[int, ...]]] = []
-        regions = []
-        for head, (nxt, prv), (region, off) in zip(self.heads, links, self.regions, strict=True):
-            if nxt == prv:
-                continue
-            nodes = self._members(mem, head, nxt, prv)
-            if nodes is None:
-                return world.fingerprint(), False
-            members.append((head, tuple(sorted(nodes))))
-            regions.append((region, off, self.span[1] - self.span[0]))
-        pfns = [p for _h, nodes in members for p in nodes]
         refs = self._refs.get(mem._contents_acc)
         if refs is None:
             if len(self._refs) > 4096:
                 self._refs.clear()
             refs = self._refs[mem._contents_acc] = _table_refs(mem.contents, mem.npages)
-        tables, leaves = refs
-        if not tables.isdisjoint(pfns) or (leaves and any(a <= p < b for a, b in leaves for p in pfns)):
-            return world.fingerprint(), False  # a table entry still points at a queued page
+        members: list[tuple[int, tuple[int, ...]]] = []
+        regions = []
+        for head, (nxt, prv), (region, off) in zip(self.heads, links, self.regions, strict=True):
+            if nxt == prv:
+                continue
+            nodes = self._members(mem, head, nxt, prv, refs)
+            if nodes is None:
+                return world.fingerprint(), False
+            members.append((head, tuple(sorted(nodes))))
+            regions.append((region, off, self.span[1] - self.span[0]))
+        pfns = [p for _h, nodes in members for p in nodes]
         progs = self._programs(world)
         if not self._untouched(mem, pfns, progs):
             return world.fingerprint(), False
@@ -173,18 +170,23 @@ class QueueKey:
             out.append(got)
         return out
 
-    def _members(self, mem: Memory, head: int, node: int, last: int) -> list[int] | None:
+    def _members(self, mem: Memory, head: int, node: int, last: int,
+                 refs: tuple[frozenset[int], tuple[tuple[int, int], ...]]) -> list[int] | None:
         """The pfns of a well-formed list (head's links `node`, `last`) of
-        allocated pages' pt_list nodes, in order; None when it is anything else."""
+        allocated pages' pt_list nodes no page-table entry points at (`refs`),
+        in order; None when it is anything else."""
         base, size, off, npages = mem.vmemmap, mem.size, self.node_off, mem.npages
         unpack = self.pair.unpack_from
         shadow = mem.shadow
+        tables, leaves = refs
         out: list[int] = []
         prev = head
         while node != head:
             rel = node - base - off
             pfn = rel // size
-            if rel < 0 or rel % size or pfn >= npages or shadow[pfn] or len(out) >= npages:
+            if rel < 0 or rel % size or pfn >= npages or shadow[pfn] or len(out) >= npages or pfn in tables:
+                return None
+            if leaves and any(a <= pfn < b for a, b in leaves):
                 return None
             buf, at = mem.page_buf(pfn)
             nxt, back = unpack(buf, at + off)
@@ -196,8 +198,8 @@ class QueueKey:
 
     def _untouched(self, mem: Memory, pfns: list[int],
                    progs: list[tuple[tuple[Step, ...], frozenset[int], int]]) -> bool:
-        """No pending step or watch reaches these pages (nor, checked
-        before, a page-table entry)."""
+        """No pending step or watch reaches these pages (nor, checked by
+        _members, a page-table entry)."""
         base, size, off = mem.vmemmap, mem.size, self.node_off
         queued = {*pfns, *(base + pfn * size + off for pfn in pfns)}
         for _prog, names, _h in progs:
