@@ -204,6 +204,19 @@ BEFORE = {
 # CPU printed (15:29, load 4-6): the default workload [6.82, 6.87] s (one process 10.2 s
 # CPU), 2x4 huge-pmd [17.41, 17.40] s (one process 38.1 s CPU): the wall times on two free
 # cores, ~7.5 s and ~19 s.
+# emusym (2026-12-03, the visited-state key merges the orders of the deferred-free queue,
+# mmbits.emu.canonical; `--whole --case 0 --case 2 --case 3 --jobs 2`, then main's own bench
+# right after, whole process, byte code compiled, load 4.6-8): states 2x3 default 32,364 ->
+# 31,242, 2x4 huge-pmd 122,209 -> 33,121 (3x2 huge-pmd 131,897 -> 40,713, in process), 3x3
+# huge-pmd more than 1.25 million (never completed) -> 591,183, complete. 2x4 huge-pmd 25.8 s
+# wall, 11.0 s CPU ([5.12, 5.01] s searching), 76 MB summed PSS, against main 32.1 s wall,
+# 20.8 s CPU ([9.77, 9.88] s), 130 MB; 3x3 huge-pmd complete: 1,113,026 transitions, 419 s wall
+# at load 5.8-6.8, 197 s CPU, [95.8, 96.6] s CPU searching per process (so ~97 s wall on two
+# free cores: issue #15's 60 s not met), 339 MB peak summed PSS (543 MB before the explored
+# graph's edges were kept as flat tuples and the key's caches bounded). The default workload,
+# run in turn with main (load 4.7-8.2): 10.9 and 10.7 s CPU against 9.4 and 9.8 s (the key's
+# list walk for 3% fewer states; in process, alternating, 8.5/7.4 s CPU against 7.7/7.7 s
+# after the walk stopped at the first page a table entry points at).
 # issue #15's targets: whole process, 2 cores
 TARGETS = {
     ("v6.19", "mixed", 2, 3): (3.0, "<= 3 s, complete"),
