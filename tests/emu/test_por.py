@@ -24,8 +24,9 @@ WORKLOADS = {"default": (), "cpa+hot-remove": ("cpa", "hot-remove")}
 
 def _compare(variant: str, only: tuple[str, ...]) -> None:
     setup = Setup(sva(), variant, cpus=2, ops=1, only=only or VARIANTS[variant].default_only)
-    plain = exhaustive(setup.world(), reduce=False)
-    reduced = exhaustive(setup.world(), reduce=True)
+    # states by every byte (the queue-order key is not a congruence: tests/emu/test_canonical.py)
+    plain = exhaustive(setup.world(), reduce=False, canonical=False)
+    reduced = exhaustive(setup.world(), reduce=True, canonical=False)
     assert plain.complete and reduced.complete
     # sleep sets with state caching lose no state ...
     assert reduced.states == plain.states, variant
