@@ -23,7 +23,8 @@ schedule exploration.
    by default each case in two processes sharing the visited states
    (mmbits.emu.parallel, `--jobs 2`) and then in one (`--jobs 1`).
 
-    python bench/bench_emu.py [--preset NAME] [--case N ...] [--compare] [--persistent] [--jobs N] [--skip-field-ops]
+    python bench/bench_emu.py [--preset NAME] [--case N ...] [--compare] [--persistent] [--exact-states] [--jobs N]
+                              [--skip-field-ops]
     python bench/bench_emu.py --whole [--case N ...] [--timeout S] [--jobs N ...]
     python bench/bench_emu.py --pairs 1500
 """
@@ -222,6 +223,21 @@ BEFORE = {
 # the branch, 67 -> 55 MB peak RSS; the wall times at that load (14-21 s) say nothing. Tried and dropped: handing each process's new memo runs to the other (misses
 # 829 + 801 -> 506 + 590, but pickling them cost 0.15 s per process, what they saved);
 # merging a footprint into an empty copy of the larger set (+1.6% instructions).
+# emusym (2026-12-03, the visited-state key merges the orders of the deferred-free queue,
+# mmbits.emu.canonical; `--whole --case 0 --case 2 --case 3 --jobs 2`, then main's own bench
+# right after, whole process, byte code compiled, load 4.6-8): states 2x3 default 32,364 ->
+# 31,242, 2x4 huge-pmd 122,209 -> 33,121 (3x2 huge-pmd 131,897 -> 40,713, in process), 3x3
+# huge-pmd more than 1.25 million (never completed) -> 591,183, complete. 2x4 huge-pmd 25.8 s
+# wall, 11.0 s CPU ([5.12, 5.01] s searching), 76 MB summed PSS, against main 32.1 s wall,
+# 20.8 s CPU ([9.77, 9.88] s), 130 MB; 3x3 huge-pmd complete: 1,113,026 transitions, 419 s wall
+# at load 5.8-6.8, 197 s CPU, [95.8, 96.6] s CPU searching per process (so ~97 s wall on two
+# free cores: issue #15's 60 s not met), 339 MB peak summed PSS (543 MB before the explored
+# graph's edges were kept as flat tuples and the key's caches bounded). The default workload,
+# run in turn with main (load 4.7-8.2): 10.9 and 10.7 s CPU against 9.4 and 9.8 s (the key's
+# list walk for 3% fewer states; in process, alternating, 8.5/7.4 s CPU against 7.7/7.7 s
+# after the walk stopped at the first page a table entry points at).
+# Again at the branch's last commit (18:20, load 6.6 -> 4.0): 3x3 huge-pmd 591,183 states,
+# 1,114,453 transitions, 230.4 s wall, 197.6 s CPU, [95.7, 96.4] s CPU searching, 335 MB.
 # issue #15's targets: whole process, 2 cores
 TARGETS = {
     ("v6.19", "mixed", 2, 3): (3.0, "<= 3 s, complete"),
@@ -236,11 +252,12 @@ CASES = [("v6.19", 2, 3, ()), ("v6.19+fixes+hotplug", 2, 3, ()), ("v6.19+fixes+h
 
 
 def exploration(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], compare: bool,
-                persistent: bool = False, jobs: int = 1) -> None:
+                persistent: bool = False, jobs: int = 1, exact: bool = False) -> None:
     """Each case explored exhaustively with the reductions (and, with
     `compare`, without the sleep sets; with `persistent`, with persistent
     sets too; with `jobs` > 1, by that many processes too -- in the same
-    process, for ratios under the same load): states, transitions, pruned,
+    process, for ratios under the same load; with `exact`, without the
+    visited-state key's merging of queue orders too): states, transitions, pruned,
     slept, skipped, reduction ratio, end states, schedules (paths through the
     explored states), wall and CPU seconds (the forked processes' included),
     the process's peak RSS."""
@@ -251,21 +268,23 @@ def exploration(name: str, cases: list[tuple[str, int, int, tuple[str, ...]]], c
         return time.process_time() + kids.ru_utime + kids.ru_stime
 
     config = sva_config(name)
-    modes = [("sleep sets", True, False, 1)]
-    modes += [(f"sleep sets, {jobs} processes", True, False, jobs)] if jobs > 1 else []
-    modes += [("sleep + persistent sets", True, True, 1)] if persistent else []
-    modes += [("no sleep sets", False, False, 1)] if compare else []
+    modes = [("sleep sets", True, False, 1, True)]
+    modes += [("sleep sets, states by every byte", True, False, 1, False)] if exact else []
+    modes += [(f"sleep sets, {jobs} processes", True, False, jobs, True)] if jobs > 1 else []
+    modes += [("sleep + persistent sets", True, True, 1, True)] if persistent else []
+    modes += [("no sleep sets", False, False, 1, True)] if compare else []
     for variant, cpus, ops, only in cases:
         label = f"{variant}, {cpus} CPUs x {ops} {'/'.join(only) or 'mixed'} + worker"
         print(f"exhaustive, {label}, {config.label()}:")
-        for mode, reduce, pers, n in modes:
+        for mode, reduce, pers, n, merge in modes:
             start, cpu = time.perf_counter(), cpu_now()
             r = simulate(config, variant, cpus=cpus, ops=ops, mode="exhaustive", only=only, detail=False,
-                         max_states=2_000_000, reduce=reduce, persistent=pers, jobs=n).to_json()
+                         max_states=2_000_000, reduce=reduce, persistent=pers, jobs=n, canonical=merge).to_json()
             wall, cpu = time.perf_counter() - start, cpu_now() - cpu
             ex = r["explored"]
             red = ex["reduction"]
-            print(f"  {mode}: {ex['states']} states, {ex['transitions']} transitions, {ex['pruned']} pruned, "
+            print(f"  {mode}: {ex['states']} states{' (queue orders merged)' if red.get('queue_order') else ''}, "
+                  f"{ex['transitions']} transitions, {ex['pruned']} pruned, "
                   f"{red['slept']} slept, {red.get('skipped', 0)} skipped (reduction ratio {red['ratio']:.0%}), "
                   f"{red['revisits']} revisits, {ex['end_states']} end states, {ex['schedules']} schedules "
                   f"(paths through the explored states), complete={ex['complete']}, verdict {r['verdict']}; "
@@ -437,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--case", type=int, action="append", help="run only these of the exploration cases (0-3)")
     ap.add_argument("--compare", action="store_true", help="also explore each case without the sleep sets")
     ap.add_argument("--persistent", action="store_true", help="also explore each case with persistent sets")
+    ap.add_argument("--exact-states", action="store_true",
+                    help="also explore each case with states told apart by every byte (the queue orders not merged)")
     ap.add_argument("--skip-field-ops", action="store_true")
     ap.add_argument("--whole", action="store_true", help="the cases as whole `mmbits simulate` processes (the targets)")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per whole-process case")
@@ -458,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         field_ops(args.preset, args.field_ops)
         field_ops("i386-pae-sparsemem", args.field_ops // 4)
     cases = [CASES[i] for i in args.case] if args.case else CASES
-    exploration(args.preset, cases, args.compare, args.persistent, max(args.jobs or [1]))
+    exploration(args.preset, cases, args.compare, args.persistent, max(args.jobs or [1]), args.exact_states)
     return 0
 
 

@@ -262,6 +262,8 @@ def test_reduction_is_sound_on_the_new_paths(op: str, per_page: bool) -> None:
     config = kasan_sva() if op == "kasan-shadow" else sva()
     for variant in ("v6.19", "v6.19+fixes+hotplug"):
         setup = Setup(config, variant, cpus=2, ops=1, only=(op,), worker_per_page=per_page)
-        plain, reduced = (exhaustive(setup.world(), reduce=r) for r in (False, True))
+        # states by every byte: the queue-order key (tests/emu/test_canonical.py) is not a
+        # congruence, so with it the two explorations may count states differently
+        plain, reduced = (exhaustive(setup.world(), reduce=r, canonical=False) for r in (False, True))
         assert plain.complete and reduced.complete
         assert reduced.states == plain.states and set(reduced.found) == set(plain.found), variant

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from mmbits.emu.canonical import QueueKey
 from mmbits.emu.footprint import Footprint
 from mmbits.emu.machine import Event, Machine
 from mmbits.emu.steps import Step
@@ -36,6 +37,12 @@ CORRUPT = -1
 CORRUPTING = {"wrong-table", "use-after-free", "double-free", "list-corruption", "memdesc-clobbered"}
 
 
+class QueueOrderObserved(Exception):
+    """A worker's batch crashed part-way from a state whose key merged the
+    queue's orders: which pages it freed before the crash depends on the
+    order, so the exploration starts again telling every order apart."""
+
+
 @dataclass
 class World:
     m: Machine
@@ -43,9 +50,13 @@ class World:
     # the first error found on the path to this world, per page it was about
     # (key CORRUPT: the first one that corrupts memory)
     seen: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # the visited-state key when it is not the fingerprint (mmbits.emu.canonical),
+    # and whether this world's last key merged queue orders
+    canon: QueueKey | None = None
+    merged: bool = False
 
     def clone(self) -> World:
-        return World(self.m.clone(), dict(self.threads), dict(self.seen))
+        return World(self.m.clone(), dict(self.threads), dict(self.seen), self.canon, self.merged)
 
     def enabled(self) -> list[str]:
         if self.m.st.crashed:
@@ -113,6 +124,15 @@ class World:
         # only replaces a value, a clone copies it): a tuple, no frozenset built
         return hash((self.m.fingerprint(), tuple(self.threads.items())))
 
+    def key(self) -> int:
+        """The visited-state key: the fingerprint, or with `canon` set the
+        fingerprint with the deferred-free queue hashed by its members, not
+        their order (mmbits.emu.canonical: nothing can tell those states apart)."""
+        if self.canon is None:
+            return self.fingerprint()
+        key, self.merged = self.canon.key(self)
+        return key
+
 
 @dataclass
 class Exploration:
@@ -123,6 +143,9 @@ class Exploration:
     pruned: int = 0  # transitions that reached a state already explored (state hashing)
     reduced: bool = False  # partial-order reduction (sleep sets) on
     persistent: bool = False  # and only a persistent set of threads run from each state (mmbits.emu.persistent)
+    # states that differ only in the order of the deferred-free queue counted as one
+    # (mmbits.emu.canonical): states, pruned, end states and schedules are of those
+    queue_order: bool = False
     slept: int = 0  # transitions not run: asleep (an independent order of them was explored)
     skipped: int = 0  # transitions not run: outside the state's persistent set
     revisits: int = 0  # states explored again because they came back with a smaller sleep set
@@ -145,8 +168,9 @@ class Exploration:
     # and the CPU seconds each process's search took (the longest: the wall time on free cores)
     process_cpu: list[float] = field(default_factory=list)
     # the explored state graph: the edges from each state (None: an end or a crash), to
-    # count the complete schedules the explored states stand for
-    graph: dict[int, dict[str, int | None]] = field(default_factory=dict, repr=False)
+    # count the complete schedules the explored states stand for; a state whose
+    # transitions have all been taken keeps them compact (see Edges)
+    graph: dict[int, Edges] = field(default_factory=dict, repr=False)
 
     def record(self, events: list[Event], schedule: tuple[str, ...], world: World | None = None) -> None:
         """Keep each finding with its best schedule: one where no other error
@@ -192,7 +216,8 @@ class Exploration:
         for key, (ev, schedule) in other.found.items():
             self._keep(ev, schedule, other.follows.get(key), tie=True)
         for fp, edges in other.graph.items():
-            self.graph.setdefault(fp, {}).update(edges)
+            mine = self.graph.get(fp)
+            self.graph[fp] = edges if mine is None else compact({**expand(mine), **expand(edges)})
 
     def count_state(self, max_states: int, progress: Progress | None, pending: Callable[[], int],
                     total: int | None = None) -> bool:
@@ -220,6 +245,7 @@ class Exploration:
         out: dict[str, Any] = {"mode": self.mode, "states": self.states, "transitions": self.transitions,
                                "schedules": self.schedules, "pruned": self.pruned,
                                "reduction": {"sleep_sets": self.reduced, "persistent_sets": self.persistent,
+                                             "queue_order": self.queue_order,
                                              "slept": self.slept, "skipped": self.skipped,
                                              "revisits": self.revisits, "ratio": round(self.ratio, 3)},
                                "end_states": len(self.terminals), "max_depth": self.max_depth,
@@ -241,7 +267,8 @@ Progress = Callable[..., None]
 
 
 def exhaustive(world: World, max_states: int = 200_000, progress: Progress | None = None,
-               prune: bool = True, reduce: bool = True, persistent: bool = False, jobs: int = 1) -> Exploration:
+               prune: bool = True, reduce: bool = True, persistent: bool = False, jobs: int = 1,
+               canonical: bool = True) -> Exploration:
     """Every reachable state, depth-first, with state-hash pruning and sleep
     sets (Godefroid 1996): a transition independent of the one just taken
     (their footprints do not conflict, mmbits.emu.footprint) and already
@@ -258,7 +285,11 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
     states than sleep sets alone for twice the CPU; on 2 x 4 huge-pmd half
     the states for a little less), every thread not asleep runs from every
     state. jobs > 1 (with prune, without persistent): that many forked
-    processes share one table of visited states (mmbits.emu.parallel)."""
+    processes share one table of visited states (mmbits.emu.parallel).
+    canonical (with prune, without persistent): states that differ only in
+    the order of the deferred-free queue are one state (mmbits.emu.canonical,
+    where a design's queue code allows it; `keyed`); off, states are told
+    apart by every byte."""
     if reduce and prune and persistent:
         from mmbits.emu.persistent import exhaustive_persistent
 
@@ -266,16 +297,34 @@ def exhaustive(world: World, max_states: int = 200_000, progress: Progress | Non
     if jobs > 1 and prune:
         from mmbits.emu.parallel import exhaustive_parallel
 
-        return exhaustive_parallel(world, jobs, max_states, progress, reduce)
-    ex = Exploration("exhaustive", reduced=reduce)
-    start = time.perf_counter()
-    root = world.fingerprint()
-    ex.states = 1
-    search(world, ex, Visited(root), max_states, progress, reduce=reduce, prune=prune)
-    ex.schedules = count_paths(ex.graph, root)
-    ex.graph = {}  # counted: not kept with the result
-    ex.seconds = time.perf_counter() - start
-    return ex
+        return exhaustive_parallel(world, jobs, max_states, progress, reduce, canonical=canonical)
+
+    def run(w: World, merge: bool) -> Exploration:
+        w.canon = QueueKey.of(w) if merge else None
+        ex = Exploration("exhaustive", reduced=reduce, queue_order=w.canon is not None)
+        start = time.perf_counter()
+        root = w.key()
+        ex.states = 1
+        search(w, ex, Visited(root), max_states, progress, reduce=reduce, prune=prune)
+        ex.schedules = count_paths(ex.graph, root)
+        ex.graph = {}  # counted: not kept with the result
+        ex.seconds = time.perf_counter() - start
+        return ex
+
+    return keyed(run, world, canonical and prune)
+
+
+def keyed(run: Callable[[World, bool], Exploration], world: World, canonical: bool) -> Exploration:
+    """run(world, merge) with the queue's orders merged (mmbits.emu.canonical)
+    when `canonical`, on a clone; should a worker's batch crash part-way from
+    a merged state (QueueOrderObserved: which pages it freed first depends on
+    the order), again on `world` with every state told apart by its bytes."""
+    if canonical:
+        try:
+            return run(world.clone(), True)
+        except QueueOrderObserved:
+            pass
+    return run(world, False)
 
 
 class Visited:
@@ -337,7 +386,7 @@ def search(world: World, ex: Exploration, visited: StateTable, max_states: int, 
     # only when it is explored, and the last child takes over its parent's
     # world, so memory holds one world per depth, not every pending sibling
     stack: list[_Frame] = []
-    frame = _open(world, (), world.fingerprint(), {}, frozenset(), ex, turn) if begin else None
+    frame = _open(world, (), world.key(), {}, frozenset(), ex, turn) if begin else None
     if frame is not None:
         stack.append(frame)
     while True:
@@ -363,8 +412,14 @@ def search(world: World, ex: Exploration, visited: StateTable, max_states: int, 
             child = fr.world.clone()
         foot = Footprint() if reduce else None
         path = advance(child, name, ex, fr.sched, foot)
+        last = fr.next == len(fr.todo)
         if child.m.st.crashed:
+            if child.merged and name == WORKER:
+                raise QueueOrderObserved(f"the worker crashed in {child.last_step.name} from a state with "
+                                         "its queue's order merged")
             fr.edges[name] = None
+            if last:
+                ex.graph[fr.key] = compact(fr.edges)
             continue
         child_sleep: dict[str, Footprint] = {}
         if foot is not None:
@@ -372,8 +427,10 @@ def search(world: World, ex: Exploration, visited: StateTable, max_states: int, 
                 if not zf.conflicts(foot):
                     child_sleep[z] = zf
             fr.done[name] = foot
-        fp = child.fingerprint() if prune else ex.transitions
+        fp = child.key() if prune else ex.transitions
         fr.edges[name] = fp
+        if last:  # every transition from it taken: its edges kept compact
+            ex.graph[fr.key] = compact(fr.edges)
         awake = visited.visit(fp, frozenset(child_sleep))
         skip: frozenset[str] = frozenset()
         if awake is not None:
@@ -401,6 +458,7 @@ class _Frame:
     sleep: dict[str, Footprint]
     todo: list[str]
     edges: dict[str, int | None]
+    key: int
     done: dict[str, Footprint] = field(default_factory=dict)
     next: int = 0
 
@@ -415,7 +473,8 @@ def resume(root: World, sched: tuple[str, ...], name: str, sleep: dict[str, Foot
     for t in sched:
         path = advance(w, t, scratch, path)
     ex.replayed += len(sched)
-    return _Frame(w, sched, sleep, [name], ex.graph.setdefault(w.fingerprint(), {}))
+    key = w.key()
+    return _Frame(w, sched, sleep, [name], open_edges(ex.graph, key), key)
 
 
 def _open(w: World, sched: tuple[str, ...], fp: int, sleep: dict[str, Footprint], skip: frozenset[str],
@@ -425,17 +484,21 @@ def _open(w: World, sched: tuple[str, ...], fp: int, sleep: dict[str, Footprint]
     (in the thread order rotated by `turn`)."""
     ex.max_depth = max(ex.max_depth, len(sched))
     names = w.enabled()
-    edges = ex.graph.setdefault(fp, {})
+    edges = open_edges(ex.graph, fp)
     if not names:
         end(w, ex, sched)
         edges[QUIESCE] = None
+        ex.graph[fp] = compact(edges)
         return None
     todo = [n for n in names if n not in sleep and n not in skip]
     if turn and len(todo) > 1:
         r = turn % len(todo)
         todo = todo[r:] + todo[:r]
     ex.slept += sum(1 for n in names if n in sleep)
-    return _Frame(w, sched, sleep, todo, edges) if todo else None
+    if not todo:
+        ex.graph[fp] = compact(edges)
+        return None
+    return _Frame(w, sched, sleep, todo, edges, fp)
 
 
 def advance(world: World, name: str, ex: Exploration, sched: tuple[str, ...],
@@ -453,12 +516,43 @@ def advance(world: World, name: str, ex: Exploration, sched: tuple[str, ...],
 def end(world: World, ex: Exploration, sched: tuple[str, ...]) -> list[Event]:
     """The end of any schedule (nothing can run): end checks or a deadlock."""
     events = world.finish()
-    ex.terminals.add(world.fingerprint())
+    ex.terminals.add(world.key())
     ex.record(events, (*sched, QUIESCE), world)
     return events
 
 
-def count_paths(graph: dict[int, dict[str, int | None]], root: int) -> int:
+# a state's edges in the explored graph: a dict (thread -> the state it leads
+# to, None for an end or a crash) while transitions are still being taken from
+# it, then a flat tuple (thread, state, thread, state, ...): ~70 bytes a state
+# instead of a dict's ~230 (the graph holds every explored state)
+Edges = dict[str, "int | None"] | tuple[Any, ...]
+
+
+def compact(edges: Edges) -> tuple[Any, ...]:
+    """The edges as a flat tuple."""
+    if isinstance(edges, tuple):
+        return edges
+    return tuple(x for pair in edges.items() for x in pair)
+
+
+def expand(edges: Edges) -> dict[str, int | None]:
+    """The edges as a dict."""
+    if isinstance(edges, dict):
+        return edges
+    return dict(zip(edges[::2], edges[1::2], strict=True))
+
+
+def open_edges(graph: dict[int, Edges], fp: int) -> dict[str, int | None]:
+    """The edges of state fp as a dict to add to (a state explored again
+    after a revisit, or from a hand-over, may have compact ones)."""
+    edges = graph.get(fp)
+    if isinstance(edges, dict):
+        return edges
+    out = graph[fp] = expand(edges) if edges is not None else {}
+    return out
+
+
+def count_paths(graph: dict[int, Edges] | dict[int, dict[str, int | None]], root: int) -> int:
     """Complete schedules from the root through the explored state graph
     (each edge a transition run; None an end or a crash): the graph is
     acyclic (every step consumes a step of some thread's program), so count
@@ -475,11 +569,12 @@ def count_paths(graph: dict[int, dict[str, int | None]], root: int) -> int:
         if edges is None:
             memo[node] = 1
             continue
+        targets = edges[1::2] if isinstance(edges, tuple) else edges.values()
         if not ready:
             stack.append((node, True))
-            stack.extend((e, False) for e in edges.values() if e is not None and e not in memo)
+            stack.extend((e, False) for e in targets if e is not None and e not in memo)
             continue
-        memo[node] = sum(1 if e is None else memo.get(e, 1) for e in edges.values())
+        memo[node] = sum(1 if e is None else memo.get(e, 1) for e in targets)
     return memo.get(root, 1)
 
 

@@ -256,6 +256,35 @@ class Memory:
             regions = self.regions_hash = hash((bytes(self.kdata), bytes(self.stack), bytes(self.slab)))
         return hash((self._acc, regions, self.shadow_key(), self._contents_acc))
 
+    def fingerprint_masked(self, pages: list[int], lo: int, hi: int, regions: list[tuple[str, int, int]],
+                           memo: dict[int, int]) -> int:
+        """fingerprint() as if bytes [lo, hi) of each struct page of `pages`
+        (allocated ones) and each (region, offset, nbytes) of kdata/stack
+        held zeros: the state key of mmbits.emu.canonical, which hashes a
+        list's links by its members, not its order. `memo`: a page's masked
+        hash by its hash (the caller's, kept across states)."""
+        self.fingerprint()
+        acc = self._acc
+        size = self.size
+        for pfn in pages:
+            c, i = pfn >> CHUNK_SHIFT, pfn & CHUNK_MASK
+            h = self._hash[c][i]
+            masked = memo.get(h)
+            if masked is None:
+                if len(memo) > 65536:
+                    memo.clear()
+                data = self._chunks[c][i * size:(i + 1) * size]
+                data[lo:hi] = bytes(hi - lo)
+                masked = memo[h] = hash((pfn, bytes(data)))
+            acc ^= h ^ masked
+        kdata, stack = bytes(self.kdata), bytes(self.stack)
+        for region, off, n in regions:
+            if region == "kdata":
+                kdata = kdata[:off] + bytes(n) + kdata[off + n:]
+            else:
+                stack = stack[:off] + bytes(n) + stack[off + n:]
+        return hash((acc, kdata, stack, bytes(self.slab), self.shadow_key(), self._contents_acc))
+
     def shadow_key(self) -> int:
         """The shadow's hash: kept up to date by poison(), or (the reference
         path) recomputed from its bytes."""

@@ -48,14 +48,17 @@ import signal
 import time
 from typing import Any
 
+from mmbits.emu.canonical import QueueKey
 from mmbits.emu.explore import (
     WORKER,
     Exploration,
     Progress,
+    QueueOrderObserved,
     Visited,
     World,
     _Frame,
     count_paths,
+    keyed,
     resume,
     search,
 )
@@ -254,19 +257,29 @@ def _read_all(fd: int, size: int) -> bytes:
 
 
 def exhaustive_parallel(world: World, jobs: int, max_states: int = 200_000, progress: Progress | None = None,
-                        reduce: bool = True, handed_only: bool = False) -> Exploration:
+                        reduce: bool = True, handed_only: bool = False, canonical: bool = True) -> Exploration:
     """explore.exhaustive(world, ...) by `jobs` processes (this one and
     jobs - 1 forked ones) sharing the table of visited states and handing
     pending transitions to each other; the same states, end states and
     findings (see the module docstring). `handed_only`: the forked processes
-    start with nothing and explore only what is handed to them (tests)."""
+    start with nothing and explore only what is handed to them (tests).
+    `canonical`: the visited-state key of explore.exhaustive (mmbits.emu.canonical)."""
     names = sorted({*world.threads, WORKER})
     if jobs < 2 or not hasattr(os, "fork") or len(names) > 16:
         from mmbits.emu.explore import exhaustive
 
-        return exhaustive(world, max_states, progress, reduce=reduce)
+        return exhaustive(world, max_states, progress, reduce=reduce, canonical=canonical)
+    return keyed(lambda w, merge: _parallel(w, jobs, max_states, progress, reduce, handed_only, merge), world,
+                 canonical)
+
+
+def _parallel(world: World, jobs: int, max_states: int, progress: Progress | None, reduce: bool,
+              handed_only: bool, merge: bool) -> Exploration:
+    """exhaustive_parallel() with the queue's orders merged or not (`merge`)."""
+    names = sorted({*world.threads, WORKER})
+    world.canon = QueueKey.of(world) if merge else None
     start = time.perf_counter()
-    root = world.fingerprint()
+    root = world.key()
     table = SharedVisited(names, max_states, root)
     share = Share(jobs, table)
     children: dict[int, int] = {}
@@ -274,7 +287,7 @@ def exhaustive_parallel(world: World, jobs: int, max_states: int = 200_000, prog
         for turn in range(1, jobs):
             pid, fd = _fork(world, table, share, max_states, reduce, -1 if handed_only else turn)
             children[pid] = fd
-        ex = Exploration("exhaustive", reduced=reduce, states=1)
+        ex = Exploration("exhaustive", reduced=reduce, states=1, queue_order=world.canon is not None)
         share.start(0, world.clone(), ex)
         share.children = list(children)
         cpu = time.process_time()
@@ -348,6 +361,8 @@ def _collect(pid: int, fd: int) -> tuple[Exploration, set[int]]:
     got = pickle.loads(data) if data else None
     if not isinstance(got, tuple):
         why = got if isinstance(got, str) else f"exit status {status}"
+        if why.startswith(QueueOrderObserved.__name__):
+            raise QueueOrderObserved(why)
         raise RuntimeError(f"the second exploring process failed ({why})")
     return got
 

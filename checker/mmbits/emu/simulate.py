@@ -156,7 +156,7 @@ def fixed(world: World, schedule: tuple[str, ...]) -> Exploration:
 def explore(setup: Setup, mode: str = "auto", *, seed: int = 0, schedules: int = 200, max_states: int = 200_000,
             progress: Callable[..., None] | None = None,
             schedule: tuple[str, ...] | None = None, reduce: bool = True,
-            persistent: bool = False, jobs: int = 1) -> tuple[Exploration, World]:
+            persistent: bool = False, jobs: int = 1, canonical: bool = True) -> tuple[Exploration, World]:
     world = setup.world()
     if schedule is not None:
         return fixed(world, schedule), world
@@ -168,7 +168,7 @@ def explore(setup: Setup, mode: str = "auto", *, seed: int = 0, schedules: int =
         # the live ones cost 5-20% of a run
         with collector_paused():
             ex = exhaustive(world, max_states=max_states, progress=progress, reduce=reduce,
-                            persistent=persistent, jobs=jobs)
+                            persistent=persistent, jobs=jobs, canonical=canonical)
         return ex, world
     if mode == "random":
         return random_runs(world, schedules=schedules, seed=seed, progress=progress), world
@@ -243,14 +243,17 @@ def simulate(config: Config, variant: str = "v6.19", *, proposal: Proposal | Non
              sva: bool | None = None, async_free: bool | None = None, npages: int = DEFAULT_PAGES,
              only: tuple[str, ...] = (), detail: bool = True, schedule: tuple[str, ...] | None = None,
              progress: Callable[..., None] | None = None, reduce: bool = True,
-             worker_per_page: bool = False, persistent: bool = False, jobs: int = 1) -> SimulationResult:
+             worker_per_page: bool = False, persistent: bool = False, jobs: int = 1,
+             canonical: bool = True) -> SimulationResult:
     """Explore a design on a workload (`reduce`: partial-order reduction with
     sleep sets in exhaustive mode; off, only state hashing prunes;
     `persistent`: with it, only a persistent set of threads from each state
     (mmbits.emu.persistent); `jobs`: processes sharing an exhaustive
     exploration without persistent sets (mmbits.emu.parallel; 0: auto_jobs());
     `worker_per_page`: the worker frees one list entry per step, as its loop
-    does, instead of the whole batch in one)."""
+    does, instead of the whole batch in one; `canonical`: states that differ
+    only in the order of the deferred-free queue are one, mmbits.emu.canonical;
+    off, every byte tells states apart)."""
     if not only and proposal is None:
         from mmbits.emu.variants import VARIANTS
 
@@ -259,7 +262,7 @@ def simulate(config: Config, variant: str = "v6.19", *, proposal: Proposal | Non
     if jobs == 0:
         jobs = auto_jobs(cpus * ops, persistent)
     ex, world = explore(setup, mode, seed=seed, schedules=schedules, max_states=max_states, progress=progress,
-                        schedule=schedule, reduce=reduce, persistent=persistent, jobs=jobs)
+                        schedule=schedule, reduce=reduce, persistent=persistent, jobs=jobs, canonical=canonical)
     found = findings_of(setup, ex, detail)
     m = world.m
     problems = []

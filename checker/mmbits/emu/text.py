@@ -76,7 +76,8 @@ def reduction_lines(ex: dict[str, Any]) -> list[str]:
         return []
     red = ex.get("reduction") or {}
     run = ex["transitions"]
-    line = f"reduction: {ex['pruned']} transitions reached an explored state (state hashing)"
+    merged = "; states differing only in the deferred-free queue's order are one" if red.get("queue_order") else ""
+    line = f"reduction: {ex['pruned']} transitions reached an explored state (state hashing{merged})"
     if red.get("sleep_sets"):
         skipped = red.get("skipped", 0)
         line += (f"; sleep sets{' and persistent sets' if red.get('persistent_sets') else ''}: "

@@ -1,0 +1,252 @@
+"""The visited-state key of an exhaustive exploration: the state's
+fingerprint, except that the order of the deferred-free queue does not count.
+
+Why: CPUs that free kernel page tables list_add() them onto
+kernel_pgtable_work.list in whatever order they happen to run, and the
+worker splices the list onto its stack and frees every entry in one step.
+Interleavings that differ only in that order reach states whose bytes differ
+(the pt_list words of the queued struct pages and of the list heads), though
+nothing the emulated kernel does next can tell them apart: on 3 CPUs x 2
+huge-pmd operations 131,897 states by the bytes, 40,713 once the queue is
+hashed as a set (bench/bench_emu.py, `--case 3`).
+
+The key: a state whose queue lists (the work list and the worker's on-stack
+list) each hold at most one entry keeps its exact fingerprint; otherwise the
+pt_list words of the queued pages and the two words of each such list's head
+are hashed as zeros, with each list's members (sorted pfns) hashed beside
+them. States with the same key are explored once (mmbits.emu.explore:
+`World.key()`).
+
+Soundness (the reduction keeps every end state's key, every finding and the
+verdict): let s and t have the same key, so they are equal but for the order
+of the members of the queue lists. Then every step runs the same way from
+both, with the same events, and leads to states that again differ at most in
+that order, because no step observes the order:
+
+- the design's enqueue is Design.pagetable_free_kernel (list_add() of a page
+  not on the list: DEBUG_LIST's checks look at the head and its first entry,
+  whose links are consistent in both states) and its worker is Design's own
+  (work_start: list_splice_tail_init() keeps the members and moves them
+  as a block; work_invalidate; work_next: the whole batch freed in one step,
+  each entry by __pagetable_free() of its own page). Freeing a set of pages
+  in any order leaves the same bytes: the buddy's free lists are kept in
+  address order (mmbits.emu.buddy), merging depends only on which pages are
+  free, a merged-away page's list words are dead (Machine._dead_bytes), and
+  each page's free-time checks and IOMMU report read only that page and the
+  caches, which the batch does not change. The events of the step are the
+  same set (their order within the step is not a finding's key). One
+  exception: a batch that crashes part-way (a VM_BUG_ON on some page) has
+  freed the pages before that one, which depend on the order; the explorer
+  then raises QueueOrderObserved and explores again with every state told
+  apart by its bytes (explore.keyed).
+  Designs with other queue code (three-lists, two-lists, nr-pageflags-bit,
+  the per-page worker of --worker-per-page, a separate ptdesc whose pt_list
+  lives in slab memory) are not reduced: `applies()` is False;
+- a state is reduced only when nothing else can reach a queued page's list
+  words: each list is well formed (every node's prev is its predecessor, it
+  returns to its head) and made of pt_list nodes of allocated struct pages,
+  no queued page is referenced by a page-table entry (no pending step can
+  unlink and free it again) or named by a pending step's arguments (pfn or
+  node address), and no marking watches the list words. A step that frees
+  or re-adds a queued page -- a double free, the very bug class the
+  variants look for -- therefore starts from a state with the exact
+  fingerprint, and runs the same from every order of that state's history;
+- the IOMMU, the page-table walkers, the end checks (leaks: the set of
+  queued pages) and the markings read no list word of a queued page.
+
+So s and t have the same futures up to that order: the same findings, end
+states with the same keys, the same verdict. The key is not a congruence,
+though: a step may leave a queued page referenced (kasan-shadow frees a
+table before it clears the entry), and then the key of each successor is
+its fingerprint, so the successors of s and t get different keys although
+they still differ only in the order of pages nothing reaches. No behaviour
+is lost (whichever is explored stands for the other), but explorations that
+reach other representatives (with sleep sets or without) may count other
+numbers of states; the tests that count states compare with the key off. Sleep sets stay sound: two
+steps independent at s commute exactly there, so at t they commute up to the
+key. tests/emu/test_canonical.py compares exploration with and without the
+reduction on every variant (the same end-state keys, findings and verdict).
+
+Not reduced, and why (measured, bench/bench_emu.py): the CPUs of the 3 x 3
+huge-pmd workload run the same operations on other VA ranges, but exchanging
+two of them is no symmetry of the model: their page tables sit at different
+pfns, and the buddy allocator merges a freed page with its neighbour by pfn,
+so exchanging the CPUs does not map the states reached onto each other."""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Any
+
+from mmbits.emu.design import Design
+from mmbits.emu.pgtable import LEAF, TABLE
+from mmbits.emu.steps import Step
+
+if TYPE_CHECKING:
+    from mmbits.emu.explore import World
+    from mmbits.emu.machine import Machine
+    from mmbits.emu.memory import Memory
+
+# the worker steps whose code the soundness argument reads (Design's own)
+_WORKER_STEPS = ("work_start", "work_invalidate", "work_next")
+
+
+def applies(design: Design) -> bool:
+    """The design enqueues and frees its queue with the code the argument
+    above is about (v6.19 and the variants that change only what is queued)."""
+    cls = type(design)
+    return (not design.worker_per_page and not design.separate_ptdesc and design.deferred
+            and cls.pagetable_free_kernel is Design.pagetable_free_kernel
+            and cls.work_free is Design.work_free and cls.work_free_entry is Design.work_free_entry
+            and all(cls.step_handlers.get(n) is Design.step_handlers.get(n) for n in _WORKER_STEPS))
+
+
+class QueueKey:
+    """The key of states of one machine's explorations (see the module)."""
+
+    def __init__(self, m: Machine) -> None:
+        mem = m.mem
+        f = m.facts
+        ptr = f.ptr_size
+        self.heads = (m.queues.work_head, m.queues.worker_list)
+        self.node_off = f.pd("pt_list.next").offset
+        self.span = (self.node_off, self.node_off + 2 * ptr)
+        self.regions = [mem.resolve(h, 2 * ptr) for h in self.heads]
+        nxt, prv = m.lists.next_f, m.lists.prev_f
+        if nxt.offset or prv.offset != ptr:
+            raise ValueError("a list_head is not {next, prev}")  # every layout's is
+        # a list_head's two words, read straight from the bytes (no footprint is recording)
+        self.pair = struct.Struct(("<" if nxt.little else ">") + ("Q" if ptr == 8 else "I") * 2)
+        # the pfns page-table entries reference, by contents hash
+        self._refs: dict[int, tuple[frozenset[int], tuple[tuple[int, int], ...]]] = {}
+        # per program (by identity): the integers its pending steps name, its hash
+        self._named: dict[int, tuple[tuple[Step, ...], frozenset[int], int]] = {}
+        # a queued page's hash with its list words masked, by its hash
+        self._masked: dict[int, int] = {}
+
+    @staticmethod
+    def of(world: World) -> QueueKey | None:
+        m = world.m
+        return QueueKey(m) if applies(m.design) and m.async_free else None
+
+    def key(self, world: World) -> tuple[int, bool]:
+        """The state's key, and whether it merged orders of the queue."""
+        m = world.m
+        mem = m.mem
+        unpack = self.pair.unpack_from
+        links = [unpack(mem.kdata if region == "kdata" else mem.stack, off) for region, off in self.regions]
+        if all(nxt == prv for nxt, prv in links):  # at most one entry on each list
+            return world.fingerprint(), False
+        refs = self._refs.get(mem._contents_acc)
+        if refs is None:
+            if len(self._refs) > 4096:
+                self._refs.clear()
+            refs = self._refs[mem._contents_acc] = _table_refs(mem.contents, mem.npages)
+        members: list[tuple[int, tuple[int, ...]]] = []
+        regions = []
+        for head, (nxt, prv), (region, off) in zip(self.heads, links, self.regions, strict=True):
+            if nxt == prv:
+                continue
+            nodes = self._members(mem, head, nxt, prv, refs)
+            if nodes is None:
+                return world.fingerprint(), False
+            members.append((head, tuple(sorted(nodes))))
+            regions.append((region, off, self.span[1] - self.span[0]))
+        pfns = [p for _h, nodes in members for p in nodes]
+        progs = self._programs(world)
+        if not self._untouched(mem, pfns, progs):
+            return world.fingerprint(), False
+        lo, hi = self.span
+        masked = mem.fingerprint_masked(pfns, lo, hi, regions, self._masked)
+        return hash((masked, m.st.fingerprint(), tuple(h for _p, _n, h in progs), tuple(members))), True
+
+    def _programs(self, world: World) -> list[tuple[tuple[Step, ...], frozenset[int], int]]:
+        """Each thread's program (in the threads' order, the same in every
+        clone), the integers its steps name and its hash, remembered by the
+        program's identity: a thread's program is a new tuple after each of
+        its steps, shared by the clones until then; an entry keeps its tuple
+        alive, so the id is not reused while the entry is kept."""
+        named = self._named
+        out = []
+        for prog in world.threads.values():
+            got = named.get(id(prog))
+            if got is None or got[0] is not prog:
+                if len(named) > 4096:
+                    named.clear()
+                got = named[id(prog)] = (prog, _named_ints(prog), hash(prog))
+            out.append(got)
+        return out
+
+    def _members(self, mem: Memory, head: int, node: int, last: int,
+                 refs: tuple[frozenset[int], tuple[tuple[int, int], ...]]) -> list[int] | None:
+        """The pfns of a well-formed list (head's links `node`, `last`) of
+        allocated pages' pt_list nodes no page-table entry points at (`refs`),
+        in order; None when it is anything else."""
+        base, size, off, npages = mem.vmemmap, mem.size, self.node_off, mem.npages
+        unpack = self.pair.unpack_from
+        shadow = mem.shadow
+        tables, leaves = refs
+        out: list[int] = []
+        prev = head
+        while node != head:
+            rel = node - base - off
+            pfn = rel // size
+            if rel < 0 or rel % size or pfn >= npages or shadow[pfn] or len(out) >= npages or pfn in tables:
+                return None
+            if leaves and any(a <= pfn < b for a, b in leaves):
+                return None
+            buf, at = mem.page_buf(pfn)
+            nxt, back = unpack(buf, at + off)
+            if back != prev:
+                return None
+            out.append(pfn)
+            prev, node = node, nxt
+        return out if last == prev else None
+
+    def _untouched(self, mem: Memory, pfns: list[int],
+                   progs: list[tuple[tuple[Step, ...], frozenset[int], int]]) -> bool:
+        """No pending step or watch reaches these pages (nor, checked by
+        _members, a page-table entry)."""
+        base, size, off = mem.vmemmap, mem.size, self.node_off
+        queued = {*pfns, *(base + pfn * size + off for pfn in pfns)}
+        for _prog, names, _h in progs:
+            if not names.isdisjoint(queued):
+                return False
+        watched = mem.watched
+        if watched:
+            lo, hi = self.span
+            for pfn in pfns:
+                w = watched.get(pfn)
+                if w is not None and w[0] < hi and lo < w[1]:
+                    return False
+        return True
+
+
+def _named_ints(prog: tuple[Step, ...]) -> frozenset[int]:
+    """Every integer the steps' arguments hold (a pfn, a node address; inside
+    tuples too): what a pending step may reach a page by."""
+    out: set[int] = set()
+    todo: list[Any] = [a for st in prog for a in st.args]
+    while todo:
+        a = todo.pop()
+        if isinstance(a, int):
+            out.add(a)
+        elif isinstance(a, tuple):
+            todo.extend(a)
+    return frozenset(out)
+
+
+def _table_refs(contents: dict[int, dict[int, tuple[Any, ...]]],
+                npages: int) -> tuple[frozenset[int], tuple[tuple[int, int], ...]]:
+    """What page-table entries point at among the struct pages (below
+    npages), from any page with entries (a linked table, an unlinked one, a
+    pmd_sv copy): the tables, and the pfn ranges leaves map."""
+    tables: set[int] = set()
+    leaves: set[tuple[int, int]] = set()
+    for entries in contents.values():
+        for entry in entries.values():
+            if entry[0] == TABLE:
+                tables.add(entry[1])
+            elif entry[0] == LEAF and entry[1] < npages:
+                leaves.add((entry[1], entry[1] + entry[2]))
+    return frozenset(tables), tuple(sorted(leaves))
