@@ -21,6 +21,7 @@ from mmbits.cli.common import (
 
 if TYPE_CHECKING:
     from mmbits.decode.model import Decoded, Unreadable
+    from mmbits.decode.parse import FusedReport
     from mmbits.decode.reading import SourceLine
     from mmbits.findings import Finding
 
@@ -90,7 +91,7 @@ def _decode(file: str, preset: str | None, config_file: str | None, sets: tuple[
 
             shown = display_name(file)
 
-            def pages_of(lines: Iterator[SourceLine], **part: Any) -> Iterator[Decoded | Unreadable]:
+            def pages_of(lines: Iterator[SourceLine | FusedReport], **part: Any) -> Iterator[Decoded | Unreadable]:
                 return rarely_collected(decode_stream(lines, file=shown, **options, **part))
 
             return finish(parallel.write_text(file, cut, pages_of, _page_text, _keep_worst,
@@ -99,19 +100,39 @@ def _decode(file: str, preset: str | None, config_file: str | None, sets: tuple[
     pages = rarely_collected(decode_stream(lines, file=name, **options))
     if as_json:
         return finish(_write_json(pages))
-    return finish(_write_jsonl(pages) if as_jsonl else _write_text(pages))
+    return finish(_write_jsonl(pages) if as_jsonl else _write_text(pages, held=file != "-"))
 
 
-def _write_text(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:
-    """Each page's text as soon as it is decoded; the findings that decide the exit code."""
+# characters of text written at once when the log is a file (decode/parallel.py writes so too)
+_CHUNK = 1 << 20
+
+
+def _write_text(pages: Iterator[Decoded | Unreadable], held: bool = False) -> list[Finding]:
+    """Each page's text as soon as it is decoded (from a file: a megabyte at a time, since a
+    write per page cost more than rendering it; stdin, which may be a live log, a page at a
+    time); the findings that decide the exit code."""
     worst: list[Finding] = []
     colour = use_color()
-    for i, dec in enumerate(pages):
-        text = _page_text(dec)
-        # color=True when not colouring too: there are no escapes to strip (the input's were
-        # removed when read), and stripping would scan every page again
-        click.echo(("\n" if i else "") + (_colour(text) if colour else text), color=True)
-        _keep_worst(worst, dec.findings)
+    out: list[str] = []
+    size = 0
+    try:
+        for i, dec in enumerate(pages):
+            text = _page_text(dec)
+            # color=True when not colouring too: there are no escapes to strip (the input's were
+            # removed when read), and stripping would scan every page again
+            chunk = ("\n" if i else "") + (_colour(text) if colour else text) + "\n"
+            _keep_worst(worst, dec.findings)
+            if not held:
+                click.echo(chunk, nl=False, color=True)
+                continue
+            out.append(chunk)
+            size += len(chunk)
+            if size >= _CHUNK:
+                click.echo("".join(out), nl=False, color=True)
+                out, size = [], 0
+    finally:
+        if out:
+            click.echo("".join(out), nl=False, color=True)
     return worst
 
 
