@@ -21,7 +21,6 @@ from mmbits.cli.common import (
 
 if TYPE_CHECKING:
     from mmbits.decode.model import Decoded, Unreadable
-    from mmbits.decode.parse import FusedReport
     from mmbits.decode.reading import SourceLine
     from mmbits.findings import Finding
 
@@ -91,7 +90,7 @@ def _decode(file: str, preset: str | None, config_file: str | None, sets: tuple[
 
             shown = display_name(file)
 
-            def pages_of(lines: Iterator[SourceLine | FusedReport], **part: Any) -> Iterator[Decoded | Unreadable]:
+            def pages_of(lines: Iterator[SourceLine], **part: Any) -> Iterator[Decoded | Unreadable]:
                 return rarely_collected(decode_stream(lines, file=shown, **options, **part))
 
             return finish(parallel.write_text(file, cut, pages_of, _page_text, _keep_worst,

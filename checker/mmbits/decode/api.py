@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from mmbits.decode.context import ContextWindow, given_context, merge
 from mmbits.decode.decoder import Decoded, decode_record
 from mmbits.decode.model import Unreadable
-from mmbits.decode.parse import FusedReport, records_with_next
+from mmbits.decode.parse import records_with_next
 from mmbits.decode.reading import SourceLine, source_lines
 from mmbits.errors import InputError
 from mmbits.kconfig.config import Config
@@ -26,7 +26,7 @@ def decode_text(text: str, *, file: str = "<stdin>", config: Config | None = Non
     return out
 
 
-def decode_stream(lines: Iterable[SourceLine | FusedReport], *, file: str = "<stdin>", config: Config | None = None,
+def decode_stream(lines: Iterable[SourceLine], *, file: str = "<stdin>", config: Config | None = None,
                   bits: int | None = None, big: bool | None = None, kind: str | None = None,
                   struct: str = "page", lset: LayoutSet | None = None, kernel: str | None = None,
                   arch: str | None = None, keep_going: bool = True, first_line: int = 0,

@@ -16,14 +16,10 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from mmbits.decode.data import load_dump_data
 from mmbits.decode.reading import SourceLine
 from mmbits.errors import InputError
-
-if TYPE_CHECKING:
-    from mmbits.decode.parse import FusedReport
 
 _RELEASE = re.compile(r"(?:Not tainted|Tainted:[A-Z\s]*?)\s+\(?(\d+)\.(\d+)(?:\.(\d+))?([-+][^\s)]*)?")
 _LINUX_VERSION = re.compile(r"^Linux version (\d+)\.(\d+)(?:\.(\d+))?(\S*)")
@@ -209,15 +205,14 @@ class ContextWindow:
         self.last = 0  # the number of the last line passed through
         self._mark = 0  # where the current stretch starts: the latest report's first line
 
-    def feed(self, lines: Iterable[SourceLine | FusedReport]) -> Iterator[SourceLine | FusedReport]:
-        """Pass the lines through, keeping the candidates (a report read at once, decode/fused.py,
-        holds none: its last line's number is kept)."""
+    def feed(self, lines: Iterable[SourceLine]) -> Iterator[SourceLine]:
+        """Pass the lines through, keeping the candidates."""
         limit, buf, relevant = 2 * self.keep, self._lines, _needles().search
         for src in lines:
             self.last = src[0]
             text = src[1]
-            if isinstance(text, str) and text and text[0] in _FIRST_CHARS and relevant(text):
-                buf.append(SourceLine(src[0], text))
+            if text and text[0] in _FIRST_CHARS and relevant(text):
+                buf.append(src)
                 if len(buf) > limit:
                     self._compact()
             yield src

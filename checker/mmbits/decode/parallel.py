@@ -36,7 +36,6 @@ from mmbits.errors import InputError
 
 if TYPE_CHECKING:
     from mmbits.decode.model import Decoded, Unreadable
-    from mmbits.decode.parse import FusedReport
     from mmbits.findings import Finding
 
 # below this size one process is faster: the second process's fork and its first
@@ -227,7 +226,7 @@ def _child(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Decoded 
         from mmbits.decode.scan import scan_part
         from mmbits.inputs import iter_line_blocks
 
-        lines: Iterator[SourceLine | FusedReport] = scan_part(
+        lines: Iterator[SourceLine] = scan_part(
             iter_line_blocks(path, "a kernel log", block=_BLOCK, offset=cut.offset), cut.lines_before, context)
         worst: list[Finding] = []
         marks = array("q")

@@ -16,12 +16,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import repeat
-from typing import NamedTuple
 
 from mmbits.decode.reading import SourceLine, source_lines, strip_prefix
 from mmbits.errors import InputError
 
-__all__ = ["DumpRecord", "FusedReport", "WordLine", "parse_dump", "parse_lines", "strip_prefix"]
+__all__ = ["DumpRecord", "WordLine", "parse_dump", "parse_lines", "strip_prefix"]
 
 _HEX = re.compile(r"^(?:0x)?([0-9a-fA-F]+)$")
 _KV = re.compile(r"(?<![A-Za-z_])([A-Za-z_]++):\s*(\(null\)|\(____ptrval____\)|\S+)")
@@ -93,30 +92,6 @@ class DumpRecord:
         return self.raw[0].line, self.raw[-1].line
 
 
-class FusedLines:
-    """A report's lines read at once (decode/fused.py): the record the parser builds from
-    them when it holds no report, and the lines themselves, read again one by one when a
-    line before left it holding the start of one (decode/parse.py records_with_next)."""
-
-    __slots__ = ("record", "lines", "at", "number")
-
-    def __init__(self, record: DumpRecord, lines: list[str], at: int, number: int) -> None:
-        self.record, self.lines, self.at, self.number = record, lines, at, number
-
-    def source_lines(self) -> list[SourceLine]:
-        """The lines as decode/scan.py would have passed them: lines[at] is input line number + at + 1."""
-        n = self.number
-        return [SourceLine(n + i + 1, strip_prefix(self.lines[i])) for i in range(self.at, self.record.end - n)]
-
-
-class FusedReport(NamedTuple):
-    """A report read at once (FusedLines), at the number of its last line (a SourceLine's
-    place in the stream)."""
-
-    number: int
-    lines: FusedLines
-
-
 # a substring of every line the parser reads, lowercased (page:, page does not match folio,
 # page_type:, page dumped because:, raw:, head:, memcg:, flags:, aops:, ino:): decode/scan.py
 # drops a line with none of them unread once bare words are no longer the input
@@ -161,17 +136,6 @@ def _page_type_line(line: str) -> tuple[int | None, int | None, str] | None:
     if m:
         return None, int(m.group(1), 16), m.group(2)
     return None
-
-
-def put_page_type(record: DumpRecord, page_type: tuple[int | None, int | None, str], lineno: int) -> None:
-    """The record's page_type fields from a page_type: line read by _page_type_line."""
-    full, byte, name = page_type
-    if full is not None:
-        record.page_type_full = full
-    else:
-        record.page_type_byte = byte
-    record.page_type_name = name
-    record.page_type_line = lineno
 
 
 def page_line_kind(rest: str) -> str | None:
@@ -289,15 +253,14 @@ def iter_records(lines: Iterable[SourceLine], file: str = "<stdin>") -> Iterator
         yield record
 
 
-def records_with_next(lines: Iterable[SourceLine | FusedReport], file: str = "<stdin>",
+def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>",
                       on_start: Callable[[int], None] | None = None
                       ) -> Iterator[tuple[DumpRecord, int | None]]:
     """(report, first line of the next report or None at the end): the lines between the two
     are the report's neighbourhood (decode/context.py), all read when it is yielded.
     Bare hex words are kept only while no dump_page text has been seen (they are the
     input only when there is none). `on_start(line)` is told each report's first line as
-    soon as it is read (decode/context.py ContextWindow.started). A FusedReport is taken as
-    the record its lines make: the parser goes on as after that report's last line."""
+    soon as it is read (decode/context.py ContextWindow.started)."""
     records: list[DumpRecord] = []  # finished, not yet yielded (at most one)
     seen_record = False
     cur = DumpRecord()
@@ -327,32 +290,9 @@ def records_with_next(lines: Iterable[SourceLine | FusedReport], file: str = "<s
         if kind is not None:
             last_kind = kind
 
-    replay: list[SourceLine] = []  # a FusedReport's lines, to be read one by one
-
-    def items() -> Iterator[SourceLine | FusedReport]:
-        for item in lines:
-            yield item
-            if replay:
-                yield from replay
-                replay.clear()
-
-    for lineno, line in items():  # SourceLine (number, text), unpacked as the tuple it is
+    for lineno, line in lines:  # SourceLine (number, text), unpacked as the tuple it is
         if records:
             yield records.pop(), cur.start
-        if not isinstance(line, str):  # a report read at once (decode/fused.py): its page: line ends the last
-            finish()
-            if cur.head_info is not None:  # a head: order: line before it, no page: line yet: read line by line
-                replay.extend(line.source_lines())
-                continue
-            record, pending = line.record, None
-            if cur.start:  # a report started by `page does not match folio` (or a word-less raw:/head: line)
-                record.start, record.not_faithful = cur.start, cur.not_faithful
-            elif on_start is not None:
-                on_start(record.start)
-            cur, last_kind = record, "reason"
-            if records:  # the report its page: line ended, given now: no line of this one comes after
-                yield records.pop(), cur.start
-            continue
         try:
             if not line:
                 pending = None
@@ -461,7 +401,13 @@ def records_with_next(lines: Iterable[SourceLine | FusedReport], file: str = "<s
                 page_type = _page_type_line(line)
                 if page_type is None:
                     raise InputError(f"cannot read the page_type: line {line!r}", file=file, line=lineno)
-                put_page_type(cur, page_type, lineno)
+                full, byte, name = page_type
+                if full is not None:
+                    cur.page_type_full = full
+                else:
+                    cur.page_type_byte = byte
+                cur.page_type_name = name
+                cur.page_type_line = lineno
                 touch(lineno)
                 continue
             if tag == "page dumped because":

@@ -15,12 +15,9 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from itertools import chain, islice
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from mmbits.errors import InputError
-
-if TYPE_CHECKING:
-    from mmbits.decode.parse import FusedReport
 
 # log prefixes, repeated: mail quoting, log-viewer pipes, printk timestamps and
 # caller ids ([  12.345678], [ T123], [  C1]), syslog levels (<4>), syslog and
@@ -118,7 +115,7 @@ def _drain(reversed_lines: list[str]) -> Iterator[str]:
         yield reversed_lines.pop()
 
 
-def stream_input(path: str, context: bool = True) -> tuple[Iterator[SourceLine | FusedReport], str]:
+def stream_input(path: str, context: bool = True) -> tuple[Iterator[SourceLine], str]:
     """(the kernel's lines, name) of a file or stdin ('-'), read as they are used: a log of
     any size (up to mmbits.inputs.LIMIT_LOG) is decoded holding one report. The same
     checks as read_input (a terminal on stdin, /dev/zero, FIFOs, directories, over-long lines).
