@@ -85,7 +85,8 @@ def decode_stream(lines: Iterable[SourceLine], *, file: str = "<stdin>", config:
                 number += 1
                 yield dec
         last_end = record.end
-        window.drop_through(last_end)
+        if fixed is None:  # (with both given the window is not fed)
+            window.drop_through(last_end)
 
 
 # pages between two collections of the young objects while a log is decoded
