@@ -123,7 +123,9 @@ def decode_record(record: DumpRecord, number: int, *, config: Config | None, bit
         bare_size = len(words) * wb if record.bare and len(words) * wb <= 96 else None
         try:
             choice = choose_config(record.flags_value, record.flags_text, bits, big_endian, size or bare_size,
-                                   words + record.head_words(), context.arch, context.version)
+                                   # the words are read for an arch hint only when no arch is known
+                                   None if context.arch else words + record.head_words(), context.arch,
+                                   context.version)
         except InputError as exc:
             if exc.file is None:  # what the words imply (no config fits them) is a problem of this file
                 exc.file, exc.line = file, first_line
