@@ -42,8 +42,9 @@ History (whole process, reports/s; CPU of the child in brackets where noted):
   again after main: given as run 1,924 / 2,350 (CPU 2.83, 2.40 s), inferred 1,429 / 1,356
   (CPU 3.65, 3.84 s). Run alternately with one process each at load ~5 (ab runs, given log):
   decodefused 2.64-3.03 s CPU, main 3.09-3.40 s. Instructions (valgrind callgrind, one process,
-  the given log's first 2,326 reports): decodefused 2.133 G, main 2.239 G; a one-report log
-  (start-up) 0.757 G and 0.777 G: some 6% less per report.
+  the given log's first 2,326 reports, PYTHONHASHSEED 1 and 2): decodefused (with its last
+  commits: per-page imports and lists dropped) 2.063 G, main 2.240 G; a one-report log
+  (start-up) 0.757 G and 0.777 G: some 11% less per report after start-up.
 """
 
 from __future__ import annotations
