@@ -29,6 +29,22 @@ The children run with bytecode: the package is byte-compiled first and
 PYTHONDONTWRITEBYTECODE is dropped from their environment (this machine's environment
 sets it, which makes every process compile every module again, some 0.2 s that a
 pip-installed copy never pays).
+
+History (whole process, reports/s; CPU of the child in brackets where noted):
+- 2026-12-03 16:05, main, idle machine (load ~1.5): inferred as run 3,712 cold, 4,081 warm (one
+  process 2,057 and 2,460); given 5,549 cold, 5,787 warm (one process 3,357 and 3,547).
+- 2026-12-03 17:42-17:46, branch decodefused (a shared decode's page text made once, the text
+  written a megabyte at a time) and main right after it, same script, load 7-8 (the load moves
+  these more than the change does): decodefused given as run 2,534 cold, 2,665 warm (CPU 2.89,
+  2.86 s), one process 2,805 / 2,243 (CPU 2.73, 2.85 s), inferred as run 1,254 / 1,417 (CPU
+  4.88, 4.16 s); main given as run 2,277 / 2,294 (CPU 2.46, 2.43 s), one process 2,673 /
+  2,718 (CPU 2.28, 2.22 s), inferred as run 1,100 / 1,087 (CPU 4.73, 4.65 s); decodefused
+  again after main: given as run 1,924 / 2,350 (CPU 2.83, 2.40 s), inferred 1,429 / 1,356
+  (CPU 3.65, 3.84 s). Run alternately with one process each at load ~5 (ab runs, given log):
+  decodefused 2.64-3.03 s CPU, main 3.09-3.40 s. Instructions (valgrind callgrind, one process,
+  the given log's first 2,326 reports, PYTHONHASHSEED 1 and 2): decodefused (with its last
+  commits: per-page imports and lists dropped) 2.063 G, main 2.240 G; a one-report log
+  (start-up) 0.757 G and 0.777 G: some 11% less per report after start-up.
 """
 
 from __future__ import annotations

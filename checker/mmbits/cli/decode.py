@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -93,33 +93,59 @@ def _decode(file: str, preset: str | None, config_file: str | None, sets: tuple[
             def pages_of(lines: Iterator[SourceLine], **part: Any) -> Iterator[Decoded | Unreadable]:
                 return rarely_collected(decode_stream(lines, file=shown, **options, **part))
 
-            return finish(parallel.write_text(file, cut, pages_of, _page_text, _keep_worst,
+            return finish(parallel.write_text(file, cut, pages_of, _page_texts(), _keep_worst,
                                               lambda s: click.echo(s, nl=False, color=True), context))
     lines, name = stream_input(file, context)
     pages = rarely_collected(decode_stream(lines, file=name, **options))
     if as_json:
         return finish(_write_json(pages))
-    return finish(_write_jsonl(pages) if as_jsonl else _write_text(pages))
+    return finish(_write_jsonl(pages) if as_jsonl else _write_text(pages, held=file != "-"))
 
 
-def _write_text(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:
-    """Each page's text as soon as it is decoded; the findings that decide the exit code."""
+# characters of text written at once when the log is a file (decode/parallel.py writes so too)
+_CHUNK = 1 << 20
+
+
+def _write_text(pages: Iterator[Decoded | Unreadable], held: bool = False) -> list[Finding]:
+    """Each page's text as soon as it is decoded (from a file: a megabyte at a time, since a
+    write per page cost more than rendering it; stdin, which may be a live log, a page at a
+    time); the findings that decide the exit code."""
     worst: list[Finding] = []
     colour = use_color()
-    for i, dec in enumerate(pages):
-        text = _page_text(dec)
-        # color=True when not colouring too: there are no escapes to strip (the input's were
-        # removed when read), and stripping would scan every page again
-        click.echo(("\n" if i else "") + (_colour(text) if colour else text), color=True)
-        _keep_worst(worst, dec.findings)
+    page_text = _page_texts()
+    out: list[str] = []
+    size = 0
+    try:
+        for i, dec in enumerate(pages):
+            text = page_text(dec)
+            # color=True when not colouring too: there are no escapes to strip (the input's were
+            # removed when read), and stripping would scan every page again
+            chunk = ("\n" if i else "") + (_colour(text) if colour else text) + "\n"
+            _keep_worst(worst, dec.findings)
+            if not held:
+                click.echo(chunk, nl=False, color=True)
+                continue
+            out.append(chunk)
+            size += len(chunk)
+            if size >= _CHUNK:
+                click.echo("".join(out), nl=False, color=True)
+                out, size = [], 0
+    finally:
+        if out:
+            click.echo("".join(out), nl=False, color=True)
     return worst
 
 
-def _page_text(dec: Decoded | Unreadable) -> str:
+def _page_texts() -> Callable[[Decoded | Unreadable], str]:
+    """A page's text, the modules imported once (an import statement per page cost about a
+    percent of the page)."""
     from mmbits.decode.model import Unreadable
     from mmbits.decode.render import render
 
-    return dec.render() if isinstance(dec, Unreadable) else render(dec)
+    def page_text(dec: Decoded | Unreadable) -> str:
+        return dec.render() if isinstance(dec, Unreadable) else render(dec)
+
+    return page_text
 
 
 def _write_jsonl(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:
@@ -158,10 +184,11 @@ def _write_json(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:
 
 def _keep_worst(worst: list[Finding], findings: list[Finding]) -> None:
     """Keep one warning-or-error finding (all the exit code needs), not every page's."""
+    if worst:
+        return
     from mmbits.findings import exit_code
 
-    if not worst:
-        worst.extend([f for f in findings if exit_code([f])][:1])
+    worst.extend([f for f in findings if exit_code([f])][:1])
 
 
 def _colour(text: str) -> str:

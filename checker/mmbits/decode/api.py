@@ -61,13 +61,13 @@ def decode_stream(lines: Iterable[SourceLine], *, file: str = "<stdin>", config:
             last_end = record.end
             window.drop_through(last_end)
             continue
-        lo = last_end + 1
-        hi = next_start - 1 if next_start is not None else window.last
-        width = record.width
-        wbits = bits or (64 if width == 16 else 32 if width == 8 else None)
         if fixed is not None:
             context = fixed
         else:
+            lo = last_end + 1
+            hi = next_start - 1 if next_start is not None else window.last
+            width = record.width
+            wbits = bits or (64 if width == 16 else 32 if width == 8 else None)
             context = merge(window.context(lo, hi, record.start, record.end, wbits), given)
         try:
             record.check()
@@ -85,7 +85,8 @@ def decode_stream(lines: Iterable[SourceLine], *, file: str = "<stdin>", config:
                 number += 1
                 yield dec
         last_end = record.end
-        window.drop_through(last_end)
+        if fixed is None:  # (with both given the window is not fed)
+            window.drop_through(last_end)
 
 
 # pages between two collections of the young objects while a log is decoded

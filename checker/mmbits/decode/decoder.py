@@ -123,7 +123,9 @@ def decode_record(record: DumpRecord, number: int, *, config: Config | None, bit
         bare_size = len(words) * wb if record.bare and len(words) * wb <= 96 else None
         try:
             choice = choose_config(record.flags_value, record.flags_text, bits, big_endian, size or bare_size,
-                                   words + record.head_words(), context.arch, context.version)
+                                   # the words are read for an arch hint only when no arch is known
+                                   None if context.arch else words + record.head_words(), context.arch,
+                                   context.version)
         except InputError as exc:
             if exc.file is None:  # what the words imply (no config fits them) is a problem of this file
                 exc.file, exc.line = file, first_line
@@ -201,6 +203,7 @@ def _decode_as(record: DumpRecord, number: int, words: list[int], bits: int, big
 _Patch = tuple[int, tuple[str, ...], tuple[int, ...], tuple[str, ...], tuple[int, ...]]
 _SHAPES: dict[tuple[object, ...], tuple[Decoded, _Patch | None] | None] = {}
 _SHAPES_MAX = 1 << 9  # decodes of some 10 KB each; emptied when full (a log's memory stays near one report's)
+_ABSENT = (None, None)  # not in _SHAPES (an entry is None or a decode with its patch)
 
 # struct page's index word (include/linux/mm_types.h: pgoff_t __folio_index (index before
 # v6.16), unsigned long share, page_pool's dma_addr; before v6.6 also the page-table arm's
@@ -220,7 +223,7 @@ def _shape_key(record: DumpRecord, words: tuple[int | None, ...], choice: Config
     per inference, kept alive by the entry's value), the release and the options."""
     page = record.page
     return (id(choice), id(lset), struct, kind, bits, little, words, tuple(record.head_words()),
-            None if page is None else tuple((k, v) for k, v in page.items() if k not in skip),
+            None if page is None else tuple([(k, v) for k, v in page.items() if k not in skip]),
             None if record.head_info is None else tuple(record.head_info.items()), record.memcg,
             record.flags_prefix, record.flags_value, record.flags_text, record.cma, record.page_type_byte,
             record.page_type_name, record.page_type_full, record.reason, record.poisoned_line is not None,
@@ -283,8 +286,8 @@ def _decode_shared(record: DumpRecord, number: int, words: list[int], choice: Co
         at = None
     if at is not None:
         key = _index_free_key(record, tw, at, choice, bits, little, kind, struct, lset, context)
-        if key in _SHAPES:
-            entry = _SHAPES[key]
+        entry = _SHAPES.get(key, _ABSENT)  # one lookup: the key is a long tuple, hashed each time
+        if entry is not _ABSENT:
             if entry is not None and entry[1] is not None:
                 copy = _with_index(entry[0], entry[1], number, record, context, words, data)
                 if copy is not None:

@@ -168,17 +168,26 @@ def write_text(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Deco
                 _child(path, cut, pages_of, page_text, keep_worst, text_file, marks_file, wfd, context)
             os.close(wfd)
 
+        out: list[str] = []  # pages not written yet: a write per page cost more than rendering it
+        held = 0
         try:
             worst: list[Finding] = []
             count = 0
             for dec in pages_of(stream_input(path, context)[0], stop_line=cut.line):
-                write(("\n" if count else "") + page_text(dec) + "\n")
+                text = ("\n" if count else "") + page_text(dec) + "\n"
+                out.append(text)
+                held += len(text)
                 count += 1
                 keep_worst(worst, dec.findings)
+                if held >= 1 << 20:
+                    write("".join(out))
+                    out, held = [], 0
                 if count == FORK_AFTER:
                     start()
             if not pid:
                 start()
+            write("".join(out))
+            out = []
             with os.fdopen(rfd, "rb") as status:
                 rfd = -1
                 report = status.read()
@@ -194,6 +203,8 @@ def write_text(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Deco
                 keep_worst(worst, payload)
             return worst
         finally:
+            if out:
+                write("".join(out))
             if rfd >= 0:
                 os.close(rfd)
             if pid:

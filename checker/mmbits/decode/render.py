@@ -96,6 +96,8 @@ def _assuming(dec: Decoded) -> str:
 def render(dec: Decoded, total: int | None = None) -> str:
     """One page's text; `total` (pages in the input) only when known before printing:
     decode prints each page as it is read, so it gives none."""
+    if total is None and dec.shape is not None and "refcount" in dec.expected and dec.page is not None:
+        return _render_copy(dec)
     rec = dec.record
     lines: list[str] = []
     span = f"input lines {rec.start}-{rec.end}" if rec.start else "input"
@@ -125,15 +127,64 @@ def render(dec: Decoded, total: int | None = None) -> str:
     return "\n".join(lines) + "\n" + _body(dec)
 
 
+# (shared decode's shape, copy with its own index word) -> (the shape, the kernel's page: line
+# up to its index, the index, the lines after the page: line to the reason, the body: None for
+# a copy with its own index word); the shape is kept alive beside its id
+_PAGES: dict[tuple[int, bool], tuple[object, str, str, str, str | None]] = {}
+
+
+def _render_copy(dec: Decoded) -> str:
+    """render() of a page with a shared decode (decoder._decode_shared): the text every copy
+    of that decode shares is made once; each page puts in its number, its lines, its pfn and
+    (a copy with its own index word, decoder._with_index) its index."""
+    rec = dec.record
+    own_index = dec.index_base is not None
+    key = (id(dec.shape), own_index)
+    hit = _PAGES.get(key)
+    if hit is None or hit[0] is not dec.shape:
+        if len(_PAGES) >= 1 << 9:
+            _PAGES.clear()
+        hit = _PAGES[key] = (dec.shape, *_page_pieces(dec, own_index))
+    _shape, line_head, index_text, after, body = hit
+    if body is None:
+        index_text = f"{int(str(dec.expected['index'])):#x}"
+        body = _body(dec)
+    pfn = int(str(rec.page["pfn"])) if rec.page and "pfn" in rec.page else None
+    span = f"input lines {rec.start}-{rec.end}" if rec.start else "input"
+    lines = [f"=== page {dec.number} ({span}) ===", *_assumed(dec)]
+    if dec.choice.how in ("solved", "preset") and rec.flags_line:
+        lines.append(f"inferred the page->flags packing from line {rec.flags_line}: flags: "
+                     f"{rec.flags_value:#x}({rec.flags_text})")
+    if dec.endian_why and dec.endian_why != "given":
+        lines.append(f"inferred {'little' if dec.little else 'big'}-endian: {dec.endian_why}")
+    lines.append(line_head + index_text + (f" pfn:{pfn:#x}" if pfn is not None else "") + after)
+    return "\n".join(lines) + "\n" + body
+
+
+def _page_pieces(dec: Decoded, own_index: bool) -> tuple[str, str, str, str | None]:
+    """What render() prints from the kernel's page: line on that all copies of a shared
+    decode print alike: (the page: line up to its index, the index, the rest to the reason
+    line, the body; the body None when each copy has its own index word)."""
+    rec = dec.record
+    first, *rest = kernel_lines(dec.expected, None)
+    index_text = f"{int(str(dec.expected['index'])):#x}"
+    if not first.endswith(f" index:{index_text}"):
+        raise AssertionError(f"the page: line {first!r} does not end in its index")
+    if rec.reason:
+        rest.append(f"page dumped because: {rec.reason}")
+    after = "".join("\n" + line for line in rest)
+    return first[:len(first) - len(index_text)], index_text, after, None if own_index else _body(dec)
+
+
 # shape -> the parts of the text from the page kind on that only the shape decides; the
 # shape is kept alive beside its id
 _PARTS: dict[int, tuple[object, tuple[str, str, str, str]]] = {}
 
 
-# shared decode -> (it, its copies' text lines, where the index word's lines go: (line, 0 for
-# a page slot, 1 for an overlay slot, 2 for the index check, the slot's place in its view));
-# the shared decode is kept alive beside its id
-_TEMPLATES: dict[int, tuple[object, list[str], list[tuple[int, int, int]]]] = {}
+# shared decode -> (it, its copies' text: runs of fixed lines, already joined, and the index
+# word's lines as (0 for a page slot, 1 for an overlay slot, 2 for the index check, the slot's
+# place in its view)); the shared decode is kept alive beside its id
+_TEMPLATES: dict[int, tuple[object, list[str | tuple[int, int]]]] = {}
 
 
 def _body(dec: Decoded) -> str:
@@ -147,18 +198,34 @@ def _body(dec: Decoded) -> str:
     if hit is None or hit[0] is not base:
         if len(_TEMPLATES) >= 1 << 9:
             _TEMPLATES.clear()
-        hit = _TEMPLATES[id(base)] = (base, _body_lines(dec), _holes(dec, patch))
-    _base, lines, holes = hit
+        hit = _TEMPLATES[id(base)] = (base, _template(_body_lines(dec), _holes(dec, patch)))
     value = dec.words[patch[0]]
-    out = lines.copy()
-    for at, where, k in holes:
-        if where == 2:
-            out[at] = _check_line(Check("index", hex(value), hex(value), "agrees"))
+    out: list[str] = []
+    for part in hit[1]:
+        if isinstance(part, str):
+            out.append(part)
+        elif part[0] == 2:
+            out.append(_check_line(Check("index", hex(value), hex(value), "agrees")))
         else:
-            view = dec.page if where == 0 else dec.overlay
+            view = dec.page if part[0] == 0 else dec.overlay
             assert view is not None
-            out[at] = _one_slot(view.slots[k], dec.bits, "  ")[0]
+            out.append(_one_slot(view.slots[part[1]], dec.bits, "  ")[0])
     return "\n".join(out)
+
+
+def _template(lines: list[str], holes: list[tuple[int, int, int]]) -> list[str | tuple[int, int]]:
+    """The lines with each hole's line replaced by (where, slot) and the fixed lines between
+    holes joined: the same text when joined again with the holes filled."""
+    out: list[str | tuple[int, int]] = []
+    at = 0
+    for line, where, k in sorted(holes):
+        if line > at:
+            out.append("\n".join(lines[at:line]))
+        out.append((where, k))
+        at = line + 1
+    if at < len(lines):
+        out.append("\n".join(lines[at:]))
+    return out
 
 
 def _holes(dec: Decoded, patch: tuple[int, tuple[str, ...], tuple[int, ...], tuple[str, ...], tuple[int, ...]]
