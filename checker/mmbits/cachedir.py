@@ -218,17 +218,15 @@ def _data_stamp(root: str) -> bytes:
     return digest(b"\n".join(out))
 
 
-def load_json(sub: str, key: str | None, magic: str, field: str, limit: int,
-              object_hook: Callable[[dict[str, Any]], Any] | None = None) -> dict[str, object] | None:
+def load_json(sub: str, key: str | None, magic: str, field: str, limit: int) -> dict[str, object] | None:
     """The JSON object stored under `field` of the `sub` cache's entry `key`, or None: an
     entry is JSON written by `store_json` and bound to its key and kind (never a pickle), so
-    a swapped, foreign, truncated or corrupt entry reads as a miss. `object_hook` is
-    json's (it sees every object, the envelope too; a ValueError it raises is a miss)."""
+    a swapped, foreign, truncated or corrupt entry reads as a miss."""
     import json
 
     def decode(raw: bytes) -> Any:
         try:
-            return json.loads(raw, object_hook=object_hook)
+            return json.loads(raw)
         except ValueError:
             return None
 
@@ -253,11 +251,17 @@ def _load_entry(sub: str, key: str | None, suffix: str, limit: int, decode: Call
 def store_json(sub: str, key: str | None, magic: str, field: str, body: object) -> None:
     import json
 
+    _store_entry(sub, key, "json", lambda doc: json.dumps(doc, separators=(",", ":")).encode(), magic, field, body)
+
+
+def _store_entry(sub: str, key: str | None, suffix: str, encode: Callable[[dict[str, Any]], bytes], magic: str,
+                 field: str, body: object) -> None:
+    """`body` under `field` of an envelope of this kind bound to `key`, written as the `sub`
+    cache's entry `key`.`suffix` (`_load_entry` reads it back); nothing when that cache is off."""
     base = private_dir(sub)
     if key is None or base is None:
         return
-    write_entry(base, f"{key}.json", json.dumps({"magic": magic, "key": key, field: body},
-                                                separators=(",", ":")).encode())
+    write_entry(base, f"{key}.{suffix}", encode({"magic": magic, "key": key, field: body}))
 
 
 # -- entries as marshal data: what the prover's big tables are kept as ---------------------
@@ -301,8 +305,4 @@ def load_data(sub: str, key: str | None, magic: str, field: str, limit: int) -> 
 
 
 def store_data(sub: str, key: str | None, magic: str, field: str, body: object) -> None:
-    base = private_dir(sub)
-    if key is None or base is None:
-        return
-    write_entry(base, f"{key}.data", encode_entry({"magic": magic, "key": key, field: body}))
-
+    _store_entry(sub, key, "data", encode_entry, magic, field, body)
