@@ -14,6 +14,7 @@ from functools import cache, cached_property, lru_cache
 from operator import itemgetter
 from typing import Any
 
+from mmbits.byvalue import ByValue
 from mmbits.cexpr import order_base_2
 from mmbits.flags import store
 from mmbits.flags.data import AliasSpec, FlagData, FlagSpec, load_flag_data
@@ -46,25 +47,11 @@ FIELD_LABEL = {
 
 # PackedField, FlagBit and FlagsWord are plain classes, not dataclasses: every check imports
 # them, and a dataclass compiles its methods at import (~5 M instructions each). The first
-# two are immutable by convention, equal and hashed by value as the frozen dataclasses were.
+# two are immutable by convention, equal and hashed by value as the frozen dataclasses were
+# (`mmbits.byvalue.ByValue`).
 
 
-class _ByValue:
-    """Equal and hashed by `_fields()`, among objects of one class (as a frozen dataclass)."""
-
-    __slots__ = ()
-
-    def _fields(self) -> tuple[Any, ...]:
-        raise NotImplementedError
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-
-class PackedField(_ByValue):
+class PackedField(ByValue):
     """A field packed into page->flags: its bits lsb .. lsb + width - 1."""
 
     __slots__ = ("name", "lsb", "width", "runtime")
@@ -95,7 +82,7 @@ class PackedField(_ByValue):
         return out
 
 
-class FlagBit(_ByValue):
+class FlagBit(ByValue):
     """A page flag present in this config, with the aliases present too."""
 
     __slots__ = ("name", "bit", "policy", "kinds", "tails", "aliases")

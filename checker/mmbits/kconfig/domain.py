@@ -21,6 +21,7 @@ from math import prod
 from operator import itemgetter
 from typing import Any
 
+from mmbits.byvalue import ByValue
 from mmbits.cexpr import Expr, Value, data_expr, suggest
 from mmbits.errors import InputError
 from mmbits.kconfig import index
@@ -32,7 +33,7 @@ from mmbits.yamlio import LDict, load_file
 _RELEASE_NAME = re.compile(r"^v?\d+\.\d+$")
 
 
-class Group:
+class Group(ByValue):
     """A representative config and the number of domain configs it stands for. (A plain
     class, immutable by convention: every check imports it, and a dataclass compiles its
     methods at import.)"""
@@ -46,12 +47,6 @@ class Group:
 
     def _fields(self) -> tuple[Config, int, str]:
         return (self.config, self.count, self.part)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is Group and self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
 
     def __repr__(self) -> str:
         return f"Group(config={self.config!r}, count={self.count!r}, part={self.part!r})"
