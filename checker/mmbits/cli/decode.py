@@ -102,37 +102,25 @@ def _decode(file: str, preset: str | None, config_file: str | None, sets: tuple[
     return finish(_write_jsonl(pages) if as_jsonl else _write_text(pages, held=file != "-"))
 
 
-# characters of text written at once when the log is a file (decode/parallel.py writes so too)
-_CHUNK = 1 << 20
-
-
 def _write_text(pages: Iterator[Decoded | Unreadable], held: bool = False) -> list[Finding]:
-    """Each page's text as soon as it is decoded (from a file: a megabyte at a time, since a
-    write per page cost more than rendering it; stdin, which may be a live log, a page at a
-    time); the findings that decide the exit code."""
+    """Each page's text as soon as it is decoded (from a file: a megabyte at a time,
+    decode/batch.py; stdin, which may be a live log, a page at a time); the findings that
+    decide the exit code."""
+    from mmbits.decode.batch import CHUNK, TextBatch
+
     worst: list[Finding] = []
     colour = use_color()
     page_text = _page_texts()
-    out: list[str] = []
-    size = 0
+    batch = TextBatch(lambda s: click.echo(s, nl=False, color=True), CHUNK if held else 0)
     try:
         for i, dec in enumerate(pages):
             text = page_text(dec)
             # color=True when not colouring too: there are no escapes to strip (the input's were
             # removed when read), and stripping would scan every page again
-            chunk = ("\n" if i else "") + (_colour(text) if colour else text) + "\n"
+            batch.add(("\n" if i else "") + (_colour(text) if colour else text) + "\n")
             _keep_worst(worst, dec.findings)
-            if not held:
-                click.echo(chunk, nl=False, color=True)
-                continue
-            out.append(chunk)
-            size += len(chunk)
-            if size >= _CHUNK:
-                click.echo("".join(out), nl=False, color=True)
-                out, size = [], 0
     finally:
-        if out:
-            click.echo("".join(out), nl=False, color=True)
+        batch.flush()
     return worst
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from mmbits.cpus import usable_cpus
+from mmbits.decode.batch import TextBatch
 from mmbits.decode.parse import page_line_kind
 from mmbits.decode.reading import QP_LOOKAHEAD, SourceLine, looks_quoted_printable, strip_prefix
 from mmbits.errors import InputError
@@ -168,26 +169,19 @@ def write_text(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Deco
                 _child(path, cut, pages_of, page_text, keep_worst, text_file, marks_file, wfd, context)
             os.close(wfd)
 
-        out: list[str] = []  # pages not written yet: a write per page cost more than rendering it
-        held = 0
+        batch = TextBatch(write)  # pages not written yet (decode/batch.py)
         try:
             worst: list[Finding] = []
             count = 0
             for dec in pages_of(stream_input(path, context)[0], stop_line=cut.line):
-                text = ("\n" if count else "") + page_text(dec) + "\n"
-                out.append(text)
-                held += len(text)
+                batch.add(("\n" if count else "") + page_text(dec) + "\n")
                 count += 1
                 keep_worst(worst, dec.findings)
-                if held >= 1 << 20:
-                    write("".join(out))
-                    out, held = [], 0
                 if count == FORK_AFTER:
                     start()
             if not pid:
                 start()
-            write("".join(out))
-            out = []
+            batch.flush()
             with os.fdopen(rfd, "rb") as status:
                 rfd = -1
                 report = status.read()
@@ -203,8 +197,7 @@ def write_text(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Deco
                 keep_worst(worst, payload)
             return worst
         finally:
-            if out:
-                write("".join(out))
+            batch.flush()
             if rfd >= 0:
                 os.close(rfd)
             if pid:
