@@ -99,16 +99,7 @@ def render(dec: Decoded, total: int | None = None) -> str:
     if total is None and dec.shape is not None and "refcount" in dec.expected and dec.page is not None:
         return _render_copy(dec)
     rec = dec.record
-    lines: list[str] = []
-    span = f"input lines {rec.start}-{rec.end}" if rec.start else "input"
-    of = f" of {total}" if total is not None else ""
-    lines.append(f"=== page {dec.number}{of} ({span}) ===")
-    lines.extend(_assumed(dec))
-    if dec.choice.how in ("solved", "preset") and rec.flags_line:
-        lines.append(f"inferred the page->flags packing from line {rec.flags_line}: flags: "
-                     f"{rec.flags_value:#x}({rec.flags_text})")
-    if dec.endian_why and dec.endian_why != "given":
-        lines.append(f"inferred {'little' if dec.little else 'big'}-endian: {dec.endian_why}")
+    lines = _head(dec, total)
     if dec.page is None:
         if rec.poisoned_line:
             lines.append("the kernel found this struct page uninitialized and poisoned (all bytes 0xff, "
@@ -125,6 +116,20 @@ def render(dec: Decoded, total: int | None = None) -> str:
     if rec.reason:
         lines.append(f"page dumped because: {rec.reason}")
     return "\n".join(lines) + "\n" + _body(dec)
+
+
+def _head(dec: Decoded, total: int | None) -> list[str]:
+    """A page's first lines: its number and input lines, what was assumed and inferred."""
+    rec = dec.record
+    span = f"input lines {rec.start}-{rec.end}" if rec.start else "input"
+    of = f" of {total}" if total is not None else ""
+    lines = [f"=== page {dec.number}{of} ({span}) ===", *_assumed(dec)]
+    if dec.choice.how in ("solved", "preset") and rec.flags_line:
+        lines.append(f"inferred the page->flags packing from line {rec.flags_line}: flags: "
+                     f"{rec.flags_value:#x}({rec.flags_text})")
+    if dec.endian_why and dec.endian_why != "given":
+        lines.append(f"inferred {'little' if dec.little else 'big'}-endian: {dec.endian_why}")
+    return lines
 
 
 # (shared decode's shape, copy with its own index word) -> (the shape, the kernel's page: line
@@ -150,13 +155,7 @@ def _render_copy(dec: Decoded) -> str:
         index_text = f"{int(str(dec.expected['index'])):#x}"
         body = _body(dec)
     pfn = int(str(rec.page["pfn"])) if rec.page and "pfn" in rec.page else None
-    span = f"input lines {rec.start}-{rec.end}" if rec.start else "input"
-    lines = [f"=== page {dec.number} ({span}) ===", *_assumed(dec)]
-    if dec.choice.how in ("solved", "preset") and rec.flags_line:
-        lines.append(f"inferred the page->flags packing from line {rec.flags_line}: flags: "
-                     f"{rec.flags_value:#x}({rec.flags_text})")
-    if dec.endian_why and dec.endian_why != "given":
-        lines.append(f"inferred {'little' if dec.little else 'big'}-endian: {dec.endian_why}")
+    lines = _head(dec, None)
     lines.append(line_head + index_text + (f" pfn:{pfn:#x}" if pfn is not None else "") + after)
     return "\n".join(lines) + "\n" + body
 
