@@ -81,3 +81,36 @@ def test_release_literals_compare_as_releases() -> None:
     """`VERSION >= 6.15`: releases are MAJOR * 1000 + MINOR, so 7.0 sorts after 6.19."""
     since_6_15 = Expr("VERSION >= 6.15 && VERSION < 7.0")
     assert [since_6_15({"VERSION": v}) for v in (6001, 6014, 6015, 6019, 7000)] == [0, 0, 1, 1, 0]
+
+
+# the values a data file's symbols hold: ints and strings, "" and "n" false as in Kconfig
+_ENV = {"A": 0, "B": 1, "C": 7, "S": "", "N": "n", "Y": "x86_64"}
+_leaf = st.sampled_from([*_ENV, "0", "1", "3", '"n"', '""', '"x86_64"'])
+_exprs = st.recursive(_leaf, lambda inner: st.one_of(
+    st.tuples(inner, st.sampled_from(["&&", "||", "==", "!=", "<", ">=", "+", "&"]), inner).map(
+        lambda t: f"({t[0]} {t[1]} {t[2]})"),
+    inner.map(lambda e: f"!{e}"),
+    st.tuples(inner, inner, inner).map(lambda t: f"({t[0]} ? {t[1]} : {t[2]})"),
+), max_leaves=12)
+
+
+def _outcome(fn, env):  # type: ignore[no-untyped-def]
+    try:
+        return ("value", fn(env))
+    except Exception as exc:  # noqa: BLE001 (either way's error, compared by kind)
+        return ("error", type(exc).__name__ in ("TypeError", "ExprError"))
+
+
+@given(_exprs)
+@example('!S && (N || !Y)')  # strings tested for truth in a condition: "" false, "n" false
+@example('(A ? "n" : C) || !(S == "")')
+def test_compiled_source_evaluates_as_the_closures(text: str) -> None:
+    """The generated Python (conditions as Python's own `and`/`or`/`not`, a symbol tested in
+    line) gives every value and error the tree-walking closures give, and `truth` the same."""
+    from mmbits.expression.compiled import _closure, _compile_py, _truth
+
+    tree = Expr(text).tree
+    compiled, walked = _outcome(_compile_py(tree), _ENV), _outcome(_closure(tree), _ENV)
+    assert compiled == walked
+    if compiled[0] == "value":
+        assert _truth(compiled[1]) == _truth(walked[1])

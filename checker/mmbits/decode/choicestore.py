@@ -37,8 +37,16 @@ _ENV = ("MMBITS_CACHE", "MMBITS_CACHE_DIR", "XDG_CACHE_HOME", "HOME", "MMBITS_LA
 _registered = False
 
 
+_NAMES: dict[tuple[str | None, ...], str | None] = {}
+
+
 def _where() -> tuple[tuple[str | None, ...], str | None]:
-    return tuple(os.environ.get(v) for v in _ENV), entry_name(SUB, None)
+    """The environment placing the entry, and the entry's name there (worked out once per
+    environment: each lookup and each answer kept asks)."""
+    env = tuple(os.environ.get(v) for v in _ENV)
+    if env not in _NAMES:
+        _NAMES[env] = entry_name(SUB, None)
+    return env, _NAMES[env]
 
 
 def _body(env: tuple[str | None, ...], name: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmbits.decode.data import load_dump_data
 from mmbits.decode.kernelfmt import render_inner, renderer
@@ -23,6 +23,10 @@ from mmbits.errors import InputError
 from mmbits.flags.data import load_flag_data
 from mmbits.flags.packing import INPUT_SYMBOLS, compute
 from mmbits.kconfig.config import Config
+
+if TYPE_CHECKING:
+    from mmbits.decode.data import DumpData
+    from mmbits.flags.packing import FlagsWord
 
 DEFAULT_PRESET = {64: "x86_64-6.18", 32: "i386-highmem-flatmem"}
 
@@ -74,22 +78,29 @@ def fits(config: Config, size: int | None) -> bool:
     from mmbits.layout.registry import layouts
 
     layout = layouts().resolve("page", config)
-    return layout.size == size and all(layout.covered)
+    if layout.size != size:
+        return False
+    # the registry hands each config a copy of the layout it resolved once (same members),
+    # and a copy would work out its coverage again
+    hit = _COVERED.get(id(layout.root))
+    if hit is None or hit[0] is not layout.root:
+        hit = _COVERED[id(layout.root)] = (layout.root, all(layout.covered))
+    return hit[1]
+
+
+# whether a struct page layout covers every byte, by its members' root (kept alive, so its id stays unique)
+_COVERED: dict[int, tuple[object, bool]] = {}
 
 
 def _with_size(config: Config, size: int | None) -> Config | None:
     """`config`, or the same config with MEMCG flipped, whose struct page fills `size` bytes."""
     if size is None:
         return config
-    from mmbits.errors import InvalidConfigError
     from mmbits.kconfig.model import load_model
 
     values = dict(config.primary)
     values["MEMCG"] = 0 if values.get("MEMCG") else 1
-    try:
-        alt: Config | None = load_model().make(values, name=None)
-    except InvalidConfigError:
-        alt = None
+    alt = load_model().build(values)
     for cand in (config, alt):
         if cand is not None and fits(cand, size):
             return cand
@@ -351,23 +362,14 @@ def _zones_shift(count: int) -> int:
     return 0 if count <= 1 else 1 if count <= 2 else 2 if count <= 4 else 3
 
 
-@lru_cache(maxsize=1024)
-def _solve_config(bits: int, value: int, fields: tuple[tuple[str, int], ...], arch: str, big: bool,
-                  size: int | None, version: int = 0) -> Solved | None:
-    """The config closest to `arch`'s defaults whose packing prints exactly these fields.
-
-    Packings are tried most plausible first (lastcpupid all ones), zone options only
-    where their count gives the solved ZONES_SHIFT and holds the printed zone, and the
-    first config the model builds and verifies is kept: the rest are alternatives."""
+@cache
+def _zone_choices(arch: str) -> tuple[tuple[int, dict[str, int], tuple[str, ...]], ...]:
+    """(options set away from the arch's defaults, the zone options, enum zone_type) for
+    every combination of the zone options, fewest changes first."""
     from itertools import product
 
     from mmbits.kconfig.model import load_model
 
-    data = load_dump_data()
-    want = dict(fields)
-    packings = sorted(solve(bits, value, fields), key=lambda p: _cpupid_rank(p, want))
-    if not packings:
-        return None
     model = load_model()
     defaults = dict(model.archs[arch].defaults) if arch in model.archs else {}
     zone_choices = []
@@ -377,6 +379,39 @@ def _solve_config(bits: int, value: int, fields: tuple[tuple[str, int], ...], ar
         away = sum(options[o] != int(bool(defaults.get(o, 0))) for o in _ZONE_OPTIONS)
         zone_choices.append((away, options, names))
     zone_choices.sort(key=lambda z: z[0])
+    return tuple(zone_choices)
+
+
+def _printed(value: int, word: FlagsWord, data: DumpData) -> dict[str, int]:
+    """The NAME=VALUE fields %pGp prints for `value` under `word`: what
+    `printed_fields(render_inner(value, renderer(word, data)))` reads back, without making
+    the flag names (a candidate config's packing is checked on its fields alone)."""
+    out = {}
+    for ff in data.flag_fields:
+        pf = word.field(ff.field)
+        if pf is not None and not pf.runtime and pf.width:
+            out[ff.name] = (value >> pf.lsb) & ((1 << pf.width) - 1)
+    return out
+
+
+@lru_cache(maxsize=1024)
+def _solve_config(bits: int, value: int, fields: tuple[tuple[str, int], ...], arch: str, big: bool,
+                  size: int | None, version: int = 0) -> Solved | None:
+    """The config closest to `arch`'s defaults whose packing prints exactly these fields.
+
+    Packings are tried most plausible first (lastcpupid all ones), zone options only
+    where their count gives the solved ZONES_SHIFT and holds the printed zone, and the
+    first config the model builds and verifies is kept: the rest are alternatives."""
+    from mmbits.kconfig.model import load_model
+
+    data = load_dump_data()
+    want = dict(fields)
+    packings = sorted(solve(bits, value, fields), key=lambda p: _cpupid_rank(p, want))
+    if not packings:
+        return None
+    model = load_model()
+    defaults = dict(model.archs[arch].defaults) if arch in model.archs else {}
+    zone_choices = _zone_choices(arch)
     best: tuple[Config, Packing] | None = None
     zones: Counter[str] = Counter()
     for packing in packings[:64]:
@@ -411,11 +446,13 @@ def _solve_config(bits: int, value: int, fields: tuple[tuple[str, int], ...], ar
                 if opts["ZONE_DEVICE"]:
                     values["MEMORY_HOTPLUG"] = 1
                 try:
-                    cfg = model.make(values)  # type: ignore[arg-type]
+                    cfg = model.build(values)  # type: ignore[arg-type]
                 except InputError:
                     continue
+                if cfg is None:
+                    continue
                 word = compute(cfg)
-                if not word.builds or printed_fields(render_inner(value, renderer(word, data))) != want:
+                if not word.builds or _printed(value, word, data) != want:
                     continue
                 found = _with_size(cfg, size)
                 if found is not None:

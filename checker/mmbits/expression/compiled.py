@@ -18,8 +18,8 @@ from mmbits.errors import InputError
 from mmbits.expression.lexer import ExprError
 from mmbits.expression.syntax import Node, parse_tree, symbols, version_number, walk
 
-__all__ = ["FUNCTIONS", "MAX_SHIFT", "Env", "Expr", "ExprError", "Value", "data_expr", "ilog2", "order_base_2",
-           "parse", "suggest", "version_number"]
+__all__ = ["FUNCTIONS", "MAX_SHIFT", "Env", "Expr", "ExprError", "Value", "compile_function", "data_expr",
+           "fusable_source", "ilog2", "order_base_2", "parse", "suggest", "version_number"]
 
 Value = int | str
 Env = Mapping[str, Value]
@@ -174,18 +174,17 @@ def _py(node: Node) -> str:
         args = ", ".join(_py(a) for a in node.args)
         return f"_f[{str(node.value)!r}]({args})"
     if op == "un":
+        if node.value == "!":
+            return f"(0 if {_py_truth(node.args[0])} else 1)"
         inner = _py(node.args[0])
-        return {"!": f"(0 if _t({inner}) else 1)", "-": f"(-{inner})", "+": inner, "~": f"(~{inner})"}[
-            str(node.value)]
+        return {"-": f"(-{inner})", "+": inner, "~": f"(~{inner})"}[str(node.value)]
     if op == "cond":
-        c, t, o = (_py(a) for a in node.args)
-        return f"({t} if _t({c}) else {o})"
-    a, b = (_py(x) for x in node.args)
+        t, o = (_py(a) for a in node.args[1:])
+        return f"({t} if {_py_truth(node.args[0])} else {o})"
     sym = str(node.value)
-    if sym == "&&":
-        return f"(1 if (_t({a}) and _t({b})) else 0)"
-    if sym == "||":
-        return f"(1 if (_t({a}) or _t({b})) else 0)"
+    if sym in ("&&", "||"):
+        return f"(1 if {_py_truth(node)} else 0)"
+    a, b = (_py(x) for x in node.args)
     if sym == "/":
         return f"_d({a}, {b})"
     if sym == "<<":
@@ -195,6 +194,25 @@ def _py(node: Node) -> str:
     return f"({a} {_PY_BINARY[sym]} {b})"
 
 
+def _py_truth(node: Node) -> str:
+    """Python source whose truth is `_truth` of the node's value (C's: non-zero; a string
+    other than "" and "n"), for conditions: `&&`, `||`, `!` and comparisons as Python's own
+    boolean operators (same short-circuit order), a symbol tested in line, no `_t` call."""
+    op = node.op
+    if op == "un" and node.value == "!":
+        return f"(not {_py_truth(node.args[0])})"
+    if op == "bin" and node.value in ("&&", "||"):
+        a, b = (_py_truth(x) for x in node.args)
+        return f"({a} {'and' if node.value == '&&' else 'or'} {b})"
+    if op == "bin" and node.value in ("<", "<=", ">", ">=", "==", "!="):
+        a, b = (_py(x) for x in node.args)
+        return f"({a} {node.value} {b})"
+    if op == "sym":
+        # the value is an int or a string (Value): false as 0, "" or "n", as `_truth` says
+        return f"({_py(node)} not in (0, '', 'n'))"
+    return f"_t({_py(node)})"
+
+
 def _compile_py(node: Node) -> Callable[[Env], Value]:
     src = f"lambda _e: {_py(node)}"
     scope = {"__builtins__": {}, "_t": _truth, "_f": FUNCTIONS, "_d": _cdiv, "_s": _shl}
@@ -202,6 +220,28 @@ def _compile_py(node: Node) -> Callable[[Env], Value]:
 
 
 _LAZY_DEPTH = 40  # CPython compiles nesting far deeper (its parser stops at 200 brackets)
+
+
+def fusable_source(expr: Expr, truth: bool = False) -> str | None:
+    """`expr` as Python source over an env named `_e` (its value, or with `truth` a Python
+    value true where `Expr.truth` is), for a generated function that evaluates many
+    expressions in one call (kconfig/fused.py); None when it nests too deeply to compile.
+    The source uses the helpers `compile_function` puts in scope."""
+    if _depth(expr.tree) > _LAZY_DEPTH:
+        return None
+    try:
+        return _py_truth(expr.tree) if truth else _py(expr.tree)
+    except RecursionError:
+        return None
+
+
+def compile_function(source: str, name: str, constants: Mapping[str, object]) -> Callable[..., object]:
+    """The function `name` defined by `source` (made from `fusable_source` texts), run with no
+    builtins: only the evaluator's helpers and `constants`."""
+    scope: dict[str, object] = {"__builtins__": {}, "_t": _truth, "_f": FUNCTIONS, "_d": _cdiv, "_s": _shl,
+                                **constants}
+    exec(compile(source, "<mmbits-fused>", "exec"), scope)  # noqa: S102
+    return scope[name]  # type: ignore[return-value]
 
 
 def _depth(node: Node) -> int:

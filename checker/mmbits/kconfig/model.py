@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from mmbits.cexpr import Expr, Value, data_expr
 from mmbits.errors import InputError, InvalidConfigError
 from mmbits.kconfig.config import Config
+
+if TYPE_CHECKING:
+    from mmbits.kconfig.fused import FusedModel
 from mmbits.kconfig.release import guard, parse_release, release_name
 from mmbits.paths import DEFAULT_KERNEL, version_dir
 from mmbits.yamlio import LDict, load_file
@@ -115,6 +118,9 @@ class KconfigModel:
         self.derived, self.rules = derived, rules
         self.releases = releases  # modelled kernel releases, oldest first (VERSION values)
         self._dep_cache: dict[str, frozenset[str]] = {}
+        # per arch: the symbols' defaults with the arch's over them (primary_of), made on first use
+        self._bases: dict[str, dict[str, Value]] = {}
+        self._fused: FusedModel | None = None  # build()'s generated completion and rules
 
     def __repr__(self) -> str:
         return f"KconfigModel(version={self.version!r}, path={self.path!r})"
@@ -149,8 +155,11 @@ class KconfigModel:
     def primary_of(self, values: Mapping[str, Value]) -> dict[str, Value]:
         """The full primary assignment (defaults filled) for a partial one."""
         arch = self.arch_of(values)
-        out: dict[str, Value] = {name: sym.default for name, sym in self.symbols.items()}
-        out.update(arch.defaults)
+        base = self._bases.get(arch.name)
+        if base is None:
+            base = self._bases[arch.name] = {name: sym.default for name, sym in self.symbols.items()}
+            base.update(arch.defaults)
+        out = base.copy()
         out.update(values)
         out["ARCH"] = arch.name
         return out
@@ -180,6 +189,27 @@ class KconfigModel:
                 file=source,
             )
         return Config(env, primary, name)
+
+    def build(self, values: Mapping[str, Value], name: str | None = None) -> Config | None:
+        """The Config `make(values, name)` returns, or None where it raises InvalidConfigError
+        (any other error it raises, this raises): for callers trying many candidates, which
+        only ask whether each builds. The arch's derived symbols and rules are evaluated by
+        one generated function (kconfig/fused.py); where that cannot answer, by `make`."""
+        primary = self.primary_of(values)
+        fused = self._fused
+        if fused is None:
+            from mmbits.kconfig.fused import FusedModel
+
+            fused = self._fused = FusedModel(self)
+        env = fused.complete(primary)
+        if env is None:
+            return None
+        if isinstance(env, dict):
+            return Config.adopt(env, primary, name)
+        try:
+            return self.make(values, name)
+        except InvalidConfigError:
+            return None
 
     def make_unchecked(self, values: Mapping[str, Value], name: str | None = None) -> Config:
         primary = self.primary_of(values)

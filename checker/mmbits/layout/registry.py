@@ -34,7 +34,8 @@ def layout_env(config: Mapping[str, Any]) -> dict[str, Any]:
     """The config plus what the page->flags packing decides (LAST_CPUPID_NOT_IN_PAGE_FLAGS ...)."""
     from mmbits.flags.packing import compute
 
-    env = dict(config)
+    # a Config copied through its read-only view: C-level, not a __getitem__ call per symbol
+    env = dict(config.symbols if isinstance(config, Config) else config)
     env.update(packing_values(compute(config)))
     return env
 
@@ -216,8 +217,15 @@ def layouts(version: str = DEFAULT_KERNEL, overrides: tuple[Path, ...] = ()) -> 
     """The shipped layouts of a version plus the memdesc (future) layouts.
 
     `overrides` are user layout files (a proposal's modified struct) that
-    replace the shipped struct of the same name.
-    """
+    replace the shipped struct of the same name. One set per process however it is asked
+    for (functools.cache keys `layouts()` and `layouts(overrides=())` apart: decode's CLI
+    and its config inference held two sets, each reading the layout files and resolving
+    every struct page again)."""
+    return _layouts(version, tuple(overrides))
+
+
+@cache
+def _layouts(version: str, overrides: tuple[Path, ...]) -> LayoutSet:
     vdir = version_dir(version)
     dirs = [vdir, layouts_root() / "memdesc"]
     if overrides:  # a user's files: their errors now, where they are named
