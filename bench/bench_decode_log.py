@@ -45,6 +45,15 @@ History (whole process, reports/s; CPU of the child in brackets where noted):
   the given log's first 2,326 reports, PYTHONHASHSEED 1 and 2): decodefused (with its last
   commits: per-page imports and lists dropped) 2.063 G, main 2.240 G; a one-report log
   (start-up) 0.757 G and 0.777 G: some 11% less per report after start-up.
+- 2026-12-04 16:50-17:05, branch decodeinfer (inference's candidate configs built by
+  kconfig/fused.py and checked on their packed fields, one layout set per process) and main,
+  load 10-16 (four helpers on two cores: wall figures meaningless, 2,400-3,600/s for both).
+  Instructions (callgrind, PYTHONHASHSEED=1, the inferred log, two processes as run: before
+  the fork / the parent after it / the child): main cold 2.914 / 4.187 / 3.965 G, warm 1.523 /
+  4.123 / 3.940 G; branch cold 1.900 / 4.161 / 3.952 G, warm 1.498 / 4.119 / 3.932 G. The
+  critical path (before the fork + the parent after it) cold 7.10 -> 6.06 G, warm 5.65 -> 5.62
+  G: cold over warm 1.26 -> 1.08 (main's idle 4,506 / 5,571 per s is 1.24), so some 5,150/s
+  cold when idle, not measured. One process: cold 10.77 -> 9.73 G, warm 9.33 -> 9.31 G.
 """
 
 from __future__ import annotations
