@@ -160,18 +160,21 @@ class QueueKey:
         if first[0] == first[1] and second[0] == second[1]:  # at most one entry on each list
             return world.fingerprint(), False
         links = (first, second)
+        mem.fingerprint()  # every page's hash up to date (the lists' pages are checked by theirs)
+        lists = self._known(mem, links) if self.remember else None
+        if lists is None:
+            lists = self._walk(mem, links)
+            if lists is None:
+                return world.fingerprint(), False
         refs = self._refs.get(mem._contents_acc)
         if refs is None:
             if len(self._refs) > 4096:
                 self._refs.clear()
             refs = self._refs[mem._contents_acc] = _table_refs(mem.contents, mem.npages)
-        mem.fingerprint()  # every page's hash up to date (the lists' pages are checked by theirs)
-        lists = self._known(mem, links, refs) if self.remember else None
-        if lists is None:
-            lists = self._walk(mem, links, refs)
-            if lists is None:
-                return world.fingerprint(), False
         members, pfns, queued, regions, delta = lists
+        tables, leaves = refs
+        if not tables.isdisjoint(pfns) or leaves and any(a <= pfn < b for pfn in pfns for a, b in leaves):
+            return world.fingerprint(), False  # a page-table entry points at a queued page
         progs = self._programs(world, queued)
         if progs is None or not self._unwatched(mem, pfns):
             return world.fingerprint(), False
@@ -182,17 +185,16 @@ class QueueKey:
             masked = mem.fingerprint_masked(pfns, lo, hi, regions, {})
         return hash((masked, m.st.fingerprint(), progs, members)), True
 
-    def _walk(self, mem: Memory, links: tuple[tuple[int, int], ...],
-              refs: tuple[frozenset[int], tuple[tuple[int, int], ...]]) -> _Lists | None:
-        """The queue lists read from the bytes (None: one is not a list of
-        unreferenced queued pages); remembered by the heads' links
-        (`remember`) with the hash of every page walked."""
+    def _walk(self, mem: Memory, links: tuple[tuple[int, int], ...]) -> _Lists | None:
+        """The queue lists read from the bytes (None: one is not a well-formed
+        list of allocated pages' pt_list nodes); remembered by the heads'
+        links (`remember`) with the hash of every page walked."""
         members: list[tuple[int, tuple[int, ...]]] = []
         regions = []
         for head, (nxt, prv), (region, off) in zip(self.heads, links, self.regions, strict=True):
             if nxt == prv:
                 continue
-            nodes = self._members(mem, head, nxt, prv, refs)
+            nodes = self._members(mem, head, nxt, prv)
             if nodes is None:
                 return None
             members.append((head, tuple(sorted(nodes))))
@@ -219,26 +221,19 @@ class QueueKey:
             known.append((tuple(hashes), out))
         return out
 
-    def _known(self, mem: Memory, links: tuple[tuple[int, int], ...],
-               refs: tuple[frozenset[int], tuple[tuple[int, int], ...]]) -> _Lists | None:
+    def _known(self, mem: Memory, links: tuple[tuple[int, int], ...]) -> _Lists | None:
         """The lists _walk() found for these head links before, if every page
         it walked has the same hash now (the same bytes, allocated: the same
-        nodes in the same order) and no table entry points at one."""
+        nodes in the same order)."""
         known = self._lists.get(links)
         if not known:
             return None
         rows, shadow = mem._hash, mem.shadow
-        tables, leaves = refs
         for hashes, out in known:
             for pfn, c, i, h in hashes:
                 if rows[c][i] != h or shadow[pfn]:
                     break
             else:
-                pfns = out[1]
-                if not tables.isdisjoint(pfns):
-                    return None
-                if leaves and any(a <= pfn < b for pfn in pfns for a, b in leaves):
-                    return None
                 return out
         return None
 
@@ -262,23 +257,19 @@ class QueueKey:
             out.append(got[2])
         return tuple(out)
 
-    def _members(self, mem: Memory, head: int, node: int, last: int,
-                 refs: tuple[frozenset[int], tuple[tuple[int, int], ...]]) -> list[int] | None:
+    def _members(self, mem: Memory, head: int, node: int, last: int) -> list[int] | None:
         """The pfns of a well-formed list (head's links `node`, `last`) of
-        allocated pages' pt_list nodes no page-table entry points at (`refs`),
-        in order; None when it is anything else."""
+        allocated pages' pt_list nodes, in order; None when it is anything
+        else (whether a page-table entry points at one: key())."""
         base, size, off, npages = mem.vmemmap, mem.size, self.node_off, mem.npages
         unpack = self.pair.unpack_from
         shadow = mem.shadow
-        tables, leaves = refs
         out: list[int] = []
         prev = head
         while node != head:
             rel = node - base - off
             pfn = rel // size
-            if rel < 0 or rel % size or pfn >= npages or shadow[pfn] or len(out) >= npages or pfn in tables:
-                return None
-            if leaves and any(a <= pfn < b for a, b in leaves):
+            if rel < 0 or rel % size or pfn >= npages or shadow[pfn] or len(out) >= npages:
                 return None
             buf, at = mem.page_buf(pfn)
             nxt, back = unpack(buf, at + off)
