@@ -238,6 +238,35 @@ BEFORE = {
 # after the walk stopped at the first page a table entry points at).
 # Again at the branch's last commit (18:20, load 6.6 -> 4.0): 3x3 huge-pmd 591,183 states,
 # 1,114,453 transitions, 230.4 s wall, 197.6 s CPU, [95.7, 96.4] s CPU searching, 335 MB.
+# emufast4 (2026-12-04 15:45-17:40, the machine shared by four sessions at load 6-17 throughout, so
+# wall times say nothing; `--whole --case 0 --case 2 --case 3 --jobs 2 --jobs 1`, main cd72929
+# and the branch one after the other): the same states, transitions (one process), end states,
+# findings and verdicts (simulate --json of 19 workloads compared whole: every variant 2 x 2, the
+# default workload of v6.19 and v6.19+fixes+hotplug, 2 x 4 and 3 x 3 huge-pmd bounded at 80,000
+# states). Search CPU per process with two: v6.19 2x3 [2.88, 2.86] -> [2.04, 2.00] s (whole
+# process 6.36 -> 4.67 s CPU; one process 5.25 -> 4.09 s CPU); 2x4 huge-pmd [2.96, 2.92] ->
+# [1.97, 1.98] s (6.51 -> 4.50 s; one process 6.67 -> 4.34 s); 3x3 huge-pmd complete, [57.03,
+# 56.96] -> [45.06, 44.78] s, 117.8 -> 94.2 s CPU, 344 -> 394 MB peak summed PSS (the new caches);
+# with one process main did not complete in 600 s wall (87.5 s CPU by then), the branch (run with
+# --timeout 1200) completes in 524 s wall (1,197,096 transitions, 86.1 s CPU, 345 MB). Instructions (cachegrind --cache-sim=no, one
+# process, in process, byte code compiled, PYTHONHASHSEED=0, the MAXS=1 start-up subtracted): the
+# default workload 18.34 -> 17.36 G (327k -> 310k per transition, -5%), 3x3 huge-pmd bounded at
+# 30,000 states 20.19 -> 16.89 G (380k -> 317k per transition, -16%). At load 2.2-3.3 (17:08,
+# the other sessions' load gone) `mmbits simulate --jobs 2` alternately: the default workload
+# 1.97-4.01 s wall for the branch and 2.02-3.99 s for main, 3.4-4.0 s CPU either way (about 2 s
+# whenever both cores were free: the 3 s target is met by both on an idle machine); 3x3
+# huge-pmd 65.1 s wall either way, search [38.79, 38.96] -> [33.59, 33.52] s CPU, 80.9 -> 70.7 s
+# CPU (on two free cores ~45 -> ~40 s wall: under the 60 s target). Where it went: the queue key
+# (mmbits.emu.canonical) walked the deferred-free lists at every key -- now the lists found are
+# kept by their heads' links with each walked page's hash and taken again while those hashes
+# hold (96% of the merged keys of 3 x 3), the table references checked after the walk (on the
+# default workload 33k of 35k attempts failed on a still-linked table and walked again each
+# time), the masked regions by the regions' hash; a thread's program after a step is one shared
+# tuple per distinct program (explore.successor), so its hash and what its steps name are found
+# by identity instead of hashing every pending step after each transition; the IOMMU's re-walk
+# set found before a clone makes its IOMMU helper; Footprint.conflicts() inline for sets.
+# Not tried for lack of time: the whole-transition memo (it needs a state key that composes,
+# key(child) = key(parent) ^ delta(step), and the IOMMU's walks after a step remembered with it).
 # issue #15's targets: whole process, 2 cores
 TARGETS = {
     ("v6.19", "mixed", 2, 3): (3.0, "<= 3 s, complete"),

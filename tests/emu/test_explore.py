@@ -67,3 +67,18 @@ def test_sequential_and_exhaustive_agree_on_a_deterministic_bug() -> None:
     setup = Setup(preset("x86_64-6.18"), "v6.19", cpus=1, ops=1, only=("hot-remove",), async_free=True)
     ex = exhaustive(setup.world())
     assert [f.kind for f in findings_of(setup, ex, detail=False)] == ["leak"]
+
+
+def test_a_program_after_a_step_is_one_shared_tuple_per_value() -> None:
+    """successor() keeps each distinct program once: the same value as
+    more + the rest, and the same object whichever world reaches it."""
+    from mmbits.emu.explore import successor
+    from mmbits.emu.steps import Step
+
+    prog = (Step("a", (1,)), Step("b", (2, (3, 4))))
+    more = (Step("c", (5,)),)
+    first = successor(prog, more)
+    assert first == more + prog[1:]
+    assert successor(prog, more) is first  # found by the identities
+    assert successor(tuple(prog), [Step("c", (5,))]) is first  # an equal program made anew: kept once
+    assert successor(first, ()) == prog[1:]

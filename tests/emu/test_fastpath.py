@@ -4,7 +4,8 @@ transitions, reaches the same end states and finds the same findings as the
 reference paths they replace (Memory.cow = False: every clone copies every
 byte of the struct pages; Memory.fast_words = False: list words go through
 read_at/write_at; Memory.incremental / MState.incremental = False: the
-shadow's hash and the state's dict hashes recomputed at every fingerprint). The expected values are the reference path's own
+shadow's hash and the state's dict hashes recomputed at every fingerprint;
+QueueKey.remember = False: the deferred-free queue walked at every key). The expected values are the reference path's own
 results on the same workload, in the same process."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from mmbits.emu.canonical import QueueKey
 from mmbits.emu.explore import Exploration, exhaustive
 from mmbits.emu.machine import MState
 from mmbits.emu.memo import StepMemo
@@ -55,6 +57,7 @@ def test_fast_paths_explore_what_the_reference_paths_explore(monkeypatch: pytest
         mp.setattr(Memory, "fast_words", False)
         mp.setattr(Memory, "incremental", False)
         mp.setattr(MState, "incremental", False)
+        mp.setattr(QueueKey, "remember", False)
         reference = _summary(_explore(setup))
     assert reference["complete"] and reference["transitions"] > 0
     assert fast == reference

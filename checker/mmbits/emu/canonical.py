@@ -76,9 +76,10 @@ so exchanging the CPUs does not map the states reached onto each other."""
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mmbits.emu.design import Design
+from mmbits.emu.memory import CHUNK_MASK, CHUNK_SHIFT
 from mmbits.emu.pgtable import LEAF, TABLE
 from mmbits.emu.steps import Step
 
@@ -101,8 +102,23 @@ def applies(design: Design) -> bool:
             and all(cls.step_handlers.get(n) is Design.step_handlers.get(n) for n in _WORKER_STEPS))
 
 
+# what _walk() finds: each list's (head, sorted member pfns), the pfns, the pfns
+# and node addresses, the heads' masked regions, what masking the pages' list
+# words changes in the struct pages' hash (Memory.fingerprint_shifted)
+_Lists = tuple[tuple[tuple[int, tuple[int, ...]], ...], list[int], frozenset[int],
+               tuple[tuple[str, int, int], ...], int]
+
+
 class QueueKey:
-    """The key of states of one machine's explorations (see the module)."""
+    """The key of states of one machine's explorations (see the module).
+
+    `remember` (False: the reference path, every list walked and every
+    masked hash made from the bytes): the lists found are kept by their
+    heads' links with the hash of each page walked, and taken again when
+    every such page still has that hash -- most transitions do not touch the
+    queue; the masked regions kept by the regions' hash."""
+
+    remember: ClassVar[bool] = True
 
     def __init__(self, m: Machine) -> None:
         mem = m.mem
@@ -123,6 +139,10 @@ class QueueKey:
         self._named: dict[int, tuple[tuple[Step, ...], frozenset[int], int]] = {}
         # a queued page's hash with its list words masked, by its hash
         self._masked: dict[int, int] = {}
+        # what _walk() found, by the heads' links: [(the hash of each page walked, the lists)]
+        self._lists: dict[tuple[tuple[int, int], ...], list[tuple[tuple[tuple[int, int, int, int], ...], _Lists]]] = {}
+        # the kernel data and stack with the heads' words masked, hashed, by their hash unmasked
+        self._regions: dict[tuple[int, tuple[tuple[str, int, int], ...]], int] = {}
 
     @staticmethod
     def of(world: World) -> QueueKey | None:
@@ -134,38 +154,96 @@ class QueueKey:
         m = world.m
         mem = m.mem
         unpack = self.pair.unpack_from
-        links = [unpack(mem.kdata if region == "kdata" else mem.stack, off) for region, off in self.regions]
-        if all(nxt == prv for nxt, prv in links):  # at most one entry on each list
+        (r0, o0), (r1, o1) = self.regions
+        first = unpack(mem.kdata if r0 == "kdata" else mem.stack, o0)
+        second = unpack(mem.kdata if r1 == "kdata" else mem.stack, o1)
+        if first[0] == first[1] and second[0] == second[1]:  # at most one entry on each list
             return world.fingerprint(), False
+        links = (first, second)
+        mem.fingerprint()  # every page's hash up to date (the lists' pages are checked by theirs)
+        lists = self._known(mem, links) if self.remember else None
+        if lists is None:
+            lists = self._walk(mem, links)
+            if lists is None:
+                return world.fingerprint(), False
         refs = self._refs.get(mem._contents_acc)
         if refs is None:
             if len(self._refs) > 4096:
                 self._refs.clear()
             refs = self._refs[mem._contents_acc] = _table_refs(mem.contents, mem.npages)
+        members, pfns, queued, regions, delta = lists
+        tables, leaves = refs
+        if not tables.isdisjoint(pfns) or leaves and any(a <= pfn < b for pfn in pfns for a, b in leaves):
+            return world.fingerprint(), False  # a page-table entry points at a queued page
+        progs = self._programs(world, queued)
+        if progs is None or not self._unwatched(mem, pfns):
+            return world.fingerprint(), False
+        if self.remember:
+            masked = mem.fingerprint_shifted(delta, regions, self._regions)
+        else:
+            lo, hi = self.span
+            masked = mem.fingerprint_masked(pfns, lo, hi, regions, {})
+        return hash((masked, m.st.fingerprint(), progs, members)), True
+
+    def _walk(self, mem: Memory, links: tuple[tuple[int, int], ...]) -> _Lists | None:
+        """The queue lists read from the bytes (None: one is not a well-formed
+        list of allocated pages' pt_list nodes); remembered by the heads'
+        links (`remember`) with the hash of every page walked."""
         members: list[tuple[int, tuple[int, ...]]] = []
         regions = []
         for head, (nxt, prv), (region, off) in zip(self.heads, links, self.regions, strict=True):
             if nxt == prv:
                 continue
-            nodes = self._members(mem, head, nxt, prv, refs)
+            nodes = self._members(mem, head, nxt, prv)
             if nodes is None:
-                return world.fingerprint(), False
+                return None
             members.append((head, tuple(sorted(nodes))))
             regions.append((region, off, self.span[1] - self.span[0]))
         pfns = [p for _h, nodes in members for p in nodes]
-        progs = self._programs(world)
-        if not self._untouched(mem, pfns, progs):
-            return world.fingerprint(), False
+        base, size, off = mem.vmemmap, mem.size, self.node_off
+        queued = frozenset({*pfns, *(base + pfn * size + off for pfn in pfns)})
         lo, hi = self.span
-        masked = mem.fingerprint_masked(pfns, lo, hi, regions, self._masked)
-        return hash((masked, m.st.fingerprint(), tuple(h for _p, _n, h in progs), tuple(members))), True
+        delta = 0
+        hashes = []
+        for pfn in pfns:
+            c, i = pfn >> CHUNK_SHIFT, pfn & CHUNK_MASK
+            h = mem._hash[c][i]
+            hashes.append((pfn, c, i, h))
+            delta ^= h ^ mem.masked_page_hash(pfn, lo, hi, self._masked)
+        out = (tuple(members), pfns, queued, tuple(regions), delta)
+        if self.remember:
+            known = self._lists.setdefault(links, [])
+            if len(known) >= 8:
+                del known[0]
+            if len(self._lists) > 65536:
+                self._lists.clear()
+                self._lists[links] = known
+            known.append((tuple(hashes), out))
+        return out
 
-    def _programs(self, world: World) -> list[tuple[tuple[Step, ...], frozenset[int], int]]:
-        """Each thread's program (in the threads' order, the same in every
-        clone), the integers its steps name and its hash, remembered by the
-        program's identity: a thread's program is a new tuple after each of
-        its steps, shared by the clones until then; an entry keeps its tuple
-        alive, so the id is not reused while the entry is kept."""
+    def _known(self, mem: Memory, links: tuple[tuple[int, int], ...]) -> _Lists | None:
+        """The lists _walk() found for these head links before, if every page
+        it walked has the same hash now (the same bytes, allocated: the same
+        nodes in the same order)."""
+        known = self._lists.get(links)
+        if not known:
+            return None
+        rows, shadow = mem._hash, mem.shadow
+        for hashes, out in known:
+            for pfn, c, i, h in hashes:
+                if rows[c][i] != h or shadow[pfn]:
+                    break
+            else:
+                return out
+        return None
+
+    def _programs(self, world: World, queued: frozenset[int]) -> tuple[int, ...] | None:
+        """Each thread's program's hash (in the threads' order, the same in
+        every clone); None when a pending step names a queued page (`queued`:
+        their pfns and node addresses). What each program names and its hash
+        are remembered by the program's identity: a thread's program is a new
+        tuple after each of its steps, shared by the clones until then; an
+        entry keeps its tuple alive, so the id is not reused while it is kept."""
         named = self._named
         out = []
         for prog in world.threads.values():
@@ -174,26 +252,24 @@ class QueueKey:
                 if len(named) > 4096:
                     named.clear()
                 got = named[id(prog)] = (prog, _named_ints(prog), hash(prog))
-            out.append(got)
-        return out
+            if not got[1].isdisjoint(queued):
+                return None
+            out.append(got[2])
+        return tuple(out)
 
-    def _members(self, mem: Memory, head: int, node: int, last: int,
-                 refs: tuple[frozenset[int], tuple[tuple[int, int], ...]]) -> list[int] | None:
+    def _members(self, mem: Memory, head: int, node: int, last: int) -> list[int] | None:
         """The pfns of a well-formed list (head's links `node`, `last`) of
-        allocated pages' pt_list nodes no page-table entry points at (`refs`),
-        in order; None when it is anything else."""
+        allocated pages' pt_list nodes, in order; None when it is anything
+        else (whether a page-table entry points at one: key())."""
         base, size, off, npages = mem.vmemmap, mem.size, self.node_off, mem.npages
         unpack = self.pair.unpack_from
         shadow = mem.shadow
-        tables, leaves = refs
         out: list[int] = []
         prev = head
         while node != head:
             rel = node - base - off
             pfn = rel // size
-            if rel < 0 or rel % size or pfn >= npages or shadow[pfn] or len(out) >= npages or pfn in tables:
-                return None
-            if leaves and any(a <= pfn < b for a, b in leaves):
+            if rel < 0 or rel % size or pfn >= npages or shadow[pfn] or len(out) >= npages:
                 return None
             buf, at = mem.page_buf(pfn)
             nxt, back = unpack(buf, at + off)
@@ -203,15 +279,8 @@ class QueueKey:
             prev, node = node, nxt
         return out if last == prev else None
 
-    def _untouched(self, mem: Memory, pfns: list[int],
-                   progs: list[tuple[tuple[Step, ...], frozenset[int], int]]) -> bool:
-        """No pending step or watch reaches these pages (nor, checked by
-        _members, a page-table entry)."""
-        base, size, off = mem.vmemmap, mem.size, self.node_off
-        queued = {*pfns, *(base + pfn * size + off for pfn in pfns)}
-        for _prog, names, _h in progs:
-            if not names.isdisjoint(queued):
-                return False
+    def _unwatched(self, mem: Memory, pfns: list[int]) -> bool:
+        """No marking watches the list words of these pages."""
         watched = mem.watched
         if watched:
             lo, hi = self.span

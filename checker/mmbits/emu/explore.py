@@ -37,6 +37,39 @@ CORRUPT = -1
 CORRUPTING = {"wrong-table", "use-after-free", "double-free", "list-corruption", "memdesc-clobbered"}
 
 
+# a program's hash by its identity (World.fingerprint); an entry keeps its
+# tuple alive, so the id is not reused while the entry is kept
+_PROGRAM_HASHES: dict[int, tuple[tuple[Step, ...], int]] = {}
+# the programs made so far, each kept once (successor()), and the program
+# after a step by the identities of the program and of the steps the step
+# scheduled (a replayed step's are its memo entry's own tuple); the entries
+# keep both alive, so the ids are not reused while they are kept
+_PROGRAMS: dict[tuple[Step, ...], tuple[Step, ...]] = {}
+_SUCCESSORS: dict[tuple[int, int], tuple[tuple[Step, ...], Any, tuple[Step, ...]]] = {}
+_WORK_START = (Step("work_start"),)
+
+
+def successor(prog: tuple[Step, ...], more: Any) -> tuple[Step, ...]:
+    """A thread's program after its first step ran and scheduled `more`:
+    more + the rest, as one shared tuple per distinct program, so that what
+    is remembered about a program by its identity (its hash here, what its
+    steps name in mmbits.emu.canonical) is found again in every world that
+    reaches it -- rather than hashed anew, step by step, after each transition."""
+    key = (id(prog), id(more))
+    got = _SUCCESSORS.get(key)
+    if got is not None and got[0] is prog and got[1] is more:
+        return got[2]
+    nxt = tuple(more) + prog[1:]
+    if len(_PROGRAMS) > 65536:
+        _PROGRAMS.clear()
+    nxt = _PROGRAMS.setdefault(nxt, nxt)
+    if isinstance(more, tuple):  # (a list is made afresh by each executed step)
+        if len(_SUCCESSORS) > 65536:
+            _SUCCESSORS.clear()
+        _SUCCESSORS[key] = (prog, more, nxt)
+    return nxt
+
+
 class QueueOrderObserved(Exception):
     """A worker's batch crashed part-way from a state whose key merged the
     queue's orders: which pages it freed before the crash depends on the
@@ -78,14 +111,14 @@ class World:
             m.record(fp)
         try:
             if name == WORKER and not prog:
-                prog = (Step("work_start"),)
+                prog = _WORK_START
                 if fp is not None:
                     fp.reads.add(("st", "work_pending"))
-            head, rest = prog[0], prog[1:]
+            head = prog[0]
             if fp is not None:
                 m.design.can_run(m, name, head)
             more = m.exec_step(name, head) if fp is None else m.memo.run(m, name, head, fp)
-            self.threads[name] = tuple(more) + rest
+            self.threads[name] = successor(prog, more)
             self.last_step = head
             self.iommu_notes = m.after_step()
         finally:
@@ -121,8 +154,20 @@ class World:
 
     def fingerprint(self) -> int:
         # the threads in their one order (Setup.world() makes the dict, a step
-        # only replaces a value, a clone copies it): a tuple, no frozenset built
-        return hash((self.m.fingerprint(), tuple(self.threads.items())))
+        # only replaces a value, a clone copies it): a tuple, no frozenset
+        # built; each program by its hash, remembered by the program's identity
+        # (a step makes its thread's program a new tuple, the others stay shared
+        # by the clones: hashing a program hashes every pending step)
+        known = _PROGRAM_HASHES
+        out = []
+        for name, prog in self.threads.items():
+            got = known.get(id(prog))
+            if got is None or got[0] is not prog:
+                if len(known) > 8192:
+                    known.clear()
+                got = known[id(prog)] = (prog, hash(prog))
+            out.append((name, got[1]))
+        return hash((self.m.fingerprint(), tuple(out)))
 
     def key(self) -> int:
         """The visited-state key: the fingerprint, or with `canon` set the

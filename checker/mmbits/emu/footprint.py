@@ -139,8 +139,15 @@ class Footprint:
         """True when the two transitions are dependent (may not commute)."""
         if self.crashed or other.crashed:
             return True
-        w, ow = self.writes, other.writes
-        if _meet(w, other.reads) or _meet(self.reads, ow):
+        # (sets, or a frozen footprint's tuples: Any, as the type says only the sets)
+        w: Any = self.writes
+        ow: Any = other.writes
+        r: Any = self.reads
+        orr: Any = other.reads
+        if w.__class__ is tuple or ow.__class__ is tuple or r.__class__ is tuple or orr.__class__ is tuple:
+            if _meet(w, orr) or _meet(r, ow):  # a frozen footprint's tuples (Footprint.freeze)
+                return True
+        elif not w.isdisjoint(orr) or not r.isdisjoint(ow):  # sets: the common case, inline
             return True
         if _meet(w, ow) and any(k[0] not in DERIVED for k in _common(w, ow)):
             return True

@@ -774,10 +774,13 @@ class Machine:
         if not self.st.iommu_cache and not self._walk_reads:
             out = self.iommu.walk_all_flushed(self.vas)
         else:
+            reads, dirty = self._walk_reads, self.mem.walk_dirty
+            # the VAs to walk again, found before a clone makes its IOMMU helper (mostly none)
+            todo = [va for va in self.vas if (last := reads.get(va)) is None or not last.isdisjoint(dirty)]
             walked: dict[int, frozenset[Any]] = {}
-            out = self.iommu.rewalk(self.vas, self._walk_reads, self.mem.walk_dirty, walked)
+            out = self.iommu.rewalk(todo, reads, dirty, walked) if todo else []
             if walked:  # a new dict: clones share the old one
-                self._walk_reads = {**self._walk_reads, **walked}
+                self._walk_reads = {**reads, **walked}
         self.mem.walk_dirty = set()
         return out
 

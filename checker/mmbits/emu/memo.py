@@ -496,7 +496,14 @@ _GETTERS: dict[Key, Any] = {}
 
 def compared(key: Key) -> Any:
     """getter(key) for a chain's test, which only compares the value with ==:
-    a struct page's bytes as a slice of its chunk, not copied again into bytes."""
+    a struct page's bytes as a slice of its chunk, a word of kernel data or
+    stack as a slice of its buffer, not copied again into bytes."""
+    if key[0] == "m" and key[1] in ("kdata", "stack"):
+        lo = key[2] * 8
+        hi = lo + 8
+        if key[1] == "kdata":
+            return lambda m, mem, sd: mem.kdata[lo:hi]
+        return lambda m, mem, sd: mem.stack[lo:hi]
     if key[0] == "p" and key[2] == 1:
         c = key[1] >> CHUNK_SHIFT
         i = key[1] & CHUNK_MASK

@@ -256,8 +256,8 @@ class Memory:
             regions = self.regions_hash = hash((bytes(self.kdata), bytes(self.stack), bytes(self.slab)))
         return hash((self._acc, regions, self.shadow_key(), self._contents_acc))
 
-    def fingerprint_masked(self, pages: list[int], lo: int, hi: int, regions: list[tuple[str, int, int]],
-                           memo: dict[int, int]) -> int:
+    def fingerprint_masked(self, pages: list[int], lo: int, hi: int, regions: list[tuple[str, int, int]] | tuple[
+            tuple[str, int, int], ...], memo: dict[int, int]) -> int:
         """fingerprint() as if bytes [lo, hi) of each struct page of `pages`
         (allocated ones) and each (region, offset, nbytes) of kdata/stack
         held zeros: the state key of mmbits.emu.canonical, which hashes a
@@ -265,25 +265,49 @@ class Memory:
         hash by its hash (the caller's, kept across states)."""
         self.fingerprint()
         acc = self._acc
-        size = self.size
         for pfn in pages:
             c, i = pfn >> CHUNK_SHIFT, pfn & CHUNK_MASK
-            h = self._hash[c][i]
-            masked = memo.get(h)
-            if masked is None:
-                if len(memo) > 65536:
-                    memo.clear()
-                data = self._chunks[c][i * size:(i + 1) * size]
-                data[lo:hi] = bytes(hi - lo)
-                masked = memo[h] = hash((pfn, bytes(data)))
-            acc ^= h ^ masked
+            acc ^= self._hash[c][i] ^ self.masked_page_hash(pfn, lo, hi, memo)
+        return hash((acc, self.masked_regions_hash(regions), self.shadow_key(), self._contents_acc))
+
+    def masked_page_hash(self, pfn: int, lo: int, hi: int, memo: dict[int, int]) -> int:
+        """The hash of allocated struct page pfn with bytes [lo, hi) as zeros
+        (fingerprint() first: its hash is current), by its hash in `memo`."""
+        c, i = pfn >> CHUNK_SHIFT, pfn & CHUNK_MASK
+        h = self._hash[c][i]
+        masked = memo.get(h)
+        if masked is None:
+            if len(memo) > 65536:
+                memo.clear()
+            size = self.size
+            data = self._chunks[c][i * size:(i + 1) * size]
+            data[lo:hi] = bytes(hi - lo)
+            masked = memo[h] = hash((pfn, bytes(data)))
+        return masked
+
+    def masked_regions_hash(self, regions: list[tuple[str, int, int]] | tuple[tuple[str, int, int], ...]) -> int:
+        """The hash of the kernel data, stack and slab bytes with each
+        (region, offset, nbytes) of kdata/stack as zeros."""
         kdata, stack = bytes(self.kdata), bytes(self.stack)
         for region, off, n in regions:
             if region == "kdata":
                 kdata = kdata[:off] + bytes(n) + kdata[off + n:]
             else:
                 stack = stack[:off] + bytes(n) + stack[off + n:]
-        return hash((acc, kdata, stack, bytes(self.slab), self.shadow_key(), self._contents_acc))
+        return hash((kdata, stack, bytes(self.slab)))
+
+    def fingerprint_shifted(self, delta: int, regions: tuple[tuple[str, int, int], ...],
+                            memo: dict[tuple[int, tuple[tuple[str, int, int], ...]], int]) -> int:
+        """fingerprint_masked() given what masking the pages changes in their
+        hashes' XOR (`delta`; fingerprint() already called), the masked
+        regions' hash taken from `memo` by the regions' hash."""
+        rkey = (self.regions_hash, regions)
+        masked = memo.get(rkey)  # type: ignore[arg-type]
+        if masked is None:
+            if len(memo) > 65536:
+                memo.clear()
+            masked = memo[rkey] = self.masked_regions_hash(regions)  # type: ignore[index]
+        return hash((self._acc ^ delta, masked, self.shadow_key(), self._contents_acc))
 
     def shadow_key(self) -> int:
         """The shadow's hash: kept up to date by poison(), or (the reference
