@@ -58,7 +58,10 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
     the pages are printed as they come: memory holds one report, not the log."""
     from mmbits.collector import collector_paused
 
-    with collector_paused():  # no cycles worth a pass while the model loads and pages decode (api.rarely_collected)
+    # no cycles worth a pass while the model loads and pages decode (api.rarely_collected); what
+    # survives (the model, the memos) frozen after: the pass the end of the paused work would
+    # set off, and the one at exit, walked every object the run kept (a tenth of a long log's run)
+    with collector_paused(freeze_after=True):
         return _decode(file, preset, config_file, sets, layout_files, bits, endian, kernel, arch, kind, struct,
                        as_json, as_jsonl)
 
