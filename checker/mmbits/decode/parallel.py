@@ -21,9 +21,7 @@ MMBITS_DECODE_JOBS=1.
 from __future__ import annotations
 
 import os
-import pickle
 import sys
-import tempfile
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -152,6 +150,9 @@ def write_text(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Deco
     the findings that decide the exit code (both parts'). `write` prints and flushes
     (click.echo without a line end): nothing buffered is copied into the child. `context`:
     the lines naming the release and arch are read (reading.stream_input)."""
+    import pickle  # (here, not at the top: a log decoded in one process never needs them)
+    import tempfile
+
     from mmbits.decode.reading import stream_input
 
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogatepass", newline="") as text_file, \
@@ -213,6 +214,8 @@ def _child(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Decoded 
     """Decode the second part into text_file: each page's text as one process would print
     it (every page here follows another, so each starts with a blank line), and in
     marks_file where each page's number sits (characters into the text, digits)."""
+    import pickle
+
     code = 0
     try:
         from mmbits.decode.reading import _BLOCK
