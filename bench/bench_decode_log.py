@@ -45,6 +45,18 @@ History (whole process, reports/s; CPU of the child in brackets where noted):
   the given log's first 2,326 reports, PYTHONHASHSEED 1 and 2): decodefused (with its last
   commits: per-page imports and lists dropped) 2.063 G, main 2.240 G; a one-report log
   (start-up) 0.757 G and 0.777 G: some 11% less per report after start-up.
+- 2026-12-04 16:29-16:38, branch decodegiven (the child's text copied a megabyte at a time,
+  what the decode kept frozen at its end, `decode LOG --kernel R --arch A` run without click,
+  scan's line indices counted) and main, run main/branch/main/branch at load 9-13 (four
+  helpers on two cores: wall times mean little): given as run, warm: main 2,235 and 6,014/s
+  (CPU 1.45, 1.17 s), branch 6,627 and 5,669/s (CPU 1.10, 1.10 s); one process, warm: main
+  1,939 and 5,966/s (CPU 1.44, 1.17 s), branch 6,693 and 6,209/s (CPU 1.09, 1.07 s).
+  Instructions (valgrind callgrind, the whole given log, PYTHONHASHSEED=1, warm cache): one
+  process main 6.80 G, branch 6.56 G; two processes, the parent main 4.02 G, branch 3.91 G,
+  the child 3.87 G and 3.85 G; a one-report log (start-up) main 0.63 G, branch 0.52 G. Per
+  report after start-up (2,000 vs 4,000 reports, in process): scan 250 K, parse 138 K, decode
+  120 K, render 71 K instructions: the per-report Python work, not start-up, keeps the given
+  figure under its target.
 """
 
 from __future__ import annotations
