@@ -54,6 +54,22 @@ History (whole process, reports/s; CPU of the child in brackets where noted):
   critical path (before the fork + the parent after it) cold 7.10 -> 6.06 G, warm 5.65 -> 5.62
   G: cold over warm 1.26 -> 1.08 (main's idle 4,506 / 5,571 per s is 1.24), so some 5,150/s
   cold when idle, not measured. One process: cold 10.77 -> 9.73 G, warm 9.33 -> 9.31 G.
+- 2026-12-04 16:29-16:38, branch decodegiven (the child's text copied a megabyte at a time,
+  what the decode kept frozen at its end, `decode LOG --kernel R --arch A` run without click,
+  scan's line indices counted) and main, run main/branch/main/branch at load 9-13 (four
+  helpers on two cores: wall times mean little): given as run, warm: main 2,235 and 6,014/s
+  (CPU 1.45, 1.17 s), branch 6,627 and 5,669/s (CPU 1.10, 1.10 s); one process, warm: main
+  1,939 and 5,966/s (CPU 1.44, 1.17 s), branch 6,693 and 6,209/s (CPU 1.09, 1.07 s). Again at
+  17:05-17:12, load 6.5-7.5, main then branch: given as run cold/warm main 4,481 / 5,139/s (CPU
+  1.24 / 1.30 s), branch 11,230 / 6,420/s (CPU 1.08 / 1.19 s); one process main 6,974 / 6,741/s
+  (CPU 1.12 / 1.10 s), branch 8,764 / 11,375/s (CPU 1.04 / 0.99 s); inferred as run warm main
+  2,842/s (CPU 2.05 s), branch 5,195/s (CPU 1.71 s).
+  Instructions (valgrind callgrind, the whole given log, PYTHONHASHSEED=1, warm cache): one
+  process main 6.80 G, branch 6.56 G; two processes, the parent main 4.02 G, branch 3.91 G,
+  the child 3.87 G and 3.85 G; a one-report log (start-up) main 0.63 G, branch 0.52 G. Per
+  report after start-up (2,000 vs 4,000 reports, in process): scan 250 K, parse 138 K, decode
+  120 K, render 71 K instructions: the per-report Python work, not start-up, keeps the given
+  figure under its target.
 """
 
 from __future__ import annotations

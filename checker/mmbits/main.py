@@ -3,7 +3,8 @@
 Most commands go through click (mmbits.cli). `mmbits btf show` is what
 kernel developers time against pahole, and importing click alone costs about
 as much as pahole's whole run, so that one command, in its plain forms, is
-parsed here without click. Anything unusual (help, unknown or repeated
+parsed here without click; so is `decode LOG --kernel R --arch A` (click was a
+fifth of a one-report decode's start-up). Anything unusual (help, unknown or repeated
 options, bad input the fast path is not sure about) falls through to the
 click path, which stays the reference behaviour; tests compare the two.
 """
@@ -84,6 +85,79 @@ def _fast_btf_show(args: list[str]) -> int | None:
     return _write(out)
 
 
+def _fast_decode(args: list[str]) -> int | None:
+    """Run `decode LOG [--kernel RELEASE] [--arch ARCH]`, its text to a file or a pipe, without
+    click (mmbits.decode.command prints as the click command does), or return None to let
+    click handle it: any other option, stdin, a terminal (colour), shell completion, a
+    stream that is not UTF-8 (click would wrap it)."""
+    given: dict[str, str] = {}
+    file = None
+    i = 0
+    while i < len(args):
+        name, eq, value = args[i].partition("=")
+        if name in ("--kernel", "--arch") and name not in given:
+            if not eq:
+                if i + 1 == len(args):
+                    return None
+                i += 1
+                value = args[i]
+            if not value or value.startswith("-"):
+                return None
+            given[name] = value
+        elif file is None and not args[i].startswith("-"):
+            file = args[i]
+        else:
+            return None
+        i += 1
+    if file is None or os.environ.get("_MMBITS_COMPLETE") or not _plain_streams():
+        return None
+    from mmbits.console import run_guarded
+
+    return run_guarded(lambda: _decode_plain(file, given.get("--kernel"), given.get("--arch")))
+
+
+def _plain_streams() -> bool:
+    """stdout and stderr are open UTF-8 text streams, stdout no terminal: what click.echo
+    writes to unchanged and uncoloured."""
+    streams = (sys.stdout, sys.stderr)
+    try:
+        if any(s is None for s in streams) or sys.stdout.isatty():
+            return False
+    except (OSError, ValueError):
+        return False
+    return all(str(getattr(s, "encoding", "")).lower().replace("-", "").replace("_", "") == "utf8"
+               for s in streams)
+
+
+def _decode_plain(file: str, kernel: str | None, arch: str | None) -> int:
+    """cli/decode.py's decode() of FILE with only --kernel and --arch given."""
+    from mmbits.console import GuardedStdout, failure_code
+
+    try:
+        from mmbits.collector import collector_paused
+        from mmbits.decode.command import print_text
+        from mmbits.findings import exit_code
+        from mmbits.layout.registry import layouts
+
+        with collector_paused(freeze_after=True):  # as cli/decode.py's decode()
+            lset = layouts(overrides=())
+            lset.spec("page")
+            options = {"config": None, "bits": None, "big": None, "kind": None, "struct": "page", "lset": lset,
+                       "kernel": kernel, "arch": arch}
+            code = exit_code(print_text(file, options, not (kernel and arch), _echo))
+        if isinstance(sys.stdout, GuardedStdout):
+            sys.stdout.flush()
+        return code
+    except BaseException as exc:  # noqa: BLE001 (the contract's one line, or raised again: mmbits.console)
+        return failure_code(exc)
+
+
+def _echo(text: str) -> None:
+    """click.echo(text, nl=False, color=True) to a plain stream: the text written, then flushed."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 def _write(out: str) -> int:
     """Print; a reader that went away (| head) is not an error (exit 0, what the command had),
     an output that cannot be written (/dev/full) is one error line, exit 2."""
@@ -128,6 +202,10 @@ def main(argv: list[str] | None = None) -> None:
         args = sys.argv[1:] if argv is None else list(argv)
         if args[:2] == ["btf", "show"] and not os.environ.get("MMBITS_NO_FAST_PATH"):
             rc = _fast_btf_show(args[2:])
+            if rc is not None:
+                sys.exit(rc)
+        if args[:1] == ["decode"] and not os.environ.get("MMBITS_NO_FAST_PATH"):
+            rc = _fast_decode(args[1:])
             if rc is not None:
                 sys.exit(rc)
         from mmbits.cli import main as click_main

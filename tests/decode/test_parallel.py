@@ -75,3 +75,24 @@ def test_quoted_printable_mail_stays_in_one_process(tmp_path: Path, monkeypatch:
     plain = tmp_path / "log.txt"
     plain.write_text(body + "\n", encoding="utf-8")
     assert parallel.plan(str(plain)) is not None
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 20])
+def test_the_childs_text_is_copied_with_its_numbers_counted_on_whatever_the_read_size(
+        monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """parallel._copy reads the child's text a chunk at a time: a page number cut by a chunk
+    end, a chunk with no number and text after the last number come out as one read would."""
+    import io
+    import re
+    from array import array
+
+    pages = [f"\n=== page {n} (input lines {n}-{n + 4}) ===\nbody {'x' * (n * 13 % 90)} é\n" for n in range(1, 40)]
+    text = "".join(pages) + "trailing text"
+    marks = array("q")
+    for m in re.finditer(r"=== page (\d+)", text):
+        marks.extend((m.start(1), len(m.group(1))))
+    expected = re.sub(r"=== page (\d+)", lambda m: f"=== page {int(m.group(1)) + 995}", text)
+    monkeypatch.setattr(parallel, "CHUNK", chunk)
+    out: list[str] = []
+    parallel._copy(io.StringIO(text), io.BytesIO(marks.tobytes()), 995, out.append)
+    assert "".join(out) == expected

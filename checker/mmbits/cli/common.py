@@ -13,76 +13,23 @@ from typing import Any
 
 import click
 
+from mmbits.console import GuardedStdout, failure_code, run_guarded
 from mmbits.errors import (
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
     InputError,
-    Interrupted,
-    OutputError,
-    clip,
 )
 
 DEFAULT_PRESET = "x86_64-6.18"
 
 
-class GuardedStdout:
-    """The console script's sys.stdout. When the reader goes away (`| head`), the rest of
-    the output goes to /dev/null and the command runs to its end, so it exits with the
-    code it would have had; any other write error (/dev/full, a full disk) is OutputError:
-    one line, exit 2."""
-
-    def __init__(self, stream: Any):
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        try:
-            return int(self._stream.write(text))
-        except BrokenPipeError:
-            self._silence()
-            return len(text)
-        except OSError as exc:
-            raise OutputError(f"cannot write: {exc.strerror or exc}", file="<stdout>") from None
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            self._silence()
-            with contextlib.suppress(OSError):
-                self._stream.flush()
-        except OSError as exc:
-            self._discard()
-            raise OutputError(f"cannot write: {exc.strerror or exc}", file="<stdout>") from None
-
-    def _silence(self) -> None:
-        with contextlib.suppress(OSError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self._stream.fileno())
-            os.close(devnull)
-
-    def _discard(self) -> None:
-        """Drop what could not be written, so the flush at exit does not fail again."""
-        self._silence()
-        with contextlib.suppress(OSError):
-            self._stream.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-
 def run(cli: click.Group, argv: list[str] | None) -> int:
     """Invoke the click app and turn every failure into one line + exit code."""
-    guard = None
-    if sys.stdout is not None and sys.stdout is sys.__stdout__:
-        guard = sys.stdout = GuardedStdout(sys.stdout)
-    code = _run(cli, argv)
-    if guard is not None:
-        try:
-            guard.flush()
-        except OutputError as exc:
-            click.echo(f"mmbits: error: {exc}", err=True)
-            code = EXIT_BAD_INPUT
-    return code
+    return run_guarded(lambda: _run(cli, argv), _say)
+
+
+def _say(line: str) -> None:
+    click.echo(line, err=True)
 
 
 def _run(cli: click.Group, argv: list[str] | None) -> int:
@@ -93,9 +40,6 @@ def _run(cli: click.Group, argv: list[str] | None) -> int:
         return int(rv or 0)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
-    except Interrupted:
-        click.echo("mmbits: interrupted", err=True)
-        return EXIT_INTERRUPTED
     except click.exceptions.Abort as exc:
         if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
             click.echo("mmbits: interrupted", err=True)
@@ -109,38 +53,8 @@ def _run(cli: click.Group, argv: list[str] | None) -> int:
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         click.echo(f"mmbits: error: {msg}{hint}", err=True)
         return EXIT_BAD_INPUT
-    except InputError as exc:
-        click.echo(f"mmbits: error: {exc}", err=True)
-        return EXIT_BAD_INPUT
-    except BrokenPipeError:
-        # the reader went away (| head): stop quietly, and keep Python from
-        # complaining when it flushes stdout at exit
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        return 0
-    except KeyboardInterrupt:
-        click.echo("mmbits: interrupted", err=True)
-        return EXIT_INTERRUPTED
-    except RecursionError:
-        click.echo("mmbits: error: input nested too deeply", err=True)
-        return EXIT_BAD_INPUT
-    except MemoryError:
-        click.echo("mmbits: error: out of memory on this input", err=True)
-        return EXIT_BAD_INPUT
-    except OSError as exc:
-        # an output path that cannot be written (ENOSPC, EROFS, ENAMETOOLONG, a directory
-        # in the way): the file and the reason, one line
-        if os.environ.get("MMBITS_DEBUG"):
-            raise
-        where = f"{clip(exc.filename, 200)}: " if exc.filename else ""
-        click.echo(f"mmbits: error: {where}{exc.strerror or type(exc).__name__}", err=True)
-        return EXIT_BAD_INPUT
-    except Exception as exc:  # a bug, but the contract still holds: one line
-        if os.environ.get("MMBITS_DEBUG"):
-            raise
-        click.echo(f"mmbits: internal error: {type(exc).__name__}: {clip(exc, 300)} "
-                   "(set MMBITS_DEBUG=1 for a traceback)", err=True)
-        return EXIT_BAD_INPUT
+    except BaseException as exc:  # noqa: BLE001 (the contract's one line, or raised again: mmbits.console)
+        return failure_code(exc, _say)
 
 
 # -- config selection -----------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -18,10 +18,10 @@ from mmbits.cli.common import (
     select,
     use_color,
 )
+from mmbits.decode.command import keep_worst
 
 if TYPE_CHECKING:
     from mmbits.decode.model import Decoded, Unreadable
-    from mmbits.decode.reading import SourceLine
     from mmbits.findings import Finding
 
 
@@ -58,7 +58,10 @@ def decode(file: str, preset: str | None, config_file: str | None, sets: tuple[s
     the pages are printed as they come: memory holds one report, not the log."""
     from mmbits.collector import collector_paused
 
-    with collector_paused():  # no cycles worth a pass while the model loads and pages decode (api.rarely_collected)
+    # no cycles worth a pass while the model loads and pages decode (api.rarely_collected); what
+    # survives (the model, the memos) frozen after: the pass the end of the paused work would
+    # set off, and the one at exit, walked every object the run kept (a tenth of a long log's run)
+    with collector_paused(freeze_after=True):
         return _decode(file, preset, config_file, sets, layout_files, bits, endian, kernel, arch, kind, struct,
                        as_json, as_jsonl)
 
@@ -81,59 +84,16 @@ def _decode(file: str, preset: str | None, config_file: str | None, sets: tuple[
     options: dict[str, Any] = {
         "config": cfg, "bits": int(bits) if bits else None, "big": None if endian is None else endian == "big",
         "kind": kind, "struct": struct, "lset": lset, "kernel": kernel, "arch": arch}
-    if not as_json and not as_jsonl and not use_color():
-        from mmbits.decode import parallel
+    if not as_json and not as_jsonl:
+        from mmbits.decode.command import print_text
 
-        cut = parallel.plan(file)
-        if cut is not None:
-            from mmbits.inputs import display_name
-
-            shown = display_name(file)
-
-            def pages_of(lines: Iterator[SourceLine], **part: Any) -> Iterator[Decoded | Unreadable]:
-                return rarely_collected(decode_stream(lines, file=shown, **options, **part))
-
-            return finish(parallel.write_text(file, cut, pages_of, _page_texts(), _keep_worst,
-                                              lambda s: click.echo(s, nl=False, color=True), context))
+        # color=True when not colouring too: there are no escapes to strip (the input's were
+        # removed when read), and stripping would scan every page again
+        return finish(print_text(file, options, context, lambda s: click.echo(s, nl=False, color=True),
+                                 _colour if use_color() else None))
     lines, name = stream_input(file, context)
     pages = rarely_collected(decode_stream(lines, file=name, **options))
-    if as_json:
-        return finish(_write_json(pages))
-    return finish(_write_jsonl(pages) if as_jsonl else _write_text(pages, held=file != "-"))
-
-
-def _write_text(pages: Iterator[Decoded | Unreadable], held: bool = False) -> list[Finding]:
-    """Each page's text as soon as it is decoded (from a file: a megabyte at a time,
-    decode/batch.py; stdin, which may be a live log, a page at a time); the findings that
-    decide the exit code."""
-    from mmbits.decode.batch import CHUNK, TextBatch
-
-    worst: list[Finding] = []
-    colour = use_color()
-    page_text = _page_texts()
-    batch = TextBatch(lambda s: click.echo(s, nl=False, color=True), CHUNK if held else 0)
-    try:
-        for i, dec in enumerate(pages):
-            text = page_text(dec)
-            # color=True when not colouring too: there are no escapes to strip (the input's were
-            # removed when read), and stripping would scan every page again
-            batch.add(("\n" if i else "") + (_colour(text) if colour else text) + "\n")
-            _keep_worst(worst, dec.findings)
-    finally:
-        batch.flush()
-    return worst
-
-
-def _page_texts() -> Callable[[Decoded | Unreadable], str]:
-    """A page's text, the modules imported once (an import statement per page cost about a
-    percent of the page)."""
-    from mmbits.decode.model import Unreadable
-    from mmbits.decode.render import render
-
-    def page_text(dec: Decoded | Unreadable) -> str:
-        return dec.render() if isinstance(dec, Unreadable) else render(dec)
-
-    return page_text
+    return finish(_write_json(pages) if as_json else _write_jsonl(pages))
 
 
 def _write_jsonl(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:
@@ -144,7 +104,7 @@ def _write_jsonl(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:
     worst: list[Finding] = []
     for dec in pages:
         click.echo(json.dumps(dec.to_json() if isinstance(dec, Unreadable) else to_json(dec), default=json_default))
-        _keep_worst(worst, dec.findings)
+        keep_worst(worst, dec.findings)
     return worst
 
 
@@ -162,21 +122,12 @@ def _write_json(pages: Iterator[Decoded | Unreadable]) -> list[Finding]:
         page = decoded_page_json(dec, number, findings)
         text = json.dumps(page, indent=2, default=json_default).replace("\n", "\n    ")
         click.echo(("," if number else "") + "\n    " + text, nl=False)
-        _keep_worst(worst, dec.findings)
+        keep_worst(worst, dec.findings)
     if number < 0:
         click.echo('{\n  "pages": [', nl=False)
     tail = json.dumps(findings, indent=2, default=json_default).replace("\n", "\n  ")
     click.echo(f"\n  ],\n  \"findings\": {tail}\n}}")
     return worst
-
-
-def _keep_worst(worst: list[Finding], findings: list[Finding]) -> None:
-    """Keep one warning-or-error finding (all the exit code needs), not every page's."""
-    if worst:
-        return
-    from mmbits.findings import exit_code
-
-    worst.extend([f for f in findings if exit_code([f])][:1])
 
 
 def _colour(text: str) -> str:

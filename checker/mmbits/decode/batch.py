@@ -17,7 +17,7 @@ class TextBatch:
 
     __slots__ = ("_write", "_limit", "_parts", "_held")
 
-    def __init__(self, write: Callable[[str], None], limit: int = CHUNK):
+    def __init__(self, write: Callable[[str], object], limit: int = CHUNK):
         self._write, self._limit = write, limit
         self._parts: list[str] = []
         self._held = 0

@@ -21,16 +21,14 @@ MMBITS_DECODE_JOBS=1.
 from __future__ import annotations
 
 import os
-import pickle
 import sys
-import tempfile
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from mmbits.cpus import usable_cpus
-from mmbits.decode.batch import TextBatch
+from mmbits.decode.batch import CHUNK, TextBatch
 from mmbits.decode.parse import page_line_kind
 from mmbits.decode.reading import QP_LOOKAHEAD, SourceLine, looks_quoted_printable, strip_prefix
 from mmbits.errors import InputError
@@ -152,6 +150,9 @@ def write_text(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Deco
     the findings that decide the exit code (both parts'). `write` prints and flushes
     (click.echo without a line end): nothing buffered is copied into the child. `context`:
     the lines naming the release and arch are read (reading.stream_input)."""
+    import pickle  # (here, not at the top: a log decoded in one process never needs them)
+    import tempfile
+
     from mmbits.decode.reading import stream_input
 
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogatepass", newline="") as text_file, \
@@ -213,6 +214,8 @@ def _child(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Decoded 
     """Decode the second part into text_file: each page's text as one process would print
     it (every page here follows another, so each starts with a blank line), and in
     marks_file where each page's number sits (characters into the text, digits)."""
+    import pickle
+
     code = 0
     try:
         from mmbits.decode.reading import _BLOCK
@@ -224,6 +227,7 @@ def _child(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Decoded 
         worst: list[Finding] = []
         marks = array("q")
         at = 0
+        batch = TextBatch(text_file.write)  # a megabyte at a time, as the parent prints
         for dec in pages_of(lines, first_line=cut.line, printed_before=True):
             text = page_text(dec)
             head = f"=== page {dec.number}"
@@ -232,9 +236,10 @@ def _child(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Decoded 
             marks.append(at + 1 + len("=== page "))
             marks.append(len(head) - len("=== page "))
             chunk = "\n" + text + "\n"
-            text_file.write(chunk)
+            batch.add(chunk)
             at += len(chunk)
             keep_worst(worst, dec.findings)
+        batch.flush()
         text_file.flush()
         marks.tofile(marks_file)
         marks_file.flush()
@@ -251,28 +256,37 @@ def _child(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Decoded 
 
 
 def _copy(text_file: IO[str], marks_file: IO[bytes], before: int, write: Callable[[str], None]) -> None:
-    """The child's text after the parent's pages, each page number counted on by `before`."""
+    """The child's text after the parent's pages, each page number counted on by `before`.
+    The text is read a megabyte at a time and cut at the numbers in memory: a read per page
+    (two, with its number) cost a tenth of the parent's whole run after the child's end."""
     marks = array("q")
     marks_file.seek(0)
     marks.frombytes(marks_file.read())
     text_file.seek(0)
-    done = 0
     read = text_file.read
+    buf, base, pos = read(CHUNK), 0, 0  # buf holds the text from character `base` on; pos: written up to
     pieces: list[str] = []
     held = 0
     for k in range(0, len(marks), 2):
-        at, digits = marks[k], marks[k + 1]
-        pieces.append(read(at - done))
-        number = int(read(digits))
-        pieces.append(str(number + before))
-        held += at + digits - done
-        done = at + digits
-        if held >= 1 << 20:  # written a megabyte at a time, not a page
+        at, digits = marks[k] - base, marks[k + 1]
+        while at + digits > len(buf):  # the number is not all read: keep what follows its start
+            more = read(CHUNK)
+            if not more:
+                raise RuntimeError("the second decode process's text ends before its last page number")
+            cut = max(pos, min(at, len(buf)))
+            pieces.append(buf[pos:cut])
+            buf, base, pos, at = buf[cut:] + more, base + cut, 0, at - cut
+        pieces.append(buf[pos:at])
+        pieces.append(str(int(buf[at:at + digits]) + before))
+        held += at + digits - pos
+        pos = at + digits
+        if held >= CHUNK:  # written a megabyte at a time, not a page
             write("".join(pieces))
             pieces, held = [], 0
+    pieces.append(buf[pos:])
     write("".join(pieces))
     while True:
-        rest = read(1 << 20)
+        rest = read(CHUNK)
         if not rest:
             break
         write(rest)

@@ -14,11 +14,8 @@ still be the whole input.
 
 from __future__ import annotations
 
-import re
-from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from itertools import accumulate, chain, repeat
-from operator import add
+from itertools import chain
 
 from mmbits.decode.context import context_needles
 from mmbits.decode.parse import DUMP_KEYS
@@ -91,14 +88,12 @@ def _picks(lines: list[str], first: int, context: bool = True) -> list[int] | No
     """The indices (from `first`) of the lines holding a key or a needle, and of the line
     after a word-less `raw:`/`head:` (its words wrapped onto the next line); None when the
     block is not ASCII (lowercasing could move the offsets). Each key's places are found
-    with str.find and turned into line indices by one bisection each, in C."""
+    with str.find, and their lines by counting the line ends between them, in C."""
     block = lines[first:]
     text = "\n".join(block)
     if not text.isascii():
         return None
     low = text.lower()
-    # where each line starts in `text`: line i holds the places from starts[i] to starts[i + 1] - 1
-    starts = list(accumulate(map(add, map(len, block), repeat(1)), initial=0))
     hits: list[int] = []
     for source, keys in ((low, DUMP_KEYS), (text, context_needles() if context else ())):
         for key in keys:
@@ -107,17 +102,35 @@ def _picks(lines: list[str], first: int, context: bool = True) -> list[int] | No
             while pos >= 0:
                 hits.append(pos)
                 pos = find(key, pos + 1)
-    # the lines after a word-less raw:/head: line (rare: found in C, not tested per line)
-    for m in _LINE_END_COLON.finditer(low):
-        if low.endswith(("raw", "head"), 0, m.start()):
-            hits.append(m.end() + 1)  # the next line's first place (past the end: no line)
-    found = set(map(bisect_right, repeat(starts), hits))  # line index + 1
-    return [first + i - 1 for i in sorted(found) if i <= len(block)]
+    # the lines after a word-less raw:/head: line: a raw:/head: with nothing but blanks after it
+    find = low.find
+    for key in ("raw:", "head:"):
+        pos = find(key)
+        while pos >= 0:
+            end = find("\n", pos)
+            if not low[pos + len(key):end if end >= 0 else None].strip(_BLANKS):
+                hits.append(end + 1 if end >= 0 else len(low) + 1)  # the next line's first place (past the end: no line)
+            pos = find(key, pos + 1)
+    hits.sort()
+    picked: list[int] = []
+    count = text.count
+    index, counted, end = first, 0, -1  # the line of the place `counted`; the end of the last line picked
+    for pos in hits:
+        if pos <= end:  # on the line just picked
+            continue
+        if pos > len(text):
+            break
+        index += count("\n", counted, pos)
+        counted = pos
+        picked.append(index)
+        end = find("\n", pos)
+        if end < 0:
+            end = len(text)
+    return picked
 
 
-# a line ending in a colon (and blanks), as rstrip() sees blanks: the candidates for _wordless
-# found in one search over a block (an alternation in front would try every position)
-_LINE_END_COLON = re.compile(r":[ \t\f\v\r\x1c-\x1f]*$", re.M)
+# what rstrip() takes as blanks at the end of a word-less raw:/head: line (_wordless)
+_BLANKS = " \t\f\v\r\x1c\x1d\x1e\x1f"
 
 
 def _wordless(line: str) -> bool:
