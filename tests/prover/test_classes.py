@@ -202,13 +202,18 @@ def test_a_new_question_analyses_one_class_per_answer_key(cache: Any, monkeypatc
 
     _answer("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
     analysed: list[int] = []
-    real = Prover.analyse
+    real, real_facts = Prover.analyse, Prover.analyse_facts
 
     def spy(self: Prover, config: Any, *shared: Any) -> Any:
         analysed.append(1)
         return real(self, config, *shared)
 
+    def spy_facts(self: Prover, *kept: Any) -> Any:  # a class analysed from its kept facts (prover.classfacts)
+        analysed.append(1)
+        return real_facts(self, *kept)
+
     monkeypatch.setattr(Prover, "analyse", spy)
+    monkeypatch.setattr(Prover, "analyse_facts", spy_facts)
     for expr in ("BIT(NR_PAGEFLAGS+3)", "BIT(PG_locked)|BIT(NR_PAGEFLAGS-1)", "1UL << (BITS_PER_LONG-1)"):
         analysed.clear()
         shared = _answer(expr, "ptdesc.pt_flags", None, (), "arm32")

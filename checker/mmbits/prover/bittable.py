@@ -35,6 +35,8 @@ from itertools import chain, islice
 from typing import TYPE_CHECKING, Any
 
 from mmbits.kconfig.config import Config
+from mmbits.prover import classfacts
+from mmbits.prover.classfacts import Facts
 
 if TYPE_CHECKING:
     from mmbits.prover.analyse import Prover
@@ -45,20 +47,22 @@ COLUMNS = ("shape", "site", "low", "high", "tail", "cp")
 class BitTable:
     """Per class, in order: `columns[name][i]` for the names in COLUMNS (`site` -1: no
     profile, the class is analysed itself); `shapes`, `sites`, `lows`, `highs` as the
-    module says; `gaps` the numbers of gap reads. (A plain class, not a dataclass: every
-    check imports it, and a dataclass compiles its methods at import.)"""
+    module says; `gaps` the numbers of gap reads; `facts` what the numbers stand for, for an
+    analysis without the class's config (prover.classfacts). (A plain class, not a
+    dataclass: every check imports it, and a dataclass compiles its methods at import.)"""
 
-    __slots__ = ("columns", "shapes", "sites", "lows", "highs", "gaps")
+    __slots__ = ("columns", "shapes", "sites", "lows", "highs", "gaps", "facts")
 
     def __init__(self, columns: dict[str, list[int]] | None = None, shapes: list[list[int]] | None = None,
                  sites: list[list[int]] | None = None, lows: list[list[int]] | None = None,
-                 highs: list[list[int]] | None = None, gaps: set[int] | None = None):
+                 highs: list[list[int]] | None = None, gaps: set[int] | None = None, facts: Facts | None = None):
         self.columns: dict[str, list[int]] = {c: [] for c in COLUMNS} if columns is None else columns
         self.shapes: list[list[int]] = [] if shapes is None else shapes
         self.sites: list[list[int]] = [] if sites is None else sites
         self.lows: list[list[int]] = [] if lows is None else lows
         self.highs: list[list[int]] = [] if highs is None else highs
         self.gaps: set[int] = set() if gaps is None else gaps
+        self.facts: Facts = Facts() if facts is None else facts
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, BitTable) and self.to_json() == other.to_json()
@@ -84,7 +88,7 @@ class BitTable:
 
     def to_json(self) -> dict[str, Any]:
         return {"columns": self.columns, "shapes": self.shapes, "sites": self.sites, "lows": self.lows, "highs": self.highs,
-                "gaps": sorted(self.gaps)}
+                "gaps": sorted(self.gaps), "facts": self.facts.to_json()}
 
 
 def from_json(doc: Any, nclasses: int) -> BitTable:
@@ -103,6 +107,7 @@ def from_json(doc: Any, nclasses: int) -> BitTable:
     if any(min(amap, default=-1) < -1 for amap in sites):
         raise ValueError("class table index out of range")
     check_runs(highs)
+    facts = classfacts.from_json(doc["facts"], len(shapes), len(lows), len(highs), len(sites))
     for shape, si, low, high in set(zip(columns["shape"], columns["site"], columns["low"], columns["high"], strict=True)):
         if si == -1:
             continue
@@ -111,7 +116,7 @@ def from_json(doc: Any, nclasses: int) -> BitTable:
         runs = highs[high]
         if runs[0] != len(lows[low]) or reach[si] >= run_end(runs):
             raise ValueError("class table rows do not cover the site")
-    return BitTable(columns, shapes, sites, lows, highs, set(gaps))
+    return BitTable(columns, shapes, sites, lows, highs, set(gaps), facts)
 
 
 def check_runs(highs: list[list[int]]) -> None:
@@ -148,7 +153,37 @@ def all_ints(lists: Sequence[Any]) -> bool:
 
 # -- a new question ------------------------------------------------------------------------
 
-def answer_keys(prover: Prover, classes: Sequence[Any], table: BitTable | None) -> list[Any] | None:
+class AnswerKeys(list[Any]):
+    """`answer_keys`' keys, with what a class's analysis needs beside them when made from
+    the table (`inputs`): the expression's value on the class, evaluated once per shape."""
+
+    def __init__(self, keys: list[Any], table: BitTable, values: dict[Any, Any], plain: bool):
+        super().__init__(keys)
+        self.table = table
+        self._values = values
+        self._plain = plain
+
+    def inputs(self, i: int) -> tuple[Any, dict[str, bool], Any, Any] | None:
+        """Class i's packing facts, config symbols, site and expression value, for
+        `Prover.analyse_facts` (prover.classfacts); None when the table has no profile of
+        the class or its kept facts are not a packing's: the class is then analysed from
+        its config."""
+        table = self.table
+        cols = table.columns
+        si = cols["site"][i]
+        if si < 0 or self[i] is None:
+            return None
+        shape, low, high, tail, cp = (cols[c][i] for c in ("shape", "low", "high", "tail", "cp"))
+        try:
+            if min(shape, low, high, tail) < 0:
+                return None
+            word, env, site = table.facts.inputs(shape, table.shapes[shape][0], low, high, tail, cp, si)
+        except (ValueError, IndexError, TypeError, KeyError):
+            return None
+        return word, env, site, self._values[tuple(table.shapes[shape]) if self._plain else shape]
+
+
+def answer_keys(prover: Prover, classes: Sequence[Any], table: BitTable | None) -> AnswerKeys | None:
     """Per class, a key such that classes with equal keys get the same analysis (hits,
     expression value and site), or None for a class that must be analysed itself; None
     when there is no table or the question is not one it serves. `classes` are the
@@ -197,7 +232,7 @@ def answer_keys(prover: Prover, classes: Sequence[Any], table: BitTable | None) 
             read = tuple(table.read_at(low, high, ab) for ab in abits)
             occ = occupants[(low, high, abits)] = (read, any(r in gaps for r in read))
         append((evid, si, cp, occ[0], tail if occ[1] else -1))
-    return keys  # the Values whose ids the keys hold are kept by the plan's own cache
+    return AnswerKeys(keys, table, values, plain)  # the Values whose ids the keys hold are kept by `values`
 
 
 # -- made with the partition -----------------------------------------------------------------
@@ -225,13 +260,19 @@ class Numbering:
         if shape is None:
             shape = self._shapes[(facts[0], facts[1])] = len(self.table.shapes)
             self.table.shapes.append([word.bits, word.nr_pageflags])
+            self.table.facts.add_shape(word)
         return shape
 
     def tail(self, word: Any, env: Any) -> int:
         """The number of `rules.gap_inputs` (`env`: the config, or its two allocation-tag symbols)."""
         from mmbits.prover import rules
 
-        return self._tails.setdefault(rules.gap_inputs(word, env), len(self._tails))
+        inputs = rules.gap_inputs(word, env)
+        tail = self._tails.get(inputs)
+        if tail is None:
+            tail = self._tails[inputs] = len(self._tails)
+            self.table.facts.add_tail(word, inputs[-2], inputs[-1])  # MEM_ALLOC_PROFILING, MEM_PROFILING_COMPRESSED
+        return tail
 
     def halves(self, word: Any, facts: tuple[Any, ...], width: int) -> tuple[int, int]:
         """(low, high): the numbers of the rows of what bits 0 to NR_PAGEFLAGS and from
@@ -247,6 +288,7 @@ class Numbering:
         if low is None:
             low = self._lows[low_key] = len(self.table.lows)
             self.table.lows.append([self._number(r) for r in rules.bit_inputs(word, 0, nr)])
+            self.table.facts.add_low(masks)
         # from there up the fields and two other masks
         high_key = (tuple(map(self._value_of, facts[2])), nr, width, masks.get("PAGE_FLAGS_CHECK_AT_PREP", 0),
                     masks.get("THP_SPLIT_COPY", 0))
@@ -254,6 +296,7 @@ class Numbering:
         if high is None:
             high = self._highs[high_key] = len(self.table.highs)
             self.table.highs.append(self._runs(rules.bit_inputs(word, nr, width), nr))
+            self.table.facts.add_high(word)
         return low, high
 
     def _runs(self, reads: list[tuple[Any, ...]], start: int) -> list[int]:
@@ -328,6 +371,7 @@ class Builder(Numbering):
         if si is None:
             si = self._sites[site] = len(self.table.sites)
             self.table.sites.append([-1 if (ab := site.anchor_bit(b)) is None else ab for b in range(site.bits)])
+            self.table.facts.add_site(site)
             self._widths.append(max(self.table.sites[si], default=-1) + 1)
         width = self._widths[si]
         # the halves and the tail read only what the facts hold (Prover._word_part): once per facts

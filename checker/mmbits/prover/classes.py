@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from mmbits.kconfig.config import Config
 from mmbits.kconfig.domain import Group
 from mmbits.prover import bittable, packclasses
+from mmbits.prover.classfacts import Facts
 from mmbits.prover.grouplist import GroupList
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def units(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], A
     return out
 
 
-def answer_keys(prover: Prover, classes: Sequence[Unit]) -> list[Any] | None:
+def answer_keys(prover: Prover, classes: Sequence[Unit]) -> bittable.AnswerKeys | None:
     """Per class, a key such that classes with equal keys get the same analysis, or None
     (see `bittable.answer_keys`). None when making them fails: every class is then analysed
     itself, and the analyses meet the failure again and report it (fail closed)."""
@@ -117,7 +118,7 @@ def answer_keys(prover: Prover, classes: Sequence[Unit]) -> list[Any] | None:
 
 # -- on disk ---------------------------------------------------------------------------
 
-MAGIC = "mmbits-check-classes 7"
+MAGIC = "mmbits-check-classes 8"
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 
 
@@ -277,8 +278,10 @@ def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any
         distinct: dict[tuple[int, ...], int] = {}
         packed_id = [distinct.setdefault(tuple(p), len(distinct)) for p in packed]
         skeys = list(zip(map(packed_id.__getitem__, of), values, strict=True))
+    known = base.table.facts
     table = bittable.BitTable(shapes=base.table.shapes, lows=base.table.lows, highs=base.table.highs,
-                              gaps=base.table.gaps)
+                              gaps=base.table.gaps,
+                              facts=Facts(known.shapes, known.lows, known.highs, known.tails, known.field_lists))
     # one site per distinct site key, resolved from its first group's config
     sid_of: dict[Any, int] = {}
     site_numbers: dict[Any, int] = {}
@@ -304,6 +307,7 @@ def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any
             if role == "flags":
                 in_table.append(len(table.sites))
                 table.sites.append([-1 if (ab := site.anchor_bit(b)) is None else ab for b in range(site.bits)])
+                table.facts.add_site(site)
                 reach.append(max(table.sites[-1], default=-1))
             else:
                 in_table.append(-1)

@@ -50,18 +50,23 @@ class Aggregate:
 
 class _Answer:
     """One distinct answer (hits list, value) over the classes that have it: the first
-    class's config and site, and the configs, groups and configs per release it covers."""
+    class and its site, and the configs, groups and configs per release it covers. The
+    first class's config (a counterexample) is built when asked for: most answers name none."""
 
-    __slots__ = ("hits", "ev", "site", "config", "count", "groups", "by_release")
+    __slots__ = ("hits", "ev", "site", "unit", "count", "groups", "by_release")
 
-    def __init__(self, hits: list[Hit], ev: Value, site: Site, config: Config):
+    def __init__(self, hits: list[Hit], ev: Value, site: Site, unit: classes.Unit):
         self.hits = hits
         self.ev = ev
         self.site = site
-        self.config = config
+        self.unit = unit
         self.count = 0
         self.groups = 0
         self.by_release: dict[int, int] = {}
+
+    @property
+    def config(self) -> Config:
+        return self.unit.config
 
 
 class _Static(NamedTuple):
@@ -166,7 +171,9 @@ def _static(proposal: Proposal, config: Config | None, domain: Any, defines: Map
         got = shared.get(akey) if akey is not None else None
         if got is None:
             try:
-                got = prover.analyse(unit.config, akey)
+                # from what the class table keeps of the class when it can (no config built)
+                kept = keys.inputs(n) if keys is not None and akey is not None else None
+                got = prover.analyse_facts(*kept, akey) if kept is not None else prover.analyse(unit.config, akey)
             except InputError:
                 raise
             except Exception as exc:  # noqa: BLE001 - fail closed: an analysis that cannot run is no proof
@@ -181,7 +188,7 @@ def _static(proposal: Proposal, config: Config | None, domain: Any, defines: Map
         hits, ev, site = got
         answer = answers.get((id(hits), id(ev)))
         if answer is None:
-            answer = answers[(id(hits), id(ev))] = _Answer(hits, ev, site, unit.config)
+            answer = answers[(id(hits), id(ev))] = _Answer(hits, ev, site, unit)
         answer.count += unit.count
         answer.groups += unit.groups
         tallies = answer.by_release
@@ -190,22 +197,22 @@ def _static(proposal: Proposal, config: Config | None, domain: Any, defines: Map
         if progress is not None and n % 512 == 511:
             progress(checked + sum(a.count for a in answers.values()), total)
     for answer in answers.values():
-        cfg, count, hits, ev = answer.config, answer.count, answer.hits, answer.ev
+        count, hits, ev = answer.count, answer.hits, answer.ev
         ngroups += answer.groups
         checked += count
         if not explanation:
-            explanation = explain(prover, cfg, ev, answer.site, relevant)
+            explanation = explain(prover, answer.config, ev, answer.site, relevant)
         if ev.shifts:
             shift_counts.add(tuple(c for c, _ in ev.shifts))
             for c, w in ev.shifts:
                 if worst_shift is None or w - c < worst_shift[1] - worst_shift[0]:
-                    worst_shift = (c, w, cfg)
+                    worst_shift = (c, w, answer.config)
         blocking = False
         collides = False
         for h in hits:
             agg = aggs.get((h.kind, h.key))
             if agg is None:
-                agg = aggs[(h.kind, h.key)] = Aggregate(h, cfg)
+                agg = aggs[(h.kind, h.key)] = Aggregate(h, answer.config)
             agg.count += count
             agg.groups += answer.groups
             if h.severity == "error":
