@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from itertools import chain, islice
+from itertools import chain, compress, islice
 from typing import TYPE_CHECKING, Any
 
 from mmbits.kconfig.config import Config
@@ -108,13 +108,22 @@ def from_json(doc: Any, nclasses: int) -> BitTable:
         raise ValueError("class table index out of range")
     check_runs(highs)
     facts = classfacts.from_json(doc["facts"], len(shapes), len(lows), len(highs), len(sites))
-    for shape, si, low, high in set(zip(columns["shape"], columns["site"], columns["low"], columns["high"], strict=True)):
-        if si == -1:
-            continue
-        if not (0 <= shape < len(shapes) and 0 <= si < len(sites) and 0 <= low < len(lows) and 0 <= high < len(highs)):
-            raise ValueError("class table index out of range")
-        runs = highs[high]
-        if runs[0] != len(lows[low]) or reach[si] >= run_end(runs):
+    # the profiled classes' rows (C-level passes: thousands of classes)
+    site_col = columns["site"]
+    profiled = [c for c in site_col if c != -1]
+    rows = [columns[c] for c in ("shape", "site", "low", "high")]
+    if len(profiled) != len(site_col):
+        rows = [list(compress(col, map((-1).__ne__, site_col))) for col in rows]
+    if profiled:
+        for col, size in zip(rows, (len(shapes), len(sites), len(lows), len(highs)), strict=True):
+            if min(col) < 0 or max(col) >= size:
+                raise ValueError("class table index out of range")
+        _, site_rows, low_rows, high_rows = rows
+        starts = list(map(operator.itemgetter(0), highs))
+        ends = list(map(run_end, highs))
+        # each row's high half starts where its low half ends, and reaches past its site
+        if not all(map(operator.eq, map(starts.__getitem__, high_rows), map(len, map(lows.__getitem__, low_rows)))) \
+                or not all(map(operator.lt, map(reach.__getitem__, site_rows), map(ends.__getitem__, high_rows))):
             raise ValueError("class table rows do not cover the site")
     return BitTable(columns, shapes, sites, lows, highs, set(gaps), facts)
 
@@ -218,6 +227,7 @@ def answer_keys(prover: Prover, classes: Sequence[Any], table: BitTable | None) 
                                              if amap[b] >= 0))
     keys: list[Any] = []
     append = keys.append
+    read_at = table.read_at
     for found, si, low, high, tail, cp in zip(map(at.__getitem__, pairs), cols["site"], cols["low"], cols["high"],
                                               cols["tail"], cols["cp"], strict=True):
         if found is None:
@@ -227,10 +237,13 @@ def answer_keys(prover: Prover, classes: Sequence[Any], table: BitTable | None) 
         if abits is None:
             append((evid, si))
             continue
-        occ = occupants.get((low, high, abits))
+        okey = (low, high, abits)
+        occ = occupants.get(okey)
         if occ is None:
-            read = tuple(table.read_at(low, high, ab) for ab in abits)
-            occ = occupants[(low, high, abits)] = (read, any(r in gaps for r in read))
+            # most questions are a bit or two: no generator per class
+            read = (read_at(low, high, abits[0]),) if len(abits) == 1 else \
+                tuple([read_at(low, high, ab) for ab in abits])
+            occ = occupants[okey] = (read, not gaps.isdisjoint(read))
         append((evid, si, cp, occ[0], tail if occ[1] else -1))
     return AnswerKeys(keys, table, values, plain)  # the Values whose ids the keys hold are kept by `values`
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import operator
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from mmbits.kconfig.config import Config
@@ -165,8 +166,7 @@ def _load(key: str | None, groups: Sequence[Group]) -> Classes | None:
         if min(which) < 0 or max(which) >= len(sets) or \
                 not all(map(operator.eq, map(totals.__getitem__, which), counts)):
             return None
-        out = Classes(Unit(groups, first, count, size, sets[i])
-                      for first, count, size, i in zip(firsts, counts, sizes, which, strict=True))
+        out = Classes(map(Unit, repeat(groups, n), firsts, counts, sizes, map(sets.__getitem__, which)))
         table = body.get("table")
         out.table = None if table is None else bittable.from_json(table, len(out))
     except (KeyError, TypeError, ValueError, IndexError):

@@ -165,11 +165,11 @@ def _static(proposal: Proposal, config: Config | None, domain: Any, defines: Map
     # classes with equal answer keys (classes.answer_keys) share one analysis: a new
     # question analyses one class per distinct key, not every class
     keys = classes.answer_keys(prover, units)
-    shared: dict[Any, tuple[list[Hit], Value, Site]] = {}
+    answer_of: dict[Any, _Answer] = {}  # answer key -> its answer (the analysis of its first class)
     for n, unit in enumerate(units):
         akey = keys[n] if keys is not None else None
-        got = shared.get(akey) if akey is not None else None
-        if got is None:
+        answer = answer_of.get(akey) if akey is not None else None
+        if answer is None:
             try:
                 # from what the class table keeps of the class when it can (no config built)
                 kept = keys.inputs(n) if keys is not None and akey is not None else None
@@ -183,12 +183,12 @@ def _static(proposal: Proposal, config: Config | None, domain: Any, defines: Map
                 for version, c in unit.by_release.items():
                     releases.tally(by_release, version, c, unknown=True)
                 continue
+            hits, ev, site = got
+            answer = answers.get((id(hits), id(ev)))
+            if answer is None:
+                answer = answers[(id(hits), id(ev))] = _Answer(hits, ev, site, unit)
             if akey is not None:
-                shared[akey] = got
-        hits, ev, site = got
-        answer = answers.get((id(hits), id(ev)))
-        if answer is None:
-            answer = answers[(id(hits), id(ev))] = _Answer(hits, ev, site, unit)
+                answer_of[akey] = answer
         answer.count += unit.count
         answer.groups += unit.groups
         tallies = answer.by_release
