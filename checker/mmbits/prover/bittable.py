@@ -227,7 +227,9 @@ def answer_keys(prover: Prover, classes: Sequence[Any], table: BitTable | None) 
                                              if amap[b] >= 0))
     keys: list[Any] = []
     append = keys.append
-    read_at = table.read_at
+    read_at, lows = table.read_at, table.lows
+    high_reads: dict[tuple[int, int], int] = {}
+    one_bit: dict[int, tuple[tuple[int, ...], bool]] = {}
     for found, si, low, high, tail, cp in zip(map(at.__getitem__, pairs), cols["site"], cols["low"], cols["high"],
                                               cols["tail"], cols["cp"], strict=True):
         if found is None:
@@ -237,13 +239,26 @@ def answer_keys(prover: Prover, classes: Sequence[Any], table: BitTable | None) 
         if abits is None:
             append((evid, si))
             continue
-        okey = (low, high, abits)
-        occ = occupants.get(okey)
-        if occ is None:
-            # most questions are a bit or two: no generator per class
-            read = (read_at(low, high, abits[0]),) if len(abits) == 1 else \
-                tuple([read_at(low, high, ab) for ab in abits])
-            occ = occupants[okey] = (read, not gaps.isdisjoint(read))
+        if len(abits) == 1:
+            # most questions are one bit: its number is the low row's below NR_PAGEFLAGS, else
+            # the high row's alone (`read_at`), which thousands of classes share
+            ab = abits[0]
+            lo = lows[low]
+            if ab < len(lo):
+                r = lo[ab]
+            else:
+                r = high_reads.get((high, ab))
+                if r is None:
+                    r = high_reads[(high, ab)] = read_at(low, high, ab)
+            occ = one_bit.get(r)
+            if occ is None:
+                occ = one_bit[r] = ((r,), r in gaps)
+        else:
+            okey = (low, high, abits)
+            occ = occupants.get(okey)
+            if occ is None:
+                read = tuple([read_at(low, high, ab) for ab in abits])
+                occ = occupants[okey] = (read, not gaps.isdisjoint(read))
         append((evid, si, cp, occ[0], tail if occ[1] else -1))
     return AnswerKeys(keys, table, values, plain)  # the Values whose ids the keys hold are kept by `values`
 
