@@ -279,6 +279,20 @@ def instructions(domain: str) -> None:
 # for gap and flag bits; code_stamp scans without relpath. The same JSON answers before and
 # after (8 questions over 2 domains, cold and warm).
 
+# History (2026-12-04, checkwarm4: main cd72929 and the branch measured in turn, same conditions;
+# seconds at load 10-13 on 2 cores, so walls are ~4x CPU and CPU is the figure to compare):
+#   --instructions                 main cd72929   checkwarm4
+#   default: first question on word  1,444 M      1,314 M  (-9%)
+#   default: new question on word      846 M        681 M  (-20%)
+#   everything: first on the word    9,701 M      9,134 M  (-6%)
+#   everything: new question         2,576 M      1,977 M  (-23%)
+#   --whole-only CPU s (best of 3)  default: first on word 0.25 -> 0.21, new question 0.17 -> 0.13;
+#                                   everything: first on word 1.26 -> 1.05, new question 0.41 -> 0.27
+# What went: a new question's ~700 analyses (one per answer key) built the class's Config and
+# packing and looked its site up; the class table now keeps what its numbers stand for
+# (prover.classfacts) and the rules read that; counterexample configs are built only for
+# answers that name one; the kept table is checked and a one-bit key read with C-level
+# passes; an expression of the word's own names is evaluated without c_names()' table.
 
 if __name__ == "__main__":
     main()
