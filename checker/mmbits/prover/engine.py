@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from mmbits.collector import collector_paused
@@ -33,6 +34,7 @@ from mmbits.prover.result import CheckResult
 from mmbits.prover.site import Site
 
 COLLIDING = {"collision", "tail-marker", "type-byte", "pointer-tag"}
+_COUNT = attrgetter("count")
 
 
 class Aggregate:
@@ -195,7 +197,7 @@ def _static(proposal: Proposal, config: Config | None, domain: Any, defines: Map
         for version, c in unit.by_release.items():
             tallies[version] = tallies.get(version, 0) + c
         if progress is not None and n % 512 == 511:
-            progress(checked + sum(a.count for a in answers.values()), total)
+            progress(checked + sum(map(_COUNT, answers.values())), total)
     for answer in answers.values():
         count, hits, ev = answer.count, answer.hits, answer.ev
         ngroups += answer.groups
