@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from mmbits import intarrays
 from mmbits.cachedir import decode_entry, encode_entry
 from mmbits.flags.packing import INPUT_SYMBOLS
 from mmbits.kconfig.domain import Domain, load_domain
@@ -156,22 +157,26 @@ def test_a_kept_partition_that_is_not_these_groups_is_rebuilt(cache: Any, monkey
     elif damage == "groups":
         doc["body"]["groups"] += 1
     elif damage == "count":
-        units["count"][0] += 1
+        counts = intarrays.unpack(units["count"])
+        counts[0] += 1
+        units["count"] = intarrays.pack(counts)
     elif damage == "release":
         sets = units["release_sets"]
-        sets[units["releases"][0]] = [v + 1 if i % 2 == 0 else v for i, v in
-                                      enumerate(sets[units["releases"][0]])][:2] + [1, 1]
+        first = intarrays.unpack(units["releases"])[0]
+        sets[first] = [v + 1 if i % 2 == 0 else v for i, v in enumerate(sets[first])][:2] + [1, 1]
     else:  # the class table: an index out of range, a half too short for its site, a class short
         table = doc["body"]["table"]
-        cols = table["columns"]
+        cols = {c: list(intarrays.unpack(col)) for c, col in table["columns"].items()}
         at = next(i for i, si in enumerate(cols["site"]) if si != -1)
         if damage == "site":
             cols["site"][at] = len(table["sites"])
         elif damage == "row":
-            high = table["highs"][cols["high"][at]]
-            del high[1:]
+            highs = list(map(list, intarrays.unpack_rows(table["highs"])))
+            del highs[cols["high"][at]][1:]
+            table["highs"] = intarrays.pack_rows(highs)
         else:
             cols["tail"].pop()
+        table["columns"] = {c: intarrays.pack(col) for c, col in cols.items()}
     # "digest": a byte of the payload changed, so it is not what was written with its digest
     entry.write_bytes(b"{" if damage == "not data" else raw[:-1] + bytes([raw[-1] ^ 1]) if damage == "digest"
                       else encode_entry(doc))
@@ -286,3 +291,32 @@ def test_one_bits_input_is_the_ranges_input_for_that_bit() -> None:
     for g in groups[::max(1, len(groups) // 60)]:  # every arch, 32- and 64-bit, sparse and flat memory
         word = compute(g.config)
         assert [rules.bit_input(word, ab) for ab in range(word.bits)] == rules.bit_inputs(word, 0, word.bits)
+
+
+def test_run_lists_are_checked_as_each_row_alone_would_be() -> None:
+    # bittable.check_runs checks every row in one pass: the same verdict as each row's own
+    # ends (its start, then every other item) rising, on real rows and on damaged ones
+    from itertools import pairwise
+
+    from mmbits.prover import bittable
+
+    dom = load_domain("arm32")
+    prover = prepare(Proposal("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable"), None, (), None)
+    groups, memo = engine.cached_groups(dom, relevant_symbols(prover, dom) | {"VERSION"})
+    highs = [list(r) for r in classes.units(prover, groups, memo).table.highs]  # type: ignore[union-attr]
+
+    def alone(rows: list[list[int]]) -> bool:
+        return all(len(r) % 2 == 1 and all(a < b for a, b in pairwise([r[0], *r[1::2]])) for r in rows)
+
+    def together(rows: list[list[int]]) -> bool:
+        try:
+            bittable.check_runs(rows)
+        except ValueError:
+            return False
+        return True
+
+    assert len(highs) > 1 and alone(highs) and together(highs)
+    for i, row in enumerate(highs):
+        for damaged in (row[:-1], [row[0] + 100, *row[1:]], [*row, row[-2], 0]):
+            rows = highs[:i] + [damaged] + highs[i + 1:]
+            assert together(rows) == alone(rows), (i, damaged)

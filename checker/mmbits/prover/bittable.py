@@ -30,10 +30,11 @@ analysed themselves.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
-from itertools import chain, compress, islice
+from collections.abc import MutableSequence, Sequence
+from itertools import chain, compress, islice, repeat
 from typing import TYPE_CHECKING, Any
 
+from mmbits import intarrays
 from mmbits.kconfig.config import Config
 from mmbits.prover import classfacts
 from mmbits.prover.classfacts import Facts
@@ -53,10 +54,10 @@ class BitTable:
 
     __slots__ = ("columns", "shapes", "sites", "lows", "highs", "gaps", "facts")
 
-    def __init__(self, columns: dict[str, list[int]] | None = None, shapes: list[list[int]] | None = None,
+    def __init__(self, columns: dict[str, MutableSequence[int]] | None = None, shapes: list[list[int]] | None = None,
                  sites: list[list[int]] | None = None, lows: list[list[int]] | None = None,
                  highs: list[list[int]] | None = None, gaps: set[int] | None = None, facts: Facts | None = None):
-        self.columns: dict[str, list[int]] = {c: [] for c in COLUMNS} if columns is None else columns
+        self.columns: dict[str, MutableSequence[int]] = {c: [] for c in COLUMNS} if columns is None else columns
         self.shapes: list[list[int]] = [] if shapes is None else shapes
         self.sites: list[list[int]] = [] if sites is None else sites
         self.lows: list[list[int]] = [] if lows is None else lows
@@ -87,20 +88,28 @@ class BitTable:
         raise IndexError(ab)  # _from_json refuses a table with a site past its rows
 
     def to_json(self) -> dict[str, Any]:
-        return {"columns": self.columns, "shapes": self.shapes, "sites": self.sites, "lows": self.lows, "highs": self.highs,
+        return {"columns": {c: list(col) for c, col in self.columns.items()}, "shapes": self.shapes,
+                "sites": self.sites, "lows": list(map(list, self.lows)), "highs": list(map(list, self.highs)),
+                "gaps": sorted(self.gaps), "facts": self.facts.to_json()}
+
+    def to_data(self) -> dict[str, Any]:
+        """What a class partition's entry keeps (prover.classes): the columns and the rows
+        as array bytes (mmbits.intarrays), the rest as `to_json`."""
+        return {"columns": {c: intarrays.pack(col) for c, col in self.columns.items()}, "shapes": self.shapes,
+                "sites": self.sites, "lows": intarrays.pack_rows(self.lows), "highs": intarrays.pack_rows(self.highs),
                 "gaps": sorted(self.gaps), "facts": self.facts.to_json()}
 
 
-def from_json(doc: Any, nclasses: int) -> BitTable:
-    """A stored table, checked to be one for `nclasses` classes (every item an int, every
-    index in range, every site within the rows it is read with): ValueError if not."""
-    if not isinstance(doc, dict):
+def from_data(doc: Any, nclasses: int) -> BitTable:
+    """A stored table (`to_data`), checked to be one for `nclasses` classes (every index
+    in range, every site within the rows it is read with): ValueError if not."""
+    if not isinstance(doc, dict) or not isinstance(doc["columns"], dict) or sorted(doc["columns"]) != sorted(COLUMNS):
         raise ValueError("not a class table")
-    columns, shapes, sites = doc["columns"], doc["shapes"], doc["sites"]
-    lows, highs, gaps = doc["lows"], doc["highs"], doc["gaps"]
-    if not isinstance(columns, dict) or sorted(columns) != sorted(COLUMNS) or not ints(gaps) \
-            or not all_ints((*columns.values(), *shapes, *sites, *lows, *highs)) \
-            or any(len(x) != 2 for x in shapes) \
+    columns: dict[str, MutableSequence[int]] = {c: intarrays.unpack(col) for c, col in doc["columns"].items()}
+    shapes, sites, gaps = doc["shapes"], doc["sites"], doc["gaps"]
+    lows: list[Any] = intarrays.unpack_rows(doc["lows"])
+    highs: list[Any] = intarrays.unpack_rows(doc["highs"])
+    if not ints(gaps) or not all_ints((*shapes, *sites)) or any(len(x) != 2 for x in shapes) \
             or any(len(c) != nclasses for c in columns.values()):
         raise ValueError("not a class table of these classes")
     reach = [max(amap, default=-1) for amap in sites]  # the highest anchor bit each site reads
@@ -110,11 +119,10 @@ def from_json(doc: Any, nclasses: int) -> BitTable:
     facts = classfacts.from_json(doc["facts"], len(shapes), len(lows), len(highs), len(sites))
     # the profiled classes' rows (C-level passes: thousands of classes)
     site_col = columns["site"]
-    profiled = [c for c in site_col if c != -1]
-    rows = [columns[c] for c in ("shape", "site", "low", "high")]
-    if len(profiled) != len(site_col):
+    rows: list[Sequence[int]] = [columns[c] for c in ("shape", "site", "low", "high")]
+    if site_col.count(-1):
         rows = [list(compress(col, map((-1).__ne__, site_col))) for col in rows]
-    if profiled:
+    if rows[0]:
         for col, size in zip(rows, (len(shapes), len(sites), len(lows), len(highs)), strict=True):
             if min(col) < 0 or max(col) >= size:
                 raise ValueError("class table index out of range")
@@ -128,17 +136,24 @@ def from_json(doc: Any, nclasses: int) -> BitTable:
     return BitTable(columns, shapes, sites, lows, highs, set(gaps), facts)
 
 
-def check_runs(highs: list[list[int]]) -> None:
-    """ValueError unless each of `highs` is a start, then (end, number) pairs with rising ends."""
-    for runs in highs:
-        if len(runs) % 2 == 0:
-            raise ValueError("not a run list")
-        ends = [runs[0], *runs[1::2]]
-        if not all(map(operator.lt, ends, islice(ends, 1, None))):  # C-level: thousands of lists
-            raise ValueError("not a run list")
+def check_runs(highs: Sequence[Sequence[int]]) -> None:
+    """ValueError unless each of `highs` is a start, then (end, number) pairs with rising ends
+    (C-level passes over all the rows at once: thousands of rows)."""
+    lengths = list(map(len, highs))
+    if not lengths:
+        return
+    if set(map((2).__rmod__, lengths)) != {1}:
+        raise ValueError("not a run list")
+    pairs = list(map(operator.rshift, lengths, repeat(1)))
+    # each row's ends (its start and every other item after it), and which neighbours are one row's
+    ends_of = [b"\x01" + b"\x01\x00" * k for k in range(max(pairs) + 1)]
+    within = [b"\x01" * k + b"\x00" for k in range(max(pairs) + 1)]
+    ends = list(compress(chain.from_iterable(highs), b"".join(map(ends_of.__getitem__, pairs))))
+    if not all(compress(map(operator.lt, ends, islice(ends, 1, None)), b"".join(map(within.__getitem__, pairs)))):
+        raise ValueError("not a run list")
 
 
-def run_end(runs: list[int]) -> int:
+def run_end(runs: Sequence[int]) -> int:
     """The first anchor bit past a run list (`highs` row)."""
     return runs[-2] if len(runs) > 1 else runs[0]
 

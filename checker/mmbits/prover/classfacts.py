@@ -203,11 +203,11 @@ def from_json(doc: Any, shapes: int, lows: int, highs: int, sites: int) -> Facts
     if not isinstance(doc, dict):
         raise ValueError("not a class table's facts")
     parts = [doc[k] for k in ("shapes", "lows", "highs", "tails", "field_lists", "sites")]
-    if not all(isinstance(p, list) and all(isinstance(row, list) for row in p) for p in parts):
+    if not all(type(p) is list and set(map(type, p)) <= {list} for p in parts):
         raise ValueError("not a class table's facts")
     f_shapes, f_lows, f_highs, f_tails, f_fields, f_sites = parts
     if (len(f_shapes), len(f_lows), len(f_highs), len(f_sites)) != (shapes, lows, highs, sites) \
-            or any(len(r) != 4 for r in f_shapes) or any(len(r) != 2 for r in f_lows) \
-            or any(len(r) != 3 for r in f_highs) or any(len(r) != 6 for r in f_tails):
+            or not set(map(len, f_shapes)) <= {4} or not set(map(len, f_lows)) <= {2} \
+            or not set(map(len, f_highs)) <= {3} or not set(map(len, f_tails)) <= {6}:
         raise ValueError("class table facts of another table")
     return Facts(f_shapes, f_lows, f_highs, f_tails, f_fields, f_sites)

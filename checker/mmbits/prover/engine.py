@@ -11,9 +11,11 @@ analyses. Hits are aggregated per colliding thing with one counterexample.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from operator import attrgetter
+from heapq import heappop, heappush
+from itertools import accumulate
 from typing import Any, NamedTuple
 
 from mmbits.collector import collector_paused
@@ -24,7 +26,7 @@ from mmbits.kconfig.config import Config
 from mmbits.kconfig.domain import Group
 from mmbits.layout.registry import LayoutSet
 from mmbits.proposal import Proposal
-from mmbits.prover import classes, releases
+from mmbits.prover import bittable, classes, releases
 from mmbits.prover.analyse import Prover, prepare, relevant_symbols
 from mmbits.prover.explain import explain
 from mmbits.prover.expr import Value
@@ -34,7 +36,6 @@ from mmbits.prover.result import CheckResult
 from mmbits.prover.site import Site
 
 COLLIDING = {"collision", "tail-marker", "type-byte", "pointer-tag"}
-_COUNT = attrgetter("count")
 
 
 class Aggregate:
@@ -163,42 +164,67 @@ def _static(proposal: Proposal, config: Config | None, domain: Any, defines: Map
     failed: list[tuple[classes.Unit, Exception]] = []
     # the classes summed per answer (one hits list and one value object per distinct answer),
     # in the order of their first class: the first answer with a finding has its first group
-    answers: dict[tuple[int, int], _Answer] = {}
+    answers: dict[tuple[int, int], int] = {}  # (hits, value) -> its answer's number in `found`
     # classes with equal answer keys (classes.answer_keys) share one analysis: a new
-    # question analyses one class per distinct key, not every class
+    # question analyses one class per distinct key (the first class having it), not every class
     keys = classes.answer_keys(prover, units)
-    answer_of: dict[Any, _Answer] = {}  # answer key -> its answer (the analysis of its first class)
-    for n, unit in enumerate(units):
+    class_counts, sizes, which, release_sets = classes.columns(units)
+    # the classes analysed, in order: each class without a key, and the first class of each key
+    # (or, when that analysis fails, the next class of the key: fail closed, as each is its own)
+    todo = list(range(len(class_counts))) if keys is None else \
+        sorted([i for k, i in bittable.firsts(keys) if k is not None] + [i for i, k in enumerate(keys) if k is None])
+    answer_of: dict[Any, int] = {}  # answer key -> its answer's number (the analysis of its first class)
+    own: dict[int, int | None] = {}  # a class without a key, or one that failed -> its answer (None: failed)
+    found: list[_Answer] = []
+    reached = list(accumulate(class_counts)) if progress is not None else []
+    analysed = 0
+    while todo:
+        n = heappop(todo)
+        analysed += 1
+        if progress is not None and analysed % 64 == 0:
+            progress(reached[n], total)
         akey = keys[n] if keys is not None else None
-        answer = answer_of.get(akey) if akey is not None else None
-        if answer is None:
-            try:
-                # from what the class table keeps of the class when it can (no config built)
-                kept = keys.inputs(n) if keys is not None and akey is not None else None
-                got = prover.analyse_facts(*kept, akey) if kept is not None else prover.analyse(unit.config, akey)
-            except InputError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - fail closed: an analysis that cannot run is no proof
-                failed.append((unit, exc))
-                ngroups += unit.groups
-                checked += unit.count
-                for version, c in unit.by_release.items():
-                    releases.tally(by_release, version, c, unknown=True)
-                continue
-            hits, ev, site = got
-            answer = answers.get((id(hits), id(ev)))
-            if answer is None:
-                answer = answers[(id(hits), id(ev))] = _Answer(hits, ev, site, unit)
-            if akey is not None:
-                answer_of[akey] = answer
-        answer.count += unit.count
-        answer.groups += unit.groups
+        try:
+            # from what the class table keeps of the class when it can (no config built)
+            kept = keys.inputs(n) if keys is not None and akey is not None else None
+            got = prover.analyse_facts(*kept, akey) if kept is not None else prover.analyse(units[n].config, akey)
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - fail closed: an analysis that cannot run is no proof
+            failed.append((units[n], exc))
+            own[n] = None
+            ngroups += sizes[n]
+            checked += class_counts[n]
+            for version, c in release_sets[which[n]].items():
+                releases.tally(by_release, version, c, unknown=True)
+            if keys is not None and akey is not None:
+                later = next((i for i in range(n + 1, len(keys)) if keys[i] == akey), None)
+                if later is not None:
+                    heappush(todo, later)
+            continue
+        hits, ev, site = got
+        a = answers.get((id(hits), id(ev)))
+        if a is None:
+            a = answers[(id(hits), id(ev))] = len(found)
+            found.append(_Answer(hits, ev, site, units[n]))
+        if akey is None:
+            own[n] = a
+        else:
+            answer_of[akey] = a
+    # each class summed into its answer: (answer, release map, groups) triples counted in C
+    per_class: list[int | None] = list(map(answer_of.get, keys)) if keys is not None else [None] * len(class_counts)
+    for n, owned in own.items():
+        per_class[n] = owned
+    for (a, w, size), times in Counter(zip(per_class, which, sizes, strict=True)).items():
+        if a is None:
+            continue  # failed: tallied above
+        answer = found[a]
+        answer.groups += size * times
         tallies = answer.by_release
-        for version, c in unit.by_release.items():
-            tallies[version] = tallies.get(version, 0) + c
-        if progress is not None and n % 512 == 511:
-            progress(checked + sum(map(_COUNT, answers.values())), total)
-    for answer in answers.values():
+        for version, c in release_sets[w].items():
+            answer.count += c * times
+            tallies[version] = tallies.get(version, 0) + c * times
+    for answer in found:
         count, hits, ev = answer.count, answer.hits, answer.ev
         ngroups += answer.groups
         checked += count
