@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Sequence
-from itertools import accumulate
+from itertools import accumulate, chain
 from typing import Any
 
 FORMAT = f"int-arrays {sys.byteorder}"
@@ -24,11 +24,15 @@ _TYPECODES = ("b", "h", "i", "q")  # the smallest that holds a column is kept
 
 def pack(values: Sequence[int]) -> list[Any]:
     """[typecode, bytes]: `values` as the smallest signed array type holding them."""
-    low, high = (min(values), max(values)) if len(values) else (0, 0)
+    import struct
+
     for code in _TYPECODES:
-        bound = 1 << (array(code).itemsize * 8 - 1)
-        if -bound <= low and high < bound:
-            return [code, array(code, values).tobytes()]
+        try:
+            # struct's native format is the array's item (array(code, values) converts each item
+            # through argument parsing, and a min() and max() first were as much again)
+            return [code, struct.pack(f"{len(values)}{code}", *values)]
+        except struct.error:
+            continue  # an item out of this type's range
     raise OverflowError("an integer column past 64 bits")
 
 
@@ -43,7 +47,7 @@ def unpack(doc: Any) -> array[int]:
 
 def pack_rows(rows: Sequence[Sequence[int]]) -> list[Any]:
     """Rows of ints as one column of their items and one of their lengths."""
-    return [pack([v for row in rows for v in row]), pack([len(row) for row in rows])]
+    return [pack(list(chain.from_iterable(rows))), pack(list(map(len, rows)))]
 
 
 def unpack_rows(doc: Any) -> list[array[int]]:

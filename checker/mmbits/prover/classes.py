@@ -29,6 +29,7 @@ from __future__ import annotations
 import operator
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, overload
 
 from mmbits import intarrays
@@ -86,8 +87,8 @@ class Classes(Sequence[Unit]):
                  table: bittable.BitTable | None = None) -> Classes:
         """The columns of classes made one by one (a partition computed in process)."""
         which, release_sets = _numbered(made)
-        return cls(source, [u.first for u in made], [u.count for u in made], [u.groups for u in made], which,
-                   release_sets, table)
+        firsts, counts, sizes = (list(map(attrgetter(a), made)) for a in ("first", "count", "groups"))
+        return cls(source, firsts, counts, sizes, which, release_sets, table)
 
     def __len__(self) -> int:
         return len(self.firsts)
@@ -118,11 +119,11 @@ def _numbered(units: Sequence[Unit]) -> tuple[list[int], list[dict[int, int]]]:
     sets: dict[tuple[tuple[int, int], ...], int] = {}
     release_sets: list[dict[int, int]] = []
     which = []
-    for u in units:
-        flat = tuple(sorted(u.by_release.items()))
+    for per in map(attrgetter("by_release"), units):
+        flat = tuple(sorted(per.items()))
         i = sets.setdefault(flat, len(sets))
         if i == len(release_sets):
-            release_sets.append(dict(flat))
+            release_sets.append(per)
         which.append(i)
     return which, release_sets
 
