@@ -320,3 +320,38 @@ def test_run_lists_are_checked_as_each_row_alone_would_be() -> None:
         for damaged in (row[:-1], [row[0] + 100, *row[1:]], [*row, row[-2], 0]):
             rows = highs[:i] + [damaged] + highs[i + 1:]
             assert together(rows) == alone(rows), (i, damaged)
+
+
+def test_a_failed_analysis_leaves_the_next_class_of_its_key_to_its_own(cache: Any,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # fail closed: when the analysis of a key's first class fails, that class is unknown and the
+    # key's next class is analysed itself (the rest of the key then shares its answer)
+    from mmbits.prover.analyse import Prover
+
+    question = ("BIT(NR_PAGEFLAGS)", "ptdesc.pt_flags", "kernel-pgtable", (), "arm32")
+    truth = _answer(*question)
+    dom = load_domain("arm32")
+    prover = prepare(Proposal(*question[:3]), None, (), None)
+    relevant = relevant_symbols(prover, dom) | {"VERSION"}
+    groups, memo = engine.cached_groups(dom, relevant)
+    prover.config_memo = memo
+    keys = classes.answer_keys(prover, classes.units(prover, groups, memo, (dom, relevant)))
+    assert keys is not None
+    # keys hold the id of the expression's value, which each check makes anew: compared without it
+    ours = [k[1:] for k in keys if k is not None]
+    shared = next(k for k in ours if ours.count(k) > 1)
+    calls: list[Any] = []
+    real = Prover.analyse_facts
+
+    def flaky(self: Prover, *kept: Any) -> Any:
+        calls.append(kept[-1][1:])  # the answer key
+        if calls.count(shared) == 1 and calls[-1] == shared:
+            raise RuntimeError("flaky")
+        return real(self, *kept)
+
+    monkeypatch.setattr(Prover, "analyse_facts", flaky)
+    got = _answer(*question)
+    assert any(f["kind"] == "unknown" and "static analysis failed" in f["message"] for f in got["findings"])
+    assert got["configs_checked"] == truth["configs_checked"] and got["groups"] == truth["groups"]
+    assert calls.count(shared) == 2  # the key's next class analysed itself, the rest sharing its answer
+    assert len(calls) == len(set(ours)) + 1

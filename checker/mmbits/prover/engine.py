@@ -14,7 +14,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from heapq import heappop, heappush
 from itertools import accumulate
 from typing import Any, NamedTuple
 
@@ -178,8 +177,8 @@ def _static(proposal: Proposal, config: Config | None, domain: Any, defines: Map
     found: list[_Answer] = []
     reached = list(accumulate(class_counts)) if progress is not None else []
     analysed = 0
-    while todo:
-        n = heappop(todo)
+    while analysed < len(todo):
+        n = todo[analysed]
         analysed += 1
         if progress is not None and analysed % 64 == 0:
             progress(reached[n], total)
@@ -199,8 +198,8 @@ def _static(proposal: Proposal, config: Config | None, domain: Any, defines: Map
                 releases.tally(by_release, version, c, unknown=True)
             if keys is not None and akey is not None:
                 later = next((i for i in range(n + 1, len(keys)) if keys[i] == akey), None)
-                if later is not None:
-                    heappush(todo, later)
+                if later is not None:  # rare (fail closed): the classes left, kept in order
+                    todo[analysed:] = sorted([*todo[analysed:], later])
             continue
         hits, ev, site = got
         a = answers.get((id(hits), id(ev)))
