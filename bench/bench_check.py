@@ -294,19 +294,20 @@ def instructions(domain: str) -> None:
 # answers that name one; the kept table is checked and a one-bit key read with C-level
 # passes; an expression of the word's own names is evaluated without c_names()' table.
 
-# History (2026-12-04, checkwarm5: checkwarm4's tip 50ef651 and the branch measured in turn,
-# same conditions, load 2.4-7 on 2 cores):
+# History (2026-12-04, checkwarm5: checkwarm4's tip 50ef651 and the branch (4c7f027) measured in
+# turn, same conditions):
 #   --instructions                 50ef651   checkwarm5
-#   default: first question on word  1,314 M    1,302 M  (-1%)
-#   default: new question on word      681 M      657 M  (-3.5%)
+#   default: first question on word  1,314 M    1,300 M  (-1%)
+#   default: new question on word      681 M      655 M  (-4%)
 #   everything: new question         1,966 M    1,772 M  (-10%)  (the new question alone under callgrind)
-#   --whole-only --repeat 5 (default, load 2.4): new question 0.12 s wall, 0.12 s CPU both (the
-#   ~0.25 s "not met" of checkwarm4 was the load of 10-16); everything (--repeat 3, load 3-4):
-#   new question 0.26 -> 0.22 s CPU, first on the word 1.06 -> 1.02 s
+#   --whole-only --repeat 5, default, load 0.5-0.8: new question 0.11 s wall and CPU both (the
+#   rusage tick hides 4%; checkwarm4's ~0.25 s "not met" was the load of 10-16 on 2 cores);
+#   everything (--repeat 3): new question 0.24 -> 0.23 s CPU at load 0.8, 0.26 -> 0.22 at load 3-4
 # What went: the kept partition's integer columns and low/high rows are array bytes
-# (mmbits.intarrays: 655 -> 339 KB, no per-item type checks, run lists checked in one pass);
-# a loaded partition makes no Unit per class, and the engine sums classes into answers from
-# the columns with one Counter.
+# (mmbits.intarrays: 655 -> 339 KB, no per-item type checks, run lists checked in one pass;
+# packed with struct, not array(list), so the first question pays less, not more); a loaded
+# partition makes no Unit per class, and the engine sums classes into answers from the
+# columns with one Counter.
 
 if __name__ == "__main__":
     main()
