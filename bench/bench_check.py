@@ -279,6 +279,35 @@ def instructions(domain: str) -> None:
 # for gap and flag bits; code_stamp scans without relpath. The same JSON answers before and
 # after (8 questions over 2 domains, cold and warm).
 
+# History (2026-12-04, checkwarm4: main cd72929 and the branch measured in turn, same conditions;
+# seconds at load 10-13 on 2 cores, so walls are ~4x CPU and CPU is the figure to compare):
+#   --instructions                 main cd72929   checkwarm4
+#   default: first question on word  1,444 M      1,314 M  (-9%)
+#   default: new question on word      846 M        681 M  (-20%)
+#   everything: first on the word    9,701 M      9,134 M  (-6%)
+#   everything: new question         2,576 M      1,977 M  (-23%)
+#   --whole-only CPU s (best of 3)  default: first on word 0.25 -> 0.21, new question 0.17 -> 0.13;
+#                                   everything: first on word 1.26 -> 1.05, new question 0.41 -> 0.27
+# What went: a new question's ~700 analyses (one per answer key) built the class's Config and
+# packing and looked its site up; the class table now keeps what its numbers stand for
+# (prover.classfacts) and the rules read that; counterexample configs are built only for
+# answers that name one; the kept table is checked and a one-bit key read with C-level
+# passes; an expression of the word's own names is evaluated without c_names()' table.
+
+# History (2026-12-04, checkwarm5: checkwarm4's tip 50ef651 and the branch (4c7f027) measured in
+# turn, same conditions):
+#   --instructions                 50ef651   checkwarm5
+#   default: first question on word  1,314 M    1,300 M  (-1%)
+#   default: new question on word      681 M      655 M  (-4%)
+#   everything: new question         1,966 M    1,772 M  (-10%)  (the new question alone under callgrind)
+#   --whole-only --repeat 5, default, load 0.5-0.8: new question 0.11 s wall and CPU both (the
+#   rusage tick hides 4%; checkwarm4's ~0.25 s "not met" was the load of 10-16 on 2 cores);
+#   everything (--repeat 3): new question 0.24 -> 0.23 s CPU at load 0.8, 0.26 -> 0.22 at load 3-4
+# What went: the kept partition's integer columns and low/high rows are array bytes
+# (mmbits.intarrays: 655 -> 339 KB, no per-item type checks, run lists checked in one pass;
+# packed with struct, not array(list), so the first question pays less, not more); a loaded
+# partition makes no Unit per class, and the engine sums classes into answers from the
+# columns with one Counter.
 
 if __name__ == "__main__":
     main()

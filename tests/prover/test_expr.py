@@ -74,6 +74,21 @@ def test_fast_names_agree_with_c_names(config, name) -> None:  # type: ignore[no
         assert fast == names.get(name)
 
 
+@given(configs(), st.sampled_from(["BIT(NR_PAGEFLAGS)", "BIT(NR_PAGEFLAGS+40)", "1UL << (BITS_PER_LONG-1)",
+                                   "PG_referenced", "BIT(PG_head)|BIT(NR_PAGEFLAGS-1)", "1 << PG_arch_2",
+                                   "UINT_MAX", "BIT(PG_slab)", "PGTY_table", "(1 << 31) + PG_locked",
+                                   "PAGE_FLAGS_CHECK_AT_FREE & 1"]))
+def test_a_value_of_the_words_own_names_is_the_value_with_every_name(config, text) -> None:  # type: ignore[no-untyped-def]
+    # ExprPlan.evaluate reads only the names the expression reads when the word has them all;
+    # the reference evaluates with c_names()'s whole table of the config
+    xp = plan(text)
+    word = compute(config)
+    got = xp.evaluate(config, word)
+    names, types = xp.names_for(config, word)
+    want = xp._evaluate(names, types, names["BITS_PER_LONG"])
+    assert got == want
+
+
 def test_the_names_every_config_has_are_in_every_presets_names() -> None:
     # plan() accepts these without building the default preset's names: they must be
     # names of every config (FlagsWord.symbols() defines them)

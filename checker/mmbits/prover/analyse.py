@@ -20,6 +20,7 @@ from mmbits.kconfig.config import Config
 from mmbits.layout.registry import LayoutSet, layout_env, layouts, packing_values
 from mmbits.proposal import Proposal
 from mmbits.prover import rules
+from mmbits.prover.classfacts import FlagFacts
 from mmbits.prover.expr import ExprPlan, Value, plan
 from mmbits.prover.facts import load_memdesc_facts, load_word_facts
 from mmbits.prover.hits import Ask, Hit, bit_text, bits_of
@@ -291,13 +292,8 @@ class Prover:
                    bool(config.get("MEM_ALLOC_PROFILING")), bool(config.get("MEM_PROFILING_COMPRESSED")),
                    bool(config.get("CHECK_PAGES"))) if inputs is None else \
                 ("flag-bits", site, value, ask.kinds, inputs)
-            cached = self._analyses.get(key)
-            if cached is None:
-                found = rules.analyse_flags(word, base, site, value, ask, config, sizes)
-                found += rules.analyse_arms(site, value, ask)
-                cached = ((word, base), found)
-                self._analyses[key] = cached
-        elif site.role == "page_type":
+            return self._joined(hits, self._flag_hits(key, word, base, site, value, ask, config, sizes)), ev, site
+        if site.role == "page_type":
             key = ("page_type", site.signature(), value, ask.kinds)
             cached = self._analyses.get(key)
             if cached is None:
@@ -330,6 +326,30 @@ class Prover:
                 cached = (None, rules.analyse_arms(site, value, ask))
                 self._analyses[key] = cached
         return self._joined(hits, cached[1]), ev, site
+
+    def analyse_facts(self, word: FlagFacts, env: Mapping[str, bool], site: Site, ev: Value,
+                      shared: Any) -> tuple[list[Hit], Value, Site]:
+        """`analyse(config, shared)` of a page->flags class from what the class table keeps
+        of it (`bittable.AnswerKeys.inputs`, prover.classfacts): its packing's facts, the
+        three symbols its class key holds, its site and the expression's value on it, which
+        are all the analysis reads of the config (`class_key`); no Config, no packing."""
+        ask = self.ask_for(site)
+        hits = self._generic(ev, site, ask)
+        if ev.value is None:
+            return hits, ev, site
+        value = ev.value & ((1 << site.bits) - 1)
+        key = ("flag-bits", site, value, ask.kinds, ("answer", shared))
+        return self._joined(hits, self._flag_hits(key, word, word, site, value, ask, env, None)), ev, site
+
+    def _flag_hits(self, key: tuple[Any, ...], word: FlagsWord | FlagFacts, base: FlagsWord | FlagFacts, site: Site,
+                   value: int, ask: Ask, env: Mapping[str, Any], sizes: tuple[int, int] | None) -> list[Hit]:
+        """The page->flags rules' hits, cached on `key` (what they read)."""
+        cached = self._analyses.get(key)
+        if cached is None:
+            found = rules.analyse_flags(word, base, site, value, ask, env, sizes)  # type: ignore[arg-type]
+            found += rules.analyse_arms(site, value, ask)
+            cached = self._analyses[key] = ((word, base), found)  # the words keep the ids in `key` theirs
+        return cached[1]
 
     def _joined(self, generic: list[Hit], role: list[Hit]) -> list[Hit]:
         """generic + role hits, one list per pair (both are cached lists): equal answers are

@@ -30,11 +30,14 @@ analysed themselves.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
-from itertools import chain, islice
+from collections.abc import MutableSequence, Sequence
+from itertools import chain, compress, islice, repeat
 from typing import TYPE_CHECKING, Any
 
+from mmbits import intarrays
 from mmbits.kconfig.config import Config
+from mmbits.prover import classfacts
+from mmbits.prover.classfacts import Facts
 
 if TYPE_CHECKING:
     from mmbits.prover.analyse import Prover
@@ -45,20 +48,22 @@ COLUMNS = ("shape", "site", "low", "high", "tail", "cp")
 class BitTable:
     """Per class, in order: `columns[name][i]` for the names in COLUMNS (`site` -1: no
     profile, the class is analysed itself); `shapes`, `sites`, `lows`, `highs` as the
-    module says; `gaps` the numbers of gap reads. (A plain class, not a dataclass: every
-    check imports it, and a dataclass compiles its methods at import.)"""
+    module says; `gaps` the numbers of gap reads; `facts` what the numbers stand for, for an
+    analysis without the class's config (prover.classfacts). (A plain class, not a
+    dataclass: every check imports it, and a dataclass compiles its methods at import.)"""
 
-    __slots__ = ("columns", "shapes", "sites", "lows", "highs", "gaps")
+    __slots__ = ("columns", "shapes", "sites", "lows", "highs", "gaps", "facts")
 
-    def __init__(self, columns: dict[str, list[int]] | None = None, shapes: list[list[int]] | None = None,
+    def __init__(self, columns: dict[str, MutableSequence[int]] | None = None, shapes: list[list[int]] | None = None,
                  sites: list[list[int]] | None = None, lows: list[list[int]] | None = None,
-                 highs: list[list[int]] | None = None, gaps: set[int] | None = None):
-        self.columns: dict[str, list[int]] = {c: [] for c in COLUMNS} if columns is None else columns
+                 highs: list[list[int]] | None = None, gaps: set[int] | None = None, facts: Facts | None = None):
+        self.columns: dict[str, MutableSequence[int]] = {c: [] for c in COLUMNS} if columns is None else columns
         self.shapes: list[list[int]] = [] if shapes is None else shapes
         self.sites: list[list[int]] = [] if sites is None else sites
         self.lows: list[list[int]] = [] if lows is None else lows
         self.highs: list[list[int]] = [] if highs is None else highs
         self.gaps: set[int] = set() if gaps is None else gaps
+        self.facts: Facts = Facts() if facts is None else facts
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, BitTable) and self.to_json() == other.to_json()
@@ -83,48 +88,72 @@ class BitTable:
         raise IndexError(ab)  # _from_json refuses a table with a site past its rows
 
     def to_json(self) -> dict[str, Any]:
-        return {"columns": self.columns, "shapes": self.shapes, "sites": self.sites, "lows": self.lows, "highs": self.highs,
-                "gaps": sorted(self.gaps)}
+        return {"columns": {c: list(col) for c, col in self.columns.items()}, "shapes": self.shapes,
+                "sites": self.sites, "lows": list(map(list, self.lows)), "highs": list(map(list, self.highs)),
+                "gaps": sorted(self.gaps), "facts": self.facts.to_json()}
+
+    def to_data(self) -> dict[str, Any]:
+        """What a class partition's entry keeps (prover.classes): the columns and the rows
+        as array bytes (mmbits.intarrays), the rest as `to_json`."""
+        return {"columns": {c: intarrays.pack(col) for c, col in self.columns.items()}, "shapes": self.shapes,
+                "sites": self.sites, "lows": intarrays.pack_rows(self.lows), "highs": intarrays.pack_rows(self.highs),
+                "gaps": sorted(self.gaps), "facts": self.facts.to_json()}
 
 
-def from_json(doc: Any, nclasses: int) -> BitTable:
-    """A stored table, checked to be one for `nclasses` classes (every item an int, every
-    index in range, every site within the rows it is read with): ValueError if not."""
-    if not isinstance(doc, dict):
+def from_data(doc: Any, nclasses: int) -> BitTable:
+    """A stored table (`to_data`), checked to be one for `nclasses` classes (every index
+    in range, every site within the rows it is read with): ValueError if not."""
+    if not isinstance(doc, dict) or not isinstance(doc["columns"], dict) or sorted(doc["columns"]) != sorted(COLUMNS):
         raise ValueError("not a class table")
-    columns, shapes, sites = doc["columns"], doc["shapes"], doc["sites"]
-    lows, highs, gaps = doc["lows"], doc["highs"], doc["gaps"]
-    if not isinstance(columns, dict) or sorted(columns) != sorted(COLUMNS) or not ints(gaps) \
-            or not all_ints((*columns.values(), *shapes, *sites, *lows, *highs)) \
-            or any(len(x) != 2 for x in shapes) \
+    columns: dict[str, MutableSequence[int]] = {c: intarrays.unpack(col) for c, col in doc["columns"].items()}
+    shapes, sites, gaps = doc["shapes"], doc["sites"], doc["gaps"]
+    lows: list[Any] = intarrays.unpack_rows(doc["lows"])
+    highs: list[Any] = intarrays.unpack_rows(doc["highs"])
+    if not ints(gaps) or not all_ints((*shapes, *sites)) or any(len(x) != 2 for x in shapes) \
             or any(len(c) != nclasses for c in columns.values()):
         raise ValueError("not a class table of these classes")
     reach = [max(amap, default=-1) for amap in sites]  # the highest anchor bit each site reads
     if any(min(amap, default=-1) < -1 for amap in sites):
         raise ValueError("class table index out of range")
     check_runs(highs)
-    for shape, si, low, high in set(zip(columns["shape"], columns["site"], columns["low"], columns["high"], strict=True)):
-        if si == -1:
-            continue
-        if not (0 <= shape < len(shapes) and 0 <= si < len(sites) and 0 <= low < len(lows) and 0 <= high < len(highs)):
-            raise ValueError("class table index out of range")
-        runs = highs[high]
-        if runs[0] != len(lows[low]) or reach[si] >= run_end(runs):
+    facts = classfacts.from_json(doc["facts"], len(shapes), len(lows), len(highs), len(sites))
+    # the profiled classes' rows (C-level passes: thousands of classes)
+    site_col = columns["site"]
+    rows: list[Sequence[int]] = [columns[c] for c in ("shape", "site", "low", "high")]
+    if site_col.count(-1):
+        rows = [list(compress(col, map((-1).__ne__, site_col))) for col in rows]
+    if rows[0]:
+        for col, size in zip(rows, (len(shapes), len(sites), len(lows), len(highs)), strict=True):
+            if min(col) < 0 or max(col) >= size:
+                raise ValueError("class table index out of range")
+        _, site_rows, low_rows, high_rows = rows
+        starts = list(map(operator.itemgetter(0), highs))
+        ends = list(map(run_end, highs))
+        # each row's high half starts where its low half ends, and reaches past its site
+        if not all(map(operator.eq, map(starts.__getitem__, high_rows), map(len, map(lows.__getitem__, low_rows)))) \
+                or not all(map(operator.lt, map(reach.__getitem__, site_rows), map(ends.__getitem__, high_rows))):
             raise ValueError("class table rows do not cover the site")
-    return BitTable(columns, shapes, sites, lows, highs, set(gaps))
+    return BitTable(columns, shapes, sites, lows, highs, set(gaps), facts)
 
 
-def check_runs(highs: list[list[int]]) -> None:
-    """ValueError unless each of `highs` is a start, then (end, number) pairs with rising ends."""
-    for runs in highs:
-        if len(runs) % 2 == 0:
-            raise ValueError("not a run list")
-        ends = [runs[0], *runs[1::2]]
-        if not all(map(operator.lt, ends, islice(ends, 1, None))):  # C-level: thousands of lists
-            raise ValueError("not a run list")
+def check_runs(highs: Sequence[Sequence[int]]) -> None:
+    """ValueError unless each of `highs` is a start, then (end, number) pairs with rising ends
+    (C-level passes over all the rows at once: thousands of rows)."""
+    lengths = list(map(len, highs))
+    if not lengths:
+        return
+    if set(map((2).__rmod__, lengths)) != {1}:
+        raise ValueError("not a run list")
+    pairs = list(map(operator.rshift, lengths, repeat(1)))
+    # each row's ends (its start and every other item after it), and which neighbours are one row's
+    ends_of = [b"\x01" + b"\x01\x00" * k for k in range(max(pairs) + 1)]
+    within = [b"\x01" * k + b"\x00" for k in range(max(pairs) + 1)]
+    ends = list(compress(chain.from_iterable(highs), b"".join(map(ends_of.__getitem__, pairs))))
+    if not all(compress(map(operator.lt, ends, islice(ends, 1, None)), b"".join(map(within.__getitem__, pairs)))):
+        raise ValueError("not a run list")
 
 
-def run_end(runs: list[int]) -> int:
+def run_end(runs: Sequence[int]) -> int:
     """The first anchor bit past a run list (`highs` row)."""
     return runs[-2] if len(runs) > 1 else runs[0]
 
@@ -148,7 +177,37 @@ def all_ints(lists: Sequence[Any]) -> bool:
 
 # -- a new question ------------------------------------------------------------------------
 
-def answer_keys(prover: Prover, classes: Sequence[Any], table: BitTable | None) -> list[Any] | None:
+class AnswerKeys(list[Any]):
+    """`answer_keys`' keys, with what a class's analysis needs beside them when made from
+    the table (`inputs`): the expression's value on the class, evaluated once per shape."""
+
+    def __init__(self, keys: list[Any], table: BitTable, values: dict[Any, Any], plain: bool):
+        super().__init__(keys)
+        self.table = table
+        self._values = values
+        self._plain = plain
+
+    def inputs(self, i: int) -> tuple[Any, dict[str, bool], Any, Any] | None:
+        """Class i's packing facts, config symbols, site and expression value, for
+        `Prover.analyse_facts` (prover.classfacts); None when the table has no profile of
+        the class or its kept facts are not a packing's: the class is then analysed from
+        its config."""
+        table = self.table
+        cols = table.columns
+        si = cols["site"][i]
+        if si < 0 or self[i] is None:
+            return None
+        shape, low, high, tail, cp = (cols[c][i] for c in ("shape", "low", "high", "tail", "cp"))
+        try:
+            if min(shape, low, high, tail) < 0:
+                return None
+            word, env, site = table.facts.inputs(shape, table.shapes[shape][0], low, high, tail, cp, si)
+        except (ValueError, IndexError, TypeError, KeyError):
+            return None
+        return word, env, site, self._values[tuple(table.shapes[shape]) if self._plain else shape]
+
+
+def answer_keys(prover: Prover, classes: Sequence[Any], table: BitTable | None) -> AnswerKeys | None:
     """Per class, a key such that classes with equal keys get the same analysis (hits,
     expression value and site), or None for a class that must be analysed itself; None
     when there is no table or the question is not one it serves. `classes` are the
@@ -183,6 +242,9 @@ def answer_keys(prover: Prover, classes: Sequence[Any], table: BitTable | None) 
                                              if amap[b] >= 0))
     keys: list[Any] = []
     append = keys.append
+    read_at, lows = table.read_at, table.lows
+    high_reads: dict[tuple[int, int], int] = {}
+    one_bit: dict[int, tuple[tuple[int, ...], bool]] = {}
     for found, si, low, high, tail, cp in zip(map(at.__getitem__, pairs), cols["site"], cols["low"], cols["high"],
                                               cols["tail"], cols["cp"], strict=True):
         if found is None:
@@ -192,12 +254,28 @@ def answer_keys(prover: Prover, classes: Sequence[Any], table: BitTable | None) 
         if abits is None:
             append((evid, si))
             continue
-        occ = occupants.get((low, high, abits))
-        if occ is None:
-            read = tuple(table.read_at(low, high, ab) for ab in abits)
-            occ = occupants[(low, high, abits)] = (read, any(r in gaps for r in read))
+        if len(abits) == 1:
+            # most questions are one bit: its number is the low row's below NR_PAGEFLAGS, else
+            # the high row's alone (`read_at`), which thousands of classes share
+            ab = abits[0]
+            lo = lows[low]
+            if ab < len(lo):
+                r = lo[ab]
+            else:
+                r = high_reads.get((high, ab))
+                if r is None:
+                    r = high_reads[(high, ab)] = read_at(low, high, ab)
+            occ = one_bit.get(r)
+            if occ is None:
+                occ = one_bit[r] = ((r,), r in gaps)
+        else:
+            okey = (low, high, abits)
+            occ = occupants.get(okey)
+            if occ is None:
+                read = tuple([read_at(low, high, ab) for ab in abits])
+                occ = occupants[okey] = (read, not gaps.isdisjoint(read))
         append((evid, si, cp, occ[0], tail if occ[1] else -1))
-    return keys  # the Values whose ids the keys hold are kept by the plan's own cache
+    return AnswerKeys(keys, table, values, plain)  # the Values whose ids the keys hold are kept by `values`
 
 
 # -- made with the partition -----------------------------------------------------------------
@@ -225,13 +303,19 @@ class Numbering:
         if shape is None:
             shape = self._shapes[(facts[0], facts[1])] = len(self.table.shapes)
             self.table.shapes.append([word.bits, word.nr_pageflags])
+            self.table.facts.add_shape(word)
         return shape
 
     def tail(self, word: Any, env: Any) -> int:
         """The number of `rules.gap_inputs` (`env`: the config, or its two allocation-tag symbols)."""
         from mmbits.prover import rules
 
-        return self._tails.setdefault(rules.gap_inputs(word, env), len(self._tails))
+        inputs = rules.gap_inputs(word, env)
+        tail = self._tails.get(inputs)
+        if tail is None:
+            tail = self._tails[inputs] = len(self._tails)
+            self.table.facts.add_tail(word, inputs[-2], inputs[-1])  # MEM_ALLOC_PROFILING, MEM_PROFILING_COMPRESSED
+        return tail
 
     def halves(self, word: Any, facts: tuple[Any, ...], width: int) -> tuple[int, int]:
         """(low, high): the numbers of the rows of what bits 0 to NR_PAGEFLAGS and from
@@ -247,6 +331,7 @@ class Numbering:
         if low is None:
             low = self._lows[low_key] = len(self.table.lows)
             self.table.lows.append([self._number(r) for r in rules.bit_inputs(word, 0, nr)])
+            self.table.facts.add_low(masks)
         # from there up the fields and two other masks
         high_key = (tuple(map(self._value_of, facts[2])), nr, width, masks.get("PAGE_FLAGS_CHECK_AT_PREP", 0),
                     masks.get("THP_SPLIT_COPY", 0))
@@ -254,6 +339,7 @@ class Numbering:
         if high is None:
             high = self._highs[high_key] = len(self.table.highs)
             self.table.highs.append(self._runs(rules.bit_inputs(word, nr, width), nr))
+            self.table.facts.add_high(word)
         return low, high
 
     def _runs(self, reads: list[tuple[Any, ...]], start: int) -> list[int]:
@@ -328,6 +414,7 @@ class Builder(Numbering):
         if si is None:
             si = self._sites[site] = len(self.table.sites)
             self.table.sites.append([-1 if (ab := site.anchor_bit(b)) is None else ab for b in range(site.bits)])
+            self.table.facts.add_site(site)
             self._widths.append(max(self.table.sites[si], default=-1) + 1)
         width = self._widths[si]
         # the halves and the tail read only what the facts hold (Prover._word_part): once per facts

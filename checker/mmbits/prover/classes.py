@@ -29,11 +29,14 @@ from __future__ import annotations
 import operator
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, overload
 
+from mmbits import intarrays
 from mmbits.kconfig.config import Config
 from mmbits.kconfig.domain import Group
 from mmbits.prover import bittable, packclasses
+from mmbits.prover.classfacts import Facts
 from mmbits.prover.grouplist import GroupList
 
 if TYPE_CHECKING:
@@ -65,10 +68,64 @@ class Unit:
         return self.source[self.first].config
 
 
-class Classes(list[Unit]):
-    """The classes in order, with the class table when the partition made one (`table`)."""
+class Classes(Sequence[Unit]):
+    """The classes in order as columns: per class its first group (`firsts`), its configs
+    (`counts`) and groups (`sizes`), and the number of its configs-per-release map
+    (`which`, into `release_sets`, shared and read only), with the class table when the
+    partition made one (`table`). A `Unit` is made when one is asked for: a new question
+    sums its classes from the columns (prover.engine) and asks for the few it analyses."""
 
-    table: bittable.BitTable | None = None
+    __slots__ = ("source", "firsts", "counts", "sizes", "which", "release_sets", "table")
+
+    def __init__(self, source: Sequence[Group], firsts: Sequence[int], counts: Sequence[int], sizes: Sequence[int],
+                 which: Sequence[int], release_sets: list[dict[int, int]], table: bittable.BitTable | None = None):
+        self.source, self.table = source, table
+        self.firsts, self.counts, self.sizes, self.which, self.release_sets = firsts, counts, sizes, which, release_sets
+
+    @classmethod
+    def of_units(cls, source: Sequence[Group], made: Sequence[Unit],
+                 table: bittable.BitTable | None = None) -> Classes:
+        """The columns of classes made one by one (a partition computed in process)."""
+        which, release_sets = _numbered(made)
+        firsts, counts, sizes = (list(map(attrgetter(a), made)) for a in ("first", "count", "groups"))
+        return cls(source, firsts, counts, sizes, which, release_sets, table)
+
+    def __len__(self) -> int:
+        return len(self.firsts)
+
+    @overload
+    def __getitem__(self, i: int) -> Unit: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Unit]: ...
+
+    def __getitem__(self, i: int | slice) -> Unit | list[Unit]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return Unit(self.source, self.firsts[i], self.counts[i], self.sizes[i], self.release_sets[self.which[i]])
+
+
+def columns(units: Sequence[Unit]) -> tuple[Sequence[int], Sequence[int], Sequence[int], list[dict[int, int]]]:
+    """Per class its configs, its groups and the number of its configs-per-release map, with
+    those maps: the columns of a `Classes`, or made from any other sequence of units."""
+    if isinstance(units, Classes):
+        return units.counts, units.sizes, units.which, units.release_sets
+    which, release_sets = _numbered(units)
+    return [u.count for u in units], [u.groups for u in units], which, release_sets
+
+
+def _numbered(units: Sequence[Unit]) -> tuple[list[int], list[dict[int, int]]]:
+    """Each unit's configs-per-release map numbered by value, and the distinct maps."""
+    sets: dict[tuple[tuple[int, int], ...], int] = {}
+    release_sets: list[dict[int, int]] = []
+    which = []
+    for per in map(attrgetter("by_release"), units):
+        flat = tuple(sorted(per.items()))
+        i = sets.setdefault(flat, len(sets))
+        if i == len(release_sets):
+            release_sets.append(per)
+        which.append(i)
+    return which, release_sets
 
 
 def units(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], Any] | None,
@@ -78,7 +135,7 @@ def units(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], A
     `origin`: the domain and the symbols the groups are grouped on, when the layouts are
     the shipped ones: the partition is then kept on disk too (see `_disk_key`)."""
     if memo is None:
-        return Classes(_single(groups, i, g) for i, g in enumerate(groups))
+        return Classes.of_units(groups, [_single(groups, i, g) for i, g in enumerate(groups)])
     # the keys depend on the word, the number of new flags and, through the packing's
     # share (Prover._word_part), on whether the word's flag shape decides the expression's names
     key = ("classes", len(prover.xp.new_flags), id(prover.lset), prover.struct, prover.word,
@@ -101,7 +158,7 @@ def units(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any, ...], A
     return out
 
 
-def answer_keys(prover: Prover, classes: Sequence[Unit]) -> list[Any] | None:
+def answer_keys(prover: Prover, classes: Sequence[Unit]) -> bittable.AnswerKeys | None:
     """Per class, a key such that classes with equal keys get the same analysis, or None
     (see `bittable.answer_keys`). None when making them fails: every class is then analysed
     itself, and the analyses meet the failure again and report it (fail closed)."""
@@ -117,7 +174,7 @@ def answer_keys(prover: Prover, classes: Sequence[Unit]) -> list[Any] | None:
 
 # -- on disk ---------------------------------------------------------------------------
 
-MAGIC = "mmbits-check-classes 7"
+MAGIC = f"mmbits-check-classes 9 {intarrays.FORMAT}"
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 
 
@@ -143,10 +200,9 @@ def _load(key: str | None, groups: Sequence[Group]) -> Classes | None:
         return None
     try:
         cols: Any = body["units"]
-        firsts, counts, sizes, which = cols["first"], cols["count"], cols["groups"], cols["releases"]
+        firsts, counts, sizes, which = (intarrays.unpack(cols[c]) for c in ("first", "count", "groups", "releases"))
         n = len(firsts)
-        if body["groups"] != len(groups) or not all(bittable.ints(c) for c in (firsts, counts, sizes, which)) \
-                or not len(counts) == len(sizes) == len(which) == n or n == 0 \
+        if body["groups"] != len(groups) or not len(counts) == len(sizes) == len(which) == n or n == 0 \
                 or firsts[0] != 0 or firsts[-1] >= len(groups) or not all(map(operator.lt, firsts, firsts[1:])) \
                 or min(counts) < 1 or min(sizes) < 1 or sum(sizes) != len(groups):
             return None
@@ -164,10 +220,9 @@ def _load(key: str | None, groups: Sequence[Group]) -> Classes | None:
         if min(which) < 0 or max(which) >= len(sets) or \
                 not all(map(operator.eq, map(totals.__getitem__, which), counts)):
             return None
-        out = Classes(Unit(groups, first, count, size, sets[i])
-                      for first, count, size, i in zip(firsts, counts, sizes, which, strict=True))
         table = body.get("table")
-        out.table = None if table is None else bittable.from_json(table, len(out))
+        out = Classes(groups, firsts, counts, sizes, which, sets,
+                      None if table is None else bittable.from_data(table, n))
     except (KeyError, TypeError, ValueError, IndexError):
         return None
     total = groups.total() if isinstance(groups, GroupList) else sum(g.count for g in groups)
@@ -183,18 +238,12 @@ def _store(key: str | None, groups: Sequence[Group], units: Classes) -> None:
         return
     body: dict[str, Any] = {
         "groups": len(groups),
-        "units": {"first": [u.first for u in units], "count": [u.count for u in units],
-                  "groups": [u.groups for u in units], "releases": [], "release_sets": []}}
-    sets: dict[tuple[int, ...], int] = {}
-    for u in units:
-        flat = tuple(x for vc in sorted(u.by_release.items()) for x in vc)
-        i = sets.setdefault(flat, len(sets))
-        if i == len(body["units"]["release_sets"]):
-            body["units"]["release_sets"].append(list(flat))
-        body["units"]["releases"].append(i)
+        "units": {"first": intarrays.pack(units.firsts), "count": intarrays.pack(units.counts),
+                  "groups": intarrays.pack(units.sizes), "releases": intarrays.pack(units.which),
+                  "release_sets": [[x for vc in sorted(per.items()) for x in vc] for per in units.release_sets]}}
     t = units.table
     if t is not None:
-        body["table"] = t.to_json()
+        body["table"] = t.to_data()
     store_data("classes", key, MAGIC, "body", body)
 
 
@@ -212,7 +261,7 @@ def _single(groups: Sequence[Group], i: int, g: Group) -> Unit:
 
 def _partition(prover: Prover, groups: Sequence[Group]) -> Classes:
     by_key: dict[tuple[Any, ...], Unit] = {}
-    out = Classes()
+    out: list[Unit] = []
     class_key = prover.class_key
     builder = bittable.Builder(prover) if prover._facts_names() is not None and not prover.xp.new_flags else None
     for i, g in enumerate(groups):
@@ -230,9 +279,7 @@ def _partition(prover: Prover, groups: Sequence[Group]) -> Classes:
         unit.groups += 1
         v = int(cfg.get("VERSION") or 0)
         unit.by_release[v] = unit.by_release.get(v, 0) + g.count
-    if builder is not None:
-        out.table = builder.table
-    return out
+    return Classes.of_units(groups, out, builder.table if builder is not None else None)
 
 
 # the roles whose class key is the packing's facts or its flag shape, and the site ("": absent)
@@ -277,8 +324,10 @@ def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any
         distinct: dict[tuple[int, ...], int] = {}
         packed_id = [distinct.setdefault(tuple(p), len(distinct)) for p in packed]
         skeys = list(zip(map(packed_id.__getitem__, of), values, strict=True))
+    known = base.table.facts
     table = bittable.BitTable(shapes=base.table.shapes, lows=base.table.lows, highs=base.table.highs,
-                              gaps=base.table.gaps)
+                              gaps=base.table.gaps,
+                              facts=Facts(known.shapes, known.lows, known.highs, known.tails, known.field_lists))
     # one site per distinct site key, resolved from its first group's config
     sid_of: dict[Any, int] = {}
     site_numbers: dict[Any, int] = {}
@@ -304,6 +353,7 @@ def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any
             if role == "flags":
                 in_table.append(len(table.sites))
                 table.sites.append([-1 if (ab := site.anchor_bit(b)) is None else ab for b in range(site.bits)])
+                table.facts.add_site(site)
                 reach.append(max(table.sites[-1], default=-1))
             else:
                 in_table.append(-1)
@@ -315,7 +365,7 @@ def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any
     shape_of = base.columns["shape"]
     ckeys = list(zip(of, sids, strict=True)) if min(in_table) >= 0 else \
         [(pc, sid) if in_table[sid] >= 0 else (-1 - shape_of[pc], sid) for pc, sid in zip(of, sids, strict=True)]
-    out = Classes()
+    out: list[Unit] = []
     number: dict[tuple[int, int], int] = {}
     cols = table.columns
     pcols = [base.columns[c] for c in packclasses.COLUMNS]
@@ -342,6 +392,5 @@ def _from_packings(prover: Prover, groups: Sequence[Group], memo: dict[tuple[Any
         unit.count += n_configs
         v = int(version or 0)
         unit.by_release[v] = unit.by_release.get(v, 0) + n_configs
-    out.table = table
-    return out
+    return Classes.of_units(groups, out, table)
 

@@ -11,8 +11,10 @@ analyses. Hits are aggregated per colliding thing with one counterexample.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from itertools import accumulate
 from typing import Any, NamedTuple
 
 from mmbits.collector import collector_paused
@@ -23,7 +25,7 @@ from mmbits.kconfig.config import Config
 from mmbits.kconfig.domain import Group
 from mmbits.layout.registry import LayoutSet
 from mmbits.proposal import Proposal
-from mmbits.prover import classes, releases
+from mmbits.prover import bittable, classes, releases
 from mmbits.prover.analyse import Prover, prepare, relevant_symbols
 from mmbits.prover.explain import explain
 from mmbits.prover.expr import Value
@@ -50,18 +52,23 @@ class Aggregate:
 
 class _Answer:
     """One distinct answer (hits list, value) over the classes that have it: the first
-    class's config and site, and the configs, groups and configs per release it covers."""
+    class and its site, and the configs, groups and configs per release it covers. The
+    first class's config (a counterexample) is built when asked for: most answers name none."""
 
-    __slots__ = ("hits", "ev", "site", "config", "count", "groups", "by_release")
+    __slots__ = ("hits", "ev", "site", "unit", "count", "groups", "by_release")
 
-    def __init__(self, hits: list[Hit], ev: Value, site: Site, config: Config):
+    def __init__(self, hits: list[Hit], ev: Value, site: Site, unit: classes.Unit):
         self.hits = hits
         self.ev = ev
         self.site = site
-        self.config = config
+        self.unit = unit
         self.count = 0
         self.groups = 0
         self.by_release: dict[int, int] = {}
+
+    @property
+    def config(self) -> Config:
+        return self.unit.config
 
 
 class _Static(NamedTuple):
@@ -156,56 +163,83 @@ def _static(proposal: Proposal, config: Config | None, domain: Any, defines: Map
     failed: list[tuple[classes.Unit, Exception]] = []
     # the classes summed per answer (one hits list and one value object per distinct answer),
     # in the order of their first class: the first answer with a finding has its first group
-    answers: dict[tuple[int, int], _Answer] = {}
+    answers: dict[tuple[int, int], int] = {}  # (hits, value) -> its answer's number in `found`
     # classes with equal answer keys (classes.answer_keys) share one analysis: a new
-    # question analyses one class per distinct key, not every class
+    # question analyses one class per distinct key (the first class having it), not every class
     keys = classes.answer_keys(prover, units)
-    shared: dict[Any, tuple[list[Hit], Value, Site]] = {}
-    for n, unit in enumerate(units):
+    class_counts, sizes, which, release_sets = classes.columns(units)
+    # the classes analysed, in order: each class without a key, and the first class of each key
+    # (or, when that analysis fails, the next class of the key: fail closed, as each is its own)
+    todo = list(range(len(class_counts))) if keys is None else \
+        sorted([i for k, i in bittable.firsts(keys) if k is not None] + [i for i, k in enumerate(keys) if k is None])
+    answer_of: dict[Any, int] = {}  # answer key -> its answer's number (the analysis of its first class)
+    own: dict[int, int | None] = {}  # a class without a key, or one that failed -> its answer (None: failed)
+    found: list[_Answer] = []
+    reached = list(accumulate(class_counts)) if progress is not None else []
+    analysed = 0
+    while analysed < len(todo):
+        n = todo[analysed]
+        analysed += 1
+        if progress is not None and analysed % 64 == 0:
+            progress(reached[n], total)
         akey = keys[n] if keys is not None else None
-        got = shared.get(akey) if akey is not None else None
-        if got is None:
-            try:
-                got = prover.analyse(unit.config, akey)
-            except InputError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - fail closed: an analysis that cannot run is no proof
-                failed.append((unit, exc))
-                ngroups += unit.groups
-                checked += unit.count
-                for version, c in unit.by_release.items():
-                    releases.tally(by_release, version, c, unknown=True)
-                continue
-            if akey is not None:
-                shared[akey] = got
+        try:
+            # from what the class table keeps of the class when it can (no config built)
+            kept = keys.inputs(n) if keys is not None and akey is not None else None
+            got = prover.analyse_facts(*kept, akey) if kept is not None else prover.analyse(units[n].config, akey)
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - fail closed: an analysis that cannot run is no proof
+            failed.append((units[n], exc))
+            own[n] = None
+            ngroups += sizes[n]
+            checked += class_counts[n]
+            for version, c in release_sets[which[n]].items():
+                releases.tally(by_release, version, c, unknown=True)
+            if keys is not None and akey is not None:
+                later = next((i for i in range(n + 1, len(keys)) if keys[i] == akey), None)
+                if later is not None:  # rare (fail closed): the classes left, kept in order
+                    todo[analysed:] = sorted([*todo[analysed:], later])
+            continue
         hits, ev, site = got
-        answer = answers.get((id(hits), id(ev)))
-        if answer is None:
-            answer = answers[(id(hits), id(ev))] = _Answer(hits, ev, site, unit.config)
-        answer.count += unit.count
-        answer.groups += unit.groups
+        a = answers.get((id(hits), id(ev)))
+        if a is None:
+            a = answers[(id(hits), id(ev))] = len(found)
+            found.append(_Answer(hits, ev, site, units[n]))
+        if akey is None:
+            own[n] = a
+        else:
+            answer_of[akey] = a
+    # each class summed into its answer: (answer, release map, groups) triples counted in C
+    per_class: list[int | None] = list(map(answer_of.get, keys)) if keys is not None else [None] * len(class_counts)
+    for n, owned in own.items():
+        per_class[n] = owned
+    for (a, w, size), times in Counter(zip(per_class, which, sizes, strict=True)).items():
+        if a is None:
+            continue  # failed: tallied above
+        answer = found[a]
+        answer.groups += size * times
         tallies = answer.by_release
-        for version, c in unit.by_release.items():
-            tallies[version] = tallies.get(version, 0) + c
-        if progress is not None and n % 512 == 511:
-            progress(checked + sum(a.count for a in answers.values()), total)
-    for answer in answers.values():
-        cfg, count, hits, ev = answer.config, answer.count, answer.hits, answer.ev
+        for version, c in release_sets[w].items():
+            answer.count += c * times
+            tallies[version] = tallies.get(version, 0) + c * times
+    for answer in found:
+        count, hits, ev = answer.count, answer.hits, answer.ev
         ngroups += answer.groups
         checked += count
         if not explanation:
-            explanation = explain(prover, cfg, ev, answer.site, relevant)
+            explanation = explain(prover, answer.config, ev, answer.site, relevant)
         if ev.shifts:
             shift_counts.add(tuple(c for c, _ in ev.shifts))
             for c, w in ev.shifts:
                 if worst_shift is None or w - c < worst_shift[1] - worst_shift[0]:
-                    worst_shift = (c, w, cfg)
+                    worst_shift = (c, w, answer.config)
         blocking = False
         collides = False
         for h in hits:
             agg = aggs.get((h.kind, h.key))
             if agg is None:
-                agg = aggs[(h.kind, h.key)] = Aggregate(h, cfg)
+                agg = aggs[(h.kind, h.key)] = Aggregate(h, answer.config)
             agg.count += count
             agg.groups += answer.groups
             if h.severity == "error":

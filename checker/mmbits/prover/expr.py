@@ -120,19 +120,29 @@ class ExprPlan:
             # the names the expression reads, straight from the FlagsWord when c_names()
             # would give the same (tests/prover check they agree); the full table otherwise
             values: list[Any] = []
+            own = True  # every name read is the word's own
             for name in self.idents:
                 v = _fast_value(word, name, self.new_flags)
                 if v is _SLOW:
+                    own = False
                     names, _ = self.names_for(config, word)
                     v = names.get(name)
                 values.append(v)
-            fast = self._fast[id(word)] = (word, (word.bits, *values))
+            fast = self._fast[id(word)] = (word, (word.bits, *values), own)
         key = fast[1]
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        names, types = self.names_for(config, word)
-        bpl = names["BITS_PER_LONG"]
+        if fast[2] and self.mode == "value" and not self.defines and not self.new_flags:
+            # the value reads only those names: evaluated with them alone, not c_names()'s
+            # whole table of the config (its masks, every alias, the page types), as a new
+            # question does once per flag shape (tests/prover/test_expr.py: the same Values)
+            names = dict(zip(self.idents, key[1:], strict=True))
+            types = {"UINT_MAX": "unsigned int"} if "UINT_MAX" in names else {}
+            bpl = word.bits
+        else:
+            names, types = self.names_for(config, word)
+            bpl = names["BITS_PER_LONG"]
         hit = self._cache.get(key)
         if hit is not None:
             return hit

@@ -11,7 +11,9 @@ the site are the word's business only through the site. So per group list (the d
 parts and the symbols grouped on) this keeps each group's *packing class* (equal facts and
 symbols) and, per packing class, its share of a class table row (flag shape, the rows of
 what each bit holds up to the packing's full width, the gap inputs, CHECK_PAGES) and the
-four PACKING_SYMBOLS values its packing decides (what a site key reads of it).
+four PACKING_SYMBOLS values its packing decides (what a site key reads of it), with what
+the table's numbers stand for (prover.classfacts), so a word's classes are analysed
+without their configs.
 `classes` derives a word's partition and table from it in one pass over the groups' rows
 (`GroupList.values`: no config built), resolving one site per distinct site key.
 
@@ -30,10 +32,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from mmbits.prover import bittable
+from mmbits.prover import bittable, classfacts
 from mmbits.prover.grouplist import GroupList
 
-MAGIC = "mmbits-packing-classes 3"
+MAGIC = "mmbits-packing-classes 4"
 SUB = "packings"
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
 # what a page->flags class key reads of the config beside the packing and the site (Prover.class_key)
@@ -154,7 +156,8 @@ def _store(key: str | None, pc: PackingClasses) -> None:
     t = pc.table
     store_data(SUB, key, MAGIC, "body", {
         "of": pc.of, "first": pc.first, "columns": pc.columns, "packed": [v for p in pc.packed for v in p],
-        "table": {"shapes": t.shapes, "lows": t.lows, "highs": t.highs, "gaps": sorted(t.gaps)}})
+        "table": {"shapes": t.shapes, "lows": t.lows, "highs": t.highs, "gaps": sorted(t.gaps),
+                  "facts": t.facts.to_json()}})
 
 
 def _load(key: str | None, groups: GroupList) -> PackingClasses | None:
@@ -178,14 +181,15 @@ def _load(key: str | None, groups: GroupList) -> PackingClasses | None:
                 or any(len(s) != 2 for s in shapes) or not _numbered_in_order(of, first):
             return None
         bittable.check_runs(highs)
+        facts = classfacts.from_json(doc["facts"], len(shapes), len(lows), len(highs), 0)
         for shape, low, high in set(zip(columns["shape"], columns["low"], columns["high"], strict=True)):
             if not (0 <= shape < len(shapes) and 0 <= low < len(lows) and 0 <= high < len(highs)) \
                     or highs[high][0] != len(lows[low]):
                 return None
     except (KeyError, TypeError, ValueError, IndexError):
         return None
-    return PackingClasses(of, first, columns, [packed[i:i + 4] for i in range(0, len(packed), 4)], bittable.BitTable(shapes=shapes, lows=lows, highs=highs,
-                                                                        gaps=set(gaps)))
+    return PackingClasses(of, first, columns, [packed[i:i + 4] for i in range(0, len(packed), 4)],
+                          bittable.BitTable(shapes=shapes, lows=lows, highs=highs, gaps=set(gaps), facts=facts))
 
 
 def _numbered_in_order(of: list[int], first: list[int]) -> bool:

@@ -64,7 +64,7 @@ def load_sites(struct: str, word: str) -> dict[tuple[Any, ...], Site]:
     for row in rows:
         try:
             key, fields = row
-            site = _site_of(fields)
+            site = site_of_fields(fields)
         except (TypeError, ValueError):
             return {}  # not what we wrote: resolve them all again
         if not isinstance(key, list) or not all(isinstance(v, _SCALARS) for v in key) \
@@ -74,7 +74,8 @@ def load_sites(struct: str, word: str) -> dict[tuple[Any, ...], Site]:
     return out
 
 
-def _site_of(fields: Any) -> Site:
+def site_of_fields(fields: Any) -> Site:
+    """A site from its fields as `site_fields` gives them (kept data): ValueError if they are not a site's."""
     if not isinstance(fields, list) or len(fields) != len(_FIELDS):
         raise ValueError("not a site")
     for value, (_, types) in zip(fields, _FIELDS, strict=True):
@@ -92,7 +93,8 @@ def _site_of(fields: Any) -> Site:
     return Site(**named)
 
 
-def _fields_of(site: Site) -> list[Any]:
+def site_fields(site: Site) -> list[Any]:
+    """A site as plain data (lists, strings, ints, bools, None), for the stores that keep sites."""
     out: list[Any] = [getattr(site, name) for name, _ in _FIELDS]
     out[_OTHERS] = [[o.name, o.type, o.pointer, o.list_head] for o in site.others]
     return out
@@ -119,7 +121,7 @@ def save() -> None:
     for name, (struct, word, new) in list(_NEW.items()):
         sites = {**load_sites(struct, word), **new}
         store_json(SUB, name, MAGIC_SITES, "body",
-                   {"sites": [[list(k), _fields_of(s)] for k, s in sites.items()]})
+                   {"sites": [[list(k), site_fields(s)] for k, s in sites.items()]})
     _NEW.clear()
 
 
