@@ -309,5 +309,14 @@ def instructions(domain: str) -> None:
 # partition makes no Unit per class, and the engine sums classes into answers from the
 # columns with one Counter.
 
+# Merged main (2026-12-04 17:26-17:28, checkwarm4 and checkwarm5 with the decode and emulator
+# work), idle (load 1.0-1.3), on this session's machine (AMD EPYC, 2 cores, faster than
+# 2026-12-03's), main cd72929 right after on the same machine, `--whole-only --repeat 3`, best:
+#   default     empty cache 0.60 s (cd72929 0.64), first on the grouping 0.43 (0.43), first on
+#               the word 0.19 (0.21; target 0.5 met), new question 0.11 (0.14; target 0.25
+#               met), answer cached 0.06 (0.06)
+#   everything  empty cache 6.23 s (6.03), first on the grouping 4.37 (4.16), first on the word
+#               1.01 (1.11), new question 0.24 (0.34; target 1 s met), answer cached 0.07 (0.06)
+
 if __name__ == "__main__":
     main()

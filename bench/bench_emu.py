@@ -267,6 +267,21 @@ BEFORE = {
 # set found before a clone makes its IOMMU helper; Footprint.conflicts() inline for sets.
 # Not tried for lack of time: the whole-transition memo (it needs a state key that composes,
 # key(child) = key(parent) ^ delta(step), and the IOMMU's walks after a step remembered with it).
+# Merged main (2026-12-04 17:24-17:28: emufast4 with decodeinfer, decodegiven, checkwarm4/5),
+# idle (load 1.0-1.7, no other process), on this session's machine (AMD EPYC, 2 cores; it runs
+# the same instructions some 2.5x faster than 2026-12-03's), with main cd72929 right after it on
+# the same machine (`--whole --skip-field-ops --case 0 --case 2 [--case 3] --jobs 2 --jobs 1`):
+#   v6.19 2x3, two processes: 31,242 states, 55,689 transitions, 2.07 s wall (1.96 s again),
+#     [1.50, 1.53] s CPU searching, 75 MB; cd72929 2.09 s, [1.59, 1.55] s, 74 MB. One process:
+#     2.94 s wall, 2.86 s CPU, 41 MB; cd72929 3.14 s, 3.04 s. `mmbits simulate --brief` as a
+#     user runs it (its --jobs 0 took one process at load ~1): 2.82-2.90 s wall.
+#   2x4 huge-pmd, two processes: 33,121 states, 1.87 s wall, [1.43, 1.41] s, 79 MB; cd72929
+#     2.17 s, [1.73, 1.68] s. One process 3.24 s; cd72929 3.77 s.
+#   3x3 huge-pmd, two processes: 591,183 states, 1,115,240 transitions, complete, 31.8 s wall,
+#     [27.6, 27.9] s CPU searching, 58.4 s CPU, 401 MB peak summed PSS; cd72929 37.8 s wall,
+#     [33.9, 33.0] s, 70.1 s CPU, 336 MB.
+#   Every target of issue #15 met on this machine (3 s, 60 s, 500 MB); the default workload's
+#   3 s with a third to spare in two processes, a few percent in one.
 # issue #15's targets: whole process, 2 cores
 TARGETS = {
     ("v6.19", "mixed", 2, 3): (3.0, "<= 3 s, complete"),
