@@ -17,6 +17,7 @@ into place, directories are created 0700.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import stat
@@ -32,6 +33,27 @@ except ImportError:  # pragma: no cover
     from hashlib import blake2b as _blake2b
 
 _checked: dict[Path, bool] = {}
+# the stores' writers of what this process computed (save_at_exit), run once when it exits
+_exit_saves: list[Callable[[], None]] = []
+
+
+def save_at_exit(save: Callable[[], None]) -> None:
+    """Have `save` run when the process exits. The stores that gather new answers during a
+    run (flag masks, expression trees, a word's sites, decode's inferred configs) write them
+    once, at the end, merged with what their entries hold; each asks here when it first has
+    something to write, and asking again is free. A forked child that leaves by os._exit
+    (decode/parallel.py) runs no atexit handler: it calls `save_now()`."""
+    if save in _exit_saves:
+        return
+    if not _exit_saves:
+        atexit.register(save_now)
+    _exit_saves.append(save)
+
+
+def save_now() -> None:
+    """Write what every store has gathered so far (each writer keeps nothing it wrote)."""
+    for save in list(_exit_saves):
+        save()
 
 
 def cache_root() -> Path | None:

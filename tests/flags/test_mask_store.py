@@ -97,3 +97,17 @@ def test_no_store_with_the_cache_off(fresh: Path, monkeypatch: pytest.MonkeyPatc
     assert [dict(w.masks) for w in _words()]
     store.save()
     assert not (fresh / "masks").exists()
+
+
+def test_save_now_writes_the_new_masks(fresh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a forked decode child (os._exit: no atexit handler) does to keep its masks."""
+    from mmbits import cachedir
+
+    monkeypatch.setattr(cachedir, "_exit_saves", [])
+    monkeypatch.setattr(cachedir.atexit, "register", lambda fn: None)
+    assert all(w.masks for w in _words())
+    assert store._NEW and store.save in cachedir._exit_saves
+    assert not (fresh / "masks").exists() or not list((fresh / "masks").iterdir())
+    cachedir.save_now()
+    assert not store._NEW
+    assert list((fresh / "masks").iterdir())

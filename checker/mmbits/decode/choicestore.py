@@ -17,11 +17,10 @@ answers are written once, when the process exits. MMBITS_CACHE=off turns it off.
 
 from __future__ import annotations
 
-import atexit
 import os
 from typing import TYPE_CHECKING, Any
 
-from mmbits.cachedir import entry_name, load_json, store_json
+from mmbits.cachedir import entry_name, load_json, save_at_exit, store_json
 
 if TYPE_CHECKING:
     from mmbits.decode.infer import ConfigChoice
@@ -34,7 +33,6 @@ MAX_BYTES = 16 * 1024 * 1024
 _BODIES: dict[tuple[str | None, ...], dict[str, Any]] = {}
 _NEW: dict[tuple[str | None, ...], dict[str, Any]] = {}
 _ENV = ("MMBITS_CACHE", "MMBITS_CACHE_DIR", "XDG_CACHE_HOME", "HOME", "MMBITS_LAYOUTS")
-_registered = False
 
 
 _NAMES: dict[tuple[str | None, ...], str | None] = {}
@@ -67,16 +65,13 @@ def lookup(key: tuple[object, ...]) -> ConfigChoice | None:
 
 def keep(key: tuple[object, ...], choice: ConfigChoice) -> None:
     """Remember an answer this process solved, for its exit."""
-    global _registered
     env, name = _where()
     if name is None:
         return
     _NEW.setdefault(env, {})[repr(key)] = {
         "primary": dict(choice.config.primary), "name": choice.config.name, "how": choice.how,
         "note": choice.note, "presets": list(choice.presets), "alternatives": list(choice.alternatives)}
-    if not _registered:
-        _registered = True
-        atexit.register(save)
+    save_at_exit(save)
 
 
 def save() -> None:

@@ -243,9 +243,9 @@ def _child(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Decoded 
         text_file.flush()
         marks.tofile(marks_file)
         marks_file.flush()
-        from mmbits.decode import choicestore
+        from mmbits.cachedir import save_now
 
-        choicestore.save()  # the configs this part solved (os._exit runs no atexit handler)
+        save_now()  # what this part computed for the stores, its solved configs too (os._exit runs no atexit handler)
         status: tuple[str, Any] = ("ok", worst)
     except BaseException as exc:  # noqa: BLE001 (said to the parent, which raises it)
         status, code = ("error", f"{type(exc).__name__}: {exc}"), 1

@@ -15,7 +15,6 @@ patch's expression is never kept. MMBITS_CACHE=off turns it off.
 
 from __future__ import annotations
 
-import atexit
 from typing import Any
 
 from mmbits.expression.syntax import Node
@@ -26,7 +25,6 @@ MAX_ENTRY_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 40
 _kept: dict[str, Node] | None = None
 _new: dict[str, Node] = {}
-_registered = False
 
 
 def _entry() -> str | None:
@@ -45,11 +43,10 @@ def tree(text: str) -> Node | None:
 
 def keep(text: str, node: Node) -> None:
     """Remember a tree this process parsed (at most MAX_DEPTH deep: the caller checks), for its exit."""
-    global _registered
+    from mmbits.cachedir import save_at_exit
+
     _new[text] = node
-    if not _registered:
-        _registered = True
-        atexit.register(save)
+    save_at_exit(save)
 
 
 def save() -> None:

@@ -18,18 +18,24 @@ back from JSON.)
 
 from __future__ import annotations
 
-import atexit
 import os
 from typing import Any
 
-from mmbits.cachedir import code_stamp, data_stamp, digest, load_data, private_dir, store_data
+from mmbits.cachedir import (
+    code_stamp,
+    data_stamp,
+    digest,
+    load_data,
+    private_dir,
+    save_at_exit,
+    store_data,
+)
 
 MAGIC = "mmbits-mask-store 2"
 SUB = "masks"
 MAX_SHARD_BYTES = 64 * 1024 * 1024
 _SHARDS: dict[tuple[Any, ...], dict[str, Any]] = {}  # shape -> {repr(rest of the key): masks}
 _NEW: dict[tuple[Any, ...], dict[str, dict[str, int]]] = {}  # what this process computed
-_registered = False
 
 
 _ENV = ("MMBITS_CACHE", "MMBITS_CACHE_DIR", "XDG_CACHE_HOME", "HOME", "MMBITS_LAYOUTS")
@@ -67,13 +73,10 @@ def masks(key: tuple[Any, ...]) -> dict[str, int] | None:
 
 def keep(key: tuple[Any, ...], value: dict[str, int]) -> None:
     """Remember masks this process computed, for its exit."""
-    global _registered
     if _name(key[0]) is None:
         return
     _NEW.setdefault(key[0], {})[repr(key[1:])] = dict(value)
-    if not _registered:
-        _registered = True
-        atexit.register(save)
+    save_at_exit(save)
 
 
 def save() -> None:

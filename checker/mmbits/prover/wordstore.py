@@ -18,7 +18,6 @@ exits. MMBITS_CACHE=off turns it off; a proof with its own layout set never uses
 
 from __future__ import annotations
 
-import atexit
 from typing import Any
 
 from mmbits.prover.site import Other, Site
@@ -39,7 +38,6 @@ _SCALARS = (bool, int, str, type(None))
 _OTHERS = [name for name, _ in _FIELDS].index("others")  # stored as lists, not Other tuples
 
 _NEW: dict[str, tuple[str, str, dict[tuple[Any, ...], Site]]] = {}  # entry name -> new sites
-_registered = False
 
 
 def _name(kind: str, what: Any) -> str | None:
@@ -102,16 +100,15 @@ def site_fields(site: Site) -> list[Any]:
 
 def keep_site(struct: str, word: str, key: tuple[Any, ...], site: Site) -> None:
     """Remember a site this process resolved, for its exit."""
-    global _registered
+    from mmbits.cachedir import save_at_exit
+
     if not all(isinstance(v, _SCALARS) for v in key):
         return
     name = _name("sites", [struct, word])
     if name is None:
         return
     _NEW.setdefault(name, (struct, word, {}))[2][key] = site
-    if not _registered:
-        _registered = True
-        atexit.register(save)
+    save_at_exit(save)
 
 
 def save() -> None:
