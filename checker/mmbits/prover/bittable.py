@@ -123,17 +123,28 @@ def from_data(doc: Any, nclasses: int) -> BitTable:
     if site_col.count(-1):
         rows = [list(compress(col, map((-1).__ne__, site_col))) for col in rows]
     if rows[0]:
-        for col, size in zip(rows, (len(shapes), len(sites), len(lows), len(highs)), strict=True):
-            if min(col) < 0 or max(col) >= size:
-                raise ValueError("class table index out of range")
-        _, site_rows, low_rows, high_rows = rows
-        starts = list(map(operator.itemgetter(0), highs))
+        shape_rows, site_rows, low_rows, high_rows = rows
+        if min(site_rows) < 0 or max(site_rows) >= len(sites):
+            raise ValueError("class table index out of range")
+        check_halves(shape_rows, low_rows, high_rows, len(shapes), lows, highs)
+        # and each row's high half reaches past its site
         ends = list(map(run_end, highs))
-        # each row's high half starts where its low half ends, and reaches past its site
-        if not all(map(operator.eq, map(starts.__getitem__, high_rows), map(len, map(lows.__getitem__, low_rows)))) \
-                or not all(map(operator.lt, map(reach.__getitem__, site_rows), map(ends.__getitem__, high_rows))):
+        if not all(map(operator.lt, map(reach.__getitem__, site_rows), map(ends.__getitem__, high_rows))):
             raise ValueError("class table rows do not cover the site")
     return BitTable(columns, shapes, sites, lows, highs, set(gaps), facts)
+
+
+def check_halves(shape_rows: Sequence[int], low_rows: Sequence[int], high_rows: Sequence[int], nshapes: int,
+                 lows: Sequence[Sequence[int]], highs: Sequence[Sequence[int]]) -> None:
+    """ValueError unless every row's shape, low and high numbers are in range and each row's
+    high half starts where its low half ends (the rows of a class table or of a grouping's
+    packing classes: C-level passes, thousands of rows)."""
+    for col, size in ((shape_rows, nshapes), (low_rows, len(lows)), (high_rows, len(highs))):
+        if col and (min(col) < 0 or max(col) >= size):
+            raise ValueError("class table index out of range")
+    starts = list(map(operator.itemgetter(0), highs))
+    if not all(map(operator.eq, map(starts.__getitem__, high_rows), map(len, map(lows.__getitem__, low_rows)))):
+        raise ValueError("class table halves do not meet")
 
 
 def check_runs(highs: Sequence[Sequence[int]]) -> None:

@@ -182,10 +182,7 @@ def _load(key: str | None, groups: GroupList) -> PackingClasses | None:
             return None
         bittable.check_runs(highs)
         facts = classfacts.from_json(doc["facts"], len(shapes), len(lows), len(highs), 0)
-        for shape, low, high in set(zip(columns["shape"], columns["low"], columns["high"], strict=True)):
-            if not (0 <= shape < len(shapes) and 0 <= low < len(lows) and 0 <= high < len(highs)) \
-                    or highs[high][0] != len(lows[low]):
-                return None
+        bittable.check_halves(columns["shape"], columns["low"], columns["high"], len(shapes), lows, highs)
     except (KeyError, TypeError, ValueError, IndexError):
         return None
     return PackingClasses(of, first, columns, [packed[i:i + 4] for i in range(0, len(packed), 4)],
