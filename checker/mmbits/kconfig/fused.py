@@ -86,10 +86,10 @@ def _rules(model: KconfigModel) -> _Step | None:
         lines.append(f"        _e[{name!r}] = {src}")
     for rule in model.rules:
         require = fusable_source(rule.require, truth=True)
-        when = fusable_source(rule.when, truth=True) if rule.when is not None else "True"
+        when = fusable_source(rule.when, truth=True) if rule.when is not None else ""
         if require is None or when is None:
             return None
-        lines.append(f"        if {when} and not {require}:" if rule.when is not None else f"        if not {require}:")
+        lines.append(f"        if {when} and not {require}:" if when else f"        if not {require}:")
         lines.append("            _ok = False")
     lines += ["    except _Exception:", "        return _unknown", "    return _ok"]
     return compile_function("\n".join(lines) + "\n", "_check",

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, NamedTuple
 from mmbits.cexpr import Expr, Value, data_expr
 from mmbits.errors import InputError, InvalidConfigError
 from mmbits.kconfig.config import Config
-
-if TYPE_CHECKING:
-    from mmbits.kconfig.fused import FusedModel
 from mmbits.kconfig.release import guard, parse_release, release_name
 from mmbits.paths import DEFAULT_KERNEL, version_dir
 from mmbits.yamlio import LDict, load_file
+
+if TYPE_CHECKING:
+    from mmbits.kconfig.fused import FusedModel
 
 
 # NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
