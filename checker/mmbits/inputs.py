@@ -245,27 +245,42 @@ def _iter_blocks(fh: BinaryIO, name: str, limit: int, line_limit: int, what: str
             if len(rest) > line_limit:
                 total += len(rest) - line_limit
                 rest, skipping = rest[:line_limit], True
+            if total + cut <= limit and (len(body) <= line_limit or body.isascii()):
+                # the common case: no line of the block is cut (in ASCII a line's characters
+                # are its bytes, so the longest is told from the text's lines, not a split of the bytes)
+                text = body.decode("utf-8", "replace")
+                lines = text.split("\n")
+                lines.pop()  # after the last line end
+                if len(body) <= line_limit or max(map(len, lines)) <= line_limit:
+                    total += cut
+                    yield _cleaned(text, lines)
+                    continue
             parts = body.split(b"\n")
             parts.pop()  # after the last line end
             if total + cut > limit or len(body) > line_limit and max(map(len, parts)) > line_limit:
-                lines: list[str] = []
+                cut_lines: list[str] = []
                 for part in parts:
                     total += len(part) + 1
                     if total > limit:
-                        yield lines
+                        yield cut_lines
                         raise _too_large(name, limit, what)
-                    lines.append(_decode_line(part[:line_limit]))
-                yield lines
+                    cut_lines.append(_decode_line(part[:line_limit]))
+                yield cut_lines
                 continue
             total += cut
             text = body.decode("utf-8", "replace")
             lines = text.split("\n")
             lines.pop()
-            if "\r" in text:
-                lines = [ln.rstrip("\r") for ln in lines]
-            if "\x1b" in text:
-                lines = [strip_ansi(ln) for ln in lines]
-            yield lines
+            yield _cleaned(text, lines)
+
+
+def _cleaned(text: str, lines: list[str]) -> list[str]:
+    """A block's lines (`text` split at its line ends) without `\r` line ends and colour codes."""
+    if "\r" in text:
+        lines = [ln.rstrip("\r") for ln in lines]
+    if "\x1b" in text:
+        lines = [strip_ansi(ln) for ln in lines]
+    return lines
 
 
 def _decode_line(raw: bytes) -> str:

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from mmbits.decode.api import decode_text
 from mmbits.decode.reading import read_input, source_lines
@@ -88,3 +90,33 @@ def test_stdin_terminal_is_a_clear_error(monkeypatch):
         read_input("-")
     monkeypatch.setattr(sys, "stdin", io.StringIO("raw: 0000000000000000\n"))
     assert read_input("-") == ("raw: 0000000000000000\n", "<stdin>")
+
+
+# --- prefixes stripped a block at a time, and where a line's text starts -------------------
+
+_PREFIX_PIECES = ["[  12.345678]", "[ T123]", "[  C1]", "<4>", "<12>", "> ", ">>", "| ", "kernel:",
+                  "Aug 29 18:08:22 host kernel:", "Oct  1 01:02:03 h-1 kernel:", "2024-08-29T18:08:22.1+00:00 h kernel:",
+                  " ", "\t", "\x0b", "\x0c", "\x1c", "\x1f", "\r", "[", "]", "<", "|", ">", "k", "A", "Aug", "1", "x",
+                  "raw: 4000000000010200", "raw:", "page:", "\x1b[1m", "\u00e9"]
+
+
+@given(st.lists(st.lists(st.sampled_from(_PREFIX_PIECES), max_size=8).map("".join), min_size=1, max_size=6))
+@example(["|\r", "kOct  1 01:02:03 h-1 kernel:\x0b\x0c"])  # a line's \r goes before its prefix is read
+@example(["   Aug 29 18:08:22 host kernel:\x0c", "[ 1.0] raw: 4000000000010200  "])
+def test_prefixes_stripped_a_block_at_a_time_as_line_by_line(lines: list[str]) -> None:
+    from mmbits.decode.reading import strip_prefix, strip_prefix_lines
+
+    assert strip_prefix_lines("\n".join(lines)) == [strip_prefix(line) for line in lines]
+
+
+@given(st.lists(st.sampled_from(_PREFIX_PIECES), max_size=8).map("".join), st.sampled_from(["", "x y\n"]),
+       st.sampled_from(["", "\nnext"]))
+def test_a_line_s_text_starts_where_strip_prefix_finds_it(line: str, before: str, after: str) -> None:
+    from mmbits.decode.reading import prefix_end, strip_prefix
+
+    text = before + line + after
+    at = prefix_end(text, len(before), len(before) + len(line))
+    if "\x1b" in line:
+        assert at == -1
+    else:
+        assert text[at:len(before) + len(line)].strip() == strip_prefix(line)

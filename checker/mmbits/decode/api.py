@@ -8,7 +8,7 @@ from mmbits.decode.context import ContextWindow, given_context, merge
 from mmbits.decode.decoder import Decoded, decode_record
 from mmbits.decode.model import Unreadable
 from mmbits.decode.parse import records_with_next
-from mmbits.decode.reading import SourceLine, source_lines
+from mmbits.decode.reading import Line, source_lines
 from mmbits.errors import InputError
 from mmbits.kconfig.config import Config
 from mmbits.layout.registry import LayoutSet
@@ -26,7 +26,7 @@ def decode_text(text: str, *, file: str = "<stdin>", config: Config | None = Non
     return out
 
 
-def decode_stream(lines: Iterable[SourceLine], *, file: str = "<stdin>", config: Config | None = None,
+def decode_stream(lines: Iterable[Line], *, file: str = "<stdin>", config: Config | None = None,
                   bits: int | None = None, big: bool | None = None, kind: str | None = None,
                   struct: str = "page", lset: LayoutSet | None = None, kernel: str | None = None,
                   arch: str | None = None, keep_going: bool = True, first_line: int = 0,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mmbits.decode.model import Decoded, Unreadable
-    from mmbits.decode.reading import SourceLine
+    from mmbits.decode.reading import Line
     from mmbits.findings import Finding
 
 
@@ -34,7 +34,7 @@ def print_text(file: str, options: dict[str, Any], context: bool, write: Callabl
 
             shown = display_name(file)
 
-            def pages_of(lines: Iterator[SourceLine], **part: Any) -> Iterator[Decoded | Unreadable]:
+            def pages_of(lines: Iterator[Line], **part: Any) -> Iterator[Decoded | Unreadable]:
                 return rarely_collected(decode_stream(lines, file=shown, **options, **part))
 
             return parallel.write_text(file, cut, pages_of, page_texts(), keep_worst, write, context)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from mmbits.decode.data import load_dump_data
-from mmbits.decode.reading import SourceLine
+from mmbits.decode.reading import Line
 from mmbits.errors import InputError
 
 _RELEASE = re.compile(r"(?:Not tainted|Tainted:[A-Z\s]*?)\s+\(?(\d+)\.(\d+)(?:\.(\d+))?([-+][^\s)]*)?")
@@ -132,7 +132,7 @@ def _literal_head(pattern: str) -> str:
     return "".join(out)
 
 
-def context_for(lines: list[SourceLine], lo: int, hi: int, start: int, end: int,
+def context_for(lines: list[Line], lo: int, hi: int, start: int, end: int,
                 bits: int | None) -> KernelContext:
     """The context of the dump on input lines start..end, from lines lo..hi (its neighbourhood)."""
     # (distance, line number, text, value) of the nearest line giving each fact; the Evidence
@@ -201,11 +201,11 @@ class ContextWindow:
 
     def __init__(self, keep: int = 128) -> None:
         self.keep = keep
-        self._lines: list[SourceLine] = []
+        self._lines: list[Line] = []
         self.last = 0  # the number of the last line passed through
         self._mark = 0  # where the current stretch starts: the latest report's first line
 
-    def feed(self, lines: Iterable[SourceLine]) -> Iterator[SourceLine]:
+    def feed(self, lines: Iterable[Line]) -> Iterator[Line]:
         """Pass the lines through, keeping the candidates."""
         limit, buf, relevant = 2 * self.keep, self._lines, _needles().search
         for src in lines:
@@ -230,7 +230,7 @@ class ContextWindow:
         stretch = buf[base:]
         keep: set[int] = set()
         for fact in range(1 + len(_BITS)):
-            giving = [i for i, src in enumerate(stretch) if _kinds(src.text)[fact]]
+            giving = [i for i, src in enumerate(stretch) if _kinds(src[1])[fact]]
             if giving:
                 keep.update((giving[0], giving[-1]))
         buf[base:] = [src for i, src in enumerate(stretch) if i in keep]

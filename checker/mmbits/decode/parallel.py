@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING, Any
 from mmbits.cpus import usable_cpus
 from mmbits.decode.batch import CHUNK, TextBatch
 from mmbits.decode.parse import page_line_kind
-from mmbits.decode.reading import QP_LOOKAHEAD, SourceLine, looks_quoted_printable, strip_prefix
+from mmbits.decode.reading import QP_LOOKAHEAD, Line, looks_quoted_printable, strip_prefix
 from mmbits.errors import InputError
 
 if TYPE_CHECKING:
@@ -222,7 +222,7 @@ def _child(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Decoded 
         from mmbits.decode.scan import scan_part
         from mmbits.inputs import iter_line_blocks
 
-        lines: Iterator[SourceLine] = scan_part(
+        lines: Iterator[Line] = scan_part(
             iter_line_blocks(path, "a kernel log", block=_BLOCK, offset=cut.offset), cut.lines_before, context)
         worst: list[Finding] = []
         marks = array("q")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import repeat
 
-from mmbits.decode.reading import SourceLine, source_lines, strip_prefix
+from mmbits.decode.reading import Line, SourceLine, source_lines, strip_prefix
 from mmbits.errors import InputError
 
 __all__ = ["DumpRecord", "WordLine", "parse_dump", "parse_lines", "strip_prefix"]
@@ -93,10 +93,15 @@ class DumpRecord:
 
 
 # a substring of every line the parser reads, lowercased (page:, page does not match folio,
-# page_type:, page dumped because:, raw:, head:, memcg:, flags:, aops:, ino:): decode/scan.py
-# drops a line with none of them unread once bare words are no longer the input
-DUMP_KEYS = ("raw:", "page:", "head:", "flags:", "page_type:", "page dumped because:", "memcg:", "page does not match",
-             "aops:", "ino:")
+# page_type:, page dumped because:, raw:, head:, memcg:, flags:, aops:, ino:). The parser
+# reads the PAGE_PART_KEYS lines (flags:, page_type:, memcg:, aops:/ino:) only between a
+# report's page: line and the first raw: line it takes words from (before that raw: line
+# its page is known and its words are not); decode/scan.py passes every line of that stretch
+# and drops the others with none of the ANYWHERE_KEYS unread, once bare words are no longer
+# the input
+ANYWHERE_KEYS = ("raw:", "page:", "head:", "page dumped because:", "page does not match")
+PAGE_PART_KEYS = ("flags:", "page_type:", "memcg:", "aops:", "ino:")
+DUMP_KEYS = ANYWHERE_KEYS + PAGE_PART_KEYS
 _HEX_FIRST = frozenset("0123456789abcdefABCDEF")
 # the text before the colon of the lines read below (lowercased; flags: lines end in "flags")
 _TAGS = frozenset({"page", "raw", "head", "memcg", "page_type", "page dumped because", "aops", "ino"})
@@ -150,14 +155,15 @@ def page_line_kind(rest: str) -> str | None:
     return None
 
 
-def _printed(tokens: list[str]) -> bool:
-    """The tokens are words as dump_page prints them (all 8 or all 16 hex digits)."""
+def printed_words(tokens: list[str]) -> bool:
+    """The tokens are words as dump_page prints them (all 8 or all 16 hex digits): a raw:
+    line of them always gives its report words (decode/scan.py relies on it)."""
     fast = _PRINTED.get(len(tokens[0])) if tokens else None
     return fast is not None and fast.fullmatch(" ".join(tokens)) is not None
 
 
 def _words(tokens: list[str], lineno: int, file: str, what: str) -> WordLine:
-    if _printed(tokens):
+    if printed_words(tokens):
         return WordLine(lineno, list(map(int, tokens, repeat(16))), len(tokens[0]))
     words: list[int] = []
     width = None
@@ -246,14 +252,14 @@ def parse_lines(lines: list[SourceLine], file: str = "<stdin>") -> list[DumpReco
     return records
 
 
-def iter_records(lines: Iterable[SourceLine], file: str = "<stdin>") -> Iterator[DumpRecord]:
+def iter_records(lines: Iterable[Line], file: str = "<stdin>") -> Iterator[DumpRecord]:
     """parse_lines() as a stream: each report is yielded as soon as the line that starts the
     next one (or the end) is read, so a log of any length is parsed holding one report."""
     for record, _next in records_with_next(lines, file):
         yield record
 
 
-def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>",
+def records_with_next(lines: Iterable[Line], file: str = "<stdin>",
                       on_start: Callable[[int], None] | None = None
                       ) -> Iterator[tuple[DumpRecord, int | None]]:
     """(report, first line of the next report or None at the end): the lines between the two
@@ -290,7 +296,7 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>",
         if kind is not None:
             last_kind = kind
 
-    for lineno, line in lines:  # SourceLine (number, text), unpacked as the tuple it is
+    for lineno, line in lines:  # (number, text)
         if records:
             yield records.pop(), cur.start
         try:
@@ -351,7 +357,7 @@ def records_with_next(lines: Iterable[SourceLine], file: str = "<stdin>",
                     touch(lineno, "head_info")
                     continue
                 if (cur.raw or cur.head or cur.page is not None) and (
-                        _printed(tokens) or all(_HEX.match(t) for t in tokens)):
+                        printed_words(tokens) or all(_HEX.match(t) for t in tokens)):
                     cur.head.append(_words(tokens, lineno, file, "head:"))
                     touch(lineno, "head")
                 continue

@@ -33,6 +33,11 @@ _QP_ESCAPE = re.compile(r"=([0-9A-F]{2})")
 _QP_HINT = re.compile(r"(?im)^content-transfer-encoding:\s*quoted-printable\s*$")
 
 
+# a line of the kernel's text as the decoder reads it: (its number in the input, 1-based,
+# its text), a SourceLine or the plain pair a long log's scan hands on (decode/scan.py)
+Line = tuple[int, str]
+
+
 class SourceLine(NamedTuple):
     """One line of the kernel's text and where it started in the input (1-based); a named
     tuple, since a long log makes one per line it keeps."""
@@ -52,6 +57,51 @@ def strip_prefix(line: str) -> str:
     if not line or line[0] not in _PREFIX_FIRST:
         return line.strip()
     return _PREFIX.sub("", line.rstrip("\r\n")).strip()
+
+
+# _PREFIX for many lines at once: each line of a text joined by "\n" (and one before the
+# first), its prefix and the blanks after it removed as strip_prefix() removes them: the same
+# alternatives, kept inside their line ([^\S\n] for \s, [^\]\n] for [^\]]), tried only where
+# strip_prefix() tries them (the line starts with one of _PREFIX_FIRST)
+_PREFIXES = re.compile(
+    r"\n(?=[ \t>|<\[k0-9A-Z])(?:[^\S\n]*(?:>+[^\S\n]?|\|[^\S\n]|<\d+>|\[[^\]\n]*\]"
+    r"|[A-Z][a-z]{2}[^\S\n]+\d+[^\S\n]+\d\d:\d\d:\d\d[^\S\n]+\S+[^\S\n]+kernel:"
+    r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S*[^\S\n]+\S+[^\S\n]+kernel:"
+    r"|kernel:))+[^\S\n]*"
+)
+_LINE_END_CR = re.compile(r"\r+\n")
+_PREFIX_AT = re.compile(_PREFIX.pattern.removeprefix("^"))  # _PREFIX from a place inside a text (match() anchors it)
+
+
+def strip_prefix_lines(text: str) -> list[str]:
+    """[strip_prefix(line) for line in text.split("\n")], with one pass of C over the whole
+    text instead of a regular expression call per line (decode/scan.py's lines of a long log).
+    Colour codes, which strip_prefix removes first, and text that is not ASCII go line by line."""
+    if "\x1b" in text or not text.isascii():
+        return [strip_prefix(line) for line in text.split("\n")]
+    text = "\n" + text
+    if "\r" in text:
+        text = _LINE_END_CR.sub("\n", text + "\n")[:-1]  # strip_prefix drops a line's trailing \r first
+    lines = _PREFIXES.sub("\n", text).split("\n")
+    del lines[0]
+    return list(map(str.strip, lines))
+
+
+def prefix_end(text: str, begin: int, end: int) -> int:
+    """Where the kernel's text of the line text[begin:end] starts, as strip_prefix() finds it
+    (its prefix and the blanks before the text skipped); -1 when the line holds a colour code
+    (strip_prefix removes those first, moving what follows)."""
+    while end > begin and text[end - 1] in "\r\n":
+        end -= 1  # strip_prefix drops the line end first
+    if text.find("\x1b", begin, end) >= 0:
+        return -1
+    if begin < end and text[begin] in _PREFIX_FIRST:
+        m = _PREFIX_AT.match(text, begin, end)
+        if m is not None:
+            return m.end()
+    while begin < end and text[begin].isspace():
+        begin += 1
+    return begin
 
 
 def looks_quoted_printable(text: str) -> bool:
@@ -115,7 +165,7 @@ def _drain(reversed_lines: list[str]) -> Iterator[str]:
         yield reversed_lines.pop()
 
 
-def stream_input(path: str, context: bool = True) -> tuple[Iterator[SourceLine], str]:
+def stream_input(path: str, context: bool = True) -> tuple[Iterator[Line], str]:
     """(the kernel's lines, name) of a file or stdin ('-'), read as they are used: a log of
     any size (up to mmbits.inputs.LIMIT_LOG) is decoded holding one report. The same
     checks as read_input (a terminal on stdin, /dev/zero, FIFOs, directories, over-long lines).
