@@ -6,7 +6,7 @@ lines wrapped onto the next line at a block boundary (read in tiny blocks)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from copy import copy
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from decode.dumps import DUMPS
-from mmbits.decode.parse import iter_records
+from mmbits.decode.parse import DumpRecord, iter_records
 from mmbits.decode.reading import source_lines
 from mmbits.decode.scan import scan_blocks
 from mmbits.errors import InputError
@@ -124,6 +124,12 @@ def _logs(draw: st.DrawFn) -> str:
     return end.join(p + t for p, t in lines) + draw(st.sampled_from(["", end]))
 
 
+def _without_error(record: DumpRecord) -> DumpRecord:
+    out = copy(record)
+    out.error = None
+    return out
+
+
 _PAGE = "page:ffffea0004015800 refcount:1 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x100560"
 _RAW = "raw: 4000000000010200 0000000000000000 dead000000000122 ffff8881002c4d80"
 
@@ -149,7 +155,7 @@ def test_scanned_logs_read_as_every_line_read_one_by_one(tmp_path_factory: pytes
 
     def records(lines: Iterable[tuple[int, str]]) -> list[object]:
         try:  # (an unreadable line's error, which compares by identity, as its text)
-            return [(replace(r, error=None), str(r.error)) for r in iter_records(lines, str(log))]
+            return [(_without_error(r), str(r.error)) for r in iter_records(lines, str(log))]
         except InputError as exc:
             return [str(exc)]
 
