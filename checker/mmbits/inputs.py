@@ -191,6 +191,24 @@ def iter_line_blocks(path: str, what: str, *, limit: int = LIMIT_LOG, line_limit
     end (`\r` and `\n` dropped): the same cuts, replacements and limits, for a reader that
     would otherwise pay a call per line (memory: one block). A file may be read from
     `offset` (a line start) on: a part of a log read by another process."""
+    for blk in _blocks(path, what, limit, line_limit, block, offset):
+        yield blk.split("\n") if isinstance(blk, str) else blk
+
+
+def iter_text_blocks(path: str, what: str, *, limit: int = LIMIT_LOG, line_limit: int = LIMIT_LOG_LINE,
+                     block: int = MB, offset: int = 0) -> Iterator[str]:
+    """iter_line_blocks()' blocks, each as its lines joined by "\n" (a block holds one line
+    or more): a reader that searches the text (decode/scan.py) takes a block as it was read
+    instead of its lines split and joined again."""
+    for blk in _blocks(path, what, limit, line_limit, block, offset):
+        if isinstance(blk, str):
+            yield blk
+        elif blk:
+            yield "\n".join(blk)
+
+
+def _blocks(path: str, what: str, limit: int, line_limit: int, block: int, offset: int
+            ) -> Iterator[str | list[str]]:
     name = display_name(path)
     if path == STDIN:
         yield from _iter_blocks(_stdin_binary(name), name, limit, line_limit, what, block)
@@ -203,7 +221,9 @@ def iter_line_blocks(path: str, what: str, *, limit: int = LIMIT_LOG, line_limit
 
 
 def _iter_blocks(fh: BinaryIO, name: str, limit: int, line_limit: int, what: str, block: int
-                 ) -> Iterator[list[str]]:
+                 ) -> Iterator[str | list[str]]:
+    """A block's lines, or in the common case (nothing to cut or clean) the text they make
+    joined by "\n" (its line end left out)."""
     total = 0  # bytes before `rest`
     rest = b""
     skipping = False  # inside an over-long line: its first line_limit bytes are in rest
@@ -226,6 +246,8 @@ def _iter_blocks(fh: BinaryIO, name: str, limit: int, line_limit: int, what: str
                 if not chunk:
                     return
                 chunk = chunk[nl + 1:]
+                if not chunk:  # the line end was the read's last byte: read on (an empty read is the end)
+                    continue
             data = rest + chunk if rest else chunk
             if not chunk:
                 if data:
@@ -245,16 +267,17 @@ def _iter_blocks(fh: BinaryIO, name: str, limit: int, line_limit: int, what: str
             if len(rest) > line_limit:
                 total += len(rest) - line_limit
                 rest, skipping = rest[:line_limit], True
-            if total + cut <= limit and (len(body) <= line_limit or body.isascii()):
-                # the common case: no line of the block is cut (in ASCII a line's characters
-                # are its bytes, so the longest is told from the text's lines, not a split of the bytes)
+            if total + cut <= limit and (len(body) <= line_limit or _short_lines(body, line_limit)):
+                # the common case: no line of the block is cut
+                total += cut
                 text = body.decode("utf-8", "replace")
-                lines = text.split("\n")
-                lines.pop()  # after the last line end
-                if len(body) <= line_limit or max(map(len, lines)) <= line_limit:
-                    total += cut
+                if "\r" in text or "\x1b" in text:
+                    lines = text.split("\n")
+                    lines.pop()  # after the last line end
                     yield _cleaned(text, lines)
-                    continue
+                else:
+                    yield text[:-1]
+                continue
             parts = body.split(b"\n")
             parts.pop()  # after the last line end
             if total + cut > limit or len(body) > line_limit and max(map(len, parts)) > line_limit:
@@ -272,6 +295,16 @@ def _iter_blocks(fh: BinaryIO, name: str, limit: int, line_limit: int, what: str
             lines = text.split("\n")
             lines.pop()
             yield _cleaned(text, lines)
+
+
+def _short_lines(body: bytes, line_limit: int) -> bool:
+    """No line of `body` is longer than `line_limit`: every stretch of line_limit // 2 + 1
+    bytes (from the start, one after another) holds a line end, so no two line ends are
+    more than line_limit + 1 apart. False may be wrong (the caller then measures each line),
+    True never is."""
+    step = line_limit // 2 + 1
+    find = body.find
+    return all(find(b"\n", at, at + step) >= 0 for at in range(0, len(body), step))
 
 
 def _cleaned(text: str, lines: list[str]) -> list[str]:

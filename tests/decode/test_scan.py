@@ -18,14 +18,14 @@ from mmbits.decode.parse import DumpRecord, iter_records
 from mmbits.decode.reading import source_lines
 from mmbits.decode.scan import scan_blocks
 from mmbits.errors import InputError
-from mmbits.inputs import iter_line_blocks
+from mmbits.inputs import iter_text_blocks
 
 REAL = sorted((DUMPS / "real").glob("*.txt"))
 
 
 def _both(path: Path, block: int = 1 << 20) -> tuple[list[object], list[object]]:
     whole = list(iter_records(source_lines(path.read_text(encoding="utf-8")), str(path)))
-    scanned = list(iter_records(scan_blocks(iter_line_blocks(str(path), "a log", block=block)), str(path)))
+    scanned = list(iter_records(scan_blocks(iter_text_blocks(str(path), "a log", block=block)), str(path)))
     return whole, scanned
 
 
@@ -56,9 +56,9 @@ def test_crlf_colour_and_over_long_lines_read_alike(tmp_path: Path) -> None:
     text = "x" * (LIMIT_LOG_LINE + 500) + "\n" + coloured.replace("\n", "\r\n")
     log = tmp_path / "log.txt"
     log.write_bytes(text.encode())
-    whole = list(iter_records(scan_blocks(iter_line_blocks(str(log), "a log", block=1 << 20)), str(log)))
+    whole = list(iter_records(scan_blocks(iter_text_blocks(str(log), "a log", block=1 << 20)), str(log)))
     for block in (1 << 12, 1 << 18):
-        assert list(iter_records(scan_blocks(iter_line_blocks(str(log), "a log", block=block)), str(log))) == whole
+        assert list(iter_records(scan_blocks(iter_text_blocks(str(log), "a log", block=block)), str(log))) == whole
     from mmbits.decode.reading import stream_source_lines
     from mmbits.inputs import iter_lines
     by_line = list(iter_records(stream_source_lines(iter_lines(str(log), "a log")), str(log)))
@@ -160,5 +160,5 @@ def test_scanned_logs_read_as_every_line_read_one_by_one(tmp_path_factory: pytes
             return [str(exc)]
 
     whole = records(stream_source_lines(iter_lines(str(log), "a log")))
-    scanned = records(scan_blocks(iter_line_blocks(str(log), "a log", block=block), context))
+    scanned = records(scan_blocks(iter_text_blocks(str(log), "a log", block=block), context))
     assert scanned == whole

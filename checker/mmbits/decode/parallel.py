@@ -220,10 +220,10 @@ def _child(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Decoded 
     try:
         from mmbits.decode.reading import _BLOCK
         from mmbits.decode.scan import scan_part
-        from mmbits.inputs import iter_line_blocks
+        from mmbits.inputs import iter_text_blocks
 
         lines: Iterator[Line] = scan_part(
-            iter_line_blocks(path, "a kernel log", block=_BLOCK, offset=cut.offset), cut.lines_before, context)
+            iter_text_blocks(path, "a kernel log", block=_BLOCK, offset=cut.offset), cut.lines_before, context)
         worst: list[Finding] = []
         marks = array("q")
         at = 0

@@ -172,10 +172,10 @@ def stream_input(path: str, context: bool = True) -> tuple[Iterator[Line], str]:
     The lines that cannot matter are dropped unread (decode/scan.py); without `context`
     (the user gave both the release and the arch) so are the lines that only name them."""
     from mmbits.decode.scan import scan_blocks
-    from mmbits.inputs import display_name, iter_line_blocks
+    from mmbits.inputs import display_name, iter_text_blocks
 
     _refuse_terminal(path)
-    return scan_blocks(iter_line_blocks(path, "a kernel log", block=_BLOCK), context), display_name(path)
+    return scan_blocks(iter_text_blocks(path, "a kernel log", block=_BLOCK), context), display_name(path)
 
 
 # bytes read at a time: big enough that a block's scan (decode/scan.py) is a few C-speed passes,

@@ -48,68 +48,68 @@ from mmbits.decode.reading import (
 )
 
 
-def scan_blocks(blocks: Iterable[list[str]], context: bool = True) -> Iterator[Line]:
-    """The kernel's lines that can matter, numbered as in the input, from blocks of raw
-    lines (inputs.iter_line_blocks); quoted-printable mail goes the line-by-line way.
+def scan_blocks(blocks: Iterable[str], context: bool = True) -> Iterator[Line]:
+    """The kernel's lines that can matter, numbered as in the input, from blocks of a log's
+    text (inputs.iter_text_blocks); quoted-printable mail goes the line-by-line way.
     Without `context` the lines only context.py reads (release, arch) are dropped too.
     Nothing is read before the first line is asked for."""
     return chain.from_iterable(_scanned(blocks, context))
 
 
-def _scanned(blocks: Iterable[list[str]], context: bool) -> Iterator[Iterable[Line]]:
+def _scanned(blocks: Iterable[str], context: bool) -> Iterator[Iterable[Line]]:
     it = iter(blocks)
     head: list[str] = []
-    held: list[list[str]] = []
+    held: list[str] = []
     for blk in it:
         held.append(blk)
-        head.extend(blk[:QP_LOOKAHEAD - len(head)])
+        head.extend(blk.split("\n", QP_LOOKAHEAD)[:QP_LOOKAHEAD - len(head)])
         if len(head) >= QP_LOOKAHEAD:
             break
     if looks_quoted_printable("\n".join(head)):
-        yield stream_source_lines(chain.from_iterable(chain(held, it)))
+        yield stream_source_lines(line for blk in chain(held, it) for line in blk.split("\n"))
         return
     del head
     yield from _filtered(chain(held, it), 0, context)
 
 
-def scan_part(blocks: Iterable[list[str]], lines_before: int, context: bool = True) -> Iterator[Line]:
+def scan_part(blocks: Iterable[str], lines_before: int, context: bool = True) -> Iterator[Line]:
     """scan_blocks() over a part of a plain (not quoted-printable) log that starts after
     `lines_before` lines, numbered as in the whole log (decode/parallel.py)."""
     return chain.from_iterable(_filtered(blocks, lines_before, context))
 
 
-def _filtered(blocks: Iterable[list[str]], number: int = 0, context: bool = True) -> Iterator[Iterable[Line]]:
+def _filtered(blocks: Iterable[str], number: int = 0, context: bool = True) -> Iterator[Iterable[Line]]:
     """The lines that can matter, a block's worth at a time. `number`: lines before the first block."""
     active = False  # dropping lines: a raw: line with words was read
     last = number  # the number of the last line passed on
     wrapped = False  # the previous block ended in a word-less raw:/head: line
     stretch = [False]  # the previous block ended inside a page: line's stretch (_runs)
-    for blk in blocks:
-        first = 0
+    for text in blocks:
+        first = 0  # the block's lines passed on before the first raw: line with words
         if not active:
+            lines = text.split("\n")
             out: list[Line] = []
-            for i, line in enumerate(blk):
-                text = strip_prefix(line)
+            for i, line in enumerate(lines):
+                stripped = strip_prefix(line)
                 last = number + i + 1
-                out.append(SourceLine(last, text))
-                if text[:4].lower() == "raw:" and text[4:].strip():
+                out.append(SourceLine(last, stripped))
+                if stripped[:4].lower() == "raw:" and stripped[4:].strip():
                     active, first = True, i + 1
-                    stretch[0] = not printed_words(text[4:].split())  # its report may have no words yet
+                    stretch[0] = not printed_words(stripped[4:].split())  # its report may have no words yet
                     break
             yield out
-            if not active:
-                number += len(blk)
+            if not active or first == len(lines):  # (the block's last line gave the first words)
+                number += len(lines)
+                wrapped = _wordless(lines[-1])
                 continue
-        block = blk[first:]
-        if not block:  # (the block's last line gave the first words)
-            wrapped = bool(blk) and _wordless(blk[-1])
-            number += len(blk)
-            continue
-        text = "\n".join(block)
-        runs = _runs(text, context, stretch, wrapped and first == 0) if text.isascii() else None
-        if runs is None:  # every line: lowercasing text that is not ASCII could move the offsets
+            text = "\n".join(lines[first:])
+        found = _runs(text, context, stretch, wrapped and first == 0) if text.isascii() else None
+        if found is None:  # every line: lowercasing text that is not ASCII could move the offsets
             stretch[0] = True  # not looked at: whatever stretch it ends in stays open
-            runs = [(0, len(block), text)]
+            count = text.count("\n") + 1
+            runs = [(0, count, text)]
+        else:
+            runs, count = found
         if runs:
             base = number + first + 1
             numbers = chain.from_iterable([range(base + at, base + at + n) for at, n, _ in runs])
@@ -117,8 +117,8 @@ def _filtered(blocks: Iterable[list[str]], number: int = 0, context: bool = True
             yield zip(numbers, texts, strict=True)
             at, n, _ = runs[-1]
             last = base + at + n - 1
-        wrapped = bool(blk) and _wordless(blk[-1])
-        number += len(blk)
+        wrapped = _wordless(text[text.rfind("\n") + 1:])
+        number += first + count
     if last < number:
         yield [SourceLine(number, "")]  # the last line's number: the last report's neighbourhood ends there
 
@@ -128,11 +128,11 @@ def _filtered(blocks: Iterable[list[str]], number: int = 0, context: bool = True
 _LINE, _WORDY, _PAGE = 0, 1, 2
 
 
-def _runs(text: str, context: bool, stretch: list[bool], wrapped: bool) -> list[tuple[int, int, str]]:
+def _runs(text: str, context: bool, stretch: list[bool], wrapped: bool) -> tuple[list[tuple[int, int, str]], int]:
     """The runs of lines of a block (its lines joined by "\\n") that the parser may read
     (see the module's docstring), as (index of the first line, number of lines, their
-    text); with `wrapped` the block's first line is one (the words of a word-less raw:/head:
-    line ending the block before). `stretch[0]`: the block starts, and then ends, inside a
+    text), and the block's number of lines; with `wrapped` the block's first line is one
+    (the words of a word-less raw:/head: line ending the block before). `stretch[0]`: the block starts, and then ends, inside a
     page: line's stretch. Each key's places are found with str.find, their lines by the
     line ends around them, and a run's lines are counted, in C."""
     low = text.lower()
@@ -200,8 +200,9 @@ def _runs(text: str, context: bool, stretch: list[bool], wrapped: bool) -> list[
                 stop = size
     if start >= 0:
         index += count("\n", counted, start)
+        counted = start
         runs.append((index, count("\n", start, stop) + 1, text[start:stop]))
-    return runs
+    return runs, index + count("\n", counted) + 1
 
 
 def _no_words(low: str, pos: int, end: int) -> bool:
