@@ -168,3 +168,30 @@ def test_the_page_line_read_in_one_match_as_the_general_way_reads_it(monkeypatch
     assert sum(parse._PAGE_LINE.fullmatch(rest) is not None for rest in rests) >= len(rests) // 2
     monkeypatch.setattr(parse, "_PAGE_LINE", re.compile(r"(?!)"))
     assert [parse._parse_page_line(rest, 1, "f") for rest in rests] == fast
+
+
+def test_head_lines_read_once_per_text_after_the_address_give_each_report_its_own_fields() -> None:
+    """decode/parse.py keeps a head: line's fields by the text after the folio's address:
+    two folios of one kind read alike, a field changed is read anew, and a report's fields
+    are its own (changing them changes no other report's)."""
+    from mmbits.decode.parse import parse_dump
+
+    def report(head: str) -> str:
+        return ("page:ffffea0004015840 refcount:0 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x100561\n"
+                f"head:{head}\nflags: 0x4000000000000000(zone=1)\n"
+                "raw: 4000000000000000 ffffea0004015801 dead000000000122 0000000000000000\n"
+                "raw: 0000000000000000 0000000000000000 00000000ffffffff 0000000000000000\n")
+
+    records = parse_dump(report("ffffea0004015800 order:3 compound_mapcount:0 compound_pincount:0")
+                         + report("ffffea0004016000 order:3 compound_mapcount:0 compound_pincount:0")
+                         + report("ffffea0004016000 order:2 compound_mapcount:0 compound_pincount:0")
+                         + report("order:3 compound_mapcount:1 compound_pincount:0"))
+    infos = [r.head_info for r in records]
+    assert infos == [{"order": 3, "compound_mapcount": 0, "compound_pincount": 0}] * 2 + [
+        {"order": 2, "compound_mapcount": 0, "compound_pincount": 0},
+        {"order": 3, "compound_mapcount": 1, "compound_pincount": 0}]
+    assert infos[0] is not None and infos[1] is not None
+    infos[0]["order"] = 9
+    assert infos[1]["order"] == 3
+    again = parse_dump(report("ffffea0004017000 order:3 compound_mapcount:0 compound_pincount:0"))
+    assert again[0].head_info == {"order": 3, "compound_mapcount": 0, "compound_pincount": 0}

@@ -226,7 +226,19 @@ def _parse_page_line(rest: str, lineno: int, file: str) -> dict[str, object]:
     return page
 
 
+# a head: line's fields (its text after the folio's address, which no field is read from) ->
+# what they say: a log's folios of one kind print the same fields; emptied when full
+_HEAD_INFO_SEEN: dict[str, dict[str, int]] = {}
+_HEX_RUN = re.compile(r"[0-9a-fA-F]+")
+_MEMCG = re.compile(r"memcg:\s*([0-9a-fA-F]+)\s*$")
+
+
 def _parse_head_info(rest: str, lineno: int, file: str) -> dict[str, int]:
+    space = rest.find(" ") if rest[:1] in _HEX_FIRST else -1
+    key = rest[space:] if space > 0 and _HEX_RUN.fullmatch(rest, 0, space) else rest
+    seen = _HEAD_INFO_SEEN.get(key)
+    if seen is not None:
+        return dict(seen)
     info: dict[str, int] = {}
     for key, value in _KV.findall(rest):
         if key in ("order", "mapcount", "entire_mapcount", "nr_pages_mapped", "pincount", "compound_mapcount",
@@ -235,6 +247,9 @@ def _parse_head_info(rest: str, lineno: int, file: str) -> dict[str, int]:
                 info[key] = int(value, 10)
             except ValueError:
                 raise InputError(f"head: line has a bad {key} {value!r}", file=file, line=lineno) from None
+    if len(_HEAD_INFO_SEEN) >= 1 << 10:
+        _HEAD_INFO_SEEN.clear()
+    _HEAD_INFO_SEEN[key] = dict(info)
     return info
 
 
@@ -386,7 +401,7 @@ def records_with_next(lines: Iterable[Line], file: str = "<stdin>",
                 touch(lineno)
                 continue
             if tag == "memcg":
-                m = re.match(r"memcg:\s*([0-9a-fA-F]+)\s*$", line)
+                m = _MEMCG.match(line)
                 if m and cur.page is not None and not cur.raw:
                     cur.memcg = int(m.group(1), 16)
                     cur.memcg_line = lineno
