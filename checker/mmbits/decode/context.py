@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 
+from mmbits.byvalue import ByValue
 from mmbits.decode.data import load_dump_data
 from mmbits.decode.reading import SourceLine
 from mmbits.errors import InputError
@@ -25,8 +25,7 @@ _RELEASE = re.compile(r"(?:Not tainted|Tainted:[A-Z\s]*?)\s+\(?(\d+)\.(\d+)(?:\.
 _LINUX_VERSION = re.compile(r"^Linux version (\d+)\.(\d+)(?:\.(\d+))?(\S*)")
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(ByValue):
     """One inferred fact and the input line that says it."""
 
     fact: str  # "version" | "arch"
@@ -34,20 +33,42 @@ class Evidence:
     line: int
     text: str
 
+    _SHOWN = ("fact", "value", "line", "text")
+
+    def __init__(self, fact: str, value: str, line: int, text: str) -> None:
+        self.fact = fact
+        self.value = value
+        self.line = line
+        self.text = text
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.fact, self.value, self.line, self.text)
+
     def describe(self) -> str:
         if self.line == 0:
             return f"{self.fact} {self.value} given ({self.text})"
         return f"{self.fact} {self.value} from line {self.line}: {self.text[:100]}"
 
 
-@dataclass(frozen=True)
-class KernelContext:
+class KernelContext(ByValue):
     """The release (MAJOR, MINOR) and architecture a dump's neighbours name, with their lines."""
 
     version: tuple[int, int] | None = None
     release: str | None = None
     arch: str | None = None
     evidence: tuple[Evidence, ...] = ()
+
+    _SHOWN = ("version", "release", "arch", "evidence")
+
+    def __init__(self, version: tuple[int, int] | None = None, release: str | None = None,
+                 arch: str | None = None, evidence: tuple[Evidence, ...] = ()) -> None:
+        self.version = version
+        self.release = release
+        self.arch = arch
+        self.evidence = evidence
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.version, self.release, self.arch, self.evidence)
 
     @property
     def version_text(self) -> str | None:

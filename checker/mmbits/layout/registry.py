@@ -133,7 +133,7 @@ class LayoutSet:
         if hit is not None:
             if hit.config is config or not isinstance(config, Config):
                 return hit
-            return _with_config(hit, config)
+            return hit.with_config(config)
         if spec.name in self._resolving:
             raise InputError(f"struct {spec.name} contains itself", file=str(spec.path))
         self._resolving.add(spec.name)
@@ -155,12 +155,6 @@ class LayoutSet:
 
 def _span_text(spec: LayoutSpec) -> str:
     return f" (it exists {spec.span_note})" if spec.span_note else ""
-
-
-def _with_config(layout: Layout, config: Config) -> Layout:
-    from dataclasses import replace
-
-    return replace(layout, config=config)
 
 
 def _struct_files(dirs: Iterable[Path]) -> list[tuple[Path, LDict]]:
