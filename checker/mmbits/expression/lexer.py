@@ -5,7 +5,8 @@ identifiers (data-file symbols may start with a digit: `64BIT`), release literal
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from collections import namedtuple
+from typing import TYPE_CHECKING, NamedTuple
 
 
 class ExprError(ValueError):
@@ -39,12 +40,16 @@ _TOKEN = re.compile(
 MAX_LENGTH = 65536
 
 
-# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
-# methods when the module is imported
-class Token(NamedTuple):
-    kind: str  # ws | str | ver | num | ident | op | end
-    text: str
-    pos: int
+# a collections.namedtuple at run time, typed as a NamedTuple for mypy: typing.NamedTuple reads
+# each field's annotation (a string here) with compile(), and a process's first compile()
+# builds the ast module's node classes (~21 M instructions for the 11 of a decode's start-up)
+if TYPE_CHECKING:
+    class Token(NamedTuple):
+        kind: str  # ws | str | ver | num | ident | op | end
+        text: str
+        pos: int
+else:
+    Token = namedtuple("Token", ["kind", "text", "pos"])
 
 
 def tokenize(text: str) -> list[Token]:
