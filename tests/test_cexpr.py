@@ -135,3 +135,12 @@ def test_a_bare_constant_or_symbol_evaluates_as_compiled(text: str, env: dict[st
     if e.symbols:
         with pytest.raises(ExprError, match=f"unknown symbol {text!r} in {text!r}"):
             Expr(text)({})
+
+
+@pytest.mark.parametrize("kind", [set, frozenset, list, dict.fromkeys])
+def test_names_are_checked_against_any_collection(kind: object) -> None:
+    """check_names takes a set as it is (no copy) and any other collection of names alike."""
+    known = kind(["MEMCG", "NUMA", "VERSION"])  # type: ignore[operator]
+    Expr("MEMCG && VERSION >= 6.12").check_names(known)
+    with pytest.raises(ExprError, match="unknown symbol 'MEMGC' .*did you mean MEMCG"):
+        Expr("MEMGC && NUMA").check_names(known)
