@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from mmbits.byvalue import ByValue
-from mmbits.cexpr import Expr, ExprError, Value
+from mmbits.cexpr import Expr, ExprError, Value, parse
 from mmbits.errors import InputError
 
 _ARRAY = re.compile(r"\[\s*(\d+)\s*\]\s*$")
@@ -203,7 +203,9 @@ def load_types(path: Path) -> TypeTable:
         if not isinstance(spec, dict) or "size" not in spec or "align" not in spec:
             raise InputError(f"type {name}: needs size and align", file=str(path), line=line)
         try:
-            size, align = Expr(str(spec["size"])), Expr(str(spec["align"]))
+            # parse(): one Expr per text, its tree from the tree store (expression.treestore):
+            # tokenizing and parsing these again was ~2% of a one-report decode
+            size, align = parse(str(spec["size"])), parse(str(spec["align"]))
         except ExprError as exc:
             raise InputError(f"type {name}: {exc}", file=str(path), line=line) from None
         fields = tuple((str(k), str(v)) for k, v in (spec.get("fields") or {}).items())
