@@ -36,3 +36,13 @@ def test_each_writer_once_and_one_exit_handler(no_writers: list[str]) -> None:
     cachedir.save_now()
     assert calls == ["first", "second"]
 
+
+
+@pytest.mark.parametrize("what", [None, "expression trees", "", 'a "quoted" one', "back\\slash", "tab\there",
+                                  "caf\u00e9", "\x7f", ["domain", 3], {"b": 1, "a": (2, None)}, 7, True])
+def test_a_key_is_spelled_as_json_spells_it(what: object) -> None:
+    """entry_name's text of a key: json.dumps's, whether spelled without json (None, plain
+    strings) or by it, so every store's entry names stay what they were."""
+    import json
+
+    assert cachedir._key_text(what) == json.dumps(what, sort_keys=True, default=repr)

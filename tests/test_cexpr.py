@@ -114,3 +114,33 @@ def test_compiled_source_evaluates_as_the_closures(text: str) -> None:
     assert compiled == walked
     if compiled[0] == "value":
         assert _truth(compiled[1]) == _truth(walked[1])
+
+
+def test_texts_of_one_source_share_one_evaluator() -> None:
+    """Evaluators are kept by their Python source (expression.compiled._compile_py):
+    `BITS_PER_LONG/8` and `BITS_PER_LONG / 8` compile once, and evaluate alike."""
+    a, b = Expr("BITS_PER_LONG/8"), Expr("BITS_PER_LONG / 8")
+    assert a({"BITS_PER_LONG": 64}) == b({"BITS_PER_LONG": 64}) == 8
+    assert a._fn is b._fn
+
+
+@pytest.mark.parametrize("text, env, value", [("42", {}, 42), ("0x10", {}, 16), ('"x86_64"', {}, "x86_64"),
+                                              ("6.12", {}, 6012), ("MEMCG", {"MEMCG": 1}, 1),
+                                              ("ARCH", {"ARCH": "arm64"}, "arm64")])
+def test_a_bare_constant_or_symbol_evaluates_as_compiled(text: str, env: dict[str, int | str], value: object) -> None:
+    """A constant or a lone symbol is not compiled (a plain function does what the lambda
+    would): the same value, and an unknown symbol the same error."""
+    e = Expr(text)
+    assert e(env) == value and e(env) == value  # the first call builds the evaluator, the second uses it
+    if e.symbols:
+        with pytest.raises(ExprError, match=f"unknown symbol {text!r} in {text!r}"):
+            Expr(text)({})
+
+
+@pytest.mark.parametrize("kind", [set, frozenset, list, dict.fromkeys])
+def test_names_are_checked_against_any_collection(kind: object) -> None:
+    """check_names takes a set as it is (no copy) and any other collection of names alike."""
+    known = kind(["MEMCG", "NUMA", "VERSION"])  # type: ignore[operator]
+    Expr("MEMCG && VERSION >= 6.12").check_names(known)
+    with pytest.raises(ExprError, match="unknown symbol 'MEMGC' .*did you mean MEMCG"):
+        Expr("MEMGC && NUMA").check_names(known)

@@ -65,3 +65,32 @@ def test_an_entry_that_is_not_trees_is_a_miss(store: Path, damage: str) -> None:
         entry.write_bytes(encode_entry(doc))
     _fresh()
     assert treestore.tree(TEXTS[0]) is None
+
+
+def test_type_sizes_come_from_the_store(store: Path) -> None:
+    """types.yaml's size and align expressions are parse()'s (one Expr per text, the tree
+    read back from the store), so a process with a warm store tokenizes none of them."""
+    from mmbits.cexpr import parse
+    from mmbits.layout.ctypes import load_types
+    from mmbits.paths import DEFAULT_KERNEL, version_dir
+
+    path = version_dir(DEFAULT_KERNEL) / "types.yaml"
+    load_types.cache_clear()
+    table = load_types(path)
+    info = table.infos["long int"]
+    assert info.size is parse(info.size.text) and info.align is parse(info.align.text)
+    treestore.save()
+    _fresh()
+    parse.cache_clear()
+    load_types.cache_clear()
+    tokenized: list[str] = []
+    from mmbits.expression import syntax
+
+    real = syntax.tokenize
+    syntax.tokenize = lambda text: tokenized.append(text) or real(text)  # type: ignore[assignment]
+    try:
+        load_types(path)
+    finally:
+        syntax.tokenize = real
+        load_types.cache_clear()
+    assert tokenized == []

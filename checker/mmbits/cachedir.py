@@ -180,10 +180,20 @@ def entry_name(sub: str, what: object) -> str | None:
     One scheme for every store keyed this way, so a key is spelled the same everywhere."""
     if private_dir(sub) is None:
         return None
+    return digest(code_stamp() + data_stamp() + _key_text(what).encode()).hex()
+
+
+def _key_text(what: object) -> str:
+    """json.dumps(what, sort_keys=True, default=repr); None and a plain printable ASCII
+    string spelled here, as json spells them, without importing json (a decode's two keys
+    are such: importing json was ~2% of a one-report decode)."""
+    if what is None:
+        return "null"
+    if type(what) is str and what.isascii() and what.isprintable() and '"' not in what and "\\" not in what:
+        return f'"{what}"'
     import json
 
-    text = json.dumps(what, sort_keys=True, default=repr)
-    return digest(code_stamp() + data_stamp() + text.encode()).hex()
+    return json.dumps(what, sort_keys=True, default=repr)
 
 
 @cache

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from mmbits.byvalue import ByValue
 
 KINDS = {
     # static
@@ -85,8 +86,7 @@ _WHERE = re.compile(
     r"(?::\s*(?P<detail>.*))?$")
 
 
-@dataclass(frozen=True)
-class Where:
+class Where(ByValue):
     """Where a finding is: a descriptor word, its bits, the emulator step, and free text
     for what has no structure (`kernel_pgtable_work_func: list loop`)."""
 
@@ -96,6 +96,21 @@ class Where:
     bits: tuple[int, ...] = ()  # every bit concerned (empty: the whole word or not a word)
     step: int | None = None  # 1-based step of the schedule
     detail: str | None = None
+
+    _SHOWN = ("struct", "field", "bit", "bits", "step", "detail")
+
+    def __init__(self, struct: str | None = None, field: str | None = None, bit: int | None = None,
+                 bits: tuple[int, ...] = (), step: int | None = None, detail: str | None = None) -> None:
+        self.struct = struct
+        self.field = field
+        self.bit = bit
+        self.bits = bits
+        self.step = step
+        self.detail = detail
+        self.__post_init__()
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.struct, self.field, self.bit, self.bits, self.step, self.detail)
 
     def __post_init__(self) -> None:
         if self.bits and self.bit is None:

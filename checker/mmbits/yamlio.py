@@ -18,6 +18,7 @@ expansion exceeds MAX_EXPANDED_NODES, or that refers to itself, is refused.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -106,9 +107,16 @@ def _is_data(path: Path) -> bool:
     from mmbits.paths import layouts_root
 
     try:
-        return path.resolve().is_relative_to(layouts_root().resolve())
+        return path.resolve().is_relative_to(_resolved_root(str(layouts_root())))
     except (OSError, RuntimeError):
         return False
+
+
+@cache
+def _resolved_root(root: str) -> Path:
+    """The layouts root with its symlinks resolved, once per root (an lstat per part of the
+    path, for every data file loaded)."""
+    return Path(root).resolve()
 
 
 def line_of(node: Any, key: Any = None) -> int | None:

@@ -4,12 +4,12 @@ solved; an entry that is not one is a miss; MMBITS_CACHE=off writes nothing."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from decode.dumps import DUMPS
+from mmbits.cachedir import decode_entry, encode_entry
 from mmbits.decode import choicestore
 from mmbits.decode.api import decode_text
 from mmbits.decode.infer import _choose
@@ -48,14 +48,14 @@ def cache(private_cache: Path) -> Path:
 
 
 def _entries(cache: Path) -> list[Path]:
-    return sorted((cache / choicestore.SUB).glob("*.json"))
+    return sorted((cache / choicestore.SUB).glob("*.data"))
 
 
 def test_a_stored_config_decodes_as_the_solved_one(cache: Path) -> None:
     solved = _decoded()
     choicestore.save()
     assert len(_entries(cache)) == 1
-    stored = json.loads(_entries(cache)[0].read_text())["body"]
+    stored = decode_entry(_entries(cache)[0].read_bytes())["body"]
     assert len(stored) >= len(REPORTS)  # one answer per report at least (and per release tried)
     _fresh_process()
     read_back = _decoded()
@@ -67,10 +67,22 @@ def test_an_entry_of_the_wrong_shape_is_a_miss(cache: Path) -> None:
     solved = _decoded()
     choicestore.save()
     (entry,) = _entries(cache)
-    doc = json.loads(entry.read_text())
+    doc = decode_entry(entry.read_bytes())
     for value in doc["body"].values():
         value["primary"] = "not a config"
-    entry.write_text(json.dumps(doc))
+    entry.write_bytes(encode_entry(doc))
+    _fresh_process()
+    assert _decoded() == solved
+    assert choicestore._NEW  # solved again
+
+
+def test_a_damaged_entry_is_a_miss(cache: Path) -> None:
+    solved = _decoded()
+    choicestore.save()
+    (entry,) = _entries(cache)
+    raw = bytearray(entry.read_bytes())
+    raw[len(raw) // 2] ^= 0x55
+    entry.write_bytes(bytes(raw))
     _fresh_process()
     assert _decoded() == solved
     assert choicestore._NEW  # solved again

@@ -81,3 +81,18 @@ def test_a_small_window_finds_what_every_line_says(seed: int) -> None:
     text += [rng.choice(pool) for _ in range(rng.randint(0, 40))]
     lines = source_lines("\n".join(text) + "\n")
     assert _contexts(lines, keep=2) == _everything(lines)
+
+
+def test_arch_hints_compile_when_first_read() -> None:
+    """dump_page.yaml's arch hints are kept as text and compiled on first use (a decode
+    given its arch never reads them); compiled, each is its text's pattern and still names
+    its arch."""
+    from mmbits.decode.context import arch_of
+    from mmbits.decode.data import ArchHint, load_dump_data
+
+    hint = ArchHint("^RIP: [0-9a-f]{4}:", "x86_64", None)
+    assert "pattern" not in vars(hint)  # not compiled yet
+    assert hint.pattern.pattern == hint.text and hint.pattern.search("RIP: 0010:foo")
+    assert hint == ArchHint("^RIP: [0-9a-f]{4}:", "x86_64", None)
+    assert all(isinstance(h.text, str) for h in load_dump_data().arch_hints)
+    assert arch_of("RIP: 0010:__list_del_entry_valid+0xa6/0x130", 64) == "x86_64"

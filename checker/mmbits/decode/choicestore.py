@@ -10,8 +10,10 @@ reads (the flags value and text, word size, byte order, struct page size, arch h
 release), the layouts data and the code, so it is kept by that key in one entry named by
 a BLAKE2b-256 of the code stamp and the data stamp (edited code or data misses). An entry
 holds the config's primary symbols and name (the model completes them again: a Config is
-its primary), how it was found, the note and the alternatives. JSON bound to its key,
-read and written only through `cachedir`; an entry of the wrong shape is a miss; new
+its primary), how it was found, the note and the alternatives: plain data in
+`cachedir.store_data`'s format (marshal behind its digest; JSON until importing `json` was
+found to be ~2% of a one-report decode), bound to its key, read and written only through
+`cachedir`; a damaged entry or one of the wrong shape is a miss; new
 answers are written once, when the process exits. MMBITS_CACHE=off turns it off.
 """
 
@@ -20,12 +22,12 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from mmbits.cachedir import entry_name, load_json, save_at_exit, store_json
+from mmbits.cachedir import entry_name, load_data, save_at_exit, store_data
 
 if TYPE_CHECKING:
     from mmbits.decode.infer import ConfigChoice
 
-MAGIC = "mmbits-decode-choices 1"
+MAGIC = "mmbits-decode-choices 2"
 SUB = "decode"
 MAX_BYTES = 16 * 1024 * 1024
 # what this process read from its entry and what it solved, by the environment that places the
@@ -50,7 +52,7 @@ def _where() -> tuple[tuple[str | None, ...], str | None]:
 def _body(env: tuple[str | None, ...], name: str) -> dict[str, Any]:
     found = _BODIES.get(env)
     if found is None:
-        found = _BODIES[env] = load_json(SUB, name, MAGIC, "body", MAX_BYTES) or {}
+        found = _BODIES[env] = load_data(SUB, name, MAGIC, "body", MAX_BYTES) or {}
     return found
 
 
@@ -82,7 +84,7 @@ def save() -> None:
             continue
         _BODIES.pop(env, None)
         body = {**_body(env, name), **new}
-        store_json(SUB, name, MAGIC, "body", body)
+        store_data(SUB, name, MAGIC, "body", body)
         _BODIES[env] = body
     _NEW.clear()
 

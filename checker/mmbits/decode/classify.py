@@ -5,8 +5,7 @@ page_type names; the overlay valid for the kind is the descriptor kinds.yaml nam
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from mmbits.byvalue import ByValue
 from mmbits.decode.data import DumpData
 from mmbits.decode.kernelfmt import (
     page_type_has_type,
@@ -21,14 +20,23 @@ from mmbits.flags.packing import FlagsWord
 from mmbits.kconfig.config import Config
 
 
-@dataclass(frozen=True)
-class Printed:
+class Printed(ByValue):
     """What the kernel itself said about the flags word and page_type of the dumped folio:
     its own names, which hold for its own enum pageflags whatever version it was."""
 
     flags_value: int
     names: frozenset[str]
     page_type_name: str | None
+
+    _SHOWN = ("flags_value", "names", "page_type_name")
+
+    def __init__(self, flags_value: int, names: frozenset[str], page_type_name: str | None) -> None:
+        self.flags_value = flags_value
+        self.names = names
+        self.page_type_name = page_type_name
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.flags_value, self.names, self.page_type_name)
 
     def flag(self, flags: int, name: str) -> bool | None:
         """Whether flag `name` (PG_ prefix optional) is set, if the kernel named this word's flags."""

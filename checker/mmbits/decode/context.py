@@ -14,19 +14,24 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 
+from mmbits.byvalue import ByValue
 from mmbits.decode.data import load_dump_data
 from mmbits.decode.reading import Line
 from mmbits.errors import InputError
 
-_RELEASE = re.compile(r"(?:Not tainted|Tainted:[A-Z\s]*?)\s+\(?(\d+)\.(\d+)(?:\.(\d+))?([-+][^\s)]*)?")
-_LINUX_VERSION = re.compile(r"^Linux version (\d+)\.(\d+)(?:\.(\d+))?(\S*)")
+
+@lru_cache(maxsize=1)
+def _release_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The `[Not t|T]ainted <release>` and `Linux version <release>` patterns, compiled when
+    a line is first read for its release (a decode given the release reads none: compiling
+    them at import was ~1% of its one-report run)."""
+    return (re.compile(r"(?:Not tainted|Tainted:[A-Z\s]*?)\s+\(?(\d+)\.(\d+)(?:\.(\d+))?([-+][^\s)]*)?"),
+            re.compile(r"^Linux version (\d+)\.(\d+)(?:\.(\d+))?(\S*)"))
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(ByValue):
     """One inferred fact and the input line that says it."""
 
     fact: str  # "version" | "arch"
@@ -34,20 +39,42 @@ class Evidence:
     line: int
     text: str
 
+    _SHOWN = ("fact", "value", "line", "text")
+
+    def __init__(self, fact: str, value: str, line: int, text: str) -> None:
+        self.fact = fact
+        self.value = value
+        self.line = line
+        self.text = text
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.fact, self.value, self.line, self.text)
+
     def describe(self) -> str:
         if self.line == 0:
             return f"{self.fact} {self.value} given ({self.text})"
         return f"{self.fact} {self.value} from line {self.line}: {self.text[:100]}"
 
 
-@dataclass(frozen=True)
-class KernelContext:
+class KernelContext(ByValue):
     """The release (MAJOR, MINOR) and architecture a dump's neighbours name, with their lines."""
 
     version: tuple[int, int] | None = None
     release: str | None = None
     arch: str | None = None
     evidence: tuple[Evidence, ...] = ()
+
+    _SHOWN = ("version", "release", "arch", "evidence")
+
+    def __init__(self, version: tuple[int, int] | None = None, release: str | None = None,
+                 arch: str | None = None, evidence: tuple[Evidence, ...] = ()) -> None:
+        self.version = version
+        self.release = release
+        self.arch = arch
+        self.evidence = evidence
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.version, self.release, self.arch, self.evidence)
 
     @property
     def version_text(self) -> str | None:
@@ -62,7 +89,8 @@ def _is_next(suffix: str) -> bool:
 @lru_cache(maxsize=4096)
 def release_of(text: str) -> tuple[tuple[int, int], str] | None:
     """((major, minor), full release) from a `CPU: … [Not t|T]ainted <release>` or `Linux version` line."""
-    m = _RELEASE.search(text) or _LINUX_VERSION.match(text)
+    tainted, linux_version = _release_patterns()
+    m = tainted.search(text) or linux_version.match(text)
     if not m:
         return None
     major, minor = int(m.group(1)), int(m.group(2))
@@ -102,7 +130,7 @@ def arch_of(text: str, bits: int | None) -> str | None:
 @lru_cache(maxsize=1)
 def _hint_heads() -> tuple[str, ...]:
     """The literal text each arch hint's matches hold (_literal_head)."""
-    return tuple(dict.fromkeys(_literal_head(h.pattern.pattern) for h in load_dump_data().arch_hints))
+    return tuple(dict.fromkeys(_literal_head(h.text) for h in load_dump_data().arch_hints))
 
 
 @lru_cache(maxsize=1)
@@ -112,7 +140,7 @@ def context_needles() -> tuple[str, ...]:
     lines with none of them unread)."""
     out = ["ainted", "Linux version"]
     for hint in load_dump_data().arch_hints:
-        out.append(_literal_head(hint.pattern.pattern))
+        out.append(_literal_head(hint.text))
     return tuple(n for n in dict.fromkeys(out) if not any(o != n and o in n for o in out))
 
 

@@ -8,37 +8,63 @@ are the poison values it names. Nothing here knows a bit number.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
+from mmbits.byvalue import ByValue
 from mmbits.errors import InputError
 from mmbits.paths import DEFAULT_KERNEL, version_dir
 from mmbits.yamlio import load_file
 
 
-@dataclass(frozen=True)
-class FlagField:
+class FlagField(ByValue):
     field: str  # packing field name (zone, last_cpupid ...)
     name: str  # what %pGp prints (zone, lastcpupid ...)
     hex: bool
 
+    _SHOWN = ("field", "name", "hex")
 
-@dataclass(frozen=True)
-class Poison:
+    def __init__(self, field: str, name: str, hex: bool) -> None:
+        self.field = field
+        self.name = name
+        self.hex = hex
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.field, self.name, self.hex)
+
+
+class Poison(ByValue):
     name: str
     offset: int
     doc: str
 
+    _SHOWN = ("name", "offset", "doc")
 
-@dataclass(frozen=True)
-class Pattern:
+    def __init__(self, name: str, offset: int, doc: str) -> None:
+        self.name = name
+        self.offset = offset
+        self.doc = doc
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.name, self.offset, self.doc)
+
+
+class Pattern(ByValue):
     name: str
     byte: int
     doc: str
 
+    _SHOWN = ("name", "byte", "doc")
 
-@dataclass(frozen=True)
-class DumpData:
+    def __init__(self, name: str, byte: int, doc: str) -> None:
+        self.name = name
+        self.byte = byte
+        self.doc = doc
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.name, self.byte, self.doc)
+
+
+class DumpData(ByValue):
     pageflag_names: tuple[str, ...]
     flag_fields: tuple[FlagField, ...]
     page_type_print: dict[int, str]
@@ -57,7 +83,7 @@ class DumpData:
     arch_hints: tuple[ArchHint, ...] = ()
     arch_families: dict[str, dict[int, str]] | None = None
     big_endian_archs: frozenset[str] = frozenset()
-    model_arch_names: dict[str, str] = field(default_factory=dict)
+    model_arch_names: dict[str, str]
     typed_mapcount_zero_since: tuple[int, int] | None = None
     old_page_types: OldPageTypes | None = None
     pointer_types: tuple[str, ...] = ()
@@ -65,14 +91,76 @@ class DumpData:
     counters: frozenset[str] = frozenset()
     list_heads: tuple[str, ...] = ()
 
+    _SHOWN = ("pageflag_names", "flag_fields", "page_type_print", "page_type_default", "pointer_poison",
+              "patterns", "magic32", "mapping_mask", "mapping_tags", "memcg_mask", "memcg_bits",
+              "pp_low_bits", "entirely_mapped", "memdesc_tables", "address_hints", "arch_hints",
+              "arch_families", "big_endian_archs", "model_arch_names", "typed_mapcount_zero_since",
+              "old_page_types", "pointer_types", "pointer_words", "counters", "list_heads")
 
-@dataclass(frozen=True)
-class OldPageTypes:
+    def __init__(self, pageflag_names: tuple[str, ...], flag_fields: tuple[FlagField, ...],
+                 page_type_print: dict[int, str], page_type_default: str, pointer_poison: tuple[Poison, ...],
+                 patterns: tuple[Pattern, ...], magic32: tuple[tuple[str, int, str], ...], mapping_mask: int,
+                 mapping_tags: dict[int, str], memcg_mask: int, memcg_bits: dict[int, str], pp_low_bits: int,
+                 entirely_mapped: int, memdesc_tables: dict[str, dict[int, str]],
+                 address_hints: dict[str, frozenset[int]], arch_hints: tuple[ArchHint, ...] = (),
+                 arch_families: dict[str, dict[int, str]] | None = None,
+                 big_endian_archs: frozenset[str] = frozenset(),
+                 model_arch_names: dict[str, str] | None = None,
+                 typed_mapcount_zero_since: tuple[int, int] | None = None,
+                 old_page_types: OldPageTypes | None = None, pointer_types: tuple[str, ...] = (),
+                 pointer_words: frozenset[str] = frozenset(), counters: frozenset[str] = frozenset(),
+                 list_heads: tuple[str, ...] = ()) -> None:
+        self.pageflag_names = pageflag_names
+        self.flag_fields = flag_fields
+        self.page_type_print = page_type_print
+        self.page_type_default = page_type_default
+        self.pointer_poison = pointer_poison
+        self.patterns = patterns
+        self.magic32 = magic32
+        self.mapping_mask = mapping_mask
+        self.mapping_tags = mapping_tags
+        self.memcg_mask = memcg_mask
+        self.memcg_bits = memcg_bits
+        self.pp_low_bits = pp_low_bits
+        self.entirely_mapped = entirely_mapped
+        self.memdesc_tables = memdesc_tables
+        self.address_hints = address_hints
+        self.arch_hints = arch_hints
+        self.arch_families = arch_families
+        self.big_endian_archs = big_endian_archs
+        self.model_arch_names = {} if model_arch_names is None else model_arch_names
+        self.typed_mapcount_zero_since = typed_mapcount_zero_since
+        self.old_page_types = old_page_types
+        self.pointer_types = pointer_types
+        self.pointer_words = pointer_words
+        self.counters = counters
+        self.list_heads = list_heads
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.pageflag_names, self.flag_fields, self.page_type_print, self.page_type_default,
+                self.pointer_poison, self.patterns, self.magic32, self.mapping_mask, self.mapping_tags,
+                self.memcg_mask, self.memcg_bits, self.pp_low_bits, self.entirely_mapped, self.memdesc_tables,
+                self.address_hints, self.arch_hints, self.arch_families, self.big_endian_archs,
+                self.model_arch_names, self.typed_mapcount_zero_since, self.old_page_types,
+                self.pointer_types, self.pointer_words, self.counters, self.list_heads)
+
+
+class OldPageTypes(ByValue):
     """The pre-v6.12 page_type encoding: a cleared bit under `base` names the type."""
 
     until: tuple[int, int]
     base: int
     bits: dict[int, str]
+
+    _SHOWN = ("until", "base", "bits")
+
+    def __init__(self, until: tuple[int, int], base: int, bits: dict[int, str]) -> None:
+        self.until = until
+        self.base = base
+        self.bits = bits
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.until, self.base, self.bits)
 
     def names(self, page_type: int) -> list[str]:
         """The types a page_type word holds in this encoding ([] for none)."""
@@ -81,13 +169,29 @@ class OldPageTypes:
         return [name for bit, name in sorted(self.bits.items()) if not page_type & bit]
 
 
-@dataclass(frozen=True)
-class ArchHint:
-    """A log line that names the architecture (or its family, sized by the words)."""
+class ArchHint(ByValue):
+    """A log line that names the architecture (or its family, sized by the words): the
+    regular expression `text`, compiled when first used (`pattern`): a decode given its
+    release and arch reads no hint, and compiling dump_page.yaml's 15 was ~2% of its
+    one-report run."""
 
-    pattern: re.Pattern[str]
+    text: str
     arch: str | None
     family: str | None
+
+    _SHOWN = ("pattern", "arch", "family")
+
+    def __init__(self, text: str, arch: str | None, family: str | None) -> None:
+        self.text = text
+        self.arch = arch
+        self.family = family
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.text, self.arch, self.family)
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile(self.text)
 
 
 def _int(value: object, path: str, line: int) -> int:
@@ -137,7 +241,7 @@ def load_dump_data(version: str = DEFAULT_KERNEL) -> DumpData:
         memdesc_tables=_memdesc_tables(),
         address_hints={str(arch): frozenset(_int(v, p, doc.line_of("address_hints")) for v in values or [])
                        for arch, values in (doc.get("address_hints") or {}).items()},
-        arch_hints=tuple(ArchHint(re.compile(str(h["line"])), h.get("arch"), h.get("family"))
+        arch_hints=tuple(ArchHint(str(h["line"]), h.get("arch"), h.get("family"))
                          for h in doc.get("arch_hints") or []),
         arch_families={str(f): {int(b): str(a) for b, a in m.items()}
                        for f, m in (doc.get("arch_families") or {}).items()},

@@ -12,10 +12,10 @@ raw words narrows it further (sizeof(struct page)).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
+from mmbits.byvalue import ByValue, EqualByValue
 from mmbits.decode.data import load_dump_data
 from mmbits.decode.kernelfmt import render_inner, renderer
 from mmbits.decode.solve import Packing, printed_fields, solve
@@ -31,15 +31,27 @@ if TYPE_CHECKING:
 DEFAULT_PRESET = {64: "x86_64-6.18", 32: "i386-highmem-flatmem"}
 
 
-@dataclass
-class ConfigChoice:
+class ConfigChoice(EqualByValue):
     """The config a dump is decoded with, how it was found and what else would fit."""
 
     config: Config
     how: str  # given | preset | solved | default
     note: str
-    presets: list[str] = field(default_factory=list)  # presets that reproduce the flags line
-    alternatives: list[dict[str, str]] = field(default_factory=list)  # other packings printing the same fields
+    presets: list[str]  # presets that reproduce the flags line
+    alternatives: list[dict[str, str]]  # other packings printing the same fields
+
+    _SHOWN = ("config", "how", "note", "presets", "alternatives")
+
+    def __init__(self, config: Config, how: str, note: str, presets: list[str] | None = None,
+                 alternatives: list[dict[str, str]] | None = None) -> None:
+        self.config = config
+        self.how = how
+        self.note = note
+        self.presets = [] if presets is None else presets
+        self.alternatives = [] if alternatives is None else alternatives
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.config, self.how, self.note, self.presets, self.alternatives)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.config.label(), "arch": self.config.arch, "how": self.how,
@@ -172,14 +184,25 @@ def arch_hint(words: list[int], bits: int) -> str | None:
     return arch if not rest or rest[0][1] < n else None
 
 
-@dataclass(frozen=True)
-class Solved:
+class Solved(ByValue):
     """A config the packing solver found, with what it rests on."""
 
     config: Config
     packing: Packing
     others: tuple[Packing, ...]  # further packings that print the same fields
     zone_names: tuple[tuple[str, int], ...] = ()  # (name of the printed zone, configs) when they differ
+
+    _SHOWN = ("config", "packing", "others", "zone_names")
+
+    def __init__(self, config: Config, packing: Packing, others: tuple[Packing, ...],
+                 zone_names: tuple[tuple[str, int], ...] = ()) -> None:
+        self.config = config
+        self.packing = packing
+        self.others = others
+        self.zone_names = zone_names
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.config, self.packing, self.others, self.zone_names)
 
 
 def choose_config(flags_value: int | None, flags_text: str | None, bits: int, big: bool,

@@ -6,9 +6,9 @@ is made only at the edge (decode/output.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from mmbits.byvalue import ByValue, EqualByValue
 from mmbits.decode.context import KernelContext
 from mmbits.decode.infer import ConfigChoice
 from mmbits.decode.parse import DumpRecord
@@ -19,8 +19,7 @@ from mmbits.kconfig.config import Config
 from mmbits.layout.model import Layout
 
 
-@dataclass
-class Slot:
+class Slot(EqualByValue):
     """One word of a struct page and every name the union arms give it."""
 
     offset: int
@@ -30,6 +29,21 @@ class Slot:
     meaning: str = ""
     bit_offset: int | None = None
     bit_size: int | None = None
+
+    _SHOWN = ("offset", "size", "names", "value", "meaning", "bit_offset", "bit_size")
+
+    def __init__(self, offset: int, size: int, names: list[str], value: int, meaning: str = "",
+                 bit_offset: int | None = None, bit_size: int | None = None) -> None:
+        self.offset = offset
+        self.size = size
+        self.names = names
+        self.value = value
+        self.meaning = meaning
+        self.bit_offset = bit_offset
+        self.bit_size = bit_size
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.offset, self.size, self.names, self.value, self.meaning, self.bit_offset, self.bit_size)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"offset": self.offset, "size": self.size, "names": self.names,
@@ -42,25 +56,45 @@ class Slot:
         return out
 
 
-@dataclass
-class PageView:
+class PageView(EqualByValue):
     """A struct page (or a descriptor over it) read from bytes."""
 
     layout: Layout
     values: dict[str, int]
     slots: list[Slot]
 
+    _SHOWN = ("layout", "values", "slots")
+
+    def __init__(self, layout: Layout, values: dict[str, int], slots: list[Slot]) -> None:
+        self.layout = layout
+        self.values = values
+        self.slots = slots
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.layout, self.values, self.slots)
+
     def get(self, name: str, default: int | None = None) -> int | None:
         return self.values.get(name, default)
 
 
-@dataclass
-class Check:
+class Check(EqualByValue):
     item: str
     ours: str | None
     printed: str | None
     status: str  # agrees | disagrees | unchecked
     why: str = ""
+
+    _SHOWN = ("item", "ours", "printed", "status", "why")
+
+    def __init__(self, item: str, ours: str | None, printed: str | None, status: str, why: str = "") -> None:
+        self.item = item
+        self.ours = ours
+        self.printed = printed
+        self.status = status
+        self.why = why
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.item, self.ours, self.printed, self.status, self.why)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"item": self.item, "decoded": self.ours, "kernel": self.printed, "status": self.status}
@@ -69,22 +103,41 @@ class Check:
         return out
 
 
-@dataclass(frozen=True)
-class FieldReading:
+class FieldReading(ByValue):
     """One field several releases read differently: each reading with the releases giving it."""
 
     field: str  # "kind" or "offset 32, 8 bytes"
     readings: tuple[tuple[str, tuple[int, ...]], ...]  # (reading, VERSION codes)
 
+    _SHOWN = ("field", "readings")
 
-@dataclass(frozen=True)
-class ReleaseAlternatives:
+    def __init__(self, field: str, readings: tuple[tuple[str, tuple[int, ...]], ...]) -> None:
+        self.field = field
+        self.readings = readings
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.field, self.readings)
+
+
+class ReleaseAlternatives(ByValue):
     """The model's releases that fit a report that names none (decode/releases.py)."""
 
     fitting: tuple[int, ...]  # VERSION codes, oldest first
     chosen: int  # the release the page is decoded with
     differing: tuple[FieldReading, ...]
     disagreements: int  # how many of the kernel's lines each fitting release disagrees with
+
+    _SHOWN = ("fitting", "chosen", "differing", "disagreements")
+
+    def __init__(self, fitting: tuple[int, ...], chosen: int, differing: tuple[FieldReading, ...],
+                 disagreements: int) -> None:
+        self.fitting = fitting
+        self.chosen = chosen
+        self.differing = differing
+        self.disagreements = disagreements
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.fitting, self.chosen, self.differing, self.disagreements)
 
     def lines(self) -> list[str]:
         """The note's text."""
@@ -126,8 +179,7 @@ def ranges_text(codes: tuple[int, ...]) -> str:
                      for r in runs)
 
 
-@dataclass
-class Decoded:
+class Decoded(EqualByValue):
     number: int
     record: DumpRecord
     bits: int
@@ -137,19 +189,19 @@ class Decoded:
     word: FlagsWord
     page: PageView | None
     head: PageView | None = None  # the folio head page (head: lines)
-    folio: dict[str, int] = field(default_factory=dict)  # folio fields from the head: lines
+    folio: dict[str, int]  # folio fields from the head: lines
     kind: str = "page"
     kind_why: str = ""
     descriptor: str = "page"
     overlay: PageView | None = None
     head_kind: str | None = None
     is_tail: bool = False
-    expected: dict[str, Any] = field(default_factory=dict)  # what dump_page should print
-    checks: list[Check] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    depends: list[str] = field(default_factory=list)
+    expected: dict[str, Any]  # what dump_page should print
+    checks: list[Check]
+    findings: list[Finding]
+    depends: list[str]
     struct: str = "page"
-    context: KernelContext = field(default_factory=KernelContext)
+    context: KernelContext
     endian_why: str = ""
     releases: ReleaseAlternatives | None = None  # no line names the release and several fit
     shape: object = None  # what the decode read, line numbers aside (decoder._decode_shared): shared by its copies
@@ -157,13 +209,58 @@ class Decoded:
     # its views: decoder._Patch); the text is the shared decode's with the index lines put in
     index_base: tuple[Decoded, Any] | None = None
 
+    _SHOWN = ("number", "record", "bits", "little", "choice", "words", "word", "page", "head", "folio",
+              "kind", "kind_why", "descriptor", "overlay", "head_kind", "is_tail", "expected", "checks",
+              "findings", "depends", "struct", "context", "endian_why", "releases", "shape", "index_base")
+
+    def __init__(self, number: int, record: DumpRecord, bits: int, little: bool, choice: ConfigChoice,
+                 words: list[int], word: FlagsWord, page: PageView | None, head: PageView | None = None,
+                 folio: dict[str, int] | None = None, kind: str = "page", kind_why: str = "",
+                 descriptor: str = "page", overlay: PageView | None = None, head_kind: str | None = None,
+                 is_tail: bool = False, expected: dict[str, Any] | None = None,
+                 checks: list[Check] | None = None, findings: list[Finding] | None = None,
+                 depends: list[str] | None = None, struct: str = "page", context: KernelContext | None = None,
+                 endian_why: str = "", releases: ReleaseAlternatives | None = None, shape: object = None,
+                 index_base: tuple[Decoded, Any] | None = None) -> None:
+        self.number = number
+        self.record = record
+        self.bits = bits
+        self.little = little
+        self.choice = choice
+        self.words = words
+        self.word = word
+        self.page = page
+        self.head = head
+        self.folio = {} if folio is None else folio
+        self.kind = kind
+        self.kind_why = kind_why
+        self.descriptor = descriptor
+        self.overlay = overlay
+        self.head_kind = head_kind
+        self.is_tail = is_tail
+        self.expected = {} if expected is None else expected
+        self.checks = [] if checks is None else checks
+        self.findings = [] if findings is None else findings
+        self.depends = [] if depends is None else depends
+        self.struct = struct
+        self.context = KernelContext() if context is None else context
+        self.endian_why = endian_why
+        self.releases = releases
+        self.shape = shape
+        self.index_base = index_base
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.number, self.record, self.bits, self.little, self.choice, self.words, self.word,
+                self.page, self.head, self.folio, self.kind, self.kind_why, self.descriptor, self.overlay,
+                self.head_kind, self.is_tail, self.expected, self.checks, self.findings, self.depends,
+                self.struct, self.context, self.endian_why, self.releases, self.shape, self.index_base)
+
     @property
     def config(self) -> Config:
         return self.choice.config
 
 
-@dataclass
-class Unreadable:
+class Unreadable(EqualByValue):
     """A report of a streamed log that could not be decoded (a line that is not what
     dump_page prints, words that fit no struct page): said where it is, with the error,
     while the reports around it are decoded."""
@@ -171,6 +268,16 @@ class Unreadable:
     number: int
     record: DumpRecord
     error: InputError
+
+    _SHOWN = ("number", "record", "error")
+
+    def __init__(self, number: int, record: DumpRecord, error: InputError) -> None:
+        self.number = number
+        self.record = record
+        self.error = error
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.number, self.record, self.error)
 
     @property
     def findings(self) -> list[Finding]:

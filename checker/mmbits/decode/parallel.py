@@ -24,9 +24,9 @@ import os
 import sys
 from array import array
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
+from mmbits.byvalue import ByValue
 from mmbits.cpus import usable_cpus
 from mmbits.decode.batch import CHUNK, TextBatch
 from mmbits.decode.parse import page_line_kind
@@ -48,14 +48,23 @@ FORK_AFTER = 64
 _WINDOW = 1 << 20
 
 
-@dataclass(frozen=True)
-class Cut:
+class Cut(ByValue):
     """Where the second process starts: the report before the cut (byte offset and the
     lines before it) and the input line of the first report it prints."""
 
     offset: int
     lines_before: int
     line: int
+
+    _SHOWN = ("offset", "lines_before", "line")
+
+    def __init__(self, offset: int, lines_before: int, line: int) -> None:
+        self.offset = offset
+        self.lines_before = lines_before
+        self.line = line
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.offset, self.lines_before, self.line)
 
 
 def plan(path: str) -> Cut | None:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import repeat
 
+from mmbits.byvalue import EqualByValue
 from mmbits.decode.reading import Line, SourceLine, source_lines, strip_prefix
 from mmbits.errors import InputError
 
@@ -29,15 +29,23 @@ _PAGE_TYPE_NEW = re.compile(r"^page_type:\s*([0-9a-fA-F]{1,2})\((.*)\)\s*$")
 _PAGE_TYPE_OLD = re.compile(r"^page_type:\s*(0x[0-9a-fA-F]+)\((.*)\)\s*$")
 
 
-@dataclass
-class WordLine:
+class WordLine(EqualByValue):
     line: int
     words: list[int]
     width: int  # hex digits per word: 8 (32-bit) or 16 (64-bit)
 
+    _SHOWN = ("line", "words", "width")
 
-@dataclass
-class DumpRecord:
+    def __init__(self, line: int, words: list[int], width: int) -> None:
+        self.line = line
+        self.words = words
+        self.width = width
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.line, self.words, self.width)
+
+
+class DumpRecord(EqualByValue):
     """One dump_page() report as printed: the kernel's lines and the raw words."""
 
     start: int = 0
@@ -57,14 +65,62 @@ class DumpRecord:
     page_type_name: str | None = None
     page_type_full: int | None = None  # older kernels print the whole word
     page_type_line: int | None = None
-    raw: list[WordLine] = field(default_factory=list)
-    head: list[WordLine] = field(default_factory=list)
+    raw: list[WordLine]
+    head: list[WordLine]
     reason: str | None = None
     poisoned_line: int | None = None  # "page:... is uninitialized and poisoned"
     not_faithful: bool = False  # "page does not match folio"
-    notes: list[str] = field(default_factory=list)  # aops:/ino: lines and the like
+    notes: list[str]  # aops:/ino: lines and the like
     bare: bool = False  # words given without any dump_page text
     error: InputError | None = None  # the first line of the report that could not be read
+
+    _SHOWN = ("start", "end", "page", "page_line", "head_info", "head_info_line", "memcg", "memcg_line",
+              "flags_prefix", "flags_value", "flags_text", "flags_line", "cma", "page_type_byte",
+              "page_type_name", "page_type_full", "page_type_line", "raw", "head", "reason", "poisoned_line",
+              "not_faithful", "notes", "bare", "error")
+
+    def __init__(self, start: int = 0, end: int = 0, page: dict[str, object] | None = None,
+                 page_line: int | None = None, head_info: dict[str, int] | None = None,
+                 head_info_line: int | None = None, memcg: int | None = None, memcg_line: int | None = None,
+                 flags_prefix: str = "", flags_value: int | None = None, flags_text: str | None = None,
+                 flags_line: int | None = None, cma: bool = False, page_type_byte: int | None = None,
+                 page_type_name: str | None = None, page_type_full: int | None = None,
+                 page_type_line: int | None = None, raw: list[WordLine] | None = None,
+                 head: list[WordLine] | None = None, reason: str | None = None,
+                 poisoned_line: int | None = None, not_faithful: bool = False, notes: list[str] | None = None,
+                 bare: bool = False, error: InputError | None = None) -> None:
+        self.start = start
+        self.end = end
+        self.page = page
+        self.page_line = page_line
+        self.head_info = head_info
+        self.head_info_line = head_info_line
+        self.memcg = memcg
+        self.memcg_line = memcg_line
+        self.flags_prefix = flags_prefix
+        self.flags_value = flags_value
+        self.flags_text = flags_text
+        self.flags_line = flags_line
+        self.cma = cma
+        self.page_type_byte = page_type_byte
+        self.page_type_name = page_type_name
+        self.page_type_full = page_type_full
+        self.page_type_line = page_type_line
+        self.raw = [] if raw is None else raw
+        self.head = [] if head is None else head
+        self.reason = reason
+        self.poisoned_line = poisoned_line
+        self.not_faithful = not_faithful
+        self.notes = [] if notes is None else notes
+        self.bare = bare
+        self.error = error
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.start, self.end, self.page, self.page_line, self.head_info, self.head_info_line,
+                self.memcg, self.memcg_line, self.flags_prefix, self.flags_value, self.flags_text,
+                self.flags_line, self.cma, self.page_type_byte, self.page_type_name, self.page_type_full,
+                self.page_type_line, self.raw, self.head, self.reason, self.poisoned_line, self.not_faithful,
+                self.notes, self.bare, self.error)
 
     def check(self) -> None:
         """Raise the error of an unreadable line of this report, if there was one."""

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 import sys
+from collections import namedtuple
 from collections.abc import Iterable, Iterator
 from itertools import chain, islice
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from mmbits.errors import InputError
 
@@ -37,13 +38,18 @@ _QP_HINT = re.compile(r"(?im)^content-transfer-encoding:\s*quoted-printable\s*$"
 # its text), a SourceLine or the plain pair a long log's scan hands on (decode/scan.py)
 Line = tuple[int, str]
 
+# a collections.namedtuple at run time, typed as a NamedTuple for mypy: typing.NamedTuple reads
+# each field's annotation (a string here) with compile(), and a process's first compile()
+# builds the ast module's node classes (~21 M instructions for the 11 of a decode's start-up)
+if TYPE_CHECKING:
+    class SourceLine(NamedTuple):
+        """One line of the kernel's text and where it started in the input (1-based); a named
+        tuple, since a long log makes one per line it keeps."""
 
-class SourceLine(NamedTuple):
-    """One line of the kernel's text and where it started in the input (1-based); a named
-    tuple, since a long log makes one per line it keeps."""
-
-    number: int
-    text: str
+        number: int
+        text: str
+else:
+    SourceLine = namedtuple("SourceLine", ["number", "text"])
 
 
 # every prefix above starts with one of these; a line starting otherwise has none

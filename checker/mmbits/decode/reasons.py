@@ -15,14 +15,13 @@ itself may be fine.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
 
+from mmbits.byvalue import ByValue
 from mmbits.flags.data import load_flag_data
 
 
-@dataclass(frozen=True)
-class PageFacts:
+class PageFacts(ByValue):
     """What the decode read from the words, in the kernel's own terms."""
 
     mapcount_raw: int | None  # the _mapcount word as a signed int (-1: unmapped)
@@ -36,9 +35,29 @@ class PageFacts:
     flag_names: frozenset[str]  # the flag names the kernel printed for this folio
     pp_signature: bool
 
+    _SHOWN = ("mapcount_raw", "mapcount", "refcount", "mapping", "pincount", "is_tail", "tail_mapping",
+              "kind", "flag_names", "pp_signature")
 
-@dataclass(frozen=True)
-class Verdict:
+    def __init__(self, mapcount_raw: int | None, mapcount: int | None, refcount: int | None,
+                 mapping: int | None, pincount: int | None, is_tail: bool, tail_mapping: bool | None,
+                 kind: str, flag_names: frozenset[str], pp_signature: bool) -> None:
+        self.mapcount_raw = mapcount_raw
+        self.mapcount = mapcount
+        self.refcount = refcount
+        self.mapping = mapping
+        self.pincount = pincount
+        self.is_tail = is_tail
+        self.tail_mapping = tail_mapping
+        self.kind = kind
+        self.flag_names = flag_names
+        self.pp_signature = pp_signature
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.mapcount_raw, self.mapcount, self.refcount, self.mapping, self.pincount, self.is_tail,
+                self.tail_mapping, self.kind, self.flag_names, self.pp_signature)
+
+
+class Verdict(ByValue):
     """A kernel reason and whether the bytes show it: `confirmed` None when they cannot say."""
 
     reason: str
@@ -46,6 +65,18 @@ class Verdict:
     field: str
     detail: str
     bad_page: bool  # from bad_page() (freeing or allocating); else a mapping/cache check
+
+    _SHOWN = ("reason", "confirmed", "field", "detail", "bad_page")
+
+    def __init__(self, reason: str, confirmed: bool | None, field: str, detail: str, bad_page: bool) -> None:
+        self.reason = reason
+        self.confirmed = confirmed
+        self.field = field
+        self.detail = detail
+        self.bad_page = bad_page
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.reason, self.confirmed, self.field, self.detail, self.bad_page)
 
 
 @cache

@@ -16,8 +16,9 @@ flags.packing.compute() of the config must print the same fields.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
+
+from mmbits.byvalue import ByValue
 
 # (printed name, smallest width, largest width) in the order of page-flags-layout.h,
 # top of the word first
@@ -26,8 +27,7 @@ LAST_PID_SHIFT = 8  # include/linux/page-flags-layout.h LAST__PID_SHIFT
 MIN_PAGEFLAGS = 20  # no v6.x enum pageflags is shorter: the fields never reach below this bit
 
 
-@dataclass(frozen=True)
-class Packing:
+class Packing(ByValue):
     """Widths of the packed fields (0: not in page->flags), top of the word first."""
 
     bits: int
@@ -36,6 +36,19 @@ class Packing:
     zone: int
     lastcpupid: int
     kasantag: int
+
+    _SHOWN = ("bits", "section", "node", "zone", "lastcpupid", "kasantag")
+
+    def __init__(self, bits: int, section: int, node: int, zone: int, lastcpupid: int, kasantag: int) -> None:
+        self.bits = bits
+        self.section = section
+        self.node = node
+        self.zone = zone
+        self.lastcpupid = lastcpupid
+        self.kasantag = kasantag
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.bits, self.section, self.node, self.zone, self.lastcpupid, self.kasantag)
 
     @property
     def nr_cpus_bits(self) -> int | None:

@@ -61,9 +61,7 @@ class Buddy:
             self.F_nr_pages = f.folio.words.get("_nr_pages")
             self.F_large_mapcount = f.folio.words.get("_large_mapcount")
         else:
-            from dataclasses import replace
-
-            self.F_flags1 = replace(self.F_flags, name="_flags_1", offset=self.F_flags.offset + f.sizeof_page)
+            self.F_flags1 = self.F_flags.moved("_flags_1", self.F_flags.offset + f.sizeof_page)
             self.F_nr_pages = None
             self.F_large_mapcount = None
         self.F_memcg = f.page.words.get("memcg_data")

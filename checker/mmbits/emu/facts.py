@@ -9,7 +9,7 @@ number or an offset: it asks a `Facts`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any
 
@@ -118,7 +118,7 @@ class Facts:
         from struct page's lru so every list uses the resolved layout."""
         nxt = self.page.field("lru.next")
         prv = self.page.field("lru.prev")
-        return replace(nxt, name="next", offset=0), replace(prv, name="prev", offset=prv.offset - nxt.offset)
+        return nxt.moved("next", 0), prv.moved("prev", prv.offset - nxt.offset)
 
     @property
     def level_by_name(self) -> dict[str, int]:

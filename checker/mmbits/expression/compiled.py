@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
+from operator import itemgetter
 
 from mmbits.errors import InputError
 from mmbits.expression.lexer import ExprError
@@ -213,10 +214,40 @@ def _py_truth(node: Node) -> str:
     return f"_t({_py(node)})"
 
 
+# evaluators by their Python source: texts that differ (`BITS_PER_LONG/8` and `BITS_PER_LONG / 8`,
+# the since:/until: guards of different files) often compile to the same source, and a compile
+# costs ~0.2 M instructions (a third of a one-report decode's 99 were repeats or a bare
+# constant or symbol); the functions hold no state, so holders share them
+_COMPILED: dict[str, Callable[[Env], Value]] = {}
+_COMPILED_MAX = 4096
+
+
 def _compile_py(node: Node) -> Callable[[Env], Value]:
-    src = f"lambda _e: {_py(node)}"
+    body = _py(node)
+    fn = _COMPILED.get(body)
+    if fn is None:
+        fn = _build_py(node, body)
+        if len(_COMPILED) < _COMPILED_MAX:
+            _COMPILED[body] = fn
+    return fn
+
+
+def _build_py(node: Node, body: str) -> Callable[[Env], Value]:
+    """The evaluator of `body` (`_py(node)`): a constant or a bare symbol as the plain
+    function its source would compile to (same value, same KeyError), else compiled."""
+    if node.op in ("num", "ver", "str"):
+        const: Value = data_number(node) if node.op == "num" else node.value  # type: ignore[assignment]
+        return lambda _e: const
+    if node.op == "sym":
+        return itemgetter(str(node.value))
+    src = f"lambda _e: {body}"
     scope = {"__builtins__": {}, "_t": _truth, "_f": FUNCTIONS, "_d": _cdiv, "_s": _shl}
-    return eval(compile(src, "<mmbits-expr>", "eval"), scope)  # type: ignore[no-any-return]  # noqa: S307
+    # eval of the text, not of compile()'s code: the first compile() of a process builds the
+    # ast module's ~120 node classes (it checks whether it was given a tree), ~10 M
+    # instructions, 3% of a one-report decode; the file name is put back on the code
+    fn = eval(src, scope)  # noqa: S307
+    fn.__code__ = fn.__code__.replace(co_filename="<mmbits-expr>")
+    return fn  # type: ignore[no-any-return]
 
 
 _LAZY_DEPTH = 40  # CPython compiles nesting far deeper (its parser stops at 200 brackets)
@@ -304,8 +335,12 @@ class Expr:
         return _truth(self(env))
 
     def check_names(self, known: Iterable[str]) -> None:
-        """Raise ExprError for the first symbol not in `known`, with close matches."""
-        known_set = set(known)
+        """Raise ExprError for the first symbol not in `known`, with close matches. (`known`
+        used as it is when a set: a copy of the model's ~400 names per expression loaded was
+        ~1% of a one-report decode.)"""
+        known_set = known if isinstance(known, (set, frozenset)) else set(known)
+        if self.symbols <= known_set:
+            return
         for name in sorted(self.symbols):
             if name not in known_set:
                 raise ExprError(f"unknown symbol {name!r}{suggest(name, known_set)}")

@@ -5,7 +5,9 @@ identifiers (data-file symbols may start with a digit: `64BIT`), release literal
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from collections import namedtuple
+from functools import cache
+from typing import TYPE_CHECKING, NamedTuple
 
 
 class ExprError(ValueError):
@@ -24,7 +26,7 @@ class ExprError(ValueError):
 
 # Each alternative is a single bounded character class run or a fixed string: the
 # scan is linear in the input (no nested quantifiers).
-_TOKEN = re.compile(
+_TOKEN = (
     r"""
     (?P<ws>\s+)
   | (?P<str>"(?:[^"\\]|\\.)*")
@@ -32,19 +34,30 @@ _TOKEN = re.compile(
   | (?P<num>(?:0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+)(?:[uU](?:ll|LL|l|L)?|(?:ll|LL|l|L)[uU]?)?\b)
   | (?P<ident>[A-Za-z0-9_]+)
   | (?P<op>->|&&|\|\||==|!=|<=|>=|<<|>>|[-+*/%<>!~&|^?:(),.\[\]])
-    """,
-    re.VERBOSE,
+    """
 )
+
+
+@cache
+def _token_pattern() -> re.Pattern[str]:
+    """_TOKEN compiled when a text is first tokenized: a process whose expressions all come
+    from the tree store (expression.treestore) tokenizes none, and compiling it at import was
+    ~1.5% of a one-report decode."""
+    return re.compile(_TOKEN, re.VERBOSE)
 
 MAX_LENGTH = 65536
 
 
-# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
-# methods when the module is imported
-class Token(NamedTuple):
-    kind: str  # ws | str | ver | num | ident | op | end
-    text: str
-    pos: int
+# a collections.namedtuple at run time, typed as a NamedTuple for mypy: typing.NamedTuple reads
+# each field's annotation (a string here) with compile(), and a process's first compile()
+# builds the ast module's node classes (~21 M instructions for the 11 of a decode's start-up)
+if TYPE_CHECKING:
+    class Token(NamedTuple):
+        kind: str  # ws | str | ver | num | ident | op | end
+        text: str
+        pos: int
+else:
+    Token = namedtuple("Token", ["kind", "text", "pos"])
 
 
 def tokenize(text: str) -> list[Token]:
@@ -52,8 +65,9 @@ def tokenize(text: str) -> list[Token]:
         raise ExprError(f"expression too long ({len(text)} characters, at most {MAX_LENGTH})")
     tokens: list[Token] = []
     pos = 0
+    match = _token_pattern().match
     while pos < len(text):
-        m = _TOKEN.match(text, pos)
+        m = match(text, pos)
         if not m:
             raise ExprError(f"unexpected character {text[pos]!r}", pos)
         kind = m.lastgroup or ""

@@ -5,8 +5,9 @@ meaning; the parser knows no values."""
 from __future__ import annotations
 
 import warnings
+from collections import namedtuple
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from mmbits.expression.lexer import ExprError, Token, tokenize
 
@@ -29,19 +30,27 @@ CAST_NAMES = {
 }
 
 
-# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
-# methods when the module is imported
-class Node(NamedTuple):
+# a collections.namedtuple at run time, typed as a NamedTuple for mypy: typing.NamedTuple reads
+# each field's annotation (a string here) with compile(), and a process's first compile()
+# builds the ast module's node classes (~21 M instructions for the 11 of a decode's start-up)
+if TYPE_CHECKING:
+    class _NodeFields(NamedTuple):
+        op: str
+        value: int | str | None = None
+        args: tuple[Node, ...] = ()
+        pos: int = 0
+        end: int = 0
+        text: str = ""
+else:
+    _NodeFields = namedtuple("Node", ["op", "value", "args", "pos", "end", "text"], defaults=(None, (), 0, 0, ""))
+
+
+class Node(_NodeFields):
     """op: num (value int, text = literal as written), ver (a release, value int), str,
     sym, call (value = name), cast (value = C type name), un, bin, cond, member
     (value = the access as written: `ptdesc->pt_flags.f`)."""
 
-    op: str
-    value: int | str | None = None
-    args: tuple[Node, ...] = ()
-    pos: int = 0
-    end: int = 0
-    text: str = ""
+    __slots__ = ()
 
     def source(self, whole: str) -> str:
         return whole[self.pos:self.end].strip()

@@ -7,10 +7,11 @@ All of it is YAML under layouts/<version>/; nothing here knows a bit number.
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mmbits.cexpr import Expr, Value, data_expr
 from mmbits.errors import InputError
@@ -23,29 +24,41 @@ POLICIES = {"PF_ANY", "PF_HEAD", "PF_ONLY_HEAD", "PF_NO_TAIL", "PF_NO_COMPOUND",
 PAGE_POSITIONS = {"head", "second", "tail", "any"}
 
 
-# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
-# methods when the module is imported
-class FlagSpec(NamedTuple):
-    name: str
-    policy: str
-    kinds: tuple[str, ...]
-    cond: Expr | None
-    tails: bool
-    doc: str
+# a collections.namedtuple at run time, typed as a NamedTuple for mypy: typing.NamedTuple reads
+# each field's annotation (a string here) with compile(), and a process's first compile()
+# builds the ast module's node classes (~21 M instructions for the 11 of a decode's start-up)
+if TYPE_CHECKING:
+    class FlagSpec(NamedTuple):
+        name: str
+        policy: str
+        kinds: tuple[str, ...]
+        cond: Expr | None
+        tails: bool
+        doc: str
+else:
+    FlagSpec = namedtuple("FlagSpec", ["name", "policy", "kinds", "cond", "tails", "doc"])
 
 
-# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
-# methods when the module is imported
-class AliasSpec(NamedTuple):
-    name: str
-    base: str
-    kinds: tuple[str, ...]
-    page: str  # head | second | any
-    cond: Expr | None
-    enum: str
-    doc: str
-    span: Expr | None = None  # since:/until: only: the releases where the constant exists at all
-    enum_if: Expr | None = None  # the #ifdef around the constant in the enum (existence, not validity)
+# a collections.namedtuple at run time, typed as a NamedTuple for mypy: typing.NamedTuple reads
+# each field's annotation (a string here) with compile(), and a process's first compile()
+# builds the ast module's node classes (~21 M instructions for the 11 of a decode's start-up)
+if TYPE_CHECKING:
+    class _AliasSpecFields(NamedTuple):
+        name: str
+        base: str
+        kinds: tuple[str, ...]
+        page: str  # head | second | any
+        cond: Expr | None
+        enum: str
+        doc: str
+        span: Expr | None = None  # since:/until: only: the releases where the constant exists at all
+        enum_if: Expr | None = None  # the #ifdef around the constant in the enum (existence, not validity)
+else:
+    _AliasSpecFields = namedtuple("AliasSpec", ["name", "base", "kinds", "page", "cond", "enum", "doc", "span", "enum_if"], defaults=(None, None))
+
+
+class AliasSpec(_AliasSpecFields):
+    __slots__ = ()
 
     def in_release(self, env: Mapping[str, Value]) -> bool:
         """The constant exists in the config's release (needs only VERSION)."""
@@ -60,20 +73,37 @@ class AliasSpec(NamedTuple):
         return f"{'|'.join(self.kinds)} ({where})"
 
 
-# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
-# methods when the module is imported
-class PageType(NamedTuple):
-    name: str
-    value: int
-    kind: str | None
-    low_bits: int
-    low_use: str
-    cond: Expr | None = None  # since:/until: (PGTY_large_kmalloc from 6.17)
+# a collections.namedtuple at run time, typed as a NamedTuple for mypy: typing.NamedTuple reads
+# each field's annotation (a string here) with compile(), and a process's first compile()
+# builds the ast module's node classes (~21 M instructions for the 11 of a decode's start-up)
+if TYPE_CHECKING:
+    class PageType(NamedTuple):
+        name: str
+        value: int
+        kind: str | None
+        low_bits: int
+        low_use: str
+        cond: Expr | None = None  # since:/until: (PGTY_large_kmalloc from 6.17)
+else:
+    PageType = namedtuple("PageType", ["name", "value", "kind", "low_bits", "low_use", "cond"], defaults=(None,))
 
 
-# NamedTuple, not a dataclass: every check imports it, and a dataclass compiles its
-# methods when the module is imported
-class PageTypeEncoding(NamedTuple):
+# a collections.namedtuple at run time, typed as a NamedTuple for mypy: typing.NamedTuple reads
+# each field's annotation (a string here) with compile(), and a process's first compile()
+# builds the ast module's node classes (~21 M instructions for the 11 of a decode's start-up)
+if TYPE_CHECKING:
+    class _PageTypeEncodingFields(NamedTuple):
+        name: str
+        style: str  # top-byte | inverted
+        cond: Expr | None
+        base: int
+        mapcount_reserve: int
+        types: tuple[PageType, ...]
+else:
+    _PageTypeEncodingFields = namedtuple("PageTypeEncoding", ["name", "style", "cond", "base", "mapcount_reserve", "types"])
+
+
+class PageTypeEncoding(_PageTypeEncodingFields):
     """How page->page_type says a page's type in a range of releases.
 
     `top-byte` (6.12 on): value << shift, the low bits the owner's. `inverted`
@@ -81,12 +111,7 @@ class PageTypeEncoding(NamedTuple):
     is of type T when (page_type & (base | T.value)) == base.
     """
 
-    name: str
-    style: str  # top-byte | inverted
-    cond: Expr | None
-    base: int
-    mapcount_reserve: int
-    types: tuple[PageType, ...]
+    __slots__ = ()
 
     def applies(self, env: Mapping[str, Value]) -> bool:
         return self.cond is None or self.cond.truth(env)
@@ -111,14 +136,18 @@ class PageTypeEncoding(NamedTuple):
         return 0xFFFFFFFF & ~t.value
 
 
-# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
-# methods when the module is imported
-class Kind(NamedTuple):
-    name: str
-    descriptor: str
-    position: str
-    page_type: str | None
-    doc: str
+# a collections.namedtuple at run time, typed as a NamedTuple for mypy: typing.NamedTuple reads
+# each field's annotation (a string here) with compile(), and a process's first compile()
+# builds the ast module's node classes (~21 M instructions for the 11 of a decode's start-up)
+if TYPE_CHECKING:
+    class Kind(NamedTuple):
+        name: str
+        descriptor: str
+        position: str
+        page_type: str | None
+        doc: str
+else:
+    Kind = namedtuple("Kind", ["name", "descriptor", "position", "page_type", "doc"])
 
 
 class FlagData:

@@ -7,6 +7,7 @@ combinations are rejected with the dependency that fails, never laid out.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
@@ -23,18 +24,26 @@ if TYPE_CHECKING:
     from mmbits.kconfig.fused import FusedModel
 
 
-# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
-# methods when the module is imported
-class Symbol(NamedTuple):
-    name: str
-    type: str  # bool | int | str | release (VERSION: MAJOR * 1000 + MINOR)
-    default: Value
-    choices: tuple[Value, ...] | None = None
-    min: int | None = None
-    max: int | None = None
-    dotconfig: str | None = None
-    boot: bool = False
-    doc: str = ""
+# a collections.namedtuple at run time, typed as a NamedTuple for mypy: typing.NamedTuple reads
+# each field's annotation (a string here) with compile(), and a process's first compile()
+# builds the ast module's node classes (~21 M instructions for the 11 of a decode's start-up)
+if TYPE_CHECKING:
+    class _SymbolFields(NamedTuple):
+        name: str
+        type: str  # bool | int | str | release (VERSION: MAJOR * 1000 + MINOR)
+        default: Value
+        choices: tuple[Value, ...] | None = None
+        min: int | None = None
+        max: int | None = None
+        dotconfig: str | None = None
+        boot: bool = False
+        doc: str = ""
+else:
+    _SymbolFields = namedtuple("Symbol", ["name", "type", "default", "choices", "min", "max", "dotconfig", "boot", "doc"], defaults=(None, None, None, None, False, ""))
+
+
+class Symbol(_SymbolFields):
+    __slots__ = ()
 
     def coerce(self, raw: object, where: str = "") -> Value:
         """Turn a user/.config value into the model's value, or raise InputError."""
@@ -74,12 +83,20 @@ class Symbol(NamedTuple):
         return text
 
 
-# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
-# methods when the module is imported
-class Rule(NamedTuple):
-    require: Expr
-    why: str
-    when: Expr | None = None
+# a collections.namedtuple at run time, typed as a NamedTuple for mypy: typing.NamedTuple reads
+# each field's annotation (a string here) with compile(), and a process's first compile()
+# builds the ast module's node classes (~21 M instructions for the 11 of a decode's start-up)
+if TYPE_CHECKING:
+    class _RuleFields(NamedTuple):
+        require: Expr
+        why: str
+        when: Expr | None = None
+else:
+    _RuleFields = namedtuple("Rule", ["require", "why", "when"], defaults=(None,))
+
+
+class Rule(_RuleFields):
+    __slots__ = ()
 
     @property
     def symbols(self) -> frozenset[str]:
@@ -98,14 +115,18 @@ class Rule(NamedTuple):
         return f"{cond}{self.require.text}: {self.why}"
 
 
-# NamedTuple, not a frozen dataclass: every check imports it, and a dataclass compiles its
-# methods when the module is imported
-class Arch(NamedTuple):
-    name: str
-    dotconfig: str
-    facts: dict[str, Value]
-    defaults: dict[str, Value]
-    derived: tuple[tuple[str, Expr], ...]
+# a collections.namedtuple at run time, typed as a NamedTuple for mypy: typing.NamedTuple reads
+# each field's annotation (a string here) with compile(), and a process's first compile()
+# builds the ast module's node classes (~21 M instructions for the 11 of a decode's start-up)
+if TYPE_CHECKING:
+    class Arch(NamedTuple):
+        name: str
+        dotconfig: str
+        facts: dict[str, Value]
+        defaults: dict[str, Value]
+        derived: tuple[tuple[str, Expr], ...]
+else:
+    Arch = namedtuple("Arch", ["name", "dotconfig", "facts", "defaults", "derived"])
 
 
 class KconfigModel:

@@ -12,22 +12,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from mmbits.cexpr import Expr, ExprError, Value
+from mmbits.byvalue import ByValue
+from mmbits.cexpr import Expr, ExprError, Value, parse
 from mmbits.errors import InputError
 
 _ARRAY = re.compile(r"\[\s*(\d+)\s*\]\s*$")
 _NAME = re.compile(r"^(?:(struct|union|enum)\s+)?[A-Za-z_][A-Za-z0-9_]*(?:\s+[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
-@dataclass(frozen=True)
-class TypeSpelling:
+class TypeSpelling(ByValue):
     base: str  # canonical base name ("long unsigned int", "struct page")
     pointers: int
     dims: tuple[int, ...]
+
+    _SHOWN = ("base", "pointers", "dims")
+
+    def __init__(self, base: str, pointers: int, dims: tuple[int, ...]) -> None:
+        self.base = base
+        self.pointers = pointers
+        self.dims = dims
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.base, self.pointers, self.dims)
 
     @property
     def text(self) -> str:
@@ -46,8 +55,7 @@ class TypeSpelling:
         return n
 
 
-@dataclass(frozen=True)
-class TypeInfo:
+class TypeInfo(ByValue):
     name: str
     size: Expr
     align: Expr
@@ -55,9 +63,22 @@ class TypeInfo:
     pointer: bool
     fields: tuple[tuple[str, str], ...]
 
+    _SHOWN = ("name", "size", "align", "signed", "pointer", "fields")
 
-@dataclass(frozen=True)
-class CType:
+    def __init__(self, name: str, size: Expr, align: Expr, signed: bool, pointer: bool,
+                 fields: tuple[tuple[str, str], ...]) -> None:
+        self.name = name
+        self.size = size
+        self.align = align
+        self.signed = signed
+        self.pointer = pointer
+        self.fields = fields
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.name, self.size, self.align, self.signed, self.pointer, self.fields)
+
+
+class CType(ByValue):
     """A type resolved for one config."""
 
     spelling: TypeSpelling
@@ -68,6 +89,23 @@ class CType:
     pointer: bool
     fields: tuple[tuple[str, str], ...]  # sub-words of a small struct type
     struct: str | None  # name of a layout struct when the member embeds one
+
+    _SHOWN = ("spelling", "size", "align", "elem_size", "signed", "pointer", "fields", "struct")
+
+    def __init__(self, spelling: TypeSpelling, size: int, align: int, elem_size: int, signed: bool,
+                 pointer: bool, fields: tuple[tuple[str, str], ...], struct: str | None) -> None:
+        self.spelling = spelling
+        self.size = size
+        self.align = align
+        self.elem_size = elem_size
+        self.signed = signed
+        self.pointer = pointer
+        self.fields = fields
+        self.struct = struct
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.spelling, self.size, self.align, self.elem_size, self.signed, self.pointer, self.fields,
+                self.struct)
 
     @property
     def text(self) -> str:
@@ -165,7 +203,9 @@ def load_types(path: Path) -> TypeTable:
         if not isinstance(spec, dict) or "size" not in spec or "align" not in spec:
             raise InputError(f"type {name}: needs size and align", file=str(path), line=line)
         try:
-            size, align = Expr(str(spec["size"])), Expr(str(spec["align"]))
+            # parse(): one Expr per text, its tree from the tree store (expression.treestore):
+            # tokenizing and parsing these again was ~2% of a one-report decode
+            size, align = parse(str(spec["size"])), parse(str(spec["align"]))
         except ExprError as exc:
             raise InputError(f"type {name}: {exc}", file=str(path), line=line) from None
         fields = tuple((str(k), str(v)) for k, v in (spec.get("fields") or {}).items())

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import struct as _struct
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
+from mmbits.byvalue import ByValue, Shown
 from mmbits.errors import InputError
 
 if TYPE_CHECKING:
@@ -23,8 +23,7 @@ if TYPE_CHECKING:
     from mmbits.layout.ctypes import CType
 
 
-@dataclass(frozen=True, eq=False)
-class Member:
+class Member(Shown):
     """A node of a resolved layout: a field, or an (anonymous) union/struct."""
 
     name: str | None
@@ -40,7 +39,29 @@ class Member:
     arm: str = ""  # what this union arm is for (when a child of a union)
     line: int = 0
     arms: tuple[tuple[int, int], ...] = ()  # (union id, arm index) from the root down
-    ctype: CType | None = field(default=None, repr=False)
+    ctype: CType | None
+
+    _SHOWN = ("name", "kind", "type", "offset", "size", "align", "bit_offset", "bit_size", "children", "note",
+              "arm", "line", "arms")
+
+    def __init__(self, name: str | None, kind: str, type: str, offset: int, size: int, align: int,
+                 bit_offset: int | None = None, bit_size: int | None = None,
+                 children: tuple[Member, ...] = (), note: str = "", arm: str = "", line: int = 0,
+                 arms: tuple[tuple[int, int], ...] = (), ctype: CType | None = None) -> None:
+        self.name = name
+        self.kind = kind
+        self.type = type
+        self.offset = offset
+        self.size = size
+        self.align = align
+        self.bit_offset = bit_offset
+        self.bit_size = bit_size
+        self.children = children
+        self.note = note
+        self.arm = arm
+        self.line = line
+        self.arms = arms
+        self.ctype = ctype
 
     @property
     def end(self) -> int:
@@ -89,8 +110,7 @@ def exclusive(a: Member, b: Member) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(ByValue):
     """Fast accessor for one integer word of a layout (the emulator's hot path)."""
 
     name: str
@@ -100,6 +120,26 @@ class Field:
     little: bool
     bit_offset: int | None = None
     bit_size: int | None = None
+
+    _SHOWN = ("name", "offset", "size", "signed", "little", "bit_offset", "bit_size")
+
+    def __init__(self, name: str, offset: int, size: int, signed: bool, little: bool,
+                 bit_offset: int | None = None, bit_size: int | None = None) -> None:
+        self.name = name
+        self.offset = offset
+        self.size = size
+        self.signed = signed
+        self.little = little
+        self.bit_offset = bit_offset
+        self.bit_size = bit_size
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.name, self.offset, self.size, self.signed, self.little, self.bit_offset, self.bit_size)
+
+    def moved(self, name: str, offset: int) -> Field:
+        """This word under another name at another offset (a word of an embedded struct,
+        seen from its container; a list_head's words at offset 0)."""
+        return Field(name, offset, self.size, self.signed, self.little, self.bit_offset, self.bit_size)
 
     @cached_property
     def _fmt(self) -> _struct.Struct | None:
@@ -156,8 +196,7 @@ class Field:
         buf[start : start + self.size] = unit.to_bytes(self.size, order)
 
 
-@dataclass(eq=False)
-class Layout:
+class Layout(Shown):
     """A struct resolved for one config: flat, bit-exact, with union arms."""
 
     struct: str
@@ -167,9 +206,31 @@ class Layout:
     config: Config | None
     little: bool = True
     source: str = ""  # file or BTF it came from
-    env: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    env: Mapping[str, Any]
     doc: str = ""
-    nested: Mapping[str, Layout] = field(default_factory=dict, repr=False)  # struct-typed members
+    nested: Mapping[str, Layout]  # struct-typed members
+
+    _SHOWN = ("struct", "size", "align", "root", "config", "little", "source", "doc")
+
+    def __init__(self, struct: str, size: int, align: int, root: Member, config: Config | None,
+                 little: bool = True, source: str = "", env: Mapping[str, Any] | None = None, doc: str = "",
+                 nested: Mapping[str, Layout] | None = None) -> None:
+        self.struct = struct
+        self.size = size
+        self.align = align
+        self.root = root
+        self.config = config
+        self.little = little
+        self.source = source
+        self.env = {} if env is None else env
+        self.doc = doc
+        self.nested = {} if nested is None else nested
+
+    def with_config(self, config: Config) -> Layout:
+        """The same layout for another config that resolves to it (a resolve served from the
+        cache): a new object, its memoised members and words worked out anew."""
+        return Layout(self.struct, self.size, self.align, self.root, config, self.little, self.source, self.env,
+                      self.doc, self.nested)
 
     @cached_property
     def members(self) -> tuple[Member, ...]:
@@ -201,7 +262,7 @@ class Layout:
                 inner = self.nested.get(str(m.name))
                 if inner is not None:
                     for sub, f in inner.words.items():
-                        out[f"{m.name}.{sub}"] = replace(f, name=f"{m.name}.{sub}", offset=m.offset + f.offset)
+                        out[f"{m.name}.{sub}"] = f.moved(f"{m.name}.{sub}", m.offset + f.offset)
                 continue
             if ct.spelling.dims:
                 elem = ct.elem_size

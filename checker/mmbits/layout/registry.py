@@ -133,7 +133,7 @@ class LayoutSet:
         if hit is not None:
             if hit.config is config or not isinstance(config, Config):
                 return hit
-            return _with_config(hit, config)
+            return hit.with_config(config)
         if spec.name in self._resolving:
             raise InputError(f"struct {spec.name} contains itself", file=str(spec.path))
         self._resolving.add(spec.name)
@@ -157,23 +157,26 @@ def _span_text(spec: LayoutSpec) -> str:
     return f" (it exists {spec.span_note})" if spec.span_note else ""
 
 
-def _with_config(layout: Layout, config: Config) -> Layout:
-    from dataclasses import replace
-
-    return replace(layout, config=config)
-
-
 def _struct_files(dirs: Iterable[Path]) -> list[tuple[Path, LDict]]:
+    """The struct layouts among the directories' YAML files: only those loaded when
+    layout.structindex knows which they are (the other data files, loaded to find out,
+    were a twentieth of a one-report decode's instructions)."""
+    from mmbits.layout import structindex
     from mmbits.yamlio import LDict, load_file
 
-    out = []
-    for d in dirs:
-        if not d.is_dir():
+    paths = [path for d in dirs if d.is_dir() for path in sorted(d.glob("*.yaml"))]
+    key = structindex.key_of(paths)
+    known = structindex.load(key, len(paths))
+    out, positions = [], []
+    for i, path in enumerate(paths):
+        if known is not None and i not in known:
             continue
-        for path in sorted(d.glob("*.yaml")):
-            doc = load_file(path)
-            if isinstance(doc, LDict) and "struct" in doc:
-                out.append((path, doc))
+        doc = load_file(path)
+        if isinstance(doc, LDict) and "struct" in doc:
+            out.append((path, doc))
+            positions.append(i)
+    if known is None:
+        structindex.store(key, positions)
     return out
 
 

@@ -10,10 +10,10 @@ naming FILE:LINE. Nothing here depends on a config; `resolve` does that.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmbits.byvalue import EqualByValue
 from mmbits.cexpr import Expr, data_expr
 from mmbits.errors import InputError
 from mmbits.layout.ctypes import TypeSpelling, TypeTable
@@ -25,8 +25,7 @@ TOP_KEYS = {"struct", "kernel", "doc", "members", "align", "overlays", "expect_s
             "since", "until"}
 
 
-@dataclass
-class SpecNode:
+class SpecNode(EqualByValue):
     kind: str  # field | union | struct
     name: str | None
     line: int
@@ -38,7 +37,31 @@ class SpecNode:
     note: str = ""
     arm: str = ""
     align: Expr | None = None
-    children: list[SpecNode] = field(default_factory=list)
+    children: list[SpecNode]
+
+    _SHOWN = ("kind", "name", "line", "type", "type_text", "bits", "cond", "at", "note", "arm", "align",
+              "children")
+
+    def __init__(self, kind: str, name: str | None, line: int, type: TypeSpelling | None = None,
+                 type_text: str = "", bits: Expr | None = None, cond: Expr | None = None,
+                 at: Expr | None = None, note: str = "", arm: str = "", align: Expr | None = None,
+                 children: list[SpecNode] | None = None) -> None:
+        self.kind = kind
+        self.name = name
+        self.line = line
+        self.type = type
+        self.type_text = type_text
+        self.bits = bits
+        self.cond = cond
+        self.at = at
+        self.note = note
+        self.arm = arm
+        self.align = align
+        self.children = [] if children is None else children
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.kind, self.name, self.line, self.type, self.type_text, self.bits, self.cond, self.at,
+                self.note, self.arm, self.align, self.children)
 
     def walk(self) -> Iterable[SpecNode]:
         yield self
@@ -46,8 +69,7 @@ class SpecNode:
             yield from child.walk()
 
 
-@dataclass
-class LayoutSpec:
+class LayoutSpec(EqualByValue):
     name: str
     path: Path
     kernel: str
@@ -58,6 +80,27 @@ class LayoutSpec:
     generated: bool = False
     exists: Expr | None = None  # top-level since:/until: the releases that have the struct
     span_note: str = ""  # "since 6.6", for messages
+
+    _SHOWN = ("name", "path", "kernel", "doc", "root", "overlays", "expect_size", "generated", "exists",
+              "span_note")
+
+    def __init__(self, name: str, path: Path, kernel: str, doc: str, root: SpecNode, overlays: str | None,
+                 expect_size: Expr | None, generated: bool = False, exists: Expr | None = None,
+                 span_note: str = "") -> None:
+        self.name = name
+        self.path = path
+        self.kernel = kernel
+        self.doc = doc
+        self.root = root
+        self.overlays = overlays
+        self.expect_size = expect_size
+        self.generated = generated
+        self.exists = exists
+        self.span_note = span_note
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.name, self.path, self.kernel, self.doc, self.root, self.overlays, self.expect_size,
+                self.generated, self.exists, self.span_note)
 
     def exists_in(self, env: Mapping[str, object]) -> bool:
         return self.exists is None or self.exists.truth(env)  # type: ignore[arg-type]
