@@ -57,7 +57,8 @@ def write_text(pages: Iterator[Decoded | Unreadable], write: Callable[[str], Non
         for i, dec in enumerate(pages):
             text = page_text(dec)
             batch.add_page(colour(text) if colour is not None else text, not i)
-            keep_worst(worst, dec.findings)
+            if not worst:
+                keep_worst(worst, dec.findings)
     finally:
         batch.flush()
     return worst

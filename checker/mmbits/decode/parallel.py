@@ -177,7 +177,8 @@ def write_text(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Deco
             for dec in pages_of(stream_input(path, context)[0], stop_line=cut.line):
                 batch.add_page(page_text(dec), not count)
                 count += 1
-                keep_worst(worst, dec.findings)
+                if not worst:
+                    keep_worst(worst, dec.findings)
                 if count == FORK_AFTER:
                     start()
             if not pid:
@@ -237,7 +238,8 @@ def _child(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Decoded 
             marks.append(len(head) - len("=== page "))
             batch.add_page(text, False)
             at += len(text) + 2
-            keep_worst(worst, dec.findings)
+            if not worst:
+                keep_worst(worst, dec.findings)
         batch.flush()
         text_file.flush()
         marks.tofile(marks_file)

@@ -190,14 +190,14 @@ def _page_pieces(dec: Decoded, own_index: bool) -> tuple[str, str, str, str | No
 _PARTS: dict[int, tuple[object, tuple[str, str, str, str]]] = {}
 
 
-# shared decode -> (it, its copies' text: the fixed runs of text (joined, line ends included)
-# between the index word's lines, and those lines (_Hole)); the shared decode is kept alive
-# beside its id
-_TEMPLATES: dict[int, tuple[object, list[str], list[_Hole]]] = {}
 # an index word's line in a copy's text: (0 for a page slot, 1 for an overlay slot, 2 for the
 # index check; the slot's place in its view; the text before the value, the value's format,
 # its width, the text after it (the check: between its two values))
 _Hole = tuple[int, int, str, str, int, str]
+# shared decode -> (it, its copies' text: the fixed runs of text (joined, line ends included)
+# between the index word's lines, and those lines (_Hole)); the shared decode is kept alive
+# beside its id
+_TEMPLATES: dict[int, tuple[object, list[str], list[_Hole]]] = {}
 
 
 def _body(dec: Decoded) -> str:
