@@ -12,8 +12,8 @@ CHUNK = 1 << 20  # characters held before they are written
 
 
 class TextBatch:
-    """Texts joined and passed to `write` once `limit` characters are held (0: each at
-    once), and whatever is held on `flush()`."""
+    """Pages' texts joined and passed to `write` once `limit` characters are held (0: each
+    at once), and whatever is held on `flush()`."""
 
     __slots__ = ("_write", "_limit", "_parts", "_held")
 
@@ -22,9 +22,16 @@ class TextBatch:
         self._parts: list[str] = []
         self._held = 0
 
-    def add(self, text: str) -> None:
-        self._parts.append(text)
-        self._held += len(text)
+    def add_page(self, text: str, first: bool) -> None:
+        """A page's text as decode prints it: a blank line before it unless it is the first,
+        a line end after it (added beside the text, not joined to it: a page's text is copied
+        once, when the batch is written)."""
+        parts = self._parts
+        if not first:
+            parts.append("\n")
+        parts.append(text)
+        parts.append("\n")
+        self._held += len(text) + 2 - first
         if self._held >= self._limit:
             self.flush()
 

@@ -56,8 +56,9 @@ def write_text(pages: Iterator[Decoded | Unreadable], write: Callable[[str], Non
     try:
         for i, dec in enumerate(pages):
             text = page_text(dec)
-            batch.add(("\n" if i else "") + (colour(text) if colour is not None else text) + "\n")
-            keep_worst(worst, dec.findings)
+            batch.add_page(colour(text) if colour is not None else text, not i)
+            if not worst:
+                keep_worst(worst, dec.findings)
     finally:
         batch.flush()
     return worst

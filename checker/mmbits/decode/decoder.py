@@ -11,7 +11,7 @@ compare them with what it did say.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 from mmbits.decode.classify import Printed, _flag_set, descriptor_of, page_kind, printed_of
@@ -29,7 +29,7 @@ from mmbits.decode.kernelfmt import (
     tail_head_text,
 )
 from mmbits.decode.model import Check, Decoded, PageView, ReleaseAlternatives, Slot
-from mmbits.decode.naming import _list_alias, poison_name, slot_poison
+from mmbits.decode.naming import _list_alias, poison_name, poison_table, slot_poison
 from mmbits.decode.output import to_json
 from mmbits.decode.parse import DumpRecord, WordLine
 from mmbits.decode.reasons import PageFacts, judge
@@ -94,17 +94,16 @@ def decode_record(record: DumpRecord, number: int, *, config: Config | None, bit
     lset = lset or layouts()
     data = load_dump_data()
     width = record.width
-    first_line = (record.raw or record.head)[0].line if (record.raw or record.head) else record.start
     if width is not None:
         wbits = 64 if width == 16 else 32
         if bits is not None and bits != wbits:
             raise InputError(f"--bits {bits} but the words here have {width} hex digits ({wbits}-bit)",
-                             file=file, line=first_line)
+                             file=file, line=_first_line(record))
         bits = wbits
     if config is not None:
         if bits is not None and config.bits != bits:
             raise InputError(f"{config.label()} is {config.bits}-bit but the dump's words are {bits}-bit",
-                             file=file, line=first_line)
+                             file=file, line=_first_line(record))
         bits = config.bits
         if big is not None:
             config = with_endian(config, big)
@@ -128,10 +127,10 @@ def decode_record(record: DumpRecord, number: int, *, config: Config | None, bit
                                    context.version)
         except InputError as exc:
             if exc.file is None:  # what the words imply (no config fits them) is a problem of this file
-                exc.file, exc.line = file, first_line
+                exc.file, exc.line = file, _first_line(record)
             raise
     cfg = choice.config
-    psize = _resolve(lset, struct, cfg).size
+    psize = _plan(lset, struct, cfg, wb, data)[2]
     if words and not record.bare and len(words) * wb != psize:
         raise InputError(f"raw: lines {record.raw[0].line}-{record.raw[-1].line} hold {len(words)} words "
                          f"({len(words) * wb} bytes) but struct {struct} is {psize} bytes for {_label(cfg)}",
@@ -144,12 +143,14 @@ def decode_record(record: DumpRecord, number: int, *, config: Config | None, bit
                              f"({per} words each for {_label(cfg)})", file=file, line=record.start)
         chunks = [words[i:i + per] for i in range(0, len(words), per)]
     out = []
+    # no line names the release and no config was given: the model's newest is a guess
+    unknown = context.version is None and choice.how != "given" and (record.page is not None
+                                                                      or record.flags_value is not None)
     for i, chunk in enumerate(chunks):
         dec = _decode_shared(record, number + i, chunk, choice, bits, not big_endian, kind, struct, lset, data,
                              context)
         dec.endian_why = endian_why
-        if _release_unknown(dec) and dec.page is not None and (record.page is not None
-                                                               or record.flags_value is not None):
+        if unknown and dec.page is not None:
             # the fit and the readings do not read the index word's value (no meaning, no poison, and
             # the index check says the same for every release): one answer per index-free shape
             at = _plain_index(record, chunk, choice, bits, struct, lset, data)
@@ -162,9 +163,10 @@ def decode_record(record: DumpRecord, number: int, *, config: Config | None, bit
     return out
 
 
-def _release_unknown(dec: Decoded) -> bool:
-    """No line names the release and no config was given: the model's newest is a guess."""
-    return dec.context.version is None and dec.choice.how != "given"
+def _first_line(record: DumpRecord) -> int:
+    """The line an error about the whole report points at: its first line of words."""
+    lines = record.raw or record.head
+    return lines[0].line if lines else record.start
 
 
 # what the page's decode read (index word aside) -> the releases that fit it
@@ -200,7 +202,7 @@ def _decode_as(record: DumpRecord, number: int, words: list[int], bits: int, big
 
 # what a page's decode reads, line numbers and pfn aside -> that decode (its `shape` is the
 # key) and, for a decode shared across page indices, where the index word sits in its views
-_Patch = tuple[int, tuple[str, ...], tuple[int, ...], tuple[str, ...], tuple[int, ...]]
+_Patch = tuple[int, tuple[str, ...], tuple[int, ...], tuple[str, ...], tuple[int, ...], int]
 _SHAPES: dict[tuple[object, ...], tuple[Decoded, _Patch | None] | None] = {}
 _SHAPES_MAX = 1 << 9  # decodes of some 10 KB each; emptied when full (a log's memory stays near one report's)
 _ABSENT = (None, None)  # not in _SHAPES (an entry is None or a decode with its patch)
@@ -217,17 +219,20 @@ INDEX_WORD = frozenset({"index", "__folio_index", "share", "dma_addr", "pt_mm", 
 
 def _shape_key(record: DumpRecord, words: tuple[int | None, ...], choice: ConfigChoice, bits: int, little: bool,
                kind: str | None, struct: str, lset: LayoutSet, context: KernelContext,
-               skip: tuple[str, ...] = ("pfn",)) -> tuple[object, ...]:
+               skip: tuple[str, ...] = ("pfn",), equal: bool | None = None) -> tuple[object, ...]:
     """Everything _decode_one reads: the words, the kernel's own lines (not their line
     numbers, not the pfn, which only the text and JSON print), the config choice (one object
-    per inference, kept alive by the entry's value), the release and the options."""
+    per inference, kept alive by the entry's value), the release and the options. `equal`:
+    None, or (an index-free key) whether the page's index word is its printed index."""
     page = record.page
-    return (id(choice), id(lset), struct, kind, bits, little, words, tuple(record.head_words()),
+    head = record.head
+    return (equal, id(choice), id(lset), struct, kind, bits, little, words,
+            tuple([w for wl in head for w in wl.words]) if head else (),
             None if page is None else tuple([(k, v) for k, v in page.items() if k not in skip]),
             None if record.head_info is None else tuple(record.head_info.items()), record.memcg,
             record.flags_prefix, record.flags_value, record.flags_text, record.cma, record.page_type_byte,
             record.page_type_name, record.page_type_full, record.reason, record.poisoned_line is not None,
-            record.not_faithful, tuple(record.notes), record.bare, context.version)
+            record.not_faithful, tuple(record.notes) if record.notes else (), record.bare, context.version)
 
 
 _INDEX_AT: dict[tuple[int, int], tuple[Layout, int | None]] = {}
@@ -249,26 +254,45 @@ def _index_word(layout: Layout, wb: int) -> int | None:
     return hit[1]
 
 
+# (layout set, struct, config, word size, dump data) -> (the config, the struct's size, its
+# index word (_index_word, struct page only), the poisons of a word: naming.poison_table); the
+# config and data kept alive beside their ids. Each report asks these: one lookup, not three
+_Plan = tuple[Config, DumpData, int, int | None, dict[int, tuple[str, str]]]
+_PLANS: dict[tuple[int, str, int, int, int], _Plan] = {}
+
+
+def _plan(lset: LayoutSet, struct: str, cfg: Config, wb: int, data: DumpData) -> _Plan:
+    key = (id(lset), struct, id(cfg), wb, id(data))
+    hit = _PLANS.get(key)
+    if hit is None or hit[0] is not cfg or hit[1] is not data:
+        layout = _resolve(lset, struct, cfg)
+        if len(_PLANS) >= 1 << 12:
+            _PLANS.clear()
+        hit = _PLANS[key] = (cfg, data, layout.size, _index_word(layout, wb) if struct == "page" else None,
+                             poison_table(wb, cfg, data))
+    return hit
+
+
 def _plain_index(record: DumpRecord, words: list[int], choice: ConfigChoice, bits: int, struct: str,
                  lset: LayoutSet, data: DumpData) -> int | None:
     """The index word of a struct page report without head: lines, when it holds no poison."""
     if struct != "page" or record.bare or record.head or record.page is None:
         return None
-    wb = bits // 8
-    at = _index_word(_resolve(lset, struct, choice.config), wb)
-    if at is None or at >= len(words) or poison_name(words[at], wb, choice.config, data) is not None:
+    _cfg, _data, _size, at, poisons = _plan(lset, struct, choice.config, bits // 8, data)
+    if at is None or at >= len(words) or words[at] in poisons:
         return None
     return at
 
 
-
-def _index_free_key(record: DumpRecord, words: tuple[int, ...], at: int, choice: ConfigChoice, bits: int,
+def _index_free_key(record: DumpRecord, words: Sequence[int], at: int, choice: ConfigChoice, bits: int,
                     little: bool, kind: str | None, struct: str, lset: LayoutSet,
                     context: KernelContext) -> tuple[object, ...]:
     """_shape_key without the index word and the printed index, but whether they are equal."""
     equal = record.page is not None and record.page.get("index") == words[at]
-    return (equal, *_shape_key(record, words[:at] + (None,) + words[at + 1:], choice, bits, little, kind, struct,
-                               lset, context, ("pfn", "index")))
+    free: list[int | None] = list(words)
+    free[at] = None
+    return _shape_key(record, tuple(free), choice, bits, little, kind, struct, lset, context, ("pfn", "index"),
+                      equal)
 
 
 def _decode_shared(record: DumpRecord, number: int, words: list[int], choice: ConfigChoice, bits: int,
@@ -280,12 +304,11 @@ def _decode_shared(record: DumpRecord, number: int, words: list[int], choice: Co
     no head: lines), whose copies get their own index put in. Each report gets its own copy
     with its own number, lines and context; the text reuses what does not depend on them
     (render.py: keyed by the shared `shape`)."""
-    tw = tuple(words)
     at = _plain_index(record, words, choice, bits, struct, lset, data)
     if at is not None and record.page is not None and record.page.get("index") != words[at]:
         at = None
     if at is not None:
-        key = _index_free_key(record, tw, at, choice, bits, little, kind, struct, lset, context)
+        key = _index_free_key(record, words, at, choice, bits, little, kind, struct, lset, context)
         entry = _SHAPES.get(key, _ABSENT)  # one lookup: the key is a long tuple, hashed each time
         if entry is not _ABSENT:
             if entry is not None and entry[1] is not None:
@@ -294,7 +317,7 @@ def _decode_shared(record: DumpRecord, number: int, words: list[int], choice: Co
                     return copy
             at = None  # this shape's decode reads its index (or a poison in a part of it): on its own
     if at is None:
-        key = _shape_key(record, tw, choice, bits, little, kind, struct, lset, context)
+        key = _shape_key(record, tuple(words), choice, bits, little, kind, struct, lset, context)
         entry = _SHAPES.get(key)
         if entry is not None:
             return _copy(entry[0], number, record, context)
@@ -317,7 +340,7 @@ def _copy(dec: Decoded, number: int, record: DumpRecord, context: KernelContext)
 def _index_patch(dec: Decoded, at: int) -> _Patch | None:
     """Where the index word sits in the decode's views, when nothing but the index
     comparison and the word tables read it: (word, page fields, page slots, overlay fields,
-    overlay slots), the fields each inside the word (a part of it, like pt_frag_refcount, is
+    overlay slots, the index check's place in the checks), the fields each inside the word (a part of it, like pt_frag_refcount, is
     read again from each copy's word); None when the decode reads more of it (a folio head, a
     word given a meaning, a name _meaning reads, a field across its edge). A tail page's index
     word is read by nothing else either (its folio fields are in words 0-3 and the head: lines)."""
@@ -343,28 +366,31 @@ def _index_patch(dec: Decoded, at: int) -> _Patch | None:
                or MEANT_NAMES.intersection(view.slots[k].names) for k in slots):
             return None
         views += [names, slots]
-    checks = [c for c in dec.checks if c.item == "index"]
-    if dec.expected.get("index") != value or len(checks) != 1 or checks[0].status != "agrees" \
-            or checks[0].ours != hex(value) or checks[0].why:
+    checks = [k for k, c in enumerate(dec.checks) if c.item == "index"]
+    if dec.expected.get("index") != value or len(checks) != 1:
         return None
-    return (at, *views)  # type: ignore[return-value]
+    check = dec.checks[checks[0]]
+    if check.status != "agrees" or check.ours != hex(value) or check.why:
+        return None
+    return (at, *views, checks[0])  # type: ignore[return-value]
 
 
 def _with_index(dec: Decoded, patch: _Patch, number: int, record: DumpRecord, context: KernelContext,
                 words: list[int], data: DumpData) -> Decoded | None:
     """A copy of a shared decode holding this page's index word; None when a part of the
     word holds a poison here (the decode would name it: the page is decoded on its own)."""
-    at, page_names, page_slots, over_names, over_slots = patch
+    at, page_names, page_slots, over_names, over_slots, check_at = patch
     value = words[at]
     wb = dec.bits // 8
     buf = (value & ((1 << (8 * wb)) - 1)).to_bytes(wb, "little" if dec.little else "big")
     assert dec.page is not None
     page = _view_with(dec.page, page_names, page_slots, value, buf, -at * wb)
-    overlay = None if dec.overlay is None else _view_with(dec.overlay, over_names, over_slots, value, buf, -at * wb)
-    for view, slots in ((page, page_slots), (overlay, over_slots)):
-        if view is not None and any(view.slots[k].size != wb
-                                    and slot_poison(view.slots[k], view.layout, dec.config, data) is not None
-                                    for k in slots):
+    if not _poisonless(page, page_slots, wb, dec.config, data):
+        return None
+    overlay = None
+    if dec.overlay is not None:
+        overlay = _view_with(dec.overlay, over_names, over_slots, value, buf, -at * wb)
+        if not _poisonless(overlay, over_slots, wb, dec.config, data):
             return None
     out = _copy(dec, number, record, context)
     out.words = words
@@ -372,9 +398,19 @@ def _with_index(dec: Decoded, patch: _Patch, number: int, record: DumpRecord, co
     if overlay is not None:
         out.overlay = overlay
     out.expected = {**dec.expected, "index": value}
-    out.checks = [Check("index", hex(value), hex(value), "agrees") if c.item == "index" else c for c in dec.checks]
+    checks = out.checks = dec.checks.copy()
+    checks[check_at] = Check("index", hex(value), hex(value), "agrees")
     out.index_base = (dec, patch)
     return out
+
+
+def _poisonless(view: PageView, slots: tuple[int, ...], wb: int, config: Config, data: DumpData) -> bool:
+    """Whether no part of the index word (a slot smaller than the word) holds a poison."""
+    for k in slots:
+        slot = view.slots[k]
+        if slot.size != wb and slot_poison(slot, view.layout, config, data) is not None:
+            return False
+    return True
 
 
 def _view_with(view: PageView, names: tuple[str, ...], slots: tuple[int, ...], value: int, buf: bytes,
@@ -382,12 +418,12 @@ def _view_with(view: PageView, names: tuple[str, ...], slots: tuple[int, ...], v
     """The view with the index word's fields read from `buf` (the word `value`'s bytes; `base`
     puts the word at its offset) and its slots holding them."""
     fields = view.layout.words
-    values = dict(view.values)
+    values = view.values.copy()
     wb = len(buf)
     for n in names:
         f = fields[n]
         values[n] = value if f.size == wb else f.get(buf, base) & f.mask  # a whole-word field is the word
-    new = list(view.slots)
+    new = view.slots.copy()
     for k in slots:
         sl = new[k]
         new[k] = Slot(sl.offset, sl.size, sl.names, values[sl.names[0]], "", sl.bit_offset, sl.bit_size)

@@ -55,13 +55,19 @@ _POISONS: dict[tuple[int, int, int], tuple[Config, DumpData, dict[int, tuple[str
 def poison_name(value: int, size: int, config: Config, data: DumpData) -> tuple[str, str] | None:
     """(name, doc) of a pointer poison or fill pattern equal to `value`, if any: one lookup
     in the table of every poison of that config and size, made once."""
+    return poison_table(size, config, data).get(value)
+
+
+def poison_table(size: int, config: Config, data: DumpData) -> dict[int, tuple[str, str]]:
+    """Every value poison_name names for this size and config, made once (a caller that
+    asks for many values keeps the table)."""
     key = (id(config), size, id(data))
     hit = _POISONS.get(key)
     if hit is None or hit[0] is not config or hit[1] is not data:
         if len(_POISONS) >= 1 << 8:
             _POISONS.clear()
         hit = _POISONS[key] = (config, data, _poisons(size, config, data))
-    return hit[2].get(value)
+    return hit[2]
 
 
 def _poisons(size: int, config: Config, data: DumpData) -> dict[int, tuple[str, str]]:

@@ -184,9 +184,10 @@ def write_text(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Deco
             worst: list[Finding] = []
             count = 0
             for dec in pages_of(stream_input(path, context)[0], stop_line=cut.line):
-                batch.add(("\n" if count else "") + page_text(dec) + "\n")
+                batch.add_page(page_text(dec), not count)
                 count += 1
-                keep_worst(worst, dec.findings)
+                if not worst:
+                    keep_worst(worst, dec.findings)
                 if count == FORK_AFTER:
                     start()
             if not pid:
@@ -244,10 +245,10 @@ def _child(path: str, cut: Cut, pages_of: PagesOf, page_text: Callable[[Decoded 
                 raise RuntimeError(f"page {dec.number}'s text does not start with its number")
             marks.append(at + 1 + len("=== page "))
             marks.append(len(head) - len("=== page "))
-            chunk = "\n" + text + "\n"
-            batch.add(chunk)
-            at += len(chunk)
-            keep_worst(worst, dec.findings)
+            batch.add_page(text, False)
+            at += len(text) + 2
+            if not worst:
+                keep_worst(worst, dec.findings)
         batch.flush()
         text_file.flush()
         marks.tofile(marks_file)

@@ -47,33 +47,40 @@ def _one_slot(s: Slot, bits: int, indent: str) -> list[str]:
     else:
         value = f"{s.value:0{s.size * 2}x}".ljust(bits // 4)
         off, size = str(s.offset), str(s.size)
-    names = " = ".join(s.names)
-    out = [f"{indent}{off:>4} {size:>4}  {value}  {names}"]
+    before, after = _slot_frame(off, size, s.names, indent)
+    out = [before + value + after]
     if s.meaning:
         out.append(f"{indent}{'':>4} {'':>4}  {'':<{bits // 4}}    -> {s.meaning}")
     return out
 
 
+def _slot_frame(off: str, size: str, names: list[str], indent: str) -> tuple[str, str]:
+    """A slot line's text before and after its value."""
+    return f"{indent}{off:>4} {size:>4}  ", "  " + " = ".join(names)
+
+
 # (config choice, word size, byte order, context) -> the lines saying what the decode assumes;
 # the choice and context are kept alive beside their ids (one object each for a log's reports
 # of one kernel, with --kernel and --arch one context for all)
-_ASSUMED: dict[tuple[int, int, bool, int], tuple[object, object, list[str]]] = {}
+_ASSUMED: dict[tuple[int, int, bool, int], tuple[object, object, str]] = {}
 
 
-def _assumed(dec: Decoded) -> list[str]:
+def _assumed(dec: Decoded) -> str:
+    """The lines (joined) saying what the decode assumes and what the log's lines said."""
     key = (id(dec.choice), dec.bits, dec.little, id(dec.context))
     hit = _ASSUMED.get(key)
     if hit is None or hit[0] is not dec.choice or hit[1] is not dec.context:
         lines = [_assuming(dec)]
         for ev in dec.context.evidence:
             lines.append(f"inferred {ev.describe()}")
+        text = "\n".join(lines)
         if not dec.context.evidence or all(ev.line == 0 for ev in dec.context.evidence):
             # a context shared by reports (given, or naming nothing): kept for the next one;
             # a context read from the log is its report's own (its lines' numbers)
             if len(_ASSUMED) >= 1 << 9:
                 _ASSUMED.clear()
-            _ASSUMED[key] = (dec.choice, dec.context, lines)
-        return lines
+            _ASSUMED[key] = (dec.choice, dec.context, text)
+        return text
     return hit[2]
 
 
@@ -99,7 +106,7 @@ def render(dec: Decoded, total: int | None = None) -> str:
     if total is None and dec.shape is not None and "refcount" in dec.expected and dec.page is not None:
         return _render_copy(dec)
     rec = dec.record
-    lines = _head(dec, total)
+    lines = [_head(dec, total)]
     if dec.page is None:
         if rec.poisoned_line:
             lines.append("the kernel found this struct page uninitialized and poisoned (all bytes 0xff, "
@@ -118,18 +125,18 @@ def render(dec: Decoded, total: int | None = None) -> str:
     return "\n".join(lines) + "\n" + _body(dec)
 
 
-def _head(dec: Decoded, total: int | None) -> list[str]:
-    """A page's first lines: its number and input lines, what was assumed and inferred."""
+def _head(dec: Decoded, total: int | None) -> str:
+    """A page's first lines (joined): its number and input lines, what was assumed and inferred."""
     rec = dec.record
     span = f"input lines {rec.start}-{rec.end}" if rec.start else "input"
     of = f" of {total}" if total is not None else ""
-    lines = [f"=== page {dec.number}{of} ({span}) ===", *_assumed(dec)]
-    if dec.choice.how in ("solved", "preset") and rec.flags_line:
-        lines.append(f"inferred the page->flags packing from line {rec.flags_line}: flags: "
-                     f"{rec.flags_value:#x}({rec.flags_text})")
+    text = f"=== page {dec.number}{of} ({span}) ===\n{_assumed(dec)}"
+    if rec.flags_line and dec.choice.how in ("solved", "preset"):
+        text += (f"\ninferred the page->flags packing from line {rec.flags_line}: flags: "
+                 f"{rec.flags_value:#x}({rec.flags_text})")
     if dec.endian_why and dec.endian_why != "given":
-        lines.append(f"inferred {'little' if dec.little else 'big'}-endian: {dec.endian_why}")
-    return lines
+        text += f"\ninferred {'little' if dec.little else 'big'}-endian: {dec.endian_why}"
+    return text
 
 
 # (shared decode's shape, copy with its own index word) -> (the shape, the kernel's page: line
@@ -152,12 +159,15 @@ def _render_copy(dec: Decoded) -> str:
         hit = _PAGES[key] = (dec.shape, *_page_pieces(dec, own_index))
     _shape, line_head, index_text, after, body = hit
     if body is None:
-        index_text = f"{int(str(dec.expected['index'])):#x}"
+        index = dec.expected["index"]
+        index_text = f"{index if type(index) is int else int(str(index)):#x}"
         body = _body(dec)
-    pfn = int(str(rec.page["pfn"])) if rec.page and "pfn" in rec.page else None
-    lines = _head(dec, None)
-    lines.append(line_head + index_text + (f" pfn:{pfn:#x}" if pfn is not None else "") + after)
-    return "\n".join(lines) + "\n" + body
+    page = rec.page
+    if page and "pfn" in page:
+        pfn = page["pfn"]
+        return (f"{_head(dec, None)}\n{line_head}{index_text} pfn:{pfn if type(pfn) is int else int(str(pfn)):#x}"
+                f"{after}\n{body}")
+    return f"{_head(dec, None)}\n{line_head}{index_text}{after}\n{body}"
 
 
 def _page_pieces(dec: Decoded, own_index: bool) -> tuple[str, str, str, str | None]:
@@ -180,10 +190,14 @@ def _page_pieces(dec: Decoded, own_index: bool) -> tuple[str, str, str, str | No
 _PARTS: dict[int, tuple[object, tuple[str, str, str, str]]] = {}
 
 
-# shared decode -> (it, its copies' text: runs of fixed lines, already joined, and the index
-# word's lines as (0 for a page slot, 1 for an overlay slot, 2 for the index check, the slot's
-# place in its view)); the shared decode is kept alive beside its id
-_TEMPLATES: dict[int, tuple[object, list[str | tuple[int, int]]]] = {}
+# an index word's line in a copy's text: (0 for a page slot, 1 for an overlay slot, 2 for the
+# index check; the slot's place in its view; the text before the value, the value's format,
+# its width, the text after it (the check: between its two values))
+_Hole = tuple[int, int, str, str, int, str]
+# shared decode -> (it, its copies' text: the fixed runs of text (joined, line ends included)
+# between the index word's lines, and those lines (_Hole)); the shared decode is kept alive
+# beside its id
+_TEMPLATES: dict[int, tuple[object, list[str], list[_Hole]]] = {}
 
 
 def _body(dec: Decoded) -> str:
@@ -197,19 +211,50 @@ def _body(dec: Decoded) -> str:
     if hit is None or hit[0] is not base:
         if len(_TEMPLATES) >= 1 << 9:
             _TEMPLATES.clear()
-        hit = _TEMPLATES[id(base)] = (base, _template(_body_lines(dec), _holes(dec, patch)))
-    value = dec.words[patch[0]]
-    out: list[str] = []
-    for part in hit[1]:
-        if isinstance(part, str):
-            out.append(part)
-        elif part[0] == 2:
-            out.append(_check_line(Check("index", hex(value), hex(value), "agrees")))
+        hit = _TEMPLATES[id(base)] = (base, *_compiled(dec, _template(_body_lines(dec), _holes(dec, patch))))
+    _base, fixed, holes = hit
+    value_text = hex(dec.words[patch[0]])
+    out = [fixed[0]]
+    for (where, k, before, fmt, width, after), text in zip(holes, fixed[1:], strict=True):
+        if where == 2:
+            out.append(f"{before}{value_text}{after}{value_text}")
         else:
-            view = dec.page if part[0] == 0 else dec.overlay
+            view = dec.page if where == 0 else dec.overlay
             assert view is not None
-            out.append(_one_slot(view.slots[part[1]], dec.bits, "  ")[0])
-    return "\n".join(out)
+            out.append(before + format(view.slots[k].value, fmt).ljust(width) + after)
+        out.append(text)
+    return "".join(out)
+
+
+def _compiled(dec: Decoded, parts: list[str | tuple[int, int]]) -> tuple[list[str], list[_Hole]]:
+    """_template's parts as the texts between the holes (one more than the holes) and the
+    holes, each with what its line prints around its value (_one_slot's and _check_line's
+    forms: the same text as theirs for the copy's slot and check)."""
+    fixed: list[str] = []
+    holes: list[_Hole] = []
+    text = ""
+    for i, part in enumerate(parts):
+        if i:
+            text += "\n"
+        if isinstance(part, str):
+            text += part
+            continue
+        fixed.append(text)
+        text = ""
+        where, k = part
+        if where == 2:
+            before, between, after = _check_line(Check("index", "\0", "\0", "agrees")).split("\0")
+            assert not after
+            holes.append((2, 0, before, "", 0, between))
+        else:
+            view = dec.page if where == 0 else dec.overlay
+            assert view is not None
+            slot = view.slots[k]
+            assert slot.bit_size is None and not slot.meaning
+            before, after = _slot_frame(str(slot.offset), str(slot.size), slot.names, "  ")
+            holes.append((where, k, before, f"0{slot.size * 2}x", dec.bits // 4, after))
+    fixed.append(text)
+    return fixed, holes
 
 
 def _template(lines: list[str], holes: list[tuple[int, int, int]]) -> list[str | tuple[int, int]]:
@@ -227,12 +272,12 @@ def _template(lines: list[str], holes: list[tuple[int, int, int]]) -> list[str |
     return out
 
 
-def _holes(dec: Decoded, patch: tuple[int, tuple[str, ...], tuple[int, ...], tuple[str, ...], tuple[int, ...]]
+def _holes(dec: Decoded, patch: tuple[int, tuple[str, ...], tuple[int, ...], tuple[str, ...], tuple[int, ...], int]
            ) -> list[tuple[int, int, int]]:
     """Where _body_lines puts the index word's lines: its slots in the word tables (one line
     each: the shared decode gives them no meaning) and its check line."""
     assert dec.page is not None
-    _at, _names, page_slots, _over_names, over_slots = patch
+    _at, _names, page_slots, _over_names, over_slots, check_at = patch
     out: list[tuple[int, int, int]] = []
     at = 2  # the kind, the table's heading
     for k, s in enumerate(dec.page.slots):
@@ -249,7 +294,7 @@ def _holes(dec: Decoded, patch: tuple[int, tuple[str, ...], tuple[int, ...], tup
     if dec.head is not None:
         at += 1
     at += 2  # a blank line, "against the kernel's own lines:"
-    out.append((at + next(k for k, c in enumerate(dec.checks) if c.item == "index"), 2, 0))
+    out.append((at + check_at, 2, 0))
     return out
 
 
