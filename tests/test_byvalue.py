@@ -59,3 +59,46 @@ def test_layout_members_and_words_moved() -> None:
     other = lay.with_config(None)
     assert other is not lay and other.root is lay.root and other.env == {"X": 1}
     assert "env=" not in repr(lay)  # repr=False fields stay out of the repr
+
+
+def _plain_classes() -> list[type]:
+    """Every class in the package built on byvalue's bases (each module imported)."""
+    import importlib
+    import pkgutil
+
+    import mmbits
+    from mmbits.byvalue import Shown
+
+    for info in pkgutil.walk_packages(mmbits.__path__, "mmbits."):
+        if info.name.endswith("__main__"):
+            continue
+        importlib.import_module(info.name)
+    found: list[type] = []
+    todo: list[type] = [Shown]
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            todo.append(sub)
+            if sub.__module__.startswith("mmbits.") and sub.__module__ != "mmbits.byvalue":
+                found.append(sub)
+    return found
+
+
+def test_each_plain_class_shows_and_takes_the_fields_it_declares() -> None:
+    """A field added to one of the hand-written classes in one place and not the others (its
+    annotation, its __init__ parameter, its repr's `_SHOWN`) fails here, as the dataclass
+    decorator would have made them agree."""
+    import inspect
+    from functools import cached_property
+
+    classes = _plain_classes()
+    assert len(classes) >= 30
+    for cls in classes:
+        declared = [n for klass in reversed(cls.__mro__) for n, a in vars(klass).get("__annotations__", {}).items()
+                    if not str(a).startswith(("ClassVar", "typing.ClassVar"))]
+        declared += [n for klass in cls.__mro__ for n in vars(klass).get("__slots__", ())]
+        params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+        # (a repr may show a property, as ArchHint its compiled pattern)
+        shown = {n for n in cls._SHOWN if not isinstance(getattr(cls, n, None), (property, cached_property))}  # type: ignore[attr-defined]
+        assert shown <= set(declared), cls
+        assert set(params) <= set(declared), cls
