@@ -86,6 +86,19 @@ History (whole process, reports/s; CPU of the child in brackets where noted):
   PYTHONHASHSEED=1, warm cache): a one-report log main 555.8 M (519.1 M with a smaller cache),
   branch 293.8 M; the 11,428-report log main 6,556.7 M, branch 6,293.1 M (the same 263 M less:
   per-report work unchanged).
+- 2026-12-04 18:47-18:50, merged main (scanfast: five key searches and page: stretches, prefixes
+  stripped a block at a time, text blocks; decstart: start-up; decrender: per-report decode and
+  text) and main 7962683, run alternately, idle (load 1.0-1.1, no helper running): merged main
+  given as run 23,462-25,506 cold, 26,912-27,362 warm (0.45-0.49 s and 0.42 s; CPU 0.72-0.77,
+  0.68-0.70 s; four runs), inferred as run 13,194-14,398 cold, 13,708-16,208 warm; 7962683 given
+  as run 19,681-20,051 cold, 20,447-21,024 warm (0.57-0.58 s, 0.54-0.56 s; CPU 0.94, 0.91-0.93 s),
+  inferred 9,928-10,627 cold, 11,687-11,738 warm. Both targets met (given by 17-36%). The same
+  machine was slower earlier in the session (7962683 gave 12,255-17,817/s given at 17:43-17:44,
+  idle): wall figures here move with the host by a third; the instructions do not. Instructions
+  (callgrind, one process, PYTHONHASHSEED=1, warm cache): the 11,428-report given log 6,528 M ->
+  4,804 M (-26%); a one-report log (start-up) 520 M -> 300 M; per report after start-up 526 K ->
+  394 K. Direct runs to /dev/null (no 53 MB output file), 8 each alternately: merged main 0.39-0.43 s
+  warm, 0.42-0.45 s cold; 7962683 0.53-0.57 s both.
 """
 
 from __future__ import annotations
