@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from decode.dumps import dump
@@ -195,3 +195,153 @@ def test_head_lines_read_once_per_text_after_the_address_give_each_report_its_ow
     assert infos[1]["order"] == 3
     again = parse_dump(report("ffffea0004017000 order:3 compound_mapcount:0 compound_pincount:0"))
     assert again[0].head_info == {"order": 3, "compound_mapcount": 0, "compound_pincount": 0}
+
+
+# --- records_with_next against its frozen copy (tests/decode/parse_reference.py) ------------
+
+# every kind of line the parser tells apart, in the forms that take each branch and each of
+# its ways out: uppercase and odd tags, word-less, wrapped and unreadable raw:/head: lines,
+# bad page:/memcg:/page_type: lines, bare words, other messages' lines with a colon or none
+_PARSER_LINES = [
+    "page:ffffea0004015800 refcount:1 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x100560",
+    "page:00000000c0ffee00 refcount:0 mapcount:-128 mapping:0000000000000000 index:0x1 pfn:0x2",
+    "page: refcount:3 mapcount:1 mapping:ffff888100c8a001 index:0x7f589dd7f pfn:0x211d7f",
+    "page:ffffea0000000040 count:2 mapcount:0 mapping:(null) index:0x0",
+    "page:ffffea0000000040 refcount:x mapcount:0",
+    "page: mapcount:0 pfn:0x1 refcount:1",
+    "page:ffffea0000000040 is uninitialized and poisoned",
+    "page: something else",
+    "PAGE:ffffea0004015800 refcount:1 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x100560",
+    "page does not match folio",
+    "Page Does Not Match Folio",
+    "page does not match folio: odd",
+    "page does not match foli",
+    "The buggy address belongs to the physical page:",
+    "head:ffffea0004015800 order:3 compound_mapcount:0 compound_pincount:0",
+    "head: order:2 mapcount:0 entire_mapcount:0 nr_pages_mapped:0 pincount:0",
+    "head: order:x mapcount:0",
+    "HEAD: order:1 mapcount:0",
+    "head: 4000000000010200 0000000000000000 dead000000000122 ffff8881002c4d80",
+    "head: 0x00001000 0xed741470",
+    "head: 4000000000010200 zzzz",
+    "head: 4000000000010200 12345",
+    "head:",
+    "head:   ",
+    "memcg:ffff888100c8a000",
+    "memcg: zz",
+    "MEMCG:ffff888100c8a000",
+    "anon flags: 0x17fffe000020838(uptodate|dirty|lru|owner_2|swapbacked|node=0|zone=2)",
+    "ksm flags: 0x100(x) CMA",
+    "flags: 0x4000000000010200(slab|head|zone=1)",
+    "flags: 0x200(workingset|zone=0)",
+    "flags: nonsense",
+    "Flags: 0x200(zone=0)",
+    "vma flags: 0x200(zone=0)",
+    "page_type: f2(table)",
+    "page_type: 0xffffff7f(buddy)",
+    "page_type: zz",
+    "PAGE_TYPE: f0(buddy)",
+    "aops:shmem_aops ino:1b dentry name:\"x\"",
+    "ino:42",
+    "Aops:x",
+    "raw: 4000000000010200 0000000000000000 dead000000000122 ffff8881002c4d80",
+    "raw: 0000000000000000 0000000080160016 00000001ffffffff 0000000000000000",
+    "raw: 00001000 ed741470 ed741470 00000000",
+    "raw: 0x4000000000010200 0x0000000000000000",
+    "raw: 4000000000010200  0000000000000000",
+    "raw: 4000000000010200 00001000",
+    "raw: 4000000000010200 zzzz",
+    "raw: 12345",
+    "raw:",
+    "raw:   ",
+    "RAW: 4000000000010200 0000000000000000",
+    "raw:4000000000010200",
+    "4000000000010200 0000000000000000 dead000000000122 ffff8881002c4d80",
+    "0x4000000000010200 0x0000000000000000",
+    "00001000 ed741470",
+    "00001000",
+    "4000000000010200 zz",
+    "12345678 123",
+    "page dumped because: nonzero mapcount",
+    "page dumped because: VM_BUG_ON_PAGE(1)",
+    "Page dumped because:  x ",
+    "page dumped because",
+    "CPU: 1 PID: 8 Comm: kworker/u4:0 Not tainted 6.1.129 #0",
+    "BUG: Bad page state in process swapper  pfn:100560",
+    "Call Trace:",
+    " dump_stack_lvl+0x4d/0x70",
+    "pages",
+    "",
+    "   ",
+    "x raw: 4000000000010200",
+    "caf\u00e9 flags: 0x200(zone=0)",
+]
+
+
+def _outcome(parse, lines: list[tuple[int, str]]) -> tuple[list[object], list[int], str | None]:
+    """What a parser makes of the lines: each (record, its error's text, next start), the
+    starts on_start was told, and the error that ended it (as text), if one did."""
+    out: list[object] = []
+    starts: list[int] = []
+    try:
+        for record, next_start in parse(lines, "f.log", starts.append):
+            error = record.error
+            record.error = None
+            out.append((record, str(error) if error is not None else None, next_start))
+    except InputError as exc:
+        return out, starts, str(exc)
+    return out, starts, None
+
+
+# a report as dump_page prints it, and words without one: runs of lines drawn from these
+# (some left out) make the contexts a branch depends on (a report's page: line, its raw:
+# lines, words before any report) likelier than single lines drawn alone
+_REPORT = [
+    "page:ffffea0004015800 refcount:1 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x100560",
+    "head: order:2 mapcount:0 entire_mapcount:0 nr_pages_mapped:0 pincount:0",
+    "memcg:ffff888100c8a000",
+    "anon flags: 0x17fffe000020838(uptodate|dirty|lru|owner_2|swapbacked|node=0|zone=2)",
+    "page_type: f2(table)",
+    "aops:shmem_aops ino:1b dentry name:\"x\"",
+    "raw: 4000000000010200 0000000000000000 dead000000000122 ffff8881002c4d80",
+    "raw: 0000000000000000 0000000080160016 00000001ffffffff 0000000000000000",
+    "head: 4000000000010200 0000000000000000 dead000000000122 ffff8881002c4d80",
+    "head: 0000000000000000 0000000080160016 00000001ffffffff 0000000000000000",
+    "page dumped because: nonzero mapcount",
+]
+_BARE = ["4000000000010200 0000000000000000", "00001000 ed741470", "0x00001000", "", "Call Trace:",
+         "flags: 0x200(zone=0)", "page_type: f2(table)", "aops:x", "BUG: x", "raw:", "head:"]
+
+
+def _kept(lines: list[str]) -> st.SearchStrategy[list[str]]:
+    return st.lists(st.booleans(), min_size=len(lines), max_size=len(lines)).map(
+        lambda keep: [line for line, k in zip(lines, keep, strict=True) if k])
+
+
+_CHUNKS = st.one_of(st.sampled_from(_PARSER_LINES).map(lambda line: [line]), _kept(_REPORT),
+                    st.lists(st.sampled_from(_BARE), max_size=6))
+
+
+@settings(max_examples=500)
+@given(st.lists(_CHUNKS, max_size=10).map(lambda chunks: [line for chunk in chunks for line in chunk]),
+       st.lists(st.integers(0, 2), min_size=1, max_size=8), st.integers(0, 1))
+@example(["raw:", "raw:", "00001000 ed741470", "page does not match folio"], [1], 1)
+# a tag of 25 characters and more that starts as `page does not match folio` is that line
+@example([_REPORT[0], _REPORT[6], "page does not match folio: odd", _REPORT[7]], [1], 1)
+# head: words after a word-less head: line's words, without a page: line
+@example(["head:", "00001000 ed741470", "head: 00001000 ed741470"], [1], 1)
+@example(["4000000000010200 0000000000000000", "", "00001000 ed741470"], [1], 1)
+def test_records_with_next_reads_every_line_as_its_frozen_copy(texts: list[str], gaps: list[int],
+                                                               first: int) -> None:
+    """The parser's fast paths for the common lines change nothing: on any sequence of lines
+    (numbered from 0 or 1, with gaps and repeats), the records (every field, the error's
+    text), the next starts, the starts told as they are read and the final error are those
+    of the frozen copy."""
+    from decode import parse_reference
+    from mmbits.decode.parse import records_with_next
+
+    lines, number = [], first
+    for i, text in enumerate(texts):
+        lines.append((number, text))
+        number += gaps[i % len(gaps)]
+    assert _outcome(records_with_next, lines) == _outcome(parse_reference.records_with_next, lines)

@@ -159,8 +159,6 @@ ANYWHERE_KEYS = ("raw:", "page:", "head:", "page dumped because:", "page does no
 PAGE_PART_KEYS = ("flags:", "page_type:", "memcg:", "aops:", "ino:")
 DUMP_KEYS = ANYWHERE_KEYS + PAGE_PART_KEYS
 _HEX_FIRST = frozenset("0123456789abcdefABCDEF")
-# the text before the colon of the lines read below (lowercased; flags: lines end in "flags")
-_TAGS = frozenset({"page", "raw", "head", "memcg", "page_type", "page dumped because", "aops", "ino"})
 # the first characters of every line dump_page prints (page:, head:, raw:, memcg:, flags:,
 # anon/ksm flags:, page_type:, aops:, ino:, page does not match folio) and of bare words
 _DUMP_FIRST = frozenset("prhmfakiPRHMFAKI") | _HEX_FIRST
@@ -170,8 +168,9 @@ _DUMP_FIRST = frozenset("prhmfakiPRHMFAKI") | _HEX_FIRST
 _PRINTED = {16: re.compile(r"[0-9a-fA-F]{16}(?: [0-9a-fA-F]{16})*"), 8: re.compile(r"[0-9a-fA-F]{8}(?: [0-9a-fA-F]{8})*")}
 
 
-# a raw: line's text -> its words and width: a log repeats raw: lines (poisons, zero words,
-# the same page dumped again), each read once; emptied when full
+# a raw: (or head: words) line's text -> its words and width: a log repeats raw: lines
+# (poisons, zero words, the same page dumped again) and a kind of folio its head: words,
+# each read once; emptied when full
 _RAW_SEEN: dict[str, tuple[tuple[int, ...], int]] = {}
 _RAW_SEEN_MAX = 1 << 12
 
@@ -238,6 +237,15 @@ def _words(tokens: list[str], lineno: int, file: str, what: str) -> WordLine:
     return WordLine(lineno, words, width or 0)
 
 
+def _read_words(line: str, tokens: list[str], lineno: int, file: str, what: str) -> WordLine:
+    """_words() of a raw: or head: line, kept by the line's text for the next time it is seen."""
+    wl = _words(tokens, lineno, file, what)
+    if len(_RAW_SEEN) >= _RAW_SEEN_MAX:
+        _RAW_SEEN.clear()
+    _RAW_SEEN[line] = (tuple(wl.words), wl.width)
+    return wl
+
+
 def _is_bare_hex(text: str) -> bool:
     if text[:1] not in _HEX_FIRST:
         return False
@@ -296,13 +304,13 @@ def _parse_head_info(rest: str, lineno: int, file: str) -> dict[str, int]:
     if seen is not None:
         return dict(seen)
     info: dict[str, int] = {}
-    for key, value in _KV.findall(rest):
-        if key in ("order", "mapcount", "entire_mapcount", "nr_pages_mapped", "pincount", "compound_mapcount",
+    for field, value in _KV.findall(rest):
+        if field in ("order", "mapcount", "entire_mapcount", "nr_pages_mapped", "pincount", "compound_mapcount",
                    "compound_pincount"):
             try:
-                info[key] = int(value, 10)
+                info[field] = int(value, 10)
             except ValueError:
-                raise InputError(f"head: line has a bad {key} {value!r}", file=file, line=lineno) from None
+                raise InputError(f"head: line has a bad {field} {value!r}", file=file, line=lineno) from None
     if len(_HEAD_INFO_SEEN) >= 1 << 10:
         _HEAD_INFO_SEEN.clear()
     _HEAD_INFO_SEEN[key] = dict(info)
@@ -404,19 +412,14 @@ def records_with_next(lines: Iterable[Line], file: str = "<stdin>",
                         pending = "raw"
                         touch(lineno, "raw")
                         continue
-                    wl = _words(tokens, lineno, file, "raw:")
-                    cur.raw.append(wl)
-                    if len(_RAW_SEEN) >= _RAW_SEEN_MAX:
-                        _RAW_SEEN.clear()
-                    _RAW_SEEN[line] = (tuple(wl.words), wl.width)
+                    cur.raw.append(_read_words(line, tokens, lineno, file, "raw:"))
                 if not cur.start:  # touch(lineno, "raw"), inline: the commonest line
                     touch(lineno)
                 cur.end, last_kind = lineno, "raw"
                 continue
             if tag == "head":
                 rest = line[5:].strip()
-                tokens = rest.split()
-                if not tokens:
+                if not rest:  # (stripped: no words)
                     pending = "head"
                     touch(lineno)
                     continue
@@ -425,18 +428,27 @@ def records_with_next(lines: Iterable[Line], file: str = "<stdin>",
                         finish()
                     cur.head_info = _parse_head_info(rest, lineno, file)
                     cur.head_info_line = lineno
-                    touch(lineno, "head_info")
+                    if not cur.start:  # touch(lineno, "head_info"), inline as below
+                        touch(lineno)
+                    cur.end, last_kind = lineno, "head_info"
                     continue
-                if (cur.raw or cur.head or cur.page is not None) and (
-                        printed_words(tokens) or all(_HEX.match(t) for t in tokens)):
-                    cur.head.append(_words(tokens, lineno, file, "head:"))
-                    touch(lineno, "head")
+                if not (cur.raw or cur.head or cur.page is not None):
+                    continue
+                hit = _RAW_SEEN.get(line)
+                if hit is not None:  # the same words on an earlier head: line: read once
+                    cur.head.append(WordLine(lineno, list(hit[0]), hit[1]))
+                else:
+                    tokens = rest.split()
+                    if not (printed_words(tokens) or all(_HEX.match(t) for t in tokens)):
+                        continue
+                    cur.head.append(_read_words(line, tokens, lineno, file, "head:"))
+                if not cur.start:  # touch(lineno, "head"), inline
+                    touch(lineno)
+                cur.end, last_kind = lineno, "head"
                 continue
-            if tag is not None and tag not in _TAGS and not tag.endswith("flags") \
-                    and not tag.startswith("page does not match folio"):
-                if bare_blocks[-1]:
-                    bare_blocks.append([])
-                continue
+            # the other tags, each told by its own test (one branch each; a line none takes,
+            # or a tag's line its branch leaves, ends a block of bare words); touch(lineno,
+            # kind) inline: `touch(lineno)` only for a report's first line
             if tag == "page":
                 rest = line[5:].strip()
                 kind = page_line_kind(rest)
@@ -451,26 +463,21 @@ def records_with_next(lines: Iterable[Line], file: str = "<stdin>",
                     cur.page_line = lineno
                     touch(lineno, "page")
                 continue
-            if line[:25].lower() == "page does not match folio":
-                finish()
-                cur.not_faithful = True
-                touch(lineno)
+            if tag == "page dumped because":
+                if cur.has_content():
+                    cur.reason = line[colon + 1:].strip()
+                    if not cur.start:
+                        touch(lineno)
+                    cur.end, last_kind = lineno, "reason"
                 continue
             if tag == "memcg":
                 m = _MEMCG.match(line)
                 if m and cur.page is not None and not cur.raw:
                     cur.memcg = int(m.group(1), 16)
                     cur.memcg_line = lineno
-                    touch(lineno)
-                continue
-            flags = _flags_line(line) if tag is not None and tag.endswith("flags") else None
-            if flags is not None:
-                if cur.page is None or cur.raw:
-                    # some other subsystem's flags: line (dump_vma prints one too)
-                    continue
-                cur.flags_prefix, cur.flags_value, cur.flags_text, cur.cma = flags
-                cur.flags_line = lineno
-                touch(lineno, "flags")
+                    if not cur.start:
+                        touch(lineno)
+                    cur.end = lineno
                 continue
             if tag == "page_type":
                 if cur.page is None or cur.raw:
@@ -485,19 +492,35 @@ def records_with_next(lines: Iterable[Line], file: str = "<stdin>",
                     cur.page_type_byte = byte
                 cur.page_type_name = name
                 cur.page_type_line = lineno
+                if not cur.start:
+                    touch(lineno)
+                cur.end = lineno
+                continue
+            # (a colon in the first 25 characters is not this line)
+            if (colon < 0 or colon >= 25) and line[:25].lower() == "page does not match folio":
+                finish()
+                cur.not_faithful = True
                 touch(lineno)
                 continue
-            if tag == "page dumped because":
-                if cur.has_content():
-                    cur.reason = line.split(":", 1)[1].strip()
-                    touch(lineno, "reason")
-                continue
-            if tag in ("aops", "ino") and cur.page is not None and not cur.raw:
+            if tag is None:
+                if _is_bare_hex(line):
+                    if not seen_record:
+                        bare_blocks[-1].append(_words(line.split(), lineno, file, "word"))
+                    continue
+            elif tag.endswith("flags"):
+                flags = _flags_line(line)
+                if flags is not None:
+                    if cur.page is None or cur.raw:
+                        # some other subsystem's flags: line (dump_vma prints one too)
+                        continue
+                    cur.flags_prefix, cur.flags_value, cur.flags_text, cur.cma = flags
+                    cur.flags_line = lineno
+                    if not cur.start:
+                        touch(lineno)
+                    cur.end, last_kind = lineno, "flags"
+                    continue
+            elif tag in ("aops", "ino") and cur.page is not None and not cur.raw:
                 cur.notes.append(line)
-                continue
-            if _is_bare_hex(line):
-                if not seen_record:
-                    bare_blocks[-1].append(_words(line.split(), lineno, file, "word"))
                 continue
             if bare_blocks[-1]:
                 bare_blocks.append([])
