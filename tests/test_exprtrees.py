@@ -75,6 +75,7 @@ def test_type_sizes_come_from_the_store(store: Path) -> None:
     from mmbits.paths import DEFAULT_KERNEL, version_dir
 
     path = version_dir(DEFAULT_KERNEL) / "types.yaml"
+    parse.cache_clear()  # (an earlier test in this process may hold the trees from another store)
     load_types.cache_clear()
     table = load_types(path)
     info = table.infos["long int"]
