@@ -99,6 +99,18 @@ History (whole process, reports/s; CPU of the child in brackets where noted):
   4,804 M (-26%); a one-report log (start-up) 520 M -> 300 M; per report after start-up 526 K ->
   394 K. Direct runs to /dev/null (no 53 MB output file), 8 each alternately: merged main 0.39-0.43 s
   warm, 0.42-0.45 s cold; 7962683 0.53-0.57 s both.
+- 2026-12-04 19:26-19:28, main with parsefast merged (the parser's per-line dispatch, -30% of its
+  instructions) and 7962683, run alternately, idle (load 0.4-0.9): main given as run 22,656 /
+  26,838 and 26,754 / 24,444 (cold / warm; CPU 0.68-0.78 s), inferred 11,904-12,363 cold; 7962683
+  given 14,357 / 13,956 and 15,308 / 12,630 (CPU 1.13-1.37 s: the host was slower than at 18:49,
+  when the same code took 0.91-0.94 s). A third pair at 19:27, in a slower spell still: 7962683
+  19,121 / 15,221, main 15,618 / 17,878 (CPU 0.98 s both ways): below the target. Direct runs
+  at 19:28 (output to a file, 6 each alternately): main 0.51-0.69 s cold, 0.55-0.70 s warm,
+  7962683 0.79-0.90 s and 0.78-0.94 s. So the given target is met when the host runs as it
+  did at 18:47-18:50 and 19:26, not in its slow spells (where 7962683 is a third slower too).
+  Instructions (callgrind, one process, PYTHONHASHSEED=1, warm cache): the given log 6,528 M ->
+  4,376 M (-33%), per report after start-up 526 K -> 357 K; start-up 520 M -> 300 M; the
+  inferred mixed log 9,006 M -> 6,651 M (-26%).
 """
 
 from __future__ import annotations
