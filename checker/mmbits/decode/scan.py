@@ -83,7 +83,7 @@ def _filtered(blocks: Iterable[str], number: int = 0, context: bool = True) -> I
     active = False  # dropping lines: a raw: line with words was read
     last = number  # the number of the last line passed on
     wrapped = False  # the previous block ended in a word-less raw:/head: line
-    stretch = [False]  # the previous block ended inside a page: line's stretch (_runs)
+    stretch = False  # the previous block ended inside a page: line's stretch (_runs)
     for text in blocks:
         first = 0  # the block's lines passed on before the first raw: line with words
         if not active:
@@ -95,7 +95,7 @@ def _filtered(blocks: Iterable[str], number: int = 0, context: bool = True) -> I
                 out.append(SourceLine(last, stripped))
                 if stripped[:4].lower() == "raw:" and stripped[4:].strip():
                     active, first = True, i + 1
-                    stretch[0] = not printed_words(stripped[4:].split())  # its report may have no words yet
+                    stretch = not printed_words(stripped[4:].split())  # its report may have no words yet
                     break
             yield out
             if not active or first == len(lines):  # (the block's last line gave the first words)
@@ -103,13 +103,12 @@ def _filtered(blocks: Iterable[str], number: int = 0, context: bool = True) -> I
                 wrapped = _wordless(lines[-1])
                 continue
             text = "\n".join(lines[first:])
-        found = _runs(text, context, stretch, wrapped and first == 0) if text.isascii() else None
-        if found is None:  # every line: lowercasing text that is not ASCII could move the offsets
-            stretch[0] = True  # not looked at: whatever stretch it ends in stays open
+        if text.isascii():
+            runs, count, stretch = _runs(text, context, stretch, wrapped and first == 0)
+        else:  # every line: lowercasing text that is not ASCII could move the offsets
+            stretch = True  # not looked at: whatever stretch it ends in stays open
             count = text.count("\n") + 1
             runs = [(0, count, text)]
-        else:
-            runs, count = found
         if runs:
             base = number + first + 1
             numbers = chain.from_iterable([range(base + at, base + at + n) for at, n, _ in runs])
@@ -128,13 +127,14 @@ def _filtered(blocks: Iterable[str], number: int = 0, context: bool = True) -> I
 _LINE, _WORDY, _PAGE = 0, 1, 2
 
 
-def _runs(text: str, context: bool, stretch: list[bool], wrapped: bool) -> tuple[list[tuple[int, int, str]], int]:
+def _runs(text: str, context: bool, stretch: bool, wrapped: bool) -> tuple[list[tuple[int, int, str]], int, bool]:
     """The runs of lines of a block (its lines joined by "\\n") that the parser may read
     (see the module's docstring), as (index of the first line, number of lines, their
-    text), and the block's number of lines; with `wrapped` the block's first line is one
-    (the words of a word-less raw:/head: line ending the block before). `stretch[0]`: the block starts, and then ends, inside a
-    page: line's stretch. Each key's places are found with str.find, their lines by the
-    line ends around them, and a run's lines are counted, in C."""
+    text), the block's number of lines, and whether it ends inside a page: line's stretch;
+    with `wrapped` the block's first line is one (the words of a word-less raw:/head: line
+    ending the block before); with `stretch` the block starts inside a stretch. Each key's
+    places are found with str.find, their lines by the line ends around them, and a run's
+    lines are counted, in C."""
     low = text.lower()
     size = len(low)
     find, rfind = low.find, low.rfind
@@ -153,9 +153,8 @@ def _runs(text: str, context: bool, stretch: list[bool], wrapped: bool) -> tuple
     hits += [pos * 4 for pos in places["page does not match"]]
     if wrapped:
         hits.append(_LINE)
-    if stretch[0]:
+    if stretch:
         hits.append(_PAGE)  # the block starts inside a stretch: it runs from the first line
-    stretch[0] = False
     if context:
         tfind = text.find
         for key in context_needles():
@@ -167,13 +166,15 @@ def _runs(text: str, context: bool, stretch: list[bool], wrapped: bool) -> tuple
     runs: list[tuple[int, int, str]] = []
     count = text.count
     start, stop = -1, -2  # the run being made: its first place and its end (the line end after it)
-    covered = -1  # the place of the raw: line ending the last stretch: a page: before it is in that stretch
+    # the place of the raw: line ending the last stretch (a page: before it is in that stretch),
+    # the block's length when that stretch runs to the block's end
+    covered = -1
     index = counted = 0  # the line of the place `counted`
     for hit in hits:
         pos, kind = hit >> 2, hit & 3
         if pos <= stop:  # inside the run
             if kind == _PAGE and pos > covered:  # a stretch of its own (it may end past the run)
-                end, covered = _stretch_end(text, low, pos, raws, stretch)
+                end, covered = _stretch_end(text, low, pos, raws)
                 stop = max(stop, end)
             elif kind == _WORDY and pos != covered and stop < size and find("\n", pos) == stop \
                     and _no_words(low, pos, stop):  # on the run's last line, its words on the next
@@ -189,7 +190,7 @@ def _runs(text: str, context: bool, stretch: list[bool], wrapped: bool) -> tuple
                 runs.append((index, count("\n", start, stop) + 1, text[start:stop]))
             start = line_start
         if kind == _PAGE:
-            stop, covered = _stretch_end(text, low, pos, raws, stretch)
+            stop, covered = _stretch_end(text, low, pos, raws)
             continue
         stop = find("\n", pos)
         if stop < 0:
@@ -202,7 +203,7 @@ def _runs(text: str, context: bool, stretch: list[bool], wrapped: bool) -> tuple
         index += count("\n", counted, start)
         counted = start
         runs.append((index, count("\n", start, stop) + 1, text[start:stop]))
-    return runs, index + count("\n", counted) + 1
+    return runs, index + count("\n", counted) + 1, covered == size
 
 
 def _no_words(low: str, pos: int, end: int) -> bool:
@@ -215,10 +216,10 @@ def _no_words(low: str, pos: int, end: int) -> bool:
     return not low[after:end].strip(_BLANKS)
 
 
-def _stretch_end(text: str, low: str, pos: int, raws: list[int], stretch: list[bool]) -> tuple[int, int]:
+def _stretch_end(text: str, low: str, pos: int, raws: list[int]) -> tuple[int, int]:
     """(the line end after the first `raw:` line from `pos` on that gives its report words,
-    that raw:'s place), or (the block's end, its length) when there is none: then stretch[0]
-    is set, and the next block starts inside the stretch."""
+    that raw:'s place), or (the block's end, its length) when there is none: the stretch
+    runs on into the next block."""
     r = bisect_left(raws, pos)  # (a raw: at `pos` itself only for a stretch open at the block's start)
     while r < len(raws):
         at = raws[r]
@@ -226,7 +227,6 @@ def _stretch_end(text: str, low: str, pos: int, raws: list[int], stretch: list[b
             end = low.find("\n", at)
             return (end if end >= 0 else len(low)), at
         r += 1
-    stretch[0] = True
     return len(low), len(low)
 
 
