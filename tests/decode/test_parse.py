@@ -345,3 +345,15 @@ def test_records_with_next_reads_every_line_as_its_frozen_copy(texts: list[str],
         lines.append((number, text))
         number += gaps[i % len(gaps)]
     assert _outcome(records_with_next, lines) == _outcome(parse_reference.records_with_next, lines)
+
+
+@given(st.lists(st.sampled_from(["4000000000010200", "ffffea00", "DEAD000000000122", "0x1", "zz", "0000000",
+                                 " ", "  ", "\t", "\x0b", "\u3000"]), max_size=8).map("".join))
+@example(" ffffea00\tffffea00\x0b")
+@example("4000000000010200\u30004000000000010200")
+def test_printed_text_is_printed_words_of_the_split_text(text: str) -> None:
+    """decode/scan.py tells a raw: line's words in place (parse.printed_text); the parser
+    splits them first (parse.printed_words): one rule, both ways."""
+    from mmbits.decode.parse import printed_text, printed_words
+
+    assert printed_text("x" + text + "y", 1, 1 + len(text)) == printed_words(text.split())

@@ -217,6 +217,20 @@ def printed_words(tokens: list[str]) -> bool:
     return fast is not None and fast.fullmatch(" ".join(tokens)) is not None
 
 
+# printed_words' rule over a line's text as it stands, blanks between and after the words as
+# split() takes them (those before, by _BLANKS_RUN: each pattern starts with what it needs,
+# so no search over blanks backtracks)
+_PRINTED_TEXT = re.compile(r"(?:[0-9a-fA-F]{16}(?:\s++[0-9a-fA-F]{16})*+|[0-9a-fA-F]{8}(?:\s++[0-9a-fA-F]{8})*+)\s*+")
+_BLANKS_RUN = re.compile(r"\s*+")
+
+
+def printed_text(text: str, start: int, end: int) -> bool:
+    """printed_words(text[start:end].split()), without the copy, the split and the join
+    (decode/scan.py asks it of a raw: line inside a block of the log)."""
+    m = _BLANKS_RUN.match(text, start, end)
+    return _PRINTED_TEXT.fullmatch(text, m.end() if m else start, end) is not None
+
+
 def _words(tokens: list[str], lineno: int, file: str, what: str) -> WordLine:
     if printed_words(tokens):
         return WordLine(lineno, list(map(int, tokens, repeat(16))), len(tokens[0]))

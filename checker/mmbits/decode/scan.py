@@ -29,13 +29,12 @@ step per line.
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from itertools import chain
 
 from mmbits.decode.context import context_needles
-from mmbits.decode.parse import ANYWHERE_KEYS, printed_words
+from mmbits.decode.parse import ANYWHERE_KEYS, printed_text, printed_words
 from mmbits.decode.reading import (
     QP_LOOKAHEAD,
     Line,
@@ -230,12 +229,6 @@ def _stretch_end(text: str, low: str, pos: int, raws: list[int]) -> tuple[int, i
     return len(low), len(low)
 
 
-# the words of a raw: line as dump_page prints them (all 16 or all 8 hex digits, parse.printed_words),
-# blanks around them allowed (the line is stripped, its words split on blanks), lowercased text
-_PRINTED_REST = re.compile(r"[^\S\n]*+(?:[0-9a-f]{16}(?:[^\S\n]++[0-9a-f]{16})*+|[0-9a-f]{8}(?:[^\S\n]++[0-9a-f]{8})*+)"
-                           r"[^\S\n]*+")
-
-
 def _gives_words(text: str, low: str, pos: int) -> bool:
     """The line holding the `raw:` at `pos` is a raw: line (its text, prefix stripped, starts
     there) of words as dump_page prints them: the parser takes them into its report."""
@@ -245,7 +238,7 @@ def _gives_words(text: str, low: str, pos: int) -> bool:
         end = len(low)
     if begin != pos and prefix_end(text, begin, end) != pos:
         return False
-    return _PRINTED_REST.fullmatch(low, pos + 4, end) is not None
+    return printed_text(text, pos + 4, end)
 
 
 # what rstrip() takes as blanks at the end of a word-less raw:/head: line (_wordless)
