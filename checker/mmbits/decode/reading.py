@@ -62,7 +62,9 @@ def strip_prefix(line: str) -> str:
         line = _ANSI.sub("", line)
     if not line or line[0] not in _PREFIX_FIRST:
         return line.strip()
-    return _PREFIX.sub("", line.rstrip("\r\n")).strip()
+    line = line.rstrip("\r\n")
+    m = _PREFIX.match(line)  # (sub() would search the rest of the line for a second one, in vain)
+    return (line[m.end():] if m is not None else line).strip()
 
 
 # _PREFIX for many lines at once: each line of a text joined by "\n" (and one before the
