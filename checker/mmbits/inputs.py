@@ -270,13 +270,7 @@ def _iter_blocks(fh: BinaryIO, name: str, limit: int, line_limit: int, what: str
             if total + cut <= limit and (len(body) <= line_limit or _short_lines(body, line_limit)):
                 # the common case: no line of the block is cut
                 total += cut
-                text = body.decode("utf-8", "replace")
-                if "\r" in text or "\x1b" in text:
-                    lines = text.split("\n")
-                    lines.pop()  # after the last line end
-                    yield _cleaned(text, lines)
-                else:
-                    yield text[:-1]
+                yield _decoded(body)
                 continue
             parts = body.split(b"\n")
             parts.pop()  # after the last line end
@@ -291,10 +285,18 @@ def _iter_blocks(fh: BinaryIO, name: str, limit: int, line_limit: int, what: str
                 yield cut_lines
                 continue
             total += cut
-            text = body.decode("utf-8", "replace")
-            lines = text.split("\n")
-            lines.pop()
-            yield _cleaned(text, lines)
+            yield _decoded(body)
+
+
+def _decoded(body: bytes) -> str | list[str]:
+    """A block of whole lines (`body` ends in a line end) as text: the lines joined by "\\n"
+    as read, or the lines themselves where `\\r` line ends or colour codes are dropped."""
+    text = body.decode("utf-8", "replace")
+    if "\r" not in text and "\x1b" not in text:
+        return text[:-1]
+    lines = text.split("\n")
+    lines.pop()  # after the last line end
+    return [strip_ansi(ln.rstrip("\r")) for ln in lines]
 
 
 def _short_lines(body: bytes, line_limit: int) -> bool:
@@ -305,15 +307,6 @@ def _short_lines(body: bytes, line_limit: int) -> bool:
     step = line_limit // 2 + 1
     find = body.find
     return all(find(b"\n", at, at + step) >= 0 for at in range(0, len(body), step))
-
-
-def _cleaned(text: str, lines: list[str]) -> list[str]:
-    """A block's lines (`text` split at its line ends) without `\r` line ends and colour codes."""
-    if "\r" in text:
-        lines = [ln.rstrip("\r") for ln in lines]
-    if "\x1b" in text:
-        lines = [strip_ansi(ln) for ln in lines]
-    return lines
 
 
 def _decode_line(raw: bytes) -> str:
