@@ -139,15 +139,13 @@ def _decode_plain(file: str, kernel: str | None, arch: str | None) -> int:
         # as cli/decode.py's decode(), the imports included: the collector's passes over the
         # modules' new objects, which outlive the run, were ~3% of a one-report decode
         with collector_paused(freeze_after=True):
-            from mmbits.decode.command import print_text
+            from mmbits.decode.command import decode_options, print_text
             from mmbits.findings import exit_code
             from mmbits.layout.registry import layouts
 
             lset = layouts(overrides=())
             lset.spec("page")
-            options = {"config": None, "bits": None, "big": None, "kind": None, "struct": "page", "lset": lset,
-                       "kernel": kernel, "arch": arch}
-            code = exit_code(print_text(file, options, not (kernel and arch), _echo))
+            code = exit_code(print_text(file, decode_options(lset, kernel, arch), not (kernel and arch), _echo))
         if isinstance(sys.stdout, GuardedStdout):
             sys.stdout.flush()
         return code

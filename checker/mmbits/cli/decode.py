@@ -81,9 +81,10 @@ def _decode(file: str, preset: str | None, config_file: str | None, sets: tuple[
     lset = layout_set(layout_files)
     lset.spec(struct)
     context = not (kernel and arch)  # the lines naming the release and arch are read
-    options: dict[str, Any] = {
-        "config": cfg, "bits": int(bits) if bits else None, "big": None if endian is None else endian == "big",
-        "kind": kind, "struct": struct, "lset": lset, "kernel": kernel, "arch": arch}
+    from mmbits.decode.command import decode_options
+
+    options = decode_options(lset, kernel, arch, config=cfg, bits=int(bits) if bits else None,
+                             big=None if endian is None else endian == "big", kind=kind, struct=struct)
     if not as_json and not as_jsonl:
         from mmbits.decode.command import print_text
 

@@ -15,6 +15,17 @@ if TYPE_CHECKING:
     from mmbits.decode.model import Decoded, Unreadable
     from mmbits.decode.reading import Line
     from mmbits.findings import Finding
+    from mmbits.kconfig.config import Config
+    from mmbits.layout.registry import LayoutSet
+
+
+def decode_options(lset: LayoutSet, kernel: str | None, arch: str | None, *, config: Config | None = None,
+                   bits: int | None = None, big: bool | None = None, kind: str | None = None,
+                   struct: str = "page") -> dict[str, Any]:
+    """decode_stream()'s options as the command gives them, from its click form (cli/decode.py)
+    and from main.py's plain one alike."""
+    return {"config": config, "bits": bits, "big": big, "kind": kind, "struct": struct, "lset": lset,
+            "kernel": kernel, "arch": arch}
 
 
 def print_text(file: str, options: dict[str, Any], context: bool, write: Callable[[str], None],
